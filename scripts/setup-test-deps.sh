@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the integration tests talk to: a real InfluxDB 1.x (influxd), VictoriaMetrics (an
+# InfluxDB v2 write peer), Prometheus Alertmanager and tmux, all from Debian's archive. Idempotent;
+# needs root (CI runs as root) unless everything is already installed.
+set -euo pipefail
+need=()
+command -v influxd >/dev/null || need+=(influxdb)
+command -v tmux >/dev/null || need+=(tmux)
+command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager"
+  exit 0
+fi
+echo "installing test dependencies: ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "error: need root to apt-get install ${need[*]} (or install them yourself)" >&2; exit 1
+  fi
+else SUDO=""; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# the packages' post-install scripts must not start system services inside containers
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "installed: ${need[*]}"

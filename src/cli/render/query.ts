@@ -1,0 +1,48 @@
+import type {QueryResult} from '../../core/query/run.js'
+import {renderChart} from './chart.js'
+import {csvCell, formatNumber, renderTable} from './table.js'
+
+export type QueryFormat = 'table' | 'json' | 'csv' | 'chart'
+
+function tagKeys(result: QueryResult): string[] {
+  return [...new Set(result.series.flatMap((s) => Object.keys(s.tags)))].sort()
+}
+
+/** One row per value: time, name, one column per tag key, the value column(s). */
+function flatRows(result: QueryResult): {headers: string[]; rows: Array<Array<string | number | boolean | null>>} {
+  const keys = tagKeys(result)
+  const valueCols = [...new Set(result.series.flatMap((s) => s.columns.slice(1)))]
+  const headers = ['time', 'name', ...keys, ...valueCols]
+  const rows: Array<Array<string | number | boolean | null>> = []
+  for (const s of result.series) {
+    for (const v of s.values) {
+      const byCol = new Map(s.columns.slice(1).map((c, i) => [c, v[i + 1]]))
+      rows.push([v[0], s.name, ...keys.map((k) => s.tags[k] ?? ''), ...valueCols.map((c) => byCol.get(c) ?? null)])
+    }
+  }
+
+  return {headers, rows}
+}
+
+export function renderQueryResult(result: QueryResult, format: QueryFormat): string {
+  if (format === 'json') return JSON.stringify(result, null, 2)
+  const {headers, rows} = flatRows(result)
+  if (format === 'csv') return [headers, ...rows].map((r) => r.map(csvCell).join(',')).join('\n')
+  if (format === 'chart') {
+    const label = (s: QueryResult['series'][number]) => {
+      const tags = Object.entries(s.tags).map(([k, v]) => `${k}=${v}`)
+      return `${s.columns[1]}(${s.name})${tags.length > 0 ? `{${tags.join(',')}}` : ''}`
+    }
+
+    return renderChart(
+      result.series.map((s) => ({label: label(s), points: s.values.filter((v) => typeof v[1] === 'number').map((v) => [Date.parse(v[0] as string), v[1] as number])})),
+      {title: result.query},
+    )
+  }
+
+  if (rows.length === 0) return 'no data in this range'
+  const cell = (v: string | number | boolean | null) => (v === null ? '' : typeof v === 'number' ? formatNumber(v) : String(v))
+  const firstValue = 2 + tagKeys(result).length
+  const right = headers.map((_, i) => i).filter((i) => i >= firstValue)
+  return renderTable(headers, rows.map((r) => r.map(cell)), {alignRight: right})
+}

@@ -1,0 +1,44 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {openContext} from '../cli/context.js'
+import {renderQueryResult, type QueryFormat} from '../cli/render/query.js'
+import {prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
+
+export default class Query extends BaseCommand {
+  static override summary = 'Query stored metrics with the mon expression language.'
+  static override description = `Selectors are measurement.field{tag="value"}; aggregations (mean, min, max, sum, count, first, last, median, stddev, spread, percentile(x, 95)) take "by" tags; rate() and derivative() are per second. The grammar is in docs/query.md.`
+  static override enableJsonFlag = true
+  static override examples = [
+    `<%= config.bin %> <%= command.id %> 'mean(cpu.usage_user{cpu="cpu-total"}) by host' --since 15m --every 1m`,
+    `<%= config.bin %> <%= command.id %> 'max(disk.used_percent) by (host, path)' --since 1h`,
+    `<%= config.bin %> <%= command.id %> 'sum(rate(net.bytes_recv{interface!="lo"})) by host' --every 30s --format chart`,
+    `<%= config.bin %> <%= command.id %> 'mem.used_percent > 90' --since 1d --format csv`,
+    `<%= config.bin %> <%= command.id %> 'percentile(http_response.response_time, 95) by server' --since 2026-11-24T00:00:00Z --until 2026-11-25T00:00:00Z`,
+  ]
+
+  static override args = {query: Args.string({description: 'expression, e.g. mean(cpu.usage_user) by host', required: true})}
+  static override flags = {
+    since: Flags.string({char: 's', description: 'start: a duration back from now (15m, 2h, 7d) or RFC 3339', default: '1h'}),
+    until: Flags.string({char: 'u', description: 'end: a duration back from now or RFC 3339 (default: now)'}),
+    every: Flags.string({char: 'e', description: "bucket width for aggregations (1m, 5m, 1h) or 'auto'"}),
+    format: Flags.string({char: 'f', description: 'output format', options: ['table', 'json', 'csv', 'chart'], default: 'table'}),
+    explain: Flags.boolean({description: 'print how each part of the query runs on the backend, then run it'}),
+  }
+
+  async run(): Promise<QueryResult> {
+    const {args, flags} = await this.parse(Query)
+    const ctx = await openContext(flags)
+    try {
+      const every = flags.every ?? (flags.format === 'chart' ? 'auto' : undefined)
+      const q = prepareQuery({query: args.query, since: flags.since, until: flags.until, every, now: ctx.clock.now()})
+      const store = await ctx.store()
+      if (flags.explain) for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
+      const frames = await q.run(store, (plan) => this.debugLine(store.explain(plan).split('\n').slice(0, 2).join(' | ')))
+      const result = toQueryResult(q, frames, every)
+      if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
+      return result
+    } finally {
+      await ctx.close()
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import {BaseCommand} from '../../cli/base.js'
+import {openContext} from '../../cli/context.js'
+import {renderTable} from '../../cli/render/table.js'
+import {formatSize} from '../../core/config/duration.js'
+import type {StoreInfo} from '../../core/store/types.js'
+
+export default class StoreInfoCommand extends BaseCommand {
+  static override summary = 'Show the backend, location, series and point counts, time range and size.'
+  static override enableJsonFlag = true
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json', 'MON_DATA_DIR=/var/lib/mon <%= config.bin %> <%= command.id %>']
+
+  async run(): Promise<StoreInfo> {
+    const {flags} = await this.parse(StoreInfoCommand)
+    const ctx = await openContext(flags)
+    try {
+      const info = await (await ctx.store()).info()
+      if (!this.jsonEnabled()) {
+        const time = (t?: number) => (t === undefined ? '-' : new Date(t).toISOString())
+        const rows: string[][] = [
+          ['backend', info.backend],
+          ['location', info.location],
+          ['series', String(info.series ?? '-')],
+          ['points', String(info.points ?? '-')],
+          ['oldest', time(info.oldest)],
+          ['newest', time(info.newest)],
+          ['size on disk', info.bytesOnDisk === undefined ? '-' : formatSize(info.bytesOnDisk)],
+          ['bytes per point', info.bytesPerPoint === undefined ? '-' : info.bytesPerPoint.toFixed(2)],
+          ...Object.entries(info.details ?? {}).map(([k, v]) => [k, String(v)]),
+        ]
+        this.log(renderTable(['', ''], rows).split('\n').slice(1).join('\n'))
+      }
+
+      return info
+    } finally {
+      await ctx.close()
+    }
+  }
+}

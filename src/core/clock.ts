@@ -1,0 +1,24 @@
+/** Time is injected so alerting, escalation, scheduling and retention are tested without sleeping. */
+export interface Clock {
+  /** milliseconds since the epoch */
+  now(): number
+}
+
+export const systemClock: Clock = {now: () => Date.now()}
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private t: number) {}
+
+  now(): number {
+    return this.t
+  }
+
+  set(t: number): void {
+    this.t = t
+  }
+
+  advance(ms: number): void {
+    this.t += ms
+  }
+}

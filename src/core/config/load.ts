@@ -1,0 +1,157 @@
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+import {LineCounter, isMap, parseDocument} from 'yaml'
+import {InputError} from '../errors.js'
+import {interpolateDocument} from './interpolate.js'
+import {expandPath, findConfigFile, resolveDataDir} from './paths.js'
+import {ConfigError, PositionFinder, describeValue, genericIssueMessage, issuesToProblems, type ConfigProblem} from './problems.js'
+import {redactString} from './redact.js'
+import {monConfigSchema, type MonConfig, type ParsedConfig} from './schema.js'
+
+export interface LoadedConfig {
+  config: MonConfig
+  /** The file it came from; undefined when no file was found and the defaults apply. */
+  file?: string
+  /** Paths (keys, and list indices as decimal strings) of values that came from `${…}` interpolation. */
+  secretPaths: string[][]
+  /** Resolved data directory (same as config.data_dir). */
+  dataDir: string
+  /** The substituted env/file values themselves (e.g. the token inside `Bearer ${TOKEN}`). */
+  secretFragments?: string[]
+}
+
+export interface LoadOptions {
+  /** An explicit config file (the --config flag). */
+  path?: string
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+}
+
+/**
+ * Find (see {@link findConfigFile}), read, interpolate and validate the config. No file at all
+ * gives the defaults. Bad content throws a {@link ConfigError} (a LocatedError, exit 2).
+ */
+export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const env = opts.env ?? process.env
+  const cwd = opts.cwd ?? process.cwd()
+  const file = findConfigFile(opts.path, env, cwd)
+  if (!file) return defaultConfig({env, cwd})
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new InputError(`cannot read config file ${file}: ${code === 'EACCES' ? 'permission denied' : (err as Error).message}`, {cause: err})
+  }
+  return parseConfigText(text, file, env, {cwd, label: displayName(file, cwd)})
+}
+
+/** The config with nothing but defaults (what `mon` runs with when there is no file). */
+export function defaultConfig(opts: {env?: NodeJS.ProcessEnv; cwd?: string} = {}): LoadedConfig {
+  const env = opts.env ?? process.env
+  const cwd = opts.cwd ?? process.cwd()
+  const parsed = monConfigSchema.parse({})
+  return finish(parsed, {env, cwd, baseDir: cwd, secretPaths: [], secrets: []})
+}
+
+export interface ParseOptions {
+  cwd?: string
+  /** How the file is named in messages (default: `file`). */
+  label?: string
+}
+
+/**
+ * Parse, interpolate and validate config text. Synchronous (SIGHUP reload, tests). `file` is used
+ * in messages and to resolve relative paths; names like `<stdin>` resolve against `cwd`.
+ */
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env, opts: ParseOptions = {}): LoadedConfig {
+  const cwd = opts.cwd ?? process.cwd()
+  const baseDir = file.startsWith('<') ? cwd : path.dirname(path.resolve(cwd, file))
+  const lineCounter = new LineCounter()
+  const positions = new PositionFinder(opts.label ?? file, lineCounter)
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true, merge: true})
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e): ConfigProblem => {
+        const key = e.code === 'DUPLICATE_KEY' ? /^("(?:[^"\\]|\\.)*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] : undefined
+        const message = key ? `duplicate key '${key.replace(/^["']|["']$/g, '')}'` : lowerFirst(e.message)
+        return {position: positions.at(e.pos[0]), message: `invalid YAML: ${message}`, hint: YAML_HINTS[e.code]}
+      }),
+    )
+  }
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    const got = doc.contents.toJSON()
+    throw new ConfigError([{position: positions.of(doc.contents), message: `the config must be a map of options (key: value lines), got ${describeValue(got)}`}])
+  }
+
+  const interpolation = interpolateDocument(doc, text, positions, {env, baseDir})
+  if (interpolation.problems.length > 0) throw new ConfigError(interpolation.problems)
+
+  let data: unknown
+  try {
+    data = doc.toJS({maxAliasCount: 1000}) ?? {}
+  } catch (err) {
+    throw new ConfigError([{position: positions.at(0), message: `invalid YAML: ${lowerFirst((err as Error).message)}`}])
+  }
+
+  // Top-level `x-…` keys are free-form (a place for YAML anchors), as in docker-compose files.
+  if (data && typeof data === 'object') {
+    for (const key of Object.keys(data)) if (key.startsWith('x-')) delete (data as Record<string, unknown>)[key]
+  }
+
+  const result = monConfigSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
+  if (!result.success) {
+    const problems = issuesToProblems(result.error.issues, {doc, positions, data, schema: monConfigSchema})
+    // Messages quote the offending value; one that came from the environment or a file is a secret.
+    const redacted = problems.map((p) => ({...p, message: redactString(p.message, interpolation.secrets)}))
+    throw new ConfigError(redacted.length > 0 ? redacted : [{position: positions.at(0), message: result.error.message}])
+  }
+  return {
+    ...finish(result.data, {env, cwd, baseDir, secretPaths: interpolation.secretPaths, secrets: interpolation.secrets}),
+    file,
+  }
+}
+
+const YAML_HINTS: Partial<Record<string, string>> = {
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+  BAD_INDENT: 'check the indentation of this line against the lines above',
+  MISSING_CHAR: 'a quote or bracket is not closed',
+  DUPLICATE_KEY: 'each option may appear once per section',
+  BLOCK_AS_IMPLICIT_KEY: 'a space is probably missing after a colon, or the indentation is off',
+  MULTILINE_IMPLICIT_KEY: 'a space is probably missing after a colon, or the indentation is off',
+}
+
+function lowerFirst(s: string): string {
+  return s.length > 1 && /^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s
+}
+
+/** `mon.yaml` for a file under cwd, the absolute path otherwise. */
+function displayName(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file)
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file
+}
+
+/** Resolve what depends on where the file is: data_dir, the sqlite path, rule files, file_sd globs. */
+function finish(
+  parsed: ParsedConfig,
+  ctx: {env: NodeJS.ProcessEnv; cwd: string; baseDir: string; secretPaths: string[][]; secrets: string[]},
+): LoadedConfig {
+  const {env, cwd, baseDir} = ctx
+  const dataDir = resolveDataDir(parsed, env, baseDir, cwd)
+  const store =
+    parsed.store.type === 'sqlite'
+      ? {...parsed.store, path: parsed.store.path ? expandPath(parsed.store.path, baseDir, env) : path.join(dataDir, 'mon.db')}
+      : parsed.store
+  const config: MonConfig = {
+    ...parsed,
+    data_dir: dataDir,
+    store,
+    rules: {...parsed.rules, files: parsed.rules.files.map((f) => expandPath(f, baseDir, env))},
+    inputs: {
+      ...parsed.inputs,
+      prometheus: parsed.inputs.prometheus.map((p) => (p.file_sd ? {...p, file_sd: p.file_sd.map((f) => expandPath(f, baseDir, env))} : p)),
+    },
+  }
+  return {config, secretPaths: ctx.secretPaths, dataDir, secretFragments: [...new Set(ctx.secrets)]}
+}

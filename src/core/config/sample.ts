@@ -1,0 +1,246 @@
+/**
+ * The commented sample written by `mon config init`. It parses and validates as written (the
+ * tests check), and as written it means exactly the defaults: optional blocks are commented out.
+ *
+ * Template markers (first column, stripped on output):
+ *   `~`  an optional line: commented out by default, live with {uncommented: true}
+ *   `=`  a default-only line: live by default, commented out with {uncommented: true}
+ */
+const TEMPLATE = `# mon configuration. Every option is optional; the values shown are the defaults.
+# Looked up in order: --config, $MON_CONFIG, ./mon.yaml, $XDG_CONFIG_HOME/mon/config.yaml.
+# Any string value can use \${ENV_VAR}, \${ENV_VAR:-default} or \${file:/path/to/secret};
+# write $\${ for a literal \${. Interpolated values are treated as secrets and redacted.
+
+# Name of this machine, added as the "host" tag (default: the system hostname).
+~host: web-01
+# Tags added to every point collected here.
+=global_tags: {}
+~global_tags:
+~  region: eu-west
+# Where mon keeps its database, spool and state (default: $MON_DATA_DIR or ~/.local/share/mon).
+~data_dir: /var/lib/mon
+
+agent:
+  # Default collection interval (used by inputs.host).
+  interval: 10s
+  # Random delay added to each collection to spread load (inputs may override).
+  jitter: 0s
+  # How often collected points are flushed to the store.
+  flush_interval: 1s
+  # Largest number of points written to the store at once.
+  batch_size: 5000
+
+# Where metrics are stored: an embedded SQLite database, or InfluxDB 1.x/2.x.
+store:
+=  # Embedded database (default path: <data_dir>/mon.db).
+=  type: sqlite
+=  # path: /var/lib/mon/mon.db
+  # Or InfluxDB: uncomment this block and comment out the sqlite lines above.
+~  type: influxdb
+~  # Base URL of the InfluxDB server.
+~  url: http://localhost:8086
+~  # API version: auto (detect), 1 or 2.
+~  version: auto
+~  # 1.x: database, retention policy and credentials.
+~  database: mon
+~  # retention_policy: autogen
+~  # username: mon
+~  password: \${INFLUX_PASSWORD:-}
+~  # 2.x: organization, bucket and API token.
+~  org: my-org
+~  bucket: mon
+~  token: \${INFLUX_TOKEN}
+~  # Timestamp precision sent: ns, us, ms or s.
+~  precision: ms
+~  # Compress write requests.
+~  gzip: true
+~  # Points per write request.
+~  batch_size: 5000
+~  # Timeout of each request.
+~  timeout: 10s
+~  # Verify the server's TLS certificate.
+~  tls_verify: true
+
+inputs:
+  # Host metrics (cpu, mem, disk, diskio, net, system), Telegraf-compatible names.
+  host:
+    # Collect host metrics at all.
+    enabled: true
+    # Collection interval (default: agent.interval); a duration or a cron expression.
+~    interval: 10s
+    # Extra tags for these points.
+~    tags: {role: web}
+    cpu:
+      # One series per CPU core.
+      percpu: true
+      # One series for all cores together (cpu=cpu-total).
+      totalcpu: true
+    disk:
+      # Filesystem types to skip.
+~      ignore_fs: [tmpfs, devtmpfs, overlay, squashfs]
+      # Only these mount points (default: all).
+~      mount_points: [/, /var]
+    net:
+      # Only these interfaces (default: all but loopback).
+~      interfaces: [eth0]
+      # Skip the protocol counters (netstat).
+      ignore_protocol_stats: false
+    diskio:
+      # Only these devices (default: all).
+~      devices: [sda, nvme0n1]
+
+  # HTTP checks: response time, status code, optional body match.
+~  http:
+~    - name: homepage
+~      # URL to request.
+~      url: https://example.com/
+~      # HTTP method.
+~      method: GET
+~      # Request headers; secrets belong in the environment.
+~      headers:
+~        Authorization: Bearer \${EXAMPLE_API_TOKEN}
+~      # Request body.
+~      # body: '{"ping": true}'
+~      # Accepted status codes (default: any 2xx or 3xx).
+~      expect_status: [200, 204]
+~      # Regular expression the body must match.
+~      body_regex: "Example Domain"
+~      # Request timeout.
+~      timeout: 5s
+~      # Follow redirects.
+~      follow_redirects: true
+~      # Verify the TLS certificate.
+~      tls_verify: true
+~      # Check interval.
+~      interval: 30s
+
+  # TCP checks: can we connect (and does the reply look right)?
+~  tcp:
+~    - name: postgres
+~      # host:port to connect to.
+~      address: db.example.com:5432
+~      # Bytes to send after connecting.
+~      # send: "PING\\r\\n"
+~      # Text the reply must contain.
+~      # expect: "+PONG"
+~      # Connect (and reply) timeout.
+~      timeout: 5s
+~      # Check interval.
+~      interval: 30s
+
+  # Prometheus endpoints to scrape.
+~  prometheus:
+~    - name: node
+~      # URLs of /metrics endpoints.
+~      urls: [http://localhost:9100/metrics]
+~      # Prometheus file_sd target files (paths or globs).
+~      # file_sd: [/etc/mon/targets/*.json]
+~      # Scrape interval.
+~      interval: 30s
+~      # Scrape timeout.
+~      timeout: 10s
+~      # 1: one measurement per metric family; 2: one "prometheus" measurement.
+~      metric_version: 1
+~      # Bearer token sent with each scrape.
+~      bearer_token: \${PROMETHEUS_TOKEN:-}
+
+  # Commands whose output is parsed as metrics.
+~  exec:
+~    - name: queue
+~      # A command line (run without a shell) or a list of arguments.
+~      command: [/usr/local/bin/queue-stats, --json]
+~      # Output format: influx (line protocol), json or prometheus.
+~      data_format: json
+~      # Measurement name for json output.
+~      name_override: queue
+~      # Kill the command after this long.
+~      timeout: 10s
+~      # Run interval.
+~      interval: 60s
+
+  # Accept pushed line protocol over HTTP (POST /write, InfluxDB-compatible).
+  listener:
+    # Start the listener.
+    enabled: false
+    # Address to listen on; anything but loopback needs a token.
+    listen: 127.0.0.1:8186
+    # Bearer token clients must send.
+~    token: \${MON_LISTENER_TOKEN}
+    # Largest request body accepted.
+    max_body: 32MiB
+
+# The on-disk queue between collection and the store.
+spool:
+  # Oldest data is dropped (and counted) beyond this size.
+  max_bytes: 1GiB
+  # When to fsync: always, batch (after each batch) or never.
+  fsync: batch
+  # Size of each spool segment file.
+  segment_bytes: 16MiB
+
+rules:
+  # Alert rule files (paths or globs, relative to this file).
+=  files: []
+~  files:
+~    - rules/*.yaml
+  # Evaluation interval of rules that do not set one.
+  default_interval: 1m
+  # State of a rule whose query returns no data: ok, alerting or keep.
+  no_data: ok
+  # State of a rule whose query fails: ok, alerting or keep.
+  on_error: keep
+
+# Notification channels and routing (see docs/notify.md).
+notify: {}
+
+# How long each tier is kept: raw points, and 1m / 1h rollups. Replaces the whole table.
+retention:
+  raw: 7d
+  1m: 30d
+  1h: 1y
+
+# The daemon's health/API server.
+api:
+  # Address to listen on; anything but loopback needs a token.
+  listen: 127.0.0.1:9464
+  # Bearer token for API requests.
+~  token: \${MON_API_TOKEN}
+
+log:
+  # debug, info, warn or error.
+  level: info
+  # auto (text on a terminal, JSON otherwise), text or json.
+  format: auto
+`
+
+export interface SampleOptions {
+  /** Turn every optional block on (InfluxDB store, all inputs, tokens): for tests and docs. */
+  uncommented?: boolean
+}
+
+/** Environment variables the uncommented sample refers to without a default. */
+export const SAMPLE_REQUIRED_ENV = ['INFLUX_TOKEN', 'EXAMPLE_API_TOKEN', 'MON_LISTENER_TOKEN', 'MON_API_TOKEN'] as const
+
+export function sampleConfig(opts: SampleOptions = {}): string {
+  const lines = TEMPLATE.split('\n')
+  const out: string[] = []
+  for (let i = 0; i < lines.length; ) {
+    const marker = lines[i]![0]
+    if (marker !== '~' && marker !== '=') {
+      out.push(lines[i++]!)
+      continue
+    }
+    // A run of lines with the same marker is one block: live, or commented out as a unit.
+    const run: string[] = []
+    while (i < lines.length && lines[i]![0] === marker) run.push(lines[i++]!.slice(1))
+    const live = (marker === '~') === Boolean(opts.uncommented)
+    out.push(...(live ? run : commentOut(run)))
+  }
+  return out.join('\n')
+}
+
+/** Telegraf style: `# ` at the block's indentation, the block's own comments become `## `. */
+function commentOut(block: string[]): string[] {
+  const indent = Math.min(...block.map((l) => /^ */.exec(l)![0].length))
+  return block.map((l) => ' '.repeat(indent) + '# ' + l.slice(indent).replace(/^(\s*)# /, '$1## '))
+}

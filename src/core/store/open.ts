@@ -1,0 +1,36 @@
+import {join} from 'node:path'
+import type {Clock} from '../clock.js'
+import {SqliteStore} from './sqlite/store.js'
+import type {FullStore} from './types.js'
+
+import type {StoreConfig} from '../config/schema.js'
+
+export interface OpenStoreOptions {
+  dataDir: string
+  clock?: Clock
+  /** readers that must not create a database (mon query on a fresh machine) */
+  readonly?: boolean
+}
+
+export function embeddedStorePath(cfg: StoreConfig, dataDir: string): string {
+  return cfg.type === 'sqlite' && cfg.path ? cfg.path : join(dataDir, 'mon.db')
+}
+
+/** Opens the configured backend; one line per backend in this switch is the registry. */
+export async function openStore(cfg: StoreConfig, opts: OpenStoreOptions): Promise<FullStore> {
+  switch (cfg.type) {
+    case 'sqlite':
+      return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly})
+    case 'influxdb': {
+      const {openInfluxStore} = await import('./influx/open.js')
+      return openInfluxStore(cfg, {clock: opts.clock})
+    }
+  }
+}
+
+/** How a store is named in messages: `sqlite:/path/mon.db` or `influxdb:http://host:8086/db`. */
+export function describeStore(cfg: StoreConfig, dataDir: string): string {
+  if (cfg.type === 'sqlite') return `sqlite:${embeddedStorePath(cfg, dataDir)}`
+  const db = cfg.bucket ?? cfg.database
+  return `influxdb:${cfg.url}${db ? `/${db}` : ''}`
+}
