@@ -23,6 +23,19 @@
  *   floored (toward negative infinity), computed from the digits so 19-digit nanosecond stamps
  *   are exact. The accepted range is InfluxDB's, ±9223372036854775806 ns.
  * - Duplicate field keys: the last value wins (TSM behaviour). Duplicate tag keys: error.
+ *
+ * Deviations from InfluxDB 1.x, each for a reason given where it is implemented:
+ * - `\r\n` line endings are accepted (1.x reads the `\r` as part of the last token).
+ * - Only spaces separate the sections (1.x also skips tabs there), as influxdata/line-protocol v2
+ *   and InfluxDB 3.
+ * - A newline outside quotes always ends an entry, even after a backslash.
+ * - `+1`, `inf` say "invalid number" (1.x: "invalid boolean"); range errors say
+ *   "value out of range" rather than quoting Go's strconv error.
+ * - Unsigned `u` values are always accepted (1.x needs a build flag; 2.x accepts them).
+ * - String values are limited to 64KiB, as documented (the 1.x server enforces 1MiB).
+ * - `\"` is not unescaped in measurements and field keys (1.x/2.x do; the docs, Telegraf's parser
+ *   and InfluxDB 3 do not).
+ * - A byte order mark at the start of the input is skipped.
  */
 import {InputError} from '../errors.js'
 import {type FieldValue, type Point, type Tags, UInt, escapeMeasurement, escapeTag} from './point.js'
@@ -388,8 +401,10 @@ class Parser {
       if (bytes > MAX_KEY_BYTES) return this.fail(start, `max key length exceeded: ${bytes} > ${MAX_KEY_BYTES}`)
     }
 
-    // field set, after one or more blanks
-    while (c === 32 || c === 9) c = s.charCodeAt(++i)
+    // Field set, after one or more spaces. Deviation: InfluxDB 1.x also skips tabs here (and before
+    // the timestamp), which makes a first field key starting with a tab unwritable; spaces only, as
+    // influxdata/line-protocol v2 and InfluxDB 3 do.
+    while (c === 32) c = s.charCodeAt(++i)
     if (this.atLineEnd(i)) return this.fail(this.endColumn(i), 'missing fields')
     const fields: Record<string, FieldValue> = {}
     let fieldIndex = 0
@@ -406,7 +421,8 @@ class Parser {
         const size = Buffer.byteLength(s.slice(start, start + keyLength)) + 4 + Buffer.byteLength(s.slice(keyStart, i))
         if (size > MAX_KEY_BYTES) return this.fail(keyStart, `max key length exceeded: ${size} > ${MAX_KEY_BYTES}`)
       }
-      const key = escaped ? unescapeName(s, keyStart, i) : reuse(s, keyStart, i, this.lastFieldKeys, fieldIndex++)
+      const key = escaped ? unescapeName(s, keyStart, i) : reuse(s, keyStart, i, this.lastFieldKeys, fieldIndex)
+      fieldIndex++
       i++
       if (this.atLineEnd(i)) return this.fail(this.endColumn(i), 'missing field value')
       c = s.charCodeAt(i)
@@ -441,8 +457,8 @@ class Parser {
       return this.fail(i, 'invalid field format') // only after a closing quote: `"a"b`
     }
 
-    // timestamp, after one or more blanks, then only blanks
-    while (c === 32 || c === 9) c = s.charCodeAt(++i)
+    // timestamp, after one or more spaces, then only spaces
+    while (c === 32) c = s.charCodeAt(++i)
     if (this.atLineEnd(i)) return this.finish(measurement, tags, fields, this.defaultTs, this.lineEnd(i))
     const tsStart = i
     const negative = c === 45
@@ -454,10 +470,10 @@ class Parser {
       i++
     }
     if (i === digitsStart) return this.fail(this.atValueEnd(i) ? tsStart : i, 'bad timestamp')
-    if (!(i >= n || c === 32 || c === 9 || this.atLineEnd(i))) return this.fail(i, 'bad timestamp')
+    if (!(i >= n || c === 32 || this.atLineEnd(i))) return this.fail(i, 'bad timestamp')
     const ts = this.timestamp(digitsStart, i, negative)
     if (ts === undefined) return this.fail(tsStart, TIME_RANGE_MESSAGE)
-    while (c === 32 || c === 9) c = s.charCodeAt(++i)
+    while (c === 32) c = s.charCodeAt(++i)
     if (!this.atLineEnd(i)) return this.fail(i, 'point is invalid: unexpected text after the timestamp')
     return this.finish(measurement, tags, fields, ts, this.lineEnd(i))
   }
@@ -765,7 +781,7 @@ export function serializePoint(p: Point, precision: Precision = 'ms'): string {
 /** Points as line protocol, one per line, each line ending with `\n` (empty string for none). */
 export function serializePoints(points: readonly Point[], precision: Precision = 'ms'): string {
   if (points.length === 0) return ''
-  // join() copies once into a flat string; `+=` would build a rope of every line for the GC.
+  // One join copies everything once into a flat string (`out +=` per line measured slower).
   const lines: string[] = new Array(points.length + 1)
   for (let k = 0; k < points.length; k++) lines[k] = serializePoint(points[k], precision)
   lines[points.length] = ''

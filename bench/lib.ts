@@ -1,0 +1,71 @@
+/**
+ * Benchmark plumbing. Every `bench/*.bench.ts` default-exports a {@link Bench}; `npm run bench`
+ * (bench/run.ts) runs them all and rewrites BENCHMARKS.md. Each result carries the baseline measured
+ * in the same run, so ratios compare like with like on whatever machine runs it.
+ */
+import {cpus} from 'node:os'
+
+export interface Stats {
+  median: number
+  min: number
+  max: number
+  /** every repetition, in run order */
+  samples: number[]
+}
+
+export interface BenchResult {
+  /** what was measured, e.g. "embedded ingest" */
+  name: string
+  unit: string
+  /** true when larger is better (throughput), false for times, bytes, CPU */
+  higherIsBetter: boolean
+  value: Stats
+  baseline?: {name: string; value: Stats}
+  /** the goal from the issue that set it, e.g. "≥ 2× baseline" or "≤ 250 ms" */
+  goal?: string
+  /** whether the goal is met (undefined when there is no goal) */
+  met?: boolean
+  /** what limits it, where the time goes (required when a goal is missed) */
+  notes?: string
+}
+
+export interface BenchContext {
+  /** repetitions per measurement (MON_BENCH_REPS, default 5) */
+  reps: number
+  /** progress line for the console (spinner on a TTY, plain lines otherwise) */
+  progress(message: string): void
+  /** temp dir for this benchmark, removed afterwards */
+  tmp: string
+}
+
+export interface Bench {
+  name: string
+  /** the issue(s) whose goals it checks, e.g. "#2" */
+  issue?: string
+  run(ctx: BenchContext): Promise<BenchResult[]>
+}
+
+export function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+  return {median, min: sorted[0], max: sorted[sorted.length - 1], samples}
+}
+
+/** Runs `fn` `reps` times (after `warmup` unrecorded runs) and returns what each run reported. */
+export async function repeat(reps: number, fn: (i: number) => Promise<number> | number, warmup = 0): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await fn(-1 - i)
+  const samples: number[] = []
+  for (let i = 0; i < reps; i++) samples.push(await fn(i))
+  return stats(samples)
+}
+
+export function ratio(r: BenchResult): number | undefined {
+  if (!r.baseline || r.baseline.value.median === 0) return undefined
+  return r.value.median / r.baseline.value.median
+}
+
+export function machineFacts(): {cpu: string; cores: number; node: string; platform: string} {
+  const c = cpus()
+  return {cpu: c[0]?.model ?? 'unknown', cores: c.length, node: process.version, platform: `${process.platform}-${process.arch}`}
+}

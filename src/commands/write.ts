@@ -1,0 +1,55 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {openContext} from '../cli/context.js'
+import {progressReporter} from '../cli/progress.js'
+import {readStdin} from '../cli/stdin.js'
+import {writeLineProtocol, type WriteSummary} from '../core/ingest/write.js'
+import {parsePrecision} from '../core/model/line-protocol.js'
+
+export default class Write extends BaseCommand {
+  static override summary = 'Write line protocol from a file or stdin into the store (like `influx write`).'
+  static override description =
+    'The whole input is checked first: a malformed line is reported as file:line:col and nothing is written, unless --skip-invalid. Writing the same series, field and timestamp again overwrites.'
+
+  static override enableJsonFlag = true
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> metrics.lp',
+    `echo 'deploys,service=api,env=prod count=1i' | <%= config.bin %> <%= command.id %> -`,
+    '<%= config.bin %> <%= command.id %> export.lp --precision s --skip-invalid',
+  ]
+
+  static override args = {file: Args.string({description: "line protocol file, or '-' for stdin", default: '-', ignoreStdin: true})}
+  static override flags = {
+    precision: Flags.string({char: 'p', description: 'timestamp precision of the input (ns, us, ms, s; also n, u, m, h)', default: 'ns'}),
+    'skip-invalid': Flags.boolean({description: 'write the valid lines and report the invalid ones (exit 0)'}),
+    'batch-size': Flags.integer({description: 'points per write', default: 5000, min: 1}),
+  }
+
+  async run(): Promise<WriteSummary & {store: string}> {
+    const {args, flags} = await this.parse(Write)
+    const precision = parsePrecision(flags.precision)
+    const ctx = await openContext(flags)
+    try {
+      const store = await ctx.store()
+      const bar = progressReporter('writing', {enabled: !this.jsonEnabled()})
+      const summary = await writeLineProtocol(store, {
+        source: args.file,
+        precision,
+        skipInvalid: flags['skip-invalid'],
+        now: ctx.clock.now(),
+        batchSize: flags['batch-size'],
+        readStdin,
+        progress: (done, total) => total > 100_000 && bar.update(done, total),
+      })
+      bar.done()
+      if (!this.jsonEnabled()) {
+        for (const e of summary.errors.slice(0, 20)) this.warnLine(`skipped ${summary.source}:${e.line}:${e.col}: ${e.message}`)
+        this.log(`wrote ${summary.points} points${summary.skipped ? ` (skipped ${summary.skipped} invalid lines)` : ''} to ${ctx.storeName}`)
+      }
+
+      return {...summary, store: ctx.storeName}
+    } finally {
+      await ctx.close()
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Shared alert vocabulary between the engine (alerting/), delivery (notify/), the incident
+ * workflow (incidents/), the daemon API and `mon top`. Times are ms since the epoch.
+ */
+export type AlertState = 'inactive' | 'pending' | 'firing' | 'resolved'
+
+export interface Alert {
+  /** stable id: hash of the rule identity and the label set (hex, 16 chars) */
+  fingerprint: string
+  /** rule group name */
+  group: string
+  /** labels, including `alertname`, and `severity` when the rule sets it */
+  labels: Record<string, string>
+  /** templated annotations (summary, description, runbook_url …) */
+  annotations: Record<string, string>
+  state: AlertState
+  /** the value of the expression at the last evaluation */
+  value: number | null
+  /** when the condition became true (start of pending) */
+  activeAt: number
+  firedAt?: number
+  resolvedAt?: number
+  lastEvalAt: number
+  /** `error` while the rule's query fails, `nodata` when the query returned nothing */
+  health?: 'ok' | 'error' | 'nodata'
+  error?: string
+}
+
+/** A state change of one alert, as the engine reports it. */
+export interface AlertTransition {
+  alert: Alert
+  from: AlertState
+  to: AlertState
+  at: number
+}
+
+/** Where the engine hands alerts on (the notifier's dispatcher). */
+export interface AlertSink {
+  /**
+   * Called after every evaluation with the alerts that are firing and those that resolved in this
+   * evaluation (like Prometheus sending to Alertmanager).
+   */
+  push(alerts: Alert[], now: number): void | Promise<void>
+}

@@ -1,0 +1,77 @@
+import type {Alert} from '../alerting/types.js'
+
+/**
+ * One message to one receiver about one alert group — the unit the outbox stores and a channel
+ * sends. The shape follows Alertmanager's webhook payload (version 4) so existing receivers and
+ * templates carry over.
+ */
+export type NotificationKind = 'firing' | 'resolved' | 'acknowledged' | 'escalation' | 'test'
+
+export interface NotificationAlert {
+  status: 'firing' | 'resolved'
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  startsAt: string
+  endsAt: string
+  fingerprint: string
+  value: number | null
+  /** who acknowledged, when the alert is acked */
+  ackedBy?: string
+}
+
+export interface Notification {
+  /** outbox id (unique per notification per receiver) */
+  id: string
+  kind: NotificationKind
+  receiver: string
+  /** the group this notification is about (Alertmanager's groupKey) */
+  groupKey: string
+  status: 'firing' | 'resolved'
+  groupLabels: Record<string, string>
+  commonLabels: Record<string, string>
+  commonAnnotations: Record<string, string>
+  alerts: NotificationAlert[]
+  /** link back to mon (daemon API) when configured */
+  externalURL?: string
+  /** free text for acknowledgements, escalations and tests */
+  message?: string
+  createdAt: number
+}
+
+/** The seam every channel implements (architecture note). Throw to have the outbox retry. */
+export interface Channel {
+  name: string
+  send(n: Notification, signal: AbortSignal): Promise<void>
+}
+
+/** A channel failure that retrying cannot fix (4xx other than 408/429): straight to dead-letter. */
+export class PermanentDeliveryError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PermanentDeliveryError'
+  }
+}
+
+/** A retryable failure that says when to come back (HTTP 429/503 Retry-After). */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message)
+    this.name = 'RetryLaterError'
+  }
+}
+
+export function toNotificationAlert(a: Alert, ackedBy?: string): NotificationAlert {
+  return {
+    status: a.state === 'resolved' ? 'resolved' : 'firing',
+    labels: a.labels,
+    annotations: a.annotations,
+    startsAt: new Date(a.firedAt ?? a.activeAt).toISOString(),
+    endsAt: a.resolvedAt ? new Date(a.resolvedAt).toISOString() : '0001-01-01T00:00:00Z',
+    fingerprint: a.fingerprint,
+    value: a.value,
+    ackedBy,
+  }
+}
