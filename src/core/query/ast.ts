@@ -1,3 +1,4 @@
+import {formatDuration} from '../config/duration.js'
 import type {Matcher} from '../model/matcher.js'
 import type {AggFn, TransformFn} from '../store/types.js'
 
@@ -86,7 +87,7 @@ export function formatExpr(e: Expr): string {
     case 'selector': {
       const name = (s: string) => (/^[A-Za-z_][\w:]*$/.test(s) ? s : JSON.stringify(s))
       const ms = e.matchers.length > 0 ? `{${e.matchers.map((m) => `${name(m.name)}${m.op}${JSON.stringify(m.value)}`).join(', ')}}` : ''
-      return `${name(e.measurement)}.${name(e.field)}${ms}${e.range === undefined ? '' : `[${formatMs(e.range)}]`}`
+      return `${name(e.measurement)}.${name(e.field)}${ms}${e.range === undefined ? '' : `[${formatDuration(e.range)}]`}`
     }
 
     case 'call':
@@ -100,15 +101,4 @@ export function formatExpr(e: Expr): string {
 
 function wrap(e: Expr): string {
   return e.kind === 'binary' ? `(${formatExpr(e)})` : formatExpr(e)
-}
-
-function formatMs(ms: number): string {
-  const units: Array<[string, number]> = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ]
-  for (const [u, size] of units) if (ms % size === 0) return `${ms / size}${u}`
-  return `${ms}ms`
 }
