@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, describe, it} from 'node:test'
@@ -241,13 +241,11 @@ describe('config errors: file:line:col: message', () => {
     assert.equal(err.problems.length, 3)
   })
 
-  it('an unreadable secret file is a located error', {skip: process.getuid?.() === 0 ? 'root reads everything' : false}, () => {
+  it('an unreadable secret file is a located error', () => {
+    // a directory cannot be read as a file, even by root (a chmod 000 file can)
     const dir = tempDir()
-    const secret = path.join(dir, 'secret')
-    writeFileSync(secret, 'x')
-    chmodSync(secret, 0o000)
-    const err = located(() => parseConfigText(`api:\n  token: \${file:${secret}}\n`, 'mon.yaml', {}))
-    assert.equal(err.message, `mon.yaml:2:10: api.token: cannot read secret file ${secret}: permission denied`)
+    const err = located(() => parseConfigText(`api:\n  token: \${file:${dir}}\n`, 'mon.yaml', {}))
+    assert.match(err.message, new RegExp(`^mon\\.yaml:2:10: api\\.token: cannot read secret file ${dir.replace(/[.]/g, '\\.')}: `))
   })
 })
 

@@ -56,6 +56,14 @@ store:
 ~  gzip: true
 ~  # Points per write request.
 ~  batch_size: 5000
+~  # A write request also ends at this size (before compression).
+~  batch_bytes: 4MiB
+~  # Write requests in flight at once.
+~  concurrency: 2
+~  # Retries of a failed write (server errors, 429, network), with backoff, jitter and Retry-After.
+~  max_retries: 5
+~  # Give up retrying a write after this long.
+~  max_retry_time: 1m
 ~  # Timeout of each request.
 ~  timeout: 10s
 ~  # Verify the server's TLS certificate.

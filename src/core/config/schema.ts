@@ -238,6 +238,14 @@ export const influxStoreSchema = z.strictObject({
   precision: z.enum(['ns', 'us', 'ms', 's']).default('ms'),
   gzip: bool().default(true),
   batch_size: int({min: 1}).default(5000),
+  /** A write request also ends at this many bytes of line protocol (before gzip). */
+  batch_bytes: size().default('4MiB'),
+  /** Write requests in flight at once. */
+  concurrency: int({min: 1, max: 64}).default(2),
+  /** Retries of a failed write (5xx, 429, network); 400s are never retried. */
+  max_retries: int({min: 0}).default(5),
+  /** A write gives up when its retries would go past this. */
+  max_retry_time: duration().default('1m'),
   timeout: duration({positive: true}).default('10s'),
   tls_verify: bool().default(true),
 })
@@ -346,7 +354,8 @@ export const spoolSchema = section({
   segment_bytes: size().default('16MiB'),
 })
 
-const noDataState = z.enum(['ok', 'alerting', 'keep'])
+/** What a rule does when its query returns no data / fails (also per rule in rule files). */
+export const noDataState = z.enum(['ok', 'alerting', 'keep'])
 
 export const rulesSchema = section({
   /** Paths or globs, relative to the config file. */
@@ -354,6 +363,14 @@ export const rulesSchema = section({
   default_interval: interval().default('1m'),
   no_data: noDataState.default('ok'),
   on_error: noDataState.default('keep'),
+  /** How far back a selector without `[range]` looks for its latest value (Prometheus' staleness window). */
+  lookback: duration({positive: true}).default('5m'),
+  /** Share query results between rules evaluated in the same step (docs/alerting.md). */
+  cache: bool().default(true),
+  /** Query windows end on a multiple of this, so rules evaluated within one step share results. */
+  cache_step: duration({positive: true}).default('10s'),
+  /** How long transitions and resolved alerts are kept in the state database. */
+  history_retention: duration({positive: true}).default('30d'),
 })
 
 /** Defined by the notification module; passed through untouched for now. */

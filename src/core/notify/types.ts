@@ -75,3 +75,44 @@ export function toNotificationAlert(a: Alert, ackedBy?: string): NotificationAle
     ackedBy,
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added by the notifier (issue 6). Everything above is the shared vocabulary and stays as it is.
+
+/**
+ * Who acknowledged an alert, as the incident workflow knows it. The dispatcher asks before every
+ * repeat and escalation step: an acked alert gets no repeat notifications and its escalation stops.
+ */
+export interface AckState {
+  ackedBy(fingerprint: string): string | undefined
+}
+
+/** No alert is ever acknowledged (the default until the incident workflow provides its own). */
+export const noAcks: AckState = {ackedBy: () => undefined}
+
+/** One attempt to deliver one outbox row, as `mon alerts show` lists them. */
+export interface DeliveryAttempt {
+  at: number
+  durationMs: number
+  result: 'delivered' | 'retry' | 'dead'
+  error?: string
+}
+
+/** The delivery history of one notification to one channel of one receiver. */
+export interface Delivery {
+  id: string
+  kind: NotificationKind
+  receiver: string
+  /** the channel within the receiver: `slack[0]`, `pagerduty[1]` */
+  channel: string
+  channelType: string
+  groupKey: string
+  status: OutboxStatus
+  attempts: DeliveryAttempt[]
+  createdAt: number
+  deliveredAt?: number
+  nextAttemptAt?: number
+  lastError?: string
+}
+
+export type OutboxStatus = 'pending' | 'sending' | 'delivered' | 'dead' | 'dropped'

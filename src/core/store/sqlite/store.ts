@@ -658,6 +658,9 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
   try {
     db.pragma('busy_timeout = 10000')
     if (!readonly) {
+      // must precede the first write of a new file (WAL mode writes the header): lets compaction
+      // hand freed pages back to the file system (PRAGMA incremental_vacuum)
+      if ((db.pragma('page_count', {simple: true}) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL')
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = NORMAL')
     }
@@ -671,8 +674,6 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
     }
 
     if (!readonly && version < SCHEMA_VERSION) {
-      // lets compaction hand freed pages back to the file system (PRAGMA incremental_vacuum)
-      if (version === 0) db.pragma('auto_vacuum = INCREMENTAL')
       db.exec(SCHEMA)
       db.pragma(`user_version = ${SCHEMA_VERSION}`)
     }

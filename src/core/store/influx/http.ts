@@ -1,0 +1,265 @@
+/**
+ * HTTP for the InfluxDB backends: one keep-alive connection pool per store, a per-request timeout,
+ * and a retry loop with exponential backoff and jitter that honours Retry-After, bounded by an
+ * attempt count and a deadline. Time (clock, sleep, randomness) is injected so the retry logic is
+ * tested without waiting.
+ */
+import http from 'node:http'
+import https from 'node:https'
+import type {Clock} from '../../clock.js'
+
+export interface HttpResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST'
+  /** path below the base URL, e.g. `/write` */
+  path: string
+  query?: Record<string, string | undefined>
+  body?: Buffer | string
+  headers?: Record<string, string>
+}
+
+/** The request never got an HTTP answer: refused, reset, DNS, TLS, timeout. */
+export class NetworkError extends Error {
+  constructor(
+    readonly url: string,
+    readonly code: string | undefined,
+    message: string,
+    opts: {cause?: unknown} = {},
+  ) {
+    super(message, opts)
+    this.name = 'NetworkError'
+  }
+}
+
+/** A non-2xx answer. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    readonly headers: Record<string, string | string[] | undefined>,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status} from ${url}: ${serverMessage(body) || '(no message)'}`)
+    this.name = 'HttpStatusError'
+  }
+
+  /** InfluxDB's own message: `{"error": …}` (1.x) or `{"message": …}` (2.x/3.x), else the body. */
+  get serverMessage(): string {
+    return serverMessage(this.body)
+  }
+}
+
+export function serverMessage(body: string): string {
+  const text = body.trim()
+  if (text.startsWith('{')) {
+    try {
+      const json = JSON.parse(text) as {error?: unknown; message?: unknown}
+      if (typeof json.error === 'string') return json.error
+      if (typeof json.message === 'string') return json.message
+    } catch {
+      // not JSON after all
+    }
+  }
+
+  return text.length > 500 ? text.slice(0, 500) + '…' : text
+}
+
+export interface HttpClientOptions {
+  /** base URL; a path prefix (a reverse proxy's) is kept */
+  url: string
+  /** per request, ms */
+  timeout: number
+  tlsVerify: boolean
+  /** sent with every request (Authorization) */
+  headers?: Record<string, string>
+  /** most parallel connections */
+  maxSockets?: number
+}
+
+export class HttpClient {
+  readonly base: URL
+  private readonly agent: http.Agent
+  private readonly transport: typeof http | typeof https
+
+  constructor(private readonly opts: HttpClientOptions) {
+    this.base = new URL(opts.url)
+    const secure = this.base.protocol === 'https:'
+    this.transport = secure ? https : http
+    const agentOpts = {keepAlive: true, maxSockets: opts.maxSockets ?? 8}
+    this.agent = secure ? new https.Agent({...agentOpts, rejectUnauthorized: opts.tlsVerify}) : new http.Agent(agentOpts)
+  }
+
+  /** The full URL of a path (for messages): the base URL's path prefix plus `path`. */
+  urlFor(path: string, query?: Record<string, string | undefined>): URL {
+    const url = new URL(this.base.href)
+    url.pathname = url.pathname.replace(/\/+$/, '') + path
+    url.search = ''
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, v)
+    return url
+  }
+
+  /** One attempt. Resolves with any HTTP answer; rejects with {@link NetworkError} when there is none. */
+  request(req: HttpRequest): Promise<HttpResponse> {
+    const url = this.urlFor(req.path, req.query)
+    const shown = this.base.origin + url.pathname
+    return new Promise((resolve, reject) => {
+      const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body) : req.body
+      const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
+      if (body) headers['Content-Length'] = body.length
+      const r = this.transport.request(url, {method: req.method, agent: this.agent, headers, timeout: this.opts.timeout}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (d: Buffer) => chunks.push(d))
+        res.on('error', (err) => reject(new NetworkError(shown, (err as NodeJS.ErrnoException).code, `reading the answer of ${shown} failed: ${err.message}`, {cause: err})))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+      })
+      r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
+      r.on('error', (err: NodeJS.ErrnoException) => reject(new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
+      r.end(body)
+    })
+  }
+
+  close(): void {
+    this.agent.destroy()
+  }
+}
+
+function networkMessage(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host not found (${err.code})`
+    case 'ETIMEDOUT':
+      return err.message
+    case 'ECONNRESET':
+      return 'connection reset by the server'
+    default:
+      return err.code ? `${err.code}: ${err.message}` : err.message
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retry
+
+export interface RetryOptions {
+  /** retries after the first attempt (0: try once) */
+  maxRetries: number
+  /** give up when the next attempt would start later than this many ms after the first */
+  maxRetryTime: number
+  /** delay before the first retry, ms */
+  minDelay: number
+  /** longest delay between attempts, ms (a longer Retry-After is still honoured within the deadline) */
+  maxDelay: number
+  /** each retry waits `base` times longer than the one before */
+  base: number
+  /** up to this many ms of random delay added to every wait */
+  jitter: number
+}
+
+export const DEFAULT_RETRY: RetryOptions = {maxRetries: 5, maxRetryTime: 60_000, minDelay: 1000, maxDelay: 30_000, base: 2, jitter: 500}
+
+/** What the retry loop needs from the outside world; the defaults are the real ones. */
+export interface RetryEnv {
+  clock: Clock
+  sleep(ms: number): Promise<void>
+  /** in [0, 1) */
+  random(): number
+}
+
+export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+export interface RetryDecision {
+  retry: boolean
+  /** the server's Retry-After, ms */
+  retryAfter?: number
+}
+
+/** 429, 5xx (except 501 Not Implemented and 505) and network failures are worth another try. */
+export function classifyFailure(err: unknown, now: number): RetryDecision {
+  if (err instanceof NetworkError) return {retry: true}
+  if (err instanceof HttpStatusError) {
+    const s = err.status
+    const retry = s === 429 || (s >= 500 && s !== 501 && s !== 505)
+    if (!retry) return {retry: false}
+    const header = err.headers['retry-after']
+    const retryAfter = parseRetryAfter(Array.isArray(header) ? header[0] : header, now)
+    return retryAfter === undefined ? {retry} : {retry, retryAfter}
+  }
+
+  return {retry: false}
+}
+
+/** Retry-After as delta-seconds or an HTTP date → ms from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined
+  const s = value.trim()
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000)
+  const at = Date.parse(s)
+  if (Number.isNaN(at)) return undefined
+  return Math.max(0, at - now)
+}
+
+/** Wait before retry number `retry` (1-based): exponential, capped, plus jitter; Retry-After wins when given. */
+export function backoffDelay(retry: number, opts: RetryOptions, random: () => number, retryAfter?: number): number {
+  const jitter = Math.floor(random() * opts.jitter)
+  if (retryAfter !== undefined) return retryAfter + jitter
+  const exp = opts.minDelay * opts.base ** (retry - 1)
+  return Math.min(opts.maxDelay, exp) + jitter
+}
+
+/** The last failure, with how long the loop tried. */
+export class RetriesExhausted extends Error {
+  constructor(
+    readonly last: unknown,
+    readonly attempts: number,
+    readonly elapsed: number,
+    readonly why: 'attempts' | 'deadline',
+  ) {
+    super(`${(last as Error)?.message ?? String(last)} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${formatMs(elapsed)})`)
+    this.name = 'RetriesExhausted'
+  }
+}
+
+export interface RetryEvent {
+  attempt: number
+  delay: number
+  error: unknown
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails with something not worth retrying (rethrown as is), or
+ * the attempts or the deadline run out ({@link RetriesExhausted}, carrying the last failure).
+ */
+export async function withRetry<T>(
+  attempt: (n: number) => Promise<T>,
+  opts: RetryOptions,
+  env: RetryEnv,
+  hooks: {classify?: (err: unknown, now: number) => RetryDecision; onRetry?: (e: RetryEvent) => void} = {},
+): Promise<T> {
+  const classify = hooks.classify ?? classifyFailure
+  const started = env.clock.now()
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n)
+    } catch (error) {
+      const now = env.clock.now()
+      const decision = classify(error, now)
+      if (!decision.retry) throw error
+      if (n > opts.maxRetries) throw new RetriesExhausted(error, n, now - started, 'attempts')
+      const delay = backoffDelay(n, opts, env.random, decision.retryAfter)
+      if (now + delay - started > opts.maxRetryTime) throw new RetriesExhausted(error, n, now - started, 'deadline')
+      hooks.onRetry?.({attempt: n, delay, error})
+      await env.sleep(delay)
+    }
+  }
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
+}
