@@ -24,6 +24,31 @@ export interface Alert {
   /** `error` while the rule's query fails, `nodata` when the query returned nothing */
   health?: 'ok' | 'error' | 'nodata'
   error?: string
+  /** the rule that produced it (`group/alertname`, `#2` … for a repeated name in a group) */
+  rule?: string
+  /** set while `keep_firing_for` holds a firing alert whose condition has cleared */
+  keptFiringSince?: number
+}
+
+/** What a rule does when its query returns no data, or fails: resolve, fire, or leave alerts as they are. */
+export type NoDataPolicy = 'ok' | 'alerting' | 'keep'
+
+export type RuleHealth = 'ok' | 'error' | 'nodata' | 'unknown'
+
+/** The last evaluation of one rule (daemon API, `mon top`, `mon rules eval`). */
+export interface RuleStatus {
+  /** `group/alertname` (+ `#2` … for a repeated name) */
+  id: string
+  group: string
+  name: string
+  health: RuleHealth
+  lastError?: string
+  lastEvalAt?: number
+  durationMs?: number
+  /** samples the expression returned at the last evaluation */
+  samples: number
+  /** pending + firing alerts of the rule */
+  activeAlerts: number
 }
 
 /** A state change of one alert, as the engine reports it. */

@@ -197,6 +197,14 @@ rules:
   no_data: ok
   # State of a rule whose query fails: ok, alerting or keep.
   on_error: keep
+  # How far back a selector without [range] looks for its latest value.
+  lookback: 5m
+  # Share query results between rules evaluated in the same step.
+  cache: true
+  # Query windows end on a multiple of this (rules evaluated within one step share results).
+  cache_step: 10s
+  # How long alert transitions and resolved alerts are kept in the state database.
+  history_retention: 30d
 
 # Notification channels and routing (see docs/notify.md).
 notify: {}

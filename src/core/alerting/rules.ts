@@ -1,0 +1,308 @@
+import {readFile} from 'node:fs/promises'
+import {relative, isAbsolute} from 'node:path'
+import {LineCounter, isMap, parseDocument, type Document, type Node} from 'yaml'
+import {z} from 'zod'
+import {tryParseDuration} from '../config/duration.js'
+import {
+  ConfigError,
+  PositionFinder,
+  describeValue,
+  didYouMean,
+  genericIssueMessage,
+  issuesToProblems,
+  locateNode,
+  type ConfigPath,
+  type ConfigProblem,
+} from '../config/problems.js'
+import {duration, int, isCronExpression, noDataState, scalarString, section} from '../config/schema.js'
+import {InputError, type SourcePosition} from '../errors.js'
+import {formatExpr, selectorsOf, type Expr} from '../query/ast.js'
+import {QueryError, parseQuery} from '../query/parser.js'
+import {outputLabels} from './expr-labels.js'
+import {expandPaths} from './files.js'
+import {TemplateError, compileTemplate, type CompiledTemplate} from './template.js'
+import type {NoDataPolicy} from './types.js'
+import {sourceOffsetOf} from './yaml-offset.js'
+
+/**
+ * Rule files: Prometheus' format (groups of rules with `alert`, `expr`, `for`, `keep_firing_for`,
+ * `labels`, `annotations`) over mon's expression language, plus `no_data`/`on_error` per rule and
+ * `lookback`/`labels` per group. Everything is checked when the file is loaded — YAML, types,
+ * expressions, templates and the labels templates read — and every problem is reported as
+ * `file:line:col` pointing at the character (docs/alerting.md).
+ */
+
+export interface AlertRule {
+  /** unique among loaded rules: `group/alertname`, with `#2`, `#3` … for a name repeated in a group */
+  id: string
+  group: string
+  /** the alertname */
+  name: string
+  expr: string
+  query: Expr
+  forMs: number
+  keepFiringForMs: number
+  /** label values as written (templates), including the group's labels */
+  labels: Record<string, CompiledTemplate>
+  annotations: Record<string, CompiledTemplate>
+  /** undefined: the engine default (config rules.no_data / rules.on_error) */
+  noData?: NoDataPolicy
+  onError?: NoDataPolicy
+  /** where the rule is written */
+  position: SourcePosition
+}
+
+export interface RuleGroup {
+  name: string
+  /** the file as given (or found by a glob) */
+  file: string
+  /** the interval as written (a duration, or a cron expression from rules.default_interval) */
+  interval: string
+  /** undefined for a cron schedule */
+  intervalMs?: number
+  /** look-back of selectors without [range]; undefined: the engine default */
+  lookbackMs?: number
+  /** most alerts one rule may produce per evaluation (0: no limit); more is a rule error */
+  limit: number
+  rules: AlertRule[]
+}
+
+export interface LoadRuleOptions {
+  /** interval of groups that set none (config rules.default_interval) */
+  defaultInterval?: string
+  cwd?: string
+}
+
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+const labelMap = z.record(
+  z.string().regex(LABEL_NAME, {error: 'label names are letters, digits and _ and do not start with a digit'}),
+  scalarString,
+)
+
+const ruleSchema = section({
+  alert: z.string().min(1),
+  /** recording rules: recognised so that the message can say they are not supported */
+  record: z.string().optional(),
+  expr: scalarString,
+  for: duration().optional(),
+  keep_firing_for: duration().optional(),
+  labels: labelMap.optional(),
+  annotations: z.record(z.string(), scalarString).optional(),
+  no_data: noDataState.optional(),
+  on_error: noDataState.optional(),
+})
+
+const groupSchema = section({
+  name: z.string().min(1),
+  interval: duration({positive: true}).optional(),
+  lookback: duration({positive: true}).optional(),
+  limit: int({min: 0}).optional(),
+  labels: labelMap.optional(),
+  rules: z.array(ruleSchema).default([]),
+})
+
+const ruleFileSchema = section({groups: z.array(groupSchema).default([])})
+
+type RuleFileData = z.output<typeof ruleFileSchema>
+
+/** The outcome of checking one file: its groups when valid, else every problem found. */
+export interface RuleFileCheck {
+  file: string
+  groups: RuleGroup[]
+  problems: ConfigProblem[]
+}
+
+/**
+ * Reads, validates and compiles rule files (paths or globs). Throws a {@link ConfigError}
+ * (a LocatedError, exit 2) for the first file with problems, listing all of that file's problems.
+ */
+export async function loadRuleFiles(paths: string[], opts: LoadRuleOptions = {}): Promise<RuleGroup[]> {
+  const checks = await checkRuleFiles(paths, opts)
+  for (const c of checks) if (c.problems.length > 0) throw new ConfigError(c.problems)
+  return checks.flatMap((c) => c.groups)
+}
+
+/** Like {@link loadRuleFiles} but reports every file's problems instead of throwing (`mon rules check`). */
+export async function checkRuleFiles(paths: string[], opts: LoadRuleOptions = {}): Promise<RuleFileCheck[]> {
+  const cwd = opts.cwd ?? process.cwd()
+  const {files, unmatched} = await expandPaths(paths, cwd)
+  if (unmatched.length > 0) throw new InputError(`no rule files match ${unmatched.map((u) => JSON.stringify(u)).join(', ')}`, {hint: 'check the path or glob (relative paths are from the current directory, or from the config file for rules.files)'})
+  const checks: RuleFileCheck[] = []
+  const seenGroups = new Map<string, string>()
+  for (const file of files) {
+    const label = displayPath(file, cwd)
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      throw new InputError(`cannot read rule file ${label}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`)
+    }
+
+    const check = parseRuleText(text, label, opts)
+    // group names are unique across files: the engine and the CLI address groups by name
+    for (const g of check.groups) {
+      const other = seenGroups.get(g.name)
+      if (other !== undefined) {
+        check.problems.push({position: {file: label, line: 1, col: 1}, message: `group '${g.name}' is also defined in ${other}`, hint: 'group names must be unique across rule files'})
+      } else seenGroups.set(g.name, label)
+    }
+
+    if (check.problems.length > 0) check.groups = []
+    checks.push(check)
+  }
+
+  return checks
+}
+
+/** Parses one rule file's text; `file` names it in messages. Never throws for bad content. */
+export function parseRuleText(text: string, file: string, opts: LoadRuleOptions = {}): RuleFileCheck {
+  const lineCounter = new LineCounter()
+  const positions = new PositionFinder(file, lineCounter)
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const fail = (problems: ConfigProblem[]): RuleFileCheck => ({file, groups: [], problems})
+  if (doc.errors.length > 0) {
+    return fail(doc.errors.map((e) => ({position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0].replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`, hint: e.code === 'TAB_AS_INDENT' ? 'indent with spaces, not tabs' : undefined})))
+  }
+
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    return fail([{position: positions.of(doc.contents), message: `a rule file is a map with 'groups:', got ${describeValue(doc.contents.toJSON())}`, hint: 'start the file with groups: and a list of groups'}])
+  }
+
+  const data = doc.toJS() ?? {}
+  const result = ruleFileSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
+  if (!result.success) return fail(issuesToProblems(result.error.issues, {doc, positions, data, schema: ruleFileSchema}))
+  return new RuleCompiler(doc, text, positions, opts).compile(result.data)
+}
+
+class RuleCompiler {
+  readonly problems: ConfigProblem[] = []
+
+  constructor(
+    private readonly doc: Document,
+    private readonly text: string,
+    private readonly positions: PositionFinder,
+    private readonly opts: LoadRuleOptions,
+  ) {}
+
+  private node(path: ConfigPath): Node | undefined {
+    return locateNode(this.doc, path).node
+  }
+
+  private keyNode(path: ConfigPath): Node | undefined {
+    const found = locateNode(this.doc, path)
+    return found.keyNode ?? found.node
+  }
+
+  private problem(path: ConfigPath, message: string, hint?: string, valueOffset?: number, useKey = false): void {
+    const node = useKey ? this.keyNode(path) : this.node(path)
+    const offset = valueOffset === undefined ? node?.range?.[0] : sourceOffsetOf(node, this.text, valueOffset)
+    this.problems.push({position: offset === undefined ? this.positions.of(node) : this.positions.at(offset), message, hint})
+  }
+
+  compile(data: RuleFileData): RuleFileCheck {
+    const groups: RuleGroup[] = []
+    const names = new Set<string>()
+    data.groups.forEach((g, gi) => {
+      const gpath = ['groups', gi]
+      if (names.has(g.name)) this.problem([...gpath, 'name'], `duplicate group name '${g.name}'`, 'group names must be unique')
+      names.add(g.name)
+      const interval = g.interval ?? this.opts.defaultInterval ?? '1m'
+      const group: RuleGroup = {
+        name: g.name,
+        file: this.positions.file,
+        interval,
+        intervalMs: isCronExpression(interval) ? undefined : tryParseDuration(interval),
+        lookbackMs: g.lookback === undefined ? undefined : tryParseDuration(g.lookback),
+        limit: g.limit ?? 0,
+        rules: [],
+      }
+      const counts = new Map<string, number>()
+      g.rules.forEach((r, ri) => {
+        const n = (counts.get(r.alert) ?? 0) + 1
+        counts.set(r.alert, n)
+        const rule = this.compileRule(g.name, r, [...gpath, 'rules', ri], g.labels ?? {}, n)
+        if (rule) group.rules.push(rule)
+      })
+      groups.push(group)
+    })
+    // a group label's problem is found once per rule that inherits it: report it once
+    const seen = new Set<string>()
+    const problems = this.problems.filter((p) => {
+      const key = `${p.position.line}:${p.position.col}:${p.message}`
+      return !seen.has(key) && Boolean(seen.add(key))
+    })
+    return {file: this.positions.file, groups: problems.length > 0 ? [] : groups, problems}
+  }
+
+  private compileRule(group: string, r: RuleFileData['groups'][number]['rules'][number], path: ConfigPath, groupLabels: Record<string, string>, occurrence: number): AlertRule | undefined {
+    const before = this.problems.length
+    if (r.record !== undefined) this.problem([...path, 'record'], 'recording rules are not supported; this file may hold alerting rules only', 'write an alerting rule (alert: …), or query the expression directly with mon query', undefined, true)
+
+    let query: Expr | undefined
+    try {
+      query = parseQuery(r.expr)
+    } catch (error) {
+      if (!(error instanceof QueryError)) throw error
+      this.problem([...path, 'expr'], error.reason, error.hint, error.span.start)
+    }
+
+    if (query && selectorsOf(query).length === 0) {
+      this.problem([...path, 'expr'], `the expression ${formatExpr(query)} reads no metrics: it is always ${query.kind === 'number' && query.value === 0 ? 'false' : 'the same'}`, 'compare a selector, e.g. mean(cpu.usage_user{cpu="cpu-total"}) by host > 90', 0)
+    }
+
+    const allLabels = {...groupLabels, ...(r.labels ?? {})}
+    if ('alertname' in allLabels) this.problem([...path, 'labels', 'alertname'], "'alertname' is set from the rule's alert name and cannot be a label", undefined, undefined, true)
+    const produced = query ? outputLabels(query) : undefined
+    const known = new Set(['alertname', ...Object.keys(allLabels)])
+    const compileAll = (values: Record<string, string>, where: 'labels' | 'annotations', from: Record<string, string> = values): Record<string, CompiledTemplate> => {
+      const out: Record<string, CompiledTemplate> = {}
+      for (const [key, value] of Object.entries(values)) {
+        // group labels are written in the group; their problems point there
+        const vpath = from === groupLabels && !(r.labels && key in r.labels) ? [...path.slice(0, 2), 'labels', key] : [...path, where, key]
+        try {
+          const tpl = compileTemplate(value)
+          if (produced?.closed) {
+            for (const ref of tpl.labelRefs) {
+              if (known.has(ref.name) || produced.labels.includes(ref.name)) continue
+              const yields = produced.labels.length === 0 ? 'yields no labels' : `only yields ${produced.labels.join(', ')}`
+              const guess = didYouMean(ref.name, [...produced.labels, ...known])
+              this.problem(vpath, `label '${ref.name}' is never set: ${produced.source} ${yields}`, guess ? `did you mean '${guess}'?` : `add it to the by (…) list of the aggregation, or set it under labels:`, ref.offset)
+            }
+          }
+
+          out[key] = tpl
+        } catch (error) {
+          if (!(error instanceof TemplateError)) throw error
+          this.problem(vpath, `template: ${error.reason}`, error.hint, error.offset)
+        }
+      }
+
+      return out
+    }
+
+    const labels = {...compileAll(groupLabels, 'labels'), ...compileAll(r.labels ?? {}, 'labels')}
+    const annotations = compileAll(r.annotations ?? {}, 'annotations')
+    if (this.problems.length > before || !query) return undefined
+    return {
+      id: occurrence === 1 ? `${group}/${r.alert}` : `${group}/${r.alert}#${occurrence}`,
+      group,
+      name: r.alert,
+      expr: r.expr,
+      query,
+      forMs: r.for === undefined ? 0 : tryParseDuration(r.for)!,
+      keepFiringForMs: r.keep_firing_for === undefined ? 0 : tryParseDuration(r.keep_firing_for)!,
+      labels,
+      annotations,
+      noData: r.no_data,
+      onError: r.on_error,
+      position: this.positions.of(this.keyNode([...path, 'alert']) ?? this.node(path)),
+    }
+  }
+}
+
+function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
+}

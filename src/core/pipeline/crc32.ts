@@ -1,0 +1,23 @@
+import * as zlib from 'node:zlib'
+
+/** CRC-32 (IEEE, as zlib and gzip): zlib's native one where Node has it (≥ 20.15), else a table. */
+export const crc32: (data: Uint8Array) => number =
+  typeof (zlib as {crc32?: unknown}).crc32 === 'function' ? (data) => (zlib as unknown as {crc32(d: Uint8Array): number}).crc32(data) : tableCrc32
+
+let table: Uint32Array | undefined
+
+function tableCrc32(data: Uint8Array): number {
+  if (!table) {
+    table = new Uint32Array(256)
+    for (let n = 0; n < 256; n++) {
+      let c = n
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+      table[n] = c >>> 0
+    }
+  }
+  let crc = 0xffffffff
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
+  return (crc ^ 0xffffffff) >>> 0
+}
+
+export const crc32Table = tableCrc32
