@@ -21,7 +21,7 @@ export async function openContext(flags: {config?: string}, opts: {clock?: Clock
     clock,
     storeName: describeStore(loaded.config.store, loaded.dataDir),
     store() {
-      store ??= openStore(loaded.config.store, {dataDir: loaded.dataDir, clock})
+      store ??= openStore(loaded.config.store, {dataDir: loaded.dataDir, clock, retention: loaded.config.retention})
       return store
     },
     async close() {

@@ -1,50 +1,83 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {openContext} from '../cli/context.js'
-import {buildInputs, collectorContext} from '../core/collectors/registry.js'
-import {UserError} from '../core/errors.js'
-import {silentLogger} from '../core/log.js'
-import {collectOnce, type CollectSummary} from '../core/pipeline/once.js'
+import {createCliLogger} from '../cli/log.js'
+import {renderCollectStart, renderOnceSummary} from '../cli/render/collect.js'
+import {buildInputs, collectorContext, inputNames} from '../core/collectors/registry.js'
+import {didYouMean} from '../core/config/problems.js'
+import {secretValues} from '../core/config/redact.js'
+import {parseDuration} from '../core/config/duration.js'
+import {InputError, UserError} from '../core/errors.js'
+import {createAgent, SELF_INPUT, type AgentStopSummary, type InputStatus} from '../core/pipeline/agent.js'
+import {runOnce, type OnceSummary} from '../core/pipeline/once.js'
 
-export type CollectResult = CollectSummary & {store: string}
+export type CollectResult = {store: string} & (({mode: 'once'} & OnceSummary) | ({mode: 'continuous'; inputs: InputStatus[]} & AgentStopSummary))
 
 export default class Collect extends BaseCommand {
-  static override summary = 'Collect metrics from the configured inputs and store them.'
-  static override description = 'With --once, every input runs once (cron-friendly); the default input is host metrics with Telegraf names.'
+  static override summary = 'Collect metrics from the configured inputs into the store, continuously or once.'
+  static override description = `Runs every input on its interval (with jitter) and the push listener until SIGINT/SIGTERM, then writes what is spooled and exits. Points go through the disk spool (<data_dir>/spool), so a store outage or a crash loses nothing: they are written when the store is back, or by the next run. With --once every input runs once (for cron) through the same spool. See docs/collectors.md and docs/pipeline.md.`
   static override enableJsonFlag = true
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --once',
-    '<%= config.bin %> <%= command.id %> --once --input host --json',
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --input host --input http:api',
+    '<%= config.bin %> <%= command.id %> --once --json',
     '*/1 * * * * <%= config.bin %> <%= command.id %> --once --config /etc/mon/mon.yaml   # crontab line',
   ]
 
   static override flags = {
-    once: Flags.boolean({description: 'run every input once, write, and exit'}),
-    input: Flags.string({char: 'i', description: 'only this input (name or kind); repeatable', multiple: true}),
+    once: Flags.boolean({description: 'run every input once, write to the store, and exit (the listener is not started)'}),
+    input: Flags.string({char: 'i', description: 'only this input (name such as http:api, or kind such as http); repeatable', multiple: true}),
     timeout: Flags.string({description: 'per-input time limit for --once', default: '30s'}),
+    'drain-timeout': Flags.string({description: 'how long to keep writing to the store at exit (--once: after collecting)', default: '10s'}),
   }
 
   async run(): Promise<CollectResult> {
     const {flags} = await this.parse(Collect)
-    if (!flags.once) throw new UserError('continuous collection is not available yet; use --once (e.g. from cron)', {exitCode: 2})
+    const [timeout, drain] = [parseDuration(flags.timeout), parseDuration(flags['drain-timeout'])]
     const ctx = await openContext(flags)
+    const {config, dataDir} = ctx.loaded
+    const log = createCliLogger(config.log, {secrets: secretValues(ctx.loaded), debug: this.debugEnabled()})
+    const known = [...inputNames(config), ...new Set(buildInputs(config, collectorContext(config, dataDir, ctx.clock, log)).map((i) => i.kind)), SELF_INPUT]
+    for (const name of flags.input ?? []) {
+      if (!known.includes(name)) throw new InputError(`--input ${name}: no such input`, {hint: `${didYouMean(name, known) ? `did you mean ${didYouMean(name, known)}? ` : ''}configured: ${known.join(', ')}`})
+    }
     try {
-      const {config} = ctx.loaded
-      const inputs = buildInputs(config, collectorContext(config, ctx.loaded.dataDir, ctx.clock, silentLogger), flags.input)
-      if (inputs.length === 0) throw new UserError('no inputs to run', {hint: 'enable inputs in the config (mon config init writes a sample)', exitCode: 2})
-      const store = await ctx.store()
-      const {parseDuration} = await import('../core/config/duration.js')
-      const summary = await collectOnce(inputs, (points) => store.write(points), {timeout: parseDuration(flags.timeout)})
-      const result = {...summary, store: ctx.storeName}
-      if (!this.jsonEnabled()) {
-        for (const r of summary.runs) if (r.error) this.warnLine(`input ${r.input} failed: ${r.error}`)
-        this.log(`wrote ${summary.points} points from ${summary.inputs - summary.failed} input${summary.inputs - summary.failed === 1 ? '' : 's'} to ${ctx.storeName}`)
+      if (flags.once) {
+        const inputs = buildInputs(config, collectorContext(config, dataDir, ctx.clock, log), flags.input)
+        if (inputs.length === 0) throw new UserError('no inputs to run', {hint: 'enable inputs in the config (mon config init writes a sample)', exitCode: 2})
+        const summary = await runOnce({config, dataDir, inputs, store: () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain})
+        const text = renderOnceSummary(summary, ctx.storeName)
+        if (!this.jsonEnabled()) for (const l of text.out) this.log(l)
+        for (const l of text.err) this.warnLine(l)
+        if (summary.failed > 0 || summary.pending > 0) process.exitCode = 1
+        return {mode: 'once', ...summary, store: ctx.storeName}
       }
-
-      if (summary.failed > 0) process.exitCode = 1
-      return result
+      const agent = await createAgent({config, dataDir, store: () => ctx.store(), clock: ctx.clock, log, only: flags.input})
+      await agent.start()
+      for (const l of renderCollectStart(agent, ctx.storeName)) this.warnLine(l)
+      const signal = await untilSignal()
+      this.warnLine(`${signal}: stopping; writing what is spooled (up to ${flags['drain-timeout']}, Ctrl-C again to quit now)`)
+      const summary = await agent.stop(drain)
+      const inputs = agent.status().inputs
+      this.warnLine(`wrote ${summary.written} points${summary.pending > 0 ? `; ${summary.pending} stay in the spool for the next run` : ''}`)
+      return {mode: 'continuous', ...summary, inputs, store: ctx.storeName}
     } finally {
       await ctx.close()
     }
   }
+}
+
+/** Resolves with the first SIGINT/SIGTERM; a second one exits at once (130). */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.removeListener('SIGINT', on)
+      process.removeListener('SIGTERM', on)
+      process.once('SIGINT', () => process.exit(130))
+      process.once('SIGTERM', () => process.exit(143))
+      resolve(sig)
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
 }

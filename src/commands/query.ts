@@ -2,7 +2,10 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {openContext} from '../cli/context.js'
 import {renderQueryResult, type QueryFormat} from '../cli/render/query.js'
+import {renderRawQueryResult} from '../cli/render/raw-query.js'
+import {InputError} from '../core/errors.js'
 import {prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
+import {runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
 
 export default class Query extends BaseCommand {
   static override summary = 'Query stored metrics with the mon expression language.'
@@ -14,23 +17,39 @@ export default class Query extends BaseCommand {
     `<%= config.bin %> <%= command.id %> 'sum(rate(net.bytes_recv{interface!="lo"})) by host' --every 30s --format chart`,
     `<%= config.bin %> <%= command.id %> 'mem.used_percent > 90' --since 1d --format csv`,
     `<%= config.bin %> <%= command.id %> 'percentile(http_response.response_time, 95) by server' --since 2026-11-24T00:00:00Z --until 2026-11-25T00:00:00Z`,
+    `<%= config.bin %> <%= command.id %> --influxql 'SELECT mean(usage_idle) FROM cpu WHERE time > now() - 1h GROUP BY time(5m), host'`,
+    `<%= config.bin %> <%= command.id %> --flux 'from(bucket: "mon") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "mem")'`,
   ]
 
-  static override args = {query: Args.string({description: 'expression, e.g. mean(cpu.usage_user) by host', required: true})}
+  static override args = {query: Args.string({description: 'expression, e.g. mean(cpu.usage_user) by host (or use --influxql / --flux)'})}
   static override flags = {
     since: Flags.string({char: 's', description: 'start: a duration back from now (15m, 2h, 7d) or RFC 3339', default: '1h'}),
     until: Flags.string({char: 'u', description: 'end: a duration back from now or RFC 3339 (default: now)'}),
     every: Flags.string({char: 'e', description: "bucket width for aggregations (1m, 5m, 1h) or 'auto'"}),
     format: Flags.string({char: 'f', description: 'output format', options: ['table', 'json', 'csv', 'chart'], default: 'table'}),
     explain: Flags.boolean({description: 'print how each part of the query runs on the backend, then run it'}),
+    influxql: Flags.string({description: 'run this InfluxQL as written on an InfluxDB store (1.x, 2.x, 3.x)', exclusive: ['flux']}),
+    flux: Flags.string({description: 'run this Flux as written on an InfluxDB 2.x store', exclusive: ['influxql']}),
   }
 
-  async run(): Promise<QueryResult> {
+  async run(): Promise<QueryResult | RawQueryResult> {
     const {args, flags} = await this.parse(Query)
+    const passthrough = flags.influxql !== undefined || flags.flux !== undefined
+    if (passthrough && args.query) throw new InputError('give either an expression or --influxql/--flux, not both')
+    if (!passthrough && !args.query) throw new InputError('missing query', {hint: "e.g. mon query 'mean(cpu.usage_user) by host' (or --influxql '…' on InfluxDB)"})
+    if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux'})
     const ctx = await openContext(flags)
     try {
+      if (passthrough) {
+        this.debugLine(`${flags.flux === undefined ? 'influxql' : 'flux'}: ${flags.flux ?? flags.influxql}`)
+        const raw = await runPassthrough(await ctx.store(), ctx.storeName, {influxql: flags.influxql, flux: flags.flux})
+        for (const m of raw.messages) this.warnLine(m)
+        if (!this.jsonEnabled()) this.log(renderRawQueryResult(raw, flags.format as 'table' | 'csv' | 'json'))
+        return raw
+      }
+
       const every = flags.every ?? (flags.format === 'chart' ? 'auto' : undefined)
-      const q = prepareQuery({query: args.query, since: flags.since, until: flags.until, every, now: ctx.clock.now()})
+      const q = prepareQuery({query: args.query!, since: flags.since, until: flags.until, every, now: ctx.clock.now()})
       const store = await ctx.store()
       if (flags.explain) for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
       const frames = await q.run(store, (plan) => this.debugLine(store.explain(plan).split('\n').slice(0, 2).join(' | ')))

@@ -269,7 +269,7 @@ describe('config defaults', () => {
     ['inputs.listener', {enabled: false, listen: '127.0.0.1:8186', max_body: '32MiB'}],
     ['spool', {max_bytes: '1GiB', fsync: 'batch', segment_bytes: '16MiB'}],
     ['rules', {files: [], default_interval: '1m', no_data: 'ok', on_error: 'keep'}],
-    ['notify', {}],
+    ['notify', {receivers: [], inhibit_rules: [], time_intervals: [], escalation_policies: [], outbox: {max_attempts: 10, backoff: '10s', max_backoff: '15m', lease: '2m', concurrency: 4, retention: '7d'}}],
     ['retention', {raw: '7d', '1m': '30d', '1h': '1y'}],
     ['api', {listen: '127.0.0.1:9464'}],
     ['log', {level: 'info', format: 'auto'}],
@@ -518,19 +518,20 @@ describe('redaction', () => {
     'api:',
     '  token: ${MON_API_TOKEN}',
     'notify:',
-    '  slack:',
-    '    url: https://hooks.slack.com/services/T000/B000/XXXXSECRET',
-    '  teams:',
-    '    url: https://contoso.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/456',
-    '  pagerduty:',
-    '    routing_key: R0UT1NGKEY',
-    '  smtp:',
-    '    auth: {user: mon, pass: mailpass}',
+    '  receivers:',
+    '    - name: chat',
+    '      webhook_configs:',
+    '        - url: https://hooks.slack.com/services/T000/B000/XXXXSECRET',
+    '        - url: https://contoso.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/456',
+    '          basic_auth: {username: mon, password: ${MAIL_PASS}}',
+    '      pagerduty_configs:',
+    '        - routing_key: ${PD_ROUTING_KEY}',
+    '  route: {receiver: chat}',
     '',
   ].join('\n')
   const dir = tempDir()
   writeFileSync(path.join(dir, 'PROM_TOKEN_FILE'), 'prom-file-token\n')
-  const env = {API_TOKEN: 'abc123token', MON_API_TOKEN: 'api-secret-value'}
+  const env = {API_TOKEN: 'abc123token', MON_API_TOKEN: 'api-secret-value', PD_ROUTING_KEY: 'R0UT1NGKEY', MAIL_PASS: 'mailpass'}
   const loaded = parseConfigText(text, path.join(dir, 'mon.yaml'), env)
   const redacted = redactConfig(loaded.config, loaded.secretPaths) as typeof loaded.config
 
@@ -542,10 +543,10 @@ describe('redaction', () => {
     ['URL userinfo', (c) => (c.store.type === 'influxdb' ? c.store.url : undefined), 'https://admin:***@influx.example.com:8086'],
     ['ordinary values stay', (c) => (c.store.type === 'influxdb' ? c.store.username : undefined), 'admin'],
     ['ordinary header stays', (c) => c.inputs.http[0]!.headers!.Accept, 'application/json'],
-    ['slack webhook', (c) => (c.notify.slack as {url: string}).url, 'https://hooks.slack.com/***'],
-    ['teams webhook', (c) => (c.notify.teams as {url: string}).url, 'https://contoso.webhook.office.com/***'],
-    ['routing_key', (c) => (c.notify.pagerduty as {routing_key: string}).routing_key, '***'],
-    ['everything under auth', (c) => (c.notify.smtp as {auth: unknown}).auth, {user: '***', pass: '***'}],
+    ['slack webhook', (c) => c.notify.receivers[0]!.webhook_configs![0]!.url, 'https://hooks.slack.com/***'],
+    ['teams webhook', (c) => c.notify.receivers[0]!.webhook_configs![1]!.url, 'https://contoso.webhook.office.com/***'],
+    ['routing_key', (c) => c.notify.receivers[0]!.pagerduty_configs![0]!.routing_key, '***'],
+    ['everything under auth', (c) => c.notify.receivers[0]!.webhook_configs![1]!.basic_auth, {username: '***', password: '***'}],
   ]
   for (const [name, pick, expected] of cases) {
     it(`redactConfig: ${name}`, () => assert.deepEqual(pick(redacted), expected))

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {relative, isAbsolute} from 'node:path'
-import {LineCounter, isMap, parseDocument, type Document, type Node} from 'yaml'
+import {LineCounter, isMap, parseDocument} from 'yaml'
 import {z} from 'zod'
 import {tryParseDuration} from '../config/duration.js'
 import {
@@ -10,7 +10,6 @@ import {
   didYouMean,
   genericIssueMessage,
   issuesToProblems,
-  locateNode,
   type ConfigPath,
   type ConfigProblem,
 } from '../config/problems.js'
@@ -22,7 +21,7 @@ import {outputLabels} from './expr-labels.js'
 import {expandPaths} from './files.js'
 import {TemplateError, compileTemplate, type CompiledTemplate} from './template.js'
 import type {NoDataPolicy} from './types.js'
-import {sourceOffsetOf} from './yaml-offset.js'
+import {YamlLocator} from './yaml-offset.js'
 
 /**
  * Rule files: Prometheus' format (groups of rules with `alert`, `expr`, `for`, `keep_firing_for`,
@@ -80,7 +79,7 @@ const labelMap = z.record(
   scalarString,
 )
 
-const ruleSchema = section({
+const ruleShape = {
   alert: z.string().min(1),
   /** recording rules: recognised so that the message can say they are not supported */
   record: z.string().optional(),
@@ -91,20 +90,25 @@ const ruleSchema = section({
   annotations: z.record(z.string(), scalarString).optional(),
   no_data: noDataState.optional(),
   on_error: noDataState.optional(),
-})
+}
+const ruleSchema = section(ruleShape)
 
-const groupSchema = section({
+const groupFields = {
   name: z.string().min(1),
   interval: duration({positive: true}).optional(),
   lookback: duration({positive: true}).optional(),
   limit: int({min: 0}).optional(),
   labels: labelMap.optional(),
-  rules: z.array(ruleSchema).default([]),
-})
+}
 
-const ruleFileSchema = section({groups: z.array(groupSchema).default([])})
+/** The whole file, for messages (allowed keys, did-you-mean) at any depth. */
+const ruleFileSchema = section({groups: z.array(section({...groupFields, rules: z.array(ruleSchema).default([])})).default([])})
 
-type RuleFileData = z.output<typeof ruleFileSchema>
+/** The file with each rule left unchecked: rules are validated one by one so every bad rule is reported. */
+const fileShapeSchema = section({groups: z.array(section({...groupFields, rules: z.array(z.unknown()).default([])})).default([])})
+
+type FileShape = z.output<typeof fileShapeSchema>
+type RuleData = z.output<typeof ruleSchema>
 
 /** The outcome of checking one file: its groups when valid, else every problem found. */
 export interface RuleFileCheck {
@@ -171,37 +175,60 @@ export function parseRuleText(text: string, file: string, opts: LoadRuleOptions 
   }
 
   const data = doc.toJS() ?? {}
-  const result = ruleFileSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
-  if (!result.success) return fail(issuesToProblems(result.error.issues, {doc, positions, data, schema: ruleFileSchema}))
-  return new RuleCompiler(doc, text, positions, opts).compile(result.data)
+  if ('tests' in data && 'rule_files' in data && !('groups' in data)) {
+    return fail([{position: positions.at(0), message: 'this is a rule test file, not a rule file', hint: `run it with: mon rules test ${file}`}])
+  }
+
+  const ctx = {doc, positions, data, schema: ruleFileSchema}
+  const shape = fileShapeSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
+  if (!shape.success) return fail(issuesToProblems(shape.error.issues, ctx))
+  const problems: ConfigProblem[] = []
+  const invalid = new Set<string>()
+  const rules = shape.data.groups.map((g, gi) =>
+    g.rules.map((raw, ri) => {
+      const r = ruleSchema.safeParse(raw, {error: genericIssueMessage, reportInput: true})
+      if (r.success) return r.data
+      const prefix = ['groups', gi, 'rules', ri]
+      problems.push(...issuesToProblems(r.error.issues.map((i) => ({...i, path: [...prefix, ...i.path]})) as typeof r.error.issues, ctx))
+      invalid.add(`${gi}/${ri}`)
+      return validParts(raw)
+    }),
+  )
+  const compiled = new RuleCompiler(new YamlLocator(doc, text, positions), opts).compile(shape.data, rules)
+  if (problems.length === 0) return compiled
+  return fail([...problems, ...compiled.problems].sort((a, b) => a.position.line - b.position.line || a.position.col - b.position.col))
+}
+
+/**
+ * The fields of an invalid rule that are valid on their own (a bad `for:` should not hide a bad
+ * `expr:`). The result is only checked, never loaded: the file has problems anyway.
+ */
+function validParts(raw: unknown): RuleData | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined
+  const out: Record<string, unknown> = {}
+  for (const [key, schema] of Object.entries(ruleShape)) {
+    const r = schema.safeParse((raw as Record<string, unknown>)[key])
+    if (r.success && r.data !== undefined) out[key] = r.data
+  }
+
+  if (typeof out.expr !== 'string') return undefined
+  return {alert: '', ...out} as RuleData
 }
 
 class RuleCompiler {
   readonly problems: ConfigProblem[] = []
 
   constructor(
-    private readonly doc: Document,
-    private readonly text: string,
-    private readonly positions: PositionFinder,
+    private readonly where: YamlLocator,
     private readonly opts: LoadRuleOptions,
   ) {}
 
-  private node(path: ConfigPath): Node | undefined {
-    return locateNode(this.doc, path).node
+  private problem(path: ConfigPath, message: string, hint?: string, valueOffset?: number, key = false): void {
+    this.problems.push({position: this.where.at(path, {valueOffset, key}), message, hint})
   }
 
-  private keyNode(path: ConfigPath): Node | undefined {
-    const found = locateNode(this.doc, path)
-    return found.keyNode ?? found.node
-  }
-
-  private problem(path: ConfigPath, message: string, hint?: string, valueOffset?: number, useKey = false): void {
-    const node = useKey ? this.keyNode(path) : this.node(path)
-    const offset = valueOffset === undefined ? node?.range?.[0] : sourceOffsetOf(node, this.text, valueOffset)
-    this.problems.push({position: offset === undefined ? this.positions.of(node) : this.positions.at(offset), message, hint})
-  }
-
-  compile(data: RuleFileData): RuleFileCheck {
+  /** `rules[g][r]` of a rule that failed validation holds its valid parts, so their problems are found too. */
+  compile(data: FileShape, rules: Array<Array<RuleData | undefined>>): RuleFileCheck {
     const groups: RuleGroup[] = []
     const names = new Set<string>()
     data.groups.forEach((g, gi) => {
@@ -211,7 +238,7 @@ class RuleCompiler {
       const interval = g.interval ?? this.opts.defaultInterval ?? '1m'
       const group: RuleGroup = {
         name: g.name,
-        file: this.positions.file,
+        file: this.where.positions.file,
         interval,
         intervalMs: isCronExpression(interval) ? undefined : tryParseDuration(interval),
         lookbackMs: g.lookback === undefined ? undefined : tryParseDuration(g.lookback),
@@ -219,7 +246,8 @@ class RuleCompiler {
         rules: [],
       }
       const counts = new Map<string, number>()
-      g.rules.forEach((r, ri) => {
+      rules[gi].forEach((r, ri) => {
+        if (!r) return
         const n = (counts.get(r.alert) ?? 0) + 1
         counts.set(r.alert, n)
         const rule = this.compileRule(g.name, r, [...gpath, 'rules', ri], g.labels ?? {}, n)
@@ -233,10 +261,10 @@ class RuleCompiler {
       const key = `${p.position.line}:${p.position.col}:${p.message}`
       return !seen.has(key) && Boolean(seen.add(key))
     })
-    return {file: this.positions.file, groups: problems.length > 0 ? [] : groups, problems}
+    return {file: this.where.positions.file, groups: problems.length > 0 ? [] : groups, problems}
   }
 
-  private compileRule(group: string, r: RuleFileData['groups'][number]['rules'][number], path: ConfigPath, groupLabels: Record<string, string>, occurrence: number): AlertRule | undefined {
+  private compileRule(group: string, r: RuleData, path: ConfigPath, groupLabels: Record<string, string>, occurrence: number): AlertRule | undefined {
     const before = this.problems.length
     if (r.record !== undefined) this.problem([...path, 'record'], 'recording rules are not supported; this file may hold alerting rules only', 'write an alerting rule (alert: …), or query the expression directly with mon query', undefined, true)
 
@@ -268,7 +296,7 @@ class RuleCompiler {
               if (known.has(ref.name) || produced.labels.includes(ref.name)) continue
               const yields = produced.labels.length === 0 ? 'yields no labels' : `only yields ${produced.labels.join(', ')}`
               const guess = didYouMean(ref.name, [...produced.labels, ...known])
-              this.problem(vpath, `label '${ref.name}' is never set: ${produced.source} ${yields}`, guess ? `did you mean '${guess}'?` : `add it to the by (…) list of the aggregation, or set it under labels:`, ref.offset)
+              this.problem(vpath, `label '${ref.name}' is never set: ${produced.source} ${yields}`, guess ? `did you mean '${guess}'?` : produced.source.startsWith('absent(') ? 'absent() only has the labels of its = matchers; set it under labels:' : 'add it to the by (…) list of the aggregation, or set it under labels:', ref.offset)
             }
           }
 
@@ -297,7 +325,7 @@ class RuleCompiler {
       annotations,
       noData: r.no_data,
       onError: r.on_error,
-      position: this.positions.of(this.keyNode([...path, 'alert']) ?? this.node(path)),
+      position: this.where.at([...path, 'alert'], {key: true}),
     }
   }
 }

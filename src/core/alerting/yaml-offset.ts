@@ -1,4 +1,6 @@
-import {isScalar, type Node} from 'yaml'
+import {isScalar, type Document, type Node} from 'yaml'
+import {PositionFinder, locateNode, type ConfigPath} from '../config/problems.js'
+import type {SourcePosition} from '../errors.js'
 
 /**
  * Where a character of a YAML string value is in the file. Errors inside a rule's `expr` or an
@@ -36,8 +38,9 @@ export function sourceOffsetOf(node: Node | undefined, text: string, valueOffset
     }
   }
 
-  // land on the character itself, not on the indentation before it
+  // land on the character itself, not on the indentation or the backslash of an escape before it
   while (j < end && (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r') && value[i] !== text[j]) j++
+  if (node.type === 'QUOTE_DOUBLE' && text[j] === '\\' && value[i] !== '\\') j++
   return Math.min(j, Math.max(start, end - 1))
 }
 
@@ -49,4 +52,21 @@ function contentStart(type: string | undefined, text: string, start: number): nu
   }
 
   return start
+}
+
+/** Positions of values (and characters inside them) in one parsed YAML file, by path. */
+export class YamlLocator {
+  constructor(
+    readonly doc: Document,
+    readonly text: string,
+    readonly positions: PositionFinder,
+  ) {}
+
+  /** Where the value at `path` is written; `valueOffset` points inside a string value, `key` at its key. */
+  at(path: ConfigPath, opts: {valueOffset?: number; key?: boolean} = {}): SourcePosition {
+    const found = locateNode(this.doc, path)
+    const node = opts.key ? (found.keyNode ?? found.node) : found.node
+    const offset = opts.valueOffset === undefined ? node?.range?.[0] : sourceOffsetOf(node, this.text, opts.valueOffset)
+    return offset === undefined ? this.positions.of(node) : this.positions.at(offset)
+  }
 }

@@ -4,7 +4,8 @@ import {LineCounter, isMap, parseDocument} from 'yaml'
 import {InputError} from '../errors.js'
 import {interpolateDocument} from './interpolate.js'
 import {expandPath, findConfigFile, resolveDataDir} from './paths.js'
-import {ConfigError, PositionFinder, describeValue, genericIssueMessage, issuesToProblems, type ConfigProblem} from './problems.js'
+import {ConfigError, PositionFinder, describeValue, genericIssueMessage, issuesToProblems, locateNode, type ConfigProblem} from './problems.js'
+import {literalSecretProblems} from '../notify/config.js'
 import {redactString} from './redact.js'
 import {monConfigSchema, type MonConfig, type ParsedConfig} from './schema.js'
 
@@ -107,6 +108,9 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     const redacted = problems.map((p) => ({...p, message: redactString(p.message, interpolation.secrets)}))
     throw new ConfigError(redacted.length > 0 ? redacted : [{position: positions.at(0), message: result.error.message}])
   }
+  // Channel credentials (webhook URLs, tokens, passwords) must come from ${…}, never the file itself.
+  const literal = literalSecretProblems(result.data, interpolation.secretPaths, interpolation.secrets)
+  if (literal.length > 0) throw new ConfigError(literal.map((p) => ({position: positions.of(locateNode(doc, p.path).node), message: p.message, hint: p.hint})))
   return {
     ...finish(result.data, {env, cwd, baseDir, secretPaths: interpolation.secretPaths, secrets: interpolation.secrets}),
     file,

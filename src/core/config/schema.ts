@@ -3,6 +3,8 @@ import {CronExpressionParser} from 'cron-parser'
 import {z} from 'zod'
 import {DURATION_EXAMPLES, SIZE_EXAMPLES, tryParseDuration, tryParseSize} from './duration.js'
 import {describeValue} from './problems.js'
+// notify/config.ts builds on the blocks below; its schema is built lazily, so this cycle is harmless.
+import {notifyConfigSchema} from '../notify/config.js'
 
 /**
  * The config schema, one exported constant per section so later modules can add their fields in
@@ -216,7 +218,24 @@ export const agentSchema = section({
   jitter: duration().default('0s'),
   flush_interval: duration({positive: true}).default('1s'),
   batch_size: int({min: 1}).default(5000),
+  /** Store writes in flight at once while the store keeps up. */
+  write_concurrency: int({min: 1, max: 64}).default(4),
+  /** IANA time zone for cron intervals (default: the system's). */
+  timezone: text('an IANA time zone', 'Europe/Berlin')
+    .refine((tz) => isKnownTimeZone(tz), {error: (iss) => `unknown time zone ${JSON.stringify(iss.input)}: expected an IANA name such as UTC, Europe/Berlin or America/New_York`})
+    .optional(),
+  /** Write mon's own metrics (measurement mon_internal) every agent.interval. */
+  self_metrics: bool().default(true),
 })
+
+function isKnownTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', {timeZone: tz})
+    return true
+  } catch {
+    return false
+  }
+}
 
 export const sqliteStoreSchema = z.strictObject({
   type: z.literal('sqlite'),
@@ -330,6 +349,8 @@ export const execInputSchema = section({
   interval: interval().default('60s'),
   /** Measurement name for `json` output. */
   name_override: z.string().optional(),
+  /** `json` output: keys whose values become tags. */
+  tag_keys: stringList.optional(),
 })
 
 export const listenerInputSchema = section({
@@ -337,6 +358,7 @@ export const listenerInputSchema = section({
   listen: listenAddress({allowPortZero: true}).default('127.0.0.1:8186'),
   token: z.string().optional(),
   max_body: size().default('32MiB'),
+  tags: tagsSchema.optional(),
 }).superRefine(requireTokenOffLoopback('inputs.listener.token'))
 
 export const inputsSchema = section({
@@ -373,8 +395,8 @@ export const rulesSchema = section({
   history_retention: duration({positive: true}).default('30d'),
 })
 
-/** Defined by the notification module; passed through untouched for now. */
-export const notifySchema = z.record(z.string(), z.unknown()).default({})
+/** Receivers, the route tree, inhibit rules, mute time intervals, escalation policies and the outbox (src/core/notify/config.ts). */
+export const notifySchema = z.lazy(() => notifyConfigSchema()).prefault({})
 
 export const DEFAULT_RETENTION: Readonly<Record<string, string>> = {raw: '7d', '1m': '30d', '1h': '1y'}
 

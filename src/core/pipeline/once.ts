@@ -1,6 +1,22 @@
-import {errorMessage} from '../errors.js'
+/**
+ * `mon collect --once`: every input once, through the same spool as continuous collection —
+ * collect → spool → write to the store → exit. When the store is down the points stay in the
+ * spool and the next run (cron's next minute, or `mon collect`) writes them first.
+ */
+import type {Clock} from '../clock.js'
+import {PartialCollectError} from '../collectors/partial.js'
 import type {Input} from '../collectors/registry.js'
+import {parseSize} from '../config/duration.js'
+import type {MonConfig} from '../config/schema.js'
+import {errorMessage} from '../errors.js'
+import {silentLogger, type Logger} from '../log.js'
 import type {Point} from '../model/point.js'
+import type {Timer} from '../scheduler/timer.js'
+import {toLineProtocol} from './batcher.js'
+import {SELF_INPUT} from './agent.js'
+import {selfMetricsPoints} from './self-metrics.js'
+import {Spool, spoolDir} from './spool.js'
+import {Writer, type StoreSource} from './writer.js'
 
 export interface InputRun {
   input: string
@@ -17,24 +33,107 @@ export interface CollectSummary {
 }
 
 /**
- * Runs every input once, concurrently, each bounded by `timeout`; hands all points to `sink` in
- * one batch. A failing input is reported, it does not stop the others.
+ * Runs every input once, concurrently, each bounded by `timeout` (or its own, when shorter);
+ * hands each input's points to `sink` as it finishes. A failing input is reported, it does not
+ * stop the others; a partly failing one keeps the points it got.
  */
-export async function collectOnce(inputs: Input[], sink: (points: Point[]) => Promise<void>, opts: {timeout: number; signal?: AbortSignal}): Promise<CollectSummary> {
-  const all: Point[] = []
+export async function collectOnce(inputs: Input[], sink: (input: Input, points: Point[]) => Promise<void>, opts: {timeout: number; signal?: AbortSignal}): Promise<CollectSummary> {
+  let total = 0
   const runs = await Promise.all(
     inputs.map(async (input): Promise<InputRun> => {
       const started = performance.now()
-      const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeout)]) : AbortSignal.timeout(opts.timeout)
+      const limit = AbortSignal.timeout(Math.min(opts.timeout, input.timeout ?? opts.timeout))
+      const signal = opts.signal ? AbortSignal.any([opts.signal, limit]) : limit
+      let points: Point[] = []
+      let error: string | undefined
       try {
-        const points = await input.collector.collect(signal)
-        for (const p of points) all.push(p)
-        return {input: input.name, points: points.length, ms: Math.round(performance.now() - started)}
-      } catch (error) {
-        return {input: input.name, points: 0, ms: Math.round(performance.now() - started), error: errorMessage(error)}
+        points = await input.collector.collect(signal)
+      } catch (err) {
+        if (err instanceof PartialCollectError) points = err.points
+        error = limit.aborted && !(err instanceof PartialCollectError) ? `timed out after ${Math.min(opts.timeout, input.timeout ?? opts.timeout)} ms` : errorMessage(err)
       }
+      if (points.length > 0) await sink(input, points)
+      total += points.length
+      const run: InputRun = {input: input.name, points: points.length, ms: Math.round(performance.now() - started)}
+      if (error !== undefined) run.error = error
+      return run
     }),
   )
-  await sink(all)
-  return {points: all.length, inputs: inputs.length, failed: runs.filter((r) => r.error).length, runs}
+  return {points: total, inputs: inputs.length, failed: runs.filter((r) => r.error).length, runs}
+}
+
+export interface OnceOptions {
+  config: MonConfig
+  dataDir: string
+  inputs: Input[]
+  store: StoreSource
+  clock: Clock
+  timer?: Timer
+  log?: Logger
+  /** per-input time limit (ms) */
+  timeout: number
+  /** how long to keep trying the store before leaving the points in the spool (ms) */
+  flushTimeout: number
+}
+
+export interface OnceSummary extends CollectSummary {
+  /** points written to the store in this run (earlier runs' leftovers included) */
+  written: number
+  /** points an earlier run had left in the spool */
+  backlog: number
+  /** points left in the spool for the next run */
+  pending: number
+  spool: string
+  /** why the store could not take everything */
+  storeError?: string
+}
+
+export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
+  const log = opts.log ?? silentLogger
+  const spool = Spool.open({
+    dir: spoolDir(opts.dataDir),
+    maxBytes: parseSize(opts.config.spool.max_bytes),
+    segmentBytes: parseSize(opts.config.spool.segment_bytes),
+    fsync: opts.config.spool.fsync,
+    clock: opts.clock,
+    log,
+  })
+  try {
+    const backlog = spool.backlog().points
+    const writer = new Writer({
+      spool,
+      store: opts.store,
+      clock: opts.clock,
+      timer: opts.timer,
+      log,
+      batchSize: opts.config.agent.batch_size,
+      concurrency: opts.config.agent.write_concurrency,
+      backoffMs: {initial: 200, max: Math.max(200, opts.flushTimeout / 4)},
+    })
+    // leftovers of earlier runs go first, while the inputs collect
+    writer.start()
+    const startedAt = opts.clock.now()
+    const summary = await collectOnce(
+      opts.inputs,
+      async (input, points) => {
+        const {text, count} = toLineProtocol(points)
+        if (count > 0) await spool.append([{input: input.name, points: count, precision: 'ms', payload: text}])
+      },
+      {timeout: opts.timeout},
+    )
+    if (opts.config.agent.self_metrics) {
+      const inputs = summary.runs.map((r) => ({name: r.input, kind: opts.inputs.find((i) => i.name === r.input)?.kind ?? '', gathered: r.points, written: 0, dropped: 0, errors: r.error ? 1 : 0, runs: 1, lastDurationMs: r.ms, lastOk: !r.error}))
+      const points = selfMetricsPoints({now: opts.clock.now(), startedAt, inputs, spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency()})
+      const {text, count} = toLineProtocol(points)
+      await spool.append([{input: SELF_INPUT, points: count, precision: 'ms', payload: text}])
+    }
+    const drained = await writer.drain(opts.clock.now() + opts.flushTimeout)
+    await writer.stop()
+    const stats = writer.stats()
+    const result: OnceSummary = {...summary, written: stats.points, backlog, pending: spool.backlog().points, spool: spool.dir}
+    if (!drained || result.pending > 0) result.storeError = stats.lastError ?? 'the store did not answer in time'
+    return result
+  } finally {
+    await spool.close()
+  }
 }

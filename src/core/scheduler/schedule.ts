@@ -53,13 +53,3 @@ export function cronSchedule(expression: string, timezone?: string): Schedule {
     describe: () => `cron ${JSON.stringify(expression)}${tz ? ` (${tz})` : ''}`,
   }
 }
-
-/** Whether `timezone` is an IANA zone this runtime knows. */
-export function isValidTimeZone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', {timeZone: timezone})
-    return true
-  } catch {
-    return false
-  }
-}

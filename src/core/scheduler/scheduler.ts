@@ -175,7 +175,7 @@ export class Scheduler {
   private readonly opts: Required<Omit<SchedulerOptions, 'log'>> & {log?: Logger}
 
   constructor(opts: SchedulerOptions) {
-    this.opts = {timer: systemTimer, random: Math.random, maxSleepMs: 60_000, ...opts}
+    this.opts = {...opts, timer: opts.timer ?? systemTimer, random: opts.random ?? Math.random, maxSleepMs: opts.maxSleepMs ?? 60_000}
   }
 
   add(job: Job): void {

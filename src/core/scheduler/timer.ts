@@ -71,7 +71,7 @@ export class ManualTimer extends ManualClock implements Timer {
   }
 
   /** Moves time (wall clock and timers) forward by `ms`, firing due timers in order. */
-  async advance(ms: number): Promise<void> {
+  override async advance(ms: number): Promise<void> {
     const target = this.mono + ms
     for (;;) {
       await settle()

@@ -235,3 +235,54 @@ export function decodeChunk(blob: Uint8Array): DecodedChunk {
 
   throw new Error(`unknown chunk value mode ${mode}`)
 }
+
+/** One rollup bucket: enough to answer mean, sum, count, min, max, first, last and spread exactly. */
+export interface Bucket {
+  n: number
+  sum: number
+  min: number
+  max: number
+  first: number
+  last: number
+}
+
+const BUCKET_COLUMNS = ['n', 'sum', 'min', 'max', 'first', 'last'] as const
+
+/**
+ * A run of rollup buckets: each column encoded as a chunk over the same bucket timestamps (the
+ * repeated timestamps cost next to nothing once deflated), length-prefixed, behind the packing tag.
+ */
+export function encodeRollup(ts: number[], buckets: Bucket[], opts: {compress?: boolean} = {}): Buffer {
+  const parts = BUCKET_COLUMNS.map((col) => encodeChunk(ts, buckets.map((b) => b[col]), {compress: false}))
+  const body = Buffer.allocUnsafe(parts.reduce((n, p) => n + 4 + p.length, 0))
+  let pos = 0
+  for (const p of parts) {
+    body.writeUInt32LE(p.length, pos)
+    p.copy(body, pos + 4)
+    pos += 4 + p.length
+  }
+
+  const packed = opts.compress === false ? body : deflateRawSync(body, {level: 1})
+  const out = Buffer.allocUnsafe(packed.length + 1)
+  out[0] = opts.compress === false ? PACK_PLAIN : PACK_DEFLATE
+  out.set(packed, 1)
+  return out
+}
+
+export function decodeRollup(blob: Uint8Array): {ts: number[]; values: Bucket[]} {
+  const body = Buffer.from(blob[0] === PACK_DEFLATE ? inflateRawSync(blob.subarray(1)) : blob.subarray(1))
+  const columns: Float64Array[] = []
+  let ts: Float64Array = new Float64Array(0)
+  let pos = 0
+  for (let i = 0; i < BUCKET_COLUMNS.length; i++) {
+    const len = body.readUInt32LE(pos)
+    const d = decodeChunk(body.subarray(pos + 4, pos + 4 + len))
+    ts = d.ts
+    columns.push(d.values as Float64Array)
+    pos += 4 + len
+  }
+
+  const values: Bucket[] = []
+  for (let i = 0; i < ts.length; i++) values.push({n: columns[0][i], sum: columns[1][i], min: columns[2][i], max: columns[3][i], first: columns[4][i], last: columns[5][i]})
+  return {ts: Array.from(ts), values}
+}

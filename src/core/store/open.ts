@@ -10,6 +10,8 @@ export interface OpenStoreOptions {
   clock?: Clock
   /** readers that must not create a database (mon query on a fresh machine) */
   readonly?: boolean
+  /** retention tiers (config `retention`) */
+  retention?: Readonly<Record<string, string>>
 }
 
 export function embeddedStorePath(cfg: StoreConfig, dataDir: string): string {
@@ -20,7 +22,7 @@ export function embeddedStorePath(cfg: StoreConfig, dataDir: string): string {
 export async function openStore(cfg: StoreConfig, opts: OpenStoreOptions): Promise<FullStore> {
   switch (cfg.type) {
     case 'sqlite':
-      return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly})
+      return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly, retention: opts.retention})
     case 'influxdb': {
       const {openInfluxStore} = await import('./influx/open.js')
       return openInfluxStore(cfg, {clock: opts.clock})

@@ -1,5 +1,6 @@
 import type {FieldType, Point} from '../model/point.js'
 import type {Matcher} from '../model/matcher.js'
+import type {RetentionPolicy} from './retention.js'
 
 /** Aggregations every backend implements with the same semantics (InfluxQL's). */
 export type AggFn = 'mean' | 'min' | 'max' | 'sum' | 'count' | 'first' | 'last' | 'percentile' | 'median' | 'stddev' | 'spread'
@@ -71,6 +72,25 @@ export interface StoreCatalog {
   tagValues(measurement: string, key: string): Promise<string[]>
   /** How a plan is run on this backend, for --explain / --debug. */
   explain(q: QueryPlan): string
+  /**
+   * Every raw point in [start, end), in batches (a series at a time, fields of one timestamp joined
+   * into one point), with the stored field types — for `mon store archive`.
+   */
+  scan?(start: number, end: number): AsyncIterable<Point[]>
 }
 
-export type FullStore = Store & StoreCatalog
+/** What one retention pass did: buckets rolled up and points/buckets dropped, per tier. */
+export interface MaintenanceReport {
+  rolledUp: Record<string, number>
+  pruned: Record<string, number>
+}
+
+export type FullStore = Store & StoreCatalog & {
+  /** roll up, prune and compact per the retention policy (backends that do it themselves omit it) */
+  maintain?(now?: number): Promise<MaintenanceReport>
+  /**
+   * Backends that keep tiers themselves (InfluxDB retention policies + continuous queries): make
+   * them match the policy; returns the statements run (or, with dryRun, that would run).
+   */
+  applyRetention?(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]>
+}

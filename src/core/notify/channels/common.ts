@@ -81,12 +81,16 @@ export function lazy<T>(build: () => T): () => T {
 }
 
 /** The options every channel has. */
-export function commonFields(defaults: {sendResolved: boolean; acknowledged?: boolean}) {
+export function commonFields(defaults: {sendResolved: boolean}) {
   return {
     send_resolved: bool().default(defaults.sendResolved),
     timeout: duration({positive: true}).default('10s'),
-    ...(defaults.acknowledged === undefined ? {} : {send_acknowledged: bool().default(defaults.acknowledged)}),
   }
+}
+
+/** For channels that can say "acknowledged" (PagerDuty, Opsgenie, Slack …). */
+export function ackField(byDefault: boolean) {
+  return {send_acknowledged: bool().default(byDefault)}
 }
 
 export function tlsField() {

@@ -6,7 +6,7 @@ import {redactString} from '../../config/redact.js'
 import {bool, dialAddress, int, parseHostPort, scalarString, section} from '../../config/schema.js'
 import {alertSummary, escapeHtml, notificationColor, notificationNote, notificationTitle, plainText, runbookUrl} from '../render.js'
 import {PermanentDeliveryError, type Notification} from '../types.js'
-import {commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
+import {ackField, commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 
 /**
  * Email over SMTP with nodemailer: a text and an HTML part. Option names follow Alertmanager's
@@ -32,7 +32,8 @@ const schema = lazy(() =>
     hello: z.string().optional(),
     headers: z.record(z.string(), scalarString).optional(),
     max_alerts: int({min: 1}).default(50),
-    ...commonFields({sendResolved: false, acknowledged: false}),
+    ...commonFields({sendResolved: false}),
+    ...ackField(false),
     ...tlsField(),
   }).superRefine((v, ctx) => {
     if (v.auth_password && !v.auth_username) ctx.addIssue({code: 'custom', path: ['auth_password'], message: `'auth_password' needs 'auth_username'`})

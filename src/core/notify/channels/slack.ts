@@ -3,7 +3,7 @@ import {httpUrl, int, section} from '../../config/schema.js'
 import {postJson, type HttpResponse} from '../http.js'
 import {alertSummary, formatLabels, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../render.js'
 import {PermanentDeliveryError, type Notification} from '../types.js'
-import {commonFields, defineChannel, joinUrl, lazy, threadKey, timeoutMs, tlsField, type ChannelContext} from './common.js'
+import {ackField, commonFields, defineChannel, joinUrl, lazy, threadKey, timeoutMs, tlsField, type ChannelContext} from './common.js'
 
 /**
  * Slack, two ways:
@@ -25,7 +25,8 @@ const schema = lazy(() =>
     icon_emoji: z.string().optional(),
     /** most alerts listed in one message */
     max_alerts: int({min: 1}).default(20),
-    ...commonFields({sendResolved: true, acknowledged: true}),
+    ...commonFields({sendResolved: true}),
+    ...ackField(true),
     ...tlsField(),
   }).superRefine((v, ctx) => {
     if (!v.webhook_url && !v.bot_token) ctx.addIssue({code: 'custom', message: `needs 'webhook_url' (an incoming webhook) or 'bot_token' and 'channel' (chat.postMessage)`})

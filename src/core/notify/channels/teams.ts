@@ -3,7 +3,7 @@ import {httpUrl, int, section} from '../../config/schema.js'
 import {postJson} from '../http.js'
 import {alertSummary, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../render.js'
 import type {Notification} from '../types.js'
-import {commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
+import {ackField, commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 
 /**
  * Microsoft Teams through a webhook. `format: adaptive` (default) posts an Adaptive Card, what
@@ -16,7 +16,8 @@ const schema = lazy(() =>
     webhook_url: httpUrl(),
     format: z.enum(['adaptive', 'messagecard']).default('adaptive'),
     max_alerts: int({min: 1}).default(20),
-    ...commonFields({sendResolved: true, acknowledged: true}),
+    ...commonFields({sendResolved: true}),
+    ...ackField(true),
     ...tlsField(),
   }),
 )

@@ -11,7 +11,10 @@
  *   InfluxDB, so no translation is needed);
  * - rate = NON_NEGATIVE_DERIVATIVE(…, 1s), derivative = DERIVATIVE(…, 1s), over raw points or over
  *   LAST() per bucket; aggregated transforms run the transform in a subquery per series
- *   (`GROUP BY *`) and aggregate outside by the `by` tags;
+ *   (`GROUP BY *`) and aggregate outside by the `by` tags. Over buckets, InfluxDB moves the
+ *   range start back one bucket so that the first bucket gets a derivative too (not inside a
+ *   subquery bounded by the outer range); the embedded store does not look before the range, so
+ *   that row is dropped (see {@link firstDerivativeTime});
  * - frames: raw/transform frames carry the full series tags (InfluxDB's '' for absent keys
  *   dropped), aggregations exactly the `by` tags ('' when absent); sorted by tags; null results
  *   (stddev of one value, percentile out of range) dropped.
@@ -137,6 +140,7 @@ export function compilePlan(q: QueryPlan, opts: CompileOptions = {}): string {
     if (!q.aggregate) return transformed
     source = `(${transformed})`
     value = quoteIdent(INNER)
+    // the outer range also bounds the subquery, which then does not look back a bucket
     outerWhere = range
   }
 
@@ -144,6 +148,14 @@ export function compilePlan(q: QueryPlan, opts: CompileOptions = {}): string {
   const call = agg.fn === 'percentile' ? `percentile(${value}, ${number(agg.param ?? 50, 'percentile')})` : `${agg.fn}(${value})`
   const groupBy = [...(every ? [every] : []), ...agg.by.map(quoteIdent)]
   return `SELECT ${call} FROM ${source} WHERE ${outerWhere}${groupBy.length > 0 ? ` GROUP BY ${groupBy.join(', ')}` : ''}${every ? ' fill(none)' : ''}`
+}
+
+/**
+ * The first bucket that has a derivative in the embedded store: the one after the bucket holding
+ * `start` (a derivative needs the bucket before it, and the store reads nothing before `start`).
+ */
+export function firstDerivativeTime(start: number, every: number): number {
+  return Math.floor(start / every) * every + every
 }
 
 export function durationLiteral(ms: number): string {
@@ -184,9 +196,12 @@ export function framesFromSeries(q: QueryPlan, series: readonly InfluxSeries[]):
       continue
     }
 
+    const from = q.transform && q.every !== undefined ? firstDerivativeTime(q.start, q.every) : Number.NEGATIVE_INFINITY
     for (const v of values) {
       if (v[1] === null || v[1] === undefined) continue
-      rows.push([toMs(v[0]), v[1] as number | string | boolean])
+      const t = toMs(v[0])
+      if (t < from) continue
+      rows.push([t, v[1] as number | string | boolean])
     }
 
     // ORDER BY time DESC (for LIMIT) returned the newest first

@@ -1,7 +1,12 @@
-import {UserError} from '../../errors.js'
 import type {Clock} from '../../clock.js'
-import type {FullStore} from '../types.js'
+import type {InfluxStoreConfig} from '../../config/schema.js'
+import {InfluxStore, type InfluxStoreOptions} from './store.js'
 
-export async function openInfluxStore(cfg: {url: string}, _opts: {clock?: Clock}): Promise<FullStore> {
-  throw new UserError(`the InfluxDB backend (${cfg.url}) is not available in this build yet`, {hint: 'use the embedded store (store.type: sqlite)'})
+/**
+ * Opens the InfluxDB backend for `store: {type: influxdb}`. Nothing is sent yet: the first
+ * operation pings the server (and detects the API version with `version: auto`), so opening never
+ * fails because the server is down.
+ */
+export async function openInfluxStore(cfg: InfluxStoreConfig, opts: {clock?: Clock} & InfluxStoreOptions = {}): Promise<InfluxStore> {
+  return new InfluxStore(cfg, opts)
 }

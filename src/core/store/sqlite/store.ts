@@ -4,10 +4,12 @@ import {dirname} from 'node:path'
 import {systemClock, type Clock} from '../../clock.js'
 import {InputError, UserError} from '../../errors.js'
 import {matchesAll, type Matcher} from '../../model/matcher.js'
-import {fieldType, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
+import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {Accumulator, bucketStart, derivative, summarizable} from '../../query/aggregate.js'
-import type {FieldInfo, FullStore, Frame, QueryPlan, StoreInfo} from '../types.js'
-import {decodeChunk, encodeChunk} from '../codec.js'
+import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
+import type {Bucket} from '../codec.js'
+import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
+import {ChunkTable, rawCodec, rollupCodec, type ChunkRow} from './chunks.js'
 import {mergeRuns, normalizeRun, type Run} from './merge.js'
 import {SCHEMA, SCHEMA_VERSION} from './schema.js'
 
@@ -21,26 +23,18 @@ export interface SqliteStoreOptions {
   directMin?: number
   /** compact automatically when the last compaction is older than this (ms); 0 disables */
   autoCompactEvery?: number
+  /** retention tiers (config `retention`); default raw 7d, 1m 30d, 1h 1y */
+  retention?: Readonly<Record<string, string>>
 }
+
+/** A rollup bucket is final this long after its end (late points are handled as dirty ranges). */
+const ROLLUP_GRACE = 60_000
 
 interface FieldRow {
   id: number
   measurement: string
   name: string
   type: FieldType
-}
-
-interface ChunkRow {
-  rowid: number
-  t_start: number
-  t_end: number
-  n: number
-  sum: number | null
-  min: number | null
-  max: number | null
-  first: number | null
-  last: number | null
-  data?: Buffer
 }
 
 interface SeriesRow {
@@ -72,6 +66,9 @@ export class SqliteStore implements FullStore {
   private readonly fieldsByKey = new Map<string, FieldRow>()
   private lastCompactCheck = 0
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>
+  private readonly raw: ChunkTable<number | string>
+  private readonly rollups = new Map<number, ChunkTable<Bucket>>()
+  readonly policy: RetentionPolicy
 
   constructor(opts: SqliteStoreOptions) {
     this.path = opts.path
@@ -82,6 +79,9 @@ export class SqliteStore implements FullStore {
     this.db = openDatabase(opts.path, Boolean(opts.readonly))
     this.db.function('regexp', {deterministic: true}, (re: unknown, s: unknown) => (regexCache(String(re)).test(String(s ?? '')) ? 1 : 0))
     this.stmt = this.prepareStatements()
+    this.raw = new ChunkTable(this.db, 'chunks', rawCodec, this.chunkMax)
+    this.policy = retentionPolicy(opts.retention)
+    for (const t of rollupTiers(this.policy)) this.rollups.set(t.resolution, new ChunkTable(this.db, 'rollups', rollupCodec, this.chunkMax, t.resolution))
   }
 
   private prepareStatements() {
@@ -91,20 +91,6 @@ export class SqliteStore implements FullStore {
       insertSeries: db.prepare('INSERT OR IGNORE INTO series (key, measurement, tags) VALUES (?, ?, ?)'),
       field: db.prepare<[string, string], FieldRow>('SELECT id, measurement, name, type FROM fields WHERE measurement = ? AND name = ?'),
       insertField: db.prepare('INSERT OR IGNORE INTO fields (measurement, name, type) VALUES (?, ?, ?)'),
-      chunksFrom: db.prepare<[number, number, number, number], ChunkRow>(
-        'SELECT rowid, t_start, t_end, n, sum, min, max, first, last FROM chunks WHERE series_id = ? AND field_id = ? AND t_start >= ? AND t_start < ? ORDER BY t_start',
-      ),
-      chunkBefore: db.prepare<[number, number, number], ChunkRow>(
-        'SELECT rowid, t_start, t_end, n, sum, min, max, first, last FROM chunks WHERE series_id = ? AND field_id = ? AND t_start < ? ORDER BY t_start DESC LIMIT 1',
-      ),
-      chunkData: db.prepare<[number], {data: Buffer}>('SELECT data FROM chunks WHERE rowid = ?'),
-      allChunks: db.prepare<[number, number], ChunkRow>(
-        'SELECT rowid, t_start, t_end, n, sum, min, max, first, last FROM chunks WHERE series_id = ? AND field_id = ? ORDER BY t_start',
-      ),
-      insertChunk: db.prepare(
-        'INSERT INTO chunks (series_id, field_id, t_start, t_end, n, sum, min, max, first, last, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      deleteChunk: db.prepare('DELETE FROM chunks WHERE rowid = ?'),
       headRange: db.prepare<[number, number, number, number], {ts: number; value: number | string}>(
         'SELECT ts, value FROM head WHERE series_id = ? AND field_id = ? AND ts >= ? AND ts < ? ORDER BY ts',
       ),
@@ -113,9 +99,15 @@ export class SqliteStore implements FullStore {
       headGroups: db.prepare<[], {series_id: number; field_id: number; n: number; oldest: number}>(
         'SELECT series_id, field_id, count(*) AS n, min(ts) AS oldest FROM head GROUP BY series_id, field_id',
       ),
-      smallChunkGroups: db.prepare<[number], {series_id: number; field_id: number}>(
-        'SELECT series_id, field_id FROM chunks WHERE n < ? GROUP BY series_id, field_id HAVING count(*) >= 2',
+      headPairs: db.prepare<[number, number], {series_id: number; field_id: number}>(
+        'SELECT DISTINCT series_id, field_id FROM head WHERE ts >= ? AND ts < ?',
       ),
+      deleteHeadBefore: db.prepare('DELETE FROM head WHERE ts < ?'),
+      addDirty: db.prepare('INSERT INTO rollup_dirty (tier, series_id, field_id, t_from, t_to) VALUES (?, ?, ?, ?, ?)'),
+      dirty: db.prepare<[number], {rowid: number; series_id: number; field_id: number; t_from: number; t_to: number}>(
+        'SELECT rowid, series_id, field_id, t_from, t_to FROM rollup_dirty WHERE tier = ?',
+      ),
+      clearDirty: db.prepare('DELETE FROM rollup_dirty WHERE rowid = ?'),
       getMeta: db.prepare<[string], {value: string}>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     }
@@ -127,16 +119,32 @@ export class SqliteStore implements FullStore {
     this.writeSync(points)
   }
 
-  writeSync(points: Point[]): void {
-    if (points.length === 0) return
+  /**
+   * Writes a batch atomically. As InfluxDB does with points beyond a retention policy, points
+   * older than what raw retention has already dropped are not stored; they are counted in the result.
+   */
+  writeSync(points: Point[]): {written: number; beyondRetention: number} {
+    const result = {written: 0, beyondRetention: 0}
+    if (points.length === 0) return result
     const added: string[] = []
     try {
       this.db.transaction(() => {
         const groups = this.groupPoints(points, added)
+        const lowest = this.lowestWatermark()
+        const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value ?? Number.NEGATIVE_INFINITY)
         for (const g of groups.values()) {
-          const run = normalizeRun(g.run)
+          let run = normalizeRun(g.run)
+          if (run.ts[0] < horizon) {
+            const keep = run.ts.findIndex((t) => t >= horizon)
+            result.beyondRetention += keep === -1 ? run.ts.length : keep
+            if (keep === -1) continue
+            run = {ts: run.ts.slice(keep), values: run.values.slice(keep)}
+          }
+
+          result.written += run.ts.length
           if (run.ts.length >= this.directMin) this.writeRun(g.sid, g.fid, run)
           else for (let i = 0; i < run.ts.length; i++) this.stmt.upsertHead.run(g.sid, g.fid, run.ts[i], run.values[i])
+          if (lowest !== undefined && run.ts[0] < lowest) this.markDirty(g.sid, g.fid, run.ts[0], run.ts[run.ts.length - 1])
         }
       })()
     } catch (error) {
@@ -150,6 +158,7 @@ export class SqliteStore implements FullStore {
     }
 
     this.maybeCompact()
+    return result
   }
 
   private groupPoints(points: Point[], added: string[]): Map<number, Group> {
@@ -232,64 +241,24 @@ export class SqliteStore implements FullStore {
   private writeRun(sid: number, fid: number, run: Run): void {
     const minTs = run.ts[0]
     const maxTs = run.ts[run.ts.length - 1]
-    const overlapping = this.chunksOverlapping(sid, fid, minTs, maxTs + 1)
     const head = this.stmt.headRange.all(sid, fid, minTs, maxTs + 1)
-    if (overlapping.length === 0 && head.length === 0) {
-      this.insertChunks(sid, fid, run)
-      return
-    }
-
-    let merged: Run = {ts: [], values: []}
-    for (const c of overlapping) merged = mergeRuns(merged, this.decodeRow(c))
-    if (head.length > 0) {
-      merged = mergeRuns(merged, {ts: head.map((r) => r.ts), values: head.map((r) => r.value)})
-      this.stmt.deleteHeadRange.run(sid, fid, minTs, maxTs + 1)
-    }
-
-    for (const c of overlapping) this.stmt.deleteChunk.run(c.rowid)
-    this.insertChunks(sid, fid, mergeRuns(merged, run))
+    if (head.length > 0) this.stmt.deleteHeadRange.run(sid, fid, minTs, maxTs + 1)
+    this.raw.write(sid, fid, run, head.length > 0 ? {ts: head.map((r) => r.ts), values: head.map((r) => r.value)} : undefined)
   }
 
-  private chunksOverlapping(sid: number, fid: number, start: number, end: number): ChunkRow[] {
-    const rows = this.stmt.chunksFrom.all(sid, fid, start, end)
-    const before = this.stmt.chunkBefore.get(sid, fid, start)
-    if (before && before.t_end >= start) rows.unshift(before)
-    return rows
-  }
-
-  private decodeRow(c: ChunkRow): Run {
-    const data = c.data ?? this.stmt.chunkData.get(c.rowid)!.data
-    const decoded = decodeChunk(data)
-    return {ts: Array.from(decoded.ts), values: Array.isArray(decoded.values) ? decoded.values : Array.from(decoded.values)}
-  }
-
-  private insertChunks(sid: number, fid: number, run: Run): void {
-    const n = run.ts.length
-    // split evenly so that no chunk is tiny
-    const pieces = Math.ceil(n / this.chunkMax)
-    const size = Math.ceil(n / pieces)
-    for (let from = 0; from < n; from += size) {
-      const to = Math.min(n, from + size)
-      const ts = run.ts.slice(from, to)
-      const values = run.values.slice(from, to)
-      // small chunks are written plain and compressed when compaction merges them
-      const blob = encodeChunk(ts, values as number[] | string[], {compress: ts.length >= this.chunkMax / 4})
-      if (typeof values[0] === 'string') {
-        this.stmt.insertChunk.run(sid, fid, ts[0], ts[ts.length - 1], ts.length, null, null, null, null, null, blob)
-        continue
-      }
-
-      let sum = 0
-      let min = Number.POSITIVE_INFINITY
-      let max = Number.NEGATIVE_INFINITY
-      for (const v of values as number[]) {
-        sum += v
-        if (v < min) min = v
-        if (v > max) max = v
-      }
-
-      this.stmt.insertChunk.run(sid, fid, ts[0], ts[ts.length - 1], ts.length, sum, min, max, values[0], values[values.length - 1], blob)
+  /** Data written below a rollup tier's watermark: remember the range so the rollup is recomputed. */
+  private markDirty(sid: number, fid: number, minTs: number, maxTs: number): void {
+    for (const tier of rollupTiers(this.policy)) {
+      const wm = this.watermark(tier)
+      if (wm === undefined || minTs >= wm) continue
+      const from = Math.floor(minTs / tier.resolution) * tier.resolution
+      this.stmt.addDirty.run(tier.resolution, sid, fid, from, Math.min(wm, Math.floor(maxTs / tier.resolution) * tier.resolution + tier.resolution))
     }
+  }
+
+  private watermark(tier: Tier): number | undefined {
+    const v = this.stmt.getMeta.get(`rollup_wm:${tier.name}`)?.value
+    return v === undefined ? undefined : Number(v)
   }
 
   // ---------------------------------------------------------------- compaction
@@ -315,42 +284,15 @@ export class SqliteStore implements FullStore {
       for (const g of this.stmt.headGroups.all()) {
         if (!opts.full && g.n < minRows && g.oldest > now - 3_600_000) continue
         const rows = this.stmt.headRange.all(g.series_id, g.field_id, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
-        const run: Run = {ts: rows.map((r) => r.ts), values: rows.map((r) => r.value)}
         this.stmt.deleteHeadRange.run(g.series_id, g.field_id, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
-        this.writeRun(g.series_id, g.field_id, run)
+        this.raw.write(g.series_id, g.field_id, {ts: rows.map((r) => r.ts), values: rows.map((r) => r.value)})
         stats.headRows += rows.length
       }
 
-      for (const g of this.stmt.smallChunkGroups.all(Math.floor(this.chunkMax / 2))) {
-        const chunks = this.stmt.allChunks.all(g.series_id, g.field_id)
-        stats.chunksBefore += chunks.length
-        let pending: ChunkRow[] = []
-        let pendingN = 0
-        const flush = (): void => {
-          if (pending.length > 1) {
-            let merged: Run = {ts: [], values: []}
-            for (const c of pending) {
-              merged = mergeRuns(merged, this.decodeRow(c))
-              this.stmt.deleteChunk.run(c.rowid)
-            }
-
-            this.insertChunks(g.series_id, g.field_id, merged)
-            stats.chunksAfter += Math.ceil(merged.ts.length / this.chunkMax)
-          } else {
-            stats.chunksAfter += pending.length
-          }
-
-          pending = []
-          pendingN = 0
-        }
-
-        for (const c of chunks) {
-          if (pendingN + c.n > this.chunkMax) flush()
-          pending.push(c)
-          pendingN += c.n
-        }
-
-        flush()
+      for (const table of [this.raw, ...this.rollups.values()]) {
+        const [before, after] = table.mergeSmall()
+        stats.chunksBefore += before
+        stats.chunksAfter += after
       }
 
       this.stmt.setMeta.run('last_compaction', String(now))
@@ -358,6 +300,156 @@ export class SqliteStore implements FullStore {
     this.db.pragma('incremental_vacuum')
     if (opts.full) this.db.pragma('wal_checkpoint(TRUNCATE)')
     return stats
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  private lowestWatermark(): number | undefined {
+    let lowest: number | undefined
+    for (const t of rollupTiers(this.policy)) {
+      const wm = this.watermark(t)
+      if (wm !== undefined && (lowest === undefined || wm < lowest)) lowest = wm
+    }
+
+    return lowest
+  }
+
+  /**
+   * Brings every rollup tier up to date (buckets that ended more than a minute ago, plus dirty
+   * ranges from late writes), then drops data older than each tier keeps — raw data only once it
+   * is rolled up — and compacts. The daemon calls this periodically; `mon store retention apply`
+   * once.
+   */
+  async maintain(now = this.clock.now()): Promise<MaintenanceReport> {
+    return this.maintainSync(now)
+  }
+
+  maintainSync(now = this.clock.now()): MaintenanceReport {
+    const report: MaintenanceReport = {rolledUp: {}, pruned: {}}
+    this.db.transaction(() => {
+      const tiers = rollupTiers(this.policy)
+      tiers.forEach((tier, i) => {
+        const source = i > 0 && tier.resolution % tiers[i - 1].resolution === 0 ? tiers[i - 1] : undefined
+        report.rolledUp[tier.name] = this.rollUp(tier, source, now)
+      })
+      this.policy.forEach((tier, i) => {
+        // never drop what the next tier has not rolled up yet
+        const next = this.policy[i + 1]
+        let cutoff = now - tier.keep
+        const nextWm = next ? this.watermark(next) : undefined
+        if (next) cutoff = Math.min(cutoff, nextWm ?? Number.NEGATIVE_INFINITY)
+        if (!Number.isFinite(cutoff)) {
+          report.pruned[tier.name] = 0
+          return
+        }
+
+        if (tier.resolution === 0) {
+          const head = this.stmt.deleteHeadBefore.run(cutoff).changes
+          report.pruned[tier.name] = this.raw.deleteBefore(cutoff) + head
+        } else {
+          report.pruned[tier.name] = this.rollups.get(tier.resolution)!.deleteBefore(cutoff)
+        }
+
+        // queries consult this to pick a tier that still holds their range
+        const previous = Number(this.stmt.getMeta.get(`pruned_before:${tier.name}`)?.value ?? Number.NEGATIVE_INFINITY)
+        if (cutoff > previous) this.stmt.setMeta.run(`pruned_before:${tier.name}`, String(cutoff))
+      })
+    })()
+    this.compact()
+    return report
+  }
+
+  /** Rolls [watermark, now − grace) of `source` (a finer tier, or raw) into `tier`; returns buckets written. */
+  private rollUp(tier: Tier, source: Tier | undefined, now: number): number {
+    const res = tier.resolution
+    const target = Math.floor((now - ROLLUP_GRACE) / res) * res
+    let wm = this.watermark(tier)
+    if (wm === undefined) {
+      const oldest = this.oldestTime(source)
+      if (oldest === undefined) return 0
+      wm = Math.floor(oldest / res) * res
+    }
+
+    let written = 0
+    const table = this.rollups.get(res)!
+    const ranges: Array<{sid: number; fid: number; from: number; to: number}> = []
+    if (target > wm) {
+      const pairs = new Map<string, {sid: number; fid: number}>()
+      const found = source ? this.rollups.get(source.resolution)!.pairsInRange(wm, target) : [...this.raw.pairsInRange(wm, target), ...this.stmt.headPairs.all(wm, target)]
+      for (const p of found) pairs.set(`${p.series_id}:${p.field_id}`, {sid: p.series_id, fid: p.field_id})
+      for (const p of pairs.values()) ranges.push({...p, from: wm, to: target})
+    }
+
+    for (const d of this.stmt.dirty.all(res)) {
+      ranges.push({sid: d.series_id, fid: d.field_id, from: d.t_from, to: d.t_to})
+      this.stmt.clearDirty.run(d.rowid)
+    }
+
+    for (const r of ranges) {
+      const buckets = source ? this.bucketsFromRollups(source, r.sid, r.fid, r.from, r.to, res) : this.bucketsFromRaw(r.sid, r.fid, r.from, r.to, res)
+      if (buckets.ts.length === 0) continue
+      table.write(r.sid, r.fid, buckets)
+      written += buckets.ts.length
+    }
+
+    if (target > wm) this.stmt.setMeta.run(`rollup_wm:${tier.name}`, String(target))
+    return written
+  }
+
+  private oldestTime(source: Tier | undefined): number | undefined {
+    if (source) {
+      const r = this.db.prepare('SELECT min(t_start) AS t FROM rollups WHERE tier = ?').get(source.resolution) as {t: number | null}
+      return r.t ?? undefined
+    }
+
+    const c = this.db.prepare('SELECT min(t_start) AS t FROM chunks').get() as {t: number | null}
+    const h = this.db.prepare('SELECT min(ts) AS t FROM head').get() as {t: number | null}
+    return minDefined(c.t, h.t)
+  }
+
+  private bucketsFromRaw(sid: number, fid: number, from: number, to: number, res: number): Run<Bucket> {
+    const run = this.readRun(sid, fid, from, to)
+    const out: Run<Bucket> = {ts: [], values: []}
+    for (let i = 0; i < run.ts.length; i++) {
+      const v = run.values[i]
+      if (typeof v !== 'number') continue // strings have no rollup
+      const b = Math.floor(run.ts[i] / res) * res
+      const last = out.values[out.values.length - 1]
+      if (out.ts[out.ts.length - 1] === b) {
+        last.n++
+        last.sum += v
+        if (v < last.min) last.min = v
+        if (v > last.max) last.max = v
+        last.last = v
+      } else {
+        out.ts.push(b)
+        out.values.push({n: 1, sum: v, min: v, max: v, first: v, last: v})
+      }
+    }
+
+    return out
+  }
+
+  private bucketsFromRollups(source: Tier, sid: number, fid: number, from: number, to: number, res: number): Run<Bucket> {
+    const fine = this.rollups.get(source.resolution)!.readRange(sid, fid, from, to)
+    const out: Run<Bucket> = {ts: [], values: []}
+    for (let i = 0; i < fine.ts.length; i++) {
+      const f = fine.values[i]
+      const b = Math.floor(fine.ts[i] / res) * res
+      const last = out.values[out.values.length - 1]
+      if (out.ts[out.ts.length - 1] === b) {
+        last.n += f.n
+        last.sum += f.sum
+        if (f.min < last.min) last.min = f.min
+        if (f.max > last.max) last.max = f.max
+        last.last = f.last
+      } else {
+        out.ts.push(b)
+        out.values.push({...f})
+      }
+    }
+
+    return out
   }
 
   // ---------------------------------------------------------------- queries
@@ -368,6 +460,17 @@ export class SqliteStore implements FullStore {
 
   querySync(q: QueryPlan): Frame[] {
     return this.db.transaction(() => this.runPlan(q))()
+  }
+
+  /** Which retention tier answers a plan (see retention.ts chooseTier). */
+  tierFor(q: QueryPlan): TierChoice {
+    const horizons = new Map<string, number>()
+    for (const t of this.policy) {
+      const v = this.stmt.getMeta.get(`pruned_before:${t.name}`)?.value
+      if (v !== undefined) horizons.set(t.name, Number(v))
+    }
+
+    return chooseTier(this.policy, {start: q.start, end: q.end, every: q.every, fn: q.aggregate?.fn, transform: q.transform}, horizons)
   }
 
   private lookupField(measurement: string, name: string): FieldRow | undefined {
@@ -396,35 +499,17 @@ export class SqliteStore implements FullStore {
       throw new InputError(`${q.aggregate?.fn ?? q.transform}() is not defined for string field ${q.measurement}.${q.field}`)
     }
 
+    const choice = this.tierFor(q)
+    if (choice.tier.resolution > 0) return this.rollupFrames({...q, start: choice.start, end: choice.end}, choice.tier, field, series)
     if (!q.aggregate) return q.transform ? this.transformFrames(q, field, series) : this.rawFrames(q, field, series)
     return this.aggregateFrames(q, q.aggregate, field, series)
   }
 
   /** All points of one series field in [start, end), head rows overriding chunk points. */
   private readRun(sid: number, fid: number, start: number, end: number): Run {
-    let run: Run = {ts: [], values: []}
-    for (const c of this.chunksOverlapping(sid, fid, start, end)) {
-      const decoded = this.decodeRow(c)
-      if (c.t_start >= start && c.t_end < end) {
-        run = concatRuns(run, decoded)
-        continue
-      }
-
-      const keep: Run = {ts: [], values: []}
-      for (let i = 0; i < decoded.ts.length; i++) {
-        const t = decoded.ts[i]
-        if (t >= start && t < end) {
-          keep.ts.push(t)
-          keep.values.push(decoded.values[i])
-        }
-      }
-
-      run = concatRuns(run, keep)
-    }
-
+    const run = this.raw.readRange(sid, fid, start, end)
     const head = this.stmt.headRange.all(sid, fid, start, end)
-    if (head.length > 0) run = mergeRuns(run, {ts: head.map((r) => r.ts), values: head.map((r) => r.value)})
-    return run
+    return head.length > 0 ? mergeRuns(run, {ts: head.map((r) => r.ts), values: head.map((r) => r.value)}) : run
   }
 
   private rawFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
@@ -444,7 +529,13 @@ export class SqliteStore implements FullStore {
     return sortFrames(frames)
   }
 
-  private aggregateFrames(q: QueryPlan, agg: NonNullable<QueryPlan['aggregate']>, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
+  private aggregateFrames(
+    q: QueryPlan,
+    agg: NonNullable<QueryPlan['aggregate']>,
+    field: FieldRow,
+    series: Array<{id: number; tags: Tags}>,
+    feed: (sid: number, accAt: (t: number) => Accumulator) => void = (sid, accAt) => this.feedRaw(q, sid, field, accAt),
+  ): Frame[] {
     const groups = new Map<string, {tags: Tags; buckets: Map<number, Accumulator>}>()
     for (const s of series) {
       const groupTags: Tags = {}
@@ -468,12 +559,7 @@ export class SqliteStore implements FullStore {
         return acc
       }
 
-      if (q.transform) {
-        const d = this.derivedSeries(q, s.id, field.id)
-        for (let i = 0; i < d.ts.length; i++) accAt(d.ts[i]).add(d.ts[i], d.values[i])
-      } else {
-        this.accumulateSeries(q, s.id, field, accAt)
-      }
+      feed(s.id, accAt)
     }
 
     const frames: Frame[] = []
@@ -492,13 +578,66 @@ export class SqliteStore implements FullStore {
     return sortFrames(frames)
   }
 
+  private feedRaw(q: QueryPlan, sid: number, field: FieldRow, accAt: (t: number) => Accumulator): void {
+    if (!q.transform) {
+      this.accumulateSeries(q, sid, field, accAt)
+      return
+    }
+
+    const d = this.derivedSeries(q, sid, field.id)
+    for (let i = 0; i < d.ts.length; i++) accAt(d.ts[i]).add(d.ts[i], d.values[i])
+  }
+
   /** rate/derivative of one series: over raw points, or over the last value of each bucket with `every`. */
-  private derivedSeries(q: QueryPlan, sid: number, fid: number): {ts: number[]; values: number[]} {
-    const run = this.readRun(sid, fid, q.start, q.end)
+  private derivedSeries(q: QueryPlan, sid: number, fid: number, source?: Run<number>): {ts: number[]; values: number[]} {
+    const run = source ?? (this.readRun(sid, fid, q.start, q.end) as Run<number>)
     let ts: number[] = run.ts
-    let values = run.values as number[]
+    let values = run.values
     if (q.every) ({ts, values} = lastPerBucket(ts, values, q.every))
     return derivative(ts, values, q.transform === 'rate')
+  }
+
+  /**
+   * Answers from a rollup tier: whole buckets from the rollup up to its watermark, the rest (not
+   * rolled up yet) from raw points. Transforms use each bucket's last value.
+   */
+  private rollupFrames(q: QueryPlan, tier: Tier, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
+    const table = this.rollups.get(tier.resolution)!
+    const wm = Math.max(q.start, Math.min(q.end, this.watermark(tier) ?? q.start))
+    const lastValues = (sid: number): Run<number> => {
+      const rolled = table.readRange(sid, field.id, q.start, wm)
+      const recent = this.readRun(sid, field.id, wm, q.end) as Run<number>
+      const run: Run<number> = {ts: rolled.ts.map((t) => t + tier.resolution - 1), values: rolled.values.map((b) => b.last)}
+      return {ts: [...run.ts, ...recent.ts], values: [...run.values, ...recent.values]}
+    }
+
+    if (!q.aggregate) {
+      const tq = {...q, every: q.every ?? tier.resolution}
+      const frames: Frame[] = []
+      for (const s of series) {
+        const d = this.derivedSeries(tq, s.id, field.id, lastValues(s.id))
+        if (d.ts.length > 0) frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
+      }
+
+      return sortFrames(frames)
+    }
+
+    return this.aggregateFrames(q, q.aggregate, field, series, (sid, accAt) => {
+      if (q.transform) {
+        const d = this.derivedSeries({...q, every: q.every ?? tier.resolution}, sid, field.id, lastValues(sid))
+        for (let i = 0; i < d.ts.length; i++) accAt(d.ts[i]).add(d.ts[i], d.values[i])
+        return
+      }
+
+      const rolled = table.readRange(sid, field.id, q.start, wm)
+      for (let i = 0; i < rolled.ts.length; i++) {
+        const t = rolled.ts[i]
+        const b = rolled.values[i]
+        accAt(t).addSummary(b.n, b.sum, b.min, b.max, t, b.first, t + tier.resolution - 1, b.last)
+      }
+
+      if (wm < q.end) this.accumulateSeries({...q, start: wm}, sid, field, accAt)
+    })
   }
 
   private transformFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
@@ -518,7 +657,7 @@ export class SqliteStore implements FullStore {
     const useSummaries = summarizable(fn) && field.type !== 'string'
     const head = this.stmt.headRange.all(sid, field.id, q.start, q.end)
     const headTs = head.map((r) => r.ts)
-    for (const c of this.chunksOverlapping(sid, field.id, q.start, q.end)) {
+    for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
       const inside = c.t_start >= q.start && c.t_end < q.end
       const oneBucket = !q.every || bucketStart(c.t_start, q.every) === bucketStart(c.t_end, q.every)
       const overridden = anyInRange(headTs, c.t_start, c.t_end)
@@ -527,13 +666,13 @@ export class SqliteStore implements FullStore {
         continue
       }
 
-      const decoded = decodeChunk(this.stmt.chunkData.get(c.rowid)!.data)
+      const decoded = this.raw.read(c)
       const headSet = overridden ? new Set(headTs) : undefined
-      const isString = Array.isArray(decoded.values)
       for (let i = 0; i < decoded.ts.length; i++) {
         const t = decoded.ts[i]
         if (t < q.start || t >= q.end || headSet?.has(t)) continue
-        accAt(t).add(t, isString ? 0 : (decoded.values[i] as number))
+        const v = decoded.values[i]
+        accAt(t).add(t, typeof v === 'number' ? v : 0)
       }
     }
 
@@ -542,8 +681,17 @@ export class SqliteStore implements FullStore {
 
   explain(q: QueryPlan): string {
     const {sql, params, jsMatchers} = compileSeriesSql(q.measurement, q.matchers)
+    let tier: string
+    try {
+      const c = this.tierFor(q)
+      tier = c.tier.resolution === 0 ? `raw (${c.reason})` : `${c.tier.name} rollups over [${new Date(c.start).toISOString()}, ${new Date(c.end).toISOString()}) (${c.reason})`
+    } catch (error) {
+      tier = `none: ${(error as Error).message}`
+    }
+
     const lines = [
       `backend: sqlite (${this.path})`,
+      `tier:    ${tier}`,
       `series:  ${sql}`,
       `         params ${JSON.stringify(params)}${jsMatchers.length > 0 ? ` + filter ${JSON.stringify(jsMatchers)}` : ''}`,
       `field:   SELECT id, type FROM fields WHERE measurement = ${sqlString(q.measurement)} AND name = ${sqlString(q.field)}`,
@@ -614,6 +762,37 @@ export class SqliteStore implements FullStore {
     }
 
     return [...values].sort()
+  }
+
+  async *scan(start: number, end: number, batchSize = 10_000): AsyncIterable<Point[]> {
+    const series = this.db.prepare('SELECT id, measurement, tags FROM series ORDER BY key').all() as Array<{id: number; measurement: string; tags: string}>
+    const fieldsOf = this.db.prepare<[string], FieldRow>('SELECT id, measurement, name, type FROM fields WHERE measurement = ? ORDER BY name')
+    for (const s of series) {
+      const tags = JSON.parse(s.tags) as Tags
+      // one snapshot per series: a writer may go on meanwhile
+      const byTs = this.db.transaction(() => {
+        const points = new Map<number, Point>()
+        for (const f of fieldsOf.all(s.measurement)) {
+          const run = this.readRun(s.id, f.id, start, end)
+          for (let i = 0; i < run.ts.length; i++) {
+            const t = run.ts[i]
+            let p = points.get(t)
+            if (!p) {
+              p = {measurement: s.measurement, tags, fields: {}, ts: t}
+              points.set(t, p)
+            }
+
+            const v = run.values[i]
+            p.fields[f.name] = typeof v === 'string' ? v : fromNumber(v, f.type)
+          }
+        }
+
+        return points
+      })()
+      if (byTs.size === 0) continue
+      const sorted = [...byTs.values()].sort((a, b) => a.ts - b.ts)
+      for (let i = 0; i < sorted.length; i += batchSize) yield sorted.slice(i, i + batchSize)
+    }
   }
 
   /** Synchronous escape hatch for same-process components (alert state, outbox) sharing the file. */

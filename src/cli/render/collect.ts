@@ -1,0 +1,25 @@
+import {formatSize} from '../../core/config/duration.js'
+import type {Agent} from '../../core/pipeline/agent.js'
+import type {OnceSummary} from '../../core/pipeline/once.js'
+
+/** What `mon collect` says when it starts: inputs and schedules, the listener, the spool, the store. */
+export function renderCollectStart(agent: Agent, storeName: string): string[] {
+  const status = agent.status()
+  const lines = [`mon collect: ${agent.inputs.length} input${agent.inputs.length === 1 ? '' : 's'} → ${storeName}`]
+  for (const i of status.inputs) if (i.kind !== 'listener') lines.push(`  ${i.name.padEnd(24)} ${i.schedule}`)
+  const a = agent.listenerAddress
+  if (a) lines.push(`  listener                 http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/write (and /api/v2/write)`)
+  const s = status.spool
+  lines.push(`  spool                    ${s.dir}${s.points > 0 ? ` (${s.points} unsent points from an earlier run, ${formatSize(s.bytes)})` : ''}`)
+  lines.push('Ctrl-C (SIGINT) or SIGTERM stops after writing what is spooled.')
+  return lines
+}
+
+/** The lines after `--once`: failures, what was written, what stays in the spool. */
+export function renderOnceSummary(s: OnceSummary, storeName: string): {out: string[]; err: string[]} {
+  const err = s.runs.filter((r) => r.error).map((r) => `input ${r.input} failed: ${r.error}`)
+  const ok = s.inputs - s.failed
+  const out = [`collected ${s.points} points from ${ok} input${ok === 1 ? '' : 's'}; wrote ${s.written} to ${storeName}${s.backlog > 0 ? ` (including ${s.backlog} left by an earlier run)` : ''}`]
+  if (s.pending > 0) err.push(`error: store unavailable (${s.storeError}): ${s.pending} points kept in the spool ${s.spool}; they are written on the next run`)
+  return {out, err}
+}

@@ -1,0 +1,82 @@
+import {formatDuration} from '../../core/config/duration.js'
+import type {OutboxItem, RoutesExplanation, RouteView, TestResult} from '../../core/notify/index.js'
+import type {OutboxStatus} from '../../core/notify/types.js'
+import {color} from './color.js'
+import {renderTable} from './table.js'
+
+/** Rendering for `mon notify …`: tables and trees for people; the commands return the data for --json. */
+
+function routeLine(r: RouteView): string {
+  const parts = [`receiver=${r.receiver}`]
+  if (r.matchers.length > 0) parts.unshift(`{${r.matchers.join(', ')}}`)
+  parts.push(`group_by=[${r.groupBy.join(', ')}]`, `wait=${r.groupWait}`, `interval=${r.groupInterval}`, `repeat=${r.repeatInterval}`)
+  if (r.continue) parts.push('continue')
+  if (r.muteTimeIntervals.length > 0) parts.push(`mute=[${r.muteTimeIntervals.join(', ')}]`)
+  if (r.activeTimeIntervals.length > 0) parts.push(`active=[${r.activeTimeIntervals.join(', ')}]`)
+  if (r.escalation) parts.push(`escalation=${r.escalation}`)
+  return parts.join('  ')
+}
+
+export function renderRouteTree(routes: RouteView[]): string {
+  if (routes.length === 0) return 'no routes: notify.route is not configured, so nothing is delivered'
+  const c = color()
+  return routes.map((r) => `${'  '.repeat(r.depth)}${c.dim(r.id.padEnd(6))} ${routeLine(r)}`).join('\n')
+}
+
+export function renderRoutesExplanation(x: RoutesExplanation): string {
+  const c = color()
+  if (x.routes.length === 0) return 'no receiver: notify.route is not configured'
+  const lines = [c.bold(x.receivers.join(','))]
+  for (const r of x.routes) {
+    lines.push(`  ${c.dim('route')} ${r.id}  ${routeLine(r)}`)
+    lines.push(`    ${c.dim('group')}    ${r.groupKey}`)
+    lines.push(`    ${c.dim('channels')} ${r.channels.length > 0 ? r.channels.join(', ') : '(none: alerts reaching this receiver are dropped)'}`)
+    if (r.mutedBy) lines.push(`    ${c.yellow('muted now')}: ${r.mutedBy}`)
+  }
+  if (x.silencedBy.length > 0) lines.push(`${c.yellow('silenced now')} by ${x.silencedBy.join(', ')}`)
+  return lines.join('\n')
+}
+
+const STATUS_STYLE: Record<OutboxStatus, (s: string) => string> = {
+  pending: (s) => color().yellow(s),
+  sending: (s) => color().cyan(s),
+  delivered: (s) => color().green(s),
+  dead: (s) => color().bold.red(s),
+  dropped: (s) => color().dim(s),
+}
+
+function ago(t: number, now: number): string {
+  const d = now - t
+  return d >= 0 ? `${formatDuration(Math.round(d / 1000) * 1000)} ago` : `in ${formatDuration(Math.round(-d / 1000) * 1000)}`
+}
+
+export function renderOutbox(items: OutboxItem[], counts: Record<OutboxStatus, number>, now: number): string {
+  const summary = (Object.keys(counts) as OutboxStatus[]).map((s) => `${s} ${counts[s]}`).join(', ')
+  if (items.length === 0) return `outbox: ${summary}\n(nothing to show; --status all lists delivered ones too)`
+  const rows = items.map((i) => [
+    i.id.slice(0, 8),
+    i.status,
+    i.kind,
+    `${i.receiver}/${i.channel}`,
+    String(i.attempts.length),
+    i.status === 'pending' && i.nextAttemptAt !== undefined ? `next ${ago(i.nextAttemptAt, now)}` : ago(i.createdAt, now),
+    i.title,
+    i.lastError ?? '',
+  ])
+  const table = renderTable(['ID', 'STATUS', 'KIND', 'RECEIVER/CHANNEL', 'TRIES', 'WHEN', 'TITLE', 'LAST ERROR'], rows, {
+    style: (_r, col, text) => (col === 1 ? STATUS_STYLE[text as OutboxStatus]?.(text) ?? text : text),
+    alignRight: [4],
+  })
+  return `${table}\noutbox: ${summary}`
+}
+
+export function renderTestResult(r: TestResult): string {
+  const c = color()
+  return r.channels
+    .map((ch) =>
+      ch.ok
+        ? `${c.green('ok')}    ${r.receiver}/${ch.channel}  (${ch.durationMs} ms)`
+        : `${c.red('FAIL')}  ${r.receiver}/${ch.channel}  ${ch.error}${ch.errorKind === 'permanent' ? c.dim('  (permanent: check the channel config)') : ''}`,
+    )
+    .join('\n')
+}

@@ -1,0 +1,44 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base.js'
+import {openNotifyContext} from '../../cli/notify-context.js'
+import {renderTestResult} from '../../cli/render/notify.js'
+import {EXIT_RUNTIME} from '../../core/errors.js'
+import {parseLabelSet, sendTestNotification, type TestResult} from '../../core/notify/index.js'
+
+export default class NotifyTest extends BaseCommand {
+  static override summary = 'Send a test notification to every channel of a receiver.'
+  static override description =
+    'Sends a made-up alert (alertname=MonTestNotification) straight to the receiver\'s channels, not through the outbox, and reports each channel. Exit 1 if any channel failed. PagerDuty and Opsgenie test alerts are resolved right after they are created.'
+  static override enableJsonFlag = true
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> team-slack',
+    '<%= config.bin %> <%= command.id %> oncall --channel pagerduty[0]',
+    '<%= config.bin %> <%= command.id %> db-team --labels severity=critical,host=db-1 --json',
+    '<%= config.bin %> <%= command.id %> team-slack --resolved',
+  ]
+
+  static override args = {receiver: Args.string({description: 'receiver name (notify.receivers[].name)', required: true})}
+  static override flags = {
+    channel: Flags.string({description: 'only this channel: a key such as slack[0], or a type such as email'}),
+    labels: Flags.string({char: 'l', description: 'labels of the test alert, e.g. severity=critical,team=db', multiple: true}),
+    resolved: Flags.boolean({description: 'send it as resolved instead of firing'}),
+  }
+
+  async run(): Promise<TestResult> {
+    const {args, flags} = await this.parse(NotifyTest)
+    const ctx = await openNotifyContext(flags)
+    try {
+      const result = await sendTestNotification(ctx.notify, args.receiver, {
+        now: ctx.clock.now(),
+        labels: flags.labels ? parseLabelSet(flags.labels) : undefined,
+        status: flags.resolved ? 'resolved' : 'firing',
+        channel: flags.channel,
+      })
+      if (!this.jsonEnabled()) this.log(renderTestResult(result))
+      if (result.channels.some((c) => !c.ok)) process.exitCode = EXIT_RUNTIME
+      return result
+    } finally {
+      ctx.close()
+    }
+  }
+}

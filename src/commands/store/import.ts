@@ -1,0 +1,31 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base.js'
+import {openContext} from '../../cli/context.js'
+import {progressReporter} from '../../cli/progress.js'
+import {importFile, type ImportResult} from '../../core/store/archive.js'
+import {parsePrecision} from '../../core/model/line-protocol.js'
+
+export default class StoreImport extends BaseCommand {
+  static override summary = 'Read a line-protocol file (plain or .gz, e.g. from `mon store archive`) into the configured store.'
+  static override description = 'Works on any backend. Writes are idempotent, so importing the same file twice stores each point once.'
+  static override enableJsonFlag = true
+  static override examples = ['<%= config.bin %> <%= command.id %> /backup/mon-2026-10-01.lp.gz', '<%= config.bin %> <%= command.id %> telegraf-dump.lp --precision ns']
+  static override args = {file: Args.string({description: 'file to import', required: true})}
+  static override flags = {
+    precision: Flags.string({char: 'p', description: 'timestamp precision in the file', default: 'ms', options: ['ns', 'us', 'ms', 's']}),
+  }
+
+  async run(): Promise<ImportResult & {store: string}> {
+    const {args, flags} = await this.parse(StoreImport)
+    const ctx = await openContext(flags)
+    try {
+      const bar = progressReporter('importing', {enabled: !this.jsonEnabled()})
+      const result = await importFile(await ctx.store(), {file: args.file, precision: parsePrecision(flags.precision) as 'ms', progress: (n) => bar.update(n, n), now: ctx.clock.now()})
+      bar.done()
+      if (!this.jsonEnabled()) this.log(`imported ${result.points} points from ${result.file} into ${ctx.storeName}`)
+      return {...result, store: ctx.storeName}
+    } finally {
+      await ctx.close()
+    }
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * The push listener: an InfluxDB-compatible write endpoint, so Telegraf, the influxdb clients,
+ * `curl` and scripts can send line protocol to mon.
+ *
+ *   POST /write?db=…&precision=n|ns|u|us|ms|s|m|h   (1.x; auth: u/p parameters, Basic, or Authorization: Token)
+ *   POST /api/v2/write?org=…&bucket=…&precision=ns|us|ms|s   (2.x; Authorization: Token …)
+ *   GET|HEAD /ping → 204 with X-Influxdb-Version;  GET /health → 200
+ *
+ * `db`, `org` and `bucket` are accepted and ignored: everything goes to the configured store.
+ * Bodies may be gzip-compressed (Content-Encoding: gzip); `max_body` bounds them before and after
+ * decompression (413). With `token` set, requests without it get 401 (compared in constant time).
+ *
+ * InfluxDB's partial-write semantics: every valid line is kept, and a body with bad lines gets
+ * 400 `{"error": "partial write: line 3:12: invalid field format: 'cpu,host=a usage=' …"}` naming
+ * the first bad line and why. The answer (204, or 400 for a partial write) is sent only once
+ * the valid points are in the spool — fsync'd when spool.fsync is `always` or `batch`.
+ *
+ * Points without a timestamp get the time of arrival. Points get `host`, the global tags and
+ * `tags` when they lack them (their own tags win). When that changes nothing and every line has
+ * a timestamp, the body is spooled as it came (no re-encoding, full timestamp precision).
+ * Sample config (mon.yaml):
+ *
+ *   inputs:
+ *     listener:
+ *       enabled: true
+ *       listen: 127.0.0.1:8186
+ *       token: ${MON_LISTENER_TOKEN}
+ *       max_body: 32MiB
+ */
+import {createHash, timingSafeEqual} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo, Socket} from 'node:net'
+import {gunzip} from 'node:zlib'
+import {parseHostPort} from '../config/schema.js'
+import {errorMessage} from '../errors.js'
+import {parseLineProtocol, parsePrecision, type LineError, type Precision} from '../model/line-protocol.js'
+import type {Point, Tags} from '../model/point.js'
+import {toLineProtocol} from '../pipeline/batcher.js'
+import type {Spool, SpoolPrecision} from '../pipeline/spool.js'
+import {decorate, type CollectorContext} from './types.js'
+
+export const INFLUXDB_COMPAT_VERSION = '1.8.10'
+/** A `now` no real timestamp can have (InfluxDB's range is ±9.2e12 ms): marks lines without one. */
+const NO_TIMESTAMP = -1e15
+const MAX_TS_MS = 9_223_372_036_854
+/** How much of an oversized body is read and thrown away so the client sees the 413. */
+const DRAIN_LIMIT = 64 << 20
+const MS_PER_UNIT: Record<Precision, number> = {ns: 1, us: 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+
+export interface ListenerOptions {
+  /** host:port; port 0 picks a free one (see {@link Listener.start}) */
+  listen: string
+  token?: string
+  maxBodyBytes: number
+  spool: Spool
+  ctx: Pick<CollectorContext, 'host' | 'globalTags' | 'clock' | 'log'>
+  tags?: Tags
+  /** input name for accounting, default `listener` */
+  name?: string
+}
+
+export interface ListenerStats {
+  requests: number
+  /** write requests that stored at least one point */
+  writes: number
+  points: number
+  /** lines refused as malformed */
+  rejectedLines: number
+  badRequests: number
+  unauthorized: number
+  tooLarge: number
+  /** requests that failed on our side (spool write) */
+  errors: number
+  bytes: number
+  lastError?: string
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message)
+  }
+}
+
+export class Listener {
+  readonly name: string
+  private server?: Server
+  private sockets = new Set<Socket>()
+  private readonly tokenDigest?: Buffer
+  private readonly decorationKeys: string[]
+  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, tooLarge: 0, errors: 0, bytes: 0}
+  address?: {host: string; port: number}
+
+  constructor(private readonly opts: ListenerOptions) {
+    this.name = opts.name ?? 'listener'
+    if (opts.token) this.tokenDigest = digest(opts.token)
+    const keys = new Set([...Object.keys(opts.ctx.globalTags), ...Object.keys(opts.tags ?? {})])
+    if (opts.ctx.host) keys.add('host')
+    this.decorationKeys = [...keys]
+  }
+
+  /** Starts listening; resolves with the bound address (the real port when 0 was asked for). */
+  async start(): Promise<{host: string; port: number}> {
+    const hp = parseHostPort(this.opts.listen)
+    if (!hp) throw new Error(`invalid listen address ${this.opts.listen}`)
+    const server = createServer({keepAliveTimeout: 65_000}, (req, res) => void this.handle(req, res))
+    server.on('connection', (socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(hp.port, hp.host === '' ? undefined : hp.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.server = server
+    const a = server.address() as AddressInfo
+    this.address = {host: a.address, port: a.port}
+    return this.address
+  }
+
+  /** Stops accepting; requests in progress finish (their points reach the spool) unless `deadlineMs` passes. */
+  async stop(deadlineMs = 5000): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.server = undefined
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+    const timer = setTimeout(() => {
+      for (const s of this.sockets) s.destroy()
+    }, deadlineMs)
+    await closed
+    clearTimeout(timer)
+  }
+
+  stats(): ListenerStats {
+    return {...this.s}
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.s.requests++
+    res.setHeader('X-Influxdb-Version', INFLUXDB_COMPAT_VERSION)
+    res.setHeader('X-Influxdb-Build', 'mon')
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://listener')
+    } catch {
+      return this.fail(req, res, new HttpError(400, 'invalid request URL'))
+    }
+    try {
+      switch (url.pathname) {
+        case '/ping':
+          if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed('GET, HEAD')
+          if (url.searchParams.get('verbose') === 'true') return this.json(res, 200, {version: INFLUXDB_COMPAT_VERSION})
+          res.writeHead(204).end()
+          return
+        case '/health':
+          if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed('GET, HEAD')
+          return this.json(res, 200, {name: 'mon', message: 'ready for writes', status: 'pass', version: INFLUXDB_COMPAT_VERSION})
+        case '/write':
+        case '/api/v2/write':
+          if (req.method !== 'POST') throw methodNotAllowed('POST')
+          return await this.write(req, res, url, url.pathname === '/write' ? 1 : 2)
+        default:
+          throw new HttpError(404, `not found: ${url.pathname} (this is mon's line-protocol listener: POST /write or /api/v2/write)`)
+      }
+    } catch (err) {
+      this.fail(req, res, err instanceof HttpError ? err : new HttpError(500, errorMessage(err)))
+    }
+  }
+
+  private async write(req: IncomingMessage, res: ServerResponse, url: URL, api: 1 | 2): Promise<void> {
+    if (this.tokenDigest && !this.authorized(req, url, api)) {
+      this.s.unauthorized++
+      throw new HttpError(401, 'authorization failed: missing or wrong token', {code: 'unauthorized'})
+    }
+    const precision = readPrecision(url.searchParams.get('precision'), api)
+    const body = await this.readBody(req)
+    this.s.bytes += body.length
+    const now = this.opts.ctx.clock.now()
+    const {points, errors} = parseLineProtocol(body.toString('utf8'), {precision, now: NO_TIMESTAMP})
+
+    if (points.length > 0) {
+      const record = this.spoolRecord(body, points, errors.length, precision, now)
+      try {
+        await this.opts.spool.append([record])
+      } catch (err) {
+        this.s.errors++
+        this.s.lastError = errorMessage(err)
+        this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})
+        throw new HttpError(500, `cannot store the points: ${errorMessage(err)}`)
+      }
+      this.s.writes++
+      this.s.points += record.points
+    }
+    if (errors.length > 0) {
+      this.s.rejectedLines += errors.length
+      throw new HttpError(400, rejectionMessage(errors, points.length), {line: errors[0]!.line})
+    }
+    res.writeHead(204).end()
+  }
+
+  /** The body as it came when nothing needs changing, else the decorated points re-encoded (ms). */
+  private spoolRecord(body: Buffer, points: Point[], errorCount: number, precision: Precision, now: number) {
+    let verbatim = errorCount === 0 && precision !== 'm' && precision !== 'h'
+    for (const p of points) {
+      if (p.ts < -MAX_TS_MS) {
+        p.ts = now - (((now % MS_PER_UNIT[precision]) + MS_PER_UNIT[precision]) % MS_PER_UNIT[precision])
+        verbatim = false
+      }
+      if (verbatim) for (const k of this.decorationKeys) if (p.tags[k] === undefined) verbatim = false
+    }
+    if (verbatim) {
+      const payload = body.length > 0 && body[body.length - 1] !== 10 ? Buffer.concat([body, Buffer.from('\n')]) : body
+      return {input: this.name, points: points.length, precision: precision as SpoolPrecision, payload}
+    }
+    decorate(points, this.opts.ctx, this.opts.tags)
+    const {text, count} = toLineProtocol(points)
+    return {input: this.name, points: count, precision: 'ms' as const, payload: text}
+  }
+
+  private authorized(req: IncomingMessage, url: URL, api: 1 | 2): boolean {
+    const candidates: string[] = []
+    const auth = req.headers.authorization
+    if (auth) {
+      const m = /^(Token|Bearer|Basic)\s+(.+)$/i.exec(auth.trim())
+      if (m) {
+        if (m[1]!.toLowerCase() === 'basic') {
+          const decoded = Buffer.from(m[2]!, 'base64').toString('utf8')
+          candidates.push(decoded.slice(decoded.indexOf(':') + 1))
+        } else candidates.push(m[2]!)
+      }
+    }
+    if (api === 1) {
+      const p = url.searchParams.get('p')
+      if (p !== null) candidates.push(p)
+    }
+    let ok = false
+    for (const c of candidates) if (timingSafeEqual(digest(c), this.tokenDigest!)) ok = true
+    return ok
+  }
+
+  /**
+   * The body, decompressed. An oversized one is read to its end and discarded (up to a limit)
+   * so the client gets the 413 instead of a connection reset.
+   */
+  private readBody(req: IncomingMessage): Promise<Buffer> {
+    const max = this.opts.maxBodyBytes
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim()
+    if (encoding !== 'gzip' && encoding !== 'identity') return Promise.reject(new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: send plain or gzip bodies`))
+    const declared = Number(req.headers['content-length'] ?? -1)
+    if (declared > max + DRAIN_LIMIT) return Promise.reject(this.tooLarge())
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      let oversized = declared > max
+      let done = false
+      const finish = (err: HttpError | undefined, body?: Buffer) => {
+        if (done) return
+        done = true
+        if (err) reject(err)
+        else resolve(body!)
+      }
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > max) oversized = true
+        if (size > max + DRAIN_LIMIT) finish(this.tooLarge())
+        if (!oversized) chunks.push(chunk)
+      })
+      req.on('error', (err) => finish(new HttpError(400, `reading the request failed: ${err.message}`)))
+      req.on('end', () => {
+        if (oversized) return finish(this.tooLarge())
+        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+        if (encoding !== 'gzip') return finish(undefined, raw)
+        gunzip(raw, {maxOutputLength: max}, (err, out) => {
+          if (!err) return finish(undefined, out)
+          if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') finish(this.tooLarge('decompressed '))
+          else finish(new HttpError(400, `invalid gzip body: ${err.message}`))
+        })
+      })
+    })
+  }
+
+  private tooLarge(what = ''): HttpError {
+    this.s.tooLarge++
+    return new HttpError(413, `request ${what}body is larger than max_body (${this.opts.maxBodyBytes} bytes): send smaller batches`, {close: true})
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, err: HttpError): void {
+    if (err.status === 400) this.s.badRequests++
+    if (err.status >= 500) this.opts.ctx.log.warn('listener request failed', {status: err.status, error: err.message})
+    const {close, allow, ...extra} = err.extra
+    if (allow) res.setHeader('Allow', String(allow))
+    // an unread body would be taken for the next request: close instead of draining a large one
+    if (close || !req.complete) res.setHeader('Connection', 'close')
+    const code = err.status === 401 ? 'unauthorized' : err.status === 404 ? 'not found' : err.status === 413 ? 'request too large' : err.status >= 500 ? 'internal error' : 'invalid'
+    this.json(res, err.status, {code, message: err.message, error: err.message, ...extra})
+    if (close || !req.complete) res.once('finish', () => req.socket.destroySoon?.())
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    if (res.headersSent) return void res.end()
+    const text = JSON.stringify(body) + '\n'
+    res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text)}).end(text)
+  }
+}
+
+function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, `method not allowed (use ${allow})`, {allow})
+}
+
+function readPrecision(value: string | null, api: 1 | 2): Precision {
+  if (value === null || value === '') return 'ns'
+  if (api === 2 && !['ns', 'us', 'ms', 's'].includes(value)) throw new HttpError(400, `invalid precision ${JSON.stringify(value)}: use ns, us, ms or s`)
+  try {
+    return parsePrecision(value)
+  } catch (err) {
+    throw new HttpError(400, `${errorMessage(err)}: use n, ns, u, us, ms, s, m or h`)
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest()
+}
+
+function clip(text: string): string {
+  const one = text.replace(/\n/g, '\\n')
+  return one.length > 200 ? one.slice(0, 200) + '…' : one
+}
+
+/** InfluxDB's wording, plus where: `partial write: line 3:12: <why>: '<line>' (2 points written, 1 line rejected) dropped=1`. */
+export function rejectionMessage(errors: readonly LineError[], written: number): string {
+  const first = errors[0]!
+  const more = errors.length > 1 ? `; ${errors.length - 1} more bad line${errors.length === 2 ? '' : 's'}` : ''
+  const head = written > 0 ? 'partial write' : 'unable to parse'
+  return `${head}: line ${first.line}:${first.col}: ${first.message}: '${clip(first.text)}'${more} (${written} point${written === 1 ? '' : 's'} written, ${errors.length} line${errors.length === 1 ? '' : 's'} rejected) dropped=${errors.length}`
+}

@@ -1,0 +1,108 @@
+/**
+ * Scrapes Prometheus endpoints (static `urls` and file_sd targets) and stores the samples as
+ * Telegraf's prometheus input does (docs/prometheus.md has the naming): with metric_version 1
+ * one measurement per metric family (`go_goroutines gauge=12`), with 2 one `prometheus`
+ * measurement with a field per metric. Every point gets a `url` tag and the target's labels.
+ * Sample config (mon.yaml):
+ *
+ *   inputs:
+ *     prometheus:
+ *       - name: node
+ *         urls: [http://127.0.0.1:9100/metrics]
+ *         file_sd: [/etc/mon/targets/*.json]
+ *         interval: 30s
+ *         timeout: 10s
+ */
+import {parseDuration} from '../config/duration.js'
+import type {PrometheusInputConfig} from '../config/schema.js'
+import {errorMessage} from '../errors.js'
+import {parsePrometheusText, prometheusToPoints} from '../model/prometheus-text.js'
+import type {Point} from '../model/point.js'
+import {FileDiscovery, type ScrapeTarget} from './file_sd.js'
+import {pointsOrPartial} from './partial.js'
+import {decorate, type Collector, type CollectorContext} from './types.js'
+
+const ACCEPT = 'text/plain;version=0.0.4;q=1,text/plain;q=0.5,*/*;q=0.1'
+/** Largest page read (bytes, after decompression). */
+export const MAX_PAGE_BYTES = 64 << 20
+
+export interface ScrapeOptions {
+  timeoutMs: number
+  bearerToken?: string
+  metricVersion: 1 | 2
+  now: number
+}
+
+/** Fetches and converts one target. Throws with the URL named on HTTP or network failure. */
+export async function scrapeTarget(target: ScrapeTarget, opts: ScrapeOptions, signal: AbortSignal): Promise<{points: Point[]; parseErrors: number; firstParseError?: string}> {
+  const timeoutMs = target.timeoutMs ?? opts.timeoutMs
+  const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+  const headers: Record<string, string> = {accept: ACCEPT, 'user-agent': 'mon-prometheus-scrape', 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000)}
+  if (opts.bearerToken) headers.authorization = `Bearer ${opts.bearerToken}`
+  let text: string
+  try {
+    const res = await fetch(target.url, {headers, signal: deadline, redirect: 'follow'})
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => {})
+      throw new Error(`HTTP ${res.status} ${res.statusText}`.trim())
+    }
+    const length = Number(res.headers.get('content-length') ?? 0)
+    if (length > MAX_PAGE_BYTES) throw new Error(`page of ${length} bytes is larger than ${MAX_PAGE_BYTES}`)
+    text = await res.text()
+    if (text.length > MAX_PAGE_BYTES) throw new Error(`page larger than ${MAX_PAGE_BYTES} bytes`)
+  } catch (err) {
+    const timedOut = deadline.aborted && !signal.aborted
+    throw new Error(`scrape ${target.url}: ${timedOut ? `no response within ${timeoutMs} ms` : causeMessage(err)}`)
+  }
+  const {families, errors} = parsePrometheusText(text, {file: target.url})
+  const points = prometheusToPoints(families, {now: opts.now, metricVersion: opts.metricVersion})
+  for (const p of points) {
+    p.tags.url ??= target.url
+    for (const [k, v] of Object.entries(target.labels)) p.tags[k] ??= v
+  }
+  const first = errors[0]
+  return {points, parseErrors: errors.length, firstParseError: first ? `${first.file}:${first.line}:${first.col}: ${first.message}` : undefined}
+}
+
+function causeMessage(err: unknown): string {
+  const cause = (err as {cause?: NodeJS.ErrnoException}).cause
+  if (cause?.code) return `${cause.code}: ${cause.message}`
+  return errorMessage(err)
+}
+
+export function createPrometheusCollector(cfg: PrometheusInputConfig, ctx: CollectorContext, name = 'prometheus'): Collector {
+  const staticTargets: ScrapeTarget[] = (cfg.urls ?? []).map((url) => ({url, labels: {}}))
+  const discovery = cfg.file_sd?.length ? new FileDiscovery(cfg.file_sd) : undefined
+  const timeoutMs = parseDuration(cfg.timeout)
+  const lastScrape = new Map<string, number>()
+  return {
+    name,
+    async collect(signal) {
+      const errors: string[] = []
+      let targets = staticTargets
+      if (discovery) {
+        const found = await discovery.targets()
+        errors.push(...found.errors)
+        targets = [...staticTargets, ...found.targets]
+      }
+      const now = ctx.clock.now()
+      // a target with its own __scrape_interval__ is scraped when that much time has passed
+      const due = targets.filter((t) => t.intervalMs === undefined || now - (lastScrape.get(t.url) ?? -Infinity) >= t.intervalMs * 0.9)
+      const results = await Promise.allSettled(
+        due.map((t) => scrapeTarget(t, {timeoutMs, bearerToken: cfg.bearer_token, metricVersion: cfg.metric_version as 1 | 2, now}, signal)),
+      )
+      if (signal.aborted) throw signal.reason
+      const points: Point[] = []
+      results.forEach((r, i) => {
+        lastScrape.set(due[i]!.url, now)
+        if (r.status === 'rejected') {
+          errors.push(errorMessage(r.reason))
+          return
+        }
+        if (r.value.parseErrors > 0) errors.push(`${r.value.parseErrors} malformed line${r.value.parseErrors === 1 ? '' : 's'} skipped, first: ${r.value.firstParseError}`)
+        for (const p of r.value.points) points.push(p)
+      })
+      return pointsOrPartial(decorate(points, ctx, cfg.tags), errors)
+    },
+  }
+}

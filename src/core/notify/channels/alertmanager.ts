@@ -1,0 +1,91 @@
+import {z} from 'zod'
+import {parseDuration} from '../../config/duration.js'
+import {duration, httpUrl, section} from '../../config/schema.js'
+import {basicAuth, postJson} from '../http.js'
+import type {Notification} from '../types.js'
+import {commonFields, defineChannel, joinUrl, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
+import {generatorUrl} from './webhook.js'
+
+/**
+ * Forwarding to a Prometheus Alertmanager (`POST /api/v2/alerts`), for teams whose paging already
+ * runs through one. Alertmanager expires an alert at its endsAt: a firing alert is sent with
+ * endsAt = now + alert_ttl, so the route to this receiver should repeat more often than that
+ * (Prometheus re-sends every evaluation for the same reason); a resolved one with its real endsAt.
+ */
+
+const schema = lazy(() =>
+  section({
+    /** base URL of the Alertmanager, e.g. http://alertmanager:9093 */
+    url: httpUrl(),
+    /** how long Alertmanager keeps a forwarded alert firing without hearing from mon again */
+    alert_ttl: duration({positive: true}).default('1h'),
+    bearer_token: z.string().optional(),
+    basic_auth: section({username: z.string(), password: z.string()}).optional(),
+    ...commonFields({sendResolved: true}),
+    ...tlsField(),
+  }),
+)
+
+export type AlertmanagerConfig = z.output<ReturnType<typeof schema>>
+
+export interface PostableAlert {
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  startsAt: string
+  endsAt: string
+  generatorURL?: string
+}
+
+/** `now` is wall-clock time on purpose: the Alertmanager compares endsAt with its own clock. */
+export function postableAlerts(n: Notification, ttlMs: number, now: number = Date.now()): PostableAlert[] {
+  return n.alerts.map((a) => {
+    const alert: PostableAlert = {
+      labels: a.labels,
+      annotations: a.annotations,
+      startsAt: a.startsAt,
+      endsAt: a.status === 'resolved' ? a.endsAt : new Date(Math.max(now, Date.parse(a.startsAt)) + ttlMs).toISOString(),
+    }
+    const link = generatorUrl(n, a.fingerprint)
+    if (link) alert.generatorURL = link
+    return alert
+  })
+}
+
+export function createAlertmanagerChannel(config: AlertmanagerConfig, ctx: ChannelContext) {
+  const headers: Record<string, string> = {}
+  if (config.bearer_token) headers.Authorization = `Bearer ${config.bearer_token}`
+  if (config.basic_auth) headers.Authorization = basicAuth(config.basic_auth.username, config.basic_auth.password)
+  const ttl = parseDuration(config.alert_ttl)
+  return {
+    name: `alertmanager:${ctx.receiver}/${ctx.key}`,
+    async send(n: Notification, signal: AbortSignal): Promise<void> {
+      const ttlMs = n.kind === 'test' ? Math.min(ttl, 5 * 60_000) : ttl
+      await postJson({
+        url: joinUrl(config.url, 'api/v2/alerts'),
+        headers,
+        json: postableAlerts(n, ttlMs),
+        timeoutMs: timeoutMs(config),
+        tlsVerify: config.tls_verify,
+        secrets: ctx.secrets,
+        signal,
+      })
+    },
+  }
+}
+
+export const alertmanagerChannel = defineChannel<AlertmanagerConfig>({
+  type: 'alertmanager',
+  summary: 'Forward to a Prometheus Alertmanager (POST /api/v2/alerts)',
+  capabilities: {resolved: true, acknowledged: false},
+  schema,
+  secretFields: [['bearer_token'], ['basic_auth', 'password']],
+  sample: `- url: http://alertmanager.example.com:9093
+  # Alertmanager resolves a forwarded alert after this long without an update:
+  # give the route to this receiver a shorter repeat_interval.
+  alert_ttl: 1h
+  send_resolved: true
+  # bearer_token: \${ALERTMANAGER_TOKEN}
+  # basic_auth: {username: mon, password: \${ALERTMANAGER_PASSWORD}}
+  # timeout: 10s`,
+  create: createAlertmanagerChannel,
+})

@@ -1,0 +1,106 @@
+import {silentLogger, type Logger} from '../log.js'
+import {memoryThreadStore, type ChannelDefinition, type CommonChannelConfig, type ThreadStore} from './channels/common.js'
+import {CHANNEL_TYPES, CHANNELS, configKey, type ChannelType} from './channels/registry.js'
+import {outboxTimings, type NotifyConfig} from './config.js'
+import {compileEscalationPolicies, type EscalationPolicy} from './escalation.js'
+import {compileInhibitRules, Inhibitor} from './inhibit.js'
+import {compileRoutes, compileTimeIntervals, type CompiledRoute, type TimeIntervals} from './router.js'
+import type {RetryPolicy} from './sender.js'
+import type {Channel} from './types.js'
+
+/**
+ * The `notify:` config turned into what the dispatcher works with: the compiled route tree, the
+ * channels of each receiver (created on first use), inhibit rules, time intervals and escalation
+ * policies.
+ */
+
+export interface ChannelInstance {
+  receiver: string
+  /** `slack[0]`: the type and the index in the receiver's `slack_configs` */
+  key: string
+  type: ChannelType
+  definition: ChannelDefinition<CommonChannelConfig>
+  config: CommonChannelConfig
+  sendResolved: boolean
+  sendAcknowledged: boolean
+  /** The channel (created on first call: an SMTP transport is not built for nothing). */
+  channel(): Channel
+}
+
+export interface CompiledNotify {
+  config: NotifyConfig
+  /** undefined when no route is configured: nothing is delivered */
+  root?: CompiledRoute
+  receivers: Map<string, ChannelInstance[]>
+  inhibitor: Inhibitor
+  intervals: TimeIntervals
+  escalations: Map<string, EscalationPolicy>
+  externalURL?: string
+  policy: RetryPolicy & {retentionMs: number}
+  channel(receiver: string, key: string): ChannelInstance | undefined
+  route(id: string): CompiledRoute | undefined
+}
+
+export interface CompileOptions {
+  threads?: ThreadStore
+  /** secret values to scrub from errors (secretValues(loaded)) */
+  secrets?: readonly string[]
+  log?: Logger
+}
+
+export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): CompiledNotify {
+  const threads = opts.threads ?? memoryThreadStore()
+  const log = opts.log ?? silentLogger
+  const receivers = new Map<string, ChannelInstance[]>()
+  for (const r of config.receivers) {
+    const list: ChannelInstance[] = []
+    for (const type of CHANNEL_TYPES) {
+      const configs = (r[configKey(type)] ?? []) as CommonChannelConfig[]
+      const definition = CHANNELS[type] as unknown as ChannelDefinition<CommonChannelConfig>
+      configs.forEach((c, i) => {
+        const key = `${type}[${i}]`
+        let created: Channel | undefined
+        list.push({
+          receiver: r.name,
+          key,
+          type,
+          definition,
+          config: c,
+          sendResolved: definition.capabilities.resolved && c.send_resolved,
+          sendAcknowledged: definition.capabilities.acknowledged && c.send_acknowledged === true,
+          channel: () => (created ??= definition.create(c, {receiver: r.name, key, threads, secrets: opts.secrets ?? [], log: log.child({receiver: r.name, channel: key})})),
+        })
+      })
+    }
+    receivers.set(r.name, list)
+  }
+
+  const root = config.route ? compileRoutes(config.route) : undefined
+  const byId = new Map<string, CompiledRoute>()
+  const index = (route: CompiledRoute) => {
+    byId.set(route.id, route)
+    route.routes.forEach(index)
+  }
+  if (root) index(root)
+
+  const timings = outboxTimings(config.outbox)
+  return {
+    config,
+    root,
+    receivers,
+    inhibitor: new Inhibitor(compileInhibitRules(config.inhibit_rules)),
+    intervals: compileTimeIntervals(config.time_intervals),
+    escalations: compileEscalationPolicies(config.escalation_policies),
+    externalURL: config.external_url,
+    policy: {
+      maxAttempts: config.outbox.max_attempts,
+      backoffMs: timings.backoffMs,
+      maxBackoffMs: timings.maxBackoffMs,
+      leaseMs: timings.leaseMs,
+      concurrency: config.outbox.concurrency,
+      retentionMs: timings.retentionMs,
+    },
+    channel: (receiver, key) => receivers.get(receiver)?.find((c) => c.key === key),
+    route: (id) => byId.get(id),
+  }
+}

@@ -1,0 +1,118 @@
+import type {Clock} from '../clock.js'
+import {redactString} from '../config/redact.js'
+import {errorMessage} from '../errors.js'
+import {silentLogger, type Logger} from '../log.js'
+import type {ClaimedRow, Outbox} from './outbox.js'
+import {PermanentDeliveryError, RetryLaterError, type Channel} from './types.js'
+
+/**
+ * Works the outbox: claims due rows, hands each to its channel, and records the outcome —
+ * delivered; retried later with exponential backoff and jitter (or when the server's Retry-After
+ * says); or dead, at once for a {@link PermanentDeliveryError} and after `maxAttempts` failures
+ * otherwise. Dead rows wait in `mon notify outbox` for `retry` or `drop`.
+ */
+
+export interface RetryPolicy {
+  maxAttempts: number
+  backoffMs: number
+  maxBackoffMs: number
+  leaseMs: number
+  concurrency: number
+}
+
+export interface SenderOptions {
+  outbox: Outbox
+  /** The channel a row goes to; undefined when the config no longer has it. */
+  resolveChannel(receiver: string, channel: string): Channel | undefined
+  clock: Clock
+  policy: RetryPolicy
+  log?: Logger
+  /** values scrubbed from recorded errors */
+  secrets?: readonly string[]
+  /** [0, 1); injectable so backoff is testable */
+  random?: () => number
+}
+
+export interface FlushResult {
+  delivered: number
+  retried: number
+  dead: number
+}
+
+/** A Retry-After longer than this is taken as this (a server asking for a week is wrong). */
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000
+
+/**
+ * Delay before retry number `failures` (1 after the first failure): base·2^(n-1), capped, with
+ * "equal jitter" — between half and all of it — so many senders recovering at once spread out.
+ */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1))
+  return Math.round(exp / 2 + (random() * exp) / 2)
+}
+
+export class Sender {
+  private readonly log: Logger
+  private readonly random: () => number
+  private readonly aborter = new AbortController()
+
+  constructor(private readonly opts: SenderOptions) {
+    this.log = opts.log ?? silentLogger
+    this.random = opts.random ?? Math.random
+  }
+
+  /** Send everything due at `now`, round after round, until nothing more is due. */
+  async flush(now: number = this.opts.clock.now()): Promise<FlushResult> {
+    const result: FlushResult = {delivered: 0, retried: 0, dead: 0}
+    // A stream's next row becomes due when the one before it is delivered: keep claiming until
+    // a round finds nothing (bounded, in case something keeps re-queuing itself at `now`).
+    for (let round = 0; round < 1000 && !this.aborter.signal.aborted; round++) {
+      const rows = this.opts.outbox.claimDue(now, {limit: this.opts.policy.concurrency, leaseMs: this.opts.policy.leaseMs})
+      if (rows.length === 0) break
+      const outcomes = await Promise.all(rows.map((r) => this.deliver(r)))
+      for (const o of outcomes) result[o]++
+    }
+    return result
+  }
+
+  /** Stop: in-flight sends are aborted (their rows are retried, by lease expiry at worst). */
+  abort(): void {
+    this.aborter.abort()
+  }
+
+  private async deliver(row: ClaimedRow): Promise<keyof FlushResult> {
+    const {outbox, clock, policy} = this.opts
+    const log = this.log.child({notification: row.id, receiver: row.receiver, channel: row.channel})
+    const channel = this.opts.resolveChannel(row.receiver, row.channel)
+    const started = clock.now()
+    if (!channel) {
+      const error = `receiver '${row.receiver}' has no channel ${row.channel} in the current config`
+      outbox.markDead(row, started, {error, durationMs: 0})
+      log.warn('notification dead: channel no longer configured', {error})
+      return 'dead'
+    }
+
+    const t0 = performance.now()
+    try {
+      await channel.send(row.notification, this.aborter.signal)
+    } catch (err) {
+      const durationMs = Math.round(performance.now() - t0)
+      const now = clock.now()
+      const error = redactString(errorMessage(err), this.opts.secrets ?? [])
+      const failures = row.attempts + 1
+      if (err instanceof PermanentDeliveryError || failures >= policy.maxAttempts) {
+        outbox.markDead(row, now, {error, durationMs})
+        log.error('notification dead', {error, attempts: failures, permanent: err instanceof PermanentDeliveryError})
+        return 'dead'
+      }
+      const delay = err instanceof RetryLaterError ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, err.retryAfterMs)) : backoffDelay(failures, policy.backoffMs, policy.maxBackoffMs, this.random)
+      outbox.markRetry(row, now, {error, retryAt: now + delay, durationMs})
+      log.warn('notification failed, will retry', {error, attempts: failures, retryInMs: delay})
+      return 'retried'
+    }
+    const durationMs = Math.round(performance.now() - t0)
+    if (!outbox.markDelivered(row, clock.now(), durationMs)) log.warn('notification delivered after its lease ran out; another sender may send it again')
+    else log.debug('notification delivered', {durationMs})
+    return 'delivered'
+  }
+}

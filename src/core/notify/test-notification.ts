@@ -1,0 +1,95 @@
+import {createHash} from 'node:crypto'
+import {InputError, errorMessage} from '../errors.js'
+import {didYouMean} from '../config/problems.js'
+import {buildNotification} from './notification.js'
+import type {CompiledNotify} from './notifier.js'
+import {PermanentDeliveryError, type NotificationAlert} from './types.js'
+
+/**
+ * `mon notify test <receiver>`: send a made-up alert straight to every channel of a receiver (not
+ * through the outbox: the point is to see at once whether each channel works) and report each one.
+ */
+
+export interface TestChannelResult {
+  channel: string
+  type: string
+  ok: boolean
+  durationMs: number
+  error?: string
+  /** permanent (fix the config) or transient (retrying could work) */
+  errorKind?: 'permanent' | 'transient'
+}
+
+export interface TestResult {
+  receiver: string
+  status: 'firing' | 'resolved'
+  labels: Record<string, string>
+  channels: TestChannelResult[]
+}
+
+export function receiverNames(notify: CompiledNotify): string[] {
+  return [...notify.receivers.keys()]
+}
+
+export async function sendTestNotification(
+  notify: CompiledNotify,
+  receiver: string,
+  opts: {now: number; labels?: Record<string, string>; annotations?: Record<string, string>; status?: 'firing' | 'resolved'; channel?: string; signal?: AbortSignal},
+): Promise<TestResult> {
+  const channels = notify.receivers.get(receiver)
+  if (!channels) {
+    const names = receiverNames(notify)
+    const guess = didYouMean(receiver, names)
+    throw new InputError(`no receiver named '${receiver}' in notify.receivers`, {
+      hint: guess ? `did you mean '${guess}'?` : names.length > 0 ? `receivers: ${names.join(', ')}` : 'the config defines no receivers (see docs/notifications.md)',
+    })
+  }
+  const selected = opts.channel ? channels.filter((c) => c.key === opts.channel || c.type === opts.channel) : channels
+  if (selected.length === 0) {
+    throw new InputError(opts.channel ? `receiver '${receiver}' has no channel '${opts.channel}'` : `receiver '${receiver}' has no channels`, {
+      hint: channels.length > 0 ? `channels: ${channels.map((c) => c.key).join(', ')}` : 'add e.g. slack_configs or email_configs to it',
+    })
+  }
+
+  const status = opts.status ?? 'firing'
+  const labels = {alertname: 'MonTestNotification', severity: 'info', ...opts.labels}
+  const fingerprint = createHash('sha256').update(JSON.stringify(Object.entries(labels).sort())).digest('hex').slice(0, 16)
+  const startsAt = new Date(opts.now).toISOString()
+  const alert: NotificationAlert = {
+    status,
+    labels,
+    annotations: {summary: 'Test notification from mon: if you can read this, the channel works.', ...opts.annotations},
+    startsAt,
+    endsAt: status === 'resolved' ? startsAt : '0001-01-01T00:00:00Z',
+    fingerprint,
+    value: null,
+  }
+  const results: TestChannelResult[] = []
+  for (const inst of selected) {
+    const n = buildNotification({
+      kind: status === 'firing' ? 'test' : 'resolved',
+      receiver,
+      groupKey: `{}:{alertname="MonTestNotification"}`,
+      groupLabels: {alertname: labels.alertname},
+      alerts: [alert],
+      now: opts.now,
+      externalURL: notify.externalURL,
+      message: status === 'firing' ? 'This is a test notification sent by `mon notify test`.' : undefined,
+    })
+    const t0 = performance.now()
+    try {
+      await inst.channel().send(n, opts.signal ?? new AbortController().signal)
+      results.push({channel: inst.key, type: inst.type, ok: true, durationMs: Math.round(performance.now() - t0)})
+    } catch (err) {
+      results.push({
+        channel: inst.key,
+        type: inst.type,
+        ok: false,
+        durationMs: Math.round(performance.now() - t0),
+        error: errorMessage(err),
+        errorKind: err instanceof PermanentDeliveryError ? 'permanent' : 'transient',
+      })
+    }
+  }
+  return {receiver, status, labels, channels: results}
+}

@@ -1,0 +1,301 @@
+/**
+ * The collection agent: inputs on their schedules → batcher → disk spool → writer → store, plus
+ * the push listener and mon's own metrics. `mon collect` runs one in the foreground; the daemon
+ * embeds one. Everything time-related comes from the injected clock and timer.
+ *
+ *   const agent = await createAgent({config, dataDir, store: () => openStore(...), clock, log})
+ *   await agent.start()
+ *   …
+ *   const {pending} = await agent.stop(10_000)   // flushes; what is left stays in the spool
+ */
+import {systemClock, type Clock} from '../clock.js'
+import {Listener, type ListenerStats} from '../collectors/listener.js'
+import {PartialCollectError} from '../collectors/partial.js'
+import {buildInputs, collectorContext, type Input} from '../collectors/registry.js'
+import {parseDuration, parseSize} from '../config/duration.js'
+import type {MonConfig} from '../config/schema.js'
+import {errorMessage} from '../errors.js'
+import {silentLogger, type Logger} from '../log.js'
+import type {Point} from '../model/point.js'
+import {parseSchedule} from '../scheduler/schedule.js'
+import {Scheduler, type Job, type JobStatus} from '../scheduler/scheduler.js'
+import {systemTimer, type Timer} from '../scheduler/timer.js'
+import {Batcher} from './batcher.js'
+import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
+import {Spool, spoolDir, type SpoolStatus} from './spool.js'
+import {Writer, type StoreSource, type WriterStats} from './writer.js'
+
+export interface AgentOptions {
+  config: MonConfig
+  dataDir: string
+  /** the store, or how to open it (retried until it opens) */
+  store: StoreSource
+  clock?: Clock
+  timer?: Timer
+  log?: Logger
+  random?: () => number
+  /** only these inputs (names or kinds), as `mon collect --input` */
+  only?: string[]
+  /** start the push listener when the config enables it (default true) */
+  listener?: boolean
+}
+
+export interface InputStatus extends InputCounters {
+  schedule: string
+  nextRun?: number
+  lastRun?: number
+  /** points of the last run */
+  points: number
+  lastError?: string
+  lastErrorAt?: number
+  missed: number
+  overlapped: number
+}
+
+export interface AgentStatus {
+  startedAt: number
+  running: boolean
+  inputs: InputStatus[]
+  spool: SpoolStatus
+  writer: WriterStats
+  listener?: ListenerStats & {address?: {host: string; port: number}}
+}
+
+export interface AgentStopSummary {
+  /** points written to the store since start */
+  written: number
+  /** points still in the spool (written by a later run) */
+  pending: number
+  /** everything was written before the deadline */
+  drained: boolean
+}
+
+export interface Agent {
+  start(): Promise<void>
+  /** Stops collecting and listening, flushes to the store until `deadlineMs` passes, closes the spool. */
+  stop(deadlineMs?: number): Promise<AgentStopSummary>
+  /** Spools what is batched and waits (up to `deadlineMs`) until the store has everything. */
+  flushNow(deadlineMs?: number): Promise<boolean>
+  status(): AgentStatus
+  /** Applies a new config: inputs rebuilt, listener restarted if its settings changed, limits updated. */
+  reload(config: MonConfig): Promise<void>
+  /** where the push listener listens, once started */
+  readonly listenerAddress: {host: string; port: number} | undefined
+  /** the inputs being run */
+  readonly inputs: readonly Input[]
+}
+
+export const SELF_INPUT = 'internal'
+
+/** Opens the spool (recovering what an earlier run left) and builds the inputs; call `start()` to run. */
+export async function createAgent(opts: AgentOptions): Promise<Agent> {
+  const clock = opts.clock ?? systemClock
+  const timer = opts.timer ?? systemTimer
+  const log = opts.log ?? silentLogger
+  let config = opts.config
+  const spool = Spool.open({
+    dir: spoolDir(opts.dataDir),
+    maxBytes: parseSize(config.spool.max_bytes),
+    segmentBytes: parseSize(config.spool.segment_bytes),
+    fsync: config.spool.fsync,
+    clock,
+    log: log.child({component: 'spool'}),
+  })
+  const batcher = new Batcher({spool, batchSize: config.agent.batch_size, flushIntervalMs: parseDuration(config.agent.flush_interval), timer, log})
+  const writer = new Writer({spool, store: opts.store, clock, timer, log: log.child({component: 'writer'}), batchSize: config.agent.batch_size, concurrency: config.agent.write_concurrency, random: opts.random})
+  const startedAt = clock.now()
+  const counters = new Map<string, InputStatus>()
+  let inputs: Input[] = []
+  let scheduler: Scheduler
+  let listener: Listener | undefined
+  let running = false
+
+  const countersFor = (name: string, kind: string, schedule: string): InputStatus => {
+    let c = counters.get(name)
+    if (!c) counters.set(name, (c = {name, kind, schedule, gathered: 0, written: 0, dropped: 0, errors: 0, runs: 0, points: 0, missed: 0, overlapped: 0}))
+    c.schedule = schedule
+    return c
+  }
+
+  const runInput = (input: Input, c: InputStatus, period: number | undefined) => async (signal: AbortSignal) => {
+    const started = performance.now()
+    const timeout = input.timeout ?? Math.min(period ?? 60_000, 60_000)
+    let points: Point[] = []
+    let error: string | undefined
+    try {
+      points = await input.collector.collect(AbortSignal.any([signal, AbortSignal.timeout(timeout)]))
+    } catch (err) {
+      if (signal.aborted) return // stopping: not the input's fault
+      if (err instanceof PartialCollectError) points = err.points
+      error = errorMessage(err)
+    }
+    c.runs++
+    c.lastRun = clock.now()
+    c.lastDurationMs = performance.now() - started
+    c.points = points.length
+    c.gathered += points.length
+    c.lastOk = error === undefined
+    if (error !== undefined) {
+      c.errors++
+      if (c.lastError !== error) log.warn('input failed', {input: input.name, error})
+      c.lastError = error
+      c.lastErrorAt = c.lastRun
+    } else if (c.lastError !== undefined) {
+      log.info('input recovered', {input: input.name})
+      c.lastError = undefined
+    }
+    // not awaited: the run is over once collected; spooling errors are counted by the batcher
+    if (points.length > 0) void batcher.add(input.name, points).catch(() => {})
+  }
+
+  const selfJob = (): Job => ({
+    name: SELF_INPUT,
+    schedule: parseSchedule(config.agent.interval, {timezone: config.agent.timezone}),
+    jitter: 0,
+    run: async () => {
+      const c = countersFor(SELF_INPUT, SELF_INPUT, config.agent.interval)
+      const points = selfMetricsPoints({now: clock.now(), startedAt, inputs: inputCounters(), spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency(), listener: listener?.stats()})
+      c.runs++
+      c.lastRun = clock.now()
+      c.points = points.length
+      c.gathered += points.length
+      c.lastOk = true
+      void batcher.add(SELF_INPUT, points).catch(() => {})
+    },
+  })
+
+  /** counters with what only the pipeline knows (written, dropped) filled in */
+  const inputCounters = (): InputStatus[] => {
+    const w = writer.stats().writtenByInput
+    const s = spool.status().droppedByInput
+    const b = batcher.stats()
+    if (listener) {
+      const l = listener.stats()
+      const c = countersFor(listener.name, 'listener', 'push')
+      c.gathered = l.points
+      c.points = l.points
+      c.errors = l.badRequests + l.errors + l.unauthorized + l.tooLarge
+    }
+    return [...counters.values()].map((c) => ({...c, written: w[c.name] ?? 0, dropped: (s[c.name] ?? 0) + (b.invalidByInput[c.name] ?? 0) + (b.failedByInput[c.name] ?? 0)}))
+  }
+
+  const buildScheduler = () => {
+    const ctx = collectorContext(config, opts.dataDir, clock, log)
+    inputs = buildInputs(config, ctx, opts.only)
+    const s = new Scheduler({clock, timer, log, random: opts.random})
+    for (const input of inputs) {
+      const schedule = parseSchedule(input.schedule, {timezone: config.agent.timezone})
+      const c = countersFor(input.name, input.kind, schedule.describe())
+      s.add({name: input.name, schedule, jitter: input.jitter, run: runInput(input, c, schedule.period)})
+    }
+    if (config.agent.self_metrics && (!opts.only?.length || opts.only.includes(SELF_INPUT))) s.add(selfJob())
+    return s
+  }
+
+  const listenerWanted = () => opts.listener !== false && config.inputs.listener.enabled && (!opts.only?.length || opts.only.includes('listener'))
+  const listenerKey = (c: MonConfig) => JSON.stringify([c.inputs.listener, c.host, c.global_tags])
+  const startListener = async () => {
+    const lc = config.inputs.listener
+    const l = new Listener({
+      listen: lc.listen,
+      token: lc.token,
+      maxBodyBytes: parseSize(lc.max_body),
+      spool,
+      ctx: {host: config.host, globalTags: config.global_tags, clock, log: log.child({component: 'listener'})},
+      tags: lc.tags,
+    })
+    const address = await l.start()
+    countersFor(l.name, 'listener', 'push')
+    log.info('listening for line protocol', {address: `${address.host}:${address.port}`})
+    listener = l
+  }
+
+  try {
+    scheduler = buildScheduler()
+  } catch (err) {
+    await spool.close()
+    throw err
+  }
+
+  const agent: Agent = {
+    get listenerAddress() {
+      return listener?.address
+    },
+    get inputs() {
+      return inputs
+    },
+
+    async start() {
+      if (running) return
+      writer.start()
+      try {
+        if (listenerWanted()) await startListener()
+      } catch (err) {
+        await writer.stop()
+        throw err
+      }
+      scheduler.start()
+      running = true
+    },
+
+    async stop(deadlineMs = 10_000) {
+      const deadline = clock.now() + deadlineMs
+      running = false
+      await scheduler.stop()
+      await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
+      await batcher.flush().catch(() => {})
+      const drained = await writer.drain(deadline)
+      await writer.stop()
+      const written = writer.stats().points
+      const pending = spool.backlog().points
+      await spool.close()
+      return {written, pending, drained}
+    },
+
+    async flushNow(deadlineMs = 10_000) {
+      await batcher.flush()
+      return writer.drain(clock.now() + deadlineMs)
+    },
+
+    status() {
+      const jobs = new Map<string, JobStatus>(scheduler.status().map((j) => [j.name, j]))
+      const list = inputCounters().map((c) => {
+        const j = jobs.get(c.name)
+        return j ? {...c, nextRun: j.nextRun, missed: j.missed, overlapped: j.overlapped} : c
+      })
+      return {
+        startedAt,
+        running,
+        inputs: list,
+        spool: spool.status(),
+        writer: writer.stats(),
+        listener: listener ? {...listener.stats(), address: listener.address} : undefined,
+      }
+    },
+
+    async reload(next) {
+      const listenerChanged = listenerKey(next) !== listenerKey(config)
+      const previous = config
+      config = next
+      let fresh: Scheduler
+      try {
+        fresh = buildScheduler()
+      } catch (err) {
+        config = previous // keep running as before
+        throw err
+      }
+      await scheduler.stop()
+      scheduler = fresh
+      spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync})
+      batcher.configure({batchSize: next.agent.batch_size, flushIntervalMs: parseDuration(next.agent.flush_interval)})
+      writer.configure({batchSize: next.agent.batch_size, concurrency: next.agent.write_concurrency})
+      if (running && (listenerChanged || !listenerWanted())) {
+        await listener?.stop()
+        listener = undefined
+      }
+      if (running && !listener && listenerWanted()) await startListener()
+      if (running) scheduler.start()
+    },
+  }
+  return agent
+}

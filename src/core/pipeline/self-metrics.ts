@@ -1,0 +1,90 @@
+/**
+ * mon's own metrics, measurement `mon_internal`, written through the pipeline like any other
+ * input (Telegraf's `internal` plugin, in one measurement). Counters are cumulative since the
+ * process started (use rate()/difference in queries); gauges are current values.
+ *
+ *   mon_internal,input=<name>,kind=<kind>  gathered, written, dropped, errors, runs (counters);
+ *                                          gather_time_ms (last run), last_ok (bool)
+ *   mon_internal,component=spool           bytes, segments, records, points, oldest_age_s (gauges);
+ *                                          dropped_points, dropped_segments, corrupt_bytes (counters)
+ *   mon_internal,component=writer          points_written, batches, errors, rejected_points (counters);
+ *                                          write_latency_ms, write_latency_max_ms (since last sample), store_up
+ *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, too_large, errors
+ *   mon_internal,component=agent           uptime_s, rss_bytes, heap_used_bytes
+ */
+import type {FieldValue, Point} from '../model/point.js'
+import type {ListenerStats} from '../collectors/listener.js'
+import type {SpoolStatus} from './spool.js'
+import type {WriterStats} from './writer.js'
+
+export const SELF_MEASUREMENT = 'mon_internal'
+
+export interface InputCounters {
+  name: string
+  kind: string
+  gathered: number
+  written: number
+  dropped: number
+  errors: number
+  runs: number
+  lastDurationMs?: number
+  lastOk?: boolean
+}
+
+export interface SelfMetricsInput {
+  now: number
+  startedAt: number
+  inputs: InputCounters[]
+  spool: SpoolStatus
+  writer: WriterStats
+  latency: WriterStats['latency']
+  listener?: ListenerStats
+}
+
+const int = (n: number): bigint => BigInt(Math.max(0, Math.round(n)))
+
+export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
+  const ts = m.now
+  const points: Point[] = []
+  for (const i of m.inputs) {
+    const fields: Record<string, FieldValue> = {gathered: int(i.gathered), written: int(i.written), dropped: int(i.dropped), errors: int(i.errors), runs: int(i.runs)}
+    if (i.lastDurationMs !== undefined) fields.gather_time_ms = Math.round(i.lastDurationMs * 1000) / 1000
+    if (i.lastOk !== undefined) fields.last_ok = i.lastOk
+    points.push({measurement: SELF_MEASUREMENT, tags: {input: i.name, kind: i.kind}, fields, ts})
+  }
+  const s = m.spool
+  points.push({
+    measurement: SELF_MEASUREMENT,
+    tags: {component: 'spool'},
+    fields: {
+      bytes: int(s.bytes),
+      segments: int(s.segments),
+      records: int(s.records),
+      points: int(s.points),
+      oldest_age_s: Math.round(s.oldestAgeMs) / 1000,
+      dropped_points: int(s.dropped.points),
+      dropped_segments: int(s.dropped.segments),
+      corrupt_bytes: int(s.dropped.corruptBytes),
+    },
+    ts,
+  })
+  const w = m.writer
+  const writerFields: Record<string, FieldValue> = {points_written: int(w.points), batches: int(w.batches), errors: int(w.errors), rejected_points: int(w.rejectedPoints), store_up: w.storeUp}
+  if (m.latency.count > 0) {
+    writerFields.write_latency_ms = Math.round((m.latency.sumMs / m.latency.count) * 1000) / 1000
+    writerFields.write_latency_max_ms = Math.round(m.latency.maxMs * 1000) / 1000
+  }
+  points.push({measurement: SELF_MEASUREMENT, tags: {component: 'writer'}, fields: writerFields, ts})
+  if (m.listener) {
+    const l = m.listener
+    points.push({
+      measurement: SELF_MEASUREMENT,
+      tags: {component: 'listener'},
+      fields: {requests: int(l.requests), points: int(l.points), rejected_lines: int(l.rejectedLines), bad_requests: int(l.badRequests), unauthorized: int(l.unauthorized), too_large: int(l.tooLarge), errors: int(l.errors)},
+      ts,
+    })
+  }
+  const mem = process.memoryUsage()
+  points.push({measurement: SELF_MEASUREMENT, tags: {component: 'agent'}, fields: {uptime_s: Math.round((m.now - m.startedAt) / 100) / 10, rss_bytes: int(mem.rss), heap_used_bytes: int(mem.heapUsed)}, ts})
+  return points
+}

@@ -1,0 +1,884 @@
+/**
+ * The disk spool between collection and the store: append-only segment files under
+ * `<data_dir>/spool/`, each a magic header followed by framed records:
+ *
+ *   u32 body length | u32 CRC-32 of the body | body
+ *   body = f64 appended-at (ms) | u32 points | u8 precision | u8 input-name length | input name | line protocol
+ *
+ * A torn write (SIGKILL or power loss mid-append) leaves a short or CRC-failing tail, found and
+ * truncated when the spool is opened. The acknowledged position — everything before it is in the
+ * store — is kept in `ack.json`, replaced atomically (write + rename) after every store write,
+ * so a restart replays from the last acknowledged record, not from the start of a segment.
+ * Replay can repeat at most the batches that were in flight; the store's overwrite of the same
+ * series + field + timestamp makes that harmless, and records keep the points' own timestamps.
+ *
+ * Durability (`spool.fsync`): `always` fdatasyncs every append before it resolves; `batch`
+ * resolves appends after a shared fdatasync (group commit: appends made while one is running
+ * share the next); `never` leaves flushing to the OS (survives a process crash, not a power cut).
+ *
+ * Bounded by `max_bytes`: beyond it the oldest whole segments are deleted and what they held is
+ * counted as dropped, per input. Fully acknowledged segments are deleted as the writer goes.
+ */
+import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
+import {open as openFile, type FileHandle} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+import type {Clock} from '../clock.js'
+import {UserError, errorMessage} from '../errors.js'
+import {silentLogger, type Logger} from '../log.js'
+import {crc32} from './crc32.js'
+
+const fdatasyncAsync = promisify(fdatasync)
+
+export type FsyncPolicy = 'always' | 'batch' | 'never'
+/** Timestamp precision of a record's line protocol (the ones every InfluxDB write API accepts). */
+export type SpoolPrecision = 'ns' | 'us' | 'ms' | 's'
+
+const PRECISION_CODES: readonly SpoolPrecision[] = ['ns', 'us', 'ms', 's']
+export const SEGMENT_MAGIC = Buffer.from('MONSPL1\n')
+const MAGIC_LEN = SEGMENT_MAGIC.length
+const PREFIX_LEN = 8
+const FIXED_BODY_LEN = 14
+/** larger than any sane record: a length beyond it is corruption, not a record */
+const MAX_RECORD_BYTES = 1 << 30
+const READ_CHUNK = 4 << 20
+const MIN_SEGMENT_BYTES = 4096
+
+export interface SpoolRecordInput {
+  /** the input the points came from (counts in mon_internal), at most 255 bytes */
+  input: string
+  points: number
+  precision: SpoolPrecision
+  /** line protocol, every line ending with `\n` */
+  payload: Buffer | string
+}
+
+export interface SpoolRecord {
+  input: string
+  points: number
+  precision: SpoolPrecision
+  appendedAt: number
+  payload: Buffer
+}
+
+export interface SpoolPosition {
+  segment: number
+  offset: number
+}
+
+/** Records handed to the writer; give it back with {@link Spool.ack} once stored. */
+export interface SpoolBatch {
+  readonly id: number
+  readonly records: SpoolRecord[]
+  readonly points: number
+  readonly bytes: number
+  readonly precision: SpoolPrecision
+  readonly start: SpoolPosition
+  readonly end: SpoolPosition
+  readonly firstAppendedAt: number
+}
+
+export interface SpoolCounts {
+  records: number
+  points: number
+}
+
+export interface SpoolStatus {
+  dir: string
+  /** bytes of segment files on disk */
+  bytes: number
+  segments: number
+  /** appended and not yet acknowledged */
+  records: number
+  points: number
+  /** age of the oldest unacknowledged record, 0 when there is none */
+  oldestAgeMs: number
+  /** dropped because the spool was full, or unreadable (corrupt) */
+  dropped: SpoolCounts & {segments: number; corruptBytes: number}
+  droppedByInput: Record<string, number>
+  /** since this process opened the spool */
+  appended: SpoolCounts
+  acked: SpoolCounts
+  /** unacknowledged records found when the spool was opened (left by an earlier run) */
+  recovered: SpoolCounts
+}
+
+export interface SpoolOptions {
+  dir: string
+  maxBytes: number
+  segmentBytes: number
+  fsync: FsyncPolicy
+  clock: Clock
+  log?: Logger
+}
+
+interface Tally {
+  records: number
+  points: number
+  byInput: Map<string, number>
+}
+
+interface Segment {
+  id: number
+  path: string
+  size: number
+  /** records not yet handed to the writer */
+  pending: Tally
+}
+
+interface Outstanding {
+  batch: SpoolBatch
+  done: boolean
+}
+
+const newTally = (): Tally => ({records: 0, points: 0, byInput: new Map()})
+
+function addTally(t: Tally, input: string, points: number, sign = 1): void {
+  t.records += sign
+  t.points += sign * points
+  const v = (t.byInput.get(input) ?? 0) + sign * points
+  if (v === 0) t.byInput.delete(input)
+  else t.byInput.set(input, v)
+}
+
+const cmp = (a: SpoolPosition, b: SpoolPosition) => a.segment - b.segment || a.offset - b.offset
+const segmentName = (id: number) => `${String(id).padStart(16, '0')}.seg`
+
+export class Spool {
+  readonly dir: string
+  private readonly log: Logger
+  private readonly clock: Clock
+  private fsync: FsyncPolicy
+  private maxBytes: number
+  private segmentBytes: number
+  private segments: Segment[] = []
+  private writeFd = -1
+  private ackPos: SpoolPosition = {segment: 0, offset: MAGIC_LEN}
+  private readPos: SpoolPosition = {segment: 0, offset: MAGIC_LEN}
+  private outstanding: Outstanding[] = []
+  private nextBatchId = 1
+  private readHandle?: {segment: number; handle: FileHandle}
+  private syncing?: Promise<void>
+  private nextSync?: Promise<void>
+  private waiters: Array<() => void> = []
+  private closed = false
+  private unacked = {records: 0, points: 0}
+  private readonly appended = {records: 0, points: 0}
+  private readonly acked = {records: 0, points: 0}
+  private readonly recovered = {records: 0, points: 0}
+  private readonly dropped = {records: 0, points: 0, segments: 0, corruptBytes: 0}
+  private readonly droppedByInput = new Map<string, number>()
+  private lockPath: string
+
+  private constructor(opts: SpoolOptions) {
+    this.dir = opts.dir
+    this.log = opts.log ?? silentLogger
+    this.clock = opts.clock
+    this.fsync = opts.fsync
+    this.maxBytes = opts.maxBytes
+    this.segmentBytes = effectiveSegmentBytes(opts.segmentBytes, opts.maxBytes)
+    this.lockPath = join(this.dir, 'LOCK')
+  }
+
+  /** Opens (creating if needed) the spool in `dir`: takes its lock, checks every segment, truncates a torn tail. */
+  static open(opts: SpoolOptions): Spool {
+    const spool = new Spool(opts)
+    try {
+      mkdirSync(opts.dir, {recursive: true})
+    } catch (err) {
+      throw new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
+    }
+    acquireLock(spool.lockPath)
+    try {
+      spool.recover()
+    } catch (err) {
+      releaseLock(spool.lockPath)
+      throw err
+    }
+    return spool
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Appending
+
+  /**
+   * Appends records (one write) and resolves once they are as durable as the fsync policy asks.
+   * Throws (e.g. ENOSPC) without having appended anything the writer could see.
+   */
+  async append(records: readonly SpoolRecordInput[]): Promise<void> {
+    if (this.closed) throw new Error('spool is closed')
+    if (records.length === 0) return
+    const now = this.clock.now()
+    const buffers: Buffer[] = []
+    let total = 0
+    for (const r of records) {
+      const payload = typeof r.payload === 'string' ? Buffer.from(r.payload) : r.payload
+      const name = Buffer.from(r.input.slice(0, 255))
+      const nameBytes = name.subarray(0, 255)
+      const head = Buffer.allocUnsafe(PREFIX_LEN + FIXED_BODY_LEN + nameBytes.length)
+      head.writeUInt32LE(FIXED_BODY_LEN + nameBytes.length + payload.length, 0)
+      head.writeDoubleLE(now, 8)
+      head.writeUInt32LE(r.points, 16)
+      head.writeUInt8(PRECISION_CODES.indexOf(r.precision), 20)
+      head.writeUInt8(nameBytes.length, 21)
+      nameBytes.copy(head, 22)
+      const crc = crc32Parts(head.subarray(PREFIX_LEN), payload)
+      head.writeUInt32LE(crc, 4)
+      buffers.push(head, payload)
+      total += head.length + payload.length
+    }
+
+    let active = this.active()
+    if (active.size > MAGIC_LEN && active.size + total > this.segmentBytes) active = this.roll()
+    const at = active.size
+    let written = 0
+    try {
+      while (written < total) written += writevSync(this.writeFd, written === 0 ? buffers : sliceBuffers(buffers, written), at + written)
+    } catch (err) {
+      // leave no half record behind for the reader to trip on
+      try {
+        ftruncateSync(this.writeFd, at)
+      } catch {}
+      throw new UserError(`cannot write to the spool in ${this.dir}: ${errorMessage(err)}`, {hint: 'check free disk space and permissions of the data directory'})
+    }
+    active.size += total
+    for (const r of records) {
+      addTally(active.pending, r.input, r.points)
+      this.appended.records++
+      this.appended.points += r.points
+      this.unacked.records++
+      this.unacked.points += r.points
+    }
+    this.enforceLimit()
+    const durable = this.fsync === 'always' ? fdatasyncAsync(this.writeFd) : this.fsync === 'batch' ? this.groupSync() : undefined
+    this.wake()
+    if (durable) await durable
+  }
+
+  private groupSync(): Promise<void> {
+    if (this.nextSync) return this.nextSync
+    const previous = this.syncing
+    const run = (async () => {
+      await previous?.catch(() => {})
+      this.nextSync = undefined
+      const current = fdatasyncAsync(this.writeFd)
+      this.syncing = current
+      try {
+        await current
+      } finally {
+        if (this.syncing === current) this.syncing = undefined
+      }
+    })()
+    this.nextSync = run
+    return run
+  }
+
+  private active(): Segment {
+    const last = this.segments.at(-1)
+    if (last && this.writeFd >= 0) return last
+    return this.roll()
+  }
+
+  /** Starts a new segment file; the previous one is made durable and closed. */
+  private roll(): Segment {
+    const previousFd = this.writeFd
+    if (previousFd >= 0) {
+      if (this.fsync !== 'never') fdatasyncSync(previousFd)
+      const inFlight = this.syncing
+      if (inFlight) void inFlight.finally(() => closeSync(previousFd)).catch(() => {})
+      else closeSync(previousFd)
+    }
+    const id = (this.segments.at(-1)?.id ?? this.ackPos.segment) + 1
+    const path = join(this.dir, segmentName(id))
+    const fd = openSync(path, 'w+')
+    writevSync(fd, [SEGMENT_MAGIC], 0)
+    this.writeFd = fd
+    if (this.fsync !== 'never') syncDir(this.dir)
+    const seg: Segment = {id, path, size: MAGIC_LEN, pending: newTally()}
+    this.segments.push(seg)
+    return seg
+  }
+
+  /** Over `max_bytes`: drop the oldest whole segments, counting what was never handed to the writer. */
+  private enforceLimit(): void {
+    let total = this.totalBytes()
+    if (total <= this.maxBytes) return
+    while (total > this.maxBytes && this.segments.length > 0) {
+      if (this.segments.length === 1) this.roll()
+      const victim = this.segments.shift()!
+      total -= victim.size
+      this.dropped.segments++
+      this.dropped.records += victim.pending.records
+      this.dropped.points += victim.pending.points
+      this.unacked.records -= victim.pending.records
+      this.unacked.points -= victim.pending.points
+      for (const [input, n] of victim.pending.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+      const next = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
+      if (cmp(this.readPos, next) < 0) this.readPos = next
+      if (cmp(this.ackPos, next) < 0) this.ackPos = next
+      this.removeFile(victim)
+      this.log.warn('spool full: dropped the oldest segment', {points: victim.pending.points, maxBytes: this.maxBytes})
+    }
+    this.persistAck()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading and acknowledging
+
+  /** Resolves when there may be records to read (or the spool closes, or `signal` aborts). */
+  waitForData(signal?: AbortSignal): Promise<void> {
+    if (this.closed || this.hasPending()) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done)
+        this.waiters = this.waiters.filter((w) => w !== done)
+        resolve()
+      }
+      this.waiters.push(done)
+      signal?.addEventListener('abort', done, {once: true})
+    })
+  }
+
+  private wake(): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+
+  /** Whether records wait to be handed to the writer. */
+  hasPending(): boolean {
+    for (const seg of this.segments) if (seg.pending.records > 0) return true
+    return false
+  }
+
+  /**
+   * The next records after the ones already handed out: up to `maxPoints` points (at least one
+   * record), `maxBytes` of payload, one precision and one segment. Undefined when nothing waits.
+   */
+  async readBatch(maxPoints: number, maxBytes = 16 << 20): Promise<SpoolBatch | undefined> {
+    for (;;) {
+      if (this.closed) return undefined
+      const seg = this.segments.find((s) => s.id >= this.readPos.segment)
+      if (!seg) return undefined
+      if (seg.id !== this.readPos.segment) this.readPos = {segment: seg.id, offset: MAGIC_LEN}
+      const isActive = seg === this.segments.at(-1)
+      if (this.readPos.offset >= seg.size) {
+        if (isActive) return undefined
+        this.readPos = {segment: seg.id + 1, offset: MAGIC_LEN}
+        continue
+      }
+      const batch = await this.readFrom(seg, maxPoints, maxBytes)
+      if (batch) return batch
+    }
+  }
+
+  private async readFrom(seg: Segment, maxPoints: number, maxBytes: number): Promise<SpoolBatch | undefined> {
+    const start = {...this.readPos}
+    const end = seg.size
+    let pos = start.offset
+    const records: SpoolRecord[] = []
+    let points = 0
+    let bytes = 0
+    let precision: SpoolPrecision | undefined
+    let chunk: Buffer = Buffer.alloc(0)
+    let chunkAt = pos
+    let bad: string | undefined
+    try {
+      const handle = await this.readHandleFor(seg)
+      while (pos < end && (records.length === 0 || (points < maxPoints && bytes < maxBytes))) {
+        if (pos + PREFIX_LEN > chunkAt + chunk.length) {
+          chunk = await readAt(handle, pos, Math.min(end - pos, READ_CHUNK))
+          chunkAt = pos
+        }
+        const rel = pos - chunkAt
+        const bodyLen = chunk.length - rel >= PREFIX_LEN ? chunk.readUInt32LE(rel) : -1
+        if (bodyLen < FIXED_BODY_LEN || bodyLen > MAX_RECORD_BYTES || pos + PREFIX_LEN + bodyLen > end) {
+          bad = 'bad record length'
+          break
+        }
+        if (pos + PREFIX_LEN + bodyLen > chunkAt + chunk.length) {
+          chunk = await readAt(handle, pos, PREFIX_LEN + bodyLen)
+          chunkAt = pos
+        }
+        const record = decodeRecord(chunk, pos - chunkAt, bodyLen)
+        if (!record) {
+          bad = 'checksum mismatch'
+          break
+        }
+        if (precision !== undefined && record.precision !== precision) break
+        precision = record.precision
+        records.push(record)
+        points += record.points
+        bytes += record.payload.length
+        pos += PREFIX_LEN + bodyLen
+      }
+    } catch (err) {
+      // the segment was dropped (spool full) while we read it: its records are counted as dropped
+      if (!this.segments.includes(seg) || this.closed) return undefined
+      throw err
+    }
+    // dropped while we awaited the reads?
+    if (!this.segments.includes(seg) || cmp(this.readPos, start) !== 0) return undefined
+    for (const r of records) addTally(seg.pending, r.input, r.points, -1)
+    this.readPos = {segment: seg.id, offset: pos}
+    if (bad) this.corrupt(seg, pos, end, bad)
+    if (records.length === 0) return undefined
+    const batch: SpoolBatch = {
+      id: this.nextBatchId++,
+      records,
+      points,
+      bytes,
+      precision: precision!,
+      start,
+      end: {segment: seg.id, offset: pos},
+      firstAppendedAt: records[0]!.appendedAt,
+    }
+    this.outstanding.push({batch, done: false})
+    return batch
+  }
+
+  /** The rest of a segment is unreadable: skip it and count the bytes. */
+  private corrupt(seg: Segment, from: number, end: number, why: string): void {
+    this.log.error('spool segment is corrupt; skipping the rest of it', {segment: seg.path, offset: from, why})
+    this.dropped.corruptBytes += end - from
+    const lost = seg.pending
+    this.dropped.records += lost.records
+    this.dropped.points += lost.points
+    this.unacked.records -= lost.records
+    this.unacked.points -= lost.points
+    for (const [input, n] of lost.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+    seg.pending = newTally()
+    this.readPos = {segment: seg.id, offset: end}
+  }
+
+  private async readHandleFor(seg: Segment): Promise<FileHandle> {
+    if (this.readHandle?.segment === seg.id) return this.readHandle.handle
+    const old = this.readHandle
+    this.readHandle = undefined
+    await old?.handle.close().catch(() => {})
+    const handle = await openFile(seg.path, 'r')
+    this.readHandle = {segment: seg.id, handle}
+    return handle
+  }
+
+  /**
+   * The batch is in the store. Batches may be acknowledged out of order; the persisted position
+   * only moves over a contiguous run of acknowledged batches.
+   */
+  ack(batch: SpoolBatch): void {
+    const entry = this.outstanding.find((o) => o.batch.id === batch.id)
+    if (!entry || entry.done) return
+    entry.done = true
+    this.acked.records += batch.records.length
+    this.acked.points += batch.points
+    this.unacked.records -= batch.records.length
+    this.unacked.points -= batch.points
+    let moved = false
+    while (this.outstanding.length > 0 && this.outstanding[0]!.done) {
+      const {end} = this.outstanding.shift()!.batch
+      if (cmp(end, this.ackPos) > 0) {
+        this.ackPos = end
+        moved = true
+      }
+    }
+    if (!moved) return
+    // fully acknowledged segments go; the active one stays to be appended to
+    while (this.segments.length > 1) {
+      const first = this.segments[0]!
+      if (this.ackPos.segment > first.id || (this.ackPos.segment === first.id && this.ackPos.offset >= first.size)) {
+        this.segments.shift()
+        this.removeFile(first)
+        if (this.ackPos.segment === first.id) this.ackPos = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
+      } else break
+    }
+    this.persistAck()
+  }
+
+  /** The writer gave up on a batch (the store rejected it for good): acknowledged and counted as dropped. */
+  reject(batch: SpoolBatch): void {
+    for (const r of batch.records) this.droppedByInput.set(r.input, (this.droppedByInput.get(r.input) ?? 0) + r.points)
+    this.dropped.records += batch.records.length
+    this.dropped.points += batch.points
+    this.ack(batch)
+    this.acked.records -= batch.records.length
+    this.acked.points -= batch.points
+  }
+
+  /**
+   * Hands the outstanding (read, unacknowledged) batches back: the next read starts at the
+   * acknowledged position again. For a writer that abandons its in-flight batches.
+   */
+  rewind(): void {
+    if (this.outstanding.length === 0) return
+    for (const o of this.outstanding) {
+      if (o.done) continue
+      const seg = this.segments.find((s) => s.id === o.batch.end.segment)
+      if (seg) for (const r of o.batch.records) addTally(seg.pending, r.input, r.points)
+    }
+    this.outstanding = []
+    this.readPos = {...this.ackPos}
+    this.wake()
+  }
+
+  private persistAck(): void {
+    const tmp = join(this.dir, 'ack.json.tmp')
+    try {
+      writeFileSync(tmp, JSON.stringify(this.ackPos) + '\n')
+      renameSync(tmp, join(this.dir, 'ack.json'))
+    } catch (err) {
+      // A stale position only means more replay after a restart, never loss.
+      this.log.warn('cannot record the spool position', {error: errorMessage(err)})
+    }
+  }
+
+  private removeFile(seg: Segment): void {
+    if (this.readHandle?.segment === seg.id) {
+      const h = this.readHandle.handle
+      this.readHandle = undefined
+      void h.close().catch(() => {})
+    }
+    try {
+      unlinkSync(seg.path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn('cannot delete spool segment', {segment: seg.path, error: errorMessage(err)})
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Status, settings, lifecycle
+
+  private totalBytes(): number {
+    let n = 0
+    for (const s of this.segments) n += s.size
+    return n
+  }
+
+  /** appended and not yet acknowledged (cheap; {@link status} has everything) */
+  backlog(): SpoolCounts {
+    return {...this.unacked}
+  }
+
+  status(): SpoolStatus {
+    return {
+      dir: this.dir,
+      bytes: this.totalBytes(),
+      segments: this.segments.length,
+      records: this.unacked.records,
+      points: this.unacked.points,
+      oldestAgeMs: this.oldestAgeMs(),
+      dropped: {...this.dropped},
+      droppedByInput: Object.fromEntries(this.droppedByInput),
+      appended: {...this.appended},
+      acked: {...this.acked},
+      recovered: {...this.recovered},
+    }
+  }
+
+  private oldestAgeMs(): number {
+    if (this.unacked.records <= 0) return 0
+    const now = this.clock.now()
+    const first = this.outstanding.find((o) => !o.done)
+    if (first) return Math.max(0, now - first.batch.firstAppendedAt)
+    const seg = this.segments.find((s) => s.id >= this.readPos.segment && s.pending.records > 0)
+    if (!seg) return 0
+    const offset = seg.id === this.readPos.segment ? this.readPos.offset : MAGIC_LEN
+    try {
+      const fd = openSync(seg.path, 'r')
+      try {
+        const head = Buffer.alloc(16)
+        if (readSync(fd, head, 0, 16, offset) < 16) return 0
+        return Math.max(0, now - head.readDoubleLE(8))
+      } finally {
+        closeSync(fd)
+      }
+    } catch {
+      return 0
+    }
+  }
+
+  /** New limits and fsync policy (config reload). */
+  configure(opts: {maxBytes?: number; segmentBytes?: number; fsync?: FsyncPolicy}): void {
+    if (opts.fsync) this.fsync = opts.fsync
+    if (opts.maxBytes !== undefined) this.maxBytes = opts.maxBytes
+    if (opts.segmentBytes !== undefined || opts.maxBytes !== undefined) this.segmentBytes = effectiveSegmentBytes(opts.segmentBytes ?? this.segmentBytes, this.maxBytes)
+    this.enforceLimit()
+  }
+
+  /** Makes everything appended durable, closes the files and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.wake()
+    await this.syncing?.catch(() => {})
+    await this.nextSync?.catch(() => {})
+    if (this.writeFd >= 0) {
+      try {
+        fdatasyncSync(this.writeFd)
+      } catch {}
+      closeSync(this.writeFd)
+      this.writeFd = -1
+    }
+    await this.readHandle?.handle.close().catch(() => {})
+    this.readHandle = undefined
+    this.persistAck()
+    releaseLock(this.lockPath)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Recovery
+
+  private recover(): void {
+    const ids = readdirSync(this.dir)
+      .filter((f) => /^\d{16}\.seg$/.test(f))
+      .map((f) => Number(f.slice(0, 16)))
+      .sort((a, b) => a - b)
+    const ack = this.readAckFile()
+    let ackPos: SpoolPosition | undefined = ack
+    for (const id of ids) {
+      const path = join(this.dir, segmentName(id))
+      if (ackPos && id < ackPos.segment) {
+        rmSync(path, {force: true})
+        continue
+      }
+      const seg = this.scanSegment(id, path, ackPos && ackPos.segment === id ? ackPos.offset : MAGIC_LEN)
+      if (!seg) continue
+      if (ackPos && ackPos.segment === id && ackPos.offset > seg.size) ackPos = {segment: id, offset: seg.size}
+      this.segments.push(seg)
+    }
+    const first = this.segments[0]
+    if (!ackPos || !first || ackPos.segment < first.id || !this.segments.some((s) => s.id === ackPos!.segment)) {
+      ackPos = first ? {segment: first.id, offset: MAGIC_LEN} : {segment: ack?.segment ?? 0, offset: MAGIC_LEN}
+    }
+    this.ackPos = ackPos
+    this.readPos = {...ackPos}
+    for (const s of this.segments) {
+      this.recovered.records += s.pending.records
+      this.recovered.points += s.pending.points
+    }
+    this.unacked = {...this.recovered}
+    // keep appending to the last segment while it has room
+    const last = this.segments.at(-1)
+    if (last && last.size < this.segmentBytes) this.writeFd = openSync(last.path, 'r+')
+    else this.roll()
+    this.enforceLimit()
+    if (this.recovered.records > 0) this.log.info('spool has unsent points from an earlier run', {points: this.recovered.points, segments: this.segments.length})
+  }
+
+  private readAckFile(): SpoolPosition | undefined {
+    let text: string
+    try {
+      text = readFileSync(join(this.dir, 'ack.json'), 'utf8')
+    } catch {
+      return undefined
+    }
+    try {
+      const v = JSON.parse(text) as SpoolPosition
+      if (Number.isSafeInteger(v.segment) && Number.isSafeInteger(v.offset) && v.segment >= 0 && v.offset >= MAGIC_LEN) return {segment: v.segment, offset: v.offset}
+    } catch {}
+    this.log.warn('spool position file is unreadable; replaying every segment (the store overwrites duplicates)', {file: join(this.dir, 'ack.json')})
+    return undefined
+  }
+
+  /**
+   * Reads a segment end to end, checking every record. Records before `consumedTo` are already
+   * acknowledged; the rest are pending. A bad record ends the segment there: the file is
+   * truncated (a torn write after a crash is the usual cause).
+   */
+  private scanSegment(id: number, path: string, consumedTo: number): Segment | undefined {
+    let fd: number
+    try {
+      fd = openSync(path, 'r+')
+    } catch (err) {
+      throw new UserError(`cannot open spool segment ${path}: ${errorMessage(err)}`, {hint: 'check the permissions of the data directory'})
+    }
+    try {
+      const size = fstatSync(fd).size
+      const magic = Buffer.alloc(MAGIC_LEN)
+      if (size < MAGIC_LEN || readSync(fd, magic, 0, MAGIC_LEN, 0) < MAGIC_LEN || !magic.equals(SEGMENT_MAGIC)) {
+        if (size <= MAGIC_LEN) {
+          closeSync(fd)
+          rmSync(path, {force: true})
+          return undefined
+        }
+        closeSync(fd)
+        renameSync(path, path + '.corrupt')
+        this.log.error('not a spool segment; moved aside', {file: path + '.corrupt'})
+        return undefined
+      }
+      const seg: Segment = {id, path, size: MAGIC_LEN, pending: newTally()}
+      let consumed = consumedTo
+      let pos = MAGIC_LEN
+      let chunk: Buffer = Buffer.alloc(0)
+      let chunkAt = pos
+      let bad: string | undefined
+      while (pos < size) {
+        if (pos + PREFIX_LEN > size) {
+          bad = 'truncated record header'
+          break
+        }
+        if (pos + PREFIX_LEN > chunkAt + chunk.length) {
+          chunk = readRange(fd, pos, Math.min(size - pos, READ_CHUNK))
+          chunkAt = pos
+        }
+        const bodyLen = chunk.readUInt32LE(pos - chunkAt)
+        if (bodyLen < FIXED_BODY_LEN || bodyLen > MAX_RECORD_BYTES || pos + PREFIX_LEN + bodyLen > size) {
+          bad = 'truncated record'
+          break
+        }
+        if (pos + PREFIX_LEN + bodyLen > chunkAt + chunk.length) {
+          chunk = readRange(fd, pos, Math.max(PREFIX_LEN + bodyLen, Math.min(size - pos, READ_CHUNK)))
+          chunkAt = pos
+        }
+        const record = decodeRecord(chunk, pos - chunkAt, bodyLen)
+        if (!record) {
+          bad = 'checksum mismatch'
+          break
+        }
+        if (pos >= consumed) addTally(seg.pending, record.input, record.points)
+        else if (pos + PREFIX_LEN + bodyLen > consumed) consumed = pos // the ack position was not on a record boundary
+        pos += PREFIX_LEN + bodyLen
+      }
+      if (consumed > pos) consumed = pos
+      if (bad) {
+        const lost = size - pos
+        this.dropped.corruptBytes += lost
+        ftruncateSync(fd, pos)
+        if (this.fsync !== 'never') fdatasyncSync(fd)
+        this.log.warn('spool segment had an incomplete tail (interrupted write); truncated', {segment: path, offset: pos, bytes: lost, why: bad})
+      }
+      seg.size = pos
+      return seg
+    } finally {
+      try {
+        closeSync(fd)
+      } catch {}
+    }
+  }
+}
+
+function effectiveSegmentBytes(segmentBytes: number, maxBytes: number): number {
+  // dropping works on whole segments: keep several per max_bytes so a drop loses a small part
+  return Math.max(MIN_SEGMENT_BYTES, Math.min(segmentBytes, Math.floor(maxBytes / 4)))
+}
+
+function decodeRecord(buf: Buffer, at: number, bodyLen: number): SpoolRecord | undefined {
+  const body = buf.subarray(at + PREFIX_LEN, at + PREFIX_LEN + bodyLen)
+  if (crc32(body) !== buf.readUInt32LE(at + 4)) return undefined
+  const precision = PRECISION_CODES[body.readUInt8(12)]
+  const nameLen = body.readUInt8(13)
+  if (!precision || FIXED_BODY_LEN + nameLen > bodyLen) return undefined
+  return {
+    appendedAt: body.readDoubleLE(0),
+    points: body.readUInt32LE(8),
+    precision,
+    input: body.toString('utf8', FIXED_BODY_LEN, FIXED_BODY_LEN + nameLen),
+    payload: body.subarray(FIXED_BODY_LEN + nameLen),
+  }
+}
+
+function crc32Parts(a: Buffer, b: Buffer): number {
+  return crc32(b, crc32(a))
+}
+
+function sliceBuffers(buffers: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = []
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length
+      continue
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b)
+    skip = 0
+  }
+  return out
+}
+
+function readRange(fd: number, pos: number, len: number): Buffer {
+  const buf = Buffer.allocUnsafe(len)
+  let got = 0
+  while (got < len) {
+    const n = readSync(fd, buf, got, len - got, pos + got)
+    if (n === 0) break
+    got += n
+  }
+  return buf.subarray(0, got)
+}
+
+async function readAt(handle: FileHandle, pos: number, len: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(len)
+  let got = 0
+  while (got < len) {
+    const {bytesRead} = await handle.read(buf, got, len - got, pos + got)
+    if (bytesRead === 0) break
+    got += bytesRead
+  }
+  return buf.subarray(0, got)
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r')
+    try {
+      fdatasyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    // not every filesystem lets a directory be synced
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One process per spool
+
+function acquireLock(path: string): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, {flag: 'wx'})
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot lock the spool at ${path}: ${errorMessage(err)}`)
+    }
+    let pid = Number.NaN
+    try {
+      pid = Number(readFileSync(path, 'utf8').trim())
+    } catch {}
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new UserError(`another mon process (pid ${pid}) is using the spool in ${join(path, '..')}`, {
+        hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
+      })
+    }
+    // stale: its owner died (SIGKILL, crash)
+    rmSync(path, {force: true})
+  }
+  throw new UserError(`cannot lock the spool at ${path}`)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function releaseLock(path: string): void {
+  try {
+    if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path)
+  } catch {}
+}
+
+/** Where the spool of a data directory lives. */
+export function spoolDir(dataDir: string): string {
+  return join(dataDir, 'spool')
+}
+
+/** Bytes of a file, 0 when missing (tests, status). */
+export function fileBytes(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * Drains the spool into the store: batches of up to `batchSize` points, several in flight while
+ * the store keeps up, one at a time once it fails. A failed write is retried with exponential
+ * backoff and jitter (honouring a Retry-After the store reports) for as long as it takes: the
+ * points are on disk, so an outage costs time, not data. A batch is acknowledged to the spool
+ * only after the store accepted it. A store that rejects a batch for good (bad data, HTTP 400)
+ * gets it dropped and counted, so one poison batch cannot stop the pipeline.
+ */
+import type {Clock} from '../clock.js'
+import {InputError, errorMessage} from '../errors.js'
+import {silentLogger, type Logger} from '../log.js'
+import {parseLineProtocol} from '../model/line-protocol.js'
+import type {Point} from '../model/point.js'
+import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'
+import type {Store} from '../store/types.js'
+import type {Spool, SpoolBatch, SpoolPrecision} from './spool.js'
+
+/**
+ * Optional store capability: take line protocol as it is (no parse + re-serialize). A store that
+ * has it gets the spooled text straight through; the others get parsed points.
+ */
+export interface LineProtocolSink {
+  writeLineProtocol(body: string, precision: SpoolPrecision): Promise<void>
+}
+
+export function acceptsLineProtocol(store: Store): store is Store & LineProtocolSink {
+  return typeof (store as Partial<LineProtocolSink>).writeLineProtocol === 'function'
+}
+
+/**
+ * How a store's error steers the writer: an {@link InputError} (bad data, e.g. InfluxDB's 400
+ * partial-write rejection) or an HTTP 400/413/422 `status` drops the batch (retrying cannot help);
+ * anything else — unreachable, 5xx, 429, and also 401/403/404, which an operator fixes — is
+ * retried, since the points are safe in the spool. `retryAfterMs` sets the least wait.
+ */
+export interface WriteErrorHints {
+  retryAfterMs?: number
+  status?: number
+  statusCode?: number
+}
+
+export function isPermanentWriteError(err: unknown): boolean {
+  if (err instanceof InputError) return true
+  if (typeof err !== 'object' || err === null) return false
+  const e = err as WriteErrorHints
+  const status = e.status ?? e.statusCode
+  return status === 400 || status === 413 || status === 422
+}
+
+export function retryAfterOf(err: unknown): number | undefined {
+  const v = typeof err === 'object' && err !== null ? (err as WriteErrorHints).retryAfterMs : undefined
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined
+}
+
+export type StoreSource = Store | (() => Promise<Store>)
+
+export interface WriterOptions {
+  spool: Spool
+  store: StoreSource
+  clock: Clock
+  timer?: Timer
+  log?: Logger
+  /** points per store write (at least one spool record) */
+  batchSize: number
+  /** batches in flight while the store is healthy */
+  concurrency?: number
+  /** first retry delay and the cap (ms) */
+  backoffMs?: {initial: number; max: number}
+  random?: () => number
+}
+
+export interface WriterStats {
+  batches: number
+  points: number
+  /** failed write attempts */
+  errors: number
+  /** batches the store rejected for good (dropped) */
+  rejected: number
+  rejectedPoints: number
+  lastError?: string
+  lastErrorAt?: number
+  lastWriteAt?: number
+  /** false after a failed write until the next success */
+  storeUp: boolean
+  /** points written per input since start */
+  writtenByInput: Record<string, number>
+  /** write latency since the last {@link Writer.takeLatency} */
+  latency: {count: number; sumMs: number; maxMs: number}
+}
+
+export class Writer {
+  private readonly opts: Required<Omit<WriterOptions, 'log' | 'store'>> & {log: Logger}
+  private storeSource: StoreSource
+  private store?: Promise<Store>
+  private readonly inflight = new Set<Promise<void>>()
+  private running?: Promise<void>
+  private stopAc = new AbortController()
+  private changeWaiters: Array<() => void> = []
+  private readonly s: WriterStats = {batches: 0, points: 0, errors: 0, rejected: 0, rejectedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}}
+
+  constructor(opts: WriterOptions) {
+    this.opts = {
+      ...opts,
+      timer: opts.timer ?? systemTimer,
+      concurrency: opts.concurrency ?? 4,
+      backoffMs: opts.backoffMs ?? {initial: 200, max: 15_000},
+      random: opts.random ?? Math.random,
+      log: opts.log ?? silentLogger,
+    }
+    this.storeSource = opts.store
+  }
+
+  configure(opts: {batchSize?: number; concurrency?: number}): void {
+    if (opts.batchSize) this.opts.batchSize = opts.batchSize
+    if (opts.concurrency) this.opts.concurrency = opts.concurrency
+  }
+
+  start(): void {
+    if (this.running) return
+    this.stopAc = new AbortController()
+    this.running = this.loop()
+  }
+
+  /**
+   * Stops taking batches and abandons retries; batches not written stay in the spool (a later
+   * run replays them). Waits for writes already sent to finish.
+   */
+  async stop(): Promise<void> {
+    this.stopAc.abort(new Error('writer stopping'))
+    this.notify()
+    await this.running
+    await Promise.all(this.inflight)
+    this.running = undefined
+    this.opts.spool.rewind()
+  }
+
+  /**
+   * Waits until everything in the spool is in the store; false when `deadline` (clock ms)
+   * passes first. The writer keeps running either way.
+   */
+  async drain(deadline: number): Promise<boolean> {
+    for (;;) {
+      if (this.opts.spool.backlog().records <= 0 && this.inflight.size === 0) return true
+      const left = deadline - this.opts.clock.now()
+      if (left <= 0) return false
+      const ac = new AbortController()
+      await Promise.race([this.changed(), sleep(this.opts.timer, left, ac.signal).catch(() => {})])
+      ac.abort()
+    }
+  }
+
+  stats(): WriterStats {
+    return {...this.s, writtenByInput: {...this.s.writtenByInput}, latency: {...this.s.latency}}
+  }
+
+  /** Latency figures since the previous call (for self-metrics), then reset. */
+  takeLatency(): WriterStats['latency'] {
+    const l = this.s.latency
+    this.s.latency = {count: 0, sumMs: 0, maxMs: 0}
+    return l
+  }
+
+  private changed(): Promise<void> {
+    return new Promise((resolve) => this.changeWaiters.push(resolve))
+  }
+
+  private notify(): void {
+    const w = this.changeWaiters
+    this.changeWaiters = []
+    for (const f of w) f()
+  }
+
+  private async loop(): Promise<void> {
+    const signal = this.stopAc.signal
+    while (!signal.aborted) {
+      const limit = this.s.storeUp ? this.opts.concurrency : 1
+      if (this.inflight.size >= limit) {
+        await Promise.race([this.changed(), ...this.inflight])
+        continue
+      }
+      let batch: SpoolBatch | undefined
+      try {
+        batch = await this.opts.spool.readBatch(this.opts.batchSize)
+      } catch (err) {
+        this.opts.log.error('cannot read the spool', {error: errorMessage(err)})
+        await sleep(this.opts.timer, 1000, signal).catch(() => {})
+        continue
+      }
+      if (signal.aborted) break
+      if (!batch) {
+        await Promise.race([this.opts.spool.waitForData(signal), this.changed()])
+        continue
+      }
+      const p = this.send(batch, signal).finally(() => {
+        this.inflight.delete(p)
+        this.notify()
+      })
+      this.inflight.add(p)
+    }
+  }
+
+  private async getStore(): Promise<Store> {
+    if (!this.store) {
+      const src = this.storeSource
+      this.store = typeof src === 'function' ? src() : Promise.resolve(src)
+      this.store.catch(() => (this.store = undefined))
+    }
+    return this.store
+  }
+
+  private async send(batch: SpoolBatch, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now()
+      try {
+        const store = await this.getStore()
+        await writeBatch(store, batch, this.opts.log)
+        this.opts.spool.ack(batch)
+        const ms = performance.now() - started
+        this.s.batches++
+        this.s.points += batch.points
+        this.s.lastWriteAt = this.opts.clock.now()
+        this.s.latency.count++
+        this.s.latency.sumMs += ms
+        if (ms > this.s.latency.maxMs) this.s.latency.maxMs = ms
+        for (const r of batch.records) this.s.writtenByInput[r.input] = (this.s.writtenByInput[r.input] ?? 0) + r.points
+        if (!this.s.storeUp) this.opts.log.info('store is writable again', {afterAttempts: attempt})
+        this.s.storeUp = true
+        return
+      } catch (err) {
+        const message = errorMessage(err)
+        this.s.errors++
+        this.s.lastError = message
+        this.s.lastErrorAt = this.opts.clock.now()
+        if (isPermanentWriteError(err)) {
+          this.opts.spool.reject(batch)
+          this.s.rejected++
+          this.s.rejectedPoints += batch.points
+          this.opts.log.error('store rejected a batch; dropped it', {points: batch.points, error: message})
+          return
+        }
+        if (this.s.storeUp || attempt === 1) this.opts.log.warn('store write failed; retrying', {points: batch.points, error: message})
+        this.s.storeUp = false
+        if (signal.aborted) return
+        const base = Math.min(this.opts.backoffMs.max, this.opts.backoffMs.initial * 2 ** Math.min(attempt - 1, 30))
+        const delay = Math.max(retryAfterOf(err) ?? 0, base * (0.5 + this.opts.random() * 0.5))
+        try {
+          await sleep(this.opts.timer, delay, signal)
+        } catch {
+          return
+        }
+      }
+    }
+  }
+}
+
+/** One batch into the store: the text as it is when the store takes line protocol, else parsed points. */
+export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = silentLogger): Promise<void> {
+  if (acceptsLineProtocol(store)) {
+    const body = batch.records.length === 1 ? batch.records[0]!.payload.toString('utf8') : Buffer.concat(batch.records.map((r) => r.payload)).toString('utf8')
+    await store.writeLineProtocol(body, batch.precision)
+    return
+  }
+  const points: Point[] = []
+  for (const r of batch.records) {
+    const {points: parsed, errors} = parseLineProtocol(r.payload.toString('utf8'), {precision: batch.precision, file: `spool:${r.input}`})
+    if (errors.length > 0) log.error('unreadable lines in the spool were skipped', {input: r.input, count: errors.length, first: errors[0]!.message})
+    for (const p of parsed) points.push(p)
+  }
+  if (points.length > 0) await store.write(points)
+}

@@ -1,0 +1,48 @@
+/**
+ * Discovery helpers shared by `mon store measurements|fields|tags` on every backend.
+ */
+import {existsSync} from 'node:fs'
+import {didYouMean} from '../config/problems.js'
+import type {StoreConfig} from '../config/schema.js'
+import {UserError} from '../errors.js'
+import {embeddedStorePath} from './open.js'
+import type {FullStore, StoreCatalog} from './types.js'
+
+/** Throws a clear error (with a did-you-mean) when `measurement` is not in the store. */
+export async function requireMeasurement(store: StoreCatalog, measurement: string, storeName: string): Promise<void> {
+  const names = await store.measurements()
+  if (names.includes(measurement)) return
+  const guess = didYouMean(measurement, names)
+  throw new UserError(`no measurement "${measurement}" in ${storeName}`, {
+    hint: guess ? `did you mean "${guess}"?` : names.length > 0 ? 'list them with `mon store measurements`' : 'the store is empty: collect or write some data first (mon collect --once)',
+    exitCode: 2,
+  })
+}
+
+/** `mon store init`: what exists now and whether it was just created. */
+export interface InitResult {
+  backend: string
+  location: string
+  /** 1.x database, 2.x bucket, or the embedded database file */
+  database: string
+  created: boolean
+  serverVersion?: string
+  notes: string[]
+}
+
+/**
+ * Creates what the configured store needs: the embedded database file and schema, the InfluxDB
+ * 1.x database or the 2.x bucket. Idempotent.
+ */
+export async function initStore(cfg: StoreConfig, dataDir: string, open: () => Promise<FullStore>): Promise<InitResult> {
+  if (cfg.type === 'sqlite') {
+    const path = embeddedStorePath(cfg, dataDir)
+    const existed = existsSync(path)
+    await open()
+    return {backend: 'sqlite', location: path, database: path, created: !existed, notes: []}
+  }
+
+  const store = (await open()) as FullStore & {init?: () => Promise<InitResult>}
+  if (typeof store.init !== 'function') throw new Error(`store.type ${cfg.type} opened a ${store.kind} store without init()`)
+  return store.init()
+}

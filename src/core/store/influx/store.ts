@@ -1,0 +1,495 @@
+/**
+ * The InfluxDB backend: one {@link FullStore} for InfluxDB 1.x and 2.x/3.x.
+ *
+ *   writes   1.x  POST /write (line protocol, precision, gzip)               v1.ts
+ *            2.x  @influxdata/influxdb-client WriteApi → /api/v2/write       v2.ts
+ *            both: batches by count and bytes, several in flight, retries with backoff, jitter,
+ *            Retry-After, an attempt count and a deadline (http.ts); a 400 is reported with the
+ *            rejected lines and never retried (write.ts)
+ *   queries  plans compiled to InfluxQL (influxql.ts) → POST /query (1.x, and the v1-compatible
+ *            endpoint of 2.x/3.x with `Authorization: Token`), epoch=ms, chunked
+ *   raw      --influxql on any version, --flux on 2.x through the client's QueryApi
+ *
+ * The API version is read from `/ping`'s X-Influxdb-Version when `version: auto`; the first
+ * operation pings (a failed ping is retried by the next operation).
+ */
+import {systemClock, type Clock} from '../../clock.js'
+import {parseDuration, parseSize} from '../../config/duration.js'
+import type {InfluxStoreConfig} from '../../config/schema.js'
+import {EXIT_USAGE, InputError} from '../../errors.js'
+import type {Point} from '../../model/point.js'
+import type {InitResult} from '../catalog.js'
+import type {FieldInfo, FullStore, Frame, QueryPlan, StoreInfo} from '../types.js'
+import {describeFailure, InfluxError, InfluxQueryError, isMissingDatabase, missingDatabase, type ServerContext} from './errors.js'
+import {DEFAULT_RETRY, HttpClient, HttpStatusError, realSleep, serverMessage, withRetry, type HttpResponse, type RetryEnv, type RetryEvent, type RetryOptions} from './http.js'
+import {
+  compilePlan,
+  firstColumn,
+  framesFromSeries,
+  parseQueryAnswer,
+  quoteIdent,
+  SHOW_MEASUREMENTS,
+  showFieldKeys,
+  showTagKeys,
+  showTagValues,
+  type InfluxStatementResult,
+} from './influxql.js'
+import {V1Writer} from './v1.js'
+import {V2Api, type RawSeries} from './v2.js'
+import {analyzeRejection, InfluxWriteRejected, sendBatches, toBatches, type Batch, type BatchLimits} from './write.js'
+
+export interface InfluxStoreOptions {
+  clock?: Clock
+  /** waits between retries (tests pass one that only records) */
+  sleep?: (ms: number) => Promise<void>
+  random?: () => number
+  /** overrides of the write retry policy (the config's max_retries / max_retry_time apply first) */
+  retry?: Partial<RetryOptions>
+  /** retry policy of /ping and queries: short, a person is usually waiting */
+  queryRetry?: Partial<RetryOptions>
+  /** told about every retry (the daemon logs them) */
+  onRetry?: (e: RetryEvent & {action: string}) => void
+}
+
+export interface ServerInfo {
+  api: 1 | 2
+  /** X-Influxdb-Version of /ping, when the server sends it */
+  serverVersion?: string
+}
+
+/** The --influxql / --flux passthrough answer: InfluxDB's tables as it returned them. */
+export interface RawQueryResult {
+  language: 'influxql' | 'flux'
+  query: string
+  series: RawSeries[]
+  messages: string[]
+}
+
+const QUERY_RETRY: RetryOptions = {maxRetries: 2, maxRetryTime: 10_000, minDelay: 250, maxDelay: 2000, base: 2, jitter: 100}
+
+export class InfluxStore implements FullStore {
+  readonly kind = 'influxdb'
+  readonly url: string
+  private readonly http: HttpClient
+  private readonly env: RetryEnv
+  private readonly writeRetry: RetryOptions
+  private readonly queryRetry: RetryOptions
+  private readonly limits: BatchLimits
+  private readonly timeout: number
+  private server?: Promise<ServerInfo>
+  private known?: ServerInfo
+  private v1?: V1Writer
+  private v2?: V2Api
+
+  constructor(
+    readonly cfg: InfluxStoreConfig,
+    private readonly opts: InfluxStoreOptions = {},
+  ) {
+    this.timeout = parseDuration(cfg.timeout)
+    const auth = authHeaders(cfg)
+    this.http = new HttpClient({url: cfg.url, timeout: this.timeout, tlsVerify: cfg.tls_verify, headers: auth, maxSockets: cfg.concurrency + 2})
+    this.url = this.http.base.origin + this.http.base.pathname.replace(/\/+$/, '')
+    this.env = {clock: opts.clock ?? systemClock, sleep: opts.sleep ?? realSleep, random: opts.random ?? Math.random}
+    this.writeRetry = {...DEFAULT_RETRY, maxRetries: cfg.max_retries, maxRetryTime: parseDuration(cfg.max_retry_time), ...opts.retry}
+    this.queryRetry = {...QUERY_RETRY, ...opts.queryRetry}
+    this.limits = {maxLines: cfg.batch_size, maxBytes: parseSize(cfg.batch_bytes)}
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  /** Pings once (memoized; a failure is retried by the next call) and settles the API version. */
+  ready(): Promise<ServerInfo> {
+    this.server ??= this.detect().then(
+      (info) => {
+        this.known = info
+        return info
+      },
+      (error: unknown) => {
+        this.server = undefined
+        throw error
+      },
+    )
+    return this.server
+  }
+
+  private async detect(): Promise<ServerInfo> {
+    let res: HttpResponse
+    try {
+      res = await this.retrying('ping', this.queryRetry, () => this.http.request({method: 'GET', path: '/ping'}))
+    } catch (error) {
+      throw describeFailure(error, this.context(), 'ping', '/ping')
+    }
+
+    const header = res.headers['x-influxdb-version']
+    const serverVersion = Array.isArray(header) ? header[0] : header
+    if (res.status === 401 || res.status === 403 || res.status === 404) {
+      throw describeFailure(new HttpStatusError(`${this.url}/ping`, res.status, res.headers, res.body), {...this.context(), serverVersion}, 'ping', '/ping')
+    }
+
+    const api = this.cfg.version === '1' ? 1 : this.cfg.version === '2' ? 2 : apiFromVersion(serverVersion) ?? (this.cfg.token || this.cfg.bucket || this.cfg.org ? 2 : 1)
+    if (api === 2 && lacksV2Api(serverVersion)) {
+      throw new InfluxError(`store.version is 2, but InfluxDB at ${this.url} is version ${serverVersion}, which has no 2.x API (it came with 1.8)`, false, {
+        hint: 'set store.version: 1 (or auto) and store.database, or point store.url at an InfluxDB 2.x',
+        exitCode: EXIT_USAGE,
+      })
+    }
+
+    if (api === 2 && !this.cfg.bucket) {
+      throw new InputError(`InfluxDB at ${this.url} speaks the 2.x API${serverVersion ? ` (version ${serverVersion})` : ''}, which needs store.bucket`, {
+        hint: 'set store.bucket and store.org (and store.token), or store.version: 1 to use the 1.x API with store.database',
+      })
+    }
+
+    if (api === 2) {
+      this.v2 = new V2Api({
+        url: this.url,
+        token: this.cfg.token,
+        org: this.cfg.org ?? '',
+        bucket: this.cfg.bucket!,
+        precision: this.cfg.precision,
+        gzip: this.cfg.gzip,
+        timeout: this.timeout,
+        tlsVerify: this.cfg.tls_verify,
+      })
+    } else {
+      this.v1 = new V1Writer(this.http, {database: this.cfg.database, retentionPolicy: this.cfg.retention_policy, precision: this.cfg.precision, gzip: this.cfg.gzip})
+    }
+
+    return {api, serverVersion}
+  }
+
+  /** What messages say about this server. */
+  context(): ServerContext {
+    const api = this.known?.api
+    return {url: this.url, api, serverVersion: this.known?.serverVersion, database: api === 2 ? (this.cfg.bucket ?? '') : this.cfg.database, org: this.cfg.org}
+  }
+
+  /** 1.x database, or 2.x bucket (the `db` of the v1-compatible /query). */
+  private async database(): Promise<string> {
+    const {api} = await this.ready()
+    return api === 2 ? this.cfg.bucket! : this.cfg.database
+  }
+
+  private retrying<T>(action: string, policy: RetryOptions, attempt: () => Promise<T>): Promise<T> {
+    return withRetry(attempt, policy, this.env, {onRetry: this.opts.onRetry && ((e) => this.opts.onRetry!({...e, action}))})
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async write(points: Point[]): Promise<void> {
+    if (points.length === 0) return
+    const {api} = await this.ready()
+    const batches = toBatches(points, this.cfg.precision, this.limits)
+    await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)))
+  }
+
+  private async writeV1(batch: Batch): Promise<void> {
+    const v1 = this.v1!
+    const body = await v1.encode(batch.body)
+    try {
+      await this.retrying('write', this.writeRetry, () => v1.write(body))
+    } catch (error) {
+      await this.writeFailed(error, batch, '/write', (b) => this.writeV1(b))
+    }
+  }
+
+  private async writeV2(batch: Batch): Promise<void> {
+    try {
+      await this.retrying('write', this.writeRetry, () => this.v2!.write(batch.lines))
+    } catch (error) {
+      await this.writeFailed(error, batch, '/api/v2/write', (b) => this.writeV2(b))
+    }
+  }
+
+  /** 400 → the rejected lines; 413 → the batch in halves; anything else → one clear message. */
+  private async writeFailed(error: unknown, batch: Batch, endpoint: string, again: (b: Batch) => Promise<void>): Promise<void> {
+    if (error instanceof HttpStatusError && error.status === 400) {
+      throw new InfluxWriteRejected(this.url, [analyzeRejection(error.serverMessage, batch, lineOf(error.body))], batch.points.length)
+    }
+
+    if (error instanceof HttpStatusError && error.status === 413 && batch.lines.length > 1) {
+      const half = Math.ceil(batch.lines.length / 2)
+      const part = (from: number, to?: number): Batch => {
+        const lines = batch.lines.slice(from, to)
+        return {lines, points: batch.points.slice(from, to), body: lines.join('\n') + '\n'}
+      }
+
+      await sendBatches([part(0, half), part(half)], 1, again)
+      return
+    }
+
+    if (error instanceof HttpStatusError && error.status === 404 && isMissingDatabase(error.serverMessage)) {
+      throw missingDatabase(this.context(), error.serverMessage, error)
+    }
+
+    throw describeFailure(error, this.context(), 'write', endpoint)
+  }
+
+  // ---------------------------------------------------------------- InfluxQL
+
+  /**
+   * Runs InfluxQL through /query (db = the database, or the bucket on 2.x) and returns each
+   * statement's result; a statement InfluxDB refuses throws {@link InfluxQueryError}.
+   */
+  async influxql(statement: string, opts: {epoch?: 'ms'} = {}): Promise<InfluxStatementResult[]> {
+    const db = await this.database()
+    let res: HttpResponse
+    try {
+      res = await this.retrying('query', this.queryRetry, async () => {
+        const r = await this.http.request({
+          method: 'POST',
+          path: '/query',
+          query: {db, epoch: opts.epoch, chunked: 'true', chunk_size: '10000'},
+          body: 'q=' + encodeURIComponent(statement),
+          headers: {'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json'},
+        })
+        // 5xx and 429 are retried; other answers are read below
+        if (r.status === 429 || r.status >= 500) throw new HttpStatusError(`${this.url}/query`, r.status, r.headers, r.body)
+        return r
+      })
+    } catch (error) {
+      throw describeFailure(error, this.context(), 'query', '/query')
+    }
+
+    if (res.status === 400) throw new InfluxQueryError(serverMessage(res.body), statement, 'InfluxQL', this.url)
+    if (res.status < 200 || res.status > 299) {
+      const msg = serverMessage(res.body)
+      if (isMissingDatabase(msg)) throw missingDatabase(this.context(), msg)
+      throw describeFailure(new HttpStatusError(`${this.url}/query`, res.status, res.headers, res.body), this.context(), 'query', '/query')
+    }
+
+    let answer: ReturnType<typeof parseQueryAnswer>
+    try {
+      answer = parseQueryAnswer(res.body)
+    } catch (error) {
+      throw new InfluxError(`InfluxDB at ${this.url} sent an answer to /query that is not JSON: ${res.body.slice(0, 200)}`, false, {cause: error})
+    }
+
+    if (answer.error) throw new InfluxQueryError(answer.error, statement, 'InfluxQL', this.url)
+    for (const r of answer.results) {
+      if (r.error === undefined) continue
+      if (isMissingDatabase(r.error)) throw missingDatabase(this.context(), r.error)
+      throw new InfluxQueryError(r.error, statement, 'InfluxQL', this.url)
+    }
+
+    return answer.results
+  }
+
+  async query(q: QueryPlan): Promise<Frame[]> {
+    const statement = compilePlan(q, {retentionPolicy: this.cfg.retention_policy})
+    const [result] = await this.influxql(statement, {epoch: 'ms'})
+    return framesFromSeries(q, result?.series ?? [])
+  }
+
+  explain(q: QueryPlan): string {
+    const api = this.known ? `InfluxDB ${this.known.serverVersion ?? '(version not reported)'}, API ${this.known.api}.x` : `API ${this.cfg.version}`
+    const db = this.known?.api === 2 ? `bucket=${this.cfg.bucket}` : `db=${this.cfg.database}`
+    const lines = [`backend: influxdb (${api}) ${this.url}/query ${db} epoch=ms`, `influxql: ${compilePlan(q, {retentionPolicy: this.cfg.retention_policy})}`]
+    if (q.aggregate && q.every === undefined) lines.push(`then:     each group's row is timed at the range start ${new Date(q.start).toISOString()}`)
+    if (q.limit !== undefined) lines.push('then:     rows put back in time order')
+    return lines.join('\n')
+  }
+
+  /** `mon query --influxql`: InfluxDB's answer as it is (times RFC 3339). */
+  async rawInfluxQL(text: string): Promise<RawQueryResult> {
+    const results = await this.influxql(text)
+    const series: RawSeries[] = []
+    const messages: string[] = []
+    for (const r of results) {
+      for (const m of r.messages ?? []) messages.push(`${m.level}: ${m.text}`)
+      for (const s of r.series ?? []) series.push({name: s.name ?? '', tags: s.tags ?? {}, columns: s.columns, values: s.values ?? []})
+    }
+
+    return {language: 'influxql', query: text, series, messages}
+  }
+
+  /** `mon query --flux`: 2.x only, through the client's QueryApi. */
+  async flux(text: string): Promise<RawQueryResult> {
+    const {api, serverVersion} = await this.ready()
+    if (api !== 2) {
+      throw new InputError(`--flux needs InfluxDB 2.x; ${this.url} is ${serverVersion ? `InfluxDB ${serverVersion}` : 'used with the 1.x API'}`, {
+        hint: 'use --influxql, or a mon expression',
+      })
+    }
+
+    try {
+      return {language: 'flux', query: text, series: await this.v2!.flux(text), messages: []}
+    } catch (error) {
+      if (error instanceof HttpStatusError && error.status === 400) throw new InfluxQueryError(error.serverMessage, text, 'Flux', this.url, 'check the Flux syntax')
+      throw describeFailure(error, this.context(), 'query', '/api/v2/query')
+    }
+  }
+
+  // ---------------------------------------------------------------- catalog
+
+  async measurements(): Promise<string[]> {
+    const [r] = await this.influxql(SHOW_MEASUREMENTS)
+    return firstColumn(r?.series)
+  }
+
+  async fieldKeys(measurement: string): Promise<FieldInfo[]> {
+    const [r] = await this.influxql(showFieldKeys(measurement, {retentionPolicy: this.cfg.retention_policy}))
+    const out: FieldInfo[] = []
+    for (const s of r?.series ?? []) for (const v of s.values ?? []) out.push({name: String(v[0]), type: String(v[1]) as FieldInfo['type']})
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  async tagKeys(measurement: string): Promise<string[]> {
+    const [r] = await this.influxql(showTagKeys(measurement, {retentionPolicy: this.cfg.retention_policy}))
+    return firstColumn(r?.series).sort()
+  }
+
+  async tagValues(measurement: string, key: string): Promise<string[]> {
+    const [r] = await this.influxql(showTagValues(measurement, key, {retentionPolicy: this.cfg.retention_policy}))
+    const out: string[] = []
+    for (const s of r?.series ?? []) for (const v of s.values ?? []) out.push(String(v[1]))
+    return out.sort()
+  }
+
+  async info(): Promise<StoreInfo> {
+    const {api, serverVersion} = await this.ready()
+    const database = await this.database()
+    // every optional figure is skipped when this server (or this user) cannot give it
+    const optional = async <T>(f: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await f()
+      } catch (error) {
+        if (error instanceof InfluxQueryError || (error instanceof InfluxError && error.status === 403)) return undefined
+        throw error
+      }
+    }
+
+    if (api === 1) await this.requireDatabase()
+    const measurements = await this.measurements()
+    const series = api === 1 ? await optional(() => this.seriesCardinality()) : undefined
+    const bytesOnDisk = api === 1 ? await optional(() => this.diskBytes(database)) : undefined
+    return {
+      backend: 'influxdb',
+      location: `${this.url} ${api === 2 ? `bucket ${database}${this.cfg.org ? ` (org ${this.cfg.org})` : ''}` : `database ${database}${this.cfg.retention_policy ? `.${this.cfg.retention_policy}` : ''}`}`,
+      series,
+      bytesOnDisk,
+      details: {server: serverVersion ?? 'unknown', api: `${api}.x`, measurements: measurements.length, precision: this.cfg.precision, gzip: this.cfg.gzip},
+    }
+  }
+
+  private async seriesCardinality(): Promise<number> {
+    const [r] = await this.influxql('SHOW SERIES CARDINALITY')
+    let n = 0
+    for (const s of r?.series ?? []) for (const v of s.values ?? []) n += Number(v[0]) || 0
+    return n
+  }
+
+  /** Sum of the shards' diskBytes (SHOW STATS needs admin rights when auth is on). */
+  private async diskBytes(database: string): Promise<number | undefined> {
+    const [r] = await this.influxql("SHOW STATS FOR 'shard'")
+    let bytes: number | undefined
+    for (const s of r?.series ?? []) {
+      if (s.tags?.database !== database) continue
+      const i = s.columns.indexOf('diskBytes')
+      for (const v of s.values ?? []) bytes = (bytes ?? 0) + (Number(v[i]) || 0)
+    }
+
+    return bytes
+  }
+
+  private async databases(): Promise<string[]> {
+    const [r] = await this.influxql('SHOW DATABASES')
+    return firstColumn(r?.series)
+  }
+
+  private async requireDatabase(): Promise<void> {
+    if (!(await this.databases()).includes(this.cfg.database)) throw missingDatabase(this.context(), `database not found: ${this.cfg.database}`)
+  }
+
+  /** Creates the 1.x database or the 2.x bucket when missing. */
+  async init(): Promise<InitResult> {
+    const {api, serverVersion} = await this.ready()
+    const notes: string[] = []
+    if (api === 2) {
+      const created = await this.ensureBucket()
+      return {backend: 'influxdb', location: this.url, database: this.cfg.bucket!, created, serverVersion, notes}
+    }
+
+    const db = this.cfg.database
+    const created = !(await this.databases()).includes(db)
+    if (created) await this.influxql(`CREATE DATABASE ${quoteIdent(db)}`)
+    const rp = this.cfg.retention_policy
+    if (rp) {
+      const [r] = await this.influxql(`SHOW RETENTION POLICIES ON ${quoteIdent(db)}`)
+      if (!firstColumn(r?.series).includes(rp)) {
+        throw new InfluxError(`retention policy "${rp}" does not exist in database "${db}" on InfluxDB at ${this.url}`, false, {
+          hint: `create it (e.g. CREATE RETENTION POLICY ${quoteIdent(rp)} ON ${quoteIdent(db)} DURATION 30d REPLICATION 1), or remove store.retention_policy`,
+        })
+      }
+    }
+
+    return {backend: 'influxdb', location: this.url, database: db, created, serverVersion, notes}
+  }
+
+  /** 2.x REST: GET /api/v2/buckets?name=&org=, else GET /api/v2/orgs?org= and POST /api/v2/buckets. */
+  private async ensureBucket(): Promise<boolean> {
+    const bucket = this.cfg.bucket!
+    const org = this.cfg.org
+    if (!org) throw new InputError('creating a bucket needs store.org', {hint: 'set store.org to the organization name'})
+    const call = async (method: 'GET' | 'POST', path: string, query: Record<string, string>, body?: unknown): Promise<unknown> => {
+      let res: HttpResponse
+      try {
+        res = await this.retrying('init', this.queryRetry, () =>
+          this.http.request({method, path, query, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : {'Content-Type': 'application/json'}}),
+        )
+      } catch (error) {
+        throw describeFailure(error, this.context(), 'init', path)
+      }
+
+      if (res.status === 404 && path === '/api/v2/buckets' && method === 'GET' && /bucket/i.test(res.body)) return {buckets: []}
+      if (res.status < 200 || res.status > 299) throw describeFailure(new HttpStatusError(`${this.url}${path}`, res.status, res.headers, res.body), this.context(), 'init', path)
+      return JSON.parse(res.body || '{}')
+    }
+
+    const found = (await call('GET', '/api/v2/buckets', {name: bucket, org})) as {buckets?: Array<{name: string}>}
+    if (found.buckets?.some((b) => b.name === bucket)) return false
+    const orgs = (await call('GET', '/api/v2/orgs', {org})) as {orgs?: Array<{id: string; name: string}>}
+    const orgID = orgs.orgs?.find((o) => o.name === org)?.id
+    if (!orgID) throw new InfluxError(`organization "${org}" not found on InfluxDB at ${this.url}`, false, {hint: 'check store.org (the name, as `influx org list` shows it)'})
+    await call('POST', '/api/v2/buckets', {}, {orgID, name: bucket, retentionRules: []})
+    return true
+  }
+
+  async close(): Promise<void> {
+    this.http.close()
+  }
+}
+
+/** Token (2.x, or 1.8+ `username:password`) or HTTP basic auth (1.x). */
+function authHeaders(cfg: InfluxStoreConfig): Record<string, string> {
+  if (cfg.token) return {Authorization: `Token ${cfg.token}`}
+  if (cfg.username) return {Authorization: `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`}
+  return {}
+}
+
+/** `1.6.7~rc0` → 1, `v2.7.4` / `2.7.4` → 2, `3.0.1` → 2 (3.x speaks the 2.x write API), else undefined. */
+export function apiFromVersion(version: string | undefined): 1 | 2 | undefined {
+  const m = /^v?(\d+)\./.exec(version?.trim() ?? '')
+  if (!m) return undefined
+  return m[1] === '1' ? 1 : Number(m[1]) >= 2 ? 2 : undefined
+}
+
+/** InfluxDB 1.0–1.7: no /api/v2 compatibility endpoints (1.8 added /api/v2/write and Flux). */
+export function lacksV2Api(version: string | undefined): boolean {
+  const m = /^v?1\.(\d+)\./.exec(version?.trim() ?? '')
+  return m !== null && Number(m[1]) < 8
+}
+
+/** 2.x reports the failing line of a batch as `"line": N`. */
+function lineOf(body: string): number | undefined {
+  try {
+    const json = JSON.parse(body) as {line?: unknown}
+    return typeof json.line === 'number' ? json.line : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function isInfluxStore(store: FullStore): store is InfluxStore {
+  return store instanceof InfluxStore
+}

@@ -1,0 +1,265 @@
+import type Database from 'better-sqlite3'
+import {decodeChunk, decodeRollup, encodeChunk, encodeRollup, type Bucket} from '../codec.js'
+import {mergeRuns, type Run} from './merge.js'
+
+/** The per-chunk summary every chunk row carries (null for string chunks). */
+export interface Summary {
+  n: number
+  sum: number | null
+  min: number | null
+  max: number | null
+  first: number | null
+  last: number | null
+}
+
+export interface ChunkRow extends Summary {
+  rowid: number
+  t_start: number
+  t_end: number
+  /** points (raw) or buckets (rollup) in the chunk */
+  items: number
+}
+
+/** How one kind of chunk is packed: raw points (number or string values) or rollup buckets. */
+export interface ChunkCodec<V> {
+  encode(ts: number[], values: V[], compress: boolean): Buffer
+  decode(blob: Uint8Array): Run<V>
+  summarize(values: V[]): Summary
+}
+
+export const rawCodec: ChunkCodec<number | string> = {
+  encode: (ts, values, compress) => encodeChunk(ts, values as number[] | string[], {compress}),
+  decode(blob) {
+    const d = decodeChunk(blob)
+    return {ts: Array.from(d.ts), values: Array.isArray(d.values) ? d.values : Array.from(d.values)}
+  },
+  summarize(values) {
+    if (typeof values[0] === 'string') return {n: values.length, sum: null, min: null, max: null, first: null, last: null}
+    let sum = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    for (const v of values as number[]) {
+      sum += v
+      if (v < min) min = v
+      if (v > max) max = v
+    }
+
+    return {n: values.length, sum, min, max, first: values[0] as number, last: values[values.length - 1] as number}
+  },
+}
+
+export const rollupCodec: ChunkCodec<Bucket> = {
+  encode: (ts, values, compress) => encodeRollup(ts, values, {compress}),
+  decode: (blob) => decodeRollup(blob),
+  summarize(values) {
+    let n = 0
+    let sum = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    for (const b of values) {
+      n += b.n
+      sum += b.sum
+      if (b.min < min) min = b.min
+      if (b.max > max) max = b.max
+    }
+
+    return {n, sum, min, max, first: values[0].first, last: values[values.length - 1].last}
+  },
+}
+
+/**
+ * A table of non-overlapping, time-sorted chunks per series field (and, for rollups, per tier):
+ * the shared mechanics of raw chunks and rollup chunks — find what a range overlaps, merge a run
+ * into it (the run wins on equal timestamps), split into evenly sized chunks, merge small
+ * neighbours, and cut everything before a time.
+ */
+export class ChunkTable<V> {
+  private readonly q: ReturnType<ChunkTable<V>['prepare']>
+  private readonly items: string
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly table: string,
+    private readonly codec: ChunkCodec<V>,
+    private readonly chunkMax: number,
+    /** rollup tier (bucket width); undefined for the raw table */
+    private readonly tier?: number,
+  ) {
+    // raw chunks count points in `n`; rollup chunks count buckets in `items` (their `n` is points)
+    this.items = tier === undefined ? 'n' : 'items'
+
+    this.q = this.prepare()
+  }
+
+  private prepare() {
+    const {db, table} = this
+    const scope = this.tier === undefined ? '' : `tier = ${this.tier} AND `
+    const cols = `rowid, t_start, t_end, n, sum, min, max, first, last, ${this.items} AS items`
+    return {
+      from: db.prepare<[number, number, number, number], ChunkRow>(
+        `SELECT ${cols} FROM ${table} WHERE ${scope}series_id = ? AND field_id = ? AND t_start >= ? AND t_start < ? ORDER BY t_start`,
+      ),
+      before: db.prepare<[number, number, number], ChunkRow>(
+        `SELECT ${cols} FROM ${table} WHERE ${scope}series_id = ? AND field_id = ? AND t_start < ? ORDER BY t_start DESC LIMIT 1`,
+      ),
+      all: db.prepare<[number, number], ChunkRow>(`SELECT ${cols} FROM ${table} WHERE ${scope}series_id = ? AND field_id = ? ORDER BY t_start`),
+      data: db.prepare<[number], {data: Buffer}>(`SELECT data FROM ${table} WHERE rowid = ?`),
+      insert: db.prepare(
+        this.tier === undefined
+          ? `INSERT INTO ${table} (series_id, field_id, t_start, t_end, n, sum, min, max, first, last, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+          : `INSERT INTO ${table} (tier, series_id, field_id, t_start, t_end, n, sum, min, max, first, last, data, items) VALUES (${this.tier}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      delete: db.prepare(`DELETE FROM ${table} WHERE rowid = ?`),
+      smallGroups: db.prepare<[number], {series_id: number; field_id: number}>(
+        `SELECT series_id, field_id FROM ${table} WHERE ${scope}${this.items} < ? GROUP BY series_id, field_id HAVING count(*) >= 2`,
+      ),
+      endingBefore: db.prepare<[number], ChunkRow & {series_id: number; field_id: number}>(
+        `SELECT ${cols}, series_id, field_id FROM ${table} WHERE ${scope}t_start < ?`,
+      ),
+      pairsInRange: db.prepare<[number, number], {series_id: number; field_id: number}>(
+        `SELECT DISTINCT series_id, field_id FROM ${table} WHERE ${scope}t_end >= ? AND t_start < ?`,
+      ),
+    }
+  }
+
+  /** Chunks with any point in [start, end), in time order (they never overlap each other). */
+  overlapping(sid: number, fid: number, start: number, end: number): ChunkRow[] {
+    const rows = this.q.from.all(sid, fid, start, end)
+    const before = this.q.before.get(sid, fid, start)
+    if (before && before.t_end >= start) rows.unshift(before)
+    return rows
+  }
+
+  read(row: ChunkRow): Run<V> {
+    return this.codec.decode(this.q.data.get(row.rowid)!.data)
+  }
+
+  /** Every (series, field) with a chunk touching [start, end). */
+  pairsInRange(start: number, end: number): Array<{series_id: number; field_id: number}> {
+    return this.q.pairsInRange.all(start, end)
+  }
+
+  /** Everything in [start, end) of one series field, in time order. */
+  readRange(sid: number, fid: number, start: number, end: number): Run<V> {
+    const out: Run<V> = {ts: [], values: []}
+    for (const c of this.overlapping(sid, fid, start, end)) {
+      const run = this.read(c)
+      const inside = c.t_start >= start && c.t_end < end
+      for (let i = 0; i < run.ts.length; i++) {
+        if (inside || (run.ts[i] >= start && run.ts[i] < end)) {
+          out.ts.push(run.ts[i])
+          out.values.push(run.values[i])
+        }
+      }
+    }
+
+    return out
+  }
+
+  /**
+   * Merges a sorted run into the table: chunks it overlaps are decoded, merged (the run wins on
+   * equal timestamps, `between` — e.g. head rows — sits between old chunks and the run) and rewritten.
+   */
+  write(sid: number, fid: number, run: Run<V>, between?: Run<V>): void {
+    const minTs = Math.min(run.ts[0], between?.ts[0] ?? Number.POSITIVE_INFINITY)
+    const maxTs = Math.max(run.ts[run.ts.length - 1], between?.ts[between.ts.length - 1] ?? Number.NEGATIVE_INFINITY)
+    const overlapping = this.overlapping(sid, fid, minTs, maxTs + 1)
+    if (overlapping.length === 0 && !between) {
+      this.insert(sid, fid, run)
+      return
+    }
+
+    let merged: Run<V> = {ts: [], values: []}
+    for (const c of overlapping) {
+      merged = mergeRuns(merged, this.read(c))
+      this.q.delete.run(c.rowid)
+    }
+
+    if (between) merged = mergeRuns(merged, between)
+    this.insert(sid, fid, mergeRuns(merged, run))
+  }
+
+  /** Inserts a run that overlaps nothing, split evenly so that no chunk is tiny. */
+  insert(sid: number, fid: number, run: Run<V>): void {
+    const n = run.ts.length
+    if (n === 0) return
+    const pieces = Math.ceil(n / this.chunkMax)
+    const size = Math.ceil(n / pieces)
+    for (let from = 0; from < n; from += size) {
+      const ts = run.ts.slice(from, from + size)
+      const values = run.values.slice(from, from + size)
+      // small chunks are written plain and compressed when compaction merges them
+      const blob = this.codec.encode(ts, values, ts.length >= this.chunkMax / 4)
+      const s = this.codec.summarize(values)
+      const row = [sid, fid, ts[0], ts[ts.length - 1], s.n, s.sum, s.min, s.max, s.first, s.last, blob]
+      if (this.tier !== undefined) row.push(ts.length)
+      this.q.insert.run(...row)
+    }
+  }
+
+  /** Merges runs of adjacent small chunks into full ones. Returns [chunks before, after]. */
+  mergeSmall(): [number, number] {
+    let before = 0
+    let after = 0
+    for (const g of this.q.smallGroups.all(Math.floor(this.chunkMax / 2))) {
+      const chunks = this.q.all.all(g.series_id, g.field_id)
+      before += chunks.length
+      let pending: ChunkRow[] = []
+      let pendingN = 0
+      const flush = (): void => {
+        if (pending.length > 1) {
+          let merged: Run<V> = {ts: [], values: []}
+          for (const c of pending) {
+            merged = mergeRuns(merged, this.read(c))
+            this.q.delete.run(c.rowid)
+          }
+
+          this.insert(g.series_id, g.field_id, merged)
+          after += Math.ceil(merged.ts.length / this.chunkMax)
+        } else {
+          after += pending.length
+        }
+
+        pending = []
+        pendingN = 0
+      }
+
+      for (const c of chunks) {
+        if (pendingN + c.items > this.chunkMax) flush()
+        pending.push(c)
+        pendingN += c.items
+      }
+
+      flush()
+    }
+
+    return [before, after]
+  }
+
+  /** Removes everything before `cutoff`; a chunk straddling it is rewritten with what remains. */
+  deleteBefore(cutoff: number): number {
+    let removed = 0
+    for (const c of this.q.endingBefore.all(cutoff)) {
+      if (c.t_end < cutoff) {
+        this.q.delete.run(c.rowid)
+        removed += c.n
+        continue
+      }
+
+      const run = this.read(c)
+      const keep: Run<V> = {ts: [], values: []}
+      for (let i = 0; i < run.ts.length; i++) {
+        if (run.ts[i] >= cutoff) {
+          keep.ts.push(run.ts[i])
+          keep.values.push(run.values[i])
+        }
+      }
+
+      removed += run.ts.length - keep.ts.length
+      this.q.delete.run(c.rowid)
+      this.insert(c.series_id, c.field_id, keep)
+    }
+
+    return removed
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Write failures against real servers: a loopback HTTP proxy in front of a real influxd answers
+ * 503/429/413 or drops connections when told to and forwards the rest; a real influxd refuses a
+ * field type conflict. The retry waits are recorded, not slept.
+ */
+import assert from 'node:assert/strict'
+import {createServer, request, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {after, before, beforeEach, describe, it} from 'node:test'
+import {gunzipSync} from 'node:zlib'
+import {influxStoreSchema} from '../../src/core/config/schema.js'
+import type {Point} from '../../src/core/model/point.js'
+import {InfluxError} from '../../src/core/store/influx/errors.js'
+import {InfluxStore} from '../../src/core/store/influx/store.js'
+import {InfluxWriteRejected} from '../../src/core/store/influx/write.js'
+import {startInfluxd, type RunningServer} from '../helpers/servers.js'
+
+/** What the proxy does with the next /write: answer it itself, or forward it to influxd. */
+type Answer = {status: number; headers?: Record<string, string>; body?: string} | 'drop'
+type Fault = Answer | ((req: IncomingMessage, body: Buffer) => Answer | 'forward')
+
+describe('InfluxDB writes: retries, rejections, splitting', () => {
+  let influxd: RunningServer
+  let proxy: Server
+  let proxyUrl: string
+  let faults: Fault[] = []
+  let writes = 0
+
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
+    const up = request(`${influxd.url}${req.url}`, {method: req.method, headers: req.headers}, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.writeHead(502).end())
+    up.end(body)
+  }
+
+  before(async () => {
+    influxd = await startInfluxd()
+    proxy = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (d: Buffer) => chunks.push(d))
+      req.on('end', () => {
+        const body = Buffer.concat(chunks)
+        if (!req.url?.startsWith('/write')) return forward(req, body, res)
+        writes++
+        const next = faults.shift()
+        const fault = typeof next === 'function' ? next(req, body) : next
+        if (fault === 'forward') return forward(req, body, res)
+
+        if (fault === undefined) return forward(req, body, res)
+        if (fault === 'drop') return req.socket.destroy()
+        res.writeHead(fault.status, {'Content-Type': 'application/json', ...fault.headers}).end(fault.body ?? '{"error":"injected"}')
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const setup = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: influxd.url, database: 'retry'}))
+    await setup.init()
+    await setup.close()
+  })
+
+  after(async () => {
+    await new Promise<void>((resolve) => proxy?.close(() => resolve()))
+    await influxd?.destroy()
+  })
+
+  beforeEach(() => {
+    faults = []
+    writes = 0
+  })
+
+  function store(extra: Record<string, unknown> = {}) {
+    const waits: number[] = []
+    const s = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: proxyUrl, database: 'retry', ...extra}), {
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 0,
+      retry: {jitter: 0},
+    })
+    return {s, waits}
+  }
+
+  const points = (measurement: string, n: number, value: (i: number) => Point['fields'][string] = (i) => i + 0.5): Point[] =>
+    Array.from({length: n}, (_, i) => ({measurement, tags: {host: 'h1'}, fields: {v: value(i)}, ts: 1_764_000_000_000 + i * 1000}))
+
+  async function count(measurement: string): Promise<number> {
+    const s = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: influxd.url, database: 'retry'}))
+    try {
+      const [r] = await s.influxql(`SELECT count("v") FROM "${measurement}"`)
+      return Number(r.series?.[0]?.values?.[0]?.[1] ?? 0)
+    } finally {
+      await s.close()
+    }
+  }
+
+  it('503 with Retry-After twice, then written: waits what the server asked', async () => {
+    faults = [
+      {status: 503, headers: {'Retry-After': '1'}},
+      {status: 503, headers: {'Retry-After': '3'}},
+    ]
+    const {s, waits} = store()
+    await s.write(points('r503', 20))
+    await s.close()
+    assert.equal(writes, 3)
+    assert.deepEqual(waits, [1000, 3000])
+    assert.equal(await count('r503'), 20)
+  })
+
+  it('429 without Retry-After: exponential backoff', async () => {
+    faults = [{status: 429}, {status: 429}, {status: 429}]
+    const {s, waits} = store()
+    await s.write(points('r429', 5))
+    await s.close()
+    assert.deepEqual(waits, [1000, 2000, 4000])
+    assert.equal(await count('r429'), 5)
+  })
+
+  it('a dropped connection is retried', async () => {
+    faults = ['drop', 'drop']
+    const {s, waits} = store()
+    await s.write(points('rdrop', 5))
+    await s.close()
+    assert.equal(writes, 3)
+    assert.equal(waits.length, 2)
+    assert.equal(await count('rdrop'), 5)
+  })
+
+  it('gives up after max_retries, naming the URL', async () => {
+    faults = Array.from({length: 10}, () => ({status: 500, body: '{"error":"engine: disk full"}'}))
+    const {s, waits} = store({max_retries: 2})
+    const err = await s.write(points('rgiveup', 3)).catch((e: unknown) => e)
+    await s.close()
+    assert.ok(err instanceof InfluxError, String(err))
+    assert.equal(err.retriable, true)
+    assert.equal(err.message, `write to InfluxDB at ${proxyUrl} failed: 500 engine: disk full (gave up after 3 attempts)`)
+    assert.equal(writes, 3)
+    assert.deepEqual(waits, [1000, 2000])
+  })
+
+  it('gives up at the retry deadline when Retry-After is longer than what is left', async () => {
+    faults = [{status: 503, headers: {'Retry-After': '120'}}]
+    const {s, waits} = store({max_retry_time: '1m'})
+    const err = (await s.write(points('rdeadline', 3)).then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e,
+    )) as Error
+    await s.close()
+    assert.match(err.message, /503 .*gave up after 1 attempt: the retry deadline store\.max_retry_time was reached/)
+    assert.equal(writes, 1)
+    assert.deepEqual(waits, [])
+  })
+
+  it('a field type conflict from a real influxd: the rejected line is listed, nothing retried, the rest written', async () => {
+    const {s} = store()
+    await s.write(points('conflict', 3))
+    writes = 0
+    const mixed: Point[] = [...points('conflict', 2).map((p) => ({...p, ts: p.ts + 100_000})), {measurement: 'conflict', tags: {host: 'h2'}, fields: {v: 7n}, ts: 1_764_000_500_000}]
+    const err = await s.write(mixed).catch((e: unknown) => e)
+    await s.close()
+    assert.ok(err instanceof InfluxWriteRejected, String(err))
+    assert.equal(writes, 1)
+    assert.deepEqual(err.rejectedLines, ['conflict,host=h2 v=7i 1764000500000'])
+    assert.match(err.message, /rejected 1 of 3 points \(400\): field type conflict: input field "v" on measurement "conflict" is type integer, already exists as type float/)
+    assert.match(err.hint ?? '', /other points were written/)
+    assert.equal(await count('conflict'), 5)
+  })
+
+  it('a server that always answers 400 is asked once', async () => {
+    faults = [{status: 400, body: `{"error":"unable to parse 'bad400 v=1.5 1764000000000': invalid field format"}`}]
+    const {s, waits} = store()
+    const err = await s.write(points('bad400', 1)).catch((e: unknown) => e)
+    await s.close()
+    assert.ok(err instanceof InfluxWriteRejected)
+    assert.equal(writes, 1)
+    assert.deepEqual(waits, [])
+    assert.deepEqual(err.rejectedLines, ['bad400 v=1.5 1764000000000'])
+  })
+
+  it('413: the batch is split in halves until it fits', async () => {
+    const tooBig = (_req: IncomingMessage, body: Buffer): Answer | 'forward' => {
+      // gzipped; a body of more than 4 lines is "too large" for this server
+      const lines = gunzipSync(body).toString().trim().split('\n').length
+      return lines > 4 ? {status: 413, body: '{"error":"Request Entity Too Large"}'} : 'forward'
+    }
+    faults = Array.from({length: 20}, () => tooBig)
+    const {s} = store({batch_size: 16})
+    await s.write(points('split', 16))
+    await s.close()
+    // 16 → 2×8 → 4×4: 1 + 2 + 4 requests
+    assert.equal(writes, 7)
+    assert.equal(await count('split'), 16)
+  })
+
+  it('concurrent batches all arrive', async () => {
+    const {s} = store({batch_size: 100, concurrency: 4})
+    await s.write(points('many', 1000))
+    await s.close()
+    assert.equal(writes, 10)
+    assert.equal(await count('many'), 1000)
+  })
+})

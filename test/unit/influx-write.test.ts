@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {UInt, type Point} from '../../src/core/model/point.js'
+import {analyzeRejection, InfluxWriteRejected, planBatches, sendBatches, toBatches, type Batch} from '../../src/core/store/influx/write.js'
+
+describe('planBatches: by count and by bytes', () => {
+  const lines = (n: number, size: number) => Array.from({length: n}, (_, i) => String(i % 10).repeat(size))
+  const cases: Array<{name: string; lines: string[]; maxLines: number; maxBytes: number; want: Array<[number, number]>}> = [
+    {name: 'nothing', lines: [], maxLines: 10, maxBytes: 100, want: []},
+    {name: 'fits in one', lines: lines(3, 9), maxLines: 10, maxBytes: 100, want: [[0, 3]]},
+    {name: 'split by count', lines: lines(5, 1), maxLines: 2, maxBytes: 1000, want: [[0, 2], [2, 4], [4, 5]]},
+    // each line is 10 bytes with its newline: 3 fit in 30 bytes, not 4
+    {name: 'split by bytes', lines: lines(7, 9), maxLines: 100, maxBytes: 30, want: [[0, 3], [3, 6], [6, 7]]},
+    {name: 'a line longer than the limit goes alone', lines: ['a', 'x'.repeat(50), 'b'], maxLines: 100, maxBytes: 10, want: [[0, 1], [1, 2], [2, 3]]},
+    // "é" is 2 bytes: 4 of them + newline = 9 bytes per line (5 if counted in characters)
+    {name: 'bytes are UTF-8 bytes', lines: ['éééé', 'éééé', 'éééé'], maxLines: 100, maxBytes: 18, want: [[0, 2], [2, 3]]},
+  ]
+  for (const c of cases) it(c.name, () => assert.deepEqual(planBatches(c.lines, {maxLines: c.maxLines, maxBytes: c.maxBytes}), c.want))
+})
+
+describe('toBatches: full line-protocol escaping', () => {
+  it('escapes measurements, tags, fields and string values; types i, u, booleans', () => {
+    const p: Point = {
+      measurement: 'my meas,x',
+      tags: {'tag key': 'a=b,c', host: 'h'},
+      fields: {'f=1': 1.5, n: -3n, u: new UInt(7n), ok: false, s: 'say "hi"\\\nbye'},
+      ts: 1_700_000_000_123,
+    }
+    const [b] = toBatches([p], 'ms', {maxLines: 10, maxBytes: 1000})
+    assert.equal(b.body, 'my\\ meas\\,x,host=h,tag\\ key=a\\=b\\,c f\\=1=1.5,n=-3i,u=7u,ok=false,s="say \\"hi\\"\\\\\nbye" 1700000000123\n')
+  })
+
+  it('writes the timestamp in the configured precision', () => {
+    const p: Point = {measurement: 'm', tags: {}, fields: {v: 1}, ts: 1_500}
+    assert.equal(toBatches([p], 'ns', {maxLines: 10, maxBytes: 1000})[0].body, 'm v=1 1500000000\n')
+    assert.equal(toBatches([p], 's', {maxLines: 10, maxBytes: 1000})[0].body, 'm v=1 1\n')
+  })
+
+  it('refuses a point line protocol cannot carry before anything is sent', () => {
+    assert.throws(() => toBatches([{measurement: 'm', tags: {}, fields: {v: Number.NaN}, ts: 1}], 'ms', {maxLines: 10, maxBytes: 1000}), /NaN/)
+  })
+})
+
+describe('analyzeRejection: which lines InfluxDB refused', () => {
+  const points: Point[] = [
+    {measurement: 'cpu', tags: {host: 'a'}, fields: {v: 1.5}, ts: 1},
+    {measurement: 'cpu', tags: {host: 'b'}, fields: {v: 2n}, ts: 2},
+    {measurement: 'mem', tags: {}, fields: {v: 3n}, ts: 3},
+  ]
+  const batch = toBatches(points, 'ms', {maxLines: 10, maxBytes: 10_000})[0]
+
+  it('1.x field type conflict: the points carrying the conflicting type', () => {
+    const r = analyzeRejection('partial write: field type conflict: input field "v" on measurement "cpu" is type integer, already exists as type float dropped=1', batch)
+    assert.deepEqual(r.rejected.map((x) => x.line), ['cpu,host=b v=2i 2'])
+    assert.equal(r.partial, true)
+    assert.equal(r.dropped, 1)
+  })
+
+  it('1.x parse errors: the quoted lines with their reasons', () => {
+    const r = analyzeRejection("partial write: unable to parse 'bad line': invalid field format\nunable to parse 'cpu u=3u 4': invalid number dropped=0", batch)
+    assert.deepEqual(r.rejected, [
+      {line: 'bad line', reason: 'invalid field format'},
+      {line: 'cpu u=3u 4', reason: 'invalid number'},
+    ])
+  })
+
+  it('2.x: the line number it reports', () => {
+    const r = analyzeRejection('failed to parse line protocol: errors encountered on line(s): line 3: invalid number', batch, 3)
+    assert.deepEqual(r.rejected.map((x) => x.line), ['mem v=3i 3'])
+    assert.equal(r.partial, false)
+  })
+
+  it('anything else: every line of the batch, with the message', () => {
+    const r = analyzeRejection('points beyond retention policy dropped=3', batch)
+    assert.equal(r.rejected.length, 3)
+    assert.equal(r.dropped, 3)
+  })
+
+  it('the error lists the lines and says the others were written', () => {
+    const err = new InfluxWriteRejected('http://db:8086', [analyzeRejection('partial write: field type conflict: input field "v" on measurement "cpu" is type integer, already exists as type float dropped=1', batch)], 3)
+    assert.equal(err.message, 'InfluxDB at http://db:8086 rejected 1 of 3 points (400): field type conflict: input field "v" on measurement "cpu" is type integer, already exists as type float')
+    assert.equal(err.details, '  rejected: cpu,host=b v=2i 2')
+    assert.match(err.hint ?? '', /other points were written/)
+    assert.equal(err.exitCode, 2)
+    assert.equal(err.retriable, false)
+  })
+})
+
+describe('sendBatches', () => {
+  const batches: Batch[] = Array.from({length: 6}, (_, i) => ({body: `m v=${i} ${i}\n`, lines: [`m v=${i} ${i}`], points: [{measurement: 'm', tags: {}, fields: {v: i}, ts: i}]}))
+
+  it('keeps at most `concurrency` batches in flight and sends them all', async () => {
+    let inFlight = 0
+    let most = 0
+    const sent: number[] = []
+    await sendBatches(batches, 2, async (b) => {
+      inFlight++
+      most = Math.max(most, inFlight)
+      await new Promise((r) => setImmediate(r))
+      sent.push(b.points[0].ts)
+      inFlight--
+    })
+    assert.equal(most, 2)
+    assert.deepEqual(sent.sort(), [0, 1, 2, 3, 4, 5])
+  })
+
+  it('a rejected batch does not stop the others; the rejections are merged', async () => {
+    const sent: number[] = []
+    const err = await sendBatches(batches, 1, async (b) => {
+      const ts = b.points[0].ts
+      if (ts === 1 || ts === 4) throw new InfluxWriteRejected('http://x', [analyzeRejection('unable to parse \'x\': bad', b)], 1)
+      sent.push(ts)
+    }).catch((e: unknown) => e)
+    assert.ok(err instanceof InfluxWriteRejected)
+    assert.equal(err.rejections.length, 2)
+    assert.deepEqual(sent, [0, 2, 3, 5])
+  })
+
+  it('any other failure stops new batches', async () => {
+    const sent: number[] = []
+    await assert.rejects(
+      sendBatches(batches, 1, async (b) => {
+        if (b.points[0].ts === 2) throw new Error('unreachable')
+        sent.push(b.points[0].ts)
+      }),
+      /unreachable/,
+    )
+    assert.deepEqual(sent, [0, 1])
+  })
+})

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict'
+import {appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, it} from 'node:test'
+import {ManualClock} from '../../src/core/clock.js'
+import {crc32, tableCrc32} from '../../src/core/pipeline/crc32.js'
+import {Spool, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
+import {tempDir} from '../helpers/servers.js'
+
+let tmp: {dir: string; cleanup: () => void}
+const clock = new ManualClock(1_700_000_000_000)
+
+beforeEach(() => {
+  tmp = tempDir('mon-spool-')
+})
+afterEach(() => tmp.cleanup())
+
+function open(opts: {maxBytes?: number; segmentBytes?: number; fsync?: FsyncPolicy} = {}): Spool {
+  return Spool.open({dir: join(tmp.dir, 'spool'), maxBytes: opts.maxBytes ?? 1 << 30, segmentBytes: opts.segmentBytes ?? 16 << 20, fsync: opts.fsync ?? 'batch', clock})
+}
+
+const rec = (i: number, input = 'host'): SpoolRecordInput => ({input, points: 2, precision: 'ms', payload: `m,n=${i} v=${i} ${1000 + i}\nm,n=${i} w=${i} ${1000 + i}\n`})
+const segments = () => readdirSync(join(tmp.dir, 'spool')).filter((f) => f.endsWith('.seg')).sort()
+
+async function readAll(spool: Spool, maxPoints = 1_000_000): Promise<string[]> {
+  const out: string[] = []
+  for (;;) {
+    const b = await spool.readBatch(maxPoints)
+    if (!b) return out
+    for (const r of b.records) out.push(r.payload.toString())
+    spool.ack(b)
+  }
+}
+
+describe('spool', () => {
+  it('CRC-32 matches the table implementation and continues across parts', () => {
+    const data = Buffer.from('hello, spool — ünïcode')
+    assert.equal(crc32(data), tableCrc32(data))
+    assert.equal(crc32(data.subarray(7), crc32(data.subarray(0, 7))), crc32(data))
+    assert.equal(tableCrc32(Buffer.from('123456789')), 0xcbf43926)
+  })
+
+  for (const fsync of ['always', 'batch', 'never'] as const) {
+    it(`appends and reads records back in order (fsync=${fsync})`, async () => {
+      const spool = open({fsync})
+      await Promise.all([spool.append([rec(1), rec(2, 'http:api')]), spool.append([rec(3)])])
+      const b = await spool.readBatch(100)
+      assert.ok(b)
+      assert.deepEqual(
+        b.records.map((r) => [r.input, r.points, r.precision, r.appendedAt, r.payload.toString()]),
+        [1, 2, 3].map((i) => [i === 2 ? 'http:api' : 'host', 2, 'ms', clock.now(), rec(i).payload]),
+      )
+      assert.equal(b.points, 6)
+      assert.deepEqual(spool.backlog(), {records: 3, points: 6})
+      spool.ack(b)
+      assert.deepEqual(spool.backlog(), {records: 0, points: 0})
+      assert.equal(await spool.readBatch(100), undefined)
+      await spool.close()
+    })
+  }
+
+  it('after a restart replays from the last acknowledged record, not the segment start', async () => {
+    let spool = open()
+    await spool.append([rec(1), rec(2), rec(3)])
+    const first = await spool.readBatch(1) // one record: batches hold whole records
+    assert.equal(first!.records.length, 1)
+    spool.ack(first!)
+    const second = await spool.readBatch(1) // read but never acknowledged (crash mid-write)
+    assert.equal(second!.records[0]!.payload.toString(), rec(2).payload)
+    await spool.close()
+
+    spool = open()
+    assert.deepEqual(spool.status().recovered, {records: 2, points: 4})
+    assert.deepEqual(await readAll(spool), [rec(2).payload, rec(3).payload])
+    await spool.close()
+  })
+
+  it('acknowledges out of order but persists only the contiguous prefix', async () => {
+    let spool = open()
+    await spool.append([rec(1)])
+    await spool.append([rec(2)])
+    await spool.append([rec(3)])
+    const [a, b, c] = [await spool.readBatch(1), await spool.readBatch(1), await spool.readBatch(1)]
+    spool.ack(c!)
+    spool.ack(a!)
+    await spool.close()
+    spool = open()
+    assert.deepEqual(await readAll(spool), [rec(2).payload, rec(3).payload], 'b was never acknowledged, so b and c replay')
+    void b
+    await spool.close()
+  })
+
+  it('truncates a torn write left by a crash and keeps the whole records before it', async () => {
+    let spool = open()
+    await spool.append([rec(1), rec(2)])
+    await spool.close()
+    const seg = join(tmp.dir, 'spool', segments()[0]!)
+    const good = statSync(seg).size
+    // half of a third record: a length prefix promising more than is there
+    const torn = Buffer.alloc(30)
+    torn.writeUInt32LE(500, 0)
+    appendFileSync(seg, torn)
+
+    spool = open()
+    assert.equal(statSync(seg).size, good, 'the torn tail is cut off')
+    assert.equal(spool.status().dropped.corruptBytes, 30)
+    await spool.append([rec(3)])
+    assert.deepEqual(await readAll(spool), [rec(1).payload, rec(2).payload, rec(3).payload])
+    await spool.close()
+  })
+
+  it('detects a corrupted record by its checksum', async () => {
+    let spool = open()
+    await spool.append([rec(1)])
+    await spool.append([rec(2)])
+    await spool.close()
+    const seg = join(tmp.dir, 'spool', segments()[0]!)
+    const bytes = readFileSync(seg)
+    const at = bytes.lastIndexOf(Buffer.from('m,n=2 v=2'))
+    bytes[at + 2] = 'X'.charCodeAt(0)
+    writeFileSync(seg, bytes)
+    spool = open()
+    assert.deepEqual(await readAll(spool), [rec(1).payload])
+    assert.ok(spool.status().dropped.corruptBytes > 0)
+    await spool.close()
+  })
+
+  it('a missing or unreadable ack file replays everything (duplicates are overwritten by the store)', async () => {
+    let spool = open()
+    await spool.append([rec(1), rec(2)])
+    await readAll(spool)
+    await spool.close()
+    writeFileSync(join(tmp.dir, 'spool', 'ack.json'), '') // e.g. a rename not yet on disk after a power cut
+    spool = open()
+    assert.deepEqual(await readAll(spool), [rec(1).payload, rec(2).payload])
+    await spool.close()
+  })
+
+  it('rolls segments and deletes the ones fully acknowledged', async () => {
+    const spool = open({segmentBytes: 4096})
+    for (let i = 0; i < 200; i++) await spool.append([rec(i)])
+    assert.ok(segments().length > 3, `${segments().length} segments`)
+    const got = await readAll(spool, 50)
+    assert.equal(got.length, 200)
+    assert.equal(segments().length, 1, 'only the active segment remains')
+    assert.equal(spool.status().records, 0)
+    await spool.close()
+  })
+
+  it('beyond max_bytes drops the oldest segments and counts what they held, per input', async () => {
+    const spool = open({maxBytes: 32 * 1024, segmentBytes: 4096})
+    for (let i = 0; i < 1000; i++) await spool.append([rec(i, i % 2 ? 'a' : 'b')])
+    const st = spool.status()
+    assert.ok(st.bytes <= 32 * 1024, `${st.bytes} bytes on disk`)
+    assert.ok(st.dropped.segments > 0)
+    assert.equal(st.dropped.points + st.points, 2000, 'every point is either still spooled or counted as dropped')
+    assert.equal((st.droppedByInput.a ?? 0) + (st.droppedByInput.b ?? 0), st.dropped.points)
+    const got = await readAll(spool)
+    assert.equal(got.at(-1), rec(999).payload, 'the newest data is kept')
+    assert.equal(got.length * 2, st.points)
+    await spool.close()
+  })
+
+  it('reports the age of the oldest unacknowledged record', async () => {
+    const spool = open()
+    await spool.append([rec(1)])
+    clock.advance(5000)
+    await spool.append([rec(2)])
+    clock.advance(1000)
+    assert.equal(spool.status().oldestAgeMs, 6000)
+    const b = await spool.readBatch(1)
+    assert.equal(spool.status().oldestAgeMs, 6000, 'read but not acknowledged still counts')
+    spool.ack(b!)
+    assert.equal(spool.status().oldestAgeMs, 1000)
+    await spool.close()
+  })
+
+  it('rewind hands unacknowledged batches out again', async () => {
+    const spool = open()
+    await spool.append([rec(1), rec(2)])
+    const b = await spool.readBatch(100)
+    assert.equal(b!.records.length, 2)
+    assert.equal(await spool.readBatch(100), undefined)
+    spool.rewind()
+    assert.deepEqual(await readAll(spool), [rec(1).payload, rec(2).payload])
+    await spool.close()
+  })
+
+  it('refuses a spool locked by a live process and takes over a stale lock', async () => {
+    const dir = join(tmp.dir, 'spool')
+    const spool = open()
+    await spool.close()
+    writeFileSync(join(dir, 'LOCK'), `${process.ppid}\n`) // our parent: alive
+    assert.throws(() => open(), (err: Error) => /another mon process \(pid \d+\) is using the spool/.test(err.message))
+    writeFileSync(join(dir, 'LOCK'), '2147483646\n') // no such process
+    const again = open()
+    await again.close()
+    assert.equal(existsSync(join(dir, 'LOCK')), false, 'the lock is released on close')
+  })
+
+  it('a file that is not a segment is moved aside, not read', async () => {
+    const dir = join(tmp.dir, 'spool')
+    const spool = open()
+    await spool.close()
+    writeFileSync(join(dir, '0000000000000099.seg'), 'this is not a spool segment at all')
+    const s2 = open()
+    assert.ok(existsSync(join(dir, '0000000000000099.seg.corrupt')))
+    await s2.close()
+    truncateSync(join(dir, '0000000000000099.seg.corrupt'), 0)
+  })
+})
