@@ -66,6 +66,16 @@ function fixture(): Point[] {
     }
   }
 
+  // names and values that need every line-protocol escape
+  for (let i = 0; i < 5; i++) {
+    points.push({
+      measurement: 'odd meas,ure',
+      tags: {'k ey=': 'v,a l=ue', path: 'C:\\temp\\x', quote: 'say "hi"'},
+      fields: {'f=ld': `line ${i}\nnext "quoted" \\ back`, 'n,um': BigInt(-i), 'fl oat': i / 3, 'b': i % 2 === 0},
+      ts: T0 + i * 1000,
+    })
+  }
+
   return points
 }
 
@@ -207,6 +217,15 @@ describe('InfluxDB and the embedded store give the same frames', () => {
       if (!/nope|nofield|"zzz"|absent\(cpu.usage\{host="a"\}\)/.test(expr)) assert.ok(expected.length > 0 && expected.some((f) => f.rows.length > 0), `${expr}: the fixture gives no data`)
     })
   }
+
+  it('names and values with every escape survive the round trip', async () => {
+    for (const field of ['f=ld', 'n,um', 'fl oat', 'b']) {
+      const plan = {measurement: 'odd meas,ure', field, matchers: [{name: 'k ey=', op: '=' as const, value: 'v,a l=ue'}], start: T0, end: T0 + 60_000}
+      const expected = await embedded.query(plan)
+      assert.equal(expected[0]?.rows.length, 5, field)
+      assertSameFrames(await influx.query(plan), expected, field)
+    }
+  })
 
   it('the most recent point per series (raw limit) agrees', async () => {
     const plan = {measurement: 'cpu', field: 'usage', matchers: [], start: T0, end: T0 + 3_600_000, limit: 3}

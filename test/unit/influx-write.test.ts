@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {UInt, type Point} from '../../src/core/model/point.js'
-import {analyzeRejection, InfluxWriteRejected, planBatches, sendBatches, toBatches, type Batch} from '../../src/core/store/influx/write.js'
+import {
+  analyzeRejection,
+  InfluxWriteRejected,
+  makeBatch,
+  planBatches,
+  sendBatches,
+  splitLineProtocol,
+  textBatches,
+  toBatches,
+  type Batch,
+} from '../../src/core/store/influx/write.js'
 
 describe('planBatches: by count and by bytes', () => {
   const lines = (n: number, size: number) => Array.from({length: n}, (_, i) => String(i % 10).repeat(size))
@@ -41,6 +51,25 @@ describe('toBatches: full line-protocol escaping', () => {
   })
 })
 
+describe('splitLineProtocol: entries as InfluxDB finds them', () => {
+  const cases: Array<[string, string, string[]]> = [
+    ['plain lines', 'a v=1 1\nb v=2 2\n', ['a v=1 1', 'b v=2 2']],
+    ['no final newline, CRLF', 'a v=1 1\r\nb v=2 2', ['a v=1 1', 'b v=2 2']],
+    ['blank lines and comments are left out', '\n# a comment\n  \na v=1 1\n', ['a v=1 1']],
+    ['a newline inside a string field stays in the entry', 'a s="one\ntwo",v=1 1\nb v=2 2', ['a s="one\ntwo",v=1 1', 'b v=2 2']],
+    ['an escaped quote does not end the string', 'a s="say \\"hi\n\\"" 1\nb v=2', ['a s="say \\"hi\n\\"" 1', 'b v=2']],
+    ['a quote in a tag value is just a character', 'a,t="x v=1 1\nb v=2 2', ['a,t="x v=1 1', 'b v=2 2']],
+    ['a quote after an escaped = in a field key is a character', 'a k\\="x=1 1\nb v=2 2', ['a k\\="x=1 1', 'b v=2 2']],
+    ['escaped spaces in names', 'my\\ m,t=a\\ b v=1 1\nz v=1', ['my\\ m,t=a\\ b v=1 1', 'z v=1']],
+  ]
+  for (const [name, text, want] of cases) it(name, () => assert.deepEqual(splitLineProtocol(text), want))
+
+  it('textBatches keeps the precision for the request', () => {
+    const [b] = textBatches('a v=1 1\n', 's', {maxLines: 10, maxBytes: 100})
+    assert.deepEqual(b, {body: 'a v=1 1\n', lines: ['a v=1 1'], precision: 's', points: undefined})
+  })
+})
+
 describe('analyzeRejection: which lines InfluxDB refused', () => {
   const points: Point[] = [
     {measurement: 'cpu', tags: {host: 'a'}, fields: {v: 1.5}, ts: 1},
@@ -70,6 +99,12 @@ describe('analyzeRejection: which lines InfluxDB refused', () => {
     assert.equal(r.partial, false)
   })
 
+  it('a batch of text: the points are parsed to find the conflicting ones', () => {
+    const text = makeBatch(['cpu,host=a v=1.5 1', 'cpu,host=b v=2i 2', 'not line protocol'], 'ms')
+    const r = analyzeRejection('partial write: field type conflict: input field "v" on measurement "cpu" is type integer, already exists as type float dropped=1', text)
+    assert.deepEqual(r.rejected.map((x) => x.line), ['cpu,host=b v=2i 2'])
+  })
+
   it('anything else: every line of the batch, with the message', () => {
     const r = analyzeRejection('points beyond retention policy dropped=3', batch)
     assert.equal(r.rejected.length, 3)
@@ -87,7 +122,8 @@ describe('analyzeRejection: which lines InfluxDB refused', () => {
 })
 
 describe('sendBatches', () => {
-  const batches: Batch[] = Array.from({length: 6}, (_, i) => ({body: `m v=${i} ${i}\n`, lines: [`m v=${i} ${i}`], points: [{measurement: 'm', tags: {}, fields: {v: i}, ts: i}]}))
+  const batches: Batch[] = Array.from({length: 6}, (_, i) => makeBatch([`m v=${i} ${i}`], 'ms'))
+  const id = (b: Batch) => Number(b.lines[0].split(' ')[2])
 
   it('keeps at most `concurrency` batches in flight and sends them all', async () => {
     let inFlight = 0
@@ -97,7 +133,7 @@ describe('sendBatches', () => {
       inFlight++
       most = Math.max(most, inFlight)
       await new Promise((r) => setImmediate(r))
-      sent.push(b.points[0].ts)
+      sent.push(id(b))
       inFlight--
     })
     assert.equal(most, 2)
@@ -107,7 +143,7 @@ describe('sendBatches', () => {
   it('a rejected batch does not stop the others; the rejections are merged', async () => {
     const sent: number[] = []
     const err = await sendBatches(batches, 1, async (b) => {
-      const ts = b.points[0].ts
+      const ts = id(b)
       if (ts === 1 || ts === 4) throw new InfluxWriteRejected('http://x', [analyzeRejection('unable to parse \'x\': bad', b)], 1)
       sent.push(ts)
     }).catch((e: unknown) => e)
@@ -120,8 +156,8 @@ describe('sendBatches', () => {
     const sent: number[] = []
     await assert.rejects(
       sendBatches(batches, 1, async (b) => {
-        if (b.points[0].ts === 2) throw new Error('unreachable')
-        sent.push(b.points[0].ts)
+        if (id(b) === 2) throw new Error('unreachable')
+        sent.push(id(b))
       }),
       /unreachable/,
     )

@@ -194,7 +194,9 @@ export class Dispatcher implements AlertSink {
 
   private flushGroup(group: AggregationGroup, now: number): void {
     const {route} = group
-    group.nextFlushAt = now + route.groupIntervalMs
+    // keep the group's cadence (first flush + k·group_interval) even when a tick comes late
+    const behind = Math.floor((now - group.nextFlushAt) / route.groupIntervalMs) + 1
+    group.nextFlushAt += Math.max(1, behind) * route.groupIntervalMs
     const mutedBy = routeMutedBy(route, this.opts.notify.intervals, now)
     if (mutedBy) {
       // resolved alerts stay in the group, so their resolution goes out when the mute ends

@@ -5,84 +5,119 @@ import type {AggFn} from '../store/types.js'
  * percentile is nearest-rank (`floor(n*p/100 + 0.5) - 1`), median averages the two middle values,
  * stddev is the sample standard deviation (null below two values), first/last go by time.
  *
- * An accumulator takes single points or, for the functions that allow it, a whole pre-aggregated
- * block (count/sum/min/max/first/last), which is how the embedded store answers long ranges fast.
+ * Accumulators for many buckets at once, column by column (typed arrays indexed by bucket slot: no
+ * object per bucket, which matters for a year at one-hour resolution). A slot takes single points
+ * or, for the functions that allow it, a whole pre-aggregated block (count/sum/min/max/first/last),
+ * which is how the embedded store answers long ranges from chunk summaries and rollups.
  */
-export class Accumulator {
-  count = 0
-  sum = 0
-  min = Number.POSITIVE_INFINITY
-  max = Number.NEGATIVE_INFINITY
-  firstTs = Number.POSITIVE_INFINITY
-  first = Number.NaN
-  lastTs = Number.NEGATIVE_INFINITY
-  last = Number.NaN
-  values: number[] | undefined
+export class Accumulators {
+  private count = new Float64Array(0)
+  private sum = new Float64Array(0)
+  private min = new Float64Array(0)
+  private max = new Float64Array(0)
+  private firstTs = new Float64Array(0)
+  private first = new Float64Array(0)
+  private lastTs = new Float64Array(0)
+  private last = new Float64Array(0)
+  private readonly values: number[][] | undefined
+  /** slots in use: 1 + the highest slot added to */
+  size = 0
 
-  constructor(readonly fn: AggFn, readonly param?: number) {
+  constructor(
+    readonly fn: AggFn,
+    readonly param?: number,
+  ) {
     if (needsValues(fn)) this.values = []
   }
 
-  add(ts: number, v: number): void {
-    this.count++
-    this.sum += v
-    if (v < this.min) this.min = v
-    if (v > this.max) this.max = v
-    if (ts < this.firstTs) {
-      this.firstTs = ts
-      this.first = v
+  private grow(slot: number): void {
+    if (slot < this.count.length) {
+      if (slot >= this.size) this.size = slot + 1
+      return
     }
 
-    if (ts >= this.lastTs) {
-      this.lastTs = ts
-      this.last = v
+    const cap = Math.max(16, slot + 1, this.count.length * 2)
+    const resize = (a: Float64Array, fill: number) => {
+      const b = new Float64Array(cap)
+      b.set(a)
+      if (fill !== 0) b.fill(fill, a.length)
+      return b
     }
 
-    this.values?.push(v)
+    this.count = resize(this.count, 0)
+    this.sum = resize(this.sum, 0)
+    this.min = resize(this.min, Number.POSITIVE_INFINITY)
+    this.max = resize(this.max, Number.NEGATIVE_INFINITY)
+    this.firstTs = resize(this.firstTs, Number.POSITIVE_INFINITY)
+    this.first = resize(this.first, Number.NaN)
+    this.lastTs = resize(this.lastTs, Number.NEGATIVE_INFINITY)
+    this.last = resize(this.last, Number.NaN)
+    this.size = slot + 1
+  }
+
+  add(slot: number, ts: number, v: number): void {
+    this.grow(slot)
+    this.count[slot]++
+    this.sum[slot] += v
+    if (v < this.min[slot]) this.min[slot] = v
+    if (v > this.max[slot]) this.max[slot] = v
+    if (ts < this.firstTs[slot]) {
+      this.firstTs[slot] = ts
+      this.first[slot] = v
+    }
+
+    if (ts >= this.lastTs[slot]) {
+      this.lastTs[slot] = ts
+      this.last[slot] = v
+    }
+
+    if (this.values) (this.values[slot] ??= []).push(v)
   }
 
   /** A block summary; only valid when {@link summarizable} is true for the function. */
-  addSummary(n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void {
-    this.count += n
-    this.sum += sum
-    if (min < this.min) this.min = min
-    if (max > this.max) this.max = max
-    if (firstTs < this.firstTs) {
-      this.firstTs = firstTs
-      this.first = first
+  addSummary(slot: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void {
+    this.grow(slot)
+    this.count[slot] += n
+    this.sum[slot] += sum
+    if (min < this.min[slot]) this.min[slot] = min
+    if (max > this.max[slot]) this.max[slot] = max
+    if (firstTs < this.firstTs[slot]) {
+      this.firstTs[slot] = firstTs
+      this.first[slot] = first
     }
 
-    if (lastTs >= this.lastTs) {
-      this.lastTs = lastTs
-      this.last = last
+    if (lastTs >= this.lastTs[slot]) {
+      this.lastTs[slot] = lastTs
+      this.last[slot] = last
     }
   }
 
-  result(): number | null {
-    if (this.count === 0) return this.fn === 'count' ? null : null
+  /** The aggregate of a slot, or null when it saw nothing (or the function is undefined there). */
+  result(slot: number): number | null {
+    if (slot >= this.size || this.count[slot] === 0) return null
     switch (this.fn) {
       case 'mean':
-        return this.sum / this.count
+        return this.sum[slot] / this.count[slot]
       case 'sum':
-        return this.sum
+        return this.sum[slot]
       case 'count':
-        return this.count
+        return this.count[slot]
       case 'min':
-        return this.min
+        return this.min[slot]
       case 'max':
-        return this.max
+        return this.max[slot]
       case 'spread':
-        return this.max - this.min
+        return this.max[slot] - this.min[slot]
       case 'first':
-        return this.first
+        return this.first[slot]
       case 'last':
-        return this.last
+        return this.last[slot]
       case 'percentile':
-        return percentile(this.values!, this.param ?? 50)
+        return percentile(this.values![slot], this.param ?? 50)
       case 'median':
-        return median(this.values!)
+        return median(this.values![slot])
       case 'stddev':
-        return stddev(this.values!)
+        return stddev(this.values![slot])
     }
   }
 }

@@ -17,7 +17,7 @@ import {deflateRawSync, inflateRawSync} from 'node:zlib'
  *
  * Numbers are JS doubles throughout; integers are exact up to 2^53.
  */
-const VERSION = 1
+const VERSION = 3
 const MODE_DECIMAL = 0
 const MODE_FLOAT = 1
 const MODE_STRING = 2
@@ -123,64 +123,123 @@ function decimalScale(values: ArrayLike<number>, n: number): number {
 const PACK_PLAIN = 0
 const PACK_DEFLATE = 1
 
-export function encodeChunk(ts: ArrayLike<number>, values: ArrayLike<number> | string[], opts: {compress?: boolean} = {}): Buffer {
+function writeTimestamps(w: Writer, ts: ArrayLike<number>): void {
   const n = ts.length
-  const w = new Writer(n * 4 + 16)
-  const isString = n > 0 && typeof values[0] === 'string'
-  let mode = MODE_STRING
-  let scale = 0
-  if (!isString) {
-    scale = decimalScale(values as ArrayLike<number>, n)
-    mode = scale >= 0 ? MODE_DECIMAL : MODE_FLOAT
-  }
-
-  w.byte(VERSION)
-  w.byte(mode)
   w.uvarint(n)
-  if (n > 0) {
-    w.varint(ts[0])
-    let prevDelta = 0
-    for (let i = 1; i < n; i++) {
-      const delta = ts[i] - ts[i - 1]
-      if (i === 1) w.uvarint(delta)
-      else w.varint(delta - prevDelta)
-      prevDelta = delta
-    }
+  if (n === 0) return
+  w.varint(ts[0])
+  let prevDelta = 0
+  for (let i = 1; i < n; i++) {
+    const delta = ts[i] - ts[i - 1]
+    if (i === 1) w.uvarint(delta)
+    else w.varint(delta - prevDelta)
+    prevDelta = delta
+  }
+}
+
+function readTimestamps(r: Reader): Float64Array {
+  const n = r.uvarint()
+  const ts = new Float64Array(n)
+  if (n === 0) return ts
+  ts[0] = r.varint()
+  let delta = 0
+  for (let i = 1; i < n; i++) {
+    delta = i === 1 ? r.uvarint() : delta + r.varint()
+    ts[i] = ts[i - 1] + delta
   }
 
-  if (mode === MODE_DECIMAL) {
-    const nums = values as ArrayLike<number>
-    const p = POW10[scale]
+  return ts
+}
+
+/** One value column: a mode byte, then decimal-scaled deltas, XORed doubles or a JSON string array. */
+function writeValues(w: Writer, values: ArrayLike<number> | string[], n: number): void {
+  if (n > 0 && typeof values[0] === 'string') {
+    w.byte(MODE_STRING)
+    const json = Buffer.from(JSON.stringify(Array.prototype.slice.call(values, 0, n)), 'utf8')
+    w.uvarint(json.length)
+    w.bytes(json)
+    return
+  }
+
+  const nums = values as ArrayLike<number>
+  const scale = decimalScale(nums, n)
+  if (scale >= 0) {
+    w.byte(MODE_DECIMAL)
     w.byte(scale)
+    const p = POW10[scale]
     let prev = 0
     for (let i = 0; i < n; i++) {
-      const s = Math.round(nums[i] * p)
-      w.varint(s - prev)
-      prev = s
+      const v = Math.round(nums[i] * p)
+      w.varint(v - prev)
+      prev = v
     }
-  } else if (mode === MODE_FLOAT) {
-    const f = new Float64Array(n)
-    for (let i = 0; i < n; i++) f[i] = (values as ArrayLike<number>)[i]
-    const words = new Uint32Array(f.buffer)
-    for (let i = words.length - 1; i >= 2; i--) words[i] ^= words[i - 2]
-    w.bytes(new Uint8Array(f.buffer))
-  } else {
-    w.bytes(Buffer.from(JSON.stringify(Array.prototype.slice.call(values, 0, n)), 'utf8'))
+
+    return
   }
 
+  w.byte(MODE_FLOAT)
+  const f = new Float64Array(n)
+  for (let i = 0; i < n; i++) f[i] = nums[i]
+  const words = new Uint32Array(f.buffer)
+  for (let i = words.length - 1; i >= 2; i--) words[i] ^= words[i - 2]
+  w.bytes(new Uint8Array(f.buffer))
+}
+
+function readValues(r: Reader, n: number): Float64Array | string[] {
+  const mode = r.byte()
+  if (mode === MODE_DECIMAL) {
+    const p = POW10[r.byte()]
+    const values = new Float64Array(n)
+    let v = 0
+    for (let i = 0; i < n; i++) {
+      v += r.varint()
+      values[i] = v / p
+    }
+
+    return values
+  }
+
+  if (mode === MODE_FLOAT) {
+    const bytes = new Uint8Array(n * 8)
+    bytes.set(r.buf.subarray(r.pos, r.pos + n * 8))
+    r.pos += n * 8
+    const words = new Uint32Array(bytes.buffer)
+    for (let i = 2; i < words.length; i++) words[i] ^= words[i - 2]
+    return new Float64Array(bytes.buffer)
+  }
+
+  if (mode === MODE_STRING) {
+    const len = r.uvarint()
+    const json = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, len).toString('utf8')
+    r.pos += len
+    return JSON.parse(json) as string[]
+  }
+
+  throw new Error(`unknown chunk value mode ${mode}`)
+}
+
+function pack(w: Writer, compress: boolean): Buffer {
   const body = w.buf.subarray(0, w.pos)
-  if (opts.compress === false) {
-    const out = Buffer.allocUnsafe(body.length + 1)
-    out[0] = PACK_PLAIN
-    out.set(body, 1)
-    return out
-  }
-
-  const packed = deflateRawSync(body, {level: 1})
+  const packed = compress ? deflateRawSync(body, {level: 1}) : body
   const out = Buffer.allocUnsafe(packed.length + 1)
-  out[0] = PACK_DEFLATE
+  out[0] = compress ? PACK_DEFLATE : PACK_PLAIN
   out.set(packed, 1)
   return out
+}
+
+function unpack(blob: Uint8Array, kind: number): Reader {
+  const r = new Reader(blob[0] === PACK_DEFLATE ? inflateRawSync(blob.subarray(1)) : blob.subarray(1))
+  const version = r.byte()
+  if (version !== kind) throw new Error(`unknown chunk encoding version ${version}`)
+  return r
+}
+
+export function encodeChunk(ts: ArrayLike<number>, values: ArrayLike<number> | string[], opts: {compress?: boolean} = {}): Buffer {
+  const w = new Writer(ts.length * 4 + 16)
+  w.byte(VERSION)
+  writeTimestamps(w, ts)
+  writeValues(w, values, ts.length)
+  return pack(w, opts.compress !== false)
 }
 
 export function isCompressed(blob: Uint8Array): boolean {
@@ -193,47 +252,9 @@ export interface DecodedChunk {
 }
 
 export function decodeChunk(blob: Uint8Array): DecodedChunk {
-  const raw = blob[0] === PACK_DEFLATE ? inflateRawSync(blob.subarray(1)) : blob.subarray(1)
-  const r = new Reader(raw)
-  const version = r.byte()
-  if (version !== VERSION) throw new Error(`unknown chunk encoding version ${version}`)
-  const mode = r.byte()
-  const n = r.uvarint()
-  const ts = new Float64Array(n)
-  if (n > 0) {
-    ts[0] = r.varint()
-    let delta = 0
-    for (let i = 1; i < n; i++) {
-      delta = i === 1 ? r.uvarint() : delta + r.varint()
-      ts[i] = ts[i - 1] + delta
-    }
-  }
-
-  if (mode === MODE_DECIMAL) {
-    const p = POW10[r.byte()]
-    const values = new Float64Array(n)
-    let s = 0
-    for (let i = 0; i < n; i++) {
-      s += r.varint()
-      values[i] = s / p
-    }
-
-    return {ts, values}
-  }
-
-  if (mode === MODE_FLOAT) {
-    const bytes = new Uint8Array(n * 8)
-    bytes.set(raw.subarray(r.pos, r.pos + n * 8))
-    const words = new Uint32Array(bytes.buffer)
-    for (let i = 2; i < words.length; i++) words[i] ^= words[i - 2]
-    return {ts, values: new Float64Array(bytes.buffer)}
-  }
-
-  if (mode === MODE_STRING) {
-    return {ts, values: JSON.parse(raw.subarray(r.pos).toString('utf8')) as string[]}
-  }
-
-  throw new Error(`unknown chunk value mode ${mode}`)
+  const r = unpack(blob, VERSION)
+  const ts = readTimestamps(r)
+  return {ts, values: readValues(r, ts.length)}
 }
 
 /** One rollup bucket: enough to answer mean, sum, count, min, max, first, last and spread exactly. */
@@ -246,43 +267,62 @@ export interface Bucket {
   last: number
 }
 
+/** Rollup buckets column by column (what queries iterate without building an object per bucket). */
+export interface BucketColumns {
+  ts: Float64Array
+  n: Float64Array
+  sum: Float64Array
+  min: Float64Array
+  max: Float64Array
+  first: Float64Array
+  last: Float64Array
+}
+
 const BUCKET_COLUMNS = ['n', 'sum', 'min', 'max', 'first', 'last'] as const
+const ROLLUP_VERSION = 4
+
+export type BucketColumn = (typeof BUCKET_COLUMNS)[number]
 
 /**
- * A run of rollup buckets: each column encoded as a chunk over the same bucket timestamps (the
- * repeated timestamps cost next to nothing once deflated), length-prefixed, behind the packing tag.
+ * A run of rollup buckets: the bucket timestamps once, then one value column per aggregate, each
+ * behind its byte length so a query decodes only the columns its function needs.
  */
 export function encodeRollup(ts: number[], buckets: Bucket[], opts: {compress?: boolean} = {}): Buffer {
-  const parts = BUCKET_COLUMNS.map((col) => encodeChunk(ts, buckets.map((b) => b[col]), {compress: false}))
-  const body = Buffer.allocUnsafe(parts.reduce((n, p) => n + 4 + p.length, 0))
-  let pos = 0
-  for (const p of parts) {
-    body.writeUInt32LE(p.length, pos)
-    p.copy(body, pos + 4)
-    pos += 4 + p.length
+  const w = new Writer(ts.length * 12 + 16)
+  w.byte(ROLLUP_VERSION)
+  writeTimestamps(w, ts)
+  for (const col of BUCKET_COLUMNS) {
+    const cw = new Writer(ts.length * 2 + 8)
+    writeValues(cw, buckets.map((b) => b[col]), ts.length)
+    w.uvarint(cw.pos)
+    w.bytes(cw.buf.subarray(0, cw.pos))
   }
 
-  const packed = opts.compress === false ? body : deflateRawSync(body, {level: 1})
-  const out = Buffer.allocUnsafe(packed.length + 1)
-  out[0] = opts.compress === false ? PACK_PLAIN : PACK_DEFLATE
-  out.set(packed, 1)
+  return pack(w, opts.compress !== false)
+}
+
+const EMPTY = new Float64Array(0)
+
+/** Decodes the bucket timestamps and the requested columns (the others are left empty). */
+export function decodeRollupColumns(blob: Uint8Array, need: ReadonlySet<BucketColumn> = ALL_BUCKET_COLUMNS): BucketColumns {
+  const r = unpack(blob, ROLLUP_VERSION)
+  const ts = readTimestamps(r)
+  const out: BucketColumns = {ts, n: EMPTY, sum: EMPTY, min: EMPTY, max: EMPTY, first: EMPTY, last: EMPTY}
+  for (const col of BUCKET_COLUMNS) {
+    const len = r.uvarint()
+    const next = r.pos + len
+    if (need.has(col)) out[col] = readValues(r, ts.length) as Float64Array
+    r.pos = next
+  }
+
   return out
 }
 
-export function decodeRollup(blob: Uint8Array): {ts: number[]; values: Bucket[]} {
-  const body = Buffer.from(blob[0] === PACK_DEFLATE ? inflateRawSync(blob.subarray(1)) : blob.subarray(1))
-  const columns: Float64Array[] = []
-  let ts: Float64Array = new Float64Array(0)
-  let pos = 0
-  for (let i = 0; i < BUCKET_COLUMNS.length; i++) {
-    const len = body.readUInt32LE(pos)
-    const d = decodeChunk(body.subarray(pos + 4, pos + 4 + len))
-    ts = d.ts
-    columns.push(d.values as Float64Array)
-    pos += 4 + len
-  }
+export const ALL_BUCKET_COLUMNS: ReadonlySet<BucketColumn> = new Set(BUCKET_COLUMNS)
 
+export function decodeRollup(blob: Uint8Array): {ts: number[]; values: Bucket[]} {
+  const c = decodeRollupColumns(blob)
   const values: Bucket[] = []
-  for (let i = 0; i < ts.length; i++) values.push({n: columns[0][i], sum: columns[1][i], min: columns[2][i], max: columns[3][i], first: columns[4][i], last: columns[5][i]})
-  return {ts: Array.from(ts), values}
+  for (let i = 0; i < c.ts.length; i++) values.push({n: c.n[i], sum: c.sum[i], min: c.min[i], max: c.max[i], first: c.first[i], last: c.last[i]})
+  return {ts: Array.from(c.ts), values}
 }

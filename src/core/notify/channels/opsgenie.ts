@@ -78,6 +78,8 @@ export function opsgenieRequests(n: Notification, config: OpsgenieConfig): Opsge
       out.push({path: aliasPath(a, 'acknowledge'), body: {user: a.ackedBy ?? 'mon', source: 'mon', ...(n.message ? {note: n.message} : {})}})
     } else if (a.status === 'resolved') {
       out.push({path: aliasPath(a, 'close'), body: {source: 'mon', note: `resolved: ${formatLabels(a.labels)}`}})
+    } else if (a.ackedBy) {
+      continue // acknowledged there already: a repeat must not look like news
     } else {
       out.push(createRequest(n, a, config))
       if (n.kind === 'test') out.push({path: aliasPath(a, 'close'), body: {source: 'mon', note: 'test notification'}})

@@ -84,6 +84,7 @@ export function pagerDutyEvents(n: Notification, config: PagerDutyConfig): Pager
   for (const a of n.alerts) {
     if (n.kind === 'acknowledged') out.push({routing_key: config.routing_key, event_action: 'acknowledge', dedup_key: a.fingerprint})
     else if (a.status === 'resolved') out.push({routing_key: config.routing_key, event_action: 'resolve', dedup_key: a.fingerprint})
+    else if (a.ackedBy) continue // acknowledged there already: a repeat must not look like news
     else {
       out.push(triggerEvent(n, a, config))
       // a test should not leave an open incident behind

@@ -36,7 +36,7 @@ import {
 } from './influxql.js'
 import {V1Writer} from './v1.js'
 import {V2Api, type RawSeries} from './v2.js'
-import {analyzeRejection, InfluxWriteRejected, sendBatches, toBatches, type Batch, type BatchLimits} from './write.js'
+import {analyzeRejection, InfluxWriteRejected, makeBatch, sendBatches, textBatches, toBatches, type Batch, type BatchLimits, type WritePrecision} from './write.js'
 
 export interface InfluxStoreOptions {
   clock?: Clock
@@ -146,13 +146,12 @@ export class InfluxStore implements FullStore {
         token: this.cfg.token,
         org: this.cfg.org ?? '',
         bucket: this.cfg.bucket!,
-        precision: this.cfg.precision,
         gzip: this.cfg.gzip,
         timeout: this.timeout,
         tlsVerify: this.cfg.tls_verify,
       })
     } else {
-      this.v1 = new V1Writer(this.http, {database: this.cfg.database, retentionPolicy: this.cfg.retention_policy, precision: this.cfg.precision, gzip: this.cfg.gzip})
+      this.v1 = new V1Writer(this.http, {database: this.cfg.database, retentionPolicy: this.cfg.retention_policy, gzip: this.cfg.gzip})
     }
 
     return {api, serverVersion}
@@ -183,11 +182,22 @@ export class InfluxStore implements FullStore {
     await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)))
   }
 
+  /**
+   * Line protocol as it is (the pipeline hands its spooled text over without parsing it): split
+   * into entries and batches, sent with the given precision. Same retries and errors as write().
+   */
+  async writeLineProtocol(text: string, precision: WritePrecision = 'ns'): Promise<void> {
+    const batches = textBatches(text, precision, this.limits)
+    if (batches.length === 0) return
+    const {api} = await this.ready()
+    await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)))
+  }
+
   private async writeV1(batch: Batch): Promise<void> {
     const v1 = this.v1!
     const body = await v1.encode(batch.body)
     try {
-      await this.retrying('write', this.writeRetry, () => v1.write(body))
+      await this.retrying('write', this.writeRetry, () => v1.write(body, batch.precision))
     } catch (error) {
       await this.writeFailed(error, batch, '/write', (b) => this.writeV1(b))
     }
@@ -195,7 +205,7 @@ export class InfluxStore implements FullStore {
 
   private async writeV2(batch: Batch): Promise<void> {
     try {
-      await this.retrying('write', this.writeRetry, () => this.v2!.write(batch.lines))
+      await this.retrying('write', this.writeRetry, () => this.v2!.write(batch.lines, batch.precision))
     } catch (error) {
       await this.writeFailed(error, batch, '/api/v2/write', (b) => this.writeV2(b))
     }
@@ -204,15 +214,12 @@ export class InfluxStore implements FullStore {
   /** 400 → the rejected lines; 413 → the batch in halves; anything else → one clear message. */
   private async writeFailed(error: unknown, batch: Batch, endpoint: string, again: (b: Batch) => Promise<void>): Promise<void> {
     if (error instanceof HttpStatusError && error.status === 400) {
-      throw new InfluxWriteRejected(this.url, [analyzeRejection(error.serverMessage, batch, lineOf(error.body))], batch.points.length)
+      throw new InfluxWriteRejected(this.url, [analyzeRejection(error.serverMessage, batch, lineOf(error.body))], batch.lines.length)
     }
 
     if (error instanceof HttpStatusError && error.status === 413 && batch.lines.length > 1) {
       const half = Math.ceil(batch.lines.length / 2)
-      const part = (from: number, to?: number): Batch => {
-        const lines = batch.lines.slice(from, to)
-        return {lines, points: batch.points.slice(from, to), body: lines.join('\n') + '\n'}
-      }
+      const part = (from: number, to?: number): Batch => makeBatch(batch.lines.slice(from, to), batch.precision, batch.points?.slice(from, to))
 
       await sendBatches([part(0, half), part(half)], 1, again)
       return

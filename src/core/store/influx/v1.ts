@@ -14,7 +14,6 @@ const V1_PRECISION = {ns: 'n', us: 'u', ms: 'ms', s: 's'} as const
 export interface V1WriteOptions {
   database: string
   retentionPolicy?: string
-  precision: keyof typeof V1_PRECISION
   gzip: boolean
 }
 
@@ -31,11 +30,11 @@ export class V1Writer {
   }
 
   /** One attempt; resolves on 2xx, throws {@link HttpStatusError} or a NetworkError otherwise. */
-  async write(body: Buffer): Promise<void> {
+  async write(body: Buffer, precision: keyof typeof V1_PRECISION): Promise<void> {
     const res = await this.http.request({
       method: 'POST',
       path: '/write',
-      query: {db: this.opts.database, rp: this.opts.retentionPolicy, precision: V1_PRECISION[this.opts.precision]},
+      query: {db: this.opts.database, rp: this.opts.retentionPolicy, precision: V1_PRECISION[precision]},
       body,
       headers: {'Content-Type': 'text/plain; charset=utf-8', ...(this.opts.gzip ? {'Content-Encoding': 'gzip'} : {})},
     })

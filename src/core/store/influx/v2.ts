@@ -19,7 +19,6 @@ export interface V2Options {
   token?: string
   org: string
   bucket: string
-  precision: WritePrecisionType
   gzip: boolean
   /** ms */
   timeout: number
@@ -47,9 +46,9 @@ export class V2Api {
   }
 
   /** One attempt at writing one batch; throws {@link HttpStatusError} / {@link NetworkError}. */
-  async write(lines: readonly string[]): Promise<void> {
+  async write(lines: readonly string[], precision: WritePrecisionType): Promise<void> {
     const n = lines.length
-    const api = this.client.getWriteApi(this.opts.org, this.opts.bucket, this.opts.precision, {
+    const api = this.client.getWriteApi(this.opts.org, this.opts.bucket, precision, {
       // one batch, sent by flush() below, never split or retried by the client
       batchSize: n + 1,
       maxBatchBytes: Number.MAX_SAFE_INTEGER,

@@ -4,14 +4,30 @@
  * lines picked out of its message.
  */
 import {InputError} from '../../errors.js'
-import {serializePoint, type Precision} from '../../model/line-protocol.js'
+import {parseLineProtocol, serializePoint} from '../../model/line-protocol.js'
 import {fieldType, type Point} from '../../model/point.js'
 
+/** The timestamp precisions both InfluxDB write APIs accept. */
+export type WritePrecision = 'ns' | 'us' | 'ms' | 's'
+
 export interface Batch {
-  /** line protocol, one point per line, newline-terminated */
+  /** line protocol, one point per entry, newline-terminated */
   body: string
+  /** the entries (a string field may hold a newline, so an entry can span physical lines) */
   lines: string[]
-  points: Point[]
+  precision: WritePrecision
+  /** the points, when the batch was made from points; parsed from `lines` when a 400 needs them */
+  points?: Point[]
+}
+
+export function makeBatch(lines: string[], precision: WritePrecision, points?: Point[]): Batch {
+  return {body: lines.join('\n') + '\n', lines, precision, points}
+}
+
+/** The points of a batch, aligned with its lines (undefined where a line does not parse). */
+export function pointsOf(batch: Batch): Array<Point | undefined> {
+  if (batch.points) return batch.points
+  return batch.lines.map((line) => parseLineProtocol(line, {precision: batch.precision}).points[0])
 }
 
 export interface BatchLimits {
@@ -52,13 +68,67 @@ function isAscii(s: string): boolean {
 }
 
 /** Serializes every point first, so that a point line protocol cannot carry fails the write before anything is sent. */
-export function toBatches(points: readonly Point[], precision: Precision, limits: BatchLimits): Batch[] {
+export function toBatches(points: readonly Point[], precision: WritePrecision, limits: BatchLimits): Batch[] {
   const lines: string[] = new Array(points.length)
   for (let i = 0; i < points.length; i++) lines[i] = serializePoint(points[i], precision)
-  return planBatches(lines, limits).map(([from, to]) => {
-    const slice = lines.slice(from, to)
-    return {body: slice.join('\n') + '\n', lines: slice, points: points.slice(from, to)}
-  })
+  return planBatches(lines, limits).map(([from, to]) => makeBatch(lines.slice(from, to), precision, points.slice(from, to)))
+}
+
+/** Line protocol text (from the spool, from a file) in batches, sent as it is. */
+export function textBatches(text: string, precision: WritePrecision, limits: BatchLimits): Batch[] {
+  const lines = splitLineProtocol(text)
+  return planBatches(lines, limits).map(([from, to]) => makeBatch(lines.slice(from, to), precision))
+}
+
+/**
+ * Splits line protocol into its entries, the way InfluxDB finds them: a newline ends an entry
+ * unless it is inside a quoted string field value (a `"` right after a field's unescaped `=`);
+ * a backslash escapes the next character. Blank lines and `#` comments are left out, and so is
+ * a trailing `\r`.
+ */
+export function splitLineProtocol(text: string): string[] {
+  const out: string[] = []
+  const n = text.length
+  let i = 0
+  while (i < n) {
+    const start = i
+    // 0: measurement and tags, 1: fields, 2: timestamp
+    let section = 0
+    let quoted = false
+    let afterEquals = false
+    let j = i
+    for (; j < n; j++) {
+      const c = text.charCodeAt(j)
+      if (quoted) {
+        if (c === 92) j++
+        else if (c === 34) quoted = false
+        continue
+      }
+
+      if (c === 10) break
+      if (c === 92 && j + 1 < n && text.charCodeAt(j + 1) !== 10) {
+        j++
+        afterEquals = false
+        continue
+      }
+
+      if (section === 0 && c === 32) section = 1
+      else if (section === 1) {
+        if (c === 34 && afterEquals) quoted = true
+        else if (c === 32) section = 2
+      }
+
+      afterEquals = section === 1 && c === 61
+    }
+
+    let entry = text.slice(start, j)
+    if (entry.endsWith('\r')) entry = entry.slice(0, -1)
+    const head = entry.trimStart()
+    if (head !== '' && !head.startsWith('#')) out.push(entry)
+    i = j + 1
+  }
+
+  return out
 }
 
 /**
@@ -86,7 +156,7 @@ export async function sendBatches(batches: readonly Batch[], concurrency: number
   await Promise.all(Array.from({length: Math.min(concurrency, batches.length)}, worker))
   if (fatal !== undefined) throw fatal
   if (rejections.length === 1) throw rejections[0]
-  if (rejections.length > 1) throw InfluxWriteRejected.merge(rejections, batches.reduce((n, b) => n + b.points.length, 0))
+  if (rejections.length > 1) throw InfluxWriteRejected.merge(rejections, batches.reduce((n, b) => n + b.lines.length, 0))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,7 +186,7 @@ const TYPE_CONFLICT = /field type conflict: input field "((?:[^"\\]|\\.)*)" on m
  * conflicting field type, or the line number 2.x gives. When nothing can be pinned down every
  * line of the batch is reported, with InfluxDB's message as the reason.
  */
-export function analyzeRejection(message: string, batch: Pick<Batch, 'lines' | 'points'>, lineNumber?: number): Rejection {
+export function analyzeRejection(message: string, batch: Batch, lineNumber?: number): Rejection {
   const partial = /partial write/i.test(message)
   const droppedMatch = / dropped=(\d+)\s*$/.exec(message)
   const dropped = droppedMatch ? Number(droppedMatch[1]) : undefined
@@ -135,8 +205,8 @@ export function analyzeRejection(message: string, batch: Pick<Batch, 'lines' | '
   if (conflict) {
     const [, field, measurement, type] = conflict
     const reason = conflict[0]
-    batch.points.forEach((p, i) => {
-      if (p.measurement !== unquote(measurement)) return
+    pointsOf(batch).forEach((p, i) => {
+      if (p?.measurement !== unquote(measurement)) return
       const v = p.fields[unquote(field)]
       // the point model's type names are InfluxDB's (float, integer, unsigned, boolean, string)
       if (v !== undefined && fieldType(v) === type) rejected.push({line: batch.lines[i], reason})

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import {decodeChunk, decodeRollup, encodeChunk, encodeRollup, type Bucket} from '../codec.js'
+import {decodeChunk, decodeRollup, decodeRollupColumns, encodeChunk, encodeRollup, type Bucket, type BucketColumn, type BucketColumns} from '../codec.js'
 import {mergeRuns, type Run} from './merge.js'
 
 /** The per-chunk summary every chunk row carries (null for string chunks). */
@@ -137,6 +137,20 @@ export class ChunkTable<V> {
   /** Every (series, field) with a chunk touching [start, end). */
   pairsInRange(start: number, end: number): Array<{series_id: number; field_id: number}> {
     return this.q.pairsInRange.all(start, end)
+  }
+
+  /** Calls `each` for every element in [start, end) of one series field, with its chunk's raw blob decoded by `decode`. */
+  forEachInRange<C extends {ts: ArrayLike<number>}>(sid: number, fid: number, start: number, end: number, decode: (blob: Uint8Array) => C, each: (c: C, i: number) => void): void {
+    for (const row of this.overlapping(sid, fid, start, end)) {
+      const c = decode(this.q.data.get(row.rowid)!.data)
+      const inside = row.t_start >= start && row.t_end < end
+      for (let i = 0; i < c.ts.length; i++) if (inside || (c.ts[i] >= start && c.ts[i] < end)) each(c, i)
+    }
+  }
+
+  /** Rollup buckets in [start, end), column by column (no object per bucket), decoding only `need`. */
+  scanColumns(sid: number, fid: number, start: number, end: number, need: ReadonlySet<BucketColumn>, each: (c: BucketColumns, i: number) => void): void {
+    this.forEachInRange(sid, fid, start, end, (blob) => decodeRollupColumns(blob, need), each)
   }
 
   /** Everything in [start, end) of one series field, in time order. */

@@ -5,9 +5,9 @@ import {systemClock, type Clock} from '../../clock.js'
 import {InputError, UserError} from '../../errors.js'
 import {matchesAll, type Matcher} from '../../model/matcher.js'
 import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
-import {Accumulator, bucketStart, derivative, summarizable} from '../../query/aggregate.js'
+import {Accumulators, bucketStart, derivative, summarizable} from '../../query/aggregate.js'
 import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
-import type {Bucket} from '../codec.js'
+import type {Bucket, BucketColumn} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import {ChunkTable, rawCodec, rollupCodec, type ChunkRow} from './chunks.js'
 import {mergeRuns, normalizeRun, type Run} from './merge.js'
@@ -534,40 +534,26 @@ export class SqliteStore implements FullStore {
     agg: NonNullable<QueryPlan['aggregate']>,
     field: FieldRow,
     series: Array<{id: number; tags: Tags}>,
-    feed: (sid: number, accAt: (t: number) => Accumulator) => void = (sid, accAt) => this.feedRaw(q, sid, field, accAt),
+    feed: (sid: number, sink: BucketSink) => void = (sid, sink) => this.feedRaw(q, sid, field, sink),
   ): Frame[] {
-    const groups = new Map<string, {tags: Tags; buckets: Map<number, Accumulator>}>()
+    const groups = new Map<string, {tags: Tags; buckets: Buckets}>()
     for (const s of series) {
       const groupTags: Tags = {}
       for (const k of agg.by) groupTags[k] = s.tags[k] ?? ''
       const groupKey = agg.by.map((k) => groupTags[k]).join('\u0000')
       let group = groups.get(groupKey)
       if (!group) {
-        group = {tags: groupTags, buckets: new Map()}
+        group = {tags: groupTags, buckets: new Buckets(q, agg)}
         groups.set(groupKey, group)
       }
 
-      const buckets = group.buckets
-      const accAt = (t: number): Accumulator => {
-        const b = q.every ? bucketStart(t, q.every) : q.start
-        let acc = buckets.get(b)
-        if (!acc) {
-          acc = new Accumulator(agg.fn, agg.param)
-          buckets.set(b, acc)
-        }
-
-        return acc
-      }
-
-      feed(s.id, accAt)
+      feed(s.id, group.buckets)
     }
 
     const frames: Frame[] = []
     for (const g of groups.values()) {
       const rows: Frame['rows'] = []
-      for (const [t, acc] of [...g.buckets.entries()].sort((a, b) => a[0] - b[0])) {
-        const v = acc.result()
-        if (v === null) continue
+      for (const [t, v] of g.buckets.results()) {
         // string fields only count, and first/last of strings would need the text itself
         rows.push([t, field.type === 'string' && agg.fn !== 'count' ? null : v])
       }
@@ -578,14 +564,53 @@ export class SqliteStore implements FullStore {
     return sortFrames(frames)
   }
 
-  private feedRaw(q: QueryPlan, sid: number, field: FieldRow, accAt: (t: number) => Accumulator): void {
+  private transformFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
+    const frames: Frame[] = []
+    for (const s of series) {
+      const d = this.derivedSeries(q, s.id, field.id)
+      if (d.ts.length === 0) continue
+      frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
+    }
+
+    return sortFrames(frames)
+  }
+
+  /** Feeds one series into accumulators, using chunk summaries where a whole chunk falls in one bucket. */
+  private accumulateSeries(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink): void {
+    const fn = q.aggregate!.fn
+    const useSummaries = summarizable(fn) && field.type !== 'string'
+    const head = this.stmt.headRange.all(sid, field.id, q.start, q.end)
+    const headTs = head.map((r) => r.ts)
+    for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
+      const inside = c.t_start >= q.start && c.t_end < q.end
+      const oneBucket = !q.every || bucketStart(c.t_start, q.every) === bucketStart(c.t_end, q.every)
+      const overridden = anyInRange(headTs, c.t_start, c.t_end)
+      if (useSummaries && inside && oneBucket && !overridden) {
+        sink.addSummary(c.t_start, c.n, c.sum!, c.min!, c.max!, c.t_start, c.first!, c.t_end, c.last!)
+        continue
+      }
+
+      const decoded = this.raw.read(c)
+      const headSet = overridden ? new Set(headTs) : undefined
+      for (let i = 0; i < decoded.ts.length; i++) {
+        const t = decoded.ts[i]
+        if (t < q.start || t >= q.end || headSet?.has(t)) continue
+        const v = decoded.values[i]
+        sink.add(t, typeof v === 'number' ? v : 0)
+      }
+    }
+
+    for (const r of head) sink.add(r.ts, typeof r.value === 'number' ? r.value : 0)
+  }
+
+  private feedRaw(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink): void {
     if (!q.transform) {
-      this.accumulateSeries(q, sid, field, accAt)
+      this.accumulateSeries(q, sid, field, sink)
       return
     }
 
     const d = this.derivedSeries(q, sid, field.id)
-    for (let i = 0; i < d.ts.length; i++) accAt(d.ts[i]).add(d.ts[i], d.values[i])
+    for (let i = 0; i < d.ts.length; i++) sink.add(d.ts[i], d.values[i])
   }
 
   /** rate/derivative of one series: over raw points, or over the last value of each bucket with `every`. */
@@ -603,16 +628,20 @@ export class SqliteStore implements FullStore {
    */
   private rollupFrames(q: QueryPlan, tier: Tier, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
     const table = this.rollups.get(tier.resolution)!
+    const res = tier.resolution
     const wm = Math.max(q.start, Math.min(q.end, this.watermark(tier) ?? q.start))
     const lastValues = (sid: number): Run<number> => {
-      const rolled = table.readRange(sid, field.id, q.start, wm)
+      const out: Run<number> = {ts: [], values: []}
+      table.scanColumns(sid, field.id, q.start, wm, LAST_ONLY, (c, i) => {
+        out.ts.push(c.ts[i] + res - 1)
+        out.values.push(c.last[i])
+      })
       const recent = this.readRun(sid, field.id, wm, q.end) as Run<number>
-      const run: Run<number> = {ts: rolled.ts.map((t) => t + tier.resolution - 1), values: rolled.values.map((b) => b.last)}
-      return {ts: [...run.ts, ...recent.ts], values: [...run.values, ...recent.values]}
+      return {ts: [...out.ts, ...recent.ts], values: [...out.values, ...recent.values]}
     }
 
     if (!q.aggregate) {
-      const tq = {...q, every: q.every ?? tier.resolution}
+      const tq = {...q, every: q.every ?? res}
       const frames: Frame[] = []
       for (const s of series) {
         const d = this.derivedSeries(tq, s.id, field.id, lastValues(s.id))
@@ -622,61 +651,21 @@ export class SqliteStore implements FullStore {
       return sortFrames(frames)
     }
 
-    return this.aggregateFrames(q, q.aggregate, field, series, (sid, accAt) => {
+    return this.aggregateFrames(q, q.aggregate, field, series, (sid, sink) => {
       if (q.transform) {
-        const d = this.derivedSeries({...q, every: q.every ?? tier.resolution}, sid, field.id, lastValues(sid))
-        for (let i = 0; i < d.ts.length; i++) accAt(d.ts[i]).add(d.ts[i], d.values[i])
+        const d = this.derivedSeries({...q, every: q.every ?? res}, sid, field.id, lastValues(sid))
+        for (let i = 0; i < d.ts.length; i++) sink.add(d.ts[i], d.values[i])
         return
       }
 
-      const rolled = table.readRange(sid, field.id, q.start, wm)
-      for (let i = 0; i < rolled.ts.length; i++) {
-        const t = rolled.ts[i]
-        const b = rolled.values[i]
-        accAt(t).addSummary(b.n, b.sum, b.min, b.max, t, b.first, t + tier.resolution - 1, b.last)
-      }
-
-      if (wm < q.end) this.accumulateSeries({...q, start: wm}, sid, field, accAt)
+      const need = COLUMNS_FOR[q.aggregate!.fn]
+      table.scanColumns(sid, field.id, q.start, wm, need, (c, i) => {
+        const t = c.ts[i]
+        // columns this function does not read are empty (undefined → NaN, ignored by its result)
+        sink.addSummary(t, c.n[i] ?? 0, c.sum[i], c.min[i], c.max[i], t, c.first[i], t + res - 1, c.last[i])
+      })
+      if (wm < q.end) this.accumulateSeries({...q, start: wm}, sid, field, sink)
     })
-  }
-
-  private transformFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
-    const frames: Frame[] = []
-    for (const s of series) {
-      const d = this.derivedSeries(q, s.id, field.id)
-      if (d.ts.length === 0) continue
-      frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
-    }
-
-    return sortFrames(frames)
-  }
-
-  /** Feeds one series into accumulators, using chunk summaries where a whole chunk falls in one bucket. */
-  private accumulateSeries(q: QueryPlan, sid: number, field: FieldRow, accAt: (t: number) => Accumulator): void {
-    const fn = q.aggregate!.fn
-    const useSummaries = summarizable(fn) && field.type !== 'string'
-    const head = this.stmt.headRange.all(sid, field.id, q.start, q.end)
-    const headTs = head.map((r) => r.ts)
-    for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
-      const inside = c.t_start >= q.start && c.t_end < q.end
-      const oneBucket = !q.every || bucketStart(c.t_start, q.every) === bucketStart(c.t_end, q.every)
-      const overridden = anyInRange(headTs, c.t_start, c.t_end)
-      if (useSummaries && inside && oneBucket && !overridden) {
-        accAt(c.t_start).addSummary(c.n, c.sum!, c.min!, c.max!, c.t_start, c.first!, c.t_end, c.last!)
-        continue
-      }
-
-      const decoded = this.raw.read(c)
-      const headSet = overridden ? new Set(headTs) : undefined
-      for (let i = 0; i < decoded.ts.length; i++) {
-        const t = decoded.ts[i]
-        if (t < q.start || t >= q.end || headSet?.has(t)) continue
-        const v = decoded.values[i]
-        accAt(t).add(t, typeof v === 'number' ? v : 0)
-      }
-    }
-
-    for (const r of head) accAt(r.ts).add(r.ts, typeof r.value === 'number' ? r.value : 0)
   }
 
   explain(q: QueryPlan): string {
@@ -923,6 +912,61 @@ export function compileSeriesSql(measurement: string, matchers: Matcher[]): {sql
   }
 
   return {sql: `SELECT id, tags FROM series WHERE ${where.join(' AND ')} ORDER BY key`, params, jsMatchers}
+}
+
+const LAST_ONLY: ReadonlySet<BucketColumn> = new Set(['last'])
+/** The rollup columns each function reads. */
+const COLUMNS_FOR: Record<string, ReadonlySet<BucketColumn>> = {
+  mean: new Set(['n', 'sum']),
+  sum: new Set(['n', 'sum']),
+  count: new Set(['n']),
+  min: new Set(['n', 'min']),
+  max: new Set(['n', 'max']),
+  spread: new Set(['n', 'min', 'max']),
+  first: new Set(['n', 'first']),
+  last: new Set(['n', 'last']),
+}
+
+/** Where a series' points or block summaries go: the bucket is found from the time `t`. */
+interface BucketSink {
+  add(t: number, v: number): void
+  addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void
+}
+
+/** The accumulators of one group: a slot per `every` bucket from the range start (one without `every`). */
+class Buckets implements BucketSink {
+  private readonly acc: Accumulators
+  private readonly base: number
+  private readonly every: number
+
+  constructor(
+    private readonly q: QueryPlan,
+    agg: NonNullable<QueryPlan['aggregate']>,
+  ) {
+    this.acc = new Accumulators(agg.fn, agg.param)
+    this.every = q.every ?? 0
+    this.base = this.every ? bucketStart(q.start, this.every) : q.start
+  }
+
+  private slot(t: number): number {
+    return this.every ? Math.floor((t - this.base) / this.every) : 0
+  }
+
+  add(t: number, v: number): void {
+    this.acc.add(this.slot(t), t, v)
+  }
+
+  addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void {
+    this.acc.addSummary(this.slot(t), n, sum, min, max, firstTs, first, lastTs, last)
+  }
+
+  /** [bucket time, value] for every bucket with a value, in time order. */
+  *results(): Generator<[number, number]> {
+    for (let i = 0; i < this.acc.size; i++) {
+      const v = this.acc.result(i)
+      if (v !== null) yield [this.every ? this.base + i * this.every : this.q.start, v]
+    }
+  }
 }
 
 function concatRuns(a: Run, b: Run): Run {

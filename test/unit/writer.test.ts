@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict'
+import {afterEach, beforeEach, describe, it} from 'node:test'
+import {InputError} from '../../src/core/errors.js'
+import type {Point} from '../../src/core/model/point.js'
+import {Batcher, toLineProtocol} from '../../src/core/pipeline/batcher.js'
+import {Spool} from '../../src/core/pipeline/spool.js'
+import {isPermanentWriteError, Writer} from '../../src/core/pipeline/writer.js'
+import {ManualTimer} from '../../src/core/scheduler/timer.js'
+import type {Frame, Store} from '../../src/core/store/types.js'
+import {tempDir} from '../helpers/servers.js'
+
+/** A store that fails the way it is told to, and remembers what it was given. */
+class ScriptedStore implements Store {
+  readonly kind = 'scripted'
+  written: Point[] = []
+  calls = 0
+  failures: unknown[] = []
+  async write(points: Point[]): Promise<void> {
+    this.calls++
+    const f = this.failures.shift()
+    if (f) throw f
+    this.written.push(...points)
+  }
+  async query(): Promise<Frame[]> {
+    return []
+  }
+  async close(): Promise<void> {}
+}
+
+let tmp: ReturnType<typeof tempDir>
+let timer: ManualTimer
+let spool: Spool
+beforeEach(() => {
+  tmp = tempDir('mon-writer-')
+  timer = new ManualTimer(1_700_000_000_000)
+  spool = Spool.open({dir: tmp.dir, maxBytes: 1 << 30, segmentBytes: 1 << 20, fsync: 'never', clock: timer})
+})
+afterEach(async () => {
+  await spool.close()
+  tmp.cleanup()
+})
+
+/** Real file I/O happens between the manual timer's steps: wait for it. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2))
+  assert.ok(cond(), 'condition never became true')
+}
+
+const pts = (n: number, m = 'm'): Point[] => Array.from({length: n}, (_, i) => ({measurement: m, tags: {i: String(i)}, fields: {v: i}, ts: 1000 + i}))
+const append = (n: number, input = 'host') => spool.append([{input, points: n, precision: 'ms', payload: toLineProtocol(pts(n)).text}])
+
+describe('writer', () => {
+  it('retries a failing store with growing backoff until it takes the batch, then acknowledges it', async () => {
+    const store = new ScriptedStore()
+    const down = Object.assign(new Error('connection refused'), {code: 'ECONNREFUSED'})
+    store.failures = [down, down, down]
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 100, random: () => 1, backoffMs: {initial: 100, max: 1000}})
+    w.start()
+    await append(10)
+    await until(() => store.calls === 1)
+    assert.equal(w.stats().storeUp, false)
+    await timer.advance(99)
+    assert.equal(store.calls, 1, 'waits the first backoff (100 ms)')
+    await timer.advance(1)
+    assert.equal(store.calls, 2)
+    await timer.advance(200)
+    assert.equal(store.calls, 3, 'then 200 ms')
+    await timer.advance(400)
+    assert.equal(store.calls, 4, 'then 400 ms, and it succeeds')
+    assert.equal(store.written.length, 10)
+    assert.equal(spool.backlog().records, 0)
+    const s = w.stats()
+    assert.equal(s.storeUp, true)
+    assert.equal(s.errors, 3)
+    assert.deepEqual(s.writtenByInput, {host: 10})
+    await w.stop()
+  })
+
+  it('honours Retry-After', async () => {
+    const store = new ScriptedStore()
+    store.failures = [Object.assign(new Error('slow down'), {status: 429, retryAfterMs: 5000})]
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 100, random: () => 1})
+    w.start()
+    await append(1)
+    await until(() => store.calls === 1)
+    await timer.advance(4999)
+    assert.equal(store.calls, 1)
+    await timer.advance(1)
+    assert.equal(store.calls, 2)
+    await w.stop()
+  })
+
+  it('drops a batch the store rejects for good, counts it, and goes on', async () => {
+    const store = new ScriptedStore()
+    store.failures = [new InputError('field type conflict')]
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 5})
+    w.start()
+    await append(5, 'bad')
+    await append(5, 'good')
+    await until(() => store.written.length === 5)
+    assert.equal(spool.status().droppedByInput.bad, 5)
+    assert.equal(w.stats().rejectedPoints, 5)
+    assert.equal(spool.backlog().records, 0)
+    await w.stop()
+  })
+
+  it('classifies errors', () => {
+    const table: Array<[unknown, boolean]> = [
+      [new InputError('bad'), true],
+      [{status: 400}, true],
+      [{status: 413}, true],
+      [{status: 401}, false],
+      [{status: 404}, false],
+      [{status: 503}, false],
+      [new Error('ECONNREFUSED'), false],
+    ]
+    for (const [err, permanent] of table) assert.equal(isPermanentWriteError(err), permanent, JSON.stringify(err))
+  })
+
+  it('stop leaves unwritten batches in the spool for the next run', async () => {
+    const store = new ScriptedStore()
+    store.failures = [new Error('down')]
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 100})
+    w.start()
+    await append(3)
+    await until(() => store.calls === 1)
+    await w.stop()
+    assert.deepEqual(spool.backlog(), {records: 1, points: 3})
+    assert.equal(await w.drain(timer.now()), false)
+  })
+})
+
+describe('batcher', () => {
+  it('flushes by time and by size, one record per input', async () => {
+    const b = new Batcher({spool, batchSize: 10, flushIntervalMs: 1000, timer})
+    const first = b.add('a', pts(3))
+    void b.add('b', pts(2))
+    await timer.advance(999)
+    assert.equal(spool.backlog().records, 0)
+    await timer.advance(1)
+    await first
+    assert.deepEqual(spool.backlog(), {records: 2, points: 5})
+    await b.add('a', pts(10)) // size reached: no waiting for the timer
+    assert.deepEqual(spool.backlog(), {records: 3, points: 15})
+  })
+
+  it('drops and counts points line protocol cannot carry', async () => {
+    const b = new Batcher({spool, batchSize: 100, flushIntervalMs: 10, timer})
+    const bad: Point = {measurement: 'm', tags: {}, fields: {v: Number.NaN}, ts: 1}
+    void b.add('x', [...pts(2), bad])
+    await b.flush()
+    assert.equal(spool.backlog().points, 2)
+    assert.deepEqual(b.stats().invalidByInput, {x: 1})
+  })
+})
