@@ -19,7 +19,12 @@ export function renderCollectStart(agent: Agent, storeName: string): string[] {
 export function renderOnceSummary(s: OnceSummary, storeName: string): {out: string[]; err: string[]} {
   const err = s.runs.filter((r) => r.error).map((r) => `input ${r.input} failed: ${r.error}`)
   const ok = s.inputs - s.failed
-  const out = [`collected ${s.points} points from ${ok} input${ok === 1 ? '' : 's'}; wrote ${s.written} to ${storeName}${s.backlog > 0 ? ` (including ${s.backlog} left by an earlier run)` : ''}`]
+  const extra = [
+    s.written !== s.points + s.backlog ? `${s.points} collected` : '',
+    s.backlog > 0 ? `${s.backlog} left by an earlier run` : '',
+    s.written > s.points + s.backlog ? `${s.written - s.points - s.backlog} self-metrics` : '',
+  ].filter(Boolean)
+  const out = [`wrote ${s.written} points from ${ok} input${ok === 1 ? '' : 's'} to ${storeName}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`]
   if (s.pending > 0) err.push(`error: store unavailable (${s.storeError}): ${s.pending} points kept in the spool ${s.spool}; they are written on the next run`)
   return {out, err}
 }

@@ -29,6 +29,12 @@ agent:
   flush_interval: 1s
   # Largest number of points written to the store at once.
   batch_size: 5000
+  # Store writes in flight at once while the store keeps up.
+  write_concurrency: 4
+  # Time zone of cron intervals (default: the system's).
+~  timezone: Europe/Berlin
+  # Write mon's own metrics (measurement mon_internal) every interval.
+  self_metrics: true
 
 # Where metrics are stored: an embedded SQLite database, or InfluxDB 1.x/2.x.
 store:
@@ -161,6 +167,8 @@ inputs:
 ~      data_format: json
 ~      # Measurement name for json output.
 ~      name_override: queue
+~      # json output: keys whose values become tags.
+~      tag_keys: [queue]
 ~      # Kill the command after this long.
 ~      timeout: 10s
 ~      # Run interval.
@@ -176,6 +184,8 @@ inputs:
 ~    token: \${MON_LISTENER_TOKEN}
     # Largest request body accepted.
     max_body: 32MiB
+    # Tags added to pushed points that lack them.
+~    tags: {source: push}
 
 # The on-disk queue between collection and the store.
 spool:
@@ -206,8 +216,83 @@ rules:
   # How long alert transitions and resolved alerts are kept in the state database.
   history_retention: 30d
 
-# Notification channels and routing (see docs/notify.md).
-notify: {}
+# Notifications: receivers and their channels, the route tree, inhibition, mute intervals,
+# escalation and the durable outbox. Every channel's options: docs/notifications.md.
+# Credentials (webhook URLs, tokens, passwords) must come from \${ENV} or \${file:…}.
+notify:
+  # How people reach mon (the daemon's API), linked from notifications.
+~  external_url: https://mon.example.com
+  # Who can be notified: a name and any number of channels (slack_configs, teams_configs,
+  # webhook_configs, email_configs, pagerduty_configs, opsgenie_configs, twilio_configs,
+  # ntfy_configs, alertmanager_configs).
+=  receivers: []
+~  receivers:
+~    - name: team-slack
+~      slack_configs:
+~        - bot_token: \${SLACK_BOT_TOKEN}
+~          channel: "#alerts"
+~    - name: db-oncall
+~      pagerduty_configs:
+~        - routing_key: \${PAGERDUTY_ROUTING_KEY}
+~      email_configs:
+~        - to: [dba@example.com]
+~          from: mon@example.com
+~          smarthost: smtp.example.com:587
+~          auth_username: mon@example.com
+~          auth_password: \${SMTP_PASSWORD}
+~    - name: manager
+~      ntfy_configs:
+~        - topic: mon-manager-7f3k2
+~          token: \${NTFY_TOKEN:-}
+  # Where alerts go (Alertmanager semantics): the deepest matching route, and later siblings
+  # when a matching route says continue: true. Children inherit receiver, group_by and timers.
+~  route:
+~    receiver: team-slack
+~    group_by: [alertname]
+~    # Wait this long before the first notification of a new group (to batch alerts).
+~    group_wait: 30s
+~    # How often a group is looked at again for new or resolved alerts.
+~    group_interval: 5m
+~    # Notify again while anything unacknowledged still fires.
+~    repeat_interval: 4h
+~    routes:
+~      - matchers: ['team="db"', 'severity="critical"']
+~        receiver: db-oncall
+~        escalation: db-critical
+~      - matchers: ['severity="info"']
+~        mute_time_intervals: [nights]
+  # While a source alert fires, target alerts with the same "equal" labels are not notified.
+=  inhibit_rules: []
+~  inhibit_rules:
+~    - source_matchers: ['severity="critical"']
+~      target_matchers: ['severity="warning"']
+~      equal: [alertname, host]
+  # Named times for routes' mute_time_intervals and active_time_intervals.
+=  time_intervals: []
+~  time_intervals:
+~    - name: nights
+~      time_intervals:
+~        - times: [{start_time: "22:00", end_time: "24:00"}, {start_time: "00:00", end_time: "07:00"}]
+~          location: Europe/Berlin
+  # Unacknowledged alerts go further, step by step, until acknowledged or resolved.
+=  escalation_policies: []
+~  escalation_policies:
+~    - name: db-critical
+~      steps:
+~        - {after: 15m, receiver: manager}
+  # Every notification is stored before it is sent, retried, and kept as dead when it fails.
+  outbox:
+    # Attempts before a notification is dead (see mon notify outbox).
+    max_attempts: 10
+    # First retry delay; it doubles (with jitter) up to max_backoff. Retry-After is honoured.
+    backoff: 10s
+    max_backoff: 15m
+    # A crashed sender's notifications are taken over after this long; longer than any timeout.
+    lease: 2m
+    # Notifications sent at once.
+    concurrency: 4
+    # Delivered, dead and dropped notifications are kept this long.
+    retention: 7d
 
 # How long each tier is kept: raw points, and 1m / 1h rollups. Replaces the whole table.
 retention:
@@ -235,7 +320,7 @@ export interface SampleOptions {
 }
 
 /** Environment variables the uncommented sample refers to without a default. */
-export const SAMPLE_REQUIRED_ENV = ['INFLUX_TOKEN', 'EXAMPLE_API_TOKEN', 'MON_LISTENER_TOKEN', 'MON_API_TOKEN'] as const
+export const SAMPLE_REQUIRED_ENV = ['INFLUX_TOKEN', 'EXAMPLE_API_TOKEN', 'MON_LISTENER_TOKEN', 'MON_API_TOKEN', 'SLACK_BOT_TOKEN', 'PAGERDUTY_ROUTING_KEY', 'SMTP_PASSWORD'] as const
 
 export function sampleConfig(opts: SampleOptions = {}): string {
   const lines = TEMPLATE.split('\n')

@@ -61,8 +61,23 @@ export class Sender {
     this.random = opts.random ?? Math.random
   }
 
-  /** Send everything due at `now`, round after round, until nothing more is due. */
+  private running: Promise<FlushResult> | undefined
+
+  /**
+   * Send everything due at `now`, round after round, until nothing more is due. A call while a
+   * flush is still running (a slow channel, a tick timer) joins it instead of starting another.
+   */
   async flush(now: number = this.opts.clock.now()): Promise<FlushResult> {
+    if (this.running) return this.running
+    this.running = this.flushRounds(now)
+    try {
+      return await this.running
+    } finally {
+      this.running = undefined
+    }
+  }
+
+  private async flushRounds(now: number): Promise<FlushResult> {
     const result: FlushResult = {delivered: 0, retried: 0, dead: 0}
     // A stream's next row becomes due when the one before it is delivered: keep claiming until
     // a round finds nothing (bounded, in case something keeps re-queuing itself at `now`).

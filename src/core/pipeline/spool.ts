@@ -466,6 +466,7 @@ export class Spool {
    * only moves over a contiguous run of acknowledged batches.
    */
   ack(batch: SpoolBatch): void {
+    if (this.closed) return // a write that finished after close: replayed next time, overwritten
     const entry = this.outstanding.find((o) => o.batch.id === batch.id)
     if (!entry || entry.done) return
     entry.done = true

@@ -123,13 +123,17 @@ export class Writer {
 
   /**
    * Stops taking batches and abandons retries; batches not written stay in the spool (a later
-   * run replays them). Waits for writes already sent to finish.
+   * run replays them). Waits up to `graceMs` for writes already sent to finish.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs = 2000): Promise<void> {
     this.stopAc.abort(new Error('writer stopping'))
     this.notify()
     await this.running
-    await Promise.all(this.inflight)
+    // A store call can hang on its own retries; its batch stays unacknowledged in the spool and
+    // is replayed by the next run (the store overwrites duplicates), so do not wait for ever.
+    const ac = new AbortController()
+    await Promise.race([Promise.all(this.inflight), sleep(this.opts.timer, graceMs, ac.signal).catch(() => {})])
+    ac.abort()
     this.running = undefined
     this.opts.spool.rewind()
   }

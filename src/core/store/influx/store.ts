@@ -36,7 +36,7 @@ import {
 } from './influxql.js'
 import {V1Writer} from './v1.js'
 import {V2Api, type RawSeries} from './v2.js'
-import {analyzeRejection, InfluxWriteRejected, makeBatch, sendBatches, textBatches, toBatches, type Batch, type BatchLimits, type WritePrecision} from './write.js'
+import {analyzeRejection, InfluxWriteRejected, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type BatchLimits, type WritePrecision} from './write.js'
 
 export interface InfluxStoreOptions {
   clock?: Clock
@@ -175,11 +175,16 @@ export class InfluxStore implements FullStore {
 
   // ---------------------------------------------------------------- writes
 
+  /**
+   * Writes points in batches (serialized while earlier batches are on the wire). Points line
+   * protocol cannot carry, and points InfluxDB refuses (400), are reported together in one
+   * {@link InfluxWriteRejected} after the others are written.
+   */
   async write(points: Point[]): Promise<void> {
     if (points.length === 0) return
     const {api} = await this.ready()
-    const batches = toBatches(points, this.cfg.precision, this.limits)
-    await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)))
+    const batches = new PointBatches(points, this.cfg.precision, this.limits)
+    await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)), {url: this.url, extra: () => batches.rejection()})
   }
 
   /**
@@ -190,7 +195,7 @@ export class InfluxStore implements FullStore {
     const batches = textBatches(text, precision, this.limits)
     if (batches.length === 0) return
     const {api} = await this.ready()
-    await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)))
+    await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)), {url: this.url})
   }
 
   private async writeV1(batch: Batch): Promise<void> {

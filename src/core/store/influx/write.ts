@@ -47,8 +47,7 @@ export function planBatches(lines: readonly string[], limits: BatchLimits): Arra
   let bytes = 0
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]
-    // byteLength is exact; length is a lower bound that is exact for ASCII (nearly always)
-    const size = (isAscii(line) ? line.length : Buffer.byteLength(line)) + 1
+    const size = utf8Size(line) + 1
     if (i > from && (i - from >= limits.maxLines || bytes + size > limits.maxBytes)) {
       out.push([from, i])
       from = i
@@ -62,16 +61,81 @@ export function planBatches(lines: readonly string[], limits: BatchLimits): Arra
   return out
 }
 
-function isAscii(s: string): boolean {
+/** UTF-8 bytes of a string: its length for ASCII (nearly always, and cheaper to check than to count). */
+function utf8Size(s: string): number {
   // eslint-disable-next-line no-control-regex
-  return !/[^\u0000-\u007f]/.test(s)
+  return /[^\u0000-\u007f]/.test(s) ? Buffer.byteLength(s) : s.length
 }
 
-/** Serializes every point first, so that a point line protocol cannot carry fails the write before anything is sent. */
+/**
+ * Points → batches, serialized one batch at a time as the senders ask for them, so that the next
+ * batch is being serialized while the previous ones are on the wire. A point line protocol cannot
+ * carry (NaN, a name with a newline…) is set aside in `unwritable` and the others go on, as
+ * InfluxDB itself does with a partial write.
+ */
+export class PointBatches implements Iterable<Batch> {
+  readonly unwritable: RejectedLine[] = []
+  private next = 0
+
+  constructor(
+    private readonly points: readonly Point[],
+    private readonly precision: WritePrecision,
+    private readonly limits: BatchLimits,
+  ) {}
+
+  *[Symbol.iterator](): Iterator<Batch> {
+    const {points, precision, limits} = this
+    let pending: {line: string; point: Point; size: number} | undefined
+    while (pending || this.next < points.length) {
+      const lines: string[] = []
+      const batchPoints: Point[] = []
+      let bytes = 0
+      for (;;) {
+        if (!pending) {
+          if (this.next >= points.length) break
+          const point = points[this.next++]
+          try {
+            const line = serializePoint(point, precision)
+            pending = {line, point, size: utf8Size(line) + 1}
+          } catch (error) {
+            this.unwritable.push({line: describePoint(point), reason: (error as Error).message})
+            continue
+          }
+        }
+
+        if (lines.length > 0 && (lines.length >= limits.maxLines || bytes + pending.size > limits.maxBytes)) break
+        lines.push(pending.line)
+        batchPoints.push(pending.point)
+        bytes += pending.size
+        pending = undefined
+      }
+
+      if (lines.length > 0) yield makeBatch(lines, precision, batchPoints)
+    }
+  }
+
+  /** The points set aside, as a rejection (undefined when there are none). */
+  rejection(): Rejection | undefined {
+    if (this.unwritable.length === 0) return undefined
+    return {message: UNWRITABLE, rejected: this.unwritable, partial: true, dropped: this.unwritable.length}
+  }
+}
+
+function describePoint(p: Point): string {
+  try {
+    return `${String(p.measurement)} ${JSON.stringify(p.tags)} ${JSON.stringify(p.fields, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}i` : v))} ${p.ts}`
+  } catch {
+    return String(p.measurement)
+  }
+}
+
+/** All batches at once (tests, and callers that want to look before sending). */
 export function toBatches(points: readonly Point[], precision: WritePrecision, limits: BatchLimits): Batch[] {
-  const lines: string[] = new Array(points.length)
-  for (let i = 0; i < points.length; i++) lines[i] = serializePoint(points[i], precision)
-  return planBatches(lines, limits).map(([from, to]) => makeBatch(lines.slice(from, to), precision, points.slice(from, to)))
+  const batches = new PointBatches(points, precision, limits)
+  const out = [...batches]
+  const rejection = batches.rejection()
+  if (rejection) throw new InputError(`${rejection.rejected.length} point(s) ${rejection.message}: ${rejection.rejected[0].reason}`)
+  return out
 }
 
 /** Line protocol text (from the spool, from a file) in batches, sent as it is. */
@@ -90,62 +154,116 @@ export function splitLineProtocol(text: string): string[] {
   const out: string[] = []
   const n = text.length
   let i = 0
+  let quote = -1
   while (i < n) {
-    const start = i
-    // 0: measurement and tags, 1: fields, 2: timestamp
-    let section = 0
-    let quoted = false
-    let afterEquals = false
-    let j = i
-    for (; j < n; j++) {
-      const c = text.charCodeAt(j)
-      if (quoted) {
-        if (c === 92) j++
-        else if (c === 34) quoted = false
-        continue
-      }
-
-      if (c === 10) break
-      if (c === 92 && j + 1 < n && text.charCodeAt(j + 1) !== 10) {
-        j++
-        afterEquals = false
-        continue
-      }
-
-      if (section === 0 && c === 32) section = 1
-      else if (section === 1) {
-        if (c === 34 && afterEquals) quoted = true
-        else if (c === 32) section = 2
-      }
-
-      afterEquals = section === 1 && c === 61
+    let nl = text.indexOf('\n', i)
+    if (nl < 0) nl = n
+    // nearly every line has no double quote: then the physical line is the entry
+    if (quote < i) {
+      quote = text.indexOf('"', i)
+      if (quote < 0) quote = n
     }
 
-    let entry = text.slice(start, j)
-    if (entry.endsWith('\r')) entry = entry.slice(0, -1)
-    const head = entry.trimStart()
-    if (head !== '' && !head.startsWith('#')) out.push(entry)
-    i = j + 1
+    const end = quote > nl || quote >= n ? nl : entryEnd(text, i)
+    let entry = text.slice(i, end)
+    if (entry.charCodeAt(entry.length - 1) === 13) entry = entry.slice(0, -1)
+    const c = entry.charCodeAt(0)
+    if (c === 32 || c === 9 || c === 35 || entry === '') {
+      const head = entry.trimStart()
+      if (head !== '' && !head.startsWith('#')) out.push(entry)
+    } else {
+      out.push(entry)
+    }
+
+    i = end + 1
   }
 
   return out
 }
 
+/** Where the entry starting at `i` ends (its newline, or the end of the text), quotes considered. */
+function entryEnd(text: string, i: number): number {
+  const n = text.length
+  // 0: measurement and tags, 1: fields, 2: timestamp
+  let section = 0
+  let quoted = false
+  let afterEquals = false
+  let j = i
+  for (; j < n; j++) {
+    const c = text.charCodeAt(j)
+    if (quoted) {
+      if (c === 92) j++
+      else if (c === 34) quoted = false
+      continue
+    }
+
+    if (c === 10) break
+    if (c === 92 && j + 1 < n && text.charCodeAt(j + 1) !== 10) {
+      j++
+      afterEquals = false
+      continue
+    }
+
+    if (section === 0 && c === 32) section = 1
+    else if (section === 1) {
+      if (c === 34 && afterEquals) quoted = true
+      else if (c === 32) section = 2
+    }
+
+    afterEquals = section === 1 && c === 61
+  }
+
+  return Math.min(j, n)
+}
+
 /**
- * Runs `send` over the batches with at most `concurrency` in flight. A rejected batch (an
- * {@link InfluxWriteRejected}) does not stop the others — their points are good and InfluxDB
- * writes are idempotent; any other failure stops new batches from starting. Throws the first
- * failure after the batches in flight have settled; rejections are merged into one.
+ * Runs `send` over the batches with at most `concurrency` in flight; batches are taken from the
+ * iterable only when a sender is free. A rejected batch (an {@link InfluxWriteRejected}) does not
+ * stop the others — their points are good and InfluxDB writes are idempotent; any other failure
+ * stops new batches from starting. Throws the first failure after the batches in flight have
+ * settled; rejections (and `extra`, points rejected before sending) are merged into one.
  */
-export async function sendBatches(batches: readonly Batch[], concurrency: number, send: (b: Batch) => Promise<void>): Promise<void> {
-  let next = 0
+export async function sendBatches(
+  batches: Iterable<Batch>,
+  concurrency: number,
+  send: (b: Batch) => Promise<void>,
+  opts: {url?: string; extra?: () => Rejection | undefined} = {},
+): Promise<void> {
+  const source = batches[Symbol.iterator]()
   let fatal: unknown
+  let total = 0
+  let done = false
+  // one batch serialized ahead, while the others are on the wire, so a free sender never waits
+  let ahead: Batch | undefined
+  const pull = (): Batch | undefined => {
+    if (ahead) {
+      const b = ahead
+      ahead = undefined
+      return b
+    }
+
+    if (done) return undefined
+    const next = source.next()
+    if (next.done) {
+      done = true
+      return undefined
+    }
+
+    return next.value
+  }
+
   const rejections: InfluxWriteRejected[] = []
   const worker = async (): Promise<void> => {
-    while (fatal === undefined && next < batches.length) {
-      const batch = batches[next++]
+    while (fatal === undefined) {
+      const batch = pull()
+      if (!batch) return
+      total += batch.lines.length
+      const sending = send(batch)
+      setImmediate(() => {
+        if (!ahead && fatal === undefined) ahead = pull()
+      })
       try {
-        await send(batch)
+        await sending
       } catch (error) {
         if (error instanceof InfluxWriteRejected) rejections.push(error)
         else fatal ??= error
@@ -153,10 +271,16 @@ export async function sendBatches(batches: readonly Batch[], concurrency: number
     }
   }
 
-  await Promise.all(Array.from({length: Math.min(concurrency, batches.length)}, worker))
+  await Promise.all(Array.from({length: Math.max(1, concurrency)}, worker))
   if (fatal !== undefined) throw fatal
-  if (rejections.length === 1) throw rejections[0]
-  if (rejections.length > 1) throw InfluxWriteRejected.merge(rejections, batches.reduce((n, b) => n + b.lines.length, 0))
+  const extra = opts.extra?.()
+  if (extra) {
+    total += extra.rejected.length
+    rejections.push(new InfluxWriteRejected(opts.url ?? rejections[0]?.url ?? 'InfluxDB', [extra], total))
+  }
+
+  if (rejections.length === 1 && !extra) throw rejections[0]
+  if (rejections.length > 0) throw InfluxWriteRejected.merge(rejections, total)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,6 +301,8 @@ export interface Rejection {
   dropped?: number
 }
 
+/** The message of points set aside before sending. */
+const UNWRITABLE = 'cannot be written as line protocol'
 const UNABLE_TO_PARSE = "unable to parse '"
 const TYPE_CONFLICT = /field type conflict: input field "((?:[^"\\]|\\.)*)" on measurement "((?:[^"\\]|\\.)*)" is type (\w+), already exists as type (\w+)/
 
@@ -235,22 +361,29 @@ const SHOWN_LINES = 10
 export class InfluxWriteRejected extends InputError {
   readonly retriable = false
 
+  /** 400, as the pipeline reads it: a permanent failure */
+  readonly status: number | undefined
+
   constructor(
     readonly url: string,
     readonly rejections: Rejection[],
     readonly totalPoints: number,
   ) {
-    const rejected = rejections.flatMap((r) => r.rejected)
-    const count = rejections.reduce((n, r) => n + (r.dropped ?? r.rejected.length), 0)
-    const partial = rejections.every((r) => r.partial)
-    const first = rejections[0]?.message.replace(/ dropped=\d+\s*$/, '').replace(/^partial write: /, '') ?? ''
+    const server = rejections.filter((r) => r.message !== UNWRITABLE)
+    const local = rejections.filter((r) => r.message === UNWRITABLE)
+    const count = (rs: Rejection[]) => rs.reduce((n, r) => n + (r.dropped ?? r.rejected.length), 0)
+    const of = `of ${totalPoints} point${totalPoints === 1 ? '' : 's'}`
+    const first = (server[0] ?? local[0])?.message.replace(/ dropped=\d+\s*$/, '').replace(/^partial write: /, '') ?? ''
+    const rejected = [...server, ...local].flatMap((r) => r.rejected)
     const shown = rejected.slice(0, SHOWN_LINES).map((r) => `  rejected: ${clip(r.line)}${r.reason && !first.includes(r.reason) ? `  (${r.reason})` : ''}`)
     if (rejected.length > SHOWN_LINES) shown.push(`  … and ${rejected.length - SHOWN_LINES} more`)
-    super(`InfluxDB at ${url} rejected ${count} of ${totalPoints} point${totalPoints === 1 ? '' : 's'} (400): ${first.split('\n')[0]}`, {
-      details: shown.join('\n'),
-      hint: rejectionHint(first, partial),
-    })
+    const message =
+      server.length > 0
+        ? `InfluxDB at ${url} rejected ${count(server)} ${of} (400): ${first.split('\n')[0]}${local.length > 0 ? `; ${count(local)} more ${UNWRITABLE}` : ''}`
+        : `${count(local)} ${of} for InfluxDB at ${url} ${UNWRITABLE}`
+    super(message, {details: shown.join('\n'), hint: rejectionHint(first, rejections.every((r) => r.partial))})
     this.name = 'InfluxWriteRejected'
+    this.status = server.length > 0 ? 400 : undefined
   }
 
   get rejectedLines(): string[] {
@@ -267,6 +400,7 @@ function rejectionHint(message: string, partial: boolean): string {
   if (/field type conflict/.test(message)) return `${rest}InfluxDB keeps one type per field: write the field with its existing type, or use another field name`
   if (/unable to parse/.test(message)) return `${rest}fix the line protocol of the rejected lines`
   if (/beyond retention policy/.test(message)) return `${rest}the points are older than the retention policy keeps`
+  if (/cannot be written as line protocol/.test(message)) return `${rest}line protocol has no spelling for these values (NaN, Infinity, a name ending in a backslash or holding a newline)`
   return `${rest}these points will be rejected again as they are, so they are not retried`
 }
 
