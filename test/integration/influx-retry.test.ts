@@ -177,9 +177,10 @@ describe('InfluxDB writes: retries, rejections, splitting', () => {
   })
 
   it('413: the batch is split in halves until it fits', async () => {
-    const tooBig = (_req: IncomingMessage, body: Buffer): Answer | 'forward' => {
-      // gzipped; a body of more than 4 lines is "too large" for this server
-      const lines = gunzipSync(body).toString().trim().split('\n').length
+    const tooBig = (req: IncomingMessage, body: Buffer): Answer | 'forward' => {
+      // a body of more than 4 lines is "too large" for this server
+      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(body).toString() : body.toString()
+      const lines = text.trim().split('\n').length
       return lines > 4 ? {status: 413, body: '{"error":"Request Entity Too Large"}'} : 'forward'
     }
     faults = Array.from({length: 20}, () => tooBig)
@@ -189,6 +190,35 @@ describe('InfluxDB writes: retries, rejections, splitting', () => {
     // 16 → 2×8 → 4×4: 1 + 2 + 4 requests
     assert.equal(writes, 7)
     assert.equal(await count('split'), 16)
+  })
+
+  it('points line protocol cannot carry are reported; the others are written', async () => {
+    const {s} = store()
+    const mixed: Point[] = [...points('unwritable', 4), {measurement: 'unwritable', tags: {host: 'h1'}, fields: {v: Number.NaN}, ts: 1_764_000_900_000}]
+    const err = await s.write(mixed).catch((e: unknown) => e)
+    await s.close()
+    assert.ok(err instanceof InfluxWriteRejected, String(err))
+    assert.match(err.message, new RegExp(`^1 of 5 points for InfluxDB at ${proxyUrl} cannot be written as line protocol$`))
+    assert.match(err.details ?? '', /rejected: unwritable \{"host":"h1"\} \{"v":null\} 1764000900000 {2}\(cannot write point "unwritable" as line protocol: field "v" is NaN/)
+    assert.equal(await count('unwritable'), 4)
+  })
+
+  it('writeLineProtocol sends spooled text as it is, in batches, with its precision', async () => {
+    const {s} = store({batch_size: 2})
+    const text = 'spooled,host=h1 v=1,s="two\nlines" 1764000000\n# a comment\n\nspooled,host=h1 v=2 1764000001\r\nspooled,host=h2 v=3 1764000002\n'
+    await s.writeLineProtocol(text, 's')
+    await s.close()
+    assert.equal(writes, 2)
+    const check = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: influxd.url, database: 'retry'}))
+    const [r] = await check.influxql('SELECT "v", "s" FROM "spooled" GROUP BY "host"', {epoch: 'ms'})
+    await check.close()
+    assert.deepEqual(
+      r.series?.map((x) => [x.tags?.host, x.values]),
+      [
+        ['h1', [[1_764_000_000_000, 1, 'two\nlines'], [1_764_000_001_000, 2, null]]],
+        ['h2', [[1_764_000_002_000, 3, null]]],
+      ],
+    )
   })
 
   it('concurrent batches all arrive', async () => {

@@ -67,6 +67,7 @@ describe('alert engine', () => {
       const ev = await s.engine.evaluateAll(T0 + i * M)
       states.push(s.engine.activeAlerts().map((a) => `${a.labels.host}:${a.state}`).join(',') || '-')
       assert.equal(ev[0].rules[0].health, 'ok')
+      assert.equal(s.engine.ruleStatus()[0].activeAlerts, s.engine.activeAlerts().length)
     }
 
     assert.deepEqual(states, ['-', '-', 'a:pending', 'a:pending', 'a:firing', 'a:firing', 'a:firing', '-', '-', '-'])
@@ -264,9 +265,22 @@ describe('alert engine', () => {
         expr: min(cpu.busy[1m]) by host > 90
 `, {internalTags: {host: 'mon-1'}})
     await s.engine.evaluateAll(T0)
-    assert.deepEqual({hits: s.engine.stats().cache!.hits, misses: s.engine.stats().cache!.misses}, {hits: 1, misses: 2})
+    // Warm reads cpu.busy raw once; Hot is the same plan; Other is computed from Warm's read
+    assert.deepEqual({hits: s.engine.stats().cache!.hits, misses: s.engine.stats().cache!.misses}, {hits: 2, misses: 1})
     const frames = await s.store.query({measurement: 'mon_internal', field: 'cache_hits', matchers: [{name: 'component', op: '=', value: 'rules'}], start: T0, end: T0 + 1})
-    assert.deepEqual(frames.map((f) => [f.tags, f.rows]), [[{component: 'rules', host: 'mon-1'}, [[T0, 1]]]])
+    assert.deepEqual(frames.map((f) => [f.tags, f.rows]), [[{component: 'rules', host: 'mon-1'}, [[T0, 2]]]])
+  })
+
+  it('a group that cannot be saved is reported by evaluateAll, which goes on with the others', async () => {
+    const s = setup(cpuPoints({a: [95]}), CPU_RULE + `  - name: second
+    rules:
+      - alert: Other
+        expr: max(cpu.busy[1m]) by host > 1
+`)
+    s.stateDb.close()
+    const out = await s.engine.evaluateAll(T0)
+    assert.deepEqual(out.map((g) => [g.group, /database connection is not open/.test(g.error ?? '')]), [['host', true], ['second', true]])
+    await assert.rejects(s.engine.evaluateGroup('host', T0), /database connection is not open/)
   })
 
   it('works without a state database (in memory) and migrates state.db once', () => {

@@ -4,7 +4,9 @@ import {UInt, type Point} from '../../src/core/model/point.js'
 import {
   analyzeRejection,
   InfluxWriteRejected,
+  linesOf,
   makeBatch,
+  PointBatches,
   planBatches,
   sendBatches,
   splitLineProtocol,
@@ -46,6 +48,27 @@ describe('toBatches: full line-protocol escaping', () => {
     assert.equal(toBatches([p], 's', {maxLines: 10, maxBytes: 1000})[0].body, 'm v=1 1\n')
   })
 
+  it('PointBatches sets aside what line protocol cannot carry and batches the rest', () => {
+    const points: Point[] = Array.from({length: 5}, (_, i) => ({measurement: 'm', tags: {}, fields: {v: i === 2 ? Number.POSITIVE_INFINITY : i}, ts: i}))
+    const batches = new PointBatches(points, 'ms', {maxLines: 2, maxBytes: 1000})
+    assert.deepEqual(
+      [...batches].map((b) => b.lines),
+      [['m v=0 0', 'm v=1 1'], ['m v=3 3', 'm v=4 4']],
+    )
+    assert.equal(batches.unwritable.length, 1)
+    assert.match(batches.unwritable[0].reason, /field "v" is Infinity/)
+    assert.equal(batches.rejection()?.dropped, 1)
+  })
+
+  it('PointBatches ends a batch at the byte limit', () => {
+    const points: Point[] = Array.from({length: 4}, (_, i) => ({measurement: 'm', tags: {}, fields: {v: i}, ts: i}))
+    // each line "m v=0 0" is 7 bytes + newline
+    assert.deepEqual(
+      [...new PointBatches(points, 'ms', {maxLines: 100, maxBytes: 17})].map((b) => b.count),
+      [2, 2],
+    )
+  })
+
   it('refuses a point line protocol cannot carry before anything is sent', () => {
     assert.throws(() => toBatches([{measurement: 'm', tags: {}, fields: {v: Number.NaN}, ts: 1}], 'ms', {maxLines: 10, maxBytes: 1000}), /NaN/)
   })
@@ -65,8 +88,47 @@ describe('splitLineProtocol: entries as InfluxDB finds them', () => {
   for (const [name, text, want] of cases) it(name, () => assert.deepEqual(splitLineProtocol(text), want))
 
   it('textBatches keeps the precision for the request', () => {
-    const [b] = textBatches('a v=1 1\n', 's', {maxLines: 10, maxBytes: 100})
-    assert.deepEqual(b, {body: 'a v=1 1\n', lines: ['a v=1 1'], precision: 's', points: undefined})
+    const [b] = [...textBatches('a v=1 1', 's', {maxLines: 10, maxBytes: 100})]
+    assert.deepEqual(b, {body: 'a v=1 1\n', count: 1, precision: 's'})
+  })
+
+  const text = '# head\na v=1 1\nb s="x\ny" 2\n\nc v=3 3\nd v=4 4\n'
+  const textCases: Array<[string, {maxLines: number; maxBytes: number}, string[], number[]]> = [
+    ['one batch: the text as it is', {maxLines: 10, maxBytes: 1000}, [text], [4]],
+    ['by count: slices of the text, a quoted newline kept', {maxLines: 2, maxBytes: 1000}, ['# head\na v=1 1\nb s="x\ny" 2\n\n', 'c v=3 3\nd v=4 4\n'], [2, 2]],
+    ['by bytes', {maxLines: 10, maxBytes: 16}, ['# head\na v=1 1\n', 'b s="x\ny" 2\n\n', 'c v=3 3\nd v=4 4\n'], [1, 1, 2]],
+  ]
+  for (const [name, limits, bodies, counts] of textCases) {
+    for (const input of [text, Buffer.from(text)]) {
+      it(`textBatches ${name} (${typeof input === 'string' ? 'text' : 'bytes'})`, () => {
+        const batches = [...textBatches(input, 'ms', limits)]
+        assert.deepEqual(
+          batches.map((b) => b.body.toString()),
+          bodies,
+        )
+        assert.equal(batches.every((b) => typeof b.body === typeof input), true)
+        assert.deepEqual(batches.map((b) => b.count), counts)
+        assert.deepEqual(batches.flatMap(linesOf), ['a v=1 1', 'b s="x\ny" 2', 'c v=3 3', 'd v=4 4'])
+      })
+    }
+  }
+
+  it('textBatches over bytes counts UTF-8 bytes and keeps multi-byte characters whole', () => {
+    const bytes = Buffer.from('a s="é€" 1\nb s="日本" 2\n')
+    const batches = [...textBatches(bytes, 'ms', {maxLines: 10, maxBytes: 15})]
+    assert.deepEqual(
+      batches.map((b) => b.body.toString()),
+      ['a s="é€" 1\n', 'b s="日本" 2\n'],
+    )
+  })
+
+  it('textBatches with CRLF or non-ASCII text takes the exact way', () => {
+    const batches = [...textBatches('a v=1 1\r\nb s="é" 2\r\n', 'ms', {maxLines: 1, maxBytes: 100})]
+    assert.deepEqual(batches.map((b) => b.body), ['a v=1 1\n', 'b s="é" 2\n'])
+  })
+
+  it('textBatches of comments only is no batch', () => {
+    assert.deepEqual([...textBatches('# nothing\n\n', 'ms', {maxLines: 10, maxBytes: 100})], [])
   })
 })
 
@@ -123,7 +185,7 @@ describe('analyzeRejection: which lines InfluxDB refused', () => {
 
 describe('sendBatches', () => {
   const batches: Batch[] = Array.from({length: 6}, (_, i) => makeBatch([`m v=${i} ${i}`], 'ms'))
-  const id = (b: Batch) => Number(b.lines[0].split(' ')[2])
+  const id = (b: Batch) => Number(b.body.toString().trim().split(' ')[2])
 
   it('keeps at most `concurrency` batches in flight and sends them all', async () => {
     let inFlight = 0

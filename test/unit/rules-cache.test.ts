@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {QueryCache, planKey} from '../../src/core/query/cache.js'
+import {QueryCache, fromRawFrames, planKey} from '../../src/core/query/cache.js'
 import {evaluateInstant} from '../../src/core/query/executor.js'
 import {parseQuery} from '../../src/core/query/parser.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
@@ -111,3 +111,92 @@ describe('query result cache', () => {
     assert.equal(cache.stats().entries, 3)
   })
 })
+
+describe('shared raw reads', () => {
+  // a store with gaps, booleans, integers, several tags per series and a counter reset
+  const store = new SqliteStore({path: ':memory:', autoCompactEvery: 0})
+  const points = []
+  for (let i = 0; i < 120; i++) {
+    const ts = T0 + i * 10_000 + (i % 3) * 7
+    for (const [host, cpu] of [['a', 'c0'], ['a', 'c1'], ['b', 'c0'], ['c', '']] as const) {
+      if (host === 'b' && i >= 40 && i < 55) continue
+      const tags: Record<string, string> = {host}
+      if (cpu) tags.cpu = cpu
+      points.push({measurement: 'cpu', tags, fields: {busy: ((i * 37 + host.charCodeAt(0) * 11) % 100) + 0.25, ticks: BigInt(host === 'c' && i > 80 ? i - 80 : i * 3), up: i % 7 !== 0}, ts})
+    }
+  }
+
+  store.writeSync(points)
+  const end = T0 + 1_200_001
+  const plans: QueryPlan[] = []
+  for (const field of ['busy', 'ticks', 'up']) {
+    for (const start of [end - 60_000, end - 600_000, end - 1_200_000]) {
+      const base = {measurement: 'cpu', field, matchers: [], start, end}
+      plans.push(base, {...base, limit: 1}, {...base, transform: 'rate'}, {...base, transform: 'derivative', every: 60_000})
+      for (const fn of ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'median', 'stddev', 'spread'] as const) {
+        plans.push({...base, aggregate: {fn, by: ['host']}}, {...base, aggregate: {fn, by: []}, every: 120_000}, {...base, transform: 'rate', aggregate: {fn, by: ['cpu']}})
+      }
+
+      plans.push({...base, aggregate: {fn: 'percentile', param: 95, by: ['host', 'cpu']}})
+    }
+  }
+
+  it(`gives the store's answer for ${plans.length} plans (raw, limit, rate, derivative, every aggregation, by, every)`, async () => {
+    const raw = await store.query({measurement: 'cpu', field: 'busy', matchers: [], start: end - 1_200_000, end})
+    assert.ok(raw.length === 4)
+    for (const p of plans) {
+      const read = await store.query({measurement: p.measurement, field: p.field, matchers: p.matchers, start: end - 1_200_000, end})
+      const got = fromRawFrames(p, read)
+      const want = await store.query(p)
+      assert.ok(got, JSON.stringify(p))
+      assertFramesClose(got, want, JSON.stringify(p))
+    }
+  })
+
+  it('one read per selector per step, whatever the plans; other selectors and wide windows go to the store', async () => {
+    const counting = countingStore()
+    seed(counting)
+    const cache = new QueryCache(counting, {step: 10_000, shareReads: {maxWindow: 3_600_000}})
+    const at = T0 + 200_000
+    for (const q of ['mean(cpu.busy[1m]) by host', 'max(cpu.busy[3m]) by host', 'percentile(cpu.busy[2m], 95) by host', 'cpu.busy[30s] > 50', 'rate(cpu.busy[1m])']) {
+      assertFramesClose(
+        (await evaluateInstant(parseQuery(q), cache, at)).map((s) => ({name: s.name, tags: s.labels, columns: [], rows: [[s.ts, s.value]]})),
+        (await evaluateInstant(parseQuery(q), counting.inner, at)).map((s) => ({name: s.name, tags: s.labels, columns: [], rows: [[s.ts, s.value]]})),
+        q,
+      )
+    }
+
+    // the widest window grew twice in the first step (1m, then 3m)
+    assert.equal(counting.plans.length, 2)
+    assert.ok(counting.plans.every((p) => !p.aggregate && !p.transform))
+    // the next step reads the widest window at once
+    await evaluateInstant(parseQuery('mean(cpu.busy[1m]) by host'), cache, at + 10_000)
+    assert.equal(counting.plans.length, 3)
+    assert.equal(counting.plans[2].end - counting.plans[2].start, 180_000)
+    await evaluateInstant(parseQuery('mean(cpu.busy[2h]) by host'), cache, at + 10_000)
+    assert.ok(counting.plans[3].aggregate, 'wider than maxWindow: the store aggregates')
+  })
+
+  it('asks canShare first, and string fields go to the store', async () => {
+    const counting = countingStore()
+    counting.inner.writeSync([{measurement: 'app', tags: {}, fields: {status: 'ok'}, ts: T0}])
+    seed(counting)
+    const cache = new QueryCache(counting, {step: 1, shareReads: {canShare: (p) => p.measurement !== 'cpu'}})
+    await cache.query(plan(T0, T0 + 60_000, {aggregate: {fn: 'mean', by: []}}))
+    assert.ok(counting.plans[0].aggregate, 'canShare said no')
+    const count = await cache.query({measurement: 'app', field: 'status', matchers: [], start: T0, end: T0 + 1, aggregate: {fn: 'count', by: []}})
+    assert.deepEqual(count[0].rows, [[T0, 1]])
+  })
+})
+
+function assertFramesClose(got: Frame[], want: Frame[], what: string): void {
+  assert.deepEqual(got.map((f) => [f.name, f.tags, f.rows.length]), want.map((f) => [f.name, f.tags, f.rows.length]), what)
+  got.forEach((f, i) =>
+    f.rows.forEach((r, j) => {
+      const w = want[i].rows[j]
+      assert.equal(r[0], w[0], what)
+      if (typeof r[1] === 'number' && typeof w[1] === 'number') assert.ok(Math.abs(r[1] - w[1]) <= 1e-9 * Math.max(1, Math.abs(w[1])), `${what}: ${r[1]} vs ${w[1]}`)
+      else assert.equal(r[1], w[1], what)
+    }),
+  )
+}

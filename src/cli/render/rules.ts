@@ -24,7 +24,7 @@ export function renderAlerts(alerts: Alert[], now: number): string {
     const since = a.state === 'firing' ? (a.firedAt ?? a.activeAt) : a.activeAt
     return [a.state, alertname ?? '', labels, a.value === null ? '-' : formatNumber(a.value), formatDuration(Math.max(0, now - since)), a.annotations.summary ?? '']
   })
-  return renderTable(['STATE', 'ALERT', 'LABELS', 'VALUE', 'FOR', 'SUMMARY'], rows, {
+  return renderTable(['STATE', 'ALERT', 'LABELS', 'VALUE', 'AGE', 'SUMMARY'], rows, {
     alignRight: [3],
     style: (ri, ci, text) => {
       if (ci === 0) return alerts[ri].state === 'firing' ? c.red(text) : c.yellow(text)

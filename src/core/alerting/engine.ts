@@ -10,7 +10,7 @@ import {QueryCache, type QueryCacheStats} from '../query/cache.js'
 import {evaluateInstant, type Sample} from '../query/executor.js'
 import type {Expr} from '../query/ast.js'
 import type {StateDb} from '../state/db.js'
-import type {Store} from '../store/types.js'
+import type {QueryPlan, Store} from '../store/types.js'
 import {alertFingerprint} from './fingerprint.js'
 import {AlertStateReader, AlertStateWriter, memoryStateDb} from './persist.js'
 import type {AlertRule, RuleGroup} from './rules.js'
@@ -42,8 +42,11 @@ export interface RuleEngineOptions {
   log?: Logger
   sink?: AlertSink
   defaults?: Partial<EngineDefaults>
-  /** share query results between rules (see query/cache.ts); false turns it off. Default: step 10 s */
-  cache?: false | {step: number; maxEntries?: number}
+  /**
+   * Share query results between rules (see query/cache.ts); false turns it off. Default: step 10 s,
+   * and on the embedded store plans over one selector share one raw read (`shareReads`).
+   */
+  cache?: false | {step: number; maxEntries?: number; shareReads?: boolean}
   /** write transitions (`alerts`) and engine stats (`mon_internal`) to the store; default true */
   writeSeries?: boolean
   /** tags added to the `mon_internal` points (e.g. host) */
@@ -71,6 +74,8 @@ export interface GroupEvaluation {
   durationMs: number
   rules: RuleEvaluation[]
   transitions: AlertTransition[]
+  /** set when the group could not be evaluated at all (e.g. state.db not writable); evaluateAll only */
+  error?: string
 }
 
 export interface EngineStats {
@@ -161,6 +166,7 @@ class Engine implements RuleEngine {
   private counters = {evaluations: 0, ruleErrors: 0, duplicates: 0}
   private lastCycleMs?: number
   private lastPrune = Number.NEGATIVE_INFINITY
+  private readonly running = new Map<string, Promise<unknown>>()
 
   constructor(private readonly opts: RuleEngineOptions) {
     this.clock = opts.clock ?? systemClock
@@ -169,7 +175,11 @@ class Engine implements RuleEngine {
     this.writeSeries = opts.writeSeries ?? true
     this.concurrency = Math.max(1, opts.concurrency ?? 8)
     this.retentionMs = opts.historyRetentionMs ?? 30 * 86_400_000
-    if (opts.cache !== false) this.cache = new QueryCache(opts.store, {step: opts.cache?.step ?? DEFAULT_CACHE_STEP, maxEntries: opts.cache?.maxEntries})
+    if (opts.cache !== false) {
+      const share = opts.cache?.shareReads ?? opts.store.kind === 'sqlite'
+      this.cache = new QueryCache(opts.store, {step: opts.cache?.step ?? DEFAULT_CACHE_STEP, maxEntries: opts.cache?.maxEntries, shareReads: share && {canShare: rawCoverage(opts.store)}})
+    }
+
     this.store = this.cache ?? opts.store
     const db = opts.stateDb ?? memoryStateDb()
     this.writer = new AlertStateWriter(db)
@@ -219,7 +229,7 @@ class Engine implements RuleEngine {
   }
 
   async evaluateGroup(name: string, at = this.clock.now()): Promise<GroupEvaluation> {
-    const result = await this.runGroup(this.groupNamed(name), at)
+    const result = await this.serialized(this.groupNamed(name), at)
     await this.writePoints([this.statsPoint(at)])
     return result
   }
@@ -227,10 +237,30 @@ class Engine implements RuleEngine {
   async evaluateAll(at = this.clock.now()): Promise<GroupEvaluation[]> {
     const started = performance.now()
     const out: GroupEvaluation[] = []
-    for (const g of this.groups) out.push(await this.runGroup(g, at))
+    for (const g of this.groups) {
+      try {
+        out.push(await this.serialized(g, at))
+      } catch (error) {
+        // one group that cannot be evaluated (state.db not writable …) does not stop the others
+        this.log.error('rule group evaluation failed', {group: g.name, error: errorMessage(error)})
+        out.push({group: g.name, at, durationMs: 0, rules: [], transitions: [], error: errorMessage(error)})
+      }
+    }
+
     this.lastCycleMs = performance.now() - started
     await this.writePoints([this.statsPoint(at)])
     return out
+  }
+
+  /** One evaluation of a group at a time: a slow evaluation and the next tick do not overlap. */
+  private serialized(group: RuleGroup, at: number): Promise<GroupEvaluation> {
+    const run = () => this.runGroup(group, at)
+    const next = (this.running.get(group.name) ?? Promise.resolve()).then(run, run)
+    this.running.set(
+      group.name,
+      next.catch(() => undefined),
+    )
+    return next
   }
 
   private groupNamed(name: string): RuleGroup {
@@ -255,7 +285,20 @@ class Engine implements RuleEngine {
       if (pruned.transitions + pruned.alerts > 0) this.log.debug('pruned alert history', pruned)
     }
 
-    this.writer.save([...work.touched.values()], work.transitions, group.rules.map((r) => this.status.get(r.id)!))
+    try {
+      this.writer.save([...work.touched.values()], work.transitions, group.rules.map((r) => this.status.get(r.id)!))
+    } catch (error) {
+      // memory keeps matching state.db: this evaluation did not happen; what was queued waits for the next
+      this.queuedResolved.push(...work.resolved.filter((a) => !work.touched.has(a.fingerprint)))
+      this.queuedPoints.push(...work.points)
+      throw error
+    }
+
+    for (const a of work.touched.values()) {
+      if (a.state === 'pending' || a.state === 'firing') this.track(a)
+      else this.untrack(a)
+    }
+
     if (this.writeSeries) work.points.push(...work.transitions.map(alertsPoint))
     await this.writePoints(work.points)
     await this.push(group, work.resolved, at)
@@ -340,30 +383,31 @@ class Engine implements RuleEngine {
       }
     }
 
+    let activeAlerts = 0
+    const isActive = (a: Alert | undefined) => a !== undefined && (a.state === 'pending' || a.state === 'firing')
     for (const [fp, alert] of produced) {
       work.claimed.set(fp, rule.id)
-      const prev = this.active.get(fp)
-      this.step(alert, prev, 'active', at, timing, work, health, error)
+      if (isActive(this.step(alert, this.active.get(fp), 'active', at, timing, work, health, error))) activeAlerts++
     }
 
     for (const fp of [...(this.byRule.get(rule.id) ?? [])]) {
       if (produced.has(fp)) continue
       const prev = this.active.get(fp)!
-      this.step(prev, prev, others, at, timing, work, health, error)
+      if (isActive(this.step(prev, prev, others, at, timing, work, health, error))) activeAlerts++
     }
 
     this.counters.evaluations++
     const samples = outcome.kind === 'data' ? outcome.samples.length : 0
-    const status: RuleStatus = {id: rule.id, group: group.name, name: rule.name, health, lastError: error, lastEvalAt: at, durationMs: result.ms, samples, activeAlerts: this.byRule.get(rule.id)?.size ?? 0}
+    const status: RuleStatus = {id: rule.id, group: group.name, name: rule.name, health, lastError: error, lastEvalAt: at, durationMs: result.ms, samples, activeAlerts}
     this.status.set(rule.id, status)
     return {rule: rule.id, health, error, samples, durationMs: result.ms}
   }
 
   /** Moves one alert: `candidate` carries this evaluation's labels/annotations/value, `prev` the state so far. */
-  private step(candidate: Alert, prev: Alert | undefined, cond: Condition, at: number, timing: {forMs: number; keepFiringForMs: number}, work: GroupWork, health: RuleHealth, error?: string): void {
+  private step(candidate: Alert, prev: Alert | undefined, cond: Condition, at: number, timing: {forMs: number; keepFiringForMs: number}, work: GroupWork, health: RuleHealth, error?: string): Alert | undefined {
     const from: AlertState = prev?.state ?? 'inactive'
     const next = nextState(prev ? seriesState(prev) : undefined, cond, at, timing)
-    if (!next) return
+    if (!next) return undefined
     const alert: Alert = {
       ...candidate,
       state: next.state,
@@ -385,8 +429,7 @@ class Engine implements RuleEngine {
       if (next.state === 'resolved') work.resolved.push(alert)
     }
 
-    if (next.state === 'pending' || next.state === 'firing') this.track(alert)
-    else this.untrack(alert)
+    return alert
   }
 
   private buildAlert(rule: AlertRule, group: RuleGroup, sampleLabels: Record<string, string>, value: number | null, at: number): Alert {
@@ -408,6 +451,9 @@ class Engine implements RuleEngine {
   }
 
   private track(a: Alert): void {
+    // another rule that gave the same labels before hands the alert over
+    const before = this.active.get(a.fingerprint)
+    if (before && before.rule !== a.rule) this.untrack(before)
     this.active.set(a.fingerprint, a)
     const id = a.rule ?? ''
     let set = this.byRule.get(id)
@@ -501,6 +547,22 @@ class Engine implements RuleEngine {
       firing,
       lastCycleMs: this.lastCycleMs,
       cache: this.cache?.stats(),
+    }
+  }
+}
+
+/**
+ * Whether the store still has raw points for a read (the embedded store rolls old raw points up);
+ * a store that cannot say is asked nothing and answers for itself.
+ */
+function rawCoverage(store: Store): ((plan: QueryPlan) => boolean) | undefined {
+  const tierFor = (store as {tierFor?: (p: QueryPlan) => {tier: {resolution: number}}}).tierFor
+  if (typeof tierFor !== 'function') return undefined
+  return (plan) => {
+    try {
+      return tierFor.call(store, plan).tier.resolution === 0
+    } catch {
+      return false
     }
   }
 }

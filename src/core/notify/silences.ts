@@ -117,7 +117,7 @@ export class Silences {
   /** End a silence now (a pending one ends before it starts). Expiring an expired silence is an error. */
   expireSilence(idOrPrefix: string, now: number): Silence {
     const s = this.getSilence(idOrPrefix, now)
-    if (!s) throw new UserError(`no silence with id '${idOrPrefix}'`, {hint: 'list them with: mon alerts silence list --all'})
+    if (!s) throw new InputError(`no silence with id '${idOrPrefix}'`, {hint: 'list them with: mon alerts silence list'})
     if (s.state === 'expired') throw new UserError(`silence ${s.id} has already expired`)
     const startsAt = Math.min(s.startsAt, now)
     this.db.prepare('UPDATE notify_silences SET starts_at = ?, ends_at = ?, updated_at = ? WHERE id = ?').run(startsAt, now, now, s.id)

@@ -20,7 +20,7 @@ import type {Spool, SpoolBatch, SpoolPrecision} from './spool.js'
  * has it gets the spooled text straight through; the others get parsed points.
  */
 export interface LineProtocolSink {
-  writeLineProtocol(body: string, precision: SpoolPrecision): Promise<void>
+  writeLineProtocol(body: string | Buffer, precision: SpoolPrecision): Promise<void>
 }
 
 export function acceptsLineProtocol(store: Store): store is Store & LineProtocolSink {
@@ -260,7 +260,8 @@ export class Writer {
 /** One batch into the store: the text as it is when the store takes line protocol, else parsed points. */
 export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = silentLogger): Promise<void> {
   if (acceptsLineProtocol(store)) {
-    const body = batch.records.length === 1 ? batch.records[0]!.payload.toString('utf8') : Buffer.concat(batch.records.map((r) => r.payload)).toString('utf8')
+    // bytes as spooled: no decode/re-encode on the hot path
+    const body = batch.records.length === 1 ? batch.records[0]!.payload : Buffer.concat(batch.records.map((r) => r.payload))
     await store.writeLineProtocol(body, batch.precision)
     return
   }

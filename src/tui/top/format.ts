@@ -21,6 +21,20 @@ export function formatRate(n: number | undefined): string {
   return n === undefined || !Number.isFinite(n) ? '–' : `${formatBytes(n)}/s`
 }
 
+/** Bytes per second in at most five characters: "1.5M", "200K", "12B". */
+export function formatRateShort(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '–'
+  const units = ['B', 'K', 'M', 'G', 'T']
+  let v = Math.abs(n)
+  let i = 0
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+
+  return `${v >= 10 || i === 0 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`
+}
+
 /**
  * The unit a whole chart is drawn in, picked from its largest value so the y axis reads in
  * small numbers: {unit: 'MB/s', divisor: 1048576}.

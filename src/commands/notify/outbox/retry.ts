@@ -8,7 +8,7 @@ import {Outbox, Sender, type FlushResult} from '../../../core/notify/index.js'
 export default class NotifyOutboxRetry extends BaseCommand {
   static override summary = 'Send dead (or dropped) notifications again.'
   static override description =
-    'Marks them pending with a fresh attempt budget; the running daemon sends them on its next tick. With --send, this command sends them now and reports what happened.'
+    'Marks them pending with a fresh attempt budget; the running daemon sends them on its next tick. With --send, this command sends them (and anything else that is due) now, reports what happened, and exits 1 if something still failed.'
   static override enableJsonFlag = true
   static override strict = false
   static override examples = [

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {hostname} from 'node:os'
-import nodemailer from 'nodemailer'
+import type {Transporter} from 'nodemailer'
 import {z} from 'zod'
 import {redactString} from '../../config/redact.js'
 import {bool, dialAddress, int, parseHostPort, scalarString, section} from '../../config/schema.js'
@@ -85,7 +85,9 @@ export function createEmailChannel(config: EmailConfig, ctx: ChannelContext) {
   const hp = parseHostPort(config.smarthost)!
   const secure = config.secure ?? hp.port === 465
   const ms = timeoutMs(config)
-  const transport = nodemailer.createTransport({
+  // nodemailer is loaded on first use: a daemon without email never pays for it
+  let transport: Transporter | undefined
+  const options = {
     host: hp.host,
     port: hp.port,
     secure,
@@ -98,7 +100,7 @@ export function createEmailChannel(config: EmailConfig, ctx: ChannelContext) {
     socketTimeout: ms,
     disableFileAccess: true,
     disableUrlAccess: true,
-  })
+  }
   return {
     name: `email:${ctx.receiver}/${ctx.key}`,
     async send(n: Notification, signal: AbortSignal): Promise<void> {
@@ -106,6 +108,7 @@ export function createEmailChannel(config: EmailConfig, ctx: ChannelContext) {
       // every message about one group references the same id, so mail clients thread them
       const thread = `<${createHash('sha256').update(`${n.receiver}\u0000${n.groupKey}`).digest('hex').slice(0, 24)}@mon>`
       try {
+        transport ??= (await import('nodemailer')).default.createTransport(options)
         await transport.sendMail({
           from: config.from,
           to: config.to,

@@ -108,9 +108,10 @@ export class HttpClient {
     const url = this.urlFor(req.path, req.query)
     const shown = this.base.origin + url.pathname
     return new Promise((resolve, reject) => {
-      const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body) : req.body
+      // a string body is written as it is (no Buffer copy of a large batch first)
+      const body = req.body
       const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
-      if (body) headers['Content-Length'] = body.length
+      if (body !== undefined) headers['Content-Length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length
       const r = this.transport.request(url, {method: req.method, agent: this.agent, headers, timeout: this.opts.timeout}, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (d: Buffer) => chunks.push(d))

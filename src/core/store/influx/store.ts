@@ -36,7 +36,7 @@ import {
 } from './influxql.js'
 import {V1Writer} from './v1.js'
 import {V2Api, type RawSeries} from './v2.js'
-import {analyzeRejection, InfluxWriteRejected, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type BatchLimits, type WritePrecision} from './write.js'
+import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type BatchLimits, type WritePrecision} from './write.js'
 
 export interface InfluxStoreOptions {
   clock?: Clock
@@ -190,10 +190,11 @@ export class InfluxStore implements FullStore {
   /**
    * Line protocol as it is (the pipeline hands its spooled text over without parsing it): split
    * into entries and batches, sent with the given precision. Same retries and errors as write().
+   * Bytes (a Buffer, as the spool holds them) are sent without decoding or copying.
    */
-  async writeLineProtocol(text: string, precision: WritePrecision = 'ns'): Promise<void> {
+  async writeLineProtocol(text: string | Buffer, precision: WritePrecision = 'ns'): Promise<void> {
+    if (text.length === 0) return
     const batches = textBatches(text, precision, this.limits)
-    if (batches.length === 0) return
     const {api} = await this.ready()
     await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)), {url: this.url})
   }
@@ -210,7 +211,8 @@ export class InfluxStore implements FullStore {
 
   private async writeV2(batch: Batch): Promise<void> {
     try {
-      await this.retrying('write', this.writeRetry, () => this.v2!.write(batch.lines, batch.precision))
+      const body = batch.body.toString()
+      await this.retrying('write', this.writeRetry, () => this.v2!.write(body, batch.precision))
     } catch (error) {
       await this.writeFailed(error, batch, '/api/v2/write', (b) => this.writeV2(b))
     }
@@ -219,12 +221,13 @@ export class InfluxStore implements FullStore {
   /** 400 → the rejected lines; 413 → the batch in halves; anything else → one clear message. */
   private async writeFailed(error: unknown, batch: Batch, endpoint: string, again: (b: Batch) => Promise<void>): Promise<void> {
     if (error instanceof HttpStatusError && error.status === 400) {
-      throw new InfluxWriteRejected(this.url, [analyzeRejection(error.serverMessage, batch, lineOf(error.body))], batch.lines.length)
+      throw new InfluxWriteRejected(this.url, [analyzeRejection(error.serverMessage, batch, lineOf(error.body))], batch.count)
     }
 
-    if (error instanceof HttpStatusError && error.status === 413 && batch.lines.length > 1) {
-      const half = Math.ceil(batch.lines.length / 2)
-      const part = (from: number, to?: number): Batch => makeBatch(batch.lines.slice(from, to), batch.precision, batch.points?.slice(from, to))
+    const lines = error instanceof HttpStatusError && error.status === 413 ? linesOf(batch) : []
+    if (lines.length > 1) {
+      const half = Math.ceil(lines.length / 2)
+      const part = (from: number, to?: number): Batch => makeBatch(lines.slice(from, to), batch.precision, batch.points?.slice(from, to))
 
       await sendBatches([part(0, half), part(half)], 1, again)
       return
@@ -294,7 +297,7 @@ export class InfluxStore implements FullStore {
   }
 
   explain(q: QueryPlan): string {
-    const api = this.known ? `InfluxDB ${this.known.serverVersion ?? '(version not reported)'}, API ${this.known.api}.x` : `API ${this.cfg.version}`
+    const api = this.known ? `InfluxDB ${this.known.serverVersion ?? '(version not reported)'}, API ${this.known.api}.x` : `API version ${this.cfg.version}`
     const db = this.known?.api === 2 ? `bucket=${this.cfg.bucket}` : `db=${this.cfg.database}`
     const lines = [`backend: influxdb (${api}) ${this.url}/query ${db} epoch=ms`, `influxql: ${compilePlan(q, {retentionPolicy: this.cfg.retention_policy})}`]
     if (q.aggregate && q.every === undefined) lines.push(`then:     each group's row is timed at the range start ${new Date(q.start).toISOString()}`)

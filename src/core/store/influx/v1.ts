@@ -7,6 +7,8 @@ import {gzip as gzipCallback} from 'node:zlib'
 import {HttpStatusError, type HttpClient} from './http.js'
 
 const gzip = promisify(gzipCallback)
+/** Bodies smaller than this are sent as they are (the InfluxDB 2.x client's default threshold). */
+const GZIP_THRESHOLD = 1000
 
 /** 1.x spells the precisions n, u, ms, s. */
 const V1_PRECISION = {ns: 'n', us: 'u', ms: 'ms', s: 's'} as const
@@ -23,20 +25,23 @@ export class V1Writer {
     private readonly opts: V1WriteOptions,
   ) {}
 
-  /** The request body: gzipped (level 1: on a fast network the CPU matters more than the bytes) or not. */
-  async encode(body: string): Promise<Buffer> {
-    const raw = Buffer.from(body, 'utf8')
-    return this.opts.gzip ? gzip(raw, {level: 1}) : raw
+  /**
+   * The request body: gzipped (level 1, on the thread pool: the CPU matters more than the last
+   * bytes) when configured and worth it (not for tiny bodies, as the InfluxDB client does), or not.
+   */
+  async encode(text: string | Buffer): Promise<{body: Buffer | string; gzipped: boolean}> {
+    if (!this.opts.gzip || text.length < GZIP_THRESHOLD) return {body: text, gzipped: false}
+    return {body: await gzip(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, {level: 1}), gzipped: true}
   }
 
   /** One attempt; resolves on 2xx, throws {@link HttpStatusError} or a NetworkError otherwise. */
-  async write(body: Buffer, precision: keyof typeof V1_PRECISION): Promise<void> {
+  async write({body, gzipped}: {body: Buffer | string; gzipped: boolean}, precision: keyof typeof V1_PRECISION): Promise<void> {
     const res = await this.http.request({
       method: 'POST',
       path: '/write',
       query: {db: this.opts.database, rp: this.opts.retentionPolicy, precision: V1_PRECISION[precision]},
       body,
-      headers: {'Content-Type': 'text/plain; charset=utf-8', ...(this.opts.gzip ? {'Content-Encoding': 'gzip'} : {})},
+      headers: {'Content-Type': 'text/plain; charset=utf-8', ...(gzipped ? {'Content-Encoding': 'gzip'} : {})},
     })
     if (res.status < 200 || res.status > 299) throw new HttpStatusError(this.http.base.origin + this.http.urlFor('/write').pathname, res.status, res.headers, res.body)
   }

@@ -45,14 +45,16 @@ export class V2Api {
     })
   }
 
-  /** One attempt at writing one batch; throws {@link HttpStatusError} / {@link NetworkError}. */
-  async write(lines: readonly string[], precision: WritePrecisionType): Promise<void> {
-    const n = lines.length
+  /**
+   * One attempt at writing one batch (newline-separated line protocol, handed to the client as one
+   * record: it joins records with newlines); throws {@link HttpStatusError} / {@link NetworkError}.
+   */
+  async write(body: string, precision: WritePrecisionType): Promise<void> {
     const api = this.client.getWriteApi(this.opts.org, this.opts.bucket, precision, {
       // one batch, sent by flush() below, never split or retried by the client
-      batchSize: n + 1,
+      batchSize: 2,
       maxBatchBytes: Number.MAX_SAFE_INTEGER,
-      maxBufferLines: n + 1,
+      maxBufferLines: 2,
       flushInterval: 0,
       maxRetries: 0,
       gzipThreshold: this.opts.gzip ? 1000 : Number.MAX_SAFE_INTEGER,
@@ -61,7 +63,7 @@ export class V2Api {
       writeRetrySkipped: () => undefined,
     })
     try {
-      api.writeRecords(lines as string[])
+      api.writeRecord(body.endsWith('\n') ? body.slice(0, -1) : body)
       await api.flush()
     } catch (error) {
       throw toTransportError(error, this.opts.url + '/api/v2/write')

@@ -11,23 +11,31 @@ import {fieldType, type Point} from '../../model/point.js'
 export type WritePrecision = 'ns' | 'us' | 'ms' | 's'
 
 export interface Batch {
-  /** line protocol, one point per entry, newline-terminated */
-  body: string
-  /** the entries (a string field may hold a newline, so an entry can span physical lines) */
-  lines: string[]
+  /** line protocol, one point per entry, newline-terminated (bytes when the text came as bytes) */
+  body: string | Buffer
+  /** how many entries (points) the body holds */
+  count: number
   precision: WritePrecision
-  /** the points, when the batch was made from points; parsed from `lines` when a 400 needs them */
+  /** the entries (a string field may hold a newline, so an entry can span physical lines); see {@link linesOf} */
+  lines?: string[]
+  /** the points, when the batch was made from points; parsed from the lines when a 400 needs them */
   points?: Point[]
 }
 
 export function makeBatch(lines: string[], precision: WritePrecision, points?: Point[]): Batch {
-  return {body: lines.join('\n') + '\n', lines, precision, points}
+  return {body: lines.join('\n') + '\n', count: lines.length, lines, precision, points}
+}
+
+/** The entries of a batch (split from the body when it was made from text). */
+export function linesOf(batch: Batch): string[] {
+  batch.lines ??= splitLineProtocol(batch.body.toString())
+  return batch.lines
 }
 
 /** The points of a batch, aligned with its lines (undefined where a line does not parse). */
 export function pointsOf(batch: Batch): Array<Point | undefined> {
   if (batch.points) return batch.points
-  return batch.lines.map((line) => parseLineProtocol(line, {precision: batch.precision}).points[0])
+  return linesOf(batch).map((line) => parseLineProtocol(line, {precision: batch.precision}).points[0])
 }
 
 export interface BatchLimits {
@@ -138,10 +146,65 @@ export function toBatches(points: readonly Point[], precision: WritePrecision, l
   return out
 }
 
-/** Line protocol text (from the spool, from a file) in batches, sent as it is. */
-export function textBatches(text: string, precision: WritePrecision, limits: BatchLimits): Batch[] {
-  const lines = splitLineProtocol(text)
-  return planBatches(lines, limits).map(([from, to]) => makeBatch(lines.slice(from, to), precision))
+/**
+ * Line protocol text (from the spool, from a file) in batches, sent as it is: each batch body is
+ * a slice of the text, found by walking the entries without copying them (blank lines and
+ * comments ride along; InfluxDB skips them). Batches are cut as the senders ask for them, so the
+ * first request leaves before the whole text is walked. Text with a carriage return or a
+ * non-ASCII character takes the exact way (entries split out, bytes counted in UTF-8).
+ */
+export function* textBatches(text: string | Buffer, precision: WritePrecision, limits: BatchLimits): Generator<Batch> {
+  if (typeof text !== 'string') {
+    // a carriage return needs the exact way (it is dropped from the entries)
+    if (text.indexOf(13) < 0) {
+      yield* byteBatches(text, precision, limits)
+      return
+    }
+
+    text = text.toString('utf8')
+  }
+
+  // eslint-disable-next-line no-control-regex
+  if (/[^\u0000-\u007f]|\r/.test(text)) {
+    const lines = splitLineProtocol(text)
+    for (const [from, to] of planBatches(lines, limits)) yield makeBatch(lines.slice(from, to), precision)
+    return
+  }
+
+  const n = text.length
+  const cut = (from: number, to: number, count: number): Batch => {
+    const body = text.slice(from, to)
+    return {body: body.endsWith('\n') ? body : body + '\n', count, precision}
+  }
+
+  let start = 0
+  let count = 0
+  let quote = -1
+  for (let i = 0; i < n; ) {
+    let nl = text.indexOf('\n', i)
+    if (nl < 0) nl = n
+    if (quote < i) {
+      quote = text.indexOf('"', i)
+      if (quote < 0) quote = n
+    }
+
+    const end = quote > nl || quote >= n ? nl : entryEnd(text, i)
+    const c = text.charCodeAt(i)
+    const isEntry = end > i && c !== 35 && !((c === 32 || c === 9) && text.slice(i, end).trim() === '')
+    if (isEntry) {
+      if (count > 0 && (count >= limits.maxLines || end + 1 - start > limits.maxBytes)) {
+        yield cut(start, i, count)
+        start = i
+        count = 0
+      }
+
+      count++
+    }
+
+    i = end + 1
+  }
+
+  if (count > 0) yield cut(start, n, count)
 }
 
 /**
@@ -181,8 +244,53 @@ export function splitLineProtocol(text: string): string[] {
   return out
 }
 
+/**
+ * {@link textBatches} over bytes (the spool's records, a file): entries found with the same rules
+ * (all the characters that matter are ASCII, and UTF-8 never uses ASCII bytes inside a longer
+ * character), bodies are views of the bytes, limits are exact.
+ */
+function* byteBatches(buf: Buffer, precision: WritePrecision, limits: BatchLimits): Generator<Batch> {
+  const n = buf.length
+  const cut = (from: number, to: number, count: number): Batch => {
+    const body = buf.subarray(from, to)
+    return {body: body[body.length - 1] === 10 ? body : Buffer.concat([body, NEWLINE]), count, precision}
+  }
+
+  let start = 0
+  let count = 0
+  let quote = -1
+  for (let i = 0; i < n; ) {
+    let nl = buf.indexOf(10, i)
+    if (nl < 0) nl = n
+    if (quote < i) {
+      quote = buf.indexOf(34, i)
+      if (quote < 0) quote = n
+    }
+
+    const end = quote > nl || quote >= n ? nl : entryEnd(buf, i)
+    const c = buf[i]
+    const isEntry = end > i && c !== 35 && !((c === 32 || c === 9) && buf.toString('latin1', i, end).trim() === '')
+    if (isEntry) {
+      if (count > 0 && (count >= limits.maxLines || end + 1 - start > limits.maxBytes)) {
+        yield cut(start, i, count)
+        start = i
+        count = 0
+      }
+
+      count++
+    }
+
+    i = end + 1
+  }
+
+  if (count > 0) yield cut(start, n, count)
+}
+
+const NEWLINE = Buffer.from('\n')
+
 /** Where the entry starting at `i` ends (its newline, or the end of the text), quotes considered. */
-function entryEnd(text: string, i: number): number {
+function entryEnd(text: string | Buffer, i: number): number {
+  const code = typeof text === 'string' ? (k: number) => text.charCodeAt(k) : (k: number) => text[k]
   const n = text.length
   // 0: measurement and tags, 1: fields, 2: timestamp
   let section = 0
@@ -190,7 +298,7 @@ function entryEnd(text: string, i: number): number {
   let afterEquals = false
   let j = i
   for (; j < n; j++) {
-    const c = text.charCodeAt(j)
+    const c = code(j)
     if (quoted) {
       if (c === 92) j++
       else if (c === 34) quoted = false
@@ -198,7 +306,7 @@ function entryEnd(text: string, i: number): number {
     }
 
     if (c === 10) break
-    if (c === 92 && j + 1 < n && text.charCodeAt(j + 1) !== 10) {
+    if (c === 92 && j + 1 < n && code(j + 1) !== 10) {
       j++
       afterEquals = false
       continue
@@ -257,7 +365,7 @@ export async function sendBatches(
     while (fatal === undefined) {
       const batch = pull()
       if (!batch) return
-      total += batch.lines.length
+      total += batch.count
       const sending = send(batch)
       setImmediate(() => {
         if (!ahead && fatal === undefined) ahead = pull()
@@ -335,15 +443,16 @@ export function analyzeRejection(message: string, batch: Batch, lineNumber?: num
       if (p?.measurement !== unquote(measurement)) return
       const v = p.fields[unquote(field)]
       // the point model's type names are InfluxDB's (float, integer, unsigned, boolean, string)
-      if (v !== undefined && fieldType(v) === type) rejected.push({line: batch.lines[i], reason})
+      if (v !== undefined && fieldType(v) === type) rejected.push({line: linesOf(batch)[i], reason})
     })
   }
 
-  if (rejected.length === 0 && lineNumber !== undefined && batch.lines[lineNumber - 1] !== undefined) {
-    rejected.push({line: batch.lines[lineNumber - 1], reason: text})
+  const lines = linesOf(batch)
+  if (rejected.length === 0 && lineNumber !== undefined && lines[lineNumber - 1] !== undefined) {
+    rejected.push({line: lines[lineNumber - 1], reason: text})
   }
 
-  if (rejected.length === 0) for (const line of batch.lines) rejected.push({line, reason: text})
+  if (rejected.length === 0) for (const line of lines) rejected.push({line, reason: text})
   return {message, rejected, partial, dropped}
 }
 

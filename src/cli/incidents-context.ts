@@ -1,0 +1,75 @@
+import {Flags} from '@oclif/core'
+import {systemClock, type Clock} from '../core/clock.js'
+import {RemoteIncidents} from '../core/daemon/api-client.js'
+import {UserError} from '../core/errors.js'
+import {defaultActor, localIncidentsFromConfig, type IncidentService} from '../core/incidents/index.js'
+import {silentLogger, type Logger} from '../core/log.js'
+import type {Point} from '../core/model/point.js'
+import {color} from './render/color.js'
+import {openContext} from './context.js'
+
+/**
+ * What the `mon alerts …` commands work with: the incident service — the local state.db, or with
+ * `--remote URL` the daemon API (token from MON_TOKEN; no local config needed) — and the clock.
+ */
+export const remoteFlags = {
+  remote: Flags.string({
+    description: 'act through the mon daemon API at this URL instead of the local data dir (token from $MON_TOKEN)',
+    helpValue: 'URL',
+    helpGroup: 'REMOTE',
+  }),
+}
+
+export const actorFlag = Flags.string({description: 'who does it (default: $USER@hostname)', helpValue: 'NAME'})
+
+export interface IncidentContext {
+  incidents: IncidentService
+  clock: Clock
+  /** the actor for actions: --by or $USER@hostname */
+  actor(by?: string): string
+  close(): Promise<void>
+}
+
+/** Events go to the metrics store, but an ack must not wait long on a slow or dead InfluxDB. */
+const EVENT_WRITE_TIMEOUT_MS = 5_000
+
+export async function openIncidents(flags: {config?: string; remote?: string}): Promise<IncidentContext> {
+  const actor = (by?: string) => by?.trim() || defaultActor()
+  if (flags.remote) {
+    const incidents = new RemoteIncidents(flags.remote, {token: process.env.MON_TOKEN})
+    return {incidents, clock: systemClock, actor, close: () => incidents.close()}
+  }
+
+  const ctx = await openContext(flags)
+  const log = warningLogger()
+  const store = {
+    async write(points: Point[]): Promise<void> {
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new UserError(`no answer from ${ctx.storeName} within ${EVENT_WRITE_TIMEOUT_MS / 1000}s`)), EVENT_WRITE_TIMEOUT_MS)
+      })
+      try {
+        await Promise.race([(await ctx.store()).write(points), timeout])
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+  const incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store})
+  return {
+    incidents,
+    clock: ctx.clock,
+    actor,
+    async close() {
+      await incidents.close()
+      await ctx.close()
+    },
+  }
+}
+
+/** Warnings from core as one `warning:` line on stderr; the rest is quiet (a one-shot command). */
+function warningLogger(): Logger {
+  const c = color(process.stderr)
+  const line = (msg: string) => process.stderr.write(`${c.yellow('warning:')} ${msg}\n`)
+  return {...silentLogger, warn: line, error: line, child: () => warningLogger()}
+}

@@ -1,0 +1,66 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {openContext} from '../cli/context.js'
+import {colorEnabled} from '../cli/render/color.js'
+import {parseDuration, tryParseDuration} from '../core/config/duration.js'
+import {InputError} from '../core/errors.js'
+import {defaultActor, localIncidentsFromConfig} from '../core/incidents/index.js'
+import {runDashboard} from '../tui/top/dashboard.js'
+import {chartEvery, defaultHost, MetricsSource} from '../tui/top/source.js'
+import {StatusLog} from '../tui/top/status-log.js'
+
+export default class Top extends BaseCommand {
+  static override summary = 'Live terminal dashboard: CPU, memory, load, disks, network, checks and alerts.'
+  static override description = `Reads the store through the query language (as mon query does), so it shows any host whose metrics are in the embedded store or InfluxDB. Keys: q quit, Tab focus, ↑↓ select, a acknowledge, s silence, h host, / filter, c per-core CPU, +/- refresh rate, ? help. See docs/top.md.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --host web-01 --since 1h',
+    '<%= config.bin %> <%= command.id %> --refresh 5s --config /etc/mon/mon.yaml',
+    'NO_COLOR=1 <%= config.bin %> <%= command.id %>',
+  ]
+
+  static override flags = {
+    host: Flags.string({char: 'H', description: 'host to show (default: this host, or the first host with metrics); h switches'}),
+    refresh: Flags.string({char: 'r', description: 'refresh interval (250ms to 1h); + and - change it', default: '1s'}),
+    since: Flags.string({char: 's', description: 'time window of the charts (1m to 30d)', default: '15m'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Top)
+    const refreshMs = parseDuration(flags.refresh)
+    const windowMs = parseDuration(flags.since)
+    if (refreshMs < 250 || refreshMs > 3_600_000) throw new InputError(`--refresh ${flags.refresh} is out of range`, {hint: 'use 250ms to 1h, e.g. --refresh 1s'})
+    if (windowMs < 60_000 || windowMs > 30 * 86_400_000) throw new InputError(`--since ${flags.since} is out of range`, {hint: 'use 1m to 30d, e.g. --since 15m'})
+    if (!process.stdout.isTTY || !process.stdin.isTTY) {
+      throw new InputError('mon top needs a terminal (stdin and stdout must be a TTY)', {hint: "for scripts use mon query, e.g. mon query 'last(mem.used_percent) by host'"})
+    }
+
+    const ctx = await openContext(flags)
+    const log = new StatusLog()
+    const store = await ctx.store()
+    const incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store})
+    try {
+      const {config} = ctx.loaded
+      const every = chartEvery(windowMs, tryParseDuration(config.inputs.host.interval ?? ''))
+      const host = flags.host ?? (await defaultHost(new MetricsSource(store, {host: config.host, windowMs, every, perCore: false}, ctx.clock), config.host))
+      await runDashboard({
+        store,
+        backend: store.kind,
+        location: ctx.storeName,
+        incidents,
+        actor: defaultActor(),
+        host,
+        windowMs,
+        refreshMs,
+        every,
+        color: colorEnabled(process.stdout),
+        clock: ctx.clock,
+        log,
+      })
+    } finally {
+      for (const line of log.drain()) this.warnLine(line)
+      await incidents.close()
+      await ctx.close()
+    }
+  }
+}

@@ -1,0 +1,321 @@
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import type {Clock} from '../clock.js'
+import type {LoadedConfig} from '../config/load.js'
+import {isLoopbackHost, parseHostPort} from '../config/schema.js'
+import {InputError, UserError, errorMessage} from '../errors.js'
+import {AmbiguousIdError, IncidentConflictError, NotFoundError} from '../incidents/errors.js'
+import type {IncidentService} from '../incidents/types.js'
+import {silentLogger, type Logger} from '../log.js'
+import {AuthFailureLimiter, bearerToken, tokenMatches} from './auth.js'
+import {mountIncidentRoutes} from './api-incidents.js'
+
+/**
+ * The daemon's HTTP server (node:http): the incident API under /api/v1 (alerts, acks, silences,
+ * history — api-incidents.ts) plus whatever the daemon adds with {@link ApiServer.route} (/healthz,
+ * /metrics). Bound to 127.0.0.1:9464 unless `api.listen` says otherwise.
+ *
+ * Every /api/ request needs `Authorization: Bearer <api.token>` (compared in constant time). A
+ * wrong or missing token is 401 and goes to the audit trail with the remote address; more than 10
+ * failures a minute from one address get 429. Without a configured token /api/ refuses everything
+ * (routes added with `{auth: false}`, such as /healthz, still answer).
+ *
+ * Replies are JSON; errors are `{"error": {"code", "message", "hint"?, "details"?, "candidates"?}}`
+ * with 400 (bad input), 404 (unknown id), 409 (state conflict: already acked, resolved …), 401,
+ * 413, 429 or 500 (a bug: logged, never shown with its stack).
+ */
+
+export interface ApiRequest {
+  method: string
+  /** path without the query string, decoded per segment into `params` */
+  path: string
+  params: Record<string, string>
+  query: URLSearchParams
+  /** parsed JSON body (undefined when empty) */
+  body: unknown
+  /** the client's address (`127.0.0.1`, `2001:db8::1`) */
+  remoteAddress: string
+  headers: IncomingMessage['headers']
+}
+
+export interface ApiReply {
+  status?: number
+  /** sent as application/json */
+  json?: unknown
+  /** sent as is (with contentType, default text/plain) */
+  text?: string
+  contentType?: string
+  headers?: Record<string, string>
+}
+
+export type ApiHandler = (req: ApiRequest) => ApiReply | Promise<ApiReply>
+
+export interface RouteOptions {
+  /** needs the bearer token; default true (every route under /api/ needs it regardless) */
+  auth?: boolean
+}
+
+export interface ApiServerOptions {
+  /** `host:port` (api.listen); port 0 picks a free port. Default 127.0.0.1:9464 */
+  listen?: string
+  /** the bearer token (api.token or MON_API_TOKEN); without one /api/ refuses every request */
+  token?: string
+  /** serve the incident API under /api/v1 */
+  incidents?: IncidentService
+  /** where refused requests are recorded; default: `incidents.recordAuthFailure` (LocalIncidents) */
+  auditAuthFailure?: (source: string, detail: string) => void | Promise<void>
+  clock: Clock
+  log?: Logger
+  /** largest request body; default 64 KiB */
+  maxBodyBytes?: number
+}
+
+export interface ListenAddress {
+  host: string
+  port: number
+  /** `http://127.0.0.1:9464` */
+  url: string
+}
+
+export interface ApiServer {
+  /** Add a route: `GET /healthz`, `POST /api/v1/alerts/{id}/ack` (`{name}` matches one path segment). */
+  route(method: string, pattern: string, handler: ApiHandler, opts?: RouteOptions): void
+  listen(): Promise<ListenAddress>
+  /** Stop accepting, drop idle and open connections. */
+  close(): Promise<void>
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:9464'
+const DEFAULT_MAX_BODY = 64 * 1024
+
+interface Route {
+  method: string
+  pattern: string
+  regex: RegExp
+  names: string[]
+  handler: ApiHandler
+  auth: boolean
+}
+
+/** An error with an HTTP status, for handlers (bad query parameters and the like). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code = 'error',
+    readonly hint?: string,
+  ) {
+    super(message)
+    this.name = 'HttpError'
+  }
+}
+
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const log = opts.log ?? silentLogger
+  const routes: Route[] = []
+  const limiter = new AuthFailureLimiter()
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY
+  const listen = opts.listen ?? DEFAULT_LISTEN
+  const hp = parseHostPort(listen)
+  if (!hp) throw new InputError(`invalid api.listen address '${listen}'`, {hint: 'use host:port, e.g. 127.0.0.1:9464'})
+  if (!isLoopbackHost(hp.host) && !opts.token) throw new InputError(`api.listen ${listen} is not loopback, so the API needs api.token`, {hint: 'set api.token (e.g. token: ${MON_API_TOKEN})'})
+  let suppressed = 0
+  const incidentsAudit = (opts.incidents as {recordAuthFailure?: (source: string, detail: string) => Promise<void>} | undefined)?.recordAuthFailure
+  const auditAuthFailure = opts.auditAuthFailure ?? incidentsAudit?.bind(opts.incidents)
+
+  const api: ApiServer = {
+    route(method, pattern, handler, ro = {}) {
+      const names: string[] = []
+      const source = pattern.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+        names.push(name)
+        return '([^/]+)'
+      })
+      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth: ro.auth ?? true})
+    },
+    listen: () => start(),
+    close: () => stop(),
+  }
+
+  if (opts.incidents) mountIncidentRoutes(api, opts.incidents, opts.clock)
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      log.error('api: request failed', {error: errorMessage(error)})
+      if (!res.headersSent) send(res, 500, {error: {code: 'internal', message: 'internal error'}})
+      else res.destroy()
+    })
+  })
+  server.headersTimeout = 10_000
+  server.requestTimeout = 30_000
+  server.keepAliveTimeout = 5_000
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://mon.invalid')
+    const method = (req.method ?? 'GET').toUpperCase()
+    const remoteAddress = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '')
+    const path = url.pathname
+    const matching = routes.filter((r) => r.regex.test(path))
+    const route = matching.find((r) => r.method === method)
+    const needsAuth = path.startsWith('/api/') || (route?.auth ?? false)
+
+    if (needsAuth && !tokenMatches(bearerToken(req.headers.authorization), opts.token)) {
+      req.resume()
+      const given = bearerToken(req.headers.authorization) !== undefined
+      const reason = !opts.token ? 'the API has no token configured' : given ? 'wrong token' : 'missing token'
+      const now = opts.clock.now()
+      if (!limiter.record(remoteAddress, now)) {
+        suppressed++
+        if (suppressed === 1 || suppressed % 100 === 0) log.warn('api: too many failed logins, not auditing each', {source: remoteAddress, suppressed})
+        send(res, 429, {error: {code: 'too_many_failures', message: 'too many failed logins from this address; try again in a minute'}}, {'Retry-After': '60'})
+        return
+      }
+      log.warn('api: refused request', {source: remoteAddress, method, path, reason})
+      try {
+        await auditAuthFailure?.(remoteAddress, `${method} ${path}: ${reason}`)
+      } catch (error) {
+        log.error('api: cannot audit a refused request', {error: errorMessage(error)})
+      }
+      const message = !opts.token
+        ? 'this mon daemon has no API token configured, so its API refuses every request'
+        : given
+          ? 'wrong token'
+          : 'missing token: send Authorization: Bearer <token>'
+      const hint = !opts.token ? 'set api.token (or MON_API_TOKEN) in the daemon config' : 'use the value of api.token of this daemon (mon reads it from MON_TOKEN)'
+      send(res, 401, {error: {code: 'unauthorized', message, hint}}, {'WWW-Authenticate': 'Bearer realm="mon"'})
+      return
+    }
+
+    if (!route) {
+      req.resume()
+      if (matching.length > 0) {
+        const allow = [...new Set(matching.map((r) => r.method))].join(', ')
+        send(res, 405, {error: {code: 'method_not_allowed', message: `${method} is not allowed on ${path}`, hint: `allowed: ${allow}`}}, {Allow: allow})
+      } else {
+        send(res, 404, {error: {code: 'no_route', message: `no such endpoint: ${method} ${path}`}})
+      }
+      return
+    }
+
+    let body: unknown
+    try {
+      body = await readJson(req, maxBody)
+    } catch (error) {
+      const status = error instanceof HttpError ? error.status : 400
+      send(res, status, {error: {code: status === 413 ? 'too_large' : 'bad_body', message: errorMessage(error)}})
+      return
+    }
+
+    const m = route.regex.exec(path)!
+    const params: Record<string, string> = {}
+    try {
+      route.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)))
+    } catch {
+      send(res, 400, {error: {code: 'bad_path', message: `malformed path ${path}`}})
+      return
+    }
+
+    let reply: ApiReply
+    try {
+      reply = await route.handler({method, path, params, query: url.searchParams, body, remoteAddress, headers: req.headers})
+    } catch (error) {
+      const [status, payload] = errorReply(error)
+      if (status === 500) log.error('api: handler failed', {method, path, error: error instanceof Error ? (error.stack ?? error.message) : String(error)})
+      else log.debug('api: request refused', {method, path, status, error: errorMessage(error)})
+      send(res, status, payload)
+      return
+    }
+    if (reply.text !== undefined) {
+      res.writeHead(reply.status ?? 200, {'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8', ...reply.headers})
+      res.end(reply.text)
+    } else {
+      send(res, reply.status ?? 200, reply.json ?? null, reply.headers)
+    }
+  }
+
+  async function start(): Promise<ListenAddress> {
+    if (!opts.token) log.warn('api: api.token is not set, so /api/ refuses every request (set api.token or MON_API_TOKEN)')
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(
+          new UserError(`cannot listen on ${listen}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.code === 'EACCES' ? 'permission denied' : error.message}`, {
+            hint: error.code === 'EADDRINUSE' ? 'is another mon daemon running? or change api.listen' : 'change api.listen',
+          }),
+        )
+      }
+      server.once('error', onError)
+      const done = () => {
+        server.off('error', onError)
+        resolve()
+      }
+      if (hp!.host === '' || hp!.host === '*') server.listen(hp!.port, done)
+      else server.listen(hp!.port, hp!.host.replace(/^\[|\]$/g, ''), done)
+    })
+    const addr = server.address() as AddressInfo
+    const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address
+    const out = {host: addr.address, port: addr.port, url: `http://${host}:${addr.port}`}
+    log.info('api: listening', {url: out.url})
+    return out
+  }
+
+  async function stop(): Promise<void> {
+    if (!server.listening) return
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+    // a keep-alive client mid-request gets its answer; then everything goes
+    setTimeout(() => server.closeAllConnections(), 2_000).unref()
+    await closed
+  }
+
+  return api
+}
+
+/** The server the daemon runs: listen address and token from the config (token also from MON_API_TOKEN). */
+export function apiServerFromConfig(
+  loaded: LoadedConfig,
+  services: Omit<ApiServerOptions, 'listen' | 'token'> & {env?: NodeJS.ProcessEnv},
+): ApiServer {
+  const env = services.env ?? process.env
+  return createApiServer({...services, listen: loaded.config.api.listen, token: loaded.config.api.token || env.MON_API_TOKEN || undefined})
+}
+
+function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(payload) + '\n'
+  res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers})
+  res.end(body)
+}
+
+async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > max) {
+      req.resume()
+      throw new HttpError(413, `request body larger than ${max} bytes`)
+    }
+    chunks.push(chunk)
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim()
+  if (!text) return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${errorMessage(error)}`)
+  }
+}
+
+/** Errors in kinds → status and body (the remote client turns them back into the same kinds). */
+export function errorReply(error: unknown): [number, {error: Record<string, unknown>}] {
+  if (error instanceof HttpError) return [error.status, {error: {code: error.code, message: error.message, ...(error.hint ? {hint: error.hint} : {})}}]
+  if (error instanceof UserError) {
+    const base: Record<string, unknown> = {message: error.message}
+    if (error.hint) base.hint = error.hint
+    if (error.details) base.details = error.details
+    if (error instanceof NotFoundError) return [404, {error: {code: 'not_found', ...base}}]
+    if (error instanceof AmbiguousIdError) return [400, {error: {code: 'ambiguous', ...base, candidates: error.candidates}}]
+    if (error instanceof InputError) return [400, {error: {code: 'bad_request', ...base}}]
+    if (error instanceof IncidentConflictError) return [409, {error: {code: 'conflict', ...base}}]
+    return [409, {error: {code: 'refused', ...base}}]
+  }
+  return [500, {error: {code: 'internal', message: 'internal error (logged by the daemon)'}}]
+}

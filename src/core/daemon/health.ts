@@ -1,0 +1,94 @@
+import {formatDuration} from '../config/duration.js'
+import type {DaemonFacts} from './types.js'
+
+/**
+ * `GET /healthz`: one status per component and one for the daemon. `degraded` means mon keeps
+ * working but something needs a look (an input failing, the store unreachable while the spool
+ * buffers, a rule failing, dead notifications, a rejected reload); the HTTP status is 200 for
+ * `ok` and `degraded` (the process is alive and worth keeping), 503 while starting or stopping.
+ */
+export type ComponentStatus = 'ok' | 'degraded' | 'down' | 'disabled'
+export type HealthStatus = 'ok' | 'degraded' | 'starting' | 'stopping'
+
+export interface ComponentHealth {
+  status: ComponentStatus
+  /** one line for people */
+  message: string
+}
+
+export interface Health {
+  status: HealthStatus
+  version: string
+  pid: number
+  startedAt: string
+  uptimeMs: number
+  components: {
+    collector: ComponentHealth
+    spool: ComponentHealth
+    store: ComponentHealth
+    rules: ComponentHealth
+    notify: ComponentHealth
+    maintenance: ComponentHealth
+    config: ComponentHealth
+  }
+}
+
+/** The spool is "lagging" when its oldest unwritten point is older than this. */
+const SPOOL_LAG_MS = 5 * 60_000
+
+export function assessHealth(f: DaemonFacts): Health {
+  const inputs = f.agent.inputs.filter((i) => i.kind !== 'internal')
+  const failing = inputs.filter((i) => i.lastError !== undefined)
+  const collector: ComponentHealth =
+    inputs.length === 0
+      ? {status: 'ok', message: 'no inputs configured'}
+      : failing.length > 0
+        ? {status: 'degraded', message: `${failing.length} of ${inputs.length} inputs failing: ${failing.map((i) => i.name).join(', ')}`}
+        : {status: 'ok', message: `${inputs.length} input${inputs.length === 1 ? '' : 's'}`}
+
+  const {spool, writer} = f.agent
+  const spoolHealth: ComponentHealth =
+    spool.oldestAgeMs > SPOOL_LAG_MS
+      ? {status: 'degraded', message: `${spool.points} points waiting for the store, the oldest for ${formatDuration(Math.round(spool.oldestAgeMs / 1000) * 1000)}`}
+      : {status: 'ok', message: `${spool.points} points waiting`}
+  const store: ComponentHealth = writer.storeUp
+    ? {status: 'ok', message: `${f.storeName} accepts writes`}
+    : {status: 'down', message: `${f.storeName} unreachable: ${writer.lastError ?? 'write failed'} (points wait in the spool)`}
+
+  const ruleCount = f.rules.rules.length
+  const failingRules = f.rules.rules.filter((r) => r.health === 'error')
+  const rules: ComponentHealth =
+    f.rules.groups.length === 0
+      ? {status: 'ok', message: 'no rule files loaded'}
+      : failingRules.length > 0
+        ? {status: 'degraded', message: `${failingRules.length} of ${ruleCount} rules failing: ${failingRules.slice(0, 5).map((r) => r.id).join(', ')}${failingRules.length > 5 ? ' …' : ''}`}
+        : {status: 'ok', message: `${f.rules.groups.length} groups, ${ruleCount} rules; ${f.rules.stats.firing} firing, ${f.rules.stats.pending} pending`}
+
+  const notify: ComponentHealth = !f.notify.routes
+    ? {status: 'disabled', message: 'no notify.route configured: alerts are not delivered'}
+    : f.outbox.dead > 0
+      ? {status: 'degraded', message: `${f.outbox.dead} dead notification${f.outbox.dead === 1 ? '' : 's'} (mon notify outbox)`}
+      : {status: 'ok', message: `${f.outbox.pending + f.outbox.sending} pending, ${f.outbox.delivered} delivered`}
+
+  const m = f.maintenance
+  const maintenance: ComponentHealth = !m.enabled
+    ? {status: 'disabled', message: 'the store manages its own retention'}
+    : m.lastError !== undefined
+      ? {status: 'degraded', message: `last retention pass failed: ${m.lastError}`}
+      : {status: 'ok', message: m.lastRunAt === undefined ? `first retention pass within ${formatDuration(m.intervalMs)}` : `last retention pass ${formatDuration(Math.max(0, Math.round((f.now - m.lastRunAt) / 1000) * 1000))} ago`}
+
+  const config: ComponentHealth =
+    f.reload.lastOk === false
+      ? {status: 'degraded', message: `last reload rejected (running the previous config): ${f.reload.lastError ?? 'error'}`}
+      : {status: 'ok', message: f.reload.count > 0 ? `reloaded ${f.reload.count} time${f.reload.count === 1 ? '' : 's'}` : 'as started'}
+
+  const components = {collector, spool: spoolHealth, store, rules, notify, maintenance, config}
+  const bad = Object.values(components).some((c) => c.status === 'degraded' || c.status === 'down')
+  const status: HealthStatus = f.state === 'starting' ? 'starting' : f.state === 'stopping' || f.state === 'stopped' ? 'stopping' : bad ? 'degraded' : 'ok'
+  return {status, version: f.version, pid: f.pid, startedAt: new Date(f.startedAt).toISOString(), uptimeMs: f.now - f.startedAt, components}
+}
+
+/** 200 while the daemon runs (healthy or degraded), 503 while it starts or stops. */
+export function healthHttpStatus(h: Health): number {
+  return h.status === 'ok' || h.status === 'degraded' ? 200 : 503
+}

@@ -1,0 +1,78 @@
+import type {EngineStats} from '../alerting/engine.js'
+import type {RuleStatus} from '../alerting/types.js'
+import type {OutboxStatus} from '../notify/types.js'
+import type {AgentStatus} from '../pipeline/agent.js'
+import type {JobStatus} from '../scheduler/scheduler.js'
+import type {MaintenanceReport} from '../store/types.js'
+import type {RecentLogEntry} from './logging.js'
+
+/**
+ * What the daemon knows about itself at one moment (ms times): /healthz, /metrics, the status API,
+ * the status file in the data dir and `mon status` are all views of this.
+ */
+export type LifecycleState = 'starting' | 'running' | 'stopping' | 'stopped'
+
+export interface RuleGroupFacts {
+  name: string
+  file: string
+  /** `every 1m` or `cron "*\/5 * * * *" (UTC)` */
+  schedule: string
+  rules: number
+  job?: JobStatus
+  lastEvalAt?: number
+  lastDurationMs?: number
+  /** rules of the group whose last evaluation failed */
+  failing: number
+}
+
+export interface NotifyFacts {
+  /** a route tree is configured (else alerts are evaluated but not delivered) */
+  routes: boolean
+  ticks: number
+  lastTickAt?: number
+  delivered: number
+  retried: number
+  dead: number
+  enqueued: number
+  lastError?: string
+}
+
+export interface MaintenanceFacts {
+  /** the store keeps its own tiers (embedded store); InfluxDB does retention itself */
+  enabled: boolean
+  intervalMs: number
+  runs: number
+  failures: number
+  lastRunAt?: number
+  lastDurationMs?: number
+  lastError?: string
+  lastReport?: MaintenanceReport
+}
+
+export interface ReloadFacts {
+  count: number
+  failures: number
+  lastAt?: number
+  lastOk?: boolean
+  lastError?: string
+  lastSuccessAt: number
+}
+
+export interface DaemonFacts {
+  now: number
+  pid: number
+  version: string
+  startedAt: number
+  state: LifecycleState
+  dataDir: string
+  configFile?: string
+  storeName: string
+  api?: {url: string}
+  agent: AgentStatus
+  rules: {files: string[]; groups: RuleGroupFacts[]; rules: RuleStatus[]; stats: EngineStats}
+  outbox: Record<OutboxStatus, number>
+  notify: NotifyFacts
+  maintenance: MaintenanceFacts
+  reload: ReloadFacts
+  recent: RecentLogEntry[]
+}

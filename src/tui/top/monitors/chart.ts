@@ -1,0 +1,84 @@
+import blessed, {type Widgets} from 'blessed'
+import * as contrib from 'blessed-contrib'
+import {clockTime} from '../format.js'
+import type {ChartData} from '../series.js'
+import type {Theme} from '../theme.js'
+import {Drawn, type ViewContext} from './monitor.js'
+
+/**
+ * A blessed-contrib line chart with a centred hint while there is no data. The chart's canvas is
+ * sized when it is attached, so after a resize it is re-attached and redrawn from the last view.
+ */
+export interface ChartLine {
+  title: string
+  y: number[]
+  color: string
+}
+
+export interface ChartView {
+  label: string
+  x: string[]
+  lines: ChartLine[]
+  /** fixed top of the y axis (100 for percentages); otherwise the data's maximum + 20 % */
+  maxY?: number
+  hint?: string
+}
+
+export class LineChart {
+  readonly element: contrib.LineElement
+  private readonly hint: Widgets.BoxElement
+  private readonly drawn = new Drawn()
+  private last?: ChartView
+
+  constructor(grid: contrib.grid, at: [number, number, number, number], label: string, theme: Theme) {
+    this.element = grid.set(...at, contrib.line, {
+      label: ` ${label} `,
+      tags: true,
+      showLegend: false,
+      wholeNumbersOnly: false,
+      xPadding: 3,
+      xLabelPadding: 3,
+      style: {line: theme.lines[0], text: 'green', baseline: 'normal', border: {fg: theme.border}},
+      border: {type: 'line', fg: theme.border},
+    } as contrib.LineOptions)
+    this.hint = blessed.box({parent: this.element, top: 'center', left: 'center', width: '90%', height: 3, align: 'center', valign: 'middle', content: '', hidden: true, tags: false})
+  }
+
+  show(view: ChartView): boolean {
+    if (!this.drawn.changed(view)) return false
+    this.last = view
+    this.draw(view)
+    return true
+  }
+
+  relayout(): void {
+    this.element.emit('attach')
+    if (this.last) this.draw(this.last)
+  }
+
+  private draw(view: ChartView): void {
+    const el = this.element
+    el.setLabel(view.label)
+    const height = typeof el.height === 'number' ? el.height : 10
+    el.options.numYLabels = Math.max(2, Math.min(5, Math.floor((height - 3) / 2)))
+    const max = Math.max(0, ...view.lines.flatMap((l) => l.y))
+    // contrib divides by the y range: an all-zero chart needs a range
+    el.options.maxY = view.maxY ?? (max > 0 ? undefined : 1)
+    el.setData(view.lines.map((l) => ({title: l.title, x: view.x, y: l.y, style: {line: l.color}})))
+    if (view.hint) {
+      this.hint.setContent(view.hint)
+      this.hint.show()
+    } else this.hint.hide()
+  }
+}
+
+/** X labels for chart slots: HH:MM, or HH:MM:SS for windows under 10 minutes. */
+export function slotLabels(data: ChartData, view: ViewContext): string[] {
+  const seconds = view.windowMs < 10 * 60_000
+  return data.slots.map((t) => clockTime(t, seconds))
+}
+
+/** Missing values are drawn at zero (contrib cannot leave gaps). */
+export function zeros(values: Array<number | null>, scale = 1): number[] {
+  return values.map((v) => (v === null ? 0 : v / scale))
+}

@@ -1,0 +1,349 @@
+import type {Clock} from '../../core/clock.js'
+import {HTTP_RESULT_CODES} from '../../core/collectors/http.js'
+import {TCP_RESULT_CODES} from '../../core/collectors/tcp.js'
+import {errorMessage, UserError} from '../../core/errors.js'
+import type {Expr} from '../../core/query/ast.js'
+import {evaluate, evaluateInstant, type Sample} from '../../core/query/executor.js'
+import {parseQuery} from '../../core/query/parser.js'
+import {autoEvery} from '../../core/query/time.js'
+import type {Store, StoreCatalog} from '../../core/store/types.js'
+import {HOST_MEASUREMENTS, panelQueries, type ChartQuery, type PanelQueries} from './queries.js'
+import {naturalCompare, SeriesWindow, type ChartData} from './series.js'
+
+/**
+ * Everything `mon top` shows, fetched through the query layer (parser → executor → the store's
+ * plans), so it is the same on the embedded store and on InfluxDB. Charts keep a window of buckets
+ * and after the first load only ask for the newest ones; gauges, disks and checks are instant
+ * queries (the latest value within the window). No blessed here: this is plain data, tested alone.
+ */
+export interface DashboardSettings {
+  host: string
+  /** the time window shown (--since) */
+  windowMs: number
+  /** bucket width of the charts */
+  every: number
+  perCore: boolean
+}
+
+export interface MemoryData {
+  memPercent?: number
+  memTotal?: number
+  swapPercent?: number
+  swapTotal?: number
+}
+
+export interface DiskRow {
+  path: string
+  percent: number
+  total?: number
+}
+
+export interface CheckRow {
+  kind: 'http' | 'tcp'
+  target: string
+  ok: boolean
+  /** `200`, `timeout`, `connection failed` … */
+  status: string
+  /** seconds */
+  latency?: number
+  certDaysLeft?: number
+}
+
+export interface MetricsSnapshot {
+  at: number
+  cpu: ChartData
+  net: ChartData
+  diskio: ChartData
+  load: ChartData
+  memory: MemoryData
+  disks: DiskRow[]
+  checks: CheckRow[]
+  /** what failed in this poll (one line each); the panels keep their last good data */
+  problems: string[]
+}
+
+export type AnyStore = Store & Partial<Pick<StoreCatalog, 'tagValues'>>
+
+/**
+ * Failures of the backend or of state.db, as opposed to bugs: user errors (unreachable InfluxDB,
+ * bad credentials, a query the backend refused), system errors with a code (ECONNREFUSED,
+ * ETIMEDOUT) and SQLite errors (busy, corrupt). These become the outage banner and are retried;
+ * anything else propagates.
+ */
+export function isOutage(error: unknown): boolean {
+  if (error instanceof UserError) return true
+  const e = error as {code?: unknown; name?: unknown} | undefined
+  return typeof e?.code === 'string' || e?.name === 'SqliteError' || e?.name === 'NetworkError' || e?.name === 'HttpStatusError'
+}
+
+interface Parsed {
+  text: string
+  expr: Expr
+}
+
+function parse(text: string): Parsed {
+  return {text, expr: parseQuery(text)}
+}
+
+/** One chart: its queries and its window. */
+class ChartSource {
+  private readonly window: SeriesWindow
+  private queries: Array<ChartQuery & Parsed> = []
+  private loaded = false
+
+  constructor(windowMs: number, every: number) {
+    this.window = new SeriesWindow(windowMs, every)
+  }
+
+  setQueries(queries: ChartQuery[]): void {
+    this.queries = queries.map((q) => ({...q, ...parse(q.text)}))
+    this.reset()
+  }
+
+  reset(): void {
+    this.loaded = false
+    this.window.clear()
+  }
+
+  async refresh(store: Store, now: number): Promise<void> {
+    // one bucket before the window, so that a rate has a value in the first slot too
+    const start = this.loaded ? this.window.tailStart(now) : this.window.fullStart(now) - this.window.every
+    // the previous (even failed) state is kept until every query of the chart has answered
+    const results = await Promise.all(this.queries.map((q) => evaluate(q.expr, store, {start, end: now + 1, every: this.window.every, source: q.text})))
+    this.queries.forEach((q, i) => {
+      const out = results[i]
+      if (typeof out === 'number') return
+      for (const frame of out) this.window.merge(q.splitBy ? (frame.tags[q.splitBy] ?? q.name) : q.name, frame.rows)
+    })
+    this.loaded = true
+    this.window.trim(now)
+  }
+
+  /** After a failure the next refresh loads the whole window again (the gap may be long). */
+  failed(): void {
+    this.loaded = false
+  }
+
+  data(now: number): ChartData {
+    const names = this.queries.some((q) => q.splitBy) ? this.window.names() : this.queries.map((q) => q.name)
+    return this.window.data(now, names)
+  }
+}
+
+/** What a failed check's result code is called in the table (short: the column is narrow). */
+const SHORT_RESULTS: Record<string, string> = {
+  response_string_mismatch: 'body mismatch',
+  body_read_error: 'body error',
+  connection_failed: 'conn failed',
+  dns_error: 'dns error',
+  response_status_code_mismatch: 'bad status',
+  read_failed: 'read failed',
+  string_mismatch: 'reply mismatch',
+}
+const HTTP_RESULTS = invert(HTTP_RESULT_CODES)
+const TCP_RESULTS = invert(TCP_RESULT_CODES)
+
+function invert(codes: Record<string, number>): Map<number, string> {
+  return new Map(Object.entries(codes).map(([name, code]) => [code, SHORT_RESULTS[name] ?? name.replaceAll('_', ' ')]))
+}
+
+export class MetricsSource {
+  private settings: DashboardSettings
+  private queries!: PanelQueries
+  private instant!: Record<Exclude<keyof PanelQueries, 'cpu' | 'net' | 'diskio' | 'load'>, Parsed>
+  private readonly charts: Record<'cpu' | 'net' | 'diskio' | 'load', ChartSource>
+  /** the last good answer of each instant panel, shown while the backend fails */
+  private last: {memory: MemoryData; disks: DiskRow[]; checks: CheckRow[]} = {memory: {}, disks: [], checks: []}
+
+  constructor(
+    private readonly store: AnyStore,
+    settings: DashboardSettings,
+    private readonly clock: Clock,
+  ) {
+    this.settings = {...settings}
+    const {windowMs, every} = settings
+    this.charts = {cpu: new ChartSource(windowMs, every), net: new ChartSource(windowMs, every), diskio: new ChartSource(windowMs, every), load: new ChartSource(windowMs, every)}
+    this.configure()
+  }
+
+  get current(): Readonly<DashboardSettings> {
+    return this.settings
+  }
+
+  /** Switch host or the per-core view; the charts load their whole window again. */
+  update(change: Partial<Pick<DashboardSettings, 'host' | 'perCore'>>): void {
+    this.settings = {...this.settings, ...change}
+    this.configure()
+  }
+
+  private configure(): void {
+    const q = panelQueries(this.settings.host, {perCore: this.settings.perCore})
+    this.queries = q
+    this.charts.cpu.setQueries(q.cpu)
+    this.charts.net.setQueries(q.net)
+    this.charts.diskio.setQueries(q.diskio)
+    this.charts.load.setQueries(q.load)
+    this.instant = {
+      memPercent: parse(q.memPercent),
+      memTotal: parse(q.memTotal),
+      swapPercent: parse(q.swapPercent),
+      swapTotal: parse(q.swapTotal),
+      diskPercent: parse(q.diskPercent),
+      diskTotal: parse(q.diskTotal),
+      httpResult: parse(q.httpResult),
+      httpTime: parse(q.httpTime),
+      httpStatus: parse(q.httpStatus),
+      tcpResult: parse(q.tcpResult),
+      tcpTime: parse(q.tcpTime),
+      certDays: parse(q.certDays),
+    }
+  }
+
+  /** The expressions in use, for --debug and the help overlay. */
+  expressions(): string[] {
+    const q = this.queries
+    return [...q.cpu, ...q.net, ...q.diskio, ...q.load].map((c) => c.text).concat(Object.values(this.instant).map((p) => p.text))
+  }
+
+  private sample(p: Parsed, now: number): Promise<Sample[]> {
+    return evaluateInstant(p.expr, this.store, now, {lookback: this.settings.windowMs, source: p.text})
+  }
+
+  /**
+   * One poll. A failing part is reported in `problems` and keeps its previous data; the poll
+   * itself does not throw for backend failures (the banner shows them and the next tick retries).
+   */
+  async poll(): Promise<MetricsSnapshot> {
+    const now = this.clock.now()
+    const problems: string[] = []
+    const guard = async <T>(what: string, fallback: T, run: () => Promise<T>): Promise<T> => {
+      try {
+        return await run()
+      } catch (error) {
+        if (!isOutage(error)) throw error
+        problems.push(`${what}: ${errorMessage(error)}`)
+        return fallback
+      }
+    }
+
+    const chart = (name: keyof typeof this.charts) =>
+      guard(name, undefined, async () => {
+        try {
+          await this.charts[name].refresh(this.store, now)
+        } catch (error) {
+          this.charts[name].failed()
+          throw error
+        }
+      })
+
+    const [, , , , memory, disks, checks] = await Promise.all([
+      chart('cpu'),
+      chart('net'),
+      chart('diskio'),
+      chart('load'),
+      guard('memory', undefined, () => this.memory(now)),
+      guard('disks', undefined, () => this.disks(now)),
+      guard('checks', undefined, () => this.checks(now)),
+    ])
+    return {
+      at: now,
+      cpu: this.charts.cpu.data(now),
+      net: this.charts.net.data(now),
+      diskio: this.charts.diskio.data(now),
+      load: this.charts.load.data(now),
+      memory: memory ?? this.last.memory,
+      disks: disks ?? this.last.disks,
+      checks: checks ?? this.last.checks,
+      problems,
+    }
+  }
+
+  private async memory(now: number): Promise<MemoryData> {
+    const i = this.instant
+    const [mp, mt, sp, st] = await Promise.all([this.sample(i.memPercent, now), this.sample(i.memTotal, now), this.sample(i.swapPercent, now), this.sample(i.swapTotal, now)])
+    this.last.memory = {memPercent: mp[0]?.value, memTotal: mt[0]?.value, swapPercent: sp[0]?.value, swapTotal: st[0]?.value}
+    return this.last.memory
+  }
+
+  private async disks(now: number): Promise<DiskRow[]> {
+    const [percent, total] = await Promise.all([this.sample(this.instant.diskPercent, now), this.sample(this.instant.diskTotal, now)])
+    const totals = new Map(total.map((s) => [s.labels.path ?? '', s.value]))
+    this.last.disks = percent.map((s) => ({path: s.labels.path ?? '', percent: s.value, total: totals.get(s.labels.path ?? '')})).sort((a, b) => naturalCompare(a.path, b.path))
+    return this.last.disks
+  }
+
+  private async checks(now: number): Promise<CheckRow[]> {
+    const i = this.instant
+    const [httpResult, httpTime, httpStatus, tcpResult, tcpTime, cert] = await Promise.all(
+      [i.httpResult, i.httpTime, i.httpStatus, i.tcpResult, i.tcpTime, i.certDays].map((p) => this.sample(p, now)),
+    )
+    const by = (samples: Sample[], key: (l: Record<string, string>) => string) => new Map(samples.map((s) => [key(s.labels), s.value]))
+    const server = (l: Record<string, string>) => l.server ?? ''
+    const hostPort = (l: Record<string, string>) => (l.port ? `${l.server ?? ''}:${l.port}` : (l.server ?? ''))
+    const times = by(httpTime, server)
+    const statuses = by(httpStatus, server)
+    const certs = by(cert, (l) => l.source ?? '')
+    const rows: CheckRow[] = []
+    for (const s of httpResult) {
+      const target = server(s.labels)
+      const code = statuses.get(target)
+      rows.push({
+        kind: 'http',
+        target,
+        ok: s.value === 0,
+        status: s.value === 0 && code !== undefined ? String(code) : s.value === 6 && code !== undefined ? `status ${code}` : (HTTP_RESULTS.get(s.value) ?? `result ${s.value}`),
+        latency: times.get(target),
+        certDaysLeft: certs.get(target),
+      })
+    }
+
+    const tcpTimes = by(tcpTime, hostPort)
+    for (const s of tcpResult) {
+      const target = hostPort(s.labels)
+      rows.push({kind: 'tcp', target, ok: s.value === 0, status: s.value === 0 ? 'ok' : (TCP_RESULTS.get(s.value) ?? `result ${s.value}`), latency: tcpTimes.get(target)})
+    }
+
+    // failing first, then by name
+    this.last.checks = rows.sort((a, b) => Number(a.ok) - Number(b.ok) || naturalCompare(a.target, b.target))
+    return this.last.checks
+  }
+
+  /** Hosts that have metrics in the store (the `h` list): the `host` tag values of the host measurements. */
+  async hosts(): Promise<string[]> {
+    if (!this.store.tagValues) return []
+    const settled = await Promise.allSettled(HOST_MEASUREMENTS.map((m) => this.store.tagValues!(m, 'host')))
+    const lists = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    // one measurement the backend cannot list is not fatal; none at all means the backend is down
+    if (lists.length === 0) throw (settled[0] as PromiseRejectedResult).reason
+    return [...new Set(lists.flat())].sort(naturalCompare)
+  }
+}
+
+/**
+ * Bucket width of the charts: about 60 buckets over the window, rounded up to a multiple of the
+ * collection interval (narrower buckets would alternate between a value and a gap).
+ */
+export function chartEvery(windowMs: number, collectionMs: number | undefined): number {
+  const auto = autoEvery(0, windowMs, 60)
+  if (!collectionMs || collectionMs <= 0) return auto
+  // a whole number of collections per bucket: rate() over the buckets' last values is then exact
+  // (15 s buckets over 10 s samples would alternate between ⅔ and 4⁄3 of the true rate)
+  return Math.ceil(auto / collectionMs) * collectionMs
+}
+
+/**
+ * The host shown when --host is not given: this host if it has metrics, else the only (or first)
+ * host that has, else this host (the panels then say to run `mon collect`).
+ */
+export async function defaultHost(source: Pick<MetricsSource, 'hosts'>, preferred: string): Promise<string> {
+  let hosts: string[]
+  try {
+    hosts = await source.hosts()
+  } catch (error) {
+    if (!isOutage(error)) throw error
+    // an unreachable backend is shown by the dashboard itself
+    return preferred
+  }
+
+  return hosts.length === 0 || hosts.includes(preferred) ? preferred : hosts[0]!
+}
