@@ -54,8 +54,8 @@ describe('mon top', () => {
     assert.match(screen, /CPU \d+\.\d%/)
     assert.match(screen, /Network ↓ rx 1\.50 MB\/s {2}↑ tx 300 KB\/s/)
     assert.match(screen, /Disk I\/O R2\.0M W512K/)
-    assert.match(screen, /Mem +█+░* +87\.3% of 16 GB/)
-    assert.match(screen, /Swap +█*░+ +3\.5% of 2\.00 GB/)
+    assert.match(screen, /Mem +█+░* +87\.3% +16 GB/)
+    assert.match(screen, /Swap +█*░+ +3\.5% +2 GB/)
     assert.match(screen, /1m 2\.41 5m 1\.25 15m 0\.75/)
     assert.match(screen, /\/ +█+░* +63%/)
     assert.match(screen, /\/var\/lib… +█+░* +91%/)
@@ -100,23 +100,24 @@ describe('mon top', () => {
     const flags = s.paneFlags()
     assert.equal(flags.alternate, false, 'the alternate screen is left')
     assert.equal(flags.cursor, true, 'the cursor shows again')
-    assert.match(end, /(^| )icanon /m, `canonical mode restored: ${end}`)
-    assert.match(end, /(^| )echo /m, `echo restored: ${end}`)
+    assert.match(end, /(^| )icanon( |$)/m, `canonical mode restored: ${end}`)
+    assert.match(end, /(^| )echo( |$)/m, `echo restored: ${end}`)
     assert.doesNotMatch(end, /HighMemory|Checks/, 'the dashboard is gone from the screen')
   })
 
   it('silences the selected alert for a chosen duration', async () => {
-    const s = start(['--config', fx.config], {width: 120, height: 40})
-    await s.waitFor('the alerts', (text) => text.includes('DiskFilling'))
-    // the first unacknowledged DiskFilling row
-    s.keys('s')
+    const own = await writeTopFixture(join(tmp.dir, 'silence'))
+    const s = start(['--config', own.config], {width: 120, height: 40})
+    await s.waitFor('the alerts', (text) => /crit HighMemory[^\n]*\n[^\n]*warn DiskFilling/.test(text))
+    // HighMemory (critical) sorts first; the row below is a DiskFilling
+    s.keys('Down', 's')
     await s.waitFor('the duration list', (text) => /silence DiskFilling for/.test(text) && text.includes('4h'))
     s.keys('Down', 'Down', 'Enter') // 1h → 2h → 4h
     await s.waitFor('the comment prompt', (text) => text.includes('for 4h. Why? (required)'))
     s.type('disk cleanup job running')
     s.keys('Enter')
     await s.waitFor('the silence', (text) => /silenced DiskFilling for 4h, until \d\d:\d\d:\d\d/.test(text) && text.includes('silenced'))
-    const list = await runMon(['alerts', 'silence', 'list', '--json', '--config', fx.config])
+    const list = await runMon(['alerts', 'silence', 'list', '--json', '--config', own.config])
     assert.equal(list.code, 0, list.stderr)
     const silences = JSON.parse(list.stdout) as Array<{matchers: string[]; comment: string; createdBy: string; startsAt: string; endsAt: string}>
     assert.equal(silences.length, 1)

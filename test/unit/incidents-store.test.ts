@@ -42,8 +42,8 @@ function alert(fingerprint: string, labels: Record<string, string>, state: Alert
   }
 }
 
-function save(writer: AlertStateWriter, alerts: Alert[], at = T0): void {
-  const transitions: AlertTransition[] = alerts.map((a) => ({alert: a, from: 'inactive', to: a.state, at: a.state === 'resolved' ? a.resolvedAt! : at}))
+function save(writer: AlertStateWriter, alerts: Alert[]): void {
+  const transitions: AlertTransition[] = alerts.map((a) => ({alert: a, from: 'inactive', to: a.state, at: a.state === 'resolved' ? a.resolvedAt! : a.activeAt}))
   writer.save(alerts, transitions, [])
 }
 
@@ -288,11 +288,11 @@ describe('the service: ids, filters, propagation, events', () => {
     const told = (fp: string) => {
       const a = svc.store.reader.get(fp)!
       const n = (channel: string) => ({
-        notification: buildNotification({kind: 'firing', receiver: 'oncall', groupKey: '{}:{}', groupLabels: {}, alerts: [toNotificationAlert(a)], now: T0}),
+        notification: buildNotification({kind: 'firing', receiver: 'oncall', groupKey: '{}:{}', groupLabels: {}, alerts: [toNotificationAlert(a)], now: a.activeAt}),
         channel,
         channelType: channel.replace(/\[\d+\]$/, ''),
       })
-      outbox.enqueue([n('webhook[0]'), n('pagerduty[0]')], T0)
+      outbox.enqueue([n('webhook[0]'), n('pagerduty[0]')], a.activeAt)
     }
     told('1234000000000003')
     const acked = await svc.ack('1234', {by: 'alice@laptop', comment: 'on it'})
@@ -320,6 +320,34 @@ describe('the service: ids, filters, propagation, events', () => {
       ],
     )
     assert.equal((await svc.list({state: 'resolved'})).find((v) => v.fingerprint === 'abcd000000000001')?.incident?.resolvedBy, 'bob')
+  })
+
+  it('the timeline: notifications with their result, escalation steps, actions with actor and source', async () => {
+    const outbox = new Outbox(db)
+    const a = svc.store.reader.get('1234000000000003')!
+    const [id] = outbox.enqueue(
+      [
+        {
+          notification: buildNotification({kind: 'escalation', receiver: 'manager', groupKey: '{}:{}', groupLabels: {}, alerts: [toNotificationAlert(a)], now: T0 + 25 * M, message: 'Not acknowledged after 5m'}),
+          channel: 'webhook[0]',
+          channelType: 'webhook',
+        },
+      ],
+      T0 + 25 * M,
+    )
+    assert.ok(id)
+    const d = await svc.get('1234')
+    assert.deepEqual(
+      d.timeline.map((e) => `${e.kind}: ${e.text}`),
+      [
+        'fired: fired (value 97)',
+        'notification: firing notification → oncall/webhook[0] (webhook): pending',
+        'notification: firing notification → oncall/pagerduty[0] (pagerduty): pending',
+        'escalation: escalated to manager → manager/webhook[0] (webhook): pending',
+        'ack: acknowledged by alice@laptop: on it',
+        'notification: acknowledged notification → oncall/pagerduty[0] (pagerduty): pending',
+      ],
+    )
   })
 
   it('silences: add needs a comment, counts what it silences, expire is audited', async () => {

@@ -10,7 +10,7 @@ import type {Logger} from '../log.js'
 import {compileFromConfig} from '../notify/index.js'
 import {openStateDb, stateDbPath, type StateDb} from '../state/db.js'
 import type {Store} from '../store/types.js'
-import {LocalIncidents} from './service.js'
+import {LocalIncidents, type LocalIncidentOptions} from './service.js'
 import {STATE_MIGRATIONS} from './store.js'
 
 export {defaultActor} from './actor.js'
@@ -31,7 +31,14 @@ export function openIncidentDb(dataDir: string): StateDb {
  * The local service for a loaded config: state.db in its data dir (or the given db), the notify
  * section compiled so acks reach PagerDuty/Opsgenie/Slack, events written to `store` if given.
  */
-export function localIncidentsFromConfig(opts: {loaded: LoadedConfig; clock: Clock; db?: StateDb; log?: Logger; store?: Pick<Store, 'write'>}): LocalIncidents {
+export function localIncidentsFromConfig(opts: {
+  loaded: LoadedConfig
+  clock: Clock
+  db?: StateDb
+  log?: Logger
+  store?: Pick<Store, 'write'>
+  onChange?: LocalIncidentOptions['onChange']
+}): LocalIncidents {
   const db = opts.db ?? openIncidentDb(opts.loaded.dataDir)
   const store = opts.store
   return new LocalIncidents({
@@ -42,5 +49,6 @@ export function localIncidentsFromConfig(opts: {loaded: LoadedConfig; clock: Clo
     log: opts.log,
     writeEvents: store ? (points) => store.write(points) : undefined,
     where: stateDbPath(opts.loaded.dataDir),
+    onChange: opts.onChange,
   })
 }

@@ -15,6 +15,7 @@ import {matchPrefix, shortIds} from './ids.js'
 import {IncidentStore, describe, type ActionOutcome, type AuditRecord, type IncidentRecord} from './store.js'
 import type {
   ActionInput,
+  AuditAction,
   ActionResult,
   AlertDetail,
   AlertView,
@@ -49,6 +50,11 @@ export interface LocalIncidentOptions {
   where?: string
   /** close the db on close() */
   ownsDb?: boolean
+  /**
+   * Called after each change (ack, unack, resolve, comment, silence add/expire): the daemon uses it
+   * to tick its dispatcher now, so a queued acknowledgement goes out at once.
+   */
+  onChange?: (action: AuditAction) => void
 }
 
 const SEVERITY_RANK: Record<string, number> = {critical: 0, page: 0, error: 1, high: 1, warning: 2, warn: 2, info: 3}
@@ -263,6 +269,13 @@ export class LocalIncidents implements IncidentService {
   }
 
   private async event(record: Omit<AuditRecord, 'seq'>): Promise<void> {
+    if (record.action !== 'auth_failed') {
+      try {
+        this.opts.onChange?.(record.action)
+      } catch (error) {
+        this.log.error('onChange failed', {error: errorMessage(error)})
+      }
+    }
     if (!this.opts.writeEvents) return
     try {
       await this.opts.writeEvents([eventPoint(record)])

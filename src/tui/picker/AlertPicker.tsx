@@ -1,5 +1,5 @@
-import {Box, Text, useInput} from 'ink'
-import {useState} from 'react'
+import {Box, Text, useInput, type Key} from 'ink'
+import {useEffect, useReducer} from 'react'
 
 /**
  * A multi-select list of alerts, then an optional one-line comment:
@@ -39,49 +39,82 @@ export interface AlertPickerProps {
 
 const SEVERITY_COLOR: Record<string, string> = {critical: 'red', page: 'red', error: 'red', high: 'red', warning: 'yellow', warn: 'yellow', info: 'cyan'}
 
-export function AlertPicker({rows, title, askComment, colors, height, onDone}: AlertPickerProps) {
-  const [cursor, setCursor] = useState(0)
-  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set())
-  const [phase, setPhase] = useState<'select' | 'comment' | 'done'>('select')
-  const [comment, setComment] = useState('')
-  const [chosen, setChosen] = useState<string[]>([])
+interface State {
+  cursor: number
+  selected: ReadonlySet<string>
+  phase: 'select' | 'comment' | 'done'
+  comment: string
+  chosen: string[]
+  result?: PickerResult
+}
 
-  const finish = (result: PickerResult | undefined) => {
-    setPhase('done')
-    onDone(result)
+type KeyInfo = Pick<Key, 'upArrow' | 'downArrow' | 'pageUp' | 'pageDown' | 'return' | 'escape' | 'ctrl' | 'meta' | 'tab' | 'backspace' | 'delete'>
+
+/**
+ * Keys can arrive several in one read (a paste, a fast typist, tmux send-keys), so each key is a
+ * step of this reducer on the latest state — never on what the last render saw.
+ */
+export function pickerStep(rows: readonly PickerRow[], s: State, input: string, key: KeyInfo, opts: {askComment: boolean; height: number}): State {
+  if (s.phase === 'done') return s
+  if (key.ctrl && input === 'c') return {...s, phase: 'done', result: undefined}
+  const move = (by: number): State => ({...s, cursor: Math.min(rows.length - 1, Math.max(0, s.cursor + by))})
+  if (s.phase === 'select') {
+    if (key.upArrow || input === 'k') return move(-1)
+    if (key.downArrow || input === 'j') return move(1)
+    if (key.pageUp) return move(-opts.height)
+    if (key.pageDown) return move(opts.height)
+    if (input === ' ') {
+      const k = rows[s.cursor]!.key
+      const selected = new Set(s.selected)
+      if (selected.has(k)) selected.delete(k)
+      else selected.add(k)
+      return {...s, selected}
+    }
+    if (input === 'a') return {...s, selected: s.selected.size === rows.length ? new Set() : new Set(rows.map((r) => r.key))}
+    if (key.return) {
+      const keys = s.selected.size > 0 ? rows.filter((r) => s.selected.has(r.key)).map((r) => r.key) : [rows[s.cursor]!.key]
+      return opts.askComment ? {...s, phase: 'comment', chosen: keys} : {...s, phase: 'done', chosen: keys, result: {keys}}
+    }
+    if (key.escape || input === 'q') return {...s, phase: 'done', result: undefined}
+    return s
   }
+  if (key.return) return {...s, phase: 'done', result: {keys: s.chosen, comment: s.comment.trim() || undefined}}
+  if (key.escape) return {...s, phase: 'select'}
+  if (key.backspace || key.delete) return {...s, comment: s.comment.slice(0, -1)}
+  if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow) return {...s, comment: s.comment + input.replace(/[\r\n]+/g, ' ')}
+  return s
+}
+
+const NO_KEY: KeyInfo = {upArrow: false, downArrow: false, pageUp: false, pageDown: false, return: false, escape: false, ctrl: false, meta: false, tab: false, backspace: false, delete: false}
+
+/**
+ * ink hands a run of plain characters over as one input (`" \r"` when space and enter come in one
+ * read): split it into the keys it is, so each is a step of its own.
+ */
+export function splitKeys(input: string, key: KeyInfo): Array<{input: string; key: KeyInfo}> {
+  if (input.length <= 1 || key.ctrl || key.meta || key.escape) return [{input, key}]
+  return [...input].map((ch) => {
+    if (ch === '\r' || ch === '\n') return {input: '', key: {...NO_KEY, return: true}}
+    if (ch === '\x7f' || ch === '\b') return {input: '', key: {...NO_KEY, backspace: true}}
+    if (ch === '\x03') return {input: 'c', key: {...NO_KEY, ctrl: true}}
+    if (ch === '\t') return {input: '', key: {...NO_KEY, tab: true}}
+    return {input: ch, key: NO_KEY}
+  })
+}
+
+export const INITIAL_PICKER: State = {cursor: 0, selected: new Set<string>(), phase: 'select', comment: '', chosen: []}
+
+export function AlertPicker({rows, title, askComment, colors, height, onDone}: AlertPickerProps) {
+  const [state, dispatch] = useReducer((s: State, a: {input: string; key: KeyInfo}) => pickerStep(rows, s, a.input, a.key, {askComment, height}), INITIAL_PICKER)
+  const {cursor, selected, phase, comment, chosen} = state
+
+  useEffect(() => {
+    if (state.phase === 'done') onDone(state.result)
+  }, [state.phase])
 
   useInput(
     (input, key) => {
-      if (key.ctrl && input === 'c') return finish(undefined)
-      if (phase === 'select') {
-        if (key.upArrow || input === 'k') setCursor((c) => Math.max(0, c - 1))
-        else if (key.downArrow || input === 'j') setCursor((c) => Math.min(rows.length - 1, c + 1))
-        else if (key.pageUp) setCursor((c) => Math.max(0, c - height))
-        else if (key.pageDown) setCursor((c) => Math.min(rows.length - 1, c + height))
-        else if (input === ' ') {
-          const k = rows[cursor]!.key
-          setSelected((s) => {
-            const next = new Set(s)
-            if (next.has(k)) next.delete(k)
-            else next.add(k)
-            return next
-          })
-        } else if (input === 'a') setSelected((s) => (s.size === rows.length ? new Set() : new Set(rows.map((r) => r.key))))
-        else if (key.return) {
-          const keys = selected.size > 0 ? rows.filter((r) => selected.has(r.key)).map((r) => r.key) : [rows[cursor]!.key]
-          if (!askComment) return finish({keys})
-          setChosen(keys)
-          setPhase('comment')
-        } else if (key.escape || input === 'q') finish(undefined)
-        return
-      }
-      if (phase === 'comment') {
-        if (key.return) finish({keys: chosen, comment: comment.trim() || undefined})
-        else if (key.escape) setPhase('select')
-        else if (key.backspace || key.delete) setComment((t) => t.slice(0, -1))
-        else if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow) setComment((t) => t + input)
-      }
+      for (const k of splitKeys(input, key)) dispatch(k)
     },
     {isActive: phase !== 'done'},
   )

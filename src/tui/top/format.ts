@@ -13,7 +13,9 @@ export function formatBytes(n: number | undefined): string {
   }
 
   const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2
-  return `${n < 0 ? '-' : ''}${v.toFixed(digits)} ${BYTE_UNITS[i]}`
+  // 16 GB, not 16.0 GB
+  const text = v.toFixed(digits).replace(/\.0+$/, '')
+  return `${n < 0 ? '-' : ''}${text} ${BYTE_UNITS[i]}`
 }
 
 /** Bytes per second: "1.5 KB/s". */

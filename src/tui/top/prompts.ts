@@ -34,14 +34,15 @@ export function askText(screen: blessed.Widgets.Screen, opts: {title: string; qu
 export function pick(screen: blessed.Widgets.Screen, opts: {title: string; items: string[]; selected?: number}): Promise<number | undefined> {
   return new Promise((resolve) => {
     const height = Math.min(opts.items.length + 2, Math.max(5, (typeof screen.height === 'number' ? screen.height : 24) - 6))
+    const label = ` ${opts.title} (Enter, Esc) `
     const list = blessed.list({
       parent: screen,
       top: 'center',
       left: 'center',
-      width: Math.min(60, Math.max(24, ...opts.items.map((i) => i.length + 6))),
+      width: Math.min(Math.max(20, Number(screen.width) - 4), Math.max(label.length + 4, ...opts.items.map((i) => i.length + 6))),
       height,
       border: {type: 'line'},
-      label: ` ${opts.title} (Enter, Esc) `,
+      label,
       keys: true,
       items: opts.items.map(escapeTags),
       tags: true,

@@ -85,13 +85,21 @@ function parse(text: string): Parsed {
   return {text, expr: parseQuery(text)}
 }
 
-/** One chart: its queries and its window. */
+/**
+ * One chart: its queries and its window. A rate chart ends at the last complete bucket: the rate
+ * of a bucket is taken between its last value and the previous bucket's, so the current bucket,
+ * holding only part of its samples, would show a fraction of the true rate.
+ */
 class ChartSource {
   private readonly window: SeriesWindow
   private queries: Array<ChartQuery & Parsed> = []
   private loaded = false
 
-  constructor(windowMs: number, every: number) {
+  constructor(
+    windowMs: number,
+    every: number,
+    private readonly completeOnly = false,
+  ) {
     this.window = new SeriesWindow(windowMs, every)
   }
 
@@ -105,9 +113,15 @@ class ChartSource {
     this.window.clear()
   }
 
+  /** The time the window ends at: now, or the end of the last complete bucket. */
+  private shownAt(now: number): number {
+    return this.completeOnly ? now - this.window.every : now
+  }
+
   async refresh(store: Store, now: number): Promise<void> {
+    const at = this.shownAt(now)
     // one bucket before the window, so that a rate has a value in the first slot too
-    const start = this.loaded ? this.window.tailStart(now) : this.window.fullStart(now) - this.window.every
+    const start = this.loaded ? this.window.tailStart(at) : this.window.fullStart(at) - this.window.every
     // the previous (even failed) state is kept until every query of the chart has answered
     const results = await Promise.all(this.queries.map((q) => evaluate(q.expr, store, {start, end: now + 1, every: this.window.every, source: q.text})))
     this.queries.forEach((q, i) => {
@@ -116,7 +130,7 @@ class ChartSource {
       for (const frame of out) this.window.merge(q.splitBy ? (frame.tags[q.splitBy] ?? q.name) : q.name, frame.rows)
     })
     this.loaded = true
-    this.window.trim(now)
+    this.window.trim(at)
   }
 
   /** After a failure the next refresh loads the whole window again (the gap may be long). */
@@ -126,7 +140,7 @@ class ChartSource {
 
   data(now: number): ChartData {
     const names = this.queries.some((q) => q.splitBy) ? this.window.names() : this.queries.map((q) => q.name)
-    return this.window.data(now, names)
+    return this.window.data(this.shownAt(now), names)
   }
 }
 
@@ -162,7 +176,7 @@ export class MetricsSource {
   ) {
     this.settings = {...settings}
     const {windowMs, every} = settings
-    this.charts = {cpu: new ChartSource(windowMs, every), net: new ChartSource(windowMs, every), diskio: new ChartSource(windowMs, every), load: new ChartSource(windowMs, every)}
+    this.charts = {cpu: new ChartSource(windowMs, every), net: new ChartSource(windowMs, every, true), diskio: new ChartSource(windowMs, every, true), load: new ChartSource(windowMs, every)}
     this.configure()
   }
 

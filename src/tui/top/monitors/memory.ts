@@ -39,8 +39,11 @@ export class MemoryMonitor implements Monitor<MemoryData> {
 
     const row = (name: string, percent: number | undefined, total: number | undefined) => {
       const pct = padStart(percent === undefined ? '–' : `${percent.toFixed(1)}%`, 6)
-      const size = total === undefined || width < 30 ? '' : ` of ${formatBytes(total)}`
-      const barWidth = Math.max(3, width - 5 - 1 - pct.length - size.length - 1)
+      // one cell spare: blessed wraps a line that fills the box exactly
+      const fixed = width - 1 - 5 - 1 - pct.length
+      let size = total === undefined ? '' : `  ${formatBytes(total)}`
+      if (fixed - size.length < 6) size = ''
+      const barWidth = Math.max(3, fixed - size.length)
       return `${name.padEnd(5)}${t.tag(bar(percent, barWidth), usageTone(percent))} ${t.tag(pct, usageTone(percent), true)}${size}`
     }
 
