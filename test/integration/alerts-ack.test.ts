@@ -73,8 +73,10 @@ describe('mon alerts: ack, show, resolve against a firing alert', () => {
     assert.match(r.stdout, /queued for team\/pagerduty\[0\]/)
 
     // the daemon's next tick delivers the acknowledgement (the webhook has no such concept)
-    await s.metrics(t0 + 10 * M, {'web-1': 97, 'web-2': 95})
-    assert.deepEqual(await s.step(t0 + 10 * M), ['pd: acknowledge HighCpu/web-1'])
+    // (at a time after the ack was queued: the CLI ran on the real clock, the engine runs on t0's)
+    const next = Math.max(t0 + 10 * M, Date.now() + 1000)
+    await s.metrics(next, {'web-1': 97, 'web-2': 95})
+    assert.deepEqual(await s.step(next), ['pd: acknowledge HighCpu/web-1'])
     const ack = s.capture.requests.find((q) => q.url === '/pd/team')!
     assert.deepEqual(s.capture.json(ack), {routing_key: 'pd-routing-key-0001', event_action: 'acknowledge', dedup_key: s.fingerprint('web-1')})
 

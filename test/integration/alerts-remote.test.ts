@@ -58,8 +58,9 @@ describe('mon alerts --remote: the daemon API', () => {
     assert.deepEqual([ack?.actor, ack?.source, ack?.comment], ['alice@laptop', '127.0.0.1', 'from my laptop'])
 
     // the daemon's dispatcher sends the acknowledgement; the repeat of web-1 is gone
-    await s.metrics(s.t0 + 10 * M, {'web-1': 97, 'web-2': 95})
-    assert.deepEqual(await s.step(s.t0 + 10 * M), ['pd: acknowledge HighCpu/web-1'])
+    const next = Math.max(s.t0 + 10 * M, Date.now() + 1000) // after the ack (real clock)
+    await s.metrics(next, {'web-1': 97, 'web-2': 95})
+    assert.deepEqual(await s.step(next), ['pd: acknowledge HighCpu/web-1'])
     await s.metrics(s.t0 + 60 * M, {'web-1': 97, 'web-2': 95})
     assert.deepEqual(await s.step(s.t0 + 60 * M), ['pd: trigger HighCpu/web-2', 'webhook: +HighCpu/web-2'])
   })
@@ -133,7 +134,11 @@ describe('mon alerts --remote: the daemon API', () => {
     const expired = await remote(TOKEN, 'alerts', 'silence', 'expire', added.id.slice(0, 8))
     assert.equal(expired.code, 0, expired.stderr)
     assert.match(expired.stdout, /^expired silence /m)
+    // the same history and filtered lists, locally and through the API
     const history = json<HistoryEntry[]>(await local('alerts', 'history', '--json'))
+    assert.deepEqual(json<HistoryEntry[]>(await remote(TOKEN, 'alerts', 'history', '--json')), history)
+    const filtered = json<AlertView[]>(await remote(TOKEN, 'alerts', 'list', '--json', '--state', 'all', '--label', 'host=web-2', '--severity', 'critical', '--since', '1d'))
+    assert.deepEqual(filtered.map((a) => a.labels.host), ['web-2'])
     assert.deepEqual(
       history.filter((h) => h.action.startsWith('silence')).map((h) => [h.action, h.source]),
       [

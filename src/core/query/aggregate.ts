@@ -177,3 +177,19 @@ export function derivative(ts: ArrayLike<number>, values: ArrayLike<number>, non
 export function bucketStart(ts: number, every: number): number {
   return Math.floor(ts / every) * every
 }
+
+/** The last value of each `every` bucket, stamped with the bucket start (what rate() over buckets reads). */
+export function lastPerBucket(ts: ArrayLike<number>, values: ArrayLike<number>, every: number): {ts: number[]; values: number[]} {
+  const outTs: number[] = []
+  const outValues: number[] = []
+  for (let i = 0; i < ts.length; i++) {
+    const b = bucketStart(ts[i], every)
+    if (outTs.length > 0 && outTs[outTs.length - 1] === b) outValues[outValues.length - 1] = values[i]
+    else {
+      outTs.push(b)
+      outValues.push(values[i])
+    }
+  }
+
+  return {ts: outTs, values: outValues}
+}

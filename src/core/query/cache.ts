@@ -1,6 +1,7 @@
 import type {Point} from '../model/point.js'
 import type {Frame, QueryPlan, Store} from './../store/types.js'
-import {Accumulators, bucketStart, derivative} from './aggregate.js'
+import {Accumulators, bucketStart, derivative, lastPerBucket} from './aggregate.js'
+import {sortFrames} from '../store/frames.js'
 
 /**
  * The query result cache (the seed's "query service (+cache)"): a {@link Store} wrapper that
@@ -302,29 +303,6 @@ function lowerBound(rows: Frame['rows'], t: number): number {
   }
 
   return lo
-}
-
-function lastPerBucket(ts: number[], values: number[], every: number): {ts: number[]; values: number[]} {
-  const outTs: number[] = []
-  const outValues: number[] = []
-  for (let i = 0; i < ts.length; i++) {
-    const b = bucketStart(ts[i], every)
-    if (outTs.length > 0 && outTs[outTs.length - 1] === b) outValues[outValues.length - 1] = values[i]
-    else {
-      outTs.push(b)
-      outValues.push(values[i])
-    }
-  }
-
-  return {ts: outTs, values: outValues}
-}
-
-/** In the store's order (by the sorted tag pairs), each key computed once. */
-function sortFrames(frames: Frame[]): Frame[] {
-  if (frames.length < 2) return frames
-  const keyed = frames.map((f) => ({f, key: JSON.stringify(Object.entries(f.tags).sort())}))
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  return keyed.map((k) => k.f)
 }
 
 /** Identical plans get identical keys whatever the order of their matchers and `by` tags. */

@@ -6,7 +6,7 @@ import {formatMatcher} from '../../core/model/matcher.js'
 import {parseDuration} from '../../core/config/duration.js'
 import {clockTime, formatInterval, formatLabels} from './format.js'
 import {createLayout, type Layout} from './layout.js'
-import type {Monitor, ViewContext} from './monitors/monitor.js'
+import type {ViewContext} from './monitors/monitor.js'
 import {askText, pick} from './prompts.js'
 import {isOutage, MetricsSource, type AnyStore, type DashboardSettings, type MetricsSnapshot} from './source.js'
 import type {StatusLog} from './status-log.js'
@@ -49,6 +49,8 @@ export interface DashboardOptions {
 export const REFRESH_STEPS = [250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000]
 export const SILENCE_CHOICES = ['15m', '1h', '2h', '4h', '8h', '1d', '3d', '1w']
 const MESSAGE_MS = 6000
+/** Ctrl-C arrives as a key in raw mode; these come from outside (kill, a closed terminal). */
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 export async function runDashboard(opts: DashboardOptions): Promise<void> {
   const dashboard = new Dashboard(opts)
@@ -69,6 +71,8 @@ class Dashboard {
   private outage?: Outage
   private timer?: NodeJS.Timeout
   private inflight?: Promise<void>
+  /** a key asked for fresh data while a poll was running */
+  private pollAgain = false
   /** the next render redraws everything (resize, focus, overlays) */
   private fullRender = true
   private closed = false
@@ -110,8 +114,7 @@ class Dashboard {
     this.ui = createLayout(this.screen, this.theme)
     this.bindKeys()
     this.screen.on('resize', () => this.guard(() => this.relayout()))
-    process.on('SIGTERM', this.onSignal)
-    process.on('SIGHUP', this.onSignal)
+    for (const signal of SIGNALS) process.on(signal, this.onSignal)
     this.opts.log?.attach((text) => this.say(text, 'bad'))
     this.applyFocus()
     // the grid cells were snapped after the canvases measured themselves: measure again
@@ -123,24 +126,29 @@ class Dashboard {
 
   private tick(): void {
     if (this.closed) return
+    clearTimeout(this.timer)
     this.timer = setTimeout(() => this.tick(), this.refreshMs)
-    if (this.inflight) {
-      // the backend is slow: keep the clock and banner moving, poll again when it has answered
-      this.render()
-      return
-    }
+    // a slow backend: keep the clock and the banner moving; the next tick after the answer polls
+    if (this.inflight) this.render()
+    else this.startPoll()
+  }
 
+  private startPoll(): void {
     this.inflight = this.poll()
       .then(() => this.render())
       .catch((error: unknown) => this.fail(error))
-      .finally(() => (this.inflight = undefined))
+      .finally(() => {
+        this.inflight = undefined
+        if (this.pollAgain) {
+          this.pollAgain = false
+          this.tick()
+        }
+      })
   }
 
   /** Poll now (after a key changed what is shown), without waiting for the next tick. */
   private refreshNow(): void {
-    if (this.closed) return
-    clearTimeout(this.timer)
-    if (this.inflight) void this.inflight.then(() => this.tick())
+    if (this.inflight) this.pollAgain = true
     else this.tick()
   }
 
@@ -183,15 +191,12 @@ class Dashboard {
     note(ui.status.element, ui.status.update(now, this.filter))
     const m = this.metrics
     if (m) {
-      const panels: Array<[Monitor<never>, unknown]> = [
-        [ui.cpu as Monitor<never>, m.cpu],
-        [ui.net as Monitor<never>, m.net],
-        [ui.diskio as Monitor<never>, m.diskio],
-        [ui.load as Monitor<never>, m.load],
-        [ui.memory as Monitor<never>, m.memory],
-        [ui.disks as Monitor<never>, m.disks],
-      ]
-      for (const [monitor, data] of panels) note(monitor.element, monitor.update(data as never, view))
+      note(ui.cpu.element, ui.cpu.update(m.cpu, view))
+      note(ui.net.element, ui.net.update(m.net, view))
+      note(ui.diskio.element, ui.diskio.update(m.diskio, view))
+      note(ui.load.element, ui.load.update(m.load, view))
+      note(ui.memory.element, ui.memory.update(m.memory, view))
+      note(ui.disks.element, ui.disks.update(m.disks, view))
       note(ui.checks.element, ui.checks.update(m.checks, view, this.focus === 'checks'))
     }
 
@@ -290,9 +295,7 @@ class Dashboard {
     const next = REFRESH_STEPS[Math.min(REFRESH_STEPS.length - 1, Math.max(0, at + direction))]!
     this.refreshMs = next
     this.say(`refresh every ${formatInterval(next)}`, 'info')
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.tick(), Math.min(next, 250))
-    this.render()
+    this.refreshNow()
   }
 
   private say(text: string, tone: 'ok' | 'bad' | 'info'): void {
@@ -394,8 +397,7 @@ class Dashboard {
     if (this.closed) return false
     this.closed = true
     clearTimeout(this.timer)
-    process.off('SIGTERM', this.onSignal)
-    process.off('SIGHUP', this.onSignal)
+    for (const signal of SIGNALS) process.off(signal, this.onSignal)
     this.opts.log?.detach()
     // leaves the alternate screen, shows the cursor and gives the terminal back its modes
     this.screen?.destroy()

@@ -15,7 +15,7 @@ export interface HttpResponse {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'PATCH'
   /** path below the base URL, e.g. `/write` */
   path: string
   query?: Record<string, string | undefined>
@@ -117,6 +117,36 @@ export class HttpClient {
         res.on('data', (d: Buffer) => chunks.push(d))
         res.on('error', (err) => reject(new NetworkError(shown, (err as NodeJS.ErrnoException).code, `reading the answer of ${shown} failed: ${err.message}`, {cause: err})))
         res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+      })
+      r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
+      r.on('error', (err: NodeJS.ErrnoException) => reject(new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
+      r.end(body)
+    })
+  }
+
+  /**
+   * One attempt whose answer is handed over as it arrives (large query answers are not buffered):
+   * resolves with the status and the body stream; rejects with {@link NetworkError} when there is
+   * no answer. A failure while reading the body is raised by the stream as a NetworkError.
+   */
+  stream(req: HttpRequest): Promise<{status: number; headers: http.IncomingHttpHeaders; body: AsyncIterable<Buffer>}> {
+    const url = this.urlFor(req.path, req.query)
+    const shown = this.base.origin + url.pathname
+    return new Promise((resolve, reject) => {
+      const body = req.body
+      const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
+      if (body !== undefined) headers['Content-Length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length
+      const r = this.transport.request(url, {method: req.method, agent: this.agent, headers, timeout: this.opts.timeout}, (res) => {
+        async function* read(): AsyncGenerator<Buffer> {
+          try {
+            for await (const chunk of res) yield chunk as Buffer
+          } catch (error) {
+            const err = error as NodeJS.ErrnoException
+            throw new NetworkError(shown, err.code, `reading the answer of ${shown} failed: ${err.message}`, {cause: err})
+          }
+        }
+
+        resolve({status: res.statusCode ?? 0, headers: res.headers, body: read()})
       })
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
       r.on('error', (err: NodeJS.ErrnoException) => reject(new NetworkError(shown, err.code, networkMessage(err), {cause: err})))

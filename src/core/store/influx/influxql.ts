@@ -21,6 +21,7 @@
  */
 import type {Matcher} from '../../model/matcher.js'
 import type {Frame, QueryPlan, TransformFn} from '../types.js'
+import {sortFrames} from '../frames.js'
 
 /** One series of an InfluxDB /query answer. */
 export interface InfluxSeries {
@@ -209,7 +210,7 @@ export function framesFromSeries(q: QueryPlan, series: readonly InfluxSeries[]):
     if (rows.length > 0) frames.push({name: q.measurement, tags: presentTags(s.tags), columns: ['time', valueColumn], rows})
   }
 
-  return sortFramesByTags(frames)
+  return sortFrames(frames)
 }
 
 /** An aggregated value as the embedded store reports it; undefined drops the row. */
@@ -237,13 +238,6 @@ function toMs(t: unknown): number {
   }
 
   throw new Error(`unexpected time value ${JSON.stringify(t)} in an InfluxDB answer (expected epoch milliseconds)`)
-}
-
-/** Frames in the order the embedded store returns them: by their sorted tag pairs. */
-export function sortFramesByTags(frames: Frame[]): Frame[] {
-  const keyed = frames.map((f) => ({f, key: JSON.stringify(Object.entries(f.tags).sort())}))
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  return keyed.map((k) => k.f)
 }
 
 // ---------------------------------------------------------------------------------------------

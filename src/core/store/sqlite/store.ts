@@ -5,7 +5,8 @@ import {systemClock, type Clock} from '../../clock.js'
 import {InputError, UserError} from '../../errors.js'
 import {matchesAll, type Matcher} from '../../model/matcher.js'
 import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
-import {Accumulators, bucketStart, derivative, summarizable} from '../../query/aggregate.js'
+import {Accumulators, bucketStart, derivative, lastPerBucket, summarizable} from '../../query/aggregate.js'
+import {sortFrames} from '../frames.js'
 import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
 import type {Bucket, BucketColumn} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
@@ -979,21 +980,6 @@ function concatRuns(a: Run, b: Run): Run {
   return a
 }
 
-function lastPerBucket(ts: number[], values: number[], every: number): {ts: number[]; values: number[]} {
-  const outTs: number[] = []
-  const outValues: number[] = []
-  for (let i = 0; i < ts.length; i++) {
-    const b = bucketStart(ts[i], every)
-    if (outTs.length > 0 && outTs[outTs.length - 1] === b) outValues[outValues.length - 1] = values[i]
-    else {
-      outTs.push(b)
-      outValues.push(values[i])
-    }
-  }
-
-  return {ts: outTs, values: outValues}
-}
-
 /** Is any timestamp of the sorted array inside [lo, hi]? */
 function anyInRange(sorted: number[], lo: number, hi: number): boolean {
   if (sorted.length === 0) return false
@@ -1011,11 +997,6 @@ function anyInRange(sorted: number[], lo: number, hi: number): boolean {
 function typedValue(v: number | string, type: FieldType): number | string | boolean {
   if (type === 'boolean') return v !== 0
   return v
-}
-
-function sortFrames(frames: Frame[]): Frame[] {
-  const key = (f: Frame) => JSON.stringify(Object.entries(f.tags).sort())
-  return frames.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
 }
 
 function fileSize(path: string): number {
