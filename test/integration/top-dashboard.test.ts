@@ -52,7 +52,7 @@ describe('mon top', () => {
     assert.match(header, /\d\d:\d\d:\d\d/)
     // charts and gauges
     assert.match(screen, /CPU \d+\.\d%/)
-    assert.match(screen, /Network ↓ rx 1\.50 MB\/s {2}↑ tx 300 KB\/s/)
+    assert.match(screen, /Network ↓ rx 1\.5 MB\/s {2}↑ tx 300 KB\/s/)
     assert.match(screen, /Disk I\/O R2\.0M W512K/)
     assert.match(screen, /Mem +█+░* +87\.3% +16 GB/)
     assert.match(screen, /Swap +█*░+ +3\.5% +2 GB/)

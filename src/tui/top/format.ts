@@ -13,8 +13,8 @@ export function formatBytes(n: number | undefined): string {
   }
 
   const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2
-  // 16 GB, not 16.0 GB
-  const text = v.toFixed(digits).replace(/\.0+$/, '')
+  // 16 GB and 1.5 KB, not 16.0 GB and 1.50 KB
+  const text = v.toFixed(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '')
   return `${n < 0 ? '-' : ''}${text} ${BYTE_UNITS[i]}`
 }
 
