@@ -4,9 +4,9 @@ import {openContext} from '../cli/context.js'
 import {colorEnabled} from '../cli/render/color.js'
 import {parseDuration, tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
-import {defaultActor, localIncidentsFromConfig} from '../core/incidents/index.js'
+import {defaultActor, localIncidentsFromConfig, type LocalIncidents} from '../core/incidents/index.js'
 import {runDashboard} from '../tui/top/dashboard.js'
-import {chartEvery, defaultHost, MetricsSource} from '../tui/top/source.js'
+import {chartEvery, defaultHost, listHosts} from '../tui/top/source.js'
 import {StatusLog} from '../tui/top/status-log.js'
 
 export default class Top extends BaseCommand {
@@ -37,12 +37,14 @@ export default class Top extends BaseCommand {
 
     const ctx = await openContext(flags)
     const log = new StatusLog()
-    const store = await ctx.store()
-    const incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store})
+    let incidents: LocalIncidents | undefined
     try {
+      const store = await ctx.store()
+      // warnings go to the status line: stderr would scribble over the screen
+      incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store})
       const {config} = ctx.loaded
       const every = chartEvery(windowMs, tryParseDuration(config.inputs.host.interval ?? ''))
-      const host = flags.host ?? (await defaultHost(new MetricsSource(store, {host: config.host, windowMs, every, perCore: false}, ctx.clock), config.host))
+      const host = flags.host ?? (await defaultHost(() => listHosts(store), config.host))
       await runDashboard({
         store,
         backend: store.kind,
@@ -59,7 +61,7 @@ export default class Top extends BaseCommand {
       })
     } finally {
       for (const line of log.drain()) this.warnLine(line)
-      await incidents.close()
+      await incidents?.close()
       await ctx.close()
     }
   }

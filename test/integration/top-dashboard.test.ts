@@ -14,6 +14,8 @@ import {writeTopFixture, type TopFixture} from './top-fixture.js'
 import {TmuxSession} from './top-tmux.js'
 
 const tmp = tempDir('mon-top-')
+/** fixture samples continue this far past now, as if `mon collect` kept running */
+const AHEAD = 5 * 60_000
 const sessions: TmuxSession[] = []
 after(() => {
   for (const s of sessions) s.close()
@@ -38,7 +40,7 @@ async function quit(s: TmuxSession): Promise<string> {
 describe('mon top', () => {
   let fx: TopFixture
   before(async () => {
-    fx = await writeTopFixture(join(tmp.dir, 'fixture'))
+    fx = await writeTopFixture(join(tmp.dir, 'fixture'), {aheadMs: AHEAD})
   })
 
   it('shows every panel with the fixture values, acks the selected alert with a comment, resizes, and gives the terminal back on q', async () => {
@@ -56,7 +58,7 @@ describe('mon top', () => {
     assert.match(screen, /Disk I\/O R2\.0M W512K/)
     assert.match(screen, /Mem +█+░* +87\.3% +16 GB/)
     assert.match(screen, /Swap +█*░+ +3\.5% +2 GB/)
-    assert.match(screen, /1m 2\.41 5m 1\.25 15m 0\.75/)
+    assert.match(screen, /1m \d\.\d\d 5m 1\.25 15m 0\.75/)
     assert.match(screen, /\/ +█+░* +63%/)
     assert.match(screen, /\/var\/lib… +█+░* +91%/)
     // checks: failing first, latency, certificate days
@@ -106,7 +108,7 @@ describe('mon top', () => {
   })
 
   it('silences the selected alert for a chosen duration', async () => {
-    const own = await writeTopFixture(join(tmp.dir, 'silence'))
+    const own = await writeTopFixture(join(tmp.dir, 'silence'), {aheadMs: AHEAD})
     const s = start(['--config', own.config], {width: 120, height: 40})
     await s.waitFor('the alerts', (text) => /crit HighMemory[^\n]*\n[^\n]*warn DiskFilling/.test(text))
     // HighMemory (critical) sorts first; the row below is a DiskFilling
@@ -141,6 +143,11 @@ describe('mon top', () => {
 
     s.keys('c')
     await s.waitFor('per-core CPU', (text) => /CPU per core +busiest cpu3/.test(text))
+
+    s.keys('Tab')
+    await s.waitFor('the checks table focused', (text) => text.includes('▸ Checks') && !text.includes('▸ Alerts'))
+    s.keys('Tab')
+    await s.waitFor('the alerts table focused', (text) => text.includes('▸ Alerts'))
 
     s.keys('+')
     await s.waitFor('a faster refresh', (text) => text.split('\n')[0]!.includes('every 1s'))
@@ -180,6 +187,37 @@ describe('mon top', () => {
     assert.equal(s.exitCode(await quit(s)), 0)
   })
 
+  it('redraws only what changed: a tick with nothing new writes a few bytes, never a cleared screen', async () => {
+    const own = await writeTopFixture(join(tmp.dir, 'flicker'), {aheadMs: AHEAD})
+    const s = start(['--config', own.config, '--since', '1h'], {width: 120, height: 40})
+    await s.waitFor('the dashboard', (text) => text.includes('HighMemory') && text.includes('87.3%'))
+    const {readFileSync, existsSync} = await import('node:fs')
+    const clock = (text: string) => /(\d\d:\d\d:\d\d)/.exec(text.split('\n')[0]!)?.[1]
+    const out = join(tmp.dir, 'flicker', 'tty.out')
+    s.pipe(out)
+    const size = () => (existsSync(out) ? readFileSync(out).length : 0)
+    // bytes written per tick (one tick = the header clock moving on)
+    const perTick: number[] = []
+    let last = clock(s.capture())
+    let before = size()
+    for (let i = 0; i < 5; i++) {
+      const screen = await s.waitFor('the next tick', (text) => clock(text) !== last)
+      last = clock(screen)
+      const now = size()
+      perTick.push(now - before)
+      before = now
+    }
+
+    s.unpipe()
+    const written = readFileSync(out, 'latin1')
+    assert.doesNotMatch(written, /\u001B\[2J|\u001B\[H\u001B\[J/, 'the screen is never cleared')
+    // a full 120×40 repaint is over 10 KB; a tick that only moves the clock (and the alerts'
+    // ages) is a few dozen bytes. A chart bucket boundary may fall into one of the ticks.
+    const sorted = [...perTick].sort((a, b) => a - b)
+    assert.ok(sorted[2]! < 600, `bytes per tick: ${perTick.join(', ')}`)
+    assert.equal(s.exitCode(await quit(s)), 0)
+  })
+
   it('shows empty panels with a hint on a store without data', async () => {
     const dir = join(tmp.dir, 'empty')
     const {mkdirSync, writeFileSync} = await import('node:fs')
@@ -191,7 +229,11 @@ describe('mon top', () => {
     assert.match(screen, /run `mon collect`/)
     assert.match(screen, /0 firing/)
     assert.doesNotMatch(screen, /backend unavailable|error/i)
-    assert.equal(s.exitCode(await quit(s)), 0)
+    // Ctrl-C quits as q does
+    s.keys('C-c')
+    const end = await s.waitFor('the shell after Ctrl-C', (text) => s.exitCode(text) !== undefined)
+    assert.equal(s.exitCode(end), 0)
+    assert.equal(s.paneFlags().alternate, false)
   })
 
   it('refuses to run without a terminal and checks its flags (exit 2, no stack)', async () => {

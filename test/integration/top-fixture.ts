@@ -11,12 +11,13 @@ import {ManualClock} from '../../src/core/clock.js'
 import {openIncidentDb} from '../../src/core/incidents/index.js'
 import type {Point} from '../../src/core/model/point.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import type {Store} from '../../src/core/store/types.js'
 
 export interface TopFixture {
   dir: string
   dataDir: string
   config: string
-  /** when the data ends (ms) */
+  /** the time the alerts were evaluated at (ms); samples run until now + aheadMs */
   now: number
 }
 
@@ -93,20 +94,32 @@ export function checkPoints(host: string, now: number, minutes: number): Point[]
   return points
 }
 
-/** Writes the fixture into `dir` (config at dir/mon.yaml, data in dir/data) and fires the alerts. */
-export async function writeTopFixture(dir: string, opts: {now?: number; minutes?: number} = {}): Promise<TopFixture> {
+/**
+ * Writes the fixture into `dir` (config at dir/mon.yaml, state in dir/data) and fires the alerts.
+ * Metrics go to the embedded store in dir/data, or to `opts.store` (then `opts.storeConfig` is the
+ * config's `store:` section).
+ */
+export async function writeTopFixture(
+  dir: string,
+  opts: {now?: number; minutes?: number; aheadMs?: number; host?: string; store?: Store; storeConfig?: string} = {},
+): Promise<TopFixture> {
   const now = opts.now ?? Date.now()
   const minutes = opts.minutes ?? 20
+  // samples also `aheadMs` past now, as if a collector kept writing while the test runs: the last
+  // complete chart bucket then always holds all its samples, however long the test takes
+  const ahead = opts.aheadMs ?? 0
+  const until = now + ahead
+  const span = minutes + ahead / 60_000
   const dataDir = join(dir, 'data')
   mkdirSync(dataDir, {recursive: true})
   const config = join(dir, 'mon.yaml')
-  writeFileSync(config, `host: web-01\ndata_dir: ${JSON.stringify(dataDir)}\n`)
+  writeFileSync(config, `host: ${opts.host ?? 'web-01'}\ndata_dir: ${JSON.stringify(dataDir)}\n${opts.storeConfig ?? ''}`)
   const clock = new ManualClock(now)
-  const store = new SqliteStore({path: join(dataDir, 'mon.db'), clock, autoCompactEvery: 0})
-  store.writeSync([
-    ...hostPoints('web-01', now, minutes, {mem: 87.3, cpuBusy: 35, cores: 4}),
-    ...hostPoints('db-01', now, minutes, {mem: 41, cpuBusy: 12, cores: 2}),
-    ...checkPoints('web-01', now, minutes),
+  const store = opts.store ?? new SqliteStore({path: join(dataDir, 'mon.db'), clock, autoCompactEvery: 0})
+  await store.write([
+    ...hostPoints('web-01', until, span, {mem: 87.3, cpuBusy: 35, cores: 4}),
+    ...hostPoints('db-01', until, span, {mem: 41, cpuBusy: 12, cores: 2}),
+    ...checkPoints('web-01', until, span),
   ])
   const parsed = parseRuleText(FIXTURE_RULES, 'fixture-rules.yaml')
   if (parsed.problems.length > 0) throw new Error(`fixture rules: ${JSON.stringify(parsed.problems)}`)
@@ -116,6 +129,6 @@ export async function writeTopFixture(dir: string, opts: {now?: number; minutes?
   const firing = engine.activeAlerts().filter((a) => a.state === 'firing')
   if (firing.length < 2) throw new Error(`fixture: expected 2 firing alerts, got ${engine.activeAlerts().map((a) => `${a.labels.alertname}:${a.state}`).join(', ') || 'none'}`)
   stateDb.close()
-  await store.close()
+  if (!opts.store) await store.close()
   return {dir, dataDir, config, now}
 }

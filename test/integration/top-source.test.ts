@@ -13,7 +13,7 @@ import type {Frame, QueryPlan, Store} from '../../src/core/store/types.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {formatAge, formatBytes, formatLatency, formatRateShort, truncate} from '../../src/tui/top/format.js'
 import {alignDown, SeriesWindow} from '../../src/tui/top/series.js'
-import {chartEvery, defaultHost, MetricsSource, type DashboardSettings} from '../../src/tui/top/source.js'
+import {chartEvery, defaultHost, listHosts, MetricsSource, type DashboardSettings} from '../../src/tui/top/source.js'
 import {withoutColor} from '../../src/tui/top/theme.js'
 import {tempDir} from '../helpers/servers.js'
 import {hostPoints, writeTopFixture, type TopFixture} from './top-fixture.js'
@@ -206,10 +206,11 @@ describe('MetricsSource on the embedded store', () => {
   })
 
   it('picks the host to show: this host when it has metrics, else the first that has', async () => {
-    const source = new MetricsSource(new Probe(sqlite), settings(), new ManualClock(fx.now))
-    assert.equal(await defaultHost(source, 'web-01'), 'web-01')
-    assert.equal(await defaultHost(source, 'laptop'), 'db-01')
-    assert.equal(await defaultHost({hosts: async () => []}, 'laptop'), 'laptop')
-    assert.equal(await defaultHost({hosts: () => Promise.reject(new UserError('down'))}, 'laptop'), 'laptop')
+    const hosts = () => listHosts(sqlite)
+    assert.equal(await defaultHost(hosts, 'web-01'), 'web-01')
+    assert.equal(await defaultHost(hosts, 'laptop'), 'db-01')
+    assert.equal(await defaultHost(async () => [], 'laptop'), 'laptop')
+    assert.equal(await defaultHost(() => Promise.reject(new UserError('down')), 'laptop'), 'laptop')
+    await assert.rejects(defaultHost(() => Promise.reject(new TypeError('bug')), 'laptop'), TypeError)
   })
 })

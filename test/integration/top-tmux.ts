@@ -53,6 +53,15 @@ export class TmuxSession {
     this.run(['send-keys', '-t', 'top', '-l', text])
   }
 
+  /** Appends everything the program writes to the terminal from now on to `file` (until unpipe). */
+  pipe(file: string): void {
+    this.run(['pipe-pane', '-o', '-t', 'top', `cat >> ${shellQuote(file)}`])
+  }
+
+  unpipe(): void {
+    this.run(['pipe-pane', '-t', 'top'])
+  }
+
   resize(width: number, height: number): void {
     this.run(['resize-window', '-t', 'top', '-x', String(width), '-y', String(height)])
   }

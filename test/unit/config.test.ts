@@ -317,7 +317,7 @@ describe('config defaults', () => {
       version: '2',
       database: 'mon',
       precision: 'ms',
-      gzip: true,
+      gzip: 'auto',
       batch_size: 5000,
       batch_bytes: '4MiB',
       concurrency: 2,

@@ -58,8 +58,8 @@ store:
 ~  token: \${INFLUX_TOKEN}
 ~  # Timestamp precision sent: ns, us, ms or s.
 ~  precision: ms
-~  # Compress write requests.
-~  gzip: true
+~  # Compress write requests: auto (unless the server is on loopback), true or false.
+~  gzip: auto
 ~  # Points per write request.
 ~  batch_size: 5000
 ~  # A write request also ends at this size (before compression).

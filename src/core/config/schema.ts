@@ -255,7 +255,8 @@ export const influxStoreSchema = z.strictObject({
   bucket: z.string().optional(),
   token: z.string().optional(),
   precision: z.enum(['ns', 'us', 'ms', 's']).default('ms'),
-  gzip: bool().default(true),
+  /** `auto`: compress unless the server is on loopback (where gzip only costs CPU). */
+  gzip: z.union([z.literal('auto'), bool()], {error: (iss) => `expected auto, true or false, got ${describeValue(iss.input)}`}).default('auto'),
   batch_size: int({min: 1}).default(5000),
   /** A write request also ends at this many bytes of line protocol (before gzip). */
   batch_bytes: size().default('4MiB'),

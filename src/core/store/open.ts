@@ -25,7 +25,7 @@ export async function openStore(cfg: StoreConfig, opts: OpenStoreOptions): Promi
       return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly, retention: opts.retention})
     case 'influxdb': {
       const {openInfluxStore} = await import('./influx/open.js')
-      return openInfluxStore(cfg, {clock: opts.clock})
+      return openInfluxStore(cfg, {clock: opts.clock, retention: opts.retention})
     }
   }
 }

@@ -89,8 +89,9 @@ export type FullStore = Store & StoreCatalog & {
   /** roll up, prune and compact per the retention policy (backends that do it themselves omit it) */
   maintain?(now?: number): Promise<MaintenanceReport>
   /**
-   * Backends that keep tiers themselves (InfluxDB retention policies + continuous queries): make
-   * them match the policy; returns the statements run (or, with dryRun, that would run).
+   * Backends that keep tiers themselves (InfluxDB 1.x retention policies + continuous queries,
+   * 2.x buckets): make them match the policy; returns the statements run (or, with dryRun, that
+   * would run), empty when the server already matches.
    */
   applyRetention?(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]>
 }

@@ -155,7 +155,9 @@ class Dashboard {
   private async poll(): Promise<void> {
     const [metrics, alerts] = await Promise.all([this.source.poll(), this.pollAlerts()])
     if (this.closed) return
-    this.metrics = metrics
+    const current = this.source.current
+    // the host or the CPU view changed during the poll: the next poll (already asked for) shows it
+    if (metrics.host === current.host && metrics.perCore === current.perCore) this.metrics = metrics
     if (alerts) this.alerts = alerts
     const problems = [...metrics.problems, ...(this.alertProblem ? [`alert state: ${this.alertProblem}`] : [])]
     if (problems.length === 0) this.outage = undefined

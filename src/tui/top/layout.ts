@@ -92,7 +92,7 @@ export function createLayout(screen: blessed.Widgets.Screen, theme: Theme): Layo
     header,
     ...panels,
     status: new StatusMonitor(screen, theme),
-    banner: new BannerMonitor(screen, theme),
+    banner: new BannerMonitor(screen),
     help: new HelpOverlay(screen),
   }
 }

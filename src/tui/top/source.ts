@@ -42,7 +42,7 @@ export interface CheckRow {
   kind: 'http' | 'tcp'
   target: string
   ok: boolean
-  /** `200`, `timeout`, `connection failed` … */
+  /** `200`, `timeout`, `conn failed` … */
   status: string
   /** seconds */
   latency?: number
@@ -51,6 +51,9 @@ export interface CheckRow {
 
 export interface MetricsSnapshot {
   at: number
+  /** what the poll was for; a poll that outlived a host switch is not shown */
+  host: string
+  perCore: boolean
   cpu: ChartData
   net: ChartData
   diskio: ChartData
@@ -73,7 +76,9 @@ export type AnyStore = Store & Partial<Pick<StoreCatalog, 'tagValues'>>
 export function isOutage(error: unknown): boolean {
   if (error instanceof UserError) return true
   const e = error as {code?: unknown; name?: unknown} | undefined
-  return typeof e?.code === 'string' || e?.name === 'SqliteError' || e?.name === 'NetworkError' || e?.name === 'HttpStatusError'
+  // errno codes (ECONNREFUSED), not Node's ERR_… codes, which are programming errors
+  const systemCode = typeof e?.code === 'string' && /^(E[A-Z0-9]+|SQLITE_\w+)$/.test(e.code)
+  return systemCode || e?.name === 'SqliteError' || e?.name === 'NetworkError' || e?.name === 'HttpStatusError'
 }
 
 interface Parsed {
@@ -94,6 +99,8 @@ class ChartSource {
   private readonly window: SeriesWindow
   private queries: Array<ChartQuery & Parsed> = []
   private loaded = false
+  /** bumped when the queries change, so an answer to the old ones is not merged in */
+  private generation = 0
 
   constructor(
     windowMs: number,
@@ -109,6 +116,7 @@ class ChartSource {
   }
 
   reset(): void {
+    this.generation++
     this.loaded = false
     this.window.clear()
   }
@@ -120,11 +128,15 @@ class ChartSource {
 
   async refresh(store: Store, now: number): Promise<void> {
     const at = this.shownAt(now)
+    const generation = this.generation
     // one bucket before the window, so that a rate has a value in the first slot too
     const start = this.loaded ? this.window.tailStart(at) : this.window.fullStart(at) - this.window.every
     // the previous (even failed) state is kept until every query of the chart has answered
-    const results = await Promise.all(this.queries.map((q) => evaluate(q.expr, store, {start, end: now + 1, every: this.window.every, source: q.text})))
-    this.queries.forEach((q, i) => {
+    const queries = this.queries
+    const results = await Promise.all(queries.map((q) => evaluate(q.expr, store, {start, end: now + 1, every: this.window.every, source: q.text})))
+    // the host or the per-core view changed while these were running
+    if (generation !== this.generation) return
+    queries.forEach((q, i) => {
       const out = results[i]
       if (typeof out === 'number') return
       for (const frame of out) this.window.merge(q.splitBy ? (frame.tags[q.splitBy] ?? q.name) : q.name, frame.rows)
@@ -192,6 +204,7 @@ export class MetricsSource {
 
   private configure(): void {
     const q = panelQueries(this.settings.host, {perCore: this.settings.perCore})
+    this.last = {memory: {}, disks: [], checks: []}
     this.queries = q
     this.charts.cpu.setQueries(q.cpu)
     this.charts.net.setQueries(q.net)
@@ -229,6 +242,8 @@ export class MetricsSource {
    */
   async poll(): Promise<MetricsSnapshot> {
     const now = this.clock.now()
+    const settings = this.settings
+    const {host, perCore} = settings
     const problems: string[] = []
     const guard = async <T>(what: string, fallback: T, run: () => Promise<T>): Promise<T> => {
       try {
@@ -259,8 +274,17 @@ export class MetricsSource {
       guard('disks', undefined, () => this.disks(now)),
       guard('checks', undefined, () => this.checks(now)),
     ])
+    // kept for the next failing poll, unless the host changed while this one ran
+    if (this.settings === settings) {
+      if (memory) this.last.memory = memory
+      if (disks) this.last.disks = disks
+      if (checks) this.last.checks = checks
+    }
+
     return {
       at: now,
+      host,
+      perCore,
       cpu: this.charts.cpu.data(now),
       net: this.charts.net.data(now),
       diskio: this.charts.diskio.data(now),
@@ -275,15 +299,13 @@ export class MetricsSource {
   private async memory(now: number): Promise<MemoryData> {
     const i = this.instant
     const [mp, mt, sp, st] = await Promise.all([this.sample(i.memPercent, now), this.sample(i.memTotal, now), this.sample(i.swapPercent, now), this.sample(i.swapTotal, now)])
-    this.last.memory = {memPercent: mp[0]?.value, memTotal: mt[0]?.value, swapPercent: sp[0]?.value, swapTotal: st[0]?.value}
-    return this.last.memory
+    return {memPercent: mp[0]?.value, memTotal: mt[0]?.value, swapPercent: sp[0]?.value, swapTotal: st[0]?.value}
   }
 
   private async disks(now: number): Promise<DiskRow[]> {
     const [percent, total] = await Promise.all([this.sample(this.instant.diskPercent, now), this.sample(this.instant.diskTotal, now)])
     const totals = new Map(total.map((s) => [s.labels.path ?? '', s.value]))
-    this.last.disks = percent.map((s) => ({path: s.labels.path ?? '', percent: s.value, total: totals.get(s.labels.path ?? '')})).sort((a, b) => naturalCompare(a.path, b.path))
-    return this.last.disks
+    return percent.map((s) => ({path: s.labels.path ?? '', percent: s.value, total: totals.get(s.labels.path ?? '')})).sort((a, b) => naturalCompare(a.path, b.path))
   }
 
   private async checks(now: number): Promise<CheckRow[]> {
@@ -318,19 +340,23 @@ export class MetricsSource {
     }
 
     // failing first, then by name
-    this.last.checks = rows.sort((a, b) => Number(a.ok) - Number(b.ok) || naturalCompare(a.target, b.target))
-    return this.last.checks
+    return rows.sort((a, b) => Number(a.ok) - Number(b.ok) || naturalCompare(a.target, b.target))
   }
 
-  /** Hosts that have metrics in the store (the `h` list): the `host` tag values of the host measurements. */
-  async hosts(): Promise<string[]> {
-    if (!this.store.tagValues) return []
-    const settled = await Promise.allSettled(HOST_MEASUREMENTS.map((m) => this.store.tagValues!(m, 'host')))
-    const lists = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
-    // one measurement the backend cannot list is not fatal; none at all means the backend is down
-    if (lists.length === 0) throw (settled[0] as PromiseRejectedResult).reason
-    return [...new Set(lists.flat())].sort(naturalCompare)
+  /** Hosts that have metrics in the store (the `h` list). */
+  hosts(): Promise<string[]> {
+    return listHosts(this.store)
   }
+}
+
+/** The `host` tag values of the host and check measurements, sorted. */
+export async function listHosts(store: AnyStore): Promise<string[]> {
+  if (!store.tagValues) return []
+  const settled = await Promise.allSettled(HOST_MEASUREMENTS.map((m) => store.tagValues!(m, 'host')))
+  const lists = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+  // one measurement the backend cannot list is not fatal; none at all means the backend is down
+  if (lists.length === 0) throw (settled[0] as PromiseRejectedResult).reason
+  return [...new Set(lists.flat())].sort(naturalCompare)
 }
 
 /**
@@ -349,10 +375,10 @@ export function chartEvery(windowMs: number, collectionMs: number | undefined): 
  * The host shown when --host is not given: this host if it has metrics, else the only (or first)
  * host that has, else this host (the panels then say to run `mon collect`).
  */
-export async function defaultHost(source: Pick<MetricsSource, 'hosts'>, preferred: string): Promise<string> {
+export async function defaultHost(hostsInStore: () => Promise<string[]>, preferred: string): Promise<string> {
   let hosts: string[]
   try {
-    hosts = await source.hosts()
+    hosts = await hostsInStore()
   } catch (error) {
     if (!isOutage(error)) throw error
     // an unreachable backend is shown by the dashboard itself

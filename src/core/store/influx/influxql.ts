@@ -275,13 +275,13 @@ export function firstColumn(series: readonly InfluxSeries[] | undefined): string
  * Parses a /query answer: one JSON object, or (with `chunked=true`) one per line, where a series
  * marked `partial` continues in the next chunk. Chunks are merged back into whole series.
  */
-export function parseQueryAnswer(text: string): {results: InfluxStatementResult[]; error?: string} {
+export function parseQueryAnswer(text: string, parse: (line: string) => unknown = JSON.parse): {results: InfluxStatementResult[]; error?: string} {
   const results: InfluxStatementResult[] = []
   let error: string | undefined
   const byId = new Map<number, InfluxStatementResult>()
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
-    const chunk = JSON.parse(line) as {results?: InfluxStatementResult[]; error?: string}
+    const chunk = parse(line) as {results?: InfluxStatementResult[]; error?: string}
     if (chunk.error !== undefined) error = chunk.error
     for (const r of chunk.results ?? []) {
       const id = r.statement_id ?? results.length

@@ -20,7 +20,7 @@ export interface QueryChunk {
 export type StreamQuery = (statement: string) => AsyncIterable<QueryChunk>
 
 export interface ScanSource {
-  /** `"rp".` prefix for the FROM clause, or '' for the default RP (and on 2.x) */
+  /** the 1.x retention policy to read; undefined: the default one (and on 2.x) */
   rp?: string
   measurements(): Promise<string[]>
   fieldTypes(measurement: string): Promise<Map<string, FieldType>>
@@ -97,6 +97,8 @@ export async function* answerChunks(body: AsyncIterable<Buffer>): AsyncGenerator
 
   if (carry.trim() !== '') yield parse(carry)
 }
+
+const NUMBER = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y
 
 /**
  * JSON.parse, except that an integer literal a double cannot hold exactly becomes a bigint.
@@ -180,7 +182,8 @@ export function parseJsonExact(text: string): unknown {
       return null
     }
 
-    const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400))
+    NUMBER.lastIndex = i
+    const m = NUMBER.exec(text)
     if (!m) return fail('unexpected character')
     i += m[0].length
     if (m[1] === undefined && m[2] === undefined) {

@@ -12,14 +12,20 @@
  *
  * The API version is read from `/ping`'s X-Influxdb-Version when `version: auto`; the first
  * operation pings (a failed ping is retried by the next operation).
+ *
+ * Retention tiers (retention.ts): 1.x retention policies + continuous queries, 2.x buckets +
+ * downsampling by mon (maintain); queries over old ranges are answered from the rollup tier that
+ * holds them; scan() reads raw points back out exactly (scan.ts) for `mon store archive`.
  */
 import {systemClock, type Clock} from '../../clock.js'
 import {parseDuration, parseSize} from '../../config/duration.js'
-import type {InfluxStoreConfig} from '../../config/schema.js'
+import {isLoopbackHost, type InfluxStoreConfig} from '../../config/schema.js'
 import {EXIT_USAGE, InputError} from '../../errors.js'
-import type {Point} from '../../model/point.js'
+import type {FieldType, Point} from '../../model/point.js'
 import type {InitResult} from '../catalog.js'
-import type {FieldInfo, FullStore, Frame, QueryPlan, StoreInfo} from '../types.js'
+import {bucketStart} from '../../query/aggregate.js'
+import {chooseTier, DEFAULT_POLICY, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
+import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
 import {describeFailure, InfluxError, InfluxQueryError, isMissingDatabase, missingDatabase, type ServerContext} from './errors.js'
 import {DEFAULT_RETRY, HttpClient, HttpStatusError, realSleep, serverMessage, withRetry, type HttpResponse, type RetryEnv, type RetryEvent, type RetryOptions} from './http.js'
 import {
@@ -34,6 +40,28 @@ import {
   showTagValues,
   type InfluxStatementResult,
 } from './influxql.js'
+import {
+  bucketRetention,
+  compileTierPlan,
+  describeMerge,
+  downsampleSelect,
+  FINAL_AFTER,
+  FIRST_BACKFILL_LIMIT,
+  framesFromTierAnswers,
+  parseContinuousQueries,
+  parseRetentionPolicies,
+  parseShardGroups,
+  planV1Retention,
+  planV2Buckets,
+  retentionRules,
+  rollupBucketName,
+  rollupPoints,
+  rollupRpName,
+  WATERMARK_MEASUREMENT,
+  type BucketInfo,
+  type TierSource,
+} from './retention.js'
+import {answerChunks, parseJsonExact, scanPoints, type QueryChunk} from './scan.js'
 import {V1Writer} from './v1.js'
 import {V2Api, type RawSeries} from './v2.js'
 import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type BatchLimits, type WritePrecision} from './write.js'
@@ -49,7 +77,27 @@ export interface InfluxStoreOptions {
   queryRetry?: Partial<RetryOptions>
   /** told about every retry (the daemon logs them) */
   onRetry?: (e: RetryEvent & {action: string}) => void
+  /** retention tiers (config `retention`; default raw 7d, 1m 30d, 1h 1y) */
+  retention?: Readonly<Record<string, string>>
 }
+
+/** Where each retention tier lives on the server and how long it keeps data, as last read. */
+interface TierState {
+  /** when it was read (store clock) */
+  at: number
+  raw: TierSource
+  /** rollup tier name → where its points are; absent: the tier does not exist on the server */
+  sources: Map<string, TierSource>
+  /** tier name → how long the server keeps it (ms, Infinity) */
+  keeps: Map<string, number>
+  /** true: not read from the server, assumed from the configured policy (explain before a query) */
+  assumed: boolean
+  /** why the server's tiers could not be read, if they could not */
+  note?: string
+}
+
+/** The server's tiers are read again after this long. */
+const TIER_STATE_TTL = 60_000
 
 export interface ServerInfo {
   api: 1 | 2
@@ -68,6 +116,13 @@ export interface RawQueryResult {
 const QUERY_RETRY: RetryOptions = {maxRetries: 2, maxRetryTime: 10_000, minDelay: 250, maxDelay: 2000, base: 2, jitter: 100}
 
 export class InfluxStore implements FullStore {
+  /** `gzip: auto` compresses unless the server is on loopback, where compression only costs CPU. */
+  private get gzip(): boolean {
+    const g = this.cfg.gzip
+    if (g !== 'auto') return g
+    return !isLoopbackHost(new URL(this.cfg.url).hostname)
+  }
+
   readonly kind = 'influxdb'
   readonly url: string
   private readonly http: HttpClient
@@ -80,6 +135,8 @@ export class InfluxStore implements FullStore {
   private known?: ServerInfo
   private v1?: V1Writer
   private v2?: V2Api
+  private retention?: RetentionPolicy
+  private tiers?: TierState
 
   constructor(
     readonly cfg: InfluxStoreConfig,
@@ -146,12 +203,12 @@ export class InfluxStore implements FullStore {
         token: this.cfg.token,
         org: this.cfg.org ?? '',
         bucket: this.cfg.bucket!,
-        gzip: this.cfg.gzip,
+        gzip: this.gzip,
         timeout: this.timeout,
         tlsVerify: this.cfg.tls_verify,
       })
     } else {
-      this.v1 = new V1Writer(this.http, {database: this.cfg.database, retentionPolicy: this.cfg.retention_policy, gzip: this.cfg.gzip})
+      this.v1 = new V1Writer(this.http, {database: this.cfg.database, retentionPolicy: this.cfg.retention_policy, gzip: this.gzip})
     }
 
     return {api, serverVersion}
@@ -209,13 +266,20 @@ export class InfluxStore implements FullStore {
     }
   }
 
-  private async writeV2(batch: Batch): Promise<void> {
+  private async writeV2(batch: Batch, bucket?: string): Promise<void> {
     try {
       const body = batch.body.toString()
-      await this.retrying('write', this.writeRetry, () => this.v2!.write(body, batch.precision))
+      await this.retrying('write', this.writeRetry, () => this.v2!.write(body, batch.precision, bucket))
     } catch (error) {
-      await this.writeFailed(error, batch, '/api/v2/write', (b) => this.writeV2(b))
+      await this.writeFailed(error, batch, '/api/v2/write', (b) => this.writeV2(b, bucket))
     }
+  }
+
+  /** 2.x: points into another bucket of the org (the rollup buckets), batched and retried as write(). */
+  private async writeToBucket(points: Point[], bucket: string): Promise<void> {
+    if (points.length === 0) return
+    const batches = new PointBatches(points, this.cfg.precision, this.limits)
+    await sendBatches(batches, this.cfg.concurrency, (b) => this.writeV2(b, bucket), {url: this.url, extra: () => batches.rejection()})
   }
 
   /** 400 → the rejected lines; 413 → the batch in halves; anything else → one clear message. */
@@ -246,8 +310,8 @@ export class InfluxStore implements FullStore {
    * Runs InfluxQL through /query (db = the database, or the bucket on 2.x) and returns each
    * statement's result; a statement InfluxDB refuses throws {@link InfluxQueryError}.
    */
-  async influxql(statement: string, opts: {epoch?: 'ms'} = {}): Promise<InfluxStatementResult[]> {
-    const db = await this.database()
+  async influxql(statement: string, opts: {epoch?: 'ms'; db?: string; exact?: boolean} = {}): Promise<InfluxStatementResult[]> {
+    const db = opts.db ?? (await this.database())
     let res: HttpResponse
     try {
       res = await this.retrying('query', this.queryRetry, async () => {
@@ -266,31 +330,83 @@ export class InfluxStore implements FullStore {
       throw describeFailure(error, this.context(), 'query', '/query')
     }
 
+    this.checkQueryStatus(res, statement)
+    let answer: ReturnType<typeof parseQueryAnswer>
+    try {
+      answer = parseQueryAnswer(res.body, opts.exact ? parseJsonExact : JSON.parse)
+    } catch (error) {
+      throw new InfluxError(`InfluxDB at ${this.url} sent an answer to /query that is not JSON: ${res.body.slice(0, 200)}`, false, {cause: error})
+    }
+
+    this.checkAnswer(answer, statement)
+    return answer.results
+  }
+
+  /** A non-2xx answer of /query as the error to show. */
+  private checkQueryStatus(res: HttpResponse, statement: string): void {
     if (res.status === 400) throw new InfluxQueryError(serverMessage(res.body), statement, 'InfluxQL', this.url)
     if (res.status < 200 || res.status > 299) {
       const msg = serverMessage(res.body)
       if (isMissingDatabase(msg)) throw missingDatabase(this.context(), msg)
       throw describeFailure(new HttpStatusError(`${this.url}/query`, res.status, res.headers, res.body), this.context(), 'query', '/query')
     }
+  }
 
-    let answer: ReturnType<typeof parseQueryAnswer>
-    try {
-      answer = parseQueryAnswer(res.body)
-    } catch (error) {
-      throw new InfluxError(`InfluxDB at ${this.url} sent an answer to /query that is not JSON: ${res.body.slice(0, 200)}`, false, {cause: error})
-    }
-
+  private checkAnswer(answer: {results?: InfluxStatementResult[]; error?: string}, statement: string): void {
     if (answer.error) throw new InfluxQueryError(answer.error, statement, 'InfluxQL', this.url)
-    for (const r of answer.results) {
+    for (const r of answer.results ?? []) {
       if (r.error === undefined) continue
       if (isMissingDatabase(r.error)) throw missingDatabase(this.context(), r.error)
       throw new InfluxQueryError(r.error, statement, 'InfluxQL', this.url)
     }
+  }
 
-    return answer.results
+  /**
+   * One statement whose (chunked) answer is read as it arrives, a chunk at a time, integers past
+   * 2^53 exact: for answers too large to hold (scan). Times are epoch ms.
+   */
+  async *influxqlStream(statement: string, opts: {db?: string} = {}): AsyncGenerator<QueryChunk> {
+    const db = opts.db ?? (await this.database())
+    const readAll = async (body: AsyncIterable<Buffer>) => {
+      const parts: Buffer[] = []
+      for await (const b of body) parts.push(b)
+      return Buffer.concat(parts).toString('utf8')
+    }
+
+    let res: {status: number; headers: HttpResponse['headers']; body: AsyncIterable<Buffer>}
+    try {
+      res = await this.retrying('query', this.queryRetry, async () => {
+        const r = await this.http.stream({
+          method: 'POST',
+          path: '/query',
+          query: {db, epoch: 'ms', chunked: 'true', chunk_size: '10000'},
+          body: 'q=' + encodeURIComponent(statement),
+          headers: {'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json'},
+        })
+        if (r.status === 429 || r.status >= 500) throw new HttpStatusError(`${this.url}/query`, r.status, r.headers, await readAll(r.body))
+        return r
+      })
+    } catch (error) {
+      throw describeFailure(error, this.context(), 'query', '/query')
+    }
+
+    if (res.status < 200 || res.status > 299) this.checkQueryStatus({status: res.status, headers: res.headers, body: await readAll(res.body)}, statement)
+    try {
+      for await (const chunk of answerChunks(res.body)) {
+        this.checkAnswer(chunk, statement)
+        yield chunk
+      }
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new InfluxError(`InfluxDB at ${this.url} sent an answer to /query that is not JSON: ${error.message}`, false, {cause: error})
+      if (error instanceof InfluxError) throw error
+      throw describeFailure(error, this.context(), 'query', '/query')
+    }
   }
 
   async query(q: QueryPlan): Promise<Frame[]> {
+    const now = this.env.clock.now()
+    const choice = this.needsTiers(q, now) ? this.chooseTier(q, await this.tierState(), now) : undefined
+    if (choice && choice.tier.resolution > 0) return this.queryTier(q, choice, this.tiers!, now)
     const statement = compilePlan(q, {retentionPolicy: this.cfg.retention_policy})
     const [result] = await this.influxql(statement, {epoch: 'ms'})
     return framesFromSeries(q, result?.series ?? [])
@@ -299,10 +415,333 @@ export class InfluxStore implements FullStore {
   explain(q: QueryPlan): string {
     const api = this.known ? `InfluxDB ${this.known.serverVersion ?? '(version not reported)'}, API ${this.known.api}.x` : `API version ${this.cfg.version}`
     const db = this.known?.api === 2 ? `bucket=${this.cfg.bucket}` : `db=${this.cfg.database}`
-    const lines = [`backend: influxdb (${api}) ${this.url}/query ${db} epoch=ms`, `influxql: ${compilePlan(q, {retentionPolicy: this.cfg.retention_policy})}`]
+    const head = `backend: influxdb (${api}) ${this.url}/query ${db} epoch=ms`
+    const now = this.env.clock.now()
+    let tierLine: string | undefined
+    if (this.needsTiers(q, now)) {
+      const state = this.tiers ?? this.assumedTiers(now)
+      const assumed = state.assumed ? ' — assumed from the configured retention: the server\'s retention policies are read when the query runs' : state.note ? ` — ${state.note}` : ''
+      try {
+        const choice = this.chooseTier(q, state, now)
+        if (choice.tier.resolution > 0) {
+          const wm = this.isV2() ? undefined : this.v1Watermark(choice.tier, now)
+          const statements = compileTierPlan(q, choice, wm ?? choice.end, {rollup: state.sources.get(choice.tier.name)!, raw: state.raw})
+          const where = (src: TierSource) => (src.rp ? `retention policy "${src.rp}"` : src.db ? `bucket ${src.db}` : 'the default retention policy')
+          return [
+            head,
+            ...statements.map((st) => `influxql: ${st.text}${st.source.db ? `   (db=${st.source.db})` : ''}`),
+            `tier:     ${choice.tier.name} rollups in ${where(state.sources.get(choice.tier.name)!)} over [${new Date(choice.start).toISOString()}, ${new Date(choice.end).toISOString()}) (${choice.reason})${assumed}`,
+            `          ${wm === undefined ? `raw points after the watermark kept in bucket ${state.sources.get(choice.tier.name)!.db} are read from the raw bucket` : `raw points from ${new Date(Math.max(choice.start, Math.min(wm, choice.end))).toISOString()} on (not rolled up yet) are read from the raw retention policy`}`,
+            `then:     ${describeMerge(q)}`,
+          ].join('\n')
+        }
+
+        tierLine = `tier:     raw (${choice.reason})${assumed}`
+      } catch (error) {
+        tierLine = `tier:     none: ${(error as Error).message}${assumed}`
+      }
+    }
+
+    const lines = [head, `influxql: ${compilePlan(q, {retentionPolicy: this.cfg.retention_policy})}`]
+    if (tierLine) lines.push(tierLine)
     if (q.aggregate && q.every === undefined) lines.push(`then:     each group's row is timed at the range start ${new Date(q.start).toISOString()}`)
     if (q.limit !== undefined) lines.push('then:     rows put back in time order')
     return lines.join('\n')
+  }
+
+  // ---------------------------------------------------------------- retention tiers
+
+  /** The configured tiers (config `retention`). */
+  private policy(): RetentionPolicy {
+    this.retention ??= retentionPolicy(this.opts.retention ?? DEFAULT_POLICY)
+    return this.retention
+  }
+
+  /** The API in use; before the first ping, what the configuration suggests (a bucket means 2.x). */
+  private isV2(): boolean {
+    if (this.known) return this.known.api === 2
+    return this.cfg.version === '2' || (this.cfg.version === 'auto' && this.cfg.bucket !== undefined)
+  }
+
+  /**
+   * Only a range starting before the configured raw retention can need a rollup tier; anything
+   * later is read from raw points without asking the server about its tiers.
+   */
+  private needsTiers(q: QueryPlan, now: number): boolean {
+    const policy = this.policy()
+    return rollupTiers(policy).length > 0 && q.start < now - policy[0].keep
+  }
+
+  private chooseTier(q: QueryPlan, state: TierState, now: number): TierChoice {
+    const horizons = new Map<string, number>()
+    for (const t of this.policy()) {
+      const keep = state.keeps.get(t.name)
+      // a rollup tier missing on the server holds nothing
+      if (keep === undefined) {
+        if (t.resolution > 0) horizons.set(t.name, Number.POSITIVE_INFINITY)
+      } else if (Number.isFinite(keep)) horizons.set(t.name, now - keep)
+    }
+
+    return chooseTier(this.policy(), {start: q.start, end: q.end, every: q.every, fn: q.aggregate?.fn, transform: q.transform}, horizons)
+  }
+
+  /** The tiers as `mon store retention apply` lays them out, for explain before anything was read. */
+  private assumedTiers(now: number): TierState {
+    const state: TierState = {at: now, raw: this.rawSource(), sources: new Map(), keeps: new Map(), assumed: true}
+    for (const t of this.policy()) {
+      state.keeps.set(t.name, t.keep)
+      if (t.resolution > 0) state.sources.set(t.name, this.rollupSource(t))
+    }
+
+    return state
+  }
+
+  private rawSource(): TierSource {
+    return this.isV2() ? {db: this.cfg.bucket} : {rp: this.cfg.retention_policy}
+  }
+
+  private rollupSource(t: Tier): TierSource {
+    return this.isV2() ? {db: rollupBucketName(this.cfg.bucket!, t)} : {rp: rollupRpName(t)}
+  }
+
+  /** The server's tiers: 1.x SHOW RETENTION POLICIES, 2.x the buckets; read again after a minute. */
+  private async tierState(): Promise<TierState> {
+    const now = this.env.clock.now()
+    if (this.tiers && now - this.tiers.at < TIER_STATE_TTL && now >= this.tiers.at) return this.tiers
+    const {api} = await this.ready()
+    const state: TierState = {at: now, raw: this.rawSource(), sources: new Map(), keeps: new Map(), assumed: false}
+    try {
+      if (api === 1) {
+        const [r] = await this.influxql(`SHOW RETENTION POLICIES ON ${quoteIdent(this.cfg.database)}`)
+        const rps = new Map(parseRetentionPolicies(r?.series).map((rp) => [rp.name, rp]))
+        const rawRp = this.cfg.retention_policy ?? [...rps.values()].find((rp) => rp.isDefault)?.name
+        state.keeps.set('raw', (rawRp && rps.get(rawRp)?.duration) || Number.POSITIVE_INFINITY)
+        for (const t of rollupTiers(this.policy())) {
+          const rp = rps.get(rollupRpName(t))
+          if (!rp) continue
+          state.keeps.set(t.name, rp.duration)
+          state.sources.set(t.name, {rp: rp.name})
+        }
+      } else {
+        const buckets = await this.findBuckets([this.cfg.bucket!, ...rollupTiers(this.policy()).map((t) => rollupBucketName(this.cfg.bucket!, t))])
+        state.keeps.set('raw', buckets.get(this.cfg.bucket!)?.retention ?? Number.POSITIVE_INFINITY)
+        for (const t of rollupTiers(this.policy())) {
+          const b = buckets.get(rollupBucketName(this.cfg.bucket!, t))
+          if (!b) continue
+          state.keeps.set(t.name, b.retention)
+          state.sources.set(t.name, {db: b.name})
+        }
+      }
+    } catch (error) {
+      // a token or user that may query but not list buckets/RPs: raw points only, said in explain
+      if (!(error instanceof InfluxQueryError || (error instanceof InfluxError && (error.status === 401 || error.status === 403)))) throw error
+      state.keeps = new Map([['raw', Number.POSITIVE_INFINITY]])
+      state.sources = new Map()
+      state.note = `the retention tiers could not be read (${error.message}); raw points answer`
+    }
+
+    this.tiers = state
+    return state
+  }
+
+  /**
+   * 1.x: the CQ of a tier computes a bucket right after it ends; one bucket of slack (CQs take a
+   * moment) — whatever is later is read from raw points.
+   */
+  private v1Watermark(tier: Tier, now: number): number {
+    return bucketStart(now, tier.resolution) - tier.resolution
+  }
+
+  /** 2.x: how far mon has rolled a tier up (the `_mon_rollup` point in its bucket), if at all. */
+  private async v2Watermark(tier: Tier): Promise<number | undefined> {
+    const [r] = await this.influxql(`SELECT last("watermark") FROM ${quoteIdent(WATERMARK_MEASUREMENT)}`, {epoch: 'ms', db: rollupBucketName(this.cfg.bucket!, tier)})
+    const v = r?.series?.[0]?.values?.[0]?.[1]
+    return typeof v === 'number' ? v : undefined
+  }
+
+  private async queryTier(q: QueryPlan, choice: TierChoice, state: TierState, now: number): Promise<Frame[]> {
+    const wm = this.isV2() ? ((await this.v2Watermark(choice.tier)) ?? choice.start) : this.v1Watermark(choice.tier, now)
+    const statements = compileTierPlan(q, choice, wm, {rollup: state.sources.get(choice.tier.name)!, raw: state.raw})
+    const answers = await Promise.all(statements.map(async (st) => (await this.influxql(st.text, {epoch: 'ms', db: st.source.db}))[0]?.series ?? []))
+    return framesFromTierAnswers(q, choice, statements, answers)
+  }
+
+  /**
+   * Makes the server keep the policy's tiers; returns what it ran (or would run, with dryRun):
+   * 1.x retention policies, backfills and continuous queries (retention.ts planV1Retention), 2.x
+   * bucket creations/updates (a new rollup bucket is backfilled at once by the downsampler).
+   */
+  async applyRetention(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]> {
+    const {api} = await this.ready()
+    const now = this.env.clock.now()
+    this.retention = policy
+    this.tiers = undefined
+    if (api === 2) return this.applyBuckets(policy, opts.dryRun, now)
+    const db = this.cfg.database
+    const [rpAnswer] = await this.influxql(`SHOW RETENTION POLICIES ON ${quoteIdent(db)}`)
+    const rps = parseRetentionPolicies(rpAnswer?.series)
+    const rawRp = this.cfg.retention_policy ?? rps.find((rp) => rp.isDefault)?.name
+    if (!rawRp) throw new InfluxError(`database "${db}" on InfluxDB at ${this.url} has no default retention policy`, false, {hint: 'set store.retention_policy to the one mon writes to'})
+    const [cqAnswer] = await this.influxql('SHOW CONTINUOUS QUERIES')
+    let rawShardGroups
+    try {
+      const [shards] = await this.influxql('SHOW SHARDS')
+      rawShardGroups = parseShardGroups(shards?.series, db, rawRp)
+    } catch (error) {
+      // SHOW SHARDS needs admin rights: backfill the tier's whole window instead
+      if (!(error instanceof InfluxQueryError || (error instanceof InfluxError && error.status === 403))) throw error
+    }
+
+    const statements = planV1Retention(policy, {database: db, rawRp, rps, cqs: parseContinuousQueries(cqAnswer?.series, db), rawShardGroups}, now)
+    if (!opts.dryRun) for (const st of statements) await this.influxql(st)
+    return statements
+  }
+
+  private async applyBuckets(policy: RetentionPolicy, dryRun: boolean, now: number): Promise<string[]> {
+    const bucket = this.cfg.bucket!
+    const names = [bucket, ...rollupTiers(policy).map((t) => rollupBucketName(bucket, t))]
+    const existing = await this.findBuckets(names)
+    const changes = planV2Buckets(policy, bucket, existing)
+    if (dryRun || changes.length === 0) return changes.map((c) => c.describe)
+    // what the raw bucket holds now, before its retention is changed (last)
+    const rawKeep = existing.get(bucket)?.retention ?? Number.POSITIVE_INFINITY
+    let orgID: string | undefined
+    for (const c of changes) {
+      if (c.kind === 'update') {
+        await this.rest('PATCH', `/api/v2/buckets/${encodeURIComponent(c.id)}`, {}, {retentionRules: retentionRules(c.retention)})
+        continue
+      }
+
+      orgID ??= await this.orgID()
+      await this.rest('POST', '/api/v2/buckets', {}, {orgID, name: c.name, retentionRules: retentionRules(c.retention)})
+      await this.downsampleTier(c.tier, now, rawKeep)
+    }
+
+    return changes.map((c) => c.describe)
+  }
+
+  /**
+   * 1.x: nothing to do (continuous queries roll up, InfluxDB expires data itself). 2.x: rolls every
+   * rollup tier whose bucket exists up to the buckets that ended a minute ago, from raw points.
+   */
+  async maintain(now = this.env.clock.now()): Promise<MaintenanceReport> {
+    const report: MaintenanceReport = {rolledUp: {}, pruned: {}}
+    const {api} = await this.ready()
+    if (api === 1) return report
+    const policy = this.policy()
+    const tiers = rollupTiers(policy)
+    if (tiers.length === 0) return report
+    const present = await this.findBuckets([this.cfg.bucket!, ...tiers.map((t) => rollupBucketName(this.cfg.bucket!, t))])
+    const rawKeep = present.get(this.cfg.bucket!)?.retention ?? Number.POSITIVE_INFINITY
+    for (const t of tiers) if (present.has(rollupBucketName(this.cfg.bucket!, t))) report.rolledUp[t.name] = await this.downsampleTier(t, now, rawKeep)
+    return report
+  }
+
+  /**
+   * 2.x: rolls one tier up from the last watermark (or, the first time, from as far back as both
+   * the raw bucket — `rawKeep`, its retention now — and the tier keep data) to the last bucket that ended a minute ago, a day of 1m
+   * buckets per query; the bucket before the watermark is computed again (points up to a bucket
+   * late are counted). Returns how many new buckets it covered.
+   */
+  private async downsampleTier(tier: Tier, now: number, rawKeep: number): Promise<number> {
+    const res = tier.resolution
+    const bucket = rollupBucketName(this.cfg.bucket!, tier)
+    const target = bucketStart(now - FINAL_AFTER, res)
+    const stored = await this.v2Watermark(tier)
+    if (stored !== undefined && stored >= target) return 0
+    const oldest = Math.max(now - tier.keep, now - rawKeep)
+    const first = bucketStart(Number.isFinite(oldest) ? oldest : now - FIRST_BACKFILL_LIMIT, res) + res
+    const from = stored === undefined ? first : Math.max(first, stored - res)
+    let types = await this.allFieldTypes()
+    for (let a = from; a < target; a += res * 1440) {
+      const b = Math.min(target, a + res * 1440)
+      const [r] = await this.influxql(downsampleSelect(tier, {start: a, end: b}), {epoch: 'ms', exact: true})
+      let rolled = rollupPoints(r?.series ?? [], types)
+      if (rolled.unknownFields.length > 0) {
+        // a field written since the types were read
+        types = await this.allFieldTypes()
+        rolled = rollupPoints(r?.series ?? [], types)
+      }
+
+      await this.writeToBucket(rolled.points, bucket)
+      await this.writeToBucket([{measurement: WATERMARK_MEASUREMENT, tags: {}, fields: {watermark: BigInt(b)}, ts: b}], bucket)
+    }
+
+    return Math.max(0, (target - (stored ?? first)) / res)
+  }
+
+  /** SHOW FIELD KEYS of every measurement of the raw bucket/RP. */
+  private async allFieldTypes(): Promise<Map<string, Map<string, FieldType>>> {
+    const [r] = await this.influxql(this.cfg.retention_policy && !this.isV2() ? `SHOW FIELD KEYS FROM ${quoteIdent(this.cfg.retention_policy)}./.*/` : 'SHOW FIELD KEYS')
+    const out = new Map<string, Map<string, FieldType>>()
+    for (const s of r?.series ?? []) {
+      const m = new Map<string, FieldType>()
+      for (const v of s.values ?? []) m.set(String(v[0]), String(v[1]) as FieldType)
+      out.set(s.name ?? '', m)
+    }
+
+    return out
+  }
+
+  /** 2.x: the named buckets of store.org that exist. */
+  private async findBuckets(names: string[]): Promise<Map<string, BucketInfo>> {
+    const out = new Map<string, BucketInfo>()
+    const org = this.cfg.org
+    if (!org) throw new InputError('the retention tiers on InfluxDB 2.x need store.org', {hint: 'set store.org to the organization name'})
+    for (const name of names) {
+      const found = (await this.rest('GET', '/api/v2/buckets', {name, org})) as {buckets?: Array<{id: string; name: string; retentionRules?: Array<{type?: string; everySeconds?: number}>}>}
+      const b = found.buckets?.find((x) => x.name === name)
+      if (b) out.set(name, {id: b.id, name: b.name, retention: bucketRetention(b)})
+    }
+
+    return out
+  }
+
+  private async orgID(): Promise<string> {
+    const org = this.cfg.org!
+    const orgs = (await this.rest('GET', '/api/v2/orgs', {org})) as {orgs?: Array<{id: string; name: string}>}
+    const id = orgs.orgs?.find((o) => o.name === org)?.id
+    if (!id) throw new InfluxError(`organization "${org}" not found on InfluxDB at ${this.url}`, false, {hint: 'check store.org (the name, as `influx org list` shows it)'})
+    return id
+  }
+
+  /** 2.x REST call (JSON in and out); a 404 of a bucket lookup is an empty list. */
+  private async rest(method: 'GET' | 'POST' | 'PATCH', path: string, query: Record<string, string>, body?: unknown): Promise<unknown> {
+    const action = method === 'GET' ? 'reading buckets' : 'changing buckets'
+    let res: HttpResponse
+    try {
+      res = await this.retrying('bucket', this.queryRetry, () =>
+        this.http.request({method, path, query, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : {'Content-Type': 'application/json'}}),
+      )
+    } catch (error) {
+      throw describeFailure(error, this.context(), action, path)
+    }
+
+    if (res.status === 404 && path === '/api/v2/buckets' && method === 'GET' && /bucket/i.test(res.body)) return {buckets: []}
+    if (res.status < 200 || res.status > 299) throw describeFailure(new HttpStatusError(`${this.url}${path}`, res.status, res.headers, res.body), this.context(), action, path)
+    try {
+      return JSON.parse(res.body || '{}')
+    } catch (error) {
+      throw new InfluxError(`InfluxDB at ${this.url} sent an answer to ${path} that is not JSON: ${res.body.slice(0, 200)}`, false, {cause: error})
+    }
+  }
+
+  /**
+   * Every raw point in [start, end) of the raw retention policy (1.x) or bucket (2.x), a
+   * measurement at a time, with the stored field types (scan.ts): `mon store archive`.
+   */
+  async *scan(start: number, end: number): AsyncIterable<Point[]> {
+    const {api} = await this.ready()
+    yield* scanPoints(
+      {
+        rp: api === 1 ? this.cfg.retention_policy : undefined,
+        measurements: async () => (await this.measurements()).filter((m) => m !== WATERMARK_MEASUREMENT),
+        fieldTypes: async (m) => new Map((await this.fieldKeys(m)).map((f) => [f.name, f.type])),
+        stream: (statement) => this.influxqlStream(statement),
+      },
+      start,
+      end,
+    )
   }
 
   /** `mon query --influxql`: InfluxDB's answer as it is (times RFC 3339). */
@@ -383,7 +822,7 @@ export class InfluxStore implements FullStore {
       location: `${this.url} ${api === 2 ? `bucket ${database}${this.cfg.org ? ` (org ${this.cfg.org})` : ''}` : `database ${database}${this.cfg.retention_policy ? `.${this.cfg.retention_policy}` : ''}`}`,
       series,
       bytesOnDisk,
-      details: {server: serverVersion ?? 'unknown', api: `${api}.x`, measurements: measurements.length, precision: this.cfg.precision, gzip: this.cfg.gzip},
+      details: {server: serverVersion ?? 'unknown', api: `${api}.x`, measurements: measurements.length, precision: this.cfg.precision, gzip: this.gzip},
     }
   }
 

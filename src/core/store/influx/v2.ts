@@ -47,10 +47,11 @@ export class V2Api {
 
   /**
    * One attempt at writing one batch (newline-separated line protocol, handed to the client as one
-   * record: it joins records with newlines); throws {@link HttpStatusError} / {@link NetworkError}.
+   * record: it joins records with newlines) to the configured bucket or `bucket` (the retention
+   * tiers' rollup buckets); throws {@link HttpStatusError} / {@link NetworkError}.
    */
-  async write(body: string, precision: WritePrecisionType): Promise<void> {
-    const api = this.client.getWriteApi(this.opts.org, this.opts.bucket, precision, {
+  async write(body: string, precision: WritePrecisionType, bucket = this.opts.bucket): Promise<void> {
+    const api = this.client.getWriteApi(this.opts.org, bucket, precision, {
       // one batch, sent by flush() below, never split or retried by the client
       batchSize: 2,
       maxBatchBytes: Number.MAX_SAFE_INTEGER,

@@ -1,6 +1,6 @@
 import blessed from 'blessed'
 import {clockTime, formatInterval, truncate} from '../format.js'
-import {escapeTags, type Theme} from '../theme.js'
+import {escapeTags} from '../theme.js'
 import {Drawn} from './monitor.js'
 
 /**
@@ -18,7 +18,7 @@ export class BannerMonitor {
   readonly element: blessed.Widgets.BoxElement
   private readonly drawn = new Drawn()
 
-  constructor(screen: blessed.Widgets.Screen, theme: Theme) {
+  constructor(screen: blessed.Widgets.Screen) {
     this.element = blessed.box({
       parent: screen,
       top: 1,
@@ -31,7 +31,6 @@ export class BannerMonitor {
       style: {fg: 'white', bg: 'red', bold: true, border: {fg: 'white', bg: 'red'}},
       label: ' backend unavailable ',
     })
-    void theme
   }
 
   get visible(): boolean {

@@ -62,8 +62,11 @@ export class LineChart {
     const height = typeof el.height === 'number' ? el.height : 10
     el.options.numYLabels = Math.max(2, Math.min(5, Math.floor((height - 3) / 2)))
     const max = Math.max(0, ...view.lines.flatMap((l) => l.y))
-    // contrib divides by the y range: an all-zero chart needs a range
-    el.options.maxY = view.maxY ?? (max > 0 ? undefined : 1)
+    // contrib draws every value two dots above its place, which on a short chart pushes the
+    // largest values off the top: leave that much room (it divides by the range, so never 0)
+    const plot = Math.max(1, el.canvasSize.height - 11)
+    const headroom = plot > 5 ? 1 / (1 - 2.5 / plot) : 2
+    el.options.maxY = max > 0 ? Math.max(view.maxY ?? max * 1.2, max * headroom) : (view.maxY ?? 1)
     el.setData(view.lines.map((l) => ({title: l.title, x: view.x, y: l.y, style: {line: l.color}})))
     if (view.hint) {
       this.hint.setContent(view.hint)

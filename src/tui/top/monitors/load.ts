@@ -14,9 +14,9 @@ export class LoadMonitor implements Monitor<ChartData> {
   constructor(
     grid: contrib.grid,
     at: [number, number, number, number],
-    private readonly theme: Theme,
+    theme: Theme,
   ) {
-    this.element = grid.set(...at, contrib.sparkline, {label: ' Load ', tags: true, style: {fg: 'blue', titleFg: 'white'}, border: {type: 'line', fg: theme.border}})
+    this.element = grid.set(...at, contrib.sparkline, {label: ' Load ', tags: true, style: {fg: theme.lines[1], titleFg: 'white'}, border: {type: 'line', fg: theme.border}})
     this.hint = blessed.box({parent: this.element, top: 'center', left: 'center', width: '90%', height: 3, align: 'center', valign: 'middle', content: '', hidden: true})
   }
 
