@@ -27,7 +27,7 @@ export default class Query extends BaseCommand {
     until: Flags.string({char: 'u', description: 'end: a duration back from now or RFC 3339 (default: now)'}),
     every: Flags.string({char: 'e', description: "bucket width for aggregations (1m, 5m, 1h) or 'auto'"}),
     format: Flags.string({char: 'f', description: 'output format', options: ['table', 'json', 'csv', 'chart'], default: 'table'}),
-    explain: Flags.boolean({description: 'print how each part of the query runs on the backend, then run it'}),
+    explain: Flags.boolean({description: 'print (on stderr) how each part of the query ran on the backend: tier, SQL or InfluxQL'}),
     influxql: Flags.string({description: 'run this InfluxQL as written on an InfluxDB store (1.x, 2.x, 3.x)', exclusive: ['flux']}),
     flux: Flags.string({description: 'run this Flux as written on an InfluxDB 2.x store', exclusive: ['influxql']}),
   }
@@ -51,8 +51,9 @@ export default class Query extends BaseCommand {
       const every = flags.every ?? (flags.format === 'chart' ? 'auto' : undefined)
       const q = prepareQuery({query: args.query!, since: flags.since, until: flags.until, every, now: ctx.clock.now()})
       const store = await ctx.store()
-      if (flags.explain) for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
       const frames = await q.run(store, (plan) => this.debugLine(store.explain(plan).split('\n').slice(0, 2).join(' | ')))
+      // after the run: a backend that learns its tiers from the server knows them by now
+      if (flags.explain) for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
       const result = toQueryResult(q, frames, every)
       if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
       return result

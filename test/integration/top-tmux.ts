@@ -6,6 +6,7 @@
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
+import {rmSync} from 'node:fs'
 import {requireBinary} from '../helpers/servers.js'
 import {BIN} from '../helpers/cli.js'
 
@@ -14,6 +15,7 @@ export const EXIT_MARK = 'mon-top-exit='
 export class TmuxSession {
   readonly socket = `mon-top-test-${process.pid}-${randomBytes(4).toString('hex')}`
   private readonly tmux = requireBinary('tmux', 'tmux')
+  private readonly socketPath: string
 
   /**
    * Starts `mon top <args>` at width × height. `env` is added to a clean environment (NO_COLOR,
@@ -32,6 +34,7 @@ export class TmuxSession {
       `; echo "${EXIT_MARK}$?"; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; exec sleep 600`,
     ].join(' ')
     this.run(['new-session', '-d', '-s', 'top', '-x', String(opts.width), '-y', String(opts.height), 'sh', '-c', command])
+    this.socketPath = this.run(['display-message', '-p', '#{socket_path}']).trim()
   }
 
   private run(args: string[]): string {
@@ -105,6 +108,9 @@ export class TmuxSession {
     } catch {
       // already gone (the test killed it, or it never started)
     }
+
+    // tmux leaves the socket file of a killed server behind
+    if (this.socketPath) rmSync(this.socketPath, {force: true})
   }
 }
 

@@ -20,7 +20,7 @@ export interface RetentionApplyResult {
 export default class StoreRetentionApply extends BaseCommand {
   static override summary = 'Apply the retention tiers (config `retention`, default raw 7d, 1m 30d, 1h 1y) to the store.'
   static override description =
-    'Embedded store: rolls up every tier and prunes each tier past its retention (the daemon does this continuously). InfluxDB 1.x: creates or alters the retention policies and continuous queries, showing the difference first.'
+    'Embedded store: rolls up every tier and prunes each tier past its retention (the daemon does this continuously). InfluxDB 1.x: creates or alters one retention policy and continuous query per rollup tier and backfills them, showing the statements first. InfluxDB 2.x: creates one bucket per tier with its retention; the daemon does the downsampling (see docs/influxdb.md).'
 
   static override enableJsonFlag = true
   static override examples = ['<%= config.bin %> <%= command.id %> --dry-run', '<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config /etc/mon/mon.yaml --json']
