@@ -61,7 +61,7 @@ const header = [
 const path = join(root, 'BENCHMARKS.md')
 const previous = only ? readSections(path) : new Map<string, string>()
 for (const [k, v] of sections) previous.set(k, v)
-writeFileSync(path, `${header}\n${[...previous.values()].join('\n')}`)
+writeFileSync(path, `${header}\n${[...previous.values()].map((v) => v.trim()).join('\n\n')}\n`)
 process.stderr.write(`wrote ${path} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
 
 function readSections(file: string): Map<string, string> {

@@ -64,17 +64,8 @@ export function formatLatency(seconds: number | undefined): string {
   return `${ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(0) : ms.toFixed(1)} ms`
 }
 
-/** An age as one or two units: 42s, 5m, 2h5m, 3d4h. */
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000))
-  if (s < 60) return `${s}s`
-  const m = Math.floor(s / 60)
-  if (m < 60) return `${m}m`
-  const h = Math.floor(m / 60)
-  if (h < 24) return m % 60 ? `${h}h${m % 60}m` : `${h}h`
-  const d = Math.floor(h / 24)
-  return h % 24 ? `${d}d${h % 24}h` : `${d}d`
-}
+/** An age as one or two units (42s, 5m, 2h5m, 3d4h), the same as `mon alerts list` prints. */
+export {formatAge} from '../../cli/render/alerts.js'
 
 /** A compact duration for the header: 1000 → "1s", 900000 → "15m", 500 → "500ms". */
 export function formatInterval(ms: number): string {
