@@ -10,6 +10,8 @@ import {parseDuration} from '../core/config/duration.js'
 import {InputError, UserError} from '../core/errors.js'
 import {createAgent, SELF_INPUT, type AgentStopSummary, type InputStatus} from '../core/pipeline/agent.js'
 import {runOnce, type OnceSummary} from '../core/pipeline/once.js'
+import {whenSpoolIsFree} from '../core/daemon/cron.js'
+import {systemTimer} from '../core/scheduler/timer.js'
 
 export type CollectResult = {store: string} & (({mode: 'once'} & OnceSummary) | ({mode: 'continuous'; inputs: InputStatus[]} & AgentStopSummary))
 
@@ -29,6 +31,7 @@ export default class Collect extends BaseCommand {
     input: Flags.string({char: 'i', description: 'only this input (name such as http:api, or kind such as http); repeatable', multiple: true}),
     timeout: Flags.string({description: 'per-input time limit for --once', default: '30s'}),
     'drain-timeout': Flags.string({description: 'how long to keep writing to the store at exit (--once: after collecting)', default: '10s'}),
+    'lock-wait': Flags.string({description: '--once: how long to wait while another `mon collect --once` holds the spool (two crontab lines in the same minute); refuses at once if a daemon holds it', default: '45s'}),
   }
 
   async run(): Promise<CollectResult> {
@@ -45,7 +48,9 @@ export default class Collect extends BaseCommand {
       if (flags.once) {
         const inputs = buildInputs(config, collectorContext(config, dataDir, ctx.clock, log), flags.input)
         if (inputs.length === 0) throw new UserError('no inputs to run', {hint: 'enable inputs in the config (mon config init writes a sample)', exitCode: 2})
-        const summary = await runOnce({config, dataDir, inputs, store: () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain})
+        const summary = await whenSpoolIsFree(dataDir, {waitMs: parseDuration(flags['lock-wait']), clock: ctx.clock, timer: systemTimer}, () =>
+          runOnce({config, dataDir, inputs, store: () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain}),
+        )
         const text = renderOnceSummary(summary, ctx.storeName)
         if (!this.jsonEnabled()) for (const l of text.out) this.log(l)
         for (const l of text.err) this.warnLine(l)

@@ -9,12 +9,19 @@ import {
   formatLineError,
   parseLineProtocol,
   parsePrecision,
+  PointSerializer,
   serializePoint,
   serializePoints,
+  checkAsciiLineProtocol,
+  validateLineProtocol,
 } from '../../src/core/model/line-protocol.js'
 import {type Point, UInt, escapeMeasurement, escapeTag, seriesKey} from '../../src/core/model/point.js'
+import {PointBatches} from '../../src/core/store/influx/write.js'
 
 const NOW = 1_700_000_000_000
+
+/** Every input the tables below parse, for the differential test of validateLineProtocol at the end. */
+const corpus: Array<{text: string; opts?: ParseOptions}> = []
 
 function parse(text: string, opts: ParseOptions = {}) {
   return parseLineProtocol(text, {now: NOW, ...opts})
@@ -166,6 +173,7 @@ describe('parseLineProtocol: valid input', () => {
   ]
 
   for (const c of cases) {
+    corpus.push({text: c.input, opts: c.opts})
     it(c.name, () => {
       const res = parse(c.input, c.opts)
       assert.deepEqual(res.errors, [])
@@ -230,6 +238,7 @@ describe('timestamps', () => {
     ['h', '2562048', 'range'],
   ]
   for (const [precision, ts, expected] of cases) {
+    corpus.push({text: `m v=1 ${ts}`, opts: {precision}}, {text: `m v=${ts}i,u=${ts.replace('-', '')}u ${ts}`, opts: {precision}})
     it(`${ts} ${precision} → ${expected}`, () => {
       const res = parse(`m v=1 ${ts}`, {precision})
       if (expected === 'range') {
@@ -355,6 +364,7 @@ describe('parseLineProtocol: malformed lines', () => {
   ]
 
   for (const c of cases) {
+    corpus.push({text: c.input, opts: c.opts})
     const title = c.input.length > 60 ? c.input.slice(0, 60) + '…' : c.input
     it(JSON.stringify(title), () => {
       const res = parse(c.input, c.opts)
@@ -426,6 +436,7 @@ describe('parseLineProtocol: recovery and line numbers', () => {
     },
   ]
   for (const c of cases) {
+    corpus.push({text: c.input, opts: c.opts})
     it(c.name, () => {
       const res = parse(c.input, c.opts)
       assert.deepEqual(
@@ -546,6 +557,7 @@ describe('round trip: parse(serialize(p)) deep-equals p', () => {
   ]
   for (const precision of ['ms', 'ns'] as const) {
     for (const [name, p] of cases) {
+      corpus.push({text: serializePoint(p, precision), opts: {precision}})
       it(`${name} (${precision})`, () => {
         const text = serializePoint(p, precision)
         const res = parseLineProtocol(text, {precision})
@@ -582,7 +594,8 @@ describe('round trip: parse(serialize(p)) deep-equals p', () => {
       const m = word()
       points.push(pt(m.startsWith('#') || m.startsWith('\t') ? 'x' + m : m, tags, fields, Math.floor(random() * 2e12) - 1e12))
     }
-    const res = parseLineProtocol(serializePoints(points, 'ns'), {precision: 'ns'})
+    const text = serializePoints(points, 'ns')
+    const res = parseLineProtocol(text, {precision: 'ns'})
     assert.deepEqual(res.errors, [])
     assert.deepStrictEqual(res.points, points)
   })
@@ -621,5 +634,334 @@ describe('escapeMeasurement, escapeTag, seriesKey', () => {
       [['m', {a: 'b', c: 'd'}], ['m', {a: 'b,c=d'}]],
     ]
     for (const [[m1, t1], [m2, t2]] of pairs) assert.notEqual(seriesKey(m1, t1), seriesKey(m2, t2))
+  })
+})
+
+describe('validateLineProtocol: the same verdict as parseLineProtocol, without building points', () => {
+  /** `now` for the parse, so that points without a timestamp can be told apart */
+  const UNTIMED = -1e15
+  const REQUIRED_SETS: string[][] = [[], ['host'], ['t'], ['a', 't'], ['k =,'], ['constructor', '__proto__'], ['t k,=']]
+  let rotation = 0
+
+  function assertAgree(text: string, opts: ParseOptions = {}): void {
+    const required = REQUIRED_SETS[rotation++ % REQUIRED_SETS.length]
+    const parsed = parseLineProtocol(text, {...opts, now: UNTIMED})
+    const checked = validateLineProtocol(text, {precision: opts.precision, file: opts.file, lineOffset: opts.lineOffset, requiredTags: required, ranges: true})
+    const where = `${JSON.stringify(text.length > 300 ? text.slice(0, 300) + '…' : text)} (${opts.precision ?? 'ns'})`
+    assert.deepEqual(checked.errors, parsed.errors, where)
+    assert.equal(checked.points, parsed.points.length, where)
+    assert.equal(checked.untimed, parsed.points.filter((p) => p.ts <= UNTIMED).length, where)
+    assert.equal(checked.missingTags, parsed.points.filter((p) => required.some((k) => !Object.hasOwn(p.tags, k))).length, `missing ${required}: ${where}`)
+    // the valid entries, cut out of the text, read as the same points and nothing else
+    const ranges = checked.validLineRanges!
+    const kept: string[] = []
+    for (let k = 0; k < ranges.length; k += 2) kept.push(text.slice(ranges[k], ranges[k + 1]))
+    const again = parseLineProtocol(kept.join('\n'), {...opts, now: UNTIMED})
+    assert.deepEqual(again.errors, [], `kept text of ${where}`)
+    assert.deepStrictEqual(again.points, parsed.points, `kept text of ${where}`)
+    // the byte path answers exactly when the text is ASCII and every entry good, and then agrees
+    const quick = checkAsciiLineProtocol(Buffer.from(text), {precision: opts.precision, requiredTags: required})
+    // eslint-disable-next-line no-control-regex
+    const answers = /^[\u0000-\u007f]*$/.test(text) && parsed.errors.length === 0
+    assert.deepEqual(quick, answers ? {points: checked.points, untimed: checked.untimed, missingTags: checked.missingTags} : undefined, `bytes of ${where}`)
+  }
+
+  const PRECISIONS: Precision[] = ['ns', 'us', 'ms', 's', 'm', 'h']
+
+  it('every input of the tables above, in every precision', () => {
+    assert.ok(corpus.length > 150, `corpus has ${corpus.length} inputs`)
+    for (const {text, opts} of corpus) {
+      assertAgree(text, opts)
+      for (const precision of PRECISIONS) assertAgree(text, {...opts, precision})
+    }
+  })
+
+  it('integers, floats and timestamps at the edges of their ranges', () => {
+    const edges = ['9223372036854775807', '9223372036854775808', '9223372036854775806', '18446744073709551615', '18446744073709551616', '99999999999999999999', '100000000000000000000', '999999999999999', '1000000000000000', '0', '']
+    const values: string[] = []
+    for (const digits of edges) {
+      for (const zeros of ['', '0', '000000000000000000000']) {
+        for (const sign of ['', '-']) {
+          for (const suffix of ['i', 'u', '', '.0', 'e0', '.5e-3']) values.push(sign + zeros + digits + suffix)
+        }
+      }
+    }
+    values.push('1' + '0'.repeat(307), '1' + '0'.repeat(308), '9'.repeat(308), '9'.repeat(309), '9'.repeat(308) + '.9', '0'.repeat(400) + '1', '1e308', '1.7976931348623157e308', '1.7976931348623159e308', '2e308', '1e-400', '-1e309')
+    for (const v of values) assertAgree(`m v=${v} 1`)
+    for (const precision of PRECISIONS) {
+      for (const ts of ['9223372036854775806', '9223372036854775807', '9223372036854775', '9223372036854776', '9223372036854', '9223372036855', '9223372036', '9223372037', '153722867', '153722868', '2562047', '2562048', '99999999999999999999']) {
+        for (const zeros of ['', '00']) for (const sign of ['', '-']) assertAgree(`m v=1 ${sign}${zeros}${ts}`, {precision})
+      }
+    }
+  })
+
+  it('series keys and field keys at the length limit', () => {
+    for (const length of [65_533, 65_534, 65_535, 65_536]) {
+      const tagValue = 'x'.repeat(length - 'm,t='.length)
+      assertAgree(`m,t=${tagValue} v=1 0`)
+      assertAgree(`m,t=${tagValue.slice(0, -2)}é v=1 0`)
+      // series key + 4 + field key
+      const fieldKey = 'f'.repeat(length - 4 - 'm,t=abc'.length)
+      assertAgree(`m,t=abc ${fieldKey}=1 0`)
+      assertAgree(`m,t=abc a=1,${fieldKey}=1 0`)
+    }
+  })
+
+  it('duplicate and required tag keys, escaped or not, few or many', () => {
+    const inputs = [
+      'm,a=1,b=2,a=3 v=1 0',
+      String.raw`m,a\ b=1,a\ b=2 v=1 0`,
+      String.raw`m,a\ b=1,a\\ b=2 v=1 0`,
+      String.raw`m,a\=b=1,a=b=2 v=1 0`,
+      String.raw`m,t\ k\,\==1,host=x v=1 0`,
+      'm,host=a,hos=b,hostt=c v=1 0',
+      'm,__proto__=a,constructor=b v=1 0',
+      'm,__proto__=a,__proto__=b v=1 0',
+    ]
+    const many = (n: number, dup?: number) => 'm,' + Array.from({length: n}, (_, k) => `k${k}=v`).join(',') + (dup === undefined ? '' : `,k${dup}=again`) + ' v=1 0'
+    for (const n of [31, 32, 33, 64, 200]) inputs.push(many(n), many(n, 0), many(n, n - 1), many(n, 31), many(n, 32))
+    inputs.push('m,' + Array.from({length: 100}, (_, k) => `k=${k}`).join(',') + ' v=1 0')
+    for (const text of inputs) for (let r = 0; r < REQUIRED_SETS.length; r++) assertAgree(text)
+  })
+
+  it('random mutations of good and bad input (seeded)', () => {
+    let seed = 7
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
+    const alphabet = [' ', ',', '=', '\\', '"', '\n', '\r', '\t', '#', '-', '+', '.', 'e', 'E', 'i', 'u', 't', 'f', 'T', 'F', 'r', 'a', 'l', 's', '0', '1', '9', 'é', '🚀', '\uFEFF', 'N', 'host']
+    const seeds = corpus.map((c) => c.text).filter((t) => t.length < 2000)
+    seeds.push(
+      'cpu,host=server01,region=us-west,cpu=cpu3 usage_user=12.3,usage_system=5.5,count=12345i 1700000000012345000',
+      'disk,host=a,path=/var free=123u,used_percent=55.1,ok=true,mode="rw" 1700000000000000000\nmem,host=a used=1i 1700000000000000000\n',
+      'a v=1\nb s="x\ny" 2\r\nc,t=1 v=-0.5e-3,w=f 3\n# c\n\n  d v=T',
+    )
+    for (let iteration = 0; iteration < 25_000; iteration++) {
+      let text = pick(seeds)
+      const edits = 1 + Math.floor(random() * 4)
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(random() * (text.length + 1))
+        switch (Math.floor(random() * 5)) {
+          case 0:
+            text = text.slice(0, at) + pick(alphabet) + text.slice(at + 1)
+            break
+          case 1:
+            text = text.slice(0, at) + pick(alphabet) + text.slice(at)
+            break
+          case 2:
+            text = text.slice(0, at) + text.slice(at + 1 + Math.floor(random() * 3))
+            break
+          case 3:
+            text = text.slice(0, at) + text.slice(Math.floor(random() * text.length), Math.floor(random() * text.length)) + text.slice(at)
+            break
+          default:
+            text = text + (random() < 0.5 ? '\n' : '') + pick(seeds)
+        }
+      }
+      assertAgree(text, {precision: pick(PRECISIONS)})
+    }
+  })
+
+  it('random lines from grammar pieces, mostly good (seeded)', () => {
+    let seed = 11
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
+    // good pieces first, then pieces that are bad or odd somewhere
+    const names = ['cpu', 'host', 'a', 't', 'k', 'usage_user', '#x', '"q"', String.raw`C:\x`, 'k =,', String.raw`k\ \,\=`, 'x\\', 'é']
+    const values = ['1', '-1.5', '.5', '1.', '1e3', '-1E-3', '12i', '-9223372036854775808i', '18446744073709551615u', '1u', 't', 'FALSE', 'True', '"s"', '"a\\"b"', '"x\ny"', '""']
+    const badValues = ['9223372036854775808i', '-1u', 'tru', '1e400', '1x', '-', '+1', 'NaN', '"open']
+    const stamps = ['', ' 0', ' -1', ' 1700000000000000000', ' 9223372036854775806', '  12  ']
+    const badStamps = [' 9223372036854775807', ' 1 2', ' x', ' 1.5']
+    const ends = ['\n', '\r\n', '\n\n', '\n# comment\n', '\n  ']
+    const badEnds = ['\r', '']
+    const maybe = <T>(good: readonly T[], bad: readonly T[], p = 0.02): T => (random() < p ? pick(bad) : pick(good))
+    const name = () => maybe(names.slice(0, 10), names.slice(10))
+    const escape = (x: string) => x.replace(/[ ,=]/g, (m) => (random() < 0.99 ? '\\' + m : m))
+    let accepted = 0
+    for (let iteration = 0; iteration < 5000; iteration++) {
+      let text = ''
+      const lines = 1 + Math.floor(random() * 4)
+      for (let l = 0; l < lines; l++) {
+        let line = escape(name())
+        for (let t = Math.floor(random() * 4); t > 0; t--) line += ',' + escape(name()) + '=' + escape(name())
+        line += random() < 0.99 ? ' ' : ''
+        for (let f = 1 + Math.floor(random() * 3); f > 0; f--) line += escape(name()) + '=' + maybe(values, badValues) + (f > 1 ? ',' : '')
+        text += line + maybe(stamps, badStamps) + maybe(ends, badEnds)
+      }
+      const precision = pick(PRECISIONS)
+      assertAgree(text, {precision})
+      if (checkAsciiLineProtocol(Buffer.from(text), {precision})) accepted++
+    }
+    assert.ok(accepted > 1000, `${accepted} of 5000 random inputs were good ASCII`)
+  })
+
+  it('creates no BigInt, which parsing an integer field does', () => {
+    const text = 'm a=1i,b=-9223372036854775808i,c=18446744073709551615u,d=99999999999999999999i,e=12u 1700000000000000000\n'.repeat(50)
+    const original = globalThis.BigInt
+    let calls = 0
+    globalThis.BigInt = Object.assign((v: string | number | bigint | boolean) => {
+      calls++
+      return original(v)
+    }, original)
+    try {
+      const checked = validateLineProtocol(text)
+      assert.equal(checked.points, 0)
+      assert.equal(checked.errors.length, 50)
+      assert.equal(calls, 0)
+      parseLineProtocol(text)
+      assert.ok(calls > 0, 'the hook sees the parser’s BigInts')
+    } finally {
+      globalThis.BigInt = original
+    }
+  })
+
+  it('ranges: runs of good entries, ends before the line ending, blank lines and comments inside a run', () => {
+    const text = 'a v=1 1\r\n# c\n\nb v=2 2\nbad\nc s="x\ny" 3\r\nd v=\ne v=5 5'
+    const r = validateLineProtocol(text, {ranges: true})
+    assert.equal(r.points, 4)
+    assert.deepEqual(
+      r.errors.map((e) => [e.line, e.message]),
+      [
+        [5, 'missing fields'],
+        [8, 'missing field value'],
+      ],
+    )
+    const runs: string[] = []
+    for (let k = 0; k < r.validLineRanges!.length; k += 2) runs.push(text.slice(r.validLineRanges![k], r.validLineRanges![k + 1]))
+    assert.deepEqual(runs, ['a v=1 1\r\n# c\n\nb v=2 2', 'c s="x\ny" 3', 'e v=5 5'])
+    assert.equal(validateLineProtocol(text).validLineRanges, undefined)
+    assert.deepEqual(validateLineProtocol('\uFEFF a v=1 1\n', {ranges: true}).validLineRanges, [2, 9])
+  })
+
+  it('untimed and missingTags count the good entries only', () => {
+    const r = validateLineProtocol('a,host=x v=1\nb v=1 1\nc,host=y v=1 2\nd,host v=1\n', {requiredTags: ['host']})
+    assert.deepEqual([r.points, r.untimed, r.missingTags, r.errors.length], [3, 1, 1, 1])
+  })
+})
+
+describe('PointSerializer: what serializePoint always wrote, faster', () => {
+  /** serializePoint as it was before PointSerializer (straightforward, no caching): the reference */
+  function reference(p: Point, precision: Precision): string {
+    const unserializable = (why: string) => new InputError(`cannot write point ${typeof p.measurement === 'string' ? JSON.stringify(p.measurement.slice(0, 100)) : String(p.measurement)} as line protocol: ${why}`)
+    const checkName = (s: string, what: string) => {
+      if (typeof s !== 'string') throw unserializable(`the ${what} is not a string`)
+      if (s === '') throw unserializable(`the ${what} is empty`)
+      if (s.charCodeAt(s.length - 1) === 92) throw unserializable(`the ${what} ends with a backslash, which line protocol cannot express`)
+      if (s.includes('\n')) throw unserializable(`the ${what} contains a newline, which line protocol cannot express`)
+    }
+    const m = p.measurement
+    checkName(m, 'measurement')
+    const first = m.charCodeAt(0)
+    if (first === 35 || first === 9) throw unserializable(`the measurement starts with ${first === 35 ? '"#" (a comment)' : 'a tab'}`)
+    let line = escapeMeasurement(m)
+    const tagKeys = Object.keys(p.tags)
+    if (tagKeys.length > 1) tagKeys.sort()
+    for (const k of tagKeys) {
+      const v = p.tags[k]
+      if (v === '' || v === undefined) continue
+      checkName(k, 'tag key')
+      checkName(v, `value of tag ${JSON.stringify(k)}`)
+      line += ',' + escapeTag(k) + '=' + escapeTag(v)
+    }
+    let sep = ' '
+    for (const k of Object.keys(p.fields)) {
+      checkName(k, 'field key')
+      // values and timestamps: one at a time, alone in a point (their formatting did not change)
+      const one = serializePointOrError({measurement: 'm', tags: {}, fields: {[k]: p.fields[k]!}, ts: 0}, precision)
+      if (one instanceof Error) throw unserializable(one.message.replace(/^cannot write point "m" as line protocol: /, ''))
+      line += sep + escapeTag(k) + '=' + one.slice(2 + escapeTag(k).length + 1, one.lastIndexOf(' '))
+      sep = ','
+    }
+    if (sep === ' ') throw unserializable('it has no fields (point without fields is unsupported)')
+    const ts = serializePointOrError({measurement: 'm', tags: {}, fields: {v: 1}, ts: p.ts}, precision)
+    if (ts instanceof Error) throw unserializable(ts.message.replace(/^cannot write point "m" as line protocol: /, ''))
+    return line + ' ' + ts.slice(ts.lastIndexOf(' ') + 1)
+  }
+
+  function serializePointOrError(p: Point, precision: Precision): string | Error {
+    try {
+      return new PointSerializer(precision).line(p)
+    } catch (err) {
+      return err as Error
+    }
+  }
+
+  function outcome(f: () => string): string {
+    try {
+      return f()
+    } catch (err) {
+      assert.ok(err instanceof InputError, String(err))
+      return `ERROR ${err.message}`
+    }
+  }
+
+  it('the same lines and the same refusals over random runs of points (seeded)', () => {
+    let seed = 5
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
+    const names = ['cpu', 'host', 'region', 'a b', 'k=v', 'x,y', 'C:\\x', 'é', '温度', '🚀', '#m', '\tt', 'ends\\', 'new\nline', '', 'constructor', '__proto__', '1', '01', 'b']
+    const good = names.slice(0, 10)
+    const values: Point['fields'][string][] = [0, -0, 1.5, 1e21, -1e-7, 2 ** 53 + 2, 12n, -(2n ** 63n), new UInt(2n ** 64n - 1n), true, false, 'say "hi"\\', 'ünï', '']
+    const badValues: unknown[] = [Number.NaN, Infinity, 2n ** 63n, new UInt(2n ** 64n), 'x'.repeat(MAX_STRING_FIELD_BYTES + 1), undefined, null, {}]
+    for (const precision of ['ms', 'ns', 's'] as const) {
+      const serializer = new PointSerializer(precision)
+      // runs of points sharing keys, as collectors send them, with the keys changing now and then
+      let tagKeys: string[] = []
+      let fieldKeys: string[] = []
+      let measurement = 'cpu'
+      for (let k = 0; k < 4000; k++) {
+        if (k % 50 === 0 || random() < 0.05) tagKeys = Array.from({length: Math.floor(random() * 4)}, () => (random() < 0.9 ? pick(good) : pick(names)))
+        if (k % 50 === 0 || random() < 0.05) fieldKeys = Array.from({length: Math.floor(random() * 3) + (random() < 0.97 ? 1 : 0)}, () => (random() < 0.9 ? pick(good) : pick(names)))
+        if (random() < 0.05) measurement = random() < 0.8 ? pick(good) : pick(names)
+        const tags: Record<string, string> = {}
+        for (const key of tagKeys) {
+          const v = random() < 0.9 ? pick(good) + String(k % 7) : random() < 0.5 ? pick(names) : (5 as unknown as string)
+          if (key === '__proto__') Object.defineProperty(tags, key, {value: v, enumerable: true, writable: true, configurable: true})
+          else tags[key] = v
+        }
+        const fields: Point['fields'] = {}
+        for (const key of fieldKeys) {
+          const v = (random() < 0.97 ? pick(values) : pick(badValues)) as Point['fields'][string]
+          if (key === '__proto__') Object.defineProperty(fields, key, {value: v, enumerable: true, writable: true, configurable: true})
+          else fields[key] = v
+        }
+        const ts = random() < 0.98 ? Math.floor(random() * 2e12) - 1e12 : pick([1.5, 9_223_372_036_855, Number.NaN])
+        const p: Point = {measurement: random() < 0.99 ? measurement : (7 as unknown as string), tags, fields, ts}
+        const expected = outcome(() => reference(p, precision))
+        const got = outcome(() => serializer.line(p))
+        assert.equal(got, expected, JSON.stringify({p, precision}, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)))
+        if (!got.startsWith('ERROR')) {
+          assert.equal(serializer.bytes, Buffer.byteLength(got))
+          assert.equal(serializePoint(p, precision), got)
+        }
+      }
+    }
+  })
+
+  it('a fresh serializer checks a missing measurement too', () => {
+    assert.throws(() => new PointSerializer().line(pt(undefined as unknown as string, {}, {v: 1}, 0)), /measurement is not a string/)
+  })
+
+  it('PointBatches: bodies as bytes hold exactly the text of the string bodies, batch by batch', () => {
+    const points: Point[] = []
+    for (let k = 0; k < 1000; k++) points.push(pt(k % 7 === 0 ? '温度' : 'cpu', {host: `h${k % 13}`, ...(k % 11 === 0 ? {city: 'Zürich'} : {})}, {v: k / 3, s: k % 5 === 0 ? 'ü"' : 'x'}, k))
+    points.splice(500, 0, pt('bad', {}, {v: Number.NaN}, 0))
+    for (const limits of [{maxLines: 64, maxBytes: 1 << 20}, {maxLines: 5000, maxBytes: 700}]) {
+      const asText = new PointBatches(points, 'ns', limits)
+      const asBytes = new PointBatches(points, 'ns', limits, {bytes: true})
+      const text = [...asText]
+      const bytes = [...asBytes]
+      assert.ok(text.length > 1)
+      assert.deepEqual(
+        bytes.map((b) => [Buffer.isBuffer(b.body), b.body.toString(), b.count, b.lines]),
+        text.map((b) => [true, b.body, b.count, b.lines]),
+      )
+      assert.deepEqual(asBytes.rejection(), asText.rejection())
+      for (const b of bytes) assert.ok(b.body.length <= limits.maxBytes || b.count === 1)
+    }
+  })
+
+  it('serializePoints is the lines joined, each ending with a newline', () => {
+    const points = [pt('a', {t: 'x'}, {v: 1}, 1), pt('a', {t: 'y'}, {v: 2}, 2), pt('b', {u: 'z', t: 'y'}, {w: 'é'}, 3)]
+    assert.equal(serializePoints(points, 'ms'), 'a,t=x v=1 1\na,t=y v=2 2\nb,t=y,u=z w="é" 3\n')
   })
 })

@@ -20,6 +20,7 @@
  *         timeout: 5s
  *         interval: 30s
  */
+import {deadline as deadlineSignal} from '../abort.js'
 import {request as httpRequest, type IncomingMessage} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import type {PeerCertificate, TLSSocket} from 'node:tls'
@@ -81,7 +82,15 @@ export interface CertificateInfo {
 
 /** Runs one check. Never throws: every failure is a result (that is what the check measures). */
 export async function runHttpCheck(opts: HttpCheckOptions, signal: AbortSignal): Promise<HttpCheckOutcome> {
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs)])
+  const limit = deadlineSignal(signal, opts.timeoutMs)
+  try {
+    return await checkUntil(opts, signal, limit.signal)
+  } finally {
+    limit.dispose()
+  }
+}
+
+async function checkUntil(opts: HttpCheckOptions, signal: AbortSignal, deadline: AbortSignal): Promise<HttpCheckOutcome> {
   const started = performance.now()
   let url = new URL(opts.url)
   let method = opts.method

@@ -17,7 +17,9 @@
  *
  * Points without a timestamp get the time of arrival. Points get `host`, the global tags and
  * `tags` when they lack them (their own tags win). When that changes nothing and every line has
- * a timestamp, the body is spooled as it came (no re-encoding, full timestamp precision).
+ * a timestamp, the body is only validated (no points built; an ASCII body on its bytes, without
+ * decoding it) and spooled as it came — without its bad lines, if any — with no re-encoding
+ * and full timestamp precision.
  * Sample config (mon.yaml):
  *
  *   inputs:
@@ -33,10 +35,10 @@ import type {AddressInfo, Socket} from 'node:net'
 import {gunzip} from 'node:zlib'
 import {parseHostPort} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
-import {parseLineProtocol, parsePrecision, type LineError, type Precision} from '../model/line-protocol.js'
+import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
 import type {Point, Tags} from '../model/point.js'
 import {toLineProtocol} from '../pipeline/batcher.js'
-import type {Spool, SpoolPrecision} from '../pipeline/spool.js'
+import type {Spool, SpoolPrecision, SpoolRecordInput} from '../pipeline/spool.js'
 import {decorate, type CollectorContext} from './types.js'
 
 export const INFLUXDB_COMPAT_VERSION = '1.8.10'
@@ -183,41 +185,73 @@ export class Listener {
     const body = await this.readBody(req)
     this.s.bytes += body.length
     const now = this.opts.ctx.clock.now()
-    const {points, errors} = parseLineProtocol(body.toString('utf8'), {precision, now: NO_TIMESTAMP})
-
-    if (points.length > 0) {
-      const record = this.spoolRecord(body, points, errors.length, precision, now)
-      try {
-        await this.opts.spool.append([record])
-      } catch (err) {
-        this.s.errors++
-        this.s.lastError = errorMessage(err)
-        this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})
-        throw new HttpError(500, `cannot store the points: ${errorMessage(err)}`)
-      }
-      this.s.writes++
-      this.s.points += record.points
+    const asIs = precision !== 'm' && precision !== 'h' // the spool and the stores take the others
+    // The common case needs no points and no string: an ASCII body of good entries that have
+    // their timestamps and tags is checked on its bytes and spooled as it came.
+    const quick = asIs ? checkAsciiLineProtocol(body, {precision, requiredTags: this.decorationKeys}) : undefined
+    if (quick && quick.untimed === 0 && quick.missingTags === 0) {
+      if (quick.points > 0) await this.spool(this.asItCame(body, quick.points, precision as SpoolPrecision))
+      res.writeHead(204).end()
+      return
     }
+    const text = body.toString('utf8')
+    // Otherwise: the exact errors, and still no points when nothing needs adding.
+    const checked = asIs && !quick ? validateLineProtocol(text, {precision, requiredTags: this.decorationKeys, ranges: true}) : undefined
+    let record: SpoolRecordInput | undefined
+    let errors: LineError[]
+    let written: number
+    if (checked && checked.untimed === 0 && checked.missingTags === 0) {
+      errors = checked.errors
+      written = checked.points
+      // the good entries only when some were bad, or when a byte order mark (which InfluxDB would
+      // read as part of the first measurement) has to go
+      const cut = errors.length > 0 || text.charCodeAt(0) === 0xfeff
+      if (written > 0) record = cut ? this.goodEntries(text, checked.validLineRanges!, written, precision as SpoolPrecision) : this.asItCame(body, written, precision as SpoolPrecision)
+    } else {
+      const parsed = parseLineProtocol(text, {precision, now: NO_TIMESTAMP})
+      errors = parsed.errors
+      written = parsed.points.length
+      if (written > 0) record = this.decoratedRecord(parsed.points, precision, now)
+    }
+
+    if (record) await this.spool(record)
     if (errors.length > 0) {
       this.s.rejectedLines += errors.length
-      throw new HttpError(400, rejectionMessage(errors, points.length), {line: errors[0]!.line})
+      throw new HttpError(400, rejectionMessage(errors, written), {line: errors[0]!.line})
     }
     res.writeHead(204).end()
   }
 
-  /** The body as it came when nothing needs changing, else the decorated points re-encoded (ms). */
-  private spoolRecord(body: Buffer, points: Point[], errorCount: number, precision: Precision, now: number) {
-    let verbatim = errorCount === 0 && precision !== 'm' && precision !== 'h'
-    for (const p of points) {
-      if (p.ts < -MAX_TS_MS) {
-        p.ts = now - (((now % MS_PER_UNIT[precision]) + MS_PER_UNIT[precision]) % MS_PER_UNIT[precision])
-        verbatim = false
-      }
-      if (verbatim) for (const k of this.decorationKeys) if (p.tags[k] === undefined) verbatim = false
+  private async spool(record: SpoolRecordInput): Promise<void> {
+    try {
+      await this.opts.spool.append([record])
+    } catch (err) {
+      this.s.errors++
+      this.s.lastError = errorMessage(err)
+      this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})
+      throw new HttpError(500, `cannot store the points: ${errorMessage(err)}`)
     }
-    if (verbatim) {
-      const payload = body.length > 0 && body[body.length - 1] !== 10 ? Buffer.concat([body, Buffer.from('\n')]) : body
-      return {input: this.name, points: points.length, precision: precision as SpoolPrecision, payload}
+    this.s.writes++
+    this.s.points += record.points
+  }
+
+  /** The body as it came: its points need nothing added. */
+  private asItCame(body: Buffer, points: number, precision: SpoolPrecision): SpoolRecordInput {
+    const payload = body.length > 0 && body[body.length - 1] !== 10 ? Buffer.concat([body, Buffer.from('\n')]) : body
+    return {input: this.name, points, precision, payload}
+  }
+
+  /** The good entries of the text (`ranges` from validateLineProtocol), as they came. */
+  private goodEntries(text: string, ranges: readonly number[], points: number, precision: SpoolPrecision): SpoolRecordInput {
+    const parts: string[] = []
+    for (let k = 0; k < ranges.length; k += 2) parts.push(text.slice(ranges[k], ranges[k + 1]))
+    return {input: this.name, points, precision, payload: parts.join('\n') + '\n'}
+  }
+
+  /** The points with the time of arrival where they have none and the tags they lack, re-encoded (ms). */
+  private decoratedRecord(points: Point[], precision: Precision, now: number): SpoolRecordInput {
+    for (const p of points) {
+      if (p.ts < -MAX_TS_MS) p.ts = now - (((now % MS_PER_UNIT[precision]) + MS_PER_UNIT[precision]) % MS_PER_UNIT[precision])
     }
     decorate(points, this.opts.ctx, this.opts.tags)
     const {text, count} = toLineProtocol(points)

@@ -13,6 +13,7 @@
  *         interval: 30s
  *         timeout: 10s
  */
+import {deadline} from '../abort.js'
 import {parseDuration} from '../config/duration.js'
 import type {PrometheusInputConfig} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
@@ -36,12 +37,12 @@ export interface ScrapeOptions {
 /** Fetches and converts one target. Throws with the URL named on HTTP or network failure. */
 export async function scrapeTarget(target: ScrapeTarget, opts: ScrapeOptions, signal: AbortSignal): Promise<{points: Point[]; parseErrors: number; firstParseError?: string}> {
   const timeoutMs = target.timeoutMs ?? opts.timeoutMs
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+  const limit = deadline(signal, timeoutMs)
   const headers: Record<string, string> = {accept: ACCEPT, 'user-agent': 'mon-prometheus-scrape', 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000)}
   if (opts.bearerToken) headers.authorization = `Bearer ${opts.bearerToken}`
   let text: string
   try {
-    const res = await fetch(target.url, {headers, signal: deadline, redirect: 'follow'})
+    const res = await fetch(target.url, {headers, signal: limit.signal, redirect: 'follow'})
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {})
       throw new Error(`HTTP ${res.status} ${res.statusText}`.trim())
@@ -51,8 +52,9 @@ export async function scrapeTarget(target: ScrapeTarget, opts: ScrapeOptions, si
     text = await res.text()
     if (text.length > MAX_PAGE_BYTES) throw new Error(`page larger than ${MAX_PAGE_BYTES} bytes`)
   } catch (err) {
-    const timedOut = deadline.aborted && !signal.aborted
-    throw new Error(`scrape ${target.url}: ${timedOut ? `no response within ${timeoutMs} ms` : causeMessage(err)}`)
+    throw new Error(`scrape ${target.url}: ${limit.timedOut ? `no response within ${timeoutMs} ms` : causeMessage(err)}`)
+  } finally {
+    limit.dispose()
   }
   const {families, errors} = parsePrometheusText(text, {file: target.url})
   const points = prometheusToPoints(families, {now: opts.now, metricVersion: opts.metricVersion})

@@ -104,6 +104,12 @@ export interface Daemon {
 
 const DEFAULT_MAINTENANCE_MS = 5 * 60_000
 const DEFAULT_STATUS_MS = 5_000
+/**
+ * The embedded store's page cache (4 MiB). The rules read recent data, which fits easily; the default
+ * (32 MB, for `mon query` over long ranges) would let a daemon's resident memory grow with the
+ * database for days.
+ */
+const STORE_CACHE_KIB = 4096
 /** resolved alerts are kept this long, to re-push them to a dispatcher rebuilt by a reload */
 const RECENT_RESOLVED_MS = 3_600_000
 
@@ -192,7 +198,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
 
   const newRuleScheduler = (cfg: LoadedConfig, gs: RuleGroup[]) => ruleScheduler({groups: gs, evaluate, clock, timer, log: log.child({component: 'rules'}), timezone: cfg.config.agent.timezone, random: opts.random})
 
-  const newIncidents = (cfg: LoadedConfig) => localIncidentsFromConfig({loaded: cfg, clock, db, log: log.child({component: 'incidents'}), store})
+  // an ack or a silence from the API: the notifier acts on it now, not at its next poll
+  const newIncidents = (cfg: LoadedConfig) => localIncidentsFromConfig({loaded: cfg, clock, db, log: log.child({component: 'incidents'}), store, onChange: () => notifyLoop?.kick()})
   const newDispatcher = (cfg: LoadedConfig, inc: LocalIncidents) => createDispatcher({loaded: cfg, db, clock, log: log.child({component: 'notify'}), ackState: inc.ackState})
 
   const mountRoutes = (server: ApiServer) => {
@@ -425,7 +432,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
         for (const g of groups) parseSchedule(g.interval, {timezone: loaded.config.agent.timezone})
         db = openIncidentDb(dataDir)
         outbox = new Outbox(db)
-        store = await openStore(loaded.config.store, {dataDir, clock, retention: loaded.config.retention})
+        store = await openStore(loaded.config.store, {dataDir, clock, retention: loaded.config.retention, cacheKiB: STORE_CACHE_KIB})
         maintenance.enabled = typeof store.maintain === 'function'
         agent = await createAgent({config: loaded.config, dataDir, store: store!, clock, timer, log, random: opts.random})
         incidents = newIncidents(loaded)
@@ -472,7 +479,16 @@ export function createDaemon(opts: DaemonOptions): Daemon {
         let outcome: ReloadOutcome
         do {
           reloadAgain = false
-          outcome = await doReload()
+          try {
+            outcome = await doReload()
+          } catch (err) {
+            // a bug or an I/O failure half-way: say so; what was applied stays applied
+            reloads.failures++
+            reloads.lastOk = false
+            reloads.lastError = describeError(err)
+            log.error('reload failed', {error: reloads.lastError})
+            outcome = {ok: false, changes: [], error: reloads.lastError, needsRestart: []}
+          }
         } while (reloadAgain && state === 'running')
         return outcome
       })().finally(() => {
@@ -492,8 +508,14 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       await rulesScheduler?.drain()
       const left = () => Math.max(0, deadline - clock.now())
       const [summary, notified] = await Promise.all([
-        agent!.stop(left()),
-        notifyLoop!.stop(deadline),
+        agent!.stop(left()).catch((err) => {
+          log.error('stopping collection failed; unwritten points stay in the spool', {error: errorMessage(err)})
+          return {written: 0, pending: 0, drained: false}
+        }),
+        notifyLoop!.stop(deadline).catch((err) => {
+          log.error('stopping the notifier failed; unsent notifications stay in the outbox', {error: errorMessage(err)})
+          return {finished: false}
+        }),
         api?.close().catch((err) => log.warn('closing the API failed', {error: errorMessage(err)})),
       ])
       await incidents?.close().catch(() => {})

@@ -52,6 +52,7 @@ export interface Lock {
 }
 
 export interface LockHolder {
+  /** 0 when the file does not hold a pid */
   pid: number
   /** the process exists and looks like mon */
   alive: boolean
@@ -59,13 +60,19 @@ export interface LockHolder {
 
 /** Who holds the lock at `path`: undefined when there is no (readable) lock file. */
 export function readLock(path: string): LockHolder | undefined {
-  let text: string
+  const text = readText(path)
+  return text === undefined ? undefined : holderOf(text)
+}
+
+function readText(path: string): string | undefined {
   try {
-    text = readFileSync(path, 'utf8')
+    return readFileSync(path, 'utf8')
   } catch {
     return undefined
   }
+}
 
+function holderOf(text: string): LockHolder {
   const pid = Number(text.trim().split(/\s+/)[0])
   if (!Number.isInteger(pid) || pid <= 0) return {pid: 0, alive: false}
   return {pid, alive: pid !== process.pid && isMonProcess(pid)}
@@ -84,13 +91,15 @@ export function acquireLock(path: string, describe: (pid: number) => {message: s
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot create lock file ${path}: ${errorMessage(err)}`, {hint: 'check that the data directory exists and is writable'})
     }
 
-    const holder = readLock(path)
-    if (holder?.alive) {
+    const stale = readText(path)
+    if (stale === undefined) continue // gone meanwhile
+    const holder = holderOf(stale)
+    if (holder.alive) {
       const {message, hint} = describe(holder.pid)
       throw new LockHeldError(path, holder.pid, message, hint)
     }
 
-    if (holder) takeOverStale(path, holder.pid)
+    takeOverStale(path, stale)
   }
 
   throw new UserError(`cannot take the lock ${path}: it keeps changing hands`, {hint: 'is another mon starting at the same moment? try again'})
@@ -165,7 +174,7 @@ function ownedLock(path: string): Lock {
  * aside (rename is atomic, so of two processes taking over only one moves it) and checked; if what
  * was moved is not the stale owner's, it is put back.
  */
-function takeOverStale(path: string, stalePid: number): void {
+function takeOverStale(path: string, staleText: string): void {
   const aside = `${path}.stale-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   try {
     renameSync(path, aside)
@@ -173,11 +182,7 @@ function takeOverStale(path: string, stalePid: number): void {
     return // someone else moved it; try again from the top
   }
 
-  let moved = ''
-  try {
-    moved = readFileSync(aside, 'utf8').trim()
-  } catch {}
-  if (moved.split(/\s+/)[0] !== String(stalePid)) {
+  if (readText(aside) !== staleText) {
     try {
       linkSync(aside, path) // fails if yet another one is there by now: then that one stays
     } catch {}

@@ -8,6 +8,7 @@
  *   …
  *   const {pending} = await agent.stop(10_000)   // flushes; what is left stays in the spool
  */
+import {deadline} from '../abort.js'
 import {systemClock, type Clock} from '../clock.js'
 import {Listener, type ListenerStats} from '../collectors/listener.js'
 import {PartialCollectError} from '../collectors/partial.js'
@@ -122,12 +123,15 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     const timeout = input.timeout ?? Math.min(period ?? 60_000, 60_000)
     let points: Point[] = []
     let error: string | undefined
+    const limit = deadline(signal, timeout)
     try {
-      points = await input.collector.collect(AbortSignal.any([signal, AbortSignal.timeout(timeout)]))
+      points = await input.collector.collect(limit.signal)
     } catch (err) {
       if (signal.aborted) return // stopping: not the input's fault
       if (err instanceof PartialCollectError) points = err.points
       error = errorMessage(err)
+    } finally {
+      limit.dispose()
     }
     c.runs++
     c.lastRun = clock.now()

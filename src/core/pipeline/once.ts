@@ -3,6 +3,7 @@
  * collect → spool → write to the store → exit. When the store is down the points stay in the
  * spool and the next run (cron's next minute, or `mon collect`) writes them first.
  */
+import {deadline} from '../abort.js'
 import type {Clock} from '../clock.js'
 import {PartialCollectError} from '../collectors/partial.js'
 import type {Input} from '../collectors/registry.js'
@@ -42,15 +43,16 @@ export async function collectOnce(inputs: Input[], sink: (input: Input, points: 
   const runs = await Promise.all(
     inputs.map(async (input): Promise<InputRun> => {
       const started = performance.now()
-      const limit = AbortSignal.timeout(Math.min(opts.timeout, input.timeout ?? opts.timeout))
-      const signal = opts.signal ? AbortSignal.any([opts.signal, limit]) : limit
+      const limit = deadline(opts.signal, Math.min(opts.timeout, input.timeout ?? opts.timeout))
       let points: Point[] = []
       let error: string | undefined
       try {
-        points = await input.collector.collect(signal)
+        points = await input.collector.collect(limit.signal)
       } catch (err) {
         if (err instanceof PartialCollectError) points = err.points
-        error = limit.aborted && !(err instanceof PartialCollectError) ? `timed out after ${Math.min(opts.timeout, input.timeout ?? opts.timeout)} ms` : errorMessage(err)
+        error = limit.timedOut && !(err instanceof PartialCollectError) ? `timed out after ${Math.min(opts.timeout, input.timeout ?? opts.timeout)} ms` : errorMessage(err)
+      } finally {
+        limit.dispose()
       }
       if (points.length > 0) await sink(input, points)
       total += points.length

@@ -12,6 +12,8 @@ export interface OpenStoreOptions {
   readonly?: boolean
   /** retention tiers (config `retention`) */
   retention?: Readonly<Record<string, string>>
+  /** embedded store: SQLite page cache in KiB (default 32000) */
+  cacheKiB?: number
 }
 
 export function embeddedStorePath(cfg: StoreConfig, dataDir: string): string {
@@ -22,7 +24,7 @@ export function embeddedStorePath(cfg: StoreConfig, dataDir: string): string {
 export async function openStore(cfg: StoreConfig, opts: OpenStoreOptions): Promise<FullStore> {
   switch (cfg.type) {
     case 'sqlite':
-      return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly, retention: opts.retention})
+      return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly, retention: opts.retention, cacheKiB: opts.cacheKiB})
     case 'influxdb': {
       const {openInfluxStore} = await import('./influx/open.js')
       return openInfluxStore(cfg, {clock: opts.clock, retention: opts.retention})

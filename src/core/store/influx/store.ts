@@ -240,7 +240,8 @@ export class InfluxStore implements FullStore {
   async write(points: Point[]): Promise<void> {
     if (points.length === 0) return
     const {api} = await this.ready()
-    const batches = new PointBatches(points, this.cfg.precision, this.limits)
+    // 1.x sends bytes (written line by line); 2.x's client takes a string
+    const batches = new PointBatches(points, this.cfg.precision, this.limits, {bytes: api === 1})
     await sendBatches(batches, this.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)), {url: this.url, extra: () => batches.rejection()})
   }
 

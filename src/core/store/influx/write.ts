@@ -4,7 +4,7 @@
  * lines picked out of its message.
  */
 import {InputError} from '../../errors.js'
-import {parseLineProtocol, serializePoint} from '../../model/line-protocol.js'
+import {PointSerializer, parseLineProtocol} from '../../model/line-protocol.js'
 import {fieldType, type Point} from '../../model/point.js'
 
 /** The timestamp precisions both InfluxDB write APIs accept. */
@@ -23,7 +23,11 @@ export interface Batch {
 }
 
 export function makeBatch(lines: string[], precision: WritePrecision, points?: Point[]): Batch {
-  return {body: lines.join('\n') + '\n', count: lines.length, lines, precision, points}
+  // joined with an empty last line: one flat string, not a rope of the text and a newline
+  lines.push('')
+  const body = lines.join('\n')
+  lines.pop()
+  return {body, count: lines.length, lines, precision, points}
 }
 
 /** The entries of a batch (split from the body when it was made from text). */
@@ -85,40 +89,61 @@ export class PointBatches implements Iterable<Batch> {
   readonly unwritable: RejectedLine[] = []
   private next = 0
 
+  /** `opts.bytes`: bodies as UTF-8 bytes, written line by line (no joined string to encode later) */
   constructor(
     private readonly points: readonly Point[],
     private readonly precision: WritePrecision,
     private readonly limits: BatchLimits,
+    private readonly opts: {bytes?: boolean} = {},
   ) {}
 
   *[Symbol.iterator](): Iterator<Batch> {
     const {points, precision, limits} = this
-    let pending: {line: string; point: Point; size: number} | undefined
-    while (pending || this.next < points.length) {
+    const serializer = new PointSerializer(precision)
+    // the point serialized but not yet placed (it did not fit the previous batch)
+    let pendingLine: string | undefined
+    let pendingPoint: Point | undefined
+    let pendingSize = 0
+    while (pendingLine !== undefined || this.next < points.length) {
       const lines: string[] = []
       const batchPoints: Point[] = []
       let bytes = 0
+      let ascii = true
       for (;;) {
-        if (!pending) {
+        if (pendingLine === undefined) {
           if (this.next >= points.length) break
           const point = points[this.next++]
           try {
-            const line = serializePoint(point, precision)
-            pending = {line, point, size: utf8Size(line) + 1}
+            pendingLine = serializer.line(point)
+            pendingPoint = point
+            pendingSize = serializer.bytes + 1
           } catch (error) {
             this.unwritable.push({line: describePoint(point), reason: (error as Error).message})
             continue
           }
         }
 
-        if (lines.length > 0 && (lines.length >= limits.maxLines || bytes + pending.size > limits.maxBytes)) break
-        lines.push(pending.line)
-        batchPoints.push(pending.point)
-        bytes += pending.size
-        pending = undefined
+        if (lines.length > 0 && (lines.length >= limits.maxLines || bytes + pendingSize > limits.maxBytes)) break
+        lines.push(pendingLine)
+        batchPoints.push(pendingPoint!)
+        bytes += pendingSize
+        if (pendingSize !== pendingLine.length + 1) ascii = false
+        pendingLine = undefined
       }
 
-      if (lines.length > 0) yield makeBatch(lines, precision, batchPoints)
+      if (lines.length === 0) continue
+      if (!this.opts.bytes) {
+        yield makeBatch(lines, precision, batchPoints)
+        continue
+      }
+      // one copy of each line into the body, instead of joining them into a string and encoding that
+      const body = Buffer.allocUnsafe(bytes)
+      let at = 0
+      for (const line of lines) {
+        at += body.write(line, at, ascii ? 'latin1' : 'utf8')
+        body[at++] = 10
+      }
+      yield {body, count: lines.length, lines, precision, points: batchPoints}
     }
   }
 

@@ -26,6 +26,8 @@ export interface SqliteStoreOptions {
   autoCompactEvery?: number
   /** retention tiers (config `retention`); default raw 7d, 1m 30d, 1h 1y */
   retention?: Readonly<Record<string, string>>
+  /** SQLite page cache in KiB (default 32000); the long-running daemon keeps it smaller */
+  cacheKiB?: number
 }
 
 /** A rollup bucket is final this long after its end (late points are handled as dirty ranges). */
@@ -78,6 +80,7 @@ export class SqliteStore implements FullStore {
     this.directMin = opts.directMin ?? 8
     this.autoCompactEvery = opts.autoCompactEvery ?? 5 * 60_000
     this.db = openDatabase(opts.path, Boolean(opts.readonly))
+    if (opts.cacheKiB !== undefined) this.db.pragma(`cache_size = -${Math.max(64, Math.floor(opts.cacheKiB))}`)
     this.db.function('regexp', {deterministic: true}, (re: unknown, s: unknown) => (regexCache(String(re)).test(String(s ?? '')) ? 1 : 0))
     this.stmt = this.prepareStatements()
     this.raw = new ChunkTable(this.db, 'chunks', rawCodec, this.chunkMax)

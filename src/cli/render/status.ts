@@ -1,0 +1,108 @@
+import {formatDuration, formatSize} from '../../core/config/duration.js'
+import type {DaemonStatusView, StatusReport} from '../../core/daemon/status.js'
+import {color} from './color.js'
+import {renderTable} from './table.js'
+
+/** `mon status` for people: the daemon line, store/spool/outbox, inputs, rule groups, last errors. */
+export function renderStatus(r: StatusReport, now: number): string {
+  const c = color(process.stdout)
+  const lines: string[] = []
+  const d = r.daemon
+  const healthColor = (h: string) => (h === 'ok' ? c.green(h) : h === 'degraded' ? c.yellow(h) : c.red(h))
+  if (r.running) {
+    lines.push(`${c.bold('mon daemon')}: ${c.green('running')} (pid ${r.pid})${d ? `, up ${roughly(d.uptimeMs)}, health ${healthColor(d.health)}${d.api ? `, api ${d.api.url}` : ''}` : ''}`)
+  } else {
+    lines.push(`${c.bold('mon daemon')}: ${c.red('not running')} for ${r.dataDir}${d ? ` (last ran as pid ${d.pid}, started ${ago(now, d.startedAt)})` : ''}`)
+  }
+
+  for (const n of r.notes) lines.push(c.dim(`  (${n})`))
+  if (d && r.running) lines.push('', ...renderDaemon(d, now))
+  else if (r.dataDirFacts) {
+    const f = r.dataDirFacts
+    lines.push('', `spool      ${f.spoolPendingBytes > 0 ? `${formatSize(f.spoolPendingBytes)} of points not yet written to the store (the next mon collect or mon daemon writes them)` : 'empty'}`)
+    if (f.outbox) lines.push(`outbox     ${outboxLine(f.outbox)}`)
+    if (f.alerts) lines.push(`alerts     ${f.alerts.firing} firing, ${f.alerts.pending} pending (as last evaluated)`)
+    if (d && d.lastErrors.length > 0) lines.push('', c.bold('last errors before it stopped'), ...d.lastErrors.slice(-5).map((e) => `  ${e.at.slice(0, 19).replace('T', ' ')}  ${e.level.padEnd(5)}  ${e.msg}${e.detail ? `  ${e.detail}` : ''}`))
+  }
+
+  return lines.join('\n')
+}
+
+function renderDaemon(d: DaemonStatusView, now: number): string[] {
+  const c = color(process.stdout)
+  const lines: string[] = []
+  lines.push(`store      ${d.store.name}: ${d.store.up ? c.green('up') : c.red(`down (${d.store.lastError ?? 'write failed'})`)}${d.store.lastWriteAt ? `, last write ${ago(now, d.store.lastWriteAt)}` : ''}`)
+  lines.push(`spool      ${d.spool.points} points waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}`)
+  lines.push(`outbox     ${outboxLine(d.outbox)}${d.notify.routes ? '' : c.dim('  (no notify.route: nothing is delivered)')}`)
+  lines.push(`alerts     ${d.alerts.firing} firing, ${d.alerts.pending} pending`)
+  if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)
+  if (d.reload.count > 0) lines.push(`reload     ${d.reload.count} so far, last ${d.reload.lastAt ? ago(now, d.reload.lastAt) : ''}: ${d.reload.ok ? 'applied' : c.red(`rejected: ${(d.reload.lastError ?? '').split('\n')[0]}`)}`)
+
+  const inputs = d.inputs.filter((i) => i.kind !== 'internal')
+  lines.push('', c.bold(`inputs (${inputs.length})`))
+  if (inputs.length > 0) {
+    lines.push(
+      indent(
+        renderTable(
+          ['NAME', 'SCHEDULE', 'LAST RUN', 'POINTS', 'ERRORS', 'LAST ERROR'],
+          inputs.map((i) => [i.name, i.schedule, i.lastRun ? ago(now, i.lastRun) : '-', String(i.points), String(i.errors), i.lastError ? truncate(i.lastError, 60) : '']),
+          {alignRight: [3, 4], stream: process.stdout},
+        ),
+      ),
+    )
+  }
+
+  lines.push('', c.bold(`rule groups (${d.ruleGroups.length}, ${d.rules.total} rules)`))
+  if (d.ruleGroups.length > 0) {
+    lines.push(
+      indent(
+        renderTable(
+          ['GROUP', 'SCHEDULE', 'RULES', 'LAST EVAL', 'DURATION', 'FAILING'],
+          d.ruleGroups.map((g) => [g.name, g.schedule, String(g.rules), g.lastEval ? ago(now, g.lastEval) : '-', g.lastDurationMs === null ? '-' : `${g.lastDurationMs} ms`, String(g.failing)]),
+          {alignRight: [2, 4, 5], stream: process.stdout},
+        ),
+      ),
+    )
+  } else {
+    lines.push(c.dim('  none (rules.files in the config)'))
+  }
+
+  if (d.lastErrors.length > 0) {
+    lines.push('', c.bold('last errors'))
+    for (const e of d.lastErrors.slice(-5)) lines.push(`  ${ago(now, e.at).padEnd(8)}  ${e.level === 'error' ? c.red(e.level) : c.yellow(e.level)}  ${e.msg}${e.detail ? `  ${c.dim(truncate(e.detail, 120))}` : ''}`)
+  }
+
+  return lines
+}
+
+function outboxLine(o: Record<string, number>): string {
+  return `${o.pending + o.sending} pending, ${o.dead} dead, ${o.delivered} delivered`
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')
+}
+
+function truncate(s: string, n: number): string {
+  const one = s.replace(/\s+/g, ' ')
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one
+}
+
+/** `12s ago`, `3m ago` (times as ISO strings or ms) */
+function ago(now: number, at: string | number): string {
+  const t = typeof at === 'string' ? Date.parse(at) : at
+  const ms = now - t
+  if (ms < 0) return `in ${roughly(-ms)}`
+  return `${roughly(ms)} ago`
+}
+
+function roughly(ms: number): string {
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return formatDuration(Math.round(s / 60) * 60_000)
+  if (s < 172_800) return formatDuration(Math.round(s / 60) * 60_000)
+  return formatDuration(Math.round(s / 3600) * 3_600_000)
+}

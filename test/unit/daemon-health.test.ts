@@ -1,0 +1,117 @@
+/** /healthz and /metrics as pure functions of what the daemon knows about itself. */
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {assessHealth, healthHttpStatus} from '../../src/core/daemon/health.js'
+import {renderMetrics} from '../../src/core/daemon/metrics.js'
+import {statusView} from '../../src/core/daemon/status.js'
+import type {DaemonFacts} from '../../src/core/daemon/types.js'
+import {parsePrometheusText} from '../../src/core/model/prometheus-text.js'
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0)
+
+function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
+  const f: DaemonFacts = {
+    now: NOW,
+    pid: 4242,
+    version: '1.2.3',
+    startedAt: NOW - 3_600_000,
+    state: 'running',
+    dataDir: '/var/lib/mon',
+    configFile: '/etc/mon/mon.yaml',
+    storeName: 'sqlite:/var/lib/mon/mon.db',
+    api: {url: 'http://127.0.0.1:9464'},
+    agent: {
+      startedAt: NOW - 3_600_000,
+      running: true,
+      inputs: [
+        {name: 'host', kind: 'host', schedule: 'every 10s', gathered: 3600, written: 3600, dropped: 0, errors: 0, runs: 360, points: 10, missed: 0, overlapped: 0, lastRun: NOW - 5000, lastDurationMs: 12, lastOk: true},
+        {name: 'http:api', kind: 'http', schedule: 'every 30s', gathered: 120, written: 120, dropped: 0, errors: 0, runs: 120, points: 1, missed: 0, overlapped: 0},
+        {name: 'internal', kind: 'internal', schedule: 'every 10s', gathered: 360, written: 360, dropped: 0, errors: 0, runs: 360, points: 1, missed: 0, overlapped: 0},
+      ],
+      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}},
+      writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
+    },
+    rules: {
+      files: ['/etc/mon/rules/host.yaml'],
+      groups: [{name: 'host', file: 'rules/host.yaml', schedule: 'every 1m', rules: 2, lastEvalAt: NOW - 30_000, lastDurationMs: 3.5, failing: 0, job: {name: 'rules:host', schedule: 'every 1m', running: false, runs: 60, missed: 0, overlapped: 0, nextRun: NOW + 30_000}}],
+      rules: [
+        {id: 'host/DiskFull', group: 'host', name: 'DiskFull', health: 'ok', samples: 1, activeAlerts: 1},
+        {id: 'host/HighLoad', group: 'host', name: 'HighLoad', health: 'ok', samples: 0, activeAlerts: 0},
+      ],
+      stats: {groups: 1, rules: 2, evaluations: 120, ruleErrors: 0, duplicates: 0, pending: 0, firing: 1},
+    },
+    outbox: {pending: 0, sending: 0, delivered: 7, dead: 0, dropped: 0},
+    notify: {routes: true, ticks: 1800, delivered: 7, retried: 0, dead: 0, enqueued: 7},
+    maintenance: {enabled: true, intervalMs: 300_000, runs: 12, failures: 0, lastRunAt: NOW - 60_000, lastDurationMs: 40},
+    reload: {count: 0, failures: 0, lastSuccessAt: NOW - 3_600_000},
+    recent: [],
+  }
+  change(f)
+  return f
+}
+
+describe('health', () => {
+  const table: Array<[string, (f: DaemonFacts) => void, string, string | undefined, RegExp | undefined]> = [
+    ['everything fine', () => {}, 'ok', undefined, undefined],
+    ['an input failing', (f) => (f.agent.inputs[1].lastError = 'connect ECONNREFUSED'), 'degraded', 'collector', /1 of 2 inputs failing: http:api/],
+    ['the store unreachable', (f) => Object.assign(f.agent.writer, {storeUp: false, lastError: 'connect ECONNREFUSED 127.0.0.1:8086'}), 'degraded', 'store', /unreachable: connect ECONNREFUSED.*points wait in the spool/],
+    ['the spool lagging', (f) => Object.assign(f.agent.spool, {points: 5000, oldestAgeMs: 600_000}), 'degraded', 'spool', /5000 points waiting for the store, the oldest for 10m/],
+    ['a rule failing', (f) => (f.rules.rules[1] = {...f.rules.rules[1], health: 'error', lastError: 'boom'}), 'degraded', 'rules', /1 of 2 rules failing: host\/HighLoad/],
+    ['dead notifications', (f) => (f.outbox.dead = 2), 'degraded', 'notify', /2 dead notifications/],
+    ['a rejected reload', (f) => Object.assign(f.reload, {count: 1, failures: 1, lastOk: false, lastError: 'rules.yaml:3:9: unknown function'}), 'degraded', 'config', /rejected \(running the previous config\): rules\.yaml:3:9/],
+    ['a failed retention pass', (f) => (f.maintenance.lastError = 'disk I/O error'), 'degraded', 'maintenance', /disk I\/O error/],
+    ['no routes', (f) => (f.notify.routes = false), 'ok', 'notify', /not delivered/],
+    ['starting', (f) => (f.state = 'starting'), 'starting', undefined, undefined],
+    ['stopping', (f) => (f.state = 'stopping'), 'stopping', undefined, undefined],
+  ]
+  for (const [what, change, status, component, message] of table) {
+    it(what, () => {
+      const h = assessHealth(facts(change))
+      assert.equal(h.status, status)
+      assert.equal(healthHttpStatus(h), status === 'ok' || status === 'degraded' ? 200 : 503)
+      if (component) assert.match(h.components[component as keyof typeof h.components].message, message!)
+      assert.equal(h.uptimeMs, 3_600_000)
+    })
+  }
+})
+
+describe('metrics', () => {
+  it('is valid Prometheus text with the self-metrics', () => {
+    const f = facts((x) => {
+      x.agent.inputs[1].name = 'http:"odd\\name"\n'
+      x.agent.inputs[1].lastError = 'down'
+    })
+    const text = renderMetrics(f, assessHealth(f), {cpuSeconds: 1.5, residentBytes: 50e6, heapUsedBytes: 20e6, openFds: 30})
+    const parsed = parsePrometheusText(text)
+    assert.deepEqual(parsed.errors, [])
+    const family = (name: string) => parsed.families.find((fam) => fam.name === name)
+    const value = (name: string, labels: Record<string, string> = {}) => family(name)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
+    assert.equal(family('mon_input_runs_total')?.type, 'counter')
+    assert.equal(value('mon_input_runs_total', {input: 'host'}), 360)
+    assert.equal(value('mon_input_up', {input: 'http:"odd\\name"\n'}), 0, 'label values are escaped and round-trip')
+    assert.equal(value('mon_up'), 1)
+    assert.equal(value('mon_component_healthy', {component: 'collector'}), 0)
+    assert.equal(value('mon_rules'), 2)
+    assert.equal(value('mon_alerts', {state: 'firing'}), 1)
+    assert.equal(value('mon_rule_group_last_duration_seconds', {group: 'host'}), 0.0035)
+    assert.equal(value('mon_notify_outbox', {status: 'delivered'}), 7)
+    assert.equal(value('mon_store_up'), 1)
+    assert.equal(value('process_resident_memory_bytes'), 50e6)
+    assert.equal(value('mon_config_last_reload_successful'), 1)
+    assert.equal(value('mon_build_info', {version: '1.2.3'}), 1)
+    for (const fam of parsed.families) assert.ok(fam.help, `${fam.name} has HELP`)
+  })
+})
+
+describe('status view', () => {
+  it('uses RFC 3339 times and says where it came from', () => {
+    const f = facts()
+    const v = statusView(f, assessHealth(f), 'snapshot')
+    assert.equal(v.source, 'snapshot')
+    assert.equal(v.startedAt, '2026-01-15T11:00:00.000Z')
+    assert.equal(v.inputs[0].lastRun, '2026-01-15T11:59:55.000Z')
+    assert.equal(v.ruleGroups[0].nextEval, '2026-01-15T12:00:30.000Z')
+    assert.equal(v.store.up, true)
+    assert.deepEqual(v.alerts, {firing: 1, pending: 0})
+  })
+})

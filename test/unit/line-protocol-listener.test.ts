@@ -1,0 +1,114 @@
+/**
+ * How the listener uses validateLineProtocol: a body that needs nothing added is spooled as it
+ * came (the same bytes), a partial write keeps exactly the good entries' text in the request's
+ * precision, and anything that needs a timestamp or tags takes the parse-and-re-encode way.
+ */
+import assert from 'node:assert/strict'
+import {request} from 'node:http'
+import {after, before, describe, it} from 'node:test'
+import {ManualClock} from '../../src/core/clock.js'
+import {Listener} from '../../src/core/collectors/listener.js'
+import {silentLogger} from '../../src/core/log.js'
+import {parseLineProtocol} from '../../src/core/model/line-protocol.js'
+import type {Spool, SpoolRecordInput} from '../../src/core/pipeline/spool.js'
+
+const NOW = 1_700_000_000_000
+const spooled: SpoolRecordInput[] = []
+const spool = {append: async (records: readonly SpoolRecordInput[]) => void spooled.push(...records)} as unknown as Spool
+const listener = new Listener({listen: '127.0.0.1:0', maxBodyBytes: 1 << 20, spool, ctx: {host: 'collector', globalTags: {}, clock: new ManualClock(NOW), log: silentLogger}})
+let base = ''
+
+before(async () => {
+  const a = await listener.start()
+  base = `http://127.0.0.1:${a.port}`
+})
+after(() => listener.stop())
+
+function post(path: string, body: string | Buffer): Promise<{status: number; body: string}> {
+  return new Promise((resolve, reject) => {
+    const req = request(base + path, {method: 'POST'}, (res) => {
+      let text = ''
+      res.on('data', (d) => (text += d))
+      res.on('end', () => resolve({status: res.statusCode!, body: text}))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function write(path: string, body: string | Buffer): Promise<{status: number; body: string; record?: SpoolRecordInput}> {
+  spooled.length = 0
+  const r = await post(path, body)
+  assert.ok(spooled.length <= 1)
+  return {...r, record: spooled[0]}
+}
+
+const text = (r?: SpoolRecordInput) => (r === undefined ? undefined : Buffer.from(r.payload).toString('utf8'))
+
+describe('listener: validated bodies are spooled as they came', () => {
+  it('a good body with host tags and timestamps: the same bytes, in the request precision', async () => {
+    const body = Buffer.from('cpu,host=a usage=1.5,count=3i 1700000000123456789\r\nmem,host=b,x=y used=2u 1700000000123456790')
+    const r = await write('/write?precision=ns', body)
+    assert.equal(r.status, 204)
+    assert.deepEqual([r.record?.points, r.record?.precision], [2, 'ns'])
+    assert.equal(text(r.record), body.toString() + '\n')
+  })
+
+  it('a partial write keeps exactly the good entries, at full precision', async () => {
+    const body = 'a,host=h v=1 1700000000123456789\nbad,host=h v= 2\r\nb,host=h s="multi\nline" 1700000000123456790\r\n# note\nc,host=h v=1e999 3\nd,host=h v=4i 1700000000123456791'
+    const r = await write('/write?precision=ns', body)
+    assert.equal(r.status, 400)
+    assert.match(JSON.parse(r.body).error, /^partial write: line 2:14: missing field value: 'bad,host=h v= 2'; 1 more bad line \(3 points written, 2 lines rejected\) dropped=2$/)
+    assert.deepEqual([r.record?.points, r.record?.precision], [3, 'ns'])
+    assert.equal(text(r.record), 'a,host=h v=1 1700000000123456789\nb,host=h s="multi\nline" 1700000000123456790\nd,host=h v=4i 1700000000123456791\n')
+    assert.deepEqual(parseLineProtocol(text(r.record)!, {precision: 'ns'}).points, parseLineProtocol(body, {precision: 'ns'}).points)
+  })
+
+  it('a byte order mark is not spooled', async () => {
+    const r = await write('/api/v2/write?precision=s', '\uFEFFm,host=a v=1 1700000000\n')
+    assert.equal(r.status, 204)
+    assert.equal(text(r.record), 'm,host=a v=1 1700000000\n')
+  })
+
+  it('lines without a timestamp or without the host tag are parsed, decorated and re-encoded (ms)', async () => {
+    const untimed = await write('/write?precision=s', 'm,host=a v=1\nm,host=a v=2 1700000001\n')
+    assert.equal(untimed.status, 204)
+    assert.deepEqual([untimed.record?.points, untimed.record?.precision], [2, 'ms'])
+    assert.equal(text(untimed.record), `m,host=a v=1 ${NOW}\nm,host=a v=2 1700000001000\n`)
+
+    const partial = await write('/write?precision=ns', 'm v=1 1000000\nm v=\n')
+    assert.equal(partial.status, 400)
+    assert.deepEqual([partial.record?.points, partial.record?.precision], [1, 'ms'])
+    assert.equal(text(partial.record), 'm,host=collector v=1 1\n')
+  })
+
+  it('minutes and hours (1.x only) are re-encoded in ms', async () => {
+    const r = await write('/write?precision=h', 'm,host=a v=1 2\n')
+    assert.equal(r.status, 204)
+    assert.equal(text(r.record), 'm,host=a v=1 7200000\n')
+  })
+
+  it('nothing good: nothing spooled', async () => {
+    const r = await write('/write', 'm,host=a v=\n')
+    assert.equal(r.status, 400)
+    assert.equal(r.record, undefined)
+  })
+})
+
+describe('listener: empty bodies', () => {
+  it('an empty body or only comments: 204, nothing spooled', async () => {
+    for (const body of ['', '# nothing\n\n']) {
+      const r = await write('/write', body)
+      assert.equal(r.status, 204)
+      assert.equal(r.record, undefined)
+    }
+  })
+
+  it('a non-ASCII body takes the exact way and is still spooled as it came', async () => {
+    const body = '温度,host=東京 値=1 1700000000000000000\n'
+    const r = await write('/write', body)
+    assert.equal(r.status, 204)
+    assert.equal(text(r.record), body)
+    assert.equal(r.record?.precision, 'ns')
+  })
+})
