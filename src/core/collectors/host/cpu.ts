@@ -4,18 +4,6 @@ import {join} from 'node:path'
 import type {FieldValue} from '../../model/point.js'
 import {CPU_TIME_KEYS, type CpuTimes, type ProcStat} from './parse.js'
 
-/**
- * gopsutil converts jiffies to seconds (USER_HZ is 100 on every Linux ABI) before Telegraf
- * divides; doing the same keeps our floats bit-identical to Telegraf's, not just close.
- */
-const CLOCK_TICKS = 100
-
-function seconds(t: CpuTimes): CpuTimes {
-  const out = {} as CpuTimes
-  for (const k of CPU_TIME_KEYS) out[k] = t[k] / CLOCK_TICKS
-  return out
-}
-
 /** Telegraf's total: guest and guest_nice are already counted inside user and nice. */
 function totalTime(t: CpuTimes): number {
   return t.user + t.system + t.nice + t.iowait + t.irq + t.softirq + t.steal + t.idle
@@ -25,11 +13,11 @@ function totalTime(t: CpuTimes): number {
  * The `usage_*` percentages between two samples of one CPU, exactly as Telegraf's cpu input
  * computes them: guest time is subtracted from user (and guest_nice from nice) so the non-guest
  * fields plus idle add up to 100, and usage_guest/usage_guest_nice are reported on top.
- * Undefined when no time passed or the counters went backwards (Telegraf emits nothing then).
+ * Computed on the integer tick counts (the ratio is the same). Undefined when no time passed or the counters went backwards (Telegraf emits nothing then).
  */
-export function cpuUsage(prevTicks: CpuTimes, curTicks: CpuTimes): Record<string, FieldValue> | undefined {
-  const prev = seconds(prevTicks)
-  const cur = seconds(curTicks)
+export function cpuUsage(prev: CpuTimes, cur: CpuTimes): Record<string, FieldValue> | undefined {
+  // On the integer tick counts, not seconds as gopsutil does: ticks / 100 adds rounding error that
+  // can put an idle CPU at 100.00000000075 %; with whole numbers each share stays within 0..100.
   const totalDelta = totalTime(cur) - totalTime(prev)
   if (!(totalDelta > 0)) return undefined
   return {
