@@ -1,6 +1,6 @@
 import {redactString} from '../core/config/redact.js'
 import type {LogConfig} from '../core/config/schema.js'
-import type {LogFields, Logger, LogLevel} from '../core/log.js'
+import {loggerFrom, type Logger, type LogLevel} from '../core/log.js'
 import {color, colorEnabled} from './render/color.js'
 
 const RANK: Record<LogLevel, number> = {debug: 10, info: 20, warn: 30, error: 40}
@@ -17,31 +17,20 @@ export function createCliLogger(cfg: Pick<LogConfig, 'level' | 'format'>, opts: 
   const secrets = opts.secrets ?? []
   const c = color(stream)
   const paint: Record<LogLevel, (s: string) => string> = {debug: c.dim, info: c.cyan, warn: c.yellow, error: c.red}
-  const make = (base: LogFields): Logger => {
-    const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
-      if (RANK[level] < min) return
-      const all = {...base, ...fields}
-      let line: string
-      if (json) {
-        line = JSON.stringify({time: new Date().toISOString(), level, msg, ...all})
-      } else {
-        const kv = Object.entries(all)
-          .map(([k, v]) => `${k}=${formatValue(v)}`)
-          .join(' ')
-        const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
-        line = `${colorEnabled(stream) ? c.dim(time) : time} ${paint[level](level.padEnd(5))} ${msg}${kv ? ' ' + kv : ''}`
-      }
-      stream.write(redactString(line, secrets) + '\n')
+  return loggerFrom((level, msg, all) => {
+    if (RANK[level] < min) return
+    let line: string
+    if (json) {
+      line = JSON.stringify({time: new Date().toISOString(), level, msg, ...all})
+    } else {
+      const kv = Object.entries(all)
+        .map(([k, v]) => `${k}=${formatValue(v)}`)
+        .join(' ')
+      const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+      line = `${colorEnabled(stream) ? c.dim(time) : time} ${paint[level](level.padEnd(5))} ${msg}${kv ? ' ' + kv : ''}`
     }
-    return {
-      debug: (m, f) => emit('debug', m, f),
-      info: (m, f) => emit('info', m, f),
-      warn: (m, f) => emit('warn', m, f),
-      error: (m, f) => emit('error', m, f),
-      child: (f) => make({...base, ...f}),
-    }
-  }
-  return make({})
+    stream.write(redactString(line, secrets) + '\n')
+  })
 }
 
 function formatValue(v: unknown): string {

@@ -22,3 +22,12 @@ export const silentLogger: Logger = {
     return silentLogger
   },
 }
+
+/**
+ * A Logger from one emit function: the four levels call it, and `child` merges its fields into
+ * every later call (the shape every logger implementation here shares).
+ */
+export function loggerFrom(emit: (level: LogLevel, msg: string, fields: LogFields) => void, base: LogFields = {}): Logger {
+  const at = (level: LogLevel) => (msg: string, fields?: LogFields) => emit(level, msg, fields ? {...base, ...fields} : base)
+  return {debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (f) => loggerFrom(emit, {...base, ...f})}
+}

@@ -1,6 +1,6 @@
 import type {Clock} from '../clock.js'
 import {redactString} from '../config/redact.js'
-import type {LogFields, Logger, LogLevel} from '../log.js'
+import {loggerFrom, type LogFields, type Logger} from '../log.js'
 
 /**
  * The daemon's logger: forwards to the edge's logger (text or JSON lines, redacted), which a
@@ -38,22 +38,10 @@ export function daemonLogger(initial: Logger, opts: {clock: Clock; keep?: number
     if (ring.length > keep) ring.shift()
   }
 
-  const make = (base: LogFields): Logger => {
-    const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
-      const all = fields ? {...base, ...fields} : base
-      if (level === 'warn' || level === 'error') remember(level, msg, all)
-      target[level](msg, all)
-    }
-    return {
-      debug: (m, f) => emit('debug', m, f),
-      info: (m, f) => emit('info', m, f),
-      warn: (m, f) => emit('warn', m, f),
-      error: (m, f) => emit('error', m, f),
-      child: (f) => make({...base, ...f}),
-    }
-  }
-
-  const root = make({})
+  const root = loggerFrom((level, msg, all) => {
+    if (level === 'warn' || level === 'error') remember(level, msg, all)
+    target[level](msg, all)
+  })
   return {
     ...root,
     setTarget(next) {
