@@ -233,7 +233,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   async function start(): Promise<ListenAddress> {
-    if (!opts.token) log.warn('api: api.token is not set, so /api/ refuses every request (set api.token or MON_API_TOKEN)')
+    // on loopback without a token the API is simply closed (the non-loopback case is refused above)
+    if (!opts.token) log.info('api: api.token is not set, so /api/ refuses every request (set api.token or MON_API_TOKEN for remote acks)')
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         reject(
