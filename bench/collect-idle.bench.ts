@@ -12,7 +12,7 @@ import {stats, type Bench, type Stats} from './lib.js'
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = join(root, 'bin', 'run.js')
 const TICKS = 100 // USER_HZ on Linux
-const WINDOW_MS = Number(process.env.MON_BENCH_IDLE_WINDOW_MS ?? 20_000)
+const WINDOW_MS = Number(process.env.MON_BENCH_IDLE_WINDOW_MS ?? 15_000)
 const WARMUP_MS = 12_000
 
 function cpuTicks(pid: number): number {

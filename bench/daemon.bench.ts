@@ -155,7 +155,7 @@ const bench: Bench = {
 export default bench
 
 const RSS_NOTE =
-  'Of the RSS, about 43 MiB are pages of the node binary itself (file-backed, shared; an idle node maps 34 MiB of them) and ~20 MiB the V8 heap holding the code of mon and its libraries (oclif, zod, yaml, luxon via cron-parser); the daemon state itself (rules, alerts, spool, API) is a few MiB.'
+  'Of the RSS, about 43 MiB are pages of the node binary itself (file-backed, shared; an idle node maps 34 MiB of them) and ~20 MiB the V8 heap holding the code of mon and its libraries (oclif, zod, yaml; cron-parser and its luxon load only for cron schedules); the daemon state itself (rules, alerts, spool, API) is a few MiB.'
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const {mkdtempSync, rmSync} = await import('node:fs')

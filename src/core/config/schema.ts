@@ -1,5 +1,5 @@
 import {hostname} from 'node:os'
-import {CronExpressionParser} from 'cron-parser'
+import {cronParser} from '../scheduler/cron.js'
 import {z} from 'zod'
 import {DURATION_EXAMPLES, SIZE_EXAMPLES, tryParseDuration, tryParseSize} from './duration.js'
 import {describeValue} from './problems.js'
@@ -120,7 +120,7 @@ export function interval() {
       return
     }
     try {
-      CronExpressionParser.parse(t)
+      cronParser().parse(t)
     } catch (err) {
       ctx.addIssue({code: 'custom', message: `invalid cron expression ${JSON.stringify(s)}: ${err instanceof Error ? err.message : String(err)}`})
     }

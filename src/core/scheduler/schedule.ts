@@ -1,4 +1,4 @@
-import {CronExpressionParser} from 'cron-parser'
+import {cronParser} from './cron.js'
 import {formatDuration, parseDuration} from '../config/duration.js'
 import {isCronExpression} from '../config/schema.js'
 import {InputError} from '../errors.js'
@@ -37,7 +37,7 @@ export function intervalSchedule(period: number): Schedule {
 export function cronSchedule(expression: string, timezone?: string): Schedule {
   const tz = timezone || undefined
   try {
-    CronExpressionParser.parse(expression, {tz})
+    cronParser().parse(expression, {tz})
   } catch (err) {
     throw new InputError(`invalid cron expression ${JSON.stringify(expression)}: ${(err as Error).message}`)
   }
@@ -45,7 +45,7 @@ export function cronSchedule(expression: string, timezone?: string): Schedule {
     next(after) {
       // cron-parser's next() is strictly after currentDate at second resolution: start from the
       // last whole second so a run due at :00.000 is not skipped when `after` is :00.000.
-      const it = CronExpressionParser.parse(expression, {currentDate: new Date(Math.floor(after / 1000) * 1000), tz})
+      const it = cronParser().parse(expression, {currentDate: new Date(Math.floor(after / 1000) * 1000), tz})
       let t = it.next().getTime()
       while (t <= after) t = it.next().getTime()
       return t
