@@ -4,26 +4,17 @@
  * windows after a warm-up, beside an idle `node` process with one timer measured the same way.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {stats, type Bench, type Stats} from './lib.js'
+import {cpuSeconds, rssBytes, stats, type Bench, type Stats} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = join(root, 'bin', 'run.js')
-const TICKS = 100 // USER_HZ on Linux
 const WINDOW_MS = Number(process.env.MON_BENCH_IDLE_WINDOW_MS ?? 15_000)
 const WARMUP_MS = 12_000
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return Number(fields[11]) + Number(fields[12]) // utime + stime
-}
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Number(m?.[1] ?? 0) * 1024
-}
 
 async function measure(proc: ChildProcess, windows: number, progress: (m: string) => void, what: string): Promise<{cpu: Stats; rss: Stats}> {
   await new Promise((r) => setTimeout(r, WARMUP_MS))
@@ -32,11 +23,11 @@ async function measure(proc: ChildProcess, windows: number, progress: (m: string
   for (let i = 0; i < windows; i++) {
     if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`)
     progress(`${what}: window ${i + 1}/${windows}`)
-    const t0 = cpuTicks(proc.pid!)
+    const t0 = cpuSeconds(proc.pid!)
     const start = performance.now()
     await new Promise((r) => setTimeout(r, WINDOW_MS))
     const seconds = (performance.now() - start) / 1000
-    cpu.push(((cpuTicks(proc.pid!) - t0) / TICKS / seconds) * 100)
+    cpu.push(((cpuSeconds(proc.pid!) - t0) / seconds) * 100)
     rss.push(rssBytes(proc.pid!) / (1 << 20))
   }
   return {cpu: stats(cpu), rss: stats(rss)}

@@ -12,26 +12,17 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {stats, type Bench, type Stats} from './lib.js'
+import {cpuSeconds, rssBytes, stats, type Bench, type Stats} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = join(root, 'bin', 'run.js')
-const TICKS = 100 // USER_HZ on Linux
 const WINDOW_MS = Number(process.env.MON_BENCH_DAEMON_WINDOW_MS ?? 120_000)
 const RULE_INTERVAL = process.env.MON_BENCH_DAEMON_RULE_INTERVAL ?? '10s'
 const WARMUP_MS = 15_000
 const RSS_EVERY_MS = 5_000
 const GOAL_RSS_BYTES = 80_000_000
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return Number(fields[11]) + Number(fields[12]) // utime + stime
-}
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Number(m?.[1] ?? 0) * 1024
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -70,11 +61,11 @@ interface Measured {
 async function measure(procs: ChildProcess[], windows: number, progress: (m: string) => void): Promise<Measured[]> {
   const cpu: number[][] = procs.map(() => [])
   const rss: number[][] = procs.map(() => [])
-  const first = procs.map((p) => cpuTicks(p.pid!))
+  const first = procs.map((p) => cpuSeconds(p.pid!))
   const started = performance.now()
   const part = WINDOW_MS / windows
   for (let w = 0; w < windows; w++) {
-    const t0 = procs.map((p) => cpuTicks(p.pid!))
+    const t0 = procs.map((p) => cpuSeconds(p.pid!))
     const s0 = performance.now()
     for (let t = 0; t < part; t += RSS_EVERY_MS) {
       for (const p of procs) if (p.exitCode !== null) throw new Error(`a measured process exited with ${p.exitCode}`)
@@ -84,11 +75,11 @@ async function measure(procs: ChildProcess[], windows: number, progress: (m: str
     }
 
     const seconds = (performance.now() - s0) / 1000
-    procs.forEach((p, i) => cpu[i].push(((cpuTicks(p.pid!) - t0[i]) / TICKS / seconds) * 100))
+    procs.forEach((p, i) => cpu[i].push(((cpuSeconds(p.pid!) - t0[i]) / seconds) * 100))
   }
 
   const total = (performance.now() - started) / 1000
-  return procs.map((p, i) => ({cpu: stats(cpu[i]), cpuMean: ((cpuTicks(p.pid!) - first[i]) / TICKS / total) * 100, rss: stats(rss[i])}))
+  return procs.map((p, i) => ({cpu: stats(cpu[i]), cpuMean: ((cpuSeconds(p.pid!) - first[i]) / total) * 100, rss: stats(rss[i])}))
 }
 
 async function stop(proc: ChildProcess): Promise<number | null> {

@@ -3,6 +3,8 @@
  * (bench/run.ts) runs them all and rewrites BENCHMARKS.md. Each result carries the baseline measured
  * in the same run, so ratios compare like with like on whatever machine runs it.
  */
+import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 
 export interface Stats {
@@ -68,4 +70,27 @@ export function ratio(r: BenchResult): number | undefined {
 export function machineFacts(): {cpu: string; cores: number; node: string; platform: string} {
   const c = cpus()
   return {cpu: c[0]?.model ?? 'unknown', cores: c.length, node: process.version, platform: `${process.platform}-${process.arch}`}
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks per second (100 nearly everywhere). */
+export const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** CPU seconds a process has used so far (user + system; `system`: the kernel's part only). */
+export function cpuSeconds(pid: number, part: 'all' | 'system' = 'all'): number {
+  // the command name may contain spaces and parentheses: fields start after the last ')'
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((part === 'all' ? Number(fields[11]) : 0) + Number(fields[12])) / CLOCK_TICKS
+}
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status. */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(m?.[1] ?? 0) * 1024
 }

@@ -24,15 +24,15 @@
  * MON_BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=…" profiles it; MON_BENCH_LISTENER_BATCHES
  * changes the run length (200 batches of 5,000 lines by default).
  */
-import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {Agent, request} from 'node:http'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {checkAsciiLineProtocol, parseLineProtocol, validateLineProtocol} from '../src/core/model/line-protocol.js'
 import {freePort, startInfluxd, waitFor} from '../test/helpers/servers.js'
-import {stats, type Bench, type BenchResult, type Stats} from './lib.js'
+import {cpuSeconds, stats, type Bench, type BenchResult, type Stats} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
@@ -90,21 +90,6 @@ async function pointsWritten(influxUrl: string): Promise<number> {
   const vars = (await (await fetch(`${influxUrl}/debug/vars`)).json()) as Record<string, {name?: string; values?: Record<string, number>}>
   for (const v of Object.values(vars)) if (v?.name === 'httpd') return v.values?.pointsWrittenOK ?? 0
   throw new Error('influxd /debug/vars has no httpd statistics')
-}
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100
-  } catch {
-    return 100
-  }
-})()
-
-/** CPU seconds (user + system) a process has used so far; `system` for the kernel's part only. */
-function cpuSeconds(pid: number, part: 'all' | 'system' = 'all'): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((part === 'all' ? Number(fields[11]) : 0) + Number(fields[12])) / CLOCK_TICKS
 }
 
 /** Waits until influxd uses under 5 % of a core (its compactions done), at most 30 s. */

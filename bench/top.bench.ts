@@ -6,22 +6,16 @@
  * windows in the same run (btop too, when it is installed).
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {SqliteStore} from '../src/core/store/sqlite/store.js'
 import {checkPoints, hostPoints, writeTopFixture} from '../test/integration/top-fixture.js'
 import {TmuxSession} from '../test/integration/top-tmux.js'
-import {stats, type Bench, type BenchResult} from './lib.js'
+import {cpuSeconds, stats, type Bench, type BenchResult} from './lib.js'
 
-const TICKS = 100 // USER_HZ on Linux
 const WINDOW_MS = Number(process.env.MON_BENCH_TOP_WINDOW_MS ?? 60_000)
 const WARMUP_MS = 5000
 const GOAL = 3
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return Number(fields[11]) + Number(fields[12])
-}
 
 function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
@@ -56,13 +50,13 @@ const bench: Bench = {
       const base = baselines.map(() => [] as number[])
       for (let i = 0; i < windows; i++) {
         ctx.progress(`window ${i + 1}/${windows} (${WINDOW_MS / 1000} s)`)
-        const t0 = [cpuTicks(pid), ...baselines.map((b) => cpuTicks(b.proc.pid!))]
+        const t0 = [cpuSeconds(pid), ...baselines.map((b) => cpuSeconds(b.proc.pid!))]
         const started = performance.now()
         await new Promise((r) => setTimeout(r, WINDOW_MS))
         const seconds = (performance.now() - started) / 1000
         if (session.exitCode() !== undefined) throw new Error(`mon top exited during the bench:\n${session.capture()}`)
-        mon.push(((cpuTicks(pid) - t0[0]!) / TICKS / seconds) * 100)
-        baselines.forEach((b, j) => base[j]!.push(((cpuTicks(b.proc.pid!) - t0[j + 1]!) / TICKS / seconds) * 100))
+        mon.push(((cpuSeconds(pid) - t0[0]!) / seconds) * 100)
+        baselines.forEach((b, j) => base[j]!.push(((cpuSeconds(b.proc.pid!) - t0[j + 1]!) / seconds) * 100))
       }
 
       const value = stats(mon)

@@ -7,6 +7,7 @@ import {ManualClock} from '../../src/core/clock.js'
 import {chooseTier, retentionPolicy} from '../../src/core/store/retention.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import type {AggFn, QueryPlan} from '../../src/core/store/types.js'
+import {referenceBuckets} from '../helpers/reference.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -85,37 +86,8 @@ describe('embedded store tiers: rollups, pruning, answers from rollups', () => {
     rmSync(dir, {recursive: true, force: true})
   })
 
-  const direct = (fn: AggFn, values: number[]): number => {
-    switch (fn) {
-      case 'mean':
-        return values.reduce((a, b) => a + b, 0) / values.length
-      case 'sum':
-        return values.reduce((a, b) => a + b, 0)
-      case 'count':
-        return values.length
-      case 'min':
-        return Math.min(...values)
-      case 'max':
-        return Math.max(...values)
-      case 'spread':
-        return Math.max(...values) - Math.min(...values)
-      case 'first':
-        return values[0]
-      default:
-        return values[values.length - 1]
-    }
-  }
-
-  function expected(fn: AggFn, host: string, start: number, end: number, every?: number): Array<[number, number]> {
-    const buckets = new Map<number, number[]>()
-    for (const [t, v] of truth.get(host)!) {
-      if (t < start || t >= end) continue
-      const b = every ? Math.floor(t / every) * every : start
-      buckets.set(b, [...(buckets.get(b) ?? []), v])
-    }
-
-    return [...buckets.entries()].sort((x, y) => x[0] - y[0]).map(([b, vs]) => [b, direct(fn, vs)])
-  }
+  const expected = (fn: AggFn, host: string, start: number, end: number, every?: number) =>
+    referenceBuckets(fn, truth.get(host)!, start, end, every) as Array<[number, number]>
 
   const plan = (p: Partial<QueryPlan>): QueryPlan => ({measurement: 'cpu', field: 'usage_user', matchers: [], start: 0, end: END, ...p})
 

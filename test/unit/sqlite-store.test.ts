@@ -3,7 +3,7 @@ import {after, before, describe, it} from 'node:test'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {percentile as pct, median as med, stddev as sd} from '../../src/core/query/aggregate.js'
+import {referenceBuckets} from '../helpers/reference.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import type {AggFn, QueryPlan} from '../../src/core/store/types.js'
 import type {Point} from '../../src/core/model/point.js'
@@ -121,33 +121,6 @@ describe('embedded store aggregations equal a direct computation', () => {
   })
   after(() => s.close())
 
-  const direct = (fn: AggFn, values: number[], pts: Array<[number, number]>): number | null => {
-    switch (fn) {
-      case 'mean':
-        return values.reduce((a, b) => a + b, 0) / values.length
-      case 'sum':
-        return values.reduce((a, b) => a + b, 0)
-      case 'count':
-        return values.length
-      case 'min':
-        return Math.min(...values)
-      case 'max':
-        return Math.max(...values)
-      case 'spread':
-        return Math.max(...values) - Math.min(...values)
-      case 'first':
-        return pts[0][1]
-      case 'last':
-        return pts[pts.length - 1][1]
-      case 'percentile':
-        return pct(values, 90)
-      case 'median':
-        return med(values)
-      case 'stddev':
-        return sd(values)
-    }
-  }
-
   const fns: AggFn[] = ['mean', 'sum', 'count', 'min', 'max', 'spread', 'first', 'last', 'percentile', 'median', 'stddev']
   const ranges: Array<[string, number, number, number | undefined]> = [
     ['everything', T0 - 1, T0 + 10_000_000, undefined],
@@ -161,14 +134,7 @@ describe('embedded store aggregations equal a direct computation', () => {
         const frames = await s.query(plan({start, end, every, aggregate: {fn, param: fn === 'percentile' ? 90 : undefined, by: ['host']}}))
         assert.equal(frames.length, 3)
         for (const f of frames) {
-          const pts = raw.get(f.tags.host)!.filter(([t]) => t >= start && t < end)
-          const buckets = new Map<number, Array<[number, number]>>()
-          for (const p of pts) {
-            const b = every ? Math.floor(p[0] / every) * every : start
-            buckets.set(b, [...(buckets.get(b) ?? []), p])
-          }
-
-          const expected = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([b, ps]) => [b, direct(fn, ps.map((p) => p[1]), ps)])
+          const expected = referenceBuckets(fn, raw.get(f.tags.host)!, start, end, every, 90)
           assert.equal(f.rows.length, expected.length)
           f.rows.forEach((row, i) => {
             assert.equal(row[0], expected[i][0])
