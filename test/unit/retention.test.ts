@@ -154,6 +154,18 @@ describe('embedded store tiers: rollups, pruning, answers from rollups', () => {
     assert.deepEqual(result, {written: 1, beyondRetention: 1})
   })
 
+  it('write() says so: a partial write naming the dropped points, the rest kept', async () => {
+    await assert.rejects(
+      store.write([
+        {measurement: 'cpu', tags: {host: 'b'}, fields: {usage_user: 3}, ts: END - 20 * DAY},
+        {measurement: 'cpu', tags: {host: 'b'}, fields: {usage_user: 4}, ts: END - HOUR + 2},
+      ]),
+      /partial write: 1 point older than .* dropped/,
+    )
+    const [f] = await store.query(plan({start: END - HOUR + 2, end: END - HOUR + 3, matchers: [{name: 'host', op: '=', value: 'b'}]}))
+    assert.deepEqual(f.rows, [[END - HOUR + 2, 4]])
+  })
+
   it('maintenance is idempotent', async () => {
     const q = plan({start: END - 300 * DAY, end: END - 200 * DAY, every: DAY, aggregate: {fn: 'mean', by: ['host']}})
     const first = await store.query(q)

@@ -120,7 +120,14 @@ export class SqliteStore implements FullStore {
   // ---------------------------------------------------------------- writes
 
   async write(points: Point[]): Promise<void> {
-    this.writeSync(points)
+    const {beyondRetention} = this.writeSync(points)
+    if (beyondRetention > 0) {
+      // the rest of the batch is written; say what was not, as InfluxDB's partial write does
+      const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value)
+      throw new InputError(`partial write: ${beyondRetention} point${beyondRetention === 1 ? '' : 's'} older than ${new Date(horizon).toISOString()} dropped: raw data before then was already rolled up and pruned (retention.raw)`, {
+        hint: 'import old data into a store without that retention, or raise retention.raw before it is pruned',
+      })
+    }
   }
 
   /**
