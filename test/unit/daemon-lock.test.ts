@@ -9,7 +9,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {waitForSpool} from '../../src/core/daemon/cron.js'
-import {acquireLock, acquireLockWaiting, LockHeldError, readLock} from '../../src/core/daemon/lock.js'
+import {acquireLock, acquireLockWaiting, LockHeldError, readLock} from '../../src/core/lock.js'
 import {systemClock} from '../../src/core/clock.js'
 import {systemTimer} from '../../src/core/scheduler/timer.js'
 import {mkdirSync} from 'node:fs'
@@ -22,8 +22,9 @@ const describeHolder = (pid: number) => ({message: `held by pid ${pid}`, hint: '
 
 /** A node process that writes its pid into `path` and lives until killed (or for `ms`). */
 async function holder(path: string, ms = 60_000): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(path)}, process.pid + '\\n'); setTimeout(() => { require('fs').rmSync(${JSON.stringify(path)}, {force: true}) }, ${ms})`], {stdio: 'ignore'})
-  for (let i = 0; i < 200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 10))
+  const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(path)} + '.tmp', process.pid + '\\n'); require('fs').renameSync(${JSON.stringify(path)} + '.tmp', ${JSON.stringify(path)}); setTimeout(() => { require('fs').rmSync(${JSON.stringify(path)}, {force: true}) }, ${ms})`], {stdio: 'ignore'})
+  // until the pid is in the file (not merely created)
+  for (let i = 0; i < 200 && !(existsSync(path) && readFileSync(path, 'utf8').endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 10))
   return child
 }
 

@@ -24,7 +24,7 @@ import type {CompiledRoute} from '../notify/router.js'
 import {parseSchedule} from '../scheduler/schedule.js'
 import {sleep, type Timer} from '../scheduler/timer.js'
 import type {Store} from '../store/types.js'
-import {acquireLockWaiting, daemonPidPath, LockHeldError, readLock, rulesLockPath, spoolLockPath, waitUntilFree} from './lock.js'
+import {acquireLockWaiting, daemonPidPath, LockHeldError, readLock, rulesLockPath, spoolLockPath, waitUntilFree} from '../lock.js'
 
 export interface AlertsEvalOnceOptions {
   loaded: LoadedConfig

@@ -5,7 +5,7 @@ import {errorMessage} from '../errors.js'
 import type {OutboxStatus} from '../notify/types.js'
 import {stateDbPath} from '../state/db.js'
 import type {Health, HealthStatus} from './health.js'
-import {daemonPidPath, readLock} from './lock.js'
+import {daemonPidPath, readLock} from '../lock.js'
 import type {DaemonFacts, LifecycleState} from './types.js'
 
 /**

@@ -27,6 +27,7 @@
  * Bounded by `max_bytes`: beyond it the oldest whole segments are deleted and what they held is
  * counted as dropped, per input. Fully acknowledged segments are deleted as the writer goes.
  */
+import {acquireLock, type Lock} from '../lock.js'
 import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
 import {open as openFile, type FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -212,6 +213,7 @@ export class Spool {
   private readonly dropped = {records: 0, points: 0, segments: 0, corruptBytes: 0}
   private readonly droppedByInput = new Map<string, number>()
   private lockPath: string
+  private lock?: Lock
 
   private constructor(opts: SpoolOptions) {
     this.dir = opts.dir
@@ -232,11 +234,14 @@ export class Spool {
     } catch (err) {
       throw new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
     }
-    acquireLock(spool.lockPath)
+    spool.lock = acquireLock(spool.lockPath, (pid) => ({
+      message: `another mon process (pid ${pid}) is using the spool in ${opts.dir}`,
+      hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
+    }))
     try {
       spool.recover()
     } catch (err) {
-      releaseLock(spool.lockPath)
+      spool.lock.release()
       throw err
     }
     return spool
@@ -738,7 +743,7 @@ export class Spool {
     this.recent = []
     this.recentBytes = 0
     this.persistAck()
-    releaseLock(this.lockPath)
+    this.lock?.release()
   }
 
   // -------------------------------------------------------------------------------------------
@@ -947,44 +952,6 @@ function syncDir(dir: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // One process per spool
-
-function acquireLock(path: string): void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, {flag: 'wx'})
-      return
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot lock the spool at ${path}: ${errorMessage(err)}`)
-    }
-    let pid = Number.NaN
-    try {
-      pid = Number(readFileSync(path, 'utf8').trim())
-    } catch {}
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-      throw new UserError(`another mon process (pid ${pid}) is using the spool in ${join(path, '..')}`, {
-        hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
-      })
-    }
-    // stale: its owner died (SIGKILL, crash)
-    rmSync(path, {force: true})
-  }
-  throw new UserError(`cannot lock the spool at ${path}`)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-function releaseLock(path: string): void {
-  try {
-    if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path)
-  } catch {}
-}
 
 /** Where the spool of a data directory lives. */
 export function spoolDir(dataDir: string): string {

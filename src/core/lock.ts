@@ -1,8 +1,8 @@
 import {linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import type {Clock} from '../clock.js'
-import {UserError, errorMessage} from '../errors.js'
-import {sleep, type Timer} from '../scheduler/timer.js'
+import type {Clock} from './clock.js'
+import {UserError, errorMessage} from './errors.js'
+import {sleep, type Timer} from './scheduler/timer.js'
 
 /**
  * Pid-file locks in the data directory: one `mon daemon` per data dir (`daemon.pid`), and one
@@ -85,7 +85,7 @@ function holderOf(text: string): LockHolder {
 export function acquireLock(path: string, describe: (pid: number) => {message: string; hint?: string}): Lock {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      writeFileSync(path, `${process.pid}\n`, {flag: 'wx', mode: 0o644})
+      createWithContent(path, `${process.pid}\n`)
       return ownedLock(path)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot create lock file ${path}: ${errorMessage(err)}`, {hint: 'check that the data directory exists and is writable'})
@@ -174,6 +174,21 @@ function ownedLock(path: string): Lock {
  * aside (rename is atomic, so of two processes taking over only one moves it) and checked; if what
  * was moved is not the stale owner's, it is put back.
  */
+/**
+ * Creates `path` holding `text`, or fails with EEXIST — atomically: the pid is written to a private
+ * file first and hard-linked into place, so no other process ever reads the lock file empty (which
+ * would look stale and be taken over while its owner is still writing).
+ */
+function createWithContent(path: string, text: string): void {
+  const tmp = `${path}.new-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+  writeFileSync(tmp, text, {mode: 0o644})
+  try {
+    linkSync(tmp, path)
+  } finally {
+    rmSync(tmp, {force: true})
+  }
+}
+
 function takeOverStale(path: string, staleText: string): void {
   const aside = `${path}.stale-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   try {
