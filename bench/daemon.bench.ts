@@ -4,7 +4,8 @@
  * from /proc over the window, in sub-windows) and RSS (sampled every 5 s), beside an idle `node`
  * process with one timer measured over the same window.
  *
- * The issue's window is 10 minutes; the default here is 2 so that `npm run bench` stays short:
+ * The issue's window is 10 minutes; the default here is 96 s (4 windows of 24 s) so that
+ * `npm run bench` stays well under its 10 minutes:
  * MON_BENCH_DAEMON_WINDOW_MS=600000 measures the full 10 minutes. MON_BENCH_DAEMON_RULE_INTERVAL
  * (default 10s) sets how often the rule groups run.
  */
@@ -16,9 +17,9 @@ import {cpuSeconds, rssBytes, stats, type Bench, type Stats} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = join(root, 'bin', 'run.js')
-const WINDOW_MS = Number(process.env.MON_BENCH_DAEMON_WINDOW_MS ?? 120_000)
+const WINDOW_MS = Number(process.env.MON_BENCH_DAEMON_WINDOW_MS ?? 96_000)
 const RULE_INTERVAL = process.env.MON_BENCH_DAEMON_RULE_INTERVAL ?? '10s'
-const WARMUP_MS = 15_000
+const WARMUP_MS = 12_000
 const RSS_EVERY_MS = 5_000
 const GOAL_RSS_BYTES = 80_000_000
 
@@ -120,7 +121,7 @@ const bench: Bench = {
       if (rules !== 100) throw new Error(`expected 100 rules loaded, the daemon reports ${rules}`)
       const code = await stop(mon)
       if (code !== 0) throw new Error(`mon daemon exited with ${code} on SIGTERM: ${stderr}`)
-      const what = `mon daemon, default inputs at 10 s, 100 rules at ${RULE_INTERVAL}, ${Math.round(WINDOW_MS / 60_000)} min`
+      const what = `mon daemon, default inputs at 10 s, 100 rules at ${RULE_INTERVAL}, ${WINDOW_MS >= 120_000 ? `${Math.round(WINDOW_MS / 60_000)} min` : `${Math.round(WINDOW_MS / 1000)} s`}`
       const baseline = 'idle node process with one timer'
       const facts = `${evaluations} rule evaluations (${failures} failed) in the run, CPU of the whole window ${m.cpuMean.toFixed(2)} % (idle node ${n.cpuMean.toFixed(2)} %)`
       const cpuMet = m.cpuMean < 1

@@ -3,13 +3,15 @@
  * bytes per point — each beside a straightforward row-per-point SQLite table measured in the same
  * run (prepared INSERT, 5,000-row transactions, PRIMARY KEY (series, field, ts), WAL).
  *
- * Both sides start from the same Point objects and resolve series through the same seriesKey(), so
- * the difference is the storage layout.
+ * Both sides start from the same Point objects and resolve series ids through the same in-memory
+ * SeriesIndex (a trie over the tag pairs; the canonical seriesKey() is built only for a new
+ * series), so the difference is the storage layout.
  */
 import Database from 'better-sqlite3'
 import {statSync} from 'node:fs'
 import {join} from 'node:path'
 import {seriesKey, type Point} from '../src/core/model/point.js'
+import {SeriesIndex} from '../src/core/store/sqlite/ids.js'
 import {SqliteStore} from '../src/core/store/sqlite/store.js'
 import {repeat, type Bench, type BenchResult} from './lib.js'
 
@@ -73,15 +75,14 @@ function openNaive(path: string): {db: Database.Database; write(points: Point[])
   const insert = db.prepare('INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?)')
   const insertSeries = db.prepare('INSERT INTO series (key) VALUES (?)')
   const insertField = db.prepare('INSERT INTO fields (name) VALUES (?)')
-  const seriesIds = new Map<string, number>()
+  const seriesIds = new SeriesIndex<number>()
   const fieldIds = new Map<string, number>()
   const tx = db.transaction((points: Point[]) => {
     for (const p of points) {
-      const key = seriesKey(p.measurement, p.tags)
-      let sid = seriesIds.get(key)
+      let sid = seriesIds.get(p.measurement, p.tags)
       if (sid === undefined) {
-        sid = Number(insertSeries.run(key).lastInsertRowid)
-        seriesIds.set(key, sid)
+        sid = Number(insertSeries.run(seriesKey(p.measurement, p.tags)).lastInsertRowid)
+        seriesIds.set(p.measurement, p.tags, sid)
       }
 
       for (const name in p.fields) {

@@ -77,6 +77,29 @@ describe('embedded store writes', () => {
     )
     assert.equal((await s.info()).series, 1, 'the new series of the rejected batch is not kept')
     assert.deepEqual(await s.fieldKeys('m'), [{name: 'v', type: 'integer'}])
+    // the ids of the rolled-back series and field were cached: written again, they get real rows
+    await s.write([{measurement: 'm', tags: {host: 'new'}, fields: {w: 5}, ts: T0 + 1}])
+    assert.equal((await s.info()).series, 2)
+    const [f] = await s.query({measurement: 'm', field: 'w', matchers: [], start: 0, end: T0 + 10})
+    assert.deepEqual(f.tags, {host: 'new'})
+    assert.deepEqual(f.rows, [[T0 + 1, 5]])
+    await s.close()
+  })
+
+  it('a tag set and its prefix are different series, whichever order they arrive in', async () => {
+    const s = newStore()
+    await s.write([
+      {measurement: 'm', tags: {a: '1', b: '2'}, fields: {v: 1}, ts: T0},
+      {measurement: 'm', tags: {a: '1'}, fields: {v: 2}, ts: T0},
+      {measurement: 'm', tags: {b: '2'}, fields: {v: 3}, ts: T0},
+      {measurement: 'm', tags: {}, fields: {v: 4}, ts: T0},
+      {measurement: 'n', tags: {a: '1'}, fields: {v: 5}, ts: T0},
+    ])
+    await s.write([{measurement: 'm', tags: {b: '2', a: '1'}, fields: {v: 10}, ts: T0}])
+    assert.equal((await s.info()).series, 5)
+    const frames = await s.query({measurement: 'm', field: 'v', matchers: [], start: 0, end: T0 + 10})
+    const byTags = frames.map((f) => `${Object.entries(f.tags).map(([k, v]) => `${k}=${v}`).join(',')} ${f.rows[0][1]}`).sort()
+    assert.deepEqual(byTags, [' 4', 'a=1 2', 'a=1,b=2 10', 'b=2 3'])
     await s.close()
   })
 

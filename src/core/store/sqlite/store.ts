@@ -10,6 +10,7 @@ import {sortFrames} from '../frames.js'
 import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
 import type {Bucket, BucketColumn} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
+import {FieldIndex, SeriesIndex} from './ids.js'
 import {ChunkTable, rawCodec, rollupCodec, type ChunkRow} from './chunks.js'
 import {mergeRuns, normalizeRun, type Run} from './merge.js'
 import {SCHEMA, SCHEMA_VERSION} from './schema.js'
@@ -51,8 +52,6 @@ interface Group {
   run: Run
 }
 
-const FIELD_KEY_SEP = '\u0000'
-
 /**
  * The zero-config embedded time-series store. One process writes while others read (WAL);
  * writers in several processes take turns (busy timeout). See schema.ts for the layout.
@@ -65,8 +64,8 @@ export class SqliteStore implements FullStore {
   private readonly chunkMax: number
   private readonly directMin: number
   private readonly autoCompactEvery: number
-  private readonly seriesIds = new Map<string, number>()
-  private readonly fieldsByKey = new Map<string, FieldRow>()
+  private readonly seriesIds = new SeriesIndex<number>()
+  private readonly fields = new FieldIndex<FieldRow>()
   private lastCompactCheck = 0
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>
   private readonly raw: ChunkTable<number | string>
@@ -137,7 +136,7 @@ export class SqliteStore implements FullStore {
   writeSync(points: Point[]): {written: number; beyondRetention: number} {
     const result = {written: 0, beyondRetention: 0}
     if (points.length === 0) return result
-    const added: string[] = []
+    const added = {ids: false}
     try {
       this.db.transaction(() => {
         const groups = this.groupPoints(points, added)
@@ -159,10 +158,10 @@ export class SqliteStore implements FullStore {
         }
       })()
     } catch (error) {
-      // ids cached inside the rolled-back transaction do not exist
-      for (const key of added) {
-        this.seriesIds.delete(key)
-        this.fieldsByKey.delete(key)
+      // ids cached inside the rolled-back transaction do not exist; the caches refill from the tables
+      if (added.ids) {
+        this.seriesIds.clear()
+        this.fields.clear()
       }
 
       throw error
@@ -172,7 +171,7 @@ export class SqliteStore implements FullStore {
     return result
   }
 
-  private groupPoints(points: Point[], added: string[]): Map<number, Group> {
+  private groupPoints(points: Point[], added: {ids: boolean}): Map<number, Group> {
     const groups = new Map<number, Group>()
     for (const p of points) {
       if (!Number.isSafeInteger(p.ts)) throw new InputError(`invalid timestamp ${p.ts} in ${p.measurement}: expected integer milliseconds`)
@@ -206,10 +205,10 @@ export class SqliteStore implements FullStore {
     return groups
   }
 
-  private seriesIdFor(measurement: string, tags: Tags, added: string[]): number {
-    const key = seriesKey(measurement, tags)
-    let id = this.seriesIds.get(key)
+  private seriesIdFor(measurement: string, tags: Tags, added: {ids: boolean}): number {
+    let id = this.seriesIds.get(measurement, tags)
     if (id !== undefined) return id
+    const key = seriesKey(measurement, tags)
     const row = this.stmt.seriesId.get(key)
     if (row) {
       id = row.id
@@ -217,25 +216,24 @@ export class SqliteStore implements FullStore {
       const clean: Tags = {}
       for (const k of Object.keys(tags).sort()) if (tags[k] !== '') clean[k] = tags[k]
       id = Number(this.stmt.insertSeries.run(key, measurement, JSON.stringify(clean)).lastInsertRowid)
-      added.push(key)
+      added.ids = true
     }
 
-    this.seriesIds.set(key, id)
+    this.seriesIds.set(measurement, tags, id)
     return id
   }
 
-  private fieldFor(measurement: string, name: string, type: FieldType, added: string[]): FieldRow {
-    const key = measurement + FIELD_KEY_SEP + name
-    let field = this.fieldsByKey.get(key)
+  private fieldFor(measurement: string, name: string, type: FieldType, added: {ids: boolean}): FieldRow {
+    let field = this.fields.get(measurement, name)
     if (!field) {
       field = this.stmt.field.get(measurement, name)
       if (!field) {
         this.stmt.insertField.run(measurement, name, type)
         field = this.stmt.field.get(measurement, name)!
-        added.push(key)
+        added.ids = true
       }
 
-      this.fieldsByKey.set(key, field)
+      this.fields.set(measurement, name, field)
     }
 
     if (field.type !== type) {
