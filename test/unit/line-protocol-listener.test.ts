@@ -112,3 +112,51 @@ describe('listener: empty bodies', () => {
     assert.equal(r.record?.precision, 'ns')
   })
 })
+
+describe('listener: max_buffered bounds the bodies held at once', () => {
+  // a spool whose appends wait for a gate: the request in it keeps holding its body
+  let open!: () => void
+  let gate = Promise.resolve()
+  const held: SpoolRecordInput[] = []
+  const slowSpool = {
+    append: async (records: readonly SpoolRecordInput[]) => {
+      await gate
+      held.push(...records)
+    },
+  } as unknown as Spool
+  const bounded = new Listener({listen: '127.0.0.1:0', maxBodyBytes: 8192, maxBufferedBytes: 1000, spool: slowSpool, ctx: {host: 'collector', globalTags: {}, clock: new ManualClock(NOW), log: silentLogger}})
+  let url = ''
+  before(async () => {
+    const a = await bounded.start()
+    url = `http://127.0.0.1:${a.port}/write?precision=ms`
+  })
+  after(() => bounded.stop())
+
+  const body = (lines: number, tag: string) => Array.from({length: lines}, (_, i) => `m,host=${tag} v=${i} ${NOW + i}`).join('\n') + '\n'
+  const send = (text: string) => fetch(url, {method: 'POST', body: text}).then(async (r) => ({status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.text()}))
+
+  it('a write that would go beyond it while another holds bytes gets 503 with Retry-After; a lone large one is taken', async () => {
+    gate = new Promise((r) => (open = r))
+    const first = body(25, 'first') // about 700 bytes
+    assert.ok(first.length > 500 && first.length < 1000)
+    const pending = send(first)
+    for (let i = 0; i < 100 && bounded.stats().bufferedBytes === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(bounded.stats().bufferedBytes, first.length, 'the first request holds its body while the spool is slow')
+
+    const refused = await send(body(20, 'second'))
+    assert.equal(refused.status, 503)
+    assert.equal(refused.retryAfter, '1')
+    assert.match(JSON.parse(refused.body).error, /max_buffered \(1000 bytes\).*retry shortly/)
+    assert.equal(bounded.stats().overloaded, 1)
+
+    open()
+    assert.equal((await pending).status, 204)
+    assert.equal(bounded.stats().bufferedBytes, 0, 'given back when the request ends')
+    assert.equal((await send(body(20, 'second'))).status, 204, 'the retry is taken')
+    const large = body(100, 'large') // beyond max_buffered, within max_body, and alone
+    assert.ok(large.length > 1000 && large.length < 8192)
+    assert.equal((await send(large)).status, 204)
+    assert.deepEqual(held.map((r) => r.points), [25, 20, 100])
+    assert.equal(bounded.stats().bufferedBytes, 0)
+  })
+})

@@ -8,7 +8,10 @@
  *
  * `db`, `org` and `bucket` are accepted and ignored: everything goes to the configured store.
  * Bodies may be gzip-compressed (Content-Encoding: gzip); `max_body` bounds them before and after
- * decompression (413). With `token` set, requests without it get 401 (compared in constant time).
+ * decompression (413). `max_buffered` bounds what all requests in progress hold together: a body
+ * that would go beyond it gets 503 with Retry-After (a lone request is always taken), so many
+ * concurrent clients cannot run the process out of memory. With `token` set, requests without it
+ * get 401 (compared in constant time).
  *
  * InfluxDB's partial-write semantics: every valid line is kept, and a body with bad lines gets
  * 400 `{"error": "partial write: line 3:12: invalid field format: 'cpu,host=a usage=' …"}` naming
@@ -54,6 +57,8 @@ export interface ListenerOptions {
   listen: string
   token?: string
   maxBodyBytes: number
+  /** request bytes held at once across requests in progress (default: no bound) */
+  maxBufferedBytes?: number
   spool: Spool
   ctx: Pick<CollectorContext, 'host' | 'globalTags' | 'clock' | 'log'>
   tags?: Tags
@@ -71,6 +76,10 @@ export interface ListenerStats {
   badRequests: number
   unauthorized: number
   tooLarge: number
+  /** requests refused with 503 because max_buffered was reached */
+  overloaded: number
+  /** request bytes held right now (bodies being read or checked) */
+  bufferedBytes: number
   /** requests that failed on our side (spool write) */
   errors: number
   bytes: number
@@ -93,11 +102,13 @@ export class Listener {
   private sockets = new Set<Socket>()
   private readonly tokenDigest?: Buffer
   private readonly decorationKeys: string[]
-  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, tooLarge: 0, errors: 0, bytes: 0}
+  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, tooLarge: 0, overloaded: 0, bufferedBytes: 0, errors: 0, bytes: 0}
   address?: {host: string; port: number}
+  private readonly maxBuffered: number
 
   constructor(private readonly opts: ListenerOptions) {
     this.name = opts.name ?? 'listener'
+    this.maxBuffered = opts.maxBufferedBytes ?? Number.POSITIVE_INFINITY
     if (opts.token) this.tokenDigest = digest(opts.token)
     const keys = new Set([...Object.keys(opts.ctx.globalTags), ...Object.keys(opts.tags ?? {})])
     if (opts.ctx.host) keys.add('host')
@@ -182,7 +193,16 @@ export class Listener {
       throw new HttpError(401, 'authorization failed: missing or wrong token', {code: 'unauthorized'})
     }
     const precision = readPrecision(url.searchParams.get('precision'), api)
-    const body = await this.readBody(req)
+    const held = {bytes: 0}
+    try {
+      await this.take(res, precision, await this.readBody(req, held))
+    } finally {
+      this.s.bufferedBytes -= held.bytes
+    }
+  }
+
+  /** Checks a write's body and spools its good points; answers 204, or 400 naming the first bad line. */
+  private async take(res: ServerResponse, precision: Precision, body: Buffer): Promise<void> {
     this.s.bytes += body.length
     const now = this.opts.ctx.clock.now()
     const asIs = precision !== 'm' && precision !== 'h' // the spool and the stores take the others
@@ -281,9 +301,12 @@ export class Listener {
 
   /**
    * The body, decompressed. An oversized one is read to its end and discarded (up to a limit)
-   * so the client gets the 413 instead of a connection reset.
+   * so the client gets the 413 instead of a connection reset. What it keeps is counted in
+   * `held` (and in the listener's buffered bytes, which the caller gives back); a chunk that
+   * would take the buffered bytes beyond max_buffered while other requests hold some ends the
+   * request with a 503.
    */
-  private readBody(req: IncomingMessage): Promise<Buffer> {
+  private readBody(req: IncomingMessage, held: {bytes: number}): Promise<Buffer> {
     const max = this.opts.maxBodyBytes
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim()
     if (encoding !== 'gzip' && encoding !== 'identity') return Promise.reject(new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: send plain or gzip bodies`))
@@ -300,11 +323,19 @@ export class Listener {
         if (err) reject(err)
         else resolve(body!)
       }
+      const hold = (n: number) => {
+        held.bytes += n
+        this.s.bufferedBytes += n
+      }
       req.on('data', (chunk: Buffer) => {
+        if (done) return
         size += chunk.length
         if (size > max) oversized = true
         if (size > max + DRAIN_LIMIT) finish(this.tooLarge())
-        if (!oversized) chunks.push(chunk)
+        if (oversized) return
+        if (this.s.bufferedBytes + chunk.length > this.maxBuffered && this.s.bufferedBytes > held.bytes) return finish(this.overloaded())
+        hold(chunk.length)
+        chunks.push(chunk)
       })
       req.on('error', (err) => finish(new HttpError(400, `reading the request failed: ${err.message}`)))
       req.on('end', () => {
@@ -312,12 +343,20 @@ export class Listener {
         const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
         if (encoding !== 'gzip') return finish(undefined, raw)
         gunzip(raw, {maxOutputLength: max}, (err, out) => {
-          if (!err) return finish(undefined, out)
+          if (!err) {
+            hold(out.length)
+            return finish(undefined, out)
+          }
           if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') finish(this.tooLarge('decompressed '))
           else finish(new HttpError(400, `invalid gzip body: ${err.message}`))
         })
       })
     })
+  }
+
+  private overloaded(): HttpError {
+    this.s.overloaded++
+    return new HttpError(503, `the listener holds max_buffered (${this.maxBuffered} bytes) of request bodies in progress: retry shortly`, {close: true, retryAfter: 1})
   }
 
   private tooLarge(what = ''): HttpError {
@@ -328,11 +367,12 @@ export class Listener {
   private fail(req: IncomingMessage, res: ServerResponse, err: HttpError): void {
     if (err.status === 400) this.s.badRequests++
     if (err.status >= 500) this.opts.ctx.log.warn('listener request failed', {status: err.status, error: err.message})
-    const {close, allow, ...extra} = err.extra
+    const {close, allow, retryAfter, ...extra} = err.extra
     if (allow) res.setHeader('Allow', String(allow))
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter))
     // an unread body would be taken for the next request: close instead of draining a large one
     if (close || !req.complete) res.setHeader('Connection', 'close')
-    const code = err.status === 401 ? 'unauthorized' : err.status === 404 ? 'not found' : err.status === 413 ? 'request too large' : err.status >= 500 ? 'internal error' : 'invalid'
+    const code = err.status === 401 ? 'unauthorized' : err.status === 404 ? 'not found' : err.status === 413 ? 'request too large' : err.status === 503 ? 'unavailable' : err.status >= 500 ? 'internal error' : 'invalid'
     this.json(res, err.status, {code, message: err.message, error: err.message, ...extra})
     if (close || !req.complete) res.once('finish', () => req.socket.destroySoon?.())
   }

@@ -184,6 +184,8 @@ inputs:
 ~    token: \${MON_LISTENER_TOKEN}
     # Largest request body accepted.
     max_body: 32MiB
+    # Most request bytes held at once across concurrent writes; beyond it clients get 503 and retry.
+    max_buffered: 256MiB
     # Tags added to pushed points that lack them.
 ~    tags: {source: push}
 

@@ -359,6 +359,7 @@ export const listenerInputSchema = section({
   listen: listenAddress({allowPortZero: true}).default('127.0.0.1:8186'),
   token: z.string().optional(),
   max_body: size().default('32MiB'),
+  max_buffered: size().default('256MiB'),
   tags: tagsSchema.optional(),
 }).superRefine(requireTokenOffLoopback('inputs.listener.token'))
 

@@ -104,6 +104,8 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
     e.family('mon_listener_requests_total', 'counter', 'Requests to the line-protocol listener.', listener.requests)
     e.family('mon_listener_points_total', 'counter', 'Points received by the listener.', listener.points)
     e.family('mon_listener_rejected_lines_total', 'counter', 'Malformed lines the listener refused.', listener.rejectedLines)
+    e.family('mon_listener_overloaded_total', 'counter', 'Writes refused with 503 because max_buffered was reached.', listener.overloaded)
+    e.family('mon_listener_buffered_bytes', 'gauge', 'Request bytes the listener holds right now.', listener.bufferedBytes)
   }
 
   // rules

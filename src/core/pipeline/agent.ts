@@ -178,7 +178,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       const c = countersFor(listener.name, 'listener', 'push')
       c.gathered = l.points
       c.points = l.points
-      c.errors = l.badRequests + l.errors + l.unauthorized + l.tooLarge
+      c.errors = l.badRequests + l.errors + l.unauthorized + l.tooLarge + l.overloaded
     }
     return [...counters.values()].map((c) => ({...c, written: w[c.name] ?? 0, dropped: (s[c.name] ?? 0) + (b.invalidByInput[c.name] ?? 0) + (b.failedByInput[c.name] ?? 0)}))
   }
@@ -204,6 +204,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       listen: lc.listen,
       token: lc.token,
       maxBodyBytes: parseSize(lc.max_body),
+      maxBufferedBytes: parseSize(lc.max_buffered),
       spool,
       ctx: {host: config.host, globalTags: config.global_tags, clock, log: log.child({component: 'listener'})},
       tags: lc.tags,

@@ -80,7 +80,7 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
     points.push({
       measurement: SELF_MEASUREMENT,
       tags: {component: 'listener'},
-      fields: {requests: int(l.requests), points: int(l.points), rejected_lines: int(l.rejectedLines), bad_requests: int(l.badRequests), unauthorized: int(l.unauthorized), too_large: int(l.tooLarge), errors: int(l.errors)},
+      fields: {requests: int(l.requests), points: int(l.points), rejected_lines: int(l.rejectedLines), bad_requests: int(l.badRequests), unauthorized: int(l.unauthorized), too_large: int(l.tooLarge), overloaded: int(l.overloaded), errors: int(l.errors)},
       ts,
     })
   }
