@@ -16,6 +16,7 @@ import {ManualClock} from '../../src/core/clock.js'
 import {parseDuration} from '../../src/core/config/duration.js'
 import {parseConfigText} from '../../src/core/config/load.js'
 import {Dispatcher} from '../../src/core/notify/dispatcher.js'
+import {EscalationStore} from '../../src/core/notify/escalation.js'
 import {parseLabelSet} from '../../src/core/notify/labels.js'
 import {NOTIFY_MIGRATIONS} from '../../src/core/notify/migrations.js'
 import {compileNotify} from '../../src/core/notify/notifier.js'
@@ -27,6 +28,8 @@ interface Step {
   at: string
   push?: Array<[fingerprint: string, labels: string, state?: 'firing' | 'resolved']>
   ack?: [fingerprint: string, by: string]
+  /** `mon alerts unack`: no longer acked, and the escalation it stopped starts again (as IncidentStore.unack does) */
+  unack?: string
   silence?: {matchers: string[]; for: string}
   /** a new process: a new dispatcher on the same state.db, which knows no groups yet */
   restart?: boolean
@@ -145,6 +148,24 @@ const scenarios: Scenario[] = [
     ],
   },
   {
+    name: 'unack starts the stopped escalation again from its first step, the clock from the unack',
+    receivers: {team: {}, oncall: {pagerduty: true}, manager: {}},
+    notify: {
+      route: {receiver: 'team', group_wait: '30s', group_interval: '5m', repeat_interval: '4h', escalation: 'db'},
+      escalation_policies: [{name: 'db', steps: [{after: '15m', receiver: 'oncall'}, {after: '30m', receiver: 'manager'}]}],
+    },
+    steps: [
+      {at: '0s', push: [['a', 'alertname=A']], expect: []},
+      {at: '30s', expect: ['team: +a']},
+      {at: '10m', ack: ['a', 'alice'], expect: []},
+      {at: '20m', unack: 'a', expect: []},
+      {at: '34m50s', expect: []},
+      {at: '35m', expect: ['oncall: +a', 'pd/oncall: trigger a']},
+      {at: '49m50s', expect: []},
+      {at: '50m', expect: ['manager: +a']},
+    ],
+  },
+  {
     name: 'an acknowledged alert gets no repeats',
     receivers: {team: {pagerduty: true}},
     notify: {route: {receiver: 'team', ...fast}},
@@ -246,6 +267,10 @@ describe('dispatcher scenarios (ManualClock, loopback receivers)', () => {
           if (step.ack) {
             acked.set(step.ack[0], step.ack[1])
             dispatcher.notifyAcknowledged(alerts.get(step.ack[0])!, step.ack[1], 'on it', now)
+          }
+          if (step.unack) {
+            acked.delete(step.unack)
+            new EscalationStore(db).restart(step.unack, now)
           }
           server.reset()
           const result = await dispatcher.tick(now)

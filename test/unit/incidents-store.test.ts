@@ -16,6 +16,7 @@ import {LocalIncidents} from '../../src/core/incidents/service.js'
 import {IncidentStore, STATE_MIGRATIONS} from '../../src/core/incidents/store.js'
 import type {Point} from '../../src/core/model/point.js'
 import {buildNotification} from '../../src/core/notify/notification.js'
+import {EscalationStore} from '../../src/core/notify/escalation.js'
 import {compileNotify} from '../../src/core/notify/notifier.js'
 import {Outbox} from '../../src/core/notify/outbox.js'
 import {toNotificationAlert} from '../../src/core/notify/types.js'
@@ -115,6 +116,24 @@ describe('incident actions', () => {
     assert.equal(store.ackState.ackedBy('aaaa000000000001'), 'bob') // resolved by carol after bob acked: the ack is reported
     assert.equal(store.ackState.ackedBy('bbbb000000000002'), undefined)
     assert.equal(store.ackState.ackedBy('ffff000000000000'), undefined)
+  })
+
+  it('ack stops the escalation; unack starts it again from its first step, the clock from the unack', () => {
+    const fp = 'eeee000000000005'
+    save(writer, [alert(fp, {alertname: 'Latency', host: 'api-2', severity: 'critical'}, 'firing')])
+    const escalations = new EscalationStore(db)
+    escalations.start({fingerprint: fp, routeId: '0', policy: 'db', groupKey: '{}:{}', groupLabels: {}}, T0)
+    escalations.advance(escalations.forAlert(fp)[0]!, 'oncall', 2, T0 + 15 * M)
+    const state = () => escalations.forAlert(fp).map((r) => ({status: r.status, startedAt: r.startedAt, nextStep: r.nextStep, receivers: r.receivers}))
+    assert.deepEqual(state(), [{status: 'active', startedAt: T0, nextStep: 1, receivers: ['oncall']}])
+
+    assert.equal(store.ack(fp, {by: 'alice', source: 'local'}, T0 + 20 * M).escalationsCancelled, 1)
+    assert.deepEqual(state(), [{status: 'cancelled', startedAt: T0, nextStep: 1, receivers: ['oncall']}])
+    const unacked = store.unack(fp, {by: 'alice', source: 'local'}, T0 + 40 * M)
+    assert.equal(unacked.escalationsRestarted, 1)
+    // the receivers paged so far are kept: they hear of the resolution
+    assert.deepEqual(state(), [{status: 'active', startedAt: T0 + 40 * M, nextStep: 0, receivers: ['oncall']}])
+    assert.equal(store.resolve(fp, {by: 'bob', source: 'local'}, T0 + 45 * M).escalationsCancelled, 1)
   })
 
   it('unknown fingerprints are not found (exit 2)', () => {

@@ -133,6 +133,7 @@ export function renderActionResult(r: ActionResult): string {
   const lines = [`${c.green(PAST[r.action])} ${c.bold(r.id)} ${r.alertname} (incident #${r.incident}) as ${r.by}${r.comment ? `: ${r.comment}` : ''}`]
   if (r.notified.length > 0) lines.push(c.dim(`  queued for ${r.notified.join(', ')}`))
   if (r.escalationsCancelled > 0) lines.push(c.dim(`  escalation stopped`))
+  if (r.escalationsRestarted > 0) lines.push(c.dim(`  escalation started again from its first step`))
   if (r.warning) lines.push(`${c.yellow('warning:')} ${r.warning}`)
   return lines.join('\n')
 }

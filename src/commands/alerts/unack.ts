@@ -5,7 +5,7 @@ import {actorFlag, openIncidents, remoteFlags} from '../../cli/incidents-context
 
 export default class AlertsUnack extends BaseCommand {
   static override summary = 'Take back an acknowledgement: repeat notifications resume.'
-  static override description = `The alert goes back to firing and its repeat notifications resume at the next repeat_interval. An escalation that the acknowledgement stopped does not restart. Recorded in the audit trail with who and why.`
+  static override description = `The alert goes back to firing and its repeat notifications resume at the next repeat_interval. An escalation that the acknowledgement stopped starts again from its first step, its clock from now. Recorded in the audit trail with who and why.`
   static override enableJsonFlag = true
   static override strict = false
   static override examples = [`<%= config.bin %> <%= command.id %> 3f9a --comment 'handing over to the db team'`, '<%= config.bin %> <%= command.id %> 3f9a 71c0 --json']

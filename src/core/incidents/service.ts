@@ -264,6 +264,7 @@ export class LocalIncidents implements IncidentService {
       unchanged: o.unchanged,
       notified: o.notified,
       escalationsCancelled: o.escalationsCancelled,
+      escalationsRestarted: o.escalationsRestarted ?? 0,
       warning: o.warning ?? null,
     }
   }

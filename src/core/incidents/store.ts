@@ -67,6 +67,8 @@ export interface ActionOutcome {
   /** `receiver/channel` of every notification queued */
   notified: string[]
   escalationsCancelled: number
+  /** unack: escalations started again */
+  escalationsRestarted?: number
   warning?: string
 }
 
@@ -196,8 +198,9 @@ export class IncidentStore {
         if (existing?.ackedBy === undefined) throw new IncidentConflictError(`${describe(alert)} is not acknowledged`, {hint: 'nothing changed'})
         this.db.prepare('UPDATE incidents SET acked_by = NULL, acked_at = NULL, ack_comment = NULL WHERE id = ?').run(existing.id)
         this.appendAudit({at: now, action: 'unack', alert, incidentId: existing.id, ...actor, detail: `was acknowledged by ${existing.ackedBy}`})
+        const escalationsRestarted = new EscalationStore(this.db).restart(fingerprint, now)
         const {ackedBy: _b, ackedAt: _a, ackComment: _c, ...rest} = existing
-        return {alert, incident: rest, unchanged: false, notified: [], escalationsCancelled: 0}
+        return {alert, incident: rest, unchanged: false, notified: [], escalationsCancelled: 0, escalationsRestarted}
       })
       .immediate()
   }

@@ -132,6 +132,8 @@ export interface ActionResult {
   /** notifications queued in the outbox (`receiver/channel`), e.g. the PagerDuty acknowledge */
   notified: string[]
   escalationsCancelled: number
+  /** unack: escalations started again from their first step */
+  escalationsRestarted: number
   /** e.g. resolving an alert whose condition still holds */
   warning: string | null
 }

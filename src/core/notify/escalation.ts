@@ -128,6 +128,17 @@ export class EscalationStore {
     return this.db.prepare(`UPDATE notify_escalations SET status = 'cancelled', updated_at = ? WHERE fingerprint = ? AND status = 'active'`).run(now, fingerprint).changes
   }
 
+  /**
+   * Start a cancelled escalation again from its first step, the clock from `now` (an alert that was
+   * unacknowledged is nobody's again); the receivers escalated to so far are kept, so they still
+   * hear of its resolution. Returns how many restarted.
+   */
+  restart(fingerprint: string, now: number): number {
+    return this.db
+      .prepare(`UPDATE notify_escalations SET status = 'active', started_at = ?, next_step = 0, updated_at = ? WHERE fingerprint = ? AND status = 'cancelled'`)
+      .run(now, now, fingerprint).changes
+  }
+
   remove(fingerprint: string, routeId: string): void {
     this.db.prepare('DELETE FROM notify_escalations WHERE fingerprint = ? AND route_id = ?').run(fingerprint, routeId)
   }
