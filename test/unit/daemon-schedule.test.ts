@@ -60,6 +60,28 @@ describe('rule scheduler', () => {
     await s.stop()
   })
 
+  it("jitter: each run starts up to the group's jitter (else rules.jitter) after its time", async () => {
+    const timer = new ManualTimer(Date.UTC(2026, 0, 15, 12, 0, 0))
+    const runs: Array<[string, number]> = []
+    const s = ruleScheduler({
+      groups: [{...group('own', '1m'), jitterMs: 20_000}, group('default', '1m'), {...group('none', '1m'), jitterMs: 0}],
+      evaluate: async (g) => void runs.push([g, timer.now() % 60_000]),
+      clock: timer,
+      timer,
+      timezone: 'UTC',
+      jitterMs: 10_000,
+      random: () => 0.5,
+    })
+    s.start()
+    await timer.advance(5 * 60_000 + 30_000)
+    await s.stop()
+    const offsets = (g: string) => [...new Set(runs.filter(([name]) => name === g).map(([, ms]) => ms))]
+    assert.deepEqual(offsets('own'), [10_000], 'half of its own 20 s')
+    assert.deepEqual(offsets('default'), [5_000], 'half of rules.jitter')
+    assert.deepEqual(offsets('none'), [0])
+    for (const g of ['own', 'default', 'none']) assert.equal(runs.filter(([name]) => name === g).length, 5, `${g}: one run a minute`)
+  })
+
   it('evaluates groups one at a time', async () => {
     const serial = serialize()
     const order: string[] = []

@@ -59,6 +59,8 @@ export interface RuleGroup {
   interval: string
   /** undefined for a cron schedule */
   intervalMs?: number
+  /** each run starts up to this long after its time; undefined: rules.jitter */
+  jitterMs?: number
   /** look-back of selectors without [range]; undefined: the engine default */
   lookbackMs?: number
   /** most alerts one rule may produce per evaluation (0: no limit); more is a rule error */
@@ -96,6 +98,7 @@ const ruleSchema = section(ruleShape)
 const groupFields = {
   name: z.string().min(1),
   interval: duration({positive: true}).optional(),
+  jitter: duration().optional(),
   lookback: duration({positive: true}).optional(),
   limit: int({min: 0}).optional(),
   labels: labelMap.optional(),
@@ -241,6 +244,7 @@ class RuleCompiler {
         file: this.where.positions.file,
         interval,
         intervalMs: isCronExpression(interval) ? undefined : tryParseDuration(interval),
+        jitterMs: g.jitter === undefined ? undefined : tryParseDuration(g.jitter),
         lookbackMs: g.lookback === undefined ? undefined : tryParseDuration(g.lookback),
         limit: g.limit ?? 0,
         rules: [],

@@ -205,6 +205,8 @@ rules:
 ~    - rules/*.yaml
   # Evaluation interval of rules that do not set one.
   default_interval: 1m
+  # Each group's run starts up to this long after its time (a group's own jitter wins).
+  jitter: 0s
   # State of a rule whose query returns no data: ok, alerting or keep.
   no_data: ok
   # State of a rule whose query fails: ok, alerting or keep.

@@ -385,6 +385,8 @@ export const rulesSchema = section({
   /** Paths or globs, relative to the config file. */
   files: stringList.default([]),
   default_interval: interval().default('1m'),
+  /** Each group's run starts up to this long after its time (a group's own `jitter` wins). */
+  jitter: duration().default('0s'),
   no_data: noDataState.default('ok'),
   on_error: noDataState.default('keep'),
   /** How far back a selector without `[range]` looks for its latest value (Prometheus' staleness window). */

@@ -17,7 +17,7 @@ import {loadRuleFiles, type RuleGroup} from '../alerting/rules.js'
 import type {Alert, AlertSink} from '../alerting/types.js'
 import {systemClock, type Clock} from '../clock.js'
 import {buildInputs, collectorContext} from '../collectors/registry.js'
-import {formatDuration} from '../config/duration.js'
+import {formatDuration, parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import {secretValues} from '../config/redact.js'
 import {UserError, errorMessage} from '../errors.js'
@@ -196,7 +196,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     groupRuns.set(group, {at, durationMs: performance.now() - started})
   }
 
-  const newRuleScheduler = (cfg: LoadedConfig, gs: RuleGroup[]) => ruleScheduler({groups: gs, evaluate, clock, timer, log: log.child({component: 'rules'}), timezone: cfg.config.agent.timezone, random: opts.random})
+  const newRuleScheduler = (cfg: LoadedConfig, gs: RuleGroup[]) => ruleScheduler({groups: gs, evaluate, clock, timer, log: log.child({component: 'rules'}), timezone: cfg.config.agent.timezone, jitterMs: parseDuration(cfg.config.rules.jitter), random: opts.random})
 
   // an ack or a silence from the API: the notifier acts on it now, not at its next poll
   const newIncidents = (cfg: LoadedConfig) => localIncidentsFromConfig({loaded: cfg, clock, db, log: log.child({component: 'incidents'}), store, onChange: () => notifyLoop?.kick()})

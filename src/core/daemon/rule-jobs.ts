@@ -8,7 +8,9 @@ import type {Timer} from '../scheduler/timer.js'
 /**
  * How the daemon schedules rule groups: one scheduler job per group, on the group's `interval` — a
  * duration (aligned to multiples of it since the epoch, as inputs are) or a cron expression
- * (from `rules.default_interval`) in `agent.timezone`. Runs missed during a suspend are counted
+ * (from `rules.default_interval`) in `agent.timezone`, each run up to the group's `jitter` (or
+ * `rules.jitter`) late so that many mon instances do not query a shared store at the same
+ * instant. Runs missed during a suspend are counted
  * and replaced by one run (no burst); a group still being evaluated when its next run is due skips
  * that run. Evaluations of different groups run one at a time: they share the store and state.db,
  * and queries of one step share the engine's cache.
@@ -25,7 +27,7 @@ export interface RuleSchedulerOptions {
   /** IANA zone for cron schedules (agent.timezone); default the system's */
   timezone?: string
   random?: () => number
-  /** each run starts up to this many ms after its time (default 0: rules see the same step) */
+  /** each run starts up to this many ms after its time, for groups that set no `jitter` (config rules.jitter; default 0) */
   jitterMs?: number
 }
 
@@ -41,7 +43,7 @@ export function ruleScheduler(opts: RuleSchedulerOptions): Scheduler {
     const job: Job = {
       name: ruleJobName(g.name),
       schedule: parseSchedule(g.interval, {timezone: opts.timezone}),
-      jitter: opts.jitterMs ?? 0,
+      jitter: g.jitterMs ?? opts.jitterMs ?? 0,
       run: () => serial(() => opts.evaluate(g.name)),
     }
     scheduler.add(job)
