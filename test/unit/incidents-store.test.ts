@@ -141,6 +141,46 @@ describe('incident actions', () => {
   })
 })
 
+describe('incident retention: purge', () => {
+  const tmp = tempDir('mon-incidents-purge-')
+  let db: StateDb
+  after(() => {
+    db.close()
+    tmp.cleanup()
+  })
+
+  it('forgets ended incidents and old audit rows; an incident still firing keeps its whole trail', () => {
+    db = openStateDb(tmp.dir, STATE_MIGRATIONS)
+    const writer = new AlertStateWriter(db)
+    const store = new IncidentStore(db)
+    const D = 86_400_000
+    save(writer, [
+      alert('1111000000000001', {alertname: 'StillFiring', host: 'a'}, 'firing'),
+      alert('2222000000000002', {alertname: 'EndedLongAgo', host: 'b'}, 'firing'),
+      alert('3333000000000003', {alertname: 'EndedRecently', host: 'c'}, 'firing'),
+    ])
+    const actor = {by: 'alice', source: 'local'}
+    store.ack('1111000000000001', actor, T0 + M)
+    store.ack('2222000000000002', actor, T0 + M)
+    store.ack('3333000000000003', actor, T0 + M)
+    store.comment('3333000000000003', {...actor, comment: 'post-mortem notes'}, T0 + 50 * D)
+    store.audit({at: T0 + 2 * M, action: 'silence_add', silenceId: 's1', actor: 'alice', source: 'local'})
+    store.audit({at: T0 + 50 * D, action: 'auth_failed', actor: 'anonymous', source: '10.0.0.9'})
+    // the two others resolve (the rule's condition cleared): their episodes are over
+    save(writer, [alert('2222000000000002', {alertname: 'EndedLongAgo', host: 'b'}, 'resolved'), alert('3333000000000003', {alertname: 'EndedRecently', host: 'c'}, 'resolved')])
+
+    const pruned = store.purge(T0 + 40 * D)
+    assert.deepEqual(pruned, {incidents: 1, audit: 2}, 'the ended incident (with its ack) and the old silence row')
+    const left = store.auditTrail().map((a) => `${a.action}:${a.fingerprint ?? a.actor}`)
+    assert.deepEqual(left.sort(), ['ack:1111000000000001', 'ack:3333000000000003', 'auth_failed:anonymous', 'comment:3333000000000003'])
+    assert.equal(store.incidentsOf('2222000000000002').length, 0)
+    assert.equal(store.incidentsOf('1111000000000001').length, 1, 'still firing: kept however old')
+    assert.equal(store.incidentsOf('3333000000000003').length, 1, 'its last action is recent')
+    assert.equal(store.ackState.ackedBy('1111000000000001'), 'alice')
+    assert.deepEqual(store.purge(T0 + 40 * D), {incidents: 0, audit: 0}, 'nothing more to do')
+  })
+})
+
 describe('the concurrent-ack race: two terminals, two connections, one winner', () => {
   const tmp = tempDir('mon-incidents-race-')
   let dbs: StateDb[]

@@ -219,6 +219,8 @@ rules:
   cache_step: 10s
   # How long alert transitions and resolved alerts are kept in the state database.
   history_retention: 30d
+  # How long ended incidents and the audit trail are kept (the daemon prunes hourly).
+  incident_retention: 1y
 
 # Notifications: receivers and their channels, the route tree, inhibition, mute intervals,
 # escalation and the durable outbox. Every channel's options: docs/notifications.md.

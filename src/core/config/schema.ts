@@ -397,6 +397,8 @@ export const rulesSchema = section({
   cache_step: duration({positive: true}).default('10s'),
   /** How long transitions and resolved alerts are kept in the state database. */
   history_retention: duration({positive: true}).default('30d'),
+  /** How long ended incidents and the audit trail are kept (an incident still firing keeps its trail). */
+  incident_retention: duration({positive: true}).default('1y'),
 })
 
 /** Receivers, the route tree, inhibit rules, mute time intervals, escalation policies and the outbox (src/core/notify/config.ts). */

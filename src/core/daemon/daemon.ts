@@ -112,6 +112,8 @@ const DEFAULT_STATUS_MS = 5_000
 const STORE_CACHE_KIB = 4096
 /** resolved alerts are kept this long, to re-push them to a dispatcher rebuilt by a reload */
 const RECENT_RESOLVED_MS = 3_600_000
+/** ended incidents and old audit rows are pruned this often (rules.incident_retention) */
+const INCIDENT_PRUNE_MS = 3_600_000
 
 export function createDaemon(opts: DaemonOptions): Daemon {
   const clock = opts.clock ?? systemClock
@@ -260,10 +262,17 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     }
   }
 
+  const pruneIncidents = () => {
+    if (!incidents) return
+    const pruned = incidents.store.purge(clock.now() - parseDuration(loaded.config.rules.incident_retention))
+    if (pruned.incidents + pruned.audit > 0) log.info('pruned ended incidents and audit rows', pruned)
+  }
+
   const newHousekeeping = () => {
     const s = new Scheduler({clock, timer, log})
     if (store?.maintain) s.add({name: 'retention', schedule: intervalSchedule(maintenance.intervalMs), jitter: 0, run: runMaintenance})
     s.add({name: 'status-file', schedule: intervalSchedule(opts.statusEveryMs ?? DEFAULT_STATUS_MS), jitter: 0, run: async () => writeStatus()})
+    s.add({name: 'incident-retention', schedule: intervalSchedule(INCIDENT_PRUNE_MS), jitter: 0, run: async () => pruneIncidents()})
     return s
   }
 

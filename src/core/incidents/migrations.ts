@@ -49,4 +49,9 @@ CREATE INDEX incidents_audit_at ON incidents_audit (at);
 CREATE INDEX incidents_audit_fp ON incidents_audit (fingerprint, at);
 `,
   },
+  {
+    id: 'incidents/2',
+    // purge() looks up each incident's last action
+    sql: 'CREATE INDEX incidents_audit_incident ON incidents_audit (incident_id, at);',
+  },
 ]

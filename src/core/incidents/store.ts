@@ -249,6 +249,29 @@ export class IncidentStore {
     this.insertAudit(entry)
   }
 
+  /**
+   * Forgets what ended before `before`: incidents whose episode is over (no pending or firing alert
+   * with that start any more) and whose last action is older, and audit rows older than that which
+   * belong to no incident still kept (silence actions, refused API requests, forgotten incidents).
+   * An incident still firing keeps its whole trail, however old.
+   */
+  purge(before: number): {incidents: number; audit: number} {
+    return this.db.transaction(() => {
+      const incidents = this.db
+        .prepare(
+          `DELETE FROM incidents WHERE id IN (
+             SELECT i.id FROM incidents i
+             WHERE NOT EXISTS (SELECT 1 FROM alerting_alerts a WHERE a.fingerprint = i.fingerprint AND a.active_at = i.active_at AND a.state IN ('pending', 'firing'))
+               AND max(i.opened_at, coalesce(i.acked_at, 0), coalesce(i.resolved_at, 0), coalesce((SELECT max(x.at) FROM incidents_audit x WHERE x.incident_id = i.id), 0)) < ?)`,
+        )
+        .run(before).changes
+      const audit = this.db
+        .prepare('DELETE FROM incidents_audit WHERE at < ? AND (incident_id IS NULL OR NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = incident_id))')
+        .run(before).changes
+      return {incidents, audit}
+    })()
+  }
+
   /** Audit rows, newest first. */
   auditTrail(filter: {since?: number; until?: number; fingerprint?: string; limit?: number} = {}): AuditRecord[] {
     const where: string[] = []
