@@ -33,7 +33,7 @@ const COLOR_SGR = /\u001B\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|10[0-7]|38;5;\d+
 
 async function quit(s: TmuxSession): Promise<string> {
   s.keys('q')
-  const screen = await s.waitFor('the shell after q', (text) => s.exitCode(text) !== undefined)
+  const screen = await s.waitForExit('the shell after q')
   return screen
 }
 
@@ -231,7 +231,7 @@ describe('mon top', () => {
     assert.doesNotMatch(screen, /backend unavailable|error/i)
     // Ctrl-C quits as q does
     s.keys('C-c')
-    const end = await s.waitFor('the shell after Ctrl-C', (text) => s.exitCode(text) !== undefined)
+    const end = await s.waitForExit('the shell after Ctrl-C')
     assert.equal(s.exitCode(end), 0)
     assert.equal(s.paneFlags().alternate, false)
   })

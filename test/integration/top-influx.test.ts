@@ -62,7 +62,7 @@ describe('mon top on InfluxDB', () => {
     s.keys('Escape')
     await s.waitFor('the host list closed', (text) => !text.includes('host (Enter, Esc)'))
     s.keys('q')
-    const end = await s.waitFor('the shell', (text) => s.exitCode(text) !== undefined)
+    const end = await s.waitForExit('the shell')
     assert.equal(s.exitCode(end), 0)
   })
 })

@@ -94,6 +94,14 @@ export class TmuxSession {
     return m ? Number(m[1]) : undefined
   }
 
+  /**
+   * Waits until `mon top` has exited and the shell has printed both its exit code and the terminal
+   * modes after it (two lines: the screen may be caught between them).
+   */
+  waitForExit(what: string): Promise<string> {
+    return this.waitFor(what, (text) => this.exitCode(text) !== undefined && /(^| )-?icanon( |$)/m.test(text) && /(^| )-?echo( |$)/m.test(text))
+  }
+
   /** The pid of the `mon top` process (the pane's shell's child). */
   topPid(): number | undefined {
     const shell = Number(this.run(['display-message', '-p', '-t', 'top', '#{pane_pid}']).trim())
