@@ -103,6 +103,36 @@ describe('mon against InfluxDB 1.x', () => {
     assert.equal(info.details.api, '1.x')
   })
 
+  it('store info gives the time range, and with --count the points, the same as the embedded store', async () => {
+    // known data in a database of its own, and the same lines in an embedded store
+    const lp = join(tmp.dir, 'known.lp')
+    writeFileSync(lp, ['cpu,host=a usage=1,sys=2 1700000000000', 'cpu,host=b usage=3 1700000060000', 'disk,host=a,path=/ used=5i 1699999990000', 'disk,host=a,path=/ used=6i 1700000120000', 'net,host=b up=true,name="eth0" 1700000030000'].join('\n') + '\n')
+    const known = join(tmp.dir, 'known.yaml')
+    writeFileSync(known, `store:\n  type: influxdb\n  url: ${influxd.url}\n  database: infotest\n`)
+    const embedded = join(tmp.dir, 'embedded.yaml')
+    writeFileSync(embedded, `data_dir: ${join(tmp.dir, 'embedded')}\n`)
+    for (const cfg of [known, embedded]) {
+      if (cfg === known) assert.equal((await runMon(['store', 'init', '--config', cfg], {env})).code, 0)
+      const w = await runMon(['write', lp, '--precision', 'ms', '--config', cfg], {env})
+      assert.equal(w.code, 0, w.stderr)
+    }
+    type Info = {points?: number; oldest?: number; newest?: number; series?: number}
+    const info = async (cfg: string, ...extra: string[]): Promise<Info> => {
+      const r = await runMon(['store', 'info', '--json', '--config', cfg, ...extra], {env})
+      assert.equal(r.code, 0, r.stderr)
+      return JSON.parse(r.stdout) as Info
+    }
+    const quick = await info(known)
+    assert.deepEqual([quick.points, quick.oldest, quick.newest, quick.series], [undefined, 1_699_999_990_000, 1_700_000_120_000, 4])
+    const counted = await info(known, '--count')
+    const local = await info(embedded, '--count')
+    assert.equal(counted.points, 7, 'one per field value: cpu 2 + 1, disk 1 + 1, net 2')
+    assert.deepEqual([counted.points, counted.oldest, counted.newest, counted.series], [local.points, local.oldest, local.newest, local.series])
+    const table = await runMon(['store', 'info', '--config', known], {env})
+    assert.match(table.stdout, /points +- \(--count to count them\)/)
+    assert.match(table.stdout, /oldest +2023-11-14T22:13:10\.000Z/)
+  })
+
   it('every new command has help with examples', async () => {
     for (const cmd of [['store', 'init'], ['store', 'measurements'], ['store', 'fields'], ['store', 'tags'], ['query']]) {
       const r = await runMon([...cmd, '--help'])

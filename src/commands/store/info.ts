@@ -1,3 +1,4 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {renderTable} from '../../cli/render/table.js'
@@ -7,20 +8,30 @@ import type {StoreInfo} from '../../core/store/types.js'
 export default class StoreInfoCommand extends BaseCommand {
   static override summary = 'Show the backend, location, series and point counts, time range and size.'
   static override enableJsonFlag = true
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json', 'MON_DATA_DIR=/var/lib/mon <%= config.bin %> <%= command.id %>']
+  static override description = `On the embedded store every figure is cheap. On InfluxDB the series count comes from SHOW SERIES CARDINALITY and the time range from one seek per measurement; the point count (values stored, one per field of each point, as the embedded store counts them) needs a scan of every shard, so it is only given with --count.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json',
+    'MON_DATA_DIR=/var/lib/mon <%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --config influx.yaml --count   # InfluxDB: also count points (reads them all)',
+  ]
+
+  static override flags = {
+    count: Flags.boolean({description: 'InfluxDB: also count the points (a scan of every shard; the embedded store always counts)'}),
+  }
 
   async run(): Promise<StoreInfo> {
     const {flags} = await this.parse(StoreInfoCommand)
     const ctx = await openContext(flags)
     try {
-      const info = await (await ctx.store()).info()
+      const info = await (await ctx.store()).info({countPoints: flags.count})
       if (!this.jsonEnabled()) {
         const time = (t?: number) => (t === undefined ? '-' : new Date(t).toISOString())
         const rows: string[][] = [
           ['backend', info.backend],
           ['location', info.location],
           ['series', String(info.series ?? '-')],
-          ['points', String(info.points ?? '-')],
+          ['points', info.points === undefined ? (info.backend === 'influxdb' ? '- (--count to count them)' : '-') : String(info.points)],
           ['oldest', time(info.oldest)],
           ['newest', time(info.newest)],
           ['size on disk', info.bytesOnDisk === undefined ? '-' : formatSize(info.bytesOnDisk)],

@@ -65,7 +65,8 @@ export interface Store {
 
 /** Discovery and housekeeping, implemented by every backend (SHOW MEASUREMENTS / FIELD KEYS / TAG VALUES). */
 export interface StoreCatalog {
-  info(): Promise<StoreInfo>
+  /** `countPoints`: also count points where that means reading every one (InfluxDB) */
+  info(opts?: {countPoints?: boolean}): Promise<StoreInfo>
   measurements(): Promise<string[]>
   fieldKeys(measurement: string): Promise<FieldInfo[]>
   tagKeys(measurement: string): Promise<string[]>

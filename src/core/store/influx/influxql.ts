@@ -257,6 +257,16 @@ export function showTagValues(measurement: string, key: string, opts: CompileOpt
   return `SHOW TAG VALUES FROM ${from(measurement, opts)} WITH KEY = ${quoteIdent(key)}`
 }
 
+/** The oldest and the newest point of each measurement: two statements each, for one request. */
+export function timeBoundsStatements(measurements: readonly string[], opts: CompileOptions = {}): string {
+  return measurements.flatMap((m) => [`SELECT * FROM ${from(m, opts)} ORDER BY time ASC LIMIT 1`, `SELECT * FROM ${from(m, opts)} ORDER BY time DESC LIMIT 1`]).join('; ')
+}
+
+/** Values of every field of every measurement (reads every point). */
+export function countAllStatement(opts: CompileOptions = {}): string {
+  return `SELECT count(*) FROM ${opts.retentionPolicy ? `${quoteIdent(opts.retentionPolicy)}.` : ''}/.*/`
+}
+
 function from(measurement: string, opts: CompileOptions): string {
   return opts.retentionPolicy ? `${quoteIdent(opts.retentionPolicy)}.${quoteIdent(measurement)}` : quoteIdent(measurement)
 }

@@ -30,6 +30,7 @@ import {describeFailure, InfluxError, InfluxQueryError, isMissingDatabase, missi
 import {DEFAULT_RETRY, HttpClient, HttpStatusError, realSleep, serverMessage, withRetry, type HttpResponse, type RetryEnv, type RetryEvent, type RetryOptions} from './http.js'
 import {
   compilePlan,
+  countAllStatement,
   firstColumn,
   framesFromSeries,
   parseQueryAnswer,
@@ -38,6 +39,7 @@ import {
   showFieldKeys,
   showTagKeys,
   showTagValues,
+  timeBoundsStatements,
   type InfluxStatementResult,
 } from './influxql.js'
 import {
@@ -801,7 +803,7 @@ export class InfluxStore implements FullStore {
     return out.sort()
   }
 
-  async info(): Promise<StoreInfo> {
+  async info(opts: {countPoints?: boolean} = {}): Promise<StoreInfo> {
     const {api, serverVersion} = await this.ready()
     const database = await this.database()
     // every optional figure is skipped when this server (or this user) cannot give it
@@ -818,13 +820,49 @@ export class InfluxStore implements FullStore {
     const measurements = await this.measurements()
     const series = api === 1 ? await optional(() => this.seriesCardinality()) : undefined
     const bytesOnDisk = api === 1 ? await optional(() => this.diskBytes(database)) : undefined
+    const range = await optional(() => this.timeRange(measurements))
+    const points = opts.countPoints ? await this.countPoints() : undefined
     return {
       backend: 'influxdb',
       location: `${this.url} ${api === 2 ? `bucket ${database}${this.cfg.org ? ` (org ${this.cfg.org})` : ''}` : `database ${database}${this.cfg.retention_policy ? `.${this.cfg.retention_policy}` : ''}`}`,
       series,
+      points,
+      oldest: range?.oldest,
+      newest: range?.newest,
       bytesOnDisk,
       details: {server: serverVersion ?? 'unknown', api: `${api}.x`, measurements: measurements.length, precision: this.cfg.precision, gzip: this.gzip},
     }
+  }
+
+  /** The oldest and newest timestamps: per measurement, InfluxDB finds each with one seek. */
+  private async timeRange(measurements: string[]): Promise<{oldest?: number; newest?: number}> {
+    let oldest: number | undefined
+    let newest: number | undefined
+    // a request per 50 measurements keeps the statement short
+    for (let i = 0; i < measurements.length; i += 50) {
+      const results = await this.influxql(timeBoundsStatements(measurements.slice(i, i + 50), {retentionPolicy: this.cfg.retention_policy}), {epoch: 'ms'})
+      for (const r of results) {
+        for (const s of r.series ?? []) {
+          for (const row of s.values ?? []) {
+            const t = Number(row[0])
+            if (!Number.isFinite(t)) continue
+            if (oldest === undefined || t < oldest) oldest = t
+            if (newest === undefined || t > newest) newest = t
+          }
+        }
+      }
+    }
+    return {oldest, newest}
+  }
+
+  /** Stored values (a point per field, as the embedded store counts them): a scan of every shard. */
+  private async countPoints(): Promise<number> {
+    const [r] = await this.influxql(countAllStatement({retentionPolicy: this.cfg.retention_policy}))
+    let n = 0
+    for (const s of r?.series ?? []) {
+      for (const row of s.values ?? []) for (let c = 1; c < row.length; c++) n += Number(row[c]) || 0
+    }
+    return n
   }
 
   private async seriesCardinality(): Promise<number> {
