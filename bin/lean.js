@@ -1,19 +1,30 @@
 // Imported first by bin/run.js, before oclif and the commands are loaded and compiled.
-// `mon daemon` (and continuous `mon collect`) mostly waits between short bursts of work, for weeks. Two V8 settings keep its
-// resident memory flat and several MB lower at the same CPU (docs/daemon.md#memory):
-// - --interrupt-budget (15× the default): a function must run 15× longer before V8's optimizing
-//   compiler takes it, so code that runs a few times a minute stays in the interpreter/baseline
-//   tiers (no compiler pages, no optimized code), while truly hot code — the push listener's
-//   line-protocol check under load — is still optimized after a few requests. (`--no-opt` saved a
-//   little more memory but made that check 14× slower.)
-// - --optimize-for-size: the heap grows less between collections, instead of creeping up for
-//   minutes before a major GC.
+// `mon daemon` (and continuous `mon collect`) mostly waits between short bursts of work, for weeks.
+// V8's defaults suit the opposite (short, busy programs); these keep its resident memory flat and
+// several MB lower at the same CPU (docs/daemon.md#memory):
+// - --no-opt: no optimizing compiler (TurboFan). Code that runs a few times a minute gains nothing
+//   from it, and once it kicks in — after minutes of rule evaluations — it pages in about 4 MB of
+//   the node binary (the compiler's own code) besides the optimized code. The one hot path, the
+//   push listener's line-protocol check under load, turns it back on when the listener starts
+//   (src/core/runtime.ts): that check is 14× slower without it.
+// - --interrupt-budget (15× the default): with the compiler back on, a function must run 15×
+//   longer before it is optimized, so only truly hot code is.
+// - --optimize-for-size: the heap grows less between collections.
+// - a full garbage collection a minute: the heap gives back what it grew by between major
+//   collections instead of creeping up for minutes (a few ms of CPU each).
 // `--optimize` keeps V8's defaults.
 import {setFlagsFromString} from 'node:v8'
+import {runInNewContext} from 'node:vm'
 
 const [command, ...args] = process.argv.slice(2)
 const longRunning = command === 'daemon' || (command === 'collect' && !args.includes('--once'))
 if (longRunning && !args.includes('--optimize')) {
+  setFlagsFromString('--no-opt')
   setFlagsFromString('--interrupt-budget=1000000')
   setFlagsFromString('--optimize-for-size')
+  // the gc() of --expose-gc, from a context created after the flag (the main one has none)
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc')
+  setInterval(() => gc(), 60_000).unref()
+  globalThis[Symbol.for('mon.lean')] = true
 }

@@ -30,7 +30,7 @@ export default class Collect extends BaseCommand {
     once: Flags.boolean({description: 'run every input once, write to the store, and exit (the listener is not started)'}),
     input: Flags.string({char: 'i', description: 'only this input (name such as http:api, or kind such as http); repeatable', multiple: true}),
     timeout: Flags.string({description: 'per-input time limit for --once', default: '30s'}),
-    optimize: Flags.boolean({description: "continuous mode: keep V8's default compiler settings (see docs/daemon.md#memory)"}),
+    optimize: Flags.boolean({description: "continuous mode: keep V8's defaults (optimizing compiler from the start, no periodic full GC; see docs/daemon.md#memory)"}),
     'drain-timeout': Flags.string({description: 'how long to keep writing to the store at exit (--once: after collecting)', default: '10s'}),
     'lock-wait': Flags.string({description: '--once: how long to wait while another `mon collect --once` holds the spool (two crontab lines in the same minute); refuses at once if a daemon holds it', default: '45s'}),
   }

@@ -28,7 +28,7 @@ One daemon per data directory (daemon.pid); its status is in daemon.json there a
     'log-level': Flags.string({description: 'least severe level logged; default: log.level from the config', options: ['debug', 'info', 'warn', 'error']}),
     'shutdown-timeout': Flags.string({description: 'on SIGTERM/SIGINT, how long to keep flushing the spool and sending notifications', default: '30s'}),
     check: Flags.boolean({description: 'load and check the config and rule files, print what would run, and exit'}),
-    optimize: Flags.boolean({description: "keep V8's defaults (optimizing compiler, heap growth): faster under heavy push traffic, a few MB more memory (off by default: the daemon mostly waits; see docs/daemon.md#memory)"}),
+    optimize: Flags.boolean({description: "keep V8's defaults (optimizing compiler from the start, heap growth, no periodic full GC): a few MB more memory (off by default: the daemon mostly waits; the push listener turns the compiler on when it starts; see docs/daemon.md#memory)"}),
   }
 
   async run(): Promise<void> {

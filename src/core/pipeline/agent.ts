@@ -8,6 +8,7 @@
  *   …
  *   const {pending} = await agent.stop(10_000)   // flushes; what is left stays in the spool
  */
+import {needOptimizingCompiler} from '../runtime.js'
 import {deadline} from '../abort.js'
 import {systemClock, type Clock} from '../clock.js'
 import {Listener, type ListenerStats} from '../collectors/listener.js'
@@ -210,6 +211,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       tags: lc.tags,
     })
     const address = await l.start()
+    needOptimizingCompiler() // the listener's check is the hot path that needs it
     countersFor(l.name, 'listener', 'push')
     log.info('listening for line protocol', {address: `${address.host}:${address.port}`})
     listener = l
