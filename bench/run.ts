@@ -91,7 +91,7 @@ function renderSection(bench: Bench, results: BenchResult[]): string {
   for (const r of results) {
     const q = ratio(r)
     lines.push(
-      `| ${r.name} | ${cell(r.value, r.unit)} | ${r.baseline ? `${r.baseline.name}: ${cell(r.baseline.value, r.unit)}` : '—'} | ${q === undefined ? '—' : `${q.toFixed(2)}×`} | ${r.goal ?? '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} |`,
+      `| ${r.name} | ${cell(r.value, r.unit)} | ${r.baseline ? `${r.baseline.name}: ${cell(r.baseline.value, r.unit)}` : '—'} | ${q === undefined ? '—' : `${q < 1 ? q.toFixed(3) : q.toFixed(2)}×`} | ${r.goal ?? '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} |`,
     )
   }
 

@@ -47,6 +47,14 @@ interface Scenario {
 
 const team = {team: {}}
 const fast = {group_wait: '0s', group_interval: '1m', repeat_interval: '1h'}
+/** team is told first; on-call is paged after 15m, the manager after 30m, unless acknowledged */
+const escalating: Pick<Scenario, 'receivers' | 'notify'> = {
+  receivers: {team: {}, oncall: {pagerduty: true}, manager: {}},
+  notify: {
+    route: {receiver: 'team', group_wait: '30s', group_interval: '5m', repeat_interval: '4h', escalation: 'db'},
+    escalation_policies: [{name: 'db', steps: [{after: '15m', receiver: 'oncall'}, {after: '30m', receiver: 'manager'}]}],
+  },
+}
 
 const scenarios: Scenario[] = [
   {
@@ -114,11 +122,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'escalation: on-call after 15m, the manager after 30m',
-    receivers: {team: {}, oncall: {pagerduty: true}, manager: {}},
-    notify: {
-      route: {receiver: 'team', group_wait: '30s', group_interval: '5m', repeat_interval: '4h', escalation: 'db'},
-      escalation_policies: [{name: 'db', steps: [{after: '15m', receiver: 'oncall'}, {after: '30m', receiver: 'manager'}]}],
-    },
+    ...escalating,
     steps: [
       {at: '0s', push: [['a', 'alertname=A']], expect: []},
       {at: '30s', expect: ['team: +a']},
@@ -132,11 +136,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'escalation stops at the acknowledgement; the paged channel hears the ack and the resolution',
-    receivers: {team: {}, oncall: {pagerduty: true}, manager: {}},
-    notify: {
-      route: {receiver: 'team', group_wait: '30s', group_interval: '5m', repeat_interval: '4h', escalation: 'db'},
-      escalation_policies: [{name: 'db', steps: [{after: '15m', receiver: 'oncall'}, {after: '30m', receiver: 'manager'}]}],
-    },
+    ...escalating,
     steps: [
       {at: '0s', push: [['a', 'alertname=A']], expect: []},
       {at: '30s', expect: ['team: +a']},
@@ -149,11 +149,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'unack starts the stopped escalation again from its first step, the clock from the unack',
-    receivers: {team: {}, oncall: {pagerduty: true}, manager: {}},
-    notify: {
-      route: {receiver: 'team', group_wait: '30s', group_interval: '5m', repeat_interval: '4h', escalation: 'db'},
-      escalation_policies: [{name: 'db', steps: [{after: '15m', receiver: 'oncall'}, {after: '30m', receiver: 'manager'}]}],
-    },
+    ...escalating,
     steps: [
       {at: '0s', push: [['a', 'alertname=A']], expect: []},
       {at: '30s', expect: ['team: +a']},
