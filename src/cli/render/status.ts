@@ -102,7 +102,6 @@ function ago(now: number, at: string | number): string {
 function roughly(ms: number): string {
   const s = Math.round(ms / 1000)
   if (s < 60) return `${s}s`
-  if (s < 3600) return formatDuration(Math.round(s / 60) * 60_000)
   if (s < 172_800) return formatDuration(Math.round(s / 60) * 60_000)
   return formatDuration(Math.round(s / 3600) * 3_600_000)
 }
