@@ -6,6 +6,11 @@ export interface Clock {
 
 export const systemClock: Clock = {now: () => Date.now()}
 
+/** A clock stopped at `t`: one-shot runs evaluated "as of" a given time. */
+export function fixedClock(t: number): Clock {
+  return {now: () => t}
+}
+
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
   constructor(private t: number) {}

@@ -2,7 +2,9 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {createCliLogger} from '../../cli/log.js'
+import {fixedClock, systemClock} from '../../core/clock.js'
 import {parseDuration} from '../../core/config/duration.js'
+import {parseTime} from '../../core/query/time.js'
 import {secretValues} from '../../core/config/redact.js'
 import {alertsEvalOnce, type AlertsEvalOnceSummary} from '../../core/daemon/cron.js'
 import {EXIT_RUNTIME, InputError} from '../../core/errors.js'
@@ -17,6 +19,7 @@ Refuses when a mon daemon runs on the same data dir; waits for an earlier run th
   static override examples = [
     '<%= config.bin %> <%= command.id %> --once',
     '<%= config.bin %> <%= command.id %> --once --all --json',
+    '<%= config.bin %> <%= command.id %> --once --all --at 2026-11-25T09:00:00Z   # as a run at that time would',
     '* * * * * <%= config.bin %> <%= command.id %> --once --config /etc/mon/mon.yaml >/dev/null   # crontab line',
   ]
 
@@ -25,12 +28,14 @@ Refuses when a mon daemon runs on the same data dir; waits for an earlier run th
     all: Flags.boolean({description: 'evaluate every group, not only those that are due'}),
     'lock-wait': Flags.string({description: 'how long to wait for an earlier run that is still going', default: '30s'}),
     timeout: Flags.string({description: 'how long to keep sending notifications (the rest is retried by the next run)', default: '30s'}),
+    at: Flags.string({description: "evaluate as of this time instead of now (RFC 3339, epoch, or a duration back: 10m); for replaying what a cron run saw"}),
   }
 
   async run(): Promise<AlertsEvalOnceSummary> {
     const {flags} = await this.parse(AlertsEval)
     if (!flags.once) throw new InputError('mon alerts eval needs --once', {hint: 'continuous evaluation runs in `mon daemon`; for cron: mon alerts eval --once'})
-    const ctx = await openContext(flags)
+    const at = flags.at === undefined ? undefined : parseTime(flags.at, systemClock.now(), '--at')
+    const ctx = await openContext(flags, {clock: at === undefined ? undefined : fixedClock(at)})
     try {
       const log = createCliLogger({...ctx.loaded.config.log, level: this.debugEnabled() ? 'debug' : 'warn'}, {secrets: secretValues(ctx.loaded)})
       const out = await alertsEvalOnce({
