@@ -42,7 +42,7 @@ export default class RulesEval extends BaseCommand {
       if (files.length === 0) throw new InputError('no rule files given, and rules.files in the config is empty', {hint: 'mon rules eval rules/host.yaml'})
       const groups = await loadRuleFiles(files, {defaultInterval: rules.default_interval})
       const at = parseTime(flags.at, ctx.clock.now(), '--at')
-      const out = await evaluateRulesOnce({groups, store: await ctx.store(), at, replay: flags.replay, defaults: engineOptionsFromConfig(rules).defaults})
+      const out = await evaluateRulesOnce({groups, store: await ctx.store(), at, replay: flags.replay, defaults: engineOptionsFromConfig(rules, ctx.loaded.config.query).defaults})
       if (!this.jsonEnabled()) {
         this.log(out.alerts.length > 0 ? renderAlerts(out.alerts, at) : `nothing pending or firing at ${new Date(at).toISOString()} (${out.rules.length} rules)`)
         const health = renderRuleHealth(out.rules)

@@ -222,6 +222,11 @@ rules:
   # How long ended incidents and the audit trail are kept (the daemon prunes hourly).
   incident_retention: 1y
 
+# Limits for every query: mon query, rule evaluation, mon top.
+query:
+  # A query still running after this fails with "query timed out" (mon query --timeout overrides).
+  timeout: 10s
+
 # Notifications: receivers and their channels, the route tree, inhibition, mute intervals,
 # escalation and the durable outbox. Every channel's options: docs/notifications.md.
 # Credentials (webhook URLs, tokens, passwords) must come from \${ENV} or \${file:…}.

@@ -419,6 +419,12 @@ export const apiSchema = section({
   token: z.string().optional(),
 }).superRefine(requireTokenOffLoopback('api.token'))
 
+/** Limits for every query path: `mon query`, rule evaluation, `mon top` (docs/query.md). */
+export const querySchema = section({
+  /** a query still running after this fails with "query timed out after …" */
+  timeout: duration({positive: true}).default('10s'),
+})
+
 export const logSchema = section({
   level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   format: z.enum(['auto', 'text', 'json']).default('auto'),
@@ -434,6 +440,7 @@ export const configShape = {
   inputs: inputsSchema.prefault({}),
   spool: spoolSchema.prefault({}),
   rules: rulesSchema.prefault({}),
+  query: querySchema.prefault({}),
   notify: notifySchema,
   retention: retentionSchema,
   api: apiSchema.prefault({}),
@@ -482,6 +489,7 @@ export type ExecInputConfig = InputsConfig['exec'][number]
 export type ListenerInputConfig = InputsConfig['listener']
 export type SpoolConfig = MonConfig['spool']
 export type RulesConfig = MonConfig['rules']
+export type QueryConfig = MonConfig['query']
 export type RetentionConfig = MonConfig['retention']
 export type ApiConfig = MonConfig['api']
 export type LogConfig = MonConfig['log']

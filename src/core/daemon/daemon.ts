@@ -186,7 +186,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       clock,
       log: log.child({component: 'rules'}),
       sink,
-      ...engineOptionsFromConfig(cfg.config.rules),
+      ...engineOptionsFromConfig(cfg.config.rules, cfg.config.query),
       internalTags: {host: cfg.config.host},
     })
 

@@ -54,12 +54,22 @@ export interface StoreInfo {
   details?: Record<string, unknown>
 }
 
+/** A query's time budget (query/deadline.ts): throws once the time is up. */
+export interface QueryDeadlineCheck {
+  check(): void
+}
+
+export interface QueryOptions {
+  /** synchronous backends call check() between series and chunks */
+  deadline?: QueryDeadlineCheck
+}
+
 /** The seam every backend implements (architecture note). */
 export interface Store {
   readonly kind: string
   /** idempotent: the same series + field + timestamp again overwrites */
   write(points: Point[]): Promise<void>
-  query(q: QueryPlan): Promise<Frame[]>
+  query(q: QueryPlan, opts?: QueryOptions): Promise<Frame[]>
   close(): Promise<void>
 }
 

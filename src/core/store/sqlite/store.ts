@@ -3,11 +3,11 @@ import {mkdirSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {systemClock, type Clock} from '../../clock.js'
 import {InputError, UserError} from '../../errors.js'
-import {matchesAll, type Matcher} from '../../model/matcher.js'
+import {compileLinearRegex, matchesAll, type Matcher} from '../../model/matcher.js'
 import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {Accumulators, bucketStart, derivative, lastPerBucket, summarizable} from '../../query/aggregate.js'
 import {sortFrames} from '../frames.js'
-import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
+import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryOptions, QueryPlan, StoreInfo} from '../types.js'
 import type {Bucket, BucketColumn} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import {FieldIndex, SeriesIndex} from './ids.js'
@@ -67,6 +67,8 @@ export class SqliteStore implements FullStore {
   private readonly seriesIds = new SeriesIndex<number>()
   private readonly fields = new FieldIndex<FieldRow>()
   private lastCompactCheck = 0
+  /** the running query's deadline check (querySync) */
+  private checkDeadline: () => void = noDeadline
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>
   private readonly raw: ChunkTable<number | string>
   private readonly rollups = new Map<number, ChunkTable<Bucket>>()
@@ -80,7 +82,7 @@ export class SqliteStore implements FullStore {
     this.autoCompactEvery = opts.autoCompactEvery ?? 5 * 60_000
     this.db = openDatabase(opts.path, Boolean(opts.readonly))
     if (opts.cacheKiB !== undefined) this.db.pragma(`cache_size = -${Math.max(64, Math.floor(opts.cacheKiB))}`)
-    this.db.function('regexp', {deterministic: true}, (re: unknown, s: unknown) => (regexCache(String(re)).test(String(s ?? '')) ? 1 : 0))
+    this.db.function('regexp', {deterministic: true}, (re: unknown, s: unknown) => (compileLinearRegex(String(re)).test(String(s ?? '')) ? 1 : 0))
     this.stmt = this.prepareStatements()
     this.raw = new ChunkTable(this.db, 'chunks', rawCodec, this.chunkMax)
     this.policy = retentionPolicy(opts.retention)
@@ -463,12 +465,19 @@ export class SqliteStore implements FullStore {
 
   // ---------------------------------------------------------------- queries
 
-  async query(q: QueryPlan): Promise<Frame[]> {
-    return this.querySync(q)
+  async query(q: QueryPlan, opts?: QueryOptions): Promise<Frame[]> {
+    return this.querySync(q, opts)
   }
 
-  querySync(q: QueryPlan): Frame[] {
-    return this.db.transaction(() => this.runPlan(q))()
+  querySync(q: QueryPlan, opts?: QueryOptions): Frame[] {
+    // the run is synchronous, so no other query interleaves while this deadline is installed
+    const deadline = opts?.deadline
+    this.checkDeadline = deadline ? () => deadline.check() : noDeadline
+    try {
+      return this.db.transaction(() => this.runPlan(q))()
+    } finally {
+      this.checkDeadline = noDeadline
+    }
   }
 
   /** Which retention tier answers a plan (see retention.ts chooseTier). */
@@ -491,6 +500,7 @@ export class SqliteStore implements FullStore {
     const rows = this.db.prepare<unknown[], SeriesRow>(sql).all(...params)
     const out: Array<{id: number; tags: Tags}> = []
     for (const r of rows) {
+      this.checkDeadline()
       const tags = JSON.parse(r.tags) as Tags
       if (jsMatchers.length > 0 && !matchesAll(jsMatchers, tags)) continue
       out.push({id: r.id, tags})
@@ -524,6 +534,7 @@ export class SqliteStore implements FullStore {
   private rawFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
     const frames: Frame[] = []
     for (const s of series) {
+      this.checkDeadline()
       let run = this.readRun(s.id, field.id, q.start, q.end)
       if (run.ts.length === 0) continue
       if (q.limit !== undefined && run.ts.length > q.limit) run = {ts: run.ts.slice(-q.limit), values: run.values.slice(-q.limit)}
@@ -547,6 +558,7 @@ export class SqliteStore implements FullStore {
   ): Frame[] {
     const groups = new Map<string, {tags: Tags; buckets: Buckets}>()
     for (const s of series) {
+      this.checkDeadline()
       const groupTags: Tags = {}
       for (const k of agg.by) groupTags[k] = s.tags[k] ?? ''
       const groupKey = agg.by.map((k) => groupTags[k]).join('\u0000')
@@ -576,6 +588,7 @@ export class SqliteStore implements FullStore {
   private transformFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
     const frames: Frame[] = []
     for (const s of series) {
+      this.checkDeadline()
       const d = this.derivedSeries(q, s.id, field.id)
       if (d.ts.length === 0) continue
       frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
@@ -591,6 +604,7 @@ export class SqliteStore implements FullStore {
     const head = this.stmt.headRange.all(sid, field.id, q.start, q.end)
     const headTs = head.map((r) => r.ts)
     for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
+      this.checkDeadline()
       const inside = c.t_start >= q.start && c.t_end < q.end
       const oneBucket = !q.every || bucketStart(c.t_start, q.every) === bucketStart(c.t_end, q.every)
       const overridden = anyInRange(headTs, c.t_start, c.t_end)
@@ -653,6 +667,7 @@ export class SqliteStore implements FullStore {
       const tq = {...q, every: q.every ?? res}
       const frames: Frame[] = []
       for (const s of series) {
+        this.checkDeadline()
         const d = this.derivedSeries(tq, s.id, field.id, lastValues(s.id))
         if (d.ts.length > 0) frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
       }
@@ -873,16 +888,7 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
   return db
 }
 
-const regexes = new Map<string, RegExp>()
-function regexCache(re: string): RegExp {
-  let r = regexes.get(re)
-  if (!r) {
-    r = new RegExp(re, 'u')
-    regexes.set(re, r)
-  }
-
-  return r
-}
+function noDeadline(): void {}
 
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`
