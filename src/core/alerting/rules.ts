@@ -12,6 +12,7 @@ import {
   issuesToProblems,
   type ConfigPath,
   type ConfigProblem,
+  yamlStructureProblems,
 } from '../config/problems.js'
 import {duration, int, isCronExpression, noDataState, scalarString, section} from '../config/schema.js'
 import {InputError, type SourcePosition} from '../errors.js'
@@ -172,6 +173,9 @@ export function parseRuleText(text: string, file: string, opts: LoadRuleOptions 
   if (doc.errors.length > 0) {
     return fail(doc.errors.map((e) => ({position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0].replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`, hint: e.code === 'TAB_AS_INDENT' ? 'indent with spaces, not tabs' : undefined})))
   }
+
+  const structure = yamlStructureProblems(doc, positions)
+  if (structure.length > 0) return fail(structure)
 
   if (doc.contents !== null && !isMap(doc.contents)) {
     return fail([{position: positions.of(doc.contents), message: `a rule file is a map with 'groups:', got ${describeValue(doc.contents.toJSON())}`, hint: 'start the file with groups: and a list of groups'}])

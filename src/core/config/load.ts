@@ -4,7 +4,7 @@ import {LineCounter, isMap, parseDocument} from 'yaml'
 import {InputError} from '../errors.js'
 import {interpolateDocument} from './interpolate.js'
 import {expandPath, findConfigFile, resolveDataDir} from './paths.js'
-import {ConfigError, PositionFinder, describeValue, genericIssueMessage, issuesToProblems, locateNode, type ConfigProblem} from './problems.js'
+import {ConfigError, PositionFinder, TOO_DEEP, TOO_DEEP_HINT, describeValue, genericIssueMessage, issuesToProblems, locateNode, yamlStructureProblems, type ConfigProblem} from './problems.js'
 import {literalSecretProblems} from '../notify/config.js'
 import {redactString} from './redact.js'
 import {monConfigSchema, type MonConfig, type ParsedConfig} from './schema.js'
@@ -76,6 +76,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError(
       doc.errors.map((e): ConfigProblem => {
         const key = e.code === 'DUPLICATE_KEY' ? /^("(?:[^"\\]|\\.)*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] : undefined
+        // the YAML parser turns its own stack overflow into this error
+        if (e.code === 'RESOURCE_EXHAUSTION') return {position: positions.at(e.pos[0]), message: TOO_DEEP, hint: TOO_DEEP_HINT}
         const message = key ? `duplicate key '${key.replace(/^["']|["']$/g, '')}'` : lowerFirst(e.message)
         return {position: positions.at(e.pos[0]), message: `invalid YAML: ${message}`, hint: YAML_HINTS[e.code]}
       }),
@@ -85,6 +87,9 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     const got = doc.contents.toJSON()
     throw new ConfigError([{position: positions.of(doc.contents), message: `the config must be a map of options (key: value lines), got ${describeValue(got)}`}])
   }
+
+  const structure = yamlStructureProblems(doc, positions)
+  if (structure.length > 0) throw new ConfigError(structure)
 
   const interpolation = interpolateDocument(doc, text, positions, {env, baseDir})
   if (interpolation.problems.length > 0) throw new ConfigError(interpolation.problems)
@@ -103,8 +108,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
 
   const result = monConfigSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
   if (!result.success) {
-    const problems = issuesToProblems(result.error.issues, {doc, positions, data, schema: monConfigSchema})
-    // Messages quote the offending value; one that came from the environment or a file is a secret.
+    // a value from ${…} is never quoted (secretPaths); text elsewhere that repeats one is masked too
+    const problems = issuesToProblems(result.error.issues, {doc, positions, data, schema: monConfigSchema, secretPaths: interpolation.secretPaths})
     const redacted = problems.map((p) => ({...p, message: redactString(p.message, interpolation.secrets)}))
     throw new ConfigError(redacted.length > 0 ? redacted : [{position: positions.at(0), message: result.error.message}])
   }
