@@ -12,6 +12,8 @@ import {
   issuesToProblems,
   type ConfigPath,
   type ConfigProblem,
+  TOO_DEEP,
+  TOO_DEEP_HINT,
   yamlStructureProblems,
 } from '../config/problems.js'
 import {duration, int, isCronExpression, noDataState, scalarString, section} from '../config/schema.js'
@@ -171,7 +173,7 @@ export function parseRuleText(text: string, file: string, opts: LoadRuleOptions 
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
   const fail = (problems: ConfigProblem[]): RuleFileCheck => ({file, groups: [], problems})
   if (doc.errors.length > 0) {
-    return fail(doc.errors.map((e) => ({position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0].replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`, hint: e.code === 'TAB_AS_INDENT' ? 'indent with spaces, not tabs' : undefined})))
+    return fail(doc.errors.map((e) => e.code === 'RESOURCE_EXHAUSTION' ? {position: positions.at(e.pos[0]), message: TOO_DEEP, hint: TOO_DEEP_HINT} : ({position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0].replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`, hint: e.code === 'TAB_AS_INDENT' ? 'indent with spaces, not tabs' : undefined})))
   }
 
   const structure = yamlStructureProblems(doc, positions)

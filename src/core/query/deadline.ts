@@ -36,7 +36,7 @@ export class QueryDeadline implements QueryDeadlineCheck {
 
   /** `work`, or a {@link QueryTimeoutError} when the budget runs out first. */
   async bound<T>(work: Promise<T>): Promise<T> {
-    this.check()
+    // no check() first: `work` is already running and a rejection of it must not go unhandled
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new QueryTimeoutError(this.timeoutMs)), Math.max(0, this.expiresAt - this.clock.now()))
