@@ -147,7 +147,7 @@ receivers:
     }
     const notify = compileNotify(parseConfigText(stringify({notify: config}), 'mon.yaml', {HOME: '/tmp'}).config.notify)
     const db = openStateDb(tmp.dir, NOTIFY_MIGRATIONS)
-    const dispatcher = new Dispatcher({notify, db, clock})
+    let dispatcher = new Dispatcher({notify, db, clock})
     const firedAt = clock.now()
     const alert: Alert = {
       fingerprint: 'bbbbbbbbbbbbbbbb',
@@ -197,11 +197,72 @@ receivers:
     assert.equal(dispatcher.outbox.deliveriesFor(alert.fingerprint).length, 1)
     assert.equal(dispatcher.outbox.counts().delivered, 2)
 
+    // a restarted daemon (a new dispatcher on the same state.db) goes on re-sending, and still keeps one re-send
+    dispatcher.close()
+    dispatcher = new Dispatcher({notify, db, clock})
+    clock.advance(30_000)
+    assert.equal((await evaluate()).delivered, 1)
+    assert.equal(dispatcher.outbox.counts().delivered, 2)
+    assert.equal((await inAlertmanager())?.status.state, 'active')
+
     // the resolution reaches Alertmanager's receiver (so the check above could have seen one)
     clock.advance(5 * 60_000)
     // (resolved at the real now: Alertmanager compares endsAt with its own clock, which is behind mon's ManualClock)
     assert.equal((await evaluate({...alert, state: 'resolved', resolvedAt: Date.now()})).delivered, 1)
     await waitFor(async () => statusesSeen().includes('resolved'), "Alertmanager's resolved notification", 10_000)
+    db.close()
+  })
+})
+
+describe('re-sends to Alertmanager: throttled, only what it was told, no pile-up while it is down', () => {
+  // a loopback server standing in for Alertmanager's POST /api/v2/alerts, so it can also answer 503
+  let am: CaptureServer
+  const tmp = tempDir('mon-am-resend-unit-')
+  before(async () => {
+    am = await startCapture()
+  })
+  after(async () => {
+    await am?.close()
+    tmp.cleanup()
+  })
+
+  it('re-sends at most once per resend_delay, leaves new alerts to the group timers, and queues one row while Alertmanager is down', async () => {
+    const clock = new ManualClock(Date.parse('2026-03-02T10:00:00Z'))
+    const t0 = clock.now()
+    const config = {
+      receivers: [{name: 'am', alertmanager_configs: [{url: am.url, resend_delay: '30s'}]}],
+      route: {receiver: 'am', group_wait: '0s', group_interval: '5m', repeat_interval: '4h'},
+      outbox: {backoff: '10s', max_backoff: '10s'},
+    }
+    const notify = compileNotify(parseConfigText(stringify({notify: config}), 'mon.yaml', {HOME: '/tmp'}).config.notify)
+    const db = openStateDb(tmp.dir, NOTIFY_MIGRATIONS)
+    const dispatcher = new Dispatcher({notify, db, clock, random: () => 0.5})
+    const firing = (fp: string, host: string): Alert => ({fingerprint: fp, group: 'g', labels: {alertname: 'Down', host}, annotations: {}, state: 'firing', value: 1, activeAt: t0, firedAt: t0, lastEvalAt: t0})
+    const posted = () => am.requests.map((r) => (am.json(r) as unknown as Array<{labels: {host: string}}>).map((a) => a.labels.host).join(','))
+    const evaluateAt = async (offsetS: number, ...alerts: Alert[]) => {
+      clock.set(t0 + offsetS * 1000)
+      dispatcher.push(alerts, clock.now())
+      return dispatcher.tick(clock.now())
+    }
+    const a = firing('aaaaaaaaaaaaaaaa', 'web-1')
+    const b = firing('bbbbbbbbbbbbbbbb', 'web-2')
+
+    await evaluateAt(0, a)
+    await evaluateAt(10, a) // within resend_delay of the first notification
+    await evaluateAt(30, a)
+    await evaluateAt(40, a, b) // b is new: it waits for the group's next flush (5m), not re-sent
+    await evaluateAt(60, a, b)
+    assert.deepEqual(posted(), ['web-1', 'web-1', 'web-1'])
+
+    am.respond(() => ({status: 503, body: 'down'}))
+    for (let s = 90; s <= 240; s += 30) await evaluateAt(s, a, b)
+    const c = dispatcher.outbox.counts()
+    assert.equal(c.pending + c.sending, 1, `one row waits for Alertmanager, not one per evaluation: ${JSON.stringify(c)}`)
+
+    am.respond(() => undefined)
+    am.reset()
+    await evaluateAt(300, a, b) // the waiting re-send goes out, then the group's flush tells about b
+    assert.deepEqual(posted(), ['web-1', 'web-1,web-2'])
     db.close()
   })
 })

@@ -72,8 +72,8 @@ export class Dispatcher implements AlertSink {
   private readonly firing = new Map<string, Alert>()
   private enqueued = 0
   private lastPurge = 0
-  /** per outbox stream of a re-sent channel: when it was last re-sent, and that row (deleted once superseded) */
-  private readonly lastResend = new Map<string, {at: number; id: string}>()
+  /** per outbox stream of a re-sent channel: when it was last re-sent */
+  private readonly lastResendAt = new Map<string, number>()
 
   constructor(private readonly opts: DispatcherOptions) {
     this.log = opts.log ?? silentLogger
@@ -135,12 +135,12 @@ export class Dispatcher implements AlertSink {
    * each was already told about, so it keeps them active (endsAt moves forward with every send).
    * New alerts still wait for the group's flush (group_wait / group_interval); a stream with a row
    * still unsent gets nothing more (no pile-up while the receiver is down); a re-send replaces the
-   * stream's previous delivered one, so the outbox holds one per stream, not one per evaluation.
+   * stream's delivered ones, so the outbox holds one per stream, not one per evaluation (also
+   * across restarts and cron runs).
    */
   private resend(groups: Iterable<AggregationGroup>, now: number): void {
     let silences: Silence[] | undefined
     const entries: OutboxEntry[] = []
-    const superseded: string[] = []
     for (const group of groups) {
       const {route} = group
       const channels = this.channelsOf(route.receiver).filter((inst) => inst.resendIntervalMs !== undefined)
@@ -154,17 +154,14 @@ export class Dispatcher implements AlertSink {
         const known = firing.filter((a) => told.has(a.fingerprint))
         if (known.length === 0) continue
         const stream = streamKey(route.receiver, inst.key, group.groupKey)
-        const previous = this.lastResend.get(stream)
-        if (now - Math.max(previous?.at ?? 0, last.notifiedAt) < inst.resendIntervalMs!) continue
+        if (now - Math.max(this.lastResendAt.get(stream) ?? 0, last.notifiedAt) < inst.resendIntervalMs!) continue
         if (this.outbox.hasUndelivered(stream)) continue
-        const entry = {...this.entry(inst, 'firing', group, known.map((a) => this.notificationAlert(a)), now), resend: true}
-        entries.push(entry)
-        if (previous) superseded.push(previous.id)
-        this.lastResend.set(stream, {at: now, id: entry.notification.id})
+        this.outbox.deleteDeliveredResends(stream)
+        entries.push({...this.entry(inst, 'firing', group, known.map((a) => this.notificationAlert(a)), now), resend: true})
+        this.lastResendAt.set(stream, now)
       }
     }
     this.enqueue(entries, now)
-    for (const id of superseded) this.outbox.deleteDelivered(id)
   }
 
   /**
@@ -294,7 +291,7 @@ export class Dispatcher implements AlertSink {
     this.enqueue(entries, now)
     if (group.alerts.size === 0) {
       this.groups.delete(group.id)
-      for (const inst of this.channelsOf(route.receiver)) this.lastResend.delete(streamKey(route.receiver, inst.key, group.groupKey))
+      for (const inst of this.channelsOf(route.receiver)) this.lastResendAt.delete(streamKey(route.receiver, inst.key, group.groupKey))
     }
   }
 

@@ -321,9 +321,17 @@ export class Outbox {
     return this.db.prepare(`SELECT 1 FROM notify_outbox WHERE stream = ? AND status IN ('pending', 'sending') LIMIT 1`).get(stream) !== undefined
   }
 
-  /** Delete one row if it was delivered (a superseded re-send); dead and pending rows stay. */
-  deleteDelivered(id: string): boolean {
-    return this.db.prepare(`DELETE FROM notify_outbox WHERE id = ? AND status = 'delivered'`).run(id).changes > 0
+  /**
+   * Delete the stream's delivered re-sends (firing rows linked to no alert: see OutboxEntry.resend),
+   * superseded by a newer one. Dead and unsent rows stay.
+   */
+  deleteDeliveredResends(stream: string): number {
+    return this.db
+      .prepare(
+        `DELETE FROM notify_outbox WHERE stream = ? AND status = 'delivered' AND kind = 'firing'
+           AND NOT EXISTS (SELECT 1 FROM notify_outbox_alerts a WHERE a.seq = notify_outbox.seq)`,
+      )
+      .run(stream).changes
   }
 
   counts(): Record<OutboxStatus, number> {
