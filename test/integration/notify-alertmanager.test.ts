@@ -141,7 +141,7 @@ receivers:
     const clock = new ManualClock(Date.now())
     const config = {
       external_url: 'https://mon.example.com',
-      receivers: [{name: 'am', alertmanager_configs: [{url: am.url, alert_ttl: ALERT_TTL, resend_delay: '30s'}]}],
+      receivers: [{name: 'am', alertmanager_configs: [{url: am.url, alert_ttl: ALERT_TTL, resend_delay: '1s'}]}],
       // mon's own repeat_interval is far longer than alert_ttl: only the per-evaluation re-send keeps it alive
       route: {receiver: 'am', group_wait: '0s', group_interval: '5m', repeat_interval: '4h'},
     }

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {parseDuration} from '../../config/duration.js'
+import {parseDuration, tryParseDuration} from '../../config/duration.js'
 import {duration, httpUrl, section} from '../../config/schema.js'
 import {basicAuth, postJson} from '../http.js'
 import type {Notification} from '../types.js'
@@ -26,6 +26,13 @@ const schema = lazy(() =>
     basic_auth: section({username: z.string(), password: z.string()}).optional(),
     ...commonFields({sendResolved: true}),
     ...tlsField(),
+  }).superRefine((v, ctx) => {
+    // endsAt must outlive the gap to the next re-send, or Alertmanager resolves the alert in between
+    const ttl = tryParseDuration(v.alert_ttl)
+    const resend = tryParseDuration(v.resend_delay)
+    if (ttl !== undefined && resend !== undefined && ttl < 2 * resend) {
+      ctx.addIssue({code: 'custom', path: ['alert_ttl'], message: `must be at least twice resend_delay (${v.resend_delay}), or Alertmanager resolves firing alerts between two re-sends`})
+    }
   }),
 )
 
