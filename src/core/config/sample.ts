@@ -76,7 +76,7 @@ store:
 ~  tls_verify: true
 
 inputs:
-  # Host metrics (cpu, mem, disk, diskio, net, system), Telegraf-compatible names.
+  # Host metrics (cpu, mem, swap, disk, diskio, net, system, processes, kernel), Telegraf-compatible names.
   host:
     # Collect host metrics at all.
     enabled: true

@@ -8,11 +8,13 @@ import {AmbiguousIdError, IncidentConflictError, NotFoundError} from '../inciden
 import type {IncidentService} from '../incidents/types.js'
 import {silentLogger, type Logger} from '../log.js'
 import {AuthFailureLimiter, bearerToken, tokenMatches} from './auth.js'
+import {mountAlertPage} from './alert-page.js'
 import {mountIncidentRoutes} from './api-incidents.js'
 
 /**
  * The daemon's HTTP server (node:http): the incident API under /api/v1 (alerts, acks, silences,
- * history — api-incidents.ts) plus whatever the daemon adds with {@link ApiServer.route} (/healthz,
+ * history — api-incidents.ts), the read-only alert page notifications link to (/alerts/{fingerprint},
+ * alert-page.ts), plus whatever the daemon adds with {@link ApiServer.route} (/healthz,
  * /metrics). Bound to 127.0.0.1:9464 unless `api.listen` says otherwise.
  *
  * Every /api/ request needs `Authorization: Bearer <api.token>` (compared in constant time). A
@@ -51,8 +53,11 @@ export interface ApiReply {
 export type ApiHandler = (req: ApiRequest) => ApiReply | Promise<ApiReply>
 
 export interface RouteOptions {
-  /** needs the bearer token; default true (every route under /api/ needs it regardless) */
-  auth?: boolean
+  /**
+   * needs the bearer token; default true (every route under /api/ needs it regardless).
+   * `'off-loopback'`: only when the server listens beyond loopback (pages a browser opens from a link).
+   */
+  auth?: boolean | 'off-loopback'
 }
 
 export interface ApiServerOptions {
@@ -130,13 +135,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         names.push(name)
         return '([^/]+)'
       })
-      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth: ro.auth ?? true})
+      const auth = ro.auth === 'off-loopback' ? !isLoopbackHost(hp.host) : (ro.auth ?? true)
+      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth})
     },
     listen: () => start(),
     close: () => stop(),
   }
 
-  if (opts.incidents) mountIncidentRoutes(api, opts.incidents, opts.clock)
+  if (opts.incidents) {
+    mountIncidentRoutes(api, opts.incidents, opts.clock)
+    mountAlertPage(api, opts.incidents)
+  }
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error) => {
