@@ -29,7 +29,7 @@ function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
         {name: 'internal', kind: 'internal', schedule: 'every 10s', gathered: 360, written: 360, dropped: 0, errors: 0, runs: 360, points: 1, missed: 0, overlapped: 0},
       ],
       spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}},
-      writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
+      writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
     },
     rules: {
       files: ['/etc/mon/rules/host.yaml'],

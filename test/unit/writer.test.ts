@@ -8,6 +8,8 @@ import {isPermanentWriteError, Writer} from '../../src/core/pipeline/writer.js'
 import {ManualTimer} from '../../src/core/scheduler/timer.js'
 import type {Frame, Store} from '../../src/core/store/types.js'
 import {tempDir} from '../helpers/servers.js'
+import {join} from 'node:path'
+import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 
 /** A store that fails the way it is told to, and remembers what it was given. */
 class ScriptedStore implements Store {
@@ -102,6 +104,25 @@ describe('writer', () => {
     assert.equal(w.stats().rejectedPoints, 5)
     assert.equal(spool.backlog().records, 0)
     await w.stop()
+  })
+
+  it('a point the embedded store refuses is dropped alone and counted for its input; the rest of the batch is stored', async () => {
+    const store = new SqliteStore({path: join(tmp.dir, 'mon.db')})
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 1000})
+    await spool.append([
+      {input: 'good', points: 100, precision: 'ms', payload: toLineProtocol(pts(100)).text},
+      {input: 'mixed', points: 2, precision: 'ms', payload: 'm,i=x v=1 5000\nm,i=y v="oops" 5001\n'},
+    ])
+    w.start()
+    await until(() => spool.backlog().records === 0)
+    await w.stop()
+    assert.deepEqual(spool.status().droppedByInput, {mixed: 1})
+    assert.equal(w.stats().rejectedPoints, 1)
+    assert.equal(w.stats().points, 101)
+    assert.deepEqual(w.stats().writtenByInput, {good: 100, mixed: 1})
+    const frames = await store.query({measurement: 'm', field: 'v', matchers: [], start: 0, end: 10_000})
+    assert.equal(frames.reduce((n, f) => n + f.rows.length, 0), 101)
+    await store.close()
   })
 
   it('classifies errors', () => {

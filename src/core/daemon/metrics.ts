@@ -99,6 +99,7 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   e.family('mon_store_write_batches_total', 'counter', 'Batches written to the store.', writer.batches)
   e.family('mon_store_write_errors_total', 'counter', 'Failed store writes (retried).', writer.errors)
   e.family('mon_store_rejected_points_total', 'counter', 'Points the store rejected for good.', writer.rejectedPoints)
+  e.family('mon_store_merged_points_total', 'counter', 'Values replaced by a later one of the same batch on the same series, field and store timestamp (finer timestamps than the store keeps).', writer.mergedPoints)
   e.family('mon_store_last_write_timestamp_seconds', 'gauge', 'When the store last accepted a write.', seconds(writer.lastWriteAt))
   if (listener) {
     e.family('mon_listener_requests_total', 'counter', 'Requests to the line-protocol listener.', listener.requests)

@@ -7,7 +7,7 @@
  *                                          gather_time_ms (last run), last_ok (bool)
  *   mon_internal,component=spool           bytes, segments, records, points, oldest_age_s (gauges);
  *                                          dropped_points, dropped_segments, corrupt_bytes (counters)
- *   mon_internal,component=writer          points_written, batches, errors, rejected_points (counters);
+ *   mon_internal,component=writer          points_written, batches, errors, rejected_points, merged_points (counters);
  *                                          write_latency_ms, write_latency_max_ms (since last sample), store_up
  *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, too_large, errors
  *   mon_internal,component=agent           uptime_s, rss_bytes, heap_used_bytes
@@ -69,7 +69,7 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
     ts,
   })
   const w = m.writer
-  const writerFields: Record<string, FieldValue> = {points_written: int(w.points), batches: int(w.batches), errors: int(w.errors), rejected_points: int(w.rejectedPoints), store_up: w.storeUp}
+  const writerFields: Record<string, FieldValue> = {points_written: int(w.points), batches: int(w.batches), errors: int(w.errors), rejected_points: int(w.rejectedPoints), merged_points: int(w.mergedPoints), store_up: w.storeUp}
   if (m.latency.count > 0) {
     writerFields.write_latency_ms = Math.round((m.latency.sumMs / m.latency.count) * 1000) / 1000
     writerFields.write_latency_max_ms = Math.round(m.latency.maxMs * 1000) / 1000

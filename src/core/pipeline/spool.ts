@@ -587,14 +587,22 @@ export class Spool {
     this.persistAckSoon()
   }
 
-  /** The writer gave up on a batch (the store rejected it for good): acknowledged and counted as dropped. */
-  reject(batch: SpoolBatch): void {
-    for (const r of batch.records) this.droppedByInput.set(r.input, (this.droppedByInput.get(r.input) ?? 0) + r.points)
-    this.dropped.records += batch.records.length
-    this.dropped.points += batch.points
+  /**
+   * The store refused points of a batch for good and kept the rest (or refused it whole, the
+   * default): the batch is acknowledged and the refused points, per input, counted as dropped.
+   */
+  reject(batch: SpoolBatch, refused: ReadonlyMap<string, number> = pointsByInput(batch)): void {
+    let points = 0
+    for (const [input, n] of refused) {
+      this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+      points += n
+    }
+    const whole = points >= batch.points
+    if (whole) this.dropped.records += batch.records.length
+    this.dropped.points += points
     this.ack(batch)
-    this.acked.records -= batch.records.length
-    this.acked.points -= batch.points
+    if (whole) this.acked.records -= batch.records.length
+    this.acked.points -= points
   }
 
   /**
@@ -876,6 +884,13 @@ export class Spool {
       } catch {}
     }
   }
+}
+
+/** Points of a batch per input. */
+export function pointsByInput(batch: SpoolBatch): Map<string, number> {
+  const byInput = new Map<string, number>()
+  for (const r of batch.records) byInput.set(r.input, (byInput.get(r.input) ?? 0) + r.points)
+  return byInput
 }
 
 function effectiveSegmentBytes(segmentBytes: number, maxBytes: number): number {
