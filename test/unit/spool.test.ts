@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
 import {crc32, tableCrc32} from '../../src/core/pipeline/crc32.js'
-import {Spool, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
+import {Spool, SpoolFullError, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
 import {tempDir} from '../helpers/servers.js'
 
 let tmp: {dir: string; cleanup: () => void}
@@ -307,6 +307,33 @@ describe('spool', () => {
     const got = await readAll(spool)
     assert.equal(got.at(-1), rec(999).payload, 'the newest data is kept')
     assert.equal(got.length * 2, st.points)
+    await spool.close()
+  })
+
+  it('when_full: reject refuses an append that does not fit, writes nothing of it, and takes appends again once there is room', async () => {
+    const spool = Spool.open({dir: join(tmp.dir, 'spool'), maxBytes: 32 * 1024, segmentBytes: 4096, fsync: 'never', whenFull: 'reject', clock})
+    let taken = 0
+    for (;;) {
+      try {
+        await spool.append([rec(taken)])
+        taken++
+      } catch (err) {
+        assert.ok(err instanceof SpoolFullError, String(err))
+        break
+      }
+    }
+    const st = spool.status()
+    assert.ok(st.bytes <= 32 * 1024, `${st.bytes} bytes on disk`)
+    assert.deepEqual(st.dropped, {records: 0, points: 0, segments: 0, corruptBytes: 0}, 'nothing taken is dropped')
+    assert.equal(st.points, taken * 2)
+    assert.deepEqual(st.refused, {records: 1, points: 2})
+    assert.equal(st.full, true)
+    const bytes = st.bytes
+    await assert.rejects(spool.append([rec(taken)]), SpoolFullError)
+    assert.equal(spool.status().bytes, bytes, 'a refused append leaves no bytes behind')
+    assert.equal((await readAll(spool)).length, taken, 'every taken record is read back')
+    await spool.append([rec(taken)])
+    assert.equal(spool.status().full, false)
     await spool.close()
   })
 

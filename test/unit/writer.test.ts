@@ -173,4 +173,29 @@ describe('batcher', () => {
     assert.equal(spool.backlog().points, 2)
     assert.deepEqual(b.stats().invalidByInput, {x: 1})
   })
+
+  it('a full spool (when_full: reject) makes it hold the points and try again; they go in once there is room', async () => {
+    const small = Spool.open({dir: join(tmp.dir, 'small'), maxBytes: 16 * 1024, segmentBytes: 4096, fsync: 'never', whenFull: 'reject', clock: timer})
+    try {
+      const b = new Batcher({spool: small, batchSize: 1_000_000, flushIntervalMs: 100, timer})
+      let refusedFill: Promise<void> | undefined
+      while (!small.status().full) {
+        refusedFill = b.add('fill', pts(20))
+        await b.flush()
+      }
+      assert.equal(b.holding(), true, 'held, not lost')
+      const held = b.add('late', pts(5))
+      await b.flush()
+      assert.deepEqual(b.stats().failedByInput, {})
+      // the writer catches up: acknowledged segments are deleted, room appears
+      for (let batch = await small.readBatch(1_000_000); batch; batch = await small.readBatch(1_000_000)) small.ack(batch)
+      await timer.advance(100)
+      await Promise.all([refusedFill, held])
+      assert.equal(b.holding(), false)
+      assert.equal(small.backlog().points, 25, 'the refused run and the later one')
+      assert.equal(small.status().dropped.points, 0)
+    } finally {
+      await small.close()
+    }
+  })
 })

@@ -25,8 +25,9 @@
  * resolves appends after a shared fdatasync (group commit: appends made while one is running
  * share the next); `never` leaves flushing to the OS (survives a process crash, not a power cut).
  *
- * Bounded by `max_bytes`: beyond it the oldest whole segments are deleted and what they held is
- * counted as dropped, per input. Fully acknowledged segments are deleted as the writer goes.
+ * Bounded by `max_bytes`: beyond it (`when_full: drop_oldest`) the oldest whole segments are
+ * deleted and what they held is counted as dropped, per input; with `when_full: reject` an append
+ * that does not fit is refused (SpoolFullError) and nothing taken is dropped. Fully acknowledged segments are deleted as the writer goes.
  */
 import {acquireLock, type Lock} from '../lock.js'
 import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
@@ -41,6 +42,28 @@ import {crc32} from './crc32.js'
 const fdatasyncAsync = promisify(fdatasync)
 
 export type FsyncPolicy = 'always' | 'batch' | 'never'
+/**
+ * What a full spool (`max_bytes`) does with a new append: `drop_oldest` makes room by deleting
+ * the oldest segments (their points counted as dropped); `reject` refuses the append with a
+ * {@link SpoolFullError}, so nothing already taken is lost and the sender is told to wait.
+ */
+export type WhenFull = 'drop_oldest' | 'reject'
+
+/** The spool is full and `when_full: reject`: nothing was appended; try again once the store catches up. */
+export class SpoolFullError extends UserError {
+  /** how long a sender should wait before trying again */
+  readonly retryAfterMs = 5000
+
+  constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+  ) {
+    super(`the spool in ${dir} is full (spool.max_bytes ${maxBytes} bytes) and spool.when_full is reject: the points were not taken`, {
+      hint: 'the store is not keeping up (see `mon status`); senders retry later, or raise spool.max_bytes',
+    })
+    this.name = 'SpoolFullError'
+  }
+}
 /** Timestamp precision of a record's line protocol (the ones every InfluxDB write API accepts). */
 export type SpoolPrecision = 'ns' | 'us' | 'ms' | 's'
 
@@ -114,6 +137,12 @@ export interface SpoolStatus {
   acked: SpoolCounts
   /** unacknowledged records found when the spool was opened (left by an earlier run) */
   recovered: SpoolCounts
+  maxBytes: number
+  whenFull: WhenFull
+  /** appends refused because the spool was full (`when_full: reject`) */
+  refused: SpoolCounts
+  /** the last append was refused for want of room, and none has been taken since */
+  full: boolean
 }
 
 export interface SpoolOptions {
@@ -121,6 +150,8 @@ export interface SpoolOptions {
   maxBytes: number
   segmentBytes: number
   fsync: FsyncPolicy
+  /** default `drop_oldest` */
+  whenFull?: WhenFull
   clock: Clock
   log?: Logger
   /**
@@ -179,6 +210,9 @@ export class Spool {
   private readonly log: Logger
   private readonly clock: Clock
   private fsync: FsyncPolicy
+  private whenFull: WhenFull
+  private full = false
+  private readonly refused = {records: 0, points: 0}
   private maxBytes: number
   private segmentBytes: number
   private segments: Segment[] = []
@@ -223,6 +257,7 @@ export class Spool {
     this.log = opts.log ?? silentLogger
     this.clock = opts.clock
     this.fsync = opts.fsync
+    this.whenFull = opts.whenFull ?? 'drop_oldest'
     this.maxBytes = opts.maxBytes
     this.segmentBytes = effectiveSegmentBytes(opts.segmentBytes, opts.maxBytes)
     this.lockPath = join(this.dir, 'LOCK')
@@ -282,6 +317,14 @@ export class Spool {
       total += head.length + payload.length
     }
 
+    if (this.whenFull === 'reject' && this.totalBytes() + total > this.maxBytes) {
+      // refused before anything is written: whoever sent the points still holds them
+      this.full = true
+      this.refused.records += records.length
+      for (const r of records) this.refused.points += r.points
+      throw new SpoolFullError(this.dir, this.maxBytes)
+    }
+    this.full = false
     let active = this.active()
     if (active.size > MAGIC_LEN && active.size + total > this.segmentBytes) active = this.roll()
     const at = active.size
@@ -364,10 +407,10 @@ export class Spool {
     return seg
   }
 
-  /** Over `max_bytes`: drop the oldest whole segments, counting what was never handed to the writer. */
+  /** Over `max_bytes` (`drop_oldest`): drop the oldest whole segments, counting what was never handed to the writer. */
   private enforceLimit(): void {
     let total = this.totalBytes()
-    if (total <= this.maxBytes) return
+    if (total <= this.maxBytes || this.whenFull === 'reject') return
     while (total > this.maxBytes && this.segments.length > 0) {
       if (this.segments.length === 1) this.roll()
       const victim = this.segments.shift()!
@@ -725,6 +768,10 @@ export class Spool {
       appended: {...this.appended},
       acked: {...this.acked},
       recovered: {...this.recovered},
+      maxBytes: this.maxBytes,
+      whenFull: this.whenFull,
+      refused: {...this.refused},
+      full: this.full,
     }
   }
 
@@ -750,9 +797,10 @@ export class Spool {
     }
   }
 
-  /** New limits and fsync policy (config reload). */
-  configure(opts: {maxBytes?: number; segmentBytes?: number; fsync?: FsyncPolicy}): void {
+  /** New limits, fsync and full policy (config reload). */
+  configure(opts: {maxBytes?: number; segmentBytes?: number; fsync?: FsyncPolicy; whenFull?: WhenFull}): void {
     if (opts.fsync) this.fsync = opts.fsync
+    if (opts.whenFull) this.whenFull = opts.whenFull
     if (opts.maxBytes !== undefined) this.maxBytes = opts.maxBytes
     if (opts.segmentBytes !== undefined || opts.maxBytes !== undefined) this.segmentBytes = effectiveSegmentBytes(opts.segmentBytes ?? this.segmentBytes, this.maxBytes)
     this.enforceLimit()
