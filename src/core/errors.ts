@@ -29,6 +29,23 @@ export class InputError extends UserError {
   }
 }
 
+/**
+ * A write that stored every point but `rejectedPoints` of them (InfluxDB's "partial write"): the
+ * store refused those (a field type conflict, a value it cannot hold…) and kept the others.
+ * `rejectedIndexes` are the positions of the refused points in the array that was written.
+ */
+export class PartialWriteError extends InputError {
+  constructor(
+    message: string,
+    readonly rejectedPoints: number,
+    readonly rejectedIndexes: readonly number[] = [],
+    opts: {hint?: string; details?: string} = {},
+  ) {
+    super(message, opts)
+    this.name = 'PartialWriteError'
+  }
+}
+
 /** A located problem in a text: file (or "<stdin>", "<query>"), 1-based line and column. */
 export interface SourcePosition {
   file: string

@@ -28,8 +28,8 @@ function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
         {name: 'http:api', kind: 'http', schedule: 'every 30s', gathered: 120, written: 120, dropped: 0, errors: 0, runs: 120, points: 1, missed: 0, overlapped: 0},
         {name: 'internal', kind: 'internal', schedule: 'every 10s', gathered: 360, written: 360, dropped: 0, errors: 0, runs: 360, points: 1, missed: 0, overlapped: 0},
       ],
-      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}},
-      writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
+      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}, maxBytes: 1 << 30, whenFull: 'drop_oldest', refused: {records: 0, points: 0}, full: false},
+      writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
     },
     rules: {
       files: ['/etc/mon/rules/host.yaml'],
@@ -56,6 +56,7 @@ describe('health', () => {
     ['an input failing', (f) => (f.agent.inputs[1].lastError = 'connect ECONNREFUSED'), 'degraded', 'collector', /1 of 2 inputs failing: http:api/],
     ['the store unreachable', (f) => Object.assign(f.agent.writer, {storeUp: false, lastError: 'connect ECONNREFUSED 127.0.0.1:8086'}), 'degraded', 'store', /unreachable: connect ECONNREFUSED.*points wait in the spool/],
     ['the spool lagging', (f) => Object.assign(f.agent.spool, {points: 5000, oldestAgeMs: 600_000}), 'degraded', 'spool', /5000 points waiting for the store, the oldest for 10m/],
+    ['the spool full with when_full: reject', (f) => Object.assign(f.agent.spool, {points: 5000, full: true, whenFull: 'reject'}), 'degraded', 'spool', /spool full \(max_bytes 1GiB, when_full: reject\): new points are refused/],
     ['a rule failing', (f) => (f.rules.rules[1] = {...f.rules.rules[1], health: 'error', lastError: 'boom'}), 'degraded', 'rules', /1 of 2 rules failing: host\/HighLoad/],
     ['dead notifications', (f) => (f.outbox.dead = 2), 'degraded', 'notify', /2 dead notifications/],
     ['a rejected reload', (f) => Object.assign(f.reload, {count: 1, failures: 1, lastOk: false, lastError: 'rules.yaml:3:9: unknown function'}), 'degraded', 'config', /rejected \(running the previous config\): rules\.yaml:3:9/],

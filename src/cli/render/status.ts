@@ -28,11 +28,19 @@ export function renderStatus(r: StatusReport, now: number): string {
   return lines.join('\n')
 }
 
+/** `, max 1 GiB, when full: reject (full: refusing new points)` — a status from an older daemon may lack it */
+function spoolLimit(s: DaemonStatusView['spool'], c: ReturnType<typeof color>): string {
+  if (s.whenFull === undefined) return ''
+  const state = s.full ? c.red(' (full: refusing new points)') : ''
+  const refused = s.refusedPoints > 0 ? `, ${s.refusedPoints} points refused so far (their senders keep them)` : ''
+  return `; max ${formatSize(s.maxBytes)}, when full: ${s.whenFull}${state}${refused}`
+}
+
 function renderDaemon(d: DaemonStatusView, now: number): string[] {
   const c = color(process.stdout)
   const lines: string[] = []
   lines.push(`store      ${d.store.name}: ${d.store.up ? c.green('up') : c.red(`down (${d.store.lastError ?? 'write failed'})`)}${d.store.lastWriteAt ? `, last write ${ago(now, d.store.lastWriteAt)}` : ''}`)
-  lines.push(`spool      ${d.spool.points} points waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}`)
+  lines.push(`spool      ${d.spool.points} points waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
   lines.push(`outbox     ${outboxLine(d.outbox)}${d.notify.routes ? '' : c.dim('  (no notify.route: nothing is delivered)')}`)
   lines.push(`alerts     ${d.alerts.firing} firing, ${d.alerts.pending} pending`)
   if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)

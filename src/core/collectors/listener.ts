@@ -41,7 +41,7 @@ import {errorMessage} from '../errors.js'
 import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
 import type {Point, Tags} from '../model/point.js'
 import {toLineProtocol} from '../pipeline/batcher.js'
-import type {Spool, SpoolPrecision, SpoolRecordInput} from '../pipeline/spool.js'
+import {SpoolFullError, type Spool, type SpoolPrecision, type SpoolRecordInput} from '../pipeline/spool.js'
 import {decorate, type CollectorContext} from './types.js'
 
 export const INFLUXDB_COMPAT_VERSION = '1.8.10'
@@ -78,6 +78,8 @@ export interface ListenerStats {
   tooLarge: number
   /** requests refused with 503 because max_buffered was reached */
   overloaded: number
+  /** requests refused with 503 because the spool was full (`spool.when_full: reject`) */
+  spoolFull: number
   /** request bytes held right now (bodies being read or checked) */
   bufferedBytes: number
   /** requests that failed on our side (spool write) */
@@ -102,7 +104,7 @@ export class Listener {
   private sockets = new Set<Socket>()
   private readonly tokenDigest?: Buffer
   private readonly decorationKeys: string[]
-  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, tooLarge: 0, overloaded: 0, bufferedBytes: 0, errors: 0, bytes: 0}
+  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, tooLarge: 0, overloaded: 0, spoolFull: 0, bufferedBytes: 0, errors: 0, bytes: 0}
   address?: {host: string; port: number}
   private readonly maxBuffered: number
 
@@ -246,6 +248,11 @@ export class Listener {
     try {
       await this.opts.spool.append([record])
     } catch (err) {
+      if (err instanceof SpoolFullError) {
+        // nothing was taken: the client keeps the points and sends them again later
+        this.s.spoolFull++
+        throw new HttpError(503, `${err.message}; retry later`, {retryAfter: Math.ceil(err.retryAfterMs / 1000)})
+      }
       this.s.errors++
       this.s.lastError = errorMessage(err)
       this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})

@@ -191,12 +191,15 @@ inputs:
 
 # The on-disk queue between collection and the store.
 spool:
-  # Oldest data is dropped (and counted) beyond this size.
+  # Most bytes on disk; see when_full.
   max_bytes: 1GiB
   # When to fsync: always, batch (after each batch) or never.
   fsync: batch
   # Size of each spool segment file.
   segment_bytes: 16MiB
+  # When max_bytes is reached: drop_oldest (the oldest points are dropped and counted) or
+  # reject (pushers get 503 + Retry-After, scheduled inputs wait; nothing taken is dropped).
+  when_full: drop_oldest
 
 rules:
   # Alert rule files (paths or globs, relative to this file).

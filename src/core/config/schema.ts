@@ -376,6 +376,8 @@ export const spoolSchema = section({
   max_bytes: size().default('1GiB'),
   fsync: z.enum(['always', 'batch', 'never']).default('batch'),
   segment_bytes: size().default('16MiB'),
+  /** full at max_bytes: drop the oldest points (counted), or refuse new ones (503 to pushers; scheduled inputs wait) */
+  when_full: z.enum(['drop_oldest', 'reject']).default('drop_oldest'),
 })
 
 /** What a rule does when its query returns no data / fails (also per rule in rule files). */

@@ -1,4 +1,4 @@
-import {formatDuration} from '../config/duration.js'
+import {formatDuration, formatSize} from '../config/duration.js'
 import type {DaemonFacts} from './types.js'
 
 /**
@@ -47,8 +47,9 @@ export function assessHealth(f: DaemonFacts): Health {
         : {status: 'ok', message: `${inputs.length} input${inputs.length === 1 ? '' : 's'}`}
 
   const {spool, writer} = f.agent
-  const spoolHealth: ComponentHealth =
-    spool.oldestAgeMs > SPOOL_LAG_MS
+  const spoolHealth: ComponentHealth = spool.full
+    ? {status: 'degraded', message: `spool full (max_bytes ${formatSize(spool.maxBytes)}, when_full: reject): new points are refused until the store catches up; ${spool.points} points waiting`}
+    : spool.oldestAgeMs > SPOOL_LAG_MS
       ? {status: 'degraded', message: `${spool.points} points waiting for the store, the oldest for ${formatDuration(Math.round(spool.oldestAgeMs / 1000) * 1000)}`}
       : {status: 'ok', message: `${spool.points} points waiting`}
   const store: ComponentHealth = writer.storeUp

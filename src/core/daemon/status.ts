@@ -7,6 +7,7 @@ import {stateDbPath} from '../state/db.js'
 import type {Health, HealthStatus} from './health.js'
 import {daemonPidPath, readLock} from '../lock.js'
 import type {DaemonFacts, LifecycleState} from './types.js'
+import type {WhenFull} from '../pipeline/spool.js'
 
 /**
  * What `mon status` shows, and where it gets it: from the running daemon's API
@@ -71,7 +72,7 @@ export interface DaemonStatusView {
   ruleGroups: RuleGroupView[]
   rules: {files: string[]; total: number; failing: Array<{id: string; error: string | null}>}
   alerts: {firing: number; pending: number}
-  spool: {points: number; records: number; bytes: number; oldestAgeMs: number; droppedPoints: number}
+  spool: {points: number; records: number; bytes: number; oldestAgeMs: number; droppedPoints: number; maxBytes: number; whenFull: WhenFull; full: boolean; refusedPoints: number}
   outbox: Record<OutboxStatus, number>
   notify: {routes: boolean; delivered: number; retried: number; dead: number; enqueued: number; lastTickAt: string | null; lastError: string | null}
   maintenance: {enabled: boolean; runs: number; failures: number; lastRunAt: string | null; lastDurationMs: number | null; lastError: string | null}
@@ -131,7 +132,7 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
     })),
     rules: {files: f.rules.files, total: f.rules.rules.length, failing: f.rules.rules.filter((r) => r.health === 'error').map((r) => ({id: r.id, error: r.lastError ?? null}))},
     alerts: {firing: f.rules.stats.firing, pending: f.rules.stats.pending},
-    spool: {points: spool.points, records: spool.records, bytes: spool.bytes, oldestAgeMs: spool.oldestAgeMs, droppedPoints: spool.dropped.points},
+    spool: {points: spool.points, records: spool.records, bytes: spool.bytes, oldestAgeMs: spool.oldestAgeMs, droppedPoints: spool.dropped.points, maxBytes: spool.maxBytes, whenFull: spool.whenFull, full: spool.full, refusedPoints: spool.refused.points},
     outbox: f.outbox,
     notify: {routes: f.notify.routes, delivered: f.notify.delivered, retried: f.notify.retried, dead: f.notify.dead, enqueued: f.notify.enqueued, lastTickAt: iso(f.notify.lastTickAt), lastError: f.notify.lastError ?? null},
     maintenance: {

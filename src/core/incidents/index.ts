@@ -47,7 +47,7 @@ export function localIncidentsFromConfig(opts: {
     notify: compileFromConfig(opts.loaded, {db, log: opts.log}),
     clock: opts.clock,
     log: opts.log,
-    writeEvents: store ? (points) => store.write(points) : undefined,
+    writeEvents: store ? async (points) => void (await store.write(points)) : undefined,
     where: stateDbPath(opts.loaded.dataDir),
     onChange: opts.onChange,
   })

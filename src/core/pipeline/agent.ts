@@ -100,6 +100,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     maxBytes: parseSize(config.spool.max_bytes),
     segmentBytes: parseSize(config.spool.segment_bytes),
     fsync: config.spool.fsync,
+    whenFull: config.spool.when_full,
     clock,
     log: log.child({component: 'spool'}),
   })
@@ -149,8 +150,13 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       log.info('input recovered', {input: input.name})
       c.lastError = undefined
     }
-    // not awaited: the run is over once collected; spooling errors are counted by the batcher
-    if (points.length > 0) void batcher.add(input.name, points).catch(() => {})
+    // not awaited: the run is over once collected; spooling errors are counted by the batcher.
+    // Unless the spool is full (when_full: reject): then the run lasts until its points are
+    // taken, so the input's next runs are skipped (counted as overlapped) instead of piling up.
+    if (points.length > 0) {
+      const spooled = batcher.add(input.name, points).catch(() => {})
+      if (batcher.holding()) await spooled
+    }
   }
 
   const selfJob = (): Job => ({
@@ -179,7 +185,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       const c = countersFor(listener.name, 'listener', 'push')
       c.gathered = l.points
       c.points = l.points
-      c.errors = l.badRequests + l.errors + l.unauthorized + l.tooLarge + l.overloaded
+      c.errors = l.badRequests + l.errors + l.unauthorized + l.tooLarge + l.overloaded + l.spoolFull
     }
     return [...counters.values()].map((c) => ({...c, written: w[c.name] ?? 0, dropped: (s[c.name] ?? 0) + (b.invalidByInput[c.name] ?? 0) + (b.failedByInput[c.name] ?? 0)}))
   }
@@ -250,7 +256,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       running = false
       await scheduler.stop()
       await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
-      await batcher.flush().catch(() => {})
+      await batcher.flush({final: true}).catch(() => {})
       const drained = await writer.drain(deadline)
       await writer.stop()
       const written = writer.stats().points
@@ -293,7 +299,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       }
       await scheduler.stop()
       scheduler = fresh
-      spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync})
+      spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync, whenFull: next.spool.when_full})
       batcher.configure({batchSize: next.agent.batch_size, flushIntervalMs: parseDuration(next.agent.flush_interval)})
       writer.configure({batchSize: next.agent.batch_size, concurrency: next.agent.write_concurrency})
       if (running && (listenerChanged || !listenerWanted())) {

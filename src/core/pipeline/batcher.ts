@@ -3,7 +3,7 @@ import {silentLogger, type Logger} from '../log.js'
 import {serializePoint, serializePoints} from '../model/line-protocol.js'
 import type {Point} from '../model/point.js'
 import {systemTimer, type Timer, type TimerHandle} from '../scheduler/timer.js'
-import type {Spool, SpoolRecordInput} from './spool.js'
+import {SpoolFullError, type Spool, type SpoolRecordInput} from './spool.js'
 
 export interface BatcherOptions {
   spool: Spool
@@ -27,6 +27,8 @@ export interface BatcherStats {
  * Collects points from the inputs and appends them to the spool in batches, by size or after
  * `flushIntervalMs`: one spool write (and, with fsync=batch, one fsync) for what several inputs
  * gathered at about the same time. One record per input keeps per-input accounting exact.
+ * A spool that refuses appends because it is full (`when_full: reject`) gets them again after
+ * `flushIntervalMs`: the points stay here, and {@link holding} tells the inputs to wait for them.
  */
 export class Batcher {
   private buffers = new Map<string, Point[]>()
@@ -65,12 +67,23 @@ export class Batcher {
     return this.count
   }
 
+  /** The spool is full and the points wait here for room: inputs should wait for their points to be taken. */
+  holding(): boolean {
+    return this.held
+  }
+
+  private held = false
+
   stats(): BatcherStats {
     return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, lastError: this.s.lastError}
   }
 
-  /** Appends everything queued to the spool now. */
-  async flush(): Promise<void> {
+  /**
+   * Appends everything queued to the spool now. A full spool (`when_full: reject`) keeps the
+   * points queued for another try, except on the `final` flush (shutdown): then they are
+   * counted as lost and the promises of {@link add} reject.
+   */
+  async flush(opts: {final?: boolean} = {}): Promise<void> {
     if (this.handle) this.timer.clearTimeout(this.handle)
     this.handle = undefined
     const buffers = this.buffers
@@ -93,14 +106,34 @@ export class Batcher {
     }
     try {
       await this.opts.spool.append(records)
+      this.held = false
       for (const w of waiting) w.resolve()
     } catch (err) {
+      if (err instanceof SpoolFullError && !opts.final) {
+        this.holdForRoom(buffers, waiting)
+        return
+      }
       this.s.lastError = errorMessage(err)
       for (const r of records) this.s.failedByInput[r.input] = (this.s.failedByInput[r.input] ?? 0) + r.points
       this.log.error('cannot append to the spool; points lost', {error: errorMessage(err)})
       for (const w of waiting) w.reject(err)
       throw err
     }
+  }
+
+  /** The spool refused these for want of room: back to the front of the queue, tried again later. */
+  private holdForRoom(buffers: Map<string, Point[]>, waiting: Batcher['waiting']): void {
+    if (!this.held) this.log.warn('spool is full (when_full: reject): collected points wait for room')
+    this.held = true
+    for (const [input, points] of this.buffers) {
+      const before = buffers.get(input)
+      buffers.set(input, before ? before.concat(points) : points)
+    }
+    this.buffers = buffers
+    this.count = 0
+    for (const points of buffers.values()) this.count += points.length
+    this.waiting = [...waiting, ...this.waiting]
+    if (!this.handle) this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), this.opts.flushIntervalMs)
   }
 }
 

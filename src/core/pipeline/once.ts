@@ -97,6 +97,7 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     maxBytes: parseSize(opts.config.spool.max_bytes),
     segmentBytes: parseSize(opts.config.spool.segment_bytes),
     fsync: opts.config.spool.fsync,
+    whenFull: opts.config.spool.when_full,
     clock: opts.clock,
     log,
   })

@@ -520,6 +520,17 @@ export class InfluxWriteRejected extends InputError {
     this.status = server.length > 0 ? 400 : undefined
   }
 
+  /**
+   * Points of the write InfluxDB (or line protocol) refused; the others were written. InfluxDB
+   * writes the valid points of a batch and says how many it dropped ("partial write … dropped=N");
+   * when it does not say, the lines its message names count, or the whole batch.
+   */
+  get rejectedPoints(): number {
+    // 1.x counts the points its shards dropped in `dropped`; lines it could not parse come on top
+    const count = (r: Rejection) => (r.dropped === undefined ? r.rejected.length : Math.max(1, r.dropped + (r.message.split(UNABLE_TO_PARSE).length - 1)))
+    return Math.min(this.totalPoints, this.rejections.reduce((n, r) => n + count(r), 0))
+  }
+
   get rejectedLines(): string[] {
     return this.rejections.flatMap((r) => r.rejected.map((x) => x.line))
   }
