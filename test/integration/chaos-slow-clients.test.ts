@@ -106,18 +106,22 @@ inputs:
     trickle = setInterval(() => {
       for (const c of slow) if (!c.closed) c.socket.write('a')
     }, 1000)
-    // the listener closes the connections beyond the cap at once
-    await waitFor(async () => slow.filter((c) => !c.closed).length <= PER_SOURCE_CAP, 'slow connections beyond the per-source cap closed', 30_000, child, () => err)
-    const heldAtStart = slow.filter((c) => !c.closed).length
+    const open = () => slow.filter((c) => !c.closed).length
+    const openAtStart = open()
 
     const statuses: Array<number | string> = []
     for (let i = 0; i < LEGIT_WRITES; i++) statuses.push(await write(port, `chaos_slow,src=legit n=${i}i ${1767614400 + i}\n`))
-    const heldAtEnd = slow.filter((c) => !c.closed).length
+    const openAtEnd = open()
     const ok = statuses.filter((s) => s === 204).length
-    t.diagnostic(`${SLOW_CLIENTS} slow connections from 127.0.0.2: ${SLOW_CLIENTS - heldAtStart} closed at once (over the per-source cap), ${heldAtStart} held while the legitimate writes began, ${heldAtEnd} when they ended`)
-    t.diagnostic(`legitimate writes from 127.0.0.1: ${ok}/${LEGIT_WRITES} answered 204${ok < LEGIT_WRITES ? `; others: ${JSON.stringify([...new Set(statuses.filter((s) => s !== 204))])}` : ''}`)
-    assert.equal(ok, LEGIT_WRITES, `every legitimate write succeeds: ${JSON.stringify(statuses.filter((s) => s !== 204).slice(0, 5))}`)
-    assert.ok(heldAtStart > 0 && heldAtStart <= PER_SOURCE_CAP, `the cap holds (${heldAtStart} open)`)
+    t.diagnostic(`${SLOW_CLIENTS} slow connections from 127.0.0.2: ${openAtStart} open as the legitimate writes began, ${openAtEnd} as they ended`)
+    t.diagnostic(`legitimate writes from 127.0.0.1: ${ok}/${LEGIT_WRITES} answered 204${ok < LEGIT_WRITES ? `; the others: ${JSON.stringify([...new Set(statuses.filter((s) => s !== 204))])}` : ''}`)
+    assert.equal(ok, LEGIT_WRITES, 'every legitimate write succeeds')
+
+    // the listener closed those beyond the cap at once (the client may see it a little later)
+    await waitFor(async () => open() <= PER_SOURCE_CAP, 'slow connections beyond the per-source cap closed', 30_000, child, () => err)
+    const held = open()
+    t.diagnostic(`per-source cap: ${SLOW_CLIENTS - held} closed at once, ${held} held`)
+    assert.ok(held > 0, 'the listener took some (up to the cap) and left them to header_timeout')
 
     // header_timeout: the ones it took are closed although they keep sending
     await waitFor(async () => slow.every((c) => c.closed), 'trickling connections closed by header_timeout', 60_000, child, () => err)
