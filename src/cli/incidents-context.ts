@@ -1,7 +1,8 @@
+import {readFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {systemClock, type Clock} from '../core/clock.js'
 import {RemoteIncidents} from '../core/daemon/api-client.js'
-import {UserError} from '../core/errors.js'
+import {InputError, UserError, errorMessage} from '../core/errors.js'
 import {defaultActor, localIncidentsFromConfig, type IncidentService} from '../core/incidents/index.js'
 import {silentLogger, type Logger} from '../core/log.js'
 import type {Point} from '../core/model/point.js'
@@ -18,6 +19,26 @@ export const remoteFlags = {
     helpValue: 'URL',
     helpGroup: 'REMOTE',
   }),
+  ca: Flags.string({
+    description: "with an https:// --remote: the CA certificate (PEM) that signed the daemon's certificate, trusted instead of the system's CAs",
+    helpValue: 'FILE',
+    helpGroup: 'REMOTE',
+    env: 'MON_CA',
+  }),
+  cert: Flags.string({
+    description: 'with an https:// --remote: client certificate (PEM), for a daemon with api.tls_client_ca',
+    helpValue: 'FILE',
+    helpGroup: 'REMOTE',
+    env: 'MON_CLIENT_CERT',
+    dependsOn: ['key'],
+  }),
+  key: Flags.string({
+    description: "the client certificate's private key (PEM)",
+    helpValue: 'FILE',
+    helpGroup: 'REMOTE',
+    env: 'MON_CLIENT_KEY',
+    dependsOn: ['cert'],
+  }),
 }
 
 export const actorFlag = Flags.string({description: 'who does it (default: $USER@hostname)', helpValue: 'NAME'})
@@ -33,10 +54,10 @@ export interface IncidentContext {
 /** Events go to the metrics store, but an ack must not wait long on a slow or dead InfluxDB. */
 const EVENT_WRITE_TIMEOUT_MS = 5_000
 
-export async function openIncidents(flags: {config?: string; remote?: string}): Promise<IncidentContext> {
+export async function openIncidents(flags: {config?: string; remote?: string; ca?: string; cert?: string; key?: string}): Promise<IncidentContext> {
   const actor = (by?: string) => by?.trim() || defaultActor()
   if (flags.remote) {
-    const incidents = new RemoteIncidents(flags.remote, {token: process.env.MON_TOKEN})
+    const incidents = new RemoteIncidents(flags.remote, {token: process.env.MON_TOKEN, ca: readPem('--ca', flags.ca), cert: readPem('--cert', flags.cert), key: readPem('--key', flags.key)})
     return {incidents, clock: systemClock, actor, close: () => incidents.close()}
   }
 
@@ -64,6 +85,15 @@ export async function openIncidents(flags: {config?: string; remote?: string}): 
       await incidents.close()
       await ctx.close()
     },
+  }
+}
+
+function readPem(flag: string, file: string | undefined): Buffer | undefined {
+  if (!file) return undefined
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    throw new InputError(`cannot read ${flag} ${file}: ${errorMessage(error)}`, {hint: `${flag} is a PEM file`})
   }
 }
 

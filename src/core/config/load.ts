@@ -160,7 +160,16 @@ function finish(
     inputs: {
       ...parsed.inputs,
       prometheus: parsed.inputs.prometheus.map((p) => (p.file_sd ? {...p, file_sd: p.file_sd.map((f) => expandPath(f, baseDir, env))} : p)),
+      listener: withTlsPaths(parsed.inputs.listener, (f) => expandPath(f, baseDir, env)),
     },
+    api: withTlsPaths(parsed.api, (f) => expandPath(f, baseDir, env)),
   }
   return {config, secretPaths: ctx.secretPaths, dataDir, secretFragments: [...new Set(ctx.secrets)]}
+}
+
+/** A server section with its TLS files relative to the config file. */
+function withTlsPaths<T extends {tls_cert?: string; tls_key?: string; tls_client_ca?: string}>(section: T, expand: (file: string) => string): T {
+  const out = {...section}
+  for (const key of ['tls_cert', 'tls_key', 'tls_client_ca'] as const) if (out[key]) out[key] = expand(out[key])
+  return out
 }

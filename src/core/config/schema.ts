@@ -210,6 +210,37 @@ function requireTokenOffLoopback(tokenPath: string) {
   }
 }
 
+/** Per server socket; the systemd unit's LimitNOFILE leaves room for both at this cap. */
+export const DEFAULT_MAX_CONNECTIONS = 4096
+
+/**
+ * What every server section (inputs.listener, api) has: timeouts, connection caps and TLS
+ * (src/core/server/socket.ts says why each exists).
+ */
+function serverSocketFields(defaults: {requestTimeout: string; idleTimeout: string}) {
+  return {
+    header_timeout: duration({positive: true}).default('10s'),
+    request_timeout: duration({positive: true}).default(defaults.requestTimeout),
+    idle_timeout: duration({positive: true}).default(defaults.idleTimeout),
+    max_connections: int({min: 1}).default(DEFAULT_MAX_CONNECTIONS),
+    max_connections_per_source: int({min: 1}).default(256),
+    tls_cert: z.string().optional(),
+    tls_key: z.string().optional(),
+    tls_client_ca: z.string().optional(),
+  }
+}
+
+/** tls_cert and tls_key go together; a client CA is checked only over TLS. */
+function requireTlsPair(sectionPath: string) {
+  return (v: {tls_cert?: string | undefined; tls_key?: string | undefined; tls_client_ca?: string | undefined}, ctx: z.RefinementCtx) => {
+    if (Boolean(v.tls_cert) !== Boolean(v.tls_key)) {
+      const missing = v.tls_cert ? 'tls_key' : 'tls_cert'
+      ctx.addIssue({code: 'custom', path: [v.tls_cert ? 'tls_cert' : 'tls_key'], message: `${sectionPath}.tls_cert and tls_key go together: set ${sectionPath}.${missing} too`})
+    }
+    if (v.tls_client_ca && !v.tls_cert) ctx.addIssue({code: 'custom', path: ['tls_client_ca'], message: `${sectionPath}.tls_client_ca needs tls_cert and tls_key (client certificates are checked during the TLS handshake)`})
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sections
 
@@ -361,7 +392,11 @@ export const listenerInputSchema = section({
   max_body: size().default('32MiB'),
   max_buffered: size().default('256MiB'),
   tags: tagsSchema.optional(),
-}).superRefine(requireTokenOffLoopback('inputs.listener.token'))
+  // Telegraf keeps connections open between flushes (its default interval is 10s)
+  ...serverSocketFields({requestTimeout: '2m', idleTimeout: '65s'}),
+})
+  .superRefine(requireTokenOffLoopback('inputs.listener.token'))
+  .superRefine(requireTlsPair('inputs.listener'))
 
 export const inputsSchema = section({
   host: hostInputSchema.prefault({}),
@@ -419,7 +454,10 @@ export const retentionSchema = z
 export const apiSchema = section({
   listen: listenAddress({allowPortZero: true}).default('127.0.0.1:9464'),
   token: z.string().optional(),
-}).superRefine(requireTokenOffLoopback('api.token'))
+  ...serverSocketFields({requestTimeout: '30s', idleTimeout: '5s'}),
+})
+  .superRefine(requireTokenOffLoopback('api.token'))
+  .superRefine(requireTlsPair('api'))
 
 /** Limits for every query path: `mon query`, rule evaluation, `mon top` (docs/query.md). */
 export const querySchema = section({

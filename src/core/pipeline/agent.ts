@@ -12,6 +12,7 @@ import {needOptimizingCompiler} from '../runtime.js'
 import {deadline} from '../abort.js'
 import {systemClock, type Clock} from '../clock.js'
 import {Listener, type ListenerStats} from '../collectors/listener.js'
+import {serverSocketOptions} from '../server/socket.js'
 import {PartialCollectError} from '../collectors/partial.js'
 import {buildInputs, collectorContext, type Input} from '../collectors/registry.js'
 import {parseDuration, parseSize} from '../config/duration.js'
@@ -185,7 +186,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       const c = countersFor(listener.name, 'listener', 'push')
       c.gathered = l.points
       c.points = l.points
-      c.errors = l.badRequests + l.errors + l.unauthorized + l.tooLarge + l.overloaded + l.spoolFull
+      c.errors = l.badRequests + l.errors + l.unauthorized + l.throttled + l.tooLarge + l.overloaded + l.spoolFull
     }
     return [...counters.values()].map((c) => ({...c, written: w[c.name] ?? 0, dropped: (s[c.name] ?? 0) + (b.invalidByInput[c.name] ?? 0) + (b.failedByInput[c.name] ?? 0)}))
   }
@@ -215,11 +216,12 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       spool,
       ctx: {host: config.host, globalTags: config.global_tags, clock, log: log.child({component: 'listener'})},
       tags: lc.tags,
+      socket: serverSocketOptions('inputs.listener', lc),
     })
     const address = await l.start()
     needOptimizingCompiler() // the listener's check is the hot path that needs it
     countersFor(l.name, 'listener', 'push')
-    log.info('listening for line protocol', {address: `${address.host}:${address.port}`})
+    log.info('listening for line protocol', {address: `${address.host}:${address.port}`, scheme: l.scheme})
     listener = l
   }
 

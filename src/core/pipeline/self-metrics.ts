@@ -10,7 +10,7 @@
  *                                          full (bool: refusing appends, when_full: reject)
  *   mon_internal,component=writer          points_written, batches, errors, rejected_points, merged_points (counters);
  *                                          write_latency_ms, write_latency_max_ms (since last sample), store_up
- *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, too_large, overloaded, spool_full, errors
+ *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, throttled, refused_connections, connections, too_large, overloaded, spool_full, errors
  *   mon_internal,component=agent           uptime_s, rss_bytes, heap_used_bytes
  */
 import type {FieldValue, Point} from '../model/point.js'
@@ -83,7 +83,7 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
     points.push({
       measurement: SELF_MEASUREMENT,
       tags: {component: 'listener'},
-      fields: {requests: int(l.requests), points: int(l.points), rejected_lines: int(l.rejectedLines), bad_requests: int(l.badRequests), unauthorized: int(l.unauthorized), too_large: int(l.tooLarge), overloaded: int(l.overloaded), spool_full: int(l.spoolFull), errors: int(l.errors)},
+      fields: {requests: int(l.requests), points: int(l.points), rejected_lines: int(l.rejectedLines), bad_requests: int(l.badRequests), unauthorized: int(l.unauthorized), throttled: int(l.throttled), refused_connections: int(l.refusedConnections), connections: int(l.connections), too_large: int(l.tooLarge), overloaded: int(l.overloaded), spool_full: int(l.spoolFull), errors: int(l.errors)},
       ts,
     })
   }
