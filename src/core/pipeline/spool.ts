@@ -36,6 +36,7 @@ import type {Clock} from '../clock.js'
 import {UserError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import {crc32} from './crc32.js'
+import {DropTally, type DropCounts, type DropReason} from './drops.js'
 
 const fdatasyncAsync = promisify(fdatasync)
 
@@ -108,6 +109,8 @@ export interface SpoolStatus {
   /** dropped because the spool was full, or unreadable (corrupt) */
   dropped: SpoolCounts & {segments: number; corruptBytes: number}
   droppedByInput: Record<string, number>
+  /** the same, by reason (spool_full, spool_corrupt, store_rejected) */
+  droppedByReason: Record<string, DropCounts>
   /** since this process opened the spool */
   appended: SpoolCounts
   acked: SpoolCounts
@@ -212,6 +215,7 @@ export class Spool {
   private readonly recovered = {records: 0, points: 0}
   private readonly dropped = {records: 0, points: 0, segments: 0, corruptBytes: 0}
   private readonly droppedByInput = new Map<string, number>()
+  private readonly droppedByReason = new DropTally()
   private lockPath: string
   private lock?: Lock
 
@@ -374,7 +378,7 @@ export class Spool {
       this.dropped.points += victim.pending.points
       this.unacked.records -= victim.pending.records
       this.unacked.points -= victim.pending.points
-      for (const [input, n] of victim.pending.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+      for (const [input, n] of victim.pending.byInput) this.countDropped(input, n, 'spool_full')
       const next = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       if (cmp(this.readPos, next) < 0) this.readPos = next
       if (cmp(this.ackPos, next) < 0) this.ackPos = next
@@ -529,6 +533,11 @@ export class Spool {
     return first && first.segment === segment && first.offset === offset ? first : undefined
   }
 
+  private countDropped(input: string, points: number, reason: DropReason): void {
+    this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + points)
+    this.droppedByReason.add(input, reason, points)
+  }
+
   /** The rest of a segment is unreadable: skip it and count the bytes. */
   private corrupt(seg: Segment, from: number, end: number, why: string): void {
     this.log.error('spool segment is corrupt; skipping the rest of it', {segment: seg.path, offset: from, why})
@@ -538,7 +547,7 @@ export class Spool {
     this.dropped.points += lost.points
     this.unacked.records -= lost.records
     this.unacked.points -= lost.points
-    for (const [input, n] of lost.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+    for (const [input, n] of lost.byInput) this.countDropped(input, n, 'spool_corrupt')
     seg.pending = newTally()
     this.readPos = {segment: seg.id, offset: end}
   }
@@ -589,7 +598,7 @@ export class Spool {
 
   /** The writer gave up on a batch (the store rejected it for good): acknowledged and counted as dropped. */
   reject(batch: SpoolBatch): void {
-    for (const r of batch.records) this.droppedByInput.set(r.input, (this.droppedByInput.get(r.input) ?? 0) + r.points)
+    for (const r of batch.records) this.countDropped(r.input, r.points, 'store_rejected')
     this.dropped.records += batch.records.length
     this.dropped.points += batch.points
     this.ack(batch)
@@ -687,6 +696,7 @@ export class Spool {
       oldestAgeMs: this.oldestAgeMs(),
       dropped: {...this.dropped},
       droppedByInput: Object.fromEntries(this.droppedByInput),
+      droppedByReason: this.droppedByReason.toJSON(),
       appended: {...this.appended},
       acked: {...this.acked},
       recovered: {...this.recovered},
