@@ -1,3 +1,4 @@
+import {InputError} from '../errors.js'
 import type {FieldType, Point} from '../model/point.js'
 import type {Matcher} from '../model/matcher.js'
 import type {RetentionPolicy} from './retention.js'
@@ -95,4 +96,26 @@ export type FullStore = Store & StoreCatalog & {
    * would run), empty when the server already matches.
    */
   applyRetention?(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]>
+}
+
+/**
+ * A write the store took in part, as InfluxDB's "partial write": the other points of the write are
+ * stored, `partialWriteDropped` of them were refused for good. Stores throw an error carrying that
+ * property (this class, or their own, as InfluxWriteRejected); {@link droppedByPartialWrite} reads it.
+ */
+export class PartialWriteError extends InputError {
+  constructor(
+    message: string,
+    readonly partialWriteDropped: number,
+    opts: {hint?: string; details?: string} = {},
+  ) {
+    super(message, opts)
+    this.name = 'PartialWriteError'
+  }
+}
+
+/** How many points a failed write refused while storing the rest; undefined when it stored nothing. */
+export function droppedByPartialWrite(err: unknown): number | undefined {
+  const n = (err as {partialWriteDropped?: unknown} | undefined)?.partialWriteDropped
+  return typeof n === 'number' ? n : undefined
 }

@@ -7,7 +7,7 @@ import {matchesAll, type Matcher} from '../../model/matcher.js'
 import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {Accumulators, bucketStart, derivative, lastPerBucket, summarizable} from '../../query/aggregate.js'
 import {sortFrames} from '../frames.js'
-import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
+import {PartialWriteError, type FieldInfo, type FullStore, type Frame, type MaintenanceReport, type QueryPlan, type StoreInfo} from '../types.js'
 import type {Bucket, BucketColumn} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import {FieldIndex, SeriesIndex} from './ids.js'
@@ -123,7 +123,7 @@ export class SqliteStore implements FullStore {
     if (beyondRetention > 0) {
       // the rest of the batch is written; say what was not, as InfluxDB's partial write does
       const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value)
-      throw new InputError(`partial write: ${beyondRetention} point${beyondRetention === 1 ? '' : 's'} older than ${new Date(horizon).toISOString()} dropped: raw data before then was already rolled up and pruned (retention.raw)`, {
+      throw new PartialWriteError(`partial write: ${beyondRetention} point${beyondRetention === 1 ? '' : 's'} older than ${new Date(horizon).toISOString()} dropped: raw data before then was already rolled up and pruned (retention.raw)`, beyondRetention, {
         hint: 'import old data into a store without that retention, or raise retention.raw before it is pruned',
       })
     }
