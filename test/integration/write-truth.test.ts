@@ -1,6 +1,7 @@
 /**
  * `mon write` says what it wrote (exit status and --json), with the real CLI on the embedded store
- * whose raw tier was already pruned: points older than that are refused, the rest is written.
+ * whose raw tier was already pruned: points older than that are refused, the rest is written; and
+ * what it wrote below the rollup watermark is seen at once by queries that the rollups answer.
  */
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
@@ -65,6 +66,15 @@ describe('mon write: exit status and --json tell nothing written from some writt
     const r = await write(file('old.lp', `cpu,host=d v=1 ${now - 2 * HOUR}\n`), '--json')
     assert.equal(r.code, 2, r.stderr)
     assert.deepEqual([r.out?.written, r.out?.dropped], [0, 1])
+  })
+
+  it('backfilled points count at once in a query reaching past retention.raw (before the next rollup pass)', async () => {
+    const w = await write(file('backfill-f.lp', [50, 30, 20].map((m) => `cpu,host=f v=${m} ${now - m * MINUTE}`).join('\n')))
+    assert.equal(w.code, 0, w.stderr)
+    const q = await runMon(['query', 'count(cpu.v{host="f"})', '--since', '2h', '--config', config, '--json'])
+    assert.equal(q.code, 0, q.stderr)
+    const series = (JSON.parse(q.stdout) as {series: Array<{values: Array<[string, number]>}>}).series
+    assert.equal(series[0]?.values[0][1], 3, q.stdout)
   })
 
   it('everything written: exit 0, and --json says so', async () => {
