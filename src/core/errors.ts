@@ -44,6 +44,11 @@ export class PartialWriteError extends InputError {
     super(message, opts)
     this.name = 'PartialWriteError'
   }
+
+  /** read by droppedByPartialWrite (store/types.ts): the rest of the write was stored */
+  get partialWriteDropped(): number {
+    return this.rejectedPoints
+  }
 }
 
 /** A located problem in a text: file (or "<stdin>", "<query>"), 1-based line and column. */

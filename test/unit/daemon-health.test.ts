@@ -4,6 +4,7 @@ import {describe, it} from 'node:test'
 import {assessHealth, healthHttpStatus} from '../../src/core/daemon/health.js'
 import {renderMetrics} from '../../src/core/daemon/metrics.js'
 import {statusView} from '../../src/core/daemon/status.js'
+import {renderStatus} from '../../src/cli/render/status.js'
 import type {DaemonFacts} from '../../src/core/daemon/types.js'
 import {parsePrometheusText} from '../../src/core/model/prometheus-text.js'
 
@@ -28,7 +29,7 @@ function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
         {name: 'http:api', kind: 'http', schedule: 'every 30s', gathered: 120, written: 120, dropped: 0, errors: 0, runs: 120, points: 1, missed: 0, overlapped: 0},
         {name: 'internal', kind: 'internal', schedule: 'every 10s', gathered: 360, written: 360, dropped: 0, errors: 0, runs: 360, points: 1, missed: 0, overlapped: 0},
       ],
-      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}, maxBytes: 1 << 30, whenFull: 'drop_oldest', refused: {records: 0, points: 0}, full: false},
+      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, droppedByReason: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}, maxBytes: 1 << 30, whenFull: 'drop_oldest', refused: {records: 0, points: 0}, full: false},
       writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
     },
     rules: {
@@ -114,5 +115,15 @@ describe('status view', () => {
     assert.equal(v.ruleGroups[0].nextEval, '2026-01-15T12:00:30.000Z')
     assert.equal(v.store.up, true)
     assert.deepEqual(v.alerts, {firing: 1, pending: 0})
+  })
+
+  it('shows what each input dropped and why', () => {
+    const f = facts((x) => Object.assign(x.agent.inputs[1], {gathered: 120, written: 117, dropped: 3, droppedBy: {unserializable: 2, store_rejected: 1}}))
+    const v = statusView(f, assessHealth(f), 'api')
+    assert.deepEqual([v.inputs[1].dropped, v.inputs[1].droppedBy], [3, {unserializable: 2, store_rejected: 1}])
+    assert.deepEqual(v.inputs[0].droppedBy, {})
+    const text = renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: v, dataDirFacts: null, notes: []}, NOW)
+    assert.match(text, /NAME +SCHEDULE +LAST RUN +POINTS +ERRORS +DROPPED +LAST ERROR/)
+    assert.match(text, /http:api .* 3 \(2 unserializable, 1 store_rejected\)/)
   })
 })

@@ -25,6 +25,10 @@ export function renderOnceSummary(s: OnceSummary, storeName: string): {out: stri
     s.written > s.points + s.backlog ? `${s.written - s.points - s.backlog} self-metrics` : '',
   ].filter(Boolean)
   const out = [`wrote ${s.written} points from ${ok} input${ok === 1 ? '' : 's'} to ${storeName}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`]
+  for (const [input, counts] of Object.entries(s.droppedBy)) {
+    const reasons = Object.entries(counts).map(([reason, n]) => `${n} ${reason}`)
+    if (reasons.length > 0) err.push(`input ${input}: points dropped: ${reasons.join(', ')} (mon_internal dropped_<reason> counts them; docs/pipeline.md says why)`)
+  }
   if (s.pending > 0) err.push(`error: store unavailable (${s.storeError}): ${s.pending} points kept in the spool ${s.spool}; they are written on the next run`)
   return {out, err}
 }

@@ -1,5 +1,5 @@
 import {formatDuration, formatSize} from '../../core/config/duration.js'
-import type {DaemonStatusView, StatusReport} from '../../core/daemon/status.js'
+import type {DaemonStatusView, InputView, StatusReport} from '../../core/daemon/status.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
 
@@ -52,8 +52,8 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
     lines.push(
       indent(
         renderTable(
-          ['NAME', 'SCHEDULE', 'LAST RUN', 'POINTS', 'ERRORS', 'LAST ERROR'],
-          inputs.map((i) => [i.name, i.schedule, i.lastRun ? ago(now, i.lastRun) : '-', String(i.points), String(i.errors), i.lastError ? truncate(i.lastError, 60) : '']),
+          ['NAME', 'SCHEDULE', 'LAST RUN', 'POINTS', 'ERRORS', 'DROPPED', 'LAST ERROR'],
+          inputs.map((i) => [i.name, i.schedule, i.lastRun ? ago(now, i.lastRun) : '-', String(i.points), String(i.errors), droppedCell(i), i.lastError ? truncate(i.lastError, 60) : '']),
           {alignRight: [3, 4], stream: process.stdout},
         ),
       ),
@@ -81,6 +81,13 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
   }
 
   return lines
+}
+
+/** `0`, or the count with its reasons: `3 (2 unserializable, 1 store_rejected)` */
+function droppedCell(i: InputView): string {
+  if (i.dropped === 0) return '0'
+  const reasons = Object.entries(i.droppedBy).map(([reason, n]) => `${n} ${reason}`)
+  return reasons.length > 0 ? `${i.dropped} (${reasons.join(', ')})` : String(i.dropped)
 }
 
 function outboxLine(o: Record<string, number>): string {

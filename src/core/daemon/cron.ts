@@ -99,7 +99,7 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
     const notify = compileFromConfig(loaded, {db, log})
     if (notify.root) zeroGroupWait(notify.root)
     const dispatcher = new Dispatcher({notify, db, clock, log, ackState: incidents.ackState, secrets: secretValues(loaded)})
-    const engine = createRuleEngine({groups, store, stateDb: db, clock, log, sink: dispatcher, ...engineOptionsFromConfig(rules, loaded.config.query), internalTags: {host: loaded.config.host}})
+    const engine = createRuleEngine({groups, store, stateDb: db, clock, log, sink: dispatcher, ...oneInstantEngineOptions(rules, loaded.config.query), internalTags: {host: loaded.config.host}})
     const at = clock.now()
     const lastEval = lastEvaluations(engine.reader.rules())
     const runs: GroupRun[] = []
@@ -135,6 +135,18 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
     db.close()
     lock.release()
   }
+}
+
+/**
+ * The daemon's engine options, except that the query cache keeps each window where it is. The
+ * cache moves windows back to its step boundary so that rules evaluated within one step share
+ * reads; the daemon evaluates on step boundaries, so nothing moves there. A cron run evaluates at
+ * whatever second it started, just after `mon collect --once` of the same minute wrote its points:
+ * moved back to the boundary, the window would end before them and the rules would lag one run.
+ */
+function oneInstantEngineOptions(rules: LoadedConfig['config']['rules'], query: LoadedConfig['config']['query']): ReturnType<typeof engineOptionsFromConfig> {
+  const options = engineOptionsFromConfig(rules, query)
+  return {...options, cache: options.cache === false ? false : {...options.cache, step: 1}}
 }
 
 /** Sends what is due now; gives up (aborting sends, which the next run retries) after `timeoutMs`. */

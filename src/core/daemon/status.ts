@@ -8,6 +8,7 @@ import type {Health, HealthStatus} from './health.js'
 import {daemonPidPath, readLock} from '../lock.js'
 import type {DaemonFacts, LifecycleState} from './types.js'
 import type {WhenFull} from '../pipeline/spool.js'
+import type {DropCounts} from '../pipeline/drops.js'
 
 /**
  * What `mon status` shows, and where it gets it: from the running daemon's API
@@ -31,6 +32,8 @@ export interface InputView {
   gathered: number
   written: number
   dropped: number
+  /** `dropped` by reason (pipeline/drops.ts); reasons with none are absent */
+  droppedBy: DropCounts
   missed: number
   overlapped: number
   lastError: string | null
@@ -112,6 +115,7 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
       gathered: i.gathered,
       written: i.written,
       dropped: i.dropped,
+      droppedBy: i.droppedBy ?? {},
       missed: i.missed,
       overlapped: i.overlapped,
       lastError: i.lastError ?? null,

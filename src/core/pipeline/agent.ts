@@ -24,6 +24,7 @@ import {parseSchedule} from '../scheduler/schedule.js'
 import {Scheduler, type Job, type JobStatus} from '../scheduler/scheduler.js'
 import {systemTimer, type Timer} from '../scheduler/timer.js'
 import {Batcher} from './batcher.js'
+import {mergeDropCounts, totalDropped} from './drops.js'
 import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
 import {Spool, spoolDir, type SpoolStatus} from './spool.js'
 import {Writer, type StoreSource, type WriterStats} from './writer.js'
@@ -179,7 +180,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   /** counters with what only the pipeline knows (written, dropped) filled in */
   const inputCounters = (): InputStatus[] => {
     const w = writer.stats().writtenByInput
-    const s = spool.status().droppedByInput
+    const s = spool.status().droppedByReason
     const b = batcher.stats()
     if (listener) {
       const l = listener.stats()
@@ -188,7 +189,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       c.points = l.points
       c.errors = l.badRequests + l.errors + l.unauthorized + l.throttled + l.tooLarge + l.overloaded + l.spoolFull
     }
-    return [...counters.values()].map((c) => ({...c, written: w[c.name] ?? 0, dropped: (s[c.name] ?? 0) + (b.invalidByInput[c.name] ?? 0) + (b.failedByInput[c.name] ?? 0)}))
+    return [...counters.values()].map((c) => {
+      const droppedBy = mergeDropCounts({unserializable: b.invalidByInput[c.name], spool_write_failed: b.failedByInput[c.name]}, s[c.name])
+      return {...c, written: w[c.name] ?? 0, dropped: totalDropped(droppedBy), droppedBy}
+    })
   }
 
   const buildScheduler = () => {

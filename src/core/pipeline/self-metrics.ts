@@ -4,6 +4,8 @@
  * process started (use rate()/difference in queries); gauges are current values.
  *
  *   mon_internal,input=<name>,kind=<kind>  gathered, written, dropped, errors, runs (counters);
+ *                                          dropped_<reason> for each reason of pipeline/drops.ts
+ *                                          (counters; they add up to dropped);
  *                                          gather_time_ms (last run), last_ok (bool)
  *   mon_internal,component=spool           bytes, segments, records, points, oldest_age_s (gauges);
  *                                          dropped_points, dropped_segments, corrupt_bytes, refused_points (counters);
@@ -15,6 +17,7 @@
  */
 import type {FieldValue, Point} from '../model/point.js'
 import type {ListenerStats} from '../collectors/listener.js'
+import {DROP_REASONS, type DropCounts} from './drops.js'
 import type {SpoolStatus} from './spool.js'
 import type {WriterStats} from './writer.js'
 
@@ -26,6 +29,8 @@ export interface InputCounters {
   gathered: number
   written: number
   dropped: number
+  /** `dropped` by reason */
+  droppedBy?: DropCounts
   errors: number
   runs: number
   lastDurationMs?: number
@@ -49,6 +54,7 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
   const points: Point[] = []
   for (const i of m.inputs) {
     const fields: Record<string, FieldValue> = {gathered: int(i.gathered), written: int(i.written), dropped: int(i.dropped), errors: int(i.errors), runs: int(i.runs)}
+    for (const reason of DROP_REASONS) fields[`dropped_${reason}`] = int(i.droppedBy?.[reason] ?? 0)
     if (i.lastDurationMs !== undefined) fields.gather_time_ms = Math.round(i.lastDurationMs * 1000) / 1000
     if (i.lastOk !== undefined) fields.last_ok = i.lastOk
     points.push({measurement: SELF_MEASUREMENT, tags: {input: i.name, kind: i.kind}, fields, ts})

@@ -38,6 +38,7 @@ import type {Clock} from '../clock.js'
 import {UserError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import {crc32} from './crc32.js'
+import {DropTally, type DropCounts, type DropReason} from './drops.js'
 
 const fdatasyncAsync = promisify(fdatasync)
 
@@ -132,6 +133,8 @@ export interface SpoolStatus {
   /** dropped because the spool was full, or unreadable (corrupt) */
   dropped: SpoolCounts & {segments: number; corruptBytes: number}
   droppedByInput: Record<string, number>
+  /** the same, by reason (spool_full, spool_corrupt, store_rejected) */
+  droppedByReason: Record<string, DropCounts>
   /** since this process opened the spool */
   appended: SpoolCounts
   acked: SpoolCounts
@@ -249,6 +252,7 @@ export class Spool {
   private readonly recovered = {records: 0, points: 0}
   private readonly dropped = {records: 0, points: 0, segments: 0, corruptBytes: 0}
   private readonly droppedByInput = new Map<string, number>()
+  private readonly droppedByReason = new DropTally()
   private lockPath: string
   private lock?: Lock
 
@@ -420,7 +424,7 @@ export class Spool {
       this.dropped.points += victim.pending.points
       this.unacked.records -= victim.pending.records
       this.unacked.points -= victim.pending.points
-      for (const [input, n] of victim.pending.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+      for (const [input, n] of victim.pending.byInput) this.countDropped(input, n, 'spool_full')
       const next = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       if (cmp(this.readPos, next) < 0) this.readPos = next
       if (cmp(this.ackPos, next) < 0) this.ackPos = next
@@ -580,6 +584,11 @@ export class Spool {
     return first && first.segment === segment && first.offset === offset ? first : undefined
   }
 
+  private countDropped(input: string, points: number, reason: DropReason): void {
+    this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + points)
+    this.droppedByReason.add(input, reason, points)
+  }
+
   /**
    * A record at `from` failed its checks while reading: finds the next valid record (before
    * `end`), remembers the damaged range so a re-read steps over it, and counts its bytes.
@@ -608,7 +617,7 @@ export class Spool {
     this.dropped.points += lost.points
     this.unacked.records -= lost.records
     this.unacked.points -= lost.points
-    for (const [input, n] of lost.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+    for (const [input, n] of lost.byInput) this.countDropped(input, n, 'spool_corrupt')
     this.log.error('points lost to damaged spool records', {segment: seg.path, records: lost.records, points: lost.points})
     seg.pending = newTally()
   }
@@ -664,7 +673,7 @@ export class Spool {
   reject(batch: SpoolBatch, refused: ReadonlyMap<string, number> = pointsByInput(batch)): void {
     let points = 0
     for (const [input, n] of refused) {
-      this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+      this.countDropped(input, n, 'store_rejected')
       points += n
     }
     const whole = points >= batch.points
@@ -765,6 +774,7 @@ export class Spool {
       oldestAgeMs: this.oldestAgeMs(),
       dropped: {...this.dropped},
       droppedByInput: Object.fromEntries(this.droppedByInput),
+      droppedByReason: this.droppedByReason.toJSON(),
       appended: {...this.appended},
       acked: {...this.acked},
       recovered: {...this.recovered},

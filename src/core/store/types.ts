@@ -118,3 +118,12 @@ export type FullStore = Store & StoreCatalog & {
    */
   applyRetention?(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]>
 }
+
+/**
+ * How many points a failed write refused while storing the rest (a PartialWriteError, errors.ts, or
+ * a backend's own error with `partialWriteDropped`, as InfluxWriteRejected); undefined when it stored nothing.
+ */
+export function droppedByPartialWrite(err: unknown): number | undefined {
+  const n = (err as {partialWriteDropped?: unknown} | undefined)?.partialWriteDropped
+  return typeof n === 'number' ? n : undefined
+}

@@ -126,6 +126,9 @@ export class SqliteStore implements FullStore {
         'SELECT rowid, series_id, field_id, t_from, t_to FROM rollup_dirty WHERE tier = ?',
       ),
       clearDirty: db.prepare('DELETE FROM rollup_dirty WHERE rowid = ?'),
+      dirtyOverlapping: db.prepare<[number, number, number, number, number], {t_from: number; t_to: number}>(
+        'SELECT t_from, t_to FROM rollup_dirty WHERE tier = ? AND series_id = ? AND field_id = ? AND t_to > ? AND t_from < ? ORDER BY t_from',
+      ),
       getMeta: db.prepare<[string], {value: string}>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     }
@@ -706,21 +709,43 @@ export class SqliteStore implements FullStore {
   }
 
   /**
+   * Buckets of `tier` in [from, to) that a late write (a backfill below the watermark) made stale
+   * and the next rollup pass recomputes: merged, sorted [from, to) pairs. Their raw points are
+   * still stored (a pass rolls them up before it prunes), so queries read those instead.
+   */
+  private dirtyRanges(tier: Tier, sid: number, fid: number, from: number, to: number): Array<[number, number]> {
+    const out: Array<[number, number]> = []
+    if (from >= to) return out
+    for (const d of this.stmt.dirtyOverlapping.all(tier.resolution, sid, fid, from, to)) {
+      const range: [number, number] = [Math.max(from, d.t_from), Math.min(to, d.t_to)]
+      const last = out[out.length - 1]
+      if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1])
+      else out.push(range)
+    }
+    return out
+  }
+
+  /**
    * Answers from a rollup tier: whole buckets from the rollup up to its watermark, the rest (not
-   * rolled up yet) from raw points. Transforms use each bucket's last value.
+   * rolled up yet) from raw points — also below the watermark, where a late write made buckets
+   * stale (see dirtyRanges): a query sees every stored point at any moment, not only after the
+   * next rollup pass. Transforms use each bucket's last value.
    */
   private rollupFrames(q: QueryPlan, tier: Tier, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
     const table = this.rollups.get(tier.resolution)!
     const res = tier.resolution
     const wm = Math.max(q.start, Math.min(q.end, this.watermark(tier) ?? q.start))
     const lastValues = (sid: number): Run<number> => {
+      const dirty = this.dirtyRanges(tier, sid, field.id, q.start, wm)
       const out: Run<number> = {ts: [], values: []}
       table.scanColumns(sid, field.id, q.start, wm, LAST_ONLY, (c, i) => {
+        if (inRanges(dirty, c.ts[i])) return
         out.ts.push(c.ts[i] + res - 1)
         out.values.push(c.last[i])
       })
       const recent = this.readRun(sid, field.id, wm, q.end) as Run<number>
-      return {ts: [...out.ts, ...recent.ts], values: [...out.values, ...recent.values]}
+      if (dirty.length === 0) return {ts: [...out.ts, ...recent.ts], values: [...out.values, ...recent.values]}
+      return sortedRun([out, ...dirty.map(([from, to]) => this.readRun(sid, field.id, from, to) as Run<number>), recent])
     }
 
     if (!q.aggregate) {
@@ -743,11 +768,14 @@ export class SqliteStore implements FullStore {
       }
 
       const need = COLUMNS_FOR[q.aggregate!.fn]
+      const dirty = this.dirtyRanges(tier, sid, field.id, q.start, wm)
       table.scanColumns(sid, field.id, q.start, wm, need, (c, i) => {
         const t = c.ts[i]
+        if (inRanges(dirty, t)) return
         // columns this function does not read are empty (undefined → NaN, ignored by its result)
         sink.addSummary(t, c.n[i] ?? 0, c.sum[i], c.min[i], c.max[i], t, c.first[i], t + res - 1, c.last[i])
       })
+      for (const [from, to] of dirty) this.accumulateSeries({...q, start: from, end: to}, sid, field, sink)
       if (wm < q.end) this.accumulateSeries({...q, start: wm}, sid, field, sink)
     })
   }
@@ -1042,6 +1070,23 @@ class Buckets implements BucketSink {
       if (v !== null) yield [this.every ? this.base + i * this.every : this.q.start, v]
     }
   }
+}
+
+/** Whether `t` lies in one of the sorted [from, to) ranges. */
+function inRanges(ranges: ReadonlyArray<readonly [number, number]>, t: number): boolean {
+  for (const [from, to] of ranges) {
+    if (t < from) return false
+    if (t < to) return true
+  }
+  return false
+}
+
+/** Runs over disjoint time ranges, in any order, as one run in time order. */
+function sortedRun(runs: Array<Run<number>>): Run<number> {
+  const order: Array<[number, number]> = []
+  for (const r of runs) for (let i = 0; i < r.ts.length; i++) order.push([r.ts[i], r.values[i]])
+  order.sort((a, b) => a[0] - b[0])
+  return {ts: order.map((p) => p[0]), values: order.map((p) => p[1])}
 }
 
 function concatRuns(a: Run, b: Run): Run {
