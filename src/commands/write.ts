@@ -5,6 +5,7 @@ import {progressReporter} from '../cli/progress.js'
 import {readStdin} from '../cli/stdin.js'
 import {writeLineProtocol, type WriteSummary} from '../core/ingest/write.js'
 import {parsePrecision} from '../core/model/line-protocol.js'
+import {plural} from '../core/format.js'
 
 export default class Write extends BaseCommand {
   static override summary = 'Write line protocol from a file or stdin into the store (like `influx write`).'
@@ -44,7 +45,7 @@ export default class Write extends BaseCommand {
       bar.done()
       if (!this.jsonEnabled()) {
         for (const e of summary.errors.slice(0, 20)) this.warnLine(`skipped ${summary.source}:${e.line}:${e.col}: ${e.message}`)
-        this.log(`wrote ${summary.points} points${summary.skipped ? ` (skipped ${summary.skipped} invalid lines)` : ''} to ${ctx.storeName}`)
+        this.log(`wrote ${plural(summary.points, 'point')}${summary.skipped ? ` (skipped ${plural(summary.skipped, 'invalid line')})` : ''} to ${ctx.storeName}`)
       }
 
       return {...summary, store: ctx.storeName}

@@ -1,0 +1,100 @@
+/**
+ * Issue 16, "Outputs that mislead" (smaller list): one regression test per bullet, through the real
+ * `mon` binary on a temp data dir. The pure wording helpers are also unit-tested in
+ * test/unit/trust-smaller.test.ts.
+ */
+import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {runMon} from '../helpers/cli.js'
+import {tempDir} from '../helpers/servers.js'
+
+let tmp: {dir: string; cleanup: () => void}
+let n = 0
+/** A fresh data dir (and XDG dirs) per test, so tests do not see each other's points. */
+function freshEnv(): NodeJS.ProcessEnv {
+  const base = join(tmp.dir, `t${++n}`)
+  return {MON_DATA_DIR: join(base, 'data'), XDG_CONFIG_HOME: join(base, 'xdg-config'), XDG_DATA_HOME: join(base, 'xdg-data')}
+}
+
+before(() => (tmp = tempDir('mon-trust-smaller-')))
+after(() => tmp.cleanup())
+
+/** Fixed times (not the wall clock): --at and the points' timestamps say when. */
+const T0 = Date.UTC(2026, 10, 20, 12, 0, 0)
+const lp = (lines: Array<[string, number]>) => lines.map(([text, t]) => `${text} ${t}`).join('\n') + '\n'
+
+async function write(env: NodeJS.ProcessEnv, input: string): Promise<void> {
+  const r = await runMon(['write', '--precision', 'ms'], {env, input})
+  assert.equal(r.code, 0, r.stderr)
+}
+
+describe('issue 16: outputs that tell the truth (smaller list)', () => {
+  it('"wrote 1 point", not "wrote 1 points"', async () => {
+    const env = freshEnv()
+    const one = await runMon(['write', '--precision', 'ms'], {env, input: lp([['cpu,host=a usage_user=1', T0]])})
+    assert.equal(one.code, 0, one.stderr)
+    assert.match(one.stdout, /^wrote 1 point to /m)
+    const two = await runMon(['write', '--precision', 'ms'], {env, input: lp([['cpu,host=a usage_user=1', T0 + 1000], ['cpu,host=b usage_user=2', T0 + 1000]])})
+    assert.match(two.stdout, /^wrote 2 points to /m)
+  })
+
+  it('store info: human units and labels, no internal keys (--json unchanged)', async () => {
+    const env = freshEnv()
+    await write(env, lp([['cpu,host=a usage_user=1', T0]]))
+    const r = await runMon(['store', 'info'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    for (const internal of ['liveBytes', 'headRows']) assert.doesNotMatch(r.stdout, new RegExp(internal))
+    assert.match(r.stdout, /^size on disk +[\d.]+ [KMG]?B$/m)
+    assert.match(r.stdout, /^data size \(live pages\) +[\d.]+ [KMG]?B$/m)
+    assert.match(r.stdout, /^bytes per point +[\d.]+ B$/m)
+    const json = JSON.parse((await runMon(['store', 'info', '--json'], {env})).stdout) as {details: Record<string, unknown>}
+    assert.equal(typeof json.details.liveBytes, 'number', 'the JSON keeps its keys')
+  })
+
+  it('rules eval --json: every time is RFC 3339 (no epoch ms), durations rounded to the microsecond', async () => {
+    const env = freshEnv()
+    await write(env, lp([['cpu,host=a usage_user=95', T0 - 30_000]]))
+    const rules = join(tmp.dir, 'busy.yaml')
+    writeFileSync(rules, 'groups:\n  - name: busy\n    rules:\n      - alert: Busy\n        expr: cpu.usage_user > 90\n')
+    const r = await runMon(['rules', 'eval', rules, '--at', new Date(T0).toISOString(), '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as {at: string; alerts: Array<{activeAt: string}>; rules: Array<{lastEvalAt: unknown; durationMs: number}>}
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+    assert.match(out.at, iso)
+    assert.equal(out.alerts.length, 1)
+    assert.match(out.alerts[0]!.activeAt, iso)
+    assert.equal(out.rules.length, 1)
+    assert.equal(typeof out.rules[0]!.lastEvalAt, 'string', 'lastEvalAt was epoch ms beside ISO at/activeAt')
+    assert.match(out.rules[0]!.lastEvalAt as string, iso)
+    const ms = out.rules[0]!.durationMs
+    assert.equal(ms, Math.round(ms * 1000) / 1000, `durationMs ${ms} has more than three decimals`)
+  })
+
+  it('query with no data: the note goes to stderr, stdout stays empty (csv: the header only; json: the shape)', async () => {
+    const env = freshEnv()
+    const table = await runMon(['query', 'cpu.usage_user', '--since', '1h'], {env})
+    assert.equal(table.code, 0, table.stderr)
+    assert.equal(table.stdout, '')
+    assert.match(table.stderr, /^no data in this range$/m)
+    const csv = await runMon(['query', 'cpu.usage_user', '--format', 'csv'], {env})
+    assert.equal(csv.stdout, 'time,name\n')
+    assert.doesNotMatch(csv.stderr, /no data/)
+    const json = await runMon(['query', 'cpu.usage_user', '--json'], {env})
+    assert.deepEqual(JSON.parse(json.stdout).series, [])
+  })
+
+  it('store archive without a TTY: one summary line, not one progress line per series', async () => {
+    const env = freshEnv()
+    const lines: Array<[string, number]> = []
+    for (let h = 0; h < 30; h++) lines.push([`cpu,host=h${h} usage_user=${h}`, T0 - 86_400_000])
+    await write(env, lp(lines))
+    const file = join(tmp.dir, 'archive.lp.gz')
+    const r = await runMon(['store', 'archive', '--before', new Date(T0).toISOString(), '--to', file], {env})
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stderr, '', 'no progress lines on a pipe')
+    assert.match(r.stdout, /^archived 30 points of 30 series to .*archive\.lp\.gz \([\d.]+ [KM]?B\)$/m)
+    assert.equal(r.stdout.trim().split('\n').length, 1)
+  })
+})
