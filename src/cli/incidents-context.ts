@@ -10,14 +10,25 @@ import {openContext} from './context.js'
 
 /**
  * What the `mon alerts …` commands work with: the incident service — the local state.db, or with
- * `--remote URL` the daemon API (token from MON_TOKEN; no local config needed) — and the clock.
+ * `--remote URL` the daemon API (token from MON_API_TOKEN; no local config needed) — and the clock.
  */
 export const remoteFlags = {
   remote: Flags.string({
-    description: 'act through the mon daemon API at this URL instead of the local data dir (token from $MON_TOKEN)',
+    description: 'act through the mon daemon API at this URL instead of the local data dir (token from $MON_API_TOKEN)',
     helpValue: 'URL',
     helpGroup: 'REMOTE',
   }),
+}
+
+/**
+ * The daemon API token from the environment: MON_API_TOKEN, the name the daemon reads too. The old
+ * client-side name MON_TOKEN still works, with a deprecation warning on stderr.
+ */
+export function apiTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.MON_API_TOKEN) return env.MON_API_TOKEN
+  if (!env.MON_TOKEN) return undefined
+  process.stderr.write(`${color(process.stderr).yellow('warning:')} MON_TOKEN is deprecated: set MON_API_TOKEN instead (the same name the daemon reads)\n`)
+  return env.MON_TOKEN
 }
 
 export const actorFlag = Flags.string({description: 'who does it (default: $USER@hostname)', helpValue: 'NAME'})
@@ -36,7 +47,7 @@ const EVENT_WRITE_TIMEOUT_MS = 5_000
 export async function openIncidents(flags: {config?: string; remote?: string}): Promise<IncidentContext> {
   const actor = (by?: string) => by?.trim() || defaultActor()
   if (flags.remote) {
-    const incidents = new RemoteIncidents(flags.remote, {token: process.env.MON_TOKEN})
+    const incidents = new RemoteIncidents(flags.remote, {token: apiTokenFromEnv()})
     return {incidents, clock: systemClock, actor, close: () => incidents.close()}
   }
 

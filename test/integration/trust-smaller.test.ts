@@ -7,7 +7,9 @@ import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {startAlertScenario, type AlertScenario} from '../helpers/alert-scenario.js'
 import {runMon} from '../helpers/cli.js'
+import {startIncidentApi, type RunningApi} from '../helpers/incident-api.js'
 import {tempDir} from '../helpers/servers.js'
 
 let tmp: {dir: string; cleanup: () => void}
@@ -96,5 +98,52 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
     assert.equal(r.stderr, '', 'no progress lines on a pipe')
     assert.match(r.stdout, /^archived 30 points of 30 series to .*archive\.lp\.gz \([\d.]+ [KM]?B\)$/m)
     assert.equal(r.stdout.trim().split('\n').length, 1)
+  })
+
+  it('--remote http://127.0.0.1:1: "cannot reach the mon daemon … connection refused", exit 1 (was fetch\'s "bad port"); a bad port: exit 2 naming --remote', async () => {
+    const env = freshEnv()
+    const refused = await runMon(['alerts', 'list', '--remote', 'http://127.0.0.1:1'], {env})
+    assert.equal(refused.code, 1, refused.stderr)
+    assert.match(refused.stderr, /^error: cannot reach the mon daemon at http:\/\/127\.0\.0\.1:1: connection refused$/m)
+    assert.doesNotMatch(refused.stderr, /bad port/)
+    for (const bad of ['http://127.0.0.1:99999', 'http://127.0.0.1:0']) {
+      const r = await runMon(['alerts', 'list', '--remote', bad], {env})
+      assert.equal(r.code, 2, `${bad}: ${r.stderr}`)
+      assert.match(r.stderr, /^error: invalid --remote URL /m)
+    }
+  })
+})
+
+describe('issue 16: one name for the API token, MON_API_TOKEN', () => {
+  const TOKEN = 'trust-smaller-api-token-9c1e'
+  let s: AlertScenario
+  let api: RunningApi
+  before(async () => {
+    s = await startAlertScenario({extraConfig: {api: {listen: '127.0.0.1:0'}}})
+    api = await startIncidentApi(s.configPath, {...s.env, MON_API_TOKEN: TOKEN})
+  })
+  after(async () => {
+    await api?.stop()
+    await s?.close()
+  })
+
+  it('mon alerts --remote reads MON_API_TOKEN, the name the daemon reads', async () => {
+    const r = await runMon(['alerts', 'list', '--remote', api.url, '--json'], {env: {...s.env, MON_API_TOKEN: TOKEN, MON_TOKEN: ''}})
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(Array.isArray(JSON.parse(r.stdout)))
+    assert.equal(r.stderr, '')
+  })
+
+  it('MON_TOKEN still works, with a deprecation warning on stderr', async () => {
+    const r = await runMon(['alerts', 'list', '--remote', api.url, '--json'], {env: {...s.env, MON_API_TOKEN: '', MON_TOKEN: TOKEN}})
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(Array.isArray(JSON.parse(r.stdout)))
+    assert.match(r.stderr, /^warning: MON_TOKEN is deprecated: set MON_API_TOKEN instead/m)
+  })
+
+  it('the hint for a missing token names MON_API_TOKEN', async () => {
+    const r = await runMon(['alerts', 'list', '--remote', api.url], {env: {...s.env, MON_API_TOKEN: '', MON_TOKEN: ''}})
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^hint: set MON_API_TOKEN to the api\.token of that daemon$/m)
   })
 })

@@ -1,4 +1,5 @@
-import {InputError, UserError, errorMessage} from '../errors.js'
+import {InputError, UserError} from '../errors.js'
+import {HttpNetworkError, httpRequest} from '../notify/http.js'
 import {AmbiguousIdError, IncidentConflictError, NotFoundError, type IdCandidate} from '../incidents/errors.js'
 import type {
   ActionInput,
@@ -14,7 +15,7 @@ import type {
 } from '../incidents/types.js'
 
 /**
- * The incident workflow over the daemon API (`mon alerts … --remote URL`, token from MON_TOKEN):
+ * The incident workflow over the daemon API (`mon alerts … --remote URL`, token from MON_API_TOKEN):
  * the same {@link IncidentService} as the local one, so commands do not care. The API's error
  * kinds come back as the same errors (404 → NotFoundError, 409 → IncidentConflictError …), and a
  * daemon that cannot be reached is one clear message, never a stack.
@@ -24,6 +25,9 @@ export interface RemoteOptions {
   /** per request; default 15 s */
   timeoutMs?: number
 }
+
+/** An answer larger than this is not the API's (a list of alerts is far smaller). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 interface ErrorBody {
   error?: {code?: string; message?: string; hint?: string; details?: string; candidates?: IdCandidate[]}
@@ -43,7 +47,8 @@ export class RemoteIncidents implements IncidentService {
       throw new InputError(`invalid --remote URL '${baseUrl}'`, {hint: 'e.g. --remote http://monitor.example.com:9464'})
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`invalid --remote URL '${baseUrl}': only http and https are supported`)
-    if (url.username || url.password) throw new InputError('do not put credentials in the --remote URL', {hint: 'the token goes in MON_TOKEN'})
+    if (url.username || url.password) throw new InputError('do not put credentials in the --remote URL', {hint: 'the token goes in MON_API_TOKEN'})
+    if (url.port === '0') throw new InputError(`invalid --remote URL '${baseUrl}': port 0 is not a port a daemon listens on`, {hint: 'e.g. --remote http://monitor.example.com:9464'})
     this.base = url.toString().replace(/\/+$/, '')
     this.where = this.base
     this.token = opts.token || undefined
@@ -115,42 +120,34 @@ export class RemoteIncidents implements IncidentService {
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = this.base + path
-    const headers: Record<string, string> = {Accept: 'application/json'}
+    const headers: Record<string, string> = {Accept: 'application/json', 'User-Agent': 'mon-cli/1'}
     if (this.token) headers.Authorization = `Bearer ${this.token}`
     if (body !== undefined) headers['Content-Type'] = 'application/json'
-    let res: Response
+    // node:http, not fetch: fetch refuses the ports of its "bad ports" list (1, 25, 6000 …) with a
+    // bare "bad port", where the user needs to hear whether a daemon answers there
+    let res: {status: number; body: string}
     try {
-      res = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error'})
+      res = await httpRequest({url, method, headers, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: this.timeoutMs, tlsVerify: true, maxBodyBytes: MAX_ANSWER_BYTES})
     } catch (error) {
       throw this.unreachable(error)
     }
-    const text = await res.text().catch(() => '')
+    const text = res.body
     let parsed: unknown
     try {
       parsed = text ? JSON.parse(text) : undefined
     } catch {
       throw new UserError(`unexpected answer from ${this.base} (HTTP ${res.status}, not JSON): is this a mon daemon?`, {hint: 'check the --remote URL (the daemon API listens on api.listen, default port 9464)'})
     }
-    if (res.ok) return parsed as T
+    if (res.status >= 200 && res.status < 300) return parsed as T
     throw this.failure(res.status, (parsed ?? {}) as ErrorBody)
   }
 
   private unreachable(error: unknown): UserError {
-    const e = error as {name?: string; cause?: {code?: string; message?: string}}
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+    if (!(error instanceof HttpNetworkError)) throw error
+    if (error.code === 'TIMEOUT') {
       return new UserError(`the mon daemon at ${this.base} did not answer within ${Math.round(this.timeoutMs / 1000)}s`, {hint: 'is it overloaded or behind a firewall? nothing was changed by this command', cause: error})
     }
-    const code = e.cause?.code
-    const why =
-      code === 'ECONNREFUSED'
-        ? 'connection refused'
-        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-          ? 'host not found'
-          : code === 'ECONNRESET'
-            ? 'connection reset'
-            : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
-              ? 'host unreachable'
-              : (e.cause?.message ?? errorMessage(error))
+    const why = error.reason
     return new UserError(`cannot reach the mon daemon at ${this.base}: ${why}`, {
       hint: 'is `mon daemon` running there, and is its api.listen reachable from here? nothing was changed',
       cause: error,
@@ -167,7 +164,7 @@ export class RemoteIncidents implements IncidentService {
         return new InputError(message, opts)
       case 401:
         return new UserError(`the mon daemon at ${this.base} refused the request: ${message}`, {
-          hint: this.token ? 'MON_TOKEN must be the api.token of that daemon' : 'set MON_TOKEN to the api.token of that daemon',
+          hint: this.token ? 'MON_API_TOKEN must be the api.token of that daemon' : 'set MON_API_TOKEN to the api.token of that daemon',
         })
       case 404:
         return e.code === 'not_found' ? new NotFoundError(message, opts) : new UserError(`${message} (is ${this.base} a mon daemon of this version?)`)
