@@ -112,6 +112,39 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
       assert.match(r.stderr, /^error: invalid --remote URL /m)
     }
   })
+
+  it('regex errors show the regex as written and where, not the compiled anchored form', async () => {
+    const env = freshEnv()
+    const q = await runMon(['query', 'cpu.usage_user{host=~"a(b"}'], {env})
+    assert.equal(q.code, 2)
+    assert.match(q.stderr, /^error: query:1:22: invalid regular expression \/a\(b\/: Unterminated group$/m)
+    assert.doesNotMatch(q.stderr, /\^\(\?:/, 'not the internal ^(?:…)$ form')
+    const l = await runMon(['alerts', 'list', '--label', 'host=~a(b'], {env})
+    assert.equal(l.code, 2)
+    assert.match(l.stderr, /^error: invalid --label 'host=~a\(b': invalid regular expression \/a\(b\/: Unterminated group$/m)
+    assert.doesNotMatch(l.stderr, /\^\(\?:/)
+  })
+
+  it('config validate: each did-you-mean stays under its own error', async () => {
+    const file = join(tmp.dir, 'typos.yaml')
+    writeFileSync(file, 'log:\n  levl: info\nagent:\n  batch_size: x\n')
+    const r = await runMon(['config', 'validate', file], {env: freshEnv()})
+    assert.equal(r.code, 2)
+    const lines = r.stderr.trimEnd().split('\n')
+    assert.match(lines[0]!, /typos\.yaml:2:3: unknown option 'levl' in log$/)
+    assert.equal(lines[1], "hint: did you mean 'level'?", 'the hint follows the error it belongs to')
+    assert.match(lines[2]!, /typos\.yaml:4:15: agent\.batch_size: expected an integer/)
+    assert.equal(lines.length, 3, 'no hint after the last problem')
+  })
+
+  it('config validate: "10 seconds" is a bad duration, not a bad cron expression', async () => {
+    const file = join(tmp.dir, 'spelled.yaml')
+    writeFileSync(file, 'agent:\n  interval: 10 seconds\n')
+    const r = await runMon(['config', 'validate', file], {env: freshEnv()})
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /spelled\.yaml:2:13: agent\.interval: invalid duration "10 seconds": expected a number and a unit/)
+    assert.doesNotMatch(r.stderr, /cron/)
+  })
 })
 
 describe('issue 16: one name for the API token, MON_API_TOKEN', () => {

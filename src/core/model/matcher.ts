@@ -1,4 +1,4 @@
-import {InputError} from '../errors.js'
+import {InputError, regexErrorReason} from '../errors.js'
 
 /** A label/tag matcher as in PromQL and Alertmanager: =, !=, =~, !~ (regexes fully anchored). */
 export type MatchOp = '=' | '!=' | '=~' | '!~'
@@ -11,13 +11,21 @@ export interface Matcher {
 
 const compiled = new Map<string, RegExp>()
 
+/** A regex the user wrote that does not compile; the message shows it as written. */
+export class InvalidRegexError extends InputError {
+  constructor(source: string, cause: unknown) {
+    super(`invalid regular expression /${source}/: ${regexErrorReason(cause)}`, {hint: 'JavaScript regex syntax; a matcher regex matches the whole value', cause})
+    this.name = 'InvalidRegexError'
+  }
+}
+
 export function matcherRegex(m: Matcher): RegExp {
   let re = compiled.get(m.value)
   if (!re) {
     try {
       re = new RegExp(`^(?:${m.value})$`, 'u')
     } catch (error) {
-      throw new InputError(`invalid regular expression /${m.value}/: ${(error as Error).message}`)
+      throw new InvalidRegexError(m.value, error)
     }
 
     compiled.set(m.value, re)
