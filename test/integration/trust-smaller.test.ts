@@ -145,6 +145,44 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
     assert.match(r.stderr, /spelled\.yaml:2:13: agent\.interval: invalid duration "10 seconds": expected a number and a unit/)
     assert.doesNotMatch(r.stderr, /cron/)
   })
+
+  it('rules check: a bad group does not stop the check; every problem of every group and file, then exit 2', async () => {
+    const first = join(tmp.dir, 'groups.yaml')
+    writeFileSync(
+      first,
+      [
+        'groups:',
+        '  - name: one',
+        '    interval: 10 seconds',
+        '    rules:',
+        '      - alert: A',
+        '        expr: cpu.usage_user >',
+        '  - name: two',
+        '    rules:',
+        '      - alert: B',
+        '        expr: mem.used_percent > 90',
+        '        for: soon',
+        '  - interval: 1m',
+        '    rules:',
+        '      - alert: C',
+        '        expr: disk.used_percent >> 1',
+        '',
+      ].join('\n'),
+    )
+    const second = join(tmp.dir, 'second.yaml')
+    writeFileSync(second, 'groups:\n  - name: three\n    rules:\n      - alert: D\n        expr: nosuchfn(cpu.usage_user)\n')
+    const r = await runMon(['rules', 'check', first, second, '--json'], {env: freshEnv()})
+    assert.equal(r.code, 2, r.stderr)
+    const out = JSON.parse(r.stdout) as {valid: boolean; files: Array<{problems: Array<{line: number; col: number; message: string}>}>}
+    assert.equal(out.valid, false)
+    const at = (f: number) => out.files[f]!.problems.map((p) => `${p.line}:${p.col}`)
+    // the group's bad interval (3), rule A's expression (6), rule B's for (11), the unnamed group (12), rule C (15)
+    assert.deepEqual(at(0), ['3:15', '6:30', '11:14', '12:5', '15:34'])
+    assert.deepEqual(at(1), ['5:15'])
+    const text = await runMon(['rules', 'check', first, second], {env: freshEnv()})
+    assert.equal(text.code, 2)
+    assert.equal(text.stderr.match(/^error: /gm)?.length, 6, text.stderr)
+  })
 })
 
 describe('issue 16: one name for the API token, MON_API_TOKEN', () => {
