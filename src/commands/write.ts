@@ -6,6 +6,7 @@ import {readStdin} from '../cli/stdin.js'
 import {renderError} from '../cli/render/error.js'
 import {writeExitCode, writeLineProtocol, type WriteSummary} from '../core/ingest/write.js'
 import {parsePrecision} from '../core/model/line-protocol.js'
+import {plural} from '../core/format.js'
 
 export default class Write extends BaseCommand {
   static override summary = 'Write line protocol from a file or stdin into the store (like `influx write`).'
@@ -53,7 +54,7 @@ Exit status: 0 every valid point was written (lines --skip-invalid left out incl
         for (const e of summary.errors.slice(0, 20)) this.warnLine(`skipped ${summary.source}:${e.line}:${e.col}: ${e.message}`)
       }
       if (!this.jsonEnabled() && summary.written > 0) {
-        this.log(`wrote ${summary.written} points${summary.skipped ? ` (skipped ${summary.skipped} invalid lines)` : ''}${summary.dropped > summary.skipped ? ` (${summary.dropped - summary.skipped} refused by the store)` : ''} to ${ctx.storeName}`)
+        this.log(`wrote ${plural(summary.written, 'point')}${summary.skipped ? ` (skipped ${plural(summary.skipped, 'invalid line')})` : ''}${summary.dropped > summary.skipped ? ` (${summary.dropped - summary.skipped} refused by the store)` : ''} to ${ctx.storeName}`)
       }
 
       return {...result, store: ctx.storeName}

@@ -68,6 +68,16 @@ export class LocatedError extends InputError {
   }
 }
 
+/**
+ * Why a regular expression did not compile, without V8's prefix: `Unterminated group`, not
+ * `Invalid regular expression: /^(?:a(b)$/u: Unterminated group` — that shows the form mon compiled
+ * (anchored, wrapped), not what the user wrote. Callers put the user's own text beside it.
+ */
+export function regexErrorReason(err: unknown): string {
+  // JavaScript's RegExp ("Invalid regular expression: /…/u: …") and RE2's ("error parsing regexp: …")
+  return errorMessage(err).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '').replace(/^error parsing regexp: /, '')
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message
   return String(err)

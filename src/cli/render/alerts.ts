@@ -1,6 +1,7 @@
 import type {ActionResult, AlertDetail, AlertView, DisplayState, HistoryEntry, SilenceView, TimelineEntry} from '../../core/incidents/types.js'
 import {color, severityColor} from './color.js'
 import {formatNumber, renderTable} from './table.js'
+import {plural} from '../../core/format.js'
 
 /** Rendering for `mon alerts …`: the commands return the data (--json); this makes it readable. */
 
@@ -187,6 +188,6 @@ export function renderSilence(s: SilenceView, verb: string, now: number): string
   const c = color()
   const when = s.state === 'expired' ? `ended ${s.endsAt}` : `${s.state === 'pending' ? `from ${s.startsAt} ` : ''}until ${s.endsAt} (${formatAge(Date.parse(s.endsAt) - now)})`
   const lines = [`${c.green(verb)} silence ${c.bold(s.id.slice(0, 8))} {${s.matchers.join(', ')}} ${when}`]
-  if (s.state === 'active') lines.push(c.dim(`  silencing ${s.silencing} firing alert${s.silencing === 1 ? '' : 's'} now`))
+  if (s.state === 'active') lines.push(c.dim(`  silencing ${plural(s.silencing, 'firing alert')} now`))
   return lines.join('\n')
 }

@@ -2,6 +2,7 @@ import {formatDuration, formatSize} from '../../core/config/duration.js'
 import type {DaemonStatusView, InputView, StatusReport} from '../../core/daemon/status.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
+import {plural} from '../../core/format.js'
 
 /** `mon status` for people: the daemon line, store/spool/outbox, inputs, rule groups, last errors. */
 export function renderStatus(r: StatusReport, now: number): string {
@@ -40,7 +41,7 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
   const c = color(process.stdout)
   const lines: string[] = []
   lines.push(`store      ${d.store.name}: ${d.store.up ? c.green('up') : c.red(`down (${d.store.lastError ?? 'write failed'})`)}${d.store.lastWriteAt ? `, last write ${ago(now, d.store.lastWriteAt)}` : ''}`)
-  lines.push(`spool      ${d.spool.points} points waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
+  lines.push(`spool      ${plural(d.spool.points, 'point')} waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
   lines.push(`outbox     ${outboxLine(d.outbox)}${d.notify.routes ? '' : c.dim('  (no notify.route: nothing is delivered)')}`)
   lines.push(`alerts     ${d.alerts.firing} firing, ${d.alerts.pending} pending`)
   if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)
@@ -60,7 +61,7 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
     )
   }
 
-  lines.push('', c.bold(`rule groups (${d.ruleGroups.length}, ${d.rules.total} rules)`))
+  lines.push('', c.bold(`rule groups (${d.ruleGroups.length}, ${plural(d.rules.total, 'rule')})`))
   if (d.ruleGroups.length > 0) {
     lines.push(
       indent(

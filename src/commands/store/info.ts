@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
-import {renderTable} from '../../cli/render/table.js'
-import {formatSize} from '../../core/config/duration.js'
+import {renderStoreInfo} from '../../cli/render/store.js'
 import type {StoreInfo} from '../../core/store/types.js'
 
 export default class StoreInfoCommand extends BaseCommand {
@@ -25,22 +24,7 @@ export default class StoreInfoCommand extends BaseCommand {
     const ctx = await openContext(flags)
     try {
       const info = await (await ctx.store()).info({countPoints: flags.count})
-      if (!this.jsonEnabled()) {
-        const time = (t?: number) => (t === undefined ? '-' : new Date(t).toISOString())
-        const rows: string[][] = [
-          ['backend', info.backend],
-          ['location', info.location],
-          ['series', String(info.series ?? '-')],
-          ['points', info.points === undefined ? (info.backend === 'influxdb' ? '- (--count to count them)' : '-') : String(info.points)],
-          ['oldest', time(info.oldest)],
-          ['newest', time(info.newest)],
-          ['size on disk', info.bytesOnDisk === undefined ? '-' : formatSize(info.bytesOnDisk)],
-          ['bytes per point', info.bytesPerPoint === undefined ? '-' : info.bytesPerPoint.toFixed(2)],
-          ...Object.entries(info.details ?? {}).map(([k, v]) => [k, String(v)]),
-        ]
-        this.log(renderTable(['', ''], rows).split('\n').slice(1).join('\n'))
-      }
-
+      if (!this.jsonEnabled()) this.log(renderStoreInfo(info))
       return info
     } finally {
       await ctx.close()

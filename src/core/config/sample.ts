@@ -318,7 +318,7 @@ retention:
 api:
   # Address to listen on; anything but loopback needs a token.
   listen: 127.0.0.1:9464
-  # Bearer token for API requests (mon alerts --remote sends it from MON_TOKEN).
+  # Bearer token for API requests (mon alerts --remote sends it from MON_API_TOKEN).
 ~  token: \${MON_API_TOKEN}
 
 log:

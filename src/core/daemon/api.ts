@@ -199,7 +199,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         : given
           ? 'wrong token'
           : 'missing token: send Authorization: Bearer <token>'
-      const hint = !opts.token ? 'set api.token (or MON_API_TOKEN) in the daemon config' : 'use the value of api.token of this daemon (mon reads it from MON_TOKEN)'
+      const hint = !opts.token ? 'set api.token (or MON_API_TOKEN) in the daemon config' : 'use the value of api.token of this daemon (mon alerts --remote reads it from MON_API_TOKEN)'
       send(res, 401, {error: {code: 'unauthorized', message, hint}}, {'WWW-Authenticate': 'Bearer realm="mon"'})
       return
     }

@@ -42,6 +42,7 @@ import {NotifyLoop} from './notify-loop.js'
 import {ruleJobName, ruleScheduler} from './rule-jobs.js'
 import {statusView, writeStatusFile, type DaemonStatusView} from './status.js'
 import type {DaemonFacts, LifecycleState, MaintenanceFacts, ReloadFacts, RuleGroupFacts} from './types.js'
+import {roundMs} from '../format.js'
 
 export interface DaemonOptions {
   loaded: LoadedConfig
@@ -195,7 +196,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const started = performance.now()
     const at = clock.now()
     await engine.evaluateGroup(group, at)
-    groupRuns.set(group, {at, durationMs: performance.now() - started})
+    groupRuns.set(group, {at, durationMs: roundMs(performance.now() - started)})
   }
 
   const newRuleScheduler = (cfg: LoadedConfig, gs: RuleGroup[]) => ruleScheduler({groups: gs, evaluate, clock, timer, log: log.child({component: 'rules'}), timezone: cfg.config.agent.timezone, jitterMs: parseDuration(cfg.config.rules.jitter), random: opts.random})
@@ -250,7 +251,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       log.error('retention pass failed', {error: maintenance.lastError})
     } finally {
       maintenance.lastRunAt = clock.now()
-      maintenance.lastDurationMs = performance.now() - started
+      maintenance.lastDurationMs = roundMs(performance.now() - started)
     }
   }
 

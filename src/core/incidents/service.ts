@@ -2,7 +2,7 @@ import type {Alert, AlertState, AlertTransition} from '../alerting/types.js'
 import type {Clock} from '../clock.js'
 import {InputError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
-import {formatMatcher, parseMatcher, type Matcher} from '../model/matcher.js'
+import {InvalidRegexError, formatMatcher, parseMatcher, type Matcher} from '../model/matcher.js'
 import type {Point} from '../model/point.js'
 import type {CompiledNotify} from '../notify/notifier.js'
 import {silenceMatches, Silences, type Silence} from '../notify/silences.js'
@@ -353,7 +353,8 @@ export class LocalIncidents implements IncidentService {
 function labelMatcher(text: string): Matcher {
   try {
     return parseMatcher(text)
-  } catch {
+  } catch (error) {
+    if (error instanceof InvalidRegexError) throw new InputError(`invalid --label '${text}': ${error.message}`, {hint: error.hint})
     throw new InputError(`invalid --label '${text}'`, {hint: 'use name=value (or name!=value, name=~regex, name!~regex), e.g. --label host=web-1'})
   }
 }

@@ -28,6 +28,7 @@ import {mergeDropCounts, totalDropped} from './drops.js'
 import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
 import {Spool, spoolDir, type SpoolStatus} from './spool.js'
 import {Writer, type StoreSource, type WriterStats} from './writer.js'
+import {roundMs} from '../format.js'
 
 export interface AgentOptions {
   config: MonConfig
@@ -139,7 +140,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     }
     c.runs++
     c.lastRun = clock.now()
-    c.lastDurationMs = performance.now() - started
+    c.lastDurationMs = roundMs(performance.now() - started)
     c.points = points.length
     c.gathered += points.length
     c.lastOk = error === undefined
