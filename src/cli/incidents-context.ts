@@ -7,7 +7,8 @@ import {defaultActor, localIncidentsFromConfig, type IncidentService} from '../c
 import {silentLogger, type Logger} from '../core/log.js'
 import type {Point} from '../core/model/point.js'
 import {color} from './render/color.js'
-import {openContext} from './context.js'
+import {openContext, type ContextOptions} from './context.js'
+import {STORE_SECTIONS} from '../core/config/load.js'
 
 /**
  * What the `mon alerts …` commands work with: the incident service — the local state.db, or with
@@ -65,14 +66,16 @@ export interface IncidentContext {
 /** Events go to the metrics store, but an ack must not wait long on a slow or dead InfluxDB. */
 const EVENT_WRITE_TIMEOUT_MS = 5_000
 
-export async function openIncidents(flags: {config?: string; remote?: string; ca?: string; cert?: string; key?: string}): Promise<IncidentContext> {
+/** `opts.onBrokenConfigWhileDaemonRuns`: see {@link openContext} (for the views, not for actions). */
+export async function openIncidents(flags: {config?: string; remote?: string; ca?: string; cert?: string; key?: string}, opts: Pick<ContextOptions, 'onBrokenConfigWhileDaemonRuns'> = {}): Promise<IncidentContext> {
   const actor = (by?: string) => by?.trim() || defaultActor()
   if (flags.remote) {
     const incidents = new RemoteIncidents(flags.remote, {token: apiTokenFromEnv(), ca: readPem('--ca', flags.ca), cert: readPem('--cert', flags.cert), key: readPem('--key', flags.key)})
     return {incidents, clock: systemClock, actor, close: () => incidents.close()}
   }
 
-  const ctx = await openContext(flags)
+  // the alert state lives in the data dir; notify compiles silences and routes
+  const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'notify'], ...opts})
   const log = warningLogger()
   const store = {
     async write(points: Point[]): Promise<void> {

@@ -7,6 +7,7 @@ import {tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
 import {prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
 import {runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
+import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Query extends BaseCommand {
   static override summary = 'Query stored metrics with the mon expression language.'
@@ -41,7 +42,7 @@ export default class Query extends BaseCommand {
     if (passthrough && args.query) throw new InputError('give either an expression or --influxql/--flux, not both')
     if (!passthrough && !args.query) throw new InputError('missing query', {hint: "e.g. mon query 'mean(cpu.usage_user) by host' (or --influxql '…' on InfluxDB)"})
     if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux'})
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       if (passthrough) {
         this.debugLine(`${flags.flux === undefined ? 'influxql' : 'flux'}: ${flags.flux ?? flags.influxql}`)

@@ -41,6 +41,7 @@ function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
       ],
       stats: {groups: 1, rules: 2, evaluations: 120, ruleErrors: 0, duplicates: 0, pending: 0, firing: 1},
     },
+    alerts: {firing: 1, acked: 0, pending: 0},
     outbox: {pending: 0, sending: 0, delivered: 7, dead: 0, dropped: 0},
     notify: {routes: true, ticks: 1800, delivered: 7, retried: 0, dead: 0, enqueued: 7},
     maintenance: {enabled: true, intervalMs: 300_000, runs: 12, failures: 0, lastRunAt: NOW - 60_000, lastDurationMs: 40},
@@ -114,7 +115,7 @@ describe('status view', () => {
     assert.equal(v.inputs[0].lastRun, '2026-01-15T11:59:55.000Z')
     assert.equal(v.ruleGroups[0].nextEval, '2026-01-15T12:00:30.000Z')
     assert.equal(v.store.up, true)
-    assert.deepEqual(v.alerts, {firing: 1, pending: 0})
+    assert.deepEqual(v.alerts, {firing: 1, acked: 0, pending: 0})
   })
 
   it('shows what each input dropped and why', () => {

@@ -1,4 +1,5 @@
 import {formatDuration, formatSize} from '../../core/config/duration.js'
+import {formatAlertCounts} from './alerts.js'
 import type {DaemonStatusView, InputView, StatusReport} from '../../core/daemon/status.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
@@ -22,7 +23,7 @@ export function renderStatus(r: StatusReport, now: number): string {
     const f = r.dataDirFacts
     lines.push('', `spool      ${f.spoolPendingBytes > 0 ? `${formatSize(f.spoolPendingBytes)} of points not yet written to the store (the next mon collect or mon daemon writes them)` : 'empty'}`)
     if (f.outbox) lines.push(`outbox     ${outboxLine(f.outbox)}`)
-    if (f.alerts) lines.push(`alerts     ${f.alerts.firing} firing, ${f.alerts.pending} pending (as last evaluated)`)
+    if (f.alerts) lines.push(`alerts     ${formatAlertCounts(f.alerts)} (as last evaluated)`)
     if (d && d.lastErrors.length > 0) lines.push('', c.bold('last errors before it stopped'), ...d.lastErrors.slice(-5).map((e) => `  ${e.at.slice(0, 19).replace('T', ' ')}  ${e.level.padEnd(5)}  ${e.msg}${e.detail ? `  ${e.detail}` : ''}`))
   }
 
@@ -43,7 +44,7 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
   lines.push(`store      ${d.store.name}: ${d.store.up ? c.green('up') : c.red(`down (${d.store.lastError ?? 'write failed'})`)}${d.store.lastWriteAt ? `, last write ${ago(now, d.store.lastWriteAt)}` : ''}`)
   lines.push(`spool      ${plural(d.spool.points, 'point')} waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
   lines.push(`outbox     ${outboxLine(d.outbox)}${d.notify.routes ? '' : c.dim('  (no notify.route: nothing is delivered)')}`)
-  lines.push(`alerts     ${d.alerts.firing} firing, ${d.alerts.pending} pending`)
+  lines.push(`alerts     ${formatAlertCounts(d.alerts)}`)
   if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)
   if (d.reload.count > 0) lines.push(`reload     ${d.reload.count} so far, last ${d.reload.lastAt ? ago(now, d.reload.lastAt) : ''}: ${d.reload.ok ? 'applied' : c.red(`rejected: ${(d.reload.lastError ?? '').split('\n')[0]}`)}`)
 

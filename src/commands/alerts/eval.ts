@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {formatAlertCounts} from '../../cli/render/alerts.js'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {createCliLogger} from '../../cli/log.js'
@@ -52,7 +53,7 @@ Refuses when a mon daemon runs on the same data dir; waits for an earlier run th
       const n = out.notifications
       if (!this.jsonEnabled()) {
         const evaluated = out.groups.filter((g) => g.evaluated)
-        this.log(`evaluated ${evaluated.length} of ${plural(out.groups.length, 'group')} (${plural(evaluated.reduce((s, g) => s + g.rules, 0), 'rule')}): ${out.alerts.firing} firing, ${out.alerts.pending} pending`)
+        this.log(`evaluated ${evaluated.length} of ${plural(out.groups.length, 'group')} (${plural(evaluated.reduce((s, g) => s + g.rules, 0), 'rule')}): ${formatAlertCounts(out.alerts)}`)
         for (const t of out.transitions) this.log(`  ${t.alertname} (${t.fingerprint.slice(0, 8)}): ${t.from} → ${t.to}`)
         if (n.enqueued + n.delivered + n.retried + n.dead > 0) this.log(`notifications: ${n.enqueued} queued, ${n.delivered} delivered${n.retried ? `, ${n.retried} to retry` : ''}${n.dead ? `, ${n.dead} dead` : ''}`)
       }

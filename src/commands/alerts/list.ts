@@ -30,7 +30,7 @@ export default class AlertsList extends BaseCommand {
 
   async run(): Promise<AlertList> {
     const {flags} = await this.parse(AlertsList)
-    const ctx = await openIncidents(flags)
+    const ctx = await openIncidents(flags, {onBrokenConfigWhileDaemonRuns: (problem) => this.warnLine(`warning: ${problem}`)})
     try {
       const state = flags.state as StateFilter
       const since = flags.since === undefined ? undefined : parseTime(flags.since, ctx.clock.now(), 'since')

@@ -5,6 +5,7 @@ import {progressCounter} from '../../cli/progress.js'
 import {archiveToFile, type ArchiveResult} from '../../core/store/archive.js'
 import {parseTime} from '../../core/query/time.js'
 import {formatBytes, plural} from '../../core/format.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreArchive extends BaseCommand {
   static override summary = 'Write old raw points to a compressed line-protocol file (cold archive).'
@@ -23,7 +24,7 @@ export default class StoreArchive extends BaseCommand {
 
   async run(): Promise<ArchiveResult> {
     const {flags} = await this.parse(StoreArchive)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const now = ctx.clock.now()
       const end = parseTime(flags.before, now, '--before')

@@ -3,6 +3,7 @@ import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {renderStoreInfo} from '../../cli/render/store.js'
 import type {StoreInfo} from '../../core/store/types.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreInfoCommand extends BaseCommand {
   static override summary = 'Show the backend, location, series and point counts, time range and size.'
@@ -21,7 +22,7 @@ export default class StoreInfoCommand extends BaseCommand {
 
   async run(): Promise<StoreInfo> {
     const {flags} = await this.parse(StoreInfoCommand)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const info = await (await ctx.store()).info({countPoints: flags.count})
       if (!this.jsonEnabled()) this.log(renderStoreInfo(info))

@@ -17,7 +17,7 @@ import {formatDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import {secretValues} from '../config/redact.js'
 import {InputError, UserError, errorMessage} from '../errors.js'
-import {localIncidentsFromConfig, openIncidentDb} from '../incidents/index.js'
+import {countAlertsInDb, localIncidentsFromConfig, openIncidentDb, type AlertCounts} from '../incidents/index.js'
 import {silentLogger, type Logger} from '../log.js'
 import {compileFromConfig, Dispatcher} from '../notify/index.js'
 import type {CompiledRoute} from '../notify/router.js'
@@ -55,7 +55,7 @@ export interface AlertsEvalOnceSummary {
   groups: GroupRun[]
   /** state changes in this run */
   transitions: Array<{fingerprint: string; alertname: string; group: string; from: string; to: string}>
-  alerts: {firing: number; pending: number}
+  alerts: AlertCounts
   ruleErrors: Array<{rule: string; error: string}>
   notifications: {enqueued: number; delivered: number; retried: number; dead: number; stillPending: number; timedOut: boolean}
 }
@@ -121,13 +121,13 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
     }
 
     const notifications = await deliver(dispatcher, at, opts.deliverTimeoutMs, timer, log)
-    const stats = engine.stats()
+    const alerts = countAlertsInDb(db)
     await incidents.close()
     return {
       at: new Date(at).toISOString(),
       groups: runs,
       transitions: evaluations.flatMap((e) => e.transitions.map((t) => ({fingerprint: t.alert.fingerprint, alertname: t.alert.labels.alertname ?? '', group: t.alert.group, from: t.from, to: t.to}))),
-      alerts: {firing: stats.firing, pending: stats.pending},
+      alerts,
       ruleErrors: evaluations.flatMap((e) => e.rules.filter((r) => r.error !== undefined).map((r) => ({rule: r.rule, error: r.error!}))),
       notifications: {...notifications, stillPending: countPending(dispatcher)},
     }

@@ -21,7 +21,7 @@ import {formatDuration, parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import {secretValues} from '../config/redact.js'
 import {UserError, errorMessage} from '../errors.js'
-import {localIncidentsFromConfig, openIncidentDb, type LocalIncidents} from '../incidents/index.js'
+import {countAlertsInDb, localIncidentsFromConfig, openIncidentDb, type AlertCounts, type LocalIncidents} from '../incidents/index.js'
 import type {IncidentService} from '../incidents/types.js'
 import type {Logger} from '../log.js'
 import {createDispatcher, type Dispatcher} from '../notify/index.js'
@@ -556,6 +556,11 @@ export function createDaemon(opts: DaemonOptions): Daemon {
           failing: ruleStatus.filter((r) => r.group === g.name && r.health === 'error').length,
         }
       })
+      const stats = engine?.stats()
+      let alertCounts: AlertCounts = {firing: stats?.firing ?? 0, acked: 0, pending: stats?.pending ?? 0}
+      try {
+        if (db && state !== 'stopped') alertCounts = countAlertsInDb(db)
+      } catch {}
       let outboxCounts = {pending: 0, sending: 0, delivered: 0, dead: 0, dropped: 0}
       try {
         if (outbox && state !== 'stopped') outboxCounts = outbox.counts()
@@ -575,8 +580,9 @@ export function createDaemon(opts: DaemonOptions): Daemon {
           files: loaded.config.rules.files,
           groups: groupFacts,
           rules: ruleStatus,
-          stats: engine?.stats() ?? {groups: 0, rules: 0, evaluations: 0, ruleErrors: 0, duplicates: 0, pending: 0, firing: 0},
+          stats: stats ?? {groups: 0, rules: 0, evaluations: 0, ruleErrors: 0, duplicates: 0, pending: 0, firing: 0},
         },
+        alerts: alertCounts,
         outbox: outboxCounts,
         notify: {routes: loaded.config.notify.route !== undefined, ...(notifyLoop?.facts ?? {ticks: 0, delivered: 0, retried: 0, dead: 0, enqueued: 0})},
         maintenance: {...maintenance},

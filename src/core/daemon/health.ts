@@ -64,7 +64,7 @@ export function assessHealth(f: DaemonFacts): Health {
       ? {status: 'ok', message: 'no rule files loaded'}
       : failingRules.length > 0
         ? {status: 'degraded', message: `${failingRules.length} of ${ruleCount} rules failing: ${failingRules.slice(0, 5).map((r) => r.id).join(', ')}${failingRules.length > 5 ? ' …' : ''}`}
-        : {status: 'ok', message: `${plural(f.rules.groups.length, 'group')}, ${plural(ruleCount, 'rule')}; ${f.rules.stats.firing} firing, ${f.rules.stats.pending} pending`}
+        : {status: 'ok', message: `${plural(f.rules.groups.length, 'group')}, ${plural(ruleCount, 'rule')}; ${f.alerts.firing} firing, ${f.alerts.pending} pending`}
 
   const notify: ComponentHealth = !f.notify.routes
     ? {status: 'disabled', message: 'no notify.route configured: alerts are not delivered'}

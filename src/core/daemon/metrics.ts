@@ -117,10 +117,11 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   e.family('mon_rules', 'gauge', 'Alerting rules loaded.', rs.rules)
   e.family('mon_rule_evaluations_total', 'counter', 'Rule evaluations.', rs.evaluations)
   e.family('mon_rule_evaluation_failures_total', 'counter', 'Rule evaluations that failed.', rs.ruleErrors)
-  e.family('mon_alerts', 'gauge', 'Alerts by state.', [
-    [{state: 'firing'}, rs.firing],
-    [{state: 'pending'}, rs.pending],
+  e.family('mon_alerts', 'gauge', 'Alerts by state, as mon alerts list counts them (firing includes acknowledged, not hand-resolved).', [
+    [{state: 'firing'}, f.alerts.firing],
+    [{state: 'pending'}, f.alerts.pending],
   ])
+  e.family('mon_alerts_acknowledged', 'gauge', 'Firing alerts somebody acknowledged.', f.alerts.acked)
   const groups = f.rules.groups
   e.family('mon_rule_group_rules', 'gauge', 'Rules per group.', groups.map((g) => [{group: g.name}, g.rules]))
   e.family('mon_rule_group_last_evaluation_timestamp_seconds', 'gauge', 'When each group was last evaluated.', groups.map((g) => [{group: g.name}, seconds(g.lastEvalAt)]))

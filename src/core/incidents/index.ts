@@ -14,6 +14,7 @@ import {LocalIncidents, type LocalIncidentOptions} from './service.js'
 import {STATE_MIGRATIONS} from './store.js'
 
 export {defaultActor} from './actor.js'
+export {countAlerts, countAlertsInDb, displayState, type AlertCounts} from './counts.js'
 export {AmbiguousIdError, IncidentConflictError, NotFoundError, type IdCandidate} from './errors.js'
 export {EVENTS_MEASUREMENT, eventPoint} from './events.js'
 export {MIN_ID_LENGTH, matchPrefix, shortIds, type PrefixMatch} from './ids.js'
