@@ -197,6 +197,8 @@ spool:
   fsync: batch
   # Size of each spool segment file.
   segment_bytes: 16MiB
+  # Kept free while there is room, released when the disk fills (so mon can always restart).
+  reserve_bytes: 1MiB
 
 rules:
   # Alert rule files (paths or globs, relative to this file).

@@ -376,6 +376,8 @@ export const spoolSchema = section({
   max_bytes: size().default('1GiB'),
   fsync: z.enum(['always', 'batch', 'never']).default('batch'),
   segment_bytes: size().default('16MiB'),
+  /** set aside while there is room, released when the disk fills (docs/pipeline.md) */
+  reserve_bytes: size().default('1MiB'),
 })
 
 /** What a rule does when its query returns no data / fails (also per rule in rule files). */

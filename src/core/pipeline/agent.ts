@@ -99,6 +99,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     dir: spoolDir(opts.dataDir),
     maxBytes: parseSize(config.spool.max_bytes),
     segmentBytes: parseSize(config.spool.segment_bytes),
+    reserveBytes: parseSize(config.spool.reserve_bytes),
     fsync: config.spool.fsync,
     clock,
     log: log.child({component: 'spool'}),
@@ -250,7 +251,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       running = false
       await scheduler.stop()
       await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
-      await batcher.flush().catch(() => {})
+      await batcher.flush({final: true}).catch(() => {})
       const drained = await writer.drain(deadline)
       await writer.stop()
       const written = writer.stats().points

@@ -1,3 +1,4 @@
+import {isDiskFull} from '../disk.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import {serializePoint, serializePoints} from '../model/line-protocol.js'
@@ -13,13 +14,30 @@ export interface BatcherOptions {
   flushIntervalMs: number
   timer?: Timer
   log?: Logger
+  /**
+   * Most points kept in memory while the disk is full (the oldest go beyond it, counted as
+   * failed). Default {@link HELD_POINTS}.
+   */
+  maxHeldPoints?: number
 }
+
+interface Waiter {
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+/** Default bound of the points kept in memory while the spool cannot be written for want of space. */
+export const HELD_POINTS = 200_000
+/** How soon (ms, at least) a flush that failed on a full disk is tried again. */
+const DISK_FULL_RETRY_MS = 1000
 
 export interface BatcherStats {
   /** points that line protocol cannot carry (NaN, empty names…), per input */
   invalidByInput: Record<string, number>
   /** points lost because the spool could not be written (disk full…), per input */
   failedByInput: Record<string, number>
+  /** points kept in memory because the disk is full, appended once there is room */
+  held: number
   lastError?: string
 }
 
@@ -27,15 +45,21 @@ export interface BatcherStats {
  * Collects points from the inputs and appends them to the spool in batches, by size or after
  * `flushIntervalMs`: one spool write (and, with fsync=batch, one fsync) for what several inputs
  * gathered at about the same time. One record per input keeps per-input accounting exact.
+ *
+ * A full disk loses nothing at first: the points stay queued (up to `maxHeldPoints`) and the
+ * flush is tried again every second until the spool takes them. Only a final flush (stopping)
+ * gives up, and counts what it could not append.
  */
 export class Batcher {
   private buffers = new Map<string, Point[]>()
   private count = 0
   private handle?: TimerHandle
-  private waiting: Array<{resolve: () => void; reject: (e: unknown) => void}> = []
+  private waiting: Waiter[] = []
   private readonly timer: Timer
   private readonly log: Logger
-  private readonly s: BatcherStats = {invalidByInput: {}, failedByInput: {}}
+  private readonly s: Omit<BatcherStats, 'held'> = {invalidByInput: {}, failedByInput: {}}
+  /** the points queued now are ones a full disk sent back */
+  private holding = false
 
   constructor(private readonly opts: BatcherOptions) {
     this.timer = opts.timer ?? systemTimer
@@ -66,11 +90,14 @@ export class Batcher {
   }
 
   stats(): BatcherStats {
-    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, lastError: this.s.lastError}
+    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, held: this.holding ? this.count : 0, lastError: this.s.lastError}
   }
 
-  /** Appends everything queued to the spool now. */
-  async flush(): Promise<void> {
+  /**
+   * Appends everything queued to the spool now. With `final` (stopping) points a full disk
+   * refuses are counted as failed instead of kept for another try.
+   */
+  async flush(opts: {final?: boolean} = {}): Promise<void> {
     if (this.handle) this.timer.clearTimeout(this.handle)
     this.handle = undefined
     const buffers = this.buffers
@@ -93,13 +120,48 @@ export class Batcher {
     }
     try {
       await this.opts.spool.append(records)
+      if (this.holding) this.log.info('disk space returned: the points kept in memory are in the spool')
+      this.holding = false
       for (const w of waiting) w.resolve()
     } catch (err) {
       this.s.lastError = errorMessage(err)
+      if (!opts.final && isDiskFull(err)) return this.holdBack(buffers, waiting)
       for (const r of records) this.s.failedByInput[r.input] = (this.s.failedByInput[r.input] ?? 0) + r.points
       this.log.error('cannot append to the spool; points lost', {error: errorMessage(err)})
       for (const w of waiting) w.reject(err)
       throw err
+    }
+  }
+
+  /** Puts points a full disk refused back in front of the queue, and tries them again later. */
+  private holdBack(buffers: Map<string, Point[]>, waiting: Waiter[]): void {
+    if (!this.holding) this.log.warn('disk full: keeping the points in memory until the spool can take them', {points: [...buffers.values()].reduce((n, b) => n + b.length, 0)})
+    this.holding = true
+    for (const [input, points] of this.buffers) {
+      const older = buffers.get(input)
+      if (older) for (const p of points) older.push(p)
+      else buffers.set(input, points)
+    }
+    this.buffers = buffers
+    this.waiting = [...waiting, ...this.waiting]
+    this.count = 0
+    for (const b of buffers.values()) this.count += b.length
+    this.dropOverLimit()
+    if (this.handle) this.timer.clearTimeout(this.handle)
+    this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), Math.max(DISK_FULL_RETRY_MS, this.opts.flushIntervalMs))
+  }
+
+  /** Beyond maxHeldPoints the oldest points go, counted as failed per input. */
+  private dropOverLimit(): void {
+    let excess = this.count - (this.opts.maxHeldPoints ?? HELD_POINTS)
+    for (const [input, points] of this.buffers) {
+      if (excess <= 0) break
+      const n = Math.min(excess, points.length)
+      points.splice(0, n)
+      this.s.failedByInput[input] = (this.s.failedByInput[input] ?? 0) + n
+      this.count -= n
+      excess -= n
+      this.log.warn('disk full for long: dropped the oldest points kept in memory', {input, points: n})
     }
   }
 }

@@ -96,6 +96,7 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     dir: spoolDir(opts.dataDir),
     maxBytes: parseSize(opts.config.spool.max_bytes),
     segmentBytes: parseSize(opts.config.spool.segment_bytes),
+    reserveBytes: parseSize(opts.config.spool.reserve_bytes),
     fsync: opts.config.spool.fsync,
     clock: opts.clock,
     log,
