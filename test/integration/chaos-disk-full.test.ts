@@ -6,7 +6,7 @@
  * it acknowledged (204) ends up in the store. Scheduled inputs' points wait in memory meanwhile.
  */
 import assert from 'node:assert/strict'
-import {readdirSync, rmSync, statSync} from 'node:fs'
+import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {request} from 'node:http'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
@@ -19,6 +19,7 @@ import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
 import {RECLAIM_BYTES, RESERVE_FILE, Spool} from '../../src/core/pipeline/spool.js'
 import {systemTimer} from '../../src/core/scheduler/timer.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import {runMon} from '../helpers/cli.js'
 import {waitFor} from '../helpers/servers.js'
 import {fillDisk, mountTmpfs} from '../helpers/tmpfs.js'
 
@@ -191,6 +192,24 @@ describe('chaos: disk full', () => {
       const reopened = Spool.open({dir, maxBytes: 1 << 30, segmentBytes: 16 << 20, fsync: 'batch', clock: systemClock, reserveBytes: 256 << 10})
       await reopened.close()
       assert.deepEqual(readdirSync(dir).filter((f) => f === RESERVE_FILE), [], 'the reserve made the room, and is not taken back on a full disk')
+    } finally {
+      rmSync(ballast, {force: true})
+    }
+  })
+
+  it('mon collect --once on a full disk: exit 1, "disk full: …" naming the file and the free space, no stack, nothing left behind', async () => {
+    const dir = join(disk.dir, 'cli')
+    const ballast = join(disk.dir, 'ballast-4')
+    mkdirSync(dir)
+    try {
+      fillDisk(ballast)
+      const r = await runMon(['collect', '--once'], {env: {MON_DATA_DIR: dir}})
+      assert.equal(r.code, 1, r.stdout + r.stderr)
+      assert.match(r.stderr, /disk full: cannot \S+.* \S+ \(\d+ bytes free\)/)
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace: a full disk is not a bug')
+      const left = readdirSync(dir, {recursive: true}).map(String).filter((f) => /LOCK\.new-|\.new$/.test(f))
+      assert.deepEqual(left, [])
+      console.log(`# chaos disk-full: mon collect --once on a full disk: ${r.stderr.split('\n')[0]}`)
     } finally {
       rmSync(ballast, {force: true})
     }

@@ -257,7 +257,7 @@ export class Spool {
     try {
       mkdirSync(opts.dir, {recursive: true})
     } catch (err) {
-      throw new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
+      throw asDiskFull(err, 'create the spool directory', opts.dir) ?? new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
     }
     // on a full disk, the reserve left by the previous run makes room for the lock and the recovery
     spool.withReserveOnDiskFull(() => {
