@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
 import {crc32, tableCrc32} from '../../src/core/pipeline/crc32.js'
-import {Spool, SpoolFullError, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
+import {RECLAIM_BYTES, Spool, SpoolFullError, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
 import {tempDir} from '../helpers/servers.js'
 
 let tmp: {dir: string; cleanup: () => void}
@@ -293,6 +293,29 @@ describe('spool', () => {
     assert.equal(got.length, 200)
     assert.equal(segments().length, 1, 'only the active segment remains')
     assert.equal(spool.status().records, 0)
+    await spool.close()
+  })
+
+  it('frees the active segment once it holds RECLAIM_BYTES and all of it is stored; a restart after that loses nothing', async () => {
+    let spool = open()
+    const big = (i: number): SpoolRecordInput => ({input: 'push', points: 1, precision: 'ms', payload: `big,n=${i} v="${'x'.repeat(64 * 1024)}" ${i}\n`})
+    const count = Math.ceil(RECLAIM_BYTES / (64 * 1024)) + 1
+    for (let i = 0; i < count; i++) await spool.append([big(i)])
+    const [before] = segments()
+    assert.equal(await readAll(spool).then((r) => r.length), count)
+    // stored bytes do not wait for the 16 MiB segment to fill up: a fresh segment replaces it
+    assert.deepEqual(segments().length, 1)
+    assert.notEqual(segments()[0], before)
+    assert.equal(statSync(join(tmp.dir, 'spool', segments()[0]!)).size, 8)
+    // below RECLAIM_BYTES the active segment stays (no file per batch for a writer that keeps up)
+    await spool.append([rec(1)])
+    assert.deepEqual(await readAll(spool), [rec(1).payload])
+    const kept = segments()
+    await spool.append([rec(2)])
+    await spool.close()
+    spool = open()
+    assert.deepEqual(segments(), kept)
+    assert.deepEqual(await readAll(spool), [rec(2).payload], 'the record after the reclaim is replayed, the stored ones are not')
     await spool.close()
   })
 

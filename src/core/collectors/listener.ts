@@ -44,6 +44,7 @@ import type {AddressInfo} from 'node:net'
 import {gunzip} from 'node:zlib'
 import {listenerInputSchema, parseHostPort} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
+import {isDiskFull} from '../disk.js'
 import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
 import type {Point, Tags} from '../model/point.js'
 import {toLineProtocol} from '../pipeline/batcher.js'
@@ -103,6 +104,9 @@ export interface ListenerStats {
   bytes: number
   lastError?: string
 }
+
+/** Retry-After (seconds) while the disk is full: the spool retries every append, so soon is fine. */
+const DISK_FULL_RETRY_AFTER_S = 5
 
 class HttpError extends Error {
   constructor(
@@ -270,6 +274,8 @@ export class Listener {
       }
       this.s.errors++
       this.s.lastError = errorMessage(err)
+      // a full disk passes: the client keeps the points and retries, as it does for max_buffered
+      if (isDiskFull(err)) throw new HttpError(503, `cannot store the points: ${errorMessage(err)}`, {retryAfter: DISK_FULL_RETRY_AFTER_S})
       this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})
       throw new HttpError(500, `cannot store the points: ${errorMessage(err)}`)
     }

@@ -200,6 +200,8 @@ spool:
   # When max_bytes is reached: drop_oldest (the oldest points are dropped and counted) or
   # reject (pushers get 503 + Retry-After, scheduled inputs wait; nothing taken is dropped).
   when_full: drop_oldest
+  # Kept free while there is room, released when the disk fills (so mon can always restart).
+  reserve_bytes: 1MiB
 
 rules:
   # Alert rule files (paths or globs, relative to this file).

@@ -422,6 +422,8 @@ export const spoolSchema = section({
   segment_bytes: size().default('16MiB'),
   /** full at max_bytes: drop the oldest points (counted), or refuse new ones (503 to pushers; scheduled inputs wait) */
   when_full: z.enum(['drop_oldest', 'reject']).default('drop_oldest'),
+  /** set aside while there is room, released when the disk fills (docs/pipeline.md) */
+  reserve_bytes: size().default('1MiB'),
 })
 
 /** What a rule does when its query returns no data / fails (also per rule in rule files). */

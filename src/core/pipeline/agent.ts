@@ -102,6 +102,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     dir: spoolDir(opts.dataDir),
     maxBytes: parseSize(config.spool.max_bytes),
     segmentBytes: parseSize(config.spool.segment_bytes),
+    reserveBytes: parseSize(config.spool.reserve_bytes),
     fsync: config.spool.fsync,
     whenFull: config.spool.when_full,
     clock,

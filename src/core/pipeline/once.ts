@@ -101,6 +101,7 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     dir: spoolDir(opts.dataDir),
     maxBytes: parseSize(opts.config.spool.max_bytes),
     segmentBytes: parseSize(opts.config.spool.segment_bytes),
+    reserveBytes: parseSize(opts.config.spool.reserve_bytes),
     fsync: opts.config.spool.fsync,
     whenFull: opts.config.spool.when_full,
     clock: opts.clock,

@@ -27,8 +27,17 @@
  *
  * Bounded by `max_bytes`: beyond it (`when_full: drop_oldest`) the oldest whole segments are
  * deleted and what they held is counted as dropped, per input; with `when_full: reject` an append
- * that does not fit is refused (SpoolFullError) and nothing taken is dropped. Fully acknowledged segments are deleted as the writer goes.
+ * that does not fit is refused (SpoolFullError) and nothing taken is dropped. Fully acknowledged
+ * segments are deleted as the writer goes, the active one too once it holds {@link RECLAIM_BYTES}
+ * and all of it is stored (a new one is started): stored bytes are not kept until the segment fills up.
+ *
+ * A full disk: a reserve file (`reserve`, `reserveBytes`) is taken while there is room and
+ * released on the first ENOSPC, so the spool can still record its position, roll and reclaim,
+ * and a restart can create its lock; it is taken again once the disk has room for it twice.
+ * Appends fail with a {@link DiskFullError} meanwhile (the listener answers 503, the batcher
+ * keeps its points) and work again by themselves as soon as space returns.
  */
+import {DiskReserve, asDiskFull, type DiskFullError} from '../disk.js'
 import {acquireLock, type Lock} from '../lock.js'
 import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
 import {open as openFile, type FileHandle} from 'node:fs/promises'
@@ -80,6 +89,15 @@ const MIN_SEGMENT_BYTES = 4096
 const NO_BYTES = Buffer.alloc(0)
 /** Most bytes of just-appended records kept in memory for the writer. */
 const RECENT_BYTES = 32 << 20
+/**
+ * A fully acknowledged active segment at least this large is replaced by a new one and deleted.
+ * (Not at every acknowledgement: a writer that keeps up would start a file per batch.) While
+ * the disk is full, any size is.
+ */
+export const RECLAIM_BYTES = 1 << 20
+/** Default size of the reserve file. */
+export const RESERVE_BYTES = 1 << 20
+export const RESERVE_FILE = 'reserve'
 
 export interface SpoolRecordInput {
   /** the input the points came from (counts in mon_internal), at most 255 bytes */
@@ -162,6 +180,8 @@ export interface SpoolOptions {
    * writes ack.json on every acknowledgement. Default {@link ACK_PERSIST_MS}.
    */
   ackPersistMs?: number
+  /** bytes of the reserve file released when the disk fills; 0 keeps none. Default {@link RESERVE_BYTES}. */
+  reserveBytes?: number
 }
 
 /** How often, at most, ack.json is rewritten while the writer acknowledges. */
@@ -255,6 +275,10 @@ export class Spool {
   private readonly droppedByReason = new DropTally()
   private lockPath: string
   private lock?: Lock
+  private readonly reserve: DiskReserve
+  private reserveHeld = false
+  /** an append failed for want of space and none succeeded since */
+  private diskFull = false
 
   private constructor(opts: SpoolOptions) {
     this.dir = opts.dir
@@ -266,6 +290,7 @@ export class Spool {
     this.segmentBytes = effectiveSegmentBytes(opts.segmentBytes, opts.maxBytes)
     this.lockPath = join(this.dir, 'LOCK')
     this.ackPersistMs = opts.ackPersistMs ?? ACK_PERSIST_MS
+    this.reserve = new DiskReserve(join(this.dir, RESERVE_FILE), opts.reserveBytes ?? RESERVE_BYTES)
   }
 
   /** Opens (creating if needed) the spool in `dir`: takes its lock, checks every segment, truncates a torn tail. */
@@ -274,19 +299,41 @@ export class Spool {
     try {
       mkdirSync(opts.dir, {recursive: true})
     } catch (err) {
-      throw new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
+      throw asDiskFull(err, 'create the spool directory', opts.dir) ?? new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
     }
-    spool.lock = acquireLock(spool.lockPath, (pid) => ({
-      message: `another mon process (pid ${pid}) is using the spool in ${opts.dir}`,
-      hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
-    }))
+    // on a full disk, the reserve left by the previous run makes room for the lock and the recovery
+    spool.withReserveOnDiskFull(() => {
+      spool.lock = acquireLock(spool.lockPath, (pid) => ({
+        message: `another mon process (pid ${pid}) is using the spool in ${opts.dir}`,
+        hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
+      }))
+    })
     try {
-      spool.recover()
+      spool.withReserveOnDiskFull(() => spool.recover())
     } catch (err) {
-      spool.lock.release()
+      spool.lock!.release()
       throw err
     }
+    spool.reserveHeld = spool.reserve.take()
     return spool
+  }
+
+  /** Runs `fn`; if the disk is full, releases the reserve and runs it once more. */
+  private withReserveOnDiskFull<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (err) {
+      if (!asDiskFull(err, '', this.dir) || !this.releaseReserve()) throw err
+      return fn()
+    }
+  }
+
+  /** Frees the reserve file (disk full); returns whether there was one to free. */
+  private releaseReserve(): boolean {
+    this.reserveHeld = false
+    const had = this.reserve.release()
+    if (had) this.log.warn('disk full: released the spool reserve so that mon can keep its position and restart', {file: this.reserve.path, bytes: this.reserve.bytes})
+    return had
   }
 
   // -------------------------------------------------------------------------------------------
@@ -329,8 +376,13 @@ export class Spool {
       throw new SpoolFullError(this.dir, this.maxBytes)
     }
     this.full = false
-    let active = this.active()
-    if (active.size > MAGIC_LEN && active.size + total > this.segmentBytes) active = this.roll()
+    let active: Segment
+    try {
+      active = this.active()
+      if (active.size > MAGIC_LEN && active.size + total > this.segmentBytes) active = this.roll()
+    } catch (err) {
+      throw this.appendFailed(err, join(this.dir, segmentName((this.segments.at(-1)?.id ?? this.ackPos.segment) + 1)))
+    }
     const at = active.size
     let written = 0
     try {
@@ -340,9 +392,10 @@ export class Spool {
       try {
         ftruncateSync(this.writeFd, at)
       } catch {}
-      throw new UserError(`cannot write to the spool in ${this.dir}: ${errorMessage(err)}`, {hint: 'check free disk space and permissions of the data directory'})
+      throw this.appendFailed(err, active.path)
     }
     active.size += total
+    if (this.diskFull) this.diskRecovered()
     let offset = at
     for (let k = 0; k < fresh.length; k++) {
       const size = buffers[2 * k]!.length + buffers[2 * k + 1]!.length
@@ -365,6 +418,28 @@ export class Spool {
     const durable = this.fsync === 'always' ? fdatasyncAsync(this.writeFd) : this.fsync === 'batch' ? this.groupSync() : undefined
     this.wake()
     if (durable) await durable
+  }
+
+  /** The error an append throws; a full disk also releases the reserve (room to roll, reclaim and restart). */
+  private appendFailed(err: unknown, path: string): UserError {
+    const full = asDiskFull(err, 'append to the spool segment', path)
+    if (!full) return new UserError(`cannot write to the spool in ${this.dir}: ${errorMessage(err)}`, {hint: 'check free disk space and permissions of the data directory', cause: err})
+    if (!this.diskFull) this.log.error('disk full: the spool cannot take more points until there is room', {file: path, freeBytes: full.freeBytes})
+    this.diskFull = true
+    if (this.reserveHeld) this.releaseReserve()
+    return full
+  }
+
+  /** An append worked again after a full disk: take the reserve back when there is room for it. */
+  private diskRecovered(): void {
+    this.diskFull = false
+    this.log.info('the spool can write again (disk space returned)')
+    this.reserveHeld = this.reserve.take()
+  }
+
+  /** Whether the last append failed because the disk was full (status). */
+  isDiskFull(): boolean {
+    return this.diskFull
   }
 
   private groupSync(): Promise<void> {
@@ -391,8 +466,22 @@ export class Spool {
     return this.roll()
   }
 
-  /** Starts a new segment file; the previous one is made durable and closed. */
+  /**
+   * Starts a new segment file; the previous one is made durable and closed. The new file is made
+   * first, so a failure (disk full) leaves the spool appending where it was.
+   */
   private roll(): Segment {
+    const id = (this.segments.at(-1)?.id ?? this.ackPos.segment) + 1
+    const path = join(this.dir, segmentName(id))
+    let fd = -1
+    try {
+      fd = openSync(path, 'w+')
+      writevSync(fd, [SEGMENT_MAGIC], 0)
+    } catch (err) {
+      if (fd >= 0) closeSync(fd)
+      rmSync(path, {force: true})
+      throw err
+    }
     const previousFd = this.writeFd
     if (previousFd >= 0) {
       if (this.fsync !== 'never') fdatasyncSync(previousFd)
@@ -400,10 +489,6 @@ export class Spool {
       if (inFlight) void inFlight.finally(() => closeSync(previousFd)).catch(() => {})
       else closeSync(previousFd)
     }
-    const id = (this.segments.at(-1)?.id ?? this.ackPos.segment) + 1
-    const path = join(this.dir, segmentName(id))
-    const fd = openSync(path, 'w+')
-    writevSync(fd, [SEGMENT_MAGIC], 0)
     this.writeFd = fd
     if (this.fsync !== 'never') syncDir(this.dir)
     const seg: Segment = {id, path, size: MAGIC_LEN, pending: newTally(), damaged: []}
@@ -654,7 +739,8 @@ export class Spool {
       }
     }
     if (!moved) return
-    // fully acknowledged segments go; the active one stays to be appended to
+    this.reclaimActive()
+    // fully acknowledged segments go
     while (this.segments.length > 1) {
       const first = this.segments[0]!
       if (this.ackPos.segment > first.id || (this.ackPos.segment === first.id && this.ackPos.offset >= first.size)) {
@@ -664,6 +750,23 @@ export class Spool {
       } else break
     }
     this.persistAckSoon()
+  }
+
+  /**
+   * Everything in the active segment is stored: start a new one so that this one can be deleted
+   * now rather than when it fills up (16 MiB of stored points kept on disk for nothing, on a full
+   * disk the difference between recovering and not).
+   */
+  private reclaimActive(): void {
+    const active = this.segments.at(-1)
+    if (!active || this.segments.length > 1 || this.ackPos.segment !== active.id || this.ackPos.offset < active.size) return
+    const tight = this.diskFull || (this.reserve.bytes > 0 && !this.reserveHeld)
+    if (active.size < (tight ? MAGIC_LEN + 1 : RECLAIM_BYTES)) return
+    try {
+      this.roll()
+    } catch (err) {
+      this.log.warn('cannot start a new spool segment to free the stored one', {error: errorMessage(err)})
+    }
   }
 
   /**

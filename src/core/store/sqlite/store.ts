@@ -13,6 +13,7 @@ import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tie
 import {FieldIndex, SeriesIndex} from './ids.js'
 import {ChunkTable, rawCodec, rollupCodec, type ChunkRow} from './chunks.js'
 import {mergeRuns, normalizeRun, type Run} from './merge.js'
+import {damagedError, quickCheck} from '../../sqlite-check.js'
 import {SCHEMA, SCHEMA_VERSION} from './schema.js'
 
 export interface SqliteStoreOptions {
@@ -908,6 +909,8 @@ export class SqliteStore implements FullStore {
 
 // ------------------------------------------------------------------ helpers
 
+const REPAIR_HINT = '`mon store check` shows the damage; `mon store repair` salvages every readable chunk into a new file (the damaged one is kept aside)'
+
 function openDatabase(path: string, readonly: boolean): Database.Database {
   if (!readonly) {
     try {
@@ -946,6 +949,9 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
     }
 
     db.pragma('cache_size = -32000')
+    // garbled or missing pages are found now, not as wrong answers later (one read of every page)
+    const problems = quickCheck(db)
+    if (problems.length > 0) throw damagedError('embedded store', path, problems, REPAIR_HINT)
     const version = db.pragma('user_version', {simple: true}) as number
     if (version > SCHEMA_VERSION) {
       throw new UserError(`embedded store ${path} has schema version ${version}, newer than this mon understands (${SCHEMA_VERSION})`, {
@@ -965,7 +971,7 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
     const msg = (error as Error).message
     if (/not a database|malformed|corrupt/i.test(msg)) {
       throw new UserError(`embedded store ${path} is corrupt or not a mon database (${msg})`, {
-        hint: 'move the file away to start fresh, or restore it from a backup / `mon store archive` export',
+        hint: REPAIR_HINT,
         cause: error,
       })
     }
