@@ -68,6 +68,18 @@ describe('the alert page notifications link to', () => {
     assert.equal((await fetch(generatorURL, {method: 'POST'})).status, 405)
   })
 
+  it('external_url itself (what Slack, Teams, email and PagerDuty link to) lists the active alerts, linked to their pages', async () => {
+    const root = new URL('/', generatorURL).toString()
+    const res = await fetch(root)
+    assert.equal(res.status, 200)
+    const html = await res.text()
+    assert.match(html, /<h1>1 active alert<\/h1>/)
+    const link = /<a href="(alerts\/[0-9a-f]+)">HighCpu<\/a>/.exec(html)
+    assert.ok(link, html)
+    assert.equal(new URL(link[1]!, root).toString(), generatorURL)
+    assert.match(html, /<td>host=web-1, severity=critical<\/td>/)
+  })
+
   it('on a non-loopback address the page needs the token, like every read of the API', async () => {
     const exposedConfig = join(s.dir, 'exposed.yaml')
     const config = parse(readFileSync(s.configPath, 'utf8')) as Record<string, unknown>

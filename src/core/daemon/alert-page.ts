@@ -1,5 +1,5 @@
 import {NotFoundError} from '../incidents/errors.js'
-import type {AlertDetail, IncidentService} from '../incidents/types.js'
+import type {AlertDetail, AlertView, IncidentService} from '../incidents/types.js'
 import type {ApiReply, ApiRequest, ApiServer} from './api.js'
 
 /**
@@ -12,9 +12,38 @@ import type {ApiReply, ApiRequest, ApiServer} from './api.js'
  * without one while the API listens on loopback only (reachable from this machine, or through a
  * reverse proxy that authenticates at external_url); on any other address it needs the token like
  * every read under /api/. It never changes anything (no ack buttons: acks go through the API).
+ *
+ * `GET /` lists the active alerts with links to their pages: Slack, Teams, email and PagerDuty link
+ * to `external_url` itself.
  */
 export function mountAlertPage(api: ApiServer, incidents: IncidentService): void {
   api.route('GET', '/alerts/{fingerprint}', async (req) => alertPage(req, incidents), {auth: 'off-loopback'})
+  api.route('GET', '/', async (req) => activeAlertsPage(req, incidents), {auth: 'off-loopback'})
+}
+
+const ACTIVE_STATES = ['firing', 'acked', 'pending'] as const
+
+async function activeAlertsPage(req: ApiRequest, incidents: IncidentService): Promise<ApiReply> {
+  const lists = await Promise.all(ACTIVE_STATES.map((state) => incidents.list({state})))
+  const alerts = lists.flat()
+  if (prefersJson(req.headers.accept)) return {json: alerts, headers: {'Cache-Control': 'no-store'}}
+  return {text: renderActiveAlertsHtml(alerts), contentType: 'text/html; charset=utf-8', headers: PAGE_HEADERS}
+}
+
+export function renderActiveAlertsHtml(alerts: AlertView[]): string {
+  const line = (a: AlertView): string => {
+    const labels = Object.entries(a.labels)
+      .filter(([k]) => k !== 'alertname')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')
+    const since = a.firedAt ?? a.activeAt
+    return `<tr><td><span class="state ${escapeHtml(a.state)}">${escapeHtml(a.state)}</span></td><td><a href="alerts/${encodeURIComponent(a.fingerprint)}">${escapeHtml(a.alertname)}</a></td><td>${escapeHtml(labels)}</td><td>${escapeHtml(since)}</td></tr>`
+  }
+  const body =
+    alerts.length === 0
+      ? '<h1>No active alerts</h1>\n<p>Nothing is firing or pending.</p>'
+      : `<h1>${alerts.length} active alert${alerts.length === 1 ? '' : 's'}</h1>\n<table>\n<tr><th>state</th><th>alert</th><th>labels</th><th>since</th></tr>\n${alerts.map(line).join('\n')}\n</table>`
+  return page('active alerts', body)
 }
 
 /** Security headers for a page that shows data from labels: no scripts, no framing, no referrer. */
