@@ -75,7 +75,10 @@ export class LocatedError extends InputError {
  */
 export function regexErrorReason(err: unknown): string {
   // JavaScript's RegExp ("Invalid regular expression: /…/u: …") and RE2's ("error parsing regexp: …")
-  return errorMessage(err).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '').replace(/^error parsing regexp: /, '')
+  // (RE2 ends with the pattern it compiled, which for a matcher is the anchored form: left out)
+  return errorMessage(err)
+    .replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
+    .replace(/^error parsing regexp: (.*?)(?:: `.*`)?$/s, '$1')
 }
 
 export function errorMessage(err: unknown): string {
