@@ -58,8 +58,8 @@ export class Batcher {
   private readonly timer: Timer
   private readonly log: Logger
   private readonly s: Omit<BatcherStats, 'held'> = {invalidByInput: {}, failedByInput: {}}
-  /** the points queued now are ones a full disk sent back */
-  private holding = false
+  /** records a full disk refused, tried again every second, oldest first */
+  private held = noneHeld()
 
   constructor(private readonly opts: BatcherOptions) {
     this.timer = opts.timer ?? systemTimer
@@ -86,11 +86,11 @@ export class Batcher {
 
   /** points waiting for the next flush */
   pending(): number {
-    return this.count
+    return this.count + this.held.points
   }
 
   stats(): BatcherStats {
-    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, held: this.holding ? this.count : 0, lastError: this.s.lastError}
+    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, held: this.held.points, lastError: this.s.lastError}
   }
 
   /**
@@ -101,15 +101,13 @@ export class Batcher {
     if (this.handle) this.timer.clearTimeout(this.handle)
     this.handle = undefined
     const buffers = this.buffers
-    const waiting = this.waiting
+    const held = this.held
+    const waiting = [...held.waiting, ...this.waiting]
     this.buffers = new Map()
     this.waiting = []
     this.count = 0
-    if (buffers.size === 0) {
-      for (const w of waiting) w.resolve()
-      return
-    }
-    const records: SpoolRecordInput[] = []
+    this.held = noneHeld()
+    const records = [...held.records]
     for (const [input, points] of buffers) {
       const {text, count, invalid} = toLineProtocol(points)
       if (invalid > 0) {
@@ -118,14 +116,17 @@ export class Batcher {
       }
       if (count > 0) records.push({input, points: count, precision: 'ms', payload: text})
     }
+    if (records.length === 0) {
+      for (const w of waiting) w.resolve()
+      return
+    }
     try {
       await this.opts.spool.append(records)
-      if (this.holding) this.log.info('disk space returned: the points kept in memory are in the spool')
-      this.holding = false
+      if (held.points > 0) this.log.info('disk space returned: the points kept in memory are in the spool', {points: held.points})
       for (const w of waiting) w.resolve()
     } catch (err) {
       this.s.lastError = errorMessage(err)
-      if (!opts.final && isDiskFull(err)) return this.holdBack(buffers, waiting)
+      if (!opts.final && isDiskFull(err)) return this.holdBack(records, waiting, held.points === 0)
       for (const r of records) this.s.failedByInput[r.input] = (this.s.failedByInput[r.input] ?? 0) + r.points
       this.log.error('cannot append to the spool; points lost', {error: errorMessage(err)})
       for (const w of waiting) w.reject(err)
@@ -133,38 +134,28 @@ export class Batcher {
     }
   }
 
-  /** Puts points a full disk refused back in front of the queue, and tries them again later. */
-  private holdBack(buffers: Map<string, Point[]>, waiting: Waiter[]): void {
-    if (!this.holding) this.log.warn('disk full: keeping the points in memory until the spool can take them', {points: [...buffers.values()].reduce((n, b) => n + b.length, 0)})
-    this.holding = true
-    for (const [input, points] of this.buffers) {
-      const older = buffers.get(input)
-      if (older) for (const p of points) older.push(p)
-      else buffers.set(input, points)
+  /**
+   * Keeps the records a full disk refused (already in line protocol: nothing is serialized or
+   * counted twice), oldest first, and tries them again later.
+   */
+  private holdBack(records: SpoolRecordInput[], waiting: Waiter[], first: boolean): void {
+    const held = this.held // what another flush held meanwhile: newer
+    this.held = {records: [...records, ...held.records], waiting: [...waiting, ...held.waiting], points: held.points}
+    for (const r of records) this.held.points += r.points
+    if (first) this.log.warn('disk full: keeping the points in memory until the spool can take them', {points: this.held.points})
+    const limit = this.opts.maxHeldPoints ?? HELD_POINTS
+    while (this.held.points > limit && this.held.records.length > 1) {
+      const oldest = this.held.records.shift()!
+      this.held.points -= oldest.points
+      this.s.failedByInput[oldest.input] = (this.s.failedByInput[oldest.input] ?? 0) + oldest.points
+      this.log.warn('disk full for long: dropped the oldest points kept in memory', {input: oldest.input, points: oldest.points})
     }
-    this.buffers = buffers
-    this.waiting = [...waiting, ...this.waiting]
-    this.count = 0
-    for (const b of buffers.values()) this.count += b.length
-    this.dropOverLimit()
     if (this.handle) this.timer.clearTimeout(this.handle)
     this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), Math.max(DISK_FULL_RETRY_MS, this.opts.flushIntervalMs))
   }
-
-  /** Beyond maxHeldPoints the oldest points go, counted as failed per input. */
-  private dropOverLimit(): void {
-    let excess = this.count - (this.opts.maxHeldPoints ?? HELD_POINTS)
-    for (const [input, points] of this.buffers) {
-      if (excess <= 0) break
-      const n = Math.min(excess, points.length)
-      points.splice(0, n)
-      this.s.failedByInput[input] = (this.s.failedByInput[input] ?? 0) + n
-      this.count -= n
-      excess -= n
-      this.log.warn('disk full for long: dropped the oldest points kept in memory', {input, points: n})
-    }
-  }
 }
+
+const noneHeld = (): {records: SpoolRecordInput[]; waiting: Waiter[]; points: number} => ({records: [], waiting: [], points: 0})
 
 /** Line protocol (ms precision) for the points that have a spelling in it; the rest are counted. */
 export function toLineProtocol(points: readonly Point[]): {text: string; count: number; invalid: number} {
