@@ -58,11 +58,6 @@ export class DiskReserve {
     readonly bytes: number,
   ) {}
 
-  /** Whether the whole reserve is on disk now. */
-  held(): boolean {
-    return this.bytes > 0 && this.size() >= this.bytes
-  }
-
   /**
    * Creates the reserve if it is missing and the disk can spare it twice over (so taking it never
    * itself fills the disk). Returns whether it is held afterwards.

@@ -35,7 +35,7 @@
  * Appends fail with a {@link DiskFullError} meanwhile (the listener answers 503, the batcher
  * keeps its points) and work again by themselves as soon as space returns.
  */
-import {DiskReserve, asDiskFull, type DiskFullError} from '../disk.js'
+import {DiskReserve, asDiskFull, isDiskFull, type DiskFullError} from '../disk.js'
 import {acquireLock, type Lock} from '../lock.js'
 import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
 import {open as openFile, type FileHandle} from 'node:fs/promises'
@@ -281,7 +281,7 @@ export class Spool {
     try {
       return fn()
     } catch (err) {
-      if (!asDiskFull(err, '', this.dir) || !this.releaseReserve()) throw err
+      if (!isDiskFull(err) || !this.releaseReserve()) throw err
       return fn()
     }
   }
@@ -385,11 +385,6 @@ export class Spool {
     this.diskFull = false
     this.log.info('the spool can write again (disk space returned)')
     this.reserveHeld = this.reserve.take()
-  }
-
-  /** Whether the last append failed because the disk was full (status). */
-  isDiskFull(): boolean {
-    return this.diskFull
   }
 
   private groupSync(): Promise<void> {
@@ -660,7 +655,7 @@ export class Spool {
       }
     }
     if (!moved) return
-    this.reclaimActive()
+    const reclaimed = this.reclaimActive()
     // fully acknowledged segments go
     while (this.segments.length > 1) {
       const first = this.segments[0]!
@@ -670,6 +665,8 @@ export class Spool {
         if (this.ackPos.segment === first.id) this.ackPos = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       } else break
     }
+    // the reserve could not be taken (little room): try again now that space was freed
+    if (reclaimed && !this.reserveHeld && !this.diskFull && this.reserve.bytes > 0) this.reserveHeld = this.reserve.take()
     this.persistAckSoon()
   }
 
@@ -678,16 +675,18 @@ export class Spool {
    * now rather than when it fills up (16 MiB of stored points kept on disk for nothing, on a full
    * disk the difference between recovering and not).
    */
-  private reclaimActive(): void {
+  private reclaimActive(): boolean {
     const active = this.segments.at(-1)
-    if (!active || this.segments.length > 1 || this.ackPos.segment !== active.id || this.ackPos.offset < active.size) return
+    if (!active || this.segments.length > 1 || this.ackPos.segment !== active.id || this.ackPos.offset < active.size) return false
     const tight = this.diskFull || (this.reserve.bytes > 0 && !this.reserveHeld)
-    if (active.size < (tight ? MAGIC_LEN + 1 : RECLAIM_BYTES)) return
+    if (active.size < (tight ? MAGIC_LEN + 1 : RECLAIM_BYTES)) return false
     try {
       this.roll()
     } catch (err) {
       this.log.warn('cannot start a new spool segment to free the stored one', {error: errorMessage(err)})
+      return false
     }
+    return true
   }
 
   /** The writer gave up on a batch (the store rejected it for good): acknowledged and counted as dropped. */
