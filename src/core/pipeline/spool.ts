@@ -260,16 +260,18 @@ export class Spool {
       throw asDiskFull(err, 'create the spool directory', opts.dir) ?? new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
     }
     // on a full disk, the reserve left by the previous run makes room for the lock and the recovery
-    spool.withReserveOnDiskFull(() => {
-      spool.lock = acquireLock(spool.lockPath, (pid) => ({
+    spool.lock = acquireLock(
+      spool.lockPath,
+      (pid) => ({
         message: `another mon process (pid ${pid}) is using the spool in ${opts.dir}`,
         hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
-      }))
-    })
+      }),
+      {onDiskFull: () => spool.releaseReserve()},
+    )
     try {
       spool.withReserveOnDiskFull(() => spool.recover())
     } catch (err) {
-      spool.lock!.release()
+      spool.lock.release()
       throw err
     }
     spool.reserveHeld = spool.reserve.take()
@@ -1058,6 +1060,14 @@ function syncDir(dir: string): void {
 /** Where the spool of a data directory lives. */
 export function spoolDir(dataDir: string): string {
   return join(dataDir, 'spool')
+}
+
+/**
+ * Frees the spool reserve of a data directory (a process starting on a full disk, before it has a
+ * spool: the daemon's own lock); returns whether there was one.
+ */
+export function releaseDiskReserve(dataDir: string): boolean {
+  return new DiskReserve(join(spoolDir(dataDir), RESERVE_FILE), 0).release()
 }
 
 /** Bytes of a file, 0 when missing (tests, status). */
