@@ -269,7 +269,9 @@ export class Spool {
       {onDiskFull: () => spool.releaseReserve()},
     )
     try {
-      spool.withReserveOnDiskFull(() => spool.recover())
+      spool.recover()
+      // a new segment needs room: on a full disk the reserve makes it
+      spool.withReserveOnDiskFull(() => spool.openForAppend())
     } catch (err) {
       spool.lock.release()
       throw err
@@ -882,9 +884,14 @@ export class Spool {
       this.recovered.points += s.pending.points
     }
     this.unacked = {...this.recovered}
-    // keep appending to the last segment while it has room
+  }
+
+  /** After {@link recover}: the segment to append to — the last one while it has room, else a new one. */
+  private openForAppend(): void {
     const last = this.segments.at(-1)
-    if (last && last.size < this.segmentBytes) this.writeFd = openSync(last.path, 'r+')
+    if (this.writeFd >= 0) {
+      // a second try (disk full the first time): the segment is open already
+    } else if (last && last.size < this.segmentBytes) this.writeFd = openSync(last.path, 'r+')
     else this.roll()
     this.enforceLimit()
     if (this.recovered.records > 0) this.log.info('spool has unsent points from an earlier run', {points: this.recovered.points, segments: this.segments.length})
