@@ -98,7 +98,6 @@ export interface StoreRepairReport {
  * and the new one into its place. Nothing else may have the store open.
  */
 export function repairStore(path: string, clock: Clock): StoreRepairReport {
-  if (!existsSync(path)) throw new UserError(`no embedded store at ${path}`, {hint: 'nothing to repair', exitCode: 2})
   const fresh = `${path}.repair-${process.pid}`
   for (const suffix of ['', '-wal', '-shm']) rmSync(fresh + suffix, {force: true})
   const source = openDamaged(path)
@@ -195,6 +194,7 @@ function openDamaged(path: string): DamagedFile {
       closeSync(fd)
     }
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`no embedded store at ${path}`, {hint: 'check data_dir (MON_DATA_DIR) or store.path', exitCode: 2, cause: err})
     throw new UserError(`cannot open embedded store ${path}: ${errorMessage(err)}`, {hint: 'check the path (store.path / data_dir)', cause: err})
   }
   const pageSize = header.length >= 100 ? (header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16)) : 0
