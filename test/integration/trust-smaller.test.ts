@@ -8,6 +8,7 @@ import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {startAlertScenario, type AlertScenario} from '../helpers/alert-scenario.js'
+import {startCapture} from '../helpers/capture.js'
 import {ROOT, runMon} from '../helpers/cli.js'
 import {startIncidentApi, type RunningApi} from '../helpers/incident-api.js'
 import {tempDir} from '../helpers/servers.js'
@@ -221,6 +222,26 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
     assert.equal(pkg.bin.mon, './bin/run.js')
     assert.ok((statSync(join(ROOT, 'bin', 'run.js')).mode & 0o111) !== 0, 'bin/run.js is executable')
     assert.match(readFileSync(join(ROOT, 'bin', 'run.js'), 'utf8'), /^#!\/usr\/bin\/env node/)
+  })
+
+  it('notify outbox: a retry whose time has passed reads "due … ago", never "next … ago"', async () => {
+    const hook = await startCapture()
+    try {
+      hook.respond(() => ({status: 503, body: 'down for maintenance'}))
+      const dir = join(tmp.dir, 'outbox')
+      const config = join(tmp.dir, 'outbox.yaml')
+      writeFileSync(join(tmp.dir, 'heartbeat.yaml'), 'groups:\n  - name: watch\n    rules:\n      - alert: HeartbeatMissing\n        expr: absent(heartbeat.seen)\n')
+      writeFileSync(config, `data_dir: ${dir}\nrules: {files: [heartbeat.yaml]}\nnotify:\n  receivers:\n    - name: hook\n      webhook_configs: [{url: "${hook.url}/alerts"}]\n  route: {receiver: hook}\n`)
+      // evaluated and sent (refused) at a fixed time long past: the retry it schedules is overdue now
+      const ran = await runMon(['alerts', 'eval', '--once', '--config', config, '--at', new Date(T0).toISOString(), '--all'], {env: freshEnv()})
+      assert.equal(ran.code, 1, ran.stderr)
+      const out = await runMon(['notify', 'outbox', '--config', config], {env: freshEnv()})
+      assert.equal(out.code, 0, out.stderr)
+      assert.match(out.stdout, /^\S+ +pending .* due \S+ ago /m)
+      assert.doesNotMatch(out.stdout, /next \S+ ago/)
+    } finally {
+      await hook.close()
+    }
   })
 })
 
