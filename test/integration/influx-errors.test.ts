@@ -99,16 +99,16 @@ describe('InfluxDB store errors, as the user sees them', () => {
     assertOneClearError(await mon('store', 'measurements'), 2, message, /set store\.version: 1 \(or auto\) and store\.database/)
   })
 
-  it('a query InfluxDB rejects shows its message; --debug shows the InfluxQL sent', async () => {
+  it('a query InfluxDB rejects shows its message; --debug shows the InfluxQL sent; a regex RE2 refuses is refused before sending', async () => {
     const mon = withConfig(`url: ${influxd.url}\ndatabase: errs`)
     assert.equal((await mon('store', 'init')).code, 0)
-    // a lookahead is valid in JavaScript (so the expression parses) but not in Go's RE2
+    // a lookahead: Go's RE2, which InfluxDB uses, has none, and neither has mon since its matchers
+    // run on RE2 (issue 15): mon refuses it itself, at its column, before anything is sent
     const query = 'max(cpu.usage_user{cpu=~"(?=cpu)x"})'
-    const r = await mon('query', query)
-    assertOneClearError(r, 2, new RegExp(`^error: InfluxDB at ${influxd.url} rejected the query: error parsing query: error parsing regexp: invalid or unsupported Perl syntax`), /--debug/)
-    const debug = await mon('query', query, '--debug')
+    assertOneClearError(await mon('query', query), 2, /^error: query:1:25: invalid regular expression \/\(\?=cpu\)x\/: invalid or unsupported Perl syntax/)
+    const debug = await mon('query', '--influxql', 'SELEC 1', '--debug')
     assert.equal(debug.code, 2)
-    assert.match(debug.stderr, /influxql: SELECT max\("usage_user"::field\) FROM "cpu" WHERE time >= \d+ms AND time < \d+ms AND "cpu"::tag =~ \/\^\(\?:\(\?=cpu\)x\)\$\//)
+    assert.match(debug.stderr, /influxql: SELEC 1/)
     assertOneClearError(await mon('query', '--influxql', 'SELEC 1'), 2, /rejected the query: error parsing query: found SELEC, expected SELECT/)
   })
 

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {actOnAlerts, splitIdsAndNote, type ActionOutcomeView} from '../../cli/alert-actions.js'
 import {BaseCommand} from '../../cli/base.js'
 import {actorFlag, openIncidents, remoteFlags} from '../../cli/incidents-context.js'
@@ -15,6 +15,10 @@ export default class AlertsComment extends BaseCommand {
     `<%= config.bin %> <%= command.id %> 3f9a 71c0 'same cause: the failed switch'`,
     `<%= config.bin %> <%= command.id %> 3f9a 71c0 -m 'same cause: the failed switch'`,
   ]
+
+  static override args = {
+    id: Args.string({description: 'alert ids (unique prefixes of fingerprints, from mon alerts list), then the note: quoted or as several words (with -m: ids only)'}),
+  }
 
   static override flags = {
     comment: Flags.string({char: 'm', description: 'the note; then every argument is an alert id'}),
