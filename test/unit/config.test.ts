@@ -194,6 +194,33 @@ describe('config errors: file:line:col: message', () => {
       message: 'mon.yaml:4:13: inputs.listener.listen: a non-loopback listen address needs inputs.listener.token',
     },
     {
+      name: 'secret file over 64 KiB',
+      text: 'api:\n  token: ${file:/dev/zero}\n',
+      message: 'mon.yaml:2:10: api.token: secret file /dev/zero is larger than 64KiB',
+    },
+    {
+      name: 'unresolved alias at the alias',
+      text: 'host: h\nglobal_tags:\n  team: *a\n',
+      message: 'mon.yaml:3:9: invalid YAML: unresolved alias *a',
+    },
+    {
+      name: 'nesting past 64 levels, at the first list too deep',
+      text: `global_tags: ${'['.repeat(100)}${']'.repeat(100)}\n`,
+      message: 'mon.yaml:1:77: nested too deeply (more than 64 levels)',
+    },
+    {
+      name: 'multi-line interpolated value with quotes and a backslash: never quoted, escaped or not',
+      text: 'agent:\n  flush_interval: ${SECRET}\n',
+      env: {SECRET: 'pa"ss\\word\nline-two'},
+      message: 'mon.yaml:2:19: agent.flush_interval: invalid duration "***": expected a number and a unit (ms, s, m, h, d, w, y), e.g. 250ms, 10s, 5m, 1h30m, 7d, 1y',
+    },
+    {
+      name: 'long interpolated value: not even its first 57 characters',
+      text: 'agent:\n  batch_size: ${SECRET}\n',
+      env: {SECRET: 'x'.repeat(100)},
+      message: 'mon.yaml:2:15: agent.batch_size: expected an integer (e.g. 5000), got string "***"',
+    },
+    {
       name: 'interpolated value still validated, error at the original node, value redacted',
       text: 'agent:\n  batch_size: ${BATCH}\n',
       env: {BATCH: 'many'},
