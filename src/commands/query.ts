@@ -1,12 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {openContext} from '../cli/context.js'
-import {renderQueryResult, type QueryFormat} from '../cli/render/query.js'
-import {renderRawQueryResult} from '../cli/render/raw-query.js'
+import {emptyQueryNote, renderQueryResult, type QueryFormat} from '../cli/render/query.js'
+import {emptyRawQueryNote, renderRawQueryResult} from '../cli/render/raw-query.js'
 import {tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
 import {prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
 import {runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
+import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Query extends BaseCommand {
   static override summary = 'Query stored metrics with the mon expression language.'
@@ -41,13 +42,16 @@ export default class Query extends BaseCommand {
     if (passthrough && args.query) throw new InputError('give either an expression or --influxql/--flux, not both')
     if (!passthrough && !args.query) throw new InputError('missing query', {hint: "e.g. mon query 'mean(cpu.usage_user) by host' (or --influxql '…' on InfluxDB)"})
     if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux'})
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       if (passthrough) {
         this.debugLine(`${flags.flux === undefined ? 'influxql' : 'flux'}: ${flags.flux ?? flags.influxql}`)
         const raw = await runPassthrough(await ctx.store(), ctx.storeName, {influxql: flags.influxql, flux: flags.flux})
         for (const m of raw.messages) this.warnLine(m)
-        if (!this.jsonEnabled()) this.log(renderRawQueryResult(raw, flags.format as 'table' | 'csv' | 'json'))
+        const rawFormat = flags.format as 'table' | 'csv' | 'json'
+        const nothing = this.jsonEnabled() ? undefined : emptyRawQueryNote(raw, rawFormat)
+        if (nothing) this.warnLine(nothing)
+        else if (!this.jsonEnabled()) this.log(renderRawQueryResult(raw, rawFormat))
         return raw
       }
 
@@ -60,7 +64,9 @@ export default class Query extends BaseCommand {
       // after the run: a backend that learns its tiers from the server knows them by now
       if (flags.explain) for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
       const result = toQueryResult(q, frames, every)
-      if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
+      const nothing = this.jsonEnabled() ? undefined : emptyQueryNote(result, flags.format as QueryFormat)
+      if (nothing) this.warnLine(nothing)
+      else if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
       return result
     } finally {
       await ctx.close()

@@ -1,6 +1,7 @@
 import {linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Clock} from './clock.js'
+import {asDiskFull} from './disk.js'
 import {UserError, errorMessage} from './errors.js'
 import {sleep, type Timer} from './scheduler/timer.js'
 
@@ -88,7 +89,7 @@ export function acquireLock(path: string, describe: (pid: number) => {message: s
       createWithContent(path, `${process.pid}\n`)
       return ownedLock(path)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot create lock file ${path}: ${errorMessage(err)}`, {hint: 'check that the data directory exists and is writable'})
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw asDiskFull(err, 'create the lock file', path) ?? new UserError(`cannot create lock file ${path}: ${errorMessage(err)}`, {hint: 'check that the data directory exists and is writable'})
     }
 
     const stale = readText(path)
@@ -181,8 +182,9 @@ function ownedLock(path: string): Lock {
  */
 function createWithContent(path: string, text: string): void {
   const tmp = `${path}.new-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
-  writeFileSync(tmp, text, {mode: 0o644})
   try {
+    // on a full disk the file is created and the write fails: it goes too
+    writeFileSync(tmp, text, {mode: 0o644})
     linkSync(tmp, path)
   } finally {
     rmSync(tmp, {force: true})

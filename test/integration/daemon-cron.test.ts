@@ -170,3 +170,50 @@ inputs:
     }
   })
 })
+
+describe('cron: mon collect --once, then mon alerts eval --once in the same minute', () => {
+  const tmp = tempDir('mon-cron-fresh-')
+  // the exec input reports a point at 10:00:03; cron's eval line runs a few seconds later
+  const collectedAt = Date.UTC(2026, 0, 5, 10, 0, 3)
+  let config: string
+  before(() => {
+    config = join(tmp.dir, 'mon.yaml')
+    writeFileSync(
+      join(tmp.dir, 'rules.yaml'),
+      `groups:
+  - name: beats
+    interval: 1m
+    rules:
+      - alert: HeartbeatSeen
+        expr: heartbeat.seen > 0
+`,
+    )
+    writeFileSync(
+      config,
+      `data_dir: ${join(tmp.dir, 'data')}
+agent: {self_metrics: false}
+rules: {files: [rules.yaml]}
+inputs:
+  host: {enabled: false}
+  exec:
+    - name: beat
+      command: [${JSON.stringify(process.execPath)}, -e, ${JSON.stringify(`console.log('heartbeat seen=1 ${collectedAt}000000')`)}]
+      data_format: influx
+`,
+    )
+  })
+  after(() => tmp.cleanup())
+
+  it('the evaluation sees the point the collection just wrote', async () => {
+    const collected = await runMon(['collect', '--once', '--config', config, '--json'])
+    assert.equal(collected.code, 0, collected.stderr)
+    const evaluated = await runMon(['alerts', 'eval', '--once', '--config', config, '--json', '--at', new Date(collectedAt + 2000).toISOString()])
+    assert.equal(evaluated.code, 0, evaluated.stderr)
+    const out = JSON.parse(evaluated.stdout) as AlertsEvalOnceSummary
+    assert.deepEqual(
+      out.transitions.map((t) => [t.alertname, t.from, t.to]),
+      [['HeartbeatSeen', 'inactive', 'firing']],
+      'a point 2 s before the evaluation is part of it',
+    )
+  })
+})

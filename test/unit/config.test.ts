@@ -69,7 +69,7 @@ describe('config errors: file:line:col: message', () => {
       name: 'unknown key without a close match lists the allowed keys',
       text: 'spool:\n  compression: zstd\n',
       message: "mon.yaml:2:3: unknown option 'compression' in spool",
-      hint: 'allowed options: max_bytes, fsync, segment_bytes',
+      hint: 'allowed options: max_bytes, fsync, segment_bytes, when_full, reserve_bytes',
     },
     {
       name: 'an option of the other store type',
@@ -221,6 +221,21 @@ describe('config errors: file:line:col: message', () => {
       message: 'mon.yaml:2:15: agent.batch_size: expected an integer (e.g. 5000), got string "***"',
     },
     {
+      name: 'tls_cert without tls_key',
+      text: 'api:\n  tls_cert: server.pem\n',
+      message: 'mon.yaml:2:13: api.tls_cert: api.tls_cert and tls_key go together: set api.tls_key too',
+    },
+    {
+      name: 'client CA without a server certificate',
+      text: 'inputs:\n  listener:\n    tls_client_ca: ca.pem\n',
+      message: 'mon.yaml:3:20: inputs.listener.tls_client_ca: inputs.listener.tls_client_ca needs tls_cert and tls_key (client certificates are checked during the TLS handshake)',
+    },
+    {
+      name: 'connection cap below 1',
+      text: 'inputs:\n  listener:\n    max_connections_per_source: 0\n',
+      message: 'mon.yaml:3:33: inputs.listener.max_connections_per_source: must be at least 1, got number 0',
+    },
+    {
       name: 'interpolated value still validated, error at the original node, value redacted',
       text: 'agent:\n  batch_size: ${BATCH}\n',
       env: {BATCH: 'many'},
@@ -293,12 +308,12 @@ describe('config defaults', () => {
     ['inputs.tcp', []],
     ['inputs.prometheus', []],
     ['inputs.exec', []],
-    ['inputs.listener', {enabled: false, listen: '127.0.0.1:8186', max_body: '32MiB', max_buffered: '256MiB'}],
-    ['spool', {max_bytes: '1GiB', fsync: 'batch', segment_bytes: '16MiB'}],
+    ['inputs.listener', {enabled: false, listen: '127.0.0.1:8186', max_body: '32MiB', max_buffered: '256MiB', header_timeout: '10s', request_timeout: '2m', idle_timeout: '65s', max_connections: 4096, max_connections_per_source: 256}],
+    ['spool', {max_bytes: '1GiB', fsync: 'batch', segment_bytes: '16MiB', when_full: 'drop_oldest', reserve_bytes: '1MiB'}],
     ['rules', {files: [], default_interval: '1m', jitter: '0s', no_data: 'ok', on_error: 'keep', lookback: '5m', cache: true, cache_step: '10s', history_retention: '30d', incident_retention: '1y'}],
     ['notify', {receivers: [], inhibit_rules: [], time_intervals: [], escalation_policies: [], outbox: {max_attempts: 10, backoff: '10s', max_backoff: '15m', lease: '2m', concurrency: 4, retention: '7d'}}],
     ['retention', {raw: '7d', '1m': '30d', '1h': '1y'}],
-    ['api', {listen: '127.0.0.1:9464'}],
+    ['api', {listen: '127.0.0.1:9464', header_timeout: '10s', request_timeout: '30s', idle_timeout: '5s', max_connections: 4096, max_connections_per_source: 256}],
     ['log', {level: 'info', format: 'auto'}],
   ]
   const get = (obj: unknown, dotted: string) => dotted.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], obj)
@@ -372,6 +387,12 @@ describe('config defaults', () => {
         ['https://b.example', '1s', '1m'],
       ],
     )
+  })
+
+  it('TLS files are relative to the config file', () => {
+    const {config} = parseConfigText('api:\n  tls_cert: tls/server.pem\n  tls_key: /etc/mon/server.key\ninputs:\n  listener:\n    tls_cert: a.pem\n    tls_key: a.key\n    tls_client_ca: ca.pem\n', '/srv/mon/mon.yaml', env)
+    assert.deepEqual([config.api.tls_cert, config.api.tls_key], ['/srv/mon/tls/server.pem', '/etc/mon/server.key'])
+    assert.deepEqual([config.inputs.listener.tls_cert, config.inputs.listener.tls_key, config.inputs.listener.tls_client_ca], ['/srv/mon/a.pem', '/srv/mon/a.key', '/srv/mon/ca.pem'])
   })
 
   it('a non-loopback listen address is fine with a token', () => {

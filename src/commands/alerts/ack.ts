@@ -14,7 +14,7 @@ export default class AlertsAck extends BaseCommand {
     '<%= config.bin %> <%= command.id %>   # pick from a list',
     `<%= config.bin %> <%= command.id %> 3f9a --comment 'looking into it'`,
     '<%= config.bin %> <%= command.id %> 3f9a 71c0 --by alice@laptop',
-    `MON_TOKEN=… <%= config.bin %> <%= command.id %> 3f9a --remote http://monitor.example.com:9464 -m 'on it'`,
+    `MON_API_TOKEN=… <%= config.bin %> <%= command.id %> 3f9a --remote http://monitor.example.com:9464 -m 'on it'`,
   ]
 
   static override flags = {

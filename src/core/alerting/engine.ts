@@ -17,6 +17,7 @@ import {AlertStateReader, AlertStateWriter, memoryStateDb} from './persist.js'
 import type {AlertRule, RuleGroup} from './rules.js'
 import {nextState, type Condition, type SeriesState} from './state-machine.js'
 import type {Alert, AlertSink, AlertState, AlertTransition, NoDataPolicy, RuleHealth, RuleStatus} from './types.js'
+import {roundMs} from '../format.js'
 
 /**
  * The alert engine: evaluates rule groups at the times it is given (the daemon's scheduler decides
@@ -255,7 +256,7 @@ class Engine implements RuleEngine {
       }
     }
 
-    this.lastCycleMs = performance.now() - started
+    this.lastCycleMs = roundMs(performance.now() - started)
     await this.writePoints([this.statsPoint(at)])
     return out
   }
@@ -310,7 +311,7 @@ class Engine implements RuleEngine {
     if (this.writeSeries) work.points.push(...work.transitions.map(alertsPoint))
     await this.writePoints(work.points)
     await this.push(group, work.resolved, at)
-    return {group: group.name, at, durationMs: performance.now() - started, rules: evaluations, transitions: work.transitions}
+    return {group: group.name, at, durationMs: roundMs(performance.now() - started), rules: evaluations, transitions: work.transitions}
   }
 
   /** Runs a rule's query. Never throws: a failure is an outcome. */
@@ -341,7 +342,7 @@ class Engine implements RuleEngine {
       outcome = {kind: 'error', error: errorMessage(error)}
     }
 
-    return {outcome, ms: performance.now() - started}
+    return {outcome, ms: roundMs(performance.now() - started)}
   }
 
   private usesAbsent(rule: AlertRule): boolean {

@@ -11,7 +11,13 @@
  * decompression (413). `max_buffered` bounds what all requests in progress hold together: a body
  * that would go beyond it gets 503 with Retry-After (a lone request is always taken), so many
  * concurrent clients cannot run the process out of memory. With `token` set, requests without it
- * get 401 (compared in constant time).
+ * get 401 (compared in constant time); a source with 10 failures within a minute is locked out
+ * for a minute (429 with Retry-After, even with the right token) — each failure and each lockout
+ * is logged, and counted in self-metrics (`unauthorized`, `throttled`).
+ *
+ * The socket is made by src/core/server/socket.ts: header/request/idle timeouts, a connection cap
+ * per source and in all, and HTTPS with `tls_cert`/`tls_key` (client certificates with
+ * `tls_client_ca`).
  *
  * InfluxDB's partial-write semantics: every valid line is kept, and a body with bad lines gets
  * 400 `{"error": "partial write: line 3:12: invalid field format: 'cpu,host=a usage=' …"}` naming
@@ -33,15 +39,18 @@
  *       max_body: 32MiB
  */
 import {createHash, timingSafeEqual} from 'node:crypto'
-import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import type {AddressInfo, Socket} from 'node:net'
+import type {IncomingMessage, Server, ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {gunzip} from 'node:zlib'
-import {parseHostPort} from '../config/schema.js'
+import {listenerInputSchema, parseHostPort} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
+import {isDiskFull} from '../disk.js'
 import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
 import type {Point, Tags} from '../model/point.js'
 import {toLineProtocol} from '../pipeline/batcher.js'
-import type {Spool, SpoolPrecision, SpoolRecordInput} from '../pipeline/spool.js'
+import {SpoolFullError, type Spool, type SpoolPrecision, type SpoolRecordInput} from '../pipeline/spool.js'
+import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
+import {createServerSocket, serverSocketOptions, sourceAddress, type ServerSocket, type ServerSocketOptions} from '../server/socket.js'
 import {decorate, type CollectorContext} from './types.js'
 
 export const INFLUXDB_COMPAT_VERSION = '1.8.10'
@@ -64,6 +73,8 @@ export interface ListenerOptions {
   tags?: Tags
   /** input name for accounting, default `listener` */
   name?: string
+  /** timeouts, connection caps, TLS; default: those of an empty inputs.listener section */
+  socket?: ServerSocketOptions
 }
 
 export interface ListenerStats {
@@ -75,9 +86,17 @@ export interface ListenerStats {
   rejectedLines: number
   badRequests: number
   unauthorized: number
+  /** requests refused with 429 because their source is locked out after failed logins */
+  throttled: number
+  /** connections closed at once because their source (or everyone) was at the connection cap */
+  refusedConnections: number
+  /** connections open now */
+  connections: number
   tooLarge: number
   /** requests refused with 503 because max_buffered was reached */
   overloaded: number
+  /** requests refused with 503 because the spool was full (`spool.when_full: reject`) */
+  spoolFull: number
   /** request bytes held right now (bodies being read or checked) */
   bufferedBytes: number
   /** requests that failed on our side (spool write) */
@@ -85,6 +104,9 @@ export interface ListenerStats {
   bytes: number
   lastError?: string
 }
+
+/** Retry-After (seconds) while the disk is full: the spool retries every append, so soon is fine. */
+const DISK_FULL_RETRY_AFTER_S = 5
 
 class HttpError extends Error {
   constructor(
@@ -99,11 +121,14 @@ class HttpError extends Error {
 export class Listener {
   readonly name: string
   private server?: Server
-  private sockets = new Set<Socket>()
+  private socket?: ServerSocket
   private readonly tokenDigest?: Buffer
+  private readonly throttle = new AuthThrottle()
   private readonly decorationKeys: string[]
-  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, tooLarge: 0, overloaded: 0, bufferedBytes: 0, errors: 0, bytes: 0}
+  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, throttled: 0, refusedConnections: 0, connections: 0, tooLarge: 0, overloaded: 0, spoolFull: 0, bufferedBytes: 0, errors: 0, bytes: 0}
   address?: {host: string; port: number}
+  /** `http` or `https` (tls_cert) */
+  scheme: 'http' | 'https' = 'http'
   private readonly maxBuffered: number
 
   constructor(private readonly opts: ListenerOptions) {
@@ -119,11 +144,8 @@ export class Listener {
   async start(): Promise<{host: string; port: number}> {
     const hp = parseHostPort(this.opts.listen)
     if (!hp) throw new Error(`invalid listen address ${this.opts.listen}`)
-    const server = createServer({keepAliveTimeout: 65_000}, (req, res) => void this.handle(req, res))
-    server.on('connection', (socket) => {
-      this.sockets.add(socket)
-      socket.once('close', () => this.sockets.delete(socket))
-    })
+    const socket = createServerSocket(this.opts.socket ?? serverSocketOptions('inputs.listener', listenerInputSchema.parse({})), (req, res) => void this.handle(req, res))
+    const server = socket.server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(hp.port, hp.host === '' ? undefined : hp.host, () => {
@@ -132,6 +154,8 @@ export class Listener {
       })
     })
     this.server = server
+    this.socket = socket
+    this.scheme = socket.scheme
     const a = server.address() as AddressInfo
     this.address = {host: a.address, port: a.port}
     return this.address
@@ -144,15 +168,15 @@ export class Listener {
     this.server = undefined
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     server.closeIdleConnections()
-    const timer = setTimeout(() => {
-      for (const s of this.sockets) s.destroy()
-    }, deadlineMs)
+    const socket = this.socket!
+    const timer = setTimeout(() => socket.destroyConnections(), deadlineMs)
     await closed
     clearTimeout(timer)
   }
 
   stats(): ListenerStats {
-    return {...this.s}
+    const sockets = this.socket?.stats()
+    return {...this.s, refusedConnections: sockets?.refusedConnections ?? 0, connections: sockets?.connections ?? 0}
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -188,10 +212,7 @@ export class Listener {
   }
 
   private async write(req: IncomingMessage, res: ServerResponse, url: URL, api: 1 | 2): Promise<void> {
-    if (this.tokenDigest && !this.authorized(req, url, api)) {
-      this.s.unauthorized++
-      throw new HttpError(401, 'authorization failed: missing or wrong token', {code: 'unauthorized'})
-    }
+    if (this.tokenDigest) this.checkToken(req, url, api)
     const precision = readPrecision(url.searchParams.get('precision'), api)
     const held = {bytes: 0}
     try {
@@ -246,8 +267,15 @@ export class Listener {
     try {
       await this.opts.spool.append([record])
     } catch (err) {
+      if (err instanceof SpoolFullError) {
+        // nothing was taken: the client keeps the points and sends them again later
+        this.s.spoolFull++
+        throw new HttpError(503, `${err.message}; retry later`, {retryAfter: Math.ceil(err.retryAfterMs / 1000)})
+      }
       this.s.errors++
       this.s.lastError = errorMessage(err)
+      // a full disk passes: the client keeps the points and retries, as it does for max_buffered
+      if (isDiskFull(err)) throw new HttpError(503, `cannot store the points: ${errorMessage(err)}`, {retryAfter: DISK_FULL_RETRY_AFTER_S})
       this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})
       throw new HttpError(500, `cannot store the points: ${errorMessage(err)}`)
     }
@@ -276,6 +304,24 @@ export class Listener {
     decorate(points, this.opts.ctx, this.opts.tags)
     const {text, count} = toLineProtocol(points)
     return {input: this.name, points: count, precision: 'ms' as const, payload: text}
+  }
+
+  /** 401 for a wrong token, 429 while the source is locked out (the right token included). */
+  private checkToken(req: IncomingMessage, url: URL, api: 1 | 2): void {
+    const source = sourceAddress(req.socket)
+    const now = this.opts.ctx.clock.now()
+    const locked = this.throttle.lockedFor(source, now)
+    if (locked > 0) {
+      this.s.throttled++
+      throw new HttpError(429, `too many failed logins from ${source}: locked out for ${retryAfterSeconds(locked)}s`, {retryAfter: retryAfterSeconds(locked)})
+    }
+    if (this.authorized(req, url, api)) return
+    this.s.unauthorized++
+    const {failures, lockedOut} = this.throttle.fail(source, now)
+    // at most maxFailures lines per source and lockout: a guesser cannot flood the log
+    this.opts.ctx.log.warn('listener refused a write: missing or wrong token', {source, failures})
+    if (lockedOut) this.opts.ctx.log.warn('listener locked a source out after failed logins', {source, failures, lockoutSeconds: retryAfterSeconds(this.throttle.opts.lockoutMs)})
+    throw new HttpError(401, 'authorization failed: missing or wrong token', {code: 'unauthorized'})
   }
 
   private authorized(req: IncomingMessage, url: URL, api: 1 | 2): boolean {
@@ -372,7 +418,7 @@ export class Listener {
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter))
     // an unread body would be taken for the next request: close instead of draining a large one
     if (close || !req.complete) res.setHeader('Connection', 'close')
-    const code = err.status === 401 ? 'unauthorized' : err.status === 404 ? 'not found' : err.status === 413 ? 'request too large' : err.status === 503 ? 'unavailable' : err.status >= 500 ? 'internal error' : 'invalid'
+    const code = err.status === 401 ? 'unauthorized' : err.status === 404 ? 'not found' : err.status === 413 ? 'request too large' : err.status === 429 ? 'too many requests' : err.status === 503 ? 'unavailable' : err.status >= 500 ? 'internal error' : 'invalid'
     this.json(res, err.status, {code, message: err.message, error: err.message, ...extra})
     if (close || !req.complete) res.once('finish', () => req.socket.destroySoon?.())
   }

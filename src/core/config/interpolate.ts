@@ -133,7 +133,8 @@ export interface DocumentInterpolation {
   secretPaths: string[][]
   /** The substituted values themselves. */
   secrets: string[]
-  problems: ConfigProblem[]
+  /** `section` is the top-level key the bad value sits under (the loader defers sections a command does not use). */
+  problems: Array<ConfigProblem & {section?: string}>
 }
 
 /**
@@ -165,7 +166,7 @@ export function interpolateDocument(doc: Document, source: string, positions: Po
         }
       } catch (err) {
         if (!(err instanceof InterpolationProblem)) throw err
-        result.problems.push({position: tokenPosition(node, err.token, source, positions), message: `${path.length > 0 ? formatPath(path) + ': ' : ''}${err.message}`, hint: err.hint})
+        result.problems.push({position: tokenPosition(node, err.token, source, positions), message: `${path.length > 0 ? formatPath(path) + ': ' : ''}${err.message}`, hint: err.hint, section: path.length > 0 ? String(path[0]) : undefined})
       }
     }
   }

@@ -1,8 +1,9 @@
 import {hostname} from 'node:os'
 import {cronParser} from '../scheduler/cron.js'
 import {z} from 'zod'
-import {DURATION_EXAMPLES, SIZE_EXAMPLES, tryParseDuration, tryParseSize} from './duration.js'
+import {DURATION_EXAMPLES, SIZE_EXAMPLES, isSpelledDuration, tryParseDuration, tryParseSize} from './duration.js'
 import {describeValue} from './problems.js'
+import {regexErrorReason} from '../errors.js'
 // notify/config.ts builds on the blocks below; its schema is built lazily, so this cycle is harmless.
 import {notifyConfigSchema} from '../notify/config.js'
 
@@ -82,11 +83,15 @@ export function duration(opts: {positive?: boolean} = {}) {
   return z.string({error: typeError(expected)}).superRefine((s, ctx) => {
     const ms = tryParseDuration(s)
     if (ms === undefined) {
-      ctx.addIssue({code: 'custom', message: `invalid duration ${JSON.stringify(s)}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. ${DURATION_EXAMPLES}`})
+      ctx.addIssue({code: 'custom', message: invalidDurationMessage(s)})
     } else if (opts.positive && ms <= 0) {
       ctx.addIssue({code: 'custom', message: `must be longer than 0, got ${JSON.stringify(s)}`})
     }
   })
+}
+
+function invalidDurationMessage(s: string): string {
+  return `invalid duration ${JSON.stringify(s)}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. ${DURATION_EXAMPLES}`
 }
 
 const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'])
@@ -104,6 +109,11 @@ export function isCronExpression(s: string): boolean {
 export function interval() {
   return text('a duration or a cron expression', '30s or "*/5 * * * *"').superRefine((s, ctx) => {
     const t = s.trim()
+    // `10 seconds` has a space, like a cron expression, but it is a duration written in words
+    if (isSpelledDuration(t)) {
+      ctx.addIssue({code: 'custom', message: invalidDurationMessage(s)})
+      return
+    }
     if (!isCronExpression(t)) {
       const ms = tryParseDuration(t)
       if (ms === undefined) {
@@ -161,8 +171,7 @@ export function regex() {
     try {
       new RegExp(s)
     } catch (err) {
-      const reason = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '') : String(err)
-      ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${reason}`})
+      ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${regexErrorReason(err)}`})
     }
   })
 }
@@ -207,6 +216,37 @@ function requireTokenOffLoopback(tokenPath: string) {
     if (hp && !isLoopbackHost(hp.host) && !v.token) {
       ctx.addIssue({code: 'custom', path: ['listen'], message: `a non-loopback listen address needs ${tokenPath}`})
     }
+  }
+}
+
+/** Per server socket; the systemd unit's LimitNOFILE leaves room for both at this cap. */
+export const DEFAULT_MAX_CONNECTIONS = 4096
+
+/**
+ * What every server section (inputs.listener, api) has: timeouts, connection caps and TLS
+ * (src/core/server/socket.ts says why each exists).
+ */
+function serverSocketFields(defaults: {requestTimeout: string; idleTimeout: string}) {
+  return {
+    header_timeout: duration({positive: true}).default('10s'),
+    request_timeout: duration({positive: true}).default(defaults.requestTimeout),
+    idle_timeout: duration({positive: true}).default(defaults.idleTimeout),
+    max_connections: int({min: 1}).default(DEFAULT_MAX_CONNECTIONS),
+    max_connections_per_source: int({min: 1}).default(256),
+    tls_cert: z.string().optional(),
+    tls_key: z.string().optional(),
+    tls_client_ca: z.string().optional(),
+  }
+}
+
+/** tls_cert and tls_key go together; a client CA is checked only over TLS. */
+function requireTlsPair(sectionPath: string) {
+  return (v: {tls_cert?: string | undefined; tls_key?: string | undefined; tls_client_ca?: string | undefined}, ctx: z.RefinementCtx) => {
+    if (Boolean(v.tls_cert) !== Boolean(v.tls_key)) {
+      const missing = v.tls_cert ? 'tls_key' : 'tls_cert'
+      ctx.addIssue({code: 'custom', path: [v.tls_cert ? 'tls_cert' : 'tls_key'], message: `${sectionPath}.tls_cert and tls_key go together: set ${sectionPath}.${missing} too`})
+    }
+    if (v.tls_client_ca && !v.tls_cert) ctx.addIssue({code: 'custom', path: ['tls_client_ca'], message: `${sectionPath}.tls_client_ca needs tls_cert and tls_key (client certificates are checked during the TLS handshake)`})
   }
 }
 
@@ -361,7 +401,11 @@ export const listenerInputSchema = section({
   max_body: size().default('32MiB'),
   max_buffered: size().default('256MiB'),
   tags: tagsSchema.optional(),
-}).superRefine(requireTokenOffLoopback('inputs.listener.token'))
+  // Telegraf keeps connections open between flushes (its default interval is 10s)
+  ...serverSocketFields({requestTimeout: '2m', idleTimeout: '65s'}),
+})
+  .superRefine(requireTokenOffLoopback('inputs.listener.token'))
+  .superRefine(requireTlsPair('inputs.listener'))
 
 export const inputsSchema = section({
   host: hostInputSchema.prefault({}),
@@ -376,6 +420,10 @@ export const spoolSchema = section({
   max_bytes: size().default('1GiB'),
   fsync: z.enum(['always', 'batch', 'never']).default('batch'),
   segment_bytes: size().default('16MiB'),
+  /** full at max_bytes: drop the oldest points (counted), or refuse new ones (503 to pushers; scheduled inputs wait) */
+  when_full: z.enum(['drop_oldest', 'reject']).default('drop_oldest'),
+  /** set aside while there is room, released when the disk fills (docs/pipeline.md) */
+  reserve_bytes: size().default('1MiB'),
 })
 
 /** What a rule does when its query returns no data / fails (also per rule in rule files). */
@@ -417,7 +465,10 @@ export const retentionSchema = z
 export const apiSchema = section({
   listen: listenAddress({allowPortZero: true}).default('127.0.0.1:9464'),
   token: z.string().optional(),
-}).superRefine(requireTokenOffLoopback('api.token'))
+  ...serverSocketFields({requestTimeout: '30s', idleTimeout: '5s'}),
+})
+  .superRefine(requireTokenOffLoopback('api.token'))
+  .superRefine(requireTlsPair('api'))
 
 /** Limits for every query path: `mon query`, rule evaluation, `mon top` (docs/query.md). */
 export const querySchema = section({

@@ -1,3 +1,5 @@
+import {request as httpRequest, type OutgoingHttpHeaders} from 'node:http'
+import {request as httpsRequest} from 'node:https'
 import {InputError, UserError, errorMessage} from '../errors.js'
 import {AmbiguousIdError, IncidentConflictError, NotFoundError, type IdCandidate} from '../incidents/errors.js'
 import type {
@@ -14,16 +16,37 @@ import type {
 } from '../incidents/types.js'
 
 /**
- * The incident workflow over the daemon API (`mon alerts … --remote URL`, token from MON_TOKEN):
+ * The incident workflow over the daemon API (`mon alerts … --remote URL`, token from MON_API_TOKEN):
  * the same {@link IncidentService} as the local one, so commands do not care. The API's error
  * kinds come back as the same errors (404 → NotFoundError, 409 → IncidentConflictError …), and a
  * daemon that cannot be reached is one clear message, never a stack.
+ *
+ * `https://` URLs are checked against the system's CAs, or only against `ca` (`--ca FILE` or
+ * MON_CA) for a daemon whose certificate a private CA signed; `cert` + `key` are the client
+ * certificate for a daemon with api.tls_client_ca.
  */
 export interface RemoteOptions {
   token?: string
   /** per request; default 15 s */
   timeoutMs?: number
+  /** PEM CA certificate(s) that signed the daemon's certificate, instead of the system's */
+  ca?: string | Buffer
+  /** PEM client certificate and its key */
+  cert?: string | Buffer
+  key?: string | Buffer
 }
+
+/** TLS verification failures (node's codes): the certificate is not one we trust. */
+const UNTRUSTED_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
 
 interface ErrorBody {
   error?: {code?: string; message?: string; hint?: string; details?: string; candidates?: IdCandidate[]}
@@ -34,6 +57,7 @@ export class RemoteIncidents implements IncidentService {
   private readonly base: string
   private readonly token?: string
   private readonly timeoutMs: number
+  private readonly tls: Pick<RemoteOptions, 'ca' | 'cert' | 'key'>
 
   constructor(baseUrl: string, opts: RemoteOptions = {}) {
     let url: URL
@@ -43,11 +67,13 @@ export class RemoteIncidents implements IncidentService {
       throw new InputError(`invalid --remote URL '${baseUrl}'`, {hint: 'e.g. --remote http://monitor.example.com:9464'})
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`invalid --remote URL '${baseUrl}': only http and https are supported`)
-    if (url.username || url.password) throw new InputError('do not put credentials in the --remote URL', {hint: 'the token goes in MON_TOKEN'})
+    if (url.username || url.password) throw new InputError('do not put credentials in the --remote URL', {hint: 'the token goes in MON_API_TOKEN'})
+    if (url.port === '0') throw new InputError(`invalid --remote URL '${baseUrl}': port 0 is not a port a daemon listens on`, {hint: 'e.g. --remote http://monitor.example.com:9464'})
     this.base = url.toString().replace(/\/+$/, '')
     this.where = this.base
     this.token = opts.token || undefined
     this.timeoutMs = opts.timeoutMs ?? 15_000
+    this.tls = {ca: opts.ca, cert: opts.cert, key: opts.key}
   }
 
   list(q: ListQuery = {}): Promise<AlertView[]> {
@@ -115,32 +141,62 @@ export class RemoteIncidents implements IncidentService {
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = this.base + path
-    const headers: Record<string, string> = {Accept: 'application/json'}
+    const headers: Record<string, string> = {Accept: 'application/json', 'User-Agent': 'mon-cli/1'}
     if (this.token) headers.Authorization = `Bearer ${this.token}`
     if (body !== undefined) headers['Content-Type'] = 'application/json'
-    let res: Response
+    let res: {status: number; ok: boolean; text: string}
     try {
-      res = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error'})
+      res = await this.send(method, url, headers, body === undefined ? undefined : JSON.stringify(body))
     } catch (error) {
       throw this.unreachable(error)
     }
-    const text = await res.text().catch(() => '')
+    const text = res.text
     let parsed: unknown
     try {
       parsed = text ? JSON.parse(text) : undefined
     } catch {
       throw new UserError(`unexpected answer from ${this.base} (HTTP ${res.status}, not JSON): is this a mon daemon?`, {hint: 'check the --remote URL (the daemon API listens on api.listen, default port 9464)'})
     }
-    if (res.ok) return parsed as T
+    if (res.status >= 200 && res.status < 300) return parsed as T
     throw this.failure(res.status, (parsed ?? {}) as ErrorBody)
   }
 
+  /** One request with node:http(s) (fetch cannot take a CA); redirects are not followed. */
+  private send(method: string, url: string, headers: OutgoingHttpHeaders, body: string | undefined): Promise<{status: number; ok: boolean; text: string}> {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest
+    return new Promise((resolve, reject) => {
+      const req = request(url, {method, headers, ...this.tls, signal: AbortSignal.timeout(this.timeoutMs)}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('error', reject)
+        res.on('end', () => {
+          const status = res.statusCode ?? 0
+          resolve({status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8')})
+        })
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+  }
+
   private unreachable(error: unknown): UserError {
-    const e = error as {name?: string; cause?: {code?: string; message?: string}}
+    const e = error as {name?: string; code?: string; message?: string; cause?: {code?: string; message?: string}}
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
       return new UserError(`the mon daemon at ${this.base} did not answer within ${Math.round(this.timeoutMs / 1000)}s`, {hint: 'is it overloaded or behind a firewall? nothing was changed by this command', cause: error})
     }
-    const code = e.cause?.code
+    const code = e.code ?? e.cause?.code
+    if (code && UNTRUSTED_CERT.has(code)) {
+      return new UserError(`cannot reach the mon daemon at ${this.base}: its TLS certificate is not trusted (${e.message ?? code})`, {
+        hint: this.tls.ca ? 'the --ca file must hold the CA that signed the daemon\'s certificate (api.tls_cert), and the URL must use a name or address the certificate lists; nothing was changed' : 'pass --ca FILE (or set MON_CA) with the CA that signed the daemon\'s certificate; nothing was changed',
+        cause: error,
+      })
+    }
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {
+      return new UserError(`cannot reach the mon daemon at ${this.base}: the TLS handshake failed (${e.message ?? code})`, {hint: 'does the daemon serve TLS there (api.tls_cert)? if not, use http://; nothing was changed', cause: error})
+    }
+    if (code?.startsWith('ERR_SSL_') && /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(code)) {
+      return new UserError(`cannot reach the mon daemon at ${this.base}: it refused our TLS client certificate (${code})`, {hint: 'the daemon has api.tls_client_ca: pass --cert and --key (or MON_CLIENT_CERT / MON_CLIENT_KEY) with a certificate that CA signed', cause: error})
+    }
     const why =
       code === 'ECONNREFUSED'
         ? 'connection refused'
@@ -167,7 +223,7 @@ export class RemoteIncidents implements IncidentService {
         return new InputError(message, opts)
       case 401:
         return new UserError(`the mon daemon at ${this.base} refused the request: ${message}`, {
-          hint: this.token ? 'MON_TOKEN must be the api.token of that daemon' : 'set MON_TOKEN to the api.token of that daemon',
+          hint: this.token ? 'MON_API_TOKEN must be the api.token of that daemon' : 'set MON_API_TOKEN to the api.token of that daemon',
         })
       case 404:
         return e.code === 'not_found' ? new NotFoundError(message, opts) : new UserError(`${message} (is ${this.base} a mon daemon of this version?)`)

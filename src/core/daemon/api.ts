@@ -1,24 +1,30 @@
-import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {Clock} from '../clock.js'
 import type {LoadedConfig} from '../config/load.js'
-import {isLoopbackHost, parseHostPort} from '../config/schema.js'
+import {apiSchema, isLoopbackHost, parseHostPort} from '../config/schema.js'
 import {InputError, UserError, errorMessage} from '../errors.js'
 import {AmbiguousIdError, IncidentConflictError, NotFoundError} from '../incidents/errors.js'
 import type {IncidentService} from '../incidents/types.js'
 import {silentLogger, type Logger} from '../log.js'
-import {AuthFailureLimiter, bearerToken, tokenMatches} from './auth.js'
+import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
+import {createServerSocket, serverSocketOptions, sourceAddress, type ServerSocketOptions} from '../server/socket.js'
+import {mountAlertPage} from './alert-page.js'
+import {bearerToken, tokenMatches} from './auth.js'
 import {mountIncidentRoutes} from './api-incidents.js'
 
 /**
  * The daemon's HTTP server (node:http): the incident API under /api/v1 (alerts, acks, silences,
- * history — api-incidents.ts) plus whatever the daemon adds with {@link ApiServer.route} (/healthz,
+ * history — api-incidents.ts), the read-only alert page notifications link to (/alerts/{fingerprint},
+ * alert-page.ts), plus whatever the daemon adds with {@link ApiServer.route} (/healthz,
  * /metrics). Bound to 127.0.0.1:9464 unless `api.listen` says otherwise.
  *
  * Every /api/ request needs `Authorization: Bearer <api.token>` (compared in constant time). A
- * wrong or missing token is 401 and goes to the audit trail with the remote address; more than 10
- * failures a minute from one address get 429. Without a configured token /api/ refuses everything
- * (routes added with `{auth: false}`, such as /healthz, still answer).
+ * wrong or missing token is 401 and goes to the audit trail with the remote address; the 10th
+ * failure within a minute locks that address out for a minute (audited once): until then every
+ * request from it that needs the token gets 429 with Retry-After, the right token included.
+ * Without a configured token /api/ refuses everything (routes added with `{auth: false}`, such as
+ * /healthz, still answer). The socket (timeouts, connection caps, TLS) is src/core/server/socket.ts.
  *
  * Replies are JSON; errors are `{"error": {"code", "message", "hint"?, "details"?, "candidates"?}}`
  * with 400 (bad input), 404 (unknown id), 409 (state conflict: already acked, resolved …), 401,
@@ -51,8 +57,11 @@ export interface ApiReply {
 export type ApiHandler = (req: ApiRequest) => ApiReply | Promise<ApiReply>
 
 export interface RouteOptions {
-  /** needs the bearer token; default true (every route under /api/ needs it regardless) */
-  auth?: boolean
+  /**
+   * needs the bearer token; default true (every route under /api/ needs it regardless).
+   * `'off-loopback'`: only when the server listens beyond loopback (pages a browser opens from a link).
+   */
+  auth?: boolean | 'off-loopback'
 }
 
 export interface ApiServerOptions {
@@ -68,12 +77,14 @@ export interface ApiServerOptions {
   log?: Logger
   /** largest request body; default 64 KiB */
   maxBodyBytes?: number
+  /** timeouts, connection caps, TLS; default: those of an empty api section */
+  socket?: ServerSocketOptions
 }
 
 export interface ListenAddress {
   host: string
   port: number
-  /** `http://127.0.0.1:9464` */
+  /** `http://127.0.0.1:9464` (`https://` with api.tls_cert) */
   url: string
 }
 
@@ -113,7 +124,7 @@ export class HttpError extends Error {
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const log = opts.log ?? silentLogger
   const routes: Route[] = []
-  const limiter = new AuthFailureLimiter()
+  const throttle = new AuthThrottle()
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY
   const listen = opts.listen ?? DEFAULT_LISTEN
   const hp = parseHostPort(listen)
@@ -130,48 +141,56 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         names.push(name)
         return '([^/]+)'
       })
-      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth: ro.auth ?? true})
+      const auth = ro.auth === 'off-loopback' ? !isLoopbackHost(hp.host) : (ro.auth ?? true)
+      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth})
     },
     listen: () => start(),
     close: () => stop(),
   }
 
-  if (opts.incidents) mountIncidentRoutes(api, opts.incidents, opts.clock)
+  if (opts.incidents) {
+    mountIncidentRoutes(api, opts.incidents, opts.clock)
+    mountAlertPage(api, opts.incidents)
+  }
 
-  const server: Server = createServer((req, res) => {
+  const socket = createServerSocket(opts.socket ?? serverSocketOptions('api', apiSchema.parse({})), (req, res) => {
     handle(req, res).catch((error) => {
       log.error('api: request failed', {error: errorMessage(error)})
       if (!res.headersSent) send(res, 500, {error: {code: 'internal', message: 'internal error'}})
       else res.destroy()
     })
   })
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
-  server.keepAliveTimeout = 5_000
+  const server = socket.server
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://mon.invalid')
     const method = (req.method ?? 'GET').toUpperCase()
-    const remoteAddress = (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '')
+    const remoteAddress = sourceAddress(req.socket)
     const path = url.pathname
     const matching = routes.filter((r) => r.regex.test(path))
     const route = matching.find((r) => r.method === method)
     const needsAuth = path.startsWith('/api/') || (route?.auth ?? false)
 
+    const locked = needsAuth ? throttle.lockedFor(remoteAddress, opts.clock.now()) : 0
+    if (locked > 0) {
+      // the lockout was audited when it began; each request during it only counts in the log
+      req.resume()
+      suppressed++
+      if (suppressed === 1 || suppressed % 100 === 0) log.warn('api: refused requests from a locked-out source', {source: remoteAddress, suppressed})
+      const seconds = retryAfterSeconds(locked)
+      send(res, 429, {error: {code: 'too_many_failures', message: `too many failed logins from this address; locked out for ${seconds}s`}}, {'Retry-After': String(seconds)})
+      return
+    }
+
     if (needsAuth && !tokenMatches(bearerToken(req.headers.authorization), opts.token)) {
       req.resume()
       const given = bearerToken(req.headers.authorization) !== undefined
       const reason = !opts.token ? 'the API has no token configured' : given ? 'wrong token' : 'missing token'
-      const now = opts.clock.now()
-      if (!limiter.record(remoteAddress, now)) {
-        suppressed++
-        if (suppressed === 1 || suppressed % 100 === 0) log.warn('api: too many failed logins, not auditing each', {source: remoteAddress, suppressed})
-        send(res, 429, {error: {code: 'too_many_failures', message: 'too many failed logins from this address; try again in a minute'}}, {'Retry-After': '60'})
-        return
-      }
-      log.warn('api: refused request', {source: remoteAddress, method, path, reason})
+      const {failures, lockedOut} = throttle.fail(remoteAddress, opts.clock.now())
+      const lockout = lockedOut ? `; ${failures} failures, locked out for ${retryAfterSeconds(throttle.opts.lockoutMs)}s` : ''
+      log.warn('api: refused request', {source: remoteAddress, method, path, reason: reason + lockout})
       try {
-        await auditAuthFailure?.(remoteAddress, `${method} ${path}: ${reason}`)
+        await auditAuthFailure?.(remoteAddress, `${method} ${path}: ${reason}${lockout}`)
       } catch (error) {
         log.error('api: cannot audit a refused request', {error: errorMessage(error)})
       }
@@ -180,7 +199,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         : given
           ? 'wrong token'
           : 'missing token: send Authorization: Bearer <token>'
-      const hint = !opts.token ? 'set api.token (or MON_API_TOKEN) in the daemon config' : 'use the value of api.token of this daemon (mon reads it from MON_TOKEN)'
+      const hint = !opts.token ? 'set api.token (or MON_API_TOKEN) in the daemon config' : 'use the value of api.token of this daemon (mon alerts --remote reads it from MON_API_TOKEN)'
       send(res, 401, {error: {code: 'unauthorized', message, hint}}, {'WWW-Authenticate': 'Bearer realm="mon"'})
       return
     }
@@ -253,7 +272,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     })
     const addr = server.address() as AddressInfo
     const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address
-    const out = {host: addr.address, port: addr.port, url: `http://${host}:${addr.port}`}
+    const out = {host: addr.address, port: addr.port, url: `${socket.scheme}://${host}:${addr.port}`}
     log.info('api: listening', {url: out.url})
     return out
   }
@@ -263,7 +282,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     server.closeIdleConnections()
     // a keep-alive client mid-request gets its answer; then everything goes
-    setTimeout(() => server.closeAllConnections(), 2_000).unref()
+    setTimeout(() => socket.destroyConnections(), 2_000).unref()
     await closed
   }
 
@@ -276,7 +295,8 @@ export function apiServerFromConfig(
   services: Omit<ApiServerOptions, 'listen' | 'token'> & {env?: NodeJS.ProcessEnv},
 ): ApiServer {
   const env = services.env ?? process.env
-  return createApiServer({...services, listen: loaded.config.api.listen, token: loaded.config.api.token || env.MON_API_TOKEN || undefined})
+  const {api} = loaded.config
+  return createApiServer({...services, listen: api.listen, token: api.token || env.MON_API_TOKEN || undefined, socket: serverSocketOptions('api', api)})
 }
 
 function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {

@@ -1,10 +1,13 @@
 import {formatDuration, parseDuration} from '../config/duration.js'
-import {isCronExpression, type MonConfig} from '../config/schema.js'
+import {DEFAULT_MAX_CONNECTIONS, isCronExpression, type MonConfig} from '../config/schema.js'
 
 /**
  * What `mon install systemd` and `mon install crontab` print: a hardened unit for the daemon, or
  * crontab lines for cron mode. Pure functions of the config and the paths, so they are tested as text.
  */
+/** Open files the unit allows: the two server sockets at their default caps, with room to spare. */
+export const UNIT_NOFILE_LIMIT = 65_536
+
 export interface UnitOptions {
   /** absolute path of the node binary */
   node: string
@@ -66,6 +69,9 @@ export function systemdUnit(o: UnitOptions): string {
     '# SIGTERM flushes the spool and finishes in-flight notifications; give it time before SIGKILL',
     'KillSignal=SIGTERM',
     'TimeoutStopSec=45s',
+    `# above max_connections of the listener and the API (${DEFAULT_MAX_CONNECTIONS} each by default) plus files and store connections,`,
+    '# so accept() never fails with EMFILE (which resets every client, not only the slow ones)',
+    `LimitNOFILE=${UNIT_NOFILE_LIMIT}`,
     ...hardening,
     '',
     '[Install]',

@@ -1,5 +1,5 @@
 import {RE2JS} from 're2js'
-import {InputError} from '../errors.js'
+import {InputError, regexErrorReason} from '../errors.js'
 
 /** A label/tag matcher as in PromQL and Alertmanager: =, !=, =~, !~ (regexes fully anchored). */
 export type MatchOp = '=' | '!=' | '=~' | '!~'
@@ -21,6 +21,14 @@ export interface LinearRegex {
   test(s: string): boolean
 }
 
+/** A regex the user wrote that does not compile; the message shows it as written. */
+export class InvalidRegexError extends InputError {
+  constructor(source: string, cause: unknown, hint = 'a matcher regex matches the whole value') {
+    super(`invalid regular expression /${source}/: ${regexErrorReason(cause)}`, {hint, cause})
+    this.name = 'InvalidRegexError'
+  }
+}
+
 const compiled = new Map<string, RE2JS>()
 const MAX_COMPILED = 10_000
 
@@ -30,8 +38,7 @@ function compileRe2(source: string, shown: string): RE2JS {
     try {
       pattern = RE2JS.compile(source)
     } catch (error) {
-      const reason = (error as Error).message.replace(/^error parsing regexp: /, '')
-      throw new InputError(`invalid regular expression /${shown}/: ${reason}`, {hint: 'matchers use RE2 syntax (as Prometheus and InfluxDB do): no backreferences or lookarounds'})
+      throw new InvalidRegexError(shown, error, 'matchers use RE2 syntax (as Prometheus and InfluxDB do): no backreferences or lookarounds')
     }
 
     // patterns come from users: keep the cache bounded (oldest first)
@@ -42,7 +49,7 @@ function compileRe2(source: string, shown: string): RE2JS {
   return pattern
 }
 
-/** Compiles (and caches) an RE2 pattern; a syntax error is an {@link InputError} naming `shown`. */
+/** Compiles (and caches) an RE2 pattern; a syntax error is an {@link InvalidRegexError} naming `shown`. */
 export function compileLinearRegex(source: string, shown = source): LinearRegex {
   const pattern = compileRe2(source, shown)
   return {test: (s) => pattern.test(s)}

@@ -1,9 +1,10 @@
+import {isDiskFull} from '../disk.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import {serializePoint, serializePoints} from '../model/line-protocol.js'
 import type {Point} from '../model/point.js'
 import {systemTimer, type Timer, type TimerHandle} from '../scheduler/timer.js'
-import type {Spool, SpoolRecordInput} from './spool.js'
+import {SpoolFullError, type Spool, type SpoolRecordInput} from './spool.js'
 
 export interface BatcherOptions {
   spool: Spool
@@ -13,13 +14,32 @@ export interface BatcherOptions {
   flushIntervalMs: number
   timer?: Timer
   log?: Logger
+  /**
+   * Most points kept in memory while the disk is full (the oldest go beyond it, counted as
+   * failed). Default {@link HELD_POINTS}.
+   */
+  maxHeldPoints?: number
 }
+
+type HeldFor = 'spool_full' | 'disk_full'
+
+interface Waiter {
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+/** Default bound of the points kept in memory while the spool cannot be written for want of space. */
+export const HELD_POINTS = 200_000
+/** How soon (ms, at least) a flush that failed on a full disk is tried again. */
+const DISK_FULL_RETRY_MS = 1000
 
 export interface BatcherStats {
   /** points that line protocol cannot carry (NaN, empty names…), per input */
   invalidByInput: Record<string, number>
   /** points lost because the spool could not be written (disk full…), per input */
   failedByInput: Record<string, number>
+  /** points kept in memory because the disk is full, appended once there is room */
+  held: number
   lastError?: string
 }
 
@@ -27,15 +47,22 @@ export interface BatcherStats {
  * Collects points from the inputs and appends them to the spool in batches, by size or after
  * `flushIntervalMs`: one spool write (and, with fsync=batch, one fsync) for what several inputs
  * gathered at about the same time. One record per input keeps per-input accounting exact.
+ *
+ * Points the spool sends back are held, not lost: a full spool (`when_full: reject`) keeps them
+ * queued and {@link holding} tells the inputs to wait for them; a full disk keeps them (up to
+ * `maxHeldPoints`) while inputs go on. The flush is tried again until the spool takes them. Only a
+ * final flush (stopping) gives up, and counts what it could not append.
  */
 export class Batcher {
   private buffers = new Map<string, Point[]>()
   private count = 0
   private handle?: TimerHandle
-  private waiting: Array<{resolve: () => void; reject: (e: unknown) => void}> = []
+  private waiting: Waiter[] = []
   private readonly timer: Timer
   private readonly log: Logger
-  private readonly s: BatcherStats = {invalidByInput: {}, failedByInput: {}}
+  private readonly s: Omit<BatcherStats, 'held'> = {invalidByInput: {}, failedByInput: {}}
+  /** the points queued now are ones the spool sent back, and why */
+  private heldFor?: HeldFor
 
   constructor(private readonly opts: BatcherOptions) {
     this.timer = opts.timer ?? systemTimer
@@ -65,12 +92,21 @@ export class Batcher {
     return this.count
   }
 
-  stats(): BatcherStats {
-    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, lastError: this.s.lastError}
+  /** The spool is full and the points wait here for room: inputs should wait for their points to be taken. */
+  holding(): boolean {
+    return this.heldFor === 'spool_full'
   }
 
-  /** Appends everything queued to the spool now. */
-  async flush(): Promise<void> {
+  stats(): BatcherStats {
+    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, held: this.heldFor ? this.count : 0, lastError: this.s.lastError}
+  }
+
+  /**
+   * Appends everything queued to the spool now. Points a full spool or a full disk refuses are
+   * kept queued for another try, except on the `final` flush (shutdown): then they are counted as
+   * lost and the promises of {@link add} reject.
+   */
+  async flush(opts: {final?: boolean} = {}): Promise<void> {
     if (this.handle) this.timer.clearTimeout(this.handle)
     this.handle = undefined
     const buffers = this.buffers
@@ -93,13 +129,56 @@ export class Batcher {
     }
     try {
       await this.opts.spool.append(records)
+      if (this.heldFor === 'disk_full') this.log.info('disk space returned: the points kept in memory are in the spool')
+      this.heldFor = undefined
       for (const w of waiting) w.resolve()
     } catch (err) {
+      if (!opts.final && err instanceof SpoolFullError) return this.holdBack(buffers, waiting, 'spool_full')
       this.s.lastError = errorMessage(err)
+      if (!opts.final && isDiskFull(err)) return this.holdBack(buffers, waiting, 'disk_full')
       for (const r of records) this.s.failedByInput[r.input] = (this.s.failedByInput[r.input] ?? 0) + r.points
       this.log.error('cannot append to the spool; points lost', {error: errorMessage(err)})
       for (const w of waiting) w.reject(err)
       throw err
+    }
+  }
+
+  /**
+   * Puts points the spool refused back in front of the queue and tries them again later. A full
+   * disk may last: beyond maxHeldPoints the oldest go (counted); a full spool holds the inputs.
+   */
+  private holdBack(buffers: Map<string, Point[]>, waiting: Waiter[], why: HeldFor): void {
+    if (this.heldFor !== why) {
+      if (why === 'spool_full') this.log.warn('spool is full (when_full: reject): collected points wait for room')
+      else this.log.warn('disk full: keeping the points in memory until the spool can take them', {points: [...buffers.values()].reduce((n, b) => n + b.length, 0)})
+    }
+    this.heldFor = why
+    for (const [input, points] of this.buffers) {
+      const older = buffers.get(input)
+      if (older) for (const p of points) older.push(p)
+      else buffers.set(input, points)
+    }
+    this.buffers = buffers
+    this.waiting = [...waiting, ...this.waiting]
+    this.count = 0
+    for (const b of buffers.values()) this.count += b.length
+    if (why === 'disk_full') this.dropOverLimit()
+    if (this.handle) this.timer.clearTimeout(this.handle)
+    const retryMs = why === 'disk_full' ? Math.max(DISK_FULL_RETRY_MS, this.opts.flushIntervalMs) : this.opts.flushIntervalMs
+    this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), retryMs)
+  }
+
+  /** Beyond maxHeldPoints the oldest points go, counted as failed per input. */
+  private dropOverLimit(): void {
+    let excess = this.count - (this.opts.maxHeldPoints ?? HELD_POINTS)
+    for (const [input, points] of this.buffers) {
+      if (excess <= 0) break
+      const n = Math.min(excess, points.length)
+      points.splice(0, n)
+      this.s.failedByInput[input] = (this.s.failedByInput[input] ?? 0) + n
+      this.count -= n
+      excess -= n
+      this.log.warn('disk full for long: dropped the oldest points kept in memory', {input, points: n})
     }
   }
 }

@@ -1,5 +1,5 @@
 import type {Point} from '../model/point.js'
-import type {Frame, QueryOptions, QueryPlan, Store} from './../store/types.js'
+import type {Frame, QueryOptions, QueryPlan, Store, WriteOutcome} from './../store/types.js'
 import {Accumulators, bucketStart, derivative, lastPerBucket} from './aggregate.js'
 import {sortFrames} from '../store/frames.js'
 
@@ -162,7 +162,7 @@ export class QueryCache implements Store {
     return this.inner.query(plan, opts)
   }
 
-  async write(points: Point[]): Promise<void> {
+  async write(points: Point[]): Promise<WriteOutcome | void> {
     const measurements = new Set(points.map((p) => p.measurement))
     for (const [key, e] of this.entries) if (measurements.has(e.measurement)) this.entries.delete(key)
     for (const [key, e] of this.raw) if (measurements.has(e.measurement)) this.raw.delete(key)

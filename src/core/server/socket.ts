@@ -1,0 +1,143 @@
+import {readFileSync} from 'node:fs'
+import {createServer as createHttpServer, type RequestListener, type Server} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
+import type {Socket} from 'node:net'
+import {createSecureContext} from 'node:tls'
+import {parseDuration} from '../config/duration.js'
+import {InputError, UserError, errorMessage} from '../errors.js'
+
+/**
+ * Every server socket of mon (the push listener, the daemon API) is made here, with the same
+ * limits, so one slow or hostile client cannot hold the process:
+ *
+ * - `header_timeout`: a connection that has not sent complete request headers by then is closed
+ *   (slowloris); it also bounds the TLS handshake. `request_timeout` bounds a whole request,
+ *   `idle_timeout` a keep-alive connection between requests.
+ * - `max_connections_per_source`: connections one address holds at once; beyond it, new ones from
+ *   that address are closed at once. This is what keeps the others in: a total cap alone, once
+ *   filled by one bad client, would shut legitimate clients out as well.
+ * - `max_connections`: all connections at once, below the process's file limit (the systemd unit
+ *   sets LimitNOFILE), so accept() never fails with EMFILE — which resets everyone.
+ * - `tls_cert` + `tls_key` serve HTTPS; `tls_client_ca` also requires a client certificate
+ *   signed by that CA.
+ */
+export interface ServerSocketOptions {
+  /** the config section, for messages: `api`, `inputs.listener` */
+  section: string
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  idleTimeoutMs: number
+  maxConnections: number
+  maxConnectionsPerSource: number
+  tls?: {certFile: string; keyFile: string; clientCaFile?: string}
+}
+
+/** The config fields every server section has (schema.ts `serverSocketFields`). */
+export interface ServerSocketConfig {
+  header_timeout: string
+  request_timeout: string
+  idle_timeout: string
+  max_connections: number
+  max_connections_per_source: number
+  tls_cert?: string
+  tls_key?: string
+  tls_client_ca?: string
+}
+
+export interface ServerSocketStats {
+  /** connections open now */
+  connections: number
+  /** connections closed at once because their source (or everyone) was at the cap */
+  refusedConnections: number
+}
+
+export interface ServerSocket {
+  server: Server
+  /** `https` with tls_cert, else `http` */
+  scheme: 'http' | 'https'
+  stats(): ServerSocketStats
+  /** Closes every open connection (a stop's deadline has passed). */
+  destroyConnections(): void
+}
+
+export function serverSocketOptions(section: string, c: ServerSocketConfig): ServerSocketOptions {
+  return {
+    section,
+    headersTimeoutMs: parseDuration(c.header_timeout),
+    requestTimeoutMs: parseDuration(c.request_timeout),
+    idleTimeoutMs: parseDuration(c.idle_timeout),
+    maxConnections: c.max_connections,
+    maxConnectionsPerSource: c.max_connections_per_source,
+    tls: c.tls_cert && c.tls_key ? {certFile: c.tls_cert, keyFile: c.tls_key, clientCaFile: c.tls_client_ca} : undefined,
+  }
+}
+
+/** The client's address as the auth throttle and the per-source cap key it (`::ffff:127.0.0.1` → `127.0.0.1`). */
+export function sourceAddress(socket: Socket): string {
+  const a = socket.remoteAddress ?? 'unknown'
+  return a.startsWith('::ffff:') ? a.slice(7) : a
+}
+
+/** An HTTP(S) server with the limits; not listening yet. TLS files are read now: a bad one is a UserError naming the field. */
+export function createServerSocket(opts: ServerSocketOptions, handler: RequestListener): ServerSocket {
+  const limits = {
+    headersTimeout: opts.headersTimeoutMs,
+    // node wants requestTimeout ≥ headersTimeout (0 would mean none)
+    requestTimeout: Math.max(opts.requestTimeoutMs, opts.headersTimeoutMs),
+    keepAliveTimeout: opts.idleTimeoutMs,
+    // node checks the two timeouts on this interval (default 30 s): a short header_timeout must be checked often enough to mean it
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(opts.headersTimeoutMs / 4))),
+  }
+  const server = opts.tls ? createHttpsServer({...limits, ...readTls(opts.section, opts.tls), handshakeTimeout: opts.headersTimeoutMs}, handler) : createHttpServer(limits, handler)
+  server.headersTimeout = limits.headersTimeout
+  server.requestTimeout = limits.requestTimeout
+  server.keepAliveTimeout = limits.keepAliveTimeout
+
+  const perSource = new Map<string, number>()
+  const open = new Set<Socket>()
+  let refused = 0
+  // first, so a refused socket is gone before http (or tls) starts reading from it
+  server.prependListener('connection', (socket: Socket) => {
+    const source = sourceAddress(socket)
+    const held = perSource.get(source) ?? 0
+    if (held >= opts.maxConnectionsPerSource || open.size >= opts.maxConnections) {
+      refused++
+      socket.destroy()
+      return
+    }
+    perSource.set(source, held + 1)
+    open.add(socket)
+    socket.once('close', () => {
+      open.delete(socket)
+      const n = perSource.get(source)! - 1
+      if (n === 0) perSource.delete(source)
+      else perSource.set(source, n)
+    })
+  })
+  return {
+    server,
+    scheme: opts.tls ? 'https' : 'http',
+    stats: () => ({connections: open.size, refusedConnections: refused}),
+    destroyConnections() {
+      for (const s of open) s.destroy()
+    },
+  }
+}
+
+function readTls(section: string, tls: NonNullable<ServerSocketOptions['tls']>): {cert: Buffer; key: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean} {
+  const read = (field: string, file: string) => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new InputError(`cannot read ${section}.${field} ${file}: ${errorMessage(err)}`, {hint: `${section}.${field} is a PEM file (paths are relative to the config file)`})
+    }
+  }
+  const out = {cert: read('tls_cert', tls.certFile), key: read('tls_key', tls.keyFile), ...(tls.clientCaFile ? {ca: read('tls_client_ca', tls.clientCaFile), requestCert: true, rejectUnauthorized: true} : {})}
+  try {
+    // the server would only say so on the first handshake
+    createSecureContext(out)
+  } catch (err) {
+    throw new UserError(`${section}.tls_cert / tls_key cannot be used: ${errorMessage(err)}`, {hint: 'tls_cert is the PEM certificate (chain) and tls_key its unencrypted PEM private key', exitCode: 2})
+  }
+  return out
+}
