@@ -620,6 +620,13 @@ describe('redaction', () => {
     )
   })
 
+  it('redactString masks a secret however a message copied it: raw, JSON-escaped, shortened', () => {
+    const secret = 'pa"ss\\word\nline-two-' + 'x'.repeat(60)
+    const escaped = JSON.stringify(secret)
+    const shortened = JSON.stringify(secret.slice(0, 57) + '...')
+    assert.equal(redactString(`a ${secret} b ${escaped} c ${shortened}`, [secret]), 'a *** b "***" c "***..."')
+  })
+
   it('redactString ignores very short values', () => {
     assert.equal(redactString('port 1 of 10', ['1']), 'port 1 of 10')
   })
