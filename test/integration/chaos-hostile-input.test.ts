@@ -145,7 +145,14 @@ describe('chaos: ReDoS and the query timeout', () => {
       const q = prepareQuery({query: 'max(cpu.usage_user) by host', since: '5m', now: T0, timeoutMs: 300})
       await assert.rejects(q.run(store), (err: unknown) => err instanceof QueryTimeoutError && err.message === 'query timed out after 300ms')
       assert.ok(sockets.size > 0, 'the query reached the server')
-      console.log(`# chaos timeout (silent influxd): ${sockets.size} connection(s) held open, query gave up at 300ms`)
+      // the same through the CLI, for an expression and for --influxql passed through as written
+      const mon = withConfig(`store:\n  type: influxdb\n  url: http://127.0.0.1:${port}\n  database: chaos\n  timeout: 60s\n`)
+      for (const args of [['query', 'cpu.usage_user', '--timeout', '300ms'], ['query', '--influxql', 'SHOW MEASUREMENTS', '--timeout', '300ms']]) {
+        const r = await mon(args)
+        assert.equal(r.code, 1, `${args.join(' ')}\n${r.stderr}`)
+        assert.match(r.stderr, /^error: query timed out after 300ms$/m)
+      }
+      console.log(`# chaos timeout (silent influxd): ${sockets.size} connection(s) held open; in-process, mon query and mon query --influxql gave up at 300ms (exit 1)`)
     } finally {
       for (const socket of sockets) socket.destroy()
       await store.close()
