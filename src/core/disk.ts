@@ -15,7 +15,7 @@ export class DiskFullError extends UserError {
     cause?: unknown,
   ) {
     const free = freeBytes === undefined ? '' : ` (${freeBytes} bytes free)`
-    super(`disk full: cannot ${what} ${path}${free}`, {hint: `free some space on the filesystem of ${dirname(path)}; mon carries on by itself once there is room`, cause})
+    super(`disk full: cannot ${what} ${path}${free}`, {hint: `free some space on the filesystem of ${dirname(path)} (a running mon carries on by itself once there is room)`, cause})
     this.name = 'DiskFullError'
   }
 }
@@ -57,11 +57,6 @@ export class DiskReserve {
     readonly path: string,
     readonly bytes: number,
   ) {}
-
-  /** Whether the whole reserve is on disk now. */
-  held(): boolean {
-    return this.bytes > 0 && this.size() >= this.bytes
-  }
 
   /**
    * Creates the reserve if it is missing and the disk can spare it twice over (so taking it never

@@ -74,12 +74,11 @@ export class LocatedError extends InputError {
  * (anchored, wrapped), not what the user wrote. Callers put the user's own text beside it.
  */
 export function regexErrorReason(err: unknown): string {
-  // JavaScript's RegExp ("Invalid regular expression: /…/u: …") and RE2's ("error parsing regexp: …: `…`"):
-  // both quote the expression they compiled, which for a matcher is the internal ^(?:…)$ form
+  // JavaScript's RegExp ("Invalid regular expression: /…/u: …") and RE2's ("error parsing regexp: …")
+  // (RE2 ends with the pattern it compiled, which for a matcher is the anchored form: left out)
   return errorMessage(err)
     .replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
-    .replace(/^error parsing regexp: /, '')
-    .replace(/: `[\s\S]*`$/, '')
+    .replace(/^error parsing regexp: (.*?)(?:: `.*`)?$/s, '$1')
 }
 
 export function errorMessage(err: unknown): string {

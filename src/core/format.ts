@@ -11,13 +11,16 @@ export function plural(n: number, word: string, pluralWord = `${word}s`): string
 }
 
 /**
- * A time relative to `now`, rounded to the second: `7s ago` in the past, `in 7s` in the future,
- * `now` within half a second (so a time just due never reads as "0s ago" or "in 0s").
+ * A time relative to `now`: `7s ago` in the past, `in 7s` in the future, `now` within half a second
+ * (a time just due never reads "0s ago"). Seconds under a minute, then minutes up to two days, then
+ * hours: `14d10h ago`, not `14d9h38m41s ago`.
  */
 export function relativeTime(at: number, now: number): string {
   const seconds = Math.round((now - at) / 1000)
   if (seconds === 0) return 'now'
-  const span = formatDuration(Math.abs(seconds) * 1000)
+  const abs = Math.abs(seconds)
+  const unit = abs < 60 ? 1 : abs < 172_800 ? 60 : 3600
+  const span = formatDuration(Math.round(abs / unit) * unit * 1000)
   return seconds > 0 ? `${span} ago` : `in ${span}`
 }
 

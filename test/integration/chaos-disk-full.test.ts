@@ -6,21 +6,23 @@
  * it acknowledged (204) ends up in the store. Scheduled inputs' points wait in memory meanwhile.
  */
 import assert from 'node:assert/strict'
-import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {request} from 'node:http'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {systemClock} from '../../src/core/clock.js'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {loadConfig, parseConfigText} from '../../src/core/config/load.js'
+import {createDaemon} from '../../src/core/daemon/daemon.js'
 import {DiskFullError} from '../../src/core/disk.js'
-import {acquireLock} from '../../src/core/lock.js'
+import {acquireLock, daemonPidPath} from '../../src/core/lock.js'
 import {Batcher} from '../../src/core/pipeline/batcher.js'
 import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
 import {RECLAIM_BYTES, RESERVE_FILE, Spool} from '../../src/core/pipeline/spool.js'
 import {systemTimer} from '../../src/core/scheduler/timer.js'
+import {silentLogger} from '../../src/core/log.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {runMon} from '../helpers/cli.js'
-import {waitFor} from '../helpers/servers.js'
+import {tempDir, waitFor} from '../helpers/servers.js'
 import {fillDisk, mountTmpfs} from '../helpers/tmpfs.js'
 
 const TOKEN = 'chaos-token'
@@ -194,6 +196,35 @@ describe('chaos: disk full', () => {
       assert.deepEqual(readdirSync(dir).filter((f) => f === RESERVE_FILE), [], 'the reserve made the room, and is not taken back on a full disk')
     } finally {
       rmSync(ballast, {force: true})
+    }
+  })
+
+  it('mon daemon restarts on a full disk: the spool reserve of the data directory makes room for its lock, state.db and the store', async () => {
+    const dataDir = join(disk.dir, 'daemon')
+    const ballast = join(disk.dir, 'ballast-5')
+    const conf = tempDir('mon-chaos-conf-')
+    const path = join(conf.dir, 'mon.yaml')
+    writeFileSync(path, `data_dir: ${dataDir}\nagent: {self_metrics: false}\ninputs:\n  host: {enabled: false}\napi: {listen: "127.0.0.1:0"}\n`)
+    const load = () => loadConfig({path, env: {}})
+    const startDaemon = async () => {
+      const daemon = createDaemon({loaded: await load(), loadConfig: load, log: silentLogger, version: 'chaos'})
+      running.push(() => daemon.stop(1000))
+      await daemon.start()
+      return daemon
+    }
+    try {
+      await (await startDaemon()).stop(5000)
+      assert.equal(statSync(join(dataDir, 'spool', RESERVE_FILE)).size, 1 << 20, 'the first run left its reserve')
+      fillDisk(ballast)
+      const daemon = await startDaemon()
+      assert.equal(daemon.state, 'running')
+      assert.equal(existsSync(join(dataDir, 'spool', RESERVE_FILE)), false, 'the reserve was released to make the room')
+      assert.equal(readFileSync(daemonPidPath(dataDir), 'utf8').trim(), String(process.pid))
+      await daemon.stop(5000)
+      assert.deepEqual(readdirSync(dataDir, {recursive: true}).map(String).filter((f) => /\.new-/.test(f)), [])
+    } finally {
+      rmSync(ballast, {force: true})
+      conf.cleanup()
     }
   })
 

@@ -98,7 +98,8 @@ async function checkRepairAndVerify(label: string, dir: string): Promise<{check:
   const repaired = await runMon(['store', 'repair', '--json'], {env})
   assert.equal(repaired.code, 0, repaired.stderr)
   const repair = JSON.parse(repaired.stdout) as StoreRepairReport
-  assert.ok(existsSync(repair.damagedKeptAt), 'the damaged file is kept aside')
+  assert.equal(repair.repaired, true)
+  assert.ok(existsSync(repair.damagedKeptAt!), 'the damaged file is kept aside')
   assert.ok(repair.salvaged.points > 0 && repair.salvaged.points < TOTAL, `salvaged part of the store: ${repair.salvaged.points} of ${TOTAL}`)
   assert.ok(repair.lost.chunks + repair.lost.unreadable.length + repair.lost.orphans > 0, 'the report says what was lost')
 
@@ -112,7 +113,7 @@ async function checkRepairAndVerify(label: string, dir: string): Promise<{check:
 }
 
 describe('chaos: damaged SQLite files', () => {
-  it('the pristine store passes store check (exit 0)', async () => {
+  it('the pristine store passes store check (exit 0), and store repair leaves it as it is', async () => {
     const dir = join(tmp.dir, 'pristine-dir')
     mkdirSync(dir)
     copyFileSync(pristine, join(dir, 'mon.db'))
@@ -120,6 +121,10 @@ describe('chaos: damaged SQLite files', () => {
     assert.equal(r.code, 0, r.stderr)
     const report = JSON.parse(r.stdout) as StoreCheckReport
     assert.deepEqual({ok: report.ok, points: report.points, series: report.series, integrity: report.integrity}, {ok: true, points: TOTAL, series: SERIES, integrity: []})
+    const repair = await runMon(['store', 'repair', '--json'], {env: {MON_DATA_DIR: dir}})
+    assert.equal(repair.code, 0, repair.stderr)
+    assert.deepEqual({...(JSON.parse(repair.stdout) as StoreRepairReport), lost: undefined}, {path: join(dir, 'mon.db'), repaired: false, salvaged: {series: SERIES, fields: 1, chunks: report.chunks.total, rollups: 0, headRows: 0, points: TOTAL}, lost: undefined})
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('mon.db.')), [], 'a sound store is left as it was')
   })
 
   it('a truncated mon.db: check finds it, repair salvages the chunks before the cut', async () => {

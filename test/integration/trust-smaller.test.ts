@@ -4,11 +4,12 @@
  * test/unit/trust-smaller.test.ts.
  */
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {startAlertScenario, type AlertScenario} from '../helpers/alert-scenario.js'
-import {runMon} from '../helpers/cli.js'
+import {startCapture} from '../helpers/capture.js'
+import {ROOT, runMon} from '../helpers/cli.js'
 import {startIncidentApi, type RunningApi} from '../helpers/incident-api.js'
 import {tempDir} from '../helpers/servers.js'
 
@@ -113,11 +114,11 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
     }
   })
 
+  // matchers run on RE2 (issue 15): its wording for an unclosed group is "missing closing )"
   it('regex errors show the regex as written and where, not the compiled anchored form', async () => {
     const env = freshEnv()
     const q = await runMon(['query', 'cpu.usage_user{host=~"a(b"}'], {env})
     assert.equal(q.code, 2)
-    // matchers are RE2 (issue 15): RE2's wording for an unclosed group
     assert.match(q.stderr, /^error: query:1:22: invalid regular expression \/a\(b\/: missing closing \)$/m)
     assert.doesNotMatch(q.stderr, /\^\(\?:/, 'not the internal ^(?:…)$ form')
     const l = await runMon(['alerts', 'list', '--label', 'host=~a(b'], {env})
@@ -183,6 +184,65 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
     const text = await runMon(['rules', 'check', first, second], {env: freshEnv()})
     assert.equal(text.code, 2)
     assert.equal(text.stderr.match(/^error: /gm)?.length, 6, text.stderr)
+  })
+
+  it('-l/--label is one spelling: notify routes and notify test as alerts list; --labels still accepted, not advertised', async () => {
+    const env = freshEnv()
+    for (const cmd of [['alerts', 'list'], ['notify', 'routes'], ['notify', 'test']]) {
+      const help = await runMon([...cmd, '--help'], {env})
+      assert.equal(help.code, 0, help.stderr)
+      assert.match(help.stdout, /-l, --label=/, `${cmd.join(' ')} --help`)
+      assert.doesNotMatch(help.stdout, /--labels/, `${cmd.join(' ')} --help`)
+    }
+    const routed = async (...flags: string[]) => {
+      const r = await runMon(['notify', 'routes', ...flags, '--json'], {env})
+      assert.equal(r.code, 0, r.stderr)
+      return (JSON.parse(r.stdout) as {labels: Record<string, string>}).labels
+    }
+    assert.deepEqual(await routed('--label', 'severity=critical', '--label', 'team=db'), {severity: 'critical', team: 'db'})
+    assert.deepEqual(await routed('-l', 'severity=critical,team=db'), {severity: 'critical', team: 'db'})
+    assert.deepEqual(await routed('--labels', 'severity=critical,team=db'), {severity: 'critical', team: 'db'}, 'the old spelling keeps scripts working')
+  })
+
+  it('alerts ack --help has an ARGUMENTS section, like every alerts command that takes ids', async () => {
+    const env = freshEnv()
+    for (const cmd of [['alerts', 'ack'], ['alerts', 'unack'], ['alerts', 'resolve'], ['alerts', 'comment'], ['alerts', 'show'], ['alerts', 'silence', 'add'], ['alerts', 'silence', 'expire']]) {
+      const help = await runMon([...cmd, '--help'], {env})
+      assert.equal(help.code, 0, help.stderr)
+      assert.match(help.stdout, /^ARGUMENTS\n {2}\S/m, `${cmd.join(' ')} --help`)
+    }
+    const ack = await runMon(['alerts', 'ack', '--help'], {env})
+    assert.match(ack.stdout, /^USAGE\n {2}\$ mon alerts ack \[ID\.\.\.\]/m)
+    assert.match(ack.stdout, /\[ID\.\.\.\] +alert ids/)
+  })
+
+  it('README says how to put mon on PATH, and what it names works: package.json bin → an executable bin/run.js', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    assert.match(readme, /^npm link\b.*npm i -g \./m)
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {bin: Record<string, string>}
+    assert.equal(pkg.bin.mon, './bin/run.js')
+    assert.ok((statSync(join(ROOT, 'bin', 'run.js')).mode & 0o111) !== 0, 'bin/run.js is executable')
+    assert.match(readFileSync(join(ROOT, 'bin', 'run.js'), 'utf8'), /^#!\/usr\/bin\/env node/)
+  })
+
+  it('notify outbox: a retry whose time has passed reads "due … ago", never "next … ago"', async () => {
+    const hook = await startCapture()
+    try {
+      hook.respond(() => ({status: 503, body: 'down for maintenance'}))
+      const dir = join(tmp.dir, 'outbox')
+      const config = join(tmp.dir, 'outbox.yaml')
+      writeFileSync(join(tmp.dir, 'heartbeat.yaml'), 'groups:\n  - name: watch\n    rules:\n      - alert: HeartbeatMissing\n        expr: absent(heartbeat.seen)\n')
+      writeFileSync(config, `data_dir: ${dir}\nrules: {files: [heartbeat.yaml]}\nnotify:\n  receivers:\n    - name: hook\n      webhook_configs: [{url: "${hook.url}/alerts"}]\n  route: {receiver: hook}\n`)
+      // evaluated and sent (refused) at a fixed time long past: the retry it schedules is overdue now
+      const ran = await runMon(['alerts', 'eval', '--once', '--config', config, '--at', new Date(T0).toISOString(), '--all'], {env: freshEnv()})
+      assert.equal(ran.code, 1, ran.stderr)
+      const out = await runMon(['notify', 'outbox', '--config', config], {env: freshEnv()})
+      assert.equal(out.code, 0, out.stderr)
+      assert.match(out.stdout, /^\S+ +pending .* due \S+ ago /m)
+      assert.doesNotMatch(out.stdout, /next \S+ ago/)
+    } finally {
+      await hook.close()
+    }
   })
 })
 

@@ -25,7 +25,8 @@ describe('wording helpers', () => {
   it('relativeTime: "in 7s" for the future, "7s ago" for the past, "now" in between', () => {
     assert.equal(relativeTime(NOW + 7000, NOW), 'in 7s')
     assert.equal(relativeTime(NOW - 7000, NOW), '7s ago')
-    assert.equal(relativeTime(NOW - 90_000, NOW), '1m30s ago')
+    assert.equal(relativeTime(NOW - 150_000, NOW), '3m ago')
+    assert.equal(relativeTime(NOW - (14 * 86_400 + 9 * 3600 + 38 * 60 + 41) * 1000, NOW), '14d10h ago')
     assert.equal(relativeTime(NOW + 300, NOW), 'now')
   })
 

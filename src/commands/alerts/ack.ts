@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {actOnAlerts, type ActionOutcomeView} from '../../cli/alert-actions.js'
 import {BaseCommand} from '../../cli/base.js'
 import {actorFlag, openIncidents, remoteFlags} from '../../cli/incidents-context.js'
@@ -17,6 +17,7 @@ export default class AlertsAck extends BaseCommand {
     `MON_API_TOKEN=… <%= config.bin %> <%= command.id %> 3f9a --remote http://monitor.example.com:9464 -m 'on it'`,
   ]
 
+  static override args = {id: Args.string({description: 'alert ids (unique prefixes of fingerprints, from mon alerts list); none: pick on a terminal'})}
   static override flags = {
     comment: Flags.string({char: 'm', description: 'a note for the channels and the audit trail'}),
     by: actorFlag,

@@ -59,7 +59,7 @@ Refuses when a mon daemon runs on the same data dir; waits for an earlier run th
       }
 
       for (const e of out.ruleErrors) this.warnLine(`rule ${e.rule} failed: ${e.error}`)
-      if (n.retried + n.dead > 0 || n.timedOut) this.warnLine(`${plural(n.stillPending, 'notification')} wait in the outbox for the next run${n.dead ? `; ${n.dead} dead (mon notify outbox)` : ''}`)
+      if (n.retried + n.dead > 0 || n.timedOut) this.warnLine(`${plural(n.stillPending, 'notification')} left in the outbox for the next run${n.dead ? `; ${n.dead} dead (mon notify outbox)` : ''}`)
       if (out.ruleErrors.length > 0 || n.retried + n.dead > 0 || n.timedOut) process.exitCode = EXIT_RUNTIME
       return out
     } finally {

@@ -27,6 +27,7 @@ import type {Logger} from '../log.js'
 import {createDispatcher, type Dispatcher} from '../notify/index.js'
 import {Outbox} from '../notify/outbox.js'
 import {createAgent, type Agent} from '../pipeline/agent.js'
+import {releaseDiskReserve} from '../pipeline/spool.js'
 import {intervalSchedule, parseSchedule} from '../scheduler/schedule.js'
 import {Scheduler} from '../scheduler/scheduler.js'
 import {systemTimer, type Timer} from '../scheduler/timer.js'
@@ -421,10 +422,15 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       }
 
       locks.push(
-        acquireLock(daemonPidPath(dataDir), (pid) => ({
-          message: `a mon daemon is already running for ${dataDir} (pid ${pid})`,
-          hint: `stop it first (kill -TERM ${pid}, or systemctl stop mon), or give this one another data_dir`,
-        })),
+        acquireLock(
+          daemonPidPath(dataDir),
+          (pid) => ({
+            message: `a mon daemon is already running for ${dataDir} (pid ${pid})`,
+            hint: `stop it first (kill -TERM ${pid}, or systemctl stop mon), or give this one another data_dir`,
+          }),
+          // a restart on a full disk: the spool's reserve makes room for the locks, state.db and the store
+          {onDiskFull: () => releaseDiskReserve(dataDir)},
+        ),
       )
       try {
         locks.push(

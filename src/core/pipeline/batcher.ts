@@ -48,10 +48,9 @@ export interface BatcherStats {
  * `flushIntervalMs`: one spool write (and, with fsync=batch, one fsync) for what several inputs
  * gathered at about the same time. One record per input keeps per-input accounting exact.
  *
- * Points the spool sends back are held, not lost: a full spool (`when_full: reject`) keeps them
- * queued and {@link holding} tells the inputs to wait for them; a full disk keeps them (up to
- * `maxHeldPoints`) while inputs go on. The flush is tried again until the spool takes them. Only a
- * final flush (stopping) gives up, and counts what it could not append.
+ * A full spool (`when_full: reject`) or a full disk loses nothing at first: the points stay
+ * queued (a full disk: up to `maxHeldPoints`) and the flush is tried again until the spool takes
+ * them. Only a final flush (stopping) gives up, and counts what it could not append.
  */
 export class Batcher {
   private buffers = new Map<string, Point[]>()
@@ -61,7 +60,8 @@ export class Batcher {
   private readonly timer: Timer
   private readonly log: Logger
   private readonly s: Omit<BatcherStats, 'held'> = {invalidByInput: {}, failedByInput: {}}
-  /** the points queued now are ones the spool sent back, and why */
+  /** records the spool refused (a full spool or a full disk), tried again later, oldest first */
+  private held = noneHeld()
   private heldFor?: HeldFor
 
   constructor(private readonly opts: BatcherOptions) {
@@ -89,36 +89,34 @@ export class Batcher {
 
   /** points waiting for the next flush */
   pending(): number {
-    return this.count
+    return this.count + this.held.points
   }
 
-  /** The spool is full and the points wait here for room: inputs should wait for their points to be taken. */
+  /** The spool is full (when_full: reject) and points wait here for room: inputs should wait for them to be taken. */
   holding(): boolean {
     return this.heldFor === 'spool_full'
   }
 
   stats(): BatcherStats {
-    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, held: this.heldFor ? this.count : 0, lastError: this.s.lastError}
+    return {invalidByInput: {...this.s.invalidByInput}, failedByInput: {...this.s.failedByInput}, held: this.held.points, lastError: this.s.lastError}
   }
 
   /**
-   * Appends everything queued to the spool now. Points a full spool or a full disk refuses are
-   * kept queued for another try, except on the `final` flush (shutdown): then they are counted as
-   * lost and the promises of {@link add} reject.
+   * Appends everything queued to the spool now. Points a full spool (`when_full: reject`) or a
+   * full disk refuses are kept for another try, except on the `final` flush (stopping): then they
+   * are counted as failed and the promises of {@link add} reject.
    */
   async flush(opts: {final?: boolean} = {}): Promise<void> {
     if (this.handle) this.timer.clearTimeout(this.handle)
     this.handle = undefined
     const buffers = this.buffers
-    const waiting = this.waiting
+    const held = this.held
+    const waiting = [...held.waiting, ...this.waiting]
     this.buffers = new Map()
     this.waiting = []
     this.count = 0
-    if (buffers.size === 0) {
-      for (const w of waiting) w.resolve()
-      return
-    }
-    const records: SpoolRecordInput[] = []
+    this.held = noneHeld()
+    const records = [...held.records]
     for (const [input, points] of buffers) {
       const {text, count, invalid} = toLineProtocol(points)
       if (invalid > 0) {
@@ -127,15 +125,19 @@ export class Batcher {
       }
       if (count > 0) records.push({input, points: count, precision: 'ms', payload: text})
     }
+    if (records.length === 0) {
+      for (const w of waiting) w.resolve()
+      return
+    }
     try {
       await this.opts.spool.append(records)
-      if (this.heldFor === 'disk_full') this.log.info('disk space returned: the points kept in memory are in the spool')
+      if (held.points > 0 && this.heldFor === 'disk_full') this.log.info('disk space returned: the points kept in memory are in the spool', {points: held.points})
       this.heldFor = undefined
       for (const w of waiting) w.resolve()
     } catch (err) {
-      if (!opts.final && err instanceof SpoolFullError) return this.holdBack(buffers, waiting, 'spool_full')
+      if (!opts.final && err instanceof SpoolFullError) return this.holdBack(records, waiting, 'spool_full')
       this.s.lastError = errorMessage(err)
-      if (!opts.final && isDiskFull(err)) return this.holdBack(buffers, waiting, 'disk_full')
+      if (!opts.final && isDiskFull(err)) return this.holdBack(records, waiting, 'disk_full')
       for (const r of records) this.s.failedByInput[r.input] = (this.s.failedByInput[r.input] ?? 0) + r.points
       this.log.error('cannot append to the spool; points lost', {error: errorMessage(err)})
       for (const w of waiting) w.reject(err)
@@ -144,44 +146,33 @@ export class Batcher {
   }
 
   /**
-   * Puts points the spool refused back in front of the queue and tries them again later. A full
-   * disk may last: beyond maxHeldPoints the oldest go (counted); a full spool holds the inputs.
+   * Keeps the records the spool refused (already in line protocol: nothing is serialized or
+   * counted twice), oldest first, and tries them again later. A full spool holds the inputs (they
+   * wait, see {@link holding}); a full disk may last while inputs go on, so beyond maxHeldPoints
+   * the oldest go, counted.
    */
-  private holdBack(buffers: Map<string, Point[]>, waiting: Waiter[], why: HeldFor): void {
-    if (this.heldFor !== why) {
-      if (why === 'spool_full') this.log.warn('spool is full (when_full: reject): collected points wait for room')
-      else this.log.warn('disk full: keeping the points in memory until the spool can take them', {points: [...buffers.values()].reduce((n, b) => n + b.length, 0)})
-    }
+  private holdBack(records: SpoolRecordInput[], waiting: Waiter[], why: HeldFor): void {
+    const first = this.heldFor !== why
     this.heldFor = why
-    for (const [input, points] of this.buffers) {
-      const older = buffers.get(input)
-      if (older) for (const p of points) older.push(p)
-      else buffers.set(input, points)
+    const held = this.held // what another flush held meanwhile: newer
+    this.held = {records: [...records, ...held.records], waiting: [...waiting, ...held.waiting], points: held.points}
+    for (const r of records) this.held.points += r.points
+    if (first && why === 'spool_full') this.log.warn('spool is full (when_full: reject): collected points wait for room', {points: this.held.points})
+    if (first && why === 'disk_full') this.log.warn('disk full: keeping the points in memory until the spool can take them', {points: this.held.points})
+    const limit = why === 'disk_full' ? (this.opts.maxHeldPoints ?? HELD_POINTS) : Infinity
+    while (this.held.points > limit && this.held.records.length > 1) {
+      const oldest = this.held.records.shift()!
+      this.held.points -= oldest.points
+      this.s.failedByInput[oldest.input] = (this.s.failedByInput[oldest.input] ?? 0) + oldest.points
+      this.log.warn('disk full for long: dropped the oldest points kept in memory', {input: oldest.input, points: oldest.points})
     }
-    this.buffers = buffers
-    this.waiting = [...waiting, ...this.waiting]
-    this.count = 0
-    for (const b of buffers.values()) this.count += b.length
-    if (why === 'disk_full') this.dropOverLimit()
     if (this.handle) this.timer.clearTimeout(this.handle)
     const retryMs = why === 'disk_full' ? Math.max(DISK_FULL_RETRY_MS, this.opts.flushIntervalMs) : this.opts.flushIntervalMs
     this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), retryMs)
   }
-
-  /** Beyond maxHeldPoints the oldest points go, counted as failed per input. */
-  private dropOverLimit(): void {
-    let excess = this.count - (this.opts.maxHeldPoints ?? HELD_POINTS)
-    for (const [input, points] of this.buffers) {
-      if (excess <= 0) break
-      const n = Math.min(excess, points.length)
-      points.splice(0, n)
-      this.s.failedByInput[input] = (this.s.failedByInput[input] ?? 0) + n
-      this.count -= n
-      excess -= n
-      this.log.warn('disk full for long: dropped the oldest points kept in memory', {input, points: n})
-    }
-  }
 }
+
+const noneHeld = (): {records: SpoolRecordInput[]; waiting: Waiter[]; points: number} => ({records: [], waiting: [], points: 0})
 
 /** Line protocol (ms precision) for the points that have a spelling in it; the rest are counted. */
 export function toLineProtocol(points: readonly Point[]): {text: string; count: number; invalid: number} {

@@ -37,7 +37,7 @@
  * Appends fail with a {@link DiskFullError} meanwhile (the listener answers 503, the batcher
  * keeps its points) and work again by themselves as soon as space returns.
  */
-import {DiskReserve, asDiskFull, type DiskFullError} from '../disk.js'
+import {DiskReserve, asDiskFull, isDiskFull, type DiskFullError} from '../disk.js'
 import {acquireLock, type Lock} from '../lock.js'
 import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
 import {open as openFile, type FileHandle} from 'node:fs/promises'
@@ -302,16 +302,20 @@ export class Spool {
       throw asDiskFull(err, 'create the spool directory', opts.dir) ?? new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
     }
     // on a full disk, the reserve left by the previous run makes room for the lock and the recovery
-    spool.withReserveOnDiskFull(() => {
-      spool.lock = acquireLock(spool.lockPath, (pid) => ({
+    spool.lock = acquireLock(
+      spool.lockPath,
+      (pid) => ({
         message: `another mon process (pid ${pid}) is using the spool in ${opts.dir}`,
         hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
-      }))
-    })
+      }),
+      {onDiskFull: () => spool.releaseReserve()},
+    )
     try {
-      spool.withReserveOnDiskFull(() => spool.recover())
+      spool.recover()
+      // a new segment needs room: on a full disk the reserve makes it
+      spool.withReserveOnDiskFull(() => spool.openForAppend())
     } catch (err) {
-      spool.lock!.release()
+      spool.lock.release()
       throw err
     }
     spool.reserveHeld = spool.reserve.take()
@@ -323,7 +327,7 @@ export class Spool {
     try {
       return fn()
     } catch (err) {
-      if (!asDiskFull(err, '', this.dir) || !this.releaseReserve()) throw err
+      if (!isDiskFull(err) || !this.releaseReserve()) throw err
       return fn()
     }
   }
@@ -435,11 +439,6 @@ export class Spool {
     this.diskFull = false
     this.log.info('the spool can write again (disk space returned)')
     this.reserveHeld = this.reserve.take()
-  }
-
-  /** Whether the last append failed because the disk was full (status). */
-  isDiskFull(): boolean {
-    return this.diskFull
   }
 
   private groupSync(): Promise<void> {
@@ -739,7 +738,7 @@ export class Spool {
       }
     }
     if (!moved) return
-    this.reclaimActive()
+    const reclaimed = this.reclaimActive()
     // fully acknowledged segments go
     while (this.segments.length > 1) {
       const first = this.segments[0]!
@@ -749,6 +748,8 @@ export class Spool {
         if (this.ackPos.segment === first.id) this.ackPos = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       } else break
     }
+    // the reserve could not be taken (little room): try again now that space was freed
+    if (reclaimed && !this.reserveHeld && !this.diskFull && this.reserve.bytes > 0) this.reserveHeld = this.reserve.take()
     this.persistAckSoon()
   }
 
@@ -757,16 +758,18 @@ export class Spool {
    * now rather than when it fills up (16 MiB of stored points kept on disk for nothing, on a full
    * disk the difference between recovering and not).
    */
-  private reclaimActive(): void {
+  private reclaimActive(): boolean {
     const active = this.segments.at(-1)
-    if (!active || this.segments.length > 1 || this.ackPos.segment !== active.id || this.ackPos.offset < active.size) return
+    if (!active || this.segments.length > 1 || this.ackPos.segment !== active.id || this.ackPos.offset < active.size) return false
     const tight = this.diskFull || (this.reserve.bytes > 0 && !this.reserveHeld)
-    if (active.size < (tight ? MAGIC_LEN + 1 : RECLAIM_BYTES)) return
+    if (active.size < (tight ? MAGIC_LEN + 1 : RECLAIM_BYTES)) return false
     try {
       this.roll()
     } catch (err) {
       this.log.warn('cannot start a new spool segment to free the stored one', {error: errorMessage(err)})
+      return false
     }
+    return true
   }
 
   /**
@@ -974,9 +977,14 @@ export class Spool {
       this.recovered.points += s.pending.points
     }
     this.unacked = {...this.recovered}
-    // keep appending to the last segment while it has room
+  }
+
+  /** After {@link recover}: the segment to append to — the last one while it has room, else a new one. */
+  private openForAppend(): void {
     const last = this.segments.at(-1)
-    if (last && last.size < this.segmentBytes) this.writeFd = openSync(last.path, 'r+')
+    if (this.writeFd >= 0) {
+      // a second try (disk full the first time): the segment is open already
+    } else if (last && last.size < this.segmentBytes) this.writeFd = openSync(last.path, 'r+')
     else this.roll()
     this.enforceLimit()
     if (this.recovered.records > 0) this.log.info('spool has unsent points from an earlier run', {points: this.recovered.points, segments: this.segments.length})
@@ -1227,6 +1235,14 @@ function syncDir(dir: string): void {
 /** Where the spool of a data directory lives. */
 export function spoolDir(dataDir: string): string {
   return join(dataDir, 'spool')
+}
+
+/**
+ * Frees the spool reserve of a data directory (a process starting on a full disk, before it has a
+ * spool: the daemon's own lock); returns whether there was one.
+ */
+export function releaseDiskReserve(dataDir: string): boolean {
+  return new DiskReserve(join(spoolDir(dataDir), RESERVE_FILE), 0).release()
 }
 
 /** Bytes of a file, 0 when missing (tests, status). */

@@ -3,6 +3,7 @@ import {closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmS
 import type {Clock} from '../../clock.js'
 import {UserError, errorMessage} from '../../errors.js'
 import {rawCodec, rollupCodec} from './chunks.js'
+import {quickCheck} from '../../sqlite-check.js'
 import {SCHEMA, SCHEMA_VERSION} from './schema.js'
 
 /**
@@ -74,8 +75,10 @@ export function checkStore(path: string): StoreCheckReport {
 
 export interface StoreRepairReport {
   path: string
+  /** false: the store was sound and is left as it was */
+  repaired: boolean
   /** where the damaged file was moved */
-  damagedKeptAt: string
+  damagedKeptAt?: string
   salvaged: {series: number; fields: number; chunks: number; rollups: number; headRows: number; points: number}
   lost: {
     /** chunks that were read but would not decode */
@@ -85,7 +88,7 @@ export interface StoreRepairReport {
     orphans: number
     /** rowid ranges that could not be read, per table */
     unreadable: Array<{table: string; from: number; to: number | null; error: string}>
-    /** the rollup recomputation queue is not salvaged: tiers are recomputed from raw data where it is kept */
+    /** the rollup recomputation queue (rollup_dirty) is not carried over */
     note: string
   }
 }
@@ -95,15 +98,22 @@ export interface StoreRepairReport {
  * and the new one into its place. Nothing else may have the store open.
  */
 export function repairStore(path: string, clock: Clock): StoreRepairReport {
-  if (!existsSync(path)) throw new UserError(`no embedded store at ${path}`, {hint: 'nothing to repair', exitCode: 2})
   const fresh = `${path}.repair-${process.pid}`
   for (const suffix of ['', '-wal', '-shm']) rmSync(fresh + suffix, {force: true})
   const source = openDamaged(path)
   let salvage: Salvage
+  let sound = false
   try {
     salvage = readAll(source.db)
+    try {
+      sound = !source.truncated && quickCheck(source.db).length === 0
+    } catch {}
   } finally {
     source.close()
+  }
+  const counts = (s: Salvage) => ({series: s.series.length, fields: s.fields.length, chunks: s.chunks.length, rollups: s.rollups.length, headRows: s.head.length, points: s.points})
+  if (sound && salvage.badChunks === 0 && salvage.badRollups === 0 && salvage.tables.every((t) => t.unreadable.length === 0)) {
+    return {path, repaired: false, salvaged: counts(salvage), lost: {chunks: 0, rollups: 0, orphans: 0, unreadable: [], note: 'the store is sound: nothing was changed'}}
   }
 
   const target = new Database(fresh)
@@ -141,6 +151,7 @@ export function repairStore(path: string, clock: Clock): StoreRepairReport {
     const points = salvage.chunks.filter(known).reduce((n, c) => n + c.n, 0) + salvage.head.filter(known).length
     return {
       path,
+      repaired: true,
       damagedKeptAt,
       salvaged: {series: salvage.series.length, fields: salvage.fields.length, chunks: salvage.chunks.filter(known).length, rollups: salvage.rollups.filter(known).length, headRows: salvage.head.filter(known).length, points},
       lost: {
@@ -183,6 +194,7 @@ function openDamaged(path: string): DamagedFile {
       closeSync(fd)
     }
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`no embedded store at ${path}`, {hint: 'check data_dir (MON_DATA_DIR) or store.path', exitCode: 2, cause: err})
     throw new UserError(`cannot open embedded store ${path}: ${errorMessage(err)}`, {hint: 'check the path (store.path / data_dir)', cause: err})
   }
   const pageSize = header.length >= 100 ? (header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16)) : 0
