@@ -5,6 +5,7 @@ import {emptyQueryNote, renderQueryResult, type QueryFormat} from '../cli/render
 import {emptyRawQueryNote, renderRawQueryResult} from '../cli/render/raw-query.js'
 import {tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
+import {QueryDeadline} from '../core/query/deadline.js'
 import {prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
 import {runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
@@ -44,9 +45,12 @@ export default class Query extends BaseCommand {
     if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux'})
     const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
+      const timeoutMs = tryParseDuration(flags.timeout ?? ctx.loaded.config.query.timeout)
+      if (!(timeoutMs! > 0)) throw new InputError(`--timeout: invalid duration ${JSON.stringify(flags.timeout)}`, {hint: 'a positive duration such as 30s or 2m'})
       if (passthrough) {
         this.debugLine(`${flags.flux === undefined ? 'influxql' : 'flux'}: ${flags.flux ?? flags.influxql}`)
-        const raw = await runPassthrough(await ctx.store(), ctx.storeName, {influxql: flags.influxql, flux: flags.flux})
+        const store = await ctx.store()
+        const raw = await new QueryDeadline(timeoutMs!, ctx.clock).bound(runPassthrough(store, ctx.storeName, {influxql: flags.influxql, flux: flags.flux}))
         for (const m of raw.messages) this.warnLine(m)
         const rawFormat = flags.format as 'table' | 'csv' | 'json'
         const nothing = this.jsonEnabled() ? undefined : emptyRawQueryNote(raw, rawFormat)
@@ -56,8 +60,6 @@ export default class Query extends BaseCommand {
       }
 
       const every = flags.every ?? (flags.format === 'chart' ? 'auto' : undefined)
-      const timeoutMs = tryParseDuration(flags.timeout ?? ctx.loaded.config.query.timeout)
-      if (!(timeoutMs! > 0)) throw new InputError(`--timeout: invalid duration ${JSON.stringify(flags.timeout)}`, {hint: 'a positive duration such as 30s or 2m'})
       const q = prepareQuery({query: args.query!, since: flags.since, until: flags.until, every, now: ctx.clock.now(), timeoutMs, clock: ctx.clock})
       const store = await ctx.store()
       const frames = await q.run(store, (plan) => this.debugLine(store.explain(plan).split('\n').slice(0, 2).join(' | ')))

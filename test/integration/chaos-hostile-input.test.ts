@@ -7,18 +7,21 @@
  */
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
+import {createServer, type AddressInfo, type Socket} from 'node:net'
 import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
+import {after, before, describe, it} from 'node:test'
 import {createRuleEngine} from '../../src/core/alerting/engine.js'
 import {parseRuleText} from '../../src/core/alerting/rules.js'
 import type {Clock} from '../../src/core/clock.js'
 import {ManualClock} from '../../src/core/clock.js'
 import {MAX_SECRET_FILE_BYTES} from '../../src/core/config/interpolate.js'
+import {influxStoreSchema} from '../../src/core/config/schema.js'
 import {QueryTimeoutError} from '../../src/core/query/deadline.js'
 import {prepareQuery} from '../../src/core/query/run.js'
+import {InfluxStore} from '../../src/core/store/influx/store.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {runMon, type CliResult} from '../helpers/cli.js'
-import {tempDir} from '../helpers/servers.js'
+import {startInfluxd, tempDir, type RunningServer} from '../helpers/servers.js'
 
 const T0 = Date.UTC(2026, 10, 25, 9, 0, 0)
 const tmp = tempDir('mon-chaos-')
@@ -57,25 +60,48 @@ function assertOneLocatedError(r: CliResult, code: number, message: RegExp): voi
 }
 
 describe('chaos: ReDoS and the query timeout', () => {
-  it('(a|a)*b against 28- and 40-character tag values answers at once, with RE2 (anchored) semantics', async () => {
-    const hostile = ['a'.repeat(28), 'a'.repeat(40), 'a'.repeat(64), 'a'.repeat(28) + 'b', 'a'.repeat(29) + 'c']
-    const lines = hostile.map((host, i) => `cpu,host=${host} usage_user=${i + 1} ${T0 * 1e6}`).join('\n') + '\n'
-    const mon = withConfig('host: chaos\n')
+  let influxd: RunningServer
+  before(async () => {
+    influxd = await startInfluxd()
+  })
+  after(() => influxd?.destroy())
+
+  const HOSTILE = ['a'.repeat(28), 'a'.repeat(40), 'a'.repeat(64), 'a'.repeat(28) + 'b', 'a'.repeat(29) + 'c', 'Web-01']
+  const REDOS_CASES: Array<[string, string[]]> = [
+    ['(a|a)*b', ['a'.repeat(28) + 'b']],
+    ['(a|a)*', ['a'.repeat(28), 'a'.repeat(40), 'a'.repeat(64)]],
+    ['(a|aa)*c', ['a'.repeat(29) + 'c']],
+    // RE2 flags and anchoring, the same on both backends
+    ['(?i)web-[0-9]+', ['Web-01']],
+    ['web', []],
+  ]
+
+  /** Writes the hostile series through `mon write`, then runs every pattern with `mon query --timeout 10s`. */
+  async function redosAgainst(storeYaml: string): Promise<number> {
+    const mon = withConfig(`host: chaos\n${storeYaml}`)
+    const init = await mon(['store', 'init'])
+    assert.equal(init.code, 0, init.stderr)
+    const lines = HOSTILE.map((host, i) => `cpu,host=${host} usage_user=${i + 1} ${T0 * 1e6}`).join('\n') + '\n'
     const wrote = await mon(['write', '-'], lines)
     assert.equal(wrote.code, 0, wrote.stderr)
     const range = ['--since', new Date(T0 - 60_000).toISOString(), '--until', new Date(T0 + 60_000).toISOString()]
-    const cases: Array<[string, string[]]> = [
-      ['(a|a)*b', ['a'.repeat(28) + 'b']],
-      ['(a|a)*', ['a'.repeat(28), 'a'.repeat(40), 'a'.repeat(64)]],
-      ['(a|aa)*c', ['a'.repeat(29) + 'c']],
-    ]
-    for (const [re, want] of cases) {
+    for (const [re, want] of REDOS_CASES) {
       const r = await mon(['query', `cpu.usage_user{host=~"${re}"}`, ...range, '--timeout', '10s', '--json'])
       assert.equal(r.code, 0, `${re}\n${r.stderr}`)
       const hosts = (JSON.parse(r.stdout) as {series: Array<{tags: {host: string}}>}).series.map((s) => s.tags.host).sort()
       assert.deepEqual(hosts, [...want].sort(), re)
     }
-    console.log(`# chaos redos: ${cases.length} backtracking patterns over ${hostile.length} hostile tag values (28–64 chars) answered within --timeout 10s`)
+    return REDOS_CASES.length
+  }
+
+  it('(a|a)*b against 28- to 64-character tag values answers at once on the embedded store, with RE2 (anchored) semantics', async () => {
+    const patterns = await redosAgainst('')
+    console.log(`# chaos redos (embedded): ${patterns} patterns over ${HOSTILE.length} hostile tag values (28–64 chars) answered within --timeout 10s`)
+  })
+
+  it('the same patterns give the same series on a real influxd (Go RE2 there)', async () => {
+    const patterns = await redosAgainst(`store:\n  type: influxdb\n  url: ${influxd.url}\n  database: chaos\n`)
+    console.log(`# chaos redos (influxd): ${patterns} patterns, same series as the embedded store`)
   })
 
   it('mon query --timeout rejects a malformed duration naming the flag (exit 2)', async () => {
@@ -102,6 +128,35 @@ describe('chaos: ReDoS and the query timeout', () => {
       console.log(`# chaos timeout: ${series} series, budget 10s at 1s per check → timed out; ${frames.length} series with time standing still`)
     } finally {
       await store.close()
+    }
+  })
+
+  it('an InfluxDB that accepts the connection and never answers: the query gives up at its own timeout', async () => {
+    // a real socket on loopback that reads the request and says nothing (the store's HTTP timeout is 60 s)
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      socket.resume()
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const {port} = silent.address() as AddressInfo
+    const store = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: `http://127.0.0.1:${port}`, database: 'chaos', timeout: '60s'}))
+    try {
+      const q = prepareQuery({query: 'max(cpu.usage_user) by host', since: '5m', now: T0, timeoutMs: 300})
+      await assert.rejects(q.run(store), (err: unknown) => err instanceof QueryTimeoutError && err.message === 'query timed out after 300ms')
+      assert.ok(sockets.size > 0, 'the query reached the server')
+      // the same through the CLI, for an expression and for --influxql passed through as written
+      const mon = withConfig(`store:\n  type: influxdb\n  url: http://127.0.0.1:${port}\n  database: chaos\n  timeout: 60s\n`)
+      for (const args of [['query', 'cpu.usage_user', '--timeout', '300ms'], ['query', '--influxql', 'SHOW MEASUREMENTS', '--timeout', '300ms']]) {
+        const r = await mon(args)
+        assert.equal(r.code, 1, `${args.join(' ')}\n${r.stderr}`)
+        assert.match(r.stderr, /^error: query timed out after 300ms$/m)
+      }
+      console.log(`# chaos timeout (silent influxd): ${sockets.size} connection(s) held open; in-process, mon query and mon query --influxql gave up at 300ms (exit 1)`)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await store.close()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
     }
   })
 

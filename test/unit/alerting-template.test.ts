@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {TemplateError, compileTemplate, formatG, humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, sprintf} from '../../src/core/alerting/template.js'
+import {MAX_TEMPLATE_DEPTH, TemplateError, compileTemplate, formatG, humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp, sprintf} from '../../src/core/alerting/template.js'
 
 const labels = {alertname: 'HighCpu', host: 'web-01', 'kube-pod': 'api-7f9', severity: 'warning'}
 
@@ -105,4 +105,26 @@ describe("Prometheus' humanize functions", () => {
     assert.equal(sprintf('%5.1f|%-4s|%03d|%x|%q|%%|%v', [3.14159, 'ab', 7, 255, 'hi', true]), '  3.1|ab  |007|ff|"hi"|%|true')
     assert.equal(sprintf('%d %d', [1]), '1 %!d(MISSING)')
   })
+})
+
+describe('alert templates: hostile input', () => {
+  const hostile = {...labels, host: 'a'.repeat(40)}
+  it('match and reReplaceAll run RE2: (a|a)*b against 40 characters answers at once', () => {
+    assert.equal(compileTemplate('{{ match "(a|a)*b" $labels.host }}').render({labels: hostile, value: 1}), 'false')
+    assert.equal(compileTemplate('{{ reReplaceAll "(a|a)*b" "x" $labels.host }}').render({labels: hostile, value: 1}), 'a'.repeat(40))
+    assert.equal(compileTemplate('{{ reReplaceAll "-(\\\\d+)" "_${1}$$" $labels.host }}').render({labels, value: 1}), 'web_01$')
+  })
+
+  const deep: Array<[string, string, number]> = [
+    ['3,000 nested ifs', '{{ if true }}'.repeat(3000) + 'x' + '{{ end }}'.repeat(3000), 13 * MAX_TEMPLATE_DEPTH],
+    ['3,000 nested parentheses', '{{ ' + '(printf "%s" '.repeat(3000) + '"x"' + ')'.repeat(3000) + ' }}', 3 + 13 * MAX_TEMPLATE_DEPTH],
+  ]
+  for (const [name, src, offset] of deep) {
+    it(`${name}: a TemplateError at the first level too deep`, () => {
+      assert.throws(
+        () => compileTemplate(src),
+        (e: unknown) => e instanceof TemplateError && e.offset === offset && e.message === `template nested too deeply (more than ${MAX_TEMPLATE_DEPTH} levels)`,
+      )
+    })
+  }
 })

@@ -194,6 +194,33 @@ describe('config errors: file:line:col: message', () => {
       message: 'mon.yaml:4:13: inputs.listener.listen: a non-loopback listen address needs inputs.listener.token',
     },
     {
+      name: 'secret file over 64 KiB',
+      text: 'api:\n  token: ${file:/dev/zero}\n',
+      message: 'mon.yaml:2:10: api.token: secret file /dev/zero is larger than 64KiB',
+    },
+    {
+      name: 'unresolved alias at the alias',
+      text: 'host: h\nglobal_tags:\n  team: *a\n',
+      message: 'mon.yaml:3:9: invalid YAML: unresolved alias *a',
+    },
+    {
+      name: 'nesting past 64 levels, at the first list too deep',
+      text: `global_tags: ${'['.repeat(100)}${']'.repeat(100)}\n`,
+      message: 'mon.yaml:1:77: nested too deeply (more than 64 levels)',
+    },
+    {
+      name: 'multi-line interpolated value with quotes and a backslash: never quoted, escaped or not',
+      text: 'agent:\n  flush_interval: ${SECRET}\n',
+      env: {SECRET: 'pa"ss\\word\nline-two'},
+      message: 'mon.yaml:2:19: agent.flush_interval: invalid duration "***": expected a number and a unit (ms, s, m, h, d, w, y), e.g. 250ms, 10s, 5m, 1h30m, 7d, 1y',
+    },
+    {
+      name: 'long interpolated value: not even its first 57 characters',
+      text: 'agent:\n  batch_size: ${SECRET}\n',
+      env: {SECRET: 'x'.repeat(100)},
+      message: 'mon.yaml:2:15: agent.batch_size: expected an integer (e.g. 5000), got string "***"',
+    },
+    {
       name: 'tls_cert without tls_key',
       text: 'api:\n  tls_cert: server.pem\n',
       message: 'mon.yaml:2:13: api.tls_cert: api.tls_cert and tls_key go together: set api.tls_key too',
@@ -591,6 +618,13 @@ describe('redaction', () => {
       redactString(log, secrets),
       'GET failed: Authorization: ***; token=***; url https://bob:***@example.com/x; https://hooks.slack.com/***',
     )
+  })
+
+  it('redactString masks a secret however a message copied it: raw, JSON-escaped, shortened', () => {
+    const secret = 'pa"ss\\word\nline-two-' + 'x'.repeat(60)
+    const escaped = JSON.stringify(secret)
+    const shortened = JSON.stringify(secret.slice(0, 57) + '...')
+    assert.equal(redactString(`a ${secret} b ${escaped} c ${shortened}`, [secret]), 'a *** b "***" c "***..."')
   })
 
   it('redactString ignores very short values', () => {

@@ -1,5 +1,5 @@
 import {closest} from '../query/parser.js'
-import {InvalidRegexError} from '../model/matcher.js'
+import {compileLinearRegex, replaceAllLinear} from '../model/matcher.js'
 
 /**
  * Alert templates: the subset of Go's text/template that Prometheus rule annotations use, so rule
@@ -65,15 +65,6 @@ export interface CompiledTemplate {
 
 type Fn = (...args: TemplateValue[]) => TemplateValue
 
-/** A regex from a template (reReplaceAll, match); a bad one names the regex as written. */
-function userRegex(source: string, flags: string): RegExp {
-  try {
-    return new RegExp(source, flags)
-  } catch (error) {
-    throw new InvalidRegexError(source, error)
-  }
-}
-
 const FUNCTIONS: Record<string, {min: number; max: number; fn: Fn}> = {
   humanize: {min: 1, max: 1, fn: (v) => humanize(toNumber(v))},
   humanize1024: {min: 1, max: 1, fn: (v) => humanize1024(toNumber(v))},
@@ -84,8 +75,9 @@ const FUNCTIONS: Record<string, {min: number; max: number; fn: Fn}> = {
   toUpper: {min: 1, max: 1, fn: (s) => toText(s).toUpperCase()},
   toLower: {min: 1, max: 1, fn: (s) => toText(s).toLowerCase()},
   title: {min: 1, max: 1, fn: (s) => toText(s).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase())},
-  reReplaceAll: {min: 3, max: 3, fn: (re, repl, s) => toText(s).replace(userRegex(toText(re), 'gu'), toText(repl).replace(/\$\{?(\d+)\}?/g, '$$$1'))},
-  match: {min: 2, max: 2, fn: (re, s) => userRegex(toText(re), 'u').test(toText(s))},
+  // RE2, as in Prometheus: label values are not trusted input for a backtracking engine
+  reReplaceAll: {min: 3, max: 3, fn: (re, repl, s) => replaceAllLinear(toText(re), toText(s), toText(repl))},
+  match: {min: 2, max: 2, fn: (re, s) => compileLinearRegex(toText(re)).test(toText(s))},
   index: {
     min: 2,
     max: 2,
@@ -151,7 +143,12 @@ interface Action {
   comment: boolean
 }
 
+/** Nested {{ if }}s and parentheses deeper than this are refused: parsing and rendering recurse along them. */
+export const MAX_TEMPLATE_DEPTH = 100
+
 class TemplateParser {
+  /** current {{ if }} / parenthesis nesting */
+  private depth = 0
   private pos = 0
   private readonly items: Array<{kind: 'text'; text: string} | {kind: 'action'; action: Action}> = []
   private idx = 0
@@ -301,6 +298,19 @@ class TemplateParser {
   }
 
   private ifNode(action: Action): Node {
+    return this.nested(action.start, () => this.ifNodeAt(action))
+  }
+
+  private nested<T>(offset: number, parse: () => T): T {
+    if (++this.depth > MAX_TEMPLATE_DEPTH) throw new TemplateError(offset, `template nested too deeply (more than ${MAX_TEMPLATE_DEPTH} levels)`, 'split it, or use else if')
+    try {
+      return parse()
+    } finally {
+      this.depth--
+    }
+  }
+
+  private ifNodeAt(action: Action): Node {
     if (action.toks.length < 2) throw new TemplateError(action.start, '{{ if }} needs a condition', 'e.g. {{ if gt $value 90.0 }}')
     const cond = this.pipeline(action.toks.slice(1), action.start)
     const then = this.block()
@@ -333,11 +343,15 @@ class TemplateParser {
         const t = toks[i]
         if (t.kind === 'lparen') {
           i++
-          const inner: Command[] = [parseCommand()]
-          while (toks[i]?.kind === 'pipe') {
-            i++
-            inner.push(parseCommand())
-          }
+          const inner: Command[] = this.nested(t.offset, () => {
+            const commands = [parseCommand()]
+            while (toks[i]?.kind === 'pipe') {
+              i++
+              commands.push(parseCommand())
+            }
+
+            return commands
+          })
 
           if (toks[i]?.kind !== 'rparen') throw new TemplateError(t.offset, "unclosed '(' in template action")
           i++

@@ -29,27 +29,38 @@ export class InvalidRegexError extends InputError {
   }
 }
 
-const compiled = new Map<string, LinearRegex>()
+const compiled = new Map<string, RE2JS>()
 const MAX_COMPILED = 10_000
 
-/** Compiles (and caches) an RE2 pattern; a syntax error is an {@link InvalidRegexError} naming `shown`. */
-export function compileLinearRegex(source: string, shown = source): LinearRegex {
-  let re = compiled.get(source)
-  if (!re) {
-    let pattern: RE2JS
+function compileRe2(source: string, shown: string): RE2JS {
+  let pattern = compiled.get(source)
+  if (!pattern) {
     try {
       pattern = RE2JS.compile(source)
     } catch (error) {
       throw new InvalidRegexError(shown, error, 'matchers use RE2 syntax (as Prometheus and InfluxDB do): no backreferences or lookarounds')
     }
 
-    re = {test: (s) => pattern.test(s)}
     // patterns come from users: keep the cache bounded (oldest first)
     if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!)
-    compiled.set(source, re)
+    compiled.set(source, pattern)
   }
 
-  return re
+  return pattern
+}
+
+/** Compiles (and caches) an RE2 pattern; a syntax error is an {@link InvalidRegexError} naming `shown`. */
+export function compileLinearRegex(source: string, shown = source): LinearRegex {
+  const pattern = compileRe2(source, shown)
+  return {test: (s) => pattern.test(s)}
+}
+
+/**
+ * Go's `regexp.ReplaceAllString` in linear time (templates' reReplaceAll): `$1` and `${1}` insert a
+ * group, `$$` a dollar sign.
+ */
+export function replaceAllLinear(source: string, text: string, replacement: string): string {
+  return compileRe2(source, source).matcher(text).replaceAll(replacement.replace(/\$\{(\d+)\}/g, '$$$1'))
 }
 
 /** The matcher's regex, fully anchored as in PromQL. */

@@ -3,6 +3,7 @@ import {HTTP_RESULT_CODES} from '../../core/collectors/http.js'
 import {TCP_RESULT_CODES} from '../../core/collectors/tcp.js'
 import {errorMessage, UserError} from '../../core/errors.js'
 import type {Expr} from '../../core/query/ast.js'
+import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../../core/query/deadline.js'
 import {evaluate, evaluateInstant, type Sample} from '../../core/query/executor.js'
 import {parseQuery} from '../../core/query/parser.js'
 import {autoEvery} from '../../core/query/time.js'
@@ -133,7 +134,7 @@ class ChartSource {
     const start = this.loaded ? this.window.tailStart(at) : this.window.fullStart(at) - this.window.every
     // the previous (even failed) state is kept until every query of the chart has answered
     const queries = this.queries
-    const results = await Promise.all(queries.map((q) => evaluate(q.expr, store, {start, end: now + 1, every: this.window.every, source: q.text})))
+    const results = await Promise.all(queries.map((q) => evaluate(q.expr, store, {start, end: now + 1, every: this.window.every, source: q.text, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)})))
     // the host or the per-core view changed while these were running
     if (generation !== this.generation) return
     queries.forEach((q, i) => {
@@ -233,7 +234,7 @@ export class MetricsSource {
   }
 
   private sample(p: Parsed, now: number): Promise<Sample[]> {
-    return evaluateInstant(p.expr, this.store, now, {lookback: this.settings.windowMs, source: p.text})
+    return evaluateInstant(p.expr, this.store, now, {lookback: this.settings.windowMs, source: p.text, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)})
   }
 
   /**

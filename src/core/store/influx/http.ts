@@ -36,6 +36,17 @@ export class NetworkError extends Error {
   }
 }
 
+/**
+ * The client was closed while (or before) a request ran: not retried. A query that timed out is
+ * abandoned and the store closed; without this its retries would keep the process alive.
+ */
+export class ClientClosedError extends Error {
+  constructor(readonly url: string) {
+    super(`the connection to ${url} was closed`)
+    this.name = 'ClientClosedError'
+  }
+}
+
 /** A non-2xx answer. */
 export class HttpStatusError extends Error {
   constructor(
@@ -85,6 +96,7 @@ export class HttpClient {
   readonly base: URL
   private readonly agent: http.Agent
   private readonly transport: typeof http | typeof https
+  private closed = false
 
   constructor(private readonly opts: HttpClientOptions) {
     this.base = new URL(opts.url)
@@ -107,6 +119,7 @@ export class HttpClient {
   request(req: HttpRequest): Promise<HttpResponse> {
     const url = this.urlFor(req.path, req.query)
     const shown = this.base.origin + url.pathname
+    if (this.closed) return Promise.reject(new ClientClosedError(shown))
     return new Promise((resolve, reject) => {
       // a string body is written as it is (no Buffer copy of a large batch first)
       const body = req.body
@@ -119,7 +132,7 @@ export class HttpClient {
         res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
       })
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
-      r.on('error', (err: NodeJS.ErrnoException) => reject(new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
+      r.on('error', (err: NodeJS.ErrnoException) => reject(this.closed ? new ClientClosedError(shown) : new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
       r.end(body)
     })
   }
@@ -132,6 +145,7 @@ export class HttpClient {
   stream(req: HttpRequest): Promise<{status: number; headers: http.IncomingHttpHeaders; body: AsyncIterable<Buffer>}> {
     const url = this.urlFor(req.path, req.query)
     const shown = this.base.origin + url.pathname
+    if (this.closed) return Promise.reject(new ClientClosedError(shown))
     return new Promise((resolve, reject) => {
       const body = req.body
       const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
@@ -149,12 +163,14 @@ export class HttpClient {
         resolve({status: res.statusCode ?? 0, headers: res.headers, body: read()})
       })
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
-      r.on('error', (err: NodeJS.ErrnoException) => reject(new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
+      r.on('error', (err: NodeJS.ErrnoException) => reject(this.closed ? new ClientClosedError(shown) : new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
       r.end(body)
     })
   }
 
   close(): void {
+    this.closed = true
+    // also the sockets of requests still running (an abandoned, timed-out query)
     this.agent.destroy()
   }
 }
