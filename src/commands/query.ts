@@ -4,7 +4,7 @@ import {openContext} from '../cli/context.js'
 import {renderQueryResult, type QueryFormat} from '../cli/render/query.js'
 import {renderRawQueryResult} from '../cli/render/raw-query.js'
 import {InputError} from '../core/errors.js'
-import {prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
+import {fieldsByMeasurement, prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
 import {runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 
@@ -39,7 +39,7 @@ export default class Query extends BaseCommand {
     if (passthrough && args.query) throw new InputError('give either an expression or --influxql/--flux, not both')
     if (!passthrough && !args.query) throw new InputError('missing query', {hint: "e.g. mon query 'mean(cpu.usage_user) by host' (or --influxql '…' on InfluxDB)"})
     if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux'})
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       if (passthrough) {
         this.debugLine(`${flags.flux === undefined ? 'influxql' : 'flux'}: ${flags.flux ?? flags.influxql}`)
@@ -56,7 +56,7 @@ export default class Query extends BaseCommand {
       // after the run: a backend that learns its tiers from the server knows them by now
       if (flags.explain) for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
       const result = toQueryResult(q, frames, every)
-      if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
+      if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat, {fields: fieldsByMeasurement(q.plans())}))
       return result
     } finally {
       await ctx.close()
