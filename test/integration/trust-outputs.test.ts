@@ -3,7 +3,7 @@
  * it (the real bin/run.js, temp data dirs, a real daemon where one is needed).
  */
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -14,7 +14,7 @@ import {startAlertScenario, type AlertScenario} from '../helpers/alert-scenario.
 import {ManualClock} from '../../src/core/clock.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {BIN, runMon} from '../helpers/cli.js'
-import {tempDir, waitFor} from '../helpers/servers.js'
+import {requireBinary, tempDir, waitFor} from '../helpers/servers.js'
 
 let tmp: ReturnType<typeof tempDir>
 before(() => {
@@ -246,5 +246,52 @@ describe('query --format chart without colour', () => {
     assert.match(plot, /\*/)
     assert.match(plot, /\+/)
     assert.doesNotMatch(plot, /[─╮╯╰╭│]/, 'no lines that look the same for every series')
+  })
+})
+
+describe('mon install: the crontab and the systemd unit work as generated', () => {
+  it('the crontab\'s collect line runs as cron runs it, without the API token in its environment', async () => {
+    const dir = join(tmp.dir, 'cron')
+    mkdirSync(dir, {recursive: true})
+    const config = join(dir, 'mon.yaml')
+    writeFileSync(config, `data_dir: ${join(dir, 'data')}\ninputs:\n  host: {interval: 1m}\napi:\n  token: \${MON_TEST_CRON_TOKEN}\n`)
+    const env = {MON_TEST_CRON_TOKEN: undefined}
+    const crontab = await runMon(['install', 'crontab', '--config', config], {env})
+    assert.equal(crontab.code, 0, crontab.stderr)
+    const collect = crontab.stdout.split('\n').find((l) => l.includes(' collect --once '))
+    assert.ok(collect, crontab.stdout)
+    // cron: /bin/sh, a bare environment, the line after its five schedule fields
+    const command = collect.split(' ').slice(5).join(' ')
+    const run = spawnSync('/bin/sh', ['-c', command], {env: {PATH: '/usr/bin:/bin', HOME: dir}, encoding: 'utf8'})
+    assert.equal(run.status, 0, run.stderr)
+    const count = await runMon(['query', 'count(cpu.usage_user)', '--since', '1h', '--json', '--config', config], {env})
+    assert.equal(count.code, 0, count.stderr)
+    assert.ok((JSON.parse(count.stdout) as {series: unknown[]}).series.length > 0, count.stdout)
+  })
+
+  it('systemd-analyze verify passes on the printed unit; it runs as a user, takes secrets from EnvironmentFile, has a valid Documentation URL', async () => {
+    const analyze = requireBinary('systemd-analyze', 'systemd')
+    const dir = join(tmp.dir, 'systemd')
+    mkdirSync(dir, {recursive: true})
+    const config = join(dir, 'mon.yaml')
+    writeFileSync(config, `api:\n  token: \${MON_TEST_UNIT_TOKEN}\n`)
+    for (const user of [false, true]) {
+      const r = await runMon(['install', 'systemd', '--config', config, ...(user ? ['--user'] : [])], {env: {MON_TEST_UNIT_TOKEN: undefined}})
+      assert.equal(r.code, 0, r.stderr)
+      const unit = join(dir, user ? 'mon-user.service' : 'mon.service')
+      writeFileSync(unit, r.stdout)
+      const verify = spawnSync(analyze, ['verify', unit], {encoding: 'utf8'})
+      assert.equal(verify.status, 0, verify.stderr)
+      assert.equal(verify.stderr.trim(), '', `systemd-analyze verify says:\n${verify.stderr}`)
+      assert.match(r.stdout, /^Documentation=file:\/\/\S+README\.md$/m)
+      assert.match(r.stdout, new RegExp(`^EnvironmentFile=-${user ? '%h/\\.config/mon/mon\\.env' : '/etc/mon/mon\\.env'}$`, 'm'))
+      assert.match(r.stdout, /LoadCredential=/)
+      assert.match(r.stdout, /^# PrivateTmp: /m)
+      if (user) assert.doesNotMatch(r.stdout, /^User=/m)
+      else {
+        assert.match(r.stdout, /^User=mon$/m)
+        assert.match(r.stdout, /^DynamicUser=yes$/m)
+      }
+    }
   })
 })
