@@ -36,7 +36,7 @@ export default class Top extends BaseCommand {
       throw new InputError('mon top needs a terminal (stdin and stdout must be a TTY)', {hint: "for scripts use mon query, e.g. mon query 'last(mem.used_percent) by host'"})
     }
 
-    const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'inputs', 'notify'], mustExist: true})
+    const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'inputs', 'notify']})
     const log = new StatusLog()
     let incidents: LocalIncidents | undefined
     try {

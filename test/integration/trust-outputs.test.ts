@@ -13,6 +13,7 @@ import type {AlertView, HistoryEntry, SilenceView} from '../../src/core/incident
 import {startAlertScenario, type AlertScenario} from '../helpers/alert-scenario.js'
 import {ManualClock} from '../../src/core/clock.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import {MetricsSource} from '../../src/tui/top/source.js'
 import {BIN, runMon} from '../helpers/cli.js'
 import {requireBinary, tempDir, waitFor} from '../helpers/servers.js'
 
@@ -292,6 +293,26 @@ describe('mon install: the crontab and the systemd unit work as generated', () =
         assert.match(r.stdout, /^User=mon$/m)
         assert.match(r.stdout, /^DynamicUser=yes$/m)
       }
+    }
+  })
+})
+
+describe('mon top: stale data', () => {
+  it('an empty window over a host whose data stopped reports when its newest point was (lastSeen), not "yet"', async () => {
+    const T = Date.UTC(2026, 0, 15, 12, 0, 0)
+    const store = new SqliteStore({path: join(tmp.dir, 'top-stale.db')})
+    try {
+      const stopped = T - 2 * 3_600_000
+      await store.write([0, 1, 2].map((i) => ({measurement: 'system', tags: {host: 'web-01'}, fields: {load1: 0.5}, ts: stopped - (2 - i) * 10_000})))
+      const source = new MetricsSource(store, {host: 'web-01', windowMs: 15 * 60_000, every: 20_000, perCore: false}, new ManualClock(T))
+      const m = await source.poll()
+      assert.deepEqual(m.problems, [])
+      assert.equal(m.cpu.empty, true)
+      assert.equal(m.lastSeen, stopped)
+      const never = await new MetricsSource(store, {host: 'web-02', windowMs: 15 * 60_000, every: 20_000, perCore: false}, new ManualClock(T)).poll()
+      assert.equal(never.lastSeen, undefined)
+    } finally {
+      await store.close()
     }
   })
 })

@@ -2,7 +2,7 @@ import type * as contrib from 'blessed-contrib'
 import {formatRate, formatRateShort, rateScale} from '../format.js'
 import type {ChartData} from '../series.js'
 import type {Theme} from '../theme.js'
-import {LineChart, slotLabels, zeros} from './chart.js'
+import {LineChart, slotLabels, withGaps} from './chart.js'
 import {fitLabel, noDataHint, type Monitor, type ViewContext} from './monitor.js'
 
 /**
@@ -48,7 +48,7 @@ export class RateChartMonitor implements Monitor<ChartData> {
     return this.chart.show({
       label,
       x: slotLabels(data, view),
-      lines: this.series.map((s, i) => ({title: s.title, y: zeros(byName.get(s.name) ?? data.slots.map(() => null), divisor), color: colorOf(i)})),
+      lines: this.series.map((s, i) => ({title: s.title, y: withGaps(byName.get(s.name) ?? data.slots.map(() => null), divisor), color: colorOf(i)})),
       hint: data.empty ? noDataHint(this.what, view) : undefined,
     })
   }
