@@ -14,6 +14,8 @@ import {startAlertScenario, type AlertScenario} from '../helpers/alert-scenario.
 import {ManualClock} from '../../src/core/clock.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {MetricsSource} from '../../src/tui/top/source.js'
+import {writeTopFixture} from './top-fixture.js'
+import {TmuxSession} from './top-tmux.js'
 import {BIN, runMon} from '../helpers/cli.js'
 import {requireBinary, tempDir, waitFor} from '../helpers/servers.js'
 
@@ -313,6 +315,24 @@ describe('mon top: stale data', () => {
       assert.equal(never.lastSeen, undefined)
     } finally {
       await store.close()
+    }
+  })
+})
+
+describe('mon top at 80×24', () => {
+  it('keeps every panel title and the alert names readable', {timeout: 90_000}, async () => {
+    const fx = await writeTopFixture(join(tmp.dir, 'top-80x24'), {aheadMs: 5 * 60_000})
+    const s = new TmuxSession(['--config', fx.config], {width: 80, height: 24})
+    try {
+      const screen = await s.waitFor('the dashboard with alerts', (text) => text.includes('HighMemory') && text.includes('Disk'))
+      const header = screen.split('\n')[0]!
+      assert.match(header, /3 firing/)
+      for (const title of ['CPU', 'Network', 'Memory', 'Disks', 'Load', 'Disk I/O', 'Checks', 'Alerts 3 firing']) assert.ok(screen.includes(title), `title '${title}' on screen:\n${screen}`)
+      // alert names are not cut (DiskFilling was 'DiskFil…')
+      assert.match(screen, /crit +HighMemory /)
+      assert.equal(screen.match(/warn +DiskFilling /g)?.length, 2, screen)
+    } finally {
+      s.close()
     }
   })
 })

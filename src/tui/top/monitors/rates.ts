@@ -44,7 +44,8 @@ export class RateChartMonitor implements Monitor<ChartData> {
     const paint = (text: string, i: number) => (t.color ? `{${colorOf(i)}-fg}${text}{/${colorOf(i)}-fg}` : text)
     const long = this.series.map((s, i) => paint(`${s.title} ${formatRate(data.latest[s.name])}`, i)).join('  ')
     const short = this.series.map((s, i) => paint(`${s.symbol}${formatRateShort(data.latest[s.name])}`, i)).join(' ')
-    const label = fitLabel(this.chart.element, [` ${this.title} ${long}  (${unit}) `, ` ${this.title} ${short}  (${unit}) `, ` ${this.title} ${short} `, ` ${short} `])
+    // the panel's name goes last: a narrow panel keeps its title and drops the numbers
+    const label = fitLabel(this.chart.element, [` ${this.title} ${long}  (${unit}) `, ` ${this.title} ${short}  (${unit}) `, ` ${this.title} ${short} `, ` ${this.title} `])
     return this.chart.show({
       label,
       x: slotLabels(data, view),
