@@ -5,6 +5,7 @@ import {progressReporter} from '../cli/progress.js'
 import {readStdin} from '../cli/stdin.js'
 import {writeLineProtocol, type WriteSummary} from '../core/ingest/write.js'
 import {parsePrecision} from '../core/model/line-protocol.js'
+import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Write extends BaseCommand {
   static override summary = 'Write line protocol from a file or stdin into the store (like `influx write`).'
@@ -28,7 +29,7 @@ export default class Write extends BaseCommand {
   async run(): Promise<WriteSummary & {store: string}> {
     const {args, flags} = await this.parse(Write)
     const precision = parsePrecision(flags.precision)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const store = await ctx.store()
       const bar = progressReporter('writing', {enabled: !this.jsonEnabled()})

@@ -72,7 +72,7 @@ describe('a broken config file while the daemon runs its last good one', () => {
 })
 
 describe('${ENV} resolves per section used', () => {
-  it('mon query and mon store info run without the API token or a channel secret; mon config validate still names the unset variable at file:line:col', async () => {
+  it('mon write, mon query and mon store info run without the API token or a channel secret; mon config validate still names the unset variable at file:line:col', async () => {
     const dir = join(tmp.dir, 'env-sections')
     const config = join(tmp.dir, 'env-sections.yaml')
     writeFileSync(
@@ -81,7 +81,9 @@ describe('${ENV} resolves per section used', () => {
         `notify:\n  receivers:\n    - name: ops\n      ntfy_configs:\n        - topic: t\n          token: \${MON_TEST_UNSET_NTFY}\n  route: {receiver: ops}\n`,
     )
     const env = {MON_TEST_UNSET_TOKEN: undefined, MON_TEST_UNSET_NTFY: undefined}
-    const write = await runMon(['store', 'init', '--config', config], {env})
+    const init = await runMon(['store', 'init', '--config', config], {env})
+    assert.equal(init.code, 0, init.stderr)
+    const write = await runMon(['write', '--config', config], {env, input: 'cpu,host=a usage_user=1\n'})
     assert.equal(write.code, 0, write.stderr)
     const query = await runMon(['query', 'last(cpu.usage_user)', '--config', config, '--json'], {env})
     assert.equal(query.code, 0, query.stderr)
