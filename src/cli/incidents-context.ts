@@ -7,7 +7,8 @@ import {defaultActor, localIncidentsFromConfig, type IncidentService} from '../c
 import {silentLogger, type Logger} from '../core/log.js'
 import type {Point} from '../core/model/point.js'
 import {color} from './render/color.js'
-import {openContext, type ContextOptions} from './context.js'
+import {existsSync} from 'node:fs'
+import {missingDataError, openContext, type ContextOptions} from './context.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 
 /**
@@ -66,8 +67,14 @@ export interface IncidentContext {
 /** Events go to the metrics store, but an ack must not wait long on a slow or dead InfluxDB. */
 const EVENT_WRITE_TIMEOUT_MS = 5_000
 
-/** `opts.onBrokenConfigWhileDaemonRuns`: see {@link openContext} (for the views, not for actions). */
-export async function openIncidents(flags: {config?: string; remote?: string; ca?: string; cert?: string; key?: string}, opts: Pick<ContextOptions, 'onBrokenConfigWhileDaemonRuns'> = {}): Promise<IncidentContext> {
+/**
+ * `opts.onBrokenConfigWhileDaemonRuns`: see {@link openContext} (for the views, not for actions).
+ * A data dir that does not exist is an error unless `createDataDir` (silences may be added first).
+ */
+export async function openIncidents(
+  flags: {config?: string; remote?: string; ca?: string; cert?: string; key?: string},
+  opts: Pick<ContextOptions, 'onBrokenConfigWhileDaemonRuns'> & {createDataDir?: boolean} = {},
+): Promise<IncidentContext> {
   const actor = (by?: string) => by?.trim() || defaultActor()
   if (flags.remote) {
     const incidents = new RemoteIncidents(flags.remote, {token: apiTokenFromEnv(), ca: readPem('--ca', flags.ca), cert: readPem('--cert', flags.cert), key: readPem('--key', flags.key)})
@@ -75,7 +82,9 @@ export async function openIncidents(flags: {config?: string; remote?: string; ca
   }
 
   // the alert state lives in the data dir; notify compiles silences and routes
-  const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'notify'], ...opts})
+  const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'notify'], onBrokenConfigWhileDaemonRuns: opts.onBrokenConfigWhileDaemonRuns})
+  // no data dir, no alerts: say so rather than create an empty state.db (only a silence may come first)
+  if (!opts.createDataDir && !existsSync(ctx.loaded.dataDir)) throw missingDataError('alerts', ctx.loaded.dataDir)
   const log = warningLogger()
   const store = {
     async write(points: Point[]): Promise<void> {

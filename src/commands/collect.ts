@@ -13,6 +13,7 @@ import {runOnce, type OnceSummary} from '../core/pipeline/once.js'
 import {whenSpoolIsFree} from '../core/daemon/cron.js'
 import {systemTimer} from '../core/scheduler/timer.js'
 import {plural} from '../core/format.js'
+import {COLLECT_SECTIONS} from '../core/config/load.js'
 
 export type CollectResult = {store: string} & (({mode: 'once'} & OnceSummary) | ({mode: 'continuous'; inputs: InputStatus[]} & AgentStopSummary))
 
@@ -39,7 +40,7 @@ export default class Collect extends BaseCommand {
   async run(): Promise<CollectResult> {
     const {flags} = await this.parse(Collect)
     const [timeout, drain] = [parseDuration(flags.timeout), parseDuration(flags['drain-timeout'])]
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: COLLECT_SECTIONS})
     const {config, dataDir} = ctx.loaded
     const log = createCliLogger(config.log, {secrets: secretValues(ctx.loaded), debug: this.debugEnabled()})
     const known = [...inputNames(config), ...new Set(buildInputs(config, collectorContext(config, dataDir, ctx.clock, log)).map((i) => i.kind)), SELF_INPUT]

@@ -6,7 +6,7 @@ import {emptyRawQueryNote, renderRawQueryResult} from '../cli/render/raw-query.j
 import {tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
 import {QueryDeadline} from '../core/query/deadline.js'
-import {prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
+import {fieldsByMeasurement, prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
 import {runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 
@@ -43,7 +43,7 @@ export default class Query extends BaseCommand {
     if (passthrough && args.query) throw new InputError('give either an expression or --influxql/--flux, not both')
     if (!passthrough && !args.query) throw new InputError('missing query', {hint: "e.g. mon query 'mean(cpu.usage_user) by host' (or --influxql '…' on InfluxDB)"})
     if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux'})
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const timeoutMs = tryParseDuration(flags.timeout ?? ctx.loaded.config.query.timeout)
       if (!(timeoutMs! > 0)) throw new InputError(`--timeout: invalid duration ${JSON.stringify(flags.timeout)}`, {hint: 'a positive duration such as 30s or 2m'})
@@ -68,7 +68,7 @@ export default class Query extends BaseCommand {
       const result = toQueryResult(q, frames, every)
       const nothing = this.jsonEnabled() ? undefined : emptyQueryNote(result, flags.format as QueryFormat)
       if (nothing) this.warnLine(nothing)
-      else if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
+      else if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat, {fields: fieldsByMeasurement(q.plans())}))
       return result
     } finally {
       await ctx.close()

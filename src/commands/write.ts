@@ -7,6 +7,7 @@ import {renderError} from '../cli/render/error.js'
 import {writeExitCode, writeLineProtocol, type WriteSummary} from '../core/ingest/write.js'
 import {parsePrecision} from '../core/model/line-protocol.js'
 import {plural} from '../core/format.js'
+import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Write extends BaseCommand {
   static override summary = 'Write line protocol from a file or stdin into the store (like `influx write`).'
@@ -32,7 +33,7 @@ Exit status: 0 every valid point was written (lines --skip-invalid left out incl
   async run(): Promise<Omit<WriteSummary, 'failure'> & {store: string}> {
     const {args, flags} = await this.parse(Write)
     const precision = parsePrecision(flags.precision)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const store = await ctx.store()
       const bar = progressReporter('writing', {enabled: !this.jsonEnabled()})

@@ -6,10 +6,14 @@ export interface ChartSeries {
 }
 
 const PALETTE = ['cyan', 'green', 'yellow', 'magenta', 'blue', 'red', 'white'] as const
+/** Without colour, several series are told apart by a marker each (the same in the legend). */
+const MARKERS = ['*', '+', 'o', 'x', '#', '@', '%', '='] as const
 
 /**
  * A terminal line chart (asciichart's box-drawing style): series resampled to the width by time,
- * a y axis with labels, a time axis, and a legend. Colours follow color() (NO_COLOR, non-TTY).
+ * a y axis with labels, a time axis, and a legend. Colours follow color() (NO_COLOR, non-TTY); without
+ * them, two or more series are drawn as points with one marker each (`*`, `+`, `o` …) instead of
+ * lines that would all look alike.
  */
 export function renderChart(series: ChartSeries[], opts: {width?: number; height?: number; title?: string} = {}): string {
   const c = color()
@@ -36,6 +40,7 @@ export function renderChart(series: ChartSeries[], opts: {width?: number; height
   const width = Math.max(10, (opts.width ?? Math.min(process.stdout.columns || 100, 160)) - labelW - 3)
   const grid: string[][] = Array.from({length: height}, () => Array.from({length: width}, () => ' '))
   const row = (v: number) => Math.round(((vMax - v) / (vMax - vMin)) * (height - 1))
+  const useMarkers = c.level === 0 && series.length > 1
   series.forEach((s, si) => {
     const paint = (text: string) => c[PALETTE[si % PALETTE.length]](text)
     const cols = resample(s.points, tMin, tMax, width)
@@ -44,6 +49,11 @@ export function renderChart(series: ChartSeries[], opts: {width?: number; height
       const v = cols[x]
       if (v === undefined) {
         prev = undefined
+        continue
+      }
+
+      if (useMarkers) {
+        grid[row(v)][x] = MARKERS[si % MARKERS.length]
         continue
       }
 
@@ -72,7 +82,7 @@ export function renderChart(series: ChartSeries[], opts: {width?: number; height
   const rightLabel = new Date(tMax).toISOString().replace('.000Z', 'Z')
   lines.push(`${' '.repeat(labelW)} └${'─'.repeat(width)}`)
   lines.push(`${' '.repeat(labelW + 2)}${left}${rightLabel.padStart(Math.max(0, width - left.length))}`)
-  lines.push(series.map((s, i) => c[PALETTE[i % PALETTE.length]](`── ${s.label}`)).join('   '))
+  lines.push(series.map((s, i) => (useMarkers ? `${MARKERS[i % MARKERS.length]} ${s.label}` : c[PALETTE[i % PALETTE.length]](`── ${s.label}`))).join('   '))
   return lines.join('\n')
 }
 

@@ -34,14 +34,22 @@ export function emptyQueryNote(result: QueryResult, format: QueryFormat): string
   return result.series.every((s) => s.values.length === 0) ? 'no data in this range' : undefined
 }
 
-export function renderQueryResult(result: QueryResult, format: QueryFormat): string {
+/**
+ * `fields`: measurement → the fields the query read from it (from its plans). A result series has
+ * only its measurement's name; with one field per measurement the chart legend names the field too.
+ */
+export function renderQueryResult(result: QueryResult, format: QueryFormat, opts: {fields?: Map<string, Set<string>>} = {}): string {
   if (format === 'json') return JSON.stringify(result, null, 2)
   const {headers, rows} = flatRows(result)
   if (format === 'csv') return [headers, ...rows].map((r) => r.map(csvCell).join(',')).join('\n')
   if (format === 'chart') {
     const label = (s: QueryResult['series'][number]) => {
       const tags = Object.entries(s.tags).map(([k, v]) => `${k}=${v}`)
-      return `${s.columns[1]}(${s.name})${tags.length > 0 ? `{${tags.join(',')}}` : ''}`
+      const read = opts.fields?.get(s.name)
+      const field = read?.size === 1 ? [...read][0]! : undefined
+      const column = s.columns[1]
+      const what = field === undefined ? `${column}(${s.name})` : column === field ? `${s.name}.${field}` : `${column}(${s.name}.${field})`
+      return `${what}${tags.length > 0 ? `{${tags.join(',')}}` : ''}`
     }
 
     return renderChart(

@@ -11,6 +11,7 @@ import {alertsEvalOnce, type AlertsEvalOnceSummary} from '../../core/daemon/cron
 import {EXIT_RUNTIME, InputError} from '../../core/errors.js'
 import {systemTimer} from '../../core/scheduler/timer.js'
 import {plural} from '../../core/format.js'
+import {EVAL_ONCE_SECTIONS} from '../../core/config/load.js'
 
 export default class AlertsEval extends BaseCommand {
   static override summary = 'Evaluate the rules once and deliver notifications: cron mode, for setups without `mon daemon`.'
@@ -37,7 +38,7 @@ Refuses when a mon daemon runs on the same data dir; waits for an earlier run th
     const {flags} = await this.parse(AlertsEval)
     if (!flags.once) throw new InputError('mon alerts eval needs --once', {hint: 'continuous evaluation runs in `mon daemon`; for cron: mon alerts eval --once'})
     const at = flags.at === undefined ? undefined : parseTime(flags.at, systemClock.now(), '--at')
-    const ctx = await openContext(flags, {clock: at === undefined ? undefined : fixedClock(at)})
+    const ctx = await openContext(flags, {clock: at === undefined ? undefined : fixedClock(at), sections: EVAL_ONCE_SECTIONS})
     try {
       const log = createCliLogger({...ctx.loaded.config.log, level: this.debugEnabled() ? 'debug' : 'warn'}, {secrets: secretValues(ctx.loaded)})
       const out = await alertsEvalOnce({

@@ -10,7 +10,7 @@ import {InputError} from '../../core/errors.js'
 
 export default class InstallSystemd extends BaseCommand {
   static override summary = 'Print (or write) a hardened systemd unit that runs `mon daemon`.'
-  static override description = 'Restart=on-failure, NoNewPrivileges, ProtectSystem=strict with only the data dir writable, SIGTERM with time to flush, SIGHUP reload via `systemctl reload mon`.'
+  static override description = 'Restart=on-failure, NoNewPrivileges, ProtectSystem=strict with only the data dir writable, SIGTERM with time to flush, SIGHUP reload via `systemctl reload mon`. The system unit runs as user mon (DynamicUser: no need to create it) with /var/lib/mon as its StateDirectory; secrets for ${VAR} in the config come from EnvironmentFile=-/etc/mon/mon.env (or LoadCredential=). `systemd-analyze verify` passes on it as printed.'
   static override enableJsonFlag = true
   static override examples = [
     '<%= config.bin %> <%= command.id %> --config /etc/mon/mon.yaml',
@@ -27,10 +27,12 @@ export default class InstallSystemd extends BaseCommand {
 
   async run(): Promise<{path: string; unit: string; written: boolean}> {
     const {flags} = await this.parse(InstallSystemd)
-    const loaded = await loadConfig({path: flags.config})
+    // the unit needs the file's path and data dir; the secrets are for the daemon's environment
+    const loaded = await loadConfig({path: flags.config, sections: ['data_dir']})
     const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bin', 'run.js')
     const dataDir = flags['data-dir'] ?? (flags.user ? loaded.dataDir : '/var/lib/mon')
-    const unit = systemdUnit({node: process.execPath, bin, config: loaded.file, dataDir, user: flags.user})
+    const docs = resolve(dirname(bin), '..', 'README.md')
+    const unit = systemdUnit({node: process.execPath, bin, config: loaded.file, dataDir, user: flags.user, docs: existsSync(docs) ? docs : undefined})
     const path = flags.user ? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'systemd', 'user', 'mon.service') : '/etc/systemd/system/mon.service'
     if (flags.write) {
       if (existsSync(path) && !flags.force) throw new InputError(`${path} already exists`, {hint: 'pass --force to overwrite it'})

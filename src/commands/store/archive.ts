@@ -24,7 +24,7 @@ export default class StoreArchive extends BaseCommand {
 
   async run(): Promise<ArchiveResult> {
     const {flags} = await this.parse(StoreArchive)
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const now = ctx.clock.now()
       const end = parseTime(flags.before, now, '--before')

@@ -12,7 +12,7 @@ export default class StoreCompact extends BaseCommand {
 
   async run(): Promise<{headRows: number; chunksBefore: number; chunksAfter: number; bytesPerPoint?: number}> {
     const {flags} = await this.parse(StoreCompact)
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const store = await ctx.store()
       if (!(store instanceof SqliteStore)) throw new UserError(`compaction applies to the embedded store; ${ctx.storeName} compacts itself`, {exitCode: 2})

@@ -17,7 +17,7 @@ export default class StoreFields extends BaseCommand {
 
   async run(): Promise<FieldList> {
     const {args, flags} = await this.parse(StoreFields)
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const store = await ctx.store()
       const fields = await store.fieldKeys(args.measurement)

@@ -22,7 +22,7 @@ export default class StoreInfoCommand extends BaseCommand {
 
   async run(): Promise<StoreInfo> {
     const {flags} = await this.parse(StoreInfoCommand)
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const info = await (await ctx.store()).info({countPoints: flags.count})
       if (!this.jsonEnabled()) this.log(renderStoreInfo(info))

@@ -16,7 +16,7 @@ export default class StoreMeasurements extends BaseCommand {
 
   async run(): Promise<MeasurementList> {
     const {flags} = await this.parse(StoreMeasurements)
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const names = await (await ctx.store()).measurements()
       if (!this.jsonEnabled()) {

@@ -24,7 +24,7 @@ export default class StoreTags extends BaseCommand {
 
   async run(): Promise<TagList> {
     const {args, flags} = await this.parse(StoreTags)
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const store = await ctx.store()
       const list = args.key === undefined ? await store.tagKeys(args.measurement) : await store.tagValues(args.measurement, args.key)

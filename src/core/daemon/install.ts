@@ -19,18 +19,31 @@ export interface UnitOptions {
   dataDir: string
   /** a user unit (systemctl --user) instead of a system one */
   user: boolean
+  /** absolute path of the README, for `Documentation=file://…` (systemd wants a URL) */
+  docs?: string
+}
+
+/** The system unit runs as this user: a static one if it exists, else systemd makes it up (DynamicUser). */
+export const SERVICE_USER = 'mon'
+
+/** Where the unit reads the secrets the config takes from `${VAR}` (optional: `-`). */
+export function environmentFile(user: boolean): string {
+  return user ? '%h/.config/mon/mon.env' : '/etc/mon/mon.env'
 }
 
 export function systemdUnit(o: UnitOptions): string {
   const exec = [o.node, o.bin, 'daemon', ...(o.config ? ['--config', o.config] : []), '--log-format', 'json'].map(quoteArg).join(' ')
+  const privateTmp = '# PrivateTmp: mon sees its own empty /tmp: exec inputs and ${file:/tmp/…} secrets cannot use the host /tmp'
   const hardening = o.user
-    ? ['NoNewPrivileges=yes', 'PrivateTmp=yes', 'LockPersonality=yes', 'RestrictRealtime=yes', 'RestrictSUIDSGID=yes']
+    ? ['NoNewPrivileges=yes', privateTmp, 'PrivateTmp=yes', 'LockPersonality=yes', 'RestrictRealtime=yes', 'RestrictSUIDSGID=yes']
     : [
         '# hardening: mon needs its data dir, loopback/network sockets and read access to /proc and /sys',
         'NoNewPrivileges=yes',
         'ProtectSystem=strict',
-        `ReadWritePaths=${o.dataDir}`,
+        // StateDirectory=mon makes /var/lib/mon writable (and owned by the user); another data dir must exist, owned by it
+        ...(o.dataDir === '/var/lib/mon' ? [] : [`ReadWritePaths=${o.dataDir}`]),
         'ProtectHome=read-only',
+        privateTmp,
         'PrivateTmp=yes',
         'PrivateDevices=yes',
         'ProtectKernelTunables=yes',
@@ -53,7 +66,7 @@ export function systemdUnit(o: UnitOptions): string {
   return [
     '[Unit]',
     'Description=mon monitoring daemon (collect, alert, notify, API)',
-    'Documentation=https://github.com/ (see README.md of your mon checkout)',
+    ...(o.docs ? [`Documentation=file://${encodeURI(o.docs)}`] : []),
     'After=network-online.target',
     'Wants=network-online.target',
     '',
@@ -63,7 +76,18 @@ export function systemdUnit(o: UnitOptions): string {
     'ExecReload=/bin/kill -HUP $MAINPID',
     `Environment=MON_DATA_DIR=${o.dataDir}`,
     'Environment=NODE_ENV=production',
-    ...(o.user ? [] : ['StateDirectory=mon', 'DynamicUser=no']),
+    `# secrets the config reads with \${VAR} (MON_API_TOKEN=…, SLACK_BOT_TOKEN=…): one VAR=value a line, mode 600;`,
+    '# systemd reads it before dropping privileges. Or per secret: LoadCredential=mon-token:/etc/mon/token',
+    '# with api.token: ${file:/run/credentials/mon.service/mon-token} in the config.',
+    `EnvironmentFile=-${environmentFile(o.user)}`,
+    ...(o.user
+      ? []
+      : [
+          `# runs as ${SERVICE_USER}: that user if it exists, else one systemd allocates; the config file must be readable by it`,
+          `User=${SERVICE_USER}`,
+          'DynamicUser=yes',
+          'StateDirectory=mon',
+        ]),
     'Restart=on-failure',
     'RestartSec=5s',
     '# SIGTERM flushes the spool and finishes in-flight notifications; give it time before SIGKILL',
@@ -152,7 +176,11 @@ export function crontabLines(cfg: MonConfig, o: CronOptions): CronLine[] {
 }
 
 export function renderCrontab(lines: CronLine[]): string {
-  return ['# mon (cron mode) — install with: mon install crontab | crontab -   (or append to yours)', 'SHELL=/bin/sh', ...lines.flatMap((l) => [`# ${l.comment}`, `${l.schedule} ${l.command}`]), ''].join('\n')
+  return [
+    '# mon (cron mode) — install with: mon install crontab | crontab -   (or append to yours)',
+    '# secrets the config reads with ${VAR} (notify channels) go here as VAR=value lines; none of these needs the API token',
+    'SHELL=/bin/sh',
+    ...lines.flatMap((l) => [`# ${l.comment}`, `${l.schedule} ${l.command}`]), ''].join('\n')
 }
 
 function scheduleMs(s: string): number {

@@ -81,3 +81,14 @@ export function toQueryResult(q: PreparedQuery, frames: Frame[], every?: string)
     })),
   }
 }
+
+/** Which fields a query reads from each measurement (a result series carries only the measurement). */
+export function fieldsByMeasurement(plans: QueryPlan[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>()
+  for (const p of plans) {
+    const fields = out.get(p.measurement) ?? new Set<string>()
+    fields.add(p.field)
+    out.set(p.measurement, fields)
+  }
+  return out
+}

@@ -84,6 +84,12 @@ export interface ImportResult {
  * it is written; a malformed line stops the import with file:line:col (batches before it are kept,
  * and re-running the import is harmless: writes are idempotent).
  */
+/** `# mon archive: … precision ms` (the first line {@link archiveToFile} writes) → `ms`. */
+export function archivePrecision(text: string): 'ns' | 'us' | 'ms' | 's' | undefined {
+  const first = text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n'))
+  return /^# mon archive: .*, precision (ns|us|ms|s)\s*$/.exec(first)?.[1] as 'ns' | 'us' | 'ms' | 's' | undefined
+}
+
 export async function importFile(store: FullStore, opts: {file: string; precision?: 'ns' | 'us' | 'ms' | 's'; batchLines?: number; progress?: (points: number) => void; now?: number}): Promise<ImportResult> {
   let handle
   try {
@@ -96,8 +102,8 @@ export async function importFile(store: FullStore, opts: {file: string; precisio
   await handle.read(magic, 0, 2, 0)
   await handle.close()
   const gz = magic[0] === 0x1f && magic[1] === 0x8b
-  // our archives say their precision in the header; plain files default to ms only if they are ours
-  const precision = opts.precision ?? 'ms'
+  // one default with `mon write` and InfluxDB (ns); our own archives say theirs in the first line
+  let precision = opts.precision
   const stream = gz ? createReadStream(opts.file).pipe(createGunzip()) : createReadStream(opts.file)
   const batchLines = opts.batchLines ?? 20_000
   let pending = ''
@@ -105,11 +111,12 @@ export async function importFile(store: FullStore, opts: {file: string; precisio
   let lineNo = 0
   let points = 0
   const flush = async (text: string, firstLine: number) => {
+    precision ??= archivePrecision(text) ?? 'ns'
     const {points: parsed, errors} = parseLineProtocol(text, {precision, file: opts.file, lineOffset: firstLine - 1, now: opts.now})
     if (errors.length > 0) {
-      throw new InputError(formatLineError(opts.file, errors[0]), {
-        hint: `${points} points before line ${firstLine} were imported; fix the file and run the import again (it is idempotent)`,
-      })
+      const kept = `${points} points before line ${firstLine} were imported; fix the file and run the import again (it is idempotent)`
+      const timeHint = /^time outside range/.test(errors[0]!.message) ? `timestamps are read as ${precision}${opts.precision ? '' : ' (the default)'}: if the file has another precision, give it, e.g. --precision ms; ` : ''
+      throw new InputError(formatLineError(opts.file, errors[0]!), {hint: timeHint + kept})
     }
 
     if (parsed.length > 0) await store.write(parsed)

@@ -183,7 +183,7 @@ class Dashboard {
     const ui = this.ui
     const now = this.opts.clock.now()
     const settings = this.source.current
-    const view: ViewContext = {theme: this.theme, host: settings.host, windowMs: settings.windowMs, filter: this.filter, now, outage: this.outage !== undefined}
+    const view: ViewContext = {theme: this.theme, host: settings.host, windowMs: settings.windowMs, filter: this.filter, now, outage: this.outage !== undefined, lastSeen: this.metrics?.lastSeen}
     const changed: blessed.Widgets.BlessedElement[] = []
     const note = (el: blessed.Widgets.BlessedElement, didChange: boolean) => {
       if (didChange) changed.push(el)

@@ -27,6 +27,8 @@ export interface PanelQueries {
   tcpResult: string
   tcpTime: string
   certDays: string
+  /** the host's newest point, as an instant selection (its time is the point's): load1 comes with every host run */
+  lastSeen: string
 }
 
 /** `host="web-01"`, quoted and escaped as the lexer reads strings. */
@@ -55,6 +57,7 @@ export function panelQueries(host: string, opts: {perCore: boolean}): PanelQueri
       {name: 'load15', text: `last(system.load15{${h}})`},
     ],
     memPercent: `last(mem.used_percent{${h}})`,
+    lastSeen: `system.load1{${h}}`,
     memTotal: `last(mem.total{${h}})`,
     swapPercent: `last(swap.used_percent{${h}})`,
     swapTotal: `last(swap.total{${h}})`,

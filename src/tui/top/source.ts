@@ -64,7 +64,15 @@ export interface MetricsSnapshot {
   checks: CheckRow[]
   /** what failed in this poll (one line each); the panels keep their last good data */
   problems: string[]
+  /**
+   * When the window holds nothing for the host: the time of its newest point before the window
+   * (up to {@link STALE_LOOKBACK_MS} back), so the panels say the data stopped, not that it never came.
+   */
+  lastSeen?: number
 }
+
+/** How far back `mon top` looks for a host's newest point when the window is empty. */
+export const STALE_LOOKBACK_MS = 30 * 86_400_000
 
 export type AnyStore = Store & Partial<Pick<StoreCatalog, 'tagValues'>>
 
@@ -224,6 +232,7 @@ export class MetricsSource {
       tcpResult: parse(q.tcpResult),
       tcpTime: parse(q.tcpTime),
       certDays: parse(q.certDays),
+      lastSeen: parse(q.lastSeen),
     }
   }
 
@@ -282,19 +291,29 @@ export class MetricsSource {
       if (checks) this.last.checks = checks
     }
 
+    const cpu = this.charts.cpu.data(now)
+    const load = this.charts.load.data(now)
+    // asked only when the window is empty: is the data stale, or has it never come?
+    const lastSeen = cpu.empty && load.empty && memory?.memPercent === undefined ? await guard('last seen', undefined, () => this.lastSeen(now)) : undefined
     return {
       at: now,
       host,
       perCore,
-      cpu: this.charts.cpu.data(now),
+      lastSeen,
+      cpu,
       net: this.charts.net.data(now),
       diskio: this.charts.diskio.data(now),
-      load: this.charts.load.data(now),
+      load,
       memory: memory ?? this.last.memory,
       disks: disks ?? this.last.disks,
       checks: checks ?? this.last.checks,
       problems,
     }
+  }
+
+  private async lastSeen(now: number): Promise<number | undefined> {
+    const found = await evaluateInstant(this.instant.lastSeen.expr, this.store, now, {lookback: STALE_LOOKBACK_MS, source: this.instant.lastSeen.text})
+    return found[0]?.ts
   }
 
   private async memory(now: number): Promise<MemoryData> {

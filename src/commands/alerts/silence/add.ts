@@ -36,7 +36,7 @@ export default class SilenceAdd extends BaseCommand {
       throw new InputError(`invalid --duration '${flags.duration}'`, {hint: 'e.g. 30m, 2h, 1d'})
     }
     if (durationMs <= 0) throw new InputError('--duration must be more than 0')
-    const ctx = await openIncidents(flags)
+    const ctx = await openIncidents(flags, {createDataDir: true})
     try {
       const now = ctx.clock.now()
       const startsAt = flags.start === undefined ? undefined : parseTime(flags.start, now, 'start')

@@ -29,7 +29,7 @@ export default class StoreRetentionApply extends BaseCommand {
 
   async run(): Promise<RetentionApplyResult> {
     const {flags} = await this.parse(StoreRetentionApply)
-    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const policy = retentionPolicy(ctx.loaded.config.retention)
       const tiers = policy.map((t) => ({name: t.name, resolution: t.resolution ? formatDuration(t.resolution) : 'every point', keep: Number.isFinite(t.keep) ? formatDuration(t.keep) : 'forever'}))

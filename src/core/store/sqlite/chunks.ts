@@ -110,6 +110,7 @@ export class ChunkTable<V> {
           : `INSERT INTO ${table} (tier, series_id, field_id, t_start, t_end, n, sum, min, max, first, last, data, items) VALUES (${this.tier}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       delete: db.prepare(`DELETE FROM ${table} WHERE rowid = ?`),
+      count: db.prepare<[], {n: number}>(`SELECT count(*) AS n FROM ${table}${this.tier === undefined ? '' : ` WHERE tier = ${this.tier}`}`),
       smallGroups: db.prepare<[number], {series_id: number; field_id: number}>(
         `SELECT series_id, field_id FROM ${table} WHERE ${scope}${this.items} < ? GROUP BY series_id, field_id HAVING count(*) >= 2`,
       ),
@@ -212,6 +213,11 @@ export class ChunkTable<V> {
   }
 
   /** Merges runs of adjacent small chunks into full ones. Returns [chunks before, after]. */
+  /** How many chunks the table (this tier of it) holds. */
+  count(): number {
+    return this.q.count.get()!.n
+  }
+
   mergeSmall(): [number, number] {
     let before = 0
     let after = 0

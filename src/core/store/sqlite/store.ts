@@ -355,7 +355,11 @@ export class SqliteStore implements FullStore {
     const now = this.clock.now()
     const minRows = Math.max(2, Math.floor(this.chunkMax / 8))
     const stats = {headRows: 0, chunksBefore: 0, chunksAfter: 0}
+    const tables = [this.raw, ...this.rollups.values()]
+    // every chunk of every tier, before folding and after merging: what the user sees change
+    const countChunks = () => tables.reduce((sum, table) => sum + table.count(), 0)
     this.db.transaction(() => {
+      stats.chunksBefore = countChunks()
       for (const g of this.stmt.headGroups.all()) {
         if (!opts.full && g.n < minRows && g.oldest > now - 3_600_000) continue
         const rows = this.stmt.headRange.all(g.series_id, g.field_id, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
@@ -364,11 +368,8 @@ export class SqliteStore implements FullStore {
         stats.headRows += rows.length
       }
 
-      for (const table of [this.raw, ...this.rollups.values()]) {
-        const [before, after] = table.mergeSmall()
-        stats.chunksBefore += before
-        stats.chunksAfter += after
-      }
+      for (const table of tables) table.mergeSmall()
+      stats.chunksAfter = countChunks()
 
       this.stmt.setMeta.run('last_compaction', String(now))
     })()

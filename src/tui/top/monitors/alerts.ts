@@ -35,10 +35,12 @@ export class AlertsMonitor implements Monitor<AlertView[]> {
       'Alerts',
       [
         {title: 'Sev', width: 4},
-        {title: 'Alert', width: 2, flex: true, min: 8},
+        // the alert's name is what a person reads first: at 80×24 (a 40-wide panel) the labels
+        // give up their room before names like DiskFilling are cut
+        {title: 'Alert', width: 2, flex: true, min: 11},
         {title: 'Labels', width: 3, flex: true, min: 6},
         {title: 'Age', width: 6, align: 'right'},
-        {title: 'Acked', width: 1, flex: true, min: 6},
+        {title: 'Acked', width: 1, flex: true, min: 5},
       ],
       theme,
     )

@@ -61,12 +61,14 @@ export class LineChart {
     el.setLabel(view.label)
     const height = typeof el.height === 'number' ? el.height : 10
     el.options.numYLabels = Math.max(2, Math.min(5, Math.floor((height - 3) / 2)))
-    const max = Math.max(0, ...view.lines.flatMap((l) => l.y))
+    const max = Math.max(0, ...view.lines.flatMap((l) => l.y.filter(Number.isFinite)))
     // contrib draws every value two dots above its place, which on a short chart pushes the
     // largest values off the top: leave that much room (it divides by the range, so never 0)
     const plot = Math.max(1, el.canvasSize.height - 11)
     const headroom = plot > 5 ? 1 / (1 - 2.5 / plot) : 2
     el.options.maxY = max > 0 ? Math.max(view.maxY ?? max * 1.2, max * headroom) : (view.maxY ?? 1)
+    const ctx = (el as unknown as {ctx?: PenContext}).ctx
+    if (ctx) liftPenAtGaps(ctx)
     el.setData(view.lines.map((l) => ({title: l.title, x: view.x, y: l.y, style: {line: l.color}})))
     if (view.hint) {
       this.hint.setContent(view.hint)
@@ -81,7 +83,39 @@ export function slotLabels(data: ChartData, view: ViewContext): string[] {
   return data.slots.map((t) => clockTime(t, seconds))
 }
 
-/** Missing values are drawn at zero (contrib cannot leave gaps). */
-export function zeros(values: Array<number | null>, scale = 1): number[] {
-  return values.map((v) => (v === null ? 0 : v / scale))
+/** Missing values become NaN: {@link LineChart} leaves a gap there (never a drop to zero). */
+export function withGaps(values: Array<number | null>, scale = 1): number[] {
+  return values.map((v) => (v === null ? Number.NaN : v / scale))
+}
+
+/** The part of a canvas context contrib's line chart draws with. */
+export interface PenContext {
+  moveTo(x: number, y: number): void
+  lineTo(x: number, y: number): void
+}
+
+const GAPS = Symbol('mon.gaps')
+
+/**
+ * contrib draws a series as one path of lineTo calls. Where a value is missing (NaN) this lifts
+ * the pen: the NaN point is skipped and the next real one starts a new stroke, so a gap shows as
+ * a gap. Patches the context once (contrib makes a new one when the chart is attached again).
+ */
+export function liftPenAtGaps(ctx: PenContext & {[GAPS]?: true}): void {
+  if (ctx[GAPS]) return
+  const lineTo = ctx.lineTo.bind(ctx)
+  const moveTo = ctx.moveTo.bind(ctx)
+  let penUp = false
+  ctx.moveTo = (x, y) => {
+    penUp = false
+    moveTo(x, y)
+  }
+  ctx.lineTo = (x, y) => {
+    if (!Number.isFinite(y)) penUp = true
+    else if (penUp) {
+      penUp = false
+      moveTo(x, y)
+    } else lineTo(x, y)
+  }
+  ctx[GAPS] = true
 }

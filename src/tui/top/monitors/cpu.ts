@@ -2,7 +2,7 @@ import type * as contrib from 'blessed-contrib'
 import {formatPercent} from '../format.js'
 import type {ChartData} from '../series.js'
 import type {Theme} from '../theme.js'
-import {LineChart, slotLabels, zeros} from './chart.js'
+import {LineChart, slotLabels, withGaps} from './chart.js'
 import {fitLabel, noDataHint, type Monitor, type ViewContext} from './monitor.js'
 
 /** CPU busy % (100 − idle): the total, or one line per core after `c`. */
@@ -39,7 +39,7 @@ export class CpuMonitor implements Monitor<ChartData> {
     return this.chart.show({
       label,
       x: slotLabels(data, view),
-      lines: data.series.map((s, i) => ({title: s.name, y: zeros(s.values), color: t.lines[i % t.lines.length]!})),
+      lines: data.series.map((s, i) => ({title: s.name, y: withGaps(s.values), color: t.lines[i % t.lines.length]!})),
       maxY: 100,
       hint: data.empty ? noDataHint('cpu metrics', view) : undefined,
     })

@@ -1,4 +1,5 @@
 import type {Widgets} from 'blessed'
+import {formatAge, formatInterval} from '../format.js'
 import type {Theme} from '../theme.js'
 
 /**
@@ -16,6 +17,8 @@ export interface ViewContext {
   now: number
   /** the backend is failing: an empty panel is waiting for it, not for `mon collect` */
   outage: boolean
+  /** the host's newest point when the window has none (see MetricsSnapshot.lastSeen) */
+  lastSeen?: number
 }
 
 export interface Monitor<T> {
@@ -68,6 +71,8 @@ export function fitLabel(el: Widgets.BlessedElement, variants: string[]): string
 /** The hint a panel shows while it has no data. */
 export function noDataHint(what: string, view: ViewContext): string {
   if (view.outage) return `no ${what}: waiting for the backend`
+  // data that stopped is not data that never came: say how old the newest is
+  if (view.lastSeen !== undefined) return `no ${what} for ${view.host} in the last ${formatInterval(view.windowMs)}: newest ${formatAge(view.now - view.lastSeen)} old — is \`mon collect\` running?`
   return `no ${what} for ${view.host} yet — run \`mon collect\``
 }
 

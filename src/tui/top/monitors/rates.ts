@@ -2,7 +2,7 @@ import type * as contrib from 'blessed-contrib'
 import {formatRate, formatRateShort, rateScale} from '../format.js'
 import type {ChartData} from '../series.js'
 import type {Theme} from '../theme.js'
-import {LineChart, slotLabels, zeros} from './chart.js'
+import {LineChart, slotLabels, withGaps} from './chart.js'
 import {fitLabel, noDataHint, type Monitor, type ViewContext} from './monitor.js'
 
 /**
@@ -44,11 +44,12 @@ export class RateChartMonitor implements Monitor<ChartData> {
     const paint = (text: string, i: number) => (t.color ? `{${colorOf(i)}-fg}${text}{/${colorOf(i)}-fg}` : text)
     const long = this.series.map((s, i) => paint(`${s.title} ${formatRate(data.latest[s.name])}`, i)).join('  ')
     const short = this.series.map((s, i) => paint(`${s.symbol}${formatRateShort(data.latest[s.name])}`, i)).join(' ')
-    const label = fitLabel(this.chart.element, [` ${this.title} ${long}  (${unit}) `, ` ${this.title} ${short}  (${unit}) `, ` ${this.title} ${short} `, ` ${short} `])
+    // the panel's name goes last: a narrow panel keeps its title and drops the numbers
+    const label = fitLabel(this.chart.element, [` ${this.title} ${long}  (${unit}) `, ` ${this.title} ${short}  (${unit}) `, ` ${this.title} ${short} `, ` ${this.title} `])
     return this.chart.show({
       label,
       x: slotLabels(data, view),
-      lines: this.series.map((s, i) => ({title: s.title, y: zeros(byName.get(s.name) ?? data.slots.map(() => null), divisor), color: colorOf(i)})),
+      lines: this.series.map((s, i) => ({title: s.title, y: withGaps(byName.get(s.name) ?? data.slots.map(() => null), divisor), color: colorOf(i)})),
       hint: data.empty ? noDataHint(this.what, view) : undefined,
     })
   }

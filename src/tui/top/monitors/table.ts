@@ -99,7 +99,16 @@ export class DataTable {
       const w = Math.max(c.min ?? 4, Math.floor((left * c.width) / flexShare))
       return w
     })
-    // a panel too narrow for the fixed columns shrinks the last flexible one to fit
+    // too narrow: the widest flexible columns give up what they hold above their minimum first
+    let over = out.reduce((a, b) => a + b, 0) - available
+    while (over > 0) {
+      const widest = out.reduce((best, w, i) => (this.columns[i]!.flex && w > (this.columns[i]!.min ?? 4) && (best < 0 || w > out[best]!) ? i : best), -1)
+      if (widest < 0) break
+      out[widest]!--
+      over--
+    }
+
+    // still too narrow for the fixed columns: shrink from the last column to fit
     const total = out.reduce((a, b) => a + b, 0)
     if (total > available) {
       left = total - available
