@@ -61,10 +61,6 @@ export class Sender {
     this.random = opts.random ?? Math.random
   }
 
-  private get retryPolicy(): RetryPolicy {
-    return senderRetryPolicy(this.opts.policy)
-  }
-
   private running: Promise<FlushResult> | undefined
 
   /**
@@ -119,12 +115,13 @@ export class Sender {
       const now = clock.now()
       const error = redactString(errorMessage(err), this.opts.secrets ?? [])
       const failures = row.attempts + 1
-      if (err instanceof PermanentDeliveryError || outOfAttempts(this.retryPolicy, failures)) {
+      const retry = senderRetryPolicy(policy)
+      if (err instanceof PermanentDeliveryError || outOfAttempts(retry, failures)) {
         outbox.markDead(row, now, {error, durationMs})
         log.error('notification dead', {error, attempts: failures, permanent: err instanceof PermanentDeliveryError})
         return 'dead'
       }
-      const delay = nextDelay(this.retryPolicy, failures, this.random, err instanceof RetryLaterError ? err.retryAfterMs : undefined)
+      const delay = nextDelay(retry, failures, this.random, err instanceof RetryLaterError ? err.retryAfterMs : undefined)
       outbox.markRetry(row, now, {error, retryAt: now + delay, durationMs})
       log.warn('notification failed, will retry', {error, attempts: failures, retryInMs: delay})
       return 'retried'
