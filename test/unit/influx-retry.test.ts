@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
-import {
-  backoffDelay,
-  classifyFailure,
-  HttpStatusError,
-  NetworkError,
-  parseRetryAfter,
-  RetriesExhausted,
-  withRetry,
-  type RetryOptions,
-} from '../../src/core/store/influx/http.js'
+import {nextDelay, parseRetryAfter, RetriesExhausted, withRetry as retryLoop, type RetryEvent, type RetryPolicy} from '../../src/core/retry.js'
+import {classifyFailure, HttpStatusError, NetworkError} from '../../src/core/store/influx/http.js'
 
 const NOW = Date.UTC(2026, 10, 25, 9, 0, 0)
-const opts: RetryOptions = {maxRetries: 4, maxRetryTime: 60_000, minDelay: 1000, maxDelay: 8000, base: 2, jitter: 100}
+// 4 retries after the first attempt, within a minute; 1 s doubling to 8 s plus up to 100 ms
+const opts: RetryPolicy = {maxAttempts: 5, deadlineMs: 60_000, initialMs: 1000, maxMs: 8000, factor: 2, jitter: 100, retryAfter: 'replaces', maxRetryAfterMs: Infinity}
+
+/** The shared retry loop with InfluxDB's idea of what is worth retrying, as the store runs it. */
+const withRetry = <T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy, env: Parameters<typeof retryLoop>[2], hooks: {onRetry?: (e: RetryEvent) => void} = {}) =>
+  retryLoop(attempt, policy, env, {classify: classifyFailure, ...hooks})
 
 function status(code: number, headers: Record<string, string> = {}): HttpStatusError {
   return new HttpStatusError('http://db:8086/write', code, headers, '{"error":"x"}')
@@ -59,7 +56,7 @@ describe('backoffDelay', () => {
     ['Retry-After wins', 1, 0, 5000, 5000],
     ['Retry-After plus jitter', 3, 0.99, 500, 599],
   ]
-  for (const [name, retry, random, retryAfter, want] of cases) it(name, () => assert.equal(backoffDelay(retry, opts, () => random, retryAfter), want))
+  for (const [name, retry, random, retryAfter, want] of cases) it(name, () => assert.equal(nextDelay(opts, retry, () => random, retryAfter), want))
 })
 
 describe('withRetry', () => {
@@ -140,7 +137,7 @@ describe('withRetry', () => {
       async () => {
         throw status(503, {'retry-after': '40'})
       },
-      {...opts, maxRetries: 10, maxRetryTime: 60_000},
+      {...opts, maxAttempts: 11, deadlineMs: 60_000},
       e,
     ).catch((error: unknown) => error)
     assert.ok(err instanceof RetriesExhausted)
@@ -159,7 +156,7 @@ describe('withRetry', () => {
           e.clock.advance(25_000) // a slow timeout
           throw new NetworkError('http://db:8086', 'ETIMEDOUT', 'no answer')
         },
-        {...opts, maxRetries: 10, maxRetryTime: 60_000},
+        {...opts, maxAttempts: 11, deadlineMs: 60_000},
         e,
       ),
       RetriesExhausted,

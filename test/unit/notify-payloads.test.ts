@@ -8,11 +8,11 @@ import {slackPayload} from '../../src/core/notify/channels/slack.js'
 import {adaptiveCardPayload, messageCardPayload} from '../../src/core/notify/channels/teams.js'
 import {smsText} from '../../src/core/notify/channels/twilio.js'
 import {webhookPayload} from '../../src/core/notify/channels/webhook.js'
-import {parseRetryAfter} from '../../src/core/notify/http.js'
 import {buildNotification} from '../../src/core/notify/notification.js'
 import {notificationTitle} from '../../src/core/notify/render.js'
-import {backoffDelay} from '../../src/core/notify/sender.js'
+import {senderRetryPolicy} from '../../src/core/notify/sender.js'
 import type {NotificationAlert, NotificationKind} from '../../src/core/notify/types.js'
+import {nextDelay, parseRetryAfter} from '../../src/core/retry.js'
 
 const T0 = Date.parse('2026-03-02T10:00:00Z')
 
@@ -205,7 +205,7 @@ describe('backoff and Retry-After', () => {
     [20, 0, 450_000],
     [20, 1, 900_000],
   ]
-  for (const [failures, random, expected] of cases) it(`failure ${failures}, jitter ${random}`, () => assert.equal(backoffDelay(failures, 10_000, 900_000, () => random), expected))
+  for (const [failures, random, expected] of cases) it(`failure ${failures}, jitter ${random}`, () => assert.equal(nextDelay(senderRetryPolicy({backoffMs: 10_000, maxBackoffMs: 900_000, maxAttempts: 10}), failures, () => random), expected))
 
   const retryAfter: Array<[string | undefined, number | undefined]> = [
     ['120', 120_000],

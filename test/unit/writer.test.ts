@@ -92,6 +92,20 @@ describe('writer', () => {
     await w.stop()
   })
 
+  it('a Retry-After shorter than the backoff does not shorten it (the loop never gives up, so it must not spin)', async () => {
+    const store = new ScriptedStore()
+    store.failures = [Object.assign(new Error('slow down'), {status: 429, retryAfterMs: 50})]
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 100, random: () => 1, backoffMs: {initial: 100, max: 1000}})
+    w.start()
+    await append(1)
+    await until(() => store.calls === 1)
+    await timer.advance(50)
+    assert.equal(store.calls, 1, 'not after the 50 ms Retry-After')
+    await timer.advance(50)
+    assert.equal(store.calls, 2, 'after the 100 ms backoff')
+    await w.stop()
+  })
+
   it('drops a batch the store rejects for good, counts it, and goes on', async () => {
     const store = new ScriptedStore()
     store.failures = [new InputError('field type conflict')]

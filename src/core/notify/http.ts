@@ -1,6 +1,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import {redactString, redactUrls} from '../config/redact.js'
+import {parseRetryAfter} from '../retry.js'
 import {PermanentDeliveryError, RetryLaterError} from './types.js'
 
 /**
@@ -143,15 +144,6 @@ function networkError(err: Error & {code?: string}, what: string, secrets: reado
   return new HttpNetworkError(redactString(`${what}: ${reason}`, secrets), err.code, reason)
 }
 
-/** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value
-  if (!v) return undefined
-  if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Math.round(Number(v) * 1000)
-  const at = Date.parse(v)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
-}
-
 /**
  * Throw the right kind of error for a non-2xx response. `detail` extracts a readable reason from
  * the body (each API words its errors differently); by default the first 200 characters.
@@ -167,7 +159,7 @@ export function checkResponse(res: HttpResponse, req: Pick<HttpRequest, 'url' | 
   }
   reason ??= res.body.trim().replace(/\s+/g, ' ').slice(0, 200)
   const message = redactString(`${what}: HTTP ${res.status}${reason ? `: ${reason}` : ''}`, req.secrets ?? [])
-  const retryAfter = parseRetryAfter(res.headers['retry-after'])
+  const retryAfter = parseRetryAfter(res.headers['retry-after'], Date.now())
   if ((res.status === 429 || res.status === 503) && retryAfter !== undefined) throw new RetryLaterError(message, retryAfter)
   if (res.status === 408 || res.status === 425 || res.status === 429 || res.status >= 500) throw new Error(message)
   throw new PermanentDeliveryError(message)

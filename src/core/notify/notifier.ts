@@ -5,7 +5,7 @@ import {outboxTimings, type NotifyConfig} from './config.js'
 import {compileEscalationPolicies, type EscalationPolicy} from './escalation.js'
 import {compileInhibitRules, Inhibitor} from './inhibit.js'
 import {compileRoutes, compileTimeIntervals, type CompiledRoute, type TimeIntervals} from './router.js'
-import type {RetryPolicy} from './sender.js'
+import type {SenderPolicy} from './sender.js'
 import type {Channel} from './types.js'
 
 /**
@@ -38,7 +38,7 @@ export interface CompiledNotify {
   intervals: TimeIntervals
   escalations: Map<string, EscalationPolicy>
   externalURL?: string
-  policy: RetryPolicy & {retentionMs: number}
+  policy: SenderPolicy & {retentionMs: number}
   channel(receiver: string, key: string): ChannelInstance | undefined
   route(id: string): CompiledRoute | undefined
 }

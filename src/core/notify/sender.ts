@@ -2,6 +2,7 @@ import type {Clock} from '../clock.js'
 import {redactString} from '../config/redact.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
+import {nextDelay, outOfAttempts, type RetryPolicy} from '../retry.js'
 import type {ClaimedRow, Outbox} from './outbox.js'
 import {PermanentDeliveryError, RetryLaterError, type Channel} from './types.js'
 
@@ -12,7 +13,8 @@ import {PermanentDeliveryError, RetryLaterError, type Channel} from './types.js'
  * otherwise. Dead rows wait in `mon notify outbox` for `retry` or `drop`.
  */
 
-export interface RetryPolicy {
+/** How the sender works the outbox (config `outbox`). */
+export interface SenderPolicy {
   maxAttempts: number
   backoffMs: number
   maxBackoffMs: number
@@ -25,7 +27,7 @@ export interface SenderOptions {
   /** The channel a row goes to; undefined when the config no longer has it. */
   resolveChannel(receiver: string, channel: string): Channel | undefined
   clock: Clock
-  policy: RetryPolicy
+  policy: SenderPolicy
   log?: Logger
   /** values scrubbed from recorded errors */
   secrets?: readonly string[]
@@ -39,16 +41,14 @@ export interface FlushResult {
   dead: number
 }
 
-/** A Retry-After longer than this is taken as this (a server asking for a week is wrong). */
-const MAX_RETRY_AFTER_MS = 24 * 3_600_000
-
 /**
- * Delay before retry number `failures` (1 after the first failure): base·2^(n-1), capped, with
- * "equal jitter" — between half and all of it — so many senders recovering at once spread out.
+ * The outbox's retry policy: `backoff` doubling up to `max_backoff` with equal jitter (between
+ * half and all of it, so many senders recovering at once spread out); a Retry-After is the wait,
+ * up to a day (a server asking for a week is wrong); dead after `max_attempts`. No deadline: a
+ * dead row waits for `mon notify outbox retry`.
  */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1))
-  return Math.round(exp / 2 + (random() * exp) / 2)
+export function senderRetryPolicy(p: Pick<SenderPolicy, 'maxAttempts' | 'backoffMs' | 'maxBackoffMs'>): RetryPolicy {
+  return {initialMs: p.backoffMs, maxMs: p.maxBackoffMs, factor: 2, jitter: 'equal', retryAfter: 'replaces', maxRetryAfterMs: 24 * 3_600_000, maxAttempts: p.maxAttempts, deadlineMs: Infinity}
 }
 
 export class Sender {
@@ -115,12 +115,13 @@ export class Sender {
       const now = clock.now()
       const error = redactString(errorMessage(err), this.opts.secrets ?? [])
       const failures = row.attempts + 1
-      if (err instanceof PermanentDeliveryError || failures >= policy.maxAttempts) {
+      const retry = senderRetryPolicy(policy)
+      if (err instanceof PermanentDeliveryError || outOfAttempts(retry, failures)) {
         outbox.markDead(row, now, {error, durationMs})
         log.error('notification dead', {error, attempts: failures, permanent: err instanceof PermanentDeliveryError})
         return 'dead'
       }
-      const delay = err instanceof RetryLaterError ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, err.retryAfterMs)) : backoffDelay(failures, policy.backoffMs, policy.maxBackoffMs, this.random)
+      const delay = nextDelay(retry, failures, this.random, err instanceof RetryLaterError ? err.retryAfterMs : undefined)
       outbox.markRetry(row, now, {error, retryAt: now + delay, durationMs})
       log.warn('notification failed, will retry', {error, attempts: failures, retryInMs: delay})
       return 'retried'

@@ -13,6 +13,7 @@ import {InputError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import {parseLineProtocol} from '../model/line-protocol.js'
 import type {Point} from '../model/point.js'
+import {nextDelay, type RetryPolicy} from '../retry.js'
 import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'
 import type {Store} from '../store/types.js'
 import type {Spool, SpoolBatch, SpoolPrecision} from './spool.js'
@@ -267,8 +268,7 @@ export class Writer {
         if (this.s.storeUp || attempt === 1) this.opts.log.warn('store write failed; retrying', {points: batch.points, error: message})
         this.s.storeUp = false
         if (signal.aborted) return
-        const base = Math.min(this.opts.backoffMs.max, this.opts.backoffMs.initial * 2 ** Math.min(attempt - 1, 30))
-        const delay = Math.max(retryAfterOf(err) ?? 0, base * (0.5 + this.opts.random() * 0.5))
+        const delay = nextDelay(writerRetryPolicy(this.opts.backoffMs), attempt, this.opts.random, retryAfterOf(err))
         try {
           await sleep(this.opts.timer, delay, signal)
         } catch {
@@ -277,6 +277,15 @@ export class Writer {
       }
     }
   }
+}
+
+/**
+ * The writer's retry policy: `initial` doubling up to `max` with equal jitter; a Retry-After only
+ * lengthens the wait (the loop never gives up, so `Retry-After: 0` must not make it spin). No
+ * attempt cap and no deadline: the points are on disk.
+ */
+export function writerRetryPolicy(backoffMs: {initial: number; max: number}): RetryPolicy {
+  return {initialMs: backoffMs.initial, maxMs: backoffMs.max, factor: 2, jitter: 'equal', retryAfter: 'floor', maxRetryAfterMs: Infinity, maxAttempts: Infinity, deadlineMs: Infinity}
 }
 
 /** What became of a batch the store took: points refused (per input) and values merged. */

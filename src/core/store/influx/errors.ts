@@ -4,7 +4,8 @@
  * InfluxDB refused, a server that keeps failing.
  */
 import {EXIT_RUNTIME, EXIT_USAGE, UserError} from '../../errors.js'
-import {HttpStatusError, NetworkError, RetriesExhausted} from './http.js'
+import {RetriesExhausted} from '../../retry.js'
+import {HttpStatusError, NetworkError} from './http.js'
 
 export interface ServerContext {
   /** base URL without credentials */

@@ -1,12 +1,10 @@
 /**
  * HTTP for the InfluxDB backends: one keep-alive connection pool per store, a per-request timeout,
- * and a retry loop with exponential backoff and jitter that honours Retry-After, bounded by an
- * attempt count and a deadline. Time (clock, sleep, randomness) is injected so the retry logic is
- * tested without waiting.
+ * and which failures are worth retrying (the retry loop and its policy are src/core/retry.ts).
  */
 import http from 'node:http'
 import https from 'node:https'
-import type {Clock} from '../../clock.js'
+import {parseRetryAfter, type RetryDecision, type RetryPolicy} from '../../retry.js'
 
 export interface HttpResponse {
   status: number
@@ -192,40 +190,10 @@ function networkMessage(err: NodeJS.ErrnoException): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Retry
+// Retry: the loop and the policy are src/core/retry.ts; what is worth retrying is InfluxDB's own.
 
-export interface RetryOptions {
-  /** retries after the first attempt (0: try once) */
-  maxRetries: number
-  /** give up when the next attempt would start later than this many ms after the first */
-  maxRetryTime: number
-  /** delay before the first retry, ms */
-  minDelay: number
-  /** longest delay between attempts, ms (a longer Retry-After is still honoured within the deadline) */
-  maxDelay: number
-  /** each retry waits `base` times longer than the one before */
-  base: number
-  /** up to this many ms of random delay added to every wait */
-  jitter: number
-}
-
-export const DEFAULT_RETRY: RetryOptions = {maxRetries: 5, maxRetryTime: 60_000, minDelay: 1000, maxDelay: 30_000, base: 2, jitter: 500}
-
-/** What the retry loop needs from the outside world; the defaults are the real ones. */
-export interface RetryEnv {
-  clock: Clock
-  sleep(ms: number): Promise<void>
-  /** in [0, 1) */
-  random(): number
-}
-
-export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-export interface RetryDecision {
-  retry: boolean
-  /** the server's Retry-After, ms */
-  retryAfter?: number
-}
+/** Writes: 1 s doubling to 30 s plus up to 0.5 s, 6 attempts within a minute (the config's max_retries / max_retry_time apply first). */
+export const DEFAULT_RETRY: RetryPolicy = {initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 500, retryAfter: 'replaces', maxRetryAfterMs: Infinity, maxAttempts: 6, deadlineMs: 60_000}
 
 /** 429, 5xx (except 501 Not Implemented and 505) and network failures are worth another try. */
 export function classifyFailure(err: unknown, now: number): RetryDecision {
@@ -234,79 +202,9 @@ export function classifyFailure(err: unknown, now: number): RetryDecision {
     const s = err.status
     const retry = s === 429 || (s >= 500 && s !== 501 && s !== 505)
     if (!retry) return {retry: false}
-    const header = err.headers['retry-after']
-    const retryAfter = parseRetryAfter(Array.isArray(header) ? header[0] : header, now)
+    const retryAfter = parseRetryAfter(err.headers['retry-after'], now)
     return retryAfter === undefined ? {retry} : {retry, retryAfter}
   }
 
   return {retry: false}
-}
-
-/** Retry-After as delta-seconds or an HTTP date → ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined
-  const s = value.trim()
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000)
-  const at = Date.parse(s)
-  if (Number.isNaN(at)) return undefined
-  return Math.max(0, at - now)
-}
-
-/** Wait before retry number `retry` (1-based): exponential, capped, plus jitter; Retry-After wins when given. */
-export function backoffDelay(retry: number, opts: RetryOptions, random: () => number, retryAfter?: number): number {
-  const jitter = Math.floor(random() * opts.jitter)
-  if (retryAfter !== undefined) return retryAfter + jitter
-  const exp = opts.minDelay * opts.base ** (retry - 1)
-  return Math.min(opts.maxDelay, exp) + jitter
-}
-
-/** The last failure, with how long the loop tried. */
-export class RetriesExhausted extends Error {
-  constructor(
-    readonly last: unknown,
-    readonly attempts: number,
-    readonly elapsed: number,
-    readonly why: 'attempts' | 'deadline',
-  ) {
-    super(`${(last as Error)?.message ?? String(last)} (gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} in ${formatMs(elapsed)})`)
-    this.name = 'RetriesExhausted'
-  }
-}
-
-export interface RetryEvent {
-  attempt: number
-  delay: number
-  error: unknown
-}
-
-/**
- * Runs `attempt` until it succeeds, fails with something not worth retrying (rethrown as is), or
- * the attempts or the deadline run out ({@link RetriesExhausted}, carrying the last failure).
- */
-export async function withRetry<T>(
-  attempt: (n: number) => Promise<T>,
-  opts: RetryOptions,
-  env: RetryEnv,
-  hooks: {classify?: (err: unknown, now: number) => RetryDecision; onRetry?: (e: RetryEvent) => void} = {},
-): Promise<T> {
-  const classify = hooks.classify ?? classifyFailure
-  const started = env.clock.now()
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt(n)
-    } catch (error) {
-      const now = env.clock.now()
-      const decision = classify(error, now)
-      if (!decision.retry) throw error
-      if (n > opts.maxRetries) throw new RetriesExhausted(error, n, now - started, 'attempts')
-      const delay = backoffDelay(n, opts, env.random, decision.retryAfter)
-      if (now + delay - started > opts.maxRetryTime) throw new RetriesExhausted(error, n, now - started, 'deadline')
-      hooks.onRetry?.({attempt: n, delay, error})
-      await env.sleep(delay)
-    }
-  }
-}
-
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
 }

@@ -4,7 +4,7 @@
  *   writes   1.x  POST /write (line protocol, precision, gzip)               v1.ts
  *            2.x  @influxdata/influxdb-client WriteApi → /api/v2/write       v2.ts
  *            both: batches by count and bytes, several in flight, retries with backoff, jitter,
- *            Retry-After, an attempt count and a deadline (http.ts); a 400 is reported with the
+ *            Retry-After, an attempt count and a deadline (core/retry.ts); a 400 is reported with the
  *            rejected lines and never retried (write.ts)
  *   queries  plans compiled to InfluxQL (influxql.ts) → POST /query (1.x, and the v1-compatible
  *            endpoint of 2.x/3.x with `Authorization: Token`), epoch=ms, chunked
@@ -27,7 +27,8 @@ import {bucketStart} from '../../query/aggregate.js'
 import {chooseTier, DEFAULT_POLICY, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
 import {describeFailure, InfluxError, InfluxQueryError, isMissingDatabase, missingDatabase, type ServerContext} from './errors.js'
-import {DEFAULT_RETRY, HttpClient, HttpStatusError, realSleep, serverMessage, withRetry, type HttpResponse, type RetryEnv, type RetryEvent, type RetryOptions} from './http.js'
+import {realSleep, withRetry, type RetryEnv, type RetryEvent, type RetryPolicy} from '../../retry.js'
+import {classifyFailure, DEFAULT_RETRY, HttpClient, HttpStatusError, serverMessage, type HttpResponse} from './http.js'
 import {
   compilePlan,
   countAllStatement,
@@ -74,9 +75,9 @@ export interface InfluxStoreOptions {
   sleep?: (ms: number) => Promise<void>
   random?: () => number
   /** overrides of the write retry policy (the config's max_retries / max_retry_time apply first) */
-  retry?: Partial<RetryOptions>
+  retry?: Partial<RetryPolicy>
   /** retry policy of /ping and queries: short, a person is usually waiting */
-  queryRetry?: Partial<RetryOptions>
+  queryRetry?: Partial<RetryPolicy>
   /** told about every retry (the daemon logs them) */
   onRetry?: (e: RetryEvent & {action: string}) => void
   /** retention tiers (config `retention`; default raw 7d, 1m 30d, 1h 1y) */
@@ -115,7 +116,7 @@ export interface RawQueryResult {
   messages: string[]
 }
 
-const QUERY_RETRY: RetryOptions = {maxRetries: 2, maxRetryTime: 10_000, minDelay: 250, maxDelay: 2000, base: 2, jitter: 100}
+const QUERY_RETRY: RetryPolicy = {initialMs: 250, maxMs: 2000, factor: 2, jitter: 100, retryAfter: 'replaces', maxRetryAfterMs: Infinity, maxAttempts: 3, deadlineMs: 10_000}
 
 export class InfluxStore implements FullStore {
   /** `gzip: auto` compresses unless the server is on loopback, where compression only costs CPU. */
@@ -129,8 +130,8 @@ export class InfluxStore implements FullStore {
   readonly url: string
   private readonly http: HttpClient
   private readonly env: RetryEnv
-  private readonly writeRetry: RetryOptions
-  private readonly queryRetry: RetryOptions
+  private readonly writeRetry: RetryPolicy
+  private readonly queryRetry: RetryPolicy
   private readonly limits: BatchLimits
   private readonly timeout: number
   private server?: Promise<ServerInfo>
@@ -149,7 +150,8 @@ export class InfluxStore implements FullStore {
     this.http = new HttpClient({url: cfg.url, timeout: this.timeout, tlsVerify: cfg.tls_verify, headers: auth, maxSockets: cfg.concurrency + 2})
     this.url = this.http.base.origin + this.http.base.pathname.replace(/\/+$/, '')
     this.env = {clock: opts.clock ?? systemClock, sleep: opts.sleep ?? realSleep, random: opts.random ?? Math.random}
-    this.writeRetry = {...DEFAULT_RETRY, maxRetries: cfg.max_retries, maxRetryTime: parseDuration(cfg.max_retry_time), ...opts.retry}
+    // store.max_retries counts retries; the policy counts attempts, the first included
+    this.writeRetry = {...DEFAULT_RETRY, maxAttempts: cfg.max_retries + 1, deadlineMs: parseDuration(cfg.max_retry_time), ...opts.retry}
     this.queryRetry = {...QUERY_RETRY, ...opts.queryRetry}
     this.limits = {maxLines: cfg.batch_size, maxBytes: parseSize(cfg.batch_bytes)}
   }
@@ -228,8 +230,8 @@ export class InfluxStore implements FullStore {
     return api === 2 ? this.cfg.bucket! : this.cfg.database
   }
 
-  private retrying<T>(action: string, policy: RetryOptions, attempt: () => Promise<T>): Promise<T> {
-    return withRetry(attempt, policy, this.env, {onRetry: this.opts.onRetry && ((e) => this.opts.onRetry!({...e, action}))})
+  private retrying<T>(action: string, policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
+    return withRetry(attempt, policy, this.env, {classify: classifyFailure, onRetry: this.opts.onRetry && ((e) => this.opts.onRetry!({...e, action}))})
   }
 
   // ---------------------------------------------------------------- writes
