@@ -8,7 +8,7 @@ export function renderCollectStart(agent: Agent, storeName: string): string[] {
   const lines = [`mon collect: ${agent.inputs.length} input${agent.inputs.length === 1 ? '' : 's'} → ${storeName}`]
   for (const i of status.inputs) if (i.kind !== 'listener') lines.push(`  ${i.name.padEnd(24)} ${i.schedule}`)
   const a = agent.listenerAddress
-  if (a) lines.push(`  listener                 http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/write (and /api/v2/write)`)
+  if (a) lines.push(`  listener                 ${a.scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/write (and /api/v2/write)`)
   const s = status.spool
   lines.push(`  spool                    ${s.dir}${s.points > 0 ? ` (${s.points} unsent points from an earlier run, ${formatSize(s.bytes)})` : ''}`)
   lines.push('Ctrl-C (SIGINT) or SIGTERM stops after writing what is spooled.')

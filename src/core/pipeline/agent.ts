@@ -82,8 +82,8 @@ export interface Agent {
   status(): AgentStatus
   /** Applies a new config: inputs rebuilt, listener restarted if its settings changed, limits updated. */
   reload(config: MonConfig): Promise<void>
-  /** where the push listener listens, once started */
-  readonly listenerAddress: {host: string; port: number} | undefined
+  /** where the push listener listens, once started; scheme `https` with tls_cert */
+  readonly listenerAddress: {host: string; port: number; scheme: 'http' | 'https'} | undefined
   /** the inputs being run */
   readonly inputs: readonly Input[]
 }
@@ -228,7 +228,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
 
   const agent: Agent = {
     get listenerAddress() {
-      return listener?.address
+      return listener?.address && {...listener.address, scheme: listener.scheme}
     },
     get inputs() {
       return inputs
