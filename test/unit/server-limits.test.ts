@@ -1,12 +1,14 @@
 /**
  * The pure parts of the server-socket limits: the per-source auth throttle (table-driven, an
- * injected time — no clock at all) and the open-files limit the systemd unit gives the daemon.
+ * injected time — no clock at all), max_connections against the open-files limit, and the limit
+ * the systemd unit gives the daemon.
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {DEFAULT_MAX_CONNECTIONS} from '../../src/core/config/schema.js'
 import {systemdUnit, UNIT_NOFILE_LIMIT} from '../../src/core/daemon/install.js'
 import {AuthThrottle, retryAfterSeconds} from '../../src/core/server/auth-throttle.js'
+import {effectiveMaxConnections, openFileLimit, RESERVED_FILES} from '../../src/core/server/socket.js'
 
 const OPTS = {maxFailures: 3, windowMs: 60_000, lockoutMs: 30_000, maxSources: 4}
 
@@ -99,4 +101,26 @@ describe('systemd unit', () => {
     assert.match(unit, /\[Service\][^[]*LimitNOFILE=/, 'in [Service]')
     assert.ok(UNIT_NOFILE_LIMIT > 2 * DEFAULT_MAX_CONNECTIONS + 1024)
   })
+})
+
+describe('max_connections and the open-files limit', () => {
+  const limits = (soft: string, hard: string) => `Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            ${soft.padEnd(20)} ${hard.padEnd(20)} files     \nMax locked memory         8388608              8388608              bytes     \n`
+
+  it('reads the soft limit from /proc/self/limits', () => {
+    assert.equal(openFileLimit(limits('1024', '524288')), 1024)
+    assert.equal(openFileLimit(limits('unlimited', 'unlimited')), undefined)
+    assert.equal(openFileLimit('not a limits file'), undefined)
+    assert.ok((openFileLimit() ?? 1) > 0, 'this process has one (or it is unknown)')
+  })
+
+  const cases: Array<[number, number | undefined, number]> = [
+    [4096, undefined, 4096],
+    [4096, 65_536, 4096],
+    [4096, 1024, 1024 - RESERVED_FILES],
+    [100, 1024, 100],
+    [4096, 200, 1],
+  ]
+  for (const [configured, fileLimit, want] of cases) {
+    it(`max_connections ${configured} with ${fileLimit ?? 'no known'} open files → ${want}`, () => assert.equal(effectiveMaxConnections(configured, fileLimit), want))
+  }
 })

@@ -138,7 +138,7 @@ export class Listener {
   async start(): Promise<{host: string; port: number}> {
     const hp = parseHostPort(this.opts.listen)
     if (!hp) throw new Error(`invalid listen address ${this.opts.listen}`)
-    const socket = createServerSocket(this.opts.socket ?? serverSocketOptions('inputs.listener', listenerInputSchema.parse({})), (req, res) => void this.handle(req, res))
+    const socket = createServerSocket(this.opts.socket ?? serverSocketOptions('inputs.listener', listenerInputSchema.parse({})), (req, res) => void this.handle(req, res), this.opts.ctx.log)
     const server = socket.server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

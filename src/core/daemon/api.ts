@@ -150,7 +150,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (!res.headersSent) send(res, 500, {error: {code: 'internal', message: 'internal error'}})
       else res.destroy()
     })
-  })
+  }, log)
   const server = socket.server
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

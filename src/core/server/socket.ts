@@ -5,6 +5,7 @@ import type {Socket} from 'node:net'
 import {createSecureContext} from 'node:tls'
 import {parseDuration} from '../config/duration.js'
 import {InputError, UserError, errorMessage} from '../errors.js'
+import type {Logger} from '../log.js'
 
 /**
  * Every server socket of mon (the push listener, the daemon API) is made here, with the same
@@ -16,8 +17,9 @@ import {InputError, UserError, errorMessage} from '../errors.js'
  * - `max_connections_per_source`: connections one address holds at once; beyond it, new ones from
  *   that address are closed at once. This is what keeps the others in: a total cap alone, once
  *   filled by one bad client, would shut legitimate clients out as well.
- * - `max_connections`: all connections at once, below the process's file limit (the systemd unit
- *   sets LimitNOFILE), so accept() never fails with EMFILE — which resets everyone.
+ * - `max_connections`: all connections at once, kept below the process's open-files limit (the
+ *   systemd unit sets LimitNOFILE; with a lower `ulimit -n` the cap is lowered to fit and logged),
+ *   so accept() never fails with EMFILE — which resets everyone.
  * - `tls_cert` + `tls_key` serve HTTPS; `tls_client_ca` also requires a client certificate
  *   signed by that CA.
  */
@@ -78,8 +80,31 @@ export function sourceAddress(socket: Socket): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a
 }
 
+/** Files a process keeps for itself besides client connections (store, spool, logs, outgoing requests). */
+export const RESERVED_FILES = 256
+
+/** The soft open-files limit from /proc/self/limits (Linux); undefined when unknown or unlimited. */
+export function openFileLimit(limitsText?: string): number | undefined {
+  let text = limitsText
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(text)
+  return m && m[1] !== 'unlimited' ? Number(m[1]) : undefined
+}
+
+/** max_connections, lowered to what the open-files limit leaves after {@link RESERVED_FILES} (at least 1). */
+export function effectiveMaxConnections(configured: number, fileLimit: number | undefined): number {
+  if (fileLimit === undefined) return configured
+  return Math.max(1, Math.min(configured, fileLimit - RESERVED_FILES))
+}
+
 /** An HTTP(S) server with the limits; not listening yet. TLS files are read now: a bad one is a UserError naming the field. */
-export function createServerSocket(opts: ServerSocketOptions, handler: RequestListener): ServerSocket {
+export function createServerSocket(opts: ServerSocketOptions, handler: RequestListener, log?: Logger): ServerSocket {
   const limits = {
     headersTimeout: opts.headersTimeoutMs,
     // node wants requestTimeout ≥ headersTimeout (0 would mean none)
@@ -93,6 +118,11 @@ export function createServerSocket(opts: ServerSocketOptions, handler: RequestLi
   server.requestTimeout = limits.requestTimeout
   server.keepAliveTimeout = limits.keepAliveTimeout
 
+  const fileLimit = openFileLimit()
+  const maxConnections = effectiveMaxConnections(opts.maxConnections, fileLimit)
+  if (maxConnections < opts.maxConnections) {
+    log?.info(`${opts.section}: at most ${maxConnections} connections at once (max_connections is ${opts.maxConnections}, but the process may open only ${fileLimit} files: raise ulimit -n or LimitNOFILE)`)
+  }
   const perSource = new Map<string, number>()
   const open = new Set<Socket>()
   let refused = 0
@@ -100,7 +130,7 @@ export function createServerSocket(opts: ServerSocketOptions, handler: RequestLi
   server.prependListener('connection', (socket: Socket) => {
     const source = sourceAddress(socket)
     const held = perSource.get(source) ?? 0
-    if (held >= opts.maxConnectionsPerSource || open.size >= opts.maxConnections) {
+    if (held >= opts.maxConnectionsPerSource || open.size >= maxConnections) {
       refused++
       socket.destroy()
       return
