@@ -52,14 +52,15 @@ async function openSlowClients(port: number, n: number): Promise<SlowClient[]> {
   return out
 }
 
-function openSlowClient(port: number): Promise<SlowClient> {
+/** A connection from 127.0.0.2 that starts a request and sends its headers a byte at a time (the caller trickles); `silent`: from 127.0.0.3, sending nothing at all. */
+function openSlowClient(port: number, silent = false): Promise<SlowClient> {
   return new Promise((resolve) => {
-    const socket = connect({host: '127.0.0.1', port, localAddress: '127.0.0.2'})
+    const socket = connect({host: '127.0.0.1', port, localAddress: silent ? '127.0.0.3' : '127.0.0.2'})
     const client: SlowClient = {socket, connected: false, closed: false}
     socket.on('error', () => {}) // a reset is one of the expected ends
     socket.once('connect', () => {
       client.connected = true
-      socket.write('POST /write HTTP/1.1\r\nHost: listener\r\nX-Slow: ')
+      if (!silent) socket.write('POST /write HTTP/1.1\r\nHost: listener\r\nX-Slow: ')
       resolve(client)
     })
     socket.once('close', () => {
@@ -145,12 +146,13 @@ inputs:
   assert.equal(result.inputs.find((i) => i.name === 'listener')!.written, LEGIT_WRITES, 'every acknowledged point is in the store')
 })
 
-it('the daemon API has the same limits: its per-source cap and header_timeout (1s here) hold 100 trickling connections', {timeout: 60_000}, async (t) => {
+it('the daemon API has the same limits: its per-source cap and header_timeout (1s here) hold 100 trickling and 10 silent connections', {timeout: 60_000}, async (t) => {
   const {config} = parseConfigText('api:\n  listen: 127.0.0.1:0\n  header_timeout: 1s\n  max_connections_per_source: 10\n', '<test>', {})
   const api = createApiServer({listen: config.api.listen, clock: systemClock, socket: serverSocketOptions('api', config.api)})
   api.route('GET', '/healthz', () => ({json: {status: 'ok'}}), {auth: false})
   const {port, url} = await api.listen()
   const slow = await openSlowClients(port, 100)
+  const silent = await Promise.all(Array.from({length: 10}, () => openSlowClient(port, true)))
   const trickle = setInterval(() => {
     for (const c of slow) if (!c.closed) c.socket.write('a')
   }, 200)
@@ -161,10 +163,11 @@ it('the daemon API has the same limits: its per-source cap and header_timeout (1
     await waitFor(async () => slow.filter((c) => !c.closed).length <= 10, 'API: slow connections beyond the per-source cap closed', 10_000)
     const held = slow.filter((c) => !c.closed).length
     await waitFor(async () => slow.every((c) => c.closed), 'API: trickling connections closed by header_timeout', 30_000)
-    t.diagnostic(`api: 100 slow connections from 127.0.0.2 → ${100 - held} closed at once, ${held} later by header_timeout; ${statuses.length}/20 requests from 127.0.0.1 answered 200`)
+    await waitFor(async () => silent.every((c) => c.closed), 'API: connections that never send a byte closed by header_timeout', 30_000)
+    t.diagnostic(`api: 100 slow connections from 127.0.0.2 → ${100 - held} closed at once, ${held} later by header_timeout; 10 silent ones closed by header_timeout; ${statuses.length}/20 requests from 127.0.0.1 answered 200`)
   } finally {
     clearInterval(trickle)
-    for (const c of slow) c.socket.destroy()
+    for (const c of [...slow, ...silent]) c.socket.destroy()
     await api.close()
   }
 })

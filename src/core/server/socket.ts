@@ -12,7 +12,7 @@ import type {Logger} from '../log.js'
  * limits, so one slow or hostile client cannot hold the process:
  *
  * - `header_timeout`: a connection that has not sent complete request headers by then is closed
- *   (slowloris); it also bounds the TLS handshake. `request_timeout` bounds a whole request,
+ *   (slowloris), and so is one that sends nothing; it also bounds the TLS handshake. `request_timeout` bounds a whole request,
  *   `idle_timeout` a keep-alive connection between requests.
  * - `max_connections_per_source`: connections one address holds at once; beyond it, new ones from
  *   that address are closed at once. This is what keeps the others in: a total cap alone, once
@@ -113,7 +113,18 @@ export function createServerSocket(opts: ServerSocketOptions, handler: RequestLi
     // node checks the two timeouts on this interval (default 30 s): a short header_timeout must be checked often enough to mean it
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(opts.headersTimeoutMs / 4))),
   }
-  const server = opts.tls ? createHttpsServer({...limits, ...readTls(opts.section, opts.tls), handshakeTimeout: opts.headersTimeoutMs}, handler) : createHttpServer(limits, handler)
+  // node's headersTimeout starts with a request's first byte: a connection that sends nothing at
+  // all would stay. Until its first request it gets header_timeout as an inactivity timeout
+  // (node's own timeout handler then destroys it); the request clears it, as node does for
+  // keep-alive connections, so a slow handler or spool is never cut off.
+  const firstRequestWithin = (socket: Socket) => socket.setTimeout(opts.headersTimeoutMs)
+  const guarded: RequestListener = (req, res) => {
+    if (req.socket.timeout) req.socket.setTimeout(0)
+    handler(req, res)
+  }
+  const server = opts.tls ? createHttpsServer({...limits, ...readTls(opts.section, opts.tls), handshakeTimeout: opts.headersTimeoutMs}, guarded) : createHttpServer(limits, guarded)
+  // with TLS the handshake timeout covers the raw socket; the timer goes on the TLS socket http reads
+  if (opts.tls) server.prependListener('secureConnection', firstRequestWithin)
   server.headersTimeout = limits.headersTimeout
   server.requestTimeout = limits.requestTimeout
   server.keepAliveTimeout = limits.keepAliveTimeout
@@ -137,6 +148,7 @@ export function createServerSocket(opts: ServerSocketOptions, handler: RequestLi
     }
     perSource.set(source, held + 1)
     open.add(socket)
+    if (!opts.tls) firstRequestWithin(socket)
     socket.once('close', () => {
       open.delete(socket)
       const n = perSource.get(source)! - 1
