@@ -11,6 +11,7 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {join} from 'node:path'
+import {connect as tlsConnect} from 'node:tls'
 import {after, before, describe, it} from 'node:test'
 import {systemClock} from '../../src/core/clock.js'
 import {parseConfigText} from '../../src/core/config/load.js'
@@ -20,7 +21,7 @@ import {createServerSocket, serverSocketOptions} from '../../src/core/server/soc
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {runMon} from '../helpers/cli.js'
 import {startIncidentApi, type RunningApi} from '../helpers/incident-api.js'
-import {tempDir} from '../helpers/servers.js'
+import {tempDir, waitFor} from '../helpers/servers.js'
 import {makeTestPki, type TestPki} from '../helpers/tls.js'
 
 const TOKEN = 'tls-test-token-7c1e'
@@ -87,14 +88,21 @@ ${extra}`,
 
 describe('chaos: TLS on the push listener', () => {
   it('serves HTTPS with tls_cert/tls_key: a client trusting the test CA writes; others are refused', async (t) => {
-    const l = await startListenerAgent('listener-tls', '')
+    const l = await startListenerAgent('listener-tls', '    header_timeout: 1s\n')
     try {
       const url = `https://127.0.0.1:${l.port}/api/v2/write?precision=s`
       assert.equal((await post(url, 'tls_test v=1 1767614400\n', {ca: pki.caCert})).status, 204)
       await assert.rejects(post(url, 'tls_test v=2 1767614401\n', {ca: pki.otherCaCert}), /self-signed certificate|unable to verify/i, 'a CA that did not sign it is not trusted')
       await assert.rejects(post(`http://127.0.0.1:${l.port}/api/v2/write`, 'tls_test v=3 1767614402\n'), /socket hang up|ECONNRESET|parse error|HPE_/i, 'plain HTTP to the TLS port gets no answer')
       assert.equal(l.agent.status().listener!.writes, 1)
-      t.diagnostic(`listener https: 1 write over TLS, 2 clients refused`)
+      // a client that completes the handshake and then says nothing is closed by header_timeout
+      const silent = tlsConnect({host: '127.0.0.1', port: l.port, ca: readFileSync(pki.caCert)})
+      silent.on('error', () => {})
+      let closed = false
+      silent.once('close', () => (closed = true))
+      await new Promise((r) => silent.once('secureConnect', r))
+      await waitFor(async () => closed, 'a silent TLS connection closed by header_timeout', 15_000)
+      t.diagnostic(`listener https: 1 write over TLS; another CA, plain HTTP and a silent TLS client refused or closed`)
     } finally {
       await l.close()
     }
