@@ -8,7 +8,7 @@ import {describe, it} from 'node:test'
 import {DEFAULT_MAX_CONNECTIONS} from '../../src/core/config/schema.js'
 import {systemdUnit, UNIT_NOFILE_LIMIT} from '../../src/core/daemon/install.js'
 import {AuthThrottle, retryAfterSeconds} from '../../src/core/server/auth-throttle.js'
-import {effectiveMaxConnections, openFileLimit, RESERVED_FILES} from '../../src/core/server/socket.js'
+import {effectiveMaxConnections, openFileLimit, RESERVED_FILES, sourceKey} from '../../src/core/server/socket.js'
 
 const OPTS = {maxFailures: 3, windowMs: 60_000, lockoutMs: 30_000, maxSources: 4}
 
@@ -123,4 +123,18 @@ describe('max_connections and the open-files limit', () => {
   for (const [configured, fileLimit, want] of cases) {
     it(`max_connections ${configured} with ${fileLimit ?? 'no known'} open files → ${want}`, () => assert.equal(effectiveMaxConnections(configured, fileLimit), want))
   }
+})
+
+describe('sourceKey: what the cap and the throttle count by', () => {
+  const cases: Array<[string, string]> = [
+    ['127.0.0.1', '127.0.0.1'],
+    ['203.0.113.9', '203.0.113.9'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:0:0:0:ffff', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+  ]
+  for (const [address, key] of cases) it(`${address} → ${key}`, () => assert.equal(sourceKey(address), key))
 })

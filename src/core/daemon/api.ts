@@ -8,7 +8,7 @@ import {AmbiguousIdError, IncidentConflictError, NotFoundError} from '../inciden
 import type {IncidentService} from '../incidents/types.js'
 import {silentLogger, type Logger} from '../log.js'
 import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
-import {createServerSocket, serverSocketOptions, sourceAddress, type ServerSocketOptions} from '../server/socket.js'
+import {createServerSocket, serverSocketOptions, sourceAddress, sourceKey, type ServerSocketOptions} from '../server/socket.js'
 import {bearerToken, tokenMatches} from './auth.js'
 import {mountIncidentRoutes} from './api-incidents.js'
 
@@ -162,7 +162,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const route = matching.find((r) => r.method === method)
     const needsAuth = path.startsWith('/api/') || (route?.auth ?? false)
 
-    const locked = needsAuth ? throttle.lockedFor(remoteAddress, opts.clock.now()) : 0
+    const source = sourceKey(remoteAddress)
+    const locked = needsAuth ? throttle.lockedFor(source, opts.clock.now()) : 0
     if (locked > 0) {
       // the lockout was audited when it began; each request during it only counts in the log
       req.resume()
@@ -177,7 +178,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       req.resume()
       const given = bearerToken(req.headers.authorization) !== undefined
       const reason = !opts.token ? 'the API has no token configured' : given ? 'wrong token' : 'missing token'
-      const {failures, lockedOut} = throttle.fail(remoteAddress, opts.clock.now())
+      const {failures, lockedOut} = throttle.fail(source, opts.clock.now())
       const lockout = lockedOut ? `; ${failures} failures, locked out for ${retryAfterSeconds(throttle.opts.lockoutMs)}s` : ''
       log.warn('api: refused request', {source: remoteAddress, method, path, reason: reason + lockout})
       try {

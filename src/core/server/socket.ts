@@ -74,10 +74,28 @@ export function serverSocketOptions(section: string, c: ServerSocketConfig): Ser
   }
 }
 
-/** The client's address as the auth throttle and the per-source cap key it (`::ffff:127.0.0.1` → `127.0.0.1`). */
+/** The client's address, as logged and audited (`::ffff:127.0.0.1` → `127.0.0.1`). */
 export function sourceAddress(socket: Socket): string {
   const a = socket.remoteAddress ?? 'unknown'
   return a.startsWith('::ffff:') ? a.slice(7) : a
+}
+
+/**
+ * What the per-source cap and the auth throttle count by: an IPv4 address, or an IPv6 address's
+ * /64 — one host usually holds a whole /64, and counting its 2^64 addresses apart would make both
+ * limits free to dodge.
+ */
+export function sourceKey(address: string): string {
+  if (!address.includes(':')) return address
+  const bare = address.replace(/%.*$/, '')
+  const [head = '', tail] = bare.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`
 }
 
 /** Files a process keeps for itself besides client connections (store, spool, logs, outgoing requests). */
@@ -139,7 +157,7 @@ export function createServerSocket(opts: ServerSocketOptions, handler: RequestLi
   let refused = 0
   // first, so a refused socket is gone before http (or tls) starts reading from it
   server.prependListener('connection', (socket: Socket) => {
-    const source = sourceAddress(socket)
+    const source = sourceKey(sourceAddress(socket))
     const held = perSource.get(source) ?? 0
     if (held >= opts.maxConnectionsPerSource || open.size >= maxConnections) {
       refused++
