@@ -121,6 +121,23 @@ describe('chaos: TLS on the push listener', () => {
     }
   })
 
+  it('a reload with a missing TLS file is refused and the running listener keeps serving', async () => {
+    const l = await startListenerAgent('listener-reload', '')
+    try {
+      const url = `https://127.0.0.1:${l.port}/api/v2/write?precision=s`
+      const {config} = parseConfigText(
+        `data_dir: ${join(tmp.dir, 'listener-reload')}\nhost: collector-1\nagent: {self_metrics: false, flush_interval: 50ms}\ninputs:\n  host: {enabled: false}\n  listener:\n    enabled: true\n    listen: 127.0.0.1:0\n    token: ${TOKEN}\n    tls_cert: ${join(tmp.dir, 'renewed.pem')}\n    tls_key: ${pki.serverKey}\n`,
+        '<test>',
+        {},
+      )
+      await assert.rejects(l.agent.reload(config), (err: UserError) => err instanceof UserError && err.message.startsWith('cannot read inputs.listener.tls_cert'))
+      assert.equal(l.agent.listenerAddress?.port, l.port, 'the listener was not stopped')
+      assert.equal((await post(url, 'reload_test v=1 1767614400\n', {ca: pki.caCert})).status, 204)
+    } finally {
+      await l.close()
+    }
+  })
+
   it('a missing or mismatched TLS file is one message naming the field, before anything listens', () => {
     const base = parseConfigText('inputs:\n  listener:\n    enabled: true\n', '<test>', {}).config.inputs.listener
     const missing = serverSocketOptions('inputs.listener', {...base, tls_cert: join(tmp.dir, 'nope.pem'), tls_key: pki.serverKey})

@@ -12,7 +12,7 @@ import {needOptimizingCompiler} from '../runtime.js'
 import {deadline} from '../abort.js'
 import {systemClock, type Clock} from '../clock.js'
 import {Listener, type ListenerStats} from '../collectors/listener.js'
-import {serverSocketOptions} from '../server/socket.js'
+import {checkServerSocket, serverSocketOptions} from '../server/socket.js'
 import {PartialCollectError} from '../collectors/partial.js'
 import {buildInputs, collectorContext, type Input} from '../collectors/registry.js'
 import {parseDuration, parseSize} from '../config/duration.js'
@@ -289,6 +289,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       let fresh: Scheduler
       try {
         fresh = buildScheduler()
+        // a bad TLS file must not cost the running listener
+        if (listenerChanged && listenerWanted()) checkServerSocket(serverSocketOptions('inputs.listener', next.inputs.listener))
       } catch (err) {
         config = previous // keep running as before
         throw err

@@ -184,6 +184,11 @@ export function createServerSocket(opts: ServerSocketOptions, handler: RequestLi
   }
 }
 
+/** Reads and checks the TLS files now (a reload does so before it stops the socket it would replace). */
+export function checkServerSocket(opts: ServerSocketOptions): void {
+  if (opts.tls) readTls(opts.section, opts.tls)
+}
+
 function readTls(section: string, tls: NonNullable<ServerSocketOptions['tls']>): {cert: Buffer; key: Buffer; ca?: Buffer; requestCert?: boolean; rejectUnauthorized?: boolean} {
   const read = (field: string, file: string) => {
     try {
