@@ -1,5 +1,6 @@
 import {systemClock, type Clock} from '../core/clock.js'
-import {loadConfig, type LoadedConfig} from '../core/config/load.js'
+import {loadConfig, type ConfigSection, type LoadedConfig} from '../core/config/load.js'
+import {loadConfigOrRunningDaemon} from '../core/daemon/config-fallback.js'
 import {describeStore, openStore} from '../core/store/open.js'
 import type {FullStore} from '../core/store/types.js'
 
@@ -12,8 +13,25 @@ export interface Context {
   close(): Promise<void>
 }
 
-export async function openContext(flags: {config?: string}, opts: {clock?: Clock} = {}): Promise<Context> {
-  const loaded = await loadConfig({path: flags.config})
+export interface ContextOptions {
+  clock?: Clock
+  /** the config sections the command uses (see {@link loadConfig}); default every one */
+  sections?: readonly ConfigSection[]
+  /**
+   * For views of what runs: when the config file does not load but a daemon runs its last good
+   * version, go on with the daemon's data dir and call this with the problem (see {@link loadConfigOrRunningDaemon}).
+   */
+  onBrokenConfigWhileDaemonRuns?: (problem: string) => void
+}
+
+export async function openContext(flags: {config?: string}, opts: ContextOptions = {}): Promise<Context> {
+  const loadOptions = {path: flags.config, sections: opts.sections}
+  let loaded: LoadedConfig
+  if (opts.onBrokenConfigWhileDaemonRuns) {
+    const found = await loadConfigOrRunningDaemon(loadOptions)
+    if (found.configProblem) opts.onBrokenConfigWhileDaemonRuns(found.configProblem)
+    loaded = found.loaded
+  } else loaded = await loadConfig(loadOptions)
   const clock = opts.clock ?? systemClock
   let store: Promise<FullStore> | undefined
   return {

@@ -7,15 +7,16 @@ import {defaultActor, localIncidentsFromConfig, type IncidentService} from '../c
 import {silentLogger, type Logger} from '../core/log.js'
 import type {Point} from '../core/model/point.js'
 import {color} from './render/color.js'
-import {openContext} from './context.js'
+import {openContext, type ContextOptions} from './context.js'
+import {STORE_SECTIONS} from '../core/config/load.js'
 
 /**
  * What the `mon alerts …` commands work with: the incident service — the local state.db, or with
- * `--remote URL` the daemon API (token from MON_TOKEN; no local config needed) — and the clock.
+ * `--remote URL` the daemon API (token from MON_API_TOKEN; no local config needed) — and the clock.
  */
 export const remoteFlags = {
   remote: Flags.string({
-    description: 'act through the mon daemon API at this URL instead of the local data dir (token from $MON_TOKEN)',
+    description: 'act through the mon daemon API at this URL instead of the local data dir (token from $MON_API_TOKEN)',
     helpValue: 'URL',
     helpGroup: 'REMOTE',
   }),
@@ -41,6 +42,17 @@ export const remoteFlags = {
   }),
 }
 
+/**
+ * The daemon API token from the environment: MON_API_TOKEN, the name the daemon reads too. The old
+ * client-side name MON_TOKEN still works, with a deprecation warning on stderr.
+ */
+export function apiTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.MON_API_TOKEN) return env.MON_API_TOKEN
+  if (!env.MON_TOKEN) return undefined
+  process.stderr.write(`${color(process.stderr).yellow('warning:')} MON_TOKEN is deprecated: set MON_API_TOKEN instead (the same name the daemon reads)\n`)
+  return env.MON_TOKEN
+}
+
 export const actorFlag = Flags.string({description: 'who does it (default: $USER@hostname)', helpValue: 'NAME'})
 
 export interface IncidentContext {
@@ -54,14 +66,16 @@ export interface IncidentContext {
 /** Events go to the metrics store, but an ack must not wait long on a slow or dead InfluxDB. */
 const EVENT_WRITE_TIMEOUT_MS = 5_000
 
-export async function openIncidents(flags: {config?: string; remote?: string; ca?: string; cert?: string; key?: string}): Promise<IncidentContext> {
+/** `opts.onBrokenConfigWhileDaemonRuns`: see {@link openContext} (for the views, not for actions). */
+export async function openIncidents(flags: {config?: string; remote?: string; ca?: string; cert?: string; key?: string}, opts: Pick<ContextOptions, 'onBrokenConfigWhileDaemonRuns'> = {}): Promise<IncidentContext> {
   const actor = (by?: string) => by?.trim() || defaultActor()
   if (flags.remote) {
-    const incidents = new RemoteIncidents(flags.remote, {token: process.env.MON_TOKEN, ca: readPem('--ca', flags.ca), cert: readPem('--cert', flags.cert), key: readPem('--key', flags.key)})
+    const incidents = new RemoteIncidents(flags.remote, {token: apiTokenFromEnv(), ca: readPem('--ca', flags.ca), cert: readPem('--cert', flags.cert), key: readPem('--key', flags.key)})
     return {incidents, clock: systemClock, actor, close: () => incidents.close()}
   }
 
-  const ctx = await openContext(flags)
+  // the alert state lives in the data dir; notify compiles silences and routes
+  const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'notify'], ...opts})
   const log = warningLogger()
   const store = {
     async write(points: Point[]): Promise<void> {

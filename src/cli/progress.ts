@@ -25,3 +25,23 @@ export function progressReporter(label: string, opts: {enabled: boolean}): {upda
     },
   }
 }
+
+/**
+ * Progress when the total is not known ahead (archive, import): a running count redrawn in place on
+ * a TTY; nothing otherwise, since a log or pipe is better served by the command's one summary line
+ * than by a line per batch.
+ */
+export function progressCounter(label: string, opts: {enabled: boolean; unit: string}): {update(done: number): void; done(): void} {
+  const live = opts.enabled && Boolean(process.stderr.isTTY)
+  let drawn = false
+  return {
+    update(done) {
+      if (!live) return
+      process.stderr.write(`\r${label}: ${done} ${opts.unit}`)
+      drawn = true
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\u001B[K')
+    },
+  }
+}

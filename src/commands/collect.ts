@@ -12,6 +12,7 @@ import {createAgent, SELF_INPUT, type AgentStopSummary, type InputStatus} from '
 import {runOnce, type OnceSummary} from '../core/pipeline/once.js'
 import {whenSpoolIsFree} from '../core/daemon/cron.js'
 import {systemTimer} from '../core/scheduler/timer.js'
+import {plural} from '../core/format.js'
 
 export type CollectResult = {store: string} & (({mode: 'once'} & OnceSummary) | ({mode: 'continuous'; inputs: InputStatus[]} & AgentStopSummary))
 
@@ -65,7 +66,7 @@ export default class Collect extends BaseCommand {
       this.warnLine(`${signal}: stopping; writing what is spooled (up to ${flags['drain-timeout']}, Ctrl-C again to quit now)`)
       const summary = await agent.stop(drain)
       const inputs = agent.status().inputs
-      this.warnLine(`wrote ${summary.written} points${summary.pending > 0 ? `; ${summary.pending} stay in the spool for the next run` : ''}`)
+      this.warnLine(`wrote ${plural(summary.written, 'point')}${summary.pending > 0 ? `; ${summary.pending} left in the spool for the next run` : ''}`)
       return {mode: 'continuous', ...summary, inputs, store: ctx.storeName}
     } finally {
       await ctx.close()

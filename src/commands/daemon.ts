@@ -6,6 +6,7 @@ import {parseDuration} from '../core/config/duration.js'
 import {secretValues} from '../core/config/redact.js'
 import type {LogConfig} from '../core/config/schema.js'
 import {createDaemon} from '../core/daemon/daemon.js'
+import {plural} from '../core/format.js'
 
 export default class Daemon extends BaseCommand {
   static override summary = 'Run collection, alerting, notifications and the HTTP API in one long-running process.'
@@ -48,7 +49,7 @@ One daemon per data directory (daemon.pid); its status is in daemon.json there a
       const groups = await loadRuleFiles(loaded.config.rules.files, {defaultInterval: loaded.config.rules.default_interval})
       const inputs = buildInputs(loaded.config, collectorContext(loaded.config, loaded.dataDir, {now: Date.now}, makeLogger(loaded)))
       this.log(`config ${loaded.file ?? '(defaults)'}: ok`)
-      this.log(`${inputs.length} inputs, ${groups.length} rule groups (${groups.reduce((n, g) => n + g.rules.length, 0)} rules), api on ${loaded.config.api.listen}, data dir ${loaded.dataDir}`)
+      this.log(`${plural(inputs.length, 'input')}, ${plural(groups.length, 'rule group')} (${plural(groups.reduce((n, g) => n + g.rules.length, 0), 'rule')}), api on ${loaded.config.api.listen}, data dir ${loaded.dataDir}`)
       return
     }
 

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {renderStatus} from '../cli/render/status.js'
-import {loadConfig} from '../core/config/load.js'
+import {apiTokenFromEnv} from '../cli/incidents-context.js'
+import {loadConfigOrRunningDaemon} from '../core/daemon/config-fallback.js'
 import {parseDuration} from '../core/config/duration.js'
 import {readDaemonStatus, type StatusReport} from '../core/daemon/status.js'
 import {EXIT_RUNTIME} from '../core/errors.js'
@@ -10,9 +11,11 @@ export default class Status extends BaseCommand {
   static override summary = 'Show whether a mon daemon runs for this data directory, and how it is doing.'
   static override description = `Uptime and health, the store, spool and outbox depth, alert counts, each input (schedule, last run, errors), each rule group (schedule, last evaluation, failing rules) and the last warnings and errors.
 
-Asks the daemon's API (GET /api/v1/status) when it has the token (api.token, MON_API_TOKEN or MON_TOKEN); otherwise reads the status file the daemon rewrites every 5 seconds in its data dir (daemon.json). With no daemon running it reports what the data dir holds: unsent spool, outbox, alerts.
+Asks the daemon's API (GET /api/v1/status) when it has the token (api.token or MON_API_TOKEN); otherwise reads the status file the daemon rewrites every 5 seconds in its data dir (daemon.json). With no daemon running it reports what the data dir holds: unsent spool, outbox, alerts.
 
-Exit status: 0 when a daemon is running, 1 when none is.`
+When the config file does not load but a daemon runs on the data dir it names (a failed reload keeps the last good config), it reports that daemon and warns about the file. An unset \${VAR} outside data_dir (e.g. the API token) does not stop it.
+
+Exit status: 0 when a daemon is running, 1 when none is, 2 when the config file does not load and no daemon runs.`
   static override enableJsonFlag = true
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -27,9 +30,13 @@ Exit status: 0 when a daemon is running, 1 when none is.`
 
   async run(): Promise<StatusReport> {
     const {flags} = await this.parse(Status)
-    const loaded = await loadConfig({path: flags.config})
-    const token = loaded.config.api.token || process.env.MON_API_TOKEN || process.env.MON_TOKEN || undefined
+    const {loaded, configProblem} = await loadConfigOrRunningDaemon({path: flags.config, sections: ['data_dir']})
+    const token = loaded.config.api.token || apiTokenFromEnv()
     const report = await readDaemonStatus({dataDir: loaded.dataDir, token, timeoutMs: parseDuration(flags.timeout)})
+    if (configProblem) {
+      this.warnLine(`warning: ${configProblem}`)
+      report.notes.unshift(`config file does not load: ${configProblem}`)
+    }
     if (!this.jsonEnabled()) this.log(renderStatus(report, Date.now()))
     if (!report.running) process.exitCode = EXIT_RUNTIME
     return report

@@ -8,6 +8,7 @@ import {defaultActor, localIncidentsFromConfig, type LocalIncidents} from '../co
 import {runDashboard} from '../tui/top/dashboard.js'
 import {chartEvery, defaultHost, listHosts} from '../tui/top/source.js'
 import {StatusLog} from '../tui/top/status-log.js'
+import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Live terminal dashboard: CPU, memory, load, disks, network, checks and alerts.'
@@ -35,7 +36,7 @@ export default class Top extends BaseCommand {
       throw new InputError('mon top needs a terminal (stdin and stdout must be a TTY)', {hint: "for scripts use mon query, e.g. mon query 'last(mem.used_percent) by host'"})
     }
 
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'inputs', 'notify']})
     const log = new StatusLog()
     let incidents: LocalIncidents | undefined
     try {

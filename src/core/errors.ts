@@ -29,6 +29,28 @@ export class InputError extends UserError {
   }
 }
 
+/**
+ * A write that stored every point but `rejectedPoints` of them (InfluxDB's "partial write"): the
+ * store refused those (a field type conflict, a value it cannot hold…) and kept the others.
+ * `rejectedIndexes` are the positions of the refused points in the array that was written.
+ */
+export class PartialWriteError extends InputError {
+  constructor(
+    message: string,
+    readonly rejectedPoints: number,
+    readonly rejectedIndexes: readonly number[] = [],
+    opts: {hint?: string; details?: string} = {},
+  ) {
+    super(message, opts)
+    this.name = 'PartialWriteError'
+  }
+
+  /** read by droppedByPartialWrite (store/types.ts): the rest of the write was stored */
+  get partialWriteDropped(): number {
+    return this.rejectedPoints
+  }
+}
+
 /** A located problem in a text: file (or "<stdin>", "<query>"), 1-based line and column. */
 export interface SourcePosition {
   file: string
@@ -44,6 +66,19 @@ export class LocatedError extends InputError {
     this.name = 'LocatedError'
     this.position = position
   }
+}
+
+/**
+ * Why a regular expression did not compile, without V8's prefix: `Unterminated group`, not
+ * `Invalid regular expression: /^(?:a(b)$/u: Unterminated group` — that shows the form mon compiled
+ * (anchored, wrapped), not what the user wrote. Callers put the user's own text beside it.
+ */
+export function regexErrorReason(err: unknown): string {
+  // JavaScript's RegExp ("Invalid regular expression: /…/u: …") and RE2's ("error parsing regexp: …")
+  // (RE2 ends with the pattern it compiled, which for a matcher is the anchored form: left out)
+  return errorMessage(err)
+    .replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
+    .replace(/^error parsing regexp: (.*?)(?:: `.*`)?$/s, '$1')
 }
 
 export function errorMessage(err: unknown): string {

@@ -1,6 +1,7 @@
 import {linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Clock} from './clock.js'
+import {asDiskFull, type DiskFullError} from './disk.js'
 import {UserError, errorMessage} from './errors.js'
 import {sleep, type Timer} from './scheduler/timer.js'
 
@@ -78,16 +79,32 @@ function holderOf(text: string): LockHolder {
   return {pid, alive: pid !== process.pid && isMonProcess(pid)}
 }
 
+export interface AcquireOptions {
+  /**
+   * The disk is too full to create the lock file: free some space (a reserve file) and return
+   * true to try again, or false to fail with the disk-full error.
+   */
+  onDiskFull?: () => boolean
+}
+
 /**
  * Takes the lock at `path` or throws {@link LockHeldError} naming the live owner; `describe` words
- * the message from the owner's pid. A stale file is taken over.
+ * the message from the owner's pid. A stale file is taken over. On a full disk it throws a
+ * {@link DiskFullError} (after `onDiskFull` could not make room).
  */
-export function acquireLock(path: string, describe: (pid: number) => {message: string; hint?: string}): Lock {
+export function acquireLock(path: string, describe: (pid: number) => {message: string; hint?: string}, opts: AcquireOptions = {}): Lock {
+  let madeRoom = false
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       createWithContent(path, `${process.pid}\n`)
       return ownedLock(path)
     } catch (err) {
+      const full = asDiskFull(err, 'create the lock file', path)
+      if (full && !madeRoom && opts.onDiskFull?.()) {
+        madeRoom = true
+        continue
+      }
+      if (full) throw full
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot create lock file ${path}: ${errorMessage(err)}`, {hint: 'check that the data directory exists and is writable'})
     }
 
@@ -181,8 +198,9 @@ function ownedLock(path: string): Lock {
  */
 function createWithContent(path: string, text: string): void {
   const tmp = `${path}.new-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
-  writeFileSync(tmp, text, {mode: 0o644})
   try {
+    // on a full disk the file is created and the write fails: it goes too
+    writeFileSync(tmp, text, {mode: 0o644})
     linkSync(tmp, path)
   } finally {
     rmSync(tmp, {force: true})

@@ -61,7 +61,8 @@ export interface AlertScenario {
   close(): Promise<void>
 }
 
-export async function startAlertScenario(opts: {extraConfig?: Record<string, unknown>} = {}): Promise<AlertScenario> {
+/** `externalUrl`: notify.external_url, the base of the notifications' links (generatorURL) */
+export async function startAlertScenario(opts: {extraConfig?: Record<string, unknown>; externalUrl?: string} = {}): Promise<AlertScenario> {
   const tmp = tempDir('mon-alerts-')
   const capture = await startCapture({responder: (req) => (req.url.startsWith('/pd/') ? {status: 202, body: {status: 'success', dedup_key: 'x'}} : undefined)})
   const dataDir = join(tmp.dir, 'data')
@@ -74,6 +75,7 @@ export async function startAlertScenario(opts: {extraConfig?: Record<string, unk
       data_dir: dataDir,
       rules: {files: [rulesPath]},
       notify: {
+        ...(opts.externalUrl ? {external_url: opts.externalUrl} : {}),
         receivers: [{name: 'team', webhook_configs: [{url: `${capture.url}/team`}], pagerduty_configs: [{routing_key: '${PD_KEY}', url: `${capture.url}/pd/team`}]}],
         route: {receiver: 'team', group_by: ['alertname', 'host'], group_wait: '0s', group_interval: '1m', repeat_interval: '1h'},
       },

@@ -1,5 +1,5 @@
 /**
- * Acking from a laptop: `mon alerts … --remote URL` (token from MON_TOKEN) against the daemon's API
+ * Acking from a laptop: `mon alerts … --remote URL` (token from MON_API_TOKEN) against the daemon's API
  * server running in its own process (test/helpers/incident-api.ts, the stand-in for `mon daemon`),
  * on the data dir where the engine and dispatcher (ManualClock) fired the alerts. With a valid
  * token the ack lands (audited with the remote address, PagerDuty acknowledged); without one, or
@@ -19,7 +19,7 @@ describe('mon alerts --remote: the daemon API', () => {
   let s: AlertScenario
   let api: RunningApi
   const local = (...args: string[]) => runMon(args, {env: s.env})
-  const remote = (token: string | undefined, ...args: string[]) => runMon([...args, '--remote', api.url], {env: {...s.env, MON_TOKEN: token ?? ''}})
+  const remote = (token: string | undefined, ...args: string[]) => runMon([...args, '--remote', api.url], {env: {...s.env, MON_API_TOKEN: token ?? ''}})
   const json = <T>(r: {code: number; stdout: string; stderr: string}): T => {
     assert.equal(r.code, 0, r.stderr)
     return JSON.parse(r.stdout) as T
@@ -77,13 +77,13 @@ describe('mon alerts --remote: the daemon API', () => {
     const missing = await remote(undefined, 'alerts', 'ack', web2, '--by', 'mallory')
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, new RegExp(`^error: the mon daemon at ${api.url.replace(/\./g, '\\.')} refused the request: missing token: send Authorization: Bearer <token>$`, 'm'))
-    assert.match(missing.stderr, /^hint: set MON_TOKEN to the api.token of that daemon$/m)
+    assert.match(missing.stderr, /^hint: set MON_API_TOKEN to the api.token of that daemon$/m)
     noStack(missing.stderr)
 
     const wrong = await remote('not-the-token', 'alerts', 'ack', web2, '--by', 'mallory')
     assert.equal(wrong.code, 1)
     assert.match(wrong.stderr, /refused the request: wrong token$/m)
-    assert.match(wrong.stderr, /^hint: MON_TOKEN must be the api.token of that daemon$/m)
+    assert.match(wrong.stderr, /^hint: MON_API_TOKEN must be the api.token of that daemon$/m)
 
     const raw = await fetch(`${api.url}/api/v1/alerts/${web2}/ack`, {method: 'POST', headers: {Authorization: 'Bearer guess'}, body: '{"by":"mallory"}'})
     assert.equal(raw.status, 401)
@@ -151,7 +151,7 @@ describe('mon alerts --remote: the daemon API', () => {
   it('the daemon unreachable: one clear line, exit 1, nothing changed; a bad URL is exit 2', async () => {
     const url = api.url
     await api.stop()
-    const r = await runMon(['alerts', 'ack', web2, '--remote', url], {env: {...s.env, MON_TOKEN: TOKEN}})
+    const r = await runMon(['alerts', 'ack', web2, '--remote', url], {env: {...s.env, MON_API_TOKEN: TOKEN}})
     assert.equal(r.code, 1)
     assert.match(r.stderr, new RegExp(`^error: cannot reach the mon daemon at ${url.replace(/\./g, '\\.')}: connection refused$`, 'm'))
     assert.match(r.stderr, /nothing was changed/)

@@ -157,7 +157,7 @@ describe('chaos: TLS on the daemon API, mon alerts --remote https:// with a priv
     apis.push(api)
     return api
   }
-  const remote = (url: string, args: string[], env: NodeJS.ProcessEnv = {}) => runMon(['alerts', 'list', '--json', '--remote', url, ...args], {env: {MON_TOKEN: TOKEN, ...env}})
+  const remote = (url: string, args: string[], env: NodeJS.ProcessEnv = {}) => runMon(['alerts', 'list', '--json', '--remote', url, ...args], {env: {MON_API_TOKEN: TOKEN, ...env}})
   after(async () => {
     for (const api of apis) await api.stop()
   })

@@ -107,7 +107,7 @@ describe('collect, write, query on the embedded store', () => {
     assert.deepEqual(JSON.parse(q.stdout).series, [], 'the valid line was not written either')
     const skip = await runMon(['write', file, '--skip-invalid'], {env})
     assert.equal(skip.code, 0)
-    assert.match(skip.stdout, /wrote 1 points \(skipped 1 invalid lines\)/)
+    assert.match(skip.stdout, /wrote 1 point \(skipped 1 invalid line\)/)
   })
 
   it('a query syntax error shows the query with a caret and exits 2', async () => {

@@ -133,7 +133,7 @@ it(`${N} points pushed through an influxd outage and a SIGKILL arrive exactly on
   const logBefore = monLog.length
   await startMon()
   await pushing
-  await waitFor(async () => /unsent points from an earlier run/.test(monLog.slice(logBefore)), 'recovery after SIGKILL', 10_000, mon, () => monLog)
+  await waitFor(async () => /unsent points? from an earlier run/.test(monLog.slice(logBefore)), 'recovery after SIGKILL', 10_000, mon, () => monLog)
 
   await waitFor(async () => (await countInInflux()) >= N, `count reaching ${N}`, 60_000, undefined, () => `count=${'?'}\n${monLog}`)
   // let anything still replaying land, then check nothing was doubled

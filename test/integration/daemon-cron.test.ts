@@ -99,7 +99,7 @@ notify:
 
     const text = await runMon(['alerts', 'eval', '--once', '--all', '--config', config, ...at(50)])
     assert.equal(text.code, 0, text.stderr)
-    assert.match(text.stdout, /^evaluated 1 of 1 groups \(1 rules\): 1 firing, 0 pending$/m)
+    assert.match(text.stdout, /^evaluated 1 of 1 group \(1 rule\): 1 firing, 0 pending$/m)
   })
 
   it('exits 1 when a notification cannot be delivered, and leaves it in the outbox for the next run', async () => {
@@ -109,7 +109,7 @@ notify:
     hook.respond(() => undefined)
     assert.equal(r.code, 1, r.stderr)
     assert.ok(r.out!.notifications.retried >= 1, JSON.stringify(r.out!.notifications))
-    assert.match(r.stderr, /notifications wait in the outbox for the next run/)
+    assert.match(r.stderr, /^1 notification left in the outbox for the next run/m)
   })
 })
 
@@ -168,5 +168,52 @@ inputs:
       holder.kill('SIGKILL')
       await new Promise((r) => (holder.exitCode === null ? holder.once('exit', r) : r(null)))
     }
+  })
+})
+
+describe('cron: mon collect --once, then mon alerts eval --once in the same minute', () => {
+  const tmp = tempDir('mon-cron-fresh-')
+  // the exec input reports a point at 10:00:03; cron's eval line runs a few seconds later
+  const collectedAt = Date.UTC(2026, 0, 5, 10, 0, 3)
+  let config: string
+  before(() => {
+    config = join(tmp.dir, 'mon.yaml')
+    writeFileSync(
+      join(tmp.dir, 'rules.yaml'),
+      `groups:
+  - name: beats
+    interval: 1m
+    rules:
+      - alert: HeartbeatSeen
+        expr: heartbeat.seen > 0
+`,
+    )
+    writeFileSync(
+      config,
+      `data_dir: ${join(tmp.dir, 'data')}
+agent: {self_metrics: false}
+rules: {files: [rules.yaml]}
+inputs:
+  host: {enabled: false}
+  exec:
+    - name: beat
+      command: [${JSON.stringify(process.execPath)}, -e, ${JSON.stringify(`console.log('heartbeat seen=1 ${collectedAt}000000')`)}]
+      data_format: influx
+`,
+    )
+  })
+  after(() => tmp.cleanup())
+
+  it('the evaluation sees the point the collection just wrote', async () => {
+    const collected = await runMon(['collect', '--once', '--config', config, '--json'])
+    assert.equal(collected.code, 0, collected.stderr)
+    const evaluated = await runMon(['alerts', 'eval', '--once', '--config', config, '--json', '--at', new Date(collectedAt + 2000).toISOString()])
+    assert.equal(evaluated.code, 0, evaluated.stderr)
+    const out = JSON.parse(evaluated.stdout) as AlertsEvalOnceSummary
+    assert.deepEqual(
+      out.transitions.map((t) => [t.alertname, t.from, t.to]),
+      [['HeartbeatSeen', 'inactive', 'firing']],
+      'a point 2 s before the evaluation is part of it',
+    )
   })
 })

@@ -99,7 +99,7 @@ api: {listen: "127.0.0.1:0", token: ${TOKEN}}
   assert.equal(h.pid, proc.pid)
   assert.deepEqual(Object.keys(h.components).sort(), ['collector', 'config', 'maintenance', 'notify', 'rules', 'spool', 'store'])
   assert.equal(h.components.collector.message, '1 input')
-  assert.match(h.components.rules.message, /^1 groups, 1 rules/)
+  assert.match(h.components.rules.message, /^1 group, 1 rule;/)
 
   // /metrics: Prometheus text
   const metrics = await fetch(`${url}/metrics`)
@@ -129,7 +129,7 @@ api: {listen: "127.0.0.1:0", token: ${TOKEN}}
   assert.equal(text.code, 0, text.stderr)
   assert.match(text.stdout, new RegExp(`mon daemon: running \\(pid ${proc.pid}\\), up \\d+s, health ok, api ${url}`))
   assert.match(text.stdout, /inputs \(1\)[\s\S]*http:api +every 1s/)
-  assert.match(text.stdout, /rule groups \(1, 1 rules\)[\s\S]*web +every 1s +1/)
+  assert.match(text.stdout, /rule groups \(1, 1 rule\)[\s\S]*web +every 1s +1/)
 
   // SIGHUP with a changed rule file: the new rule is running
   writeFileSync(ruleFile, rules('      - alert: ApiSlow\n        expr: max(http_response.response_time) > 5\n'))

@@ -69,7 +69,7 @@ describe('config errors: file:line:col: message', () => {
       name: 'unknown key without a close match lists the allowed keys',
       text: 'spool:\n  compression: zstd\n',
       message: "mon.yaml:2:3: unknown option 'compression' in spool",
-      hint: 'allowed options: max_bytes, fsync, segment_bytes',
+      hint: 'allowed options: max_bytes, fsync, segment_bytes, when_full, reserve_bytes',
     },
     {
       name: 'an option of the other store type',
@@ -282,7 +282,7 @@ describe('config defaults', () => {
     ['inputs.prometheus', []],
     ['inputs.exec', []],
     ['inputs.listener', {enabled: false, listen: '127.0.0.1:8186', max_body: '32MiB', max_buffered: '256MiB', header_timeout: '10s', request_timeout: '2m', idle_timeout: '65s', max_connections: 4096, max_connections_per_source: 256}],
-    ['spool', {max_bytes: '1GiB', fsync: 'batch', segment_bytes: '16MiB'}],
+    ['spool', {max_bytes: '1GiB', fsync: 'batch', segment_bytes: '16MiB', when_full: 'drop_oldest', reserve_bytes: '1MiB'}],
     ['rules', {files: [], default_interval: '1m', jitter: '0s', no_data: 'ok', on_error: 'keep', lookback: '5m', cache: true, cache_step: '10s', history_retention: '30d', incident_retention: '1y'}],
     ['notify', {receivers: [], inhibit_rules: [], time_intervals: [], escalation_policies: [], outbox: {max_attempts: 10, backoff: '10s', max_backoff: '15m', lease: '2m', concurrency: 4, retention: '7d'}}],
     ['retention', {raw: '7d', '1m': '30d', '1h': '1y'}],

@@ -4,6 +4,7 @@ import {describe, it} from 'node:test'
 import {assessHealth, healthHttpStatus} from '../../src/core/daemon/health.js'
 import {renderMetrics} from '../../src/core/daemon/metrics.js'
 import {statusView} from '../../src/core/daemon/status.js'
+import {renderStatus} from '../../src/cli/render/status.js'
 import type {DaemonFacts} from '../../src/core/daemon/types.js'
 import {parsePrometheusText} from '../../src/core/model/prometheus-text.js'
 
@@ -28,8 +29,8 @@ function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
         {name: 'http:api', kind: 'http', schedule: 'every 30s', gathered: 120, written: 120, dropped: 0, errors: 0, runs: 120, points: 1, missed: 0, overlapped: 0},
         {name: 'internal', kind: 'internal', schedule: 'every 10s', gathered: 360, written: 360, dropped: 0, errors: 0, runs: 360, points: 1, missed: 0, overlapped: 0},
       ],
-      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}},
-      writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
+      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, droppedByReason: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}, maxBytes: 1 << 30, whenFull: 'drop_oldest', refused: {records: 0, points: 0}, full: false},
+      writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
     },
     rules: {
       files: ['/etc/mon/rules/host.yaml'],
@@ -40,6 +41,7 @@ function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
       ],
       stats: {groups: 1, rules: 2, evaluations: 120, ruleErrors: 0, duplicates: 0, pending: 0, firing: 1},
     },
+    alerts: {firing: 1, acked: 0, pending: 0},
     outbox: {pending: 0, sending: 0, delivered: 7, dead: 0, dropped: 0},
     notify: {routes: true, ticks: 1800, delivered: 7, retried: 0, dead: 0, enqueued: 7},
     maintenance: {enabled: true, intervalMs: 300_000, runs: 12, failures: 0, lastRunAt: NOW - 60_000, lastDurationMs: 40},
@@ -56,6 +58,7 @@ describe('health', () => {
     ['an input failing', (f) => (f.agent.inputs[1].lastError = 'connect ECONNREFUSED'), 'degraded', 'collector', /1 of 2 inputs failing: http:api/],
     ['the store unreachable', (f) => Object.assign(f.agent.writer, {storeUp: false, lastError: 'connect ECONNREFUSED 127.0.0.1:8086'}), 'degraded', 'store', /unreachable: connect ECONNREFUSED.*points wait in the spool/],
     ['the spool lagging', (f) => Object.assign(f.agent.spool, {points: 5000, oldestAgeMs: 600_000}), 'degraded', 'spool', /5000 points waiting for the store, the oldest for 10m/],
+    ['the spool full with when_full: reject', (f) => Object.assign(f.agent.spool, {points: 5000, full: true, whenFull: 'reject'}), 'degraded', 'spool', /spool full \(max_bytes 1GiB, when_full: reject\): new points are refused/],
     ['a rule failing', (f) => (f.rules.rules[1] = {...f.rules.rules[1], health: 'error', lastError: 'boom'}), 'degraded', 'rules', /1 of 2 rules failing: host\/HighLoad/],
     ['dead notifications', (f) => (f.outbox.dead = 2), 'degraded', 'notify', /2 dead notifications/],
     ['a rejected reload', (f) => Object.assign(f.reload, {count: 1, failures: 1, lastOk: false, lastError: 'rules.yaml:3:9: unknown function'}), 'degraded', 'config', /rejected \(running the previous config\): rules\.yaml:3:9/],
@@ -112,6 +115,16 @@ describe('status view', () => {
     assert.equal(v.inputs[0].lastRun, '2026-01-15T11:59:55.000Z')
     assert.equal(v.ruleGroups[0].nextEval, '2026-01-15T12:00:30.000Z')
     assert.equal(v.store.up, true)
-    assert.deepEqual(v.alerts, {firing: 1, pending: 0})
+    assert.deepEqual(v.alerts, {firing: 1, acked: 0, pending: 0})
+  })
+
+  it('shows what each input dropped and why', () => {
+    const f = facts((x) => Object.assign(x.agent.inputs[1], {gathered: 120, written: 117, dropped: 3, droppedBy: {unserializable: 2, store_rejected: 1}}))
+    const v = statusView(f, assessHealth(f), 'api')
+    assert.deepEqual([v.inputs[1].dropped, v.inputs[1].droppedBy], [3, {unserializable: 2, store_rejected: 1}])
+    assert.deepEqual(v.inputs[0].droppedBy, {})
+    const text = renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: v, dataDirFacts: null, notes: []}, NOW)
+    assert.match(text, /NAME +SCHEDULE +LAST RUN +POINTS +ERRORS +DROPPED +LAST ERROR/)
+    assert.match(text, /http:api .* 3 \(2 unserializable, 1 store_rejected\)/)
   })
 })

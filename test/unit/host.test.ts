@@ -12,7 +12,9 @@ import {createHostCollector, hostSampleConfig, type HostCollectorOptions, type H
 import {CPU_STATE_FILE, cpuUsage, loadCpuState, sampleOf, saveCpuState} from '../../src/core/collectors/host/cpu.js'
 import {
   compileGlobs,
+  countDistinctCoreLists,
   formatUptime,
+  parseCpuinfoPhysicalCores,
   parseMountinfo,
   parseNetSnmp,
   parsePidStat,
@@ -157,7 +159,7 @@ const EXPECTED_FIELDS: Record<string, Record<string, FieldType>> = {
     available_percent: F,
   },
   swap: {total: I, used: I, free: I, used_percent: F, in: I, out: I},
-  system: {load1: F, load5: F, load15: F, n_cpus: I, n_users: I, n_unique_users: I, uptime: I, uptime_format: S},
+  system: {load1: F, load5: F, load15: F, n_cpus: I, n_physical_cpus: I, n_users: I, n_unique_users: I, uptime: I, uptime_format: S},
   processes: all(['blocked', 'zombies', 'stopped', 'running', 'sleeping', 'total', 'unknown', 'dead', 'paging', 'total_threads', 'idle', 'parked'], I),
   disk: {...all(['total', 'free', 'used', 'inodes_total', 'inodes_free', 'inodes_used'], I), used_percent: F, inodes_used_percent: F},
   diskio: all(
@@ -165,6 +167,8 @@ const EXPECTED_FIELDS: Record<string, Record<string, FieldType>> = {
     I,
   ),
   net: all(['bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv', 'err_in', 'err_out', 'drop_in', 'drop_out', 'speed'], I),
+  // disk_pages_in/out only come from kernels before 2.6 (the `page` line of /proc/stat)
+  kernel: all(['boot_time', 'context_switches', 'interrupts', 'processes_forked', 'entropy_avail'], I),
 }
 
 /** Hand-computed from test/fixtures/proc/host1/proc/stat → stat.t1 (every CPU's total delta is 10 s). */
@@ -266,6 +270,24 @@ describe('host: parsers', () => {
     assert.ok([...snmp.keys()].every((k) => /^(ip|icmp|icmpmsg|tcp|udp|udplite)_[a-z0-9]+$/.test(k)))
   })
 
+  it('reads the kernel counters of /proc/stat, the page line of old kernels included', () => {
+    const stat = parseProcStat('cpu  1 2 3 4\nintr 100 1 2 3\nctxt 200\nbtime 1700000000\nprocesses 30\npage 5741 1808\nswap 1 0\n')
+    assert.deepEqual(stat.kernel, {interrupts: 100n, contextSwitches: 200n, processesForked: 30n, diskPagesIn: 5741n, diskPagesOut: 1808n})
+    assert.deepEqual(parseProcStat('cpu  1 2 3 4\nbtime 1\n').kernel, {}, 'lines the kernel does not write are absent, not 0')
+  })
+
+  it('counts physical cores as gopsutil does', () => {
+    // distinct core_cpus_list contents; thread_siblings_list only when core_cpus_list is missing
+    assert.equal(countDistinctCoreLists(['0,4\n', '1,5\n', '0,4\n', '1,5\n'], ['0-7']), 2)
+    assert.equal(countDistinctCoreLists([], ['0-1\n', '0-1\n', '2-3\n', '2-3\n']), 2)
+    assert.equal(countDistinctCoreLists([], []), 0)
+    const cpuinfo = (cpus: Array<[physicalId: number, cores: number]>): string =>
+      cpus.map(([id, cores], i) => `processor\t: ${i}\nphysical id\t: ${id}\ncpu cores\t: ${cores}\n`).join('\n')
+    assert.equal(parseCpuinfoPhysicalCores(cpuinfo([[0, 4], [0, 4], [1, 4], [1, 4]])), 8, 'cpu cores summed over distinct sockets')
+    assert.equal(parseCpuinfoPhysicalCores(cpuinfo([[0, 2], [0, 2]]) + '\n'), 2)
+    assert.equal(parseCpuinfoPhysicalCores('processor\t: 0\nBogoMIPS\t: 50.00\n\n'), 0, 'no socket information (ARM)')
+  })
+
   it('counts USER_PROCESS records of utmp only', () => {
     assert.deepEqual(parseUtmpUsers(utmp([[7, 'alice'], [6, 'LOGIN'], [8, 'gone'], [7, 'bob']])), ['alice', 'bob'])
     assert.deepEqual(parseUtmpUsers(Buffer.alloc(100)), []) // a truncated record is ignored
@@ -332,7 +354,7 @@ describe('host: collector on fixture /proc', () => {
     assert.deepEqual(ctx.log.warnings, [])
     assert.deepEqual(
       [...new Set(points.map((p) => p.measurement))],
-      ['cpu', 'mem', 'swap', 'system', 'processes', 'disk', 'diskio', 'net'],
+      ['cpu', 'mem', 'swap', 'system', 'processes', 'disk', 'diskio', 'net', 'kernel'],
     )
     for (const p of points) {
       assert.equal(p.ts, NOW, 'one timestamp per collection')
@@ -376,6 +398,7 @@ describe('host: collector on fixture /proc', () => {
       load5: 0.58,
       load15: 0.59,
       n_cpus: 2n,
+      n_physical_cpus: 1n, // cpu0 and cpu1 are hyperthreads of one core (core_cpus_list 0-1)
       n_users: 3n,
       n_unique_users: 2n,
       uptime: 93_784n,
@@ -456,6 +479,53 @@ describe('host: collector on fixture /proc', () => {
     assert.equal(proto.tcp_activeopens, 90n)
     assert.equal(proto.udp_indatagrams, 131n)
     assert.ok(Object.values(proto).every((v) => typeof v === 'bigint'))
+
+    // Telegraf's kernel input: intr (its total), ctxt, processes and btime of /proc/stat, the entropy pool
+    assert.deepEqual(one(points, 'kernel').fields, {
+      boot_time: 1_700_000_000n,
+      context_switches: 602_350n,
+      interrupts: 265_939n,
+      processes_forked: 6270n,
+      entropy_avail: 256n,
+    })
+  })
+
+  it('counts physical CPUs from sysfs topology, else /proc/cpuinfo, else leaves n_physical_cpus out', async () => {
+    const h2 = await harness()
+    try {
+      const system = async (): Promise<Point['fields']> =>
+        one(await createHostCollector({}, context(h2.stateDir), h2.options()).collect(AbortSignal.timeout(5000)), 'system').fields
+      const topology = join(h2.root, 'host', 'sys', 'devices', 'system', 'cpu')
+      await writeFile(join(topology, 'cpu1', 'topology', 'core_cpus_list'), '1\n')
+      await writeFile(join(topology, 'cpu0', 'topology', 'core_cpus_list'), '0\n')
+      assert.equal((await system()).n_physical_cpus, 2n, 'two cores without hyperthreads')
+      await rm(topology, {recursive: true})
+      await writeFile(
+        join(h2.procRoot, 'cpuinfo'),
+        [0, 1, 2, 3].map((cpu) => `processor\t: ${cpu}\nphysical id\t: ${cpu >> 1}\ncore id\t\t: 0\ncpu cores\t: 1\n`).join('\n'),
+      )
+      assert.equal((await system()).n_physical_cpus, 2n, 'two sockets of one core each, from /proc/cpuinfo')
+      await rm(join(h2.procRoot, 'cpuinfo'))
+      const fields = await system()
+      assert.equal(fields.n_cpus, 2n)
+      assert.ok(!('n_physical_cpus' in fields), 'unknown, so not reported as 0')
+    } finally {
+      await rm(h2.root, {recursive: true, force: true})
+    }
+  })
+
+  it('reports kernel without entropy_avail when the entropy pool is unreadable, and says so once', async () => {
+    const h2 = await harness()
+    try {
+      await rm(join(h2.procRoot, 'sys'), {recursive: true})
+      const ctx = context(h2.stateDir)
+      const points = await createHostCollector({}, ctx, h2.options()).collect(AbortSignal.timeout(5000))
+      assert.deepEqual(Object.keys(one(points, 'kernel').fields), ['boot_time', 'context_switches', 'interrupts', 'processes_forked'])
+      assert.equal(ctx.log.warnings.length, 1)
+      assert.match(ctx.log.warnings[0]!, /kernel entropy_avail/)
+    } finally {
+      await rm(h2.root, {recursive: true, force: true})
+    }
   })
 
   it('honours the cpu, disk, diskio and net options', async () => {
@@ -614,7 +684,7 @@ describe('host: cpu state file for one-shot runs', () => {
       const ctx = context(h.stateDir)
       const collector = createHostCollector({}, ctx, h.options())
       const points = await collector.collect(AbortSignal.timeout(5000))
-      assert.deepEqual([...new Set(points.map((p) => p.measurement))], ['cpu', 'mem', 'swap', 'system', 'processes', 'disk'])
+      assert.deepEqual([...new Set(points.map((p) => p.measurement))], ['cpu', 'mem', 'swap', 'system', 'processes', 'disk', 'kernel'])
       assert.equal(ctx.log.warnings.length, 2)
       assert.match(ctx.log.warnings.join('\n'), /"measurement":"diskio"/)
       await collector.collect(AbortSignal.timeout(5000))
@@ -672,6 +742,9 @@ describe('host: collector on the real /proc', {skip: process.platform !== 'linux
     assert.ok((mem.total as bigint) > 0n && (mem.used as bigint) <= (mem.total as bigint))
     assert.ok(Number(one(points, 'processes').fields.total) > 0)
     assert.ok(Number(one(points, 'system').fields.uptime) > 0)
+    const physical = Number(one(points, 'system').fields.n_physical_cpus)
+    assert.ok(physical >= 1 && physical <= nCpus, `n_physical_cpus ${physical} within 1..n_cpus (${nCpus})`)
+    assert.ok(Number(one(points, 'kernel').fields.context_switches) > 0)
 
     // steady state: the previous sample is in memory, so the next collection has cpu points
     // without waiting (its speed is measured in bench/, not asserted here)

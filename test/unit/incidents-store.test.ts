@@ -413,8 +413,9 @@ describe('the service: ids, filters, propagation, events', () => {
     await assert.rejects(svc.addSilence({matchers: ['team=web'], durationMs: 3_600_000, comment: ' ', by: 'alice'}), /needs a comment/)
     const s = await svc.addSilence({matchers: ['team=web', 'alertname=HighCpu'], durationMs: 3_600_000, comment: 'deploy', by: 'alice'})
     assert.equal(s.state, 'active')
-    // web-1 and web-2: the rule still fires for web-1 although it was resolved by hand above
-    assert.equal(s.silencing, 2)
+    // web-2 only: the rule still fires for web-1, but it was resolved by hand above and is not
+    // counted firing anywhere (issue 16: the counts of every view agree)
+    assert.equal(s.silencing, 1)
     assert.deepEqual((await svc.list({labels: ['host=web-2']}))[0]?.silencedBy, [s.id])
     const expired = await svc.expireSilence(s.id.slice(0, 6), {by: 'bob'})
     assert.equal(expired.state, 'expired')

@@ -14,6 +14,7 @@ import {
   toBatches,
   type Batch,
 } from '../../src/core/store/influx/write.js'
+import {droppedByPartialWrite} from '../../src/core/store/types.js'
 
 describe('planBatches: by count and by bytes', () => {
   const lines = (n: number, size: number) => Array.from({length: n}, (_, i) => String(i % 10).repeat(size))
@@ -180,6 +181,13 @@ describe('analyzeRejection: which lines InfluxDB refused', () => {
     assert.match(err.hint ?? '', /other points were written/)
     assert.equal(err.exitCode, 2)
     assert.equal(err.retriable, false)
+  })
+
+  it('says how many points a partial write refused (mon write counts the rest as written)', () => {
+    const partial = new InfluxWriteRejected('http://db:8086', [analyzeRejection('partial write: field type conflict: input field "v" on measurement "cpu" is type integer, already exists as type float dropped=1', batch)], 3)
+    assert.equal(droppedByPartialWrite(partial), 1)
+    const whole = new InfluxWriteRejected('http://db:8086', [analyzeRejection('points beyond retention policy dropped=3', batch)], 3)
+    assert.equal(droppedByPartialWrite(whole), undefined, 'not a partial write: nothing is known to be stored')
   })
 })
 

@@ -49,6 +49,7 @@ describe('notify config: errors point at the line', () => {
     ['time range backwards', base('  route: {receiver: pager}\n  time_intervals:\n    - name: n\n      time_intervals:\n        - times: [{start_time: "22:00", end_time: "06:00"}]\n'), /start_time 22:00 must be before end_time 06:00/],
     ['unknown zone', base('  route: {receiver: pager}\n  time_intervals:\n    - name: n\n      time_intervals:\n        - location: Mars/Olympus\n'), /unknown time zone "Mars\/Olympus"/],
     ['timeout not below lease', 'notify:\n  receivers:\n    - name: x\n      webhook_configs:\n        - url: http://127.0.0.1:1/\n          timeout: 5m\n  route: {receiver: x}\n', /^6:20: .*timeout: must be shorter than notify\.outbox\.lease \(2m\)/],
+    ['alertmanager alert_ttl shorter than two re-sends', 'notify:\n  receivers:\n    - name: x\n      alertmanager_configs:\n        - {url: "http://127.0.0.1:9093", alert_ttl: 90s, resend_delay: 1m}\n  route: {receiver: x}\n', /^5:\d+: notify\.receivers\[0\]\.alertmanager_configs\[0\]\.alert_ttl: must be at least twice resend_delay \(1m\)/],
     ['twilio sid', 'notify:\n  receivers:\n    - name: x\n      twilio_configs:\n        - {account_sid: nope, auth_token: "${PD_KEY}", from: "+1", to: "+2"}\n  route: {receiver: x}\n', /twilio_configs\[0\]\.account_sid: expected a Twilio account SID/],
   ]
   for (const [name, text, expected] of cases) {

@@ -96,6 +96,12 @@ describe('parsePrometheusText: syntax', () => {
     },
     {name: 'empty HELP', text: '# HELP a\na 1\n', want: [{name: 'a', type: 'untyped', help: '', samples: [{name: 'a', labels: {}, value: 1}]}]},
     {
+      // expfmt reads a HELP or TYPE keyword with no metric name after it as a plain comment
+      name: 'bare # HELP and # TYPE lines (no metric name) are comments',
+      text: '# HELP\n# TYPE\n#HELP\n# HELP \t \n# TYPE  \r\n# HELP a the real one\n# TYPE a gauge\na 1\n',
+      want: [{name: 'a', type: 'gauge', help: 'the real one', samples: [{name: 'a', labels: {}, value: 1}]}],
+    },
+    {
       name: 'TYPE is case-insensitive; unknown and OpenMetrics-only types are untyped',
       text: '# TYPE a COUNTER\na 1\n# TYPE b unknown\nb 2\n# TYPE c info\nc_info{v="1"} 1\n',
       want: [
@@ -281,7 +287,6 @@ describe('parsePrometheusText: errors are located and the parser carries on', ()
     {text: '# TYPE m blah', col: 10, message: 'unknown metric type "blah" (expected counter, gauge, histogram, summary or untyped)'},
     {text: '# TYPE m', col: 9, message: 'TYPE line for metric "m" without a type'},
     {text: '# TYPE m counter extra', col: 18, message: 'unexpected text after the type in TYPE line: "extra"'},
-    {text: '# TYPE', col: 7, message: 'expected a metric name after # TYPE, found end of line'},
     {text: '# HELP 1m x', col: 8, message: 'expected a metric name after # HELP, found "1"'},
     {text: '# TYPE m{ counter', col: 9, message: 'invalid character "{" in metric name "m" of # TYPE line'},
     {text: '# TYPE m gauge\n# TYPE m counter', line: 2, col: 8, message: 'second TYPE line for metric "m"'},

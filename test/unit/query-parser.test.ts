@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {formatExpr} from '../../src/core/query/ast.js'
-import {parseQuery, QueryError} from '../../src/core/query/parser.js'
+import {matches} from '../../src/core/model/matcher.js'
+import {MAX_EXPRESSION_DEPTH, parseQuery, QueryError} from '../../src/core/query/parser.js'
 
 describe('query parser: valid expressions', () => {
   const cases: Array<[string, string]> = [
@@ -82,6 +83,62 @@ describe('query parser: errors point at the offending column', () => {
           return true
         },
       )
+    })
+  }
+})
+
+describe('query parser: nesting is limited, with the column of the first level too deep', () => {
+  const deep = (n: number) => '('.repeat(n) + 'x.y' + ')'.repeat(n)
+  const cases: Array<{name: string; q: string; col: number}> = [
+    {name: '2,000 parentheses', q: deep(2000), col: MAX_EXPRESSION_DEPTH + 1},
+    {name: '5,000 unary minus signs', q: '-'.repeat(5000) + 'x.y', col: MAX_EXPRESSION_DEPTH + 1},
+    {name: '300 nested calls', q: 'abs('.repeat(300) + 'x.y' + ')'.repeat(300), col: 4 * MAX_EXPRESSION_DEPTH + 1},
+    // a flat chain is a left-deep tree: evaluation recurses once per operator
+    {name: 'a chain of 5,000 additions', q: Array.from({length: 5000}, () => 'x.y').join('+'), col: 4 * (MAX_EXPRESSION_DEPTH + 1)},
+  ]
+  for (const c of cases) {
+    it(`${c.name} → col ${c.col}`, () => {
+      assert.throws(
+        () => parseQuery(c.q),
+        (err: unknown) => {
+          assert.ok(err instanceof QueryError, `expected QueryError, got ${String(err)}`)
+          assert.equal(err.exitCode, 2)
+          assert.match(err.message, new RegExp(`^query:1:${c.col}: expression nested too deeply \\(more than ${MAX_EXPRESSION_DEPTH} levels\\)`))
+          assert.equal(((err.details ?? '').split('\n')[1] ?? '').indexOf('^'), 2 + c.col - 1)
+          return true
+        },
+      )
+    })
+  }
+
+  it(`${MAX_EXPRESSION_DEPTH - 1} parentheses and a chain of ${MAX_EXPRESSION_DEPTH} operands still parse`, () => {
+    assert.equal(parseQuery(deep(MAX_EXPRESSION_DEPTH - 1)).kind, 'selector')
+    assert.equal(parseQuery(Array.from({length: MAX_EXPRESSION_DEPTH}, () => 'x.y').join(' + ')).kind, 'binary')
+  })
+})
+
+describe('label regexes: RE2 semantics in linear time', () => {
+  const host = (value: string) => ({host: value})
+  it('(a|a)*b against 28 (and 10,000) a\'s answers false without backtracking', () => {
+    // a backtracking engine takes seconds at 28 characters and doubles per character
+    assert.equal(matches({name: 'host', op: '=~', value: '(a|a)*b'}, host('a'.repeat(28))), false)
+    assert.equal(matches({name: 'host', op: '=~', value: '(a|a)*b'}, host('a'.repeat(10_000))), false)
+    assert.equal(matches({name: 'host', op: '=~', value: '(a|a)*b'}, host('aaab')), true)
+  })
+
+  const cases: Array<[string, string, boolean]> = [
+    ['web-.*', 'web-01', true],
+    ['web', 'web-01', false], // anchored at both ends, as PromQL
+    ['a|b', 'ab', false],
+    ['(?i)WEB-01', 'web-01', true], // RE2 flags, as Prometheus accepts them
+    ['\\d+', '123', true],
+    ['é.', 'éé', true],
+  ]
+  for (const [re, value, want] of cases) it(`${re} =~ ${value} is ${want}`, () => assert.equal(matches({name: 'host', op: '=~', value: re}, host(value)), want))
+
+  for (const re of ['(?=a)', 'a{1001}', 'a(']) {
+    it(`${re} (not RE2) is an invalid regular expression at its column`, () => {
+      assert.throws(() => parseQuery(`x.y{host=~"${re}"}`), (err: unknown) => err instanceof QueryError && /^query:1:11: invalid regular expression/.test(err.message))
     })
   }
 })

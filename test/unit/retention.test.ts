@@ -183,3 +183,84 @@ describe('embedded store tiers: rollups, pruning, answers from rollups', () => {
     assert.equal(report.pruned.raw, 2 * (DAY / STEP), JSON.stringify(report))
   })
 })
+
+describe('embedded store: backfilled points are seen at once, whichever tier answers', () => {
+  // 10 days of host a every 5 minutes, rolled up and pruned (raw kept 7 days); then `mon write`
+  // backfills 1 h – 2 d old points: a new series (host c) and extra points of host a. Before the
+  // next rollup pass those live in raw only, below the rollup watermarks.
+  const END = Math.floor(Date.UTC(2026, 10, 25) / HOUR) * HOUR
+  const clock = new ManualClock(END)
+  let dir: string
+  let store: SqliteStore
+  const truth = new Map<string, Array<[number, number]>>([
+    ['a', []],
+    ['c', []],
+  ])
+  const plan = (p: Partial<QueryPlan>): QueryPlan => ({measurement: 'cpu', field: 'usage_user', matchers: [], start: 0, end: END, ...p})
+  const queries: Array<[string, QueryPlan, string]> = [
+    ['count since 8d', plan({start: END - 8 * DAY, aggregate: {fn: 'count', by: ['host']}}), '1m'],
+    ['mean every 1h since 8d', plan({start: END - 8 * DAY, every: HOUR, aggregate: {fn: 'mean', by: ['host']}}), '1m'],
+    ['last every 1h since 8d', plan({start: END - 8 * DAY, every: HOUR, aggregate: {fn: 'last', by: ['host']}}), '1m'],
+    ['max every 1d since 40d', plan({start: END - 40 * DAY, every: DAY, aggregate: {fn: 'max', by: ['host']}}), '1h'],
+  ]
+  const answers = new Map<string, unknown>()
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mon-backfill-'))
+    store = new SqliteStore({path: join(dir, 'mon.db'), clock, autoCompactEvery: 0})
+    const a = truth.get('a')!
+    for (let t = END - 10 * DAY, i = 0; t < END - 3 * HOUR; t += 5 * MIN, i++) a.push([t, i % 100])
+    store.writeSync(a.map(([ts, v]) => ({measurement: 'cpu', tags: {host: 'a'}, fields: {usage_user: v}, ts})))
+    store.maintainSync(END)
+    const backfill: Array<{host: string; ts: number; v: number}> = []
+    for (let t = END - 2 * DAY, i = 0; t <= END - HOUR; t += 10 * MIN, i++) {
+      backfill.push({host: 'c', ts: t, v: 1000 + i})
+      backfill.push({host: 'a', ts: t + 30_000, v: 500 + i})
+    }
+    const result = store.writeSync(backfill.map((p) => ({measurement: 'cpu', tags: {host: p.host}, fields: {usage_user: p.v}, ts: p.ts})))
+    assert.deepEqual(result, {written: backfill.length, beyondRetention: 0})
+    for (const p of backfill) truth.get(p.host)!.push([p.ts, p.v])
+    for (const pts of truth.values()) pts.sort((x, y) => x[0] - y[0])
+  })
+  after(async () => {
+    await store.close()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  for (const [name, q, tier] of queries) {
+    it(`${name}: the ${tier} tier answers, backfilled points included, before the rollup pass`, async () => {
+      assert.match(store.explain(q), new RegExp(`tier: +${tier} rollups`))
+      const frames = await store.query(q)
+      assert.deepEqual(
+        frames.map((f) => f.tags.host),
+        ['a', 'c'],
+        'the backfilled series is there',
+      )
+      for (const f of frames) {
+        const want = referenceBuckets(q.aggregate!.fn, truth.get(f.tags.host)!, q.start, q.end, q.every) as Array<[number, number]>
+        assert.deepEqual(
+          f.rows.map((r) => [r[0], Math.round((r[1] as number) * 1e6) / 1e6]),
+          want.map((r) => [r[0], Math.round(r[1] * 1e6) / 1e6]),
+          f.tags.host,
+        )
+      }
+      answers.set(name, frames)
+    })
+  }
+
+  it('rate() over the rollups sees them too', async () => {
+    const q = plan({start: END - 8 * DAY, every: HOUR, transform: 'rate', aggregate: {fn: 'max', by: ['host']}})
+    const frames = await store.query(q)
+    assert.deepEqual(
+      frames.map((f) => f.tags.host),
+      ['a', 'c'],
+    )
+    answers.set('rate', frames)
+  })
+
+  it('the rollup pass changes no answer: it only moves the points to the rollups', async () => {
+    store.maintainSync(END)
+    for (const [name, q] of queries) assert.deepEqual(await store.query(q), answers.get(name), name)
+    assert.deepEqual(await store.query(plan({start: END - 8 * DAY, every: HOUR, transform: 'rate', aggregate: {fn: 'max', by: ['host']}})), answers.get('rate'), 'rate')
+  })
+})

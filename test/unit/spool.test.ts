@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
 import {crc32, tableCrc32} from '../../src/core/pipeline/crc32.js'
-import {Spool, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
+import {RECLAIM_BYTES, Spool, SpoolFullError, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
 import {tempDir} from '../helpers/servers.js'
 
 let tmp: {dir: string; cleanup: () => void}
@@ -193,6 +193,87 @@ describe('spool', () => {
     await spool.close()
   })
 
+  describe('a damaged record costs that record only (issue 15 item 3)', () => {
+    /** 50 records of 2 points, written and closed; returns the segment path and where record `k` starts. */
+    async function fifty(): Promise<{seg: string; starts: number[]; size: number}> {
+      const spool = open()
+      for (let i = 0; i < 50; i++) await spool.append([rec(i, i % 2 === 0 ? 'even' : 'odd')])
+      await spool.close()
+      const seg = join(tmp.dir, 'spool', segments()[0]!)
+      const bytes = readFileSync(seg)
+      const starts: number[] = []
+      for (let at = 8; at < bytes.length; at += 8 + bytes.readUInt32LE(at)) starts.push(at)
+      assert.equal(starts.length, 50)
+      return {seg, starts, size: bytes.length}
+    }
+    const flip = (path: string, at: number) => {
+      const bytes = readFileSync(path)
+      bytes[at] = bytes[at]! ^ 0x5a
+      writeFileSync(path, bytes)
+    }
+    const expectAllBut = (k: number) => Array.from({length: 50}, (_, i) => i).filter((i) => i !== k).map((i) => rec(i).payload)
+
+    const places: Array<[string, number]> = [
+      ['in the payload', 30],
+      ['in the CRC', 5],
+      ['in the length field', 1],
+      ['in the point count', 8 + 9],
+    ]
+    for (const [where, offset] of places) {
+      it(`a flipped byte ${where} of record 20: the other 49 are read, 1 record and its 2 points counted`, async () => {
+        const {seg, starts, size} = await fifty()
+        flip(seg, starts[20]! + offset)
+        const spool = open()
+        assert.deepEqual(await readAll(spool), expectAllBut(20))
+        const st = spool.status()
+        assert.equal(st.dropped.records, 1)
+        assert.equal(st.dropped.corruptBytes, starts[21]! - starts[20]!, 'exactly the damaged record is skipped')
+        assert.equal(st.dropped.points, 2, 'counted from the header, or from its lines when the header is the damaged part')
+        assert.deepEqual(st.droppedByInput, where === 'in the point count' ? {'(damaged)': 2} : {even: 2})
+        assert.equal(statSync(seg).size, size, 'nothing is cut off')
+        await spool.close()
+      })
+    }
+
+    it('a garbled segment header in front of intact records: the header is rewritten, every record read', async () => {
+      const {seg} = await fifty()
+      flip(seg, 3)
+      const spool = open()
+      assert.equal((await readAll(spool)).length, 50)
+      assert.equal(spool.status().dropped.corruptBytes, 8)
+      assert.equal(spool.status().dropped.points, 0)
+      assert.ok(!existsSync(seg + '.corrupt'))
+      await spool.close()
+    })
+
+    it('a damaged last record is cut off, its bytes kept beside the segment, and counted; appends go on', async () => {
+      const {seg, starts} = await fifty()
+      flip(seg, starts[49]! + 30)
+      const spool = open()
+      assert.equal(statSync(seg).size, starts[49])
+      assert.ok(existsSync(`${seg}.${starts[49]}.damaged`))
+      assert.equal(spool.status().dropped.points, 2)
+      await spool.append([rec(50)])
+      assert.deepEqual(await readAll(spool), [...expectAllBut(49), rec(50).payload])
+      await spool.close()
+    })
+
+    it('damage that appears while running: the reader steps over it and counts the lost record for its input', async () => {
+      const {seg, starts} = await fifty()
+      const spool = open() // checks every record: all sound
+      flip(seg, starts[31]! + 30)
+      assert.deepEqual(await readAll(spool), expectAllBut(31))
+      const st = spool.status()
+      assert.deepEqual(st.droppedByInput, {odd: 2})
+      assert.equal(st.dropped.corruptBytes, starts[32]! - starts[31]!)
+      assert.deepEqual(spool.backlog(), {records: 0, points: 0})
+      spool.rewind()
+      assert.deepEqual(await readAll(spool), [], 'nothing left, and the damage is not counted twice')
+      assert.equal(spool.status().dropped.corruptBytes, starts[32]! - starts[31]!)
+      await spool.close()
+    })
+  })
+
   it('a missing or unreadable ack file replays everything (duplicates are overwritten by the store)', async () => {
     let spool = open()
     await spool.append([rec(1), rec(2)])
@@ -215,6 +296,29 @@ describe('spool', () => {
     await spool.close()
   })
 
+  it('frees the active segment once it holds RECLAIM_BYTES and all of it is stored; a restart after that loses nothing', async () => {
+    let spool = open()
+    const big = (i: number): SpoolRecordInput => ({input: 'push', points: 1, precision: 'ms', payload: `big,n=${i} v="${'x'.repeat(64 * 1024)}" ${i}\n`})
+    const count = Math.ceil(RECLAIM_BYTES / (64 * 1024)) + 1
+    for (let i = 0; i < count; i++) await spool.append([big(i)])
+    const [before] = segments()
+    assert.equal(await readAll(spool).then((r) => r.length), count)
+    // stored bytes do not wait for the 16 MiB segment to fill up: a fresh segment replaces it
+    assert.deepEqual(segments().length, 1)
+    assert.notEqual(segments()[0], before)
+    assert.equal(statSync(join(tmp.dir, 'spool', segments()[0]!)).size, 8)
+    // below RECLAIM_BYTES the active segment stays (no file per batch for a writer that keeps up)
+    await spool.append([rec(1)])
+    assert.deepEqual(await readAll(spool), [rec(1).payload])
+    const kept = segments()
+    await spool.append([rec(2)])
+    await spool.close()
+    spool = open()
+    assert.deepEqual(segments(), kept)
+    assert.deepEqual(await readAll(spool), [rec(2).payload], 'the record after the reclaim is replayed, the stored ones are not')
+    await spool.close()
+  })
+
   it('beyond max_bytes drops the oldest segments and counts what they held, per input', async () => {
     const spool = open({maxBytes: 32 * 1024, segmentBytes: 4096})
     for (let i = 0; i < 1000; i++) await spool.append([rec(i, i % 2 ? 'a' : 'b')])
@@ -226,6 +330,33 @@ describe('spool', () => {
     const got = await readAll(spool)
     assert.equal(got.at(-1), rec(999).payload, 'the newest data is kept')
     assert.equal(got.length * 2, st.points)
+    await spool.close()
+  })
+
+  it('when_full: reject refuses an append that does not fit, writes nothing of it, and takes appends again once there is room', async () => {
+    const spool = Spool.open({dir: join(tmp.dir, 'spool'), maxBytes: 32 * 1024, segmentBytes: 4096, fsync: 'never', whenFull: 'reject', clock})
+    let taken = 0
+    for (;;) {
+      try {
+        await spool.append([rec(taken)])
+        taken++
+      } catch (err) {
+        assert.ok(err instanceof SpoolFullError, String(err))
+        break
+      }
+    }
+    const st = spool.status()
+    assert.ok(st.bytes <= 32 * 1024, `${st.bytes} bytes on disk`)
+    assert.deepEqual(st.dropped, {records: 0, points: 0, segments: 0, corruptBytes: 0}, 'nothing taken is dropped')
+    assert.equal(st.points, taken * 2)
+    assert.deepEqual(st.refused, {records: 1, points: 2})
+    assert.equal(st.full, true)
+    const bytes = st.bytes
+    await assert.rejects(spool.append([rec(taken)]), SpoolFullError)
+    assert.equal(spool.status().bytes, bytes, 'a refused append leaves no bytes behind')
+    assert.equal((await readAll(spool)).length, taken, 'every taken record is read back')
+    await spool.append([rec(taken)])
+    assert.equal(spool.status().full, false)
     await spool.close()
   })
 

@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {referenceBuckets} from '../helpers/reference.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import {PartialWriteError} from '../../src/core/errors.js'
 import type {AggFn, QueryPlan} from '../../src/core/store/types.js'
 import type {Point} from '../../src/core/model/point.js'
 
@@ -65,24 +66,52 @@ describe('embedded store writes', () => {
     await s.close()
   })
 
-  it('a field type conflict rejects the whole batch and writes nothing', async () => {
+  // Issue 15 item 1: this used to reject the whole batch; one bad point must not cost the others
+  it('a field type conflict refuses that point alone (a partial write naming it) and writes the rest', async () => {
     const s = newStore()
     await s.write([{measurement: 'm', tags: {}, fields: {v: 1n}, ts: T0}])
-    await assert.rejects(
-      s.write([
+    const err = await s
+      .write([
         {measurement: 'm', tags: {host: 'new'}, fields: {w: 5}, ts: T0 + 1},
-        {measurement: 'm', tags: {}, fields: {v: 2.5}, ts: T0 + 2},
-      ]),
-      /field type conflict: input field "v" on measurement "m" is type float, already exists as type integer/,
-    )
-    assert.equal((await s.info()).series, 1, 'the new series of the rejected batch is not kept')
-    assert.deepEqual(await s.fieldKeys('m'), [{name: 'v', type: 'integer'}])
-    // the ids of the rolled-back series and field were cached: written again, they get real rows
-    await s.write([{measurement: 'm', tags: {host: 'new'}, fields: {w: 5}, ts: T0 + 1}])
-    assert.equal((await s.info()).series, 2)
-    const [f] = await s.query({measurement: 'm', field: 'w', matchers: [], start: 0, end: T0 + 10})
-    assert.deepEqual(f.tags, {host: 'new'})
-    assert.deepEqual(f.rows, [[T0 + 1, 5]])
+        {measurement: 'm', tags: {other: 'x'}, fields: {v: 2.5}, ts: T0 + 2},
+        {measurement: 'm', tags: {}, fields: {v: 3n}, ts: T0 + 3},
+      ])
+      .then(() => undefined, (e: unknown) => e)
+    assert.ok(err instanceof PartialWriteError, String(err))
+    assert.match(err.message, /^partial write: 1 point rejected: field type conflict: input field "v" on measurement "m" is type float, already exists as type integer/)
+    assert.equal(err.rejectedPoints, 1)
+    assert.deepEqual(err.rejectedIndexes, [1])
+    assert.equal((await s.info()).series, 2, 'the refused point creates no series')
+    assert.deepEqual(await s.fieldKeys('m'), [{name: 'v', type: 'integer'}, {name: 'w', type: 'float'}])
+    const [w] = await s.query({measurement: 'm', field: 'w', matchers: [], start: 0, end: T0 + 10})
+    assert.deepEqual(w.rows, [[T0 + 1, 5]])
+    const [v] = await s.query({measurement: 'm', field: 'v', matchers: [], start: 0, end: T0 + 10})
+    assert.deepEqual(v.rows, [[T0, 1], [T0 + 3, 3]])
+    await s.close()
+  })
+
+  it('within one batch the first type of a new field wins; later points of another type are refused alone', () => {
+    const s = newStore()
+    const result = s.writeSync([
+      {measurement: 'n', tags: {}, fields: {v: 1}, ts: T0},
+      {measurement: 'n', tags: {}, fields: {v: 'oops'}, ts: T0 + 1},
+      {measurement: 'n', tags: {}, fields: {v: Number.NaN}, ts: T0 + 2},
+      {measurement: 'n', tags: {}, fields: {}, ts: T0 + 3},
+      {measurement: 'n', tags: {}, fields: {v: 4}, ts: T0 + 4},
+    ])
+    assert.deepEqual(result.rejected?.map((r) => r.index), [1, 2, 3])
+    assert.equal(result.written, 2)
+    void s.close()
+  })
+
+  it('values of one series and field that land on the same millisecond are counted as merged', async () => {
+    const s = newStore()
+    const outcome = await s.write([
+      {measurement: 'u', tags: {}, fields: {v: 1}, ts: T0},
+      {measurement: 'u', tags: {}, fields: {v: 2}, ts: T0},
+      {measurement: 'u', tags: {}, fields: {v: 3}, ts: T0 + 1},
+    ])
+    assert.deepEqual(outcome, {merged: 1})
     await s.close()
   })
 

@@ -8,6 +8,8 @@ import {isPermanentWriteError, Writer} from '../../src/core/pipeline/writer.js'
 import {ManualTimer} from '../../src/core/scheduler/timer.js'
 import type {Frame, Store} from '../../src/core/store/types.js'
 import {tempDir} from '../helpers/servers.js'
+import {join} from 'node:path'
+import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 
 /** A store that fails the way it is told to, and remembers what it was given. */
 class ScriptedStore implements Store {
@@ -104,6 +106,25 @@ describe('writer', () => {
     await w.stop()
   })
 
+  it('a point the embedded store refuses is dropped alone and counted for its input; the rest of the batch is stored', async () => {
+    const store = new SqliteStore({path: join(tmp.dir, 'mon.db')})
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 1000})
+    await spool.append([
+      {input: 'good', points: 100, precision: 'ms', payload: toLineProtocol(pts(100)).text},
+      {input: 'mixed', points: 2, precision: 'ms', payload: 'm,i=x v=1 5000\nm,i=y v="oops" 5001\n'},
+    ])
+    w.start()
+    await until(() => spool.backlog().records === 0)
+    await w.stop()
+    assert.deepEqual(spool.status().droppedByInput, {mixed: 1})
+    assert.equal(w.stats().rejectedPoints, 1)
+    assert.equal(w.stats().points, 101)
+    assert.deepEqual(w.stats().writtenByInput, {good: 100, mixed: 1})
+    const frames = await store.query({measurement: 'm', field: 'v', matchers: [], start: 0, end: 10_000})
+    assert.equal(frames.reduce((n, f) => n + f.rows.length, 0), 101)
+    await store.close()
+  })
+
   it('classifies errors', () => {
     const table: Array<[unknown, boolean]> = [
       [new InputError('bad'), true],
@@ -151,5 +172,30 @@ describe('batcher', () => {
     await b.flush()
     assert.equal(spool.backlog().points, 2)
     assert.deepEqual(b.stats().invalidByInput, {x: 1})
+  })
+
+  it('a full spool (when_full: reject) makes it hold the points and try again; they go in once there is room', async () => {
+    const small = Spool.open({dir: join(tmp.dir, 'small'), maxBytes: 16 * 1024, segmentBytes: 4096, fsync: 'never', whenFull: 'reject', clock: timer})
+    try {
+      const b = new Batcher({spool: small, batchSize: 1_000_000, flushIntervalMs: 100, timer})
+      let refusedFill: Promise<void> | undefined
+      while (!small.status().full) {
+        refusedFill = b.add('fill', pts(20))
+        await b.flush()
+      }
+      assert.equal(b.holding(), true, 'held, not lost')
+      const held = b.add('late', pts(5))
+      await b.flush()
+      assert.deepEqual(b.stats().failedByInput, {})
+      // the writer catches up: acknowledged segments are deleted, room appears
+      for (let batch = await small.readBatch(1_000_000); batch; batch = await small.readBatch(1_000_000)) small.ack(batch)
+      await timer.advance(100)
+      await Promise.all([refusedFill, held])
+      assert.equal(b.holding(), false)
+      assert.equal(small.backlog().points, 25, 'the refused run and the later one')
+      assert.equal(small.status().dropped.points, 0)
+    } finally {
+      await small.close()
+    }
   })
 })

@@ -1,6 +1,8 @@
 import type {ActionResult, AlertDetail, AlertView, DisplayState, HistoryEntry, SilenceView, TimelineEntry} from '../../core/incidents/types.js'
+import {countAlerts} from '../../core/incidents/counts.js'
 import {color, severityColor} from './color.js'
 import {formatNumber, renderTable} from './table.js'
+import {plural} from '../../core/format.js'
 
 /** Rendering for `mon alerts …`: the commands return the data (--json); this makes it readable. */
 
@@ -70,10 +72,17 @@ export function renderAlertList(alerts: AlertView[], opts: {state: string; width
       return text
     },
   })
-  const counts = new Map<string, number>()
-  for (const a of alerts) counts.set(a.state, (counts.get(a.state) ?? 0) + 1)
-  const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(', ')
+  // the firing/pending part is the count every view shows; resolved and inactive ones are listed as such
+  const others = new Map<string, number>()
+  for (const a of alerts) if (a.state === 'resolved' || a.state === 'inactive') others.set(a.state, (others.get(a.state) ?? 0) + 1)
+  const active = countAlerts(alerts)
+  const summary = [active.firing + active.pending > 0 || others.size === 0 ? formatAlertCounts(active) : '', ...[...others].map(([s, n]) => `${n} ${s}`)].filter(Boolean).join(', ')
   return `${table}\n${c.dim(summary)}`
+}
+
+/** `3 firing (1 acked), 1 pending`: the same words wherever alerts are counted. */
+export function formatAlertCounts(counts: {firing: number; pending: number; acked?: number}): string {
+  return `${counts.firing} firing${counts.acked ? ` (${counts.acked} acked)` : ''}, ${counts.pending} pending`
 }
 
 export function renderAlertDetail(d: AlertDetail): string {
@@ -185,8 +194,16 @@ export function renderSilences(silences: SilenceView[], now: number): string {
 
 export function renderSilence(s: SilenceView, verb: string, now: number): string {
   const c = color()
-  const when = s.state === 'expired' ? `ended ${s.endsAt}` : `${s.state === 'pending' ? `from ${s.startsAt} ` : ''}until ${s.endsAt} (${formatAge(Date.parse(s.endsAt) - now)})`
+  const startsAt = Date.parse(s.startsAt)
+  const endsAt = Date.parse(s.endsAt)
+  // a silence that starts later lasts from its start, not from now
+  const when =
+    s.state === 'expired'
+      ? `ended ${s.endsAt}`
+      : s.state === 'pending'
+        ? `from ${s.startsAt} until ${s.endsAt} (for ${formatAge(endsAt - startsAt)}, starting in ${formatAge(startsAt - now)})`
+        : `until ${s.endsAt} (${formatAge(endsAt - now)})`
   const lines = [`${c.green(verb)} silence ${c.bold(s.id.slice(0, 8))} {${s.matchers.join(', ')}} ${when}`]
-  if (s.state === 'active') lines.push(c.dim(`  silencing ${s.silencing} firing alert${s.silencing === 1 ? '' : 's'} now`))
+  if (s.state === 'active') lines.push(c.dim(`  silencing ${plural(s.silencing, 'firing alert')} now`))
   return lines.join('\n')
 }

@@ -1,3 +1,4 @@
+import {ConfigError} from '../../core/config/problems.js'
 import {UserError} from '../../core/errors.js'
 import {color} from './color.js'
 
@@ -7,8 +8,12 @@ export function renderError(err: Error & {cause?: unknown}, debug: boolean): str
   const lines: string[] = []
   if (err instanceof UserError) {
     lines.push(`${c.red('error:')} ${err.message}`)
+    // A config error's details are its other problems, each with its own hint: the first problem's
+    // hint goes under it, not after the last one (where it read as that one's did-you-mean).
+    const hintFirst = err instanceof ConfigError && err.problems.length > 1
+    if (err.hint && hintFirst) lines.push(`${c.dim('hint:')} ${err.hint}`)
     if (err.details) lines.push(err.details)
-    if (err.hint) lines.push(`${c.dim('hint:')} ${err.hint}`)
+    if (err.hint && !hintFirst) lines.push(`${c.dim('hint:')} ${err.hint}`)
     if (debug && err.cause instanceof Error) lines.push(c.dim(err.cause.stack ?? String(err.cause)))
     if (debug && err.stack) lines.push(c.dim(err.stack))
     return lines.join('\n')

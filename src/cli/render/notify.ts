@@ -1,8 +1,8 @@
-import {formatDuration} from '../../core/config/duration.js'
 import type {OutboxItem, RoutesExplanation, RouteView, TestResult} from '../../core/notify/index.js'
 import type {OutboxStatus} from '../../core/notify/types.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
+import {relativeTime} from '../../core/format.js'
 
 /** Rendering for `mon notify …`: tables and trees for people; the commands return the data for --json. */
 
@@ -45,9 +45,9 @@ const STATUS_STYLE: Record<OutboxStatus, (s: string) => string> = {
   dropped: (s) => color().dim(s),
 }
 
-function ago(t: number, now: number): string {
-  const d = now - t
-  return d >= 0 ? `${formatDuration(Math.round(d / 1000) * 1000)} ago` : `in ${formatDuration(Math.round(-d / 1000) * 1000)}`
+/** A pending item's next attempt: `next in 7s`, or `due 7s ago` when no sender has run since it came due. */
+function nextAttempt(at: number, now: number): string {
+  return `${at > now ? 'next' : 'due'} ${relativeTime(at, now)}`
 }
 
 export function renderOutbox(items: OutboxItem[], counts: Record<OutboxStatus, number>, now: number): string {
@@ -59,7 +59,7 @@ export function renderOutbox(items: OutboxItem[], counts: Record<OutboxStatus, n
     i.kind,
     `${i.receiver}/${i.channel}`,
     String(i.attempts.length),
-    i.status === 'pending' && i.nextAttemptAt !== undefined ? `next ${ago(i.nextAttemptAt, now)}` : ago(i.createdAt, now),
+    i.status === 'pending' && i.nextAttemptAt !== undefined ? nextAttempt(i.nextAttemptAt, now) : relativeTime(i.createdAt, now),
     i.title,
     i.lastError ?? '',
   ])

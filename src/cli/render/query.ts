@@ -24,6 +24,16 @@ function flatRows(result: QueryResult): {headers: string[]; rows: Array<Array<st
   return {headers, rows}
 }
 
+/**
+ * What says "nothing found" (on stderr, so stdout holds only data): for a table or chart with no
+ * values; undefined when there is data, or for json and csv, whose shape (an empty list, a header
+ * row) says it on stdout.
+ */
+export function emptyQueryNote(result: QueryResult, format: QueryFormat): string | undefined {
+  if (format === 'json' || format === 'csv') return undefined
+  return result.series.every((s) => s.values.length === 0) ? 'no data in this range' : undefined
+}
+
 export function renderQueryResult(result: QueryResult, format: QueryFormat): string {
   if (format === 'json') return JSON.stringify(result, null, 2)
   const {headers, rows} = flatRows(result)
@@ -40,7 +50,6 @@ export function renderQueryResult(result: QueryResult, format: QueryFormat): str
     )
   }
 
-  if (rows.length === 0) return 'no data in this range'
   const cell = (v: string | number | boolean | null) => (v === null ? '' : typeof v === 'number' ? formatNumber(v) : String(v))
   const firstValue = 2 + tagKeys(result).length
   const right = headers.map((_, i) => i).filter((i) => i >= firstValue)

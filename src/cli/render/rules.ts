@@ -4,6 +4,7 @@ import {formatDuration} from '../../core/config/duration.js'
 import type {ConfigProblem} from '../../core/config/problems.js'
 import {color, severityColor} from './color.js'
 import {formatNumber, renderTable} from './table.js'
+import {plural} from '../../core/format.js'
 
 /** Rendering for `mon rules check|test|eval` (core returns data; this turns it into text). */
 
@@ -48,7 +49,7 @@ export function renderTestResult(r: RuleTestFileResult): string {
   const c = color()
   const lines = [`Unit Testing: ${r.file}`]
   if (r.failures.length === 0) {
-    lines.push(`  ${c.green('SUCCESS')} (${r.tests} test${r.tests === 1 ? '' : 's'}, ${r.checks} check${r.checks === 1 ? '' : 's'})`)
+    lines.push(`  ${c.green('SUCCESS')} (${plural(r.tests, 'test')}, ${plural(r.checks, 'check')})`)
     return lines.join('\n')
   }
 

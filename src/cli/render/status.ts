@@ -1,7 +1,9 @@
 import {formatDuration, formatSize} from '../../core/config/duration.js'
-import type {DaemonStatusView, StatusReport} from '../../core/daemon/status.js'
+import {formatAlertCounts} from './alerts.js'
+import type {DaemonStatusView, InputView, StatusReport} from '../../core/daemon/status.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
+import {plural} from '../../core/format.js'
 
 /** `mon status` for people: the daemon line, store/spool/outbox, inputs, rule groups, last errors. */
 export function renderStatus(r: StatusReport, now: number): string {
@@ -21,20 +23,28 @@ export function renderStatus(r: StatusReport, now: number): string {
     const f = r.dataDirFacts
     lines.push('', `spool      ${f.spoolPendingBytes > 0 ? `${formatSize(f.spoolPendingBytes)} of points not yet written to the store (the next mon collect or mon daemon writes them)` : 'empty'}`)
     if (f.outbox) lines.push(`outbox     ${outboxLine(f.outbox)}`)
-    if (f.alerts) lines.push(`alerts     ${f.alerts.firing} firing, ${f.alerts.pending} pending (as last evaluated)`)
+    if (f.alerts) lines.push(`alerts     ${formatAlertCounts(f.alerts)} (as last evaluated)`)
     if (d && d.lastErrors.length > 0) lines.push('', c.bold('last errors before it stopped'), ...d.lastErrors.slice(-5).map((e) => `  ${e.at.slice(0, 19).replace('T', ' ')}  ${e.level.padEnd(5)}  ${e.msg}${e.detail ? `  ${e.detail}` : ''}`))
   }
 
   return lines.join('\n')
 }
 
+/** `, max 1 GiB, when full: reject (full: refusing new points)` — a status from an older daemon may lack it */
+function spoolLimit(s: DaemonStatusView['spool'], c: ReturnType<typeof color>): string {
+  if (s.whenFull === undefined) return ''
+  const state = s.full ? c.red(' (full: refusing new points)') : ''
+  const refused = s.refusedPoints > 0 ? `, ${s.refusedPoints} points refused so far (their senders keep them)` : ''
+  return `; max ${formatSize(s.maxBytes)}, when full: ${s.whenFull}${state}${refused}`
+}
+
 function renderDaemon(d: DaemonStatusView, now: number): string[] {
   const c = color(process.stdout)
   const lines: string[] = []
   lines.push(`store      ${d.store.name}: ${d.store.up ? c.green('up') : c.red(`down (${d.store.lastError ?? 'write failed'})`)}${d.store.lastWriteAt ? `, last write ${ago(now, d.store.lastWriteAt)}` : ''}`)
-  lines.push(`spool      ${d.spool.points} points waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}`)
+  lines.push(`spool      ${plural(d.spool.points, 'point')} waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
   lines.push(`outbox     ${outboxLine(d.outbox)}${d.notify.routes ? '' : c.dim('  (no notify.route: nothing is delivered)')}`)
-  lines.push(`alerts     ${d.alerts.firing} firing, ${d.alerts.pending} pending`)
+  lines.push(`alerts     ${formatAlertCounts(d.alerts)}`)
   if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)
   if (d.reload.count > 0) lines.push(`reload     ${d.reload.count} so far, last ${d.reload.lastAt ? ago(now, d.reload.lastAt) : ''}: ${d.reload.ok ? 'applied' : c.red(`rejected: ${(d.reload.lastError ?? '').split('\n')[0]}`)}`)
 
@@ -44,15 +54,15 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
     lines.push(
       indent(
         renderTable(
-          ['NAME', 'SCHEDULE', 'LAST RUN', 'POINTS', 'ERRORS', 'LAST ERROR'],
-          inputs.map((i) => [i.name, i.schedule, i.lastRun ? ago(now, i.lastRun) : '-', String(i.points), String(i.errors), i.lastError ? truncate(i.lastError, 60) : '']),
+          ['NAME', 'SCHEDULE', 'LAST RUN', 'POINTS', 'ERRORS', 'DROPPED', 'LAST ERROR'],
+          inputs.map((i) => [i.name, i.schedule, i.lastRun ? ago(now, i.lastRun) : '-', String(i.points), String(i.errors), droppedCell(i), i.lastError ? truncate(i.lastError, 60) : '']),
           {alignRight: [3, 4], stream: process.stdout},
         ),
       ),
     )
   }
 
-  lines.push('', c.bold(`rule groups (${d.ruleGroups.length}, ${d.rules.total} rules)`))
+  lines.push('', c.bold(`rule groups (${d.ruleGroups.length}, ${plural(d.rules.total, 'rule')})`))
   if (d.ruleGroups.length > 0) {
     lines.push(
       indent(
@@ -73,6 +83,13 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
   }
 
   return lines
+}
+
+/** `0`, or the count with its reasons: `3 (2 unserializable, 1 store_rejected)` */
+function droppedCell(i: InputView): string {
+  if (i.dropped === 0) return '0'
+  const reasons = Object.entries(i.droppedBy).map(([reason, n]) => `${n} ${reason}`)
+  return reasons.length > 0 ? `${i.dropped} (${reasons.join(', ')})` : String(i.dropped)
 }
 
 function outboxLine(o: Record<string, number>): string {

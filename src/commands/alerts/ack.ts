@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {actOnAlerts, type ActionOutcomeView} from '../../cli/alert-actions.js'
 import {BaseCommand} from '../../cli/base.js'
 import {actorFlag, openIncidents, remoteFlags} from '../../cli/incidents-context.js'
@@ -14,9 +14,10 @@ export default class AlertsAck extends BaseCommand {
     '<%= config.bin %> <%= command.id %>   # pick from a list',
     `<%= config.bin %> <%= command.id %> 3f9a --comment 'looking into it'`,
     '<%= config.bin %> <%= command.id %> 3f9a 71c0 --by alice@laptop',
-    `MON_TOKEN=… <%= config.bin %> <%= command.id %> 3f9a --remote http://monitor.example.com:9464 -m 'on it'`,
+    `MON_API_TOKEN=… <%= config.bin %> <%= command.id %> 3f9a --remote http://monitor.example.com:9464 -m 'on it'`,
   ]
 
+  static override args = {id: Args.string({description: 'alert ids (unique prefixes of fingerprints, from mon alerts list); none: pick on a terminal'})}
   static override flags = {
     comment: Flags.string({char: 'm', description: 'a note for the channels and the audit trail'}),
     by: actorFlag,

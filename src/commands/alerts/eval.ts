@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {formatAlertCounts} from '../../cli/render/alerts.js'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {createCliLogger} from '../../cli/log.js'
@@ -9,6 +10,7 @@ import {secretValues} from '../../core/config/redact.js'
 import {alertsEvalOnce, type AlertsEvalOnceSummary} from '../../core/daemon/cron.js'
 import {EXIT_RUNTIME, InputError} from '../../core/errors.js'
 import {systemTimer} from '../../core/scheduler/timer.js'
+import {plural} from '../../core/format.js'
 
 export default class AlertsEval extends BaseCommand {
   static override summary = 'Evaluate the rules once and deliver notifications: cron mode, for setups without `mon daemon`.'
@@ -51,13 +53,13 @@ Refuses when a mon daemon runs on the same data dir; waits for an earlier run th
       const n = out.notifications
       if (!this.jsonEnabled()) {
         const evaluated = out.groups.filter((g) => g.evaluated)
-        this.log(`evaluated ${evaluated.length} of ${out.groups.length} groups (${evaluated.reduce((s, g) => s + g.rules, 0)} rules): ${out.alerts.firing} firing, ${out.alerts.pending} pending`)
+        this.log(`evaluated ${evaluated.length} of ${plural(out.groups.length, 'group')} (${plural(evaluated.reduce((s, g) => s + g.rules, 0), 'rule')}): ${formatAlertCounts(out.alerts)}`)
         for (const t of out.transitions) this.log(`  ${t.alertname} (${t.fingerprint.slice(0, 8)}): ${t.from} → ${t.to}`)
         if (n.enqueued + n.delivered + n.retried + n.dead > 0) this.log(`notifications: ${n.enqueued} queued, ${n.delivered} delivered${n.retried ? `, ${n.retried} to retry` : ''}${n.dead ? `, ${n.dead} dead` : ''}`)
       }
 
       for (const e of out.ruleErrors) this.warnLine(`rule ${e.rule} failed: ${e.error}`)
-      if (n.retried + n.dead > 0 || n.timedOut) this.warnLine(`${n.stillPending} notifications wait in the outbox for the next run${n.dead ? `; ${n.dead} dead (mon notify outbox)` : ''}`)
+      if (n.retried + n.dead > 0 || n.timedOut) this.warnLine(`${plural(n.stillPending, 'notification')} left in the outbox for the next run${n.dead ? `; ${n.dead} dead (mon notify outbox)` : ''}`)
       if (out.ruleErrors.length > 0 || n.retried + n.dead > 0 || n.timedOut) process.exitCode = EXIT_RUNTIME
       return out
     } finally {

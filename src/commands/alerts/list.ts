@@ -16,8 +16,8 @@ export default class AlertsList extends BaseCommand {
     '<%= config.bin %> <%= command.id %> --state all --since 24h',
     '<%= config.bin %> <%= command.id %> --severity critical --label team=db',
     `<%= config.bin %> <%= command.id %> --label 'host=~"web-.*"' --json`,
-    'MON_TOKEN=… <%= config.bin %> <%= command.id %> --remote http://monitor.example.com:9464',
-    'MON_TOKEN=… <%= config.bin %> <%= command.id %> --remote https://monitor.example.com:9464 --ca /etc/mon/ca.pem',
+    'MON_API_TOKEN=… <%= config.bin %> <%= command.id %> --remote http://monitor.example.com:9464',
+    'MON_API_TOKEN=… <%= config.bin %> <%= command.id %> --remote https://monitor.example.com:9464 --ca /etc/mon/ca.pem',
   ]
 
   static override flags = {
@@ -30,7 +30,7 @@ export default class AlertsList extends BaseCommand {
 
   async run(): Promise<AlertList> {
     const {flags} = await this.parse(AlertsList)
-    const ctx = await openIncidents(flags)
+    const ctx = await openIncidents(flags, {onBrokenConfigWhileDaemonRuns: (problem) => this.warnLine(`warning: ${problem}`)})
     try {
       const state = flags.state as StateFilter
       const since = flags.since === undefined ? undefined : parseTime(flags.since, ctx.clock.now(), 'since')

@@ -13,14 +13,15 @@ export default class NotifyTest extends BaseCommand {
   static override examples = [
     '<%= config.bin %> <%= command.id %> team-slack',
     '<%= config.bin %> <%= command.id %> oncall --channel pagerduty[0]',
-    '<%= config.bin %> <%= command.id %> db-team --labels severity=critical,host=db-1 --json',
+    '<%= config.bin %> <%= command.id %> db-team --label severity=critical,host=db-1 --json',
     '<%= config.bin %> <%= command.id %> team-slack --resolved',
   ]
 
   static override args = {receiver: Args.string({description: 'receiver name (notify.receivers[].name)', required: true})}
   static override flags = {
     channel: Flags.string({description: 'only this channel: a key such as slack[0], or a type such as email'}),
-    labels: Flags.string({char: 'l', description: 'labels of the test alert, e.g. severity=critical,team=db', multiple: true}),
+    // --label as in mon alerts list; --labels, the old spelling, stays accepted (hidden)
+    label: Flags.string({char: 'l', aliases: ['labels'], description: 'labels of the test alert, e.g. severity=critical,team=db (repeatable)', multiple: true}),
     resolved: Flags.boolean({description: 'send it as resolved instead of firing'}),
   }
 
@@ -30,7 +31,7 @@ export default class NotifyTest extends BaseCommand {
     try {
       const result = await sendTestNotification(ctx.notify, args.receiver, {
         now: ctx.clock.now(),
-        labels: flags.labels ? parseLabelSet(flags.labels) : undefined,
+        labels: flags.label ? parseLabelSet(flags.label) : undefined,
         status: flags.resolved ? 'resolved' : 'firing',
         channel: flags.channel,
       })

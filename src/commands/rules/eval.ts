@@ -8,11 +8,13 @@ import {loadRuleFiles} from '../../core/alerting/rules.js'
 import type {Alert, RuleStatus} from '../../core/alerting/types.js'
 import {EXIT_RUNTIME, InputError} from '../../core/errors.js'
 import {parseTime} from '../../core/query/time.js'
+import {plural} from '../../core/format.js'
 
 export interface RulesEvalResult {
   at: string
   alerts: Array<Pick<Alert, 'fingerprint' | 'group' | 'state' | 'labels' | 'annotations' | 'value' | 'rule'> & {activeAt: string; firedAt?: string}>
-  rules: RuleStatus[]
+  /** times as RFC 3339, like `at` and the alerts' times (not epoch ms) */
+  rules: Array<Omit<RuleStatus, 'lastEvalAt'> & {lastEvalAt?: string}>
 }
 
 export default class RulesEval extends BaseCommand {
@@ -42,9 +44,9 @@ export default class RulesEval extends BaseCommand {
       if (files.length === 0) throw new InputError('no rule files given, and rules.files in the config is empty', {hint: 'mon rules eval rules/host.yaml'})
       const groups = await loadRuleFiles(files, {defaultInterval: rules.default_interval})
       const at = parseTime(flags.at, ctx.clock.now(), '--at')
-      const out = await evaluateRulesOnce({groups, store: await ctx.store(), at, replay: flags.replay, defaults: engineOptionsFromConfig(rules).defaults})
+      const out = await evaluateRulesOnce({groups, store: await ctx.store(), at, replay: flags.replay, defaults: engineOptionsFromConfig(rules, ctx.loaded.config.query).defaults})
       if (!this.jsonEnabled()) {
-        this.log(out.alerts.length > 0 ? renderAlerts(out.alerts, at) : `nothing pending or firing at ${new Date(at).toISOString()} (${out.rules.length} rules)`)
+        this.log(out.alerts.length > 0 ? renderAlerts(out.alerts, at) : `nothing pending or firing at ${new Date(at).toISOString()} (${plural(out.rules.length, 'rule')})`)
         const health = renderRuleHealth(out.rules)
         if (health) this.warnLine(health)
       }
@@ -54,7 +56,7 @@ export default class RulesEval extends BaseCommand {
       return {
         at: iso(at)!,
         alerts: out.alerts.map((a) => ({fingerprint: a.fingerprint, group: a.group, rule: a.rule, state: a.state, labels: a.labels, annotations: a.annotations, value: a.value, activeAt: iso(a.activeAt)!, firedAt: iso(a.firedAt)})),
-        rules: out.rules,
+        rules: out.rules.map((r) => ({...r, lastEvalAt: iso(r.lastEvalAt)})),
       }
     } finally {
       await ctx.close()

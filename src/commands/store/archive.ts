@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
-import {progressReporter} from '../../cli/progress.js'
+import {progressCounter} from '../../cli/progress.js'
 import {archiveToFile, type ArchiveResult} from '../../core/store/archive.js'
 import {parseTime} from '../../core/query/time.js'
+import {formatBytes, plural} from '../../core/format.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreArchive extends BaseCommand {
   static override summary = 'Write old raw points to a compressed line-protocol file (cold archive).'
@@ -22,15 +24,15 @@ export default class StoreArchive extends BaseCommand {
 
   async run(): Promise<ArchiveResult> {
     const {flags} = await this.parse(StoreArchive)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const now = ctx.clock.now()
       const end = parseTime(flags.before, now, '--before')
       const start = flags.after ? parseTime(flags.after, now, '--after') : undefined
-      const bar = progressReporter('archiving', {enabled: !this.jsonEnabled()})
-      const result = await archiveToFile(await ctx.store(), {start, end, file: flags.to, progress: (n) => bar.update(n, n)})
+      const bar = progressCounter('archiving', {enabled: !this.jsonEnabled(), unit: 'points'})
+      const result = await archiveToFile(await ctx.store(), {start, end, file: flags.to, progress: (n) => bar.update(n)})
       bar.done()
-      if (!this.jsonEnabled()) this.log(`archived ${result.points} points of ${result.series} series to ${result.file} (${result.bytes} bytes)`)
+      if (!this.jsonEnabled()) this.log(`archived ${plural(result.points, 'point')} of ${plural(result.series, 'series', 'series')} to ${result.file} (${formatBytes(result.bytes)})`)
       return result
     } finally {
       await ctx.close()

@@ -2,6 +2,7 @@ import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {UserError} from '../../core/errors.js'
 import {SqliteStore} from '../../core/store/sqlite/store.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreCompact extends BaseCommand {
   static override summary = 'Compact the embedded store: fold recent rows into compressed chunks and return free pages.'
@@ -11,7 +12,7 @@ export default class StoreCompact extends BaseCommand {
 
   async run(): Promise<{headRows: number; chunksBefore: number; chunksAfter: number; bytesPerPoint?: number}> {
     const {flags} = await this.parse(StoreCompact)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const store = await ctx.store()
       if (!(store instanceof SqliteStore)) throw new UserError(`compaction applies to the embedded store; ${ctx.storeName} compacts itself`, {exitCode: 2})

@@ -4,6 +4,7 @@ import {openContext} from '../../cli/context.js'
 import {renderTable} from '../../cli/render/table.js'
 import {requireMeasurement} from '../../core/store/catalog.js'
 import type {FieldInfo} from '../../core/store/types.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export type FieldList = FieldInfo[]
 
@@ -16,7 +17,7 @@ export default class StoreFields extends BaseCommand {
 
   async run(): Promise<FieldList> {
     const {args, flags} = await this.parse(StoreFields)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const store = await ctx.store()
       const fields = await store.fieldKeys(args.measurement)

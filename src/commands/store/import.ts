@@ -1,9 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
-import {progressReporter} from '../../cli/progress.js'
+import {progressCounter} from '../../cli/progress.js'
 import {importFile, type ImportResult} from '../../core/store/archive.js'
 import {parsePrecision} from '../../core/model/line-protocol.js'
+import {plural} from '../../core/format.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreImport extends BaseCommand {
   static override summary = 'Read a line-protocol file (plain or .gz, e.g. from `mon store archive`) into the configured store.'
@@ -17,12 +19,12 @@ export default class StoreImport extends BaseCommand {
 
   async run(): Promise<ImportResult & {store: string}> {
     const {args, flags} = await this.parse(StoreImport)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
-      const bar = progressReporter('importing', {enabled: !this.jsonEnabled()})
-      const result = await importFile(await ctx.store(), {file: args.file, precision: parsePrecision(flags.precision) as 'ms', progress: (n) => bar.update(n, n), now: ctx.clock.now()})
+      const bar = progressCounter('importing', {enabled: !this.jsonEnabled(), unit: 'points'})
+      const result = await importFile(await ctx.store(), {file: args.file, precision: parsePrecision(flags.precision) as 'ms', progress: (n) => bar.update(n), now: ctx.clock.now()})
       bar.done()
-      if (!this.jsonEnabled()) this.log(`imported ${result.points} points from ${result.file} into ${ctx.storeName}`)
+      if (!this.jsonEnabled()) this.log(`imported ${plural(result.points, 'point')} from ${result.file} into ${ctx.storeName}`)
       return {...result, store: ctx.storeName}
     } finally {
       await ctx.close()

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
-import {renderTable} from '../../cli/render/table.js'
-import {formatSize} from '../../core/config/duration.js'
+import {renderStoreInfo} from '../../cli/render/store.js'
 import type {StoreInfo} from '../../core/store/types.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreInfoCommand extends BaseCommand {
   static override summary = 'Show the backend, location, series and point counts, time range and size.'
@@ -22,25 +22,10 @@ export default class StoreInfoCommand extends BaseCommand {
 
   async run(): Promise<StoreInfo> {
     const {flags} = await this.parse(StoreInfoCommand)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const info = await (await ctx.store()).info({countPoints: flags.count})
-      if (!this.jsonEnabled()) {
-        const time = (t?: number) => (t === undefined ? '-' : new Date(t).toISOString())
-        const rows: string[][] = [
-          ['backend', info.backend],
-          ['location', info.location],
-          ['series', String(info.series ?? '-')],
-          ['points', info.points === undefined ? (info.backend === 'influxdb' ? '- (--count to count them)' : '-') : String(info.points)],
-          ['oldest', time(info.oldest)],
-          ['newest', time(info.newest)],
-          ['size on disk', info.bytesOnDisk === undefined ? '-' : formatSize(info.bytesOnDisk)],
-          ['bytes per point', info.bytesPerPoint === undefined ? '-' : info.bytesPerPoint.toFixed(2)],
-          ...Object.entries(info.details ?? {}).map(([k, v]) => [k, String(v)]),
-        ]
-        this.log(renderTable(['', ''], rows).split('\n').slice(1).join('\n'))
-      }
-
+      if (!this.jsonEnabled()) this.log(renderStoreInfo(info))
       return info
     } finally {
       await ctx.close()

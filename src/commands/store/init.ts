@@ -1,6 +1,7 @@
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {initStore, type InitResult} from '../../core/store/catalog.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreInit extends BaseCommand {
   static override summary = 'Create the database the config points at (InfluxDB 1.x database, 2.x bucket, or the embedded file).'
@@ -13,7 +14,7 @@ export default class StoreInit extends BaseCommand {
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(StoreInit)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const result = await initStore(ctx.loaded.config.store, ctx.loaded.dataDir, () => ctx.store())
       if (!this.jsonEnabled()) {

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export type MeasurementList = string[]
 
@@ -15,7 +16,7 @@ export default class StoreMeasurements extends BaseCommand {
 
   async run(): Promise<MeasurementList> {
     const {flags} = await this.parse(StoreMeasurements)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const names = await (await ctx.store()).measurements()
       if (!this.jsonEnabled()) {

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {requireMeasurement} from '../../core/store/catalog.js'
+import {STORE_SECTIONS} from '../../core/config/load.js'
 
 /** Tag keys of the measurement, or the values of one key. */
 export type TagList = string[]
@@ -23,7 +24,7 @@ export default class StoreTags extends BaseCommand {
 
   async run(): Promise<TagList> {
     const {args, flags} = await this.parse(StoreTags)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const store = await ctx.store()
       const list = args.key === undefined ? await store.tagKeys(args.measurement) : await store.tagValues(args.measurement, args.key)

@@ -2,11 +2,12 @@ import {performance} from 'node:perf_hooks'
 import {systemClock, type Clock} from '../clock.js'
 import {tryParseDuration} from '../config/duration.js'
 import {didYouMean} from '../config/problems.js'
-import type {RulesConfig} from '../config/schema.js'
+import type {QueryConfig, RulesConfig} from '../config/schema.js'
 import {InputError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {Point} from '../model/point.js'
 import {QueryCache, type QueryCacheStats} from '../query/cache.js'
+import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../query/deadline.js'
 import {evaluateInstant, type Sample} from '../query/executor.js'
 import type {Expr} from '../query/ast.js'
 import type {StateDb} from '../state/db.js'
@@ -16,6 +17,7 @@ import {AlertStateReader, AlertStateWriter, memoryStateDb} from './persist.js'
 import type {AlertRule, RuleGroup} from './rules.js'
 import {nextState, type Condition, type SeriesState} from './state-machine.js'
 import type {Alert, AlertSink, AlertState, AlertTransition, NoDataPolicy, RuleHealth, RuleStatus} from './types.js'
+import {roundMs} from '../format.js'
 
 /**
  * The alert engine: evaluates rule groups at the times it is given (the daemon's scheduler decides
@@ -31,6 +33,8 @@ export interface EngineDefaults {
   onError: NoDataPolicy
   /** look-back of selectors without [range] (config rules.lookback) */
   lookbackMs: number
+  /** a rule's query failing after this long is an evaluation error (config query.timeout) */
+  queryTimeoutMs: number
 }
 
 export interface RuleEngineOptions {
@@ -113,14 +117,19 @@ export interface RuleEngine {
   readonly reader: AlertStateReader
 }
 
-export const DEFAULT_ENGINE: EngineDefaults = {noData: 'ok', onError: 'keep', lookbackMs: 5 * 60_000}
+export const DEFAULT_ENGINE: EngineDefaults = {noData: 'ok', onError: 'keep', lookbackMs: 5 * 60_000, queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS}
 export const DEFAULT_CACHE_STEP = 10_000
 const PRUNE_EVERY = 3_600_000
 
 /** Engine options from the `rules:` section of the config. */
-export function engineOptionsFromConfig(rules: RulesConfig): Pick<RuleEngineOptions, 'defaults' | 'cache' | 'historyRetentionMs'> {
+export function engineOptionsFromConfig(rules: RulesConfig, query?: QueryConfig): Pick<RuleEngineOptions, 'defaults' | 'cache' | 'historyRetentionMs'> {
   return {
-    defaults: {noData: rules.no_data, onError: rules.on_error, lookbackMs: tryParseDuration(rules.lookback) ?? DEFAULT_ENGINE.lookbackMs},
+    defaults: {
+      noData: rules.no_data,
+      onError: rules.on_error,
+      lookbackMs: tryParseDuration(rules.lookback) ?? DEFAULT_ENGINE.lookbackMs,
+      queryTimeoutMs: (query && tryParseDuration(query.timeout)) ?? DEFAULT_ENGINE.queryTimeoutMs,
+    },
     cache: rules.cache ? {step: tryParseDuration(rules.cache_step) ?? DEFAULT_CACHE_STEP} : false,
     historyRetentionMs: tryParseDuration(rules.history_retention),
   }
@@ -247,7 +256,7 @@ class Engine implements RuleEngine {
       }
     }
 
-    this.lastCycleMs = performance.now() - started
+    this.lastCycleMs = roundMs(performance.now() - started)
     await this.writePoints([this.statsPoint(at)])
     return out
   }
@@ -302,7 +311,7 @@ class Engine implements RuleEngine {
     if (this.writeSeries) work.points.push(...work.transitions.map(alertsPoint))
     await this.writePoints(work.points)
     await this.push(group, work.resolved, at)
-    return {group: group.name, at, durationMs: performance.now() - started, rules: evaluations, transitions: work.transitions}
+    return {group: group.name, at, durationMs: roundMs(performance.now() - started), rules: evaluations, transitions: work.transitions}
   }
 
   /** Runs a rule's query. Never throws: a failure is an outcome. */
@@ -312,8 +321,8 @@ class Engine implements RuleEngine {
     const base = this.store
     const counting: Store = {
       kind: base.kind,
-      query: async (plan) => {
-        const frames = await base.query(plan)
+      query: async (plan, opts) => {
+        const frames = await base.query(plan, opts)
         for (const f of frames) rows += f.rows.length
         return frames
       },
@@ -322,14 +331,18 @@ class Engine implements RuleEngine {
     }
     let outcome: Outcome
     try {
-      const samples = await evaluateInstant(rule.query, counting, at, {lookback: group.lookbackMs ?? this.defaults.lookbackMs, source: rule.expr})
+      const samples = await evaluateInstant(rule.query, counting, at, {
+        lookback: group.lookbackMs ?? this.defaults.lookbackMs,
+        source: rule.expr,
+        deadline: new QueryDeadline(this.defaults.queryTimeoutMs, this.clock),
+      })
       // no data: the selectors found nothing at all (not: the comparison filtered everything out)
       outcome = samples.length === 0 && rows === 0 && !this.usesAbsent(rule) ? {kind: 'nodata'} : {kind: 'data', samples}
     } catch (error) {
       outcome = {kind: 'error', error: errorMessage(error)}
     }
 
-    return {outcome, ms: performance.now() - started}
+    return {outcome, ms: roundMs(performance.now() - started)}
   }
 
   private usesAbsent(rule: AlertRule): boolean {

@@ -12,6 +12,9 @@ import {
   issuesToProblems,
   type ConfigPath,
   type ConfigProblem,
+  TOO_DEEP,
+  TOO_DEEP_HINT,
+  yamlStructureProblems,
 } from '../config/problems.js'
 import {duration, int, isCronExpression, noDataState, scalarString, section} from '../config/schema.js'
 import {InputError, type SourcePosition} from '../errors.js'
@@ -107,10 +110,15 @@ const groupFields = {
 /** The whole file, for messages (allowed keys, did-you-mean) at any depth. */
 const ruleFileSchema = section({groups: z.array(section({...groupFields, rules: z.array(ruleSchema).default([])})).default([])})
 
-/** The file with each rule left unchecked: rules are validated one by one so every bad rule is reported. */
-const fileShapeSchema = section({groups: z.array(section({...groupFields, rules: z.array(z.unknown()).default([])})).default([])})
+/** A group with its rules left unchecked: rules are validated one by one so every bad rule is reported. */
+const groupShapeSchema = section({...groupFields, rules: z.array(z.unknown()).default([])})
+/** The file with each group left unchecked: a bad group does not hide the problems of the others. */
+const fileOutlineSchema = section({groups: z.array(z.unknown()).default([])})
 
-type FileShape = z.output<typeof fileShapeSchema>
+interface FileShape {
+  groups: Array<z.output<typeof groupShapeSchema>>
+}
+
 type RuleData = z.output<typeof ruleSchema>
 
 /** The outcome of checking one file: its groups when valid, else every problem found. */
@@ -170,8 +178,11 @@ export function parseRuleText(text: string, file: string, opts: LoadRuleOptions 
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
   const fail = (problems: ConfigProblem[]): RuleFileCheck => ({file, groups: [], problems})
   if (doc.errors.length > 0) {
-    return fail(doc.errors.map((e) => ({position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0].replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`, hint: e.code === 'TAB_AS_INDENT' ? 'indent with spaces, not tabs' : undefined})))
+    return fail(doc.errors.map((e) => e.code === 'RESOURCE_EXHAUSTION' ? {position: positions.at(e.pos[0]), message: TOO_DEEP, hint: TOO_DEEP_HINT} : ({position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0].replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`, hint: e.code === 'TAB_AS_INDENT' ? 'indent with spaces, not tabs' : undefined})))
   }
+
+  const structure = yamlStructureProblems(doc, positions)
+  if (structure.length > 0) return fail(structure)
 
   if (doc.contents !== null && !isMap(doc.contents)) {
     return fail([{position: positions.of(doc.contents), message: `a rule file is a map with 'groups:', got ${describeValue(doc.contents.toJSON())}`, hint: 'start the file with groups: and a list of groups'}])
@@ -183,9 +194,19 @@ export function parseRuleText(text: string, file: string, opts: LoadRuleOptions 
   }
 
   const ctx = {doc, positions, data, schema: ruleFileSchema}
-  const shape = fileShapeSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
-  if (!shape.success) return fail(issuesToProblems(shape.error.issues, ctx))
+  const outline = fileOutlineSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
+  if (!outline.success) return fail(issuesToProblems(outline.error.issues, ctx))
   const problems: ConfigProblem[] = []
+  const shape: {data: FileShape} = {
+    data: {
+      groups: outline.data.groups.map((raw, gi) => {
+        const g = groupShapeSchema.safeParse(raw, {error: genericIssueMessage, reportInput: true})
+        if (g.success) return g.data
+        problems.push(...issuesToProblems(g.error.issues.map((i) => ({...i, path: ['groups', gi, ...i.path]})) as typeof g.error.issues, ctx))
+        return validGroupParts(raw, gi)
+      }),
+    },
+  }
   const invalid = new Set<string>()
   const rules = shape.data.groups.map((g, gi) =>
     g.rules.map((raw, ri) => {
@@ -200,6 +221,21 @@ export function parseRuleText(text: string, file: string, opts: LoadRuleOptions 
   const compiled = new RuleCompiler(new YamlLocator(doc, text, positions), opts).compile(shape.data, rules)
   if (problems.length === 0) return compiled
   return fail([...problems, ...compiled.problems].sort((a, b) => a.position.line - b.position.line || a.position.col - b.position.col))
+}
+
+/**
+ * The fields of an invalid group that are valid on their own, and its rules (checked one by one
+ * after), so one bad group field does not hide the problems of its rules. Only checked, never loaded.
+ */
+function validGroupParts(raw: unknown, index: number): FileShape['groups'][number] {
+  const fields = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
+  const out: Record<string, unknown> = {}
+  for (const [key, schema] of Object.entries(groupFields)) {
+    const r = schema.safeParse(fields[key])
+    if (r.success && r.data !== undefined) out[key] = r.data
+  }
+
+  return {name: `#${index + 1}`, ...out, rules: Array.isArray(fields.rules) ? fields.rules : []} as FileShape['groups'][number]
 }
 
 /**

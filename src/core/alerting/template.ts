@@ -1,4 +1,5 @@
 import {closest} from '../query/parser.js'
+import {InvalidRegexError} from '../model/matcher.js'
 
 /**
  * Alert templates: the subset of Go's text/template that Prometheus rule annotations use, so rule
@@ -64,6 +65,15 @@ export interface CompiledTemplate {
 
 type Fn = (...args: TemplateValue[]) => TemplateValue
 
+/** A regex from a template (reReplaceAll, match); a bad one names the regex as written. */
+function userRegex(source: string, flags: string): RegExp {
+  try {
+    return new RegExp(source, flags)
+  } catch (error) {
+    throw new InvalidRegexError(source, error)
+  }
+}
+
 const FUNCTIONS: Record<string, {min: number; max: number; fn: Fn}> = {
   humanize: {min: 1, max: 1, fn: (v) => humanize(toNumber(v))},
   humanize1024: {min: 1, max: 1, fn: (v) => humanize1024(toNumber(v))},
@@ -74,8 +84,8 @@ const FUNCTIONS: Record<string, {min: number; max: number; fn: Fn}> = {
   toUpper: {min: 1, max: 1, fn: (s) => toText(s).toUpperCase()},
   toLower: {min: 1, max: 1, fn: (s) => toText(s).toLowerCase()},
   title: {min: 1, max: 1, fn: (s) => toText(s).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase())},
-  reReplaceAll: {min: 3, max: 3, fn: (re, repl, s) => toText(s).replace(new RegExp(`(?:${toText(re)})`, 'gu'), toText(repl).replace(/\$\{?(\d+)\}?/g, '$$$1'))},
-  match: {min: 2, max: 2, fn: (re, s) => new RegExp(toText(re), 'u').test(toText(s))},
+  reReplaceAll: {min: 3, max: 3, fn: (re, repl, s) => toText(s).replace(userRegex(toText(re), 'gu'), toText(repl).replace(/\$\{?(\d+)\}?/g, '$$$1'))},
+  match: {min: 2, max: 2, fn: (re, s) => userRegex(toText(re), 'u').test(toText(s))},
   index: {
     min: 2,
     max: 2,

@@ -4,7 +4,7 @@ import {LineCounter, isMap, parseDocument} from 'yaml'
 import {z} from 'zod'
 import {ManualClock} from '../clock.js'
 import {formatDuration, tryParseDuration} from '../config/duration.js'
-import {ConfigError, PositionFinder, describeValue, didYouMean, genericIssueMessage, issuesToProblems, type ConfigPath, type ConfigProblem} from '../config/problems.js'
+import {ConfigError, PositionFinder, describeValue, didYouMean, genericIssueMessage, issuesToProblems, TOO_DEEP, TOO_DEEP_HINT, yamlStructureProblems, type ConfigPath, type ConfigProblem} from '../config/problems.js'
 import {duration, scalarString, section, stringList} from '../config/schema.js'
 import {InputError, LocatedError, errorMessage, type SourcePosition} from '../errors.js'
 import type {Point} from '../model/point.js'
@@ -135,8 +135,11 @@ function parseTestFile(text: string, file: string): {data: TestFile; where: Yaml
   const positions = new PositionFinder(file, lineCounter)
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => ({position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}`})))
+    throw new ConfigError(doc.errors.map((e) => (e.code === 'RESOURCE_EXHAUSTION' ? {position: positions.at(e.pos[0]), message: TOO_DEEP, hint: TOO_DEEP_HINT} : {position: positions.at(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}`})))
   }
+
+  const structure = yamlStructureProblems(doc, positions)
+  if (structure.length > 0) throw new ConfigError(structure)
 
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new ConfigError([{position: positions.of(doc.contents), message: `a rule test file is a map with rule_files: and tests:, got ${describeValue(doc.contents.toJSON())}`}])

@@ -1,7 +1,7 @@
 /**
  * Host metrics for Linux, read straight from /proc, /sys and statfs(2), published under
  * Telegraf's measurement, field and tag names (cpu, mem, swap, disk, diskio, net, system,
- * processes) so existing Telegraf/Grafana dashboards work unchanged. docs/host-metrics.md lists
+ * processes, kernel) so existing Telegraf/Grafana dashboards work unchanged. docs/host-metrics.md lists
  * every field and where it differs from Telegraf.
  */
 import {closeSync, openSync, readFileSync, readSync} from 'node:fs'
@@ -18,9 +18,10 @@ import {
   saveCpuState,
   type CpuSample,
 } from './host/cpu.js'
-import {diskFields, diskioFields, memFields, netFields, ProcessCounts, swapFields, systemFields, type StatFsValues} from './host/fields.js'
+import {diskFields, diskioFields, kernelFields, memFields, netFields, ProcessCounts, swapFields, systemFields, type StatFsValues} from './host/fields.js'
 import {
   compileGlobs,
+  countDistinctCoreLists,
   formatUptime,
   parseDiskstats,
   parseKeyValueLines,
@@ -29,6 +30,7 @@ import {
   parseMountinfo,
   parseMounts,
   parseNetDev,
+  parseCpuinfoPhysicalCores,
   parseNetSnmp,
   parsePidStat,
   parseProcStat,
@@ -36,6 +38,7 @@ import {
   parseUtmpUsers,
   type DiskStats,
   type Mount,
+  type ProcStat,
 } from './host/parse.js'
 import {decorate, type Collector, type CollectorContext} from './types.js'
 
@@ -118,7 +121,7 @@ const PID_BATCH = 256
 /** Sample `inputs.host:` block for the YAML config, in Telegraf's commented sample-config style. */
 export const hostSampleConfig = `host:
   ## Host metrics from /proc, /sys and statfs (Linux), under Telegraf's names:
-  ## cpu, mem, swap, disk, diskio, net, system, processes.
+  ## cpu, mem, swap, disk, diskio, net, system, processes, kernel.
   # enabled: true
   # interval: 10s
 
@@ -201,6 +204,30 @@ export function createHostCollector(cfg: HostInputConfig, ctx: CollectorContext,
     return sampleOf(parseProcStat(readText(proc('stat'))), now)
   }
 
+  /** gopsutil's order: sysfs topology (one file per CPU), then /proc/cpuinfo; undefined when neither tells. */
+  async function countPhysicalCpus(): Promise<number | undefined> {
+    const cpuDir = join(sysRoot, 'devices', 'system', 'cpu')
+    const cpus = await readdir(cpuDir).then(
+      (names) => names.filter((n) => /^cpu\d+$/.test(n)),
+      () => [] as string[],
+    )
+    const readAll = (file: string): string[] =>
+      cpus.flatMap((cpu) => {
+        try {
+          return [readText(join(cpuDir, cpu, 'topology', file))]
+        } catch {
+          return [] // offline CPUs have no topology directory
+        }
+      })
+    const fromSysfs = countDistinctCoreLists(readAll('core_cpus_list'), readAll('thread_siblings_list'))
+    if (fromSysfs > 0) return fromSysfs
+    try {
+      return parseCpuinfoPhysicalCores(readText(proc('cpuinfo'))) || undefined
+    } catch {
+      return undefined
+    }
+  }
+
   function cpuPoints(prev: CpuSample, cur: CpuSample, ts: number): Point[] {
     const points: Point[] = []
     for (const [name, times] of cur.cpus) {
@@ -271,8 +298,22 @@ export function createHostCollector(cfg: HostInputConfig, ctx: CollectorContext,
       (buf) => parseUtmpUsers(buf),
       () => undefined, // no utmp (containers, minimal systems): Telegraf leaves n_users out too
     )
+    const physicalCpus = await countPhysicalCpus()
     const uptime = parseUptime(uptimeText)
-    return [{measurement: 'system', tags: {}, fields: systemFields(parseLoadavg(loadText), cpuCount, uptime, formatUptime(uptime), users), ts}]
+    const fields = systemFields(parseLoadavg(loadText), cpuCount, physicalCpus, uptime, formatUptime(uptime), users)
+    return [{measurement: 'system', tags: {}, fields, ts}]
+  }
+
+  /** Telegraf's `kernel` input: counters from the /proc/stat read of this collection, and the entropy pool. */
+  async function gatherKernel(stat: ProcStat, ts: number): Promise<Point[]> {
+    let entropy: bigint | undefined
+    try {
+      const text = readText(proc('sys', 'kernel', 'random', 'entropy_avail')).trim()
+      if (/^\d+$/.test(text)) entropy = BigInt(text)
+    } catch (err) {
+      skip('kernel entropy_avail', err)
+    }
+    return [{measurement: 'kernel', tags: {}, fields: kernelFields(stat.bootTime, stat.kernel, entropy), ts}]
   }
 
   /**
@@ -433,12 +474,13 @@ export function createHostCollector(cfg: HostInputConfig, ctx: CollectorContext,
     async collect(signal: AbortSignal): Promise<Point[]> {
       signal.throwIfAborted()
       const ts = ctx.clock.now()
-      let first: CpuSample | undefined
+      let stat: ProcStat | undefined
       try {
-        first = readProcStat(ts)
+        stat = parseProcStat(readText(proc('stat')))
       } catch (err) {
         skip('cpu', err)
       }
+      const first = stat && sampleOf(stat, ts)
       const cpuCount = first?.cpuCount ?? 0
       // cpu may have to wait for its second sample; everything else is read meanwhile
       const parts = await Promise.all([
@@ -449,6 +491,7 @@ export function createHostCollector(cfg: HostInputConfig, ctx: CollectorContext,
         guard('disk', () => gatherDisk(ts, signal), signal),
         guard('diskio', () => gatherDiskio(ts), signal),
         guard('net', () => gatherNet(ts), signal),
+        stat ? guard('kernel', () => gatherKernel(stat, ts), signal) : [],
       ])
       signal.throwIfAborted()
       return decorate(parts.flat(), ctx, inputTags)

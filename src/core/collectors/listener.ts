@@ -44,10 +44,11 @@ import type {AddressInfo} from 'node:net'
 import {gunzip} from 'node:zlib'
 import {listenerInputSchema, parseHostPort} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
+import {isDiskFull} from '../disk.js'
 import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
 import type {Point, Tags} from '../model/point.js'
 import {toLineProtocol} from '../pipeline/batcher.js'
-import type {Spool, SpoolPrecision, SpoolRecordInput} from '../pipeline/spool.js'
+import {SpoolFullError, type Spool, type SpoolPrecision, type SpoolRecordInput} from '../pipeline/spool.js'
 import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
 import {createServerSocket, serverSocketOptions, sourceAddress, sourceKey, type ServerSocket, type ServerSocketOptions} from '../server/socket.js'
 import {decorate, type CollectorContext} from './types.js'
@@ -94,6 +95,8 @@ export interface ListenerStats {
   tooLarge: number
   /** requests refused with 503 because max_buffered was reached */
   overloaded: number
+  /** requests refused with 503 because the spool was full (`spool.when_full: reject`) */
+  spoolFull: number
   /** request bytes held right now (bodies being read or checked) */
   bufferedBytes: number
   /** requests that failed on our side (spool write) */
@@ -101,6 +104,9 @@ export interface ListenerStats {
   bytes: number
   lastError?: string
 }
+
+/** Retry-After (seconds) while the disk is full: the spool retries every append, so soon is fine. */
+const DISK_FULL_RETRY_AFTER_S = 5
 
 class HttpError extends Error {
   constructor(
@@ -119,7 +125,7 @@ export class Listener {
   private readonly tokenDigest?: Buffer
   private readonly throttle = new AuthThrottle()
   private readonly decorationKeys: string[]
-  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, throttled: 0, refusedConnections: 0, connections: 0, tooLarge: 0, overloaded: 0, bufferedBytes: 0, errors: 0, bytes: 0}
+  private readonly s: ListenerStats = {requests: 0, writes: 0, points: 0, rejectedLines: 0, badRequests: 0, unauthorized: 0, throttled: 0, refusedConnections: 0, connections: 0, tooLarge: 0, overloaded: 0, spoolFull: 0, bufferedBytes: 0, errors: 0, bytes: 0}
   address?: {host: string; port: number}
   /** `http` or `https` (tls_cert) */
   scheme: 'http' | 'https' = 'http'
@@ -261,8 +267,15 @@ export class Listener {
     try {
       await this.opts.spool.append([record])
     } catch (err) {
+      if (err instanceof SpoolFullError) {
+        // nothing was taken: the client keeps the points and sends them again later
+        this.s.spoolFull++
+        throw new HttpError(503, `${err.message}; retry later`, {retryAfter: Math.ceil(err.retryAfterMs / 1000)})
+      }
       this.s.errors++
       this.s.lastError = errorMessage(err)
+      // a full disk passes: the client keeps the points and retries, as it does for max_buffered
+      if (isDiskFull(err)) throw new HttpError(503, `cannot store the points: ${errorMessage(err)}`, {retryAfter: DISK_FULL_RETRY_AFTER_S})
       this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})
       throw new HttpError(500, `cannot store the points: ${errorMessage(err)}`)
     }

@@ -28,6 +28,20 @@ export function parseDuration(text: string): number {
   return ms
 }
 
+/** Unit words people write after a number: `10 seconds`, `5 min`, `1 h`. */
+const SPELLED_UNITS = new Set(
+  'ms millisecond milliseconds msec msecs s sec secs second seconds m min mins minute minutes h hr hrs hour hours d day days w wk week weeks y yr year years'.split(' '),
+)
+
+/**
+ * A duration written out in words or with a space (`10 seconds`, `5 min`, `1 h`): meant as a
+ * duration, so it gets a duration's message rather than a cron expression's.
+ */
+export function isSpelledDuration(text: string): boolean {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$/.exec(text)
+  return m !== null && SPELLED_UNITS.has(m[2]!.toLowerCase()) && tryParseDuration(text) === undefined
+}
+
 /** Like {@link parseDuration} but returns undefined instead of throwing. */
 export function tryParseDuration(text: string): number | undefined {
   if (typeof text !== 'string') return undefined

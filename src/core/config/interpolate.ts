@@ -1,5 +1,6 @@
-import {readFileSync} from 'node:fs'
+import {closeSync, openSync, readSync} from 'node:fs'
 import {isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node} from 'yaml'
+import {formatSize} from './duration.js'
 import {expandPath} from './paths.js'
 import {formatPath, type ConfigProblem, type PositionFinder} from './problems.js'
 
@@ -35,12 +36,39 @@ export interface InterpolatedString {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/**
+ * The most a `${file:…}` may hold. Secrets are tokens, passwords and keys; without a cap a path such
+ * as /dev/zero or a log file is read until memory runs out (the process aborted with exit 134).
+ */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024
+
+/** Reads at most {@link MAX_SECRET_FILE_BYTES} (+1, to tell "too large"); stat sizes lie for devices and /proc. */
+function readCapped(resolved: string, token: string): string {
+  const fd = openSync(resolved, 'r')
+  try {
+    const buf = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1)
+    let length = 0
+    while (length < buf.length) {
+      const n = readSync(fd, buf, length, buf.length - length, null)
+      if (n === 0) break
+      length += n
+    }
+    if (length > MAX_SECRET_FILE_BYTES) {
+      throw new InterpolationProblem(`secret file ${resolved} is larger than ${formatSize(MAX_SECRET_FILE_BYTES)}`, token, 'point ${file:…} at a file holding only the secret (a token, a password, a key)')
+    }
+    return buf.toString('utf8', 0, length)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 function readSecretFile(file: string, token: string, opts: InterpolationOptions): string {
   const resolved = expandPath(file, opts.baseDir, opts.env)
   let content: string
   try {
-    content = readFileSync(resolved, 'utf8')
+    content = readCapped(resolved, token)
   } catch (err) {
+    if (err instanceof InterpolationProblem) throw err
     const code = (err as NodeJS.ErrnoException).code
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : ((err as Error).message ?? String(err))
     throw new InterpolationProblem(`cannot read secret file ${resolved}: ${reason}`, token, 'the file must exist and be readable by the user running mon')
@@ -105,7 +133,8 @@ export interface DocumentInterpolation {
   secretPaths: string[][]
   /** The substituted values themselves. */
   secrets: string[]
-  problems: ConfigProblem[]
+  /** `section` is the top-level key the bad value sits under (the loader defers sections a command does not use). */
+  problems: Array<ConfigProblem & {section?: string}>
 }
 
 /**
@@ -137,7 +166,7 @@ export function interpolateDocument(doc: Document, source: string, positions: Po
         }
       } catch (err) {
         if (!(err instanceof InterpolationProblem)) throw err
-        result.problems.push({position: tokenPosition(node, err.token, source, positions), message: `${path.length > 0 ? formatPath(path) + ': ' : ''}${err.message}`, hint: err.hint})
+        result.problems.push({position: tokenPosition(node, err.token, source, positions), message: `${path.length > 0 ? formatPath(path) + ': ' : ''}${err.message}`, hint: err.hint, section: path.length > 0 ? String(path[0]) : undefined})
       }
     }
   }

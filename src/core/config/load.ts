@@ -1,13 +1,22 @@
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
-import {LineCounter, isMap, parseDocument} from 'yaml'
+import {LineCounter, isMap, parseDocument, type YAMLMap} from 'yaml'
 import {InputError} from '../errors.js'
-import {interpolateDocument} from './interpolate.js'
+import {interpolateDocument, interpolateString} from './interpolate.js'
 import {expandPath, findConfigFile, resolveDataDir} from './paths.js'
-import {ConfigError, PositionFinder, describeValue, genericIssueMessage, issuesToProblems, locateNode, type ConfigProblem} from './problems.js'
+import {ConfigError, PositionFinder, TOO_DEEP, TOO_DEEP_HINT, describeValue, genericIssueMessage, issuesToProblems, locateNode, yamlStructureProblems, type ConfigProblem} from './problems.js'
 import {literalSecretProblems} from '../notify/config.js'
 import {redactString} from './redact.js'
-import {monConfigSchema, type MonConfig, type ParsedConfig} from './schema.js'
+import {monConfigSchema, type configShape, type MonConfig, type ParsedConfig} from './schema.js'
+
+/** A top-level key of the config. */
+export type ConfigSection = keyof typeof configShape
+
+/**
+ * What reading or writing the store needs. Commands that only touch the store pass these, so an
+ * unset `${VAR}` elsewhere (the API token, a channel's webhook) does not stop a query.
+ */
+export const STORE_SECTIONS: readonly ConfigSection[] = ['host', 'global_tags', 'data_dir', 'store', 'retention', 'log']
 
 export interface LoadedConfig {
   config: MonConfig
@@ -19,6 +28,8 @@ export interface LoadedConfig {
   dataDir: string
   /** The substituted env/file values themselves (e.g. the token inside `Bearer ${TOKEN}`). */
   secretFragments?: string[]
+  /** Sections left at their defaults because a `${…}` in them did not resolve and the command does not use them. */
+  skippedSections?: string[]
 }
 
 export interface LoadOptions {
@@ -26,6 +37,8 @@ export interface LoadOptions {
   path?: string
   env?: NodeJS.ProcessEnv
   cwd?: string
+  /** The sections the command uses: a `${…}` that does not resolve is an error only there (default: every section). */
+  sections?: readonly ConfigSection[]
 }
 
 /**
@@ -44,21 +57,39 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
     const code = (err as NodeJS.ErrnoException).code
     throw new InputError(`cannot read config file ${file}: ${code === 'EACCES' ? 'permission denied' : (err as Error).message}`, {cause: err})
   }
-  return parseConfigText(text, file, env, {cwd, label: displayName(file, cwd)})
+  return parseConfigText(text, file, env, {cwd, label: displayName(file, cwd), sections: opts.sections})
 }
 
 /** The config with nothing but defaults (what `mon` runs with when there is no file). */
-export function defaultConfig(opts: {env?: NodeJS.ProcessEnv; cwd?: string} = {}): LoadedConfig {
+export function defaultConfig(opts: {env?: NodeJS.ProcessEnv; cwd?: string; dataDir?: string} = {}): LoadedConfig {
   const env = opts.env ?? process.env
   const cwd = opts.cwd ?? process.cwd()
-  const parsed = monConfigSchema.parse({})
+  const parsed = monConfigSchema.parse(opts.dataDir === undefined ? {} : {data_dir: opts.dataDir})
   return finish(parsed, {env, cwd, baseDir: cwd, secretPaths: [], secrets: []})
+}
+
+/**
+ * The data dir a config file names, read as leniently as possible (a file that no longer loads may
+ * still say where its daemon keeps its data); else MON_DATA_DIR or the default, as for a valid file.
+ */
+export function salvageDataDir(text: string, file: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  const baseDir = path.dirname(path.resolve(cwd, file))
+  let dataDir: string | undefined
+  try {
+    const doc = parseDocument(text, {prettyErrors: false})
+    const value = isMap(doc.contents) ? doc.contents.get('data_dir') : undefined
+    if (typeof value === 'string') dataDir = interpolateString(value, {env, baseDir}).value
+  } catch {
+    // nothing to salvage: the fallbacks apply
+  }
+  return resolveDataDir({data_dir: dataDir}, env, baseDir, cwd)
 }
 
 export interface ParseOptions {
   cwd?: string
   /** How the file is named in messages (default: `file`). */
   label?: string
+  sections?: readonly ConfigSection[]
 }
 
 /**
@@ -76,6 +107,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError(
       doc.errors.map((e): ConfigProblem => {
         const key = e.code === 'DUPLICATE_KEY' ? /^("(?:[^"\\]|\\.)*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] : undefined
+        // the YAML parser turns its own stack overflow into this error
+        if (e.code === 'RESOURCE_EXHAUSTION') return {position: positions.at(e.pos[0]), message: TOO_DEEP, hint: TOO_DEEP_HINT}
         const message = key ? `duplicate key '${key.replace(/^["']|["']$/g, '')}'` : lowerFirst(e.message)
         return {position: positions.at(e.pos[0]), message: `invalid YAML: ${message}`, hint: YAML_HINTS[e.code]}
       }),
@@ -86,8 +119,16 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError([{position: positions.of(doc.contents), message: `the config must be a map of options (key: value lines), got ${describeValue(got)}`}])
   }
 
+  const structure = yamlStructureProblems(doc, positions)
+  if (structure.length > 0) throw new ConfigError(structure)
+
   const interpolation = interpolateDocument(doc, text, positions, {env, baseDir})
-  if (interpolation.problems.length > 0) throw new ConfigError(interpolation.problems)
+  // `x-…` anchors are used through aliases anywhere, so a problem there always counts.
+  const isUsed = (section: string | undefined) => !opts.sections || section === undefined || section.startsWith('x-') || opts.sections.includes(section as ConfigSection)
+  const fatal = interpolation.problems.filter((p) => isUsed(p.section))
+  if (fatal.length > 0) throw new ConfigError(fatal.map(({section: _, ...problem}) => problem))
+  const skippedSections = [...new Set(interpolation.problems.map((p) => p.section!))]
+  for (const section of skippedSections) (doc.contents as YAMLMap).delete(section)
 
   let data: unknown
   try {
@@ -103,8 +144,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
 
   const result = monConfigSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
   if (!result.success) {
-    const problems = issuesToProblems(result.error.issues, {doc, positions, data, schema: monConfigSchema})
-    // Messages quote the offending value; one that came from the environment or a file is a secret.
+    // a value from ${…} is never quoted (secretPaths); text elsewhere that repeats one is masked too
+    const problems = issuesToProblems(result.error.issues, {doc, positions, data, schema: monConfigSchema, secretPaths: interpolation.secretPaths})
     const redacted = problems.map((p) => ({...p, message: redactString(p.message, interpolation.secrets)}))
     throw new ConfigError(redacted.length > 0 ? redacted : [{position: positions.at(0), message: result.error.message}])
   }
@@ -114,6 +155,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   return {
     ...finish(result.data, {env, cwd, baseDir, secretPaths: interpolation.secretPaths, secrets: interpolation.secrets}),
     file,
+    ...(skippedSections.length > 0 ? {skippedSections} : {}),
   }
 }
 

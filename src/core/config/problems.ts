@@ -1,6 +1,7 @@
 import {isAlias, isMap, isNode, isPair, isScalar, isSeq, type Document, type LineCounter, type Node} from 'yaml'
 import type {z} from 'zod'
 import {LocatedError, type SourcePosition} from '../errors.js'
+import {REDACTED, secretForms} from './redact.js'
 
 /**
  * Turning validation issues into `file:line:col: message` problems that point at the YAML node the
@@ -88,8 +89,13 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return undefined
 }
 
+/** Stands in for a value that came from `${…}`: messages name its kind of origin, never the value. */
+const INTERPOLATED_VALUE = Symbol('interpolated value')
+const INTERPOLATED_TEXT = 'a value from ${…} (not shown)'
+
 /** `string "abc"`, `number 5`, `a list`, `a map`, `nothing`: how a value is named in messages. */
 export function describeValue(value: unknown): string {
+  if (value === INTERPOLATED_VALUE) return INTERPOLATED_TEXT
   if (value === undefined || value === null) return 'nothing'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a map'
@@ -195,6 +201,40 @@ export class PositionFinder {
     const offset = node?.range?.[0]
     return offset === undefined ? {file: this.file, line: 1, col: 1} : this.at(offset)
   }
+}
+
+/** Deeper than any real config or rule file; interpolation, validation and redaction recurse along the nesting. */
+export const MAX_CONFIG_DEPTH = 64
+export const TOO_DEEP = `nested too deeply (more than ${MAX_CONFIG_DEPTH} levels)`
+export const TOO_DEEP_HINT = 'configs and rule files are a few levels deep; check for runaway brackets or indentation'
+
+/**
+ * What the YAML library leaves for later and then reports without a place: an alias without an
+ * anchor before it (`name: *a`), and nesting deep enough to exhaust the stack further on.
+ * Walked with an explicit stack, so the walk itself cannot overflow.
+ */
+export function yamlStructureProblems(doc: Document, positions: PositionFinder): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const pending: Array<{node: unknown; depth: number}> = [{node: doc.contents, depth: 0}]
+  while (pending.length > 0) {
+    const {node, depth} = pending.pop()!
+    if (isAlias(node)) {
+      if (node.resolve(doc) === undefined) {
+        problems.push({position: positions.of(node), message: `invalid YAML: unresolved alias *${node.source}`, hint: `set the anchor &${node.source} on a value before this alias`})
+      }
+      continue
+    }
+    if (!isMap(node) && !isSeq(node)) continue
+    if (depth >= MAX_CONFIG_DEPTH) {
+      problems.push({position: positions.of(node as Node), message: TOO_DEEP, hint: TOO_DEEP_HINT})
+      return problems
+    }
+    for (const item of node.items) {
+      if (isPair(item)) pending.push({node: item.key, depth: depth + 1}, {node: item.value, depth: depth + 1})
+      else pending.push({node: item, depth: depth + 1})
+    }
+  }
+  return problems
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +361,32 @@ export interface IssueContext {
   /** The (interpolated) data that was validated. */
   data: unknown
   schema: AnySchema
+  /**
+   * Paths of values that came from `${…}` (secrets). A problem at or below one never quotes the
+   * value in any form (escaped, shortened): redacting by provenance, not by matching the text.
+   */
+  secretPaths?: ReadonlyArray<ConfigPath>
+}
+
+function isInterpolatedPath(path: ConfigPath, ctx: IssueContext): boolean {
+  return (ctx.secretPaths ?? []).some((secret) => secret.length <= path.length && secret.every((seg, i) => String(seg) === String(path[i])))
+}
+
+/**
+ * The issue's message with the interpolated value masked where the message quotes it (`string "***"`);
+ * when the value still shows through in any form (the schema quoted it its own way), the generic
+ * wording without it, or a plain "invalid value".
+ */
+function interpolatedIssueMessage(issue: z.core.$ZodIssue, value: unknown): string {
+  const input = (issue as {input?: unknown}).input ?? value
+  let message = issue.message
+  if (typeof input === 'string' || typeof input === 'number') {
+    message = message.split(describeValue(input)).join(describeValue(typeof input === 'string' ? REDACTED : INTERPOLATED_VALUE))
+    message = message.split(JSON.stringify(input)).join(JSON.stringify(REDACTED))
+    if (!secretForms(String(input)).some((form) => form !== '' && message.includes(form))) return message
+  } else if (input === undefined || input === null || typeof input === 'boolean') return message
+  const generic = genericIssueMessage({...issue, input: INTERPOLATED_VALUE} as unknown as z.core.$ZodRawIssue)
+  return generic ?? `invalid value: ${INTERPOLATED_TEXT}`
 }
 
 export function issuesToProblems(issues: readonly z.core.$ZodIssue[], ctx: IssueContext): ConfigProblem[] {
@@ -357,7 +423,8 @@ function issueToProblems(issue: z.core.$ZodIssue, prefix: ConfigPath, ctx: Issue
     const note = (issue as {note?: string; options?: unknown[]}).note
     if (note === 'No matching discriminator') {
       const options = (issue as {options?: unknown[]}).options ?? []
-      const got = getAt(ctx.data, path)
+      const secret = isInterpolatedPath(path, ctx)
+      const got = secret ? INTERPOLATED_VALUE : getAt(ctx.data, path)
       const found = locateNode(doc, path)
       const guess = typeof got === 'string' ? didYouMean(got, options.map(String)) : undefined
       return [
@@ -385,6 +452,11 @@ function issueToProblems(issue: z.core.$ZodIssue, prefix: ConfigPath, ctx: Issue
   const node = isKeyIssue && found.depth === path.length ? (found.keyNode ?? found.node) : found.node
   // A path deeper than the file goes (a wrapped scalar, a computed default): name what the user wrote.
   const shownPath = isKeyIssue ? path : path.slice(0, found.depth)
+
+  if (isInterpolatedPath(path, ctx)) {
+    const label = shownPath.length === 0 ? '' : `${formatPath(shownPath)}: `
+    return [{position: positions.of(node), message: `${label}${interpolatedIssueMessage(issue, value)}`, hint: 'the value comes from ${…}: check that variable or file'}]
+  }
 
   let message = issue.message
   if (issue.code === 'invalid_key') message = `invalid key ${JSON.stringify(String(path.at(-1)))}: ${issue.issues[0]?.message ?? issue.message}`

@@ -63,10 +63,25 @@ export function redactConfig(cfg: unknown, secretPaths: ReadonlyArray<ReadonlyAr
   return walk(cfg, [], false)
 }
 
-/** Replace every occurrence of the given secret values in free text (longest first), and mask URL secrets. */
+/** How messages quote a value (problems.ts describeValue shortens long strings to this many characters). */
+const QUOTED_PREFIX = 57
+
+/** A secret as messages may show it: as is, JSON-escaped (newlines, quotes, backslashes), shortened. */
+export function secretForms(secret: string): string[] {
+  const escaped = (s: string) => JSON.stringify(s).slice(1, -1)
+  const forms = [secret, escaped(secret)]
+  if (secret.length > QUOTED_PREFIX) forms.push(secret.slice(0, QUOTED_PREFIX), escaped(secret.slice(0, QUOTED_PREFIX)))
+  return forms
+}
+
+/**
+ * Replace every occurrence of the given secret values in free text (longest first, in every form
+ * {@link secretForms} gives), and mask URL secrets. Config validation does not rely on this: it
+ * never quotes an interpolated value at all (problems.ts); this catches repeats in other text.
+ */
 export function redactString(text: string, secrets: readonly string[]): string {
   let out = text
-  const ordered = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
+  const ordered = [...new Set(secrets.flatMap(secretForms))].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
   for (const secret of ordered) out = out.split(secret).join(REDACTED)
   return redactUrls(out)
 }

@@ -76,7 +76,7 @@ store:
 ~  tls_verify: true
 
 inputs:
-  # Host metrics (cpu, mem, disk, diskio, net, system), Telegraf-compatible names.
+  # Host metrics (cpu, mem, swap, disk, diskio, net, system, processes, kernel), Telegraf-compatible names.
   host:
     # Collect host metrics at all.
     enabled: true
@@ -206,12 +206,17 @@ inputs:
 
 # The on-disk queue between collection and the store.
 spool:
-  # Oldest data is dropped (and counted) beyond this size.
+  # Most bytes on disk; see when_full.
   max_bytes: 1GiB
   # When to fsync: always, batch (after each batch) or never.
   fsync: batch
   # Size of each spool segment file.
   segment_bytes: 16MiB
+  # When max_bytes is reached: drop_oldest (the oldest points are dropped and counted) or
+  # reject (pushers get 503 + Retry-After, scheduled inputs wait; nothing taken is dropped).
+  when_full: drop_oldest
+  # Kept free while there is room, released when the disk fills (so mon can always restart).
+  reserve_bytes: 1MiB
 
 rules:
   # Alert rule files (paths or globs, relative to this file).
@@ -236,6 +241,11 @@ rules:
   history_retention: 30d
   # How long ended incidents and the audit trail are kept (the daemon prunes hourly).
   incident_retention: 1y
+
+# Limits for every query: mon query, rule evaluation, mon top.
+query:
+  # A query still running after this fails with "query timed out" (mon query --timeout overrides).
+  timeout: 10s
 
 # Notifications: receivers and their channels, the route tree, inhibition, mute intervals,
 # escalation and the durable outbox. Every channel's options: docs/notifications.md.
@@ -325,7 +335,7 @@ retention:
 api:
   # Address to listen on; anything but loopback needs a token.
   listen: 127.0.0.1:9464
-  # Bearer token for API requests (mon alerts --remote sends it from MON_TOKEN).
+  # Bearer token for API requests (mon alerts --remote sends it from MON_API_TOKEN).
 ~  token: \${MON_API_TOKEN}
   # The same limits as inputs.listener; here a whole request gets 30s and an idle connection 5s.
   header_timeout: 10s

@@ -1,8 +1,9 @@
 import {hostname} from 'node:os'
 import {cronParser} from '../scheduler/cron.js'
 import {z} from 'zod'
-import {DURATION_EXAMPLES, SIZE_EXAMPLES, tryParseDuration, tryParseSize} from './duration.js'
+import {DURATION_EXAMPLES, SIZE_EXAMPLES, isSpelledDuration, tryParseDuration, tryParseSize} from './duration.js'
 import {describeValue} from './problems.js'
+import {regexErrorReason} from '../errors.js'
 // notify/config.ts builds on the blocks below; its schema is built lazily, so this cycle is harmless.
 import {notifyConfigSchema} from '../notify/config.js'
 
@@ -82,11 +83,15 @@ export function duration(opts: {positive?: boolean} = {}) {
   return z.string({error: typeError(expected)}).superRefine((s, ctx) => {
     const ms = tryParseDuration(s)
     if (ms === undefined) {
-      ctx.addIssue({code: 'custom', message: `invalid duration ${JSON.stringify(s)}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. ${DURATION_EXAMPLES}`})
+      ctx.addIssue({code: 'custom', message: invalidDurationMessage(s)})
     } else if (opts.positive && ms <= 0) {
       ctx.addIssue({code: 'custom', message: `must be longer than 0, got ${JSON.stringify(s)}`})
     }
   })
+}
+
+function invalidDurationMessage(s: string): string {
+  return `invalid duration ${JSON.stringify(s)}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. ${DURATION_EXAMPLES}`
 }
 
 const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'])
@@ -104,6 +109,11 @@ export function isCronExpression(s: string): boolean {
 export function interval() {
   return text('a duration or a cron expression', '30s or "*/5 * * * *"').superRefine((s, ctx) => {
     const t = s.trim()
+    // `10 seconds` has a space, like a cron expression, but it is a duration written in words
+    if (isSpelledDuration(t)) {
+      ctx.addIssue({code: 'custom', message: invalidDurationMessage(s)})
+      return
+    }
     if (!isCronExpression(t)) {
       const ms = tryParseDuration(t)
       if (ms === undefined) {
@@ -161,8 +171,7 @@ export function regex() {
     try {
       new RegExp(s)
     } catch (err) {
-      const reason = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '') : String(err)
-      ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${reason}`})
+      ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${regexErrorReason(err)}`})
     }
   })
 }
@@ -411,6 +420,10 @@ export const spoolSchema = section({
   max_bytes: size().default('1GiB'),
   fsync: z.enum(['always', 'batch', 'never']).default('batch'),
   segment_bytes: size().default('16MiB'),
+  /** full at max_bytes: drop the oldest points (counted), or refuse new ones (503 to pushers; scheduled inputs wait) */
+  when_full: z.enum(['drop_oldest', 'reject']).default('drop_oldest'),
+  /** set aside while there is room, released when the disk fills (docs/pipeline.md) */
+  reserve_bytes: size().default('1MiB'),
 })
 
 /** What a rule does when its query returns no data / fails (also per rule in rule files). */
@@ -457,6 +470,12 @@ export const apiSchema = section({
   .superRefine(requireTokenOffLoopback('api.token'))
   .superRefine(requireTlsPair('api'))
 
+/** Limits for every query path: `mon query`, rule evaluation, `mon top` (docs/query.md). */
+export const querySchema = section({
+  /** a query still running after this fails with "query timed out after …" */
+  timeout: duration({positive: true}).default('10s'),
+})
+
 export const logSchema = section({
   level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   format: z.enum(['auto', 'text', 'json']).default('auto'),
@@ -472,6 +491,7 @@ export const configShape = {
   inputs: inputsSchema.prefault({}),
   spool: spoolSchema.prefault({}),
   rules: rulesSchema.prefault({}),
+  query: querySchema.prefault({}),
   notify: notifySchema,
   retention: retentionSchema,
   api: apiSchema.prefault({}),
@@ -520,6 +540,7 @@ export type ExecInputConfig = InputsConfig['exec'][number]
 export type ListenerInputConfig = InputsConfig['listener']
 export type SpoolConfig = MonConfig['spool']
 export type RulesConfig = MonConfig['rules']
+export type QueryConfig = MonConfig['query']
 export type RetentionConfig = MonConfig['retention']
 export type ApiConfig = MonConfig['api']
 export type LogConfig = MonConfig['log']

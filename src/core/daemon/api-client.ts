@@ -16,7 +16,7 @@ import type {
 } from '../incidents/types.js'
 
 /**
- * The incident workflow over the daemon API (`mon alerts … --remote URL`, token from MON_TOKEN):
+ * The incident workflow over the daemon API (`mon alerts … --remote URL`, token from MON_API_TOKEN):
  * the same {@link IncidentService} as the local one, so commands do not care. The API's error
  * kinds come back as the same errors (404 → NotFoundError, 409 → IncidentConflictError …), and a
  * daemon that cannot be reached is one clear message, never a stack.
@@ -67,7 +67,8 @@ export class RemoteIncidents implements IncidentService {
       throw new InputError(`invalid --remote URL '${baseUrl}'`, {hint: 'e.g. --remote http://monitor.example.com:9464'})
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`invalid --remote URL '${baseUrl}': only http and https are supported`)
-    if (url.username || url.password) throw new InputError('do not put credentials in the --remote URL', {hint: 'the token goes in MON_TOKEN'})
+    if (url.username || url.password) throw new InputError('do not put credentials in the --remote URL', {hint: 'the token goes in MON_API_TOKEN'})
+    if (url.port === '0') throw new InputError(`invalid --remote URL '${baseUrl}': port 0 is not a port a daemon listens on`, {hint: 'e.g. --remote http://monitor.example.com:9464'})
     this.base = url.toString().replace(/\/+$/, '')
     this.where = this.base
     this.token = opts.token || undefined
@@ -140,7 +141,7 @@ export class RemoteIncidents implements IncidentService {
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = this.base + path
-    const headers: Record<string, string> = {Accept: 'application/json'}
+    const headers: Record<string, string> = {Accept: 'application/json', 'User-Agent': 'mon-cli/1'}
     if (this.token) headers.Authorization = `Bearer ${this.token}`
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     let res: {status: number; ok: boolean; text: string}
@@ -156,7 +157,7 @@ export class RemoteIncidents implements IncidentService {
     } catch {
       throw new UserError(`unexpected answer from ${this.base} (HTTP ${res.status}, not JSON): is this a mon daemon?`, {hint: 'check the --remote URL (the daemon API listens on api.listen, default port 9464)'})
     }
-    if (res.ok) return parsed as T
+    if (res.status >= 200 && res.status < 300) return parsed as T
     throw this.failure(res.status, (parsed ?? {}) as ErrorBody)
   }
 
@@ -222,7 +223,7 @@ export class RemoteIncidents implements IncidentService {
         return new InputError(message, opts)
       case 401:
         return new UserError(`the mon daemon at ${this.base} refused the request: ${message}`, {
-          hint: this.token ? 'MON_TOKEN must be the api.token of that daemon' : 'set MON_TOKEN to the api.token of that daemon',
+          hint: this.token ? 'MON_API_TOKEN must be the api.token of that daemon' : 'set MON_API_TOKEN to the api.token of that daemon',
         })
       case 404:
         return e.code === 'not_found' ? new NotFoundError(message, opts) : new UserError(`${message} (is ${this.base} a mon daemon of this version?)`)

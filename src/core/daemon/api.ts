@@ -9,12 +9,14 @@ import type {IncidentService} from '../incidents/types.js'
 import {silentLogger, type Logger} from '../log.js'
 import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
 import {createServerSocket, serverSocketOptions, sourceAddress, sourceKey, type ServerSocketOptions} from '../server/socket.js'
+import {mountAlertPage} from './alert-page.js'
 import {bearerToken, tokenMatches} from './auth.js'
 import {mountIncidentRoutes} from './api-incidents.js'
 
 /**
  * The daemon's HTTP server (node:http): the incident API under /api/v1 (alerts, acks, silences,
- * history — api-incidents.ts) plus whatever the daemon adds with {@link ApiServer.route} (/healthz,
+ * history — api-incidents.ts), the read-only alert page notifications link to (/alerts/{fingerprint},
+ * alert-page.ts), plus whatever the daemon adds with {@link ApiServer.route} (/healthz,
  * /metrics). Bound to 127.0.0.1:9464 unless `api.listen` says otherwise.
  *
  * Every /api/ request needs `Authorization: Bearer <api.token>` (compared in constant time). A
@@ -55,8 +57,11 @@ export interface ApiReply {
 export type ApiHandler = (req: ApiRequest) => ApiReply | Promise<ApiReply>
 
 export interface RouteOptions {
-  /** needs the bearer token; default true (every route under /api/ needs it regardless) */
-  auth?: boolean
+  /**
+   * needs the bearer token; default true (every route under /api/ needs it regardless).
+   * `'off-loopback'`: only when the server listens beyond loopback (pages a browser opens from a link).
+   */
+  auth?: boolean | 'off-loopback'
 }
 
 export interface ApiServerOptions {
@@ -136,13 +141,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         names.push(name)
         return '([^/]+)'
       })
-      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth: ro.auth ?? true})
+      const auth = ro.auth === 'off-loopback' ? !isLoopbackHost(hp.host) : (ro.auth ?? true)
+      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth})
     },
     listen: () => start(),
     close: () => stop(),
   }
 
-  if (opts.incidents) mountIncidentRoutes(api, opts.incidents, opts.clock)
+  if (opts.incidents) {
+    mountIncidentRoutes(api, opts.incidents, opts.clock)
+    mountAlertPage(api, opts.incidents)
+  }
 
   const socket = createServerSocket(opts.socket ?? serverSocketOptions('api', apiSchema.parse({})), (req, res) => {
     handle(req, res).catch((error) => {
@@ -191,7 +200,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         : given
           ? 'wrong token'
           : 'missing token: send Authorization: Bearer <token>'
-      const hint = !opts.token ? 'set api.token (or MON_API_TOKEN) in the daemon config' : 'use the value of api.token of this daemon (mon reads it from MON_TOKEN)'
+      const hint = !opts.token ? 'set api.token (or MON_API_TOKEN) in the daemon config' : 'use the value of api.token of this daemon (mon alerts --remote reads it from MON_API_TOKEN)'
       send(res, 401, {error: {code: 'unauthorized', message, hint}}, {'WWW-Authenticate': 'Bearer realm="mon"'})
       return
     }

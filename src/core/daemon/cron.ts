@@ -17,7 +17,7 @@ import {formatDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import {secretValues} from '../config/redact.js'
 import {InputError, UserError, errorMessage} from '../errors.js'
-import {localIncidentsFromConfig, openIncidentDb} from '../incidents/index.js'
+import {countAlertsInDb, localIncidentsFromConfig, openIncidentDb, type AlertCounts} from '../incidents/index.js'
 import {silentLogger, type Logger} from '../log.js'
 import {compileFromConfig, Dispatcher} from '../notify/index.js'
 import type {CompiledRoute} from '../notify/router.js'
@@ -55,7 +55,7 @@ export interface AlertsEvalOnceSummary {
   groups: GroupRun[]
   /** state changes in this run */
   transitions: Array<{fingerprint: string; alertname: string; group: string; from: string; to: string}>
-  alerts: {firing: number; pending: number}
+  alerts: AlertCounts
   ruleErrors: Array<{rule: string; error: string}>
   notifications: {enqueued: number; delivered: number; retried: number; dead: number; stillPending: number; timedOut: boolean}
 }
@@ -99,7 +99,7 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
     const notify = compileFromConfig(loaded, {db, log})
     if (notify.root) zeroGroupWait(notify.root)
     const dispatcher = new Dispatcher({notify, db, clock, log, ackState: incidents.ackState, secrets: secretValues(loaded)})
-    const engine = createRuleEngine({groups, store, stateDb: db, clock, log, sink: dispatcher, ...engineOptionsFromConfig(rules), internalTags: {host: loaded.config.host}})
+    const engine = createRuleEngine({groups, store, stateDb: db, clock, log, sink: dispatcher, ...oneInstantEngineOptions(rules, loaded.config.query), internalTags: {host: loaded.config.host}})
     const at = clock.now()
     const lastEval = lastEvaluations(engine.reader.rules())
     const runs: GroupRun[] = []
@@ -121,13 +121,13 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
     }
 
     const notifications = await deliver(dispatcher, at, opts.deliverTimeoutMs, timer, log)
-    const stats = engine.stats()
+    const alerts = countAlertsInDb(db)
     await incidents.close()
     return {
       at: new Date(at).toISOString(),
       groups: runs,
       transitions: evaluations.flatMap((e) => e.transitions.map((t) => ({fingerprint: t.alert.fingerprint, alertname: t.alert.labels.alertname ?? '', group: t.alert.group, from: t.from, to: t.to}))),
-      alerts: {firing: stats.firing, pending: stats.pending},
+      alerts,
       ruleErrors: evaluations.flatMap((e) => e.rules.filter((r) => r.error !== undefined).map((r) => ({rule: r.rule, error: r.error!}))),
       notifications: {...notifications, stillPending: countPending(dispatcher)},
     }
@@ -135,6 +135,18 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
     db.close()
     lock.release()
   }
+}
+
+/**
+ * The daemon's engine options, except that the query cache keeps each window where it is. The
+ * cache moves windows back to its step boundary so that rules evaluated within one step share
+ * reads; the daemon evaluates on step boundaries, so nothing moves there. A cron run evaluates at
+ * whatever second it started, just after `mon collect --once` of the same minute wrote its points:
+ * moved back to the boundary, the window would end before them and the rules would lag one run.
+ */
+function oneInstantEngineOptions(rules: LoadedConfig['config']['rules'], query: LoadedConfig['config']['query']): ReturnType<typeof engineOptionsFromConfig> {
+  const options = engineOptionsFromConfig(rules, query)
+  return {...options, cache: options.cache === false ? false : {...options.cache, step: 1}}
 }
 
 /** Sends what is due now; gives up (aborting sends, which the next run retries) after `timeoutMs`. */

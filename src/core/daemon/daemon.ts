@@ -21,12 +21,13 @@ import {formatDuration, parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import {secretValues} from '../config/redact.js'
 import {UserError, errorMessage} from '../errors.js'
-import {localIncidentsFromConfig, openIncidentDb, type LocalIncidents} from '../incidents/index.js'
+import {countAlertsInDb, localIncidentsFromConfig, openIncidentDb, type AlertCounts, type LocalIncidents} from '../incidents/index.js'
 import type {IncidentService} from '../incidents/types.js'
 import type {Logger} from '../log.js'
 import {createDispatcher, type Dispatcher} from '../notify/index.js'
 import {Outbox} from '../notify/outbox.js'
 import {createAgent, type Agent} from '../pipeline/agent.js'
+import {releaseDiskReserve} from '../pipeline/spool.js'
 import {intervalSchedule, parseSchedule} from '../scheduler/schedule.js'
 import {Scheduler} from '../scheduler/scheduler.js'
 import {systemTimer, type Timer} from '../scheduler/timer.js'
@@ -42,6 +43,7 @@ import {NotifyLoop} from './notify-loop.js'
 import {ruleJobName, ruleScheduler} from './rule-jobs.js'
 import {statusView, writeStatusFile, type DaemonStatusView} from './status.js'
 import type {DaemonFacts, LifecycleState, MaintenanceFacts, ReloadFacts, RuleGroupFacts} from './types.js'
+import {roundMs} from '../format.js'
 
 export interface DaemonOptions {
   loaded: LoadedConfig
@@ -186,7 +188,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       clock,
       log: log.child({component: 'rules'}),
       sink,
-      ...engineOptionsFromConfig(cfg.config.rules),
+      ...engineOptionsFromConfig(cfg.config.rules, cfg.config.query),
       internalTags: {host: cfg.config.host},
     })
 
@@ -195,7 +197,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const started = performance.now()
     const at = clock.now()
     await engine.evaluateGroup(group, at)
-    groupRuns.set(group, {at, durationMs: performance.now() - started})
+    groupRuns.set(group, {at, durationMs: roundMs(performance.now() - started)})
   }
 
   const newRuleScheduler = (cfg: LoadedConfig, gs: RuleGroup[]) => ruleScheduler({groups: gs, evaluate, clock, timer, log: log.child({component: 'rules'}), timezone: cfg.config.agent.timezone, jitterMs: parseDuration(cfg.config.rules.jitter), random: opts.random})
@@ -250,7 +252,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       log.error('retention pass failed', {error: maintenance.lastError})
     } finally {
       maintenance.lastRunAt = clock.now()
-      maintenance.lastDurationMs = performance.now() - started
+      maintenance.lastDurationMs = roundMs(performance.now() - started)
     }
   }
 
@@ -421,10 +423,15 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       }
 
       locks.push(
-        acquireLock(daemonPidPath(dataDir), (pid) => ({
-          message: `a mon daemon is already running for ${dataDir} (pid ${pid})`,
-          hint: `stop it first (kill -TERM ${pid}, or systemctl stop mon), or give this one another data_dir`,
-        })),
+        acquireLock(
+          daemonPidPath(dataDir),
+          (pid) => ({
+            message: `a mon daemon is already running for ${dataDir} (pid ${pid})`,
+            hint: `stop it first (kill -TERM ${pid}, or systemctl stop mon), or give this one another data_dir`,
+          }),
+          // a restart on a full disk: the spool's reserve makes room for the locks, state.db and the store
+          {onDiskFull: () => releaseDiskReserve(dataDir)},
+        ),
       )
       try {
         locks.push(
@@ -556,6 +563,11 @@ export function createDaemon(opts: DaemonOptions): Daemon {
           failing: ruleStatus.filter((r) => r.group === g.name && r.health === 'error').length,
         }
       })
+      const stats = engine?.stats()
+      let alertCounts: AlertCounts = {firing: stats?.firing ?? 0, acked: 0, pending: stats?.pending ?? 0}
+      try {
+        if (db && state !== 'stopped') alertCounts = countAlertsInDb(db)
+      } catch {}
       let outboxCounts = {pending: 0, sending: 0, delivered: 0, dead: 0, dropped: 0}
       try {
         if (outbox && state !== 'stopped') outboxCounts = outbox.counts()
@@ -575,8 +587,9 @@ export function createDaemon(opts: DaemonOptions): Daemon {
           files: loaded.config.rules.files,
           groups: groupFacts,
           rules: ruleStatus,
-          stats: engine?.stats() ?? {groups: 0, rules: 0, evaluations: 0, ruleErrors: 0, duplicates: 0, pending: 0, firing: 0},
+          stats: stats ?? {groups: 0, rules: 0, evaluations: 0, ruleErrors: 0, duplicates: 0, pending: 0, firing: 0},
         },
+        alerts: alertCounts,
         outbox: outboxCounts,
         notify: {routes: loaded.config.notify.route !== undefined, ...(notifyLoop?.facts ?? {ticks: 0, delivered: 0, retried: 0, dead: 0, enqueued: 0})},
         maintenance: {...maintenance},

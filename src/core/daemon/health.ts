@@ -1,5 +1,6 @@
-import {formatDuration} from '../config/duration.js'
+import {formatDuration, formatSize} from '../config/duration.js'
 import type {DaemonFacts} from './types.js'
+import {plural} from '../format.js'
 
 /**
  * `GET /healthz`: one status per component and one for the daemon. `degraded` means mon keeps
@@ -44,13 +45,14 @@ export function assessHealth(f: DaemonFacts): Health {
       ? {status: 'ok', message: 'no inputs configured'}
       : failing.length > 0
         ? {status: 'degraded', message: `${failing.length} of ${inputs.length} inputs failing: ${failing.map((i) => i.name).join(', ')}`}
-        : {status: 'ok', message: `${inputs.length} input${inputs.length === 1 ? '' : 's'}`}
+        : {status: 'ok', message: plural(inputs.length, 'input')}
 
   const {spool, writer} = f.agent
-  const spoolHealth: ComponentHealth =
-    spool.oldestAgeMs > SPOOL_LAG_MS
-      ? {status: 'degraded', message: `${spool.points} points waiting for the store, the oldest for ${formatDuration(Math.round(spool.oldestAgeMs / 1000) * 1000)}`}
-      : {status: 'ok', message: `${spool.points} points waiting`}
+  const spoolHealth: ComponentHealth = spool.full
+    ? {status: 'degraded', message: `spool full (max_bytes ${formatSize(spool.maxBytes)}, when_full: reject): new points are refused until the store catches up; ${plural(spool.points, 'point')} waiting`}
+    : spool.oldestAgeMs > SPOOL_LAG_MS
+      ? {status: 'degraded', message: `${plural(spool.points, 'point')} waiting for the store, the oldest for ${formatDuration(Math.round(spool.oldestAgeMs / 1000) * 1000)}`}
+      : {status: 'ok', message: `${plural(spool.points, 'point')} waiting`}
   const store: ComponentHealth = writer.storeUp
     ? {status: 'ok', message: `${f.storeName} accepts writes`}
     : {status: 'down', message: `${f.storeName} unreachable: ${writer.lastError ?? 'write failed'} (points wait in the spool)`}
@@ -62,12 +64,12 @@ export function assessHealth(f: DaemonFacts): Health {
       ? {status: 'ok', message: 'no rule files loaded'}
       : failingRules.length > 0
         ? {status: 'degraded', message: `${failingRules.length} of ${ruleCount} rules failing: ${failingRules.slice(0, 5).map((r) => r.id).join(', ')}${failingRules.length > 5 ? ' …' : ''}`}
-        : {status: 'ok', message: `${f.rules.groups.length} groups, ${ruleCount} rules; ${f.rules.stats.firing} firing, ${f.rules.stats.pending} pending`}
+        : {status: 'ok', message: `${plural(f.rules.groups.length, 'group')}, ${plural(ruleCount, 'rule')}; ${f.alerts.firing} firing, ${f.alerts.pending} pending`}
 
   const notify: ComponentHealth = !f.notify.routes
     ? {status: 'disabled', message: 'no notify.route configured: alerts are not delivered'}
     : f.outbox.dead > 0
-      ? {status: 'degraded', message: `${f.outbox.dead} dead notification${f.outbox.dead === 1 ? '' : 's'} (mon notify outbox)`}
+      ? {status: 'degraded', message: `${plural(f.outbox.dead, 'dead notification')} (mon notify outbox)`}
       : {status: 'ok', message: `${f.outbox.pending + f.outbox.sending} pending, ${f.outbox.delivered} delivered`}
 
   const m = f.maintenance
@@ -80,7 +82,7 @@ export function assessHealth(f: DaemonFacts): Health {
   const config: ComponentHealth =
     f.reload.lastOk === false
       ? {status: 'degraded', message: `last reload rejected (running the previous config): ${f.reload.lastError ?? 'error'}`}
-      : {status: 'ok', message: f.reload.count > 0 ? `reloaded ${f.reload.count} time${f.reload.count === 1 ? '' : 's'}` : 'as started'}
+      : {status: 'ok', message: f.reload.count > 0 ? `reloaded ${plural(f.reload.count, 'time')}` : 'as started'}
 
   const components = {collector, spool: spoolHealth, store, rules, notify, maintenance, config}
   const bad = Object.values(components).some((c) => c.status === 'degraded' || c.status === 'down')

@@ -94,17 +94,20 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   e.family('mon_spool_bytes', 'gauge', 'Bytes of spool segment files on disk.', spool.bytes)
   e.family('mon_spool_oldest_age_seconds', 'gauge', 'Age of the oldest point waiting in the spool.', spool.oldestAgeMs / 1000)
   e.family('mon_spool_dropped_points_total', 'counter', 'Points dropped because the spool was full or unreadable.', spool.dropped.points)
+  e.family('mon_spool_refused_points_total', 'counter', 'Points refused because the spool was full (spool.when_full: reject); their senders keep them.', spool.refused.points)
   e.family('mon_store_up', 'gauge', '1 while the store accepts writes.', writer.storeUp ? 1 : 0)
   e.family('mon_store_written_points_total', 'counter', 'Points written to the store.', writer.points)
   e.family('mon_store_write_batches_total', 'counter', 'Batches written to the store.', writer.batches)
   e.family('mon_store_write_errors_total', 'counter', 'Failed store writes (retried).', writer.errors)
   e.family('mon_store_rejected_points_total', 'counter', 'Points the store rejected for good.', writer.rejectedPoints)
+  e.family('mon_store_merged_points_total', 'counter', 'Values replaced by a later one of the same batch on the same series, field and store timestamp (finer timestamps than the store keeps).', writer.mergedPoints)
   e.family('mon_store_last_write_timestamp_seconds', 'gauge', 'When the store last accepted a write.', seconds(writer.lastWriteAt))
   if (listener) {
     e.family('mon_listener_requests_total', 'counter', 'Requests to the line-protocol listener.', listener.requests)
     e.family('mon_listener_points_total', 'counter', 'Points received by the listener.', listener.points)
     e.family('mon_listener_rejected_lines_total', 'counter', 'Malformed lines the listener refused.', listener.rejectedLines)
     e.family('mon_listener_overloaded_total', 'counter', 'Writes refused with 503 because max_buffered was reached.', listener.overloaded)
+    e.family('mon_listener_spool_full_total', 'counter', 'Writes refused with 503 because the spool was full (spool.when_full: reject).', listener.spoolFull)
     e.family('mon_listener_buffered_bytes', 'gauge', 'Request bytes the listener holds right now.', listener.bufferedBytes)
   }
 
@@ -114,10 +117,11 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   e.family('mon_rules', 'gauge', 'Alerting rules loaded.', rs.rules)
   e.family('mon_rule_evaluations_total', 'counter', 'Rule evaluations.', rs.evaluations)
   e.family('mon_rule_evaluation_failures_total', 'counter', 'Rule evaluations that failed.', rs.ruleErrors)
-  e.family('mon_alerts', 'gauge', 'Alerts by state.', [
-    [{state: 'firing'}, rs.firing],
-    [{state: 'pending'}, rs.pending],
+  e.family('mon_alerts', 'gauge', 'Alerts by state, as mon alerts list counts them (firing includes acknowledged, not hand-resolved).', [
+    [{state: 'firing'}, f.alerts.firing],
+    [{state: 'pending'}, f.alerts.pending],
   ])
+  e.family('mon_alerts_acknowledged', 'gauge', 'Firing alerts somebody acknowledged.', f.alerts.acked)
   const groups = f.rules.groups
   e.family('mon_rule_group_rules', 'gauge', 'Rules per group.', groups.map((g) => [{group: g.name}, g.rules]))
   e.family('mon_rule_group_last_evaluation_timestamp_seconds', 'gauge', 'When each group was last evaluated.', groups.map((g) => [{group: g.name}, seconds(g.lastEvalAt)]))

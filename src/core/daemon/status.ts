@@ -4,9 +4,12 @@ import {join} from 'node:path'
 import {errorMessage} from '../errors.js'
 import type {OutboxStatus} from '../notify/types.js'
 import {stateDbPath} from '../state/db.js'
+import {countAlertsInDb, type AlertCounts} from '../incidents/counts.js'
 import type {Health, HealthStatus} from './health.js'
 import {daemonPidPath, readLock} from '../lock.js'
 import type {DaemonFacts, LifecycleState} from './types.js'
+import type {WhenFull} from '../pipeline/spool.js'
+import type {DropCounts} from '../pipeline/drops.js'
 
 /**
  * What `mon status` shows, and where it gets it: from the running daemon's API
@@ -30,6 +33,8 @@ export interface InputView {
   gathered: number
   written: number
   dropped: number
+  /** `dropped` by reason (pipeline/drops.ts); reasons with none are absent */
+  droppedBy: DropCounts
   missed: number
   overlapped: number
   lastError: string | null
@@ -70,8 +75,8 @@ export interface DaemonStatusView {
   inputs: InputView[]
   ruleGroups: RuleGroupView[]
   rules: {files: string[]; total: number; failing: Array<{id: string; error: string | null}>}
-  alerts: {firing: number; pending: number}
-  spool: {points: number; records: number; bytes: number; oldestAgeMs: number; droppedPoints: number}
+  alerts: AlertCounts
+  spool: {points: number; records: number; bytes: number; oldestAgeMs: number; droppedPoints: number; maxBytes: number; whenFull: WhenFull; full: boolean; refusedPoints: number}
   outbox: Record<OutboxStatus, number>
   notify: {routes: boolean; delivered: number; retried: number; dead: number; enqueued: number; lastTickAt: string | null; lastError: string | null}
   maintenance: {enabled: boolean; runs: number; failures: number; lastRunAt: string | null; lastDurationMs: number | null; lastError: string | null}
@@ -111,6 +116,7 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
       gathered: i.gathered,
       written: i.written,
       dropped: i.dropped,
+      droppedBy: i.droppedBy ?? {},
       missed: i.missed,
       overlapped: i.overlapped,
       lastError: i.lastError ?? null,
@@ -130,8 +136,8 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
       overlapped: g.job?.overlapped ?? 0,
     })),
     rules: {files: f.rules.files, total: f.rules.rules.length, failing: f.rules.rules.filter((r) => r.health === 'error').map((r) => ({id: r.id, error: r.lastError ?? null}))},
-    alerts: {firing: f.rules.stats.firing, pending: f.rules.stats.pending},
-    spool: {points: spool.points, records: spool.records, bytes: spool.bytes, oldestAgeMs: spool.oldestAgeMs, droppedPoints: spool.dropped.points},
+    alerts: f.alerts,
+    spool: {points: spool.points, records: spool.records, bytes: spool.bytes, oldestAgeMs: spool.oldestAgeMs, droppedPoints: spool.dropped.points, maxBytes: spool.maxBytes, whenFull: spool.whenFull, full: spool.full, refusedPoints: spool.refused.points},
     outbox: f.outbox,
     notify: {routes: f.notify.routes, delivered: f.notify.delivered, retried: f.notify.retried, dead: f.notify.dead, enqueued: f.notify.enqueued, lastTickAt: iso(f.notify.lastTickAt), lastError: f.notify.lastError ?? null},
     maintenance: {
@@ -173,7 +179,7 @@ export interface DataDirFacts {
   /** bytes of spooled line protocol not yet written to the store */
   spoolPendingBytes: number
   outbox?: Record<OutboxStatus, number>
-  alerts?: {firing: number; pending: number}
+  alerts?: AlertCounts
 }
 
 export interface StatusReport {
@@ -250,11 +256,7 @@ export function dataDirFacts(dataDir: string): DataDirFacts {
           facts.outbox = out
         }
 
-        if (tables.has('alerting_alerts')) {
-          const counts = {firing: 0, pending: 0}
-          for (const r of db.prepare("SELECT state, COUNT(*) AS n FROM alerting_alerts WHERE state IN ('firing', 'pending') GROUP BY state").all() as Array<{state: 'firing' | 'pending'; n: number}>) counts[r.state] = r.n
-          facts.alerts = counts
-        }
+        if (tables.has('alerting_alerts')) facts.alerts = countAlertsInDb(db)
       } finally {
         db.close()
       }

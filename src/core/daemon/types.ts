@@ -1,4 +1,5 @@
 import type {EngineStats} from '../alerting/engine.js'
+import type {AlertCounts} from '../incidents/counts.js'
 import type {RuleStatus} from '../alerting/types.js'
 import type {OutboxStatus} from '../notify/types.js'
 import type {AgentStatus} from '../pipeline/agent.js'
@@ -70,6 +71,8 @@ export interface DaemonFacts {
   api?: {url: string}
   agent: AgentStatus
   rules: {files: string[]; groups: RuleGroupFacts[]; rules: RuleStatus[]; stats: EngineStats}
+  /** alerts as people count them (hand-resolved ones not firing): see countAlerts */
+  alerts: AlertCounts
   outbox: Record<OutboxStatus, number>
   notify: NotifyFacts
   maintenance: MaintenanceFacts

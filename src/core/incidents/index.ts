@@ -14,6 +14,7 @@ import {LocalIncidents, type LocalIncidentOptions} from './service.js'
 import {STATE_MIGRATIONS} from './store.js'
 
 export {defaultActor} from './actor.js'
+export {countAlerts, countAlertsInDb, displayState, type AlertCounts} from './counts.js'
 export {AmbiguousIdError, IncidentConflictError, NotFoundError, type IdCandidate} from './errors.js'
 export {EVENTS_MEASUREMENT, eventPoint} from './events.js'
 export {MIN_ID_LENGTH, matchPrefix, shortIds, type PrefixMatch} from './ids.js'
@@ -47,7 +48,7 @@ export function localIncidentsFromConfig(opts: {
     notify: compileFromConfig(opts.loaded, {db, log: opts.log}),
     clock: opts.clock,
     log: opts.log,
-    writeEvents: store ? (points) => store.write(points) : undefined,
+    writeEvents: store ? async (points) => void (await store.write(points)) : undefined,
     where: stateDbPath(opts.loaded.dataDir),
     onChange: opts.onChange,
   })

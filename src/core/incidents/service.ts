@@ -1,8 +1,9 @@
 import type {Alert, AlertState, AlertTransition} from '../alerting/types.js'
+import {countAlerts, displayState} from './counts.js'
 import type {Clock} from '../clock.js'
 import {InputError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
-import {formatMatcher, parseMatcher, type Matcher} from '../model/matcher.js'
+import {InvalidRegexError, formatMatcher, parseMatcher, type Matcher} from '../model/matcher.js'
 import type {Point} from '../model/point.js'
 import type {CompiledNotify} from '../notify/notifier.js'
 import {silenceMatches, Silences, type Silence} from '../notify/silences.js'
@@ -286,9 +287,7 @@ export class LocalIncidents implements IncidentService {
   }
 
   private view(a: Alert, incident: IncidentRecord | undefined, ids: Map<string, string>, silences: Silence[], now: number): AlertView {
-    let state: DisplayState = a.state
-    if (incident?.resolvedBy !== undefined) state = 'resolved'
-    else if ((a.state === 'firing' || a.state === 'pending') && incident?.ackedBy !== undefined) state = 'acked'
+    const state = displayState(a.state, incident)
     const since = state === 'resolved' ? (incident?.resolvedAt ?? a.resolvedAt ?? a.lastEvalAt) : state === 'inactive' ? a.lastEvalAt : (a.firedAt ?? a.activeAt)
     return {
       id: ids.get(a.fingerprint) ?? a.fingerprint,
@@ -334,7 +333,12 @@ export class LocalIncidents implements IncidentService {
   }
 
   private silenceView(s: Silence, now: number): SilenceView {
-    const firing = s.state === 'active' ? this.store.reader.list({states: ['firing']}).filter((a) => silenceMatches(s, a.labels)).length : 0
+    let firing = 0
+    if (s.state === 'active') {
+      const incidents = this.store.currentAll()
+      const matching = this.store.reader.list({states: ['firing']}).filter((a) => silenceMatches(s, a.labels))
+      firing = countAlerts(matching.map((a) => ({alertState: a.state, state: displayState(a.state, incidents.get(a.fingerprint))}))).firing
+    }
     return {
       id: s.id,
       matchers: s.matchers.map(formatMatcher),
@@ -353,7 +357,8 @@ export class LocalIncidents implements IncidentService {
 function labelMatcher(text: string): Matcher {
   try {
     return parseMatcher(text)
-  } catch {
+  } catch (error) {
+    if (error instanceof InvalidRegexError) throw new InputError(`invalid --label '${text}': ${error.message}`, {hint: error.hint})
     throw new InputError(`invalid --label '${text}'`, {hint: 'use name=value (or name!=value, name=~regex, name!~regex), e.g. --label host=web-1'})
   }
 }

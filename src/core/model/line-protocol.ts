@@ -17,9 +17,11 @@
  *   backslash before any other character is a literal backslash, so `\\` outside a string value
  *   is two backslashes, as in InfluxDB 1.x/2.x and Telegraf. (The docs' "escaping backslashes"
  *   table and InfluxDB 3 read `\\` as one backslash; we follow the servers we write to.) As a
- *   consequence a name ending with a backslash, or containing a newline, cannot be written in
- *   line protocol at all: `serializePoint` throws for those instead of writing something that
- *   InfluxDB would read differently.
+ *   consequence a name ending with a backslash cannot be written in line protocol at all:
+ *   `serializePoint` throws for those instead of writing something that InfluxDB would read
+ *   differently. A newline in a name (Prometheus allows one in a label value) is written `\n`, as
+ *   Telegraf's serializer does; InfluxDB and this parser read it back as a backslash and an `n`,
+ *   so both stores hold the same value and writing it again gives the same text.
  * - String field values may contain literal newlines, so one point can span several physical
  *   lines. Line and column numbers in errors are physical (1-based, columns in code points).
  * - Every line is parsed; bad lines are reported and skipped, good ones returned, so the caller
@@ -1300,10 +1302,10 @@ function latin1(b: Uint8Array, from: number, to: number): string {
  * advice), empty tag values left out (InfluxDB drops them), fields in insertion order, the
  * timestamp in `precision` (floored).
  *
- * Throws an {@link InputError} for a point that line protocol cannot carry: no fields, an empty
- * or `#`-leading measurement, an empty key, a name ending with a backslash or containing a
- * newline, a NaN/infinite float, an integer out of 64-bit range, a string over 64KiB, a
- * timestamp outside InfluxDB's range.
+ * A newline in a name is written `\n` (Telegraf's spelling; see the header). Throws an
+ * {@link InputError} for a point that line protocol cannot carry: no fields, an empty or
+ * `#`-leading measurement, an empty key, a name ending with a backslash, a NaN/infinite float, an
+ * integer out of 64-bit range, a string over 64KiB, a timestamp outside InfluxDB's range.
  */
 export function serializePoint(p: Point, precision: Precision = 'ms'): string {
   return serializerFor(precision).line(p)
@@ -1470,7 +1472,6 @@ function checkName(p: Point, s: string, what: string): void {
   if (typeof s !== 'string') throw unserializable(p, `the ${what} is not a string`)
   if (s === '') throw unserializable(p, `the ${what} is empty`)
   if (s.charCodeAt(s.length - 1) === 92) throw unserializable(p, `the ${what} ends with a backslash, which line protocol cannot express`)
-  if (s.includes('\n')) throw unserializable(p, `the ${what} contains a newline, which line protocol cannot express`)
 }
 
 function formatFieldValue(p: Point, key: string, v: FieldValue): string {

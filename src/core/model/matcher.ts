@@ -1,4 +1,5 @@
-import {InputError} from '../errors.js'
+import {RE2JS} from 're2js'
+import {InputError, regexErrorReason} from '../errors.js'
 
 /** A label/tag matcher as in PromQL and Alertmanager: =, !=, =~, !~ (regexes fully anchored). */
 export type MatchOp = '=' | '!=' | '=~' | '!~'
@@ -9,21 +10,51 @@ export interface Matcher {
   value: string
 }
 
-const compiled = new Map<string, RegExp>()
+/**
+ * A compiled regular expression that runs in time linear in its input. Matchers come from users
+ * (queries, rule files, silences over the API), and a backtracking engine lets one pattern such as
+ * `(a|a)*b` block the event loop for seconds per value, so they run on RE2 — the semantics
+ * Prometheus and InfluxDB (Go's regexp) give the same patterns.
+ */
+export interface LinearRegex {
+  /** whether the pattern matches anywhere in `s` (anchor it to match the whole value) */
+  test(s: string): boolean
+}
 
-export function matcherRegex(m: Matcher): RegExp {
-  let re = compiled.get(m.value)
+/** A regex the user wrote that does not compile; the message shows it as written. */
+export class InvalidRegexError extends InputError {
+  constructor(source: string, cause: unknown, hint = 'a matcher regex matches the whole value') {
+    super(`invalid regular expression /${source}/: ${regexErrorReason(cause)}`, {hint, cause})
+    this.name = 'InvalidRegexError'
+  }
+}
+
+const compiled = new Map<string, LinearRegex>()
+const MAX_COMPILED = 10_000
+
+/** Compiles (and caches) an RE2 pattern; a syntax error is an {@link InvalidRegexError} naming `shown`. */
+export function compileLinearRegex(source: string, shown = source): LinearRegex {
+  let re = compiled.get(source)
   if (!re) {
+    let pattern: RE2JS
     try {
-      re = new RegExp(`^(?:${m.value})$`, 'u')
+      pattern = RE2JS.compile(source)
     } catch (error) {
-      throw new InputError(`invalid regular expression /${m.value}/: ${(error as Error).message}`)
+      throw new InvalidRegexError(shown, error, 'matchers use RE2 syntax (as Prometheus and InfluxDB do): no backreferences or lookarounds')
     }
 
-    compiled.set(m.value, re)
+    re = {test: (s) => pattern.test(s)}
+    // patterns come from users: keep the cache bounded (oldest first)
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!)
+    compiled.set(source, re)
   }
 
   return re
+}
+
+/** The matcher's regex, fully anchored as in PromQL. */
+export function matcherRegex(m: Matcher): LinearRegex {
+  return compileLinearRegex(`^(?:${m.value})$`, m.value)
 }
 
 /** A missing label matches as the empty string (Prometheus and InfluxDB agree on that). */

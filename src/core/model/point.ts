@@ -117,39 +117,50 @@ function keyEscapeTag(s: string): string {
  * Escapes a measurement name for line protocol as InfluxDB does: `\,` and `\ `. Backslashes are
  * not escaped (InfluxDB 1.x/2.x and Telegraf read `\\` as two backslashes). The one exception: an
  * `=` right after a backslash is written `\=` (`a\=b` becomes `a\\=b`), because InfluxDB reads
- * `\=` in a measurement name as `=`.
- * A name ending with a backslash or containing a newline has no line-protocol spelling:
- * `serializePoint` refuses those.
+ * `\=` in a measurement name as `=`. A newline, which would end the line, is written `\n` as
+ * Telegraf's serializer does; InfluxDB and mon's parser read that back as a backslash and an `n`.
+ * A name ending with a backslash has no line-protocol spelling: `serializePoint` refuses those.
  */
 export function escapeMeasurement(s: string): string {
   const n = s.length
   let i = 0
   for (; i < n; i++) {
     const c = s.charCodeAt(i)
-    if (c === 44 || c === 32 || (c === 61 && i > 0 && s.charCodeAt(i - 1) === 92)) break
+    if (c === 44 || c === 32 || c === 10 || (c === 61 && i > 0 && s.charCodeAt(i - 1) === 92)) break
   }
   if (i === n) return s
   let out = s.slice(0, i)
   for (; i < n; i++) {
     const c = s.charCodeAt(i)
+    if (c === 10) {
+      out += '\\n'
+      continue
+    }
     if (c === 44 || c === 32 || (c === 61 && i > 0 && s.charCodeAt(i - 1) === 92)) out += '\\'
     out += s[i]
   }
   return out
 }
 
-/** Escapes a tag key, tag value or field key for line protocol: `\,`, `\=` and `\ ` (as InfluxDB). */
+/**
+ * Escapes a tag key, tag value or field key for line protocol: `\,`, `\=` and `\ ` (as InfluxDB),
+ * and a newline as `\n` (as Telegraf; read back as a backslash and an `n`, see escapeMeasurement).
+ */
 export function escapeTag(s: string): string {
   const n = s.length
   let i = 0
   for (; i < n; i++) {
     const c = s.charCodeAt(i)
-    if (c === 44 || c === 61 || c === 32) break
+    if (c === 44 || c === 61 || c === 32 || c === 10) break
   }
   if (i === n) return s
   let out = s.slice(0, i)
   for (; i < n; i++) {
     const c = s.charCodeAt(i)
+    if (c === 10) {
+      out += '\\n'
+      continue
+    }
     if (c === 44 || c === 61 || c === 32) out += '\\'
     out += s[i]
   }

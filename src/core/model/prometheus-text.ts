@@ -329,6 +329,8 @@ class TextParser {
     if (keyword === 'EOF') return this.skipBlanks(keywordEnd) < this.end // OpenMetrics' terminator
     if (keyword !== 'HELP' && keyword !== 'TYPE') return true // any other comment
     pos = this.skipBlanks(keywordEnd)
+    // `# HELP` or `# TYPE` with nothing after it names no metric: expfmt reads it as a plain comment
+    if (pos >= this.end) return true
     const nameStart = pos
     let name: string
     if (this.charAt(pos) === QUOTE) {

@@ -7,7 +7,7 @@ import {EscalationStore, dueStep, escalationMessage, type EscalationRecord} from
 import {NotificationLog} from './nflog.js'
 import {buildNotification} from './notification.js'
 import type {ChannelInstance, CompiledNotify} from './notifier.js'
-import {Outbox, type OutboxEntry} from './outbox.js'
+import {Outbox, streamKey, type OutboxEntry} from './outbox.js'
 import {groupKeyFor, groupLabelsFor, matchRoutes, routeMutedBy, type CompiledRoute} from './router.js'
 import {Sender, type FlushResult} from './sender.js'
 import {silenceMatches, Silences, type Silence} from './silences.js'
@@ -19,7 +19,9 @@ import {noAcks, toNotificationAlert, type AckState, type NotificationAlert, type
  * then is looked at every `group_interval`; a channel hears about a group when an alert is new to
  * it or resolved (with `send_resolved`), and again after `repeat_interval` while anything unacked
  * fires. Silenced and inhibited alerts are left out; a muted route sends nothing until the mute
- * ends. Escalation steps fire from tick() too.
+ * ends. Escalation steps fire from tick() too. Channels that expire what they stop hearing about
+ * (Alertmanager) also get every firing alert they were told about after each evaluation, as
+ * Prometheus re-sends to Alertmanager, so a long repeat_interval never lets them resolve it.
  *
  * Nothing here sleeps: push() is called by the engine after each evaluation, tick(now) by the
  * daemon on a timer (and by tests with a ManualClock).
@@ -70,6 +72,8 @@ export class Dispatcher implements AlertSink {
   private readonly firing = new Map<string, Alert>()
   private enqueued = 0
   private lastPurge = 0
+  /** per outbox stream of a re-sent channel: when it was last re-sent */
+  private readonly lastResendAt = new Map<string, number>()
 
   constructor(private readonly opts: DispatcherOptions) {
     this.log = opts.log ?? silentLogger
@@ -99,6 +103,7 @@ export class Dispatcher implements AlertSink {
   /** The engine's hand-off: firing alerts and those resolved in this evaluation. */
   push(alerts: Alert[], now: number = this.opts.clock.now()): void {
     const root = this.opts.notify.root
+    const touched = new Set<AggregationGroup>()
     for (const alert of alerts) {
       if (alert.state === 'firing') this.firing.set(alert.fingerprint, alert)
       else if (alert.state === 'resolved') this.firing.delete(alert.fingerprint)
@@ -119,8 +124,44 @@ export class Dispatcher implements AlertSink {
           this.groups.set(id, group)
         }
         group.alerts.set(alert.fingerprint, alert)
+        touched.add(group)
       }
     }
+    this.resend(touched, now)
+  }
+
+  /**
+   * After an evaluation, re-send to channels with a resend interval (Alertmanager) the firing alerts
+   * each was already told about, so it keeps them active (endsAt moves forward with every send).
+   * New alerts still wait for the group's flush (group_wait / group_interval); a stream with a row
+   * still unsent gets nothing more (no pile-up while the receiver is down); a re-send replaces the
+   * stream's delivered ones, so the outbox holds one per stream, not one per evaluation (also
+   * across restarts and cron runs).
+   */
+  private resend(groups: Iterable<AggregationGroup>, now: number): void {
+    let silences: Silence[] | undefined
+    const entries: OutboxEntry[] = []
+    for (const group of groups) {
+      const {route} = group
+      const channels = this.channelsOf(route.receiver).filter((inst) => inst.resendIntervalMs !== undefined)
+      if (channels.length === 0 || routeMutedBy(route, this.opts.notify.intervals, now)) continue
+      silences ??= this.silences.active(now)
+      const firing = [...group.alerts.values()].filter((a) => a.state === 'firing' && !this.isSuppressed(a, silences!))
+      for (const inst of channels) {
+        const last = this.nflog.get({routeId: route.id, groupKey: group.groupKey, receiver: route.receiver, channel: inst.key})
+        if (!last) continue // not told anything yet: the group's first flush does that
+        const told = new Set(last.firing)
+        const known = firing.filter((a) => told.has(a.fingerprint))
+        if (known.length === 0) continue
+        const stream = streamKey(route.receiver, inst.key, group.groupKey)
+        if (now - Math.max(this.lastResendAt.get(stream) ?? 0, last.notifiedAt) < inst.resendIntervalMs!) continue
+        if (this.outbox.hasUndelivered(stream)) continue
+        this.outbox.deleteDeliveredResends(stream)
+        entries.push({...this.entry(inst, 'firing', group, known.map((a) => this.notificationAlert(a)), now), resend: true})
+        this.lastResendAt.set(stream, now)
+      }
+    }
+    this.enqueue(entries, now)
   }
 
   /**
@@ -248,7 +289,10 @@ export class Dispatcher implements AlertSink {
     }
 
     this.enqueue(entries, now)
-    if (group.alerts.size === 0) this.groups.delete(group.id)
+    if (group.alerts.size === 0) {
+      this.groups.delete(group.id)
+      for (const inst of this.channelsOf(route.receiver)) this.lastResendAt.delete(streamKey(route.receiver, inst.key, group.groupKey))
+    }
   }
 
   private runEscalations(now: number): void {

@@ -23,6 +23,8 @@ export interface HttpRequest {
   signal?: AbortSignal
   /** values to scrub from error messages (tokens, webhook URLs) */
   secrets?: readonly string[]
+  /** the most of the response body kept (default 256 KiB: a channel's answer is short) */
+  maxBodyBytes?: number
 }
 
 export interface HttpResponse {
@@ -32,6 +34,21 @@ export interface HttpResponse {
 }
 
 const MAX_BODY = 256 * 1024
+
+/**
+ * A request that got no answer. `code`: a socket error code such as ECONNREFUSED, or TIMEOUT,
+ * ABORTED; `reason`: the same in words (`connection refused`), without the request in front.
+ */
+export class HttpNetworkError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly reason: string,
+  ) {
+    super(message)
+    this.name = 'HttpNetworkError'
+  }
+}
 
 export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const url = new URL(req.url)
@@ -58,7 +75,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
         let size = 0
         res.on('data', (chunk: Buffer) => {
           size += chunk.length
-          if (size <= MAX_BODY) chunks.push(chunk)
+          if (size <= (req.maxBodyBytes ?? MAX_BODY)) chunks.push(chunk)
         })
         res.on('end', () => {
           if (settled) return
@@ -71,11 +88,11 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     )
     const timer = setTimeout(() => {
       request.destroy()
-      fail(new Error(`${what}: no response after ${req.timeoutMs} ms`))
+      fail(new HttpNetworkError(`${what}: no response after ${req.timeoutMs} ms`, 'TIMEOUT', 'no response'))
     }, req.timeoutMs)
     const onAbort = () => {
       request.destroy()
-      fail(new Error(`${what}: aborted`))
+      fail(new HttpNetworkError(`${what}: aborted`, 'ABORTED', 'aborted'))
     }
     const cleanup = () => {
       clearTimeout(timer)
@@ -85,7 +102,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     req.signal?.addEventListener('abort', onAbort, {once: true})
     request.on('timeout', () => {
       request.destroy()
-      fail(new Error(`${what}: no response after ${req.timeoutMs} ms`))
+      fail(new HttpNetworkError(`${what}: no response after ${req.timeoutMs} ms`, 'TIMEOUT', 'no response'))
     })
     request.on('error', (err) => fail(networkError(err, what, req.secrets)))
     request.end(body)
@@ -122,8 +139,8 @@ const NETWORK_REASONS: Record<string, string> = {
 }
 
 function networkError(err: Error & {code?: string}, what: string, secrets: readonly string[] = []): Error {
-  const reason = (err.code && NETWORK_REASONS[err.code]) ?? err.message
-  return new Error(redactString(`${what}: ${reason}`, secrets))
+  const reason = redactString((err.code && NETWORK_REASONS[err.code]) ?? err.message, secrets)
+  return new HttpNetworkError(redactString(`${what}: ${reason}`, secrets), err.code, reason)
 }
 
 /** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */

@@ -23,6 +23,8 @@ export interface ChannelInstance {
   config: CommonChannelConfig
   sendResolved: boolean
   sendAcknowledged: boolean
+  /** set for channels re-sent every evaluation (see ChannelDefinition.resendIntervalMs) */
+  resendIntervalMs?: number
   /** The channel (created on first call: an SMTP transport is not built for nothing). */
   channel(): Channel
 }
@@ -68,6 +70,7 @@ export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): 
           config: c,
           sendResolved: definition.capabilities.resolved && c.send_resolved,
           sendAcknowledged: definition.capabilities.acknowledged && c.send_acknowledged === true,
+          resendIntervalMs: definition.resendIntervalMs?.(c),
           channel: () => (created ??= definition.create(c, {receiver: r.name, key, threads, secrets: opts.secrets ?? [], log: log.child({receiver: r.name, channel: key})})),
         })
       })

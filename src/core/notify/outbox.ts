@@ -21,6 +21,12 @@ export interface OutboxEntry {
   /** `slack[0]` */
   channel: string
   channelType: string
+  /**
+   * A re-send of alerts the channel already heard about (Alertmanager keep-alive): not linked to
+   * the alerts, so their delivery history and incident timelines list the notifications that said
+   * something new, not one row per evaluation.
+   */
+  resend?: boolean
 }
 
 export interface ClaimedRow {
@@ -99,7 +105,7 @@ export class Outbox {
             payload: JSON.stringify(n),
             now,
           })
-          for (const a of n.alerts) link.run(a.fingerprint, Number(lastInsertRowid))
+          if (!e.resend) for (const a of n.alerts) link.run(a.fingerprint, Number(lastInsertRowid))
           ids.push(n.id)
         }
       })
@@ -308,6 +314,24 @@ export class Outbox {
         return changed
       })
       .immediate()
+  }
+
+  /** Whether a row of this stream is still waiting to be sent (or being sent). */
+  hasUndelivered(stream: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM notify_outbox WHERE stream = ? AND status IN ('pending', 'sending') LIMIT 1`).get(stream) !== undefined
+  }
+
+  /**
+   * Delete the stream's delivered re-sends (firing rows linked to no alert: see OutboxEntry.resend),
+   * superseded by a newer one. Dead and unsent rows stay.
+   */
+  deleteDeliveredResends(stream: string): number {
+    return this.db
+      .prepare(
+        `DELETE FROM notify_outbox WHERE stream = ? AND status = 'delivered' AND kind = 'firing'
+           AND NOT EXISTS (SELECT 1 FROM notify_outbox_alerts a WHERE a.seq = notify_outbox.seq)`,
+      )
+      .run(stream).changes
   }
 
   counts(): Record<OutboxStatus, number> {

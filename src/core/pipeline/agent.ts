@@ -24,9 +24,11 @@ import {parseSchedule} from '../scheduler/schedule.js'
 import {Scheduler, type Job, type JobStatus} from '../scheduler/scheduler.js'
 import {systemTimer, type Timer} from '../scheduler/timer.js'
 import {Batcher} from './batcher.js'
+import {mergeDropCounts, totalDropped} from './drops.js'
 import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
 import {Spool, spoolDir, type SpoolStatus} from './spool.js'
 import {Writer, type StoreSource, type WriterStats} from './writer.js'
+import {roundMs} from '../format.js'
 
 export interface AgentOptions {
   config: MonConfig
@@ -100,7 +102,9 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     dir: spoolDir(opts.dataDir),
     maxBytes: parseSize(config.spool.max_bytes),
     segmentBytes: parseSize(config.spool.segment_bytes),
+    reserveBytes: parseSize(config.spool.reserve_bytes),
     fsync: config.spool.fsync,
+    whenFull: config.spool.when_full,
     clock,
     log: log.child({component: 'spool'}),
   })
@@ -137,7 +141,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     }
     c.runs++
     c.lastRun = clock.now()
-    c.lastDurationMs = performance.now() - started
+    c.lastDurationMs = roundMs(performance.now() - started)
     c.points = points.length
     c.gathered += points.length
     c.lastOk = error === undefined
@@ -150,8 +154,13 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       log.info('input recovered', {input: input.name})
       c.lastError = undefined
     }
-    // not awaited: the run is over once collected; spooling errors are counted by the batcher
-    if (points.length > 0) void batcher.add(input.name, points).catch(() => {})
+    // not awaited: the run is over once collected; spooling errors are counted by the batcher.
+    // Unless the spool is full (when_full: reject): then the run lasts until its points are
+    // taken, so the input's next runs are skipped (counted as overlapped) instead of piling up.
+    if (points.length > 0) {
+      const spooled = batcher.add(input.name, points).catch(() => {})
+      if (batcher.holding()) await spooled
+    }
   }
 
   const selfJob = (): Job => ({
@@ -173,16 +182,19 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   /** counters with what only the pipeline knows (written, dropped) filled in */
   const inputCounters = (): InputStatus[] => {
     const w = writer.stats().writtenByInput
-    const s = spool.status().droppedByInput
+    const s = spool.status().droppedByReason
     const b = batcher.stats()
     if (listener) {
       const l = listener.stats()
       const c = countersFor(listener.name, 'listener', 'push')
       c.gathered = l.points
       c.points = l.points
-      c.errors = l.badRequests + l.errors + l.unauthorized + l.throttled + l.tooLarge + l.overloaded
+      c.errors = l.badRequests + l.errors + l.unauthorized + l.throttled + l.tooLarge + l.overloaded + l.spoolFull
     }
-    return [...counters.values()].map((c) => ({...c, written: w[c.name] ?? 0, dropped: (s[c.name] ?? 0) + (b.invalidByInput[c.name] ?? 0) + (b.failedByInput[c.name] ?? 0)}))
+    return [...counters.values()].map((c) => {
+      const droppedBy = mergeDropCounts({unserializable: b.invalidByInput[c.name], spool_write_failed: b.failedByInput[c.name]}, s[c.name])
+      return {...c, written: w[c.name] ?? 0, dropped: totalDropped(droppedBy), droppedBy}
+    })
   }
 
   const buildScheduler = () => {
@@ -252,7 +264,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       running = false
       await scheduler.stop()
       await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
-      await batcher.flush().catch(() => {})
+      await batcher.flush({final: true}).catch(() => {})
       const drained = await writer.drain(deadline)
       await writer.stop()
       const written = writer.stats().points
@@ -297,7 +309,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       }
       await scheduler.stop()
       scheduler = fresh
-      spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync})
+      spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync, whenFull: next.spool.when_full})
       batcher.configure({batchSize: next.agent.batch_size, flushIntervalMs: parseDuration(next.agent.flush_interval)})
       writer.configure({batchSize: next.agent.batch_size, concurrency: next.agent.write_concurrency})
       if (running && (listenerChanged || !listenerWanted())) {

@@ -15,6 +15,7 @@ import type {Point} from '../model/point.js'
 import type {Timer} from '../scheduler/timer.js'
 import {toLineProtocol} from './batcher.js'
 import {SELF_INPUT} from './agent.js'
+import {DropTally, mergeDropCounts, totalDropped, type DropCounts} from './drops.js'
 import {selfMetricsPoints} from './self-metrics.js'
 import {Spool, spoolDir} from './spool.js'
 import {Writer, type StoreSource} from './writer.js'
@@ -86,6 +87,10 @@ export interface OnceSummary extends CollectSummary {
   /** points left in the spool for the next run */
   pending: number
   spool: string
+  /** points of this run not written and never to be: every collected point is written, pending or here */
+  dropped: number
+  /** the same per input and reason (see pipeline/drops.ts) */
+  droppedBy: Record<string, DropCounts>
   /** why the store could not take everything */
   storeError?: string
 }
@@ -96,7 +101,9 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     dir: spoolDir(opts.dataDir),
     maxBytes: parseSize(opts.config.spool.max_bytes),
     segmentBytes: parseSize(opts.config.spool.segment_bytes),
+    reserveBytes: parseSize(opts.config.spool.reserve_bytes),
     fsync: opts.config.spool.fsync,
+    whenFull: opts.config.spool.when_full,
     clock: opts.clock,
     log,
   })
@@ -115,24 +122,51 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     // leftovers of earlier runs go first, while the inputs collect
     writer.start()
     const startedAt = opts.clock.now()
+    const unserializable = new DropTally()
     const summary = await collectOnce(
       opts.inputs,
       async (input, points) => {
-        const {text, count} = toLineProtocol(points)
+        const {text, count, invalid} = toLineProtocol(points)
+        unserializable.add(input.name, 'unserializable', invalid)
         if (count > 0) await spool.append([{input: input.name, points: count, precision: 'ms', payload: text}])
       },
       {timeout: opts.timeout},
     )
+    const droppedBy = (): Record<string, DropCounts> => {
+      const fromSpool = spool.status().droppedByReason
+      const early = unserializable.toJSON()
+      const out: Record<string, DropCounts> = {}
+      for (const input of new Set([...Object.keys(early), ...Object.keys(fromSpool)])) out[input] = mergeDropCounts(early[input], fromSpool[input])
+      return out
+    }
+    const flushBy = opts.clock.now() + opts.flushTimeout
+    let drained = await writer.drain(flushBy)
     if (opts.config.agent.self_metrics) {
-      const inputs = summary.runs.map((r) => ({name: r.input, kind: opts.inputs.find((i) => i.name === r.input)?.kind ?? '', gathered: r.points, written: 0, dropped: 0, errors: r.error ? 1 : 0, runs: 1, lastDurationMs: r.ms, lastOk: !r.error}))
+      // after the flush, so that they say what this run wrote and dropped; written by the next run if the store is down
+      const written = writer.stats().writtenByInput
+      const drops = droppedBy()
+      const inputs = summary.runs.map((r) => ({
+        name: r.input,
+        kind: opts.inputs.find((i) => i.name === r.input)?.kind ?? '',
+        gathered: r.points,
+        written: written[r.input] ?? 0,
+        dropped: totalDropped(drops[r.input] ?? {}),
+        droppedBy: drops[r.input],
+        errors: r.error ? 1 : 0,
+        runs: 1,
+        lastDurationMs: r.ms,
+        lastOk: !r.error,
+      }))
       const points = selfMetricsPoints({now: opts.clock.now(), startedAt, inputs, spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency()})
       const {text, count} = toLineProtocol(points)
       await spool.append([{input: SELF_INPUT, points: count, precision: 'ms', payload: text}])
+      drained = (await writer.drain(flushBy)) && drained
     }
-    const drained = await writer.drain(opts.clock.now() + opts.flushTimeout)
     await writer.stop()
     const stats = writer.stats()
-    const result: OnceSummary = {...summary, written: stats.points, backlog, pending: spool.backlog().points, spool: spool.dir}
+    const drops = droppedBy()
+    const dropped = Object.values(drops).reduce((n, d) => n + totalDropped(d), 0)
+    const result: OnceSummary = {...summary, written: stats.points, backlog, pending: spool.backlog().points, spool: spool.dir, dropped, droppedBy: drops}
     if (!drained || result.pending > 0) result.storeError = stats.lastError ?? 'the store did not answer in time'
     return result
   } finally {

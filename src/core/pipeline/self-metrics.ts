@@ -4,16 +4,20 @@
  * process started (use rate()/difference in queries); gauges are current values.
  *
  *   mon_internal,input=<name>,kind=<kind>  gathered, written, dropped, errors, runs (counters);
+ *                                          dropped_<reason> for each reason of pipeline/drops.ts
+ *                                          (counters; they add up to dropped);
  *                                          gather_time_ms (last run), last_ok (bool)
  *   mon_internal,component=spool           bytes, segments, records, points, oldest_age_s (gauges);
- *                                          dropped_points, dropped_segments, corrupt_bytes (counters)
- *   mon_internal,component=writer          points_written, batches, errors, rejected_points (counters);
+ *                                          dropped_points, dropped_segments, corrupt_bytes, refused_points (counters);
+ *                                          full (bool: refusing appends, when_full: reject)
+ *   mon_internal,component=writer          points_written, batches, errors, rejected_points, merged_points (counters);
  *                                          write_latency_ms, write_latency_max_ms (since last sample), store_up
- *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, throttled, refused_connections, connections, too_large, overloaded, errors
+ *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, throttled, refused_connections, connections, too_large, overloaded, spool_full, errors
  *   mon_internal,component=agent           uptime_s, rss_bytes, heap_used_bytes
  */
 import type {FieldValue, Point} from '../model/point.js'
 import type {ListenerStats} from '../collectors/listener.js'
+import {DROP_REASONS, type DropCounts} from './drops.js'
 import type {SpoolStatus} from './spool.js'
 import type {WriterStats} from './writer.js'
 
@@ -25,6 +29,8 @@ export interface InputCounters {
   gathered: number
   written: number
   dropped: number
+  /** `dropped` by reason */
+  droppedBy?: DropCounts
   errors: number
   runs: number
   lastDurationMs?: number
@@ -48,6 +54,7 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
   const points: Point[] = []
   for (const i of m.inputs) {
     const fields: Record<string, FieldValue> = {gathered: int(i.gathered), written: int(i.written), dropped: int(i.dropped), errors: int(i.errors), runs: int(i.runs)}
+    for (const reason of DROP_REASONS) fields[`dropped_${reason}`] = int(i.droppedBy?.[reason] ?? 0)
     if (i.lastDurationMs !== undefined) fields.gather_time_ms = Math.round(i.lastDurationMs * 1000) / 1000
     if (i.lastOk !== undefined) fields.last_ok = i.lastOk
     points.push({measurement: SELF_MEASUREMENT, tags: {input: i.name, kind: i.kind}, fields, ts})
@@ -63,13 +70,15 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
       points: int(s.points),
       oldest_age_s: Math.round(s.oldestAgeMs) / 1000,
       dropped_points: int(s.dropped.points),
+      refused_points: int(s.refused.points),
+      full: s.full,
       dropped_segments: int(s.dropped.segments),
       corrupt_bytes: int(s.dropped.corruptBytes),
     },
     ts,
   })
   const w = m.writer
-  const writerFields: Record<string, FieldValue> = {points_written: int(w.points), batches: int(w.batches), errors: int(w.errors), rejected_points: int(w.rejectedPoints), store_up: w.storeUp}
+  const writerFields: Record<string, FieldValue> = {points_written: int(w.points), batches: int(w.batches), errors: int(w.errors), rejected_points: int(w.rejectedPoints), merged_points: int(w.mergedPoints), store_up: w.storeUp}
   if (m.latency.count > 0) {
     writerFields.write_latency_ms = Math.round((m.latency.sumMs / m.latency.count) * 1000) / 1000
     writerFields.write_latency_max_ms = Math.round(m.latency.maxMs * 1000) / 1000
@@ -80,7 +89,7 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
     points.push({
       measurement: SELF_MEASUREMENT,
       tags: {component: 'listener'},
-      fields: {requests: int(l.requests), points: int(l.points), rejected_lines: int(l.rejectedLines), bad_requests: int(l.badRequests), unauthorized: int(l.unauthorized), throttled: int(l.throttled), refused_connections: int(l.refusedConnections), connections: int(l.connections), too_large: int(l.tooLarge), overloaded: int(l.overloaded), errors: int(l.errors)},
+      fields: {requests: int(l.requests), points: int(l.points), rejected_lines: int(l.rejectedLines), bad_requests: int(l.badRequests), unauthorized: int(l.unauthorized), throttled: int(l.throttled), refused_connections: int(l.refusedConnections), connections: int(l.connections), too_large: int(l.tooLarge), overloaded: int(l.overloaded), spool_full: int(l.spoolFull), errors: int(l.errors)},
       ts,
     })
   }

@@ -5,8 +5,9 @@
  *   u32 body length | u32 CRC-32 of the body | body
  *   body = f64 appended-at (ms) | u32 points | u8 precision | u8 input-name length | input name | line protocol
  *
- * A torn write (SIGKILL or power loss mid-append) leaves a short or CRC-failing tail, found and
- * truncated when the spool is opened. The acknowledged position — everything before it is in the
+ * A torn write (SIGKILL or power loss mid-append) leaves a short tail, found and truncated when
+ * the spool is opened. A damaged record anywhere (bad length or CRC) costs that record only: the
+ * reader resynchronises on the next valid record and counts what was skipped. The acknowledged position — everything before it is in the
  * store — is kept in `ack.json`, replaced atomically (write + rename) at most every
  * `ackPersistMs` (1 s) while the writer acknowledges, and on close. (Once per store write it
  * cost ~0.16 ms of blocked event loop each, dozens of times a second at full speed; a position
@@ -24,9 +25,19 @@
  * resolves appends after a shared fdatasync (group commit: appends made while one is running
  * share the next); `never` leaves flushing to the OS (survives a process crash, not a power cut).
  *
- * Bounded by `max_bytes`: beyond it the oldest whole segments are deleted and what they held is
- * counted as dropped, per input. Fully acknowledged segments are deleted as the writer goes.
+ * Bounded by `max_bytes`: beyond it (`when_full: drop_oldest`) the oldest whole segments are
+ * deleted and what they held is counted as dropped, per input; with `when_full: reject` an append
+ * that does not fit is refused (SpoolFullError) and nothing taken is dropped. Fully acknowledged
+ * segments are deleted as the writer goes, the active one too once it holds {@link RECLAIM_BYTES}
+ * and all of it is stored (a new one is started): stored bytes are not kept until the segment fills up.
+ *
+ * A full disk: a reserve file (`reserve`, `reserveBytes`) is taken while there is room and
+ * released on the first ENOSPC, so the spool can still record its position, roll and reclaim,
+ * and a restart can create its lock; it is taken again once the disk has room for it twice.
+ * Appends fail with a {@link DiskFullError} meanwhile (the listener answers 503, the batcher
+ * keeps its points) and work again by themselves as soon as space returns.
  */
+import {DiskReserve, asDiskFull, isDiskFull, type DiskFullError} from '../disk.js'
 import {acquireLock, type Lock} from '../lock.js'
 import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
 import {open as openFile, type FileHandle} from 'node:fs/promises'
@@ -36,10 +47,33 @@ import type {Clock} from '../clock.js'
 import {UserError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import {crc32} from './crc32.js'
+import {DropTally, type DropCounts, type DropReason} from './drops.js'
 
 const fdatasyncAsync = promisify(fdatasync)
 
 export type FsyncPolicy = 'always' | 'batch' | 'never'
+/**
+ * What a full spool (`max_bytes`) does with a new append: `drop_oldest` makes room by deleting
+ * the oldest segments (their points counted as dropped); `reject` refuses the append with a
+ * {@link SpoolFullError}, so nothing already taken is lost and the sender is told to wait.
+ */
+export type WhenFull = 'drop_oldest' | 'reject'
+
+/** The spool is full and `when_full: reject`: nothing was appended; try again once the store catches up. */
+export class SpoolFullError extends UserError {
+  /** how long a sender should wait before trying again */
+  readonly retryAfterMs = 5000
+
+  constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+  ) {
+    super(`the spool in ${dir} is full (spool.max_bytes ${maxBytes} bytes) and spool.when_full is reject: the points were not taken`, {
+      hint: 'the store is not keeping up (see `mon status`); senders retry later, or raise spool.max_bytes',
+    })
+    this.name = 'SpoolFullError'
+  }
+}
 /** Timestamp precision of a record's line protocol (the ones every InfluxDB write API accepts). */
 export type SpoolPrecision = 'ns' | 'us' | 'ms' | 's'
 
@@ -55,6 +89,15 @@ const MIN_SEGMENT_BYTES = 4096
 const NO_BYTES = Buffer.alloc(0)
 /** Most bytes of just-appended records kept in memory for the writer. */
 const RECENT_BYTES = 32 << 20
+/**
+ * A fully acknowledged active segment at least this large is replaced by a new one and deleted.
+ * (Not at every acknowledgement: a writer that keeps up would start a file per batch.) While
+ * the disk is full, any size is.
+ */
+export const RECLAIM_BYTES = 1 << 20
+/** Default size of the reserve file. */
+export const RESERVE_BYTES = 1 << 20
+export const RESERVE_FILE = 'reserve'
 
 export interface SpoolRecordInput {
   /** the input the points came from (counts in mon_internal), at most 255 bytes */
@@ -108,11 +151,19 @@ export interface SpoolStatus {
   /** dropped because the spool was full, or unreadable (corrupt) */
   dropped: SpoolCounts & {segments: number; corruptBytes: number}
   droppedByInput: Record<string, number>
+  /** the same, by reason (spool_full, spool_corrupt, store_rejected) */
+  droppedByReason: Record<string, DropCounts>
   /** since this process opened the spool */
   appended: SpoolCounts
   acked: SpoolCounts
   /** unacknowledged records found when the spool was opened (left by an earlier run) */
   recovered: SpoolCounts
+  maxBytes: number
+  whenFull: WhenFull
+  /** appends refused because the spool was full (`when_full: reject`) */
+  refused: SpoolCounts
+  /** the last append was refused for want of room, and none has been taken since */
+  full: boolean
 }
 
 export interface SpoolOptions {
@@ -120,6 +171,8 @@ export interface SpoolOptions {
   maxBytes: number
   segmentBytes: number
   fsync: FsyncPolicy
+  /** default `drop_oldest` */
+  whenFull?: WhenFull
   clock: Clock
   log?: Logger
   /**
@@ -127,6 +180,8 @@ export interface SpoolOptions {
    * writes ack.json on every acknowledgement. Default {@link ACK_PERSIST_MS}.
    */
   ackPersistMs?: number
+  /** bytes of the reserve file released when the disk fills; 0 keeps none. Default {@link RESERVE_BYTES}. */
+  reserveBytes?: number
 }
 
 /** How often, at most, ack.json is rewritten while the writer acknowledges. */
@@ -144,6 +199,8 @@ interface Segment {
   size: number
   /** records not yet handed to the writer */
   pending: Tally
+  /** byte ranges of damaged records, already counted: the reader steps over them */
+  damaged: Array<{from: number; to: number}>
 }
 
 interface Recent {
@@ -176,6 +233,9 @@ export class Spool {
   private readonly log: Logger
   private readonly clock: Clock
   private fsync: FsyncPolicy
+  private whenFull: WhenFull
+  private full = false
+  private readonly refused = {records: 0, points: 0}
   private maxBytes: number
   private segmentBytes: number
   private segments: Segment[] = []
@@ -212,18 +272,25 @@ export class Spool {
   private readonly recovered = {records: 0, points: 0}
   private readonly dropped = {records: 0, points: 0, segments: 0, corruptBytes: 0}
   private readonly droppedByInput = new Map<string, number>()
+  private readonly droppedByReason = new DropTally()
   private lockPath: string
   private lock?: Lock
+  private readonly reserve: DiskReserve
+  private reserveHeld = false
+  /** an append failed for want of space and none succeeded since */
+  private diskFull = false
 
   private constructor(opts: SpoolOptions) {
     this.dir = opts.dir
     this.log = opts.log ?? silentLogger
     this.clock = opts.clock
     this.fsync = opts.fsync
+    this.whenFull = opts.whenFull ?? 'drop_oldest'
     this.maxBytes = opts.maxBytes
     this.segmentBytes = effectiveSegmentBytes(opts.segmentBytes, opts.maxBytes)
     this.lockPath = join(this.dir, 'LOCK')
     this.ackPersistMs = opts.ackPersistMs ?? ACK_PERSIST_MS
+    this.reserve = new DiskReserve(join(this.dir, RESERVE_FILE), opts.reserveBytes ?? RESERVE_BYTES)
   }
 
   /** Opens (creating if needed) the spool in `dir`: takes its lock, checks every segment, truncates a torn tail. */
@@ -232,19 +299,45 @@ export class Spool {
     try {
       mkdirSync(opts.dir, {recursive: true})
     } catch (err) {
-      throw new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
+      throw asDiskFull(err, 'create the spool directory', opts.dir) ?? new UserError(`cannot create spool directory ${opts.dir}: ${errorMessage(err)}`, {hint: 'set data_dir (or MON_DATA_DIR) to a writable directory'})
     }
-    spool.lock = acquireLock(spool.lockPath, (pid) => ({
-      message: `another mon process (pid ${pid}) is using the spool in ${opts.dir}`,
-      hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
-    }))
+    // on a full disk, the reserve left by the previous run makes room for the lock and the recovery
+    spool.lock = acquireLock(
+      spool.lockPath,
+      (pid) => ({
+        message: `another mon process (pid ${pid}) is using the spool in ${opts.dir}`,
+        hint: 'stop it first (only one `mon collect` or `mon daemon` per data directory), or give this one another data_dir',
+      }),
+      {onDiskFull: () => spool.releaseReserve()},
+    )
     try {
       spool.recover()
+      // a new segment needs room: on a full disk the reserve makes it
+      spool.withReserveOnDiskFull(() => spool.openForAppend())
     } catch (err) {
       spool.lock.release()
       throw err
     }
+    spool.reserveHeld = spool.reserve.take()
     return spool
+  }
+
+  /** Runs `fn`; if the disk is full, releases the reserve and runs it once more. */
+  private withReserveOnDiskFull<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (err) {
+      if (!isDiskFull(err) || !this.releaseReserve()) throw err
+      return fn()
+    }
+  }
+
+  /** Frees the reserve file (disk full); returns whether there was one to free. */
+  private releaseReserve(): boolean {
+    this.reserveHeld = false
+    const had = this.reserve.release()
+    if (had) this.log.warn('disk full: released the spool reserve so that mon can keep its position and restart', {file: this.reserve.path, bytes: this.reserve.bytes})
+    return had
   }
 
   // -------------------------------------------------------------------------------------------
@@ -279,8 +372,21 @@ export class Spool {
       total += head.length + payload.length
     }
 
-    let active = this.active()
-    if (active.size > MAGIC_LEN && active.size + total > this.segmentBytes) active = this.roll()
+    if (this.whenFull === 'reject' && this.totalBytes() + total > this.maxBytes) {
+      // refused before anything is written: whoever sent the points still holds them
+      this.full = true
+      this.refused.records += records.length
+      for (const r of records) this.refused.points += r.points
+      throw new SpoolFullError(this.dir, this.maxBytes)
+    }
+    this.full = false
+    let active: Segment
+    try {
+      active = this.active()
+      if (active.size > MAGIC_LEN && active.size + total > this.segmentBytes) active = this.roll()
+    } catch (err) {
+      throw this.appendFailed(err, join(this.dir, segmentName((this.segments.at(-1)?.id ?? this.ackPos.segment) + 1)))
+    }
     const at = active.size
     let written = 0
     try {
@@ -290,9 +396,10 @@ export class Spool {
       try {
         ftruncateSync(this.writeFd, at)
       } catch {}
-      throw new UserError(`cannot write to the spool in ${this.dir}: ${errorMessage(err)}`, {hint: 'check free disk space and permissions of the data directory'})
+      throw this.appendFailed(err, active.path)
     }
     active.size += total
+    if (this.diskFull) this.diskRecovered()
     let offset = at
     for (let k = 0; k < fresh.length; k++) {
       const size = buffers[2 * k]!.length + buffers[2 * k + 1]!.length
@@ -315,6 +422,23 @@ export class Spool {
     const durable = this.fsync === 'always' ? fdatasyncAsync(this.writeFd) : this.fsync === 'batch' ? this.groupSync() : undefined
     this.wake()
     if (durable) await durable
+  }
+
+  /** The error an append throws; a full disk also releases the reserve (room to roll, reclaim and restart). */
+  private appendFailed(err: unknown, path: string): UserError {
+    const full = asDiskFull(err, 'append to the spool segment', path)
+    if (!full) return new UserError(`cannot write to the spool in ${this.dir}: ${errorMessage(err)}`, {hint: 'check free disk space and permissions of the data directory', cause: err})
+    if (!this.diskFull) this.log.error('disk full: the spool cannot take more points until there is room', {file: path, freeBytes: full.freeBytes})
+    this.diskFull = true
+    if (this.reserveHeld) this.releaseReserve()
+    return full
+  }
+
+  /** An append worked again after a full disk: take the reserve back when there is room for it. */
+  private diskRecovered(): void {
+    this.diskFull = false
+    this.log.info('the spool can write again (disk space returned)')
+    this.reserveHeld = this.reserve.take()
   }
 
   private groupSync(): Promise<void> {
@@ -341,8 +465,22 @@ export class Spool {
     return this.roll()
   }
 
-  /** Starts a new segment file; the previous one is made durable and closed. */
+  /**
+   * Starts a new segment file; the previous one is made durable and closed. The new file is made
+   * first, so a failure (disk full) leaves the spool appending where it was.
+   */
   private roll(): Segment {
+    const id = (this.segments.at(-1)?.id ?? this.ackPos.segment) + 1
+    const path = join(this.dir, segmentName(id))
+    let fd = -1
+    try {
+      fd = openSync(path, 'w+')
+      writevSync(fd, [SEGMENT_MAGIC], 0)
+    } catch (err) {
+      if (fd >= 0) closeSync(fd)
+      rmSync(path, {force: true})
+      throw err
+    }
     const previousFd = this.writeFd
     if (previousFd >= 0) {
       if (this.fsync !== 'never') fdatasyncSync(previousFd)
@@ -350,21 +488,17 @@ export class Spool {
       if (inFlight) void inFlight.finally(() => closeSync(previousFd)).catch(() => {})
       else closeSync(previousFd)
     }
-    const id = (this.segments.at(-1)?.id ?? this.ackPos.segment) + 1
-    const path = join(this.dir, segmentName(id))
-    const fd = openSync(path, 'w+')
-    writevSync(fd, [SEGMENT_MAGIC], 0)
     this.writeFd = fd
     if (this.fsync !== 'never') syncDir(this.dir)
-    const seg: Segment = {id, path, size: MAGIC_LEN, pending: newTally()}
+    const seg: Segment = {id, path, size: MAGIC_LEN, pending: newTally(), damaged: []}
     this.segments.push(seg)
     return seg
   }
 
-  /** Over `max_bytes`: drop the oldest whole segments, counting what was never handed to the writer. */
+  /** Over `max_bytes` (`drop_oldest`): drop the oldest whole segments, counting what was never handed to the writer. */
   private enforceLimit(): void {
     let total = this.totalBytes()
-    if (total <= this.maxBytes) return
+    if (total <= this.maxBytes || this.whenFull === 'reject') return
     while (total > this.maxBytes && this.segments.length > 0) {
       if (this.segments.length === 1) this.roll()
       const victim = this.segments.shift()!
@@ -374,7 +508,7 @@ export class Spool {
       this.dropped.points += victim.pending.points
       this.unacked.records -= victim.pending.records
       this.unacked.points -= victim.pending.points
-      for (const [input, n] of victim.pending.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+      for (const [input, n] of victim.pending.byInput) this.countDropped(input, n, 'spool_full')
       const next = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       if (cmp(this.readPos, next) < 0) this.readPos = next
       if (cmp(this.ackPos, next) < 0) this.ackPos = next
@@ -425,6 +559,7 @@ export class Spool {
       if (seg.id !== this.readPos.segment) this.readPos = {segment: seg.id, offset: MAGIC_LEN}
       const isActive = seg === this.segments.at(-1)
       if (this.readPos.offset >= seg.size) {
+        if (seg.pending.records > 0) this.settleLost(seg)
         if (isActive) return undefined
         this.readPos = {segment: seg.id + 1, offset: MAGIC_LEN}
         continue
@@ -449,7 +584,6 @@ export class Spool {
       chunk = cached.bytes
       chunkAt = cached.at
     }
-    let bad: string | undefined
     try {
       const handle = await this.readHandleFor(seg)
       while (pos < end && (records.length === 0 || (points < maxPoints && bytes < maxBytes))) {
@@ -463,24 +597,30 @@ export class Spool {
           pos = kept.end
           continue
         }
+        const known = seg.damaged.find((d) => d.from === pos)
+        if (known) {
+          pos = known.to // counted when it was found
+          continue
+        }
         if (pos + PREFIX_LEN > chunkAt + chunk.length) {
           chunk = await readAt(handle, pos, Math.min(end - pos, READ_CHUNK))
           chunkAt = pos
         }
         const rel = pos - chunkAt
         const bodyLen = chunk.length - rel >= PREFIX_LEN ? chunk.readUInt32LE(rel) : -1
-        if (bodyLen < FIXED_BODY_LEN || bodyLen > MAX_RECORD_BYTES || pos + PREFIX_LEN + bodyLen > end) {
-          bad = 'bad record length'
-          break
+        let record: SpoolRecord | undefined
+        if (bodyLen >= FIXED_BODY_LEN && bodyLen <= MAX_RECORD_BYTES && pos + PREFIX_LEN + bodyLen <= end) {
+          if (pos + PREFIX_LEN + bodyLen > chunkAt + chunk.length) {
+            chunk = await readAt(handle, pos, PREFIX_LEN + bodyLen)
+            chunkAt = pos
+          }
+          record = decodeRecord(chunk, pos - chunkAt, bodyLen)
         }
-        if (pos + PREFIX_LEN + bodyLen > chunkAt + chunk.length) {
-          chunk = await readAt(handle, pos, PREFIX_LEN + bodyLen)
-          chunkAt = pos
-        }
-        const record = decodeRecord(chunk, pos - chunkAt, bodyLen)
         if (!record) {
-          bad = 'checksum mismatch'
-          break
+          // damaged since the spool was opened (it checked every record then): step over it to the
+          // next valid record; what it held is counted when the reader reaches the segment's end
+          pos = this.stepOverDamage(seg, pos, end, bodyLen < 0 ? 'bad record length' : 'checksum mismatch')
+          continue
         }
         if (precision !== undefined && record.precision !== precision) break
         precision = record.precision
@@ -499,7 +639,6 @@ export class Spool {
     if (chunk.length > 0) this.readChunk = {segment: seg.id, at: chunkAt, bytes: chunk}
     for (const r of records) addTally(seg.pending, r.input, r.points, -1)
     this.readPos = {segment: seg.id, offset: pos}
-    if (bad) this.corrupt(seg, pos, end, bad)
     if (records.length === 0) return undefined
     const batch: SpoolBatch = {
       id: this.nextBatchId++,
@@ -529,18 +668,42 @@ export class Spool {
     return first && first.segment === segment && first.offset === offset ? first : undefined
   }
 
-  /** The rest of a segment is unreadable: skip it and count the bytes. */
-  private corrupt(seg: Segment, from: number, end: number, why: string): void {
-    this.log.error('spool segment is corrupt; skipping the rest of it', {segment: seg.path, offset: from, why})
-    this.dropped.corruptBytes += end - from
+  private countDropped(input: string, points: number, reason: DropReason): void {
+    this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + points)
+    this.droppedByReason.add(input, reason, points)
+  }
+
+  /**
+   * A record at `from` failed its checks while reading: finds the next valid record (before
+   * `end`), remembers the damaged range so a re-read steps over it, and counts its bytes.
+   */
+  private stepOverDamage(seg: Segment, from: number, end: number, why: string): number {
+    let next = end
+    const fd = openSync(seg.path, 'r')
+    try {
+      next = findNextRecord(fd, from + 1, end)
+    } finally {
+      closeSync(fd)
+    }
+    seg.damaged.push({from, to: next})
+    this.dropped.corruptBytes += next - from
+    this.log.error('spool record is damaged; skipped to the next valid record', {segment: seg.path, offset: from, bytes: next - from, why})
+    return next
+  }
+
+  /**
+   * The reader passed the end of a segment: whatever its tally still holds was never handed to
+   * the writer, i.e. was in records damaged after the spool was opened. Counted per input.
+   */
+  private settleLost(seg: Segment): void {
     const lost = seg.pending
     this.dropped.records += lost.records
     this.dropped.points += lost.points
     this.unacked.records -= lost.records
     this.unacked.points -= lost.points
-    for (const [input, n] of lost.byInput) this.droppedByInput.set(input, (this.droppedByInput.get(input) ?? 0) + n)
+    for (const [input, n] of lost.byInput) this.countDropped(input, n, 'spool_corrupt')
+    this.log.error('points lost to damaged spool records', {segment: seg.path, records: lost.records, points: lost.points})
     seg.pending = newTally()
-    this.readPos = {segment: seg.id, offset: end}
   }
 
   private async readHandleFor(seg: Segment): Promise<FileHandle> {
@@ -575,7 +738,8 @@ export class Spool {
       }
     }
     if (!moved) return
-    // fully acknowledged segments go; the active one stays to be appended to
+    const reclaimed = this.reclaimActive()
+    // fully acknowledged segments go
     while (this.segments.length > 1) {
       const first = this.segments[0]!
       if (this.ackPos.segment > first.id || (this.ackPos.segment === first.id && this.ackPos.offset >= first.size)) {
@@ -584,17 +748,46 @@ export class Spool {
         if (this.ackPos.segment === first.id) this.ackPos = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       } else break
     }
+    // the reserve could not be taken (little room): try again now that space was freed
+    if (reclaimed && !this.reserveHeld && !this.diskFull && this.reserve.bytes > 0) this.reserveHeld = this.reserve.take()
     this.persistAckSoon()
   }
 
-  /** The writer gave up on a batch (the store rejected it for good): acknowledged and counted as dropped. */
-  reject(batch: SpoolBatch): void {
-    for (const r of batch.records) this.droppedByInput.set(r.input, (this.droppedByInput.get(r.input) ?? 0) + r.points)
-    this.dropped.records += batch.records.length
-    this.dropped.points += batch.points
+  /**
+   * Everything in the active segment is stored: start a new one so that this one can be deleted
+   * now rather than when it fills up (16 MiB of stored points kept on disk for nothing, on a full
+   * disk the difference between recovering and not).
+   */
+  private reclaimActive(): boolean {
+    const active = this.segments.at(-1)
+    if (!active || this.segments.length > 1 || this.ackPos.segment !== active.id || this.ackPos.offset < active.size) return false
+    const tight = this.diskFull || (this.reserve.bytes > 0 && !this.reserveHeld)
+    if (active.size < (tight ? MAGIC_LEN + 1 : RECLAIM_BYTES)) return false
+    try {
+      this.roll()
+    } catch (err) {
+      this.log.warn('cannot start a new spool segment to free the stored one', {error: errorMessage(err)})
+      return false
+    }
+    return true
+  }
+
+  /**
+   * The store refused points of a batch for good and kept the rest (or refused it whole, the
+   * default): the batch is acknowledged and the refused points, per input, counted as dropped.
+   */
+  reject(batch: SpoolBatch, refused: ReadonlyMap<string, number> = pointsByInput(batch)): void {
+    let points = 0
+    for (const [input, n] of refused) {
+      this.countDropped(input, n, 'store_rejected')
+      points += n
+    }
+    const whole = points >= batch.points
+    if (whole) this.dropped.records += batch.records.length
+    this.dropped.points += points
     this.ack(batch)
-    this.acked.records -= batch.records.length
-    this.acked.points -= batch.points
+    if (whole) this.acked.records -= batch.records.length
+    this.acked.points -= points
   }
 
   /**
@@ -687,9 +880,14 @@ export class Spool {
       oldestAgeMs: this.oldestAgeMs(),
       dropped: {...this.dropped},
       droppedByInput: Object.fromEntries(this.droppedByInput),
+      droppedByReason: this.droppedByReason.toJSON(),
       appended: {...this.appended},
       acked: {...this.acked},
       recovered: {...this.recovered},
+      maxBytes: this.maxBytes,
+      whenFull: this.whenFull,
+      refused: {...this.refused},
+      full: this.full,
     }
   }
 
@@ -715,9 +913,10 @@ export class Spool {
     }
   }
 
-  /** New limits and fsync policy (config reload). */
-  configure(opts: {maxBytes?: number; segmentBytes?: number; fsync?: FsyncPolicy}): void {
+  /** New limits, fsync and full policy (config reload). */
+  configure(opts: {maxBytes?: number; segmentBytes?: number; fsync?: FsyncPolicy; whenFull?: WhenFull}): void {
     if (opts.fsync) this.fsync = opts.fsync
+    if (opts.whenFull) this.whenFull = opts.whenFull
     if (opts.maxBytes !== undefined) this.maxBytes = opts.maxBytes
     if (opts.segmentBytes !== undefined || opts.maxBytes !== undefined) this.segmentBytes = effectiveSegmentBytes(opts.segmentBytes ?? this.segmentBytes, this.maxBytes)
     this.enforceLimit()
@@ -778,9 +977,14 @@ export class Spool {
       this.recovered.points += s.pending.points
     }
     this.unacked = {...this.recovered}
-    // keep appending to the last segment while it has room
+  }
+
+  /** After {@link recover}: the segment to append to — the last one while it has room, else a new one. */
+  private openForAppend(): void {
     const last = this.segments.at(-1)
-    if (last && last.size < this.segmentBytes) this.writeFd = openSync(last.path, 'r+')
+    if (this.writeFd >= 0) {
+      // a second try (disk full the first time): the segment is open already
+    } else if (last && last.size < this.segmentBytes) this.writeFd = openSync(last.path, 'r+')
     else this.roll()
     this.enforceLimit()
     if (this.recovered.records > 0) this.log.info('spool has unsent points from an earlier run', {points: this.recovered.points, segments: this.segments.length})
@@ -803,8 +1007,12 @@ export class Spool {
 
   /**
    * Reads a segment end to end, checking every record. Records before `consumedTo` are already
-   * acknowledged; the rest are pending. A bad record ends the segment there: the file is
-   * truncated (a torn write after a crash is the usual cause).
+   * acknowledged; the rest are pending. A damaged record (bad length or checksum) costs that
+   * record only: scanning resumes at the next valid record, the range is remembered for the
+   * reader, and what it held is counted from its header. A write torn by a crash (a frame running
+   * past the end of the file) is cut off; a damaged last record is copied to
+   * `<segment>.<offset>.damaged` before the segment is cut there to be appended to again. A damaged magic header in front of valid records is
+   * rewritten; a file with no valid record at all is moved aside (`.corrupt`).
    */
   private scanSegment(id: number, path: string, consumedTo: number): Segment | undefined {
     let fd: number
@@ -822,52 +1030,72 @@ export class Spool {
           rmSync(path, {force: true})
           return undefined
         }
-        closeSync(fd)
-        renameSync(path, path + '.corrupt')
-        this.log.error('not a spool segment; moved aside', {file: path + '.corrupt'})
-        return undefined
+        if (findNextRecord(fd, MAGIC_LEN, size) !== MAGIC_LEN) {
+          closeSync(fd)
+          renameSync(path, path + '.corrupt')
+          this.log.error('not a spool segment; moved aside', {file: path + '.corrupt'})
+          return undefined
+        }
+        // only the header is damaged: the records behind it are intact
+        writevSync(fd, [SEGMENT_MAGIC], 0)
+        this.dropped.corruptBytes += MAGIC_LEN
+        this.log.error('spool segment header was damaged; rewrote it and kept the records', {segment: path, was: magic.toString('hex')})
       }
-      const seg: Segment = {id, path, size: MAGIC_LEN, pending: newTally()}
+      const seg: Segment = {id, path, size: MAGIC_LEN, pending: newTally(), damaged: []}
       let consumed = consumedTo
       let pos = MAGIC_LEN
       let chunk: Buffer = Buffer.alloc(0)
       let chunkAt = pos
-      let bad: string | undefined
       while (pos < size) {
-        if (pos + PREFIX_LEN > size) {
-          bad = 'truncated record header'
-          break
-        }
         if (pos + PREFIX_LEN > chunkAt + chunk.length) {
           chunk = readRange(fd, pos, Math.min(size - pos, READ_CHUNK))
           chunkAt = pos
         }
-        const bodyLen = chunk.readUInt32LE(pos - chunkAt)
-        if (bodyLen < FIXED_BODY_LEN || bodyLen > MAX_RECORD_BYTES || pos + PREFIX_LEN + bodyLen > size) {
-          bad = 'truncated record'
-          break
+        const bodyLen = pos + PREFIX_LEN <= size ? chunk.readUInt32LE(pos - chunkAt) : -1
+        let record: SpoolRecord | undefined
+        if (bodyLen >= FIXED_BODY_LEN && bodyLen <= MAX_RECORD_BYTES && pos + PREFIX_LEN + bodyLen <= size) {
+          if (pos + PREFIX_LEN + bodyLen > chunkAt + chunk.length) {
+            chunk = readRange(fd, pos, Math.max(PREFIX_LEN + bodyLen, Math.min(size - pos, READ_CHUNK)))
+            chunkAt = pos
+          }
+          record = decodeRecord(chunk, pos - chunkAt, bodyLen)
         }
-        if (pos + PREFIX_LEN + bodyLen > chunkAt + chunk.length) {
-          chunk = readRange(fd, pos, Math.max(PREFIX_LEN + bodyLen, Math.min(size - pos, READ_CHUNK)))
-          chunkAt = pos
-        }
-        const record = decodeRecord(chunk, pos - chunkAt, bodyLen)
         if (!record) {
-          bad = 'checksum mismatch'
-          break
+          const next = findNextRecord(fd, pos + 1, size)
+          const region = readRange(fd, pos, next - pos)
+          // a frame running past the end of the file is a write a crash cut short (never
+          // acknowledged), unless the bytes there are a whole record whose length field broke
+          const wholeFrame = region.length >= PREFIX_LEN + FIXED_BODY_LEN && decodeRecord(region, 0, region.length - PREFIX_LEN) !== undefined
+          const torn = next === size && (bodyLen < 0 || pos + PREFIX_LEN + bodyLen > size) && !wholeFrame
+          this.dropped.corruptBytes += next - pos
+          if (pos >= consumed && !torn) {
+            // acknowledged once (an append resolved): its loss is counted
+            const lost = damagedRecordCounts(region)
+            this.dropped.records++
+            this.dropped.points += lost.points
+            this.droppedByInput.set(lost.input, (this.droppedByInput.get(lost.input) ?? 0) + lost.points)
+          }
+          if (next === size) {
+            // cut so that appends continue after the last good record; damaged (not torn) bytes are kept
+            const keep = torn ? undefined : `${path}.${pos}.damaged`
+            if (keep) writeFileSync(keep, region)
+            ftruncateSync(fd, pos)
+            if (this.fsync !== 'never') fdatasyncSync(fd)
+            if (torn) this.log.warn('spool segment had an incomplete tail (interrupted write); truncated', {segment: path, offset: pos, bytes: next - pos})
+            else this.log.error('spool segment had a damaged last record; cut it off and kept its bytes', {segment: path, offset: pos, bytes: next - pos, keptIn: keep})
+            break
+          }
+          this.log.error('spool record is damaged; skipped to the next valid record', {segment: path, offset: pos, bytes: next - pos})
+          seg.damaged.push({from: pos, to: next})
+          if (pos < consumed && next > consumed) consumed = next
+          pos = next
+          continue
         }
         if (pos >= consumed) addTally(seg.pending, record.input, record.points)
         else if (pos + PREFIX_LEN + bodyLen > consumed) consumed = pos // the ack position was not on a record boundary
         pos += PREFIX_LEN + bodyLen
       }
       if (consumed > pos) consumed = pos
-      if (bad) {
-        const lost = size - pos
-        this.dropped.corruptBytes += lost
-        ftruncateSync(fd, pos)
-        if (this.fsync !== 'never') fdatasyncSync(fd)
-        this.log.warn('spool segment had an incomplete tail (interrupted write); truncated', {segment: path, offset: pos, bytes: lost, why: bad})
-      }
       seg.size = pos
       return seg
     } finally {
@@ -876,6 +1104,57 @@ export class Spool {
       } catch {}
     }
   }
+}
+
+/**
+ * The offset of the first valid record at or after `from` (before `end`), or `end`. A valid
+ * record: a sane length that fits, a known precision, an input name inside the body, and a
+ * matching CRC-32 — the checksum makes a false match about one in four billion per candidate.
+ */
+function findNextRecord(fd: number, from: number, end: number): number {
+  const WINDOW = 1 << 20
+  for (let base = from; base < end; base += WINDOW) {
+    const buf = readRange(fd, base, Math.min(end - base, WINDOW + PREFIX_LEN + FIXED_BODY_LEN))
+    const candidates = Math.min(buf.length, WINDOW)
+    for (let i = 0; i < candidates; i++) {
+      const at = base + i
+      if (i + PREFIX_LEN + FIXED_BODY_LEN > buf.length) break
+      const bodyLen = buf.readUInt32LE(i)
+      if (bodyLen < FIXED_BODY_LEN || bodyLen > MAX_RECORD_BYTES || at + PREFIX_LEN + bodyLen > end) continue
+      if (buf[i + PREFIX_LEN + 12]! >= PRECISION_CODES.length || FIXED_BODY_LEN + buf[i + PREFIX_LEN + 13]! > bodyLen) continue
+      const frame = i + PREFIX_LEN + bodyLen <= buf.length ? buf : readRange(fd, at, PREFIX_LEN + bodyLen)
+      if (decodeRecord(frame, frame === buf ? i : 0, bodyLen)) return at
+    }
+  }
+  return end
+}
+
+/**
+ * What a damaged record held, from its header: the frame's input name and point count when they
+ * look sound (a name of printable characters, no more points than payload bytes), else the
+ * payload's lines (one point each) under the input `(damaged)`.
+ */
+function damagedRecordCounts(region: Buffer): {input: string; points: number} {
+  const lines = (from: number) => {
+    let n = 0
+    for (let i = from; i < region.length; i++) if (region[i] === 10) n++
+    return n
+  }
+  if (region.length < PREFIX_LEN + FIXED_BODY_LEN) return {input: '(damaged)', points: lines(0)}
+  const points = region.readUInt32LE(PREFIX_LEN + 8)
+  const nameLen = region[PREFIX_LEN + 13]!
+  const payloadAt = PREFIX_LEN + FIXED_BODY_LEN + nameLen
+  const name = region.toString('utf8', PREFIX_LEN + FIXED_BODY_LEN, Math.min(region.length, payloadAt))
+  const payloadBytes = region.length - payloadAt
+  if (payloadBytes > 0 && points > 0 && points <= payloadBytes && /^[\x21-\x7e]{1,255}$/.test(name)) return {input: name, points}
+  return {input: '(damaged)', points: lines(Math.min(region.length, payloadAt))}
+}
+
+/** Points of a batch per input. */
+export function pointsByInput(batch: SpoolBatch): Map<string, number> {
+  const byInput = new Map<string, number>()
+  for (const r of batch.records) byInput.set(r.input, (byInput.get(r.input) ?? 0) + r.points)
+  return byInput
 }
 
 function effectiveSegmentBytes(segmentBytes: number, maxBytes: number): number {
@@ -956,6 +1235,14 @@ function syncDir(dir: string): void {
 /** Where the spool of a data directory lives. */
 export function spoolDir(dataDir: string): string {
   return join(dataDir, 'spool')
+}
+
+/**
+ * Frees the spool reserve of a data directory (a process starting on a full disk, before it has a
+ * spool: the daemon's own lock); returns whether there was one.
+ */
+export function releaseDiskReserve(dataDir: string): boolean {
+  return new DiskReserve(join(spoolDir(dataDir), RESERVE_FILE), 0).release()
 }
 
 /** Bytes of a file, 0 when missing (tests, status). */

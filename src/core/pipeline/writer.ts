@@ -3,8 +3,10 @@
  * the store keeps up, one at a time once it fails. A failed write is retried with exponential
  * backoff and jitter (honouring a Retry-After the store reports) for as long as it takes: the
  * points are on disk, so an outage costs time, not data. A batch is acknowledged to the spool
- * only after the store accepted it. A store that rejects a batch for good (bad data, HTTP 400)
- * gets it dropped and counted, so one poison batch cannot stop the pipeline.
+ * only after the store accepted it. Points the store refuses for good while keeping the others (a
+ * field type conflict: the embedded store's and InfluxDB's "partial write") are counted as dropped
+ * one by one, per input; the others of the batch are stored. A batch the store rejects whole (bad
+ * data, HTTP 400) is dropped and counted, so one poison batch cannot stop the pipeline.
  */
 import type {Clock} from '../clock.js'
 import {InputError, errorMessage} from '../errors.js'
@@ -52,6 +54,16 @@ export function retryAfterOf(err: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined
 }
 
+/**
+ * How many points of a write a store refused while keeping the others (a {@link PartialWriteError},
+ * InfluxDB's partial-write 400), when the error says; undefined for any other error.
+ */
+export function rejectedPointsOf(err: unknown): number | undefined {
+  if (!isPermanentWriteError(err) || typeof err !== 'object' || err === null) return undefined
+  const n = (err as {rejectedPoints?: unknown}).rejectedPoints
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined
+}
+
 export type StoreSource = Store | (() => Promise<Store>)
 
 export interface WriterOptions {
@@ -74,9 +86,12 @@ export interface WriterStats {
   points: number
   /** failed write attempts */
   errors: number
-  /** batches the store rejected for good (dropped) */
+  /** batches the store rejected for good, whole or in part */
   rejected: number
+  /** points the store refused for good (dropped, counted per input in the spool) */
   rejectedPoints: number
+  /** values that landed on the same series, field and store timestamp as a later one of their batch */
+  mergedPoints: number
   lastError?: string
   lastErrorAt?: number
   lastWriteAt?: number
@@ -96,7 +111,7 @@ export class Writer {
   private running?: Promise<void>
   private stopAc = new AbortController()
   private changeWaiters: Array<() => void> = []
-  private readonly s: WriterStats = {batches: 0, points: 0, errors: 0, rejected: 0, rejectedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}}
+  private readonly s: WriterStats = {batches: 0, points: 0, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}}
 
   constructor(opts: WriterOptions) {
     this.opts = {
@@ -217,16 +232,23 @@ export class Writer {
       const started = performance.now()
       try {
         const store = await this.getStore()
-        await writeBatch(store, batch, this.opts.log)
-        this.opts.spool.ack(batch)
+        const outcome = await writeBatch(store, batch, this.opts.log)
+        if (outcome.refusedPoints > 0) {
+          this.opts.spool.reject(batch, outcome.refused)
+          this.s.rejected++
+          this.s.rejectedPoints += outcome.refusedPoints
+          this.opts.log.error('store refused points of a batch; wrote the others', {points: batch.points, refused: outcome.refusedPoints, error: outcome.reason})
+        } else this.opts.spool.ack(batch)
         const ms = performance.now() - started
         this.s.batches++
-        this.s.points += batch.points
+        this.s.points += batch.points - outcome.refusedPoints
+        this.s.mergedPoints += outcome.merged
         this.s.lastWriteAt = this.opts.clock.now()
         this.s.latency.count++
         this.s.latency.sumMs += ms
         if (ms > this.s.latency.maxMs) this.s.latency.maxMs = ms
         for (const r of batch.records) this.s.writtenByInput[r.input] = (this.s.writtenByInput[r.input] ?? 0) + r.points
+        for (const [input, n] of outcome.refused) this.s.writtenByInput[input] = (this.s.writtenByInput[input] ?? 0) - n
         if (!this.s.storeUp) this.opts.log.info('store is writable again', {afterAttempts: attempt})
         this.s.storeUp = true
         return
@@ -257,19 +279,77 @@ export class Writer {
   }
 }
 
-/** One batch into the store: the text as it is when the store takes line protocol, else parsed points. */
-export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = silentLogger): Promise<void> {
+/** What became of a batch the store took: points refused (per input) and values merged. */
+export interface BatchOutcome {
+  /** points not stored, per input: refused by the store, or unreadable in the spool */
+  refused: Map<string, number>
+  refusedPoints: number
+  /** why (the first reason), when some were refused */
+  reason?: string
+  merged: number
+}
+
+/**
+ * One batch into the store: the text as it is when the store takes line protocol, else parsed
+ * points. Throws when the store took none of it; a partial write comes back as an outcome whose
+ * refused points are attributed to the inputs they came from.
+ */
+export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = silentLogger): Promise<BatchOutcome> {
+  const outcome: BatchOutcome = {refused: new Map(), refusedPoints: 0, merged: 0}
+  const refuse = (input: string, n: number) => {
+    outcome.refused.set(input, (outcome.refused.get(input) ?? 0) + n)
+    outcome.refusedPoints += n
+  }
   if (acceptsLineProtocol(store)) {
     // bytes as spooled: no decode/re-encode on the hot path
     const body = batch.records.length === 1 ? batch.records[0]!.payload : Buffer.concat(batch.records.map((r) => r.payload))
-    await store.writeLineProtocol(body, batch.precision)
-    return
+    try {
+      await store.writeLineProtocol(body, batch.precision)
+    } catch (err) {
+      const n = rejectedPointsOf(err)
+      if (n === undefined || n >= batch.points) throw err
+      // which input sent each refused line: the record holding it (lines are spooled as received)
+      const lines = (err as {rejectedLines?: unknown}).rejectedLines
+      let placed = 0
+      if (Array.isArray(lines)) {
+        for (const line of lines.slice(0, n)) {
+          const r = typeof line === 'string' ? batch.records.find((rec) => rec.payload.includes(line + '\n')) : undefined
+          if (!r) continue
+          refuse(r.input, 1)
+          placed++
+        }
+      }
+      if (n > placed) refuse(batch.records[0]!.input, n - placed)
+      outcome.reason = errorMessage(err)
+    }
+    return outcome
   }
   const points: Point[] = []
-  for (const r of batch.records) {
+  /** index of the record each point came from */
+  const recordOf: number[] = []
+  batch.records.forEach((r, k) => {
     const {points: parsed, errors} = parseLineProtocol(r.payload.toString('utf8'), {precision: batch.precision, file: `spool:${r.input}`})
-    if (errors.length > 0) log.error('unreadable lines in the spool were skipped', {input: r.input, count: errors.length, first: errors[0]!.message})
-    for (const p of parsed) points.push(p)
+    if (errors.length > 0) {
+      log.error('unreadable lines in the spool were skipped', {input: r.input, count: errors.length, first: errors[0]!.message})
+      refuse(r.input, errors.length)
+      outcome.reason ??= errors[0]!.message
+    }
+    for (const p of parsed) {
+      points.push(p)
+      recordOf.push(k)
+    }
+  })
+  if (points.length === 0) return outcome
+  try {
+    const written = await store.write(points)
+    if (written) outcome.merged = written.merged
+  } catch (err) {
+    const n = rejectedPointsOf(err)
+    if (n === undefined || n >= points.length) throw err
+    const indexes = (err as {rejectedIndexes?: readonly number[]}).rejectedIndexes ?? []
+    for (const i of indexes.slice(0, n)) refuse(batch.records[recordOf[i] ?? 0]!.input, 1)
+    if (n > indexes.length) refuse(batch.records[0]!.input, n - indexes.length)
+    outcome.reason = errorMessage(err)
   }
-  if (points.length > 0) await store.write(points)
+  return outcome
 }

@@ -1,5 +1,5 @@
 import type {Point} from '../model/point.js'
-import type {Frame, QueryPlan, Store} from './../store/types.js'
+import type {Frame, QueryOptions, QueryPlan, Store, WriteOutcome} from './../store/types.js'
 import {Accumulators, bucketStart, derivative, lastPerBucket} from './aggregate.js'
 import {sortFrames} from '../store/frames.js'
 
@@ -101,7 +101,8 @@ export class QueryCache implements Store {
     return shift === 0 ? plan : {...plan, start: plan.start - shift, end: plan.end - shift}
   }
 
-  async query(plan: QueryPlan): Promise<Frame[]> {
+  /** A shared in-flight read runs under the deadline of the query that started it. */
+  async query(plan: QueryPlan, opts?: QueryOptions): Promise<Frame[]> {
     const aligned = this.align(plan)
     const key = planKey(aligned)
     const hit = this.entries.get(key)
@@ -113,7 +114,7 @@ export class QueryCache implements Store {
       return hit.frames
     }
 
-    const frames = this.answer(aligned)
+    const frames = this.answer(aligned, opts)
     const entry: Entry = {frames, end: aligned.end, measurement: aligned.measurement}
     this.entries.set(key, entry)
     frames.catch(() => {
@@ -130,9 +131,9 @@ export class QueryCache implements Store {
   }
 
   /** A plan not in the cache: from a shared raw read when it can be, else from the store. */
-  private answer(plan: QueryPlan): Promise<Frame[]> {
+  private answer(plan: QueryPlan, opts?: QueryOptions): Promise<Frame[]> {
     const share = this.share
-    if (!share || plan.end - plan.start > share.maxWindow) return this.fromStore(plan)
+    if (!share || plan.end - plan.start > share.maxWindow) return this.fromStore(plan, opts)
     const selector = selectorKey(plan)
     const window = Math.max(plan.end - plan.start, this.widest.get(selector) ?? 0)
     this.widest.set(selector, window)
@@ -140,9 +141,9 @@ export class QueryCache implements Store {
     let raw = this.raw.get(rawKey)
     if (!raw || raw.start > plan.start) {
       const read: QueryPlan = {measurement: plan.measurement, field: plan.field, matchers: plan.matchers, start: plan.end - window, end: plan.end}
-      if (share.canShare && !share.canShare(read)) return this.fromStore(plan)
+      if (share.canShare && !share.canShare(read)) return this.fromStore(plan, opts)
       this.misses++
-      const entry: RawEntry = {frames: this.inner.query(read), start: read.start, end: read.end, measurement: plan.measurement}
+      const entry: RawEntry = {frames: this.inner.query(read, opts), start: read.start, end: read.end, measurement: plan.measurement}
       this.raw.set(rawKey, entry)
       entry.frames.catch(() => {
         if (this.raw.get(rawKey) === entry) this.raw.delete(rawKey)
@@ -153,15 +154,15 @@ export class QueryCache implements Store {
     }
 
     // a string field (or anything the raw points cannot answer alike) goes to the store
-    return raw.frames.then((frames) => fromRawFrames(plan, frames) ?? this.inner.query(plan))
+    return raw.frames.then((frames) => fromRawFrames(plan, frames) ?? this.inner.query(plan, opts))
   }
 
-  private fromStore(plan: QueryPlan): Promise<Frame[]> {
+  private fromStore(plan: QueryPlan, opts?: QueryOptions): Promise<Frame[]> {
     this.misses++
-    return this.inner.query(plan)
+    return this.inner.query(plan, opts)
   }
 
-  async write(points: Point[]): Promise<void> {
+  async write(points: Point[]): Promise<WriteOutcome | void> {
     const measurements = new Set(points.map((p) => p.measurement))
     for (const [key, e] of this.entries) if (measurements.has(e.measurement)) this.entries.delete(key)
     for (const [key, e] of this.raw) if (measurements.has(e.measurement)) this.raw.delete(key)

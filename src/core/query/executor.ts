@@ -1,5 +1,6 @@
 import type {AggFn, Frame, QueryPlan, Store} from '../store/types.js'
 import {isAgg, isTransform, type CallNode, type Expr, type SelectorNode} from './ast.js'
+import type {QueryDeadline} from './deadline.js'
 import {QueryError} from './parser.js'
 
 /**
@@ -21,6 +22,8 @@ export interface EvalOptions {
   lookback?: number
   /** the query text, for located errors */
   source?: string
+  /** the time budget: checked between plans and handed to the store */
+  deadline?: QueryDeadline
 }
 
 export type PlanObserver = (plan: QueryPlan) => void
@@ -38,9 +41,15 @@ export interface Sample {
   ts: number
 }
 
-export async function evaluateInstant(expr: Expr, store: Store, at: number, opts: {lookback?: number; source?: string} = {}, observe?: PlanObserver): Promise<Sample[]> {
+export async function evaluateInstant(
+  expr: Expr,
+  store: Store,
+  at: number,
+  opts: {lookback?: number; source?: string; deadline?: QueryDeadline} = {},
+  observe?: PlanObserver,
+): Promise<Sample[]> {
   const lookback = opts.lookback ?? 5 * 60_000
-  const result = await evaluate(expr, store, {start: at - lookback + 1, end: at + 1, lookback, source: opts.source}, observe)
+  const result = await evaluate(expr, store, {start: at - lookback + 1, end: at + 1, lookback, source: opts.source, deadline: opts.deadline}, observe)
   if (typeof result === 'number') return [{name: 'scalar', labels: {}, value: result, ts: at}]
   const samples: Sample[] = []
   for (const f of result) {
@@ -106,7 +115,9 @@ class Evaluator {
 
   private async run(plan: QueryPlan): Promise<Frame[]> {
     this.observe?.(plan)
-    return this.store.query(plan)
+    const deadline = this.opts.deadline
+    if (!deadline) return this.store.query(plan)
+    return deadline.bound(this.store.query(plan, {deadline}))
   }
 
   async eval(e: Expr): Promise<Frame[] | number> {

@@ -158,9 +158,20 @@ function lex(src: string): Token[] {
   return toks
 }
 
+/**
+ * How deeply an expression may nest: parentheses, calls, unary signs and operator chains alike.
+ * Parsing and evaluation recurse along the tree, and a machine-written query 2,000 levels deep
+ * would otherwise end in a stack overflow instead of an error naming where.
+ */
+export const MAX_EXPRESSION_DEPTH = 100
+
 class Parser {
   private pos = 0
   private depth = 0
+  /** recursion depth of the parser itself (parentheses, calls, unary signs) */
+  private nesting = 0
+  /** depth of each built node's subtree */
+  private readonly heights = new WeakMap<Expr, number>()
   private readonly toks: Token[]
 
   constructor(private readonly src: string) {
@@ -177,6 +188,29 @@ class Parser {
 
   private fail(tok: Span, reason: string, hint?: string): never {
     throw new QueryError(this.src, tok, reason, {hint})
+  }
+
+  private tooDeep(at: Span): never {
+    this.fail(at, `expression nested too deeply (more than ${MAX_EXPRESSION_DEPTH} levels)`, 'split it into smaller queries or rules')
+  }
+
+  /** Runs one level of parser recursion at `at`, refusing to go deeper than the limit. */
+  private nested<T>(at: Span, parse: () => T): T {
+    if (++this.nesting > MAX_EXPRESSION_DEPTH) this.tooDeep(at)
+    try {
+      return parse()
+    } finally {
+      this.nesting--
+    }
+  }
+
+  /** Records a node built over `children`; an operator chain counts one level per operator. */
+  private built<E extends Expr>(node: E, at: Span, ...children: Expr[]): E {
+    let height = 0
+    for (const c of children) height = Math.max(height, this.heights.get(c) ?? 0)
+    if (height + 1 > MAX_EXPRESSION_DEPTH) this.tooDeep(at)
+    this.heights.set(node, height + 1)
+    return node
   }
 
   private expect(text: string, what?: string): Token {
@@ -201,7 +235,7 @@ class Parser {
       const right = this.additive()
       const after = this.peek()
       if (after.kind === 'op' && COMPARE_OPS.includes(after.text)) this.fail(after, 'comparisons cannot be chained')
-      return {kind: 'binary', op: t.text as CompareOp, left, right, start: left.start, end: right.end}
+      return this.built({kind: 'binary', op: t.text as CompareOp, left, right, start: left.start, end: right.end}, t, left, right)
     }
 
     return left
@@ -214,7 +248,7 @@ class Parser {
       if (t.kind !== 'op' || (t.text !== '+' && t.text !== '-')) return left
       this.next()
       const right = this.multiplicative()
-      left = {kind: 'binary', op: t.text as ArithOp, left, right, start: left.start, end: right.end}
+      left = this.built({kind: 'binary', op: t.text as ArithOp, left, right, start: left.start, end: right.end}, t, left, right)
     }
   }
 
@@ -225,7 +259,7 @@ class Parser {
       if (t.kind !== 'op' || !'*/%'.includes(t.text)) return left
       this.next()
       const right = this.unary()
-      left = {kind: 'binary', op: t.text as ArithOp, left, right, start: left.start, end: right.end}
+      left = this.built({kind: 'binary', op: t.text as ArithOp, left, right, start: left.start, end: right.end}, t, left, right)
     }
   }
 
@@ -233,14 +267,14 @@ class Parser {
     const t = this.peek()
     if (t.kind === 'op' && t.text === '-') {
       this.next()
-      const e = this.unary()
+      const e = this.nested(t, () => this.unary())
       if (e.kind === 'number') return {...e, value: -e.value, start: t.start}
-      return {kind: 'neg', expr: e, start: t.start, end: e.end}
+      return this.built({kind: 'neg', expr: e, start: t.start, end: e.end}, t, e)
     }
 
     if (t.kind === 'op' && t.text === '+') {
       this.next()
-      return this.unary()
+      return this.nested(t, () => this.unary())
     }
 
     return this.postfix()
@@ -305,7 +339,7 @@ class Parser {
         if (t.text === '(') {
           this.next()
           this.depth++
-          const e = this.comparison()
+          const e = this.nested(t, () => this.comparison())
           this.depth--
           this.expect(')', 'to close the parenthesis')
           return e
@@ -325,6 +359,10 @@ class Parser {
   }
 
   private call(): Expr {
+    return this.nested(this.peek(), () => this.callAt())
+  }
+
+  private callAt(): Expr {
     const nameTok = this.next()
     const fn = nameTok.text
     if (!(ALL_FNS as readonly string[]).includes(fn)) {
@@ -347,7 +385,7 @@ class Parser {
     const close = this.expect(')', `to close ${fn}(`)
     const node: CallNode = {kind: 'call', fn: fn as CallFn, args, start: nameTok.start, end: close.end}
     this.checkCall(node, nameTok)
-    return node
+    return this.built(node, nameTok, ...args)
   }
 
   private checkCall(node: CallNode, nameTok: Token): void {

@@ -4,6 +4,8 @@ import {parseQuery} from './parser.js'
 import {autoEvery, parseTime} from './time.js'
 import {parseDuration} from '../config/duration.js'
 import {InputError} from '../errors.js'
+import type {Clock} from '../clock.js'
+import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from './deadline.js'
 
 export interface QueryRequest {
   query: string
@@ -11,6 +13,10 @@ export interface QueryRequest {
   until?: string
   every?: string
   now: number
+  /** the run's time budget in ms (default {@link DEFAULT_QUERY_TIMEOUT_MS}) */
+  timeoutMs?: number
+  /** the clock the budget is measured on */
+  clock?: Clock
 }
 
 /** The `mon query` result; `--json` prints exactly this. Times are RFC 3339 strings. */
@@ -52,7 +58,8 @@ export function prepareQuery(req: QueryRequest): PreparedQuery {
     end,
     every,
     async run(store, observe) {
-      const out = await evaluate(expr, store, opts, observe)
+      const deadline = new QueryDeadline(req.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, req.clock)
+      const out = await evaluate(expr, store, {...opts, deadline}, observe)
       if (typeof out === 'number') return [{name: 'scalar', tags: {}, columns: ['time', 'value'], rows: [[start, out]]}]
       return out
     },

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {UserError} from '../errors.js'
+import {damagedError, quickCheck} from '../sqlite-check.js'
 
 /**
  * The state database (`<data_dir>/state.db`): the seed's key-value store for everything that is not
@@ -24,6 +25,8 @@ export function stateDbPath(dataDir: string): string {
   return join(dataDir, 'state.db')
 }
 
+const STATE_DAMAGED_HINT = 'the file is damaged: stop mon, move it away (alert state, the outbox and incidents start fresh) or restore a backup'
+
 export function openStateDb(dataDir: string, migrations: Migration[] = []): StateDb {
   try {
     mkdirSync(dataDir, {recursive: true})
@@ -40,11 +43,18 @@ export function openStateDb(dataDir: string, migrations: Migration[] = []): Stat
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
+    const problems = quickCheck(db)
+    if (problems.length > 0) {
+      db.close()
+      throw damagedError('state database', stateDbPath(dataDir), problems, STATE_DAMAGED_HINT)
+    }
     db.exec('CREATE TABLE IF NOT EXISTS migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID')
   } catch (error) {
+    if (error instanceof UserError) throw error
     const msg = (error as Error).message
+    if (/not a database|malformed|corrupt/i.test(msg)) throw damagedError('state database', stateDbPath(dataDir), [msg], STATE_DAMAGED_HINT)
     throw new UserError(`cannot open state database ${stateDbPath(dataDir)}: ${msg}`, {
-      hint: /not a database|malformed/i.test(msg) ? 'the file is corrupt: move it away (alert state starts fresh) or restore a backup' : 'check the data directory permissions',
+      hint: 'check the data directory permissions',
     })
   }
 

@@ -54,12 +54,34 @@ export interface StoreInfo {
   details?: Record<string, unknown>
 }
 
+/** A query's time budget (query/deadline.ts): throws once the time is up. */
+export interface QueryDeadlineCheck {
+  check(): void
+}
+
+export interface QueryOptions {
+  /** synchronous backends call check() between series and chunks */
+  deadline?: QueryDeadlineCheck
+}
+
+/**
+ * What a write says beyond success, when the backend knows it. `merged`: values that shared
+ * series, field and timestamp (at the store's precision, ms for the embedded store) with a later
+ * value of the same write, which replaced them — e.g. points 1 µs apart stored in one ms.
+ */
+export interface WriteOutcome {
+  merged: number
+}
+
 /** The seam every backend implements (architecture note). */
 export interface Store {
   readonly kind: string
-  /** idempotent: the same series + field + timestamp again overwrites */
-  write(points: Point[]): Promise<void>
-  query(q: QueryPlan): Promise<Frame[]>
+  /**
+   * Idempotent: the same series + field + timestamp again overwrites. Points the store refuses
+   * while keeping the others end in a {@link PartialWriteError} (errors.ts) that counts them.
+   */
+  write(points: Point[]): Promise<WriteOutcome | void>
+  query(q: QueryPlan, opts?: QueryOptions): Promise<Frame[]>
   close(): Promise<void>
 }
 
@@ -95,4 +117,13 @@ export type FullStore = Store & StoreCatalog & {
    * would run), empty when the server already matches.
    */
   applyRetention?(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]>
+}
+
+/**
+ * How many points a failed write refused while storing the rest (a PartialWriteError, errors.ts, or
+ * a backend's own error with `partialWriteDropped`, as InfluxWriteRejected); undefined when it stored nothing.
+ */
+export function droppedByPartialWrite(err: unknown): number | undefined {
+  const n = (err as {partialWriteDropped?: unknown} | undefined)?.partialWriteDropped
+  return typeof n === 'number' ? n : undefined
 }

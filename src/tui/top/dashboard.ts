@@ -1,4 +1,5 @@
 import blessed from 'blessed'
+import {countAlerts} from '../../core/incidents/counts.js'
 import type {Clock} from '../../core/clock.js'
 import {errorMessage, UserError} from '../../core/errors.js'
 import type {AlertView, IncidentService} from '../../core/incidents/types.js'
@@ -188,7 +189,7 @@ class Dashboard {
       if (didChange) changed.push(el)
     }
 
-    const firing = this.alertProblem && this.alerts.length === 0 ? undefined : this.alerts.filter((a) => a.alertState === 'firing').length
+    const firing = this.alertProblem && this.alerts.length === 0 ? undefined : countAlerts(this.alerts).firing
     note(ui.header.element, ui.header.update({backend: this.opts.backend, location: this.opts.location, host: settings.host, windowMs: settings.windowMs, refreshMs: this.refreshMs, now, firing}))
     note(ui.status.element, ui.status.update(now, this.filter))
     const m = this.metrics

@@ -1,22 +1,9 @@
 /** Number formatting for the dashboard: short, fixed-ish width, no colour (monitors add that). */
 
-const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB']
+import {BYTE_UNITS, formatBytes} from '../../core/format.js'
 
-/** 1536 → "1.5 KB", 0 → "0 B" (powers of 1024, as free(1) and htop show memory). */
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '–'
-  let v = Math.abs(n)
-  let i = 0
-  while (v >= 1024 && i < BYTE_UNITS.length - 1) {
-    v /= 1024
-    i++
-  }
-
-  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2
-  // 16 GB and 1.5 KB, not 16.0 GB and 1.50 KB
-  const text = v.toFixed(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '')
-  return `${n < 0 ? '-' : ''}${text} ${BYTE_UNITS[i]}`
-}
+// human sizes are shared with the CLI (mon store info, archive summaries)
+export {formatBytes}
 
 /** Bytes per second: "1.5 KB/s". */
 export function formatRate(n: number | undefined): string {

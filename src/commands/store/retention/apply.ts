@@ -6,6 +6,7 @@ import {UserError} from '../../../core/errors.js'
 import {formatDuration} from '../../../core/config/duration.js'
 import {retentionPolicy} from '../../../core/store/retention.js'
 import type {MaintenanceReport} from '../../../core/store/types.js'
+import {STORE_SECTIONS} from '../../../core/config/load.js'
 
 export interface RetentionApplyResult {
   store: string
@@ -28,7 +29,7 @@ export default class StoreRetentionApply extends BaseCommand {
 
   async run(): Promise<RetentionApplyResult> {
     const {flags} = await this.parse(StoreRetentionApply)
-    const ctx = await openContext(flags)
+    const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const policy = retentionPolicy(ctx.loaded.config.retention)
       const tiers = policy.map((t) => ({name: t.name, resolution: t.resolution ? formatDuration(t.resolution) : 'every point', keep: Number.isFinite(t.keep) ? formatDuration(t.keep) : 'forever'}))

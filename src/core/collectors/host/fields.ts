@@ -3,7 +3,7 @@
  * inputs (via gopsutil) compute them. Integers are bigint (InfluxDB `i`), ratios are floats.
  */
 import type {FieldValue} from '../../model/point.js'
-import type {DiskStats, LoadAvg, NetDevStats} from './parse.js'
+import type {DiskStats, KernelStat, LoadAvg, NetDevStats} from './parse.js'
 
 type Fields = Record<string, FieldValue>
 
@@ -80,13 +80,21 @@ export function swapFields(meminfo: Map<string, bigint>, vmstat: Map<string, big
   }
 }
 
-export function systemFields(load: LoadAvg, cpuCount: number, uptime: number, uptimeFormat: string, users?: string[]): Fields {
+export function systemFields(
+  load: LoadAvg,
+  cpuCount: number,
+  physicalCpuCount: number | undefined,
+  uptime: number,
+  uptimeFormat: string,
+  users?: string[],
+): Fields {
   const fields: Fields = {
     load1: load.load1,
     load5: load.load5,
     load15: load.load15,
     n_cpus: BigInt(cpuCount),
   }
+  if (physicalCpuCount) fields.n_physical_cpus = BigInt(physicalCpuCount)
   if (users) {
     fields.n_users = BigInt(users.length)
     fields.n_unique_users = BigInt(new Set(users).size)
@@ -248,4 +256,22 @@ export class ProcessCounts {
     if (this.parked > 0) fields.parked = BigInt(this.parked)
     return fields
   }
+}
+
+/**
+ * Telegraf `kernel` (its own input there): the /proc/stat counters plus the entropy pool. Fields
+ * the kernel does not provide are left out (Telegraf fails the whole point on a missing entropy file).
+ */
+export function kernelFields(bootTime: number, stat: KernelStat, entropyAvail: bigint | undefined): Fields {
+  const fields: Fields = {boot_time: BigInt(bootTime)}
+  const put = (name: string, v: bigint | undefined): void => {
+    if (v !== undefined) fields[name] = v
+  }
+  put('context_switches', stat.contextSwitches)
+  put('interrupts', stat.interrupts)
+  put('processes_forked', stat.processesForked)
+  put('disk_pages_in', stat.diskPagesIn)
+  put('disk_pages_out', stat.diskPagesOut)
+  put('entropy_avail', entropyAvail)
+  return fields
 }

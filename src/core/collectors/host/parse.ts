@@ -27,12 +27,28 @@ export interface ProcStat {
   cpuCount: number
   /** boot time, seconds since the epoch (`btime`) */
   bootTime: number
+  /** the system-wide counters Telegraf's `kernel` input reports; a line the kernel does not write is absent */
+  kernel: KernelStat
+}
+
+/** Counters of /proc/stat besides the cpu lines (see proc(5)). */
+export interface KernelStat {
+  /** `intr`: interrupts serviced since boot (its first number, the total) */
+  interrupts?: bigint
+  /** `ctxt`: context switches since boot */
+  contextSwitches?: bigint
+  /** `processes`: forks since boot */
+  processesForked?: bigint
+  /** `page`: pages paged in and out (only kernels before 2.6 write this line) */
+  diskPagesIn?: bigint
+  diskPagesOut?: bigint
 }
 
 export function parseProcStat(text: string): ProcStat {
   const cpus = new Map<string, CpuTimes>()
   let cpuCount = 0
   let bootTime = 0
+  const kernel: KernelStat = {}
   for (const line of text.split('\n')) {
     if (line.startsWith('cpu')) {
       const parts = line.split(/\s+/)
@@ -57,9 +73,65 @@ export function parseProcStat(text: string): ProcStat {
       })
     } else if (line.startsWith('btime ')) {
       bootTime = Number(line.slice(6).trim())
+    } else {
+      const parts = line.trim().split(/\s+/)
+      const n = (i: number): bigint | undefined => (/^\d+$/.test(parts[i] ?? '') ? BigInt(parts[i]!) : undefined)
+      if (parts[0] === 'intr') kernel.interrupts = n(1)
+      else if (parts[0] === 'ctxt') kernel.contextSwitches = n(1)
+      else if (parts[0] === 'processes') kernel.processesForked = n(1)
+      else if (parts[0] === 'page') {
+        kernel.diskPagesIn = n(1)
+        kernel.diskPagesOut = n(2)
+      }
     }
   }
-  return {cpus, cpuCount, bootTime}
+  return {cpus, cpuCount, bootTime, kernel}
+}
+
+/**
+ * Physical cores as gopsutil's `cpu.Counts(false)` finds them (Telegraf's `system.n_physical_cpus`):
+ * the distinct `topology/core_cpus_list` contents of the CPUs in sysfs (each core lists its
+ * hyperthreads), else the distinct `thread_siblings_list` contents (the older name of the same
+ * file). Returns 0 when sysfs has neither; the caller then falls back to /proc/cpuinfo.
+ */
+export function countDistinctCoreLists(coreCpusLists: readonly string[], threadSiblingsLists: readonly string[]): number {
+  for (const lists of [coreCpusLists, threadSiblingsLists]) {
+    const distinct = new Set(lists.map((l) => l.trim()).filter((l) => l !== '' && !l.includes('\n')))
+    if (distinct.size > 0) return distinct.size
+  }
+  return 0
+}
+
+/**
+ * gopsutil's /proc/cpuinfo fallback for physical cores: the sum of `cpu cores` over the distinct
+ * `physical id`s (sockets). 0 when the file names no sockets (some ARM and virtual machines).
+ */
+export function parseCpuinfoPhysicalCores(text: string): number {
+  const coresBySocket = new Map<number, number>()
+  let socket: number | undefined
+  let cores: number | undefined
+  const endSection = (): void => {
+    if (socket !== undefined && cores !== undefined) coresBySocket.set(socket, cores)
+    socket = cores = undefined
+  }
+  for (const raw of text.split('\n')) {
+    const line = raw.trim().toLowerCase()
+    if (line === '') {
+      endSection()
+      continue
+    }
+    const colon = line.indexOf(':')
+    if (colon < 0) continue
+    const key = line.slice(0, colon).trim()
+    const value = line.slice(colon + 1).trim()
+    if ((key !== 'physical id' && key !== 'cpu cores') || !/^\d+$/.test(value)) continue
+    if (key === 'physical id') socket = Number(value)
+    else cores = Number(value)
+  }
+  endSection() // a file without the final blank line still counts its last processor
+  let total = 0
+  for (const n of coresBySocket.values()) total += n
+  return total
 }
 
 /** /proc/meminfo as `key → value`; values in kB lines are converted to bytes, page counts kept as is. */

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {parseDuration} from '../../config/duration.js'
+import {parseDuration, tryParseDuration} from '../../config/duration.js'
 import {duration, httpUrl, section} from '../../config/schema.js'
 import {basicAuth, postJson} from '../http.js'
 import type {Notification} from '../types.js'
@@ -8,9 +8,10 @@ import {generatorUrl} from './webhook.js'
 
 /**
  * Forwarding to a Prometheus Alertmanager (`POST /api/v2/alerts`), for teams whose paging already
- * runs through one. Alertmanager expires an alert at its endsAt: a firing alert is sent with
- * endsAt = now + alert_ttl, so the route to this receiver should repeat more often than that
- * (Prometheus re-sends every evaluation for the same reason); a resolved one with its real endsAt.
+ * runs through one. Alertmanager resolves an alert at its endsAt (and tells its receivers so): a
+ * firing alert is sent with endsAt = now + alert_ttl, and, as Prometheus does, re-sent after every
+ * rule evaluation (at most once per resend_delay) so endsAt stays ahead of the next send. A resolved
+ * alert is sent with its real endsAt.
  */
 
 const schema = lazy(() =>
@@ -19,10 +20,19 @@ const schema = lazy(() =>
     url: httpUrl(),
     /** how long Alertmanager keeps a forwarded alert firing without hearing from mon again */
     alert_ttl: duration({positive: true}).default('1h'),
+    /** shortest time between two re-sends of the same firing alerts (Prometheus' --rules.alert.resend-delay) */
+    resend_delay: duration({positive: true}).default('1m'),
     bearer_token: z.string().optional(),
     basic_auth: section({username: z.string(), password: z.string()}).optional(),
     ...commonFields({sendResolved: true}),
     ...tlsField(),
+  }).superRefine((v, ctx) => {
+    // endsAt must outlive the gap to the next re-send, or Alertmanager resolves the alert in between
+    const ttl = tryParseDuration(v.alert_ttl)
+    const resend = tryParseDuration(v.resend_delay)
+    if (ttl !== undefined && resend !== undefined && ttl < 2 * resend) {
+      ctx.addIssue({code: 'custom', path: ['alert_ttl'], message: `must be at least twice resend_delay (${v.resend_delay}), or Alertmanager resolves firing alerts between two re-sends`})
+    }
   }),
 )
 
@@ -79,10 +89,13 @@ export const alertmanagerChannel = defineChannel<AlertmanagerConfig>({
   capabilities: {resolved: true, acknowledged: false},
   schema,
   secretFields: [['bearer_token'], ['basic_auth', 'password']],
+  resendIntervalMs: (config) => parseDuration(config.resend_delay),
   sample: `- url: http://alertmanager.example.com:9093
-  # Alertmanager resolves a forwarded alert after this long without an update:
-  # give the route to this receiver a shorter repeat_interval.
+  # Alertmanager resolves a forwarded alert after this long without an update. mon re-sends
+  # firing alerts after every rule evaluation (at most once per resend_delay), so keep this
+  # a few times longer than the longest rule evaluation interval.
   alert_ttl: 1h
+  # resend_delay: 1m
   send_resolved: true
   # bearer_token: \${ALERTMANAGER_TOKEN}
   # basic_auth: {username: mon, password: \${ALERTMANAGER_PASSWORD}}

@@ -68,6 +68,12 @@ export interface ChannelDefinition<C extends CommonChannelConfig = CommonChannel
   /** A commented YAML block (one list item of `<type>_configs`), for docs and `mon config init`. */
   sample: string
   create(config: C, ctx: ChannelContext): Channel
+  /**
+   * For a receiver that forgets alerts it stops hearing about (Alertmanager ends an alert at its
+   * endsAt): the dispatcher re-sends it every firing alert it was told about after each evaluation,
+   * at most once per this many ms, besides the route's group/repeat timing. Undefined: no re-sends.
+   */
+  resendIntervalMs?(config: C): number
 }
 
 export function defineChannel<C extends CommonChannelConfig>(def: ChannelDefinition<C>): ChannelDefinition<C> {

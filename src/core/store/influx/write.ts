@@ -82,7 +82,7 @@ function utf8Size(s: string): number {
 /**
  * Points → batches, serialized one batch at a time as the senders ask for them, so that the next
  * batch is being serialized while the previous ones are on the wire. A point line protocol cannot
- * carry (NaN, a name with a newline…) is set aside in `unwritable` and the others go on, as
+ * carry (NaN, a name ending in a backslash…) is set aside in `unwritable` and the others go on, as
  * InfluxDB itself does with a partial write.
  */
 export class PointBatches implements Iterable<Batch> {
@@ -520,6 +520,26 @@ export class InfluxWriteRejected extends InputError {
     this.status = server.length > 0 ? 400 : undefined
   }
 
+  /**
+   * Points of the write InfluxDB (or line protocol) refused; the others were written. InfluxDB
+   * writes the valid points of a batch and says how many it dropped ("partial write … dropped=N");
+   * when it does not say, the lines its message names count, or the whole batch.
+   */
+  get rejectedPoints(): number {
+    // 1.x counts the points its shards dropped in `dropped`; lines it could not parse come on top
+    const count = (r: Rejection) => (r.dropped === undefined ? r.rejected.length : Math.max(1, r.dropped + (r.message.split(UNABLE_TO_PARSE).length - 1)))
+    return Math.min(this.totalPoints, this.rejections.reduce((n, r) => n + count(r), 0))
+  }
+
+  /**
+   * When InfluxDB stored the other points of every batch ("partial write"), how many it refused
+   * (read by droppedByPartialWrite); undefined when a whole batch was refused.
+   */
+  get partialWriteDropped(): number | undefined {
+    if (!this.rejections.every((r) => r.partial)) return undefined
+    return this.rejections.reduce((n, r) => n + (r.dropped ?? r.rejected.length), 0)
+  }
+
   get rejectedLines(): string[] {
     return this.rejections.flatMap((r) => r.rejected.map((x) => x.line))
   }
@@ -534,7 +554,7 @@ function rejectionHint(message: string, partial: boolean): string {
   if (/field type conflict/.test(message)) return `${rest}InfluxDB keeps one type per field: write the field with its existing type, or use another field name`
   if (/unable to parse/.test(message)) return `${rest}fix the line protocol of the rejected lines`
   if (/beyond retention policy/.test(message)) return `${rest}the points are older than the retention policy keeps`
-  if (/cannot be written as line protocol/.test(message)) return `${rest}line protocol has no spelling for these values (NaN, Infinity, a name ending in a backslash or holding a newline)`
+  if (/cannot be written as line protocol/.test(message)) return `${rest}line protocol has no spelling for these values (NaN, Infinity, a name ending in a backslash)`
   return `${rest}these points will be rejected again as they are, so they are not retried`
 }
 

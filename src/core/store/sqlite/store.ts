@@ -2,17 +2,18 @@ import Database from 'better-sqlite3'
 import {mkdirSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {systemClock, type Clock} from '../../clock.js'
-import {InputError, UserError} from '../../errors.js'
-import {matchesAll, type Matcher} from '../../model/matcher.js'
+import {InputError, PartialWriteError, UserError} from '../../errors.js'
+import {compileLinearRegex, matchesAll, type Matcher} from '../../model/matcher.js'
 import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {Accumulators, bucketStart, derivative, lastPerBucket, summarizable} from '../../query/aggregate.js'
 import {sortFrames} from '../frames.js'
-import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
+import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryOptions, QueryPlan, StoreInfo, WriteOutcome} from '../types.js'
 import type {Bucket, BucketColumn} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import {FieldIndex, SeriesIndex} from './ids.js'
 import {ChunkTable, rawCodec, rollupCodec, type ChunkRow} from './chunks.js'
 import {mergeRuns, normalizeRun, type Run} from './merge.js'
+import {damagedError, quickCheck} from '../../sqlite-check.js'
 import {SCHEMA, SCHEMA_VERSION} from './schema.js'
 
 export interface SqliteStoreOptions {
@@ -46,6 +47,19 @@ interface SeriesRow {
   tags: string
 }
 
+/** A point of a write the store left out, by its position in the written array. */
+export interface RejectedPoint {
+  index: number
+  reason: string
+}
+
+/** InfluxDB's words, so that both backends say the same. */
+function typeConflict(name: string, measurement: string, type: FieldType, existing: FieldType): string {
+  return `field type conflict: input field "${name}" on measurement "${measurement}" is type ${type}, already exists as type ${existing}`
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
 interface Group {
   sid: number
   fid: number
@@ -67,6 +81,8 @@ export class SqliteStore implements FullStore {
   private readonly seriesIds = new SeriesIndex<number>()
   private readonly fields = new FieldIndex<FieldRow>()
   private lastCompactCheck = 0
+  /** the running query's deadline check (querySync) */
+  private checkDeadline: () => void = noDeadline
   private readonly stmt: ReturnType<SqliteStore['prepareStatements']>
   private readonly raw: ChunkTable<number | string>
   private readonly rollups = new Map<number, ChunkTable<Bucket>>()
@@ -80,7 +96,7 @@ export class SqliteStore implements FullStore {
     this.autoCompactEvery = opts.autoCompactEvery ?? 5 * 60_000
     this.db = openDatabase(opts.path, Boolean(opts.readonly))
     if (opts.cacheKiB !== undefined) this.db.pragma(`cache_size = -${Math.max(64, Math.floor(opts.cacheKiB))}`)
-    this.db.function('regexp', {deterministic: true}, (re: unknown, s: unknown) => (regexCache(String(re)).test(String(s ?? '')) ? 1 : 0))
+    this.db.function('regexp', {deterministic: true}, (re: unknown, s: unknown) => (compileLinearRegex(String(re)).test(String(s ?? '')) ? 1 : 0))
     this.stmt = this.prepareStatements()
     this.raw = new ChunkTable(this.db, 'chunks', rawCodec, this.chunkMax)
     this.policy = retentionPolicy(opts.retention)
@@ -111,6 +127,9 @@ export class SqliteStore implements FullStore {
         'SELECT rowid, series_id, field_id, t_from, t_to FROM rollup_dirty WHERE tier = ?',
       ),
       clearDirty: db.prepare('DELETE FROM rollup_dirty WHERE rowid = ?'),
+      dirtyOverlapping: db.prepare<[number, number, number, number, number], {t_from: number; t_to: number}>(
+        'SELECT t_from, t_to FROM rollup_dirty WHERE tier = ? AND series_id = ? AND field_id = ? AND t_to > ? AND t_from < ? ORDER BY t_from',
+      ),
       getMeta: db.prepare<[string], {value: string}>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     }
@@ -118,44 +137,61 @@ export class SqliteStore implements FullStore {
 
   // ---------------------------------------------------------------- writes
 
-  async write(points: Point[]): Promise<void> {
-    const {beyondRetention} = this.writeSync(points)
+  async write(points: Point[]): Promise<WriteOutcome> {
+    const {beyondRetention, rejected, merged} = this.writeSync(points)
+    if (beyondRetention === 0 && !rejected) return {merged: merged ?? 0}
+    // the rest of the batch is written; say what was not, as InfluxDB's partial write does
+    const refused = rejected ?? []
+    const parts: string[] = []
+    if (refused.length > 0) parts.push(`${plural(refused.length, 'point')} rejected: ${refused[0]!.reason}${refused.length > 1 ? ` (and ${refused.length - 1} more)` : ''}`)
     if (beyondRetention > 0) {
-      // the rest of the batch is written; say what was not, as InfluxDB's partial write does
       const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value)
-      throw new InputError(`partial write: ${beyondRetention} point${beyondRetention === 1 ? '' : 's'} older than ${new Date(horizon).toISOString()} dropped: raw data before then was already rolled up and pruned (retention.raw)`, {
-        hint: 'import old data into a store without that retention, or raise retention.raw before it is pruned',
-      })
+      parts.push(`${plural(beyondRetention, 'point')} older than ${new Date(horizon).toISOString()} dropped: raw data before then was already rolled up and pruned (retention.raw)`)
     }
+    const hint =
+      beyondRetention > 0 && refused.length === 0
+        ? 'import old data into a store without that retention, or raise retention.raw before it is pruned'
+        : 'the other points were written; InfluxDB keeps one type per field: write this field with the same type or use another field name'
+    throw new PartialWriteError(`partial write: ${parts.join('; ')}`, refused.length + beyondRetention, [...refused.map((r) => r.index), ...(this.lastBeyondRetention ?? [])].sort((a, b) => a - b), {
+      hint,
+      details: refused.slice(0, 10).map((r) => `  rejected: point ${r.index + 1}: ${r.reason}`).join('\n') || undefined,
+    })
   }
 
+  /** positions of the points the last {@link writeSync} left out as beyond raw retention */
+  private lastBeyondRetention?: number[]
+
   /**
-   * Writes a batch atomically. As InfluxDB does with points beyond a retention policy, points
-   * older than what raw retention has already dropped are not stored; they are counted in the result.
+   * Writes a batch in one transaction. A point the store cannot hold (a field type conflict with
+   * the stored field or an earlier point of the batch, NaN, no fields…) is left out and listed in
+   * `rejected`, as InfluxDB's partial write does; every other point is written. As InfluxDB does
+   * with points beyond a retention policy, points older than what raw retention has already
+   * dropped are not stored; they are counted in `beyondRetention`. `merged`: values that shared
+   * series, field and millisecond with a later value of the same batch (the later one is kept).
    */
-  writeSync(points: Point[]): {written: number; beyondRetention: number} {
-    const result = {written: 0, beyondRetention: 0}
+  writeSync(points: Point[]): {written: number; beyondRetention: number; rejected?: RejectedPoint[]; merged?: number} {
+    const result: {written: number; beyondRetention: number; rejected?: RejectedPoint[]; merged?: number} = {written: 0, beyondRetention: 0}
+    this.lastBeyondRetention = undefined
     if (points.length === 0) return result
     const added = {ids: false}
     try {
       this.db.transaction(() => {
-        const groups = this.groupPoints(points, added)
-        const lowest = this.lowestWatermark()
         const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value ?? Number.NEGATIVE_INFINITY)
+        const {groups, rejected, beyondRetention} = this.groupPoints(points, horizon, added)
+        if (rejected.length > 0) result.rejected = rejected
+        if (beyondRetention.length > 0) this.lastBeyondRetention = beyondRetention
+        result.beyondRetention = beyondRetention.length
+        const lowest = this.lowestWatermark()
+        let merged = 0
         for (const g of groups.values()) {
-          let run = normalizeRun(g.run)
-          if (run.ts[0] < horizon) {
-            const keep = run.ts.findIndex((t) => t >= horizon)
-            result.beyondRetention += keep === -1 ? run.ts.length : keep
-            if (keep === -1) continue
-            run = {ts: run.ts.slice(keep), values: run.values.slice(keep)}
-          }
-
+          const run = normalizeRun(g.run)
+          merged += g.run.ts.length - run.ts.length
           result.written += run.ts.length
           if (run.ts.length >= this.directMin) this.writeRun(g.sid, g.fid, run)
           else for (let i = 0; i < run.ts.length; i++) this.stmt.upsertHead.run(g.sid, g.fid, run.ts[i], run.values[i])
           if (lowest !== undefined && run.ts[0] < lowest) this.markDirty(g.sid, g.fid, run.ts[0], run.ts[run.ts.length - 1])
         }
+        if (merged > 0) result.merged = merged
       })()
     } catch (error) {
       // ids cached inside the rolled-back transaction do not exist; the caches refill from the tables
@@ -171,22 +207,32 @@ export class SqliteStore implements FullStore {
     return result
   }
 
-  private groupPoints(points: Point[], added: {ids: boolean}): Map<number, Group> {
+  /**
+   * Points → one run per series field. A point is checked whole before any of it is taken (as
+   * InfluxDB rejects a line, not a field): a bad one goes to `rejected` with the reason, one
+   * older than `horizon` to `beyondRetention`, and neither creates a series or a field.
+   */
+  private groupPoints(points: Point[], horizon: number, added: {ids: boolean}): {groups: Map<number, Group>; rejected: RejectedPoint[]; beyondRetention: number[]} {
     const groups = new Map<number, Group>()
-    for (const p of points) {
-      if (!Number.isSafeInteger(p.ts)) throw new InputError(`invalid timestamp ${p.ts} in ${p.measurement}: expected integer milliseconds`)
-      if (!p.measurement) throw new InputError('point without a measurement name')
+    const rejected: RejectedPoint[] = []
+    const beyondRetention: number[] = []
+    for (let index = 0; index < points.length; index++) {
+      const p = points[index]!
+      const reason = this.pointProblem(p)
+      if (reason) {
+        rejected.push({index, reason})
+        continue
+      }
+      if (p.ts < horizon) {
+        beyondRetention.push(index)
+        continue
+      }
       const sid = this.seriesIdFor(p.measurement, p.tags, added)
-      let nFields = 0
       for (const name in p.fields) {
         const value = p.fields[name]
         const type = fieldType(value)
         const field = this.fieldFor(p.measurement, name, type, added)
         const v = type === 'string' ? (value as string) : numericValue(value)!
-        if (typeof v === 'number' && !Number.isFinite(v)) {
-          throw new InputError(`invalid field value ${v} for ${p.measurement}.${name}: NaN and Infinity cannot be stored`)
-        }
-
         const key = sid * 2_097_152 + field.id
         let g = groups.get(key)
         if (!g) {
@@ -196,13 +242,36 @@ export class SqliteStore implements FullStore {
 
         g.run.ts.push(p.ts)
         g.run.values.push(v)
-        nFields++
       }
-
-      if (nFields === 0) throw new InputError(`point of ${p.measurement} has no fields`)
     }
 
-    return groups
+    return {groups, rejected, beyondRetention}
+  }
+
+  /** Why the store cannot hold this point (undefined when it can). Looks fields up; creates nothing. */
+  private pointProblem(p: Point): string | undefined {
+    if (!p.measurement) return 'point without a measurement name'
+    if (!Number.isSafeInteger(p.ts)) return `invalid timestamp ${p.ts} in ${p.measurement}: expected integer milliseconds`
+    let nFields = 0
+    for (const name in p.fields) {
+      const value = p.fields[name]
+      const type = fieldType(value)
+      const v = type === 'string' ? value : numericValue(value)
+      if (typeof v === 'number' && !Number.isFinite(v)) return `invalid field value ${v} for ${p.measurement}.${name}: NaN and Infinity cannot be stored`
+      const existing = this.existingField(p.measurement, name)
+      if (existing && existing.type !== type) return typeConflict(name, p.measurement, type, existing.type)
+      nFields++
+    }
+
+    return nFields === 0 ? `point of ${p.measurement} has no fields` : undefined
+  }
+
+  private existingField(measurement: string, name: string): FieldRow | undefined {
+    let field = this.fields.get(measurement, name)
+    if (field) return field
+    field = this.stmt.field.get(measurement, name)
+    if (field) this.fields.set(measurement, name, field)
+    return field
   }
 
   private seriesIdFor(measurement: string, tags: Tags, added: {ids: boolean}): number {
@@ -237,10 +306,7 @@ export class SqliteStore implements FullStore {
     }
 
     if (field.type !== type) {
-      throw new InputError(
-        `field type conflict: input field "${name}" on measurement "${measurement}" is type ${type}, already exists as type ${field.type}`,
-        {hint: 'InfluxDB keeps one type per field; write this field with the same type or use another field name'},
-      )
+      throw new InputError(typeConflict(name, measurement, type, field.type), {hint: 'InfluxDB keeps one type per field; write this field with the same type or use another field name'})
     }
 
     return field
@@ -463,12 +529,19 @@ export class SqliteStore implements FullStore {
 
   // ---------------------------------------------------------------- queries
 
-  async query(q: QueryPlan): Promise<Frame[]> {
-    return this.querySync(q)
+  async query(q: QueryPlan, opts?: QueryOptions): Promise<Frame[]> {
+    return this.querySync(q, opts)
   }
 
-  querySync(q: QueryPlan): Frame[] {
-    return this.db.transaction(() => this.runPlan(q))()
+  querySync(q: QueryPlan, opts?: QueryOptions): Frame[] {
+    // the run is synchronous, so no other query interleaves while this deadline is installed
+    const deadline = opts?.deadline
+    this.checkDeadline = deadline ? () => deadline.check() : noDeadline
+    try {
+      return this.db.transaction(() => this.runPlan(q))()
+    } finally {
+      this.checkDeadline = noDeadline
+    }
   }
 
   /** Which retention tier answers a plan (see retention.ts chooseTier). */
@@ -491,6 +564,7 @@ export class SqliteStore implements FullStore {
     const rows = this.db.prepare<unknown[], SeriesRow>(sql).all(...params)
     const out: Array<{id: number; tags: Tags}> = []
     for (const r of rows) {
+      this.checkDeadline()
       const tags = JSON.parse(r.tags) as Tags
       if (jsMatchers.length > 0 && !matchesAll(jsMatchers, tags)) continue
       out.push({id: r.id, tags})
@@ -524,6 +598,7 @@ export class SqliteStore implements FullStore {
   private rawFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
     const frames: Frame[] = []
     for (const s of series) {
+      this.checkDeadline()
       let run = this.readRun(s.id, field.id, q.start, q.end)
       if (run.ts.length === 0) continue
       if (q.limit !== undefined && run.ts.length > q.limit) run = {ts: run.ts.slice(-q.limit), values: run.values.slice(-q.limit)}
@@ -547,6 +622,7 @@ export class SqliteStore implements FullStore {
   ): Frame[] {
     const groups = new Map<string, {tags: Tags; buckets: Buckets}>()
     for (const s of series) {
+      this.checkDeadline()
       const groupTags: Tags = {}
       for (const k of agg.by) groupTags[k] = s.tags[k] ?? ''
       const groupKey = agg.by.map((k) => groupTags[k]).join('\u0000')
@@ -576,6 +652,7 @@ export class SqliteStore implements FullStore {
   private transformFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
     const frames: Frame[] = []
     for (const s of series) {
+      this.checkDeadline()
       const d = this.derivedSeries(q, s.id, field.id)
       if (d.ts.length === 0) continue
       frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
@@ -591,6 +668,7 @@ export class SqliteStore implements FullStore {
     const head = this.stmt.headRange.all(sid, field.id, q.start, q.end)
     const headTs = head.map((r) => r.ts)
     for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
+      this.checkDeadline()
       const inside = c.t_start >= q.start && c.t_end < q.end
       const oneBucket = !q.every || bucketStart(c.t_start, q.every) === bucketStart(c.t_end, q.every)
       const overridden = anyInRange(headTs, c.t_start, c.t_end)
@@ -632,27 +710,50 @@ export class SqliteStore implements FullStore {
   }
 
   /**
+   * Buckets of `tier` in [from, to) that a late write (a backfill below the watermark) made stale
+   * and the next rollup pass recomputes: merged, sorted [from, to) pairs. Their raw points are
+   * still stored (a pass rolls them up before it prunes), so queries read those instead.
+   */
+  private dirtyRanges(tier: Tier, sid: number, fid: number, from: number, to: number): Array<[number, number]> {
+    const out: Array<[number, number]> = []
+    if (from >= to) return out
+    for (const d of this.stmt.dirtyOverlapping.all(tier.resolution, sid, fid, from, to)) {
+      const range: [number, number] = [Math.max(from, d.t_from), Math.min(to, d.t_to)]
+      const last = out[out.length - 1]
+      if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1])
+      else out.push(range)
+    }
+    return out
+  }
+
+  /**
    * Answers from a rollup tier: whole buckets from the rollup up to its watermark, the rest (not
-   * rolled up yet) from raw points. Transforms use each bucket's last value.
+   * rolled up yet) from raw points — also below the watermark, where a late write made buckets
+   * stale (see dirtyRanges): a query sees every stored point at any moment, not only after the
+   * next rollup pass. Transforms use each bucket's last value.
    */
   private rollupFrames(q: QueryPlan, tier: Tier, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
     const table = this.rollups.get(tier.resolution)!
     const res = tier.resolution
     const wm = Math.max(q.start, Math.min(q.end, this.watermark(tier) ?? q.start))
     const lastValues = (sid: number): Run<number> => {
+      const dirty = this.dirtyRanges(tier, sid, field.id, q.start, wm)
       const out: Run<number> = {ts: [], values: []}
       table.scanColumns(sid, field.id, q.start, wm, LAST_ONLY, (c, i) => {
+        if (inRanges(dirty, c.ts[i])) return
         out.ts.push(c.ts[i] + res - 1)
         out.values.push(c.last[i])
       })
       const recent = this.readRun(sid, field.id, wm, q.end) as Run<number>
-      return {ts: [...out.ts, ...recent.ts], values: [...out.values, ...recent.values]}
+      if (dirty.length === 0) return {ts: [...out.ts, ...recent.ts], values: [...out.values, ...recent.values]}
+      return sortedRun([out, ...dirty.map(([from, to]) => this.readRun(sid, field.id, from, to) as Run<number>), recent])
     }
 
     if (!q.aggregate) {
       const tq = {...q, every: q.every ?? res}
       const frames: Frame[] = []
       for (const s of series) {
+        this.checkDeadline()
         const d = this.derivedSeries(tq, s.id, field.id, lastValues(s.id))
         if (d.ts.length > 0) frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
       }
@@ -668,11 +769,14 @@ export class SqliteStore implements FullStore {
       }
 
       const need = COLUMNS_FOR[q.aggregate!.fn]
+      const dirty = this.dirtyRanges(tier, sid, field.id, q.start, wm)
       table.scanColumns(sid, field.id, q.start, wm, need, (c, i) => {
         const t = c.ts[i]
+        if (inRanges(dirty, t)) return
         // columns this function does not read are empty (undefined → NaN, ignored by its result)
         sink.addSummary(t, c.n[i] ?? 0, c.sum[i], c.min[i], c.max[i], t, c.first[i], t + res - 1, c.last[i])
       })
+      for (const [from, to] of dirty) this.accumulateSeries({...q, start: from, end: to}, sid, field, sink)
       if (wm < q.end) this.accumulateSeries({...q, start: wm}, sid, field, sink)
     })
   }
@@ -805,6 +909,8 @@ export class SqliteStore implements FullStore {
 
 // ------------------------------------------------------------------ helpers
 
+const REPAIR_HINT = '`mon store check` shows the damage; `mon store repair` salvages every readable chunk into a new file (the damaged one is kept aside)'
+
 function openDatabase(path: string, readonly: boolean): Database.Database {
   if (!readonly) {
     try {
@@ -843,6 +949,9 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
     }
 
     db.pragma('cache_size = -32000')
+    // garbled or missing pages are found now, not as wrong answers later (one read of every page)
+    const problems = quickCheck(db)
+    if (problems.length > 0) throw damagedError('embedded store', path, problems, REPAIR_HINT)
     const version = db.pragma('user_version', {simple: true}) as number
     if (version > SCHEMA_VERSION) {
       throw new UserError(`embedded store ${path} has schema version ${version}, newer than this mon understands (${SCHEMA_VERSION})`, {
@@ -862,7 +971,7 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
     const msg = (error as Error).message
     if (/not a database|malformed|corrupt/i.test(msg)) {
       throw new UserError(`embedded store ${path} is corrupt or not a mon database (${msg})`, {
-        hint: 'move the file away to start fresh, or restore it from a backup / `mon store archive` export',
+        hint: REPAIR_HINT,
         cause: error,
       })
     }
@@ -873,16 +982,7 @@ function openDatabase(path: string, readonly: boolean): Database.Database {
   return db
 }
 
-const regexes = new Map<string, RegExp>()
-function regexCache(re: string): RegExp {
-  let r = regexes.get(re)
-  if (!r) {
-    r = new RegExp(re, 'u')
-    regexes.set(re, r)
-  }
-
-  return r
-}
+function noDeadline(): void {}
 
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`
@@ -976,6 +1076,23 @@ class Buckets implements BucketSink {
       if (v !== null) yield [this.every ? this.base + i * this.every : this.q.start, v]
     }
   }
+}
+
+/** Whether `t` lies in one of the sorted [from, to) ranges. */
+function inRanges(ranges: ReadonlyArray<readonly [number, number]>, t: number): boolean {
+  for (const [from, to] of ranges) {
+    if (t < from) return false
+    if (t < to) return true
+  }
+  return false
+}
+
+/** Runs over disjoint time ranges, in any order, as one run in time order. */
+function sortedRun(runs: Array<Run<number>>): Run<number> {
+  const order: Array<[number, number]> = []
+  for (const r of runs) for (let i = 0; i < r.ts.length; i++) order.push([r.ts[i], r.values[i]])
+  order.sort((a, b) => a[0] - b[0])
+  return {ts: order.map((p) => p[0]), values: order.map((p) => p[1])}
 }
 
 function concatRuns(a: Run, b: Run): Run {

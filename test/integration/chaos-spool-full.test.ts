@@ -1,0 +1,117 @@
+/**
+ * Chaos: the spool fills while the store is away. With `spool.when_full: reject` pushers get 503
+ * with Retry-After once `max_bytes` is reached, and nothing that was acknowledged (204) is ever
+ * dropped: when the store comes back every acknowledged point is stored, and the refused pushes,
+ * sent again as a client does, are taken. Real HTTP on loopback, real spool files, the embedded
+ * store (opened only once it is "reachable": the agent retries opening it). Prints its counts.
+ */
+import assert from 'node:assert/strict'
+import {request} from 'node:http'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {systemClock} from '../../src/core/clock.js'
+import {parseConfigText} from '../../src/core/config/load.js'
+import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
+import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import {tempDir} from '../helpers/servers.js'
+
+const T0 = 1_764_000_000_000
+const PER_PUSH = 50
+
+interface Reply {
+  status: number
+  retryAfter?: string
+}
+
+function post(base: string, body: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/write?precision=ms`, {method: 'POST'}, (res) => {
+      res.resume()
+      res.on('end', () => resolve({status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined}))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+function push(k: number): string {
+  let text = ''
+  for (let i = 0; i < PER_PUSH; i++) text += `pushed,client=c${k % 5} v=${k * PER_PUSH + i} ${T0 + k * PER_PUSH + i}\n`
+  return text
+}
+
+describe('chaos: spool full with when_full: reject', () => {
+  let tmp: ReturnType<typeof tempDir>
+  let agent: Agent
+  let store: SqliteStore
+  let storeReachable = false
+
+  before(async () => {
+    tmp = tempDir('mon-chaos-full-')
+    const {config} = parseConfigText(
+      `data_dir: ${tmp.dir}
+agent: {self_metrics: false, flush_interval: 20ms}
+inputs:
+  host: {enabled: false}
+  listener: {enabled: true, listen: 127.0.0.1:0}
+spool: {fsync: never, max_bytes: 64KiB, segment_bytes: 16KiB, when_full: reject}
+`,
+      '<test>',
+      {},
+    )
+    store = new SqliteStore({path: join(tmp.dir, 'mon.db')})
+    const storeSource = async () => {
+      if (!storeReachable) throw new Error('store not reachable (test: away until opened)')
+      return store
+    }
+    agent = await createAgent({config, dataDir: tmp.dir, store: storeSource, clock: systemClock, random: () => 0})
+    await agent.start()
+  })
+
+  after(async () => {
+    await agent?.stop(5000)
+    await store?.close()
+    tmp?.cleanup()
+  })
+
+  it('pushers get 503 + Retry-After once max_bytes is reached; every acknowledged point is stored afterwards, none dropped', async () => {
+    const base = `http://127.0.0.1:${agent.listenerAddress!.port}`
+    const acknowledged: number[] = []
+    const refused: number[] = []
+    // push until the spool has refused a good number of writes (it holds ~64 KiB)
+    for (let k = 0; refused.length < 20; k++) {
+      assert.ok(k < 10_000, 'the spool never filled')
+      const r = await post(base, push(k))
+      if (r.status === 204) acknowledged.push(k)
+      else {
+        assert.equal(r.status, 503)
+        assert.equal(r.retryAfter, '5')
+        refused.push(k)
+      }
+    }
+    const full = agent.status().spool
+    assert.equal(full.whenFull, 'reject', 'mon status shows the policy')
+    assert.equal(full.full, true)
+    assert.ok(full.bytes <= 64 * 1024, `${full.bytes} bytes on disk, within max_bytes`)
+    assert.equal(full.dropped.points, 0)
+
+    // the store comes back; clients send the refused pushes again after Retry-After
+    storeReachable = true
+    assert.equal(await agent.flushNow(60_000), true, 'the spool drains')
+    for (const k of refused) assert.equal((await post(base, push(k))).status, 204)
+    assert.equal(await agent.flushNow(60_000), true)
+
+    const st = agent.status()
+    const frames = await store.query({measurement: 'pushed', field: 'v', matchers: [], start: T0, end: T0 + 10_000_000})
+    const stored = frames.reduce((n, f) => n + f.rows.length, 0)
+    const sent = (acknowledged.length + refused.length) * PER_PUSH
+    console.log(
+      `[chaos-spool-full] when_full: reject, max_bytes 64KiB, store away: ${acknowledged.length * PER_PUSH} points acknowledged (204), ${refused.length} pushes refused (503, Retry-After ${5}s, ${st.spool.refused.points} points); after the store came back and the refused pushes were resent: stored ${stored} of ${sent}, dropped ${st.spool.dropped.points}, acknowledged but lost ${acknowledged.length * PER_PUSH - Math.min(stored, acknowledged.length * PER_PUSH)}`,
+    )
+    assert.equal(st.spool.dropped.points, 0)
+    assert.equal(st.spool.refused.points, refused.length * PER_PUSH)
+    assert.equal(st.listener!.spoolFull, refused.length)
+    assert.equal(st.spool.full, false)
+    assert.equal(stored, sent)
+  })
+})
