@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {WriteSummary} from '../../src/core/ingest/write.js'
 import {runMon} from '../helpers/cli.js'
-import {tempDir} from '../helpers/servers.js'
+import {startInfluxd, tempDir, type RunningServer} from '../helpers/servers.js'
 
 const HOUR = 3_600_000
 const MINUTE = 60_000
@@ -81,5 +81,33 @@ describe('mon write: exit status and --json tell nothing written from some writt
     const r = await write(file('good.lp', `cpu,host=e v=1 ${now - MINUTE}\n`), '--json')
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual([r.out?.written, r.out?.dropped, r.out?.errors], [1, 0, []])
+  })
+})
+
+describe('mon write to a real influxd: a partial write exits 1 and counts what InfluxDB refused', () => {
+  const tmp = tempDir('mon-write-influx-')
+  let influxd: RunningServer
+  let config: string
+  before(async () => {
+    influxd = await startInfluxd()
+    config = join(tmp.dir, 'mon.yaml')
+    writeFileSync(config, `data_dir: ${join(tmp.dir, 'data')}\nstore:\n  type: influxdb\n  url: ${influxd.url}\n  database: truth\n`)
+    assert.equal((await runMon(['store', 'init', '--config', config])).code, 0)
+  })
+  after(async () => {
+    await influxd?.destroy()
+    tmp.cleanup()
+  })
+
+  it('a field type conflict refuses one point; the other two are written', async () => {
+    const path = join(tmp.dir, 'mixed.lp')
+    writeFileSync(path, 'conflict,host=a v=1 1764000000000\n')
+    assert.equal((await runMon(['write', path, '--precision', 'ms', '--config', config])).code, 0)
+    writeFileSync(path, 'conflict,host=b v=2 1764000001000\nconflict,host=c v=3i 1764000002000\nconflict,host=d v=4 1764000003000\n')
+    const r = await runMon(['write', path, '--precision', 'ms', '--config', config, '--json'])
+    assert.equal(r.code, 1, r.stderr)
+    const out = JSON.parse(r.stdout) as WriteSummary
+    assert.deepEqual([out.written, out.dropped], [2, 1])
+    assert.match(out.errors[0].message, /rejected 1 of 3 points \(400\): field type conflict/)
   })
 })

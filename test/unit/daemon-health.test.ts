@@ -106,6 +106,16 @@ describe('metrics', () => {
   })
 })
 
+describe('metrics: drops by reason', () => {
+  it('every input has a dropped counter per reason, adding up to its dropped total', () => {
+    const f = facts((x) => Object.assign(x.agent.inputs[1], {dropped: 3, droppedBy: {unserializable: 2, store_rejected: 1}}))
+    const parsed = parsePrometheusText(renderMetrics(f, assessHealth(f), {cpuSeconds: 1, residentBytes: 1, heapUsedBytes: 1, openFds: 1}))
+    assert.deepEqual(parsed.errors, [])
+    const samples = parsed.families.find((fam) => fam.name === 'mon_input_points_dropped_by_reason_total')!.samples.filter((s) => s.labels.input === 'http:api')
+    assert.deepEqual(Object.fromEntries(samples.map((s) => [s.labels.reason, s.value])), {unserializable: 2, spool_write_failed: 0, spool_full: 0, spool_corrupt: 0, store_rejected: 1})
+  })
+})
+
 describe('status view', () => {
   it('uses RFC 3339 times and says where it came from', () => {
     const f = facts()

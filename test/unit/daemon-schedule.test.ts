@@ -10,6 +10,7 @@ import {after, describe, it} from 'node:test'
 import type {RuleGroup} from '../../src/core/alerting/rules.js'
 import {parseConfigText} from '../../src/core/config/load.js'
 import {isDue} from '../../src/core/daemon/cron.js'
+import {crontabLines} from '../../src/core/daemon/install.js'
 import {createDaemon} from '../../src/core/daemon/daemon.js'
 import {ruleScheduler, serialize} from '../../src/core/daemon/rule-jobs.js'
 import {silentLogger} from '../../src/core/log.js'
@@ -175,5 +176,36 @@ api: {listen: "127.0.0.1:0"}
       const summary = await daemon.stop(5000)
       assert.equal(summary.pending, 0)
     }
+  })
+})
+
+describe('mon install crontab', () => {
+  const lines = (yaml: string, ruleIntervals: string[]) =>
+    crontabLines(parseConfigText(yaml, '<test>', {}).config, {node: '/usr/bin/node', bin: '/opt/mon/bin/run.js', config: '/etc/mon/mon.yaml', dataDir: '/var/lib/mon', ruleIntervals})
+  const run = `MON_DATA_DIR=/var/lib/mon /usr/bin/node /opt/mon/bin/run.js`
+
+  it('rules in the minutes of a collect line are evaluated after it, on that line, so they see what it collected', () => {
+    const out = lines(`inputs:\n  host: {interval: 10s}\n  http: [{name: api, url: "http://127.0.0.1:1/", interval: 1m}, {name: slow, url: "http://127.0.0.1:2/", interval: 5m}]\n`, ['1m', '5m'])
+    assert.deepEqual(
+      out.map((l) => [l.schedule, l.command]),
+      [
+        ['* * * * *', `${run} collect --once --config /etc/mon/mon.yaml --input host --input http:api >/dev/null; ${run} alerts eval --once --config /etc/mon/mon.yaml >/dev/null`],
+        ['*/5 * * * *', `${run} collect --once --config /etc/mon/mon.yaml --input http:slow >/dev/null`],
+        ['17 3 * * *', `${run} store retention apply --config /etc/mon/mon.yaml >/dev/null`],
+      ],
+    )
+    assert.match(out[0].comment, /^inputs every 10s \(.*\), every 1m: host, http:api; then the rules every 1m: evaluate what was just collected, and notify$/)
+  })
+
+  it('rules on a schedule of their own get a line of their own', () => {
+    const out = lines(`inputs:\n  host: {interval: 5m}\n`, ['1m'])
+    assert.deepEqual(
+      out.map((l) => [l.schedule, l.command]),
+      [
+        ['*/5 * * * *', `${run} collect --once --config /etc/mon/mon.yaml --input host >/dev/null`],
+        ['* * * * *', `${run} alerts eval --once --config /etc/mon/mon.yaml >/dev/null`],
+        ['17 3 * * *', `${run} store retention apply --config /etc/mon/mon.yaml >/dev/null`],
+      ],
+    )
   })
 })

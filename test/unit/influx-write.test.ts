@@ -222,6 +222,17 @@ describe('sendBatches', () => {
     assert.deepEqual(sent, [0, 2, 3, 5])
   })
 
+  it('one batch of several refused as a whole: the error counts it against all the points, the rest were stored', async () => {
+    const err = await sendBatches(batches, 2, async (b) => {
+      if (id(b) === 3) throw new InfluxWriteRejected('http://x', [analyzeRejection("unable to parse 'm v= 3': missing field value", b)], b.count)
+    }).catch((e: unknown) => e)
+    assert.ok(err instanceof InfluxWriteRejected)
+    assert.equal(err.totalPoints, 6)
+    assert.equal(droppedByPartialWrite(err), 1, '5 of the 6 points are stored')
+    const alone = new InfluxWriteRejected('http://x', [analyzeRejection("unable to parse 'm v= 3': missing field value", batches[3])], 1)
+    assert.equal(droppedByPartialWrite(alone), undefined, 'a write of one batch, refused: nothing stored')
+  })
+
   it('any other failure stops new batches', async () => {
     const sent: number[] = []
     await assert.rejects(

@@ -264,3 +264,40 @@ describe('embedded store: backfilled points are seen at once, whichever tier ans
     assert.deepEqual(await store.query(plan({start: END - 8 * DAY, every: HOUR, transform: 'rate', aggregate: {fn: 'max', by: ['host']}})), answers.get('rate'), 'rate')
   })
 })
+
+describe('embedded store: a backfill into the hour where raw retention begins', () => {
+  // The raw horizon falls at :17 of an hour. A point backfilled at :18 makes that hour's 1h bucket
+  // stale; its points before :17 exist only in the 1m rollups now, so the bucket is answered from
+  // those (and raw for the stale minute), as the rollup pass will recompute it.
+  const END = Math.floor(Date.UTC(2026, 10, 25) / HOUR) * HOUR
+  const NOW = END + 17 * MIN
+  const HOUR_OF_HORIZON = END - 7 * DAY
+  let dir: string
+  let store: SqliteStore
+  const q: QueryPlan = {measurement: 'cpu', field: 'usage_user', matchers: [], start: END - 40 * DAY, end: END, every: HOUR, aggregate: {fn: 'count', by: []}}
+  const countAt = (frames: Awaited<ReturnType<SqliteStore['query']>>, t: number) => frames[0]?.rows.find((r) => r[0] === t)?.[1]
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mon-backfill-edge-'))
+    store = new SqliteStore({path: join(dir, 'mon.db'), clock: new ManualClock(NOW), autoCompactEvery: 0})
+    const points = []
+    for (let t = END - 10 * DAY; t < END - 3 * HOUR; t += 5 * MIN) points.push({measurement: 'cpu', tags: {host: 'a'}, fields: {usage_user: 1}, ts: t})
+    store.writeSync(points)
+    store.maintainSync(NOW)
+    assert.deepEqual(store.writeSync([{measurement: 'cpu', tags: {host: 'a'}, fields: {usage_user: 2}, ts: HOUR_OF_HORIZON + 18 * MIN}]), {written: 1, beyondRetention: 0})
+  })
+  after(async () => {
+    await store.close()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('the 1h tier counts all 12 points of that hour plus the backfilled one, before and after the rollup pass', async () => {
+    assert.match(store.explain(q), /tier: +1h rollups/)
+    const before = await store.query(q)
+    assert.equal(countAt(before, HOUR_OF_HORIZON), 13)
+    store.maintainSync(NOW)
+    const after = await store.query(q)
+    assert.equal(countAt(after, HOUR_OF_HORIZON), 13)
+    assert.deepEqual(after, before)
+  })
+})

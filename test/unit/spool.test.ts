@@ -360,6 +360,18 @@ describe('spool', () => {
     await spool.close()
   })
 
+  it('says why it dropped points, per input: spool_full, store_rejected', async () => {
+    const spool = open({maxBytes: 32 * 1024, segmentBytes: 4096})
+    for (let i = 0; i < 1000; i++) await spool.append([rec(i, i % 2 ? 'a' : 'b')])
+    const full = spool.status()
+    assert.deepEqual(full.droppedByReason, {a: {spool_full: full.droppedByInput.a}, b: {spool_full: full.droppedByInput.b}})
+    const batch = (await spool.readBatch(2))!
+    spool.reject(batch)
+    const input = batch.records[0]!.input as 'a' | 'b'
+    assert.deepEqual(spool.status().droppedByReason[input], {spool_full: full.droppedByInput[input], store_rejected: 2})
+    await spool.close()
+  })
+
   it('reports the age of the oldest unacknowledged record', async () => {
     const spool = open()
     await spool.append([rec(1)])

@@ -7,7 +7,7 @@ import {loadRuleFiles} from '../../core/alerting/rules.js'
 
 export default class InstallCrontab extends BaseCommand {
   static override summary = 'Print crontab lines that run mon in cron mode for the configured schedules.'
-  static override description = 'One `mon collect --once` line per input schedule, `mon alerts eval --once` for the rules, and a nightly retention pass. Cron runs at most once a minute; shorter intervals need `mon daemon`.'
+  static override description = 'One `mon collect --once` line per input schedule, `mon alerts eval --once` for the rules (after the collection on the same line when they run in the same minutes, so the rules see what was just collected), and a nightly retention pass. Cron runs at most once a minute; shorter intervals need `mon daemon`.'
   static override enableJsonFlag = true
   static override examples = ['<%= config.bin %> <%= command.id %> --config /etc/mon/mon.yaml', '(crontab -l; <%= config.bin %> <%= command.id %>) | crontab -']
 

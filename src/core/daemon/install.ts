@@ -96,9 +96,12 @@ export interface CronLine {
 }
 
 /**
- * Cron mode: one `mon collect --once --input …` line per distinct input schedule, `mon alerts eval
- * --once` at the shortest rule interval, and a nightly retention pass. Cron's resolution is a
- * minute: shorter intervals run every minute (the note says so).
+ * Cron mode: one `mon collect --once --input …` line per distinct cron expression of the input
+ * schedules, `mon alerts eval --once` at the shortest rule interval, and a nightly retention pass.
+ * Cron's resolution is a minute: shorter intervals run every minute (the note says so). When the
+ * rules run in the same minutes as a collect line, the evaluation follows the collection on that
+ * line (`…; mon alerts eval --once`): two lines would start together, and the evaluation would
+ * finish before the points of its own minute were written, lagging one run.
  */
 export function crontabLines(cfg: MonConfig, o: CronOptions): CronLine[] {
   const base = [o.node, o.bin].map(quoteArg).join(' ')
@@ -112,20 +115,36 @@ export function crontabLines(cfg: MonConfig, o: CronOptions): CronLine[] {
   named('tcp', cfg.inputs.tcp)
   named('prometheus', cfg.inputs.prometheus)
   named('exec', cfg.inputs.exec)
-  const lines: CronLine[] = []
+  // schedules that become the same cron expression (10s and 1m: every minute) share one line
+  const byExpression = new Map<string, {notes: string[]; inputs: string[]}>()
   for (const [schedule, inputs] of bySchedule) {
     const cron = toCron(schedule)
+    let line = byExpression.get(cron.expression)
+    if (!line) byExpression.set(cron.expression, (line = {notes: [], inputs: []}))
+    line.notes.push(`every ${schedule}${cron.note ? ` (${cron.note})` : ''}`)
+    line.inputs.push(...inputs)
+  }
+  const lines: CronLine[] = []
+  for (const [expression, line] of byExpression) {
     lines.push({
-      schedule: cron.expression,
-      command: `${env}${base} collect --once${conf} ${inputs.map((i) => `--input ${quoteArg(i)}`).join(' ')} >/dev/null`,
-      comment: `inputs every ${schedule}${cron.note ? ` (${cron.note})` : ''}: ${inputs.join(', ')}`,
+      schedule: expression,
+      command: `${env}${base} collect --once${conf} ${line.inputs.map((i) => `--input ${quoteArg(i)}`).join(' ')} >/dev/null`,
+      comment: `inputs ${line.notes.join(', ')}: ${line.inputs.join(', ')}`,
     })
   }
 
   if (o.ruleIntervals.length > 0) {
     const shortest = [...o.ruleIntervals].sort((a, b) => scheduleMs(a) - scheduleMs(b))[0]
     const cron = toCron(shortest)
-    lines.push({schedule: cron.expression, command: `${env}${base} alerts eval --once${conf} >/dev/null`, comment: `rules every ${shortest}${cron.note ? ` (${cron.note})` : ''}: evaluate and notify`})
+    const evaluate = `${env}${base} alerts eval --once${conf} >/dev/null`
+    const rules = `rules every ${shortest}${cron.note ? ` (${cron.note})` : ''}`
+    const collecting = lines.find((l) => l.schedule === cron.expression)
+    if (collecting) {
+      collecting.command += `; ${evaluate}`
+      collecting.comment += `; then the ${rules}: evaluate what was just collected, and notify`
+    } else {
+      lines.push({schedule: cron.expression, command: evaluate, comment: `${rules}: evaluate and notify`})
+    }
   }
 
   lines.push({schedule: '17 3 * * *', command: `${env}${base} store retention apply${conf} >/dev/null`, comment: 'nightly: roll up and prune per the retention tiers'})

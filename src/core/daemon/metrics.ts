@@ -2,6 +2,7 @@ import {readdirSync} from 'node:fs'
 import {formatGoFloat} from '../model/prometheus-text.js'
 import type {Health} from './health.js'
 import type {DaemonFacts} from './types.js'
+import {DROP_REASONS} from '../pipeline/drops.js'
 
 /**
  * `GET /metrics`: the daemon's own metrics in the Prometheus text format (version 0.0.4), so a
@@ -82,6 +83,12 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   e.family('mon_input_points_gathered_total', 'counter', 'Points each input produced.', by((i) => i.gathered))
   e.family('mon_input_points_written_total', 'counter', 'Points of each input the store accepted.', by((i) => i.written))
   e.family('mon_input_points_dropped_total', 'counter', 'Points of each input dropped (invalid, spool full, rejected by the store).', by((i) => i.dropped))
+  e.family(
+    'mon_input_points_dropped_by_reason_total',
+    'counter',
+    'mon_input_points_dropped_total by reason (unserializable, spool_write_failed, spool_full, spool_corrupt, store_rejected).',
+    inputs.flatMap((i) => DROP_REASONS.map((reason): [Labels, number] => [{input: i.name, kind: i.kind, reason}, i.droppedBy?.[reason] ?? 0])),
+  )
   e.family('mon_input_missed_runs_total', 'counter', 'Scheduled runs missed while the machine was suspended or the clock jumped (replaced by one run).', by((i) => i.missed))
   e.family('mon_input_overlapped_runs_total', 'counter', 'Runs skipped because the previous run was still going.', by((i) => i.overlapped))
   e.family('mon_input_up', 'gauge', '1 when the last run of the input succeeded.', by((i) => (i.runs === 0 ? undefined : i.lastError === undefined ? 1 : 0)))

@@ -412,7 +412,8 @@ export async function sendBatches(
     rejections.push(new InfluxWriteRejected(opts.url ?? rejections[0]?.url ?? 'InfluxDB', [extra], total))
   }
 
-  if (rejections.length === 1 && !extra) throw rejections[0]
+  // one batch of several refused: merged, so that the error counts against all the points
+  if (rejections.length === 1 && !extra && rejections[0].totalPoints === total) throw rejections[0]
   if (rejections.length > 0) throw InfluxWriteRejected.merge(rejections, total)
 }
 
@@ -498,10 +499,16 @@ export class InfluxWriteRejected extends InputError {
   /** 400, as the pipeline reads it: a permanent failure */
   readonly status: number | undefined
 
+  /**
+   * `refusedPoints`: of `totalPoints`, how many InfluxDB did not store (given when merging the
+   * rejections of several batches; else a partial write refused its rejected points, any other
+   * 400 the whole batch).
+   */
   constructor(
     readonly url: string,
     readonly rejections: Rejection[],
     readonly totalPoints: number,
+    private readonly refusedPoints?: number,
   ) {
     const server = rejections.filter((r) => r.message !== UNWRITABLE)
     const local = rejections.filter((r) => r.message === UNWRITABLE)
@@ -532,11 +539,18 @@ export class InfluxWriteRejected extends InputError {
   }
 
   /**
-   * When InfluxDB stored the other points of every batch ("partial write"), how many it refused
-   * (read by droppedByPartialWrite); undefined when a whole batch was refused.
+   * When InfluxDB stored some of the points, how many it refused (read by droppedByPartialWrite):
+   * a "partial write" refuses its rejected points, any other 400 its whole batch, and the other
+   * batches of the write were stored. Undefined when nothing was stored.
    */
   get partialWriteDropped(): number | undefined {
-    if (!this.rejections.every((r) => r.partial)) return undefined
+    const refused = this.refused
+    return refused < this.totalPoints ? refused : undefined
+  }
+
+  private get refused(): number {
+    if (this.refusedPoints !== undefined) return this.refusedPoints
+    if (!this.rejections.every((r) => r.partial)) return this.totalPoints
     return this.rejections.reduce((n, r) => n + (r.dropped ?? r.rejected.length), 0)
   }
 
@@ -545,7 +559,12 @@ export class InfluxWriteRejected extends InputError {
   }
 
   static merge(errors: InfluxWriteRejected[], totalPoints: number): InfluxWriteRejected {
-    return new InfluxWriteRejected(errors[0].url, errors.flatMap((e) => e.rejections), totalPoints)
+    return new InfluxWriteRejected(
+      errors[0].url,
+      errors.flatMap((e) => e.rejections),
+      totalPoints,
+      errors.reduce((n, e) => n + e.refused, 0),
+    )
   }
 }
 

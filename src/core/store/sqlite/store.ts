@@ -402,11 +402,7 @@ export class SqliteStore implements FullStore {
   maintainSync(now = this.clock.now()): MaintenanceReport {
     const report: MaintenanceReport = {rolledUp: {}, pruned: {}}
     this.db.transaction(() => {
-      const tiers = rollupTiers(this.policy)
-      tiers.forEach((tier, i) => {
-        const source = i > 0 && tier.resolution % tiers[i - 1].resolution === 0 ? tiers[i - 1] : undefined
-        report.rolledUp[tier.name] = this.rollUp(tier, source, now)
-      })
+      for (const tier of rollupTiers(this.policy)) report.rolledUp[tier.name] = this.rollUp(tier, this.rollupSource(tier), now)
       this.policy.forEach((tier, i) => {
         // never drop what the next tier has not rolled up yet
         const next = this.policy[i + 1]
@@ -432,6 +428,13 @@ export class SqliteStore implements FullStore {
     })()
     this.compact()
     return report
+  }
+
+  /** The finer rollup tier that `tier` is rolled up from, or undefined when it is rolled up from raw points. */
+  private rollupSource(tier: Tier): Tier | undefined {
+    const tiers = rollupTiers(this.policy)
+    const i = tiers.findIndex((t) => t.resolution === tier.resolution)
+    return i > 0 && tier.resolution % tiers[i - 1].resolution === 0 ? tiers[i - 1] : undefined
   }
 
   /** Rolls [watermark, now − grace) of `source` (a finer tier, or raw) into `tier`; returns buckets written. */
@@ -711,8 +714,8 @@ export class SqliteStore implements FullStore {
 
   /**
    * Buckets of `tier` in [from, to) that a late write (a backfill below the watermark) made stale
-   * and the next rollup pass recomputes: merged, sorted [from, to) pairs. Their raw points are
-   * still stored (a pass rolls them up before it prunes), so queries read those instead.
+   * and the next rollup pass recomputes: merged, sorted [from, to) pairs. What they are recomputed
+   * from is still stored (a pass rolls up before it prunes), so queries read that instead.
    */
   private dirtyRanges(tier: Tier, sid: number, fid: number, from: number, to: number): Array<[number, number]> {
     const out: Array<[number, number]> = []
@@ -728,25 +731,15 @@ export class SqliteStore implements FullStore {
 
   /**
    * Answers from a rollup tier: whole buckets from the rollup up to its watermark, the rest (not
-   * rolled up yet) from raw points — also below the watermark, where a late write made buckets
-   * stale (see dirtyRanges): a query sees every stored point at any moment, not only after the
-   * next rollup pass. Transforms use each bucket's last value.
+   * rolled up yet) from raw points. Transforms use each bucket's last value.
    */
   private rollupFrames(q: QueryPlan, tier: Tier, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
-    const table = this.rollups.get(tier.resolution)!
     const res = tier.resolution
     const wm = Math.max(q.start, Math.min(q.end, this.watermark(tier) ?? q.start))
     const lastValues = (sid: number): Run<number> => {
-      const dirty = this.dirtyRanges(tier, sid, field.id, q.start, wm)
-      const out: Run<number> = {ts: [], values: []}
-      table.scanColumns(sid, field.id, q.start, wm, LAST_ONLY, (c, i) => {
-        if (inRanges(dirty, c.ts[i])) return
-        out.ts.push(c.ts[i] + res - 1)
-        out.values.push(c.last[i])
-      })
+      const rolled = this.lastValuesOf(tier, sid, field.id, q.start, wm)
       const recent = this.readRun(sid, field.id, wm, q.end) as Run<number>
-      if (dirty.length === 0) return {ts: [...out.ts, ...recent.ts], values: [...out.values, ...recent.values]}
-      return sortedRun([out, ...dirty.map(([from, to]) => this.readRun(sid, field.id, from, to) as Run<number>), recent])
+      return {ts: [...rolled.ts, ...recent.ts], values: [...rolled.values, ...recent.values]}
     }
 
     if (!q.aggregate) {
@@ -768,17 +761,46 @@ export class SqliteStore implements FullStore {
         return
       }
 
-      const need = COLUMNS_FOR[q.aggregate!.fn]
-      const dirty = this.dirtyRanges(tier, sid, field.id, q.start, wm)
-      table.scanColumns(sid, field.id, q.start, wm, need, (c, i) => {
-        const t = c.ts[i]
-        if (inRanges(dirty, t)) return
-        // columns this function does not read are empty (undefined → NaN, ignored by its result)
-        sink.addSummary(t, c.n[i] ?? 0, c.sum[i], c.min[i], c.max[i], t, c.first[i], t + res - 1, c.last[i])
-      })
-      for (const [from, to] of dirty) this.accumulateSeries({...q, start: from, end: to}, sid, field, sink)
+      this.feedRollups(q, tier, sid, field, q.start, wm, sink)
       if (wm < q.end) this.accumulateSeries({...q, start: wm}, sid, field, sink)
     })
+  }
+
+  /**
+   * The buckets of `tier` in [from, to) (below its watermark) into `sink`, as the next rollup pass
+   * will have them: the stored buckets, except those a late write made stale (a backfill below the
+   * watermark, see dirtyRanges), which come from what the pass rolls them up from — the finer
+   * tier, or raw points. So a query sees every stored point at any moment.
+   */
+  private feedRollups(q: QueryPlan, tier: Tier, sid: number, field: FieldRow, from: number, to: number, sink: BucketSink): void {
+    const res = tier.resolution
+    const dirty = this.dirtyRanges(tier, sid, field.id, from, to)
+    this.rollups.get(res)!.scanColumns(sid, field.id, from, to, COLUMNS_FOR[q.aggregate!.fn], (c, i) => {
+      const t = c.ts[i]
+      if (inRanges(dirty, t)) return
+      // columns this function does not read are empty (undefined → NaN, ignored by its result)
+      sink.addSummary(t, c.n[i] ?? 0, c.sum[i], c.min[i], c.max[i], t, c.first[i], t + res - 1, c.last[i])
+    })
+    const source = this.rollupSource(tier)
+    for (const [a, b] of dirty) {
+      if (source) this.feedRollups(q, source, sid, field, a, b, sink)
+      else this.accumulateSeries({...q, start: a, end: b}, sid, field, sink)
+    }
+  }
+
+  /** The last value of each bucket of `tier` in [from, to), stamped with the bucket's end; stale buckets as feedRollups. */
+  private lastValuesOf(tier: Tier, sid: number, fid: number, from: number, to: number): Run<number> {
+    const res = tier.resolution
+    const dirty = this.dirtyRanges(tier, sid, fid, from, to)
+    const out: Run<number> = {ts: [], values: []}
+    this.rollups.get(res)!.scanColumns(sid, fid, from, to, LAST_ONLY, (c, i) => {
+      if (inRanges(dirty, c.ts[i])) return
+      out.ts.push(c.ts[i] + res - 1)
+      out.values.push(c.last[i])
+    })
+    if (dirty.length === 0) return out
+    const source = this.rollupSource(tier)
+    return sortedRun([out, ...dirty.map(([a, b]) => (source ? this.lastValuesOf(source, sid, fid, a, b) : (this.readRun(sid, fid, a, b) as Run<number>)))])
   }
 
   explain(q: QueryPlan): string {
