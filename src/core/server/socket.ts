@@ -12,8 +12,9 @@ import type {Logger} from '../log.js'
  * limits, so one slow or hostile client cannot hold the process:
  *
  * - `header_timeout`: a connection that has not sent complete request headers by then is closed
- *   (slowloris), and so is one that sends nothing; it also bounds the TLS handshake. `request_timeout` bounds a whole request,
- *   `idle_timeout` a keep-alive connection between requests.
+ *   (slowloris), and so is one that sends nothing; it also bounds the TLS handshake.
+ *   `request_timeout` bounds a whole request, `idle_timeout` a keep-alive connection between
+ *   requests.
  * - `max_connections_per_source`: connections one address holds at once; beyond it, new ones from
  *   that address are closed at once. This is what keeps the others in: a total cap alone, once
  *   filled by one bad client, would shut legitimate clients out as well.
