@@ -19,7 +19,8 @@ import {UserError} from '../../src/core/errors.js'
 import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
 import {createServerSocket, serverSocketOptions} from '../../src/core/server/socket.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
-import {runMon} from '../helpers/cli.js'
+import {spawn} from 'node:child_process'
+import {BIN, runMon} from '../helpers/cli.js'
 import {startIncidentApi, type RunningApi} from '../helpers/incident-api.js'
 import {tempDir, waitFor} from '../helpers/servers.js'
 import {makeTestPki, type TestPki} from '../helpers/tls.js'
@@ -197,5 +198,33 @@ describe('chaos: TLS on the daemon API, mon alerts --remote https:// with a priv
     assert.match(without.stderr, /cannot reach the mon daemon at https:.*: it refused our TLS client certificate/)
     t.diagnostic(`without a client certificate: ${without.stderr.trim().split('\n').join(' | ')}`)
     assert.doesNotMatch(without.stderr, /^\s+at /m)
+  })
+})
+
+describe('chaos: mon status against a daemon whose API serves TLS', () => {
+  it('asks the API when MON_CA trusts its certificate; otherwise shows the status file and says what to set', {timeout: 90_000}, async (t) => {
+    const dir = join(tmp.dir, 'daemon')
+    const config = join(tmp.dir, 'daemon.yaml')
+    writeFileSync(config, `data_dir: ${dir}\ninputs:\n  host: {enabled: false}\napi:\n  listen: 127.0.0.1:0\n  token: ${TOKEN}\n  tls_cert: ${pki.serverCert}\n  tls_key: ${pki.serverKey}\n`)
+    const env = {...process.env, MON_CONFIG: '', NO_COLOR: '1', MON_API_TOKEN: TOKEN}
+    const daemon = spawn(process.execPath, [BIN, 'daemon', '--config', config], {env, stdio: ['ignore', 'ignore', 'pipe']})
+    let err = ''
+    daemon.stderr.on('data', (d) => (err += d))
+    try {
+      await waitFor(async () => /"url":\s*"https:/.test(readFileSync(join(dir, 'daemon.json'), 'utf8')), 'daemon.json with the https API URL', 30_000, daemon, () => err)
+      const status = (extra: NodeJS.ProcessEnv) => runMon(['status', '--config', config, '--json'], {env: {MON_API_TOKEN: TOKEN, ...extra}})
+      const trusted = await status({MON_CA: pki.caCert})
+      assert.equal(trusted.code, 0, trusted.stderr)
+      assert.equal((JSON.parse(trusted.stdout) as {daemon: {source: string}}).daemon.source, 'api')
+      const untrusted = await status({})
+      assert.equal(untrusted.code, 0, untrusted.stderr)
+      const report = JSON.parse(untrusted.stdout) as {daemon: {source: string}; notes: string[]}
+      assert.equal(report.daemon.source, 'snapshot')
+      assert.match(report.notes.join('\n'), /cannot ask the daemon's API at https:.*set MON_CA to the CA that signed api\.tls_cert/)
+      t.diagnostic(`mon status without MON_CA: ${report.notes[0]}`)
+    } finally {
+      daemon.kill('SIGTERM')
+      await new Promise((r) => (daemon.exitCode === null ? daemon.once('exit', r) : r(null)))
+    }
   })
 })
