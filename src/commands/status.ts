@@ -4,7 +4,7 @@ import {renderStatus} from '../cli/render/status.js'
 import {apiTokenFromEnv} from '../cli/incidents-context.js'
 import {loadConfigOrRunningDaemon} from '../core/daemon/config-fallback.js'
 import {parseDuration} from '../core/config/duration.js'
-import {readDaemonStatus, type StatusReport} from '../core/daemon/status.js'
+import {readDaemonStatus, statusClientTls, type StatusReport} from '../core/daemon/status.js'
 import {EXIT_RUNTIME} from '../core/errors.js'
 
 export default class Status extends BaseCommand {
@@ -32,7 +32,7 @@ Exit status: 0 when a daemon is running, 1 when none is, 2 when the config file 
     const {flags} = await this.parse(Status)
     const {loaded, configProblem} = await loadConfigOrRunningDaemon({path: flags.config, sections: ['data_dir']})
     const token = loaded.config.api.token || apiTokenFromEnv()
-    const report = await readDaemonStatus({dataDir: loaded.dataDir, token, timeoutMs: parseDuration(flags.timeout)})
+    const report = await readDaemonStatus({dataDir: loaded.dataDir, token, timeoutMs: parseDuration(flags.timeout), tls: statusClientTls(loaded.config.api)})
     if (configProblem) {
       this.warnLine(`warning: ${configProblem}`)
       report.notes.unshift(`config file does not load: ${configProblem}`)

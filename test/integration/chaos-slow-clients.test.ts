@@ -14,6 +14,10 @@ import {request} from 'node:http'
 import {connect, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {after, before, it} from 'node:test'
+import {systemClock} from '../../src/core/clock.js'
+import {parseConfigText} from '../../src/core/config/load.js'
+import {createApiServer} from '../../src/core/daemon/api.js'
+import {serverSocketOptions} from '../../src/core/server/socket.js'
 import {BIN} from '../helpers/cli.js'
 import {freePort, tempDir, waitFor} from '../helpers/servers.js'
 
@@ -42,14 +46,21 @@ interface SlowClient {
   closed: boolean
 }
 
-function openSlowClient(port: number): Promise<SlowClient> {
+async function openSlowClients(port: number, n: number): Promise<SlowClient[]> {
+  const out: SlowClient[] = []
+  for (let i = 0; i < n; i += 100) out.push(...(await Promise.all(Array.from({length: Math.min(100, n - i)}, () => openSlowClient(port)))))
+  return out
+}
+
+/** A connection from 127.0.0.2 that starts a request and sends its headers a byte at a time (the caller trickles); `silent`: from 127.0.0.3, sending nothing at all. */
+function openSlowClient(port: number, silent = false): Promise<SlowClient> {
   return new Promise((resolve) => {
-    const socket = connect({host: '127.0.0.1', port, localAddress: '127.0.0.2'})
+    const socket = connect({host: '127.0.0.1', port, localAddress: silent ? '127.0.0.3' : '127.0.0.2'})
     const client: SlowClient = {socket, connected: false, closed: false}
     socket.on('error', () => {}) // a reset is one of the expected ends
     socket.once('connect', () => {
       client.connected = true
-      socket.write('POST /write HTTP/1.1\r\nHost: listener\r\nX-Slow: ')
+      if (!silent) socket.write('POST /write HTTP/1.1\r\nHost: listener\r\nX-Slow: ')
       resolve(client)
     })
     socket.once('close', () => {
@@ -99,9 +110,7 @@ inputs:
   try {
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ping`)).status === 204, 'listener', 30_000, child, () => err)
 
-    for (let i = 0; i < SLOW_CLIENTS; i += 100) {
-      slow.push(...(await Promise.all(Array.from({length: Math.min(100, SLOW_CLIENTS - i)}, () => openSlowClient(port)))))
-    }
+    slow.push(...(await openSlowClients(port, SLOW_CLIENTS)))
     // a byte a second: never a whole header, never idle
     trickle = setInterval(() => {
       for (const c of slow) if (!c.closed) c.socket.write('a')
@@ -135,4 +144,30 @@ inputs:
   assert.equal(code, 0, err)
   const result = JSON.parse(out) as {inputs: Array<{name: string; written: number}>}
   assert.equal(result.inputs.find((i) => i.name === 'listener')!.written, LEGIT_WRITES, 'every acknowledged point is in the store')
+})
+
+it('the daemon API has the same limits: its per-source cap and header_timeout (1s here) hold 100 trickling and 10 silent connections', {timeout: 60_000}, async (t) => {
+  const {config} = parseConfigText('api:\n  listen: 127.0.0.1:0\n  header_timeout: 1s\n  max_connections_per_source: 10\n', '<test>', {})
+  const api = createApiServer({listen: config.api.listen, clock: systemClock, socket: serverSocketOptions('api', config.api)})
+  api.route('GET', '/healthz', () => ({json: {status: 'ok'}}), {auth: false})
+  const {port, url} = await api.listen()
+  const slow = await openSlowClients(port, 100)
+  const silent = await Promise.all(Array.from({length: 10}, () => openSlowClient(port, true)))
+  const trickle = setInterval(() => {
+    for (const c of slow) if (!c.closed) c.socket.write('a')
+  }, 200)
+  try {
+    const statuses: number[] = []
+    for (let i = 0; i < 20; i++) statuses.push((await fetch(`${url}/healthz`)).status)
+    assert.deepEqual(new Set(statuses), new Set([200]), 'requests from another address are answered')
+    await waitFor(async () => slow.filter((c) => !c.closed).length <= 10, 'API: slow connections beyond the per-source cap closed', 10_000)
+    const held = slow.filter((c) => !c.closed).length
+    await waitFor(async () => slow.every((c) => c.closed), 'API: trickling connections closed by header_timeout', 30_000)
+    await waitFor(async () => silent.every((c) => c.closed), 'API: connections that never send a byte closed by header_timeout', 30_000)
+    t.diagnostic(`api: 100 slow connections from 127.0.0.2 → ${100 - held} closed at once, ${held} later by header_timeout; 10 silent ones closed by header_timeout; ${statuses.length}/20 requests from 127.0.0.1 answered 200`)
+  } finally {
+    clearInterval(trickle)
+    for (const c of [...slow, ...silent]) c.socket.destroy()
+    await api.close()
+  }
 })

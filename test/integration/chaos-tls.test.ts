@@ -11,6 +11,7 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {join} from 'node:path'
+import {connect as tlsConnect} from 'node:tls'
 import {after, before, describe, it} from 'node:test'
 import {systemClock} from '../../src/core/clock.js'
 import {parseConfigText} from '../../src/core/config/load.js'
@@ -18,9 +19,10 @@ import {UserError} from '../../src/core/errors.js'
 import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
 import {createServerSocket, serverSocketOptions} from '../../src/core/server/socket.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
-import {runMon} from '../helpers/cli.js'
+import {spawn} from 'node:child_process'
+import {BIN, runMon} from '../helpers/cli.js'
 import {startIncidentApi, type RunningApi} from '../helpers/incident-api.js'
-import {tempDir} from '../helpers/servers.js'
+import {tempDir, waitFor} from '../helpers/servers.js'
 import {makeTestPki, type TestPki} from '../helpers/tls.js'
 
 const TOKEN = 'tls-test-token-7c1e'
@@ -87,14 +89,21 @@ ${extra}`,
 
 describe('chaos: TLS on the push listener', () => {
   it('serves HTTPS with tls_cert/tls_key: a client trusting the test CA writes; others are refused', async (t) => {
-    const l = await startListenerAgent('listener-tls', '')
+    const l = await startListenerAgent('listener-tls', '    header_timeout: 1s\n')
     try {
       const url = `https://127.0.0.1:${l.port}/api/v2/write?precision=s`
       assert.equal((await post(url, 'tls_test v=1 1767614400\n', {ca: pki.caCert})).status, 204)
       await assert.rejects(post(url, 'tls_test v=2 1767614401\n', {ca: pki.otherCaCert}), /self-signed certificate|unable to verify/i, 'a CA that did not sign it is not trusted')
       await assert.rejects(post(`http://127.0.0.1:${l.port}/api/v2/write`, 'tls_test v=3 1767614402\n'), /socket hang up|ECONNRESET|parse error|HPE_/i, 'plain HTTP to the TLS port gets no answer')
       assert.equal(l.agent.status().listener!.writes, 1)
-      t.diagnostic(`listener https: 1 write over TLS, 2 clients refused`)
+      // a client that completes the handshake and then says nothing is closed by header_timeout
+      const silent = tlsConnect({host: '127.0.0.1', port: l.port, ca: readFileSync(pki.caCert)})
+      silent.on('error', () => {})
+      let closed = false
+      silent.once('close', () => (closed = true))
+      await new Promise((r) => silent.once('secureConnect', r))
+      await waitFor(async () => closed, 'a silent TLS connection closed by header_timeout', 15_000)
+      t.diagnostic(`listener https: 1 write over TLS; another CA, plain HTTP and a silent TLS client refused or closed`)
     } finally {
       await l.close()
     }
@@ -108,6 +117,23 @@ describe('chaos: TLS on the push listener', () => {
       await assert.rejects(post(url, 'mtls_test v=2 1767614401\n', {ca: pki.caCert}), /certificate required|socket hang up|ECONNRESET|alert/i, 'no client certificate, no write')
       await assert.rejects(post(url, 'mtls_test v=3 1767614402\n', {ca: pki.caCert, cert: pki.serverCert, key: pki.serverKey}), /unsupported certificate|certificate|socket hang up|ECONNRESET/i, 'a server certificate is not a client certificate')
       assert.equal(l.agent.status().listener!.writes, 1)
+    } finally {
+      await l.close()
+    }
+  })
+
+  it('a reload with a missing TLS file is refused and the running listener keeps serving', async () => {
+    const l = await startListenerAgent('listener-reload', '')
+    try {
+      const url = `https://127.0.0.1:${l.port}/api/v2/write?precision=s`
+      const {config} = parseConfigText(
+        `data_dir: ${join(tmp.dir, 'listener-reload')}\nhost: collector-1\nagent: {self_metrics: false, flush_interval: 50ms}\ninputs:\n  host: {enabled: false}\n  listener:\n    enabled: true\n    listen: 127.0.0.1:0\n    token: ${TOKEN}\n    tls_cert: ${join(tmp.dir, 'renewed.pem')}\n    tls_key: ${pki.serverKey}\n`,
+        '<test>',
+        {},
+      )
+      await assert.rejects(l.agent.reload(config), (err: UserError) => err instanceof UserError && err.message.startsWith('cannot read inputs.listener.tls_cert'))
+      assert.equal(l.agent.listenerAddress?.port, l.port, 'the listener was not stopped')
+      assert.equal((await post(url, 'reload_test v=1 1767614400\n', {ca: pki.caCert})).status, 204)
     } finally {
       await l.close()
     }
@@ -132,7 +158,7 @@ describe('chaos: TLS on the daemon API, mon alerts --remote https:// with a priv
     apis.push(api)
     return api
   }
-  const remote = (url: string, args: string[], env: NodeJS.ProcessEnv = {}) => runMon(['alerts', 'list', '--json', '--remote', url, ...args], {env: {MON_TOKEN: TOKEN, ...env}})
+  const remote = (url: string, args: string[], env: NodeJS.ProcessEnv = {}) => runMon(['alerts', 'list', '--json', '--remote', url, ...args], {env: {MON_API_TOKEN: TOKEN, ...env}})
   after(async () => {
     for (const api of apis) await api.stop()
   })
@@ -172,5 +198,33 @@ describe('chaos: TLS on the daemon API, mon alerts --remote https:// with a priv
     assert.match(without.stderr, /cannot reach the mon daemon at https:.*: it refused our TLS client certificate/)
     t.diagnostic(`without a client certificate: ${without.stderr.trim().split('\n').join(' | ')}`)
     assert.doesNotMatch(without.stderr, /^\s+at /m)
+  })
+})
+
+describe('chaos: mon status against a daemon whose API serves TLS', () => {
+  it('asks the API when MON_CA trusts its certificate; otherwise shows the status file and says what to set', {timeout: 90_000}, async (t) => {
+    const dir = join(tmp.dir, 'daemon')
+    const config = join(tmp.dir, 'daemon.yaml')
+    writeFileSync(config, `data_dir: ${dir}\ninputs:\n  host: {enabled: false}\napi:\n  listen: 127.0.0.1:0\n  token: ${TOKEN}\n  tls_cert: ${pki.serverCert}\n  tls_key: ${pki.serverKey}\n`)
+    const env = {...process.env, MON_CONFIG: '', NO_COLOR: '1', MON_API_TOKEN: TOKEN}
+    const daemon = spawn(process.execPath, [BIN, 'daemon', '--config', config], {env, stdio: ['ignore', 'ignore', 'pipe']})
+    let err = ''
+    daemon.stderr.on('data', (d) => (err += d))
+    try {
+      await waitFor(async () => /"url":\s*"https:/.test(readFileSync(join(dir, 'daemon.json'), 'utf8')), 'daemon.json with the https API URL', 30_000, daemon, () => err)
+      const status = (extra: NodeJS.ProcessEnv) => runMon(['status', '--config', config, '--json'], {env: {MON_API_TOKEN: TOKEN, ...extra}})
+      const trusted = await status({MON_CA: pki.caCert})
+      assert.equal(trusted.code, 0, trusted.stderr)
+      assert.equal((JSON.parse(trusted.stdout) as {daemon: {source: string}}).daemon.source, 'api')
+      const untrusted = await status({})
+      assert.equal(untrusted.code, 0, untrusted.stderr)
+      const report = JSON.parse(untrusted.stdout) as {daemon: {source: string}; notes: string[]}
+      assert.equal(report.daemon.source, 'snapshot')
+      assert.match(report.notes.join('\n'), /cannot ask the daemon's API at https:.*set MON_CA to the CA that signed api\.tls_cert/)
+      t.diagnostic(`mon status without MON_CA: ${report.notes[0]}`)
+    } finally {
+      daemon.kill('SIGTERM')
+      await new Promise((r) => (daemon.exitCode === null ? daemon.once('exit', r) : r(null)))
+    }
   })
 })

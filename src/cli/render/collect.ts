@@ -9,7 +9,7 @@ export function renderCollectStart(agent: Agent, storeName: string): string[] {
   const lines = [`mon collect: ${plural(agent.inputs.length, 'input')} → ${storeName}`]
   for (const i of status.inputs) if (i.kind !== 'listener') lines.push(`  ${i.name.padEnd(24)} ${i.schedule}`)
   const a = agent.listenerAddress
-  if (a) lines.push(`  listener                 http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/write (and /api/v2/write)`)
+  if (a) lines.push(`  listener                 ${a.scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/write (and /api/v2/write)`)
   const s = status.spool
   lines.push(`  spool                    ${s.dir}${s.points > 0 ? ` (${plural(s.points, 'unsent point')} from an earlier run, ${formatSize(s.bytes)})` : ''}`)
   lines.push('Ctrl-C (SIGINT) or SIGTERM stops after writing what is spooled.')

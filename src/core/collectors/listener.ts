@@ -50,7 +50,7 @@ import type {Point, Tags} from '../model/point.js'
 import {toLineProtocol} from '../pipeline/batcher.js'
 import {SpoolFullError, type Spool, type SpoolPrecision, type SpoolRecordInput} from '../pipeline/spool.js'
 import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
-import {createServerSocket, serverSocketOptions, sourceAddress, type ServerSocket, type ServerSocketOptions} from '../server/socket.js'
+import {createServerSocket, serverSocketOptions, sourceAddress, sourceKey, type ServerSocket, type ServerSocketOptions} from '../server/socket.js'
 import {decorate, type CollectorContext} from './types.js'
 
 export const INFLUXDB_COMPAT_VERSION = '1.8.10'
@@ -144,7 +144,7 @@ export class Listener {
   async start(): Promise<{host: string; port: number}> {
     const hp = parseHostPort(this.opts.listen)
     if (!hp) throw new Error(`invalid listen address ${this.opts.listen}`)
-    const socket = createServerSocket(this.opts.socket ?? serverSocketOptions('inputs.listener', listenerInputSchema.parse({})), (req, res) => void this.handle(req, res))
+    const socket = createServerSocket(this.opts.socket ?? serverSocketOptions('inputs.listener', listenerInputSchema.parse({})), (req, res) => void this.handle(req, res), this.opts.ctx.log)
     const server = socket.server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -308,18 +308,19 @@ export class Listener {
 
   /** 401 for a wrong token, 429 while the source is locked out (the right token included). */
   private checkToken(req: IncomingMessage, url: URL, api: 1 | 2): void {
-    const source = sourceAddress(req.socket)
+    const address = sourceAddress(req.socket)
+    const source = sourceKey(address)
     const now = this.opts.ctx.clock.now()
     const locked = this.throttle.lockedFor(source, now)
     if (locked > 0) {
       this.s.throttled++
-      throw new HttpError(429, `too many failed logins from ${source}: locked out for ${retryAfterSeconds(locked)}s`, {retryAfter: retryAfterSeconds(locked)})
+      throw new HttpError(429, `too many failed logins from ${address}: locked out for ${retryAfterSeconds(locked)}s`, {retryAfter: retryAfterSeconds(locked)})
     }
     if (this.authorized(req, url, api)) return
     this.s.unauthorized++
     const {failures, lockedOut} = this.throttle.fail(source, now)
     // at most maxFailures lines per source and lockout: a guesser cannot flood the log
-    this.opts.ctx.log.warn('listener refused a write: missing or wrong token', {source, failures})
+    this.opts.ctx.log.warn('listener refused a write: missing or wrong token', {source: address, failures})
     if (lockedOut) this.opts.ctx.log.warn('listener locked a source out after failed logins', {source, failures, lockoutSeconds: retryAfterSeconds(this.throttle.opts.lockoutMs)})
     throw new HttpError(401, 'authorization failed: missing or wrong token', {code: 'unauthorized'})
   }

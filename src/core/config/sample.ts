@@ -188,6 +188,21 @@ inputs:
     max_buffered: 256MiB
     # Tags added to pushed points that lack them.
 ~    tags: {source: push}
+    # Close a connection whose request headers are not complete by then (slow clients).
+    header_timeout: 10s
+    # Longest a whole request may take, body included.
+    request_timeout: 2m
+    # Close keep-alive connections idle this long.
+    idle_timeout: 65s
+    # Connections one client address may hold; new ones beyond are closed at once.
+    max_connections_per_source: 256
+    # Connections in all; keep it under the open-files limit (ulimit -n).
+    max_connections: 4096
+    # Serve HTTPS with this certificate and key (PEM, relative to this file).
+~    tls_cert: /etc/mon/tls/server.pem
+~    tls_key: /etc/mon/tls/server.key
+    # Only accept clients with a certificate this CA signed.
+~    tls_client_ca: /etc/mon/tls/ca.pem
 
 # The on-disk queue between collection and the store.
 spool:
@@ -322,6 +337,15 @@ api:
   listen: 127.0.0.1:9464
   # Bearer token for API requests (mon alerts --remote sends it from MON_API_TOKEN).
 ~  token: \${MON_API_TOKEN}
+  # The same limits as inputs.listener; here a whole request gets 30s and an idle connection 5s.
+  header_timeout: 10s
+  request_timeout: 30s
+  idle_timeout: 5s
+  max_connections_per_source: 256
+  max_connections: 4096
+  # Serve HTTPS; mon alerts --remote https://… --ca FILE trusts a private CA.
+~  tls_cert: /etc/mon/tls/server.pem
+~  tls_key: /etc/mon/tls/server.key
 
 log:
   # debug, info, warn or error.

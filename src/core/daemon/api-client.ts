@@ -30,7 +30,7 @@ export interface RemoteOptions {
   /** per request; default 15 s */
   timeoutMs?: number
   /** PEM CA certificate(s) that signed the daemon's certificate, instead of the system's */
-  ca?: string | Buffer
+  ca?: string | Buffer | Buffer[]
   /** PEM client certificate and its key */
   cert?: string | Buffer
   key?: string | Buffer
@@ -144,7 +144,7 @@ export class RemoteIncidents implements IncidentService {
     const headers: Record<string, string> = {Accept: 'application/json', 'User-Agent': 'mon-cli/1'}
     if (this.token) headers.Authorization = `Bearer ${this.token}`
     if (body !== undefined) headers['Content-Type'] = 'application/json'
-    let res: {status: number; ok: boolean; text: string}
+    let res: HttpReply
     try {
       res = await this.send(method, url, headers, body === undefined ? undefined : JSON.stringify(body))
     } catch (error) {
@@ -161,22 +161,8 @@ export class RemoteIncidents implements IncidentService {
     throw this.failure(res.status, (parsed ?? {}) as ErrorBody)
   }
 
-  /** One request with node:http(s) (fetch cannot take a CA); redirects are not followed. */
-  private send(method: string, url: string, headers: OutgoingHttpHeaders, body: string | undefined): Promise<{status: number; ok: boolean; text: string}> {
-    const request = url.startsWith('https:') ? httpsRequest : httpRequest
-    return new Promise((resolve, reject) => {
-      const req = request(url, {method, headers, ...this.tls, signal: AbortSignal.timeout(this.timeoutMs)}, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('error', reject)
-        res.on('end', () => {
-          const status = res.statusCode ?? 0
-          resolve({status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8')})
-        })
-      })
-      req.on('error', reject)
-      req.end(body)
-    })
+  private send(method: string, url: string, headers: OutgoingHttpHeaders, body: string | undefined): Promise<HttpReply> {
+    return sendRequest(url, {method, headers, body, tls: this.tls, timeoutMs: this.timeoutMs})
   }
 
   private unreachable(error: unknown): UserError {
@@ -235,6 +221,33 @@ export class RemoteIncidents implements IncidentService {
         return new UserError(`the mon daemon at ${this.base} failed (HTTP ${status}): ${message}`, {hint: 'its log has the details'})
     }
   }
+}
+
+export interface HttpReply {
+  status: number
+  ok: boolean
+  text: string
+}
+
+/** One request with node:http(s) — fetch cannot take a CA or a client certificate; redirects are not followed. */
+export function sendRequest(
+  url: string,
+  opts: {method: string; headers: OutgoingHttpHeaders; body?: string; tls?: Pick<RemoteOptions, 'ca' | 'cert' | 'key'>; timeoutMs: number},
+): Promise<HttpReply> {
+  const request = url.startsWith('https:') ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method: opts.method, headers: opts.headers, ...opts.tls, signal: AbortSignal.timeout(opts.timeoutMs)}, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('error', reject)
+      res.on('end', () => {
+        const status = res.statusCode ?? 0
+        resolve({status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8')})
+      })
+    })
+    req.on('error', reject)
+    req.end(opts.body)
+  })
 }
 
 function query(params: URLSearchParams): string {

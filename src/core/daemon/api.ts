@@ -8,7 +8,7 @@ import {AmbiguousIdError, IncidentConflictError, NotFoundError} from '../inciden
 import type {IncidentService} from '../incidents/types.js'
 import {silentLogger, type Logger} from '../log.js'
 import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
-import {createServerSocket, serverSocketOptions, sourceAddress, type ServerSocketOptions} from '../server/socket.js'
+import {createServerSocket, serverSocketOptions, sourceAddress, sourceKey, type ServerSocketOptions} from '../server/socket.js'
 import {mountAlertPage} from './alert-page.js'
 import {bearerToken, tokenMatches} from './auth.js'
 import {mountIncidentRoutes} from './api-incidents.js'
@@ -159,7 +159,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (!res.headersSent) send(res, 500, {error: {code: 'internal', message: 'internal error'}})
       else res.destroy()
     })
-  })
+  }, log)
   const server = socket.server
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -171,7 +171,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const route = matching.find((r) => r.method === method)
     const needsAuth = path.startsWith('/api/') || (route?.auth ?? false)
 
-    const locked = needsAuth ? throttle.lockedFor(remoteAddress, opts.clock.now()) : 0
+    const source = sourceKey(remoteAddress)
+    const locked = needsAuth ? throttle.lockedFor(source, opts.clock.now()) : 0
     if (locked > 0) {
       // the lockout was audited when it began; each request during it only counts in the log
       req.resume()
@@ -186,7 +187,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       req.resume()
       const given = bearerToken(req.headers.authorization) !== undefined
       const reason = !opts.token ? 'the API has no token configured' : given ? 'wrong token' : 'missing token'
-      const {failures, lockedOut} = throttle.fail(remoteAddress, opts.clock.now())
+      const {failures, lockedOut} = throttle.fail(source, opts.clock.now())
       const lockout = lockedOut ? `; ${failures} failures, locked out for ${retryAfterSeconds(throttle.opts.lockoutMs)}s` : ''
       log.warn('api: refused request', {source: remoteAddress, method, path, reason: reason + lockout})
       try {

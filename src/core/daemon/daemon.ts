@@ -370,7 +370,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     }
 
     const tokenOf = (c: LoadedConfig) => c.config.api.token || env.MON_API_TOKEN || ''
-    if (!same((c) => c.config.api.listen) || tokenOf(prev) !== tokenOf(next)) {
+    // any key of the section: listen, token, timeouts, caps, TLS files
+    if (!same((c) => ({...c.config.api, token: tokenOf(c)}))) {
       const old = api!
       await old.close()
       try {

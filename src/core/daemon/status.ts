@@ -5,6 +5,7 @@ import {errorMessage} from '../errors.js'
 import type {OutboxStatus} from '../notify/types.js'
 import {stateDbPath} from '../state/db.js'
 import {countAlertsInDb, type AlertCounts} from '../incidents/counts.js'
+import {sendRequest, type HttpReply} from './api-client.js'
 import type {Health, HealthStatus} from './health.js'
 import {daemonPidPath, readLock} from '../lock.js'
 import type {DaemonFacts, LifecycleState} from './types.js'
@@ -198,6 +199,8 @@ export interface ReadStatusOptions {
   dataDir: string
   /** the API token (api.token / MON_API_TOKEN) */
   token?: string
+  /** for a daemon API with TLS: what to trust (see {@link statusClientTls}) */
+  tls?: TlsClient
   timeoutMs?: number
   now?: number
 }
@@ -211,7 +214,7 @@ export async function readDaemonStatus(opts: ReadStatusOptions): Promise<StatusR
     const url = snapshot?.pid === holder.pid ? snapshot.api?.url : undefined
     if (url && opts.token) {
       try {
-        const live = await fetchStatus(url, opts.token, opts.timeoutMs ?? 5000)
+        const live = await fetchStatus(url, opts.token, opts.timeoutMs ?? 5000, opts.tls)
         return {running: true, pid: holder.pid, dataDir: opts.dataDir, daemon: live, dataDirFacts: null, notes}
       } catch (err) {
         notes.push(`cannot ask the daemon's API at ${url} (${errorMessage(err)}); showing its status file`)
@@ -231,14 +234,47 @@ export async function readDaemonStatus(opts: ReadStatusOptions): Promise<StatusR
   return {running: false, pid: null, dataDir: opts.dataDir, daemon: snapshot ?? null, dataDirFacts: dataDirFacts(opts.dataDir), notes}
 }
 
-async function fetchStatus(url: string, token: string, timeoutMs: number): Promise<DaemonStatusView> {
-  const res = await fetch(`${url}/api/v1/status`, {headers: {Authorization: `Bearer ${token}`}, signal: AbortSignal.timeout(timeoutMs)})
-  if (!res.ok) {
-    await res.body?.cancel()
-    throw new Error(`HTTP ${res.status}${res.status === 401 ? ' (wrong token?)' : ''}`)
+async function fetchStatus(url: string, token: string, timeoutMs: number, tls: TlsClient | undefined): Promise<DaemonStatusView> {
+  let res: HttpReply
+  try {
+    res = await sendRequest(`${url}/api/v1/status`, {method: 'GET', headers: {Authorization: `Bearer ${token}`}, tls, timeoutMs})
+  } catch (err) {
+    const code = (err as {code?: string}).code
+    throw new Error(code ? `${errorMessage(err)} [${code}]${url.startsWith('https:') ? '; set MON_CA to the CA that signed api.tls_cert' : ''}` : errorMessage(err))
   }
+  if (!res.ok) throw new Error(`HTTP ${res.status}${res.status === 401 ? ' (wrong token?)' : ''}`)
+  return JSON.parse(res.text) as DaemonStatusView
+}
 
-  return (await res.json()) as DaemonStatusView
+export interface TlsClient {
+  ca?: Buffer[]
+  cert?: Buffer
+  key?: Buffer
+}
+
+/**
+ * What `mon status` trusts for a daemon API with TLS: the daemon's own certificate (api.tls_cert:
+ * enough when it is self-signed or carries its chain) and MON_CA; for api.tls_client_ca, the client
+ * certificate in MON_CLIENT_CERT / MON_CLIENT_KEY. Unreadable files are left out: status then
+ * falls back to the status file and says why.
+ */
+export function statusClientTls(api: {tls_cert?: string}, env: NodeJS.ProcessEnv = process.env): TlsClient | undefined {
+  const read = (file: string | undefined) => {
+    if (!file) return undefined
+    try {
+      return readFileSync(file)
+    } catch {
+      return undefined
+    }
+  }
+  const ca: Buffer[] = []
+  for (const file of [api.tls_cert, env.MON_CA]) {
+    const pem = read(file)
+    if (pem) ca.push(pem)
+  }
+  const [cert, key] = [read(env.MON_CLIENT_CERT), read(env.MON_CLIENT_KEY)]
+  if (ca.length === 0 && !cert) return undefined
+  return {...(ca.length > 0 ? {ca} : {}), ...(cert && key ? {cert, key} : {})}
 }
 
 export function dataDirFacts(dataDir: string): DataDirFacts {

@@ -12,7 +12,7 @@ import {needOptimizingCompiler} from '../runtime.js'
 import {deadline} from '../abort.js'
 import {systemClock, type Clock} from '../clock.js'
 import {Listener, type ListenerStats} from '../collectors/listener.js'
-import {serverSocketOptions} from '../server/socket.js'
+import {checkServerSocket, serverSocketOptions} from '../server/socket.js'
 import {PartialCollectError} from '../collectors/partial.js'
 import {buildInputs, collectorContext, type Input} from '../collectors/registry.js'
 import {parseDuration, parseSize} from '../config/duration.js'
@@ -84,8 +84,8 @@ export interface Agent {
   status(): AgentStatus
   /** Applies a new config: inputs rebuilt, listener restarted if its settings changed, limits updated. */
   reload(config: MonConfig): Promise<void>
-  /** where the push listener listens, once started */
-  readonly listenerAddress: {host: string; port: number} | undefined
+  /** where the push listener listens, once started; scheme `https` with tls_cert */
+  readonly listenerAddress: {host: string; port: number; scheme: 'http' | 'https'} | undefined
   /** the inputs being run */
   readonly inputs: readonly Input[]
 }
@@ -240,7 +240,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
 
   const agent: Agent = {
     get listenerAddress() {
-      return listener?.address
+      return listener?.address && {...listener.address, scheme: listener.scheme}
     },
     get inputs() {
       return inputs
@@ -301,6 +301,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       let fresh: Scheduler
       try {
         fresh = buildScheduler()
+        // a bad TLS file must not cost the running listener
+        if (listenerChanged && listenerWanted()) checkServerSocket(serverSocketOptions('inputs.listener', next.inputs.listener))
       } catch (err) {
         config = previous // keep running as before
         throw err

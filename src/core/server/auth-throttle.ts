@@ -10,7 +10,7 @@ export interface AuthThrottleOptions {
   maxFailures: number
   windowMs: number
   lockoutMs: number
-  /** sources remembered at once; beyond it the oldest quiet ones are forgotten */
+  /** sources remembered at once; beyond it the oldest that are not locked out are forgotten (lockouts: up to twice as many) */
   maxSources: number
 }
 
@@ -51,9 +51,14 @@ export class AuthThrottle {
 
   private forgetQuiet(now: number): void {
     for (const [source, s] of this.sources) if (s.lockedUntil <= now && now - s.windowStart >= this.opts.windowMs) this.sources.delete(source)
-    // still too many (a spray from many addresses): forget the oldest, never the newest
-    for (const source of this.sources.keys()) {
+    // still too many (a spray from many addresses): forget the oldest that are not locked out …
+    for (const [source, s] of this.sources) {
       if (this.sources.size <= this.opts.maxSources) break
+      if (s.lockedUntil <= now) this.sources.delete(source)
+    }
+    // … and, only when even the lockouts are twice too many, the oldest lockouts: memory stays bounded
+    for (const source of this.sources.keys()) {
+      if (this.sources.size <= 2 * this.opts.maxSources) break
       this.sources.delete(source)
     }
   }
