@@ -2,7 +2,7 @@
  * Aggregations computed the obvious way, point by point: the reference the stores' summary-,
  * rollup- and chunk-based answers are checked against.
  */
-import {median, percentile, stddev} from '../../src/core/query/aggregate.js'
+import {median, percentile, stddev} from '../../src/core/model/aggregate.js'
 import type {AggFn} from '../../src/core/store/types.js'
 
 /** `values` in time order. */

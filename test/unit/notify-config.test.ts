@@ -147,7 +147,8 @@ describe('notify config: defaults and samples', () => {
 })
 
 describe('notify config: import order', () => {
-  // config/schema.ts and notify/config.ts import each other; whichever a program loads first must work.
+  // config/schema.ts and notify/config.ts once imported each other (import-cycles.test.ts now forbids
+  // that); whichever a program loads first must still work.
   const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src')
   const entries = ['core/notify/index.js', 'core/notify/channels/registry.js', 'core/notify/channels/ntfy.js', 'core/notify/config.js', 'core/config/schema.js', 'core/config/load.js', 'core/notify/dispatcher.js']
   for (const entry of entries) {

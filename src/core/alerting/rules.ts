@@ -16,7 +16,8 @@ import {
   TOO_DEEP_HINT,
   yamlStructureProblems,
 } from '../config/problems.js'
-import {duration, int, isCronExpression, noDataState, scalarString, section} from '../config/schema.js'
+import {duration, int, isCronExpression, scalarString, section} from '../config/common.js'
+import {noDataState} from '../config/schema.js'
 import {InputError, type SourcePosition} from '../errors.js'
 import {formatExpr, selectorsOf, type Expr} from '../query/ast.js'
 import {QueryError, parseQuery} from '../query/parser.js'

@@ -1,5 +1,3 @@
-import type {LoadedConfig} from './load.js'
-
 /**
  * Keeping secrets out of `mon config show`, logs and error messages. A value is secret when it came
  * from `${ENV}` / `${file:…}` interpolation, when its key is named like a credential, when it is
@@ -87,10 +85,20 @@ export function redactString(text: string, secrets: readonly string[]): string {
 }
 
 /**
+ * The parts of load.ts's LoadedConfig that secretValues reads, named here because load.ts imports
+ * this module (importing its type back would be an import cycle).
+ */
+export interface SecretSources {
+  config: unknown
+  secretPaths: ReadonlyArray<ReadonlyArray<string>>
+  secretFragments?: readonly string[]
+}
+
+/**
  * The secret values in a loaded config, for {@link redactString}: interpolated values (whole and the
  * substituted parts), values under credential-named keys, URL passwords and webhook URLs.
  */
-export function secretValues(loaded: LoadedConfig): string[] {
+export function secretValues(loaded: SecretSources): string[] {
   const found = new Set<string>(loaded.secretFragments ?? [])
   const add = (v: unknown) => {
     if ((typeof v === 'string' || typeof v === 'number') && String(v).length >= MIN_SECRET_LENGTH) found.add(String(v))

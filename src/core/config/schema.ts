@@ -1,212 +1,20 @@
 import {hostname} from 'node:os'
-import {cronParser} from '../scheduler/cron.js'
 import {z} from 'zod'
-import {DURATION_EXAMPLES, SIZE_EXAMPLES, isSpelledDuration, tryParseDuration, tryParseSize} from './duration.js'
+import {tryParseDuration} from './duration.js'
 import {describeValue} from './problems.js'
-import {regexErrorReason} from '../errors.js'
-// notify/config.ts builds on the blocks below; its schema is built lazily, so this cycle is harmless.
+import {bool, coerceInt, dialAddress, dropEmptyKnownKeys, duration, httpUrl, int, interval, isLoopbackHost, isPlainObject, listenAddress, parseHostPort, regex, scalarString, section, size, stringList, tagsSchema, text, typeError} from './common.js'
 import {notifyConfigSchema} from '../notify/config.js'
+
+// The building blocks moved to common.ts; re-exported so code that imported them from here still builds.
+export {bool, dialAddress, duration, httpUrl, int, interval, isCronExpression, isLoopbackHost, listenAddress, parseHostPort, regex, scalarString, section, size, stringList, tagsSchema} from './common.js'
 
 /**
  * The config schema, one exported constant per section so later modules can add their fields in
  * one place. Everything is optional in the file and every default is applied here, so consumers
  * never see `undefined` for a defaulted value. Durations and sizes stay strings as written (use
- * parseDuration / parseSize at the point of use); they are validated here.
+ * parseDuration / parseSize at the point of use); they are validated here. The building blocks
+ * (duration(), size(), httpUrl() …) are in common.ts.
  */
-
-// ---------------------------------------------------------------------------------------------
-// Building blocks
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** `key:` with nothing after it means the same as leaving the key out (for the keys the schema knows). */
-function dropEmptyKnownKeys(value: unknown, known: readonly string[]): unknown {
-  if (!isPlainObject(value)) return value
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) if (!(v === null && known.includes(k))) out[k] = v
-  return out
-}
-
-/** A strict object (unknown keys are errors) where an empty known key counts as absent. */
-export function section<T extends z.core.$ZodLooseShape>(shape: T) {
-  const keys = Object.keys(shape)
-  return z.preprocess((v) => dropEmptyKnownKeys(v, keys), z.strictObject(shape))
-}
-
-// Values interpolated from the environment arrive as strings; numbers and booleans accept them.
-const coerceInt = (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v)
-const coerceBool = (v: unknown) => {
-  if (typeof v !== 'string') return v
-  const s = v.trim().toLowerCase()
-  return ['true', 'yes', 'on'].includes(s) ? true : ['false', 'no', 'off'].includes(s) ? false : v
-}
-
-export function int(opts: {min?: number; max?: number} = {}) {
-  let schema = z.number({error: typeError('an integer (e.g. 5000)')}).int({error: (iss) => `expected an integer (e.g. 5000), got ${describeValue(iss.input)}`})
-  if (opts.min !== undefined) schema = schema.min(opts.min)
-  if (opts.max !== undefined) schema = schema.max(opts.max)
-  return z.preprocess(coerceInt, schema)
-}
-
-export function bool() {
-  return z.preprocess(coerceBool, z.boolean({error: typeError('true or false')}))
-}
-
-/**
- * A schema-level error message for a value of the wrong type only: a missing value and failed
- * checks (min, max, regex) keep their own wording.
- */
-function typeError(expected: string | ((input: unknown) => string)) {
-  return (iss: z.core.$ZodRawIssue) => {
-    if (iss.input === undefined || (iss.code !== 'invalid_type' && iss.code !== 'invalid_union')) return undefined
-    return typeof expected === 'function' ? expected(iss.input) : `expected ${expected}, got ${describeValue(iss.input)}`
-  }
-}
-
-function text(what: string, example: string) {
-  return z.string({error: typeError(`${what} (e.g. ${example})`)})
-}
-
-export const stringList = z.array(z.string())
-
-/** A string where an unquoted number or boolean (`rack: 12`, `[sleep, 5]`) is taken as its text. */
-export const scalarString = z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string())
-
-export const tagsSchema = z.record(z.string(), scalarString)
-
-/** A duration string: `250ms`, `10s`, `1h30m`, `7d`, `1y`. */
-export function duration(opts: {positive?: boolean} = {}) {
-  const expected = (input: unknown) =>
-    typeof input === 'number'
-      ? `expected a duration with a unit (e.g. ${input}s or ${input}ms), got number ${input}`
-      : `expected a duration (e.g. 10s, 5m, 1h30m), got ${describeValue(input)}`
-  return z.string({error: typeError(expected)}).superRefine((s, ctx) => {
-    const ms = tryParseDuration(s)
-    if (ms === undefined) {
-      ctx.addIssue({code: 'custom', message: invalidDurationMessage(s)})
-    } else if (opts.positive && ms <= 0) {
-      ctx.addIssue({code: 'custom', message: `must be longer than 0, got ${JSON.stringify(s)}`})
-    }
-  })
-}
-
-function invalidDurationMessage(s: string): string {
-  return `invalid duration ${JSON.stringify(s)}: expected a number and a unit (ms, s, m, h, d, w, y), e.g. ${DURATION_EXAMPLES}`
-}
-
-const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'])
-
-/** Does this interval string mean a cron schedule (rather than a duration)? */
-export function isCronExpression(s: string): boolean {
-  const t = s.trim()
-  return /\s/.test(t) || t.startsWith('@')
-}
-
-/**
- * How often something runs: a duration (`30s`) or a cron expression with 5 or 6 fields
- * (`*\/5 * * * *`, seconds first when there are 6) or a macro (`@hourly`).
- */
-export function interval() {
-  return text('a duration or a cron expression', '30s or "*/5 * * * *"').superRefine((s, ctx) => {
-    const t = s.trim()
-    // `10 seconds` has a space, like a cron expression, but it is a duration written in words
-    if (isSpelledDuration(t)) {
-      ctx.addIssue({code: 'custom', message: invalidDurationMessage(s)})
-      return
-    }
-    if (!isCronExpression(t)) {
-      const ms = tryParseDuration(t)
-      if (ms === undefined) {
-        ctx.addIssue({code: 'custom', message: `invalid interval ${JSON.stringify(s)}: expected a duration (e.g. ${DURATION_EXAMPLES}) or a cron expression (e.g. "*/5 * * * *")`})
-      } else if (ms <= 0) ctx.addIssue({code: 'custom', message: `must be longer than 0, got ${JSON.stringify(s)}`})
-      return
-    }
-    const fields = t.split(/\s+/)
-    if (t.startsWith('@') ? !CRON_MACROS.has(t) : fields.length !== 5 && fields.length !== 6) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `invalid cron expression ${JSON.stringify(s)}: expected 5 fields (minute hour day month weekday), 6 with seconds first, or one of ${[...CRON_MACROS].join(', ')}`,
-      })
-      return
-    }
-    try {
-      cronParser().parse(t)
-    } catch (err) {
-      ctx.addIssue({code: 'custom', message: `invalid cron expression ${JSON.stringify(s)}: ${err instanceof Error ? err.message : String(err)}`})
-    }
-  })
-}
-
-/** A size: a number of bytes or `512MB`, `32MiB`, `1GiB`. Kept as a string (`parseSize` reads it). */
-export function size() {
-  return z
-    .union([z.string(), z.number()], {error: typeError(`a size (e.g. ${SIZE_EXAMPLES})`)})
-    .superRefine((v, ctx) => {
-      if (tryParseSize(v) === undefined) {
-        ctx.addIssue({code: 'custom', message: `invalid size ${JSON.stringify(v)}: expected a number and a unit (B, KB, KiB, MB, MiB, GB, GiB, TB, TiB), e.g. ${SIZE_EXAMPLES}`})
-      }
-    })
-    .transform((v) => String(v))
-}
-
-/** An http(s) URL. */
-export function httpUrl() {
-  return text('an http(s) URL', 'https://example.com/health').superRefine((s, ctx) => {
-    let url: URL
-    try {
-      url = new URL(s)
-    } catch {
-      ctx.addIssue({code: 'custom', message: `invalid URL ${JSON.stringify(s)}: expected e.g. https://example.com/health`})
-      return
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      ctx.addIssue({code: 'custom', message: `expected an http:// or https:// URL, got ${JSON.stringify(s)}`})
-    }
-  })
-}
-
-/** A regular expression (JavaScript syntax), checked to compile. */
-export function regex() {
-  return text('a regular expression', '"status.*ok"').superRefine((s, ctx) => {
-    try {
-      new RegExp(s)
-    } catch (err) {
-      ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${regexErrorReason(err)}`})
-    }
-  })
-}
-
-/** `host:port`, `[v6]:port`, `:port` (all interfaces). Undefined if it is not one of those. */
-export function parseHostPort(address: string): {host: string; port: number} | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^\s:[\]]*)):(\d{1,5})$/.exec(address.trim())
-  if (!m) return undefined
-  const port = Number(m[3])
-  if (port > 65535) return undefined
-  return {host: m[1] ?? m[2] ?? '', port}
-}
-
-/** 127.0.0.0/8, ::1 and localhost; an empty host (`:9464`) or 0.0.0.0 means every interface. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true
-  if (/^::ffff:127\.\d+\.\d+\.\d+$/.test(h)) return true
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
-}
-
-export function listenAddress(opts: {allowPortZero?: boolean} = {}) {
-  return text('a listen address host:port', '127.0.0.1:9464').superRefine((s, ctx) => {
-    const hp = parseHostPort(s)
-    if (!hp || (!opts.allowPortZero && hp.port === 0)) ctx.addIssue({code: 'custom', message: `invalid listen address ${JSON.stringify(s)}: expected host:port, e.g. 127.0.0.1:9464, [::1]:9464 or 0.0.0.0:9464`})
-  })
-}
-
-/** `host:port` to connect to. */
-export function dialAddress() {
-  return text('an address host:port', 'db.example.com:5432').superRefine((s, ctx) => {
-    const hp = parseHostPort(s)
-    if (!hp || hp.host === '' || hp.port === 0) ctx.addIssue({code: 'custom', message: `invalid address ${JSON.stringify(s)}: expected host:port, e.g. db.example.com:5432 or [2001:db8::1]:443`})
-  })
-}
 
 /** The api/listener rule: listening beyond loopback needs a token. */
 function requireTokenOffLoopback(tokenPath: string) {
@@ -450,7 +258,7 @@ export const rulesSchema = section({
 })
 
 /** Receivers, the route tree, inhibit rules, mute time intervals, escalation policies and the outbox (src/core/notify/config.ts). */
-export const notifySchema = z.lazy(() => notifyConfigSchema()).prefault({})
+export const notifySchema = notifyConfigSchema().prefault({})
 
 export const DEFAULT_RETENTION: Readonly<Record<string, string>> = {raw: '7d', '1m': '30d', '1h': '1y'}
 

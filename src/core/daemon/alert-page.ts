@@ -1,6 +1,6 @@
 import {NotFoundError} from '../incidents/errors.js'
 import type {AlertDetail, AlertView, IncidentService} from '../incidents/types.js'
-import type {ApiReply, ApiRequest, ApiServer} from './api.js'
+import type {ApiReply, ApiRequest, ApiServer} from './http-api.js'
 
 /**
  * `GET /alerts/{fingerprint}`: the page a notification's `generatorURL` (`<external_url>/alerts/<fp>`)

@@ -3,7 +3,7 @@ import {tryParseDuration} from '../config/duration.js'
 import {InputError} from '../errors.js'
 import {STATE_FILTERS, type ActionInput, type IncidentService, type StateFilter} from '../incidents/types.js'
 import {parseTime} from '../query/time.js'
-import type {ApiRequest, ApiServer} from './api.js'
+import type {ApiRequest, ApiServer} from './http-api.js'
 
 /**
  * The incident routes under /api/v1, each a thin mapping onto {@link IncidentService}: the same

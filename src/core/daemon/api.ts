@@ -12,6 +12,9 @@ import {createServerSocket, serverSocketOptions, sourceAddress, sourceKey, type 
 import {mountAlertPage} from './alert-page.js'
 import {bearerToken, tokenMatches} from './auth.js'
 import {mountIncidentRoutes} from './api-incidents.js'
+import type {ApiHandler, ApiReply, ApiRequest, ApiServer, ListenAddress, RouteOptions} from './http-api.js'
+
+export type {ApiHandler, ApiReply, ApiRequest, ApiServer, ListenAddress, RouteOptions} from './http-api.js'
 
 /**
  * The daemon's HTTP server (node:http): the incident API under /api/v1 (alerts, acks, silences,
@@ -31,39 +34,6 @@ import {mountIncidentRoutes} from './api-incidents.js'
  * 413, 429 or 500 (a bug: logged, never shown with its stack).
  */
 
-export interface ApiRequest {
-  method: string
-  /** path without the query string, decoded per segment into `params` */
-  path: string
-  params: Record<string, string>
-  query: URLSearchParams
-  /** parsed JSON body (undefined when empty) */
-  body: unknown
-  /** the client's address (`127.0.0.1`, `2001:db8::1`) */
-  remoteAddress: string
-  headers: IncomingMessage['headers']
-}
-
-export interface ApiReply {
-  status?: number
-  /** sent as application/json */
-  json?: unknown
-  /** sent as is (with contentType, default text/plain) */
-  text?: string
-  contentType?: string
-  headers?: Record<string, string>
-}
-
-export type ApiHandler = (req: ApiRequest) => ApiReply | Promise<ApiReply>
-
-export interface RouteOptions {
-  /**
-   * needs the bearer token; default true (every route under /api/ needs it regardless).
-   * `'off-loopback'`: only when the server listens beyond loopback (pages a browser opens from a link).
-   */
-  auth?: boolean | 'off-loopback'
-}
-
 export interface ApiServerOptions {
   /** `host:port` (api.listen); port 0 picks a free port. Default 127.0.0.1:9464 */
   listen?: string
@@ -79,21 +49,6 @@ export interface ApiServerOptions {
   maxBodyBytes?: number
   /** timeouts, connection caps, TLS; default: those of an empty api section */
   socket?: ServerSocketOptions
-}
-
-export interface ListenAddress {
-  host: string
-  port: number
-  /** `http://127.0.0.1:9464` (`https://` with api.tls_cert) */
-  url: string
-}
-
-export interface ApiServer {
-  /** Add a route: `GET /healthz`, `POST /api/v1/alerts/{id}/ack` (`{name}` matches one path segment). */
-  route(method: string, pattern: string, handler: ApiHandler, opts?: RouteOptions): void
-  listen(): Promise<ListenAddress>
-  /** Stop accepting, drop idle and open connections. */
-  close(): Promise<void>
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9464'

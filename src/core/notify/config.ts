@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {parseDuration, tryParseDuration} from '../config/duration.js'
 import {didYouMean, formatPath} from '../config/problems.js'
-import {bool, duration, httpUrl, int, scalarString, section, stringList} from '../config/schema.js'
+import {bool, duration, httpUrl, int, scalarString, section, stringList} from '../config/common.js'
 import {parseMatcher} from '../model/matcher.js'
 import {CHANNEL_TYPES, CHANNELS, configKey, type ChannelConfigOf, type ChannelType} from './channels/registry.js'
 import {checkLocation, parseDayOfMonthRange, parseMonthRange, parseTimeRange, parseWeekdayRange, parseYearRange, TimeIntervalError} from './mute.js'
@@ -10,9 +10,6 @@ import {checkLocation, parseDayOfMonthRange, parseMonthRange, parseTimeRange, pa
  * The `notify:` config section: receivers (each a list of channel configs per type, as in
  * Alertmanager), the route tree, inhibit rules, time intervals for muting, escalation policies and
  * the outbox. Option names follow Alertmanager's so a user can bring what they know.
- *
- * Built lazily ({@link notifyConfigSchema}): config/schema.ts imports this module and this module
- * imports the config building blocks, so nothing here may run at import time.
  */
 
 export interface RouteConfig {

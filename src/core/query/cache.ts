@@ -1,6 +1,6 @@
 import type {Point} from '../model/point.js'
 import type {Frame, QueryOptions, QueryPlan, Store, WriteOutcome} from './../store/types.js'
-import {Accumulators, bucketStart, derivative, lastPerBucket} from './aggregate.js'
+import {Accumulators, bucketStart, derivative, lastPerBucket} from '../model/aggregate.js'
 import {sortFrames} from '../store/frames.js'
 
 /**
@@ -17,7 +17,7 @@ import {sortFrames} from '../store/frames.js'
  * With `shareReads`, plans over the same selector share one read of its raw points: the first
  * plan of a step reads the selector's points over the widest window seen for it (up to
  * `maxWindow`), and every aggregation, rate() and raw selection over it within that step is
- * computed from those points here, with the store's semantics (query/aggregate.ts). Rules that
+ * computed from those points here, with the store's semantics (model/aggregate.ts). Rules that
  * read `cpu.usage_user` as mean over 5m, max over 1m and p95 over 15m then cost one read instead
  * of three. It is meant for the embedded store, where a read is cheap to ship but costly to
  * decode; on InfluxDB the server aggregates better than shipping raw points.

@@ -1,6 +1,6 @@
 import {cronParser} from './cron.js'
 import {formatDuration, parseDuration} from '../config/duration.js'
-import {isCronExpression} from '../config/schema.js'
+import {isCronExpression} from '../config/common.js'
 import {InputError} from '../errors.js'
 
 /** When something runs: every N ms aligned to the epoch, or at the times of a cron expression. */

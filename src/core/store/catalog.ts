@@ -6,7 +6,9 @@ import {didYouMean} from '../config/problems.js'
 import type {StoreConfig} from '../config/schema.js'
 import {UserError} from '../errors.js'
 import {embeddedStorePath} from './open.js'
-import type {FullStore, StoreCatalog} from './types.js'
+import type {FullStore, InitResult, StoreCatalog} from './types.js'
+
+export type {InitResult} from './types.js'
 
 /** Throws a clear error (with a did-you-mean) when `measurement` is not in the store. */
 export async function requireMeasurement(store: StoreCatalog, measurement: string, storeName: string): Promise<void> {
@@ -17,17 +19,6 @@ export async function requireMeasurement(store: StoreCatalog, measurement: strin
     hint: guess ? `did you mean "${guess}"?` : names.length > 0 ? 'list them with `mon store measurements`' : 'the store is empty: collect or write some data first (mon collect --once)',
     exitCode: 2,
   })
-}
-
-/** `mon store init`: what exists now and whether it was just created. */
-export interface InitResult {
-  backend: string
-  location: string
-  /** 1.x database, 2.x bucket, or the embedded database file */
-  database: string
-  created: boolean
-  serverVersion?: string
-  notes: string[]
 }
 
 /**

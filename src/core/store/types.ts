@@ -1,9 +1,10 @@
 import type {FieldType, Point} from '../model/point.js'
 import type {Matcher} from '../model/matcher.js'
 import type {RetentionPolicy} from './retention.js'
+import type {AggFn} from '../model/aggregate.js'
 
-/** Aggregations every backend implements with the same semantics (InfluxQL's). */
-export type AggFn = 'mean' | 'min' | 'max' | 'sum' | 'count' | 'first' | 'last' | 'percentile' | 'median' | 'stddev' | 'spread'
+export type {AggFn} from '../model/aggregate.js'
+
 /** Per-series transforms applied before aggregation (per second). */
 export type TransformFn = 'rate' | 'derivative'
 
@@ -100,6 +101,17 @@ export interface StoreCatalog {
    * into one point), with the stored field types — for `mon store archive`.
    */
   scan?(start: number, end: number): AsyncIterable<Point[]>
+}
+
+/** `mon store init`: what exists now and whether it was just created. */
+export interface InitResult {
+  backend: string
+  location: string
+  /** 1.x database, 2.x bucket, or the embedded database file */
+  database: string
+  created: boolean
+  serverVersion?: string
+  notes: string[]
 }
 
 /** What one retention pass did: buckets rolled up and points/buckets dropped, per tier. */

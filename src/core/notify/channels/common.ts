@@ -1,6 +1,6 @@
 import type {z} from 'zod'
 import {parseDuration} from '../../config/duration.js'
-import {bool, duration} from '../../config/schema.js'
+import {bool, duration} from '../../config/common.js'
 import type {Logger} from '../../log.js'
 import type {Channel, Notification} from '../types.js'
 
@@ -9,8 +9,8 @@ import type {Channel, Notification} from '../types.js'
  * (resolved / acknowledged messages) and a factory. A new channel is one file plus one line in
  * registry.ts.
  *
- * Schemas are built on first use, not at import: the config schema imports the registry and the
- * channels import the config building blocks, and a lazily built schema makes that cycle harmless.
+ * Field helpers come from config/common.ts (a leaf), never config/schema.ts: the config schema
+ * imports the registry, so a channel importing it would close an import cycle.
  */
 
 /** Where a Slack channel remembers the first message of a group, to thread later notes under it. */

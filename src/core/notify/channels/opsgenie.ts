@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {httpUrl, section, stringList} from '../../config/schema.js'
+import {httpUrl, section, stringList} from '../../config/common.js'
 import {jsonField, postJson} from '../http.js'
 import {alertSummary, formatLabels, normalizeSeverity, plainText, truncate} from '../render.js'
 import type {Notification, NotificationAlert} from '../types.js'

@@ -12,21 +12,17 @@ import {webhookChannel} from './webhook.js'
 /**
  * Every channel type, by the name used in config (`<type>_configs` in a receiver). A new channel is
  * one file plus one line here.
- *
- * Getters, not values: config/schema.ts → notify/config.ts → this file → a channel → config/schema.ts
- * is an import cycle, and a program that imports a channel file first reaches this file before
- * that channel's definition exists. A getter is only read later, when the schema is built.
  */
 export const CHANNELS = {
-  get slack() { return slackChannel },
-  get teams() { return teamsChannel },
-  get webhook() { return webhookChannel },
-  get email() { return emailChannel },
-  get pagerduty() { return pagerDutyChannel },
-  get opsgenie() { return opsgenieChannel },
-  get twilio() { return twilioChannel },
-  get ntfy() { return ntfyChannel },
-  get alertmanager() { return alertmanagerChannel },
+  slack: slackChannel,
+  teams: teamsChannel,
+  webhook: webhookChannel,
+  email: emailChannel,
+  pagerduty: pagerDutyChannel,
+  opsgenie: opsgenieChannel,
+  twilio: twilioChannel,
+  ntfy: ntfyChannel,
+  alertmanager: alertmanagerChannel,
 }
 
 export type ChannelType = keyof typeof CHANNELS

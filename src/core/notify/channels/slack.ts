@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {httpUrl, int, section} from '../../config/schema.js'
+import {httpUrl, int, section} from '../../config/common.js'
 import {postJson, type HttpResponse} from '../http.js'
 import {alertSummary, formatLabels, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../render.js'
 import {PermanentDeliveryError, type Notification} from '../types.js'

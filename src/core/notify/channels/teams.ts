@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {httpUrl, int, section} from '../../config/schema.js'
+import {httpUrl, int, section} from '../../config/common.js'
 import {postJson} from '../http.js'
 import {alertSummary, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../render.js'
 import type {Notification} from '../types.js'

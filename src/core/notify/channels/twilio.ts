@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {httpUrl, int, section} from '../../config/schema.js'
+import {httpUrl, int, section} from '../../config/common.js'
 import {basicAuth, checkResponse, httpRequest, jsonField, type HttpRequest} from '../http.js'
 import {alertSummary, notificationNote, statusTag, truncate} from '../render.js'
 import type {Notification} from '../types.js'

@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {httpUrl, int, scalarString, section} from '../../config/schema.js'
+import {httpUrl, int, scalarString, section} from '../../config/common.js'
 import {basicAuth, postJson} from '../http.js'
 import type {Notification} from '../types.js'
 import {commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'

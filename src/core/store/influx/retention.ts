@@ -36,7 +36,7 @@
  * first = first(first), last = last(last), spread = max(max) − min(min).
  */
 import {InputError} from '../../errors.js'
-import {Accumulators, bucketStart, derivative} from '../../query/aggregate.js'
+import {Accumulators, bucketStart, derivative} from '../../model/aggregate.js'
 import {UInt, type FieldType, type FieldValue, type Point} from '../../model/point.js'
 import {rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import type {Frame, QueryPlan} from '../types.js'

@@ -1,4 +1,5 @@
-import type {AggFn} from '../store/types.js'
+/** Aggregations every backend implements with the same semantics (InfluxQL's). */
+export type AggFn = 'mean' | 'min' | 'max' | 'sum' | 'count' | 'first' | 'last' | 'percentile' | 'median' | 'stddev' | 'spread'
 
 /**
  * Aggregations with InfluxQL's semantics, so the embedded store and InfluxDB give the same numbers:
