@@ -7,7 +7,7 @@ import {tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
 import {QueryDeadline} from '../core/query/deadline.js'
 import {fieldsByMeasurement, prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
-import {runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
+import {checkPassthroughStore, runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Query extends BaseCommand {
@@ -49,6 +49,8 @@ export default class Query extends BaseCommand {
       if (!(timeoutMs! > 0)) throw new InputError(`--timeout: invalid duration ${JSON.stringify(flags.timeout)}`, {hint: 'a positive duration such as 30s or 2m'})
       if (passthrough) {
         this.debugLine(`${flags.flux === undefined ? 'influxql' : 'flux'}: ${flags.flux ?? flags.influxql}`)
+        // said from the config, before the store is opened (an embedded store's data dir may not exist)
+        checkPassthroughStore(ctx.loaded.config.store.type, ctx.storeName, {influxql: flags.influxql, flux: flags.flux})
         const store = await ctx.store()
         const raw = await new QueryDeadline(timeoutMs!, ctx.clock).bound(runPassthrough(store, ctx.storeName, {influxql: flags.influxql, flux: flags.flux}))
         for (const m of raw.messages) this.warnLine(m)

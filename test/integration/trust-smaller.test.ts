@@ -77,6 +77,9 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
 
   it('query with no data: the note goes to stderr, stdout stays empty (csv: the header only; json: the shape)', async () => {
     const env = freshEnv()
+    // a store that exists but has no cpu points (a data dir that does not exist is another error: trust-outputs)
+    const seeded = await runMon(['write', '-'], {env, input: 'mem used_percent=1\n'})
+    assert.equal(seeded.code, 0, seeded.stderr)
     const table = await runMon(['query', 'cpu.usage_user', '--since', '1h'], {env})
     assert.equal(table.code, 0, table.stderr)
     assert.equal(table.stdout, '')

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openIncidents, remoteFlags} from '../../cli/incidents-context.js'
+import {labelMatcher} from '../../core/incidents/service.js'
 import {renderAlertList} from '../../cli/render/alerts.js'
 import {STATE_FILTERS, type AlertView, type StateFilter} from '../../core/incidents/types.js'
 import {parseTime} from '../../core/query/time.js'
@@ -30,6 +31,7 @@ export default class AlertsList extends BaseCommand {
 
   async run(): Promise<AlertList> {
     const {flags} = await this.parse(AlertsList)
+    for (const l of flags.label ?? []) labelMatcher(l) // a bad flag is a usage error, before anything is opened
     const ctx = await openIncidents(flags, {onBrokenConfigWhileDaemonRuns: (problem) => this.warnLine(`warning: ${problem}`)})
     try {
       const state = flags.state as StateFilter

@@ -354,7 +354,7 @@ export class LocalIncidents implements IncidentService {
 }
 
 /** `--label` values: `k=v` or any matcher (`k!=v`, `k=~re`, `k!~re`). */
-function labelMatcher(text: string): Matcher {
+export function labelMatcher(text: string): Matcher {
   try {
     return parseMatcher(text)
   } catch (error) {

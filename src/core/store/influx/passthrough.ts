@@ -14,14 +14,19 @@ export interface PassthroughRequest {
   flux?: string
 }
 
+/** `kind`: the store's (or the configured store type): raw InfluxQL/Flux needs an InfluxDB store. */
+export function checkPassthroughStore(kind: string, storeName: string, req: PassthroughRequest): void {
+  if (kind === 'influxdb') return
+  const flag = req.flux === undefined ? '--influxql' : '--flux'
+  throw new InputError(`${flag} needs an InfluxDB store; the configured store is ${storeName}`, {
+    hint: 'set store.type: influxdb (and store.url) in the config, or query with a mon expression',
+  })
+}
+
 export async function runPassthrough(store: FullStore, storeName: string, req: PassthroughRequest): Promise<RawQueryResult> {
   const flag = req.flux === undefined ? '--influxql' : '--flux'
   const text = (req.flux ?? req.influxql ?? '').trim()
-  if (store.kind !== 'influxdb') {
-    throw new InputError(`${flag} needs an InfluxDB store; the configured store is ${storeName}`, {
-      hint: 'set store.type: influxdb (and store.url) in the config, or query with a mon expression',
-    })
-  }
+  checkPassthroughStore(store.kind, storeName, req)
 
   if (text === '') throw new InputError(`${flag} needs a query`, {hint: req.flux === undefined ? `e.g. ${flag} 'SHOW MEASUREMENTS'` : `e.g. ${flag} 'buckets()'`})
   const influx = store as InfluxStore
