@@ -9,7 +9,7 @@ import {parsePrecision} from '../core/model/line-protocol.js'
 export default class Write extends BaseCommand {
   static override summary = 'Write line protocol from a file or stdin into the store (like `influx write`).'
   static override description =
-    'The whole input is checked first: a malformed line is reported as file:line:col and nothing is written, unless --skip-invalid. Writing the same series, field and timestamp again overwrites.'
+    'The whole input is checked first: a malformed line is reported as file:line:col and nothing is written, unless --skip-invalid. Writing the same series, field and timestamp again overwrites. Timestamps are kept to the millisecond: values of one series and field that fall in the same millisecond are merged (the last kept) and counted ("merged" in --json). A point the store refuses (a field type conflict) is reported; the others are written (exit 2).'
 
   static override enableJsonFlag = true
   static override examples = [
@@ -45,6 +45,7 @@ export default class Write extends BaseCommand {
       if (!this.jsonEnabled()) {
         for (const e of summary.errors.slice(0, 20)) this.warnLine(`skipped ${summary.source}:${e.line}:${e.col}: ${e.message}`)
         this.log(`wrote ${summary.points} points${summary.skipped ? ` (skipped ${summary.skipped} invalid lines)` : ''} to ${ctx.storeName}`)
+        if (summary.merged > 0) this.warnLine(`${summary.merged} values shared series, field and millisecond with a later one and were merged into it (timestamps are kept to the millisecond)`)
       }
 
       return {...summary, store: ctx.storeName}

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {InputError, UserError} from '../errors.js'
 import {formatLineError, parseLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
-import type {Point} from '../model/point.js'
+import {countMergedValues, type Point} from '../model/point.js'
 import type {Store} from '../store/types.js'
 
 export interface WriteRequest {
@@ -21,6 +21,11 @@ export interface WriteSummary {
   points: number
   lines: number
   skipped: number
+  /**
+   * field values that share series, field and millisecond with a later one of the input: stored
+   * as one (the later). Points are whole milliseconds, so finer timestamps can collide.
+   */
+  merged: number
   errors: Array<{line: number; col: number; message: string}>
 }
 
@@ -37,14 +42,15 @@ export async function writeLineProtocol(store: Store, req: WriteRequest): Promis
   const lines = points.length + errors.length
   if (errors.length > 0 && !req.skipInvalid) throw invalidInput(name, errors)
   if (points.length === 0 && errors.length === 0) throw new InputError(`${name}: no points in the input`, {hint: 'each line: measurement,tag=v field=1 [timestamp]'})
-  // one atomic write when it fits, so a type conflict found by the store also writes nothing
+  // one write when it fits; a point the store refuses (a field type conflict) ends it with a
+  // partial-write error counting those points, the others are written
   const batch = Math.max(req.batchSize, points.length <= 1_000_000 ? points.length : req.batchSize)
   for (let i = 0; i < points.length; i += batch) {
     await store.write(points.slice(i, i + batch) as Point[])
     req.progress?.(Math.min(points.length, i + batch), points.length)
   }
 
-  return {source: name, points: points.length, lines, skipped: errors.length, errors: errors.map(({line, col, message}) => ({line, col, message}))}
+  return {source: name, points: points.length, lines, skipped: errors.length, merged: countMergedValues(points), errors: errors.map(({line, col, message}) => ({line, col, message}))}
 }
 
 function invalidInput(name: string, errors: LineError[]): InputError {
