@@ -13,7 +13,9 @@ import {systemClock} from '../../src/core/clock.js'
 import {parseConfigText} from '../../src/core/config/load.js'
 import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
-import {tempDir} from '../helpers/servers.js'
+import {writeFileSync} from 'node:fs'
+import {runMon} from '../helpers/cli.js'
+import {freePort, tempDir} from '../helpers/servers.js'
 
 const T0 = 1_764_000_000_000
 const PER_PUSH = 50
@@ -113,5 +115,16 @@ spool: {fsync: never, max_bytes: 64KiB, segment_bytes: 16KiB, when_full: reject}
     assert.equal(st.listener!.spoolFull, refused.length)
     assert.equal(st.spool.full, false)
     assert.equal(stored, sent)
+  })
+
+  it('`mon collect --once` whose points do not fit exits 1 naming the spool, and does not hang on the store retries', async () => {
+    const dir = join(tmp.dir, 'once')
+    const config = join(tmp.dir, 'once.yaml')
+    // nothing listens on that port: the store is unreachable, the writer keeps retrying
+    writeFileSync(config, `data_dir: ${dir}\nstore: {type: influxdb, url: 'http://127.0.0.1:${await freePort()}', database: x}\nspool: {max_bytes: 4KiB, when_full: reject}\n`)
+    const r = await runMon(['collect', '--once', '--config', config, '--drain-timeout', '1s'], {env: {XDG_CONFIG_HOME: join(tmp.dir, 'xdg')}, timeoutMs: 30_000})
+    console.log(`[chaos-spool-full] mon collect --once with a full rejecting spool: exit ${r.code}`)
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /the spool in .* is full \(spool.max_bytes 4096 bytes\) and spool.when_full is reject: the points were not taken/)
   })
 })

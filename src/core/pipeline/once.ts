@@ -116,19 +116,26 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     // leftovers of earlier runs go first, while the inputs collect
     writer.start()
     const startedAt = opts.clock.now()
-    const summary = await collectOnce(
-      opts.inputs,
-      async (input, points) => {
+    let summary: CollectSummary
+    try {
+      summary = await collectOnce(
+        opts.inputs,
+        async (input, points) => {
+          const {text, count} = toLineProtocol(points)
+          if (count > 0) await spool.append([{input: input.name, points: count, precision: 'ms', payload: text}])
+        },
+        {timeout: opts.timeout},
+      )
+      if (opts.config.agent.self_metrics) {
+        const inputs = summary.runs.map((r) => ({name: r.input, kind: opts.inputs.find((i) => i.name === r.input)?.kind ?? '', gathered: r.points, written: 0, dropped: 0, errors: r.error ? 1 : 0, runs: 1, lastDurationMs: r.ms, lastOk: !r.error}))
+        const points = selfMetricsPoints({now: opts.clock.now(), startedAt, inputs, spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency()})
         const {text, count} = toLineProtocol(points)
-        if (count > 0) await spool.append([{input: input.name, points: count, precision: 'ms', payload: text}])
-      },
-      {timeout: opts.timeout},
-    )
-    if (opts.config.agent.self_metrics) {
-      const inputs = summary.runs.map((r) => ({name: r.input, kind: opts.inputs.find((i) => i.name === r.input)?.kind ?? '', gathered: r.points, written: 0, dropped: 0, errors: r.error ? 1 : 0, runs: 1, lastDurationMs: r.ms, lastOk: !r.error}))
-      const points = selfMetricsPoints({now: opts.clock.now(), startedAt, inputs, spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency()})
-      const {text, count} = toLineProtocol(points)
-      await spool.append([{input: SELF_INPUT, points: count, precision: 'ms', payload: text}])
+        await spool.append([{input: SELF_INPUT, points: count, precision: 'ms', payload: text}])
+      }
+    } catch (err) {
+      // e.g. a full spool that refuses (when_full: reject): the writer's retries must not keep the process alive
+      await writer.stop()
+      throw err
     }
     const drained = await writer.drain(opts.clock.now() + opts.flushTimeout)
     await writer.stop()

@@ -141,7 +141,7 @@ export interface SpoolStatus {
   whenFull: WhenFull
   /** appends refused because the spool was full (`when_full: reject`) */
   refused: SpoolCounts
-  /** the last append was refused for want of room, and none has been taken since */
+  /** the last append was refused for want of room, and no room has been made since */
   full: boolean
 }
 
@@ -651,6 +651,7 @@ export class Spool {
       if (this.ackPos.segment > first.id || (this.ackPos.segment === first.id && this.ackPos.offset >= first.size)) {
         this.segments.shift()
         this.removeFile(first)
+        this.full = false // there is room again
         if (this.ackPos.segment === first.id) this.ackPos = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       } else break
     }
