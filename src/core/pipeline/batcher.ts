@@ -133,7 +133,17 @@ export class Batcher {
     this.count = 0
     for (const points of buffers.values()) this.count += points.length
     this.waiting = [...waiting, ...this.waiting]
-    if (!this.handle) this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), this.opts.flushIntervalMs)
+    this.retryWhenRoom()
+  }
+
+  /** Every `flushIntervalMs`: flush once the spool has made room (no refused append per tick). */
+  private retryWhenRoom(): void {
+    if (this.handle) return
+    this.handle = this.timer.setTimeout(() => {
+      this.handle = undefined
+      if (this.opts.spool.isFull()) this.retryWhenRoom()
+      else void this.flush().catch(() => {})
+    }, this.opts.flushIntervalMs)
   }
 }
 

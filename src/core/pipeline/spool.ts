@@ -139,7 +139,7 @@ export interface SpoolStatus {
   recovered: SpoolCounts
   maxBytes: number
   whenFull: WhenFull
-  /** appends refused because the spool was full (`when_full: reject`) */
+  /** appends refused because the spool was full (`when_full: reject`), each refusal counted (a resent push again) */
   refused: SpoolCounts
   /** the last append was refused for want of room, and no room has been made since */
   full: boolean
@@ -749,6 +749,11 @@ export class Spool {
     let n = 0
     for (const s of this.segments) n += s.size
     return n
+  }
+
+  /** The last append was refused for want of room and none has been made since (cheap). */
+  isFull(): boolean {
+    return this.full
   }
 
   /** appended and not yet acknowledged (cheap; {@link status} has everything) */
