@@ -7,11 +7,11 @@
  *
  * A torn write (SIGKILL or power loss mid-append) leaves a short tail, found and truncated when
  * the spool is opened. A damaged record anywhere (bad length or CRC) costs that record only: the
- * reader resynchronises on the next valid record and counts what was skipped. The acknowledged position — everything before it is in the
- * store — is kept in `ack.json`, replaced atomically (write + rename) at most every
- * `ackPersistMs` (1 s) while the writer acknowledges, and on close. (Once per store write it
- * cost ~0.16 ms of blocked event loop each, dozens of times a second at full speed; a position
- * that lags a little only means a little more replay.) So a restart replays from an acknowledged
+ * reader resynchronises on the next valid record and counts what was skipped. The acknowledged
+ * position — everything before it is in the store — is kept in `ack.json`, replaced atomically
+ * (write + rename) at most every `ackPersistMs` (1 s) while the writer acknowledges, and on close.
+ * (Once per store write it cost ~0.16 ms of blocked event loop each, dozens of times a second at
+ * full speed; a position that lags a little only means a little more replay.) So a restart replays from an acknowledged
  * record, not from the start of a segment: what was in flight plus at most the last second's
  * acknowledgements. The file never gets ahead of what the store has, so nothing is skipped; the
  * store's overwrite of the same series + field + timestamp makes the replay harmless, and records
@@ -27,7 +27,8 @@
  *
  * Bounded by `max_bytes`: beyond it (`when_full: drop_oldest`) the oldest whole segments are
  * deleted and what they held is counted as dropped, per input; with `when_full: reject` an append
- * that does not fit is refused (SpoolFullError) and nothing taken is dropped. Fully acknowledged segments are deleted as the writer goes.
+ * that does not fit is refused (SpoolFullError) and nothing taken is dropped. Fully acknowledged
+ * segments are deleted as the writer goes.
  */
 import {acquireLock, type Lock} from '../lock.js'
 import {closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writevSync} from 'node:fs'
