@@ -11,9 +11,9 @@ import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Write extends BaseCommand {
   static override summary = 'Write line protocol from a file or stdin into the store (like `influx write`).'
-  static override description = `The whole input is checked first: a malformed line is reported as file:line:col and nothing is written, unless --skip-invalid. Writing the same series, field and timestamp again overwrites.
+  static override description = `The whole input is checked first: a malformed line is reported as file:line:col and nothing is written, unless --skip-invalid. Writing the same series, field and timestamp again overwrites. Timestamps are kept to the millisecond: values of one series and field that fall in the same millisecond are merged (the last kept) and counted ("merged" in --json).
 
-Exit status: 0 every valid point was written (lines --skip-invalid left out included); 1 some points were written and some were not (a partial write: the store refused some, e.g. older than retention.raw, or failed part-way), or the store failed; 2 nothing was written because the input is invalid. --json prints {written, dropped, errors} in every case, failures included.`
+Exit status: 0 every valid point was written (lines --skip-invalid left out included); 1 some points were written and some were not (a partial write: the store refused some, e.g. a field type conflict or older than retention.raw, or failed part-way), or the store failed; 2 nothing was written because the input is invalid. --json prints {written, dropped, merged, errors} in every case, failures included.`
 
   static override enableJsonFlag = true
   static override examples = [
@@ -56,6 +56,7 @@ Exit status: 0 every valid point was written (lines --skip-invalid left out incl
       }
       if (!this.jsonEnabled() && summary.written > 0) {
         this.log(`wrote ${plural(summary.written, 'point')}${summary.skipped ? ` (skipped ${plural(summary.skipped, 'invalid line')})` : ''}${summary.dropped > summary.skipped ? ` (${summary.dropped - summary.skipped} refused by the store)` : ''} to ${ctx.storeName}`)
+        if (summary.merged > 0) this.warnLine(`${plural(summary.merged, 'value')} shared series, field and millisecond with a later one and were merged into it (timestamps are kept to the millisecond)`)
       }
 
       return {...result, store: ctx.storeName}

@@ -3,7 +3,9 @@
  * ones. The listener checks syntax only and answers 204, so the refusal comes later, from the
  * store: real HTTP on loopback → listener → disk spool → writer → the embedded store, and the same
  * with a real influxd (its partial-write 400). Only the refused points may be lost, each counted
- * for the input that sent it; every other acknowledged point is stored. Prints its counts.
+ * for the input that sent it; every other acknowledged point is stored. The concurrent run keeps
+ * the store away while the clients push (the agent retries opening it), so that the writer's
+ * batches then mix many clients' records with the bad ones. Prints its counts.
  */
 import assert from 'node:assert/strict'
 import {request} from 'node:http'
@@ -25,9 +27,11 @@ interface Pipeline {
   store: Store
   base: string
   tmp: ReturnType<typeof tempDir>
+  /** until set, the agent cannot open the store (it retries), so pushes pile up in the spool */
+  reachable: {now: boolean}
 }
 
-async function startPipeline(open: (dir: string) => Promise<Store>): Promise<Pipeline> {
+async function startPipeline(open: (dir: string) => Promise<Store>, opts: {storeReachable: boolean}): Promise<Pipeline> {
   const tmp = tempDir('mon-chaos-types-')
   const store = await open(tmp.dir)
   const {config} = parseConfigText(
@@ -41,9 +45,14 @@ spool: {fsync: never}
     '<test>',
     {},
   )
-  const agent = await createAgent({config, dataDir: tmp.dir, store, clock: systemClock})
+  const reachable = {now: opts.storeReachable}
+  const storeSource = async () => {
+    if (!reachable.now) throw new Error('store not reachable (test: away for now)')
+    return store
+  }
+  const agent = await createAgent({config, dataDir: tmp.dir, store: storeSource, clock: systemClock, random: () => 0})
   await agent.start()
-  return {agent, store, base: `http://127.0.0.1:${agent.listenerAddress!.port}`, tmp}
+  return {agent, store, base: `http://127.0.0.1:${agent.listenerAddress!.port}`, tmp, reachable}
 }
 
 async function stopPipeline(p: Pipeline | undefined): Promise<void> {
@@ -81,7 +90,7 @@ function checkMixedBatch(name: string, open: (dir: string) => Promise<Store>, se
     let p: Pipeline | undefined
     before(async () => {
       await setup?.()
-      p = await startPipeline(open)
+      p = await startPipeline(open, {storeReachable: true})
     })
     after(() => stopPipeline(p))
 
@@ -103,30 +112,37 @@ function checkMixedBatch(name: string, open: (dir: string) => Promise<Store>, se
     })
 
     it('50 clients push 1,000 good points each while one client pushes bad ones: every good point is stored', async () => {
-      const {agent, store, base} = p!
-      // the field's type comes from its first point; a good one, as on a running system
-      assert.equal(await post(base, goodLines('crowd', 'seed', 1, -1000)), 204)
-      assert.equal(await agent.flushNow(10_000), true)
-      const before = agent.status().spool.dropped.points
-      const clients = 50
-      const perClient = 1000
-      const requestsEach = 4
-      const badRequests = 20
-      const jobs: Array<Promise<number>> = []
-      for (let c = 0; c < clients; c++) {
-        for (let r = 0; r < requestsEach; r++) jobs.push(post(base, goodLines('crowd', `c${c}`, perClient / requestsEach, r * (perClient / requestsEach))))
+      // a pipeline whose store is away while they push, so that the writer then takes batches
+      // mixing many clients' records with the bad ones (once the agent has a store it keeps it)
+      const q = await startPipeline(open, {storeReachable: false})
+      try {
+        const {agent, store, base} = q
+        // the field's type comes from its first point, a good one (spooled first, written first)
+        assert.equal(await post(base, goodLines('crowd', 'seed', 1, -1000)), 204)
+        const clients = 50
+        const perClient = 1000
+        const requestsEach = 4
+        const badRequests = 20
+        const bodies: string[] = []
+        for (let r = 0; r < requestsEach; r++) {
+          for (let c = 0; c < clients; c++) bodies.push(goodLines('crowd', `c${c}`, perClient / requestsEach, r * (perClient / requestsEach)))
+        }
+        // the poison: a float field of the crowd measurement as a string, sent among the good pushes
+        for (let r = 0; r < badRequests; r++) bodies.splice(r * 11 + 5, 0, `crowd,client=bad v="oops" ${T0 + r}\n`)
+        const statuses = await Promise.all(bodies.map((body) => post(base, body)))
+        assert.ok(statuses.every((s) => s === 204), `all pushes acknowledged: ${[...new Set(statuses)].join(',')}`)
+        q.reachable.now = true
+        assert.equal(await agent.flushNow(60_000), true)
+        const st = agent.status()
+        const kept = (await stored(store, 'crowd')) - 1
+        const dropped = st.spool.dropped.points
+        console.log(`[chaos-mixed-types ${name}] ${clients} clients × ${perClient} good points + ${badRequests} bad points, concurrently: stored ${kept} of ${clients * perClient}, dropped ${dropped}, good points lost ${clients * perClient - kept}`)
+        assert.equal(kept, clients * perClient)
+        assert.equal(dropped, badRequests)
+        assert.deepEqual(st.spool.droppedByInput, {listener: badRequests})
+      } finally {
+        await stopPipeline(q)
       }
-      // the poison: a float field of the crowd measurement as a string, interleaved with the good pushes
-      for (let r = 0; r < badRequests; r++) jobs.splice(r * 10, 0, post(base, `crowd,client=bad v="oops" ${T0 + r}\n`))
-      const statuses = await Promise.all(jobs)
-      assert.ok(statuses.every((s) => s === 204), `all pushes acknowledged: ${[...new Set(statuses)].join(',')}`)
-      assert.equal(await agent.flushNow(30_000), true)
-      const st = agent.status()
-      const kept = (await stored(store, 'crowd')) - 1
-      const dropped = st.spool.dropped.points - before
-      console.log(`[chaos-mixed-types ${name}] ${clients} clients × ${perClient} good points + ${badRequests} bad points, concurrently: stored ${kept} of ${clients * perClient}, dropped ${dropped}, good points lost ${clients * perClient - kept}`)
-      assert.equal(kept, clients * perClient)
-      assert.equal(dropped, badRequests)
     })
   })
 }
@@ -137,8 +153,9 @@ let influxd: RunningServer | undefined
 after(() => influxd?.destroy())
 checkMixedBatch(
   'InfluxDB partial write',
-  async () => {
-    const store = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: influxd!.url, database: 'chaos'}))
+  async (dir) => {
+    // a database per pipeline: each starts with no fields
+    const store = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: influxd!.url, database: `chaos_${dir.replace(/\W/g, '_').slice(-12)}`}))
     await store.init()
     return store
   },

@@ -13,7 +13,9 @@ import {systemClock} from '../../src/core/clock.js'
 import {parseConfigText} from '../../src/core/config/load.js'
 import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
-import {tempDir} from '../helpers/servers.js'
+import {writeFileSync} from 'node:fs'
+import {runMon} from '../helpers/cli.js'
+import {freePort, tempDir, waitFor} from '../helpers/servers.js'
 
 const T0 = 1_764_000_000_000
 const PER_PUSH = 50
@@ -113,5 +115,56 @@ spool: {fsync: never, max_bytes: 64KiB, segment_bytes: 16KiB, when_full: reject}
     assert.equal(st.listener!.spoolFull, refused.length)
     assert.equal(st.spool.full, false)
     assert.equal(stored, sent)
+  })
+
+  it('`mon collect --once` whose points do not fit exits 1 naming the spool, and does not hang on the store retries', async () => {
+    const dir = join(tmp.dir, 'once')
+    const config = join(tmp.dir, 'once.yaml')
+    // nothing listens on that port: the store is unreachable, the writer keeps retrying
+    writeFileSync(config, `data_dir: ${dir}\nstore: {type: influxdb, url: 'http://127.0.0.1:${await freePort()}', database: x}\nspool: {max_bytes: 4KiB, when_full: reject}\n`)
+    const r = await runMon(['collect', '--once', '--config', config, '--drain-timeout', '1s'], {env: {XDG_CONFIG_HOME: join(tmp.dir, 'xdg')}, timeoutMs: 30_000})
+    console.log(`[chaos-spool-full] mon collect --once with a full rejecting spool: exit ${r.code}`)
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /the spool in .* is full \(spool.max_bytes 4096 bytes\) and spool.when_full is reject: the points were not taken/)
+  })
+
+  it('a scheduled input waits while the spool refuses: its runs are skipped (overlapped), its points kept and stored later, none dropped', async () => {
+    const dir = join(tmp.dir, 'scheduled')
+    const {config} = parseConfigText(
+      `data_dir: ${dir}
+agent: {self_metrics: false, flush_interval: 20ms}
+inputs:
+  host: {enabled: false}
+  exec:
+    - name: gen
+      command: [sh, -c, 'for i in $(seq 1 100); do echo sched,n=$i v=1; done']
+      interval: 200ms
+spool: {fsync: never, max_bytes: 16KiB, segment_bytes: 4KiB, when_full: reject}
+`,
+      '<test>',
+      {},
+    )
+    const sched = new SqliteStore({path: join(dir, 'mon.db')})
+    let reachable = false
+    const a = await createAgent({config, dataDir: dir, store: async () => (reachable ? sched : Promise.reject(new Error('store away (test)'))), clock: systemClock, random: () => 0})
+    await a.start()
+    try {
+      const gen = () => a.status().inputs.find((i) => i.name === 'exec:gen')!
+      await waitFor(async () => a.status().spool.full && gen().overlapped > 0, 'the spool full and the input waiting', 60_000)
+      const waiting = gen()
+      reachable = true
+      await waitFor(async () => !a.status().spool.full && a.status().spool.points === 0 && gen().gathered > waiting.gathered, 'the held points spooled and written', 60_000)
+    } finally {
+      await a.stop(10_000)
+    }
+    const g = a.status().inputs.find((i) => i.name === 'exec:gen')!
+    const frames = await sched.query({measurement: 'sched', field: 'v', matchers: [], start: 0, end: Date.now() + 60_000, aggregate: {fn: 'count', by: []}})
+    const stored = frames.reduce((n, f) => n + Number(f.rows[0]?.[1] ?? 0), 0)
+    await sched.close()
+    console.log(`[chaos-spool-full] scheduled input while the spool refused: ${g.runs} runs, ${g.overlapped} skipped while its points waited, gathered ${g.gathered}, written ${g.written}, stored ${stored}, dropped ${g.dropped}`)
+    assert.ok(g.overlapped > 0)
+    assert.equal(g.dropped, 0)
+    assert.equal(g.written, g.gathered)
+    assert.equal(stored, g.gathered)
   })
 })

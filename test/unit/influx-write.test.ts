@@ -189,6 +189,20 @@ describe('analyzeRejection: which lines InfluxDB refused', () => {
     const whole = new InfluxWriteRejected('http://db:8086', [analyzeRejection('points beyond retention policy dropped=3', batch)], 3)
     assert.equal(droppedByPartialWrite(whole), undefined, 'not a partial write: nothing is known to be stored')
   })
+
+  it('rejectedPoints: what the pipeline counts as dropped, the others being written', () => {
+    const table: Array<[string, string, number | undefined, number]> = [
+      ['a type conflict: dropped=N', 'partial write: field type conflict: input field "v" on measurement "cpu" is type integer, already exists as type float dropped=1', undefined, 1],
+      ['parse failures come on top of dropped=0', "partial write: unable to parse 'bad line': invalid field format\nunable to parse 'cpu u=3u 4': invalid number dropped=0", undefined, 2],
+      ['beyond retention: dropped=N', 'partial write: points beyond retention policy dropped=2', undefined, 2],
+      ['2.x names one line', 'failed to parse line protocol: errors encountered on line(s): line 3: invalid number', 3, 1],
+      ['a message naming nothing: the whole batch', 'something went wrong', undefined, 3],
+    ]
+    for (const [name, message, line, expected] of table) {
+      const err = new InfluxWriteRejected('http://db:8086', [analyzeRejection(message, batch, line)], 3)
+      assert.equal(err.rejectedPoints, expected, name)
+    }
+  })
 })
 
 describe('sendBatches', () => {

@@ -15,7 +15,7 @@ import {
   checkAsciiLineProtocol,
   validateLineProtocol,
 } from '../../src/core/model/line-protocol.js'
-import {type Point, UInt, escapeMeasurement, escapeTag, seriesKey} from '../../src/core/model/point.js'
+import {type Point, UInt, countMergedValues, escapeMeasurement, escapeTag, seriesKey} from '../../src/core/model/point.js'
 import {PointBatches} from '../../src/core/store/influx/write.js'
 
 const NOW = 1_700_000_000_000
@@ -981,5 +981,25 @@ describe('PointSerializer: what serializePoint always wrote, faster', () => {
   it('serializePoints is the lines joined, each ending with a newline', () => {
     const points = [pt('a', {t: 'x'}, {v: 1}, 1), pt('a', {t: 'y'}, {v: 2}, 2), pt('b', {u: 'z', t: 'y'}, {w: 'é'}, 3)]
     assert.equal(serializePoints(points, 'ms'), 'a,t=x v=1 1\na,t=y v=2 2\nb,t=y,u=z w="é" 3\n')
+  })
+})
+
+describe('countMergedValues: values a millisecond store keeps as one', () => {
+  const p = (tags: Record<string, string>, fields: Point['fields'], ts: number): Point => ({measurement: 'm', tags, fields, ts})
+  const table: Array<[string, Point[], number]> = [
+    ['distinct timestamps', [p({}, {v: 1}, 1), p({}, {v: 2}, 2)], 0],
+    ['same ms, same series and field', [p({}, {v: 1}, 1), p({}, {v: 2}, 1), p({}, {v: 3}, 1)], 2],
+    ['same ms, other series', [p({h: 'a'}, {v: 1}, 1), p({h: 'b'}, {v: 2}, 1)], 0],
+    ['same ms, other field', [p({}, {v: 1}, 1), p({}, {w: 2}, 1)], 0],
+    ['tag order and empty tags do not make another series', [p({a: '1', b: '2'}, {v: 1}, 1), p({b: '2', a: '1', c: ''}, {v: 2}, 1)], 1],
+    ['per field of a point', [p({}, {v: 1, w: 1}, 1), p({}, {v: 2}, 1)], 1],
+  ]
+  for (const [name, points, merged] of table) it(name, () => assert.equal(countMergedValues(points), merged))
+
+  it('1,000 points 1 µs apart parsed at precision us fall in 1 ms: 999 merged', () => {
+    let text = ''
+    for (let i = 0; i < 1000; i++) text += `m v=${i} ${1_764_000_000_000_000 + i}\n`
+    const {points} = parseLineProtocol(text, {precision: 'us'})
+    assert.equal(countMergedValues(points), 999)
   })
 })

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {EXIT_OK, EXIT_RUNTIME, InputError, UserError, errorMessage} from '../errors.js'
 import {formatLineError, parseLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
-import type {Point} from '../model/point.js'
+import {countMergedValues, type Point} from '../model/point.js'
 import {droppedByPartialWrite, type Store} from '../store/types.js'
 
 export interface WriteRequest {
@@ -27,6 +27,11 @@ export interface WriteSummary {
   written: number
   /** points of the input not written: invalid lines, and points the store refused */
   dropped: number
+  /**
+   * field values that share series, field and millisecond with a later one of the input: stored
+   * as one (the later). Points are whole milliseconds, so finer timestamps can collide.
+   */
+  merged: number
   /** invalid lines (file positions) and what the store said */
   errors: Array<{line?: number; col?: number; message: string}>
   /** why not everything was written: rendered on stderr, decides the exit status (not in --json) */
@@ -46,13 +51,14 @@ export async function writeLineProtocol(store: Store, req: WriteRequest): Promis
   const text = await readInput(req)
   const {points, errors} = parseLineProtocol(text, {precision: req.precision, file: name, now: req.now})
   const lines = points.length + errors.length
-  const summary: WriteSummary = {source: name, points: points.length, lines, skipped: 0, written: 0, dropped: 0, errors: errors.map(({line, col, message}) => ({line, col, message}))}
+  const summary: WriteSummary = {source: name, points: points.length, lines, skipped: 0, written: 0, dropped: 0, merged: countMergedValues(points), errors: errors.map(({line, col, message}) => ({line, col, message}))}
   if (errors.length > 0 && !req.skipInvalid) return {...summary, dropped: lines, failure: invalidInput(name, errors)}
   if (points.length === 0 && errors.length === 0) throw new InputError(`${name}: no points in the input`, {hint: 'each line: measurement,tag=v field=1 [timestamp]'})
   summary.skipped = errors.length
   summary.dropped = errors.length
   if (points.length === 0) return {...summary, failure: invalidInput(name, errors, 'no valid line: nothing was written')}
-  // one atomic write when it fits, so a type conflict found by the store also writes nothing
+  // one write when it fits; a point the store refuses (a field type conflict) ends it with a
+  // partial-write error counting those points, the others are written
   const batch = Math.max(req.batchSize, points.length <= 1_000_000 ? points.length : req.batchSize)
   for (let i = 0; i < points.length; i += batch) {
     const slice = points.slice(i, i + batch) as Point[]

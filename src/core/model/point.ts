@@ -102,6 +102,25 @@ export function seriesKey(measurement: string, tags: Tags): string {
   return key
 }
 
+/**
+ * Field values of `points` that share series, field and timestamp with a later one: a store
+ * keeps one value there (the later), so these are merged away — e.g. points 1 µs apart once
+ * their timestamps are whole milliseconds.
+ */
+export function countMergedValues(points: readonly Point[]): number {
+  const seen = new Set<string>()
+  let merged = 0
+  for (const p of points) {
+    const series = seriesKey(p.measurement, p.tags)
+    for (const field in p.fields) {
+      const key = `${series}\u0000${field}\u0000${p.ts}`
+      if (seen.has(key)) merged++
+      else seen.add(key)
+    }
+  }
+  return merged
+}
+
 const KEY_MEASUREMENT_SPECIAL = /[, \\\n]/
 const KEY_TAG_SPECIAL = /[,= \\\n]/
 

@@ -159,7 +159,12 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     // taken, so the input's next runs are skipped (counted as overlapped) instead of piling up.
     if (points.length > 0) {
       const spooled = batcher.add(input.name, points).catch(() => {})
-      if (batcher.holding()) await spooled
+      if (batcher.holding() && !signal.aborted) {
+        // stopping ends the wait: the final flush then counts what could not be spooled
+        let stopped = (): void => {}
+        await Promise.race([spooled, new Promise<void>((resolve) => signal.addEventListener('abort', (stopped = () => resolve()), {once: true}))])
+        signal.removeEventListener('abort', stopped)
+      }
     }
   }
 

@@ -166,9 +166,19 @@ export class Batcher {
       this.s.failedByInput[oldest.input] = (this.s.failedByInput[oldest.input] ?? 0) + oldest.points
       this.log.warn('disk full for long: dropped the oldest points kept in memory', {input: oldest.input, points: oldest.points})
     }
+    if (why === 'spool_full') return this.retryWhenRoom()
     if (this.handle) this.timer.clearTimeout(this.handle)
-    const retryMs = why === 'disk_full' ? Math.max(DISK_FULL_RETRY_MS, this.opts.flushIntervalMs) : this.opts.flushIntervalMs
-    this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), retryMs)
+    this.handle = this.timer.setTimeout(() => void this.flush().catch(() => {}), Math.max(DISK_FULL_RETRY_MS, this.opts.flushIntervalMs))
+  }
+
+  /** Every `flushIntervalMs`: flush once the spool has made room (no refused append per tick). */
+  private retryWhenRoom(): void {
+    if (this.handle) return
+    this.handle = this.timer.setTimeout(() => {
+      this.handle = undefined
+      if (this.opts.spool.isFull()) this.retryWhenRoom()
+      else void this.flush().catch(() => {})
+    }, this.opts.flushIntervalMs)
   }
 }
 

@@ -123,15 +123,6 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     writer.start()
     const startedAt = opts.clock.now()
     const unserializable = new DropTally()
-    const summary = await collectOnce(
-      opts.inputs,
-      async (input, points) => {
-        const {text, count, invalid} = toLineProtocol(points)
-        unserializable.add(input.name, 'unserializable', invalid)
-        if (count > 0) await spool.append([{input: input.name, points: count, precision: 'ms', payload: text}])
-      },
-      {timeout: opts.timeout},
-    )
     const droppedBy = (): Record<string, DropCounts> => {
       const fromSpool = spool.status().droppedByReason
       const early = unserializable.toJSON()
@@ -139,28 +130,45 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
       for (const input of new Set([...Object.keys(early), ...Object.keys(fromSpool)])) out[input] = mergeDropCounts(early[input], fromSpool[input])
       return out
     }
-    const flushBy = opts.clock.now() + opts.flushTimeout
-    let drained = await writer.drain(flushBy)
-    if (opts.config.agent.self_metrics) {
-      // after the flush, so that they say what this run wrote and dropped; written by the next run if the store is down
-      const written = writer.stats().writtenByInput
-      const drops = droppedBy()
-      const inputs = summary.runs.map((r) => ({
-        name: r.input,
-        kind: opts.inputs.find((i) => i.name === r.input)?.kind ?? '',
-        gathered: r.points,
-        written: written[r.input] ?? 0,
-        dropped: totalDropped(drops[r.input] ?? {}),
-        droppedBy: drops[r.input],
-        errors: r.error ? 1 : 0,
-        runs: 1,
-        lastDurationMs: r.ms,
-        lastOk: !r.error,
-      }))
-      const points = selfMetricsPoints({now: opts.clock.now(), startedAt, inputs, spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency()})
-      const {text, count} = toLineProtocol(points)
-      await spool.append([{input: SELF_INPUT, points: count, precision: 'ms', payload: text}])
-      drained = (await writer.drain(flushBy)) && drained
+    let summary: CollectSummary
+    let drained: boolean
+    try {
+      summary = await collectOnce(
+        opts.inputs,
+        async (input, points) => {
+          const {text, count, invalid} = toLineProtocol(points)
+          unserializable.add(input.name, 'unserializable', invalid)
+          if (count > 0) await spool.append([{input: input.name, points: count, precision: 'ms', payload: text}])
+        },
+        {timeout: opts.timeout},
+      )
+      const flushBy = opts.clock.now() + opts.flushTimeout
+      drained = await writer.drain(flushBy)
+      if (opts.config.agent.self_metrics) {
+        // after the flush, so that they say what this run wrote and dropped; written by the next run if the store is down
+        const written = writer.stats().writtenByInput
+        const drops = droppedBy()
+        const inputs = summary.runs.map((r) => ({
+          name: r.input,
+          kind: opts.inputs.find((i) => i.name === r.input)?.kind ?? '',
+          gathered: r.points,
+          written: written[r.input] ?? 0,
+          dropped: totalDropped(drops[r.input] ?? {}),
+          droppedBy: drops[r.input],
+          errors: r.error ? 1 : 0,
+          runs: 1,
+          lastDurationMs: r.ms,
+          lastOk: !r.error,
+        }))
+        const points = selfMetricsPoints({now: opts.clock.now(), startedAt, inputs, spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency()})
+        const {text, count} = toLineProtocol(points)
+        await spool.append([{input: SELF_INPUT, points: count, precision: 'ms', payload: text}])
+        drained = (await writer.drain(flushBy)) && drained
+      }
+    } catch (err) {
+      // e.g. a full spool that refuses (when_full: reject): the writer's retries must not keep the process alive
+      await writer.stop()
+      throw err
     }
     await writer.stop()
     const stats = writer.stats()

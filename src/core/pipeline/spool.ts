@@ -7,11 +7,11 @@
  *
  * A torn write (SIGKILL or power loss mid-append) leaves a short tail, found and truncated when
  * the spool is opened. A damaged record anywhere (bad length or CRC) costs that record only: the
- * reader resynchronises on the next valid record and counts what was skipped. The acknowledged position — everything before it is in the
- * store — is kept in `ack.json`, replaced atomically (write + rename) at most every
- * `ackPersistMs` (1 s) while the writer acknowledges, and on close. (Once per store write it
- * cost ~0.16 ms of blocked event loop each, dozens of times a second at full speed; a position
- * that lags a little only means a little more replay.) So a restart replays from an acknowledged
+ * reader resynchronises on the next valid record and counts what was skipped. The acknowledged
+ * position — everything before it is in the store — is kept in `ack.json`, replaced atomically
+ * (write + rename) at most every `ackPersistMs` (1 s) while the writer acknowledges, and on close.
+ * (Once per store write it cost ~0.16 ms of blocked event loop each, dozens of times a second at
+ * full speed; a position that lags a little only means a little more replay.) So a restart replays from an acknowledged
  * record, not from the start of a segment: what was in flight plus at most the last second's
  * acknowledgements. The file never gets ahead of what the store has, so nothing is skipped; the
  * store's overwrite of the same series + field + timestamp makes the replay harmless, and records
@@ -160,9 +160,9 @@ export interface SpoolStatus {
   recovered: SpoolCounts
   maxBytes: number
   whenFull: WhenFull
-  /** appends refused because the spool was full (`when_full: reject`) */
+  /** appends refused because the spool was full (`when_full: reject`), each refusal counted (a resent push again) */
   refused: SpoolCounts
-  /** the last append was refused for want of room, and none has been taken since */
+  /** the last append was refused for want of room, and no room has been made since */
   full: boolean
 }
 
@@ -745,6 +745,7 @@ export class Spool {
       if (this.ackPos.segment > first.id || (this.ackPos.segment === first.id && this.ackPos.offset >= first.size)) {
         this.segments.shift()
         this.removeFile(first)
+        this.full = false // there is room again
         if (this.ackPos.segment === first.id) this.ackPos = {segment: this.segments[0]!.id, offset: MAGIC_LEN}
       } else break
     }
@@ -863,6 +864,11 @@ export class Spool {
     let n = 0
     for (const s of this.segments) n += s.size
     return n
+  }
+
+  /** The last append was refused for want of room and none has been made since (cheap). */
+  isFull(): boolean {
+    return this.full
   }
 
   /** appended and not yet acknowledged (cheap; {@link status} has everything) */
