@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import {closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, writeSync} from 'node:fs'
 import type {Clock} from '../../clock.js'
 import {UserError, errorMessage} from '../../errors.js'
-import {rawCodec, rollupCodec} from './chunks.js'
+import {rawCodec, rollupCodec, type Summary} from './chunks.js'
 import {quickCheck} from '../../sqlite-check.js'
 import {SCHEMA, SCHEMA_VERSION} from './schema.js'
 
@@ -246,17 +246,12 @@ interface FieldRow {
   name: string
   type: string
 }
-interface ChunkRecord {
+/** a chunk row: its key, the summary every chunk carries, and the encoded data */
+interface ChunkRecord extends Summary {
   series_id: number
   field_id: number
   t_start: number
   t_end: number
-  n: number
-  sum: number | null
-  min: number | null
-  max: number | null
-  first: number | null
-  last: number | null
   data: Buffer
 }
 interface RollupRecord extends ChunkRecord {
