@@ -147,11 +147,13 @@ describe('chaos: disk full', () => {
     assert.equal(full.status, 503, full.body)
     assert.ok(Number(full.retryAfter) > 0, 'Retry-After tells the client when to come back')
     assert.match(JSON.parse(full.body).error, /disk full: cannot append to the spool segment .*\(\d+ bytes free\)/)
+    assert.equal(agent.status().spool.diskFull, true, 'mon status, /healthz and mon_internal see the disk full')
     const acknowledgedWhileFilling = pusher.acknowledged
 
     // 3. space returns: writes are taken again without a restart
     rmSync(ballast)
     await waitFor(async () => (await pusher.write()).status === 204, 'the listener to take writes again after the ballast went', 30_000)
+    assert.equal(agent.status().spool.diskFull, false, 'the disk-full state clears with the first append that works')
     for (let i = 0; i < 20; i++) assert.equal((await pusher.write()).status, 204)
     assert.equal(await agent.flushNow(60_000), true, 'the writer catches up once the store can write again')
     assert.equal(agent.status().spool.records, 0)
@@ -258,9 +260,11 @@ describe('chaos: disk full', () => {
       await waitFor(async () => batcher.stats().held === 5000, 'the batcher to hold the points a full disk refused', 10_000)
       assert.equal(batcher.stats().failedByInput.exec, undefined, 'nothing counted lost')
       assert.match(batcher.stats().lastError ?? '', /^disk full: /)
+      assert.equal(spool.status().diskFull, true)
       rmSync(ballast)
       await appended
       assert.equal(batcher.stats().held, 0)
+      assert.equal(spool.status().diskFull, false)
       assert.equal(spool.backlog().points, 5000)
       console.log(`# chaos disk-full: batcher held 5000 points while full, all 5000 in the spool after`)
     } finally {
