@@ -873,6 +873,11 @@ export class Spool {
     return this.full
   }
 
+  /** {@link close} was called: nothing more can be read or appended. */
+  isClosed(): boolean {
+    return this.closed
+  }
+
   /** appended and not yet acknowledged (cheap; {@link status} has everything) */
   backlog(): SpoolCounts {
     return {...this.unacked}
