@@ -147,7 +147,8 @@ describe('chaos: disk full', () => {
     assert.equal(full.status, 503, full.body)
     assert.ok(Number(full.retryAfter) > 0, 'Retry-After tells the client when to come back')
     assert.match(JSON.parse(full.body).error, /disk full: cannot append to the spool segment .*\(\d+ bytes free\)/)
-    assert.equal(agent.status().spool.diskFull, true, 'mon status, /healthz and mon_internal see the disk full')
+    const whileFull = agent.status()
+    assert.equal(whileFull.spool.diskFull, true, 'mon status, /healthz and mon_internal see the disk full')
     const acknowledgedWhileFilling = pusher.acknowledged
 
     // 3. space returns: writes are taken again without a restart
@@ -174,7 +175,7 @@ describe('chaos: disk full', () => {
 
     // 5. every acknowledged point is in the store
     const stored = await storedPoints(dir)
-    console.log(`# chaos disk-full: tmpfs 24 MiB, ballast ${ballastBytes} B; acknowledged ${pusher.acknowledged} points (${acknowledgedWhileFilling} before the first 503), stored ${stored}; replies ${JSON.stringify(Object.fromEntries(pusher.statuses))}; spool after catch-up ${afterCatchUp} B`)
+    console.log(`# chaos disk-full: tmpfs 24 MiB, ballast ${ballastBytes} B; acknowledged ${pusher.acknowledged} points (${acknowledgedWhileFilling} before the first 503), stored ${stored}; replies ${JSON.stringify(Object.fromEntries(pusher.statuses))}; spool after catch-up ${afterCatchUp} B; status while full: disk_full=${whileFull.spool.diskFull}, held in memory ${whileFull.heldPoints}`)
     assert.equal(pusher.statuses.get(500), undefined, 'no 500 while the disk is full')
     assert.equal(stored, pusher.acknowledged, 'every point the listener acknowledged is stored')
   }
