@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Installs what the integration tests talk to: a real InfluxDB 1.x (influxd), VictoriaMetrics (an
-# InfluxDB v2 write peer), Prometheus Alertmanager and tmux, all from Debian's archive. Idempotent;
-# needs root (CI runs as root) unless everything is already installed.
+# InfluxDB v2 write peer), Prometheus Alertmanager and tmux, plus the tools the chaos and trust tests
+# run: openssl (a throwaway test CA, chaos-tls), systemd-analyze (verifies the generated unit,
+# trust-outputs) and mount/umount (a small tmpfs, chaos-disk-full/spool-full; needs root at test
+# time), all from Debian's archive. `ulimit` is a shell builtin (chaos-slow-clients needs a hard
+# limit of at least 1,300 open files). Idempotent; needs root (CI runs as root) unless everything is
+# already installed.
 set -euo pipefail
 need=()
 command -v influxd >/dev/null || need+=(influxdb)
 command -v tmux >/dev/null || need+=(tmux)
 command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v openssl >/dev/null || need+=(openssl)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+{ command -v mount >/dev/null && command -v umount >/dev/null; } || need+=(mount)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager"
+  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager openssl systemd-analyze mount"
   exit 0
 fi
 echo "installing test dependencies: ${need[*]}"

@@ -147,11 +147,14 @@ describe('chaos: disk full', () => {
     assert.equal(full.status, 503, full.body)
     assert.ok(Number(full.retryAfter) > 0, 'Retry-After tells the client when to come back')
     assert.match(JSON.parse(full.body).error, /disk full: cannot append to the spool segment .*\(\d+ bytes free\)/)
+    const whileFull = agent.status()
+    assert.equal(whileFull.spool.diskFull, true, 'mon status, /healthz and mon_internal see the disk full')
     const acknowledgedWhileFilling = pusher.acknowledged
 
     // 3. space returns: writes are taken again without a restart
     rmSync(ballast)
     await waitFor(async () => (await pusher.write()).status === 204, 'the listener to take writes again after the ballast went', 30_000)
+    assert.equal(agent.status().spool.diskFull, false, 'the disk-full state clears with the first append that works')
     for (let i = 0; i < 20; i++) assert.equal((await pusher.write()).status, 204)
     assert.equal(await agent.flushNow(60_000), true, 'the writer catches up once the store can write again')
     assert.equal(agent.status().spool.records, 0)
@@ -172,7 +175,7 @@ describe('chaos: disk full', () => {
 
     // 5. every acknowledged point is in the store
     const stored = await storedPoints(dir)
-    console.log(`# chaos disk-full: tmpfs 24 MiB, ballast ${ballastBytes} B; acknowledged ${pusher.acknowledged} points (${acknowledgedWhileFilling} before the first 503), stored ${stored}; replies ${JSON.stringify(Object.fromEntries(pusher.statuses))}; spool after catch-up ${afterCatchUp} B`)
+    console.log(`# chaos disk-full: tmpfs 24 MiB, ballast ${ballastBytes} B; acknowledged ${pusher.acknowledged} points (${acknowledgedWhileFilling} before the first 503), stored ${stored}; replies ${JSON.stringify(Object.fromEntries(pusher.statuses))}; spool after catch-up ${afterCatchUp} B; status while full: disk_full=${whileFull.spool.diskFull}, held in memory ${whileFull.heldPoints}`)
     assert.equal(pusher.statuses.get(500), undefined, 'no 500 while the disk is full')
     assert.equal(stored, pusher.acknowledged, 'every point the listener acknowledged is stored')
   }
@@ -258,9 +261,11 @@ describe('chaos: disk full', () => {
       await waitFor(async () => batcher.stats().held === 5000, 'the batcher to hold the points a full disk refused', 10_000)
       assert.equal(batcher.stats().failedByInput.exec, undefined, 'nothing counted lost')
       assert.match(batcher.stats().lastError ?? '', /^disk full: /)
+      assert.equal(spool.status().diskFull, true)
       rmSync(ballast)
       await appended
       assert.equal(batcher.stats().held, 0)
+      assert.equal(spool.status().diskFull, false)
       assert.equal(spool.backlog().points, 5000)
       console.log(`# chaos disk-full: batcher held 5000 points while full, all 5000 in the spool after`)
     } finally {

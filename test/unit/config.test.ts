@@ -133,7 +133,13 @@ describe('config errors: file:line:col: message', () => {
     {
       name: 'bad regex',
       text: 'inputs:\n  http:\n    - url: https://example.com\n      body_regex: "ok("\n',
-      message: 'mon.yaml:4:19: inputs.http[0].body_regex: invalid regular expression "ok(": Unterminated group',
+      // RE2's wording: body_regex runs on RE2 (a remote body must not stall mon), so RE2 judges it
+      message: 'mon.yaml:4:19: inputs.http[0].body_regex: invalid regular expression "ok(": missing closing ) (RE2 syntax, as in Go and Prometheus: no backreferences or lookarounds)',
+    },
+    {
+      name: 'a regex RE2 cannot run (a backreference)',
+      text: 'inputs:\n  http:\n    - url: https://example.com\n      body_regex: "(ok)\\\\1"\n',
+      message: 'mon.yaml:4:19: inputs.http[0].body_regex: invalid regular expression "(ok)\\\\1": invalid escape sequence (RE2 syntax, as in Go and Prometheus: no backreferences or lookarounds)',
     },
     {
       name: 'bad status code in a list',

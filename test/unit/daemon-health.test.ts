@@ -29,7 +29,8 @@ function facts(change: (f: DaemonFacts) => void = () => {}): DaemonFacts {
         {name: 'http:api', kind: 'http', schedule: 'every 30s', gathered: 120, written: 120, dropped: 0, errors: 0, runs: 120, points: 1, missed: 0, overlapped: 0},
         {name: 'internal', kind: 'internal', schedule: 'every 10s', gathered: 360, written: 360, dropped: 0, errors: 0, runs: 360, points: 1, missed: 0, overlapped: 0},
       ],
-      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, droppedByReason: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}, maxBytes: 1 << 30, whenFull: 'drop_oldest', refused: {records: 0, points: 0}, full: false},
+      spool: {dir: '/var/lib/mon/spool', bytes: 1024, segments: 1, records: 0, points: 0, oldestAgeMs: 0, dropped: {records: 0, points: 0, segments: 0, corruptBytes: 0}, droppedByInput: {}, droppedByReason: {}, appended: {records: 1, points: 1}, acked: {records: 1, points: 1}, recovered: {records: 0, points: 0}, maxBytes: 1 << 30, whenFull: 'drop_oldest', refused: {records: 0, points: 0}, full: false, diskFull: false},
+      heldPoints: 0,
       writer: {batches: 360, points: 4080, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}, lastWriteAt: NOW - 4000},
     },
     rules: {
@@ -59,6 +60,7 @@ describe('health', () => {
     ['the store unreachable', (f) => Object.assign(f.agent.writer, {storeUp: false, lastError: 'connect ECONNREFUSED 127.0.0.1:8086'}), 'degraded', 'store', /unreachable: connect ECONNREFUSED.*points wait in the spool/],
     ['the spool lagging', (f) => Object.assign(f.agent.spool, {points: 5000, oldestAgeMs: 600_000}), 'degraded', 'spool', /5000 points waiting for the store, the oldest for 10m/],
     ['the spool full with when_full: reject', (f) => Object.assign(f.agent.spool, {points: 5000, full: true, whenFull: 'reject'}), 'degraded', 'spool', /spool full \(max_bytes 1GiB, when_full: reject\): new points are refused/],
+    ['the disk full', (f) => Object.assign(f.agent, {heldPoints: 1200, spool: {...f.agent.spool, points: 40, diskFull: true}}), 'degraded', 'spool', /disk full: the spool cannot be written .*; 1200 points held in memory, 40 points waiting in the spool/],
     ['a rule failing', (f) => (f.rules.rules[1] = {...f.rules.rules[1], health: 'error', lastError: 'boom'}), 'degraded', 'rules', /1 of 2 rules failing: host\/HighLoad/],
     ['dead notifications', (f) => (f.outbox.dead = 2), 'degraded', 'notify', /2 dead notifications/],
     ['a rejected reload', (f) => Object.assign(f.reload, {count: 1, failures: 1, lastOk: false, lastError: 'rules.yaml:3:9: unknown function'}), 'degraded', 'config', /rejected \(running the previous config\): rules\.yaml:3:9/],
@@ -99,6 +101,8 @@ describe('metrics', () => {
     assert.equal(value('mon_rule_group_last_duration_seconds', {group: 'host'}), 0.0035)
     assert.equal(value('mon_notify_outbox', {status: 'delivered'}), 7)
     assert.equal(value('mon_store_up'), 1)
+    assert.equal(value('mon_spool_disk_full'), 0)
+    assert.equal(value('mon_held_points'), 0)
     assert.equal(value('process_resident_memory_bytes'), 50e6)
     assert.equal(value('mon_config_last_reload_successful'), 1)
     assert.equal(value('mon_build_info', {version: '1.2.3'}), 1)
@@ -136,5 +140,16 @@ describe('status view', () => {
     const text = renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: v, dataDirFacts: null, notes: []}, NOW)
     assert.match(text, /NAME +SCHEDULE +LAST RUN +POINTS +ERRORS +DROPPED +LAST ERROR/)
     assert.match(text, /http:api .* 3 \(2 unserializable, 1 store_rejected\)/)
+  })
+
+  it('shows a full disk and the points held in memory (status line, --json view, metrics)', () => {
+    const f = facts((x) => Object.assign(x.agent, {heldPoints: 1200, spool: {...x.agent.spool, diskFull: true}}))
+    const v = statusView(f, assessHealth(f), 'api')
+    assert.deepEqual([v.spool.diskFull, v.spool.heldPoints, v.health], [true, 1200, 'degraded'])
+    const text = renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: v, dataDirFacts: null, notes: []}, NOW)
+    assert.match(text, /^spool .*; disk full: 1200 points held in memory until there is room$/m)
+    const parsed = parsePrometheusText(renderMetrics(f, assessHealth(f), {cpuSeconds: 1, residentBytes: 1, heapUsedBytes: 1, openFds: 1}))
+    const value = (name: string) => parsed.families.find((fam) => fam.name === name)?.samples[0]?.value
+    assert.deepEqual([value('mon_spool_disk_full'), value('mon_held_points')], [1, 1200])
   })
 })

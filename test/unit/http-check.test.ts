@@ -5,7 +5,8 @@ import {createServer as createHttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {httpCheckPoints, runHttpCheck, type HttpCheckOptions} from '../../src/core/collectors/http.js'
+import {httpCheckOptions, httpCheckPoints, runHttpCheck, type HttpCheckOptions} from '../../src/core/collectors/http.js'
+import {parseConfigText} from '../../src/core/config/load.js'
 import {ROOT} from '../helpers/cli.js'
 
 let server: Server
@@ -18,6 +19,10 @@ before(async () => {
     switch (req.url) {
       case '/ok':
         res.writeHead(200, {'content-type': 'application/json'}).end('{"status": "ok"}')
+        return
+      case '/hostile':
+        // what a hostile (or broken) server may send against a body_regex like (a|a)*b
+        res.writeHead(200).end('a'.repeat(64) + '!')
         return
       case '/fail':
         res.writeHead(500).end('boom')
@@ -68,6 +73,17 @@ describe('http check', () => {
     const o = await check(`${base}/ok`, {bodyRegex: /down/})
     assert.equal(o.result, 'response_string_mismatch')
     assert.equal(o.stringMatch, false)
+  })
+
+  it('body_regex runs on RE2: a hostile body cannot stall the check with a pattern such as (a|a)*b', async () => {
+    const fromConfig = (path: string, bodyRegex: string) => httpCheckOptions(parseConfigText(`inputs:\n  http:\n    - url: ${base}${path}\n      body_regex: '${bodyRegex}'\n`, '<test>', {}).config.inputs.http[0]!)
+    const opts = fromConfig('/hostile', '(a|a)*b')
+    // a JavaScript RegExp backtracks 2^64 ways over this body (the event loop would be stuck for good)
+    assert.ok(!(opts.bodyRegex instanceof RegExp), 'body_regex is not compiled to a backtracking RegExp')
+    const o = await runHttpCheck({...opts, timeoutMs: 2000}, new AbortController().signal)
+    assert.deepEqual([o.result, o.stringMatch], ['response_string_mismatch', false])
+    const good = fromConfig('/ok', String.raw`"status":\s*"ok"`)
+    assert.equal((await runHttpCheck(good, new AbortController().signal)).result, 'success', 'the same search semantics as before (unanchored)')
   })
 
   it('500: response_status_code_mismatch (default expects 2xx/3xx), or success when 500 is expected', async () => {

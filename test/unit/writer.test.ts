@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {InputError} from '../../src/core/errors.js'
+import {loggerFrom} from '../../src/core/log.js'
 import type {Point} from '../../src/core/model/point.js'
 import {Batcher, toLineProtocol} from '../../src/core/pipeline/batcher.js'
 import {Spool} from '../../src/core/pipeline/spool.js'
@@ -150,6 +151,30 @@ describe('writer', () => {
       [new Error('ECONNREFUSED'), false],
     ]
     for (const [err, permanent] of table) assert.equal(isPermanentWriteError(err), permanent, JSON.stringify(err))
+  })
+
+  it('a spool closed under a running writer ends its loop instead of spinning on the closed spool', async () => {
+    const store = new ScriptedStore()
+    const logged: string[] = []
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 100, log: loggerFrom((_level, msg) => logged.push(msg))})
+    let closed = false
+    let readsAfterClose = 0
+    const read = spool.readBatch.bind(spool)
+    // counts reads of the closed spool; a spinning writer is made to fail here (it then waits on
+    // the manual timer) so that the test fails instead of hanging the event loop
+    spool.readBatch = async (...args) => {
+      if (closed && ++readsAfterClose > 100) throw new Error('the writer keeps reading a closed spool')
+      return read(...args)
+    }
+    w.start()
+    await append(10)
+    await until(() => store.written.length === 10)
+    closed = true
+    await spool.close()
+    await new Promise((r) => setImmediate(r))
+    assert.ok(readsAfterClose <= 1, `${readsAfterClose} reads of the closed spool`)
+    assert.ok(logged.includes('the spool was closed while the writer ran; the writer stops'))
+    await w.stop()
   })
 
   it('stop leaves unwritten batches in the spool for the next run', async () => {

@@ -35,7 +35,14 @@ function spoolLimit(s: DaemonStatusView['spool'], c: ReturnType<typeof color>): 
   if (s.whenFull === undefined) return ''
   const state = s.full ? c.red(' (full: refusing new points)') : ''
   const refused = s.refusedPoints > 0 ? `, ${s.refusedPoints} points refused so far (their senders keep them)` : ''
-  return `; max ${formatSize(s.maxBytes)}, when full: ${s.whenFull}${state}${refused}`
+  return `; max ${formatSize(s.maxBytes)}, when full: ${s.whenFull}${state}${refused}${spoolHeld(s, c)}`
+}
+
+/** `; DISK FULL: 1200 points held in memory until there is room` — an older daemon's status lacks both */
+function spoolHeld(s: DaemonStatusView['spool'], c: ReturnType<typeof color>): string {
+  const held = s.heldPoints ? `${plural(s.heldPoints, 'point')} held in memory` : ''
+  if (s.diskFull) return c.red(`; disk full: ${held || 'nothing held in memory'} until there is room`)
+  return held ? `; ${held}` : ''
 }
 
 function renderDaemon(d: DaemonStatusView, now: number): string[] {

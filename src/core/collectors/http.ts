@@ -26,6 +26,7 @@ import {request as httpsRequest} from 'node:https'
 import type {PeerCertificate, TLSSocket} from 'node:tls'
 import {parseDuration} from '../config/duration.js'
 import type {HttpInputConfig} from '../config/schema.js'
+import {compileLinearRegex, type LinearRegex} from '../model/matcher.js'
 import type {FieldValue, Point, Tags} from '../model/point.js'
 import {decorate, type Collector, type CollectorContext} from './types.js'
 
@@ -52,7 +53,8 @@ export interface HttpCheckOptions {
   body?: string
   /** accepted status codes; undefined means any 2xx or 3xx */
   expectStatus?: number[]
-  bodyRegex?: RegExp
+  /** searched in the body (unanchored); RE2, linear in the body's length: see config/common.ts regex() */
+  bodyRegex?: LinearRegex
   timeoutMs: number
   followRedirects: boolean
   tlsVerify: boolean
@@ -239,7 +241,7 @@ export function httpCheckOptions(cfg: HttpInputConfig): HttpCheckOptions {
     headers: cfg.headers,
     body: cfg.body,
     expectStatus: expect,
-    bodyRegex: cfg.body_regex === undefined ? undefined : new RegExp(cfg.body_regex),
+    bodyRegex: cfg.body_regex === undefined ? undefined : compileLinearRegex(cfg.body_regex),
     timeoutMs: parseDuration(cfg.timeout),
     followRedirects: cfg.follow_redirects,
     tlsVerify: cfg.tls_verify,

@@ -44,6 +44,7 @@ import type {AddressInfo} from 'node:net'
 import {gunzip} from 'node:zlib'
 import {listenerInputSchema, parseHostPort} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
+import {RepeatLimiter} from '../log.js'
 import {isDiskFull} from '../disk.js'
 import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
 import type {Point, Tags} from '../model/point.js'
@@ -130,10 +131,12 @@ export class Listener {
   /** `http` or `https` (tls_cert) */
   scheme: 'http' | 'https' = 'http'
   private readonly maxBuffered: number
+  private readonly failureLog: RepeatLimiter
 
   constructor(private readonly opts: ListenerOptions) {
     this.name = opts.name ?? 'listener'
     this.maxBuffered = opts.maxBufferedBytes ?? Number.POSITIVE_INFINITY
+    this.failureLog = new RepeatLimiter(opts.ctx.clock)
     if (opts.token) this.tokenDigest = digest(opts.token)
     const keys = new Set([...Object.keys(opts.ctx.globalTags), ...Object.keys(opts.tags ?? {})])
     if (opts.ctx.host) keys.add('host')
@@ -276,7 +279,6 @@ export class Listener {
       this.s.lastError = errorMessage(err)
       // a full disk passes: the client keeps the points and retries, as it does for max_buffered
       if (isDiskFull(err)) throw new HttpError(503, `cannot store the points: ${errorMessage(err)}`, {retryAfter: DISK_FULL_RETRY_AFTER_S})
-      this.opts.ctx.log.error('listener could not spool a write', {error: errorMessage(err)})
       throw new HttpError(500, `cannot store the points: ${errorMessage(err)}`)
     }
     this.s.writes++
@@ -413,7 +415,7 @@ export class Listener {
 
   private fail(req: IncomingMessage, res: ServerResponse, err: HttpError): void {
     if (err.status === 400) this.s.badRequests++
-    if (err.status >= 500) this.opts.ctx.log.warn('listener request failed', {status: err.status, error: err.message})
+    if (err.status >= 500) this.logFailure(err)
     const {close, allow, retryAfter, ...extra} = err.extra
     if (allow) res.setHeader('Allow', String(allow))
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter))
@@ -422,6 +424,19 @@ export class Listener {
     const code = err.status === 401 ? 'unauthorized' : err.status === 404 ? 'not found' : err.status === 413 ? 'request too large' : err.status === 429 ? 'too many requests' : err.status === 503 ? 'unavailable' : err.status >= 500 ? 'internal error' : 'invalid'
     this.json(res, err.status, {code, message: err.message, error: err.message, ...extra})
     if (close || !req.complete) res.once('finish', () => req.socket.destroySoon?.())
+  }
+
+  /**
+   * A 5xx is logged the first time and then at most once a minute per kind (status and message
+   * without its numbers), with how many were not logged: every push answered 503 on a full disk
+   * must not become a log line each. The counts are in the listener stats all along.
+   */
+  private logFailure(err: HttpError): void {
+    const unlogged = this.failureLog.take(`${err.status} ${err.message.replace(/\d+/g, '#')}`)
+    if (unlogged === undefined) return
+    const fields = {status: err.status, error: err.message, ...(unlogged > 0 ? {notLoggedSince: unlogged} : {})}
+    if (err.status === 503) this.opts.ctx.log.warn('listener refused a write for now (the client retries)', fields)
+    else this.opts.ctx.log.error('listener request failed', fields)
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {

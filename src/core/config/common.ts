@@ -1,3 +1,4 @@
+import {RE2JS} from 're2js'
 import {z} from 'zod'
 import {cronParser} from '../scheduler/cron.js'
 import {regexErrorReason} from '../errors.js'
@@ -161,12 +162,18 @@ export function httpUrl() {
 }
 
 /** A regular expression (JavaScript syntax), checked to compile. */
+/**
+ * A regular expression in RE2 syntax (Go's regexp, as Prometheus and InfluxDB use): it runs in time
+ * linear in its input (model/matcher.ts compileLinearRegex), so text from a remote server (an HTTP
+ * check's body) cannot stall mon with a pattern such as `(a|a)*b`. RE2 has no backreferences or
+ * lookarounds; a pattern that uses them is refused at load.
+ */
 export function regex() {
-  return text('a regular expression', '"status.*ok"').superRefine((s, ctx) => {
+  return text('a regular expression (RE2 syntax)', '"status.*ok"').superRefine((s, ctx) => {
     try {
-      new RegExp(s)
+      RE2JS.compile(s)
     } catch (err) {
-      ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${regexErrorReason(err)}`})
+      ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${regexErrorReason(err)} (RE2 syntax, as in Go and Prometheus: no backreferences or lookarounds)`})
     }
   })
 }

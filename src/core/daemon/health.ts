@@ -48,11 +48,14 @@ export function assessHealth(f: DaemonFacts): Health {
         : {status: 'ok', message: plural(inputs.length, 'input')}
 
   const {spool, writer} = f.agent
-  const spoolHealth: ComponentHealth = spool.full
-    ? {status: 'degraded', message: `spool full (max_bytes ${formatSize(spool.maxBytes)}, when_full: reject): new points are refused until the store catches up; ${plural(spool.points, 'point')} waiting`}
-    : spool.oldestAgeMs > SPOOL_LAG_MS
-      ? {status: 'degraded', message: `${plural(spool.points, 'point')} waiting for the store, the oldest for ${formatDuration(Math.round(spool.oldestAgeMs / 1000) * 1000)}`}
-      : {status: 'ok', message: `${plural(spool.points, 'point')} waiting`}
+  const held = f.agent.heldPoints
+  const spoolHealth: ComponentHealth = spool.diskFull
+    ? {status: 'degraded', message: `disk full: the spool cannot be written until there is room (mon retries by itself); ${plural(held, 'point')} held in memory, ${plural(spool.points, 'point')} waiting in the spool`}
+    : spool.full
+      ? {status: 'degraded', message: `spool full (max_bytes ${formatSize(spool.maxBytes)}, when_full: reject): new points are refused until the store catches up; ${plural(spool.points, 'point')} waiting`}
+      : spool.oldestAgeMs > SPOOL_LAG_MS
+        ? {status: 'degraded', message: `${plural(spool.points, 'point')} waiting for the store, the oldest for ${formatDuration(Math.round(spool.oldestAgeMs / 1000) * 1000)}`}
+        : {status: 'ok', message: `${plural(spool.points, 'point')} waiting`}
   const store: ComponentHealth = writer.storeUp
     ? {status: 'ok', message: `${f.storeName} accepts writes`}
     : {status: 'down', message: `${f.storeName} unreachable: ${writer.lastError ?? 'write failed'} (points wait in the spool)`}

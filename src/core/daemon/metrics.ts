@@ -102,6 +102,8 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   e.family('mon_spool_oldest_age_seconds', 'gauge', 'Age of the oldest point waiting in the spool.', spool.oldestAgeMs / 1000)
   e.family('mon_spool_dropped_points_total', 'counter', 'Points dropped because the spool was full or unreadable.', spool.dropped.points)
   e.family('mon_spool_refused_points_total', 'counter', 'Points refused because the spool was full (spool.when_full: reject); their senders keep them.', spool.refused.points)
+  e.family('mon_spool_disk_full', 'gauge', '1 while the disk refuses spool appends (mon retries by itself once there is room).', spool.diskFull ? 1 : 0)
+  e.family('mon_held_points', 'gauge', 'Collected points kept in memory because the spool refused them (disk full, or when_full: reject).', f.agent.heldPoints)
   e.family('mon_store_up', 'gauge', '1 while the store accepts writes.', writer.storeUp ? 1 : 0)
   e.family('mon_store_written_points_total', 'counter', 'Points written to the store.', writer.points)
   e.family('mon_store_write_batches_total', 'counter', 'Batches written to the store.', writer.batches)

@@ -77,7 +77,7 @@ export interface DaemonStatusView {
   ruleGroups: RuleGroupView[]
   rules: {files: string[]; total: number; failing: Array<{id: string; error: string | null}>}
   alerts: AlertCounts
-  spool: {points: number; records: number; bytes: number; oldestAgeMs: number; droppedPoints: number; maxBytes: number; whenFull: WhenFull; full: boolean; refusedPoints: number}
+  spool: {points: number; records: number; bytes: number; oldestAgeMs: number; droppedPoints: number; maxBytes: number; whenFull: WhenFull; full: boolean; refusedPoints: number; diskFull: boolean; heldPoints: number}
   outbox: Record<OutboxStatus, number>
   notify: {routes: boolean; delivered: number; retried: number; dead: number; enqueued: number; lastTickAt: string | null; lastError: string | null}
   maintenance: {enabled: boolean; runs: number; failures: number; lastRunAt: string | null; lastDurationMs: number | null; lastError: string | null}
@@ -138,7 +138,7 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
     })),
     rules: {files: f.rules.files, total: f.rules.rules.length, failing: f.rules.rules.filter((r) => r.health === 'error').map((r) => ({id: r.id, error: r.lastError ?? null}))},
     alerts: f.alerts,
-    spool: {points: spool.points, records: spool.records, bytes: spool.bytes, oldestAgeMs: spool.oldestAgeMs, droppedPoints: spool.dropped.points, maxBytes: spool.maxBytes, whenFull: spool.whenFull, full: spool.full, refusedPoints: spool.refused.points},
+    spool: {points: spool.points, records: spool.records, bytes: spool.bytes, oldestAgeMs: spool.oldestAgeMs, droppedPoints: spool.dropped.points, maxBytes: spool.maxBytes, whenFull: spool.whenFull, full: spool.full, refusedPoints: spool.refused.points, diskFull: spool.diskFull, heldPoints: f.agent.heldPoints},
     outbox: f.outbox,
     notify: {routes: f.notify.routes, delivered: f.notify.delivered, retried: f.notify.retried, dead: f.notify.dead, enqueued: f.notify.enqueued, lastTickAt: iso(f.notify.lastTickAt), lastError: f.notify.lastError ?? null},
     maintenance: {

@@ -62,6 +62,8 @@ export interface AgentStatus {
   running: boolean
   inputs: InputStatus[]
   spool: SpoolStatus
+  /** points collected but kept in memory because the spool refused them (a full disk, or when_full: reject) */
+  heldPoints: number
   writer: WriterStats
   listener?: ListenerStats & {address?: {host: string; port: number}}
 }
@@ -174,7 +176,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     jitter: 0,
     run: async () => {
       const c = countersFor(SELF_INPUT, SELF_INPUT, config.agent.interval)
-      const points = selfMetricsPoints({now: clock.now(), startedAt, inputs: inputCounters(), spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency(), listener: listener?.stats()})
+      const points = selfMetricsPoints({now: clock.now(), startedAt, inputs: inputCounters(), spool: spool.status(), heldPoints: batcher.stats().held, writer: writer.stats(), latency: writer.takeLatency(), listener: listener?.stats()})
       c.runs++
       c.lastRun = clock.now()
       c.points = points.length
@@ -294,6 +296,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         running,
         inputs: list,
         spool: spool.status(),
+        heldPoints: batcher.stats().held,
         writer: writer.stats(),
         listener: listener ? {...listener.stats(), address: listener.address} : undefined,
       }

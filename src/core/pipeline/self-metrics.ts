@@ -9,7 +9,9 @@
  *                                          gather_time_ms (last run), last_ok (bool)
  *   mon_internal,component=spool           bytes, segments, records, points, oldest_age_s (gauges);
  *                                          dropped_points, dropped_segments, corrupt_bytes, refused_points (counters);
- *                                          full (bool: refusing appends, when_full: reject)
+ *                                          full (bool: refusing appends, when_full: reject),
+ *                                          disk_full (bool: the disk refused the last append),
+ *                                          held_points (gauge: collected points kept in memory until the spool takes them)
  *   mon_internal,component=writer          points_written, batches, errors, rejected_points, merged_points (counters);
  *                                          write_latency_ms, write_latency_max_ms (since last sample), store_up
  *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, throttled, refused_connections, connections, too_large, overloaded, spool_full, errors
@@ -42,6 +44,8 @@ export interface SelfMetricsInput {
   startedAt: number
   inputs: InputCounters[]
   spool: SpoolStatus
+  /** points the batcher keeps in memory because the spool refused them (disk full, when_full: reject) */
+  heldPoints?: number
   writer: WriterStats
   latency: WriterStats['latency']
   listener?: ListenerStats
@@ -72,6 +76,8 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
       dropped_points: int(s.dropped.points),
       refused_points: int(s.refused.points),
       full: s.full,
+      disk_full: s.diskFull,
+      held_points: int(m.heldPoints ?? 0),
       dropped_segments: int(s.dropped.segments),
       corrupt_bytes: int(s.dropped.corruptBytes),
     },

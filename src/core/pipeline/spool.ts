@@ -164,6 +164,8 @@ export interface SpoolStatus {
   refused: SpoolCounts
   /** the last append was refused for want of room, and no room has been made since */
   full: boolean
+  /** the last append failed because the disk (not the spool's max_bytes) was full; clears on the next append that works */
+  diskFull: boolean
 }
 
 export interface SpoolOptions {
@@ -871,6 +873,11 @@ export class Spool {
     return this.full
   }
 
+  /** {@link close} was called: nothing more can be read or appended. */
+  isClosed(): boolean {
+    return this.closed
+  }
+
   /** appended and not yet acknowledged (cheap; {@link status} has everything) */
   backlog(): SpoolCounts {
     return {...this.unacked}
@@ -894,6 +901,7 @@ export class Spool {
       whenFull: this.whenFull,
       refused: {...this.refused},
       full: this.full,
+      diskFull: this.diskFull,
     }
   }
 

@@ -208,6 +208,12 @@ export class Writer {
       }
       if (signal.aborted) break
       if (!batch) {
+        // a spool closed under a running writer (stopped out of order, a failed start) has
+        // nothing more to give, and waitForData no longer waits: end here rather than spin on it
+        if (this.opts.spool.isClosed()) {
+          this.opts.log.warn('the spool was closed while the writer ran; the writer stops')
+          break
+        }
         await Promise.race([this.opts.spool.waitForData(signal), this.changed()])
         continue
       }
