@@ -45,19 +45,26 @@ describe('collector registry', () => {
     })
   }
 
-  it('builds the pull inputs of every registered kind, in registry order; the push listener is only named', () => {
-    const {config} = parseConfigText(sampleConfig({uncommented: true}), '/etc/mon/mon.yaml', env)
-    config.inputs.listener.enabled = true
-    assert.deepEqual(inputNames(config), ['host', 'http:homepage', 'tcp:postgres', 'prometheus:node', 'exec:queue', 'listener'])
+  it('builds the pull inputs of every configured entry, in registry order; the push listener is only named', () => {
+    const yaml = `
+inputs:
+  exec: [{name: queue, command: [queue-stats], timeout: 3s}]
+  tcp: [{address: 'db.example.com:5432', jitter: 2s}]
+  http: [{name: home, url: 'https://example.com/'}]
+  prometheus: [{name: node, urls: ['http://localhost:9100/metrics'], interval: '*/5 * * * *'}]
+  listener: {enabled: true}
+`
+    const {config} = parseConfigText(yaml, '/etc/mon/mon.yaml', env)
+    assert.deepEqual(inputNames(config), ['host', 'http:home', 'tcp[0]', 'prometheus:node', 'exec:queue', 'listener'])
     const inputs = buildInputs(config, collectorContext(config, '/nonexistent/mon-data', systemClock, silentLogger))
     assert.deepEqual(
       inputs.map((i) => [i.name, i.kind, i.schedule, i.jitter, i.timeout]),
       [
         ['host', 'host', '10s', 0, undefined],
-        ['http:homepage', 'http', '30s', 0, 6000],
-        ['tcp:postgres', 'tcp', '30s', 0, 6000],
-        ['prometheus:node', 'prometheus', '30s', 0, 11_000],
-        ['exec:queue', 'exec', '60s', 0, 11_000],
+        ['http:home', 'http', '30s', 0, 6000],
+        ['tcp[0]', 'tcp', '30s', 2000, 6000],
+        ['prometheus:node', 'prometheus', '*/5 * * * *', 0, 11_000],
+        ['exec:queue', 'exec', '60s', 0, 4000],
       ],
     )
   })

@@ -112,8 +112,8 @@ export function buildInputs(cfg: InputsSource, ctx: CollectorContext, only?: str
     seen.add(name)
     const collector = (def.create as (config: unknown, ctx: CollectorContext, name: string) => Collector)(config, ctx, name)
     const input: Input = {name, kind, schedule: config.interval!, jitter: parseDuration(config.jitter!), collector}
-    // the collector's own timeout bounds the work; a little more for decoding
-    if (def.multiple) input.timeout = parseDuration(config.timeout!) + 1000
+    // an entry's own timeout bounds the work; a little more for decoding (without one: the interval, at most 60 s)
+    if (config.timeout !== undefined) input.timeout = parseDuration(config.timeout) + 1000
     inputs.push(input)
   }
   return only && only.length > 0 ? inputs.filter((i) => only.includes(i.name) || only.includes(i.kind)) : inputs
