@@ -227,7 +227,6 @@ export const execInputSchema = section({
   tag_keys: stringList.optional(),
 })
 
-/** One entry as the collector gets it: every default applied, jitter from agent.jitter when unset. */
 export type ExecInputConfig = Scheduled<z.output<typeof execInputSchema>>
 
 export const execInput = defineCollector({

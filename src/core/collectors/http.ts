@@ -285,7 +285,6 @@ export const httpInputSchema = section({
   interval: interval().default('30s'),
 })
 
-/** One entry as the collector gets it: every default applied, jitter from agent.jitter when unset. */
 export type HttpInputConfig = Scheduled<z.output<typeof httpInputSchema>>
 
 export const httpInput = defineCollector({

@@ -126,7 +126,6 @@ export const prometheusInputSchema = section({
   if (!v.urls?.length && !v.file_sd?.length) ctx.addIssue({code: 'custom', message: `needs 'urls' or 'file_sd' (where to scrape)`})
 })
 
-/** One entry as the collector gets it: every default applied, jitter from agent.jitter when unset. */
 export type PrometheusInputConfig = Scheduled<z.output<typeof prometheusInputSchema>>
 
 export const prometheusInput = defineCollector({

@@ -124,7 +124,6 @@ export const tcpInputSchema = section({
   interval: interval().default('30s'),
 })
 
-/** One entry as the collector gets it: every default applied, jitter from agent.jitter when unset. */
 export type TcpInputConfig = Scheduled<z.output<typeof tcpInputSchema>>
 
 export const tcpInput = defineCollector({

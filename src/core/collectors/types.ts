@@ -43,7 +43,7 @@ export const pullInputFields = {
   tags: tagsSchema.optional(),
 }
 
-/** What the agent fills in for a scheduled input that leaves them out: agent.jitter and agent.interval. */
+/** An entry as its collector gets it: every default applied, and agent.jitter / agent.interval where it leaves them out. */
 export type Scheduled<C> = Omit<C, 'jitter' | 'interval'> & {jitter: string; interval: string}
 
 interface CollectorDefinitionBase<S extends z.ZodType, M extends boolean> {
