@@ -81,13 +81,13 @@ interface Entry {
   config: {name?: string | undefined; enabled?: boolean; interval?: string; jitter?: string; timeout?: string}
 }
 
-/** Every configured entry in registry order: a section when it is enabled, each item of a list. */
+/** Every configured entry in registry order: each item of a list, a section unless it says `enabled: false`. */
 function entries(inputs: InputsConfig): Entry[] {
   const out: Entry[] = []
   for (const kind of KINDS) {
     const value = inputs[kind] as Entry['config'] | Entry['config'][]
     if (Array.isArray(value)) value.forEach((config, i) => out.push({kind, name: itemName(kind, config.name, i), config}))
-    else if (value.enabled) out.push({kind, name: kind, config: value})
+    else if (value.enabled !== false) out.push({kind, name: kind, config: value})
   }
   return out
 }
@@ -111,6 +111,7 @@ export function buildInputs(cfg: InputsSource, ctx: CollectorContext, only?: str
     if (seen.has(name)) throw new InputError(`two inputs.${kind} entries are named ${JSON.stringify(config.name)}`, {hint: 'give each a different name'})
     seen.add(name)
     const collector = (def.create as (config: unknown, ctx: CollectorContext, name: string) => Collector)(config, ctx, name)
+    // withInheritedDefaults gave every scheduled entry its interval and jitter
     const input: Input = {name, kind, schedule: config.interval!, jitter: parseDuration(config.jitter!), collector}
     // an entry's own timeout bounds the work; a little more for decoding (without one: the interval, at most 60 s)
     if (config.timeout !== undefined) input.timeout = parseDuration(config.timeout) + 1000
