@@ -17,14 +17,15 @@
  *         interval: 60s
  */
 import {spawn} from 'node:child_process'
+import {z} from 'zod'
+import {duration, interval, scalarString, section, stringList, typeError} from '../config/common.js'
 import {parseDuration} from '../config/duration.js'
-import type {ExecInputConfig} from '../config/schema.js'
 import {InputError} from '../errors.js'
 import {parseLineProtocol} from '../model/line-protocol.js'
 import type {FieldValue, Point, Tags} from '../model/point.js'
 import {parsePrometheusText, prometheusToPoints} from '../model/prometheus-text.js'
 import {pointsOrPartial} from './partial.js'
-import {decorate, type Collector, type CollectorContext} from './types.js'
+import {decorate, defineCollector, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
 
 export const MAX_OUTPUT_BYTES = 32 << 20
 const KILL_GRACE_MS = 2000
@@ -210,3 +211,42 @@ export function createExecCollector(cfg: ExecInputConfig, ctx: CollectorContext,
     },
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// inputs.exec: its config schema (defaults included), sample block and factory
+
+export const execInputSchema = section({
+  ...pullInputFields,
+  command: z.union([z.string().min(1), z.array(scalarString).min(1)], {error: typeError('a command line or a list of arguments (e.g. "df -k" or [df, -k])')}),
+  data_format: z.enum(['influx', 'json', 'prometheus']).default('influx'),
+  timeout: duration({positive: true}).default('10s'),
+  interval: interval().default('60s'),
+  /** Measurement name for `json` output. */
+  name_override: z.string().optional(),
+  /** `json` output: keys whose values become tags. */
+  tag_keys: stringList.optional(),
+})
+
+export type ExecInputConfig = Scheduled<z.output<typeof execInputSchema>>
+
+export const execInput = defineCollector({
+  kind: 'exec',
+  multiple: true,
+  schema: execInputSchema,
+  sample: `# Commands whose output is parsed as metrics.
+~exec:
+~  - name: queue
+~    # A command line (run without a shell) or a list of arguments.
+~    command: [/usr/local/bin/queue-stats, --json]
+~    # Output format: influx (line protocol), json or prometheus.
+~    data_format: json
+~    # Measurement name for json output.
+~    name_override: queue
+~    # json output: keys whose values become tags.
+~    tag_keys: [queue]
+~    # Kill the command after this long.
+~    timeout: 10s
+~    # Run interval.
+~    interval: 60s`,
+  create: createExecCollector,
+})

@@ -9,6 +9,7 @@ import {readdir, readFile, readlink, realpath, statfs as fsStatfs} from 'node:fs
 import {basename, join} from 'node:path'
 import {setTimeout as sleepTimer} from 'node:timers/promises'
 
+import {bool, duration, interval, section, stringList, tagsSchema} from '../config/common.js'
 import type {Point, Tags} from '../model/point.js'
 import {
   cpuUsage,
@@ -40,7 +41,7 @@ import {
   type Mount,
   type ProcStat,
 } from './host/parse.js'
-import {decorate, type Collector, type CollectorContext} from './types.js'
+import {decorate, defineCollector, type Collector, type CollectorContext} from './types.js'
 
 export interface HostInputConfig {
   enabled?: boolean
@@ -566,3 +567,51 @@ function withTimeout<T>(work: Promise<T>, ms: number, signal: AbortSignal): Prom
     )
   })
 }
+
+// ---------------------------------------------------------------------------------------------
+// inputs.host: its config schema (defaults included), sample block and factory
+
+export const hostInputSchema = section({
+  enabled: bool().default(true),
+  /** Default: agent.interval (filled in after parsing). */
+  interval: interval().optional(),
+  jitter: duration().optional(),
+  tags: tagsSchema.optional(),
+  cpu: section({percpu: bool().default(true), totalcpu: bool().default(true)}).prefault({}),
+  disk: section({ignore_fs: stringList.optional(), mount_points: stringList.optional()}).prefault({}),
+  net: section({interfaces: stringList.optional(), ignore_protocol_stats: bool().default(false)}).prefault({}),
+  diskio: section({devices: stringList.optional()}).prefault({}),
+})
+
+export const hostInput = defineCollector({
+  kind: 'host',
+  multiple: false,
+  schema: hostInputSchema,
+  sample: `# Host metrics (cpu, mem, swap, disk, diskio, net, system, processes, kernel), Telegraf-compatible names.
+host:
+  # Collect host metrics at all.
+  enabled: true
+  # Collection interval (default: agent.interval); a duration or a cron expression.
+~  interval: 10s
+  # Extra tags for these points.
+~  tags: {role: web}
+  cpu:
+    # One series per CPU core.
+    percpu: true
+    # One series for all cores together (cpu=cpu-total).
+    totalcpu: true
+  disk:
+    # Filesystem types to skip.
+~    ignore_fs: [tmpfs, devtmpfs, overlay, squashfs]
+    # Only these mount points (default: all).
+~    mount_points: [/, /var]
+  net:
+    # Only these interfaces (default: all but loopback).
+~    interfaces: [eth0]
+    # Skip the protocol counters (netstat).
+    ignore_protocol_stats: false
+  diskio:
+    # Only these devices (default: all).
+~    devices: [sda, nvme0n1]`,
+  create: (config, ctx) => createHostCollector(config, ctx),
+})

@@ -24,11 +24,12 @@ import {deadline as deadlineSignal} from '../abort.js'
 import {request as httpRequest, type IncomingMessage} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import type {PeerCertificate, TLSSocket} from 'node:tls'
+import {z} from 'zod'
+import {bool, duration, httpUrl, int, interval, regex, scalarString, section, text, typeError} from '../config/common.js'
 import {parseDuration} from '../config/duration.js'
-import type {HttpInputConfig} from '../config/schema.js'
 import {compileLinearRegex, type LinearRegex} from '../model/matcher.js'
 import type {FieldValue, Point, Tags} from '../model/point.js'
-import {decorate, type Collector, type CollectorContext} from './types.js'
+import {decorate, defineCollector, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
 
 export type HttpResult = 'success' | 'response_string_mismatch' | 'body_read_error' | 'connection_failed' | 'timeout' | 'dns_error' | 'response_status_code_mismatch'
 
@@ -260,3 +261,61 @@ export function createHttpCollector(cfg: HttpInputConfig, ctx: CollectorContext,
     },
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// inputs.http: its config schema (defaults included), sample block and factory
+
+const statusCode = int({min: 100, max: 599})
+
+export const httpInputSchema = section({
+  ...pullInputFields,
+  url: httpUrl(),
+  method: text('an HTTP method', 'GET')
+    .regex(/^[A-Za-z]+$/, {error: 'expected an HTTP method such as GET, HEAD or POST'})
+    .transform((m) => m.toUpperCase())
+    .default('GET'),
+  headers: z.record(z.string(), scalarString).optional(),
+  body: z.string().optional(),
+  /** Undefined means any 2xx or 3xx. */
+  expect_status: z
+    .union([statusCode, z.array(statusCode).min(1)], {error: typeError('a status code or a list of them (e.g. 200 or [200, 204])')})
+    .optional(),
+  body_regex: regex().optional(),
+  timeout: duration({positive: true}).default('5s'),
+  follow_redirects: bool().default(true),
+  tls_verify: bool().default(true),
+  interval: interval().default('30s'),
+})
+
+export type HttpInputConfig = Scheduled<z.output<typeof httpInputSchema>>
+
+export const httpInput = defineCollector({
+  kind: 'http',
+  multiple: true,
+  schema: httpInputSchema,
+  sample: `# HTTP checks: response time, status code, optional body match.
+~http:
+~  - name: homepage
+~    # URL to request.
+~    url: https://example.com/
+~    # HTTP method.
+~    method: GET
+~    # Request headers; secrets belong in the environment.
+~    headers:
+~      Authorization: Bearer \${EXAMPLE_API_TOKEN}
+~    # Request body.
+~    # body: '{"ping": true}'
+~    # Accepted status codes (default: any 2xx or 3xx).
+~    expect_status: [200, 204]
+~    # Regular expression the body must match.
+~    body_regex: "Example Domain"
+~    # Request timeout.
+~    timeout: 5s
+~    # Follow redirects.
+~    follow_redirects: true
+~    # Verify the TLS certificate.
+~    tls_verify: true
+~    # Check interval.
+~    interval: 30s`,
+  create: createHttpCollector,
+})

@@ -42,7 +42,8 @@ import {createHash, timingSafeEqual} from 'node:crypto'
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {gunzip} from 'node:zlib'
-import {listenerInputSchema, parseHostPort} from '../config/schema.js'
+import {z} from 'zod'
+import {bool, listenAddress, parseHostPort, requireTlsPair, requireTokenOffLoopback, section, serverSocketFields, size, tagsSchema} from '../config/common.js'
 import {errorMessage} from '../errors.js'
 import {RepeatLimiter} from '../log.js'
 import {isDiskFull} from '../disk.js'
@@ -52,7 +53,7 @@ import {toLineProtocol} from '../pipeline/batcher.js'
 import {SpoolFullError, type Spool, type SpoolPrecision, type SpoolRecordInput} from '../pipeline/spool.js'
 import {AuthThrottle, retryAfterSeconds} from '../server/auth-throttle.js'
 import {createServerSocket, serverSocketOptions, sourceAddress, sourceKey, type ServerSocket, type ServerSocketOptions} from '../server/socket.js'
-import {decorate, type CollectorContext} from './types.js'
+import {decorate, defineCollector, type CollectorContext} from './types.js'
 
 export const INFLUXDB_COMPAT_VERSION = '1.8.10'
 /** A `now` no real timestamp can have (InfluxDB's range is ±9.2e12 ms): marks lines without one. */
@@ -476,3 +477,54 @@ export function rejectionMessage(errors: readonly LineError[], written: number):
   const head = written > 0 ? 'partial write' : 'unable to parse'
   return `${head}: line ${first.line}:${first.col}: ${first.message}: '${clip(first.text)}'${more} (${written} point${written === 1 ? '' : 's'} written, ${errors.length} line${errors.length === 1 ? '' : 's'} rejected) dropped=${errors.length}`
 }
+
+// ---------------------------------------------------------------------------------------------
+// inputs.listener: its config schema (defaults included), sample block and factory
+
+export const listenerInputSchema = section({
+  enabled: bool().default(false),
+  listen: listenAddress({allowPortZero: true}).default('127.0.0.1:8186'),
+  token: z.string().optional(),
+  max_body: size().default('32MiB'),
+  max_buffered: size().default('256MiB'),
+  tags: tagsSchema.optional(),
+  // Telegraf keeps connections open between flushes (its default interval is 10s)
+  ...serverSocketFields({requestTimeout: '2m', idleTimeout: '65s'}),
+})
+  .superRefine(requireTokenOffLoopback('inputs.listener.token'))
+  .superRefine(requireTlsPair('inputs.listener'))
+
+export const listenerInput = defineCollector({
+  kind: 'listener',
+  multiple: false,
+  schema: listenerInputSchema,
+  sample: `# Accept pushed line protocol over HTTP (POST /write, InfluxDB-compatible).
+listener:
+  # Start the listener.
+  enabled: false
+  # Address to listen on; anything but loopback needs a token.
+  listen: 127.0.0.1:8186
+  # Bearer token clients must send.
+~  token: \${MON_LISTENER_TOKEN}
+  # Largest request body accepted.
+  max_body: 32MiB
+  # Most request bytes held at once across concurrent writes; beyond it clients get 503 and retry.
+  max_buffered: 256MiB
+  # Tags added to pushed points that lack them.
+~  tags: {source: push}
+  # Close a connection whose request headers are not complete by then (slow clients).
+  header_timeout: 10s
+  # Longest a whole request may take, body included.
+  request_timeout: 2m
+  # Close keep-alive connections idle this long.
+  idle_timeout: 65s
+  # Connections one client address may hold; new ones beyond are closed at once.
+  max_connections_per_source: 256
+  # Connections in all; keep it under the open-files limit (ulimit -n).
+  max_connections: 4096
+  # Serve HTTPS with this certificate and key (PEM, relative to this file).
+~  tls_cert: /etc/mon/tls/server.pem
+~  tls_key: /etc/mon/tls/server.key
+  # Only accept clients with a certificate this CA signed.
+~  tls_client_ca: /etc/mon/tls/ca.pem`,
+})

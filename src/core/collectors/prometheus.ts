@@ -13,15 +13,16 @@
  *         interval: 30s
  *         timeout: 10s
  */
+import {z} from 'zod'
 import {deadline} from '../abort.js'
+import {coerceInt, duration, httpUrl, interval, section, stringList} from '../config/common.js'
 import {parseDuration} from '../config/duration.js'
-import type {PrometheusInputConfig} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import {parsePrometheusText, prometheusToPoints} from '../model/prometheus-text.js'
 import type {Point} from '../model/point.js'
 import {FileDiscovery, type ScrapeTarget} from './file_sd.js'
 import {pointsOrPartial} from './partial.js'
-import {decorate, type Collector, type CollectorContext} from './types.js'
+import {decorate, defineCollector, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
 
 const ACCEPT = 'text/plain;version=0.0.4;q=1,text/plain;q=0.5,*/*;q=0.1'
 /** Largest page read (bytes, after decompression). */
@@ -108,3 +109,43 @@ export function createPrometheusCollector(cfg: PrometheusInputConfig, ctx: Colle
     },
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// inputs.prometheus: its config schema (defaults included), sample block and factory
+
+export const prometheusInputSchema = section({
+  ...pullInputFields,
+  urls: z.array(httpUrl()).optional(),
+  /** Paths or globs of Prometheus file_sd target files (JSON or YAML). */
+  file_sd: stringList.optional(),
+  interval: interval().default('30s'),
+  timeout: duration({positive: true}).default('10s'),
+  metric_version: z.preprocess(coerceInt, z.literal([1, 2])).default(1),
+  bearer_token: z.string().optional(),
+}).superRefine((v, ctx) => {
+  if (!v.urls?.length && !v.file_sd?.length) ctx.addIssue({code: 'custom', message: `needs 'urls' or 'file_sd' (where to scrape)`})
+})
+
+export type PrometheusInputConfig = Scheduled<z.output<typeof prometheusInputSchema>>
+
+export const prometheusInput = defineCollector({
+  kind: 'prometheus',
+  multiple: true,
+  schema: prometheusInputSchema,
+  sample: `# Prometheus endpoints to scrape.
+~prometheus:
+~  - name: node
+~    # URLs of /metrics endpoints.
+~    urls: [http://localhost:9100/metrics]
+~    # Prometheus file_sd target files (paths or globs).
+~    # file_sd: [/etc/mon/targets/*.json]
+~    # Scrape interval.
+~    interval: 30s
+~    # Scrape timeout.
+~    timeout: 10s
+~    # 1: one measurement per metric family; 2: one "prometheus" measurement.
+~    metric_version: 1
+~    # Bearer token sent with each scrape.
+~    bearer_token: \${PROMETHEUS_TOKEN:-}`,
+  create: createPrometheusCollector,
+})

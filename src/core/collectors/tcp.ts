@@ -17,10 +17,11 @@
  *         interval: 30s
  */
 import {connect} from 'node:net'
+import {z} from 'zod'
+import {dialAddress, duration, interval, parseHostPort, section} from '../config/common.js'
 import {parseDuration} from '../config/duration.js'
-import {parseHostPort, type TcpInputConfig} from '../config/schema.js'
 import type {FieldValue, Point} from '../model/point.js'
-import {decorate, type Collector, type CollectorContext} from './types.js'
+import {decorate, defineCollector, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
 
 export type TcpResult = 'success' | 'timeout' | 'connection_failed' | 'read_failed' | 'string_mismatch'
 
@@ -110,3 +111,37 @@ export function createTcpCollector(cfg: TcpInputConfig, ctx: CollectorContext, n
     },
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// inputs.tcp: its config schema (defaults included), sample block and factory
+
+export const tcpInputSchema = section({
+  ...pullInputFields,
+  address: dialAddress(),
+  send: z.string().optional(),
+  expect: z.string().optional(),
+  timeout: duration({positive: true}).default('5s'),
+  interval: interval().default('30s'),
+})
+
+export type TcpInputConfig = Scheduled<z.output<typeof tcpInputSchema>>
+
+export const tcpInput = defineCollector({
+  kind: 'tcp',
+  multiple: true,
+  schema: tcpInputSchema,
+  sample: `# TCP checks: can we connect (and does the reply look right)?
+~tcp:
+~  - name: postgres
+~    # host:port to connect to.
+~    address: db.example.com:5432
+~    # Bytes to send after connecting.
+~    # send: "PING\\r\\n"
+~    # Text the reply must contain.
+~    # expect: "+PONG"
+~    # Connect (and reply) timeout.
+~    timeout: 5s
+~    # Check interval.
+~    interval: 30s`,
+  create: createTcpCollector,
+})

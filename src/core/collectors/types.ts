@@ -1,3 +1,5 @@
+import {z} from 'zod'
+import {duration, tagsSchema} from '../config/common.js'
 import type {Clock} from '../clock.js'
 import type {Logger} from '../log.js'
 import type {Point, Tags} from '../model/point.js'
@@ -31,4 +33,53 @@ export function decorate(points: Point[], ctx: Pick<CollectorContext, 'host' | '
     p.tags = tags
   }
   return points
+}
+
+/** Fields every input that is a list of checks/jobs has (name, jitter, tags). */
+export const pullInputFields = {
+  name: z.string().optional(),
+  /** Default: agent.jitter (filled in after parsing). */
+  jitter: duration().optional(),
+  tags: tagsSchema.optional(),
+}
+
+/** An entry as its collector gets it: every default applied, and agent.jitter / agent.interval where it leaves them out. */
+export type Scheduled<C> = Omit<C, 'jitter' | 'interval'> & {jitter: string; interval: string}
+
+interface CollectorDefinitionBase<S extends z.ZodType, M extends boolean> {
+  /** the key under `inputs:` */
+  kind: string
+  /** true: a list of checks or jobs (`inputs.http: [...]`); false: one section (`inputs.host:`) */
+  multiple: M
+  /** one entry's schema: a list item, or the whole section (every default applied here) */
+  schema: S
+  /**
+   * This input's block under `inputs:` in `mon config init`, written without the section's
+   * indentation, with config/sample.ts's first-column markers (`~` optional, `=` default-only).
+   */
+  sample: string
+}
+
+/** An input the agent runs on a schedule: every entry becomes one collector. */
+export interface PullCollectorDefinition<S extends z.ZodType = z.ZodType, M extends boolean = boolean> extends CollectorDefinitionBase<S, M> {
+  /** `name` is the input's name (`http:api`, `tcp[0]`, `host`). */
+  create(config: Scheduled<z.output<S>>, ctx: CollectorContext, name: string): Collector
+}
+
+/** An input that is pushed to (the listener): the agent starts it, so the registry only has its config. */
+export interface PushCollectorDefinition<S extends z.ZodType = z.ZodType> extends CollectorDefinitionBase<S, false> {
+  create?: undefined
+}
+
+export type CollectorDefinition = PullCollectorDefinition | PushCollectorDefinition
+
+/**
+ * What an input file exports: its schema, defaults (in the schema), sample block and factory. A new
+ * input is one file plus one line in registry.ts. Field helpers come from config/common.ts, never
+ * config/schema.ts: the config schema is built from the registry, so that import would be a cycle.
+ */
+export function defineCollector<S extends z.ZodType, M extends boolean>(def: PullCollectorDefinition<S, M>): PullCollectorDefinition<S, M>
+export function defineCollector<S extends z.ZodType>(def: PushCollectorDefinition<S>): PushCollectorDefinition<S>
+export function defineCollector(def: CollectorDefinition): CollectorDefinition {
+  return def
 }

@@ -209,3 +209,47 @@ export function dialAddress() {
     if (!hp || hp.host === '' || hp.port === 0) ctx.addIssue({code: 'custom', message: `invalid address ${JSON.stringify(s)}: expected host:port, e.g. db.example.com:5432 or [2001:db8::1]:443`})
   })
 }
+
+// The server sections (inputs.listener, api) share these; here so an input file can use them.
+
+/** The api/listener rule: listening beyond loopback needs a token. */
+export function requireTokenOffLoopback(tokenPath: string) {
+  return (v: {listen: string; token?: string | undefined; enabled?: boolean}, ctx: z.RefinementCtx) => {
+    if (v.enabled === false) return
+    const hp = parseHostPort(v.listen)
+    if (hp && !isLoopbackHost(hp.host) && !v.token) {
+      ctx.addIssue({code: 'custom', path: ['listen'], message: `a non-loopback listen address needs ${tokenPath}`})
+    }
+  }
+}
+
+/** Per server socket; the systemd unit's LimitNOFILE leaves room for both at this cap. */
+export const DEFAULT_MAX_CONNECTIONS = 4096
+
+/**
+ * What every server section (inputs.listener, api) has: timeouts, connection caps and TLS
+ * (src/core/server/socket.ts says why each exists).
+ */
+export function serverSocketFields(defaults: {requestTimeout: string; idleTimeout: string}) {
+  return {
+    header_timeout: duration({positive: true}).default('10s'),
+    request_timeout: duration({positive: true}).default(defaults.requestTimeout),
+    idle_timeout: duration({positive: true}).default(defaults.idleTimeout),
+    max_connections: int({min: 1}).default(DEFAULT_MAX_CONNECTIONS),
+    max_connections_per_source: int({min: 1}).default(256),
+    tls_cert: z.string().optional(),
+    tls_key: z.string().optional(),
+    tls_client_ca: z.string().optional(),
+  }
+}
+
+/** tls_cert and tls_key go together; a client CA is checked only over TLS. */
+export function requireTlsPair(sectionPath: string) {
+  return (v: {tls_cert?: string | undefined; tls_key?: string | undefined; tls_client_ca?: string | undefined}, ctx: z.RefinementCtx) => {
+    if (Boolean(v.tls_cert) !== Boolean(v.tls_key)) {
+      const missing = v.tls_cert ? 'tls_key' : 'tls_cert'
+      ctx.addIssue({code: 'custom', path: [v.tls_cert ? 'tls_cert' : 'tls_key'], message: `${sectionPath}.tls_cert and tls_key go together: set ${sectionPath}.${missing} too`})
+    }
+    if (v.tls_client_ca && !v.tls_cert) ctx.addIssue({code: 'custom', path: ['tls_client_ca'], message: `${sectionPath}.tls_client_ca needs tls_cert and tls_key (client certificates are checked during the TLS handshake)`})
+  }
+}

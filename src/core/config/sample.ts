@@ -1,3 +1,5 @@
+import {COLLECTORS} from '../collectors/registry.js'
+
 /**
  * The commented sample written by `mon config init`. It parses and validates as written (the
  * tests check), and as written it means exactly the defaults: optional blocks are commented out.
@@ -6,7 +8,7 @@
  *   `~`  an optional line: commented out by default, live with {uncommented: true}
  *   `=`  a default-only line: live by default, commented out with {uncommented: true}
  */
-const TEMPLATE = `# mon configuration. Every option is optional; the values shown are the defaults.
+const HEAD = `# mon configuration. Every option is optional; the values shown are the defaults.
 # Looked up in order: --config, $MON_CONFIG, ./mon.yaml, $XDG_CONFIG_HOME/mon/config.yaml.
 # Any string value can use \${ENV_VAR}, \${ENV_VAR:-default} or \${file:/path/to/secret};
 # write $\${ for a literal \${. Interpolated values are treated as secrets and redacted.
@@ -75,134 +77,10 @@ store:
 ~  # Verify the server's TLS certificate.
 ~  tls_verify: true
 
-inputs:
-  # Host metrics (cpu, mem, swap, disk, diskio, net, system, processes, kernel), Telegraf-compatible names.
-  host:
-    # Collect host metrics at all.
-    enabled: true
-    # Collection interval (default: agent.interval); a duration or a cron expression.
-~    interval: 10s
-    # Extra tags for these points.
-~    tags: {role: web}
-    cpu:
-      # One series per CPU core.
-      percpu: true
-      # One series for all cores together (cpu=cpu-total).
-      totalcpu: true
-    disk:
-      # Filesystem types to skip.
-~      ignore_fs: [tmpfs, devtmpfs, overlay, squashfs]
-      # Only these mount points (default: all).
-~      mount_points: [/, /var]
-    net:
-      # Only these interfaces (default: all but loopback).
-~      interfaces: [eth0]
-      # Skip the protocol counters (netstat).
-      ignore_protocol_stats: false
-    diskio:
-      # Only these devices (default: all).
-~      devices: [sda, nvme0n1]
+`
 
-  # HTTP checks: response time, status code, optional body match.
-~  http:
-~    - name: homepage
-~      # URL to request.
-~      url: https://example.com/
-~      # HTTP method.
-~      method: GET
-~      # Request headers; secrets belong in the environment.
-~      headers:
-~        Authorization: Bearer \${EXAMPLE_API_TOKEN}
-~      # Request body.
-~      # body: '{"ping": true}'
-~      # Accepted status codes (default: any 2xx or 3xx).
-~      expect_status: [200, 204]
-~      # Regular expression the body must match.
-~      body_regex: "Example Domain"
-~      # Request timeout.
-~      timeout: 5s
-~      # Follow redirects.
-~      follow_redirects: true
-~      # Verify the TLS certificate.
-~      tls_verify: true
-~      # Check interval.
-~      interval: 30s
-
-  # TCP checks: can we connect (and does the reply look right)?
-~  tcp:
-~    - name: postgres
-~      # host:port to connect to.
-~      address: db.example.com:5432
-~      # Bytes to send after connecting.
-~      # send: "PING\\r\\n"
-~      # Text the reply must contain.
-~      # expect: "+PONG"
-~      # Connect (and reply) timeout.
-~      timeout: 5s
-~      # Check interval.
-~      interval: 30s
-
-  # Prometheus endpoints to scrape.
-~  prometheus:
-~    - name: node
-~      # URLs of /metrics endpoints.
-~      urls: [http://localhost:9100/metrics]
-~      # Prometheus file_sd target files (paths or globs).
-~      # file_sd: [/etc/mon/targets/*.json]
-~      # Scrape interval.
-~      interval: 30s
-~      # Scrape timeout.
-~      timeout: 10s
-~      # 1: one measurement per metric family; 2: one "prometheus" measurement.
-~      metric_version: 1
-~      # Bearer token sent with each scrape.
-~      bearer_token: \${PROMETHEUS_TOKEN:-}
-
-  # Commands whose output is parsed as metrics.
-~  exec:
-~    - name: queue
-~      # A command line (run without a shell) or a list of arguments.
-~      command: [/usr/local/bin/queue-stats, --json]
-~      # Output format: influx (line protocol), json or prometheus.
-~      data_format: json
-~      # Measurement name for json output.
-~      name_override: queue
-~      # json output: keys whose values become tags.
-~      tag_keys: [queue]
-~      # Kill the command after this long.
-~      timeout: 10s
-~      # Run interval.
-~      interval: 60s
-
-  # Accept pushed line protocol over HTTP (POST /write, InfluxDB-compatible).
-  listener:
-    # Start the listener.
-    enabled: false
-    # Address to listen on; anything but loopback needs a token.
-    listen: 127.0.0.1:8186
-    # Bearer token clients must send.
-~    token: \${MON_LISTENER_TOKEN}
-    # Largest request body accepted.
-    max_body: 32MiB
-    # Most request bytes held at once across concurrent writes; beyond it clients get 503 and retry.
-    max_buffered: 256MiB
-    # Tags added to pushed points that lack them.
-~    tags: {source: push}
-    # Close a connection whose request headers are not complete by then (slow clients).
-    header_timeout: 10s
-    # Longest a whole request may take, body included.
-    request_timeout: 2m
-    # Close keep-alive connections idle this long.
-    idle_timeout: 65s
-    # Connections one client address may hold; new ones beyond are closed at once.
-    max_connections_per_source: 256
-    # Connections in all; keep it under the open-files limit (ulimit -n).
-    max_connections: 4096
-    # Serve HTTPS with this certificate and key (PEM, relative to this file).
-~    tls_cert: /etc/mon/tls/server.pem
-~    tls_key: /etc/mon/tls/server.key
-    # Only accept clients with a certificate this CA signed.
-~    tls_client_ca: /etc/mon/tls/ca.pem
+// Everything after the inputs section.
+const TAIL = `
 
 # The on-disk queue between collection and the store.
 spool:
@@ -354,6 +232,22 @@ log:
   format: auto
 `
 
+/** `inputs:` and each input's own sample block (collectors/registry.ts order), indented under it. */
+function inputsSection(): string {
+  const blocks = Object.values(COLLECTORS).map((def) => indentBlock(def.sample, '  '))
+  return 'inputs:\n' + blocks.join('\n\n')
+}
+
+/** Indents a template block, keeping its markers in the first column. */
+function indentBlock(block: string, indent: string): string {
+  return block
+    .split('\n')
+    .map((line) => (line === '' ? line : line[0] === '~' || line[0] === '=' ? line[0] + indent + line.slice(1) : indent + line))
+    .join('\n')
+}
+
+const TEMPLATE = HEAD + inputsSection() + TAIL
+
 export interface SampleOptions {
   /** Turn every optional block on (InfluxDB store, all inputs, tokens): for tests and docs. */
   uncommented?: boolean
@@ -363,7 +257,12 @@ export interface SampleOptions {
 export const SAMPLE_REQUIRED_ENV = ['INFLUX_TOKEN', 'EXAMPLE_API_TOKEN', 'MON_LISTENER_TOKEN', 'MON_API_TOKEN', 'SLACK_BOT_TOKEN', 'PAGERDUTY_ROUTING_KEY', 'SMTP_PASSWORD'] as const
 
 export function sampleConfig(opts: SampleOptions = {}): string {
-  const lines = TEMPLATE.split('\n')
+  return renderTemplate(TEMPLATE, opts)
+}
+
+/** A template with `~` / `=` markers (the whole sample, or one input's block) as YAML. */
+export function renderTemplate(template: string, opts: SampleOptions = {}): string {
+  const lines = template.split('\n')
   const out: string[] = []
   for (let i = 0; i < lines.length; ) {
     const marker = lines[i]![0]

@@ -2,11 +2,19 @@ import {hostname} from 'node:os'
 import {z} from 'zod'
 import {tryParseDuration} from './duration.js'
 import {describeValue} from './problems.js'
-import {bool, coerceInt, dialAddress, dropEmptyKnownKeys, duration, httpUrl, int, interval, isLoopbackHost, isPlainObject, listenAddress, parseHostPort, regex, scalarString, section, size, stringList, tagsSchema, text, typeError} from './common.js'
+import {bool, dropEmptyKnownKeys, duration, httpUrl, int, interval, isPlainObject, listenAddress, requireTlsPair, requireTokenOffLoopback, section, serverSocketFields, size, stringList, tagsSchema, text} from './common.js'
+import {COLLECTORS, withInheritedDefaults, type CollectorKind} from '../collectors/registry.js'
 import {notifyConfigSchema} from '../notify/config.js'
 
 // The building blocks moved to common.ts; re-exported so code that imported them from here still builds.
-export {bool, dialAddress, duration, httpUrl, int, interval, isCronExpression, isLoopbackHost, listenAddress, parseHostPort, regex, scalarString, section, size, stringList, tagsSchema} from './common.js'
+export {bool, DEFAULT_MAX_CONNECTIONS, dialAddress, duration, httpUrl, int, interval, isCronExpression, isLoopbackHost, listenAddress, parseHostPort, regex, scalarString, section, size, stringList, tagsSchema} from './common.js'
+// Each input's schema lives in its collector file; re-exported so code that imported them from here still builds.
+export {execInputSchema} from '../collectors/exec.js'
+export {hostInputSchema} from '../collectors/host.js'
+export {httpInputSchema} from '../collectors/http.js'
+export {listenerInputSchema} from '../collectors/listener.js'
+export {prometheusInputSchema} from '../collectors/prometheus.js'
+export {tcpInputSchema} from '../collectors/tcp.js'
 
 /**
  * The config schema, one exported constant per section so later modules can add their fields in
@@ -15,48 +23,6 @@ export {bool, dialAddress, duration, httpUrl, int, interval, isCronExpression, i
  * parseDuration / parseSize at the point of use); they are validated here. The building blocks
  * (duration(), size(), httpUrl() …) are in common.ts.
  */
-
-/** The api/listener rule: listening beyond loopback needs a token. */
-function requireTokenOffLoopback(tokenPath: string) {
-  return (v: {listen: string; token?: string | undefined; enabled?: boolean}, ctx: z.RefinementCtx) => {
-    if (v.enabled === false) return
-    const hp = parseHostPort(v.listen)
-    if (hp && !isLoopbackHost(hp.host) && !v.token) {
-      ctx.addIssue({code: 'custom', path: ['listen'], message: `a non-loopback listen address needs ${tokenPath}`})
-    }
-  }
-}
-
-/** Per server socket; the systemd unit's LimitNOFILE leaves room for both at this cap. */
-export const DEFAULT_MAX_CONNECTIONS = 4096
-
-/**
- * What every server section (inputs.listener, api) has: timeouts, connection caps and TLS
- * (src/core/server/socket.ts says why each exists).
- */
-function serverSocketFields(defaults: {requestTimeout: string; idleTimeout: string}) {
-  return {
-    header_timeout: duration({positive: true}).default('10s'),
-    request_timeout: duration({positive: true}).default(defaults.requestTimeout),
-    idle_timeout: duration({positive: true}).default(defaults.idleTimeout),
-    max_connections: int({min: 1}).default(DEFAULT_MAX_CONNECTIONS),
-    max_connections_per_source: int({min: 1}).default(256),
-    tls_cert: z.string().optional(),
-    tls_key: z.string().optional(),
-    tls_client_ca: z.string().optional(),
-  }
-}
-
-/** tls_cert and tls_key go together; a client CA is checked only over TLS. */
-function requireTlsPair(sectionPath: string) {
-  return (v: {tls_cert?: string | undefined; tls_key?: string | undefined; tls_client_ca?: string | undefined}, ctx: z.RefinementCtx) => {
-    if (Boolean(v.tls_cert) !== Boolean(v.tls_key)) {
-      const missing = v.tls_cert ? 'tls_key' : 'tls_cert'
-      ctx.addIssue({code: 'custom', path: [v.tls_cert ? 'tls_cert' : 'tls_key'], message: `${sectionPath}.tls_cert and tls_key go together: set ${sectionPath}.${missing} too`})
-    }
-    if (v.tls_client_ca && !v.tls_cert) ctx.addIssue({code: 'custom', path: ['tls_client_ca'], message: `${sectionPath}.tls_client_ca needs tls_cert and tls_key (client certificates are checked during the TLS handshake)`})
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Sections
@@ -126,103 +92,22 @@ export const storeSchema = z
   .preprocess((v) => (isPlainObject(v) ? {type: 'sqlite', ...(dropEmptyKnownKeys(v, storeKeys) as object)} : v), storeVariants)
   .prefault({})
 
-/** Fields every pull input has. */
-const pullInputFields = {
-  name: z.string().optional(),
-  /** Default: agent.jitter (filled in after parsing). */
-  jitter: duration().optional(),
-  tags: tagsSchema.optional(),
+/**
+ * One key per input in collectors/registry.ts: a list of checks/jobs defaults to empty, a section
+ * to its defaults.
+ */
+function inputsShape(): {[K in CollectorKind]: z.ZodType<InputEntryOutput<K>>} {
+  const shape: Record<string, z.ZodType> = {}
+  for (const [kind, def] of Object.entries(COLLECTORS)) {
+    const schema: z.ZodType = def.schema
+    shape[kind] = def.multiple ? z.array(schema).default([]) : schema.prefault({})
+  }
+  return shape as {[K in CollectorKind]: z.ZodType<InputEntryOutput<K>>}
 }
 
-export const hostInputSchema = section({
-  enabled: bool().default(true),
-  /** Default: agent.interval (filled in after parsing). */
-  interval: interval().optional(),
-  jitter: duration().optional(),
-  tags: tagsSchema.optional(),
-  cpu: section({percpu: bool().default(true), totalcpu: bool().default(true)}).prefault({}),
-  disk: section({ignore_fs: stringList.optional(), mount_points: stringList.optional()}).prefault({}),
-  net: section({interfaces: stringList.optional(), ignore_protocol_stats: bool().default(false)}).prefault({}),
-  diskio: section({devices: stringList.optional()}).prefault({}),
-})
+type InputEntryOutput<K extends CollectorKind> = (typeof COLLECTORS)[K]['multiple'] extends true ? Array<z.output<(typeof COLLECTORS)[K]['schema']>> : z.output<(typeof COLLECTORS)[K]['schema']>
 
-const statusCode = int({min: 100, max: 599})
-
-export const httpInputSchema = section({
-  ...pullInputFields,
-  url: httpUrl(),
-  method: text('an HTTP method', 'GET')
-    .regex(/^[A-Za-z]+$/, {error: 'expected an HTTP method such as GET, HEAD or POST'})
-    .transform((m) => m.toUpperCase())
-    .default('GET'),
-  headers: z.record(z.string(), scalarString).optional(),
-  body: z.string().optional(),
-  /** Undefined means any 2xx or 3xx. */
-  expect_status: z
-    .union([statusCode, z.array(statusCode).min(1)], {error: typeError('a status code or a list of them (e.g. 200 or [200, 204])')})
-    .optional(),
-  body_regex: regex().optional(),
-  timeout: duration({positive: true}).default('5s'),
-  follow_redirects: bool().default(true),
-  tls_verify: bool().default(true),
-  interval: interval().default('30s'),
-})
-
-export const tcpInputSchema = section({
-  ...pullInputFields,
-  address: dialAddress(),
-  send: z.string().optional(),
-  expect: z.string().optional(),
-  timeout: duration({positive: true}).default('5s'),
-  interval: interval().default('30s'),
-})
-
-export const prometheusInputSchema = section({
-  ...pullInputFields,
-  urls: z.array(httpUrl()).optional(),
-  /** Paths or globs of Prometheus file_sd target files (JSON or YAML). */
-  file_sd: stringList.optional(),
-  interval: interval().default('30s'),
-  timeout: duration({positive: true}).default('10s'),
-  metric_version: z.preprocess(coerceInt, z.literal([1, 2])).default(1),
-  bearer_token: z.string().optional(),
-}).superRefine((v, ctx) => {
-  if (!v.urls?.length && !v.file_sd?.length) ctx.addIssue({code: 'custom', message: `needs 'urls' or 'file_sd' (where to scrape)`})
-})
-
-export const execInputSchema = section({
-  ...pullInputFields,
-  command: z.union([z.string().min(1), z.array(scalarString).min(1)], {error: typeError('a command line or a list of arguments (e.g. "df -k" or [df, -k])')}),
-  data_format: z.enum(['influx', 'json', 'prometheus']).default('influx'),
-  timeout: duration({positive: true}).default('10s'),
-  interval: interval().default('60s'),
-  /** Measurement name for `json` output. */
-  name_override: z.string().optional(),
-  /** `json` output: keys whose values become tags. */
-  tag_keys: stringList.optional(),
-})
-
-export const listenerInputSchema = section({
-  enabled: bool().default(false),
-  listen: listenAddress({allowPortZero: true}).default('127.0.0.1:8186'),
-  token: z.string().optional(),
-  max_body: size().default('32MiB'),
-  max_buffered: size().default('256MiB'),
-  tags: tagsSchema.optional(),
-  // Telegraf keeps connections open between flushes (its default interval is 10s)
-  ...serverSocketFields({requestTimeout: '2m', idleTimeout: '65s'}),
-})
-  .superRefine(requireTokenOffLoopback('inputs.listener.token'))
-  .superRefine(requireTlsPair('inputs.listener'))
-
-export const inputsSchema = section({
-  host: hostInputSchema.prefault({}),
-  http: z.array(httpInputSchema).default([]),
-  tcp: z.array(tcpInputSchema).default([]),
-  prometheus: z.array(prometheusInputSchema).default([]),
-  exec: z.array(execInputSchema).default([]),
-  listener: listenerInputSchema.prefault({}),
-})
+export const inputsSchema = section(inputsShape())
 
 export const spoolSchema = section({
   max_bytes: size().default('1GiB'),
@@ -310,19 +195,7 @@ type ParsedShape = z.output<ReturnType<typeof section<typeof configShape>>>
 
 /** Defaults that come from elsewhere in the config: per-input jitter from agent.jitter, host.interval from agent.interval. */
 function applyInheritedDefaults(cfg: ParsedShape) {
-  const {agent, inputs} = cfg
-  const withJitter = <I extends {jitter?: string | undefined}>(input: I): I & {jitter: string} => ({...input, jitter: input.jitter ?? agent.jitter})
-  return {
-    ...cfg,
-    inputs: {
-      ...inputs,
-      host: {...withJitter(inputs.host), interval: inputs.host.interval ?? agent.interval},
-      http: inputs.http.map(withJitter),
-      tcp: inputs.tcp.map(withJitter),
-      prometheus: inputs.prometheus.map(withJitter),
-      exec: inputs.exec.map(withJitter),
-    },
-  }
+  return {...cfg, inputs: withInheritedDefaults(cfg.inputs, cfg.agent)}
 }
 
 export const monConfigSchema = section(configShape).transform(applyInheritedDefaults)
