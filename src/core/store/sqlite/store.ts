@@ -7,7 +7,7 @@ import {compileLinearRegex, matchesAll, type Matcher} from '../../model/matcher.
 import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {Accumulators, bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
 import {sortFrames} from '../frames.js'
-import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryOptions, QueryPlan, StoreInfo, WriteOutcome} from '../types.js'
+import type {CompactStats, Compactable, FieldInfo, FullStore, Frame, Maintainable, MaintenanceReport, TierRouting, QueryOptions, QueryPlan, StoreInfo, WriteOutcome} from '../types.js'
 import type {Bucket, BucketColumn} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import {FieldIndex, SeriesIndex} from './ids.js'
@@ -70,7 +70,7 @@ interface Group {
  * The zero-config embedded time-series store. One process writes while others read (WAL);
  * writers in several processes take turns (busy timeout). See schema.ts for the layout.
  */
-export class SqliteStore implements FullStore {
+export class SqliteStore implements FullStore, Maintainable, Compactable, TierRouting {
   readonly kind = 'sqlite'
   readonly path: string
   private readonly db: Database.Database
@@ -351,7 +351,7 @@ export class SqliteStore implements FullStore {
    * Folds head rows into chunks (for series fields with enough rows, or old ones; all with
    * `full`) and merges runs of small adjacent chunks. Returns what it did.
    */
-  compact(opts: {full?: boolean} = {}): {headRows: number; chunksBefore: number; chunksAfter: number} {
+  compact(opts: {full?: boolean} = {}): CompactStats {
     const now = this.clock.now()
     const minRows = Math.max(2, Math.floor(this.chunkMax / 8))
     const stats = {headRows: 0, chunksBefore: 0, chunksAfter: 0}
