@@ -983,7 +983,3 @@ function lineOf(body: string): number | undefined {
     return undefined
   }
 }
-
-export function isInfluxStore(store: FullStore): store is InfluxStore {
-  return store instanceof InfluxStore
-}
