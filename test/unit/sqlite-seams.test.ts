@@ -5,9 +5,12 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {SCHEMA_VERSION} from '../../src/core/store/sqlite/schema.js'
 import {openDatabase} from '../../src/core/store/sqlite/database.js'
+import {catalogFieldKeys, catalogInfo, catalogMeasurements, catalogTagKeys, catalogTagValues} from '../../src/core/store/sqlite/catalog.js'
+import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import {fixedClock} from '../../src/core/clock.js'
 import {compileSeriesSql, sqlString} from '../../src/core/store/sqlite/series-sql.js'
 
-describe('embedded store seams: opening, series SQL', () => {
+describe('embedded store seams: opening, series SQL, catalog', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mon-sqlite-seams-'))
   after(() => rmSync(dir, {recursive: true, force: true}))
 
@@ -31,5 +34,31 @@ describe('embedded store seams: opening, series SQL', () => {
     assert.deepEqual(params, ['cpu', '^(?:web-.*)$'])
     assert.deepEqual(jsMatchers, [{name: 'we"ird', op: '=', value: 'x'}])
     assert.equal(sqlString("it's"), "'it''s'")
+  })
+
+  it('catalog.ts answers from the database the store wrote, and the store answers the same through it', async () => {
+    const path = join(dir, 'catalog.db')
+    const t = 1_700_000_000_000
+    const store = new SqliteStore({path, autoCompactEvery: 0, clock: fixedClock(t)})
+    try {
+      await store.write([
+        {measurement: 'cpu', tags: {host: 'a', cpu: 'cpu0'}, fields: {usage_user: 1.5, busy: true}, ts: t - 2000},
+        {measurement: 'cpu', tags: {host: 'b'}, fields: {usage_user: 2.5}, ts: t - 1000},
+        {measurement: 'mem', tags: {host: 'a'}, fields: {used_percent: 40}, ts: t},
+      ])
+      assert.deepEqual(catalogMeasurements(store.database), ['cpu', 'mem'])
+      assert.deepEqual(catalogFieldKeys(store.database, 'cpu'), [{name: 'busy', type: 'boolean'}, {name: 'usage_user', type: 'float'}])
+      assert.deepEqual(catalogTagKeys(store.database, 'cpu'), ['cpu', 'host'])
+      assert.deepEqual(catalogTagValues(store.database, 'cpu', 'host'), ['a', 'b'])
+      const info = catalogInfo(store.database, path)
+      assert.equal(info.series, 3)
+      assert.equal(info.points, 4)
+      assert.equal(info.oldest, t - 2000)
+      assert.equal(info.newest, t)
+      assert.deepEqual(await store.info(), info)
+      assert.deepEqual(await store.tagValues('cpu', 'host'), ['a', 'b'])
+    } finally {
+      await store.close()
+    }
   })
 })

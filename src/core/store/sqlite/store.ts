@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3'
-import {statSync} from 'node:fs'
 import {systemClock, type Clock} from '../../clock.js'
 import {InputError, PartialWriteError} from '../../errors.js'
 import {compileLinearRegex, matchesAll, type Matcher} from '../../model/matcher.js'
@@ -13,6 +12,7 @@ import {FieldIndex, SeriesIndex} from './ids.js'
 import {ChunkTable, rawCodec, rollupCodec} from './chunks.js'
 import {mergeRuns, normalizeRun, type Run} from './merge.js'
 import {anyInRange, Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
+import {catalogFieldKeys, catalogInfo, catalogMeasurements, catalogTagKeys, catalogTagValues, minDefined} from './catalog.js'
 import {openDatabase} from './database.js'
 import {compileSeriesSql, sqlString} from './series-sql.js'
 
@@ -835,58 +835,23 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
   // ---------------------------------------------------------------- catalog
 
   async info(): Promise<StoreInfo> {
-    const series = (this.db.prepare('SELECT count(*) AS n FROM series').get() as {n: number}).n
-    const chunks = this.db.prepare('SELECT count(*) AS c, coalesce(sum(n), 0) AS n, min(t_start) AS lo, max(t_end) AS hi FROM chunks').get() as {
-      c: number
-      n: number
-      lo: number | null
-      hi: number | null
-    }
-    const head = this.db.prepare('SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM head').get() as {n: number; lo: number | null; hi: number | null}
-    const points = chunks.n + head.n
-    const bytes = fileSize(this.path) + fileSize(this.path + '-wal')
-    const pageSize = this.db.pragma('page_size', {simple: true}) as number
-    const livePages = (this.db.pragma('page_count', {simple: true}) as number) - (this.db.pragma('freelist_count', {simple: true}) as number)
-    const lo = minDefined(chunks.lo, head.lo)
-    const hi = maxDefined(chunks.hi, head.hi)
-    return {
-      backend: 'sqlite',
-      location: this.path,
-      series,
-      points,
-      oldest: lo,
-      newest: hi,
-      bytesOnDisk: bytes,
-      bytesPerPoint: points > 0 ? (livePages * pageSize) / points : undefined,
-      details: {liveBytes: livePages * pageSize, chunks: chunks.c, headRows: head.n, fields: (this.db.prepare('SELECT count(*) AS n FROM fields').get() as {n: number}).n},
-    }
+    return catalogInfo(this.db, this.path)
   }
 
   async measurements(): Promise<string[]> {
-    return (this.db.prepare('SELECT DISTINCT measurement FROM series ORDER BY measurement').all() as Array<{measurement: string}>).map((r) => r.measurement)
+    return catalogMeasurements(this.db)
   }
 
   async fieldKeys(measurement: string): Promise<FieldInfo[]> {
-    return this.db.prepare<[string], FieldInfo>('SELECT name, type FROM fields WHERE measurement = ? ORDER BY name').all(measurement)
+    return catalogFieldKeys(this.db, measurement)
   }
 
   async tagKeys(measurement: string): Promise<string[]> {
-    const keys = new Set<string>()
-    for (const r of this.db.prepare<[string], SeriesRow>('SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
-      for (const k of Object.keys(JSON.parse(r.tags) as Tags)) keys.add(k)
-    }
-
-    return [...keys].sort()
+    return catalogTagKeys(this.db, measurement)
   }
 
   async tagValues(measurement: string, key: string): Promise<string[]> {
-    const values = new Set<string>()
-    for (const r of this.db.prepare<[string], SeriesRow>('SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
-      const v = (JSON.parse(r.tags) as Tags)[key]
-      if (v !== undefined) values.add(v)
-    }
-
-    return [...values].sort()
+    return catalogTagValues(this.db, measurement, key)
   }
 
   async *scan(start: number, end: number, batchSize = 10_000): AsyncIterable<Point[]> {
@@ -937,24 +902,4 @@ function noDeadline(): void {}
 function typedValue(v: number | string, type: FieldType): number | string | boolean {
   if (type === 'boolean') return v !== 0
   return v
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size
-  } catch {
-    return 0
-  }
-}
-
-function minDefined(a: number | null, b: number | null): number | undefined {
-  if (a === null) return b ?? undefined
-  if (b === null) return a
-  return Math.min(a, b)
-}
-
-function maxDefined(a: number | null, b: number | null): number | undefined {
-  if (a === null) return b ?? undefined
-  if (b === null) return a
-  return Math.max(a, b)
 }
