@@ -15,7 +15,7 @@
  */
 import http from 'node:http'
 import {influxStoreSchema} from '../src/core/config/schema.js'
-import {serializePoints} from '../src/core/model/line-protocol.js'
+import {serializePoints} from '../src/core/model/line-protocol/index.js'
 import type {Point} from '../src/core/model/point.js'
 import {InfluxStore} from '../src/core/store/influx/store.js'
 import {startInfluxd} from '../test/helpers/servers.js'

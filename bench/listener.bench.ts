@@ -30,7 +30,7 @@ import {Agent, request} from 'node:http'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {checkAsciiLineProtocol, parseLineProtocol, validateLineProtocol} from '../src/core/model/line-protocol.js'
+import {checkAsciiLineProtocol, parseLineProtocol, validateLineProtocol} from '../src/core/model/line-protocol/index.js'
 import {freePort, startInfluxd, waitFor} from '../test/helpers/servers.js'
 import {cpuSeconds, stats, type Bench, type BenchResult, type Stats} from './lib.js'
 

@@ -5,7 +5,7 @@ import {progressReporter} from '../cli/progress.js'
 import {readStdin} from '../cli/stdin.js'
 import {renderError} from '../cli/render/error.js'
 import {writeExitCode, writeLineProtocol, type WriteSummary} from '../core/ingest/write.js'
-import {parsePrecision} from '../core/model/line-protocol.js'
+import {parsePrecision} from '../core/model/line-protocol/index.js'
 import {plural} from '../core/format.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 

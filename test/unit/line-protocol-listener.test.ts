@@ -9,7 +9,7 @@ import {after, before, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
 import {Listener} from '../../src/core/collectors/listener.js'
 import {silentLogger} from '../../src/core/log.js'
-import {parseLineProtocol} from '../../src/core/model/line-protocol.js'
+import {parseLineProtocol} from '../../src/core/model/line-protocol/index.js'
 import type {Spool, SpoolRecordInput} from '../../src/core/pipeline/spool.js'
 
 const NOW = 1_700_000_000_000

@@ -14,7 +14,7 @@ import {
   serializePoints,
   checkAsciiLineProtocol,
   validateLineProtocol,
-} from '../../src/core/model/line-protocol.js'
+} from '../../src/core/model/line-protocol/index.js'
 import {type Point, UInt, countMergedValues, escapeMeasurement, escapeTag, seriesKey} from '../../src/core/model/point.js'
 import {PointBatches} from '../../src/core/store/influx/write.js'
 

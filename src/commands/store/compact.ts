@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {UserError} from '../../core/errors.js'
-import {SqliteStore} from '../../core/store/sqlite/store.js'
+import {isCompactable} from '../../core/store/types.js'
 import {STORE_SECTIONS} from '../../core/config/load.js'
 
 export default class StoreCompact extends BaseCommand {
@@ -15,7 +15,7 @@ export default class StoreCompact extends BaseCommand {
     const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const store = await ctx.store()
-      if (!(store instanceof SqliteStore)) throw new UserError(`compaction applies to the embedded store; ${ctx.storeName} compacts itself`, {exitCode: 2})
+      if (!isCompactable(store)) throw new UserError(`compaction applies to the embedded store; ${ctx.storeName} compacts itself`, {exitCode: 2})
       const stats = store.compact({full: true})
       const info = await store.info()
       if (!this.jsonEnabled()) this.log(`folded ${stats.headRows} rows into chunks; chunks ${stats.chunksBefore} → ${stats.chunksAfter}; ${info.bytesPerPoint?.toFixed(2) ?? '-'} bytes per point`)

@@ -3,7 +3,7 @@ import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {progressCounter} from '../../cli/progress.js'
 import {importFile, type ImportResult} from '../../core/store/archive.js'
-import {parsePrecision} from '../../core/model/line-protocol.js'
+import {parsePrecision} from '../../core/model/line-protocol/index.js'
 import {plural} from '../../core/format.js'
 import {STORE_SECTIONS} from '../../core/config/load.js'
 

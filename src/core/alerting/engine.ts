@@ -1,7 +1,7 @@
 import {performance} from 'node:perf_hooks'
 import {systemClock, type Clock} from '../clock.js'
 import {tryParseDuration} from '../config/duration.js'
-import {didYouMean} from '../config/problems.js'
+import {didYouMean} from '../did-you-mean.js'
 import type {QueryConfig, RulesConfig} from '../config/schema.js'
 import {InputError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
@@ -11,7 +11,7 @@ import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../query/deadline.js'
 import {evaluateInstant, type Sample} from '../query/executor.js'
 import type {Expr} from '../query/ast.js'
 import type {StateDb} from '../state/db.js'
-import type {QueryPlan, Store} from '../store/types.js'
+import {hasTierRouting, type QueryPlan, type Store} from '../store/types.js'
 import {alertFingerprint} from './fingerprint.js'
 import {AlertStateReader, AlertStateWriter, memoryStateDb} from './persist.js'
 import type {AlertRule, RuleGroup} from './rules.js'
@@ -569,11 +569,10 @@ class Engine implements RuleEngine {
  * a store that cannot say is asked nothing and answers for itself.
  */
 function rawCoverage(store: Store): ((plan: QueryPlan) => boolean) | undefined {
-  const tierFor = (store as {tierFor?: (p: QueryPlan) => {tier: {resolution: number}}}).tierFor
-  if (typeof tierFor !== 'function') return undefined
+  if (!hasTierRouting(store)) return undefined
   return (plan) => {
     try {
-      return tierFor.call(store, plan).tier.resolution === 0
+      return store.tierFor(plan).tier.resolution === 0
     } catch {
       return false
     }

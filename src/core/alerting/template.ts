@@ -1,4 +1,4 @@
-import {closest} from '../query/parser.js'
+import {closest} from '../did-you-mean.js'
 import {compileLinearRegex, replaceAllLinear} from '../model/matcher.js'
 
 /**

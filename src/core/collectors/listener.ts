@@ -47,7 +47,7 @@ import {bool, listenAddress, parseHostPort, requireTlsPair, requireTokenOffLoopb
 import {errorMessage} from '../errors.js'
 import {RepeatLimiter} from '../log.js'
 import {isDiskFull} from '../disk.js'
-import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
+import {checkAsciiLineProtocol, parseLineProtocol, parsePrecision, validateLineProtocol, type LineError, type Precision} from '../model/line-protocol/index.js'
 import type {Point, Tags} from '../model/point.js'
 import {toLineProtocol} from '../pipeline/batcher.js'
 import {SpoolFullError, type Spool, type SpoolPrecision, type SpoolRecordInput} from '../pipeline/spool.js'

@@ -2,6 +2,9 @@ import {isAlias, isMap, isNode, isPair, isScalar, isSeq, type Document, type Lin
 import type {z} from 'zod'
 import {LocatedError, type SourcePosition} from '../errors.js'
 import {REDACTED, secretForms} from './redact.js'
+import {didYouMean} from '../did-you-mean.js'
+
+export {didYouMean, editDistance} from '../did-you-mean.js'
 
 /**
  * Turning validation issues into `file:line:col: message` problems that point at the YAML node the
@@ -52,41 +55,6 @@ export function formatPath(path: ConfigPath): string {
     else out += `[${JSON.stringify(seg)}]`
   }
   return out
-}
-
-/** Optimal string alignment distance (Levenshtein plus transpositions), case-insensitive. */
-export function editDistance(a: string, b: string): number {
-  const s = a.toLowerCase()
-  const t = b.toLowerCase()
-  const d: number[][] = Array.from({length: s.length + 1}, (_, i) => Array.from({length: t.length + 1}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
-  for (let i = 1; i <= s.length; i++) {
-    for (let j = 1; j <= t.length; j++) {
-      const cost = s[i - 1] === t[j - 1] ? 0 : 1
-      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1)
-      d[i]![j] = best
-    }
-  }
-  return d[s.length]![t.length]!
-}
-
-/** The closest candidate if it is close enough to be a likely typo (≤1 edit for short words, ≤2 otherwise). */
-export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = Infinity
-  for (const c of candidates) {
-    const dist = editDistance(word, c)
-    if (dist < bestDistance) {
-      best = c
-      bestDistance = dist
-    }
-  }
-  const limit = Math.max(word.length, best?.length ?? 0) <= 4 ? 1 : 2
-  if (best !== undefined && bestDistance <= limit) return best
-  // `max_bytes` for `bytes`, `tls` for `tls_verify`: a candidate containing the word (or vice versa).
-  const lower = word.toLowerCase()
-  if (lower.length >= 3) return candidates.find((c) => c.toLowerCase().includes(lower) || lower.includes(c.toLowerCase()))
-  return undefined
 }
 
 /** Stands in for a value that came from `${…}`: messages name its kind of origin, never the value. */

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {EXIT_OK, EXIT_RUNTIME, InputError, UserError, errorMessage} from '../errors.js'
-import {formatLineError, parseLineProtocol, type LineError, type Precision} from '../model/line-protocol.js'
+import {formatLineError, parseLineProtocol, type LineError, type Precision} from '../model/line-protocol/index.js'
 import {countMergedValues, type Point} from '../model/point.js'
 import {droppedByPartialWrite, type Store} from '../store/types.js'
 

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {InputError, errorMessage} from '../errors.js'
-import {didYouMean} from '../config/problems.js'
+import {didYouMean} from '../did-you-mean.js'
 import {buildNotification} from './notification.js'
 import type {CompiledNotify} from './notifier.js'
 import {PermanentDeliveryError, type NotificationAlert} from './types.js'

@@ -1,7 +1,7 @@
 import {isDiskFull} from '../disk.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
-import {serializePoint, serializePoints} from '../model/line-protocol.js'
+import {serializePoint, serializePoints} from '../model/line-protocol/index.js'
 import type {Point} from '../model/point.js'
 import {systemTimer, type Timer, type TimerHandle} from '../scheduler/timer.js'
 import {SpoolFullError, type Spool, type SpoolRecordInput} from './spool.js'

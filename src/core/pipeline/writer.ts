@@ -11,7 +11,7 @@
 import type {Clock} from '../clock.js'
 import {InputError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
-import {parseLineProtocol} from '../model/line-protocol.js'
+import {parseLineProtocol} from '../model/line-protocol/index.js'
 import type {Point} from '../model/point.js'
 import {nextDelay, type RetryPolicy} from '../retry.js'
 import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'

@@ -1,3 +1,4 @@
+import {closest} from '../did-you-mean.js'
 import {InputError} from '../errors.js'
 import {matcherRegex, type MatchOp, type Matcher} from '../model/matcher.js'
 import {
@@ -475,35 +476,6 @@ function describe(t: Token): string {
   if (t.kind === 'eof') return 'end of query'
   if (t.kind === 'string') return `string "${t.text}"`
   return `'${t.text}'`
-}
-
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase())
-    if (d < bestD) {
-      bestD = d
-      best = c
-    }
-  }
-
-  return best
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({length: b.length + 1}, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]
-    dp[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-
-  return dp[b.length]
 }
 
 export function parseQuery(src: string): Expr {

@@ -3,7 +3,7 @@ import {open} from 'node:fs/promises'
 import {createGunzip, createGzip} from 'node:zlib'
 import {once} from 'node:events'
 import {InputError, UserError} from '../errors.js'
-import {formatLineError, parseLineProtocol, serializePoint} from '../model/line-protocol.js'
+import {formatLineError, parseLineProtocol, serializePoint} from '../model/line-protocol/index.js'
 import type {FullStore} from './types.js'
 
 /**

@@ -2,11 +2,11 @@
  * Discovery helpers shared by `mon store measurements|fields|tags` on every backend.
  */
 import {existsSync} from 'node:fs'
-import {didYouMean} from '../config/problems.js'
+import {didYouMean} from '../did-you-mean.js'
 import type {StoreConfig} from '../config/schema.js'
 import {UserError} from '../errors.js'
 import {embeddedStorePath} from './open.js'
-import type {FullStore, InitResult, StoreCatalog} from './types.js'
+import {isInitializable, type FullStore, type InitResult, type StoreCatalog} from './types.js'
 
 export type {InitResult} from './types.js'
 
@@ -33,7 +33,7 @@ export async function initStore(cfg: StoreConfig, dataDir: string, open: () => P
     return {backend: 'sqlite', location: path, database: path, created: !existed, notes: []}
   }
 
-  const store = (await open()) as FullStore & {init?: () => Promise<InitResult>}
-  if (typeof store.init !== 'function') throw new Error(`store.type ${cfg.type} opened a ${store.kind} store without init()`)
+  const store = await open()
+  if (!isInitializable(store)) throw new Error(`store.type ${cfg.type} opened a ${store.kind} store without init()`)
   return store.init()
 }

@@ -1,6 +1,6 @@
 import type {FieldType, Point} from '../model/point.js'
 import type {Matcher} from '../model/matcher.js'
-import type {RetentionPolicy} from './retention.js'
+import type {RetentionPolicy, TierChoice} from './retention.js'
 import type {AggFn} from '../model/aggregate.js'
 
 export type {AggFn} from '../model/aggregate.js'
@@ -120,15 +120,68 @@ export interface MaintenanceReport {
   pruned: Record<string, number>
 }
 
-export type FullStore = Store & StoreCatalog & {
-  /** roll up, prune and compact per the retention policy (backends that do it themselves omit it) */
-  maintain?(now?: number): Promise<MaintenanceReport>
-  /**
-   * Backends that keep tiers themselves (InfluxDB 1.x retention policies + continuous queries,
-   * 2.x buckets): make them match the policy; returns the statements run (or, with dryRun, that
-   * would run), empty when the server already matches.
-   */
-  applyRetention?(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]>
+/*
+ * Optional abilities: a backend has them or not, and callers ask with the guards below (which test
+ * for the method) instead of `instanceof SqliteStore` or `kind === '…'`, so a new backend gets a
+ * command by implementing the method.
+ */
+
+/** Roll up, prune and compact per the retention policy (the embedded store; servers do it themselves). */
+export interface Maintainable {
+  maintain(now?: number): Promise<MaintenanceReport>
+}
+
+/**
+ * Backends that keep tiers themselves (InfluxDB 1.x retention policies + continuous queries, 2.x
+ * buckets): make them match the policy; returns the statements run (or, with dryRun, that would
+ * run), empty when the server already matches.
+ */
+export interface RetentionApplier {
+  applyRetention(policy: RetentionPolicy, opts: {dryRun: boolean}): Promise<string[]>
+}
+
+/** What `mon store compact` did. */
+export interface CompactStats {
+  headRows: number
+  chunksBefore: number
+  chunksAfter: number
+}
+
+/** Folds recent rows into compressed chunks on demand (`mon store compact`). */
+export interface Compactable {
+  compact(opts?: {full?: boolean}): CompactStats
+}
+
+/** Creates what it needs on a server (database, bucket) for `mon store init`. */
+export interface Initializable {
+  init(): Promise<InitResult>
+}
+
+/** Says which tier (raw or a rollup) answers a plan: lets the rule engine share raw reads. */
+export interface TierRouting {
+  tierFor(plan: QueryPlan): TierChoice
+}
+
+export type FullStore = Store & StoreCatalog & Partial<Maintainable & RetentionApplier>
+
+export function isMaintainable<S extends object>(store: S): store is S & Maintainable {
+  return typeof (store as Partial<Maintainable>).maintain === 'function'
+}
+
+export function isRetentionApplier<S extends object>(store: S): store is S & RetentionApplier {
+  return typeof (store as Partial<RetentionApplier>).applyRetention === 'function'
+}
+
+export function isCompactable<S extends object>(store: S): store is S & Compactable {
+  return typeof (store as Partial<Compactable>).compact === 'function'
+}
+
+export function isInitializable<S extends object>(store: S): store is S & Initializable {
+  return typeof (store as Partial<Initializable>).init === 'function'
+}
+
+export function hasTierRouting<S extends object>(store: S): store is S & TierRouting {
+  return typeof (store as Partial<TierRouting>).tierFor === 'function'
 }
 
 /**

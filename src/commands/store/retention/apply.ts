@@ -5,7 +5,7 @@ import {renderTable} from '../../../cli/render/table.js'
 import {UserError} from '../../../core/errors.js'
 import {formatDuration} from '../../../core/config/duration.js'
 import {retentionPolicy} from '../../../core/store/retention.js'
-import type {MaintenanceReport} from '../../../core/store/types.js'
+import {isMaintainable, isRetentionApplier, type MaintenanceReport} from '../../../core/store/types.js'
 import {STORE_SECTIONS} from '../../../core/config/load.js'
 
 export interface RetentionApplyResult {
@@ -37,10 +37,10 @@ export default class StoreRetentionApply extends BaseCommand {
       const result: RetentionApplyResult = {store: ctx.storeName, tiers, dryRun: flags['dry-run']}
       const human = !this.jsonEnabled()
       if (human) this.log(renderTable(['tier', 'resolution', 'kept for'], tiers.map((t) => [t.name, t.resolution, t.keep])))
-      if (store.applyRetention) {
+      if (isRetentionApplier(store)) {
         result.changes = await store.applyRetention(policy, {dryRun: flags['dry-run']})
         if (human) this.log(result.changes.length === 0 ? 'already up to date' : `${flags['dry-run'] ? 'would run' : 'ran'}:\n${result.changes.map((c) => `  ${c}`).join('\n')}`)
-      } else if (store.maintain) {
+      } else if (isMaintainable(store)) {
         if (!flags['dry-run']) {
           result.report = await store.maintain()
           if (human) this.log(`rolled up ${JSON.stringify(result.report.rolledUp)}; pruned ${JSON.stringify(result.report.pruned)}`)

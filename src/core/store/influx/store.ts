@@ -24,7 +24,7 @@ import {EXIT_USAGE, InputError} from '../../errors.js'
 import type {FieldType, Point} from '../../model/point.js'
 import {bucketStart} from '../../model/aggregate.js'
 import {chooseTier, DEFAULT_POLICY, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
-import type {FieldInfo, FullStore, Frame, InitResult, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
+import type {FieldInfo, FullStore, Frame, Initializable, InitResult, Maintainable, RetentionApplier, MaintenanceReport, QueryPlan, StoreInfo} from '../types.js'
 import {describeFailure, InfluxError, InfluxQueryError, isMissingDatabase, missingDatabase, type ServerContext} from './errors.js'
 import {realSleep, withRetry, type RetryEnv, type RetryEvent, type RetryPolicy} from '../../retry.js'
 import {classifyFailure, DEFAULT_RETRY, HttpClient, HttpStatusError, serverMessage, type HttpResponse} from './http.js'
@@ -117,7 +117,7 @@ export interface RawQueryResult {
 
 const QUERY_RETRY: RetryPolicy = {initialMs: 250, maxMs: 2000, factor: 2, jitter: 100, retryAfter: 'replaces', maxRetryAfterMs: Infinity, maxAttempts: 3, deadlineMs: 10_000}
 
-export class InfluxStore implements FullStore {
+export class InfluxStore implements FullStore, Initializable, Maintainable, RetentionApplier {
   /** `gzip: auto` compresses unless the server is on loopback, where compression only costs CPU. */
   private get gzip(): boolean {
     const g = this.cfg.gzip
@@ -982,8 +982,4 @@ function lineOf(body: string): number | undefined {
   } catch {
     return undefined
   }
-}
-
-export function isInfluxStore(store: FullStore): store is InfluxStore {
-  return store instanceof InfluxStore
 }

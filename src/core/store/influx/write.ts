@@ -4,7 +4,7 @@
  * lines picked out of its message.
  */
 import {InputError} from '../../errors.js'
-import {PointSerializer, parseLineProtocol} from '../../model/line-protocol.js'
+import {PointSerializer, parseLineProtocol} from '../../model/line-protocol/index.js'
 import {fieldType, type Point} from '../../model/point.js'
 
 /** The timestamp precisions both InfluxDB write APIs accept. */

@@ -1,20 +1,20 @@
-import Database from 'better-sqlite3'
-import {mkdirSync, statSync} from 'node:fs'
-import {dirname} from 'node:path'
+import type Database from 'better-sqlite3'
 import {systemClock, type Clock} from '../../clock.js'
-import {InputError, PartialWriteError, UserError} from '../../errors.js'
+import {InputError, PartialWriteError} from '../../errors.js'
 import {compileLinearRegex, matchesAll, type Matcher} from '../../model/matcher.js'
 import {fieldType, fromNumber, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
-import {Accumulators, bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
+import {bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
 import {sortFrames} from '../frames.js'
-import type {FieldInfo, FullStore, Frame, MaintenanceReport, QueryOptions, QueryPlan, StoreInfo, WriteOutcome} from '../types.js'
-import type {Bucket, BucketColumn} from '../codec.js'
+import type {CompactStats, Compactable, FieldInfo, FullStore, Frame, Maintainable, MaintenanceReport, TierRouting, QueryOptions, QueryPlan, StoreInfo, WriteOutcome} from '../types.js'
+import type {Bucket} from '../codec.js'
 import {chooseTier, retentionPolicy, rollupTiers, type RetentionPolicy, type Tier, type TierChoice} from '../retention.js'
 import {FieldIndex, SeriesIndex} from './ids.js'
-import {ChunkTable, rawCodec, rollupCodec, type ChunkRow} from './chunks.js'
+import {ChunkTable, rawCodec, rollupCodec} from './chunks.js'
 import {mergeRuns, normalizeRun, type Run} from './merge.js'
-import {damagedError, quickCheck} from '../../sqlite-check.js'
-import {SCHEMA, SCHEMA_VERSION} from './schema.js'
+import {anyInRange, Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
+import {catalogFieldKeys, catalogInfo, catalogMeasurements, catalogTagKeys, catalogTagValues, minDefined} from './catalog.js'
+import {openDatabase} from './database.js'
+import {compileSeriesSql, sqlString} from './series-sql.js'
 
 export interface SqliteStoreOptions {
   path: string
@@ -70,7 +70,7 @@ interface Group {
  * The zero-config embedded time-series store. One process writes while others read (WAL);
  * writers in several processes take turns (busy timeout). See schema.ts for the layout.
  */
-export class SqliteStore implements FullStore {
+export class SqliteStore implements FullStore, Maintainable, Compactable, TierRouting {
   readonly kind = 'sqlite'
   readonly path: string
   private readonly db: Database.Database
@@ -351,7 +351,7 @@ export class SqliteStore implements FullStore {
    * Folds head rows into chunks (for series fields with enough rows, or old ones; all with
    * `full`) and merges runs of small adjacent chunks. Returns what it did.
    */
-  compact(opts: {full?: boolean} = {}): {headRows: number; chunksBefore: number; chunksAfter: number} {
+  compact(opts: {full?: boolean} = {}): CompactStats {
     const now = this.clock.now()
     const minRows = Math.max(2, Math.floor(this.chunkMax / 8))
     const stats = {headRows: 0, chunksBefore: 0, chunksAfter: 0}
@@ -835,58 +835,23 @@ export class SqliteStore implements FullStore {
   // ---------------------------------------------------------------- catalog
 
   async info(): Promise<StoreInfo> {
-    const series = (this.db.prepare('SELECT count(*) AS n FROM series').get() as {n: number}).n
-    const chunks = this.db.prepare('SELECT count(*) AS c, coalesce(sum(n), 0) AS n, min(t_start) AS lo, max(t_end) AS hi FROM chunks').get() as {
-      c: number
-      n: number
-      lo: number | null
-      hi: number | null
-    }
-    const head = this.db.prepare('SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM head').get() as {n: number; lo: number | null; hi: number | null}
-    const points = chunks.n + head.n
-    const bytes = fileSize(this.path) + fileSize(this.path + '-wal')
-    const pageSize = this.db.pragma('page_size', {simple: true}) as number
-    const livePages = (this.db.pragma('page_count', {simple: true}) as number) - (this.db.pragma('freelist_count', {simple: true}) as number)
-    const lo = minDefined(chunks.lo, head.lo)
-    const hi = maxDefined(chunks.hi, head.hi)
-    return {
-      backend: 'sqlite',
-      location: this.path,
-      series,
-      points,
-      oldest: lo,
-      newest: hi,
-      bytesOnDisk: bytes,
-      bytesPerPoint: points > 0 ? (livePages * pageSize) / points : undefined,
-      details: {liveBytes: livePages * pageSize, chunks: chunks.c, headRows: head.n, fields: (this.db.prepare('SELECT count(*) AS n FROM fields').get() as {n: number}).n},
-    }
+    return catalogInfo(this.db, this.path)
   }
 
   async measurements(): Promise<string[]> {
-    return (this.db.prepare('SELECT DISTINCT measurement FROM series ORDER BY measurement').all() as Array<{measurement: string}>).map((r) => r.measurement)
+    return catalogMeasurements(this.db)
   }
 
   async fieldKeys(measurement: string): Promise<FieldInfo[]> {
-    return this.db.prepare<[string], FieldInfo>('SELECT name, type FROM fields WHERE measurement = ? ORDER BY name').all(measurement)
+    return catalogFieldKeys(this.db, measurement)
   }
 
   async tagKeys(measurement: string): Promise<string[]> {
-    const keys = new Set<string>()
-    for (const r of this.db.prepare<[string], SeriesRow>('SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
-      for (const k of Object.keys(JSON.parse(r.tags) as Tags)) keys.add(k)
-    }
-
-    return [...keys].sort()
+    return catalogTagKeys(this.db, measurement)
   }
 
   async tagValues(measurement: string, key: string): Promise<string[]> {
-    const values = new Set<string>()
-    for (const r of this.db.prepare<[string], SeriesRow>('SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
-      const v = (JSON.parse(r.tags) as Tags)[key]
-      if (v !== undefined) values.add(v)
-    }
-
-    return [...values].sort()
+    return catalogTagValues(this.db, measurement, key)
   }
 
   async *scan(start: number, end: number, batchSize = 10_000): AsyncIterable<Point[]> {
@@ -932,237 +897,9 @@ export class SqliteStore implements FullStore {
 
 // ------------------------------------------------------------------ helpers
 
-const REPAIR_HINT = '`mon store check` shows the damage; `mon store repair` salvages every readable chunk into a new file (the damaged one is kept aside)'
-
-function openDatabase(path: string, readonly: boolean): Database.Database {
-  if (!readonly) {
-    try {
-      mkdirSync(dirname(path), {recursive: true})
-    } catch (error) {
-      throw new UserError(`cannot create data directory ${dirname(path)}: ${(error as Error).message}`, {
-        hint: 'set MON_DATA_DIR (or data_dir in the config) to a writable directory',
-        cause: error,
-      })
-    }
-  }
-
-  let db: Database.Database
-  try {
-    db = new Database(path, {readonly, fileMustExist: readonly})
-  } catch (error) {
-    const msg = (error as Error).message
-    if (readonly && /unable to open|does not exist/i.test(msg)) {
-      throw new UserError(`no embedded store at ${path}`, {hint: 'collect or write some data first: mon collect --once', cause: error})
-    }
-
-    throw new UserError(`cannot open embedded store ${path}: ${msg}`, {
-      hint: 'check that the directory is writable (MON_DATA_DIR / data_dir)',
-      cause: error,
-    })
-  }
-
-  try {
-    db.pragma('busy_timeout = 10000')
-    if (!readonly) {
-      // must precede the first write of a new file (WAL mode writes the header): lets compaction
-      // hand freed pages back to the file system (PRAGMA incremental_vacuum)
-      if ((db.pragma('page_count', {simple: true}) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL')
-      db.pragma('journal_mode = WAL')
-      db.pragma('synchronous = NORMAL')
-    }
-
-    db.pragma('cache_size = -32000')
-    // garbled or missing pages are found now, not as wrong answers later (one read of every page)
-    const problems = quickCheck(db)
-    if (problems.length > 0) throw damagedError('embedded store', path, problems, REPAIR_HINT)
-    const version = db.pragma('user_version', {simple: true}) as number
-    if (version > SCHEMA_VERSION) {
-      throw new UserError(`embedded store ${path} has schema version ${version}, newer than this mon understands (${SCHEMA_VERSION})`, {
-        hint: 'upgrade mon',
-      })
-    }
-
-    if (!readonly && version < SCHEMA_VERSION) {
-      db.exec(SCHEMA)
-      db.pragma(`user_version = ${SCHEMA_VERSION}`)
-    }
-
-    if (!readonly || version === SCHEMA_VERSION) db.prepare('SELECT count(*) FROM series').get()
-  } catch (error) {
-    db.close()
-    if (error instanceof UserError) throw error
-    const msg = (error as Error).message
-    if (/not a database|malformed|corrupt/i.test(msg)) {
-      throw new UserError(`embedded store ${path} is corrupt or not a mon database (${msg})`, {
-        hint: REPAIR_HINT,
-        cause: error,
-      })
-    }
-
-    throw new UserError(`cannot open embedded store ${path}: ${msg}`, {cause: error})
-  }
-
-  return db
-}
-
 function noDeadline(): void {}
-
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`
-}
-
-/** Tag matchers compiled to SQL over the series table (regexes anchored, missing tags as ''). */
-export function compileSeriesSql(measurement: string, matchers: Matcher[]): {sql: string; params: unknown[]; jsMatchers: Matcher[]} {
-  const where = ['measurement = ?']
-  const params: unknown[] = [measurement]
-  const jsMatchers: Matcher[] = []
-  for (const m of matchers) {
-    if (/["\\]/.test(m.name)) {
-      jsMatchers.push(m)
-      continue
-    }
-
-    const tag = `coalesce(json_extract(tags, '$."${m.name.replace(/'/g, "''")}"'), '')`
-    switch (m.op) {
-      case '=':
-        where.push(`${tag} = ?`)
-        params.push(m.value)
-        break
-      case '!=':
-        where.push(`${tag} != ?`)
-        params.push(m.value)
-        break
-      case '=~':
-        where.push(`${tag} REGEXP ?`)
-        params.push(`^(?:${m.value})$`)
-        break
-      case '!~':
-        where.push(`NOT (${tag} REGEXP ?)`)
-        params.push(`^(?:${m.value})$`)
-        break
-    }
-  }
-
-  return {sql: `SELECT id, tags FROM series WHERE ${where.join(' AND ')} ORDER BY key`, params, jsMatchers}
-}
-
-const LAST_ONLY: ReadonlySet<BucketColumn> = new Set(['last'])
-/** The rollup columns each function reads. */
-const COLUMNS_FOR: Record<string, ReadonlySet<BucketColumn>> = {
-  mean: new Set(['n', 'sum']),
-  sum: new Set(['n', 'sum']),
-  count: new Set(['n']),
-  min: new Set(['n', 'min']),
-  max: new Set(['n', 'max']),
-  spread: new Set(['n', 'min', 'max']),
-  first: new Set(['n', 'first']),
-  last: new Set(['n', 'last']),
-}
-
-/** Where a series' points or block summaries go: the bucket is found from the time `t`. */
-interface BucketSink {
-  add(t: number, v: number): void
-  addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void
-}
-
-/** The accumulators of one group: a slot per `every` bucket from the range start (one without `every`). */
-class Buckets implements BucketSink {
-  private readonly acc: Accumulators
-  private readonly base: number
-  private readonly every: number
-
-  constructor(
-    private readonly q: QueryPlan,
-    agg: NonNullable<QueryPlan['aggregate']>,
-  ) {
-    this.acc = new Accumulators(agg.fn, agg.param)
-    this.every = q.every ?? 0
-    this.base = this.every ? bucketStart(q.start, this.every) : q.start
-  }
-
-  private slot(t: number): number {
-    return this.every ? Math.floor((t - this.base) / this.every) : 0
-  }
-
-  add(t: number, v: number): void {
-    this.acc.add(this.slot(t), t, v)
-  }
-
-  addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void {
-    this.acc.addSummary(this.slot(t), n, sum, min, max, firstTs, first, lastTs, last)
-  }
-
-  /** [bucket time, value] for every bucket with a value, in time order. */
-  *results(): Generator<[number, number]> {
-    for (let i = 0; i < this.acc.size; i++) {
-      const v = this.acc.result(i)
-      if (v !== null) yield [this.every ? this.base + i * this.every : this.q.start, v]
-    }
-  }
-}
-
-/** Whether `t` lies in one of the sorted [from, to) ranges. */
-function inRanges(ranges: ReadonlyArray<readonly [number, number]>, t: number): boolean {
-  for (const [from, to] of ranges) {
-    if (t < from) return false
-    if (t < to) return true
-  }
-  return false
-}
-
-/** Runs over disjoint time ranges, in any order, as one run in time order. */
-function sortedRun(runs: Array<Run<number>>): Run<number> {
-  const order: Array<[number, number]> = []
-  for (const r of runs) for (let i = 0; i < r.ts.length; i++) order.push([r.ts[i], r.values[i]])
-  order.sort((a, b) => a[0] - b[0])
-  return {ts: order.map((p) => p[0]), values: order.map((p) => p[1])}
-}
-
-function concatRuns(a: Run, b: Run): Run {
-  if (a.ts.length === 0) return b
-  for (let i = 0; i < b.ts.length; i++) {
-    a.ts.push(b.ts[i])
-    a.values.push(b.values[i])
-  }
-
-  return a
-}
-
-/** Is any timestamp of the sorted array inside [lo, hi]? */
-function anyInRange(sorted: number[], lo: number, hi: number): boolean {
-  if (sorted.length === 0) return false
-  let a = 0
-  let b = sorted.length
-  while (a < b) {
-    const mid = (a + b) >>> 1
-    if (sorted[mid] < lo) a = mid + 1
-    else b = mid
-  }
-
-  return a < sorted.length && sorted[a] <= hi
-}
 
 function typedValue(v: number | string, type: FieldType): number | string | boolean {
   if (type === 'boolean') return v !== 0
   return v
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size
-  } catch {
-    return 0
-  }
-}
-
-function minDefined(a: number | null, b: number | null): number | undefined {
-  if (a === null) return b ?? undefined
-  if (b === null) return a
-  return Math.min(a, b)
-}
-
-function maxDefined(a: number | null, b: number | null): number | undefined {
-  if (a === null) return b ?? undefined
-  if (b === null) return a
-  return Math.max(a, b)
 }

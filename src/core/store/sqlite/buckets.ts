@@ -1,0 +1,91 @@
+/** The query side's accumulation: which rollup columns a function reads, buckets per group, run helpers. */
+import {Accumulators, bucketStart} from '../../model/aggregate.js'
+import type {BucketColumn} from '../codec.js'
+import type {QueryPlan} from '../types.js'
+import type {Run} from './merge.js'
+
+export const LAST_ONLY: ReadonlySet<BucketColumn> = new Set(['last'])
+/** The rollup columns each function reads. */
+export const COLUMNS_FOR: Record<string, ReadonlySet<BucketColumn>> = {
+  mean: new Set(['n', 'sum']),
+  sum: new Set(['n', 'sum']),
+  count: new Set(['n']),
+  min: new Set(['n', 'min']),
+  max: new Set(['n', 'max']),
+  spread: new Set(['n', 'min', 'max']),
+  first: new Set(['n', 'first']),
+  last: new Set(['n', 'last']),
+}
+
+/** Where a series' points or block summaries go: the bucket is found from the time `t`. */
+export interface BucketSink {
+  add(t: number, v: number): void
+  addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void
+}
+
+/** The accumulators of one group: a slot per `every` bucket from the range start (one without `every`). */
+export class Buckets implements BucketSink {
+  private readonly acc: Accumulators
+  private readonly base: number
+  private readonly every: number
+
+  constructor(
+    private readonly q: QueryPlan,
+    agg: NonNullable<QueryPlan['aggregate']>,
+  ) {
+    this.acc = new Accumulators(agg.fn, agg.param)
+    this.every = q.every ?? 0
+    this.base = this.every ? bucketStart(q.start, this.every) : q.start
+  }
+
+  private slot(t: number): number {
+    return this.every ? Math.floor((t - this.base) / this.every) : 0
+  }
+
+  add(t: number, v: number): void {
+    this.acc.add(this.slot(t), t, v)
+  }
+
+  addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void {
+    this.acc.addSummary(this.slot(t), n, sum, min, max, firstTs, first, lastTs, last)
+  }
+
+  /** [bucket time, value] for every bucket with a value, in time order. */
+  *results(): Generator<[number, number]> {
+    for (let i = 0; i < this.acc.size; i++) {
+      const v = this.acc.result(i)
+      if (v !== null) yield [this.every ? this.base + i * this.every : this.q.start, v]
+    }
+  }
+}
+
+/** Whether `t` lies in one of the sorted [from, to) ranges. */
+export function inRanges(ranges: ReadonlyArray<readonly [number, number]>, t: number): boolean {
+  for (const [from, to] of ranges) {
+    if (t < from) return false
+    if (t < to) return true
+  }
+  return false
+}
+
+/** Runs over disjoint time ranges, in any order, as one run in time order. */
+export function sortedRun(runs: Array<Run<number>>): Run<number> {
+  const order: Array<[number, number]> = []
+  for (const r of runs) for (let i = 0; i < r.ts.length; i++) order.push([r.ts[i], r.values[i]])
+  order.sort((a, b) => a[0] - b[0])
+  return {ts: order.map((p) => p[0]), values: order.map((p) => p[1])}
+}
+
+/** Is any timestamp of the sorted array inside [lo, hi]? */
+export function anyInRange(sorted: number[], lo: number, hi: number): boolean {
+  if (sorted.length === 0) return false
+  let a = 0
+  let b = sorted.length
+  while (a < b) {
+    const mid = (a + b) >>> 1
+    if (sorted[mid] < lo) a = mid + 1
+    else b = mid
+  }
+
+  return a < sorted.length && sorted[a] <= hi
+}
