@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs what the integration tests talk to: a real InfluxDB 1.x (influxd), VictoriaMetrics (an
-# InfluxDB v2 write peer), Prometheus Alertmanager and tmux, all from Debian's archive. Idempotent;
-# needs root (CI runs as root) unless everything is already installed.
+# InfluxDB v2 write peer), Prometheus Alertmanager, Prometheus with promtool (the PromQL differential
+# test) and tmux, all from Debian's archive. Idempotent; needs root (CI runs as root) unless
+# everything is already installed.
 set -euo pipefail
 need=()
 command -v influxd >/dev/null || need+=(influxdb)
 command -v tmux >/dev/null || need+=(tmux)
 command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+# prometheus + promtool: the PromQL differential test (test/integration/promql-differential.test.ts)
+command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager"
+  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager prometheus"
   exit 0
 fi
 echo "installing test dependencies: ${need[*]}"

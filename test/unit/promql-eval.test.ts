@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import type {Matcher} from '../../src/core/model/matcher.js'
-import type {AggregationOp, BinaryOp, PromExpr, VectorMatching, VectorSelector} from '../../src/core/query/eval/ast.js'
+import type {PromExpr} from '../../src/core/query/eval/ast.js'
 import {type EvalOptions, instantQuery, PromEvalError, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
+import {formatPromExpr} from '../../src/core/query/eval/format.js'
 import {formatLabels, type Labels, MemorySeriesSource, monSeries, type RawSeries} from '../../src/core/query/eval/series.js'
+import {agg, bin, call, ignoring, num, on, range, sel, str} from '../helpers/promql-ast.js'
 
 // Cases marked "prom" are taken from Prometheus' own promql/testdata (*.test files of 2.42): the
 // `load` blocks are rebuilt with `load()` below and the expected values copied. Prometheus 2.42
@@ -38,28 +39,6 @@ function load(stepMs: number, spec: Record<string, string>): RawSeries[] {
     return {labels, samples}
   })
 }
-
-// --- AST constructors (the tree a parser will produce later) ---
-function sel(name: string | undefined, labels: Record<string, string> = {}, mods: {offset?: number; at?: VectorSelector['at']; matchers?: Matcher[]} = {}): VectorSelector {
-  const matchers: Matcher[] = [...Object.entries(labels).map(([k, v]) => ({name: k, op: '=' as const, value: v})), ...(mods.matchers ?? [])]
-  return {kind: 'vector', name, matchers, offset: mods.offset, at: mods.at}
-}
-
-const range = (selector: VectorSelector, ms: number): PromExpr => ({kind: 'matrix', selector, range: ms})
-const call = (func: string, ...args: PromExpr[]): PromExpr => ({kind: 'call', func, args})
-const num = (value: number): PromExpr => ({kind: 'number', value})
-const str = (value: string): PromExpr => ({kind: 'string', value})
-const agg = (op: AggregationOp, expr: PromExpr, opts: {by?: string[]; without?: string[]; param?: PromExpr} = {}): PromExpr => ({
-  kind: 'aggregation',
-  op,
-  expr,
-  param: opts.param,
-  grouping: opts.without ?? opts.by ?? [],
-  without: opts.without !== undefined,
-})
-const bin = (op: BinaryOp, lhs: PromExpr, rhs: PromExpr, opts: {bool?: boolean; matching?: VectorMatching} = {}): PromExpr => ({kind: 'binary', op, lhs, rhs, ...opts})
-const on = (labels: string[], extra: Partial<VectorMatching> = {}): VectorMatching => ({on: true, labels, ...extra})
-const ignoring = (labels: string[], extra: Partial<VectorMatching> = {}): VectorMatching => ({on: false, labels, ...extra})
 
 /** A value as sorted "labels value" lines (instant query output order is not defined). */
 function lines(value: Value): string[] {
@@ -497,4 +476,20 @@ describe('promql eval: expressions that cannot be evaluated', () => {
     const both = sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'a|b'}]})
     assert.throws(() => instantQuery(twins, call('rate', range(both, 5 * MIN)), 5 * MIN), /vector cannot contain metrics with the same labelset/)
   })
+})
+
+describe('promql eval: formatPromExpr (the text sent to Prometheus in the differential test)', () => {
+  const cases: Array<[PromExpr, string]> = [
+    [call('rate', range(sel('http_requests', {job: 'api'}, {offset: 90 * SEC}), 5 * MIN)), 'rate(http_requests{job="api"}[5m] offset 90s)'],
+    [sel('metric', {}, {at: 100 * SEC, offset: -50 * SEC}), 'metric @ 100.000 offset -50s'],
+    [sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'a|b'}], at: 'start'}), '{__name__=~"a|b"} @ start()'],
+    [agg('topk', sel('x'), {by: ['job'], param: num(3)}), 'topk by (job) (3, x)'],
+    [agg('sum', sel('x'), {without: []}), 'sum without () (x)'],
+    [bin('/', sel('a'), sel('b'), {matching: on(['job'], {group: 'left', include: ['role']})}), '(a) / on(job) group_left(role) (b)'],
+    [bin('>', sel('a'), num(Number.POSITIVE_INFINITY), {bool: true}), '(a) > bool (+Inf)'],
+    [{kind: 'unary', op: '-', expr: sel('a')}, '-(a)'],
+    [call('label_replace', sel('a'), str('dst'), str('$1'), str('src'), str('(.*)')), 'label_replace(a, "dst", "$1", "src", "(.*)")'],
+    [range(sel('a'), 1500), 'a[1500ms]'],
+  ]
+  for (const [expr, text] of cases) it(text, () => assert.equal(formatPromExpr(expr), text))
 })

@@ -2,3 +2,4 @@
 export type * from './ast.js'
 export {DEFAULT_LOOKBACK_MS, type EvalOptions, instantQuery, PromEvalError, rangeQuery, type RangeSeries, type Value, type VectorElement} from './engine.js'
 export {type Labels, MemorySeriesSource, monSeries, type RawSeries, type Sample, type SeriesSource} from './series.js'
+export {formatDuration, formatPromExpr} from './format.js'
