@@ -8,6 +8,7 @@ export function sel(name: string | undefined, labels: Record<string, string> = {
 }
 
 export const range = (selector: VectorSelector, ms: number): PromExpr => ({kind: 'matrix', selector, range: ms})
+export const subquery = (expr: PromExpr, rangeMs: number, stepMs?: number, mods: {offset?: number; at?: VectorSelector['at']} = {}): PromExpr => ({kind: 'subquery', expr, range: rangeMs, step: stepMs, ...mods})
 export const call = (func: string, ...args: PromExpr[]): PromExpr => ({kind: 'call', func, args})
 export const num = (value: number): PromExpr => ({kind: 'number', value})
 export const str = (value: string): PromExpr => ({kind: 'string', value})

@@ -4,7 +4,7 @@ import type {PromExpr} from '../../src/core/query/eval/ast.js'
 import {instantQuery, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
 import {formatPromExpr} from '../../src/core/query/eval/format.js'
 import {formatLabels, type Labels, MemorySeriesSource, type RawSeries} from '../../src/core/query/eval/series.js'
-import {agg, bin, call, ignoring, num, on, range, sel, str} from '../helpers/promql-ast.js'
+import {agg, bin, call, ignoring, num, on, range, sel, str, subquery} from '../helpers/promql-ast.js'
 import {type RunningServer, startPrometheus} from '../helpers/servers.js'
 
 // The evaluator against a real Prometheus 2.42 (issue 18's differential test, first skeleton): one
@@ -146,6 +146,12 @@ const expressions: PromExpr[] = [
   call('clamp', cpu, num(10), num(90)),
   call('timestamp', sel('cpu_busy', {}, {offset: MIN})),
   bin('<', bin('-', call('time'), call('timestamp', sel('http_requests_total'))), num(30)),
+  call('max_over_time', subquery(bin('-', call('time'), call('timestamp', cpu)), 10 * MIN, 30 * SEC)),
+  call('avg_over_time', subquery(agg('sum', call('rate', range(http, 2 * MIN)), {by: ['job']}), 10 * MIN, MIN)),
+  call('rate', subquery(http, 5 * MIN, 20 * SEC)),
+  call('max_over_time', subquery(call('timestamp', cpu), 5 * MIN)),
+  call('min_over_time', subquery(call('deriv', range(cpu, 5 * MIN)), 15 * MIN, 45 * SEC, {offset: 2 * MIN})),
+  call('absent_over_time', subquery(sel('nothing'), 5 * MIN, MIN)),
 ]
 
 function parseValue(text: string): number {

@@ -4,7 +4,7 @@ import type {PromExpr} from '../../src/core/query/eval/ast.js'
 import {type EvalOptions, instantQuery, PromEvalError, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
 import {formatPromExpr} from '../../src/core/query/eval/format.js'
 import {formatLabels, type Labels, MemorySeriesSource, monSeries, type RawSeries} from '../../src/core/query/eval/series.js'
-import {agg, bin, call, ignoring, num, on, range, sel, str} from '../helpers/promql-ast.js'
+import {agg, bin, call, ignoring, num, on, range, sel, str, subquery} from '../helpers/promql-ast.js'
 
 // Cases marked "prom" are taken from Prometheus' own promql/testdata (*.test files of 2.42): the
 // `load` blocks are rebuilt with `load()` below and the expected values copied. Prometheus 2.42
@@ -14,6 +14,7 @@ import {agg, bin, call, ignoring, num, on, range, sel, str} from '../helpers/pro
 
 const MIN = 60_000
 const SEC = 1000
+const HOUR = 60 * MIN
 
 /** Prometheus' test `load` notation: "0+10x3" is 0 10 20 30, "_" a missing sample. */
 function load(stepMs: number, spec: Record<string, string>): RawSeries[] {
@@ -368,6 +369,17 @@ runTable('promql eval: @ and offset (prom at_modifier.test)', atData, {
   'sum_over_time[100s] @ 100': {at: 25 * SEC, expr: call('sum_over_time', range(sel('metric', {job: '1'}, {at: 100 * SEC}), 100 * SEC)), expected: ['{job="1"} 55']},
   'sum_over_time[100s] @ 100 offset 50s': {at: 25 * SEC, expr: call('sum_over_time', range(sel('metric', {job: '1'}, {at: 100 * SEC, offset: 50 * SEC}), 100 * SEC)), expected: ['{job="1"} 15']},
   'rate[100s] @ 100': {at: 1000 * SEC, expr: call('rate', range(sel('metric', {job: '1'}, {at: 100 * SEC}), 100 * SEC)), expected: ['{job="1"} 0.1']},
+  // subqueries: the inner expression at multiples of the step in the window; 4 … 10 at 40 … 100 s
+  'max_over_time of a subquery': {at: 100 * SEC, expr: call('max_over_time', subquery(sel('metric', {job: '1'}), MIN, 10 * SEC)), expected: ['{job="1"} 10']},
+  'subquery points [40 s, 100 s]': {only: 'closed', at: 100 * SEC, expr: call('count_over_time', subquery(sel('metric', {job: '1'}), MIN, 10 * SEC)), expected: ['{job="1"} 7']},
+  'subquery points (40 s, 100 s]': {only: 'open', at: 100 * SEC, expr: call('count_over_time', subquery(sel('metric', {job: '1'}), MIN, 10 * SEC)), expected: ['{job="1"} 6']},
+  // steps at 45 60 75 90 s (multiples of 15 s) read 4 6 7 9
+  'subquery steps are aligned to the epoch': {at: 100 * SEC, expr: call('sum_over_time', subquery(sel('metric', {job: '1'}), MIN, 15 * SEC)), expected: ['{job="1"} 26']},
+  // 4 → 10 over exactly the 60 s window: no extrapolation
+  'rate of a subquery': {only: 'closed', at: 100 * SEC, expr: call('rate', subquery(sel('metric', {job: '1'}), MIN, 10 * SEC)), expected: ['{job="1"} 0.1']},
+  // the default step is 1 m: steps at 60 s and 120 s, the latest sample at 120 s is at 120 s
+  'subquery with the default step': {at: 125 * SEC, expr: call('max_over_time', subquery(call('timestamp', sel('metric', {job: '1'})), 2 * MIN)), expected: ['{job="1"} 120']},
+  'absent_over_time of an empty subquery': {at: 100 * SEC, expr: call('absent_over_time', subquery(sel('nothing', {job: '1'}), MIN, 10 * SEC)), expected: ['{} 1']},
   // timestamp() of a selector is the sample's own time; of anything computed, the evaluation time
   'timestamp(metric) between samples': {at: 15 * SEC, expr: call('timestamp', sel('metric', {job: '1'})), expected: ['{job="1"} 10']},
   'timestamp(last_over_time(…)) is the evaluation time': {at: 15 * SEC, expr: call('timestamp', call('last_over_time', range(sel('metric', {job: '1'}), MIN))), expected: ['{job="1"} 15']},
@@ -490,6 +502,8 @@ describe('promql eval: formatPromExpr (the text sent to Prometheus in the differ
     [{kind: 'unary', op: '-', expr: sel('a')}, '-(a)'],
     [call('label_replace', sel('a'), str('dst'), str('$1'), str('src'), str('(.*)')), 'label_replace(a, "dst", "$1", "src", "(.*)")'],
     [range(sel('a'), 1500), 'a[1500ms]'],
+    [subquery(call('rate', range(sel('a'), 5 * MIN)), 30 * MIN, MIN, {offset: MIN}), '(rate(a[5m]))[30m:1m] offset 1m'],
+    [subquery(sel('a'), HOUR), '(a)[1h:]'],
   ]
   for (const [expr, text] of cases) it(text, () => assert.equal(formatPromExpr(expr), text))
 })

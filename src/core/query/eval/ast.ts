@@ -10,6 +10,7 @@ export type PromExpr =
   | StringLiteral
   | VectorSelector
   | MatrixSelector
+  | Subquery
   | Call
   | Aggregation
   | BinaryExpr
@@ -43,6 +44,20 @@ export interface MatrixSelector {
   selector: VectorSelector
   /** the `[d]` window in ms */
   range: number
+}
+
+/**
+ * `expr[range:step]`: the instant expression evaluated every `step` (aligned to multiples of the
+ * step since the epoch) over the window, as a range vector.
+ */
+export interface Subquery {
+  kind: 'subquery'
+  expr: PromExpr
+  range: number
+  /** omitted: the evaluator's default step (Prometheus: the global evaluation interval) */
+  step?: number
+  offset?: number
+  at?: AtModifier
 }
 
 export interface Call {

@@ -1,6 +1,6 @@
 import {InputError} from '../../errors.js'
 import {compileLinearRegex, type Matcher, replaceAllLinear} from '../../model/matcher.js'
-import type {Aggregation, BinaryExpr, Call, MatrixSelector, PromExpr, VectorMatching, VectorSelector} from './ast.js'
+import type {Aggregation, AtModifier, BinaryExpr, Call, MatrixSelector, PromExpr, Subquery, VectorMatching, VectorSelector} from './ast.js'
 import * as fn from './functions.js'
 import {type Labels, labelsKey, METRIC_NAME, type RawSeries, type Sample, type SeriesSource, withoutName} from './series.js'
 
@@ -36,9 +36,12 @@ export interface EvalOptions {
    * the left-open window (t-d, t] of Prometheus 3, where a sample is never in two adjacent windows.
    */
   leftClosed?: boolean
+  /** a subquery's step when it names none; Prometheus' default global evaluation interval, 1 m */
+  subqueryStepMs?: number
 }
 
 export const DEFAULT_LOOKBACK_MS = 5 * 60_000
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000
 
 /** An expression that cannot be evaluated as written: wrong argument type, many-to-many match… */
 export class PromEvalError extends InputError {
@@ -52,6 +55,7 @@ interface Context {
   source: SeriesSource
   lookback: number
   leftClosed: boolean
+  subqueryStep: number
   /** the range query's bounds, for `@ start()` / `@ end()` */
   start: number
   end: number
@@ -86,7 +90,7 @@ export function rangeQuery(source: SeriesSource, expr: PromExpr, start: number, 
 }
 
 function context(source: SeriesSource, start: number, end: number, options: EvalOptions): Context {
-  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, start, end}
+  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, start, end}
 }
 
 function describe(value: Value): string {
@@ -102,7 +106,8 @@ function evaluate(expr: PromExpr, t: number, ctx: Context): Value {
     case 'vector':
       return {type: 'vector', elements: selectInstant(expr, t, ctx)}
     case 'matrix':
-      return {type: 'matrix', series: selectRange(expr, t, ctx).map(({labels, samples}) => ({labels, samples}))}
+    case 'subquery':
+      return {type: 'matrix', series: rangeOf(expr, t, ctx).map(({labels, samples}) => ({labels, samples}))}
     case 'unary': {
       const value = evaluate(expr.expr, t, ctx)
       if (expr.op === '+') return value
@@ -139,7 +144,7 @@ function selectorMatchers(sel: VectorSelector): Matcher[] {
 }
 
 /** The time a selector reads at: `@` replaces the evaluation time, then `offset` moves back. */
-function selectionTime(sel: VectorSelector, t: number, ctx: Context): number {
+function selectionTime(sel: {at?: AtModifier; offset?: number}, t: number, ctx: Context): number {
   const at = sel.at === 'start' ? ctx.start : sel.at === 'end' ? ctx.end : (sel.at ?? t)
   return at - (sel.offset ?? 0)
 }
@@ -168,14 +173,44 @@ function selectRange(ms: MatrixSelector, t: number, ctx: Context): Array<RawSeri
   return windowSamples(ms.selector, end, ms.range, ctx).map((s) => ({...s, window}))
 }
 
-function matrixArg(expr: Call, index: number): MatrixSelector {
+/**
+ * A subquery's points: the inner expression at every multiple of the step inside the window (the
+ * window's edges as for a selector), gathered per label set.
+ */
+function evaluateSubquery(sq: Subquery, t: number, ctx: Context): Array<RawSeries & {window: fn.Window}> {
+  const end = selectionTime(sq, t, ctx)
+  const step = sq.step ?? ctx.subqueryStep
+  if (!(step > 0)) throw new PromEvalError(`a subquery's step must be positive, got ${step} ms`)
+  const window = {start: end - sq.range, end}
+  const first = ctx.leftClosed ? window.start : window.start + 1
+  const bySeries = new Map<string, RawSeries>()
+  for (let s = Math.ceil(first / step) * step; s <= end; s += step) {
+    const value = evaluate(sq.expr, s, ctx)
+    const elements = value.type === 'scalar' ? [{labels: {}, v: value.v}] : vectorOf(value, 'a subquery')
+    for (const e of elements) {
+      const key = labelsKey(e.labels)
+      let series = bySeries.get(key)
+      if (!series) bySeries.set(key, (series = {labels: e.labels, samples: []}))
+      series.samples.push({t: s, v: e.v})
+    }
+  }
+
+  return [...bySeries.values()].map((s) => ({...s, window}))
+}
+
+/** The series of a range-vector expression (selector or subquery), each with the window it covers. */
+function rangeOf(expr: MatrixSelector | Subquery, t: number, ctx: Context): Array<RawSeries & {window: fn.Window}> {
+  return expr.kind === 'matrix' ? selectRange(expr, t, ctx) : evaluateSubquery(expr, t, ctx)
+}
+
+function matrixArg(expr: Call, index: number): MatrixSelector | Subquery {
   const arg = expr.args[index]
-  if (arg?.kind !== 'matrix') throw new PromEvalError(`expected a range vector as argument ${index + 1} of ${expr.func}(), got ${arg ? kindName(arg) : 'nothing'}`, `write a window: ${expr.func}(metric[5m])`)
+  if (arg?.kind !== 'matrix' && arg?.kind !== 'subquery') throw new PromEvalError(`expected a range vector as argument ${index + 1} of ${expr.func}(), got ${arg ? kindName(arg) : 'nothing'}`, `write a window: ${expr.func}(metric[5m])`)
   return arg
 }
 
 function kindName(expr: PromExpr): string {
-  return {number: 'scalar', string: 'string', vector: 'instant vector', matrix: 'range vector', call: 'function call', aggregation: 'aggregation', binary: 'expression', unary: 'expression'}[expr.kind]
+  return {number: 'scalar', string: 'string', vector: 'instant vector', matrix: 'range vector', subquery: 'range vector', call: 'function call', aggregation: 'aggregation', binary: 'expression', unary: 'expression'}[expr.kind]
 }
 
 function arity(expr: Call, min: number, max = min): void {
@@ -230,7 +265,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
   if (f in rangeFunctions) {
     arity(expr, 1)
     const out: VectorElement[] = []
-    for (const s of selectRange(matrixArg(expr, 0), t, ctx)) {
+    for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
       const v = rangeFunctions[f](s.samples, s.window)
       if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
     }
@@ -244,7 +279,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
     const phi = isQuantile ? scalarArg(0) : 0
     const aggregateValues = isQuantile ? (values: number[]) => fn.quantile(phi, values) : fn.overTimeFunctions[f]
     const out: VectorElement[] = []
-    for (const s of selectRange(matrixArg(expr, isQuantile ? 1 : 0), t, ctx)) {
+    for (const s of rangeOf(matrixArg(expr, isQuantile ? 1 : 0), t, ctx)) {
       if (s.samples.length === 0) continue
       // last_over_time is the one range function that keeps the metric name (Prometheus does the same)
       const labels = f === 'last_over_time' ? s.labels : withoutName(s.labels)
@@ -262,9 +297,10 @@ function call(expr: Call, t: number, ctx: Context): Value {
   switch (f) {
     case 'absent_over_time': {
       arity(expr, 1)
-      const ms = matrixArg(expr, 0)
-      if (selectRange(ms, t, ctx).some((s) => s.samples.length > 0)) return {type: 'vector', elements: []}
-      return {type: 'vector', elements: [{labels: absentLabels(ms.selector), t, v: 1}]}
+      const arg = matrixArg(expr, 0)
+      if (rangeOf(arg, t, ctx).some((s) => s.samples.length > 0)) return {type: 'vector', elements: []}
+      // a subquery has no matchers to take labels from
+      return {type: 'vector', elements: [{labels: arg.kind === 'matrix' ? absentLabels(arg.selector) : {}, t, v: 1}]}
     }
 
     case 'absent': {
@@ -278,7 +314,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
       arity(expr, 2)
       const seconds = scalarArg(1)
       const out: VectorElement[] = []
-      for (const s of selectRange(matrixArg(expr, 0), t, ctx)) {
+      for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
         const v = fn.predictLinear(s.samples, t, seconds)
         if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
       }

@@ -1,5 +1,5 @@
 import {formatMatcher} from '../../model/matcher.js'
-import type {PromExpr, VectorMatching, VectorSelector} from './ast.js'
+import type {AtModifier, PromExpr, VectorMatching, VectorSelector} from './ast.js'
 
 /**
  * The PromQL text of an expression tree, parenthesised wherever precedence could matter, so the
@@ -15,6 +15,13 @@ export function formatPromExpr(expr: PromExpr): string {
       return formatSelector(expr, '')
     case 'matrix':
       return formatSelector(expr.selector, `[${formatDuration(expr.range)}]`)
+    case 'subquery': {
+      const step = expr.step === undefined ? '' : formatDuration(expr.step)
+      const at = expr.at === undefined ? '' : ` @ ${formatAt(expr.at)}`
+      const offset = expr.offset ? ` offset ${expr.offset < 0 ? '-' : ''}${formatDuration(Math.abs(expr.offset))}` : ''
+      return `(${formatPromExpr(expr.expr)})[${formatDuration(expr.range)}:${step}]${at}${offset}`
+    }
+
     case 'call':
       return `${expr.func}(${expr.args.map(formatPromExpr).join(', ')})`
     case 'aggregation': {
@@ -32,9 +39,13 @@ export function formatPromExpr(expr: PromExpr): string {
 
 function formatSelector(sel: VectorSelector, range: string): string {
   const matchers = sel.matchers.length > 0 || sel.name === undefined ? `{${sel.matchers.map(formatMatcher).join(', ')}}` : ''
-  const at = sel.at === undefined ? '' : ` @ ${typeof sel.at === 'number' ? (sel.at / 1000).toFixed(3) : `${sel.at}()`}`
+  const at = sel.at === undefined ? '' : ` @ ${formatAt(sel.at)}`
   const offset = sel.offset ? ` offset ${sel.offset < 0 ? '-' : ''}${formatDuration(Math.abs(sel.offset))}` : ''
   return `${sel.name ?? ''}${matchers}${range}${at}${offset}`
+}
+
+function formatAt(at: AtModifier): string {
+  return typeof at === 'number' ? (at / 1000).toFixed(3) : `${at}()`
 }
 
 function formatMatching(matching: VectorMatching | undefined): string {
