@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import type {PromExpr} from '../../src/core/query/eval/ast.js'
-import {instantQuery, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
+import {instantQuery, PromEvalError, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
 import {formatPromExpr} from '../../src/core/query/eval/format.js'
 import {formatLabels, type Labels, MemorySeriesSource, type RawSeries} from '../../src/core/query/eval/series.js'
 import {agg, bin, call, ignoring, num, on, range, sel, str, subquery} from '../helpers/promql-ast.js'
@@ -217,6 +217,24 @@ describe('PromQL evaluator against a real Prometheus 2.42', () => {
         assert.ok(expected.length > 0, `${text} at ${t}: Prometheus returned nothing`)
         assertSameSeries(instantSeries(instantQuery(source, expr, t, {leftClosed: true})), expected, `${text} at ${t}`)
       }
+    })
+  }
+
+  // expressions both refuse at evaluation time (they parse): the same complaint on both sides
+  const refused: Array<[PromExpr, RegExp]> = [
+    [bin('/', cpu, cpu, {matching: on(['job'])}), /many-to-many matching not allowed/],
+    [bin('/', cpu, agg('sum', cpu, {by: ['job']}), {matching: on(['job'])}), /many-to-one matching must be explicit/],
+    [call('rate', range(sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'cpu_busy|http_requests_total'}]}), 5 * MIN)), /vector cannot contain metrics with the same labelset/],
+  ]
+  for (const [expr, complaint] of refused) {
+    const text = formatPromExpr(expr)
+    it(`refused: ${text}`, async () => {
+      const t = evaluationTimes[0]
+      const response = await fetch(`${prometheus.url}/api/v1/query?${new URLSearchParams({query: text, time: (t / 1000).toFixed(3)})}`)
+      const body = (await response.json()) as {status: string; error?: string}
+      assert.equal(body.status, 'error', `Prometheus accepted ${text}`)
+      assert.match(body.error ?? '', complaint)
+      assert.throws(() => instantQuery(source, expr, t, {leftClosed: true}), (error: unknown) => error instanceof PromEvalError && complaint.test(error.message))
     })
   }
 
