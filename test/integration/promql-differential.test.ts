@@ -145,6 +145,8 @@ const expressions: PromExpr[] = [
   call('floor', cpu),
   call('clamp', cpu, num(10), num(90)),
   call('timestamp', sel('cpu_busy', {}, {offset: MIN})),
+  call('timestamp', bin('and', cpu, http, {matching: on(['instance', 'job'])})),
+  call('timestamp', call('label_replace', cpu, str('x'), str('y'), str('job'), str('.*'))),
   bin('<', bin('-', call('time'), call('timestamp', sel('http_requests_total'))), num(30)),
   call('max_over_time', subquery(bin('-', call('time'), call('timestamp', cpu)), 10 * MIN, 30 * SEC)),
   call('avg_over_time', subquery(agg('sum', call('rate', range(http, 2 * MIN)), {by: ['job']}), 10 * MIN, MIN)),

@@ -382,6 +382,7 @@ runTable('promql eval: @ and offset (prom at_modifier.test)', atData, {
   'absent_over_time of an empty subquery': {at: 100 * SEC, expr: call('absent_over_time', subquery(sel('nothing', {job: '1'}), MIN, 10 * SEC)), expected: ['{} 1']},
   // timestamp() of a selector is the sample's own time; of anything computed, the evaluation time
   'timestamp(metric) between samples': {at: 15 * SEC, expr: call('timestamp', sel('metric', {job: '1'})), expected: ['{job="1"} 10']},
+  'timestamp(x and x) is the evaluation time': {at: 15 * SEC, expr: call('timestamp', bin('and', sel('metric', {job: '1'}), sel('metric'))), expected: ['{job="1"} 15']},
   'timestamp(last_over_time(…)) is the evaluation time': {at: 15 * SEC, expr: call('timestamp', call('last_over_time', range(sel('metric', {job: '1'}), MIN))), expected: ['{job="1"} 15']},
 })
 

@@ -336,8 +336,10 @@ function call(expr: Call, t: number, ctx: Context): Value {
 
     case 'timestamp': {
       arity(expr, 1)
-      // on a selector the sample's own time; on anything computed, the evaluation time
-      return perElementWithTime(vectorArg(0), t, vector)
+      // directly on a selector the sample's own time; on anything else (even `x and y`) the
+      // evaluation time, as Prometheus 2.42 special-cases only a bare selector
+      const ownTime = expr.args[0].kind === 'vector'
+      return vector(vectorArg(0).map((e) => ({labels: withoutName(e.labels), t, v: (ownTime ? (e.sampleT ?? t) : t) / 1000})))
     }
 
     case 'round': {
@@ -397,10 +399,6 @@ function call(expr: Call, t: number, ctx: Context): Value {
     default:
       throw new PromEvalError(`unknown function ${f}()`)
   }
-}
-
-function perElementWithTime(elements: VectorElement[], t: number, vector: (e: VectorElement[]) => Value): Value {
-  return vector(elements.map((e) => ({labels: withoutName(e.labels), t, v: (e.sampleT ?? t) / 1000})))
 }
 
 /** An empty value removes the label, as in Prometheus. */
@@ -620,10 +618,7 @@ function vectorMatch(expr: BinaryExpr, lhs: VectorElement[], rhs: VectorElement[
     const sig = signature(e.labels, matching)
     if (oneBySignature.has(sig)) {
       const side = group === 'right' ? 'left' : 'right'
-      throw new PromEvalError(
-        group ? `found duplicate series for the match group on the ${side} side of ${expr.op}: many-to-many matching not allowed` : `found duplicate series for the match group on the right side of ${expr.op}: many-to-many matching not allowed`,
-        'the labels in on(…) / ignoring(…) must identify one series on the "one" side',
-      )
+      throw new PromEvalError(`found duplicate series for the match group on the ${side} side of ${expr.op}: many-to-many matching not allowed`, 'the labels in on(…) / ignoring(…) must identify one series on the "one" side')
     }
 
     oneBySignature.set(sig, e)
