@@ -227,6 +227,7 @@ describe('PromQL evaluator against a real Prometheus 2.42', () => {
     [bin('/', cpu, cpu, {matching: on(['job'])}), /many-to-many matching not allowed/],
     [bin('/', cpu, agg('sum', cpu, {by: ['job']}), {matching: on(['job'])}), /many-to-one matching must be explicit/],
     [call('rate', range(sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'cpu_busy|http_requests_total'}]}), 5 * MIN)), /vector cannot contain metrics with the same labelset/],
+    [bin('*', sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'cpu_busy|http_requests_total'}]}), num(2)), /vector cannot contain metrics with the same labelset/],
   ]
   for (const [expr, complaint] of refused) {
     const text = formatPromExpr(expr)

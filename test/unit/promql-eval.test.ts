@@ -488,6 +488,10 @@ describe('promql eval: expressions that cannot be evaluated', () => {
     const twins = new MemorySeriesSource([...load(MIN, {'a{x="1"}': '0+1x5', 'b{x="1"}': '0+2x5'})])
     const both = sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'a|b'}]})
     assert.throws(() => instantQuery(twins, call('rate', range(both, 5 * MIN)), 5 * MIN), /vector cannot contain metrics with the same labelset/)
+    assert.throws(() => instantQuery(twins, bin('*', both, num(2)), 5 * MIN), /\*: vector cannot contain metrics with the same labelset/)
+    assert.throws(() => instantQuery(twins, {kind: 'unary', op: '-', expr: both}, 5 * MIN), /unary minus: vector cannot contain metrics with the same labelset/)
+    // a filtering comparison keeps the names, so the two stay apart
+    assert.equal(lines(instantQuery(twins, bin('>', both, num(0)), 5 * MIN)).length, 2)
   })
 })
 

@@ -112,7 +112,7 @@ function evaluate(expr: PromExpr, t: number, ctx: Context): Value {
       const value = evaluate(expr.expr, t, ctx)
       if (expr.op === '+') return value
       if (value.type === 'scalar') return {type: 'scalar', t, v: -value.v}
-      return {type: 'vector', elements: vectorOf(value, 'unary minus').map((e) => ({labels: withoutName(e.labels), t, v: -e.v}))}
+      return {type: 'vector', elements: checkUnique(vectorOf(value, 'unary minus').map((e) => ({labels: withoutName(e.labels), t, v: -e.v})), 'unary minus')}
     }
 
     case 'call':
@@ -220,12 +220,12 @@ function arity(expr: Call, min: number, max = min): void {
   }
 }
 
-/** Function output must not hold two elements with one label set (e.g. after the name is dropped). */
-function checkUnique(elements: VectorElement[], func: string): VectorElement[] {
+/** A result must not hold two elements with one label set (e.g. after the name is dropped). */
+function checkUnique(elements: VectorElement[], where: string): VectorElement[] {
   const seen = new Set<string>()
   for (const e of elements) {
     const key = labelsKey(e.labels)
-    if (seen.has(key)) throw new PromEvalError(`${func}(): vector cannot contain metrics with the same labelset`, 'the series differ only in their metric name; aggregate them first')
+    if (seen.has(key)) throw new PromEvalError(`${/^\w+$/.test(where) ? `${where}()` : where}: vector cannot contain metrics with the same labelset`, 'the series differ only in their metric name; aggregate them first')
     seen.add(key)
   }
 
@@ -596,7 +596,8 @@ function binary(expr: BinaryExpr, t: number, ctx: Context): Value {
       if (keep) out.push({labels: resultLabels(e.labels), t, v: isComparison && !bool ? e.v : v})
     }
 
-    return {type: 'vector', elements: out}
+    // dropping the name can leave two elements with one label set ({__name__=~"a|b"} * 2)
+    return {type: 'vector', elements: checkUnique(out, op)}
   }
 
   return {type: 'vector', elements: vectorMatch(expr, vectorOf(lhs, op), vectorOf(rhs, op), t, resultLabels)}
