@@ -97,6 +97,7 @@ const expressions: PromExpr[] = [
   call('quantile_over_time', num(0.9), range(cpu, 10 * MIN)),
   call('stddev_over_time', range(cpu, 10 * MIN)),
   call('stdvar_over_time', range(cpu, 10 * MIN)),
+  call('holt_winters', range(cpu, 10 * MIN), num(0.3), num(0.6)),
   call('absent_over_time', range(sel('nothing', {job: 'x'}), 5 * MIN)),
   call('present_over_time', range(cpu, 5 * MIN)),
   agg('sum', call('rate', range(http, 5 * MIN)), {by: ['job']}),
@@ -225,6 +226,7 @@ describe('PromQL evaluator against a real Prometheus 2.42', () => {
   // expressions both refuse at evaluation time (they parse): the same complaint on both sides
   const refused: Array<[PromExpr, RegExp]> = [
     [bin('/', cpu, cpu, {matching: on(['job'])}), /many-to-many matching not allowed/],
+    [call('holt_winters', range(cpu, 10 * MIN), num(1), num(0.6)), /invalid smoothing factor. Expected: 0 < sf < 1, got: 1/],
     [bin('/', cpu, agg('sum', cpu, {by: ['job']}), {matching: on(['job'])}), /many-to-one matching must be explicit/],
     [call('rate', range(sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'cpu_busy|http_requests_total'}]}), 5 * MIN)), /vector cannot contain metrics with the same labelset/],
     [bin('*', sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'cpu_busy|http_requests_total'}]}), num(2)), /vector cannot contain metrics with the same labelset/],

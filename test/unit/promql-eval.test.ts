@@ -273,6 +273,14 @@ runTable(
   },
 )
 
+// holt_winters by hand, sf 0.3, tf 0.6 over 1 3 2 5: s=1 b=2 → s=0.9+0.7·3=3 → b=0.6·2+0.4·2=2,
+// s=0.6+0.7·5=4.1 → b=0.6·1.1+0.4·2=1.46, s=1.5+0.7·5.56=5.392
+runTable('promql eval: holt_winters', load(10 * SEC, {hw: '1 3 2 5', line: '0+10x3'}), {
+  holt_winters: {at: 30 * SEC, expr: call('holt_winters', range(sel('hw'), MIN), num(0.3), num(0.6)), expected: ['{} 5.392']},
+  // a straight line is smoothed onto itself
+  'holt_winters of a line': {at: 30 * SEC, expr: call('holt_winters', range(sel('line'), MIN), num(0.5), num(0.5)), expected: ['{} 30']},
+})
+
 // prom: functions.test (*_over_time with NaN)
 runTable(
   'promql eval: _over_time (prom functions.test)',
@@ -476,6 +484,7 @@ describe('promql eval: expressions that cannot be evaluated', () => {
     ['same label set after the name is dropped', call('rate', range(sel(undefined, {}, {matchers: [{name: '__name__', op: '=~', value: 'http_requests|other'}]}), MIN)), /^(?!)/],
     ['an unknown function', call('holt_winters_typo', http()), /unknown function holt_winters_typo\(\)/],
     ['a scalar comparison without bool', bin('>', num(1), num(2)), /must use the bool modifier/],
+    ['a smoothing factor outside (0, 1)', call('holt_winters', range(http(), MIN), num(1), num(0.5)), /invalid smoothing factor/],
   ]
   for (const [name, expr, message] of cases) {
     it(name, () => {

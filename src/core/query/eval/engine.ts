@@ -322,6 +322,20 @@ function call(expr: Call, t: number, ctx: Context): Value {
       return vector(out)
     }
 
+    case 'holt_winters': {
+      arity(expr, 3)
+      const [smoothing, trend] = [scalarArg(1), scalarArg(2)]
+      if (!(smoothing > 0 && smoothing < 1)) throw new PromEvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${smoothing}`)
+      if (!(trend > 0 && trend < 1)) throw new PromEvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${trend}`)
+      const out: VectorElement[] = []
+      for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
+        const v = fn.holtWinters(s.samples, smoothing, trend)
+        if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
+      }
+
+      return vector(out)
+    }
+
     case 'time':
       arity(expr, 0)
       return {type: 'scalar', t, v: t / 1000}

@@ -103,6 +103,26 @@ export function predictLinear(samples: Sample[], evaluationTime: number, seconds
   return slope * seconds + intercept
 }
 
+/**
+ * holt_winters(v[d], sf, tf): double exponential smoothing (Prometheus' funcHoltWinters); the
+ * smoothed value after the last sample. Both factors must be in (0, 1).
+ */
+export function holtWinters(samples: Sample[], smoothing: number, trend: number): number | undefined {
+  if (samples.length < 2) return undefined
+  let previous = 0
+  let smoothed = samples[0].v
+  let slope = samples[1].v - samples[0].v
+  for (let i = 1; i < samples.length; i++) {
+    // the first step keeps the initial slope; later ones blend in the last smoothed change
+    if (i > 1) slope = trend * (smoothed - previous) + (1 - trend) * slope
+    const next = smoothing * samples[i].v + (1 - smoothing) * (smoothed + slope)
+    previous = smoothed
+    smoothed = next
+  }
+
+  return smoothed
+}
+
 /** changes(): how often the value changed (NaN to NaN is no change). */
 export function changes(samples: Sample[]): number | undefined {
   if (samples.length === 0) return undefined
