@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the integration tests talk to: a real InfluxDB 1.x (influxd), VictoriaMetrics (an
-# InfluxDB v2 write peer), Prometheus Alertmanager and tmux, plus the tools the chaos and trust tests
-# run: openssl (a throwaway test CA, chaos-tls), systemd-analyze (verifies the generated unit,
-# trust-outputs) and mount/umount (a small tmpfs, chaos-disk-full/spool-full; needs root at test
-# time), all from Debian's archive. `ulimit` is a shell builtin (chaos-slow-clients needs a hard
-# limit of at least 1,300 open files). Idempotent; needs root (CI runs as root) unless everything is
-# already installed.
+# InfluxDB v2 write peer), Prometheus Alertmanager, Prometheus with promtool (the PromQL differential
+# test) and tmux, plus the tools the chaos and trust tests run: openssl (a throwaway test CA,
+# chaos-tls), systemd-analyze (verifies the generated unit, trust-outputs) and mount/umount (a small
+# tmpfs, chaos-disk-full/spool-full; needs root at test time), all from Debian's archive. `ulimit` is
+# a shell builtin (chaos-slow-clients needs a hard limit of at least 1,300 open files). Idempotent;
+# needs root (CI runs as root) unless everything is already installed.
 set -euo pipefail
 need=()
 command -v influxd >/dev/null || need+=(influxdb)
@@ -15,8 +15,10 @@ command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v openssl >/dev/null || need+=(openssl)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 { command -v mount >/dev/null && command -v umount >/dev/null; } || need+=(mount)
+# prometheus + promtool: the PromQL differential test (test/integration/promql-differential.test.ts)
+command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager openssl systemd-analyze mount"
+  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager openssl systemd-analyze mount prometheus"
   exit 0
 fi
 echo "installing test dependencies: ${need[*]}"

@@ -167,6 +167,41 @@ export async function startAlertmanager(configYaml: string): Promise<RunningServ
   })
 }
 
+/**
+ * Prometheus (Debian's 2.42) serving exactly the samples of an OpenMetrics text (timestamps in
+ * seconds, `# EOF` last), backfilled into its TSDB with `promtool tsdb create-blocks-from
+ * openmetrics` before it starts; nothing is scraped.
+ */
+export async function startPrometheus(openMetrics: string): Promise<RunningServer> {
+  const bin = requireBinary('prometheus', 'prometheus')
+  const promtool = requireBinary('promtool', 'prometheus')
+  const {existsSync, writeFileSync} = await import('node:fs')
+  return startProcess({
+    name: 'prometheus',
+    bin,
+    args: (port, dir) => {
+      const data = join(dir, 'data')
+      // restart() reuses the blocks: backfilling twice would give overlapping blocks
+      if (!existsSync(data)) {
+        writeFileSync(join(dir, 'fixture.om'), openMetrics)
+        const made = spawnSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'fixture.om'), data], {encoding: 'utf8'})
+        if (made.status !== 0) throw new Error(`promtool could not backfill the fixture:\n${made.stdout}${made.stderr}`)
+      }
+
+      writeFileSync(join(dir, 'prometheus.yml'), 'global: {}\n')
+      return [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${data}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        // the fixture's blocks are old: keep them whatever their age
+        '--storage.tsdb.retention.time=100y',
+        '--log.level=warn',
+      ]
+    },
+    ready: async (url) => (await fetch(`${url}/-/ready`)).ok,
+  })
+}
+
 /** Convenience for tests: a temp dir removed by the returned function. */
 export function tempDir(prefix = 'mon-test-'): {dir: string; cleanup: () => void} {
   const dir = mkdtempSync(join(tmpdir(), prefix))

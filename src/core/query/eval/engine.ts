@@ -1,0 +1,682 @@
+import {InputError} from '../../errors.js'
+import {compileLinearRegex, type Matcher, replaceAllLinear} from '../../model/matcher.js'
+import type {Aggregation, AtModifier, BinaryExpr, Call, MatrixSelector, PromExpr, Subquery, VectorMatching, VectorSelector} from './ast.js'
+import * as fn from './functions.js'
+import {type Labels, labelsKey, METRIC_NAME, type RawSeries, type Sample, type SeriesSource, withoutName} from './series.js'
+
+/**
+ * Prometheus' evaluation model over a {@link SeriesSource}: an instant query is evaluated at one
+ * time exactly as a rule is; a range query is that instant query at every step.
+ */
+
+/** One element of an instant vector. `t` is the evaluation time; `sampleT` the selected sample's own time. */
+export interface VectorElement {
+  labels: Labels
+  t: number
+  v: number
+  sampleT?: number
+}
+
+export interface RangeSeries {
+  labels: Labels
+  samples: Sample[]
+}
+
+export type Value =
+  | {type: 'scalar'; t: number; v: number}
+  | {type: 'string'; t: number; v: string}
+  | {type: 'vector'; elements: VectorElement[]}
+  | {type: 'matrix'; series: RangeSeries[]}
+
+export interface EvalOptions {
+  /** how far back an instant selector looks for the latest sample; Prometheus' default 5 m */
+  lookbackMs?: number
+  /**
+   * Include a sample exactly at the window's left edge (Prometheus 2.x: [t-d, t]). The default is
+   * the left-open window (t-d, t] of Prometheus 3, where a sample is never in two adjacent windows.
+   */
+  leftClosed?: boolean
+  /** a subquery's step when it names none; Prometheus' default global evaluation interval, 1 m */
+  subqueryStepMs?: number
+}
+
+export const DEFAULT_LOOKBACK_MS = 5 * 60_000
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000
+
+/** An expression that cannot be evaluated as written: wrong argument type, many-to-many match… */
+export class PromEvalError extends InputError {
+  constructor(message: string, hint?: string) {
+    super(message, {hint})
+    this.name = 'PromEvalError'
+  }
+}
+
+interface Context {
+  source: SeriesSource
+  lookback: number
+  leftClosed: boolean
+  subqueryStep: number
+  /** the range query's bounds, for `@ start()` / `@ end()` */
+  start: number
+  end: number
+}
+
+/** Evaluates `expr` at time `t` (ms). */
+export function instantQuery(source: SeriesSource, expr: PromExpr, t: number, options: EvalOptions = {}): Value {
+  return evaluate(expr, t, context(source, t, t, options))
+}
+
+/** The instant query at start, start+step, … ≤ end, gathered into one series per label set. */
+export function rangeQuery(source: SeriesSource, expr: PromExpr, start: number, end: number, step: number, options: EvalOptions = {}): RangeSeries[] {
+  if (!(step > 0)) throw new PromEvalError(`the step must be positive, got ${step} ms`)
+  if (end < start) throw new PromEvalError('the range query ends before it starts')
+  const ctx = context(source, start, end, options)
+  const byLabels = new Map<string, RangeSeries>()
+  const add = (labels: Labels, t: number, v: number) => {
+    const key = labelsKey(labels)
+    let series = byLabels.get(key)
+    if (!series) byLabels.set(key, (series = {labels, samples: []}))
+    series.samples.push({t, v})
+  }
+
+  for (let t = start; t <= end; t += step) {
+    const value = evaluate(expr, t, ctx)
+    if (value.type === 'scalar') add({}, t, value.v)
+    else if (value.type === 'vector') for (const e of value.elements) add(e.labels, t, e.v)
+    else throw new PromEvalError(`a range query needs an instant vector or scalar expression, got ${describe(value)}`)
+  }
+
+  return [...byLabels.values()]
+}
+
+function context(source: SeriesSource, start: number, end: number, options: EvalOptions): Context {
+  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, start, end}
+}
+
+function describe(value: Value): string {
+  return {scalar: 'scalar', string: 'string', vector: 'instant vector', matrix: 'range vector'}[value.type]
+}
+
+function evaluate(expr: PromExpr, t: number, ctx: Context): Value {
+  switch (expr.kind) {
+    case 'number':
+      return {type: 'scalar', t, v: expr.value}
+    case 'string':
+      return {type: 'string', t, v: expr.value}
+    case 'vector':
+      return {type: 'vector', elements: selectInstant(expr, t, ctx)}
+    case 'matrix':
+    case 'subquery':
+      return {type: 'matrix', series: rangeOf(expr, t, ctx).map(({labels, samples}) => ({labels, samples}))}
+    case 'unary': {
+      const value = evaluate(expr.expr, t, ctx)
+      if (expr.op === '+') return value
+      if (value.type === 'scalar') return {type: 'scalar', t, v: -value.v}
+      return {type: 'vector', elements: checkUnique(vectorOf(value, 'unary minus').map((e) => ({labels: withoutName(e.labels), t, v: -e.v})), 'unary minus')}
+    }
+
+    case 'call':
+      return call(expr, t, ctx)
+    case 'aggregation':
+      return {type: 'vector', elements: aggregate(expr, t, ctx)}
+    case 'binary':
+      return binary(expr, t, ctx)
+  }
+}
+
+function vectorOf(value: Value, where: string): VectorElement[] {
+  if (value.type !== 'vector') throw new PromEvalError(`expected an instant vector in ${where}, got ${describe(value)}`)
+  return value.elements
+}
+
+function scalarOf(value: Value, where: string): number {
+  if (value.type !== 'scalar') throw new PromEvalError(`expected a scalar in ${where}, got ${describe(value)}`)
+  return value.v
+}
+
+function stringOf(value: Value, where: string): string {
+  if (value.type !== 'string') throw new PromEvalError(`expected a string in ${where}, got ${describe(value)}`)
+  return value.v
+}
+
+function selectorMatchers(sel: VectorSelector): Matcher[] {
+  return sel.name === undefined ? sel.matchers : [{name: METRIC_NAME, op: '=', value: sel.name}, ...sel.matchers]
+}
+
+/** The time a selector reads at: `@` replaces the evaluation time, then `offset` moves back. */
+function selectionTime(sel: {at?: AtModifier; offset?: number}, t: number, ctx: Context): number {
+  const at = sel.at === 'start' ? ctx.start : sel.at === 'end' ? ctx.end : (sel.at ?? t)
+  return at - (sel.offset ?? 0)
+}
+
+/** Samples in the window ending at `end` and `length` long, honouring the left-edge option. */
+function windowSamples(sel: VectorSelector, end: number, length: number, ctx: Context): RawSeries[] {
+  const mint = ctx.leftClosed ? end - length : end - length + 1
+  return ctx.source.select(selectorMatchers(sel), mint, end)
+}
+
+/** Instant selection: each series' latest sample within the lookback window before the selection time. */
+function selectInstant(sel: VectorSelector, t: number, ctx: Context): VectorElement[] {
+  const at = selectionTime(sel, t, ctx)
+  const elements: VectorElement[] = []
+  for (const series of windowSamples(sel, at, ctx.lookback, ctx)) {
+    const latest = series.samples.at(-1)
+    if (latest) elements.push({labels: series.labels, t, v: latest.v, sampleT: latest.t})
+  }
+
+  return elements
+}
+
+function selectRange(ms: MatrixSelector, t: number, ctx: Context): Array<RawSeries & {window: fn.Window}> {
+  const end = selectionTime(ms.selector, t, ctx)
+  const window = {start: end - ms.range, end}
+  return windowSamples(ms.selector, end, ms.range, ctx).map((s) => ({...s, window}))
+}
+
+/**
+ * A subquery's points: the inner expression at every multiple of the step inside the window (the
+ * window's edges as for a selector), gathered per label set.
+ */
+function evaluateSubquery(sq: Subquery, t: number, ctx: Context): Array<RawSeries & {window: fn.Window}> {
+  const end = selectionTime(sq, t, ctx)
+  const step = sq.step ?? ctx.subqueryStep
+  if (!(step > 0)) throw new PromEvalError(`a subquery's step must be positive, got ${step} ms`)
+  const window = {start: end - sq.range, end}
+  const first = ctx.leftClosed ? window.start : window.start + 1
+  const bySeries = new Map<string, RawSeries>()
+  for (let s = Math.ceil(first / step) * step; s <= end; s += step) {
+    const value = evaluate(sq.expr, s, ctx)
+    const elements = value.type === 'scalar' ? [{labels: {}, v: value.v}] : vectorOf(value, 'a subquery')
+    for (const e of elements) {
+      const key = labelsKey(e.labels)
+      let series = bySeries.get(key)
+      if (!series) bySeries.set(key, (series = {labels: e.labels, samples: []}))
+      series.samples.push({t: s, v: e.v})
+    }
+  }
+
+  return [...bySeries.values()].map((s) => ({...s, window}))
+}
+
+/** The series of a range-vector expression (selector or subquery), each with the window it covers. */
+function rangeOf(expr: MatrixSelector | Subquery, t: number, ctx: Context): Array<RawSeries & {window: fn.Window}> {
+  return expr.kind === 'matrix' ? selectRange(expr, t, ctx) : evaluateSubquery(expr, t, ctx)
+}
+
+function matrixArg(expr: Call, index: number): MatrixSelector | Subquery {
+  const arg = expr.args[index]
+  if (arg?.kind !== 'matrix' && arg?.kind !== 'subquery') throw new PromEvalError(`expected a range vector as argument ${index + 1} of ${expr.func}(), got ${arg ? kindName(arg) : 'nothing'}`, `write a window: ${expr.func}(metric[5m])`)
+  return arg
+}
+
+function kindName(expr: PromExpr): string {
+  return {number: 'scalar', string: 'string', vector: 'instant vector', matrix: 'range vector', subquery: 'range vector', call: 'function call', aggregation: 'aggregation', binary: 'expression', unary: 'expression'}[expr.kind]
+}
+
+function arity(expr: Call, min: number, max = min): void {
+  if (expr.args.length < min || expr.args.length > max) {
+    const expected = min === max ? `${min}` : `${min} to ${max}`
+    throw new PromEvalError(`${expr.func}() takes ${expected} argument(s), got ${expr.args.length}`)
+  }
+}
+
+/** A result must not hold two elements with one label set (e.g. after the name is dropped). */
+function checkUnique(elements: VectorElement[], where: string): VectorElement[] {
+  const seen = new Set<string>()
+  for (const e of elements) {
+    const key = labelsKey(e.labels)
+    if (seen.has(key)) throw new PromEvalError(`${/^\w+$/.test(where) ? `${where}()` : where}: vector cannot contain metrics with the same labelset`, 'the series differ only in their metric name; aggregate them first')
+    seen.add(key)
+  }
+
+  return elements
+}
+
+const rangeFunctions: Record<string, (samples: Sample[], window: fn.Window) => number | undefined> = {
+  rate: (s, w) => fn.extrapolatedRate(s, w, true, true),
+  increase: (s, w) => fn.extrapolatedRate(s, w, true, false),
+  delta: (s, w) => fn.extrapolatedRate(s, w, false, false),
+  irate: (s) => fn.instantValue(s, true),
+  idelta: (s) => fn.instantValue(s, false),
+  deriv: (s) => fn.deriv(s),
+  changes: (s) => fn.changes(s),
+  resets: (s) => fn.resets(s),
+}
+
+const mathFunctions: Record<string, (v: number) => number> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+}
+
+function call(expr: Call, t: number, ctx: Context): Value {
+  const f = expr.func
+  const vectorArg = (i: number) => vectorOf(evaluate(expr.args[i], t, ctx), `${f}()`)
+  const scalarArg = (i: number) => scalarOf(evaluate(expr.args[i], t, ctx), `${f}()`)
+  const stringArg = (i: number) => stringOf(evaluate(expr.args[i], t, ctx), `${f}()`)
+  const vector = (elements: VectorElement[]): Value => ({type: 'vector', elements: checkUnique(elements, f)})
+  const perElement = (elements: VectorElement[], map: (v: number) => number) => vector(elements.map((e) => ({labels: withoutName(e.labels), t, v: map(e.v)})))
+
+  if (f in rangeFunctions) {
+    arity(expr, 1)
+    const out: VectorElement[] = []
+    for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
+      const v = rangeFunctions[f](s.samples, s.window)
+      if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
+    }
+
+    return vector(out)
+  }
+
+  if (f in fn.overTimeFunctions || f === 'quantile_over_time') {
+    const isQuantile = f === 'quantile_over_time'
+    arity(expr, isQuantile ? 2 : 1)
+    const phi = isQuantile ? scalarArg(0) : 0
+    const aggregateValues = isQuantile ? (values: number[]) => fn.quantile(phi, values) : fn.overTimeFunctions[f]
+    const out: VectorElement[] = []
+    for (const s of rangeOf(matrixArg(expr, isQuantile ? 1 : 0), t, ctx)) {
+      if (s.samples.length === 0) continue
+      // last_over_time is the one range function that keeps the metric name (Prometheus does the same)
+      const labels = f === 'last_over_time' ? s.labels : withoutName(s.labels)
+      out.push({labels, t, v: aggregateValues(s.samples.map((x) => x.v))})
+    }
+
+    return vector(out)
+  }
+
+  if (f in mathFunctions) {
+    arity(expr, 1)
+    return perElement(vectorArg(0), mathFunctions[f])
+  }
+
+  switch (f) {
+    case 'absent_over_time': {
+      arity(expr, 1)
+      const arg = matrixArg(expr, 0)
+      if (rangeOf(arg, t, ctx).some((s) => s.samples.length > 0)) return {type: 'vector', elements: []}
+      // a subquery has no matchers to take labels from
+      return {type: 'vector', elements: [{labels: arg.kind === 'matrix' ? absentLabels(arg.selector) : {}, t, v: 1}]}
+    }
+
+    case 'absent': {
+      arity(expr, 1)
+      if (vectorArg(0).length > 0) return {type: 'vector', elements: []}
+      const arg = expr.args[0]
+      return {type: 'vector', elements: [{labels: arg.kind === 'vector' ? absentLabels(arg) : {}, t, v: 1}]}
+    }
+
+    case 'predict_linear': {
+      arity(expr, 2)
+      const seconds = scalarArg(1)
+      const out: VectorElement[] = []
+      for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
+        const v = fn.predictLinear(s.samples, t, seconds)
+        if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
+      }
+
+      return vector(out)
+    }
+
+    case 'holt_winters': {
+      arity(expr, 3)
+      const [smoothing, trend] = [scalarArg(1), scalarArg(2)]
+      if (!(smoothing > 0 && smoothing < 1)) throw new PromEvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${smoothing}`)
+      if (!(trend > 0 && trend < 1)) throw new PromEvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${trend}`)
+      const out: VectorElement[] = []
+      for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
+        const v = fn.holtWinters(s.samples, smoothing, trend)
+        if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
+      }
+
+      return vector(out)
+    }
+
+    case 'time':
+      arity(expr, 0)
+      return {type: 'scalar', t, v: t / 1000}
+    case 'vector':
+      arity(expr, 1)
+      return {type: 'vector', elements: [{labels: {}, t, v: scalarArg(0)}]}
+    case 'scalar': {
+      arity(expr, 1)
+      const elements = vectorArg(0)
+      return {type: 'scalar', t, v: elements.length === 1 ? elements[0].v : Number.NaN}
+    }
+
+    case 'timestamp': {
+      arity(expr, 1)
+      // directly on a selector the sample's own time; on anything else (even `x and y`) the
+      // evaluation time, as Prometheus 2.42 special-cases only a bare selector
+      const ownTime = expr.args[0].kind === 'vector'
+      return vector(vectorArg(0).map((e) => ({labels: withoutName(e.labels), t, v: (ownTime ? (e.sampleT ?? t) : t) / 1000})))
+    }
+
+    case 'round': {
+      arity(expr, 1, 2)
+      const toNearest = expr.args.length === 2 ? scalarArg(1) : 1
+      const inverse = 1 / toNearest
+      return perElement(vectorArg(0), (v) => Math.floor(v * inverse + 0.5) / inverse)
+    }
+
+    case 'clamp_min': {
+      arity(expr, 2)
+      const min = scalarArg(1)
+      return perElement(vectorArg(0), (v) => Math.max(min, v))
+    }
+
+    case 'clamp_max': {
+      arity(expr, 2)
+      const max = scalarArg(1)
+      return perElement(vectorArg(0), (v) => Math.min(max, v))
+    }
+
+    case 'clamp': {
+      arity(expr, 3)
+      const min = scalarArg(1)
+      const max = scalarArg(2)
+      if (max < min) return {type: 'vector', elements: []}
+      return perElement(vectorArg(0), (v) => Math.max(min, Math.min(max, v)))
+    }
+
+    case 'label_replace': {
+      arity(expr, 5)
+      const [dst, replacement, src, regex] = [stringArg(1), stringArg(2), stringArg(3), stringArg(4)]
+      const anchored = `^(?:${regex})$`
+      const pattern = compileLinearRegex(anchored, regex)
+      return vector(
+        vectorArg(0).map((e) => {
+          const value = e.labels[src] ?? ''
+          if (!pattern.test(value)) return e
+          return {...e, labels: setLabel(e.labels, dst, replaceAllLinear(anchored, value, replacement))}
+        }),
+      )
+    }
+
+    case 'label_join': {
+      if (expr.args.length < 3) throw new PromEvalError('label_join() takes a vector, a destination label, a separator and source labels')
+      const dst = stringArg(1)
+      const separator = stringArg(2)
+      const sources = expr.args.slice(3).map((_, i) => stringArg(i + 3))
+      return vector(vectorArg(0).map((e) => ({...e, labels: setLabel(e.labels, dst, sources.map((s) => e.labels[s] ?? '').join(separator))})))
+    }
+
+    case 'histogram_quantile': {
+      arity(expr, 2)
+      return {type: 'vector', elements: histogramQuantile(scalarArg(0), vectorArg(1), t)}
+    }
+
+    default:
+      throw new PromEvalError(`unknown function ${f}()`)
+  }
+}
+
+/** An empty value removes the label, as in Prometheus. */
+function setLabel(labels: Labels, name: string, value: string): Labels {
+  const {[name]: _old, ...rest} = labels
+  return value === '' ? rest : {...rest, [name]: value}
+}
+
+/** absent()'s output labels: the selector's equality matchers (not the name). */
+function absentLabels(sel: VectorSelector): Labels {
+  const labels: Labels = {}
+  const seen = new Set<string>()
+  for (const m of sel.matchers) {
+    if (m.name === METRIC_NAME) continue
+    // a label matched twice cannot be told as one value
+    if (seen.has(m.name)) delete labels[m.name]
+    else if (m.op === '=') labels[m.name] = m.value
+    seen.add(m.name)
+  }
+
+  return labels
+}
+
+function histogramQuantile(phi: number, elements: VectorElement[], t: number): VectorElement[] {
+  const groups = new Map<string, {labels: Labels; buckets: fn.Bucket[]}>()
+  for (const e of elements) {
+    const le = e.labels.le
+    if (le === undefined) continue
+    const upperBound = le === '+Inf' || le === 'Inf' ? Number.POSITIVE_INFINITY : Number(le)
+    if (Number.isNaN(upperBound)) continue
+    const {le: _le, ...rest} = withoutName(e.labels)
+    const key = labelsKey(rest)
+    let group = groups.get(key)
+    if (!group) groups.set(key, (group = {labels: rest, buckets: []}))
+    group.buckets.push({upperBound, count: e.v})
+  }
+
+  return [...groups.values()].map((g) => ({labels: g.labels, t, v: fn.bucketQuantile(phi, g.buckets)}))
+}
+
+function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
+  if (without) {
+    const out = withoutName(labels)
+    for (const name of grouping) delete out[name]
+    return out
+  }
+
+  const out: Labels = {}
+  for (const name of grouping) if (labels[name] !== undefined && labels[name] !== '') out[name] = labels[name]
+  return out
+}
+
+function aggregate(expr: Aggregation, t: number, ctx: Context): VectorElement[] {
+  const input = vectorOf(evaluate(expr.expr, t, ctx), `${expr.op}()`)
+  const param = expr.param === undefined ? undefined : evaluate(expr.param, t, ctx)
+  const groups = new Map<string, {labels: Labels; elements: VectorElement[]}>()
+  const grouped = (labels: Labels, e: VectorElement) => {
+    const key = labelsKey(labels)
+    let group = groups.get(key)
+    if (!group) groups.set(key, (group = {labels, elements: []}))
+    group.elements.push(e)
+  }
+
+  if (expr.op === 'count_values') {
+    const label = stringOf(param ?? {type: 'string', t, v: ''}, 'count_values()')
+    for (const e of input) grouped({...groupLabels(e.labels, expr.grouping, expr.without ?? false), [label]: formatValue(e.v)}, e)
+    return [...groups.values()].map((g) => ({labels: g.labels, t, v: g.elements.length}))
+  }
+
+  for (const e of input) grouped(groupLabels(e.labels, expr.grouping, expr.without ?? false), e)
+  if (expr.op === 'topk' || expr.op === 'bottomk') {
+    const k = Math.floor(scalarOf(param ?? {type: 'scalar', t, v: 0}, `${expr.op}()`))
+    const out: VectorElement[] = []
+    for (const g of groups.values()) {
+      // NaN sorts last either way, as in Prometheus
+      const order = (a: VectorElement, b: VectorElement) => {
+        if (Number.isNaN(a.v)) return Number.isNaN(b.v) ? 0 : 1
+        if (Number.isNaN(b.v)) return -1
+        return expr.op === 'topk' ? b.v - a.v : a.v - b.v
+      }
+
+      out.push(...[...g.elements].sort(order).slice(0, Math.max(0, k)).map((e) => ({labels: e.labels, t, v: e.v})))
+    }
+
+    return out
+  }
+
+  const phi = expr.op === 'quantile' ? scalarOf(param ?? {type: 'scalar', t, v: Number.NaN}, 'quantile()') : 0
+  return [...groups.values()].map((g) => {
+    const values = g.elements.map((e) => e.v)
+    return {labels: g.labels, t, v: aggregateValues(expr.op, values, phi)}
+  })
+}
+
+function aggregateValues(op: Aggregation['op'], values: number[], phi: number): number {
+  switch (op) {
+    case 'sum':
+      return values.reduce((s, v) => s + v, 0)
+    case 'avg':
+      return fn.mean(values)
+    case 'min':
+      return fn.overTimeFunctions.min_over_time(values)
+    case 'max':
+      return fn.overTimeFunctions.max_over_time(values)
+    case 'count':
+      return values.length
+    case 'group':
+      return 1
+    case 'stddev':
+      return Math.sqrt(fn.variance(values))
+    case 'stdvar':
+      return fn.variance(values)
+    case 'quantile':
+      return fn.quantile(phi, values)
+    default:
+      throw new PromEvalError(`${op} is not a value aggregation`)
+  }
+}
+
+/** Go's strconv.FormatFloat(v, 'f', -1, 64) for the common cases count_values meets. */
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (v === Number.POSITIVE_INFINITY) return '+Inf'
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf'
+  return String(v)
+}
+
+const comparisons = new Set(['==', '!=', '>', '<', '>=', '<='])
+
+function arithmetic(op: string, l: number, r: number): number {
+  switch (op) {
+    case '+':
+      return l + r
+    case '-':
+      return l - r
+    case '*':
+      return l * r
+    case '/':
+      return l / r
+    case '%':
+      return l % r
+    case '^':
+      return l ** r
+    default:
+      throw new PromEvalError(`unknown operator ${op}`)
+  }
+}
+
+function compare(op: string, l: number, r: number): boolean {
+  switch (op) {
+    case '==':
+      return l === r
+    case '!=':
+      return l !== r
+    case '>':
+      return l > r
+    case '<':
+      return l < r
+    case '>=':
+      return l >= r
+    default:
+      return l <= r
+  }
+}
+
+/** lhs op rhs on two numbers: the value and whether a filtering comparison keeps it. */
+function elementOp(op: string, l: number, r: number, bool: boolean): {v: number; keep: boolean} {
+  if (!comparisons.has(op)) return {v: arithmetic(op, l, r), keep: true}
+  const result = compare(op, l, r)
+  return bool ? {v: result ? 1 : 0, keep: true} : {v: l, keep: result}
+}
+
+function binary(expr: BinaryExpr, t: number, ctx: Context): Value {
+  const lhs = evaluate(expr.lhs, t, ctx)
+  const rhs = evaluate(expr.rhs, t, ctx)
+  const op = expr.op
+  const isComparison = comparisons.has(op)
+  const bool = expr.bool ?? false
+  if (op === 'and' || op === 'or' || op === 'unless') return {type: 'vector', elements: setOperation(op, vectorOf(lhs, op), vectorOf(rhs, op), expr.matching)}
+  if (lhs.type === 'scalar' && rhs.type === 'scalar') {
+    if (isComparison && !bool) throw new PromEvalError('comparisons between scalars must use the bool modifier')
+    return {type: 'scalar', t, v: elementOp(op, lhs.v, rhs.v, bool).v}
+  }
+
+  // arithmetic and `bool` drop the metric name; a filtering comparison keeps the series as it is
+  const resultLabels = (labels: Labels) => (!isComparison || bool ? withoutName(labels) : labels)
+  if (lhs.type === 'scalar' || rhs.type === 'scalar') {
+    const scalarOnLeft = lhs.type === 'scalar'
+    const scalar = scalarOnLeft ? scalarOf(lhs, op) : scalarOf(rhs, op)
+    const elements = vectorOf(scalarOnLeft ? rhs : lhs, op)
+    const out: VectorElement[] = []
+    for (const e of elements) {
+      const {v, keep} = scalarOnLeft ? elementOp(op, scalar, e.v, bool) : elementOp(op, e.v, scalar, bool)
+      // `2 < x` filters x but keeps x's value, not the scalar
+      if (keep) out.push({labels: resultLabels(e.labels), t, v: isComparison && !bool ? e.v : v})
+    }
+
+    // dropping the name can leave two elements with one label set ({__name__=~"a|b"} * 2)
+    return {type: 'vector', elements: checkUnique(out, op)}
+  }
+
+  return {type: 'vector', elements: vectorMatch(expr, vectorOf(lhs, op), vectorOf(rhs, op), t, resultLabels)}
+}
+
+/** The labels two elements are matched on: on(…) keeps, ignoring(…) drops (always the name). */
+function signature(labels: Labels, matching: VectorMatching | undefined): string {
+  if (matching?.on) return labelsKey(groupLabels(labels, matching.labels, false))
+  return labelsKey(groupLabels(labels, matching?.labels ?? [], true))
+}
+
+function vectorMatch(expr: BinaryExpr, lhs: VectorElement[], rhs: VectorElement[], t: number, resultLabels: (l: Labels) => Labels): VectorElement[] {
+  const matching = expr.matching
+  const group = matching?.group
+  // with group_right the right side is the "many" side: swap, and swap the operands back per element
+  const [many, one] = group === 'right' ? [rhs, lhs] : [lhs, rhs]
+  const oneBySignature = new Map<string, VectorElement>()
+  for (const e of one) {
+    const sig = signature(e.labels, matching)
+    if (oneBySignature.has(sig)) {
+      const side = group === 'right' ? 'left' : 'right'
+      throw new PromEvalError(`found duplicate series for the match group on the ${side} side of ${expr.op}: many-to-many matching not allowed`, 'the labels in on(…) / ignoring(…) must identify one series on the "one" side')
+    }
+
+    oneBySignature.set(sig, e)
+  }
+
+  const bool = expr.bool ?? false
+  const matchedOnce = new Set<string>()
+  const resultKeys = new Set<string>()
+  const out: VectorElement[] = []
+  for (const m of many) {
+    const sig = signature(m.labels, matching)
+    const o = oneBySignature.get(sig)
+    if (!o) continue
+    if (!group) {
+      if (matchedOnce.has(sig)) throw new PromEvalError(`multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)`)
+      matchedOnce.add(sig)
+    }
+
+    const [l, r] = group === 'right' ? [o.v, m.v] : [m.v, o.v]
+    const {v, keep} = elementOp(expr.op, l, r, bool)
+    if (!keep) continue
+    let labels = resultLabels(m.labels)
+    if (!group) labels = matching?.on ? groupLabels(labels, matching.labels, false) : dropLabels(labels, matching?.labels ?? [])
+    for (const name of matching?.include ?? []) labels = setLabel(labels, name, o.labels[name] ?? '')
+    const key = labelsKey(labels)
+    if (group && resultKeys.has(key)) throw new PromEvalError('multiple matches for labels: grouping labels must ensure unique matches')
+    resultKeys.add(key)
+    out.push({labels, t, v})
+  }
+
+  return out
+}
+
+function dropLabels(labels: Labels, names: string[]): Labels {
+  const out = {...labels}
+  for (const name of names) delete out[name]
+  return out
+}
+
+function setOperation(op: 'and' | 'or' | 'unless', lhs: VectorElement[], rhs: VectorElement[], matching: VectorMatching | undefined): VectorElement[] {
+  const rhsSignatures = new Set(rhs.map((e) => signature(e.labels, matching)))
+  if (op === 'and') return lhs.filter((e) => rhsSignatures.has(signature(e.labels, matching)))
+  if (op === 'unless') return lhs.filter((e) => !rhsSignatures.has(signature(e.labels, matching)))
+  const lhsSignatures = new Set(lhs.map((e) => signature(e.labels, matching)))
+  return [...lhs, ...rhs.filter((e) => !lhsSignatures.has(signature(e.labels, matching)))]
+}

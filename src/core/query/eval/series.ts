@@ -1,0 +1,86 @@
+import {type Matcher, matchesAll} from '../../model/matcher.js'
+
+/** A label set; the metric name is the `__name__` label, as in Prometheus. */
+export type Labels = Record<string, string>
+
+export const METRIC_NAME = '__name__'
+
+export interface Sample {
+  /** milliseconds since the epoch */
+  t: number
+  v: number
+}
+
+/** One series of raw samples, sorted by time. */
+export interface RawSeries {
+  labels: Labels
+  samples: Sample[]
+}
+
+/** Where the evaluator reads raw samples: every series the matchers select, samples in [mint, maxt]. */
+export interface SeriesSource {
+  select(matchers: Matcher[], mint: number, maxt: number): RawSeries[]
+}
+
+/**
+ * mon's measurement + field + tags as a Prometheus series: the metric name is `measurement.field`
+ * and the tags are its labels.
+ */
+export function monSeries(measurement: string, field: string, tags: Record<string, string>, samples: Sample[]): RawSeries {
+  return {labels: {...tags, [METRIC_NAME]: `${measurement}.${field}`}, samples}
+}
+
+/** Series held in memory (tests, and raw points fetched by one backend query). */
+export class MemorySeriesSource implements SeriesSource {
+  private readonly series: RawSeries[]
+
+  constructor(series: RawSeries[]) {
+    // the evaluator relies on time order; callers hand in whatever order they fetched
+    this.series = series.map((s) => ({labels: s.labels, samples: [...s.samples].sort((a, b) => a.t - b.t)}))
+  }
+
+  select(matchers: Matcher[], mint: number, maxt: number): RawSeries[] {
+    const selected: RawSeries[] = []
+    for (const s of this.series) {
+      if (!matchesAll(matchers, s.labels)) continue
+      selected.push({labels: s.labels, samples: samplesBetween(s.samples, mint, maxt)})
+    }
+
+    return selected
+  }
+}
+
+/** The samples of a time-sorted array with mint <= t <= maxt (binary search for the first). */
+export function samplesBetween(samples: Sample[], mint: number, maxt: number): Sample[] {
+  let lo = 0
+  let hi = samples.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (samples[mid].t < mint) lo = mid + 1
+    else hi = mid
+  }
+
+  let end = lo
+  while (end < samples.length && samples[end].t <= maxt) end++
+  return samples.slice(lo, end)
+}
+
+/** A stable key for a label set (order-independent). */
+export function labelsKey(labels: Labels): string {
+  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]))
+}
+
+export function withoutName(labels: Labels): Labels {
+  const {[METRIC_NAME]: _dropped, ...rest} = labels
+  return rest
+}
+
+/** How Prometheus prints a label set: `name{a="1", b="2"}`. */
+export function formatLabels(labels: Labels): string {
+  const name = labels[METRIC_NAME] ?? ''
+  const pairs = Object.keys(labels)
+    .filter((k) => k !== METRIC_NAME)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+  return `${name}{${pairs.join(', ')}}`
+}
