@@ -146,7 +146,7 @@ inputs:
   assert.equal(result.inputs.find((i) => i.name === 'listener')!.written, LEGIT_WRITES, 'every acknowledged point is in the store')
 })
 
-it('the daemon API has the same limits: its per-source cap and header_timeout (1s here) hold 100 trickling and 10 silent connections', {timeout: 60_000}, async (t) => {
+it('the daemon API has the same limits: its per-source cap and header_timeout (1s here) hold 100 trickling and 10 silent connections', {timeout: 150_000}, async (t) => {
   const {config} = parseConfigText('api:\n  listen: 127.0.0.1:0\n  header_timeout: 1s\n  max_connections_per_source: 10\n', '<test>', {})
   const api = createApiServer({listen: config.api.listen, clock: systemClock, socket: serverSocketOptions('api', config.api)})
   api.route('GET', '/healthz', () => ({json: {status: 'ok'}}), {auth: false})
@@ -162,8 +162,8 @@ it('the daemon API has the same limits: its per-source cap and header_timeout (1
     assert.deepEqual(new Set(statuses), new Set([200]), 'requests from another address are answered')
     await waitFor(async () => slow.filter((c) => !c.closed).length <= 10, 'API: slow connections beyond the per-source cap closed', 10_000)
     const held = slow.filter((c) => !c.closed).length
-    await waitFor(async () => slow.every((c) => c.closed), 'API: trickling connections closed by header_timeout', 30_000)
-    await waitFor(async () => silent.every((c) => c.closed), 'API: connections that never send a byte closed by header_timeout', 30_000)
+    await waitFor(async () => slow.every((c) => c.closed), 'API: trickling connections closed by header_timeout', 60_000)
+    await waitFor(async () => silent.every((c) => c.closed), 'API: connections that never send a byte closed by header_timeout', 60_000)
     t.diagnostic(`api: 100 slow connections from 127.0.0.2 → ${100 - held} closed at once, ${held} later by header_timeout; 10 silent ones closed by header_timeout; ${statuses.length}/20 requests from 127.0.0.1 answered 200`)
   } finally {
     clearInterval(trickle)
