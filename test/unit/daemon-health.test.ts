@@ -137,4 +137,14 @@ describe('status view', () => {
     assert.match(text, /NAME +SCHEDULE +LAST RUN +POINTS +ERRORS +DROPPED +LAST ERROR/)
     assert.match(text, /http:api .* 3 \(2 unserializable, 1 store_rejected\)/)
   })
+
+  it('spool sizes on disk in the shared human format ("8 B", "1.5 KB"), as store info prints them; max_bytes as configured', () => {
+    const f = facts((x) => Object.assign(x.agent.spool, {bytes: 8}))
+    const text = renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: statusView(f, assessHealth(f), 'api'), dataDirFacts: null, notes: []}, NOW)
+    assert.match(text, /, 8 B on disk; max 1GiB/)
+    const g = facts((x) => Object.assign(x.agent.spool, {bytes: 1536}))
+    assert.match(renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: statusView(g, assessHealth(g), 'api'), dataDirFacts: null, notes: []}, NOW), /, 1\.5 KB on disk/)
+    const stopped = renderStatus({running: false, pid: null, dataDir: '/var/lib/mon', daemon: null, dataDirFacts: {spoolPendingBytes: 2048}, notes: []}, NOW)
+    assert.match(stopped, /spool +2 KB of points not yet written/)
+  })
 })
