@@ -248,6 +248,20 @@ describe('the embedded store: compact, import, read-only commands', () => {
     assert.match(r.stderr, /no data: the data dir .* has no store \(.*mon\.db\)/)
     assert.deepEqual(readdirSync(missing), [])
   })
+
+  it('notify outbox (list, retry, drop) on a data dir that does not exist says so and creates nothing; notify routes still explains the routes', async () => {
+    const missing = join(tmp.dir, 'no-such-notify-dir')
+    const env = {MON_DATA_DIR: missing}
+    for (const args of [['notify', 'outbox'], ['notify', 'outbox', '--json'], ['notify', 'outbox', 'retry', '--dead'], ['notify', 'outbox', 'drop', '--dead']]) {
+      const r = await runMon(args, {env})
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`no data: the data dir ${missing} does not exist`), args.join(' '))
+      assert.equal(existsSync(missing), false, `${args.join(' ')} created ${missing}`)
+    }
+    const routes = await runMon(['notify', 'routes', '-l', 'alertname=HighCpu', '--json'], {env})
+    assert.equal(routes.code, 0, routes.stderr)
+    assert.equal(existsSync(missing), false, `notify routes created ${missing}`)
+  })
 })
 
 describe('query --format chart without colour', () => {
