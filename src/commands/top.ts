@@ -1,10 +1,14 @@
 import {Flags} from '@oclif/core'
+import {existsSync} from 'node:fs'
 import {BaseCommand} from '../cli/base.js'
-import {openContext} from '../cli/context.js'
+import {missingDataError, openContext} from '../cli/context.js'
 import {colorEnabled} from '../cli/render/color.js'
 import {parseDuration, tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
-import {defaultActor, localIncidentsFromConfig, type LocalIncidents} from '../core/incidents/index.js'
+import {defaultActor, localIncidentsFromConfig, openMemoryIncidentDb, type LocalIncidents} from '../core/incidents/index.js'
+import {stateDbPath, type StateDb} from '../core/state/db.js'
+import {embeddedStorePath, openStore} from '../core/store/open.js'
+import type {FullStore} from '../core/store/types.js'
 import {runDashboard} from '../tui/top/dashboard.js'
 import {chartEvery, defaultHost, listHosts} from '../tui/top/source.js'
 import {StatusLog} from '../tui/top/status-log.js'
@@ -39,11 +43,21 @@ export default class Top extends BaseCommand {
     const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'inputs', 'notify']})
     const log = new StatusLog()
     let incidents: LocalIncidents | undefined
+    let memoryStore: FullStore | undefined
+    let memoryDb: StateDb | undefined
     try {
-      const store = await ctx.store()
-      // warnings go to the status line: stderr would scribble over the screen
-      incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store})
-      const {config} = ctx.loaded
+      const {config, dataDir} = ctx.loaded
+      // mon top only reads: where there is no store or state.db yet (a wrong data_dir, or before the
+      // first mon collect) it shows empty panels over in-memory ones and creates nothing on disk
+      const storePath = embeddedStorePath(config.store, dataDir)
+      if (config.store.type === 'sqlite' && !existsSync(storePath)) {
+        // warnings go to the status line: stderr would scribble over the screen
+        log.warn(missingDataError(`store (${storePath})`, dataDir).message)
+        memoryStore = await openStore({...config.store, path: ':memory:'}, {dataDir, clock: ctx.clock, retention: config.retention})
+      }
+      const store = memoryStore ?? (await ctx.store())
+      if (!existsSync(stateDbPath(dataDir))) memoryDb = openMemoryIncidentDb()
+      incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store, db: memoryDb})
       const every = chartEvery(windowMs, tryParseDuration(config.inputs.host.interval ?? ''))
       const host = flags.host ?? (await defaultHost(() => listHosts(store), config.host))
       await runDashboard({
@@ -63,6 +77,8 @@ export default class Top extends BaseCommand {
     } finally {
       for (const line of log.drain()) this.warnLine(line)
       await incidents?.close()
+      memoryDb?.close()
+      await memoryStore?.close()
       await ctx.close()
     }
   }

@@ -357,6 +357,19 @@ describe('retention tiers on InfluxDB 1.x (real influxd)', () => {
     assert.match(explain, /^tier: {5}1m rollups in retention policy "mon_1m" over \[/m)
   })
 
+  it('backfilled points (mon write of points 1h–2d old, below the CQs\' watermark) count at once in a query over 10 days (issue 16 item 2)', async () => {
+    const s = influx('mon', NOW)
+    // a measurement of its own, so that the other tests' numbers stay those of POINTS
+    const backfill: Point[] = [2 * DAY, 30 * HOUR, HOUR].map((age, i) => ({measurement: 'backfilled', tags: {host: 'late'}, fields: {v: i + 1}, ts: NOW - age}))
+    await s.write(backfill)
+    const plan: QueryPlan = {measurement: 'backfilled', field: 'v', matchers: [], start: T_START, end: NOW, aggregate: {fn: 'count', by: []}}
+    assert.match(s.explain(plan), /^tier: {5}1m rollups in retention policy "mon_1m"/m)
+    const values = (frames: Frame[]) => frames.flatMap((f) => f.rows.map((r) => Number(r[1])))
+    assert.deepEqual(values(await s.query(plan)), [3])
+    const perDay = values(await s.query({...plan, aggregate: {fn: 'sum', by: []}, every: DAY}))
+    assert.equal(perDay.reduce((a, b) => a + b, 0), 6, `per day: ${perDay.join(', ')}`)
+  })
+
   it('25 days later the 1h rollups answer, with the same numbers', async () => {
     const later = NOW + 25 * DAY
     const s = influx('mon', later)

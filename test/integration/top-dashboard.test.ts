@@ -5,6 +5,7 @@
  * backend, an empty store, and the terminal given back after `q`.
  */
 import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {defaultActor} from '../../src/core/incidents/index.js'
@@ -218,7 +219,7 @@ describe('mon top', () => {
     assert.equal(s.exitCode(await quit(s)), 0)
   })
 
-  it('shows empty panels with a hint on a store without data', async () => {
+  it('shows empty panels with a hint on a store without data, and creates nothing in a data dir that does not exist', async () => {
     const dir = join(tmp.dir, 'empty')
     const {mkdirSync, writeFileSync} = await import('node:fs')
     mkdirSync(dir, {recursive: true})
@@ -234,6 +235,8 @@ describe('mon top', () => {
     const end = await s.waitForExit('the shell after Ctrl-C')
     assert.equal(s.exitCode(end), 0)
     assert.equal(s.paneFlags().alternate, false)
+    // mon top only reads: no data dir, mon.db or state.db appeared (read-only commands create nothing)
+    assert.equal(existsSync(join(dir, 'data')), false, 'mon top created the data dir')
   })
 
   it('refuses to run without a terminal and checks its flags (exit 2, no stack)', async () => {

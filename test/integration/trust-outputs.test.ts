@@ -158,6 +158,19 @@ describe('alerts: comment on several ids, counts that agree, a future silence', 
     assert.equal((JSON.parse(silence.stdout) as SilenceView).silencing, 2)
   })
 
+  it('the engine\'s own alerts_firing (mon_internal, written by mon alerts eval --once) does not count the hand-resolved alert either', async () => {
+    // the previous test resolved web-3 by hand; its expression still holds, so the engine keeps it firing
+    const now = Date.now()
+    await s.metrics(now, {'web-1': 97, 'web-2': 95, 'web-3': 99})
+    const ev = await mon('alerts', 'eval', '--once', '--all', '--json')
+    assert.equal(ev.code, 0, ev.stderr)
+    assert.equal(s.engine.getAlert(s.fingerprint('web-3'))?.state, 'firing', 'the engine still has web-3 firing')
+    const q = await mon('query', 'last(mon_internal.alerts_firing{component="rules"})', '--since', new Date(now - 60_000).toISOString(), '--until', new Date(now + 60_000).toISOString(), '--json')
+    assert.equal(q.code, 0, q.stderr)
+    const values = (JSON.parse(q.stdout) as {series: Array<{values: Array<[string, number]>}>}).series.flatMap((x) => x.values.map((v) => v[1]))
+    assert.deepEqual(values, [2], q.stdout)
+  })
+
   it('silence add --start in the future shows how long it lasts, not the time from now to its end', async () => {
     const start = new Date(Date.now() + 24 * 3_600_000).toISOString()
     const r = await mon('alerts', 'silence', 'add', 'host=web-1', '--start', start, '--duration', '4h', '-m', 'maintenance window')
@@ -234,6 +247,20 @@ describe('the embedded store: compact, import, read-only commands', () => {
     assert.equal(r.code, 1)
     assert.match(r.stderr, /no data: the data dir .* has no store \(.*mon\.db\)/)
     assert.deepEqual(readdirSync(missing), [])
+  })
+
+  it('notify outbox (list, retry, drop) on a data dir that does not exist says so and creates nothing; notify routes still explains the routes', async () => {
+    const missing = join(tmp.dir, 'no-such-notify-dir')
+    const env = {MON_DATA_DIR: missing}
+    for (const args of [['notify', 'outbox'], ['notify', 'outbox', '--json'], ['notify', 'outbox', 'retry', '--dead'], ['notify', 'outbox', 'drop', '--dead']]) {
+      const r = await runMon(args, {env})
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`no data: the data dir ${missing} does not exist`), args.join(' '))
+      assert.equal(existsSync(missing), false, `${args.join(' ')} created ${missing}`)
+    }
+    const routes = await runMon(['notify', 'routes', '-l', 'alertname=HighCpu', '--json'], {env})
+    assert.equal(routes.code, 0, routes.stderr)
+    assert.equal(existsSync(missing), false, `notify routes created ${missing}`)
   })
 })
 

@@ -189,6 +189,29 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
     assert.equal(text.stderr.match(/^error: /gm)?.length, 6, text.stderr)
   })
 
+  it('rules check: a file it cannot read, or a glob matching nothing, is one problem among the others; the readable files are still checked', async () => {
+    const good = join(tmp.dir, 'readable.yaml')
+    writeFileSync(good, 'groups:\n  - name: readable\n    rules:\n      - alert: E\n        expr: cpu.usage_user > 90\n')
+    const bad = join(tmp.dir, 'bad-after.yaml')
+    writeFileSync(bad, 'groups:\n  - name: after\n    rules:\n      - alert: F\n        expr: cpu.usage_user >\n')
+    const missing = join(tmp.dir, 'no-such-rules.yaml')
+    const nothing = join(tmp.dir, 'none-*.yaml')
+    const r = await runMon(['rules', 'check', good, missing, nothing, bad, '--json'], {env: freshEnv()})
+    assert.equal(r.code, 2, r.stderr)
+    const out = JSON.parse(r.stdout) as {valid: boolean; files: Array<{file: string; groups: number; problems: Array<{line: number; col: number; message: string}>}>}
+    assert.equal(out.valid, false)
+    const byFile = new Map(out.files.map((f) => [f.file, f]))
+    assert.equal(byFile.get(good)?.groups, 1)
+    assert.deepEqual(byFile.get(good)?.problems, [])
+    assert.match(byFile.get(missing)!.problems[0]!.message, /cannot read rule file .*no-such-rules\.yaml: no such file/)
+    assert.match(byFile.get(nothing)!.problems[0]!.message, /no rule files match/)
+    assert.deepEqual(byFile.get(bad)!.problems.map((p) => `${p.line}:${p.col}`), ['5:30'])
+    const text = await runMon(['rules', 'check', good, missing, nothing, bad], {env: freshEnv()})
+    assert.equal(text.code, 2)
+    assert.match(text.stdout, /readable\.yaml: 1 group\(s\), 1 rule\(s\): OK/)
+    assert.equal(text.stderr.match(/^error: /gm)?.length, 3, text.stderr)
+  })
+
   it('-l/--label is one spelling: notify routes and notify test as alerts list; --labels still accepted, not advertised', async () => {
     const env = freshEnv()
     for (const cmd of [['alerts', 'list'], ['notify', 'routes'], ['notify', 'test']]) {

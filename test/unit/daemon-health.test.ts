@@ -152,4 +152,14 @@ describe('status view', () => {
     const value = (name: string) => parsed.families.find((fam) => fam.name === name)?.samples[0]?.value
     assert.deepEqual([value('mon_spool_disk_full'), value('mon_held_points')], [1, 1200])
   })
+
+  it('spool sizes on disk in the shared human format ("8 B", "1.5 KB"), as store info prints them; max_bytes as configured', () => {
+    const f = facts((x) => Object.assign(x.agent.spool, {bytes: 8}))
+    const text = renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: statusView(f, assessHealth(f), 'api'), dataDirFacts: null, notes: []}, NOW)
+    assert.match(text, /, 8 B on disk; max 1GiB/)
+    const g = facts((x) => Object.assign(x.agent.spool, {bytes: 1536}))
+    assert.match(renderStatus({running: true, pid: 4242, dataDir: '/var/lib/mon', daemon: statusView(g, assessHealth(g), 'api'), dataDirFacts: null, notes: []}, NOW), /, 1\.5 KB on disk/)
+    const stopped = renderStatus({running: false, pid: null, dataDir: '/var/lib/mon', daemon: null, dataDirFacts: {spoolPendingBytes: 2048}, notes: []}, NOW)
+    assert.match(stopped, /spool +2 KB of points not yet written/)
+  })
 })

@@ -1,7 +1,6 @@
-import {formatSize} from '../../core/config/duration.js'
 import type {Agent} from '../../core/pipeline/agent.js'
 import type {OnceSummary} from '../../core/pipeline/once.js'
-import {plural} from '../../core/format.js'
+import {formatBytes, plural} from '../../core/format.js'
 
 /** What `mon collect` says when it starts: inputs and schedules, the listener, the spool, the store. */
 export function renderCollectStart(agent: Agent, storeName: string): string[] {
@@ -11,7 +10,7 @@ export function renderCollectStart(agent: Agent, storeName: string): string[] {
   const a = agent.listenerAddress
   if (a) lines.push(`  listener                 ${a.scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/write (and /api/v2/write)`)
   const s = status.spool
-  lines.push(`  spool                    ${s.dir}${s.points > 0 ? ` (${plural(s.points, 'unsent point')} from an earlier run, ${formatSize(s.bytes)})` : ''}`)
+  lines.push(`  spool                    ${s.dir}${s.points > 0 ? ` (${plural(s.points, 'unsent point')} from an earlier run, ${formatBytes(s.bytes)})` : ''}`)
   lines.push('Ctrl-C (SIGINT) or SIGTERM stops after writing what is spooled.')
   return lines
 }

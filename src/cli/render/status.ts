@@ -3,7 +3,7 @@ import {formatAlertCounts} from './alerts.js'
 import type {DaemonStatusView, InputView, StatusReport} from '../../core/daemon/status.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
-import {plural} from '../../core/format.js'
+import {formatBytes, plural} from '../../core/format.js'
 
 /** `mon status` for people: the daemon line, store/spool/outbox, inputs, rule groups, last errors. */
 export function renderStatus(r: StatusReport, now: number): string {
@@ -21,7 +21,7 @@ export function renderStatus(r: StatusReport, now: number): string {
   if (d && r.running) lines.push('', ...renderDaemon(d, now))
   else if (r.dataDirFacts) {
     const f = r.dataDirFacts
-    lines.push('', `spool      ${f.spoolPendingBytes > 0 ? `${formatSize(f.spoolPendingBytes)} of points not yet written to the store (the next mon collect or mon daemon writes them)` : 'empty'}`)
+    lines.push('', `spool      ${f.spoolPendingBytes > 0 ? `${formatBytes(f.spoolPendingBytes)} of points not yet written to the store (the next mon collect or mon daemon writes them)` : 'empty'}`)
     if (f.outbox) lines.push(`outbox     ${outboxLine(f.outbox)}`)
     if (f.alerts) lines.push(`alerts     ${formatAlertCounts(f.alerts)} (as last evaluated)`)
     if (d && d.lastErrors.length > 0) lines.push('', c.bold('last errors before it stopped'), ...d.lastErrors.slice(-5).map((e) => `  ${e.at.slice(0, 19).replace('T', ' ')}  ${e.level.padEnd(5)}  ${e.msg}${e.detail ? `  ${e.detail}` : ''}`))
@@ -30,7 +30,10 @@ export function renderStatus(r: StatusReport, now: number): string {
   return lines.join('\n')
 }
 
-/** `, max 1 GiB, when full: reject (full: refusing new points)` — a status from an older daemon may lack it */
+/**
+ * `; max 1GiB, when full: reject (full: refusing new points)` — a status from an older daemon may lack it.
+ * max_bytes is spelled as the config spells it (formatSize); measured sizes use formatBytes.
+ */
 function spoolLimit(s: DaemonStatusView['spool'], c: ReturnType<typeof color>): string {
   if (s.whenFull === undefined) return ''
   const state = s.full ? c.red(' (full: refusing new points)') : ''
@@ -49,7 +52,7 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
   const c = color(process.stdout)
   const lines: string[] = []
   lines.push(`store      ${d.store.name}: ${d.store.up ? c.green('up') : c.red(`down (${d.store.lastError ?? 'write failed'})`)}${d.store.lastWriteAt ? `, last write ${ago(now, d.store.lastWriteAt)}` : ''}`)
-  lines.push(`spool      ${plural(d.spool.points, 'point')} waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatSize(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
+  lines.push(`spool      ${plural(d.spool.points, 'point')} waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatBytes(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
   lines.push(`outbox     ${outboxLine(d.outbox)}${d.notify.routes ? '' : c.dim('  (no notify.route: nothing is delivered)')}`)
   lines.push(`alerts     ${formatAlertCounts(d.alerts)}`)
   if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)

@@ -37,7 +37,7 @@ export default class NotifyRoutes extends BaseCommand {
       }
       const now = flags.at === undefined ? ctx.clock.now() : Date.parse(flags.at)
       if (Number.isNaN(now)) throw new InputError(`--at: invalid time '${flags.at}'`, {hint: 'use RFC 3339, e.g. 2026-11-28T23:00:00Z'})
-      const result: RoutesExplanation & {verified?: boolean} = explainRoutes(ctx.notify, parseLabelSet(flags.label), {now, silences: new Silences(ctx.db())})
+      const result: RoutesExplanation & {verified?: boolean} = explainRoutes(ctx.notify, parseLabelSet(flags.label), {now, silences: new Silences(ctx.dbOrEmpty())})
       if (!this.jsonEnabled()) this.log(renderRoutesExplanation(result))
       if (flags['verify-receivers'] !== undefined) {
         const expected = flags['verify-receivers'].split(',').map((s) => s.trim()).filter(Boolean)

@@ -61,6 +61,12 @@ export interface RuleEngineOptions {
   concurrency?: number
   /** `$externalLabels` in templates */
   externalLabels?: Record<string, string>
+  /**
+   * The alert counts people see, for `alerts_firing`/`alerts_pending` in `mon_internal`: the
+   * daemon and cron pass core/incidents' countAlertsInDb so an alert resolved by hand is not counted
+   * (the engine keeps it firing until its expression resolves). Default: the engine's own states.
+   */
+  countAlerts?: () => {firing: number; pending: number}
 }
 
 export interface RuleEvaluation {
@@ -508,12 +514,13 @@ class Engine implements RuleEngine {
 
   private statsPoint(at: number): Point {
     const s = this.stats()
+    const counts = this.peopleCounts() ?? s
     const fields: Point['fields'] = {
       rules: BigInt(s.rules),
       rule_evaluations: BigInt(s.evaluations),
       rule_errors: BigInt(s.ruleErrors),
-      alerts_pending: BigInt(s.pending),
-      alerts_firing: BigInt(s.firing),
+      alerts_pending: BigInt(counts.pending),
+      alerts_firing: BigInt(counts.firing),
     }
     if (s.cache) {
       fields.cache_hits = BigInt(s.cache.hits)
@@ -523,6 +530,17 @@ class Engine implements RuleEngine {
 
     if (this.lastCycleMs !== undefined) fields.cycle_ms = this.lastCycleMs
     return {measurement: 'mon_internal', tags: {...this.opts.internalTags, component: 'rules'}, fields, ts: at}
+  }
+
+  /** {@link RuleEngineOptions.countAlerts}; undefined (the engine's own count is used) if it fails */
+  private peopleCounts(): {firing: number; pending: number} | undefined {
+    if (!this.opts.countAlerts) return undefined
+    try {
+      return this.opts.countAlerts()
+    } catch (error) {
+      this.log.warn('cannot count alerts as people see them; mon_internal counts the engine\'s states', {error: errorMessage(error)})
+      return undefined
+    }
   }
 
   activeAlerts(): Alert[] {

@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3'
 import {matchesAll, type Matcher} from '../model/matcher.js'
-import {migrate, openStateDb, type Migration, type StateDb} from '../state/db.js'
+import {migrate, openMemoryStateDb, openStateDb, type Migration, type StateDb} from '../state/db.js'
 import type {Alert, AlertState, AlertTransition, RuleHealth, RuleStatus} from './types.js'
 
 /**
@@ -105,11 +104,7 @@ interface RuleRow {
 
 /** Opens (creating if needed) the in-memory equivalent of state.db, for `mon rules test|eval`. */
 export function memoryStateDb(): StateDb {
-  const db = new Database(':memory:')
-  // what openStateDb sets up for a file
-  db.exec('CREATE TABLE IF NOT EXISTS migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID')
-  migrate(db, ALERTING_MIGRATIONS)
-  return db
+  return openMemoryStateDb(ALERTING_MIGRATIONS)
 }
 
 /** Writes of the engine; one transaction per group evaluation. */

@@ -127,7 +127,11 @@ export interface RuleFileCheck {
   file: string
   groups: RuleGroup[]
   problems: ConfigProblem[]
+  /** set when the file (or a glob matching nothing) could not be read at all; `problems` says the same */
+  unreadable?: {message: string; hint?: string}
 }
+
+const GLOB_HINT = 'check the path or glob (relative paths are from the current directory, or from the config file for rules.files)'
 
 /**
  * Reads, validates and compiles rule files (paths or globs). Throws a {@link ConfigError}
@@ -135,16 +139,20 @@ export interface RuleFileCheck {
  */
 export async function loadRuleFiles(paths: string[], opts: LoadRuleOptions = {}): Promise<RuleGroup[]> {
   const checks = await checkRuleFiles(paths, opts)
+  const unreadable = checks.find((c) => c.unreadable)?.unreadable
+  if (unreadable) throw new InputError(unreadable.message, {hint: unreadable.hint})
   for (const c of checks) if (c.problems.length > 0) throw new ConfigError(c.problems)
   return checks.flatMap((c) => c.groups)
 }
 
-/** Like {@link loadRuleFiles} but reports every file's problems instead of throwing (`mon rules check`). */
+/**
+ * Like {@link loadRuleFiles} but reports every file's problems instead of throwing (`mon rules check`):
+ * a file that cannot be read, or a glob that matches nothing, is one problem among the others.
+ */
 export async function checkRuleFiles(paths: string[], opts: LoadRuleOptions = {}): Promise<RuleFileCheck[]> {
   const cwd = opts.cwd ?? process.cwd()
   const {files, unmatched} = await expandPaths(paths, cwd)
-  if (unmatched.length > 0) throw new InputError(`no rule files match ${unmatched.map((u) => JSON.stringify(u)).join(', ')}`, {hint: 'check the path or glob (relative paths are from the current directory, or from the config file for rules.files)'})
-  const checks: RuleFileCheck[] = []
+  const checks: RuleFileCheck[] = unmatched.map((pattern) => unreadableCheck(pattern, `no rule files match ${JSON.stringify(pattern)}`, GLOB_HINT))
   const seenGroups = new Map<string, string>()
   for (const file of files) {
     const label = displayPath(file, cwd)
@@ -153,7 +161,9 @@ export async function checkRuleFiles(paths: string[], opts: LoadRuleOptions = {}
       text = await readFile(file, 'utf8')
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      throw new InputError(`cannot read rule file ${label}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`)
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory, not a file' : (error as Error).message
+      checks.push(unreadableCheck(label, `cannot read rule file ${label}: ${reason}`))
+      continue
     }
 
     const check = parseRuleText(text, label, opts)
@@ -170,6 +180,10 @@ export async function checkRuleFiles(paths: string[], opts: LoadRuleOptions = {}
   }
 
   return checks
+}
+
+function unreadableCheck(file: string, message: string, hint?: string): RuleFileCheck {
+  return {file, groups: [], problems: [{position: {file, line: 1, col: 1}, message, hint}], unreadable: {message, hint}}
 }
 
 /** Parses one rule file's text; `file` names it in messages. Never throws for bad content. */

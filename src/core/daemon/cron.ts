@@ -99,7 +99,7 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
     const notify = compileFromConfig(loaded, {db, log})
     if (notify.root) zeroGroupWait(notify.root)
     const dispatcher = new Dispatcher({notify, db, clock, log, ackState: incidents.ackState, secrets: secretValues(loaded)})
-    const engine = createRuleEngine({groups, store, stateDb: db, clock, log, sink: dispatcher, ...oneInstantEngineOptions(rules, loaded.config.query), internalTags: {host: loaded.config.host}})
+    const engine = createRuleEngine({groups, store, stateDb: db, clock, log, sink: dispatcher, ...oneInstantEngineOptions(rules, loaded.config.query), internalTags: {host: loaded.config.host}, countAlerts: () => countAlertsInDb(db)})
     const at = clock.now()
     const lastEval = lastEvaluations(engine.reader.rules())
     const runs: GroupRun[] = []

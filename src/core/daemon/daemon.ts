@@ -190,6 +190,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       sink,
       ...engineOptionsFromConfig(cfg.config.rules, cfg.config.query),
       internalTags: {host: cfg.config.host},
+      countAlerts: db ? () => countAlertsInDb(db!) : undefined,
     })
 
   const evaluate = async (group: string): Promise<void> => {

@@ -8,7 +8,7 @@ import type {Clock} from '../clock.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Logger} from '../log.js'
 import {compileFromConfig} from '../notify/index.js'
-import {openStateDb, stateDbPath, type StateDb} from '../state/db.js'
+import {openMemoryStateDb, openStateDb, stateDbPath, type StateDb} from '../state/db.js'
 import type {Store} from '../store/types.js'
 import {LocalIncidents, type LocalIncidentOptions} from './service.js'
 import {STATE_MIGRATIONS} from './store.js'
@@ -26,6 +26,11 @@ export * from './types.js'
 /** state.db with every table the incident workflow reads (alerting, notify, incidents). */
 export function openIncidentDb(dataDir: string): StateDb {
   return openStateDb(dataDir, STATE_MIGRATIONS)
+}
+
+/** The same tables in memory, for a view of a data dir that has no state.db yet (`mon top` creates nothing). */
+export function openMemoryIncidentDb(): StateDb {
+  return openMemoryStateDb(STATE_MIGRATIONS)
 }
 
 /**

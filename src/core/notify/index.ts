@@ -8,7 +8,7 @@ import {systemClock, type Clock} from '../clock.js'
 import type {LoadedConfig} from '../config/load.js'
 import {secretValues} from '../config/redact.js'
 import type {Logger} from '../log.js'
-import {openStateDb, type StateDb} from '../state/db.js'
+import {openMemoryStateDb, openStateDb, type StateDb} from '../state/db.js'
 import {Dispatcher} from './dispatcher.js'
 import {NOTIFY_MIGRATIONS} from './migrations.js'
 import {compileNotify, type CompiledNotify} from './notifier.js'
@@ -31,6 +31,11 @@ export * from './types.js'
 /** state.db with the notifier's tables. */
 export function openNotifyDb(dataDir: string): StateDb {
   return openStateDb(dataDir, NOTIFY_MIGRATIONS)
+}
+
+/** The same tables in memory and empty: a view of a data dir that does not exist creates nothing. */
+export function openMemoryNotifyDb(): StateDb {
+  return openMemoryStateDb(NOTIFY_MIGRATIONS)
 }
 
 /** The notify config compiled against a state.db (Slack threads persist there), secrets known for redaction. */

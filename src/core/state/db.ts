@@ -62,6 +62,15 @@ export function openStateDb(dataDir: string, migrations: Migration[] = []): Stat
   return db
 }
 
+/** The state database's tables in memory: `mon rules test|eval`, and views of a data dir without a state.db (nothing is created). */
+export function openMemoryStateDb(migrations: Migration[] = []): StateDb {
+  const db = new Database(':memory:')
+  // what openStateDb sets up for a file
+  db.exec('CREATE TABLE IF NOT EXISTS migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID')
+  migrate(db, migrations)
+  return db
+}
+
 export function migrate(db: StateDb, migrations: Migration[]): void {
   const applied = new Set((db.prepare('SELECT id FROM migrations').all() as Array<{id: string}>).map((r) => r.id))
   for (const m of migrations) {

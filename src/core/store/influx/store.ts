@@ -428,14 +428,14 @@ export class InfluxStore implements FullStore, Initializable, Maintainable, Rete
       try {
         const choice = this.chooseTier(q, state, now)
         if (choice.tier.resolution > 0) {
-          const wm = this.isV2() ? undefined : this.v1Watermark(choice.tier, now)
+          const wm = this.isV2() ? undefined : rawSplit(this.v1Watermark(choice.tier, now), choice.tier, state, now)
           const statements = compileTierPlan(q, choice, wm ?? choice.end, {rollup: state.sources.get(choice.tier.name)!, raw: state.raw})
           const where = (src: TierSource) => (src.rp ? `retention policy "${src.rp}"` : src.db ? `bucket ${src.db}` : 'the default retention policy')
           return [
             head,
             ...statements.map((st) => `influxql: ${st.text}${st.source.db ? `   (db=${st.source.db})` : ''}`),
             `tier:     ${choice.tier.name} rollups in ${where(state.sources.get(choice.tier.name)!)} over [${new Date(choice.start).toISOString()}, ${new Date(choice.end).toISOString()}) (${choice.reason})${assumed}`,
-            `          ${wm === undefined ? `raw points after the watermark kept in bucket ${state.sources.get(choice.tier.name)!.db} are read from the raw bucket` : `raw points from ${new Date(Math.max(choice.start, Math.min(wm, choice.end))).toISOString()} on (not rolled up yet) are read from the raw retention policy`}`,
+            `          ${wm === undefined ? `raw points after the watermark kept in bucket ${state.sources.get(choice.tier.name)!.db}, or from the raw bucket's horizon if earlier, are read from the raw bucket` : `raw points from ${new Date(Math.max(choice.start, Math.min(wm, choice.end))).toISOString()} on (what raw still holds) are read from the raw retention policy`}`,
             `then:     ${describeMerge(q)}`,
           ].join('\n')
         }
@@ -565,7 +565,7 @@ export class InfluxStore implements FullStore, Initializable, Maintainable, Rete
 
   private async queryTier(q: QueryPlan, choice: TierChoice, state: TierState, now: number): Promise<Frame[]> {
     const wm = this.isV2() ? ((await this.v2Watermark(choice.tier)) ?? choice.start) : this.v1Watermark(choice.tier, now)
-    const statements = compileTierPlan(q, choice, wm, {rollup: state.sources.get(choice.tier.name)!, raw: state.raw})
+    const statements = compileTierPlan(q, choice, rawSplit(wm, choice.tier, state, now), {rollup: state.sources.get(choice.tier.name)!, raw: state.raw})
     const answers = await Promise.all(statements.map(async (st) => (await this.influxql(st.text, {epoch: 'ms', db: st.source.db}))[0]?.series ?? []))
     return framesFromTierAnswers(q, choice, statements, answers)
   }
@@ -982,4 +982,18 @@ function lineOf(body: string): number | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Where a rollup-tier query switches from the rollups to raw points: the tier's watermark, or the
+ * raw tier's horizon (aligned up to the tier's buckets) if that is earlier. A point written below
+ * the watermark later (`mon write` of a backfill, a spool replayed after an outage) is in raw but in
+ * no rollup — the CQs and mon's 2.x downsampler only compute recent buckets — so whatever raw still
+ * holds is read from raw, and a query sees every stored point (issue 16 item 2). The rollups answer
+ * only for the part of the range raw has expired.
+ */
+function rawSplit(watermark: number, tier: Tier, state: TierState, now: number): number {
+  const rawKeep = state.keeps.get('raw') ?? Number.POSITIVE_INFINITY
+  if (!Number.isFinite(rawKeep)) return watermark
+  return Math.min(watermark, bucketStart(now - rawKeep, tier.resolution) + tier.resolution)
 }
