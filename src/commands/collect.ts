@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {openContext} from '../cli/context.js'
 import {createCliLogger} from '../cli/log.js'
+import {handleSignals} from '../cli/signals.js'
 import {renderCollectStart, renderOnceSummary} from '../cli/render/collect.js'
 import {buildInputs, collectorContext, inputNames} from '../core/collectors/registry.js'
 import {didYouMean} from '../core/did-you-mean.js'
@@ -63,7 +64,7 @@ export default class Collect extends BaseCommand {
       const agent = await createAgent({config, dataDir, store: () => ctx.store(), clock: ctx.clock, log, only: flags.input})
       await agent.start()
       for (const l of renderCollectStart(agent, ctx.storeName)) this.warnLine(l)
-      const signal = await untilSignal()
+      const signal = await handleSignals().stopped
       this.warnLine(`${signal}: stopping; writing what is spooled (up to ${flags['drain-timeout']}, Ctrl-C again to quit now)`)
       const summary = await agent.stop(drain)
       const inputs = agent.status().inputs
@@ -73,19 +74,4 @@ export default class Collect extends BaseCommand {
       await ctx.close()
     }
   }
-}
-
-/** Resolves with the first SIGINT/SIGTERM; a second one exits at once (130). */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.removeListener('SIGINT', on)
-      process.removeListener('SIGTERM', on)
-      process.once('SIGINT', () => process.exit(130))
-      process.once('SIGTERM', () => process.exit(143))
-      resolve(sig)
-    }
-    process.on('SIGINT', on)
-    process.on('SIGTERM', on)
-  })
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {createCliLogger} from '../cli/log.js'
+import {handleSignals} from '../cli/signals.js'
 import {loadConfig, type LoadedConfig} from '../core/config/load.js'
 import {parseDuration} from '../core/config/duration.js'
 import {secretValues} from '../core/config/redact.js'
@@ -53,32 +54,22 @@ One daemon per data directory (daemon.pid); its status is in daemon.json there a
       return
     }
 
-    // Signals that arrive while starting are acted on once it has started.
-    let stopSignal: NodeJS.Signals | undefined
-    let wake: (() => void) | undefined
-    const onStop = (sig: NodeJS.Signals) => {
-      if (stopSignal) process.exit(sig === 'SIGINT' ? 130 : 143) // a second one: now
-      stopSignal = sig
-      wake?.()
-    }
-    process.on('SIGTERM', onStop)
-    process.on('SIGINT', onStop)
-
     const log = makeLogger(loaded)
     const daemon = createDaemon({loaded, loadConfig: load, log, makeLogger, version: this.config.version})
-    const onHup = () => {
-      if (daemon.state !== 'running') return
-      void daemon.reload()
-    }
-    process.on('SIGHUP', onHup)
+    // a stop signal that arrives while starting is acted on once it has started; a SIGHUP then is ignored
+    const signals = handleSignals({
+      onReload() {
+        if (daemon.state === 'running') void daemon.reload()
+      },
+    })
     try {
       await daemon.start()
-      if (!stopSignal) await new Promise<void>((resolve) => (wake = resolve))
+      const stopSignal = await signals.stopped
       log.info(`${stopSignal}: stopping`, {within: flags['shutdown-timeout'], again: 'exits at once'})
       // exit 0 even if the deadline cut the flush short: what is left waits in the spool and the outbox
       await daemon.stop(shutdownMs)
     } finally {
-      process.removeListener('SIGHUP', onHup)
+      signals.dispose()
       // a lingering handle (a keep-alive socket, a slow channel) must not keep a stopped daemon alive
       setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref()
     }
