@@ -9,7 +9,7 @@ import {SMTPServer} from 'smtp-server'
 import {stringify} from 'yaml'
 import {parseConfigText} from '../../src/core/config/load.js'
 import {secretValues} from '../../src/core/config/redact.js'
-import {buildNotification} from '../../src/core/notify/notification.js'
+import {buildNotification} from '../../src/core/notify/deliver/notification.js'
 import {compileNotify} from '../../src/core/notify/notifier.js'
 import {PermanentDeliveryError, type Channel, type NotificationAlert} from '../../src/core/notify/types.js'
 

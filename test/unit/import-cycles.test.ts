@@ -178,3 +178,20 @@ it('config/common.ts (the shared field helpers) stays a leaf: it reaches no sche
   visit(join(srcDir, 'core', 'config', 'common.ts'))
   assert.deepEqual([...reached].filter((rel) => !allowed.includes(rel)).sort(), [])
 })
+
+it('notify/ folders import one way: deliver → route → mute, and channels → deliver, never back', () => {
+  // A folder may import only the folders after it here (and the top of notify/: index, config, notifier, types).
+  const order = ['core/notify/channels', 'core/notify/deliver', 'core/notify/route', 'core/notify/mute']
+  const rank = (file: string) => order.findIndex((folder) => under(folder)(file))
+  const violations: string[] = []
+  for (const [file, {local}] of graph) {
+    const from = rank(file)
+    if (from < 0) continue
+    for (const target of local) {
+      const to = rank(target)
+      if (to >= 0 && to < from) violations.push(`${relative(srcDir, file)} → ${relative(srcDir, target)}`)
+    }
+  }
+  assert.ok([...graph.keys()].some(under('core/notify/mute')), 'expected files under core/notify/mute')
+  assert.deepEqual(violations, [])
+})

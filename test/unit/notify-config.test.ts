@@ -150,7 +150,7 @@ describe('notify config: import order', () => {
   // config/schema.ts and notify/config.ts once imported each other (import-cycles.test.ts now forbids
   // that); whichever a program loads first must still work.
   const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src')
-  const entries = ['core/notify/index.js', 'core/notify/channels/registry.js', 'core/notify/channels/ntfy.js', 'core/notify/config.js', 'core/config/schema.js', 'core/config/load.js', 'core/notify/dispatcher.js']
+  const entries = ['core/notify/index.js', 'core/notify/channels/registry.js', 'core/notify/channels/ntfy.js', 'core/notify/config.js', 'core/config/schema.js', 'core/config/load.js', 'core/notify/deliver/dispatcher.js']
   for (const entry of entries) {
     it(`loading ${entry} first`, () => {
       const script = `await import(${JSON.stringify(pathToFileURL(join(dist, entry)).href)});

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {parseConfigText} from '../../src/core/config/load.js'
-import {compileInhibitRules, Inhibitor} from '../../src/core/notify/inhibit.js'
+import {compileInhibitRules, Inhibitor} from '../../src/core/notify/mute/inhibit.js'
 import {parseLabelSet} from '../../src/core/notify/labels.js'
-import {compileTimeInterval, timeIntervalContains, type TimeIntervalSpec} from '../../src/core/notify/mute.js'
-import {compileRoutes, compileTimeIntervals, groupKeyFor, groupLabelsFor, matchRoutes, routeMutedBy} from '../../src/core/notify/router.js'
+import {compileTimeInterval, timeIntervalContains, type TimeIntervalSpec} from '../../src/core/notify/mute/time-intervals.js'
+import {compileRoutes, compileTimeIntervals, groupKeyFor, groupLabelsFor, matchRoutes, routeMutedBy} from '../../src/core/notify/route/router.js'
 
 function routesFrom(yaml: string) {
   const loaded = parseConfigText(yaml, 'mon.yaml', {HOME: '/home/test'})

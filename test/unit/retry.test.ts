@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {senderRetryPolicy} from '../../src/core/notify/sender.js'
+import {senderRetryPolicy} from '../../src/core/notify/deliver/sender.js'
 import {writerRetryPolicy} from '../../src/core/pipeline/writer.js'
 import {nextDelay, outOfAttempts, parseRetryAfter, pastDeadline, type RetryPolicy} from '../../src/core/retry.js'
 import {DEFAULT_RETRY} from '../../src/core/store/influx/http.js'

@@ -1,7 +1,7 @@
 import type {Clock} from '../clock.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
-import type {Dispatcher} from '../notify/dispatcher.js'
+import type {Dispatcher} from '../notify/deliver/dispatcher.js'
 import {sleep, type Timer, type TimerHandle} from '../scheduler/timer.js'
 import type {NotifyFacts} from './types.js'
 

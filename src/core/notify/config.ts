@@ -4,7 +4,7 @@ import {didYouMean, formatPath} from '../config/problems.js'
 import {bool, duration, httpUrl, int, scalarString, section, stringList} from '../config/common.js'
 import {parseMatcher} from '../model/matcher.js'
 import {CHANNEL_TYPES, CHANNELS, configKey, type ChannelConfigOf, type ChannelType} from './channels/registry.js'
-import {checkLocation, parseDayOfMonthRange, parseMonthRange, parseTimeRange, parseWeekdayRange, parseYearRange, TimeIntervalError} from './mute.js'
+import {checkLocation, parseDayOfMonthRange, parseMonthRange, parseTimeRange, parseWeekdayRange, parseYearRange, TimeIntervalError} from './mute/time-intervals.js'
 
 /**
  * The `notify:` config section: receivers (each a list of channel configs per type, as in

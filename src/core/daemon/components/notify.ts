@@ -8,7 +8,7 @@ import {errorMessage} from '../../errors.js'
 import {countAlertsInDb, localIncidentsFromConfig, type AlertCounts, type LocalIncidents} from '../../incidents/index.js'
 import type {IncidentService} from '../../incidents/types.js'
 import {createDispatcher, type Dispatcher} from '../../notify/index.js'
-import {Outbox} from '../../notify/outbox.js'
+import {Outbox} from '../../notify/deliver/outbox.js'
 import type {ComponentContext, DaemonComponent, DaemonConfig} from '../component.js'
 import {NotifyLoop} from '../notify-loop.js'
 

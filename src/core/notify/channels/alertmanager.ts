@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {parseDuration, tryParseDuration} from '../../config/duration.js'
 import {duration, httpUrl, section} from '../../config/common.js'
-import {basicAuth, postJson} from '../http.js'
+import {basicAuth, postJson} from '../deliver/http.js'
 import type {Notification} from '../types.js'
 import {commonFields, defineChannel, joinUrl, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 import {generatorUrl} from './webhook.js'

@@ -4,7 +4,7 @@ import type {Transporter} from 'nodemailer'
 import {z} from 'zod'
 import {redactString} from '../../config/redact.js'
 import {bool, dialAddress, int, parseHostPort, scalarString, section} from '../../config/common.js'
-import {alertSummary, escapeHtml, notificationColor, notificationNote, notificationTitle, plainText, runbookUrl} from '../render.js'
+import {alertSummary, escapeHtml, notificationColor, notificationNote, notificationTitle, plainText, runbookUrl} from '../deliver/render.js'
 import {PermanentDeliveryError, type Notification} from '../types.js'
 import {ackField, commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 

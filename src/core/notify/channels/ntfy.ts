@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {httpUrl, int, section, stringList} from '../../config/common.js'
-import {basicAuth, checkResponse, httpRequest, jsonField, type HttpRequest} from '../http.js'
-import {groupSeverity, notificationTitle, plainText, runbookUrl, truncate} from '../render.js'
+import {basicAuth, checkResponse, httpRequest, jsonField, type HttpRequest} from '../deliver/http.js'
+import {groupSeverity, notificationTitle, plainText, runbookUrl, truncate} from '../deliver/render.js'
 import type {Notification} from '../types.js'
 import {ackField, commonFields, defineChannel, joinUrl, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {httpUrl, section, stringList} from '../../config/common.js'
-import {jsonField, postJson} from '../http.js'
-import {alertSummary, formatLabels, normalizeSeverity, plainText, truncate} from '../render.js'
+import {jsonField, postJson} from '../deliver/http.js'
+import {alertSummary, formatLabels, normalizeSeverity, plainText, truncate} from '../deliver/render.js'
 import type {Notification, NotificationAlert} from '../types.js'
 import {ackField, commonFields, defineChannel, joinUrl, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {httpUrl, section} from '../../config/common.js'
-import {jsonField, postJson} from '../http.js'
-import {alertSummary, normalizeSeverity, runbookUrl, truncate} from '../render.js'
+import {jsonField, postJson} from '../deliver/http.js'
+import {alertSummary, normalizeSeverity, runbookUrl, truncate} from '../deliver/render.js'
 import type {Notification, NotificationAlert} from '../types.js'
 import {ackField, commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 

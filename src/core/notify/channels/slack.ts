@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {httpUrl, int, section} from '../../config/common.js'
-import {postJson, type HttpResponse} from '../http.js'
-import {alertSummary, formatLabels, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../render.js'
+import {postJson, type HttpResponse} from '../deliver/http.js'
+import {alertSummary, formatLabels, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../deliver/render.js'
 import {PermanentDeliveryError, type Notification} from '../types.js'
 import {ackField, commonFields, defineChannel, joinUrl, lazy, threadKey, timeoutMs, tlsField, type ChannelContext} from './common.js'
 

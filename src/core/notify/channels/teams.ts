@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {httpUrl, int, section} from '../../config/common.js'
-import {postJson} from '../http.js'
-import {alertSummary, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../render.js'
+import {postJson} from '../deliver/http.js'
+import {alertSummary, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../deliver/render.js'
 import type {Notification} from '../types.js'
 import {ackField, commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {httpUrl, int, scalarString, section} from '../../config/common.js'
-import {basicAuth, postJson} from '../http.js'
+import {basicAuth, postJson} from '../deliver/http.js'
 import type {Notification} from '../types.js'
 import {commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 

@@ -1,4 +1,4 @@
-import type {Notification, NotificationAlert} from './types.js'
+import type {Notification, NotificationAlert} from '../types.js'
 
 /**
  * The words every channel shares: a title in Alertmanager's default style (`[FIRING:2] HighCPU

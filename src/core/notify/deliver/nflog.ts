@@ -1,4 +1,4 @@
-import type {StateDb} from '../state/db.js'
+import type {StateDb} from '../../state/db.js'
 
 /**
  * What each channel was last told about each group — Alertmanager's notification log. The

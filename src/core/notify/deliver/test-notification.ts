@@ -1,9 +1,9 @@
 import {createHash} from 'node:crypto'
-import {InputError, errorMessage} from '../errors.js'
-import {didYouMean} from '../did-you-mean.js'
+import {InputError, errorMessage} from '../../errors.js'
+import {didYouMean} from '../../did-you-mean.js'
 import {buildNotification} from './notification.js'
-import type {CompiledNotify} from './notifier.js'
-import {PermanentDeliveryError, type NotificationAlert} from './types.js'
+import type {CompiledNotify} from '../notifier.js'
+import {PermanentDeliveryError, type NotificationAlert} from '../types.js'
 
 /**
  * `mon notify test <receiver>`: send a made-up alert straight to every channel of a receiver (not

@@ -1,7 +1,7 @@
-import {parseDuration} from '../config/duration.js'
-import {matchesAll, parseMatcher, type Matcher} from '../model/matcher.js'
-import type {RouteConfig, TimeIntervalConfig} from './config.js'
-import {anyIntervalContains, compileTimeInterval, type CompiledTimeInterval} from './mute.js'
+import {parseDuration} from '../../config/duration.js'
+import {matchesAll, parseMatcher, type Matcher} from '../../model/matcher.js'
+import type {RouteConfig, TimeIntervalConfig} from '../config.js'
+import {anyIntervalContains, compileTimeInterval, type CompiledTimeInterval} from '../mute/time-intervals.js'
 
 /**
  * The route tree, with Alertmanager's semantics: an alert enters at the root (which matches

@@ -1,8 +1,8 @@
-import {formatDuration} from '../config/duration.js'
-import {formatMatcher} from '../model/matcher.js'
-import type {CompiledNotify} from './notifier.js'
+import {formatDuration} from '../../config/duration.js'
+import {formatMatcher} from '../../model/matcher.js'
+import type {CompiledNotify} from '../notifier.js'
 import {flattenRoutes, groupKeyFor, groupLabelsFor, matchRoutes, routeMutedBy, type CompiledRoute} from './router.js'
-import type {Silences} from './silences.js'
+import type {Silences} from '../mute/silences.js'
 
 /**
  * What `mon notify routes` shows: the route tree, and for a label set the routes and receivers it

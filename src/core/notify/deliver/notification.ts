@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 import {commonPairs} from './render.js'
-import type {Notification, NotificationAlert, NotificationKind} from './types.js'
+import type {Notification, NotificationAlert, NotificationKind} from '../types.js'
 
 /** A notification about some alerts of one group, with Alertmanager's common labels and annotations. */
 export function buildNotification(opts: {

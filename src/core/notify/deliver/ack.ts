@@ -1,10 +1,10 @@
-import type {Alert} from '../alerting/types.js'
-import type {StateDb} from '../state/db.js'
+import type {Alert} from '../../alerting/types.js'
+import type {StateDb} from '../../state/db.js'
 import {EscalationStore} from './escalation.js'
 import {buildNotification} from './notification.js'
-import type {CompiledNotify} from './notifier.js'
+import type {CompiledNotify} from '../notifier.js'
 import type {Outbox, OutboxEntry} from './outbox.js'
-import {toNotificationAlert} from './types.js'
+import {toNotificationAlert} from '../types.js'
 
 /**
  * Telling the channels that an alert is acknowledged. Works from any process (the daemon, or the

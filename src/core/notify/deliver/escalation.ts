@@ -1,6 +1,6 @@
-import {formatDuration, parseDuration} from '../config/duration.js'
-import type {StateDb} from '../state/db.js'
-import type {EscalationPolicyConfig} from './config.js'
+import {formatDuration, parseDuration} from '../../config/duration.js'
+import type {StateDb} from '../../state/db.js'
+import type {EscalationPolicyConfig} from '../config.js'
 
 /**
  * Escalation policies: "notify the team; if nobody acknowledges within 15m, page on-call; after

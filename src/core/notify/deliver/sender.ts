@@ -1,10 +1,10 @@
-import type {Clock} from '../clock.js'
-import {redactString} from '../config/redact.js'
-import {errorMessage} from '../errors.js'
-import {silentLogger, type Logger} from '../log.js'
-import {nextDelay, outOfAttempts, type RetryPolicy} from '../retry.js'
+import type {Clock} from '../../clock.js'
+import {redactString} from '../../config/redact.js'
+import {errorMessage} from '../../errors.js'
+import {silentLogger, type Logger} from '../../log.js'
+import {nextDelay, outOfAttempts, type RetryPolicy} from '../../retry.js'
 import type {ClaimedRow, Outbox} from './outbox.js'
-import {PermanentDeliveryError, RetryLaterError, type Channel} from './types.js'
+import {PermanentDeliveryError, RetryLaterError, type Channel} from '../types.js'
 
 /**
  * Works the outbox: claims due rows, hands each to its channel, and records the outcome —

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
-import {InputError, UserError} from '../errors.js'
-import {formatMatcher, matches, matchesAll, parseMatcher, type Matcher} from '../model/matcher.js'
-import type {StateDb} from '../state/db.js'
+import {InputError, UserError} from '../../errors.js'
+import {formatMatcher, matches, matchesAll, parseMatcher, type Matcher} from '../../model/matcher.js'
+import type {StateDb} from '../../state/db.js'
 
 /**
  * Silences: label matchers (=, !=, =~, !~; regexes anchored) with a start and an end, who made

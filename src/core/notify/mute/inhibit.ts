@@ -1,5 +1,5 @@
-import {matchesAll, parseMatcher, type Matcher} from '../model/matcher.js'
-import type {InhibitRuleConfig} from './config.js'
+import {matchesAll, parseMatcher, type Matcher} from '../../model/matcher.js'
+import type {InhibitRuleConfig} from '../config.js'
 
 /**
  * Inhibition, as in Alertmanager: while an alert matching a rule's source matchers fires, alerts

@@ -1,4 +1,4 @@
-import {didYouMean} from '../did-you-mean.js'
+import {didYouMean} from '../../did-you-mean.js'
 
 /**
  * Time intervals for muting routes, with Alertmanager's `time_intervals` syntax and semantics:

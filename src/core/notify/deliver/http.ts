@@ -1,8 +1,8 @@
 import http from 'node:http'
 import https from 'node:https'
-import {redactString, redactUrls} from '../config/redact.js'
-import {parseRetryAfter} from '../retry.js'
-import {PermanentDeliveryError, RetryLaterError} from './types.js'
+import {redactString, redactUrls} from '../../config/redact.js'
+import {parseRetryAfter} from '../../retry.js'
+import {PermanentDeliveryError, RetryLaterError} from '../types.js'
 
 /**
  * The one HTTP client every HTTP channel uses. Built on node:http(s) rather than fetch so that TLS

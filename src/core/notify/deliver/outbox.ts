@@ -1,9 +1,9 @@
 import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
-import {InputError} from '../errors.js'
-import type {StateDb} from '../state/db.js'
+import {InputError} from '../../errors.js'
+import type {StateDb} from '../../state/db.js'
 import {notificationTitle} from './render.js'
-import type {Delivery, DeliveryAttempt, Notification, NotificationKind, OutboxStatus} from './types.js'
+import type {Delivery, DeliveryAttempt, Notification, NotificationKind, OutboxStatus} from '../types.js'
 
 /**
  * The durable outbox: every notification is a row in state.db before anything is sent, one row per
