@@ -1,7 +1,7 @@
 /**
  * QueryPlan → InfluxQL, and InfluxDB's answer → Frames with the embedded store's semantics.
  *
- * The embedded store (sqlite/store.ts) and model/aggregate.ts define what a plan means; this file
+ * The embedded store (sqlite/query.ts) and model/aggregate.ts define what a plan means; this file
  * makes InfluxDB give the same frames:
  * - half-open ranges `time >= start AND time < end` (ms literals; the query asks for epoch=ms);
  * - buckets `GROUP BY time(<every>ms)` aligned to the epoch, `fill(none)`;

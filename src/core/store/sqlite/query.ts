@@ -1,0 +1,329 @@
+import {InputError} from '../../errors.js'
+import {matchesAll, type Matcher} from '../../model/matcher.js'
+import {fromNumber, type FieldType, type Point, type Tags} from '../../model/point.js'
+import {bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
+import {sortFrames} from '../frames.js'
+import type {Frame, QueryOptions, QueryPlan} from '../types.js'
+import type {Tier} from '../retention.js'
+import type {Run} from './merge.js'
+import {anyInRange, Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
+import {compileSeriesSql, sqlString} from './series-sql.js'
+import {StorePart, type FieldRow, type SeriesRow, type StoreTables} from './tables.js'
+import type {SqliteTiers} from './tiers.js'
+
+/**
+ * The read path of a SqliteStore: series selection, raw / aggregate / transform frames from head
+ * rows and chunks, rollup frames from a tier, explain, and the point scan for export.
+ */
+export class SqliteQueries extends StorePart {
+  /** the running query's deadline check (querySync) */
+  private checkDeadline: () => void = noDeadline
+
+  constructor(
+    tables: StoreTables,
+    private readonly tiers: SqliteTiers,
+    private readonly path: string,
+  ) {
+    super(tables)
+  }
+
+  querySync(q: QueryPlan, opts?: QueryOptions): Frame[] {
+    // the run is synchronous, so no other query interleaves while this deadline is installed
+    const deadline = opts?.deadline
+    this.checkDeadline = deadline ? () => deadline.check() : noDeadline
+    try {
+      return this.db.transaction(() => this.runPlan(q))()
+    } finally {
+      this.checkDeadline = noDeadline
+    }
+  }
+
+  private lookupField(measurement: string, name: string): FieldRow | undefined {
+    return this.stmt.field.get(measurement, name)
+  }
+
+  private selectSeries(measurement: string, matchers: Matcher[]): Array<{id: number; tags: Tags}> {
+    const {sql, params, jsMatchers} = compileSeriesSql(measurement, matchers)
+    const rows = this.db.prepare<unknown[], SeriesRow>(sql).all(...params)
+    const out: Array<{id: number; tags: Tags}> = []
+    for (const r of rows) {
+      this.checkDeadline()
+      const tags = JSON.parse(r.tags) as Tags
+      if (jsMatchers.length > 0 && !matchesAll(jsMatchers, tags)) continue
+      out.push({id: r.id, tags})
+    }
+
+    return out
+  }
+
+  private runPlan(q: QueryPlan): Frame[] {
+    const field = this.lookupField(q.measurement, q.field)
+    if (!field) return []
+    const series = this.selectSeries(q.measurement, q.matchers)
+    if (series.length === 0) return []
+    if (field.type === 'string' && (q.aggregate || q.transform) && q.aggregate?.fn !== 'count' && q.aggregate?.fn !== 'first' && q.aggregate?.fn !== 'last') {
+      throw new InputError(`${q.aggregate?.fn ?? q.transform}() is not defined for string field ${q.measurement}.${q.field}`)
+    }
+
+    const choice = this.tiers.tierFor(q)
+    if (choice.tier.resolution > 0) return this.rollupFrames({...q, start: choice.start, end: choice.end}, choice.tier, field, series)
+    if (!q.aggregate) return q.transform ? this.transformFrames(q, field, series) : this.rawFrames(q, field, series)
+    return this.aggregateFrames(q, q.aggregate, field, series)
+  }
+
+  private rawFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
+    const frames: Frame[] = []
+    for (const s of series) {
+      this.checkDeadline()
+      let run = this.tables.readRun(s.id, field.id, q.start, q.end)
+      if (run.ts.length === 0) continue
+      if (q.limit !== undefined && run.ts.length > q.limit) run = {ts: run.ts.slice(-q.limit), values: run.values.slice(-q.limit)}
+      frames.push({
+        name: q.measurement,
+        tags: s.tags,
+        columns: ['time', q.field],
+        rows: run.ts.map((t, i) => [t, typedValue(run.values[i], field.type)]),
+      })
+    }
+
+    return sortFrames(frames)
+  }
+
+  private aggregateFrames(
+    q: QueryPlan,
+    agg: NonNullable<QueryPlan['aggregate']>,
+    field: FieldRow,
+    series: Array<{id: number; tags: Tags}>,
+    feed: (sid: number, sink: BucketSink) => void = (sid, sink) => this.feedRaw(q, sid, field, sink),
+  ): Frame[] {
+    const groups = new Map<string, {tags: Tags; buckets: Buckets}>()
+    for (const s of series) {
+      this.checkDeadline()
+      const groupTags: Tags = {}
+      for (const k of agg.by) groupTags[k] = s.tags[k] ?? ''
+      const groupKey = agg.by.map((k) => groupTags[k]).join('\u0000')
+      let group = groups.get(groupKey)
+      if (!group) {
+        group = {tags: groupTags, buckets: new Buckets(q, agg)}
+        groups.set(groupKey, group)
+      }
+
+      feed(s.id, group.buckets)
+    }
+
+    const frames: Frame[] = []
+    for (const g of groups.values()) {
+      const rows: Frame['rows'] = []
+      for (const [t, v] of g.buckets.results()) {
+        // string fields only count, and first/last of strings would need the text itself
+        rows.push([t, field.type === 'string' && agg.fn !== 'count' ? null : v])
+      }
+
+      if (rows.length > 0) frames.push({name: q.measurement, tags: g.tags, columns: ['time', agg.fn], rows})
+    }
+
+    return sortFrames(frames)
+  }
+
+  private transformFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
+    const frames: Frame[] = []
+    for (const s of series) {
+      this.checkDeadline()
+      const d = this.derivedSeries(q, s.id, field.id)
+      if (d.ts.length === 0) continue
+      frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
+    }
+
+    return sortFrames(frames)
+  }
+
+  /** Feeds one series into accumulators, using chunk summaries where a whole chunk falls in one bucket. */
+  private accumulateSeries(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink): void {
+    const fn = q.aggregate!.fn
+    const useSummaries = summarizable(fn) && field.type !== 'string'
+    const head = this.stmt.headRange.all(sid, field.id, q.start, q.end)
+    const headTs = head.map((r) => r.ts)
+    for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
+      this.checkDeadline()
+      const inside = c.t_start >= q.start && c.t_end < q.end
+      const oneBucket = !q.every || bucketStart(c.t_start, q.every) === bucketStart(c.t_end, q.every)
+      const overridden = anyInRange(headTs, c.t_start, c.t_end)
+      if (useSummaries && inside && oneBucket && !overridden) {
+        sink.addSummary(c.t_start, c.n, c.sum!, c.min!, c.max!, c.t_start, c.first!, c.t_end, c.last!)
+        continue
+      }
+
+      const decoded = this.raw.read(c)
+      const headSet = overridden ? new Set(headTs) : undefined
+      for (let i = 0; i < decoded.ts.length; i++) {
+        const t = decoded.ts[i]
+        if (t < q.start || t >= q.end || headSet?.has(t)) continue
+        const v = decoded.values[i]
+        sink.add(t, typeof v === 'number' ? v : 0)
+      }
+    }
+
+    for (const r of head) sink.add(r.ts, typeof r.value === 'number' ? r.value : 0)
+  }
+
+  private feedRaw(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink): void {
+    if (!q.transform) {
+      this.accumulateSeries(q, sid, field, sink)
+      return
+    }
+
+    const d = this.derivedSeries(q, sid, field.id)
+    for (let i = 0; i < d.ts.length; i++) sink.add(d.ts[i], d.values[i])
+  }
+
+  /** rate/derivative of one series: over raw points, or over the last value of each bucket with `every`. */
+  private derivedSeries(q: QueryPlan, sid: number, fid: number, source?: Run<number>): {ts: number[]; values: number[]} {
+    const run = source ?? (this.tables.readRun(sid, fid, q.start, q.end) as Run<number>)
+    let ts: number[] = run.ts
+    let values = run.values
+    if (q.every) ({ts, values} = lastPerBucket(ts, values, q.every))
+    return derivative(ts, values, q.transform === 'rate')
+  }
+
+  /**
+   * Answers from a rollup tier: whole buckets from the rollup up to its watermark, the rest (not
+   * rolled up yet) from raw points. Transforms use each bucket's last value.
+   */
+  private rollupFrames(q: QueryPlan, tier: Tier, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
+    const res = tier.resolution
+    const wm = Math.max(q.start, Math.min(q.end, this.tiers.watermark(tier) ?? q.start))
+    const lastValues = (sid: number): Run<number> => {
+      const rolled = this.lastValuesOf(tier, sid, field.id, q.start, wm)
+      const recent = this.tables.readRun(sid, field.id, wm, q.end) as Run<number>
+      return {ts: [...rolled.ts, ...recent.ts], values: [...rolled.values, ...recent.values]}
+    }
+
+    if (!q.aggregate) {
+      const tq = {...q, every: q.every ?? res}
+      const frames: Frame[] = []
+      for (const s of series) {
+        this.checkDeadline()
+        const d = this.derivedSeries(tq, s.id, field.id, lastValues(s.id))
+        if (d.ts.length > 0) frames.push({name: q.measurement, tags: s.tags, columns: ['time', q.transform!], rows: d.ts.map((t, i) => [t, d.values[i]])})
+      }
+
+      return sortFrames(frames)
+    }
+
+    return this.aggregateFrames(q, q.aggregate, field, series, (sid, sink) => {
+      if (q.transform) {
+        const d = this.derivedSeries({...q, every: q.every ?? res}, sid, field.id, lastValues(sid))
+        for (let i = 0; i < d.ts.length; i++) sink.add(d.ts[i], d.values[i])
+        return
+      }
+
+      this.feedRollups(q, tier, sid, field, q.start, wm, sink)
+      if (wm < q.end) this.accumulateSeries({...q, start: wm}, sid, field, sink)
+    })
+  }
+
+  /**
+   * The buckets of `tier` in [from, to) (below its watermark) into `sink`, as the next rollup pass
+   * will have them: the stored buckets, except those a late write made stale (a backfill below the
+   * watermark, see dirtyRanges), which come from what the pass rolls them up from — the finer
+   * tier, or raw points. So a query sees every stored point at any moment.
+   */
+  private feedRollups(q: QueryPlan, tier: Tier, sid: number, field: FieldRow, from: number, to: number, sink: BucketSink): void {
+    const res = tier.resolution
+    const dirty = this.tiers.dirtyRanges(tier, sid, field.id, from, to)
+    this.rollups.get(res)!.scanColumns(sid, field.id, from, to, COLUMNS_FOR[q.aggregate!.fn], (c, i) => {
+      const t = c.ts[i]
+      if (inRanges(dirty, t)) return
+      // columns this function does not read are empty (undefined → NaN, ignored by its result)
+      sink.addSummary(t, c.n[i] ?? 0, c.sum[i], c.min[i], c.max[i], t, c.first[i], t + res - 1, c.last[i])
+    })
+    const source = this.tiers.rollupSource(tier)
+    for (const [a, b] of dirty) {
+      if (source) this.feedRollups(q, source, sid, field, a, b, sink)
+      else this.accumulateSeries({...q, start: a, end: b}, sid, field, sink)
+    }
+  }
+
+  /** The last value of each bucket of `tier` in [from, to), stamped with the bucket's end; stale buckets as feedRollups. */
+  private lastValuesOf(tier: Tier, sid: number, fid: number, from: number, to: number): Run<number> {
+    const res = tier.resolution
+    const dirty = this.tiers.dirtyRanges(tier, sid, fid, from, to)
+    const out: Run<number> = {ts: [], values: []}
+    this.rollups.get(res)!.scanColumns(sid, fid, from, to, LAST_ONLY, (c, i) => {
+      if (inRanges(dirty, c.ts[i])) return
+      out.ts.push(c.ts[i] + res - 1)
+      out.values.push(c.last[i])
+    })
+    if (dirty.length === 0) return out
+    const source = this.tiers.rollupSource(tier)
+    return sortedRun([out, ...dirty.map(([a, b]) => (source ? this.lastValuesOf(source, sid, fid, a, b) : (this.tables.readRun(sid, fid, a, b) as Run<number>)))])
+  }
+
+  explain(q: QueryPlan): string {
+    const {sql, params, jsMatchers} = compileSeriesSql(q.measurement, q.matchers)
+    let tier: string
+    try {
+      const c = this.tiers.tierFor(q)
+      tier = c.tier.resolution === 0 ? `raw (${c.reason})` : `${c.tier.name} rollups over [${new Date(c.start).toISOString()}, ${new Date(c.end).toISOString()}) (${c.reason})`
+    } catch (error) {
+      tier = `none: ${(error as Error).message}`
+    }
+
+    const lines = [
+      `backend: sqlite (${this.path})`,
+      `tier:    ${tier}`,
+      `series:  ${sql}`,
+      `         params ${JSON.stringify(params)}${jsMatchers.length > 0 ? ` + filter ${JSON.stringify(jsMatchers)}` : ''}`,
+      `field:   SELECT id, type FROM fields WHERE measurement = ${sqlString(q.measurement)} AND name = ${sqlString(q.field)}`,
+      `chunks:  SELECT t_start, t_end, n, sum, min, max, first, last[, data] FROM chunks WHERE series_id = :series AND field_id = :field AND t_start < ${q.end} AND t_end >= ${q.start}`,
+      `head:    SELECT ts, value FROM head WHERE series_id = :series AND field_id = :field AND ts >= ${q.start} AND ts < ${q.end}`,
+    ]
+    if (q.aggregate) {
+      const how = summarizable(q.aggregate.fn) ? 'from chunk summaries where a chunk lies inside one bucket, else from decoded points' : 'from decoded points'
+      lines.push(`aggregate: ${q.aggregate.fn}${q.aggregate.param === undefined ? '' : `(${q.aggregate.param})`} by [${q.aggregate.by.join(', ')}]${q.every ? ` every ${q.every}ms` : ''}, ${how}`)
+    }
+
+    if (q.transform) lines.push(`transform: ${q.transform} per series${q.every ? ' over the last value of each bucket' : ' over raw points'}`)
+    return lines.join('\n')
+  }
+
+  async *scan(start: number, end: number, batchSize = 10_000): AsyncIterable<Point[]> {
+    const series = this.db.prepare('SELECT id, measurement, tags FROM series ORDER BY key').all() as Array<{id: number; measurement: string; tags: string}>
+    const fieldsOf = this.db.prepare<[string], FieldRow>('SELECT id, measurement, name, type FROM fields WHERE measurement = ? ORDER BY name')
+    for (const s of series) {
+      const tags = JSON.parse(s.tags) as Tags
+      // one snapshot per series: a writer may go on meanwhile
+      const byTs = this.db.transaction(() => {
+        const points = new Map<number, Point>()
+        for (const f of fieldsOf.all(s.measurement)) {
+          const run = this.tables.readRun(s.id, f.id, start, end)
+          for (let i = 0; i < run.ts.length; i++) {
+            const t = run.ts[i]
+            let p = points.get(t)
+            if (!p) {
+              p = {measurement: s.measurement, tags, fields: {}, ts: t}
+              points.set(t, p)
+            }
+
+            const v = run.values[i]
+            p.fields[f.name] = typeof v === 'string' ? v : fromNumber(v, f.type)
+          }
+        }
+
+        return points
+      })()
+      if (byTs.size === 0) continue
+      const sorted = [...byTs.values()].sort((a, b) => a.ts - b.ts)
+      for (let i = 0; i < sorted.length; i += batchSize) yield sorted.slice(i, i + batchSize)
+    }
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function noDeadline(): void {}
+
+function typedValue(v: number | string, type: FieldType): number | string | boolean {
+  if (type === 'boolean') return v !== 0
+  return v
+}
