@@ -1,4 +1,4 @@
-import {RE2JS} from 're2js'
+import {re2} from '../re2.js'
 import {z} from 'zod'
 import {cronParser} from '../scheduler/cron.js'
 import {regexErrorReason} from '../errors.js'
@@ -171,7 +171,7 @@ export function httpUrl() {
 export function regex() {
   return text('a regular expression (RE2 syntax)', '"status.*ok"').superRefine((s, ctx) => {
     try {
-      RE2JS.compile(s)
+      re2().compile(s)
     } catch (err) {
       ctx.addIssue({code: 'custom', message: `invalid regular expression ${JSON.stringify(s)}: ${regexErrorReason(err)} (RE2 syntax, as in Go and Prometheus: no backreferences or lookarounds)`})
     }

@@ -1,4 +1,4 @@
-import {RE2JS} from 're2js'
+import {re2, type RE2JS} from '../re2.js'
 import {InputError, regexErrorReason} from '../errors.js'
 
 /** A label/tag matcher as in PromQL and Alertmanager: =, !=, =~, !~ (regexes fully anchored). */
@@ -36,7 +36,7 @@ function compileRe2(source: string, shown: string): RE2JS {
   let pattern = compiled.get(source)
   if (!pattern) {
     try {
-      pattern = RE2JS.compile(source)
+      pattern = re2().compile(source)
     } catch (error) {
       throw new InvalidRegexError(shown, error, 'matchers use RE2 syntax (as Prometheus and InfluxDB do): no backreferences or lookarounds')
     }
