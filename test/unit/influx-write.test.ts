@@ -195,7 +195,8 @@ describe('analyzeRejection: which lines InfluxDB refused', () => {
       ['a type conflict: dropped=N', 'partial write: field type conflict: input field "v" on measurement "cpu" is type integer, already exists as type float dropped=1', undefined, 1],
       ['parse failures come on top of dropped=0', "partial write: unable to parse 'bad line': invalid field format\nunable to parse 'cpu u=3u 4': invalid number dropped=0", undefined, 2],
       ['beyond retention: dropped=N', 'partial write: points beyond retention policy dropped=2', undefined, 2],
-      ['2.x names one line', 'failed to parse line protocol: errors encountered on line(s): line 3: invalid number', 3, 1],
+      // not a partial write: 2.x rejects a batch with a malformed line as a whole (the line it names is only the first)
+      ['2.x names one line: the whole batch', 'failed to parse line protocol: errors encountered on line(s): line 3: invalid number', 3, 3],
       ['a message naming nothing: the whole batch', 'something went wrong', undefined, 3],
     ]
     for (const [name, message, line, expected] of table) {

@@ -500,9 +500,8 @@ export class InfluxWriteRejected extends InputError {
   readonly status: number | undefined
 
   /**
-   * `refusedPoints`: of `totalPoints`, how many InfluxDB did not store (given when merging the
-   * rejections of several batches; else a partial write refused its rejected points, any other
-   * 400 the whole batch).
+   * `refusedPoints`: of `totalPoints`, how many InfluxDB did not store, given when merging the
+   * rejections of several batches (else read from the rejections: {@link rejectedPoints}).
    */
   constructor(
     readonly url: string,
@@ -528,30 +527,22 @@ export class InfluxWriteRejected extends InputError {
   }
 
   /**
-   * Points of the write InfluxDB (or line protocol) refused; the others were written. InfluxDB
-   * writes the valid points of a batch and says how many it dropped ("partial write … dropped=N");
-   * when it does not say, the lines its message names count, or the whole batch.
+   * Points of the write InfluxDB (or line protocol) did not store; the others were written. A
+   * "partial write" refused what it says it dropped (1.x's `dropped=N`, with the lines it could not
+   * parse on top) or the lines it names; any other 400 refused its whole batch (2.x rejects a batch
+   * with a malformed line as a whole). Given by {@link merge} for the batches of one write.
    */
   get rejectedPoints(): number {
-    // 1.x counts the points its shards dropped in `dropped`; lines it could not parse come on top
+    if (this.refusedPoints !== undefined) return this.refusedPoints
+    if (!this.rejections.every((r) => r.partial)) return this.totalPoints
     const count = (r: Rejection) => (r.dropped === undefined ? r.rejected.length : Math.max(1, r.dropped + (r.message.split(UNABLE_TO_PARSE).length - 1)))
     return Math.min(this.totalPoints, this.rejections.reduce((n, r) => n + count(r), 0))
   }
 
-  /**
-   * When InfluxDB stored some of the points, how many it refused (read by droppedByPartialWrite):
-   * a "partial write" refuses its rejected points, any other 400 its whole batch, and the other
-   * batches of the write were stored. Undefined when nothing was stored.
-   */
+  /** {@link rejectedPoints} when InfluxDB stored the rest (read by droppedByPartialWrite); undefined when it stored nothing. */
   get partialWriteDropped(): number | undefined {
-    const refused = this.refused
+    const refused = this.rejectedPoints
     return refused < this.totalPoints ? refused : undefined
-  }
-
-  private get refused(): number {
-    if (this.refusedPoints !== undefined) return this.refusedPoints
-    if (!this.rejections.every((r) => r.partial)) return this.totalPoints
-    return this.rejections.reduce((n, r) => n + (r.dropped ?? r.rejected.length), 0)
   }
 
   get rejectedLines(): string[] {
@@ -563,7 +554,7 @@ export class InfluxWriteRejected extends InputError {
       errors[0].url,
       errors.flatMap((e) => e.rejections),
       totalPoints,
-      errors.reduce((n, e) => n + e.refused, 0),
+      errors.reduce((n, e) => n + e.rejectedPoints, 0),
     )
   }
 }
