@@ -283,10 +283,7 @@ export class Outbox {
   retry(selector: OutboxSelector, now: number): number {
     return this.db
       .transaction(() => {
-        const seqs =
-          'ids' in selector
-            ? this.resolveIds(selector.ids)
-            : (this.db.prepare('SELECT seq FROM notify_outbox WHERE status = ?').all(selector.status) as Array<{seq: number}>).map((r) => r.seq)
+        const seqs = this.seqsOf(selector)
         const update = this.db.prepare(
           `UPDATE notify_outbox SET status = 'pending', attempts = CASE WHEN status = 'pending' THEN attempts ELSE 0 END, next_attempt_at = ?, finished_at = NULL
            WHERE seq = ? AND status IN ('dead', 'dropped', 'pending')`,
@@ -298,14 +295,17 @@ export class Outbox {
       .immediate()
   }
 
+  /** The rows a selector names: its ids (unique prefixes), or every row in its status. */
+  private seqsOf(selector: OutboxSelector): number[] {
+    if ('ids' in selector) return this.resolveIds(selector.ids)
+    return (this.db.prepare('SELECT seq FROM notify_outbox WHERE status = ?').all(selector.status) as Array<{seq: number}>).map((r) => r.seq)
+  }
+
   /** Give up on rows (pending or dead): they are kept, as `dropped`, for the record. */
   drop(selector: OutboxSelector, now: number): number {
     return this.db
       .transaction(() => {
-        const seqs =
-          'ids' in selector
-            ? this.resolveIds(selector.ids)
-            : (this.db.prepare('SELECT seq FROM notify_outbox WHERE status = ?').all(selector.status) as Array<{seq: number}>).map((r) => r.seq)
+        const seqs = this.seqsOf(selector)
         const update = this.db.prepare(
           `UPDATE notify_outbox SET status = 'dropped', finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE seq = ? AND status IN ('pending', 'sending', 'dead')`,
         )
