@@ -54,7 +54,7 @@ inputs:
   assert.ok(host.written > 0, 'batched points were flushed at exit, before flush_interval')
   assert.equal(result.inputs.find((i) => i.name === 'listener')!.written, 1)
 
-  const q = await runMon(['query', 'pushed.v', '--since', '10y', '--config', file, '--json'])
+  const q = await runMon(['query', 'last_over_time(pushed.v[3650d])', '--config', file, '--json'])
   assert.equal(q.code, 0, q.stderr)
   assert.match(q.stdout, /42/)
   const m = await runMon(['query', 'mem.used_percent{host="box"}', '--since', '5m', '--config', file, '--json'])

@@ -149,7 +149,7 @@ inputs:
     assert.equal(hits, 2, 'one check per run')
     const written = [a, b].map((r) => (JSON.parse(r.stdout) as {points: number}).points)
     assert.deepEqual(written, [1, 1])
-    const q = await runMon(['query', 'count(http_response.result_code)', '--since', '1h', '--config', config, '--json'])
+    const q = await runMon(['query', 'sum(count_over_time(http_response.result_code[1h]))', '--config', config, '--json'])
     assert.equal(q.code, 0, q.stderr)
     assert.equal((JSON.parse(q.stdout) as {series: Array<{values: Array<[string, number]>}>}).series[0].values[0][1], 2)
   })

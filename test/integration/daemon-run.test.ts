@@ -188,7 +188,7 @@ api: {listen: "127.0.0.1:0", token: ${TOKEN}}
   assert.equal(http.written, http.gathered, 'every collected point was written')
   assert.equal(existsSync(join(dataDir, 'daemon.pid')), false, 'the pid file is removed')
 
-  const q = await runMon(['query', 'count(http_response.result_code)', '--since', '1h', '--config', config, '--json'])
+  const q = await runMon(['query', 'sum(count_over_time(http_response.result_code[1h]))', '--config', config, '--json'])
   assert.equal(q.code, 0, q.stderr)
   const count = (JSON.parse(q.stdout) as {series: Array<{values: Array<[string, number]>}>}).series[0].values[0][1]
   assert.equal(count, http.gathered, 'the store has every point collected before SIGTERM')

@@ -68,15 +68,15 @@ describe('mon against InfluxDB 1.x', () => {
   })
 
   it('query runs expressions on InfluxDB', async () => {
-    const r = await json<{series: Array<{name: string; tags: Record<string, string>; columns: string[]; values: unknown[][]}>}>('query', 'max(mem.used_percent) by host', '--since', '1h')
+    const r = await json<{series: Array<{name: string; tags: Record<string, string>; columns: string[]; values: unknown[][]}>}>('query', 'max(mem.used_percent[1h]) by host')
     assert.equal(r.series.length, 1)
     assert.deepEqual(r.series[0].tags, {host: 'cli-host'})
-    assert.deepEqual(r.series[0].columns, ['time', 'max'])
+    assert.deepEqual(r.series[0].columns, ['time', 'value'])
     const v = r.series[0].values[0][1] as number
     assert.ok(v > 0 && v <= 100, `used_percent ${v}`)
     const table = await mon('query', 'mem.used_percent', '--since', '1h')
     assert.equal(table.code, 0, table.stderr)
-    assert.match(table.stdout, /mem\s+cli-host\s+\d/)
+    assert.match(table.stdout, /mem\.used_percent\s+cli-host\s+\d/)
   })
 
   it('query --influxql passes InfluxQL through', async () => {

@@ -107,7 +107,8 @@ describe('InfluxDB store errors, as the user sees them', () => {
     assertOneClearError(await mon('query', query), 2, /^error: query:1:25: invalid regular expression \/\(\?=cpu\)x\/: invalid or unsupported Perl syntax/)
     const debug = await mon('query', 'max(cpu.usage_user{cpu=~"cpu.*"})', '--debug')
     assert.equal(debug.code, 0, debug.stderr)
-    assert.match(debug.stderr, /influxql: SELECT max\("usage_user"::field\) FROM "cpu" WHERE time >= \d+ms AND time < \d+ms AND "cpu"::tag =~ \/\^\(\?:cpu\.\*\)\$\//)
+    // every selector is one read of raw points; max() runs in mon, the same on every backend
+    assert.match(debug.stderr, /influxql: SELECT "usage_user"::field FROM "cpu" WHERE time >= \d+ms AND time < \d+ms AND "cpu"::tag =~ \/\^\(\?:cpu\.\*\)\$\/ GROUP BY \*/)
     assertOneClearError(await mon('query', '--influxql', 'SELEC 1'), 2, /rejected the query: error parsing query: found SELEC, expected SELECT/)
   })
 

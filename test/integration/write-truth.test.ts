@@ -71,7 +71,7 @@ describe('mon write: exit status and --json tell nothing written from some writt
   it('backfilled points count at once in a query reaching past retention.raw (before the next rollup pass)', async () => {
     const w = await write(file('backfill-f.lp', [50, 30, 20].map((m) => `cpu,host=f v=${m} ${now - m * MINUTE}`).join('\n')))
     assert.equal(w.code, 0, w.stderr)
-    const q = await runMon(['query', 'count(cpu.v{host="f"})', '--since', '2h', '--config', config, '--json'])
+    const q = await runMon(['query', 'count_over_time(cpu.v{host="f"}[2h])', '--config', config, '--json'])
     assert.equal(q.code, 0, q.stderr)
     const series = (JSON.parse(q.stdout) as {series: Array<{values: Array<[string, number]>}>}).series
     assert.equal(series[0]?.values[0][1], 3, q.stdout)

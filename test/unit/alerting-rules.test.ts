@@ -69,10 +69,10 @@ describe('rule files: loading', () => {
     ['missing expr', 'groups:\n  - name: a\n    rules:\n      - alert: X\n', [/^4:9: missing required option 'expr'/]],
     ['unknown function in expr', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: meen(cpu.x) by host > 1\n', [/^5:15: unknown function 'meen'/]],
     ['expr error inside a block scalar', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: |\n          mean(cpu.x)\n            by host >> 1\n', [/^7:22: /]],
-    ['expr error in a double-quoted scalar with escapes', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: "cpu.x{h=\\"a\\"} > \\"b\\""\n', [/^5:34: expected measurement.field/]],
-    ['constant expression', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: 1 > 0\n', [/^5:15: the expression .* reads no metrics/]],
+    ['expr error in a double-quoted scalar with escapes', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: "cpu.x{h=\\"a\\"} > \\"b\\""\n', [/^5:34: '>' needs a number or an instant vector on each side, got a string/]],
+    ['constant expression', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: 1 > bool 0\n', [/^5:15: the expression .* reads no metrics/]],
     ['template: unknown function', "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: cpu.x > 1\n        annotations:\n          s: '{{ $value | humanise }}'\n", [/^7:27: template: unknown function 'humanise'/]],
-    ['template: a label the aggregation never yields', "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: mean(cpu.x) by host > 1\n        annotations:\n          s: 'on {{ $labels.instance }}'\n", [/^7:21: label 'instance' is never set: mean\(cpu.x\) by \(host\) only yields host/]],
+    ['template: a label the aggregation never yields', "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: mean(cpu.x) by host > 1\n        annotations:\n          s: 'on {{ $labels.instance }}'\n", [/^7:21: label 'instance' is never set: avg by \(host\) \(cpu.x\) only yields host/]],
     ['template: a misspelt label', "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: max(disk.used_percent) by (host, path) > 90\n        labels:\n          summary: '{{ $labels.hots }}'\n", [/^7:24: label 'hots' is never set: .* only yields host, path/]],
     ['alertname as a label', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: cpu.x > 1\n        labels: {alertname: y}\n', [/^6:18: 'alertname' is set from the rule's alert name/]],
     ['bad label name', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: cpu.x > 1\n        labels: {bad-name: y}\n', [/invalid key "bad-name"/]],
@@ -81,7 +81,7 @@ describe('rule files: loading', () => {
     [
       'every bad rule is reported, not just the first',
       'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: cpu.x > 1\n        for: 5\n      - alert: Y\n        expr: mean(cpu.x by host\n',
-      [/^6:14: .*expected a duration/, /^8:26: 'by' can only follow an aggregation/],
+      [/^6:14: .*expected a duration/, /^8:26: expected '\)' to close mean\(, found 'by'/],
     ],
     ['a bad for: does not hide a bad expr:', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: meen(cpu.x)\n        for: 5\n', [/^5:15: unknown function 'meen'/, /^6:14: /]],
   ]

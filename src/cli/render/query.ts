@@ -8,20 +8,26 @@ function tagKeys(result: QueryResult): string[] {
   return [...new Set(result.series.flatMap((s) => Object.keys(s.tags)))].sort()
 }
 
-/** One row per value: time, name, one column per tag key, the value column(s). */
+/** One row per value: time, name (when a series has one), one column per tag key, the value column(s). */
 function flatRows(result: QueryResult): {headers: string[]; rows: Array<Array<string | number | boolean | null>>} {
   const keys = tagKeys(result)
+  const named = hasNames(result)
   const valueCols = [...new Set(result.series.flatMap((s) => s.columns.slice(1)))]
-  const headers = ['time', 'name', ...keys, ...valueCols]
+  const headers = ['time', ...(named ? ['name'] : []), ...keys, ...valueCols]
   const rows: Array<Array<string | number | boolean | null>> = []
   for (const s of result.series) {
     for (const v of s.values) {
       const byCol = new Map(s.columns.slice(1).map((c, i) => [c, v[i + 1]]))
-      rows.push([v[0], s.name, ...keys.map((k) => s.tags[k] ?? ''), ...valueCols.map((c) => byCol.get(c) ?? null)])
+      rows.push([v[0], ...(named ? [s.name] : []), ...keys.map((k) => s.tags[k] ?? ''), ...valueCols.map((c) => byCol.get(c) ?? null)])
     }
   }
 
   return {headers, rows}
+}
+
+/** Aggregations and functions drop the metric name; a table of only those has no name column. */
+function hasNames(result: QueryResult): boolean {
+  return result.series.some((s) => s.name !== '')
 }
 
 /**
@@ -52,7 +58,7 @@ export function renderQueryResult(result: QueryResult, format: QueryFormat): str
   }
 
   const cell = (v: string | number | boolean | null) => (v === null ? '' : typeof v === 'number' ? formatNumber(v) : String(v))
-  const firstValue = 2 + tagKeys(result).length
+  const firstValue = (hasNames(result) ? 2 : 1) + tagKeys(result).length
   const right = headers.map((_, i) => i).filter((i) => i >= firstValue)
   return renderTable(headers, rows.map((r) => r.map(cell)), {alignRight: right})
 }

@@ -1,9 +1,11 @@
-import type {Frame, QueryPlan, Store} from '../store/types.js'
-import {selectorName, splitMetricName, tagMatchers, type ParsedQuery} from './ast.js'
+import type {Frame, QueryPlan, Store, StoreCatalog} from '../store/types.js'
+import {RawDataGoneError} from '../store/retention.js'
+import {selectorName, splitMetricName, tagMatchers, walk, type ParsedQuery} from './ast.js'
 import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
 import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value} from './eval/engine.js'
 import {METRIC_NAME, MemorySeriesSource, type RawSeries, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
+import {InputError} from '../errors.js'
 import {QueryError, spanOf} from './parser.js'
 
 /**
@@ -43,12 +45,18 @@ interface Bounds {
  * distinct selector, its window the union of what each use of it reads (ranges, offsets, `@`,
  * subqueries and anomaly()'s history included).
  */
-export function readsFor(expr: PromExpr, start: number, end: number, opts: {lookbackMs?: number; stepMs?: number} = {}): QueryPlan[] {
+export function readsFor(expr: PromExpr, start: number, end: number, opts: {lookbackMs?: number; stepMs?: number} = {}): Read[] {
   const lookback = opts.lookbackMs ?? DEFAULT_LOOKBACK_MS
   const bounds: Bounds = {start, end, lookback, implicit: implicitRange(lookback, opts.stepMs), subqueryStep: 60_000}
   const reads = new Map<string, {sel: VectorSelector; lo: number; hi: number}>()
+  const counters = new Set<VectorSelector>()
+  walk(expr, (node) => {
+    if (node.kind === 'call' && COUNTER_FUNCTIONS.has(node.func) && node.args[0]?.kind === 'matrix') counters.add(node.args[0].selector)
+  })
+  const rollup = new Map<string, 'last' | 'mean'>()
   const add = (sel: VectorSelector, lo: number, hi: number) => {
     const key = JSON.stringify([selectorName(sel), tagMatchers(sel)])
+    if (!rollup.has(key)) rollup.set(key, counters.has(sel) ? 'last' : 'mean')
     const known = reads.get(key)
     if (known) {
       known.lo = Math.min(known.lo, lo)
@@ -59,11 +67,22 @@ export function readsFor(expr: PromExpr, start: number, end: number, opts: {look
   }
 
   collect(expr, start, end, bounds, add)
-  return [...reads.values()].map(({sel, lo, hi}) => {
+  return [...reads.entries()].map(([key, {sel, lo, hi}]) => {
     const {measurement, field} = sel.split ?? splitMetricName(selectorName(sel)!)
-    return {measurement, field, matchers: tagMatchers(sel), start: lo, end: hi + 1}
+    // the evaluator's windows are left-open, (t − d, t]: the read is too, so a point just outside
+    // every window is not read (a rule counts what it read to tell "no data" from "no match")
+    return {measurement, field, matchers: tagMatchers(sel), start: lo + 1, end: hi + 1, rollup: rollup.get(key)!}
   })
 }
+
+/** Functions of a counter: where only rollups are left, their selector reads each bucket's last value. */
+const COUNTER_FUNCTIONS = new Set(['rate', 'irate', 'increase', 'resets'])
+
+/**
+ * One raw read. `rollup`: what stands in for the points of a bucket where only rollups are left
+ * (older than retention.raw): the bucket's last value for a counter, its mean otherwise.
+ */
+export type Read = QueryPlan & {rollup: 'last' | 'mean'}
 
 function timeOf(at: AtModifier | undefined, t: number, b: Bounds): number {
   return at === 'start' ? b.start : at === 'end' ? b.end : (at ?? t)
@@ -119,15 +138,8 @@ function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: Vect
 }
 
 /** Runs the reads and holds their points as series for the evaluator. */
-export async function loadSeries(store: Store, plans: QueryPlan[], opts: RunOptions = {}): Promise<{source: MemorySeriesSource; samples: number}> {
-  const deadline = opts.deadline
-  const results = await Promise.all(
-    plans.map(async (plan) => {
-      opts.observe?.(plan)
-      const frames = deadline ? await deadline.bound(store.query(plan, {deadline})) : await store.query(plan)
-      return {plan, frames}
-    }),
-  )
+export async function loadSeries(store: Store, plans: Read[], opts: RunOptions = {}): Promise<{source: MemorySeriesSource; samples: number}> {
+  const results = await Promise.all(plans.map(async (plan) => ({plan, frames: await read(store, plan, opts)})))
   const series: RawSeries[] = []
   let samples = 0
   for (const {plan, frames} of results) {
@@ -142,15 +154,52 @@ export async function loadSeries(store: Store, plans: QueryPlan[], opts: RunOpti
   return {source: new MemorySeriesSource(series), samples}
 }
 
+/**
+ * A read of raw points; where retention has left only rollups, the buckets of the finest rollup
+ * tier holding the range, each as one point at its bucket's last millisecond (tags kept apart by
+ * grouping on every tag key). `--explain` shows which tier answered.
+ */
+async function read(store: Store, plan: Read, opts: RunOptions): Promise<Frame[]> {
+  const run = (p: QueryPlan) => {
+    opts.observe?.(p)
+    const {deadline} = opts
+    return deadline ? deadline.bound(store.query(p, {deadline})) : store.query(p)
+  }
+
+  const {rollup: _rollup, ...raw} = plan
+  try {
+    return await run(raw)
+  } catch (error) {
+    if (!(error instanceof RawDataGoneError) || error.resolution === undefined || !hasTagKeys(store)) throw error
+    const resolution = error.resolution
+    const by = await store.tagKeys(plan.measurement)
+    const frames = await run({...raw, every: resolution, aggregate: {fn: plan.rollup, by}})
+    return frames.map((f) => ({...f, rows: f.rows.map((r) => [(r[0] as number) + resolution - 1, ...r.slice(1)])}))
+  }
+}
+
+function hasTagKeys(store: Store): store is Store & Pick<StoreCatalog, 'tagKeys'> {
+  return typeof (store as Partial<StoreCatalog>).tagKeys === 'function'
+}
+
 function toSeries(f: Frame, name: string): RawSeries {
   const samples: RawSeries['samples'] = []
   for (const row of f.rows) {
     const v = row[1]
     if (typeof v === 'number') samples.push({t: row[0] as number, v})
     else if (typeof v === 'boolean') samples.push({t: row[0] as number, v: v ? 1 : 0})
+    else if (typeof v === 'string') {
+      throw new InputError(`${name} holds strings (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}): expressions compute on numbers and booleans`, {
+        hint: `see its values with: mon query --influxql, or mon store fields ${name.slice(0, name.indexOf('.'))}`,
+      })
+    }
   }
 
-  return {labels: {...f.tags, [METRIC_NAME]: name}, samples}
+  const labels: Record<string, string> = {}
+  // a tag a series lacks comes back empty from a grouped read: as in PromQL, empty is absent
+  for (const [k, v] of Object.entries(f.tags)) if (v !== '') labels[k] = v
+  labels[METRIC_NAME] = name
+  return {labels, samples}
 }
 
 function evalOptions(opts: RunOptions, stepMs?: number): EvalOptions {

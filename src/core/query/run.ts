@@ -24,6 +24,8 @@ export interface QueryRequest {
   until?: string
   /** range step (`--step`, `--every`): a duration or 'auto' */
   step?: string
+  /** the flag the step came from, for messages (--step or --every) */
+  stepFlag?: string
   now: number
   /** instant selectors look this far back (default 5m) */
   lookbackMs?: number
@@ -95,15 +97,15 @@ export function prepareQuery(req: QueryRequest): PreparedQuery {
   if (req.step === undefined || req.step === 'auto') step = autoEvery(start, end)
   else {
     step = parseDuration(req.step)
-    if (step <= 0) throw new InputError('--step must be a positive duration')
+    if (step <= 0) throw new InputError(`${req.stepFlag ?? '--step'} must be a positive duration`)
   }
 
   if ((end - start) / step > 11_000) {
-    throw new InputError(`--step ${req.step} makes ${Math.ceil((end - start) / step) + 1} steps, more than 11,000`, {hint: 'use a wider --step or a shorter --since (Prometheus has the same limit)'})
+    throw new InputError(`${req.stepFlag ?? '--step'} ${req.step} makes ${Math.ceil((end - start) / step) + 1} steps, more than 11,000`, {hint: 'use a wider --step or a shorter --since (Prometheus has the same limit)'})
   }
 
-  // steps on multiples of the step since the epoch, so two runs (and a rule's schedule) line up
-  const first = Math.ceil(start / step) * step
+  // steps counted back from the end, so the last one is --until (or now) and sees the newest point
+  const first = end - Math.floor((end - start) / step) * step
   return {
     text: req.query,
     parsed,

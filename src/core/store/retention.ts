@@ -49,6 +49,21 @@ export interface TierChoice {
 }
 
 /**
+ * Raw points were asked for where only rollups are left. `resolution` is the finest rollup tier
+ * holding the range's start (undefined when none does): the query layer reads its buckets instead.
+ */
+export class RawDataGoneError extends InputError {
+  constructor(
+    message: string,
+    opts: {hint?: string},
+    readonly resolution: number | undefined,
+  ) {
+    super(message, opts)
+    this.name = 'RawDataGoneError'
+  }
+}
+
+/**
  * The finest tier that still holds the start of the range and can answer at the requested
  * resolution (`every` a multiple of the tier's, or one value for the whole range). `horizons` says,
  * per tier name, before which time its data has been pruned (absent: nothing pruned yet).
@@ -63,9 +78,10 @@ export function chooseTier(
   if (holds(raw)) return {tier: raw, start: q.start, end: q.end, reason: horizons.has(raw.name) ? `raw points are kept from ${iso(horizons.get(raw.name)!)}` : 'raw points cover the range'}
   const needsPoints = (q.fn !== undefined && !ROLLUP_FNS.has(q.fn)) || (q.fn === undefined && q.transform === undefined)
   if (needsPoints) {
-    throw new InputError(
+    throw new RawDataGoneError(
       `${q.fn ? `${q.fn}()` : 'raw points'} over this range needs raw data, which is kept for ${fmt(raw.keep)} (retention.raw): raw points before ${iso(horizons.get(raw.name)!)} were rolled up and dropped`,
       {hint: `use mean/sum/count/min/max/first/last/spread, which rollups answer, or start the range after ${iso(horizons.get(raw.name)!)}`},
+      rollupTiers(policy).find(holds)?.resolution,
     )
   }
 

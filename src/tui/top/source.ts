@@ -145,9 +145,11 @@ class ChartSource {
     // bucket b is the range query's step at b + every − 1 ms, whose window (b − 1 ms, b + every − 1 ms]
     // is the bucket [b, b + every) at the store's millisecond precision
     const every = this.window.every
+    // … up to the bucket holding now, which is still filling (rate charts stop a bucket earlier)
     const first = Math.ceil(start / every) * every
+    const last = Math.floor(now / every) * every
     const results = await Promise.all(
-      queries.map((q) => (first + every - 1 > now ? Promise.resolve([]) : runRange(q.expr, store, first + every - 1, now, every, {lookbackMs: every, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)}))),
+      queries.map((q) => (first > last ? Promise.resolve([]) : runRange(q.expr, store, first + every - 1, last + every - 1, every, {lookbackMs: every, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)}))),
     )
     // the host or the per-core view changed while these were running
     if (generation !== this.generation) return
