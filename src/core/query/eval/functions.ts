@@ -286,11 +286,13 @@ export function leaveOneOutDeviations(values: number[]): number[] {
  * The baseline is the median of the same-time values: one outlier period (last week's outage)
  * does not move it. The band is 1.4826 × the median of the absolute leave-one-out deviations (a
  * MAD, scaled to estimate a standard deviation) pooled over all the neighbouring times: how far
- * one period typically lies from the median of the others. Pooling matters: the MAD of 4 values
- * alone is itself so noisy that about one ordinary minute in six scored beyond ±3 on Poisson-like
- * counts (measured on the test fixture); pooled over 31 times it is steady, and
- * leave-one-out measures the error of a prediction (as the current value is one) instead of the
- * smaller spread around a median fitted to the same values.
+ * one period typically lies from the median of the others. Each neighbouring time is compared
+ * only with itself in other periods, so the shape within the ±J minutes (a 10:00 rush) does not
+ * widen the band. Pooling matters: the MAD of the 4 same-time values alone is itself so noisy
+ * that on the test fixture's Poisson-like counts one ordinary minute in six scored beyond ±3
+ * (1762 of 10050; a normal distribution: 27); pooled over 31 times, 23. Leave-one-out measures
+ * the error of a prediction (as the current value is one) instead of the smaller spread around a
+ * median fitted to the very values it is measured on.
  *
  * The band is floored at 1 % of |baseline| (and at 1e-9): a history with no variation would
  * otherwise make any change, however small, infinitely anomalous. With the floor a constant
