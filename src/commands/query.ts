@@ -6,33 +6,40 @@ import {emptyRawQueryNote, renderRawQueryResult} from '../cli/render/raw-query.j
 import {tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
 import {QueryDeadline} from '../core/query/deadline.js'
-import {fieldsByMeasurement, prepareQuery, toQueryResult, type QueryResult} from '../core/query/run.js'
+import {prepareQuery, type QueryResult} from '../core/query/run.js'
 import {checkPassthroughStore, runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Query extends BaseCommand {
   static override summary = 'Query stored metrics with the mon expression language.'
-  static override description = `Selectors are measurement.field{tag="value"}; aggregations (mean, min, max, sum, count, first, last, median, stddev, spread, percentile(x, 95)) take "by" tags; rate() and derivative() are per second. The grammar is in docs/query.md.`
+  static override description = `The language is PromQL over mon's names: a selector is measurement.field{tag="value"}, x[5m] is a window, and the functions and operators are Prometheus' (rate, increase, avg_over_time, predict_linear, histogram_quantile, sum by (…), on(…)/group_left, offset, @ …) plus mon's anomaly(), first/last/spread and the older spellings (mean(x) by host, percentile(x, 95)).
+
+With no range flags the query is an INSTANT query at now (or --at): exactly what an alert rule with this expression sees when it evaluates. With --since/--until/--step it is a RANGE query: that instant query evaluated at every step (aligned to multiples of the step), so a graph shows what the rule saw at each evaluation. x[5m] shows the raw points of the window. The grammar and a PromQL → mon table are in docs/query.md.`
   static override enableJsonFlag = true
   static override examples = [
-    `<%= config.bin %> <%= command.id %> 'mean(cpu.usage_user{cpu="cpu-total"}) by host' --since 15m --every 1m`,
-    `<%= config.bin %> <%= command.id %> 'max(disk.used_percent) by (host, path)' --since 1h`,
-    `<%= config.bin %> <%= command.id %> 'sum(rate(net.bytes_recv{interface!="lo"})) by host' --every 30s --format chart`,
-    `<%= config.bin %> <%= command.id %> 'mem.used_percent > 90' --since 1d --format csv`,
-    `<%= config.bin %> <%= command.id %> 'max(cpu.usage_user{host=~"web-.*"}) by host' --since 30d --timeout 1m`,
-    `<%= config.bin %> <%= command.id %> 'percentile(http_response.response_time, 95) by server' --since 2026-11-24T00:00:00Z --until 2026-11-25T00:00:00Z`,
+    `<%= config.bin %> <%= command.id %> 'avg by (host) (cpu.usage_user{cpu="cpu-total"})'`,
+    `<%= config.bin %> <%= command.id %> 'sum by (host) (rate(net.bytes_recv{interface!="lo"}[5m]))' --since 1h --step 1m`,
+    `<%= config.bin %> <%= command.id %> 'max(disk.used_percent[5m]) by (host, path) > 90' --at 2026-11-25T09:00:00Z`,
+    `<%= config.bin %> <%= command.id %> 'predict_linear(disk.free{path="/"}[6h], 4h) < 0'`,
+    `<%= config.bin %> <%= command.id %> 'time() - timestamp(last_over_time(system.uptime[1h])) > 300'`,
+    `<%= config.bin %> <%= command.id %> 'sum(rate(shop.orders[5m])) / sum(rate(shop.orders[5m] offset 1w))' --since 1d --format chart`,
+    `<%= config.bin %> <%= command.id %> 'cpu.usage_user{host="web-01"}[10m]' --format csv`,
+    `<%= config.bin %> <%= command.id %> 'mean(cpu.usage_user[5m]) by host' --explain`,
     `<%= config.bin %> <%= command.id %> --influxql 'SELECT mean(usage_idle) FROM cpu WHERE time > now() - 1h GROUP BY time(5m), host'`,
     `<%= config.bin %> <%= command.id %> --flux 'from(bucket: "mon") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "mem")'`,
   ]
 
   static override args = {query: Args.string({description: 'expression, e.g. mean(cpu.usage_user) by host (or use --influxql / --flux)'})}
   static override flags = {
-    since: Flags.string({char: 's', description: 'start: a duration back from now (15m, 2h, 7d) or RFC 3339', default: '1h'}),
-    until: Flags.string({char: 'u', description: 'end: a duration back from now or RFC 3339 (default: now)'}),
-    every: Flags.string({char: 'e', description: "bucket width for aggregations (1m, 5m, 1h) or 'auto'"}),
+    at: Flags.string({description: 'instant query time: a duration back from now (15m) or RFC 3339 (default: now)'}),
+    since: Flags.string({char: 's', description: 'range query start: a duration back from now (15m, 2h, 7d) or RFC 3339 (with --until/--step; default 1h)'}),
+    until: Flags.string({char: 'u', description: 'range query end: a duration back from now or RFC 3339 (default: now)'}),
+    step: Flags.string({description: "range query step (1m, 5m, 1h) or 'auto' (about 60 steps)", exclusive: ['every']}),
+    every: Flags.string({char: 'e', description: 'alias of --step', exclusive: ['step']}),
+    lookback: Flags.string({description: 'how far back an instant selector looks for its latest point (default 5m, as Prometheus)'}),
     format: Flags.string({char: 'f', description: 'output format', options: ['table', 'json', 'csv', 'chart'], default: 'table'}),
     timeout: Flags.string({description: 'give up after this long with "query timed out" (exit 1); default: config query.timeout (10s)'}),
-    explain: Flags.boolean({description: 'print (on stderr) how each part of the query ran on the backend: tier, SQL or InfluxQL'}),
+    explain: Flags.boolean({description: 'print (on stderr) how the query is evaluated and how each read ran on the backend: tier, SQL or InfluxQL'}),
     influxql: Flags.string({description: 'run this InfluxQL as written on an InfluxDB store (1.x, 2.x, 3.x)', exclusive: ['flux']}),
     flux: Flags.string({description: 'run this Flux as written on an InfluxDB 2.x store', exclusive: ['influxql']}),
   }
@@ -61,16 +68,24 @@ export default class Query extends BaseCommand {
         return raw
       }
 
-      const every = flags.every ?? (flags.format === 'chart' ? 'auto' : undefined)
-      const q = prepareQuery({query: args.query!, since: flags.since, until: flags.until, every, now: ctx.clock.now(), timeoutMs, clock: ctx.clock})
+      const step = flags.step ?? flags.every ?? (flags.format === 'chart' && flags.at === undefined ? 'auto' : undefined)
+      const lookbackMs = flags.lookback === undefined ? undefined : tryParseDuration(flags.lookback)
+      if (lookbackMs !== undefined && !(lookbackMs > 0)) throw new InputError(`--lookback: invalid duration ${JSON.stringify(flags.lookback)}`, {hint: 'a positive duration such as 5m'})
+      if (flags.lookback !== undefined && lookbackMs === undefined) throw new InputError(`--lookback: invalid duration ${JSON.stringify(flags.lookback)}`, {hint: 'a positive duration such as 5m'})
+      const q = prepareQuery({query: args.query!, at: flags.at, since: flags.since, until: flags.until, step, lookbackMs, now: ctx.clock.now(), timeoutMs, clock: ctx.clock})
+      if (q.type === 'instant' && flags.format === 'chart') throw new InputError('--format chart needs a range query', {hint: 'add --since 1h (and --step), or drop --at'})
       const store = await ctx.store()
-      const frames = await q.run(store, (plan) => this.debugLine(store.explain(plan).split('\n').slice(0, 2).join(' | ')))
+      const result = await q.run(store, (plan) => this.debugLine(store.explain(plan).split('\n').slice(0, 2).join(' | ')))
       // after the run: a backend that learns its tiers from the server knows them by now
-      if (flags.explain) for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
-      const result = toQueryResult(q, frames, every)
+      if (flags.explain) {
+        for (const line of q.explain()) this.warnLine(line)
+        this.warnLine('each selector is one read of raw points over every window the expression needs; the functions run in mon, the same on every backend:\n')
+        for (const plan of q.plans()) this.warnLine(store.explain(plan) + '\n')
+      }
+
       const nothing = this.jsonEnabled() ? undefined : emptyQueryNote(result, flags.format as QueryFormat)
       if (nothing) this.warnLine(nothing)
-      else if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat, {fields: fieldsByMeasurement(q.plans())}))
+      else if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
       return result
     } finally {
       await ctx.close()

@@ -155,7 +155,7 @@ describe('labels an expression can yield', () => {
   ]
   for (const [expr, closed, labels] of cases) {
     it(expr, () => {
-      const got = outputLabels(parseQuery(expr))
+      const got = outputLabels(parseQuery(expr).expr)
       assert.equal(got.closed, closed)
       assert.deepEqual(got.labels, labels)
     })

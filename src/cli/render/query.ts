@@ -31,25 +31,18 @@ function flatRows(result: QueryResult): {headers: string[]; rows: Array<Array<st
  */
 export function emptyQueryNote(result: QueryResult, format: QueryFormat): string | undefined {
   if (format === 'json' || format === 'csv') return undefined
-  return result.series.every((s) => s.values.length === 0) ? 'no data in this range' : undefined
+  return result.series.every((s) => s.values.length === 0) ? (result.type === 'instant' ? `no data at ${result.end} (an instant query looks back 5m unless --lookback says otherwise; add --since for a range)` : 'no data in this range') : undefined
 }
 
-/**
- * `fields`: measurement → the fields the query read from it (from its plans). A result series has
- * only its measurement's name; with one field per measurement the chart legend names the field too.
- */
-export function renderQueryResult(result: QueryResult, format: QueryFormat, opts: {fields?: Map<string, Set<string>>} = {}): string {
+/** The result as a table, CSV, JSON or a terminal chart (one line per series). */
+export function renderQueryResult(result: QueryResult, format: QueryFormat): string {
   if (format === 'json') return JSON.stringify(result, null, 2)
   const {headers, rows} = flatRows(result)
   if (format === 'csv') return [headers, ...rows].map((r) => r.map(csvCell).join(',')).join('\n')
   if (format === 'chart') {
     const label = (s: QueryResult['series'][number]) => {
       const tags = Object.entries(s.tags).map(([k, v]) => `${k}=${v}`)
-      const read = opts.fields?.get(s.name)
-      const field = read?.size === 1 ? [...read][0]! : undefined
-      const column = s.columns[1]
-      const what = field === undefined ? `${column}(${s.name})` : column === field ? `${s.name}.${field}` : `${column}(${s.name}.${field})`
-      return `${what}${tags.length > 0 ? `{${tags.join(',')}}` : ''}`
+      return `${s.name}${tags.length > 0 || s.name === '' ? `{${tags.join(',')}}` : ''}`
     }
 
     return renderChart(

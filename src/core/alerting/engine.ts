@@ -9,7 +9,7 @@ import type {Point} from '../model/point.js'
 import {QueryCache, type QueryCacheStats} from '../query/cache.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../query/deadline.js'
 import {evaluateInstant, type Sample} from '../query/executor.js'
-import type {Expr} from '../query/ast.js'
+import {containsAbsent} from '../query/ast.js'
 import type {StateDb} from '../state/db.js'
 import {hasTierRouting, type QueryPlan, type Store} from '../store/types.js'
 import {alertFingerprint} from './fingerprint.js'
@@ -339,7 +339,6 @@ class Engine implements RuleEngine {
     try {
       const samples = await evaluateInstant(rule.query, counting, at, {
         lookback: group.lookbackMs ?? this.defaults.lookbackMs,
-        source: rule.expr,
         deadline: new QueryDeadline(this.defaults.queryTimeoutMs, this.clock),
       })
       // no data: the selectors found nothing at all (not: the comparison filtered everything out)
@@ -354,7 +353,7 @@ class Engine implements RuleEngine {
   private usesAbsent(rule: AlertRule): boolean {
     let known = this.absentRules.get(rule)
     if (known === undefined) {
-      known = containsAbsent(rule.query)
+      known = containsAbsent(rule.query.expr)
       this.absentRules.set(rule, known)
     }
 
@@ -608,18 +607,6 @@ export function alertsPoint(t: AlertTransition): Point {
   return {measurement: 'alerts', tags: {...t.alert.labels, alertstate: t.to}, fields, ts: t.at}
 }
 
-function containsAbsent(e: Expr): boolean {
-  switch (e.kind) {
-    case 'call':
-      return e.fn === 'absent' || e.args.some(containsAbsent)
-    case 'binary':
-      return containsAbsent(e.left) || containsAbsent(e.right)
-    case 'neg':
-      return containsAbsent(e.expr)
-    default:
-      return false
-  }
-}
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length)

@@ -1,4 +1,5 @@
-import {formatExpr, isAgg, type Expr} from '../query/ast.js'
+import {formatExpr, type PromExpr} from '../query/ast.js'
+import {METRIC_NAME} from '../query/eval/series.js'
 
 /**
  * Which labels an expression's result can carry, worked out from the expression alone, so that
@@ -16,31 +17,55 @@ export interface OutputLabels {
   source: string
 }
 
-export function outputLabels(e: Expr): OutputLabels {
+export function outputLabels(e: PromExpr): OutputLabels {
   switch (e.kind) {
     case 'number':
+    case 'string':
       return {closed: true, labels: [], source: formatExpr(e)}
-    case 'selector':
+    case 'vector':
       return {closed: false, labels: equalityLabels(e.matchers), source: formatExpr(e)}
-    case 'neg':
+    case 'matrix':
+      return outputLabels(e.selector)
+    case 'subquery':
+    case 'unary':
       return outputLabels(e.expr)
+    case 'aggregation':
+      if (e.without) return {...outputLabels(e.expr), source: formatExpr(e)}
+      if (e.op === 'topk' || e.op === 'bottomk') return outputLabels(e.expr)
+      return {closed: true, labels: e.op === 'count_values' && e.param?.kind === 'string' ? [...e.grouping, e.param.value] : [...e.grouping], source: formatExpr(e)}
     case 'call': {
-      if (isAgg(e.fn)) return {closed: true, labels: [...(e.by ?? [])], source: formatExpr(e)}
-      if (e.fn === 'absent') {
-        const sel = e.args[0]
-        return {closed: true, labels: sel.kind === 'selector' ? equalityLabels(sel.matchers) : [], source: formatExpr(e)}
+      if (e.func === 'absent' || e.func === 'absent_over_time') {
+        const arg = e.args[0]
+        const sel = arg?.kind === 'vector' ? arg : arg?.kind === 'matrix' ? arg.selector : undefined
+        return {closed: true, labels: sel ? equalityLabels(sel.matchers) : [], source: formatExpr(e)}
       }
 
-      return outputLabels(e.args[0])
+      if (e.func === 'time' || e.func === 'vector' || e.func === 'scalar') return {closed: true, labels: [], source: formatExpr(e)}
+      const first = e.args.find((a) => a.kind !== 'number' && a.kind !== 'string')
+      if (!first) return {closed: true, labels: [], source: formatExpr(e)}
+      const inner = outputLabels(first)
+      if (e.func === 'label_replace' || e.func === 'label_join') {
+        const dst = e.args[1]
+        return {...inner, labels: dst?.kind === 'string' ? [...new Set([...inner.labels, dst.value])] : inner.labels, closed: dst?.kind === 'string' ? inner.closed : false}
+      }
+
+      if (e.func === 'histogram_quantile') return {...inner, labels: inner.labels.filter((l) => l !== 'le')}
+      return inner
     }
 
     case 'binary': {
-      if (e.left.kind === 'number') return outputLabels(e.right)
-      if (e.right.kind === 'number') return outputLabels(e.left)
-      // a comparison keeps the left side; arithmetic joins on identical tag sets, so the tighter side decides
-      const left = outputLabels(e.left)
+      if (e.lhs.kind === 'number') return outputLabels(e.rhs)
+      if (e.rhs.kind === 'number') return outputLabels(e.lhs)
+      const left = outputLabels(e.lhs)
+      const right = outputLabels(e.rhs)
+      if (e.op === 'or') return {closed: left.closed && right.closed, labels: left.labels.filter((l) => right.labels.includes(l)), source: left.source}
+      if (e.op === 'and' || e.op === 'unless') return left
+      // group_right keeps the right side's labels; include labels come from the other side
+      const many = e.matching?.group === 'right' ? right : left
+      const include = e.matching?.include ?? []
+      if (e.matching?.on && !e.matching.group) return {closed: true, labels: e.matching.labels.filter((l) => l !== METRIC_NAME), source: left.source}
+      if (e.matching?.group) return {...many, labels: [...new Set([...many.labels, ...include])]}
       if (['>', '<', '>=', '<=', '==', '!='].includes(e.op)) return left
-      const right = outputLabels(e.right)
       if (left.closed) return left
       if (right.closed) return right
       return {closed: false, labels: [...new Set([...left.labels, ...right.labels])], source: left.source}
@@ -49,5 +74,5 @@ export function outputLabels(e: Expr): OutputLabels {
 }
 
 function equalityLabels(ms: Array<{name: string; op: string}>): string[] {
-  return [...new Set(ms.filter((m) => m.op === '=').map((m) => m.name))]
+  return [...new Set(ms.filter((m) => m.op === '=' && m.name !== METRIC_NAME).map((m) => m.name))]
 }

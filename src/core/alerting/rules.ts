@@ -19,7 +19,7 @@ import {
 import {duration, int, isCronExpression, scalarString, section} from '../config/common.js'
 import {noDataState} from '../config/schema.js'
 import {InputError, type SourcePosition} from '../errors.js'
-import {formatExpr, selectorsOf, type Expr} from '../query/ast.js'
+import {formatExpr, selectorsOf, type ParsedQuery} from '../query/ast.js'
 import {QueryError, parseQuery} from '../query/parser.js'
 import {outputLabels} from './expr-labels.js'
 import {expandPaths} from './files.js'
@@ -42,7 +42,7 @@ export interface AlertRule {
   /** the alertname */
   name: string
   expr: string
-  query: Expr
+  query: ParsedQuery
   forMs: number
   keepFiringForMs: number
   /** label values as written (templates), including the group's labels */
@@ -323,7 +323,7 @@ class RuleCompiler {
     const before = this.problems.length
     if (r.record !== undefined) this.problem([...path, 'record'], 'recording rules are not supported; this file may hold alerting rules only', 'write an alerting rule (alert: …), or query the expression directly with mon query', undefined, true)
 
-    let query: Expr | undefined
+    let query: ParsedQuery | undefined
     try {
       query = parseQuery(r.expr)
     } catch (error) {
@@ -331,13 +331,13 @@ class RuleCompiler {
       this.problem([...path, 'expr'], error.reason, error.hint, error.span.start)
     }
 
-    if (query && selectorsOf(query).length === 0) {
-      this.problem([...path, 'expr'], `the expression ${formatExpr(query)} reads no metrics: it is always ${query.kind === 'number' && query.value === 0 ? 'false' : 'the same'}`, 'compare a selector, e.g. mean(cpu.usage_user{cpu="cpu-total"}) by host > 90', 0)
+    if (query && selectorsOf(query.expr).length === 0) {
+      this.problem([...path, 'expr'], `the expression ${formatExpr(query.expr)} reads no metrics: it is always ${query.expr.kind === 'number' && query.expr.value === 0 ? 'false' : 'the same'}`, 'compare a selector, e.g. mean(cpu.usage_user{cpu="cpu-total"}) by host > 90', 0)
     }
 
     const allLabels = {...groupLabels, ...(r.labels ?? {})}
     if ('alertname' in allLabels) this.problem([...path, 'labels', 'alertname'], "'alertname' is set from the rule's alert name and cannot be a label", undefined, undefined, true)
-    const produced = query ? outputLabels(query) : undefined
+    const produced = query ? outputLabels(query.expr) : undefined
     const known = new Set(['alertname', ...Object.keys(allLabels)])
     const compileAll = (values: Record<string, string>, where: 'labels' | 'annotations', from: Record<string, string> = values): Record<string, CompiledTemplate> => {
       const out: Record<string, CompiledTemplate> = {}

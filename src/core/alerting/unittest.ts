@@ -8,9 +8,10 @@ import {ConfigError, PositionFinder, describeValue, didYouMean, genericIssueMess
 import {duration, scalarString, section, stringList} from '../config/common.js'
 import {InputError, LocatedError, errorMessage, type SourcePosition} from '../errors.js'
 import type {Point} from '../model/point.js'
-import type {Expr, SelectorNode} from '../query/ast.js'
+import {splitMetricName, type ParsedQuery} from '../query/ast.js'
+import type {VectorSelector} from '../query/eval/ast.js'
 import {evaluateInstant} from '../query/executor.js'
-import {QueryError, parseQuery} from '../query/parser.js'
+import {QueryError, parseQuery, spanOf} from '../query/parser.js'
 import {SqliteStore} from '../store/sqlite/store.js'
 import {DEFAULT_ENGINE, createRuleEngine} from './engine.js'
 import {loadRuleFiles, type RuleGroup} from './rules.js'
@@ -85,7 +86,7 @@ type TestCase = TestFile['tests'][number]
 interface Prepared {
   points: Point[]
   alertChecks: Array<{path: ConfigPath; at: number; alertname: string; expected: string[]; position: SourcePosition}>
-  exprChecks: Array<{path: ConfigPath; at: number; expr: Expr; text: string; expected: ExpectedSample[]; position: SourcePosition}>
+  exprChecks: Array<{path: ConfigPath; at: number; expr: ParsedQuery; text: string; expected: ExpectedSample[]; position: SourcePosition}>
 }
 
 interface ExpectedSample {
@@ -189,8 +190,9 @@ function prepareTest(t: TestCase, path: ConfigPath, where: YamlLocator, alertnam
     if (!sel) return
     const tags: Record<string, string> = {}
     for (const m of sel.matchers) tags[m.name] = m.value
+    const {measurement, field} = sel.split ?? splitMetricName(sel.name!)
     values.forEach((v, k) => {
-      if (typeof v === 'number') out.points.push({measurement: sel.measurement, tags, fields: {[sel.field]: v}, ts: k * interval})
+      if (typeof v === 'number') out.points.push({measurement, tags, fields: {[field]: v}, ts: k * interval})
     })
   })
 
@@ -206,7 +208,7 @@ function prepareTest(t: TestCase, path: ConfigPath, where: YamlLocator, alertnam
   })
 
   ;[...t.promql_expr_test.map((e, i) => [e, [...path, 'promql_expr_test', i]] as const), ...t.expr_test.map((e, i) => [e, [...path, 'expr_test', i]] as const)].forEach(([e, epath]) => {
-    let expr: Expr | undefined
+    let expr: ParsedQuery | undefined
     try {
       expr = parseQuery(e.expr)
     } catch (error) {
@@ -226,24 +228,25 @@ function prepareTest(t: TestCase, path: ConfigPath, where: YamlLocator, alertnam
 
 type Report = (message: string, offset: number, hint?: string) => void
 
-function parseSeriesSelector(text: string, report: Report): SelectorNode | undefined {
-  let e: Expr
+function parseSeriesSelector(text: string, report: Report): VectorSelector | undefined {
+  let q: ParsedQuery
   try {
-    e = parseQuery(text)
+    q = parseQuery(text)
   } catch (error) {
     if (!(error instanceof QueryError)) throw error
     report(error.reason, error.span.start, error.hint)
     return undefined
   }
 
-  if (e.kind !== 'selector' || e.range !== undefined) {
-    report('expected a series: measurement.field{tag="value", …}', e.start, 'e.g. cpu.usage_user{host="web-01",cpu="cpu-total"}')
+  const e = q.expr
+  if (e.kind !== 'vector' || e.offset !== undefined || e.at !== undefined) {
+    report('expected a series: measurement.field{tag="value", …}', spanOf(q, e).start, 'e.g. cpu.usage_user{host="web-01",cpu="cpu-total"}')
     return undefined
   }
 
   const bad = e.matchers.find((m) => m.op !== '=')
   if (bad) {
-    report(`a test series has exact tags: use ${bad.name}="…", not ${bad.op}`, text.indexOf(bad.name, e.start))
+    report(`a test series has exact tags: use ${bad.name}="…", not ${bad.op}`, text.indexOf(bad.name, spanOf(q, e).start))
     return undefined
   }
 
@@ -256,23 +259,24 @@ function parseSampleLabels(text: string, report: Report): Omit<ExpectedSample, '
   const prefix = '__sample__.__value__'
   const src = t.startsWith('{') || t === '' ? prefix + (t || '{}') : t
   const shift = src === t ? 0 : prefix.length
-  let e: Expr
+  let q: ParsedQuery
   try {
-    e = parseQuery(src)
+    q = parseQuery(src)
   } catch (error) {
     if (!(error instanceof QueryError)) throw error
     report(error.reason, Math.max(0, error.span.start - shift), error.hint)
     return undefined
   }
 
-  if (e.kind !== 'selector' || e.matchers.some((m) => m.op !== '=')) {
+  const e = q.expr
+  if (e.kind !== 'vector' || e.matchers.some((m) => m.op !== '=')) {
     report('expected labels such as {host="web-01"}', 0)
     return undefined
   }
 
   const labels: Record<string, string> = {}
   for (const m of e.matchers) labels[m.name] = m.value
-  return shift > 0 ? {labels} : {name: e.measurement, labels}
+  return shift > 0 ? {labels} : {name: e.name, labels}
 }
 
 async function runTest(name: string, t: TestCase, p: Prepared, groups: RuleGroup[], evalInterval: number): Promise<RuleTestFailure[]> {
@@ -303,7 +307,7 @@ async function runTest(name: string, t: TestCase, p: Prepared, groups: RuleGroup
     for (const c of p.exprChecks) {
       const expected = c.expected.map(formatSample).sort()
       try {
-        const samples = await evaluateInstant(c.expr, store, c.at, {lookback: DEFAULT_ENGINE.lookbackMs, source: c.text})
+        const samples = await evaluateInstant(c.expr, store, c.at, {lookback: DEFAULT_ENGINE.lookbackMs})
         const named = c.expected.some((e) => e.name !== undefined)
         const got = samples.map((s) => ({name: named ? s.name : undefined, labels: s.labels, value: s.value}))
         if (!sameSamples(c.expected, got)) failures.push({test: name, kind: 'expr', evalTime: formatDuration(c.at), expr: c.text, expected, got: got.map(formatSample).sort(), position: c.position})

@@ -1,6 +1,14 @@
-import {formatDuration} from '../config/duration.js'
 import type {Matcher} from '../model/matcher.js'
-import type {AggFn, TransformFn} from '../store/types.js'
+import type {AggregationOp, PromExpr, VectorSelector} from './eval/ast.js'
+import {formatPromExpr} from './eval/format.js'
+import {METRIC_NAME} from './eval/series.js'
+
+/**
+ * The expression language shared by `mon query`, alert and recording rules and `mon top`: PromQL
+ * (docs/query.md) over mon's `measurement.field` names. The parser (parser.ts) builds the tree the
+ * PromQL-model evaluator (eval/) runs; this file holds what callers need around it.
+ */
+export type {PromExpr} from './eval/ast.js'
 
 /** Character offsets into the query text (0-based, end exclusive), for caret errors. */
 export interface Span {
@@ -8,97 +16,84 @@ export interface Span {
   end: number
 }
 
-export interface NumberNode extends Span {
-  kind: 'number'
-  value: number
+/** A parsed expression with where each node came from in the text. */
+export interface ParsedQuery {
+  text: string
+  expr: PromExpr
+  spans: WeakMap<object, Span>
 }
 
-export interface SelectorNode extends Span {
-  kind: 'selector'
-  measurement: string
-  field: string
-  matchers: Matcher[]
-  /** `[5m]`: the look-back window in ms, used by instant evaluation (rules, dashboards) */
-  range?: number
+/** The metric name of a mon series: `measurement.field`. */
+export function metricName(measurement: string, field: string): string {
+  return `${measurement}.${field}`
 }
 
-export type CallFn = AggFn | TransformFn | 'absent' | 'abs' | 'round' | 'ceil' | 'floor'
-
-export interface CallNode extends Span {
-  kind: 'call'
-  fn: CallFn
-  args: Expr[]
-  /** grouping of an aggregation: `mean(x) by host` or `by (host, cpu)` */
-  by?: string[]
+/**
+ * `measurement.field` split at the first dot; a name without a dot (a Prometheus-style recording
+ * rule name such as `job:requests:rate5m`) is the field `value` of that measurement.
+ */
+export function splitMetricName(name: string): {measurement: string; field: string} {
+  const dot = name.indexOf('.')
+  return dot < 0 ? {measurement: name, field: 'value'} : {measurement: name.slice(0, dot), field: name.slice(dot + 1)}
 }
 
-export type ArithOp = '+' | '-' | '*' | '/' | '%'
-export type CompareOp = '>' | '<' | '>=' | '<=' | '==' | '!='
-
-export interface BinaryNode extends Span {
-  kind: 'binary'
-  op: ArithOp | CompareOp
-  left: Expr
-  right: Expr
+/** The metric name a selector reads (its name, or its `__name__="…"` matcher). */
+export function selectorName(sel: VectorSelector): string | undefined {
+  return sel.name ?? sel.matchers.find((m) => m.name === METRIC_NAME && m.op === '=')?.value
 }
 
-export interface NegNode extends Span {
-  kind: 'neg'
-  expr: Expr
+/** The selector's tag matchers, without the metric name. */
+export function tagMatchers(sel: VectorSelector): Matcher[] {
+  return sel.matchers.filter((m) => m.name !== METRIC_NAME)
 }
 
-export type Expr = NumberNode | SelectorNode | CallNode | BinaryNode | NegNode
-
-export const AGG_FNS: readonly AggFn[] = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'percentile', 'median', 'stddev', 'spread']
-export const TRANSFORM_FNS: readonly TransformFn[] = ['rate', 'derivative']
-export const SCALAR_FNS = ['abs', 'round', 'ceil', 'floor'] as const
-export const ALL_FNS: readonly CallFn[] = [...AGG_FNS, ...TRANSFORM_FNS, 'absent', ...SCALAR_FNS]
-export const COMPARE_OPS: readonly string[] = ['>', '<', '>=', '<=', '==', '!=']
-
-export function isAgg(fn: string): fn is AggFn {
-  return (AGG_FNS as readonly string[]).includes(fn)
+/** Every selector in an expression, in order (a matrix selector's inner selector included). */
+export function selectorsOf(e: PromExpr): VectorSelector[] {
+  const out: VectorSelector[] = []
+  walk(e, (node) => {
+    if (node.kind === 'vector') out.push(node)
+  })
+  return out
 }
 
-export function isTransform(fn: string): fn is TransformFn {
-  return (TRANSFORM_FNS as readonly string[]).includes(fn)
-}
-
-/** Every selector in an expression, in order. */
-export function selectorsOf(e: Expr): SelectorNode[] {
+/** Calls `visit` on every node, parents before children. */
+export function walk(e: PromExpr, visit: (node: PromExpr) => void): void {
+  visit(e)
   switch (e.kind) {
-    case 'selector':
-      return [e]
+    case 'matrix':
+      walk(e.selector, visit)
+      return
+    case 'subquery':
+    case 'unary':
+      walk(e.expr, visit)
+      return
     case 'call':
-      return e.args.flatMap(selectorsOf)
+      for (const a of e.args) walk(a, visit)
+      return
+    case 'aggregation':
+      if (e.param) walk(e.param, visit)
+      walk(e.expr, visit)
+      return
     case 'binary':
-      return [...selectorsOf(e.left), ...selectorsOf(e.right)]
-    case 'neg':
-      return selectorsOf(e.expr)
+      walk(e.lhs, visit)
+      walk(e.rhs, visit)
+      return
     default:
-      return []
   }
 }
 
-/** The expression printed back in canonical form. */
-export function formatExpr(e: Expr): string {
-  switch (e.kind) {
-    case 'number':
-      return String(e.value)
-    case 'selector': {
-      const name = (s: string) => (/^[A-Za-z_][\w:]*$/.test(s) ? s : JSON.stringify(s))
-      const ms = e.matchers.length > 0 ? `{${e.matchers.map((m) => `${name(m.name)}${m.op}${JSON.stringify(m.value)}`).join(', ')}}` : ''
-      return `${name(e.measurement)}.${name(e.field)}${ms}${e.range === undefined ? '' : `[${formatDuration(e.range)}]`}`
-    }
-
-    case 'call':
-      return `${e.fn}(${e.args.map(formatExpr).join(', ')})${e.by && e.by.length > 0 ? ` by (${e.by.join(', ')})` : ''}`
-    case 'binary':
-      return `${wrap(e.left)} ${e.op} ${wrap(e.right)}`
-    case 'neg':
-      return `-${wrap(e.expr)}`
-  }
+/** Whether the expression calls `absent`/`absent_over_time` anywhere (a rule then has data by design). */
+export function containsAbsent(e: PromExpr): boolean {
+  let found = false
+  walk(e, (node) => {
+    if (node.kind === 'call' && (node.func === 'absent' || node.func === 'absent_over_time')) found = true
+  })
+  return found
 }
 
-function wrap(e: Expr): string {
-  return e.kind === 'binary' ? `(${formatExpr(e)})` : formatExpr(e)
+/** The expression printed back in canonical PromQL form (mon names as written). */
+export function formatExpr(e: PromExpr): string {
+  return formatPromExpr(e)
 }
+
+export const AGGREGATION_OPS: readonly AggregationOp[] = ['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar', 'quantile', 'topk', 'bottomk', 'count_values', 'first', 'last', 'spread']

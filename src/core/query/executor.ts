@@ -1,242 +1,234 @@
-import type {AggFn, Frame, QueryPlan, Store} from '../store/types.js'
-import {isAgg, isTransform, type CallNode, type Expr, type SelectorNode} from './ast.js'
+import type {Frame, QueryPlan, Store} from '../store/types.js'
+import {selectorName, splitMetricName, tagMatchers, type ParsedQuery} from './ast.js'
+import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
+import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value} from './eval/engine.js'
+import {METRIC_NAME, MemorySeriesSource, type RawSeries, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
-import {QueryError} from './parser.js'
+import {QueryError, spanOf} from './parser.js'
 
 /**
- * Evaluates an expression against any {@link Store}. Selectors, aggregations and rate/derivative
- * become {@link QueryPlan}s that each backend runs natively (SQL on the embedded store, InfluxQL on
- * InfluxDB); arithmetic, comparisons, absent() and scalar functions are applied here, the same
- * way for every backend, so one expression gives the same numbers everywhere.
+ * Runs a parsed expression on any {@link Store} with Prometheus' evaluation model (eval/): an
+ * instant query at one time exactly as a rule evaluates it, a range query as that instant query at
+ * every step. Each selector becomes one raw read ({@link QueryPlan} without aggregation) covering
+ * every window the expression needs over the whole query, the same on every backend; the
+ * evaluator then computes in memory, so one expression gives the same numbers everywhere.
  */
-export interface EvalOptions {
-  /** [start, end) in ms for the whole query */
-  start: number
-  end: number
-  /** bucket width in ms; without it an aggregation gives one value per group */
-  every?: number
-  /**
-   * Instant evaluation (rules, dashboards): each selector reads its own window `[range]` (or this
-   * default look-back) ending at `end`.
-   */
-  lookback?: number
-  /** the query text, for located errors */
-  source?: string
-  /** the time budget: checked between plans and handed to the store */
+export interface RunOptions {
+  /** how far back an instant selector looks for its latest sample (default 5 m) */
+  lookbackMs?: number
+  /** the time budget: checked between reads and handed to the store */
   deadline?: QueryDeadline
+  /** sees each read before it runs (--debug, --explain) */
+  observe?: PlanObserver
 }
 
 export type PlanObserver = (plan: QueryPlan) => void
 
-export async function evaluate(expr: Expr, store: Store, opts: EvalOptions, observe?: PlanObserver): Promise<Frame[] | number> {
-  return new Evaluator(store, opts, observe).eval(expr)
+/** The implicit window of `rate(x)` written without one: the lookback, or the step when wider. */
+export function implicitRange(lookbackMs: number, stepMs?: number): number {
+  return Math.max(lookbackMs, stepMs ?? 0)
 }
 
-/** One value per series (the latest), as alert rules and dashboards want it. */
+interface Bounds {
+  /** the query's first and last evaluation time */
+  start: number
+  end: number
+  lookback: number
+  implicit: number
+  subqueryStep: number
+}
+
+/**
+ * The raw reads an expression needs to be evaluated at every time in [start, end]: one plan per
+ * distinct selector, its window the union of what each use of it reads (ranges, offsets, `@`,
+ * subqueries and anomaly()'s history included).
+ */
+export function readsFor(expr: PromExpr, start: number, end: number, opts: {lookbackMs?: number; stepMs?: number} = {}): QueryPlan[] {
+  const lookback = opts.lookbackMs ?? DEFAULT_LOOKBACK_MS
+  const bounds: Bounds = {start, end, lookback, implicit: implicitRange(lookback, opts.stepMs), subqueryStep: 60_000}
+  const reads = new Map<string, {sel: VectorSelector; lo: number; hi: number}>()
+  const add = (sel: VectorSelector, lo: number, hi: number) => {
+    const key = JSON.stringify([selectorName(sel), tagMatchers(sel)])
+    const known = reads.get(key)
+    if (known) {
+      known.lo = Math.min(known.lo, lo)
+      known.hi = Math.max(known.hi, hi)
+    } else {
+      reads.set(key, {sel, lo, hi})
+    }
+  }
+
+  collect(expr, start, end, bounds, add)
+  return [...reads.values()].map(({sel, lo, hi}) => {
+    const {measurement, field} = sel.split ?? splitMetricName(selectorName(sel)!)
+    return {measurement, field, matchers: tagMatchers(sel), start: lo, end: hi + 1}
+  })
+}
+
+function timeOf(at: AtModifier | undefined, t: number, b: Bounds): number {
+  return at === 'start' ? b.start : at === 'end' ? b.end : (at ?? t)
+}
+
+function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: VectorSelector, lo: number, hi: number) => void): void {
+  switch (e.kind) {
+    case 'vector': {
+      const off = e.offset ?? 0
+      add(e, timeOf(e.at, lo, b) - off - b.lookback, timeOf(e.at, hi, b) - off)
+      return
+    }
+
+    case 'matrix': {
+      const sel = e.selector
+      const off = sel.offset ?? 0
+      add(sel, timeOf(sel.at, lo, b) - off - (e.range || b.implicit), timeOf(sel.at, hi, b) - off)
+      return
+    }
+
+    case 'subquery': {
+      const off = e.offset ?? 0
+      collect(e.expr, timeOf(e.at, lo, b) - off - e.range, timeOf(e.at, hi, b) - off, b, add)
+      return
+    }
+
+    case 'call': {
+      if (e.func === 'anomaly') {
+        const seconds = e.args[1]?.kind === 'number' ? e.args[1].value : 0
+        const periods = e.args[2]?.kind === 'number' ? e.args[2].value : 4
+        collect(e.args[0], lo - Math.max(0, seconds * 1000 * periods), hi, b, add)
+        for (const a of e.args.slice(1)) collect(a, lo, hi, b, add)
+        return
+      }
+
+      for (const a of e.args) collect(a, lo, hi, b, add)
+      return
+    }
+
+    case 'aggregation':
+      if (e.param) collect(e.param, lo, hi, b, add)
+      collect(e.expr, lo, hi, b, add)
+      return
+    case 'binary':
+      collect(e.lhs, lo, hi, b, add)
+      collect(e.rhs, lo, hi, b, add)
+      return
+    case 'unary':
+      collect(e.expr, lo, hi, b, add)
+      return
+    default:
+  }
+}
+
+/** Runs the reads and holds their points as series for the evaluator. */
+export async function loadSeries(store: Store, plans: QueryPlan[], opts: RunOptions = {}): Promise<{source: MemorySeriesSource; samples: number}> {
+  const deadline = opts.deadline
+  const results = await Promise.all(
+    plans.map(async (plan) => {
+      opts.observe?.(plan)
+      const frames = deadline ? await deadline.bound(store.query(plan, {deadline})) : await store.query(plan)
+      return {plan, frames}
+    }),
+  )
+  const series: RawSeries[] = []
+  let samples = 0
+  for (const {plan, frames} of results) {
+    const name = `${plan.measurement}.${plan.field}`
+    for (const f of frames) {
+      const s = toSeries(f, name)
+      samples += s.samples.length
+      series.push(s)
+    }
+  }
+
+  return {source: new MemorySeriesSource(series), samples}
+}
+
+function toSeries(f: Frame, name: string): RawSeries {
+  const samples: RawSeries['samples'] = []
+  for (const row of f.rows) {
+    const v = row[1]
+    if (typeof v === 'number') samples.push({t: row[0] as number, v})
+    else if (typeof v === 'boolean') samples.push({t: row[0] as number, v: v ? 1 : 0})
+  }
+
+  return {labels: {...f.tags, [METRIC_NAME]: name}, samples}
+}
+
+function evalOptions(opts: RunOptions, stepMs?: number): EvalOptions {
+  const lookbackMs = opts.lookbackMs ?? DEFAULT_LOOKBACK_MS
+  return {lookbackMs, implicitRangeMs: implicitRange(lookbackMs, stepMs)}
+}
+
+/** An evaluation error with the query's caret under the part that failed. */
+export function located(q: ParsedQuery, error: unknown, source?: string): unknown {
+  if (!(error instanceof PromEvalError)) return error
+  return new QueryError(q.text, spanOf(q, error.node), error.message, {hint: error.hint, source})
+}
+
+export interface InstantResult {
+  value: Value
+  /** raw samples read from the store */
+  samplesRead: number
+}
+
+/** The expression at time `at` (ms). */
+export async function runInstant(q: ParsedQuery, store: Store, at: number, opts: RunOptions = {}): Promise<InstantResult> {
+  const plans = readsFor(q.expr, at, at, {lookbackMs: opts.lookbackMs})
+  const {source, samples} = await loadSeries(store, plans, opts)
+  opts.deadline?.check()
+  try {
+    return {value: instantQuery(source, q.expr, at, evalOptions(opts)), samplesRead: samples}
+  } catch (error) {
+    throw located(q, error)
+  }
+}
+
+/** The expression at start, start + step, … ≤ end: one series per label set. */
+export async function runRange(q: ParsedQuery, store: Store, start: number, end: number, stepMs: number, opts: RunOptions = {}): Promise<RangeSeries[]> {
+  const plans = readsFor(q.expr, start, end, {lookbackMs: opts.lookbackMs, stepMs})
+  const {source} = await loadSeries(store, plans, opts)
+  opts.deadline?.check()
+  try {
+    return rangeQuery(source, q.expr, start, end, stepMs, evalOptions(opts, stepMs))
+  } catch (error) {
+    throw located(q, error)
+  }
+}
+
+/** One value per series at one time, as alert and recording rules and dashboards want it. */
 export interface Sample {
+  /** the metric name when the result keeps one (a bare selector), else '' */
   name: string
+  /** the series' labels, without the metric name */
   labels: Record<string, string>
   value: number
-  /** time of the value (ms) */
+  /** the sample's own time where the value is one stored point (a selector, last(), last_over_time()), else the evaluation time */
   ts: number
 }
 
 export async function evaluateInstant(
-  expr: Expr,
+  q: ParsedQuery,
   store: Store,
   at: number,
-  opts: {lookback?: number; source?: string; deadline?: QueryDeadline} = {},
+  opts: {lookback?: number; deadline?: QueryDeadline} = {},
   observe?: PlanObserver,
 ): Promise<Sample[]> {
-  const lookback = opts.lookback ?? 5 * 60_000
-  const result = await evaluate(expr, store, {start: at - lookback + 1, end: at + 1, lookback, source: opts.source, deadline: opts.deadline}, observe)
-  if (typeof result === 'number') return [{name: 'scalar', labels: {}, value: result, ts: at}]
-  const samples: Sample[] = []
-  for (const f of result) {
-    const last = f.rows[f.rows.length - 1]
-    if (!last || typeof last[1] !== 'number') continue
-    samples.push({name: f.name, labels: f.tags, value: last[1], ts: last[0] as number})
-  }
-
-  return samples
+  const {value} = await runInstant(q, store, at, {lookbackMs: opts.lookback, deadline: opts.deadline, observe})
+  return samplesOf(value, at)
 }
 
-/** The plans an expression would run (for --explain), without running them. */
-export function plansOf(expr: Expr, opts: EvalOptions): QueryPlan[] {
-  const ev = new Evaluator(undefined as unknown as Store, opts)
-  const plans: QueryPlan[] = []
-  const walk = (e: Expr): void => {
-    if (e.kind === 'selector') plans.push(ev.planFor(e))
-    else if (e.kind === 'call' && (isAgg(e.fn) || isTransform(e.fn) || e.fn === 'absent')) plans.push(ev.planForCall(e))
-    else if (e.kind === 'call') e.args.forEach(walk)
-    else if (e.kind === 'binary') {
-      walk(e.left)
-      walk(e.right)
-    } else if (e.kind === 'neg') walk(e.expr)
+/** An instant query's value as samples (a scalar is one sample without labels; a range vector gives its latest points). */
+export function samplesOf(value: Value, at: number): Sample[] {
+  switch (value.type) {
+    case 'scalar':
+      return [{name: '', labels: {}, value: value.v, ts: at}]
+    case 'string':
+      return []
+    case 'vector':
+      return value.elements.map((e) => ({name: e.labels[METRIC_NAME] ?? '', labels: withoutName(e.labels), value: e.v, ts: e.sampleT ?? e.t}))
+    case 'matrix':
+      return value.series.flatMap((s) => {
+        const last = s.samples.at(-1)
+        return last ? [{name: s.labels[METRIC_NAME] ?? '', labels: withoutName(s.labels), value: last.v, ts: last.t}] : []
+      })
   }
-
-  walk(expr)
-  return plans
-}
-
-class Evaluator {
-  constructor(
-    private readonly store: Store,
-    private readonly opts: EvalOptions,
-    private readonly observe?: PlanObserver,
-  ) {}
-
-  private window(sel: SelectorNode): {start: number; end: number} {
-    if (this.opts.lookback === undefined) return {start: this.opts.start, end: this.opts.end}
-    return {start: this.opts.end - (sel.range ?? this.opts.lookback), end: this.opts.end}
-  }
-
-  planFor(sel: SelectorNode): QueryPlan {
-    return {measurement: sel.measurement, field: sel.field, matchers: sel.matchers, ...this.window(sel)}
-  }
-
-  planForCall(call: CallNode): QueryPlan {
-    const arg = call.args[0]
-    if (call.fn === 'absent') return {...this.planFor(arg as SelectorNode), limit: 1}
-    if (isTransform(call.fn)) {
-      return {...this.planFor(arg as SelectorNode), every: this.opts.every, transform: call.fn}
-    }
-
-    const inner = arg.kind === 'call' ? arg : undefined
-    const sel = (inner ? inner.args[0] : arg) as SelectorNode
-    const param = call.fn === 'percentile' && call.args[1]?.kind === 'number' ? call.args[1].value : undefined
-    return {
-      ...this.planFor(sel),
-      every: this.opts.every,
-      transform: inner && isTransform(inner.fn) ? inner.fn : undefined,
-      aggregate: {fn: call.fn as AggFn, param, by: call.by ?? []},
-    }
-  }
-
-  private async run(plan: QueryPlan): Promise<Frame[]> {
-    this.observe?.(plan)
-    const deadline = this.opts.deadline
-    if (!deadline) return this.store.query(plan)
-    return deadline.bound(this.store.query(plan, {deadline}))
-  }
-
-  async eval(e: Expr): Promise<Frame[] | number> {
-    switch (e.kind) {
-      case 'number':
-        return e.value
-      case 'selector':
-        return this.run(this.planFor(e))
-      case 'neg': {
-        const v = await this.eval(e.expr)
-        return typeof v === 'number' ? -v : mapFrames(v, (x) => -x)
-      }
-
-      case 'call':
-        return this.call(e)
-      case 'binary': {
-        const [l, r] = await Promise.all([this.eval(e.left), this.eval(e.right)])
-        return binary(e.op, l, r, () => new QueryError(this.opts.source ?? '', e, `cannot combine these operands with '${e.op}'`))
-      }
-    }
-  }
-
-  private async call(e: CallNode): Promise<Frame[] | number> {
-    if (isAgg(e.fn) || isTransform(e.fn)) return this.run(this.planForCall(e))
-    if (e.fn === 'absent') {
-      const sel = e.args[0] as SelectorNode
-      const plan = this.planForCall(e)
-      const frames = await this.run(plan)
-      if (frames.some((f) => f.rows.length > 0)) return []
-      const tags: Record<string, string> = {}
-      for (const m of sel.matchers) if (m.op === '=') tags[m.name] = m.value
-      return [{name: sel.measurement, tags, columns: ['time', 'absent'], rows: [[plan.start, 1]]}]
-    }
-
-    const v = await this.eval(e.args[0])
-    const f = {abs: Math.abs, round: Math.round, ceil: Math.ceil, floor: Math.floor}[e.fn as 'abs']
-    return typeof v === 'number' ? f(v) : mapFrames(v, f)
-  }
-}
-
-function mapFrames(frames: Frame[], f: (x: number) => number): Frame[] {
-  return frames.map((fr) => ({...fr, rows: fr.rows.map((r) => [r[0], typeof r[1] === 'number' ? f(r[1]) : r[1]])}))
-}
-
-const ARITH: Record<string, (a: number, b: number) => number> = {
-  '+': (a, b) => a + b,
-  '-': (a, b) => a - b,
-  '*': (a, b) => a * b,
-  '/': (a, b) => a / b,
-  '%': (a, b) => a % b,
-}
-const COMPARE: Record<string, (a: number, b: number) => boolean> = {
-  '>': (a, b) => a > b,
-  '<': (a, b) => a < b,
-  '>=': (a, b) => a >= b,
-  '<=': (a, b) => a <= b,
-  '==': (a, b) => a === b,
-  '!=': (a, b) => a !== b,
-}
-
-function tagKey(tags: Record<string, string>): string {
-  return JSON.stringify(Object.entries(tags).sort())
-}
-
-/**
- * Arithmetic applies per value; a comparison filters (keeps the left value where it holds, as
- * PromQL does). Two series operands are joined on identical tag sets and timestamps; a series set
- * with a single untagged frame is broadcast.
- */
-export function binary(op: string, l: Frame[] | number, r: Frame[] | number, incompatible: () => Error): Frame[] | number {
-  const cmp = COMPARE[op]
-  const arith = ARITH[op]
-  if (typeof l === 'number' && typeof r === 'number') return cmp ? Number(cmp(l, r)) : arith(l, r)
-  const combine = (a: number, b: number): number | undefined => (cmp ? (cmp(a, b) ? a : undefined) : arith(a, b))
-  if (typeof r === 'number') return filterMap(l as Frame[], (v) => combine(v, r))
-  if (typeof l === 'number') {
-    // 90 < x keeps x's values
-    return filterMap(r, (v) => (cmp ? (cmp(l, v) ? v : undefined) : arith(l, v)))
-  }
-
-  const rightByTags = new Map(r.map((f) => [tagKey(f.tags), f]))
-  const broadcast = r.length === 1 && Object.keys(r[0].tags).length === 0 ? r[0] : undefined
-  const out: Frame[] = []
-  for (const lf of l) {
-    const rf = rightByTags.get(tagKey(lf.tags)) ?? broadcast
-    if (!rf) continue
-    const rightAt = new Map(rf.rows.map((row) => [row[0] as number, row[1]]))
-    const rightSingle = rf.rows.length === 1 ? rf.rows[0][1] : undefined
-    const rows: Frame['rows'] = []
-    for (const row of lf.rows) {
-      const rv = rightAt.get(row[0] as number) ?? rightSingle
-      if (typeof row[1] !== 'number' || typeof rv !== 'number') continue
-      const v = combine(row[1], rv)
-      if (v !== undefined) rows.push([row[0], v])
-    }
-
-    if (rows.length > 0) out.push({...lf, rows})
-  }
-
-  if (out.length === 0 && l.length > 0 && r.length > 0 && !broadcast && !l.some((f) => rightByTags.has(tagKey(f.tags)))) {
-    // nothing lined up: say so rather than silently returning nothing
-    throw incompatible()
-  }
-
-  return out
-}
-
-function filterMap(frames: Frame[], f: (v: number) => number | undefined): Frame[] {
-  const out: Frame[] = []
-  for (const fr of frames) {
-    const rows: Frame['rows'] = []
-    for (const row of fr.rows) {
-      if (typeof row[1] !== 'number') continue
-      const v = f(row[1])
-      if (v !== undefined) rows.push([row[0], v])
-    }
-
-    if (rows.length > 0) out.push({...fr, rows})
-  }
-
-  return out
 }

@@ -1,18 +1,32 @@
-import type {Frame, FullStore, QueryPlan} from '../store/types.js'
-import {evaluate, plansOf} from './executor.js'
+import type {FullStore, QueryPlan} from '../store/types.js'
+import {readsFor, runInstant, runRange, type PlanObserver} from './executor.js'
 import {parseQuery} from './parser.js'
 import {autoEvery, parseTime} from './time.js'
-import {parseDuration} from '../config/duration.js'
+import {formatDuration, parseDuration} from '../config/duration.js'
 import {InputError} from '../errors.js'
 import type {Clock} from '../clock.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from './deadline.js'
+import type {ParsedQuery} from './ast.js'
+import {METRIC_NAME, withoutName} from './eval/series.js'
+import type {Value} from './eval/engine.js'
+import {implicitRange} from './executor.js'
+import {DEFAULT_LOOKBACK_MS} from './eval/engine.js'
 
+/**
+ * `mon query`: with no range flags an instant query at now (or `at`), evaluated exactly as a rule
+ * is; with `since`/`until`/`step` a range query, the instant query at every step.
+ */
 export interface QueryRequest {
   query: string
+  /** instant query time */
+  at?: string
   since?: string
   until?: string
-  every?: string
+  /** range step (`--step`, `--every`): a duration or 'auto' */
+  step?: string
   now: number
+  /** instant selectors look this far back (default 5m) */
+  lookbackMs?: number
   /** the run's time budget in ms (default {@link DEFAULT_QUERY_TIMEOUT_MS}) */
   timeoutMs?: number
   /** the clock the budget is measured on */
@@ -22,73 +36,127 @@ export interface QueryRequest {
 /** The `mon query` result; `--json` prints exactly this. Times are RFC 3339 strings. */
 export interface QueryResult {
   query: string
+  /** instant: one value per series at `end`; range: a value per step from `start` to `end` */
+  type: 'instant' | 'range'
+  /** PromQL's result type: vector, matrix (a range query, or an instant query of a range), scalar */
+  resultType: 'vector' | 'matrix' | 'scalar' | 'string'
   start: string
   end: string
+  /** a range query's step */
+  step?: string
+  /** alias of step, kept for scripts written against --every */
   every?: string
   series: Array<{name: string; tags: Record<string, string>; columns: string[]; values: Array<Array<string | number | boolean | null>>}>
 }
 
 export interface PreparedQuery {
   text: string
+  parsed: ParsedQuery
+  type: 'instant' | 'range'
   start: number
   end: number
-  every?: number
-  run(store: FullStore, observe?: (p: QueryPlan) => void): Promise<Frame[]>
+  step?: number
+  run(store: FullStore, observe?: PlanObserver): Promise<QueryResult>
+  /** the raw reads the query makes, for --explain */
   plans(): QueryPlan[]
+  /** lines saying how the query is evaluated, for --explain */
+  explain(): string[]
 }
 
-/** Parses and resolves the time range; throws located errors before anything runs. */
+/** Parses and resolves the times; throws located errors before anything runs. */
 export function prepareQuery(req: QueryRequest): PreparedQuery {
-  const expr = parseQuery(req.query)
+  const parsed = parseQuery(req.query)
+  const ranged = req.since !== undefined || req.until !== undefined || req.step !== undefined
+  if (ranged && req.at !== undefined) throw new InputError('--at is an instant query; --since/--until/--step make a range query: give one or the other')
+  const lookbackMs = req.lookbackMs ?? DEFAULT_LOOKBACK_MS
+  const timeoutMs = req.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS
+  if (!ranged) {
+    const at = req.at === undefined ? req.now : parseTime(req.at, req.now, '--at')
+    return {
+      text: req.query,
+      parsed,
+      type: 'instant',
+      start: at,
+      end: at,
+      async run(store, observe) {
+        const deadline = new QueryDeadline(timeoutMs, req.clock)
+        const {value} = await runInstant(parsed, store, at, {lookbackMs, deadline, observe})
+        return instantResult(req.query, at, value)
+      },
+      plans: () => readsFor(parsed.expr, at, at, {lookbackMs}),
+      explain: () => [`instant query at ${new Date(at).toISOString()}; selectors look back ${formatDuration(lookbackMs)}; rate(x) without [d] reads ${formatDuration(implicitRange(lookbackMs))}`],
+    }
+  }
+
   const end = req.until ? parseTime(req.until, req.now, '--until') : req.now
   const start = parseTime(req.since ?? '1h', req.now, '--since')
   if (start >= end) throw new InputError(`--since (${new Date(start).toISOString()}) is not before --until (${new Date(end).toISOString()})`)
-  let every: number | undefined
-  if (req.every === 'auto') every = autoEvery(start, end)
-  else if (req.every) {
-    every = parseDuration(req.every)
-    if (every <= 0) throw new InputError('--every must be a positive duration')
-    if ((end - start) / every > 100_000) throw new InputError(`--every ${req.every} makes ${Math.ceil((end - start) / every)} buckets`, {hint: 'use a wider --every or a shorter --since'})
+  let step: number
+  if (req.step === undefined || req.step === 'auto') step = autoEvery(start, end)
+  else {
+    step = parseDuration(req.step)
+    if (step <= 0) throw new InputError('--step must be a positive duration')
   }
 
-  const opts = {start, end, every, source: req.query}
+  if ((end - start) / step > 11_000) {
+    throw new InputError(`--step ${req.step} makes ${Math.ceil((end - start) / step) + 1} steps, more than 11,000`, {hint: 'use a wider --step or a shorter --since (Prometheus has the same limit)'})
+  }
+
+  // steps on multiples of the step since the epoch, so two runs (and a rule's schedule) line up
+  const first = Math.ceil(start / step) * step
   return {
     text: req.query,
-    start,
+    parsed,
+    type: 'range',
+    start: first,
     end,
-    every,
+    step,
     async run(store, observe) {
-      const deadline = new QueryDeadline(req.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, req.clock)
-      const out = await evaluate(expr, store, {...opts, deadline}, observe)
-      if (typeof out === 'number') return [{name: 'scalar', tags: {}, columns: ['time', 'value'], rows: [[start, out]]}]
-      return out
+      const deadline = new QueryDeadline(timeoutMs, req.clock)
+      const series = await runRange(parsed, store, first, end, step, {lookbackMs, deadline, observe})
+      return {
+        query: req.query,
+        type: 'range',
+        resultType: 'matrix',
+        start: new Date(first).toISOString(),
+        end: new Date(end).toISOString(),
+        step: formatDuration(step),
+        every: formatDuration(step),
+        series: series.map((s) => ({
+          name: s.labels[METRIC_NAME] ?? '',
+          tags: withoutName(s.labels),
+          columns: ['time', 'value'],
+          values: s.samples.map((p) => [new Date(p.t).toISOString(), p.v]),
+        })),
+      }
     },
-    plans: () => plansOf(expr, opts),
+    plans: () => readsFor(parsed.expr, first, end, {lookbackMs, stepMs: step}),
+    explain: () => [
+      `range query from ${new Date(first).toISOString()} to ${new Date(end).toISOString()} every ${formatDuration(step)} (${Math.floor((end - first) / step) + 1} steps); selectors look back ${formatDuration(lookbackMs)}; rate(x) without [d] reads ${formatDuration(implicitRange(lookbackMs, step))}`,
+    ],
   }
 }
 
-export function toQueryResult(q: PreparedQuery, frames: Frame[], every?: string): QueryResult {
-  return {
-    query: q.text,
-    start: new Date(q.start).toISOString(),
-    end: new Date(q.end).toISOString(),
-    every,
-    series: frames.map((f) => ({
-      name: f.name,
-      tags: f.tags,
-      columns: f.columns,
-      values: f.rows.map((r) => [new Date(r[0] as number).toISOString(), ...r.slice(1)]),
-    })),
+function instantResult(query: string, at: number, value: Value): QueryResult {
+  const base = {query, type: 'instant' as const, start: new Date(at).toISOString(), end: new Date(at).toISOString()}
+  const iso = (t: number) => new Date(t).toISOString()
+  switch (value.type) {
+    case 'scalar':
+      return {...base, resultType: 'scalar', series: [{name: '', tags: {}, columns: ['time', 'value'], values: [[iso(at), value.v]]}]}
+    case 'string':
+      return {...base, resultType: 'string', series: [{name: '', tags: {}, columns: ['time', 'value'], values: [[iso(at), value.v]]}]}
+    case 'vector':
+      return {
+        ...base,
+        resultType: 'vector',
+        // a value that is one stored point is shown at that point's time
+        series: value.elements.map((e) => ({name: e.labels[METRIC_NAME] ?? '', tags: withoutName(e.labels), columns: ['time', 'value'], values: [[iso(e.sampleT ?? e.t), e.v]]})),
+      }
+    case 'matrix':
+      return {
+        ...base,
+        resultType: 'matrix',
+        series: value.series.map((s) => ({name: s.labels[METRIC_NAME] ?? '', tags: withoutName(s.labels), columns: ['time', 'value'], values: s.samples.map((p) => [iso(p.t), p.v])})),
+      }
   }
-}
-
-/** Which fields a query reads from each measurement (a result series carries only the measurement). */
-export function fieldsByMeasurement(plans: QueryPlan[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>()
-  for (const p of plans) {
-    const fields = out.get(p.measurement) ?? new Set<string>()
-    fields.add(p.field)
-    out.set(p.measurement, fields)
-  }
-  return out
 }

@@ -3,6 +3,8 @@
  * dashboard works the same on every backend. Field names are Telegraf's (docs/host-metrics.md,
  * docs/collectors.md). Every selector is narrowed to the chosen host.
  */
+import {formatDuration} from '../../core/query/eval/format.js'
+
 export interface ChartQuery {
   /** series name in the chart (or, with `splitBy`, the tag whose value names each series) */
   name: string
@@ -36,25 +38,32 @@ export function hostMatcher(host: string): string {
   return `host=${JSON.stringify(host)}`
 }
 
-export function panelQueries(host: string, opts: {perCore: boolean}): PanelQueries {
+/**
+ * Charts are range queries at one step per bucket (source.ts): a bucket's value is its window's
+ * mean or last point, a rate is irate() over the bucket and the one before it, as the rate of a
+ * bucket's last value against the previous bucket's.
+ */
+export function panelQueries(host: string, opts: {perCore: boolean; every: number}): PanelQueries {
   const h = hostMatcher(host)
+  const w = formatDuration(opts.every)
+  const w2 = formatDuration(2 * opts.every)
   return {
     // busy = 100 − idle, as top and Glances show it (iowait, steal … count as busy)
     cpu: opts.perCore
-      ? [{name: 'cpu', splitBy: 'cpu', text: `100 - mean(cpu.usage_idle{${h}, cpu!="cpu-total"}) by cpu`}]
-      : [{name: 'total', text: `100 - mean(cpu.usage_idle{${h}, cpu="cpu-total"})`}],
+      ? [{name: 'cpu', splitBy: 'cpu', text: `100 - mean(cpu.usage_idle{${h}, cpu!="cpu-total"}[${w}]) by cpu`}]
+      : [{name: 'total', text: `100 - mean(cpu.usage_idle{${h}, cpu="cpu-total"}[${w}])`}],
     net: [
-      {name: 'rx', text: `sum(rate(net.bytes_recv{${h}, interface!="lo", interface!="all"}))`},
-      {name: 'tx', text: `sum(rate(net.bytes_sent{${h}, interface!="lo", interface!="all"}))`},
+      {name: 'rx', text: `sum(irate(net.bytes_recv{${h}, interface!="lo", interface!="all"}[${w2}]))`},
+      {name: 'tx', text: `sum(irate(net.bytes_sent{${h}, interface!="lo", interface!="all"}[${w2}]))`},
     ],
     diskio: [
-      {name: 'read', text: `sum(rate(diskio.read_bytes{${h}}))`},
-      {name: 'write', text: `sum(rate(diskio.write_bytes{${h}}))`},
+      {name: 'read', text: `sum(irate(diskio.read_bytes{${h}}[${w2}]))`},
+      {name: 'write', text: `sum(irate(diskio.write_bytes{${h}}[${w2}]))`},
     ],
     load: [
-      {name: 'load1', text: `last(system.load1{${h}})`},
-      {name: 'load5', text: `last(system.load5{${h}})`},
-      {name: 'load15', text: `last(system.load15{${h}})`},
+      {name: 'load1', text: `last(system.load1{${h}}[${w}])`},
+      {name: 'load5', text: `last(system.load5{${h}}[${w}])`},
+      {name: 'load15', text: `last(system.load15{${h}}[${w}])`},
     ],
     memPercent: `last(mem.used_percent{${h}})`,
     lastSeen: `system.load1{${h}}`,

@@ -2,9 +2,9 @@ import type {Clock} from '../../core/clock.js'
 import {HTTP_RESULT_CODES} from '../../core/collectors/http.js'
 import {TCP_RESULT_CODES} from '../../core/collectors/tcp.js'
 import {errorMessage, UserError} from '../../core/errors.js'
-import type {Expr} from '../../core/query/ast.js'
+import type {ParsedQuery} from '../../core/query/ast.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../../core/query/deadline.js'
-import {evaluate, evaluateInstant, type Sample} from '../../core/query/executor.js'
+import {evaluateInstant, runRange, type Sample} from '../../core/query/executor.js'
 import {parseQuery} from '../../core/query/parser.js'
 import {autoEvery} from '../../core/query/time.js'
 import type {Store, StoreCatalog} from '../../core/store/types.js'
@@ -92,7 +92,7 @@ export function isOutage(error: unknown): boolean {
 
 interface Parsed {
   text: string
-  expr: Expr
+  expr: ParsedQuery
 }
 
 function parse(text: string): Parsed {
@@ -142,13 +142,20 @@ class ChartSource {
     const start = this.loaded ? this.window.tailStart(at) : this.window.fullStart(at) - this.window.every
     // the previous (even failed) state is kept until every query of the chart has answered
     const queries = this.queries
-    const results = await Promise.all(queries.map((q) => evaluate(q.expr, store, {start, end: now + 1, every: this.window.every, source: q.text, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)})))
+    // bucket b is the range query's step at b + every − 1 ms, whose window (b − 1 ms, b + every − 1 ms]
+    // is the bucket [b, b + every) at the store's millisecond precision
+    const every = this.window.every
+    const first = Math.ceil(start / every) * every
+    const results = await Promise.all(
+      queries.map((q) => (first + every - 1 > now ? Promise.resolve([]) : runRange(q.expr, store, first + every - 1, now, every, {lookbackMs: every, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)}))),
+    )
     // the host or the per-core view changed while these were running
     if (generation !== this.generation) return
     queries.forEach((q, i) => {
-      const out = results[i]
-      if (typeof out === 'number') return
-      for (const frame of out) this.window.merge(q.splitBy ? (frame.tags[q.splitBy] ?? q.name) : q.name, frame.rows)
+      for (const series of results[i]) {
+        const rows = series.samples.map((p) => [p.t - every + 1, p.v])
+        this.window.merge(q.splitBy ? (series.labels[q.splitBy] ?? q.name) : q.name, rows)
+      }
     })
     this.loaded = true
     this.window.trim(at)
@@ -212,7 +219,7 @@ export class MetricsSource {
   }
 
   private configure(): void {
-    const q = panelQueries(this.settings.host, {perCore: this.settings.perCore})
+    const q = panelQueries(this.settings.host, {perCore: this.settings.perCore, every: this.settings.every})
     this.last = {memory: {}, disks: [], checks: []}
     this.queries = q
     this.charts.cpu.setQueries(q.cpu)
@@ -243,7 +250,7 @@ export class MetricsSource {
   }
 
   private sample(p: Parsed, now: number): Promise<Sample[]> {
-    return evaluateInstant(p.expr, this.store, now, {lookback: this.settings.windowMs, source: p.text, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)})
+    return evaluateInstant(p.expr, this.store, now, {lookback: this.settings.windowMs, deadline: new QueryDeadline(DEFAULT_QUERY_TIMEOUT_MS)})
   }
 
   /**
@@ -312,7 +319,7 @@ export class MetricsSource {
   }
 
   private async lastSeen(now: number): Promise<number | undefined> {
-    const found = await evaluateInstant(this.instant.lastSeen.expr, this.store, now, {lookback: STALE_LOOKBACK_MS, source: this.instant.lastSeen.text})
+    const found = await evaluateInstant(this.instant.lastSeen.expr, this.store, now, {lookback: STALE_LOOKBACK_MS})
     return found[0]?.ts
   }
 

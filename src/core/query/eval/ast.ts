@@ -33,6 +33,8 @@ export interface VectorSelector {
   kind: 'vector'
   /** metric name (mon: `measurement.field`); undefined when only matchers select */
   name?: string
+  /** mon: the measurement and field when the measurement itself holds a dot (`"a.b".c`) */
+  split?: {measurement: string; field: string}
   matchers: Matcher[]
   /** `offset` in ms (negative allowed) */
   offset?: number
@@ -42,7 +44,7 @@ export interface VectorSelector {
 export interface MatrixSelector {
   kind: 'matrix'
   selector: VectorSelector
-  /** the `[d]` window in ms */
+  /** the `[d]` window in ms; 0: none written (mon's `rate(x)`), the evaluator's implicit window */
   range: number
 }
 
@@ -79,6 +81,10 @@ export type AggregationOp =
   | 'topk'
   | 'bottomk'
   | 'count_values'
+  /** mon: the earliest / latest sample of each group, and max − min */
+  | 'first'
+  | 'last'
+  | 'spread'
 
 export interface Aggregation {
   kind: 'aggregation'

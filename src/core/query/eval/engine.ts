@@ -38,6 +38,11 @@ export interface EvalOptions {
   leftClosed?: boolean
   /** a subquery's step when it names none; Prometheus' default global evaluation interval, 1 m */
   subqueryStepMs?: number
+  /**
+   * mon: the window of a range function written without one (`rate(x)`, a matrix selector with
+   * range 0); the runner sets it to max(lookback, step). Default: the lookback.
+   */
+  implicitRangeMs?: number
 }
 
 export const DEFAULT_LOOKBACK_MS = 5 * 60_000
@@ -45,6 +50,9 @@ export const DEFAULT_SUBQUERY_STEP_MS = 60_000
 
 /** An expression that cannot be evaluated as written: wrong argument type, many-to-many match… */
 export class PromEvalError extends InputError {
+  /** the innermost expression being evaluated when it was thrown (for a caret under it) */
+  node?: PromExpr
+
   constructor(message: string, hint?: string) {
     super(message, {hint})
     this.name = 'PromEvalError'
@@ -56,6 +64,7 @@ interface Context {
   lookback: number
   leftClosed: boolean
   subqueryStep: number
+  implicitRange: number
   /** the range query's bounds, for `@ start()` / `@ end()` */
   start: number
   end: number
@@ -96,7 +105,7 @@ export function rangeQuery(source: SeriesSource, expr: PromExpr, start: number, 
 }
 
 function context(source: SeriesSource, start: number, end: number, options: EvalOptions): Context {
-  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, start, end, anomalyHistory: new WeakMap()}
+  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, implicitRange: options.implicitRangeMs ?? options.lookbackMs ?? DEFAULT_LOOKBACK_MS, start, end, anomalyHistory: new WeakMap()}
 }
 
 function describe(value: Value): string {
@@ -104,6 +113,15 @@ function describe(value: Value): string {
 }
 
 function evaluate(expr: PromExpr, t: number, ctx: Context): Value {
+  try {
+    return evaluateNode(expr, t, ctx)
+  } catch (error) {
+    if (error instanceof PromEvalError && error.node === undefined) error.node = expr
+    throw error
+  }
+}
+
+function evaluateNode(expr: PromExpr, t: number, ctx: Context): Value {
   switch (expr.kind) {
     case 'number':
       return {type: 'scalar', t, v: expr.value}
@@ -175,8 +193,9 @@ function selectInstant(sel: VectorSelector, t: number, ctx: Context): VectorElem
 
 function selectRange(ms: MatrixSelector, t: number, ctx: Context): Array<RawSeries & {window: fn.Window}> {
   const end = selectionTime(ms.selector, t, ctx)
-  const window = {start: end - ms.range, end}
-  return windowSamples(ms.selector, end, ms.range, ctx).map((s) => ({...s, window}))
+  const range = ms.range || ctx.implicitRange
+  const window = {start: end - range, end}
+  return windowSamples(ms.selector, end, range, ctx).map((s) => ({...s, window}))
 }
 
 /**
@@ -289,7 +308,8 @@ function call(expr: Call, t: number, ctx: Context): Value {
       if (s.samples.length === 0) continue
       // last_over_time is the one range function that keeps the metric name (Prometheus does the same)
       const labels = f === 'last_over_time' ? s.labels : withoutName(s.labels)
-      out.push({labels, t, v: aggregateValues(s.samples.map((x) => x.v))})
+      // mon: last_over_time remembers its sample's time, for timestamp(last_over_time(x[1h]))
+      out.push({labels, t, v: aggregateValues(s.samples.map((x) => x.v)), sampleT: f === 'last_over_time' ? s.samples.at(-1)!.t : undefined})
     }
 
     return vector(out)
@@ -360,7 +380,10 @@ function call(expr: Call, t: number, ctx: Context): Value {
       arity(expr, 1)
       // directly on a selector the sample's own time; on anything else (even `x and y`) the
       // evaluation time, as Prometheus 2.42 special-cases only a bare selector
-      const ownTime = expr.args[0].kind === 'vector'
+      // mon differs: also on last_over_time(…) and on first/last aggregations, so "silent for 5m" is
+      // time() - timestamp(last_over_time(x[1h])) > 300 (Prometheus 2.42 gives the evaluation time there)
+      const arg = expr.args[0]
+      const ownTime = arg.kind === 'vector' || (arg.kind === 'call' && arg.func === 'last_over_time') || (arg.kind === 'aggregation' && (arg.op === 'first' || arg.op === 'last'))
       return vector(vectorArg(0).map((e) => ({labels: withoutName(e.labels), t, v: (ownTime ? (e.sampleT ?? t) : t) / 1000})))
     }
 
@@ -614,8 +637,23 @@ function groupLabels(labels: Labels, grouping: string[], without: boolean): Labe
   return out
 }
 
+/**
+ * mon: an aggregation of a range vector pools every sample of the window, per group:
+ * `max(x[5m]) by (host)` is the largest sample each host sent in the last 5 minutes.
+ */
+function aggregationInput(expr: Aggregation, t: number, ctx: Context): VectorElement[] {
+  const value = evaluate(expr.expr, t, ctx)
+  if (value.type !== 'matrix') return vectorOf(value, `${expr.op}()`)
+  if (!POOLING_OPS.has(expr.op)) throw new PromEvalError(`${expr.op}() takes an instant vector, got a range vector`, `pool a window with sum, avg, min, max, count, stddev, stdvar, quantile, first, last or spread; or use ${expr.op}(…_over_time(x[5m]))`)
+  const out: VectorElement[] = []
+  for (const s of value.series) for (const sample of s.samples) out.push({labels: s.labels, t, v: sample.v, sampleT: sample.t})
+  return out
+}
+
+const POOLING_OPS = new Set<Aggregation['op']>(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'quantile', 'first', 'last', 'spread', 'group'])
+
 function aggregate(expr: Aggregation, t: number, ctx: Context): VectorElement[] {
-  const input = vectorOf(evaluate(expr.expr, t, ctx), `${expr.op}()`)
+  const input = aggregationInput(expr, t, ctx)
   const param = expr.param === undefined ? undefined : evaluate(expr.param, t, ctx)
   const groups = new Map<string, {labels: Labels; elements: VectorElement[]}>()
   const grouped = (labels: Labels, e: VectorElement) => {
@@ -649,6 +687,16 @@ function aggregate(expr: Aggregation, t: number, ctx: Context): VectorElement[] 
     return out
   }
 
+  if (expr.op === 'first' || expr.op === 'last') {
+    // mon: the group's earliest / latest sample, reported at that sample's own time
+    const later = expr.op === 'last' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b
+    return [...groups.values()].map((g) => {
+      let pick = g.elements[0]
+      for (const e of g.elements) if (later(e.sampleT ?? t, pick.sampleT ?? t)) pick = e
+      return {labels: g.labels, t, v: pick.v, sampleT: pick.sampleT}
+    })
+  }
+
   const phi = expr.op === 'quantile' ? scalarOf(param ?? {type: 'scalar', t, v: Number.NaN}, 'quantile()') : 0
   return [...groups.values()].map((g) => {
     const values = g.elements.map((e) => e.v)
@@ -676,6 +724,8 @@ function aggregateValues(op: Aggregation['op'], values: number[], phi: number): 
       return fn.variance(values)
     case 'quantile':
       return fn.quantile(phi, values)
+    case 'spread':
+      return fn.overTimeFunctions.max_over_time(values) - fn.overTimeFunctions.min_over_time(values)
     default:
       throw new PromEvalError(`${op} is not a value aggregation`)
   }
