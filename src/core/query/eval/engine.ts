@@ -450,11 +450,13 @@ function call(expr: Call, t: number, ctx: Context): Value {
 export const ANOMALY_DEFAULT_PERIODS = 4
 export const ANOMALY_MAX_PERIODS = 52
 /**
- * anomaly()'s band is measured on the history at the same time ± 15 minutes, every minute (31
- * times), but never wider than ± period/8, so a short period is not compared with another phase
- * of itself (1h: ± 7 min; 1m or less: the same time only).
+ * anomaly()'s band is measured on the history at the same time and the 30 minutes after it,
+ * every minute (31 times), but over no more than a quarter of the period, so a short period is
+ * not compared with another phase of itself (1h: 15 minutes; 4m or less: the same time only).
+ * After, not around: the oldest period is then read from its same time on, so anomaly() reads
+ * exactly n periods back ({@link anomalyLookbackMs}) and every minute has all n periods.
  */
-export const ANOMALY_BAND_HALF_WIDTH_MS = 15 * 60_000
+export const ANOMALY_BAND_WIDTH_MS = 30 * 60_000
 export const ANOMALY_BAND_STEP_MS = 60_000
 
 interface AnomalyArgs {
@@ -463,7 +465,7 @@ interface AnomalyArgs {
   periodMs: number
   /** how many periods of history */
   periods: number
-  /** the band's neighbourhood: the same time ± this many ANOMALY_BAND_STEP_MS */
+  /** the band's neighbourhood: the same time and this many ANOMALY_BAND_STEP_MS after it */
   bandSteps: number
 }
 
@@ -475,25 +477,25 @@ function anomalyArgs(expr: Call): AnomalyArgs {
     throw new PromEvalError(`expected an instant vector as argument 1 of anomaly(), got ${kindName(inner)}`, 'compare an instant value with its history: anomaly(sum(rate(shop.orders[5m])), 1w)')
   }
 
-  const period = constantScalar(expr.args[1])
-  if (period === undefined) throw new PromEvalError(`anomaly()'s period (argument 2) must be a constant number of seconds such as 1w, got ${kindName(expr.args[1])}`)
+  const period = literalNumber(expr.args[1])
+  if (period === undefined) throw new PromEvalError(`anomaly()'s period (argument 2) must be written as a duration or a number of seconds, such as 1w or 604800; got ${kindName(expr.args[1])}`)
   if (!(period > 0) || !Number.isFinite(period)) throw new PromEvalError(`anomaly()'s period must be positive, got ${period}`)
-  const periods = expr.args.length === 3 ? constantScalar(expr.args[2]) : ANOMALY_DEFAULT_PERIODS
-  if (periods === undefined) throw new PromEvalError(`anomaly()'s number of periods (argument 3) must be a constant, got ${kindName(expr.args[2])}`)
+  const periods = expr.args.length === 3 ? literalNumber(expr.args[2]) : ANOMALY_DEFAULT_PERIODS
+  if (periods === undefined) throw new PromEvalError(`anomaly()'s number of periods (argument 3) must be written as a number, such as 4; got ${kindName(expr.args[2])}`)
   if (!Number.isInteger(periods) || periods < 1 || periods > ANOMALY_MAX_PERIODS) throw new PromEvalError(`anomaly()'s number of periods must be an integer from 1 to ${ANOMALY_MAX_PERIODS}, got ${periods}`)
   const periodMs = period * 1000
-  return {inner, periodMs, periods, bandSteps: Math.floor(Math.min(ANOMALY_BAND_HALF_WIDTH_MS, periodMs / 8) / ANOMALY_BAND_STEP_MS)}
+  return {inner, periodMs, periods, bandSteps: Math.floor(Math.min(ANOMALY_BAND_WIDTH_MS, periodMs / 4) / ANOMALY_BAND_STEP_MS)}
 }
 
 /**
  * How far before the evaluation time anomaly() evaluates its argument, in ms: the number of
- * periods × the period, plus the band's neighbourhood (4 weeks + 15 minutes for `anomaly(x, 1w)`).
- * The argument itself reaches back further by its own windows, lookback and offsets, as it would
- * alone. It never reads after the evaluation time. Throws PromEvalError on invalid arguments.
+ * periods × the period (4 weeks for `anomaly(x, 1w)`). The argument itself reaches back further
+ * by its own windows, lookback and offsets, as it would alone. Nothing after the evaluation time
+ * is read. Throws PromEvalError on invalid arguments.
  */
 export function anomalyLookbackMs(expr: Call): number {
-  const {periodMs, periods, bandSteps} = anomalyArgs(expr)
-  return periods * periodMs + bandSteps * ANOMALY_BAND_STEP_MS
+  const {periodMs, periods} = anomalyArgs(expr)
+  return periods * periodMs
 }
 
 /**
@@ -523,18 +525,16 @@ export function extraHistoryMs(expr: PromExpr): number {
   }
 }
 
-/** The value of an expression made of number literals, signs and arithmetic only (`7 * 86400`); undefined for anything else. */
-export function constantScalar(expr: PromExpr | undefined): number | undefined {
+/**
+ * A number written as such: a literal (`1w` is parsed as 604800), or one with a sign. anomaly()'s
+ * period and count must be known before any data is read, since they decide how far back the
+ * data is fetched (the runner's prefetch reads them the same way).
+ */
+export function literalNumber(expr: PromExpr | undefined): number | undefined {
   if (expr?.kind === 'number') return expr.value
-  if (expr?.kind === 'unary') {
-    const v = constantScalar(expr.expr)
-    return v === undefined || expr.op === '+' ? v : -v
-  }
-
-  if (expr?.kind !== 'binary' || comparisons.has(expr.op) || expr.op === 'and' || expr.op === 'or' || expr.op === 'unless') return undefined
-  const l = constantScalar(expr.lhs)
-  const r = constantScalar(expr.rhs)
-  return l === undefined || r === undefined ? undefined : arithmetic(expr.op, l, r)
+  if (expr?.kind !== 'unary') return undefined
+  const v = literalNumber(expr.expr)
+  return v === undefined || expr.op === '+' ? v : -v
 }
 
 /**
@@ -552,27 +552,27 @@ function anomaly(expr: Call, t: number, ctx: Context): Value {
   if (current.length === 0) return {type: 'vector', elements: []}
   let memo = ctx.anomalyHistory.get(expr)
   if (!memo) ctx.anomalyHistory.set(expr, (memo = Array.from({length: periods}, () => new Map())))
-  // per label set, per neighbouring time (index bandSteps is the same time), the periods' values
+  // per label set, per neighbouring time (index 0 is the same time), the periods' values
   const history = new Map<string, number[][]>()
   for (let k = 1; k <= periods; k++) {
     const past = memo[k - 1]
-    const from = t - k * periodMs - bandSteps * ANOMALY_BAND_STEP_MS
+    const from = t - k * periodMs
     // times are added in increasing order while the evaluation time advances: the oldest go first
     for (const time of past.keys()) {
       if (time >= from) break
       past.delete(time)
     }
 
-    for (let j = -bandSteps; j <= bandSteps; j++) {
-      const time = from + (j + bandSteps) * ANOMALY_BAND_STEP_MS
+    for (let j = 0; j <= bandSteps; j++) {
+      const time = from + j * ANOMALY_BAND_STEP_MS
       let elements = past.get(time)
       if (!elements) past.set(time, (elements = at(time)))
       for (const e of elements) {
         if (!Number.isFinite(e.v)) continue
         const key = labelsKey(e.labels)
         let grid = history.get(key)
-        if (!grid) history.set(key, (grid = Array.from({length: 2 * bandSteps + 1}, () => [])))
-        grid[j + bandSteps].push(e.v)
+        if (!grid) history.set(key, (grid = Array.from({length: bandSteps + 1}, () => [])))
+        grid[j].push(e.v)
       }
     }
   }
@@ -581,7 +581,7 @@ function anomaly(expr: Call, t: number, ctx: Context): Value {
   const out: VectorElement[] = []
   for (const e of current) {
     const grid = history.get(labelsKey(e.labels))
-    if (grid && grid[bandSteps].length >= needed) out.push({labels: e.labels, t, v: fn.seasonalScore(e.v, grid)})
+    if (grid && grid[0].length >= needed) out.push({labels: e.labels, t, v: fn.seasonalScore(e.v, grid)})
   }
 
   return {type: 'vector', elements: out}

@@ -281,18 +281,18 @@ export function leaveOneOutDeviations(values: number[]): number[] {
 /**
  * anomaly()'s robust seasonal baseline and band.
  *
- * `history` holds, for each of 2·J + 1 neighbouring times (the same time of day and week ± J
- * minutes; index J is the same time exactly), the finite values the previous periods had there.
- * The baseline is the median of the same-time values: one outlier period (last week's outage)
- * does not move it. The band is 1.4826 × the median of the absolute leave-one-out deviations (a
- * MAD, scaled to estimate a standard deviation) pooled over all the neighbouring times: how far
- * one period typically lies from the median of the others. Each neighbouring time is compared
- * only with itself in other periods, so the shape within the ±J minutes (a 10:00 rush) does not
- * widen the band. Pooling matters: the MAD of the 4 same-time values alone is itself so noisy
- * that on the test fixture's Poisson-like counts one ordinary minute in six scored beyond ±3
- * (1762 of 10050; a normal distribution: 27); pooled over 31 times, 23. Leave-one-out measures
- * the error of a prediction (as the current value is one) instead of the smaller spread around a
- * median fitted to the very values it is measured on.
+ * `history[j]` holds the finite values the previous periods had j minutes after the same time
+ * (`history[0]`: the same time exactly; anomaly() passes j = 0 … 30). The baseline is the median
+ * of the same-time values: one outlier period (last week's outage) does not move it. The band is
+ * 1.4826 × the median of the absolute leave-one-out deviations (a MAD, scaled to estimate a
+ * standard deviation) pooled over all the rows: how far one period typically lies from the median
+ * of the others. Each minute is compared only with itself in other periods, so the shape within
+ * the half hour (a 10:00 rush) does not widen the band. Pooling matters: the MAD of the 4
+ * same-time values alone is itself so noisy that on the test fixture's Poisson-like counts one
+ * ordinary minute in six scored beyond ±3 (1762 of 10050; a normal distribution: 27); pooled
+ * over 31 minutes, about as many as a normal distribution. Leave-one-out measures the error of a
+ * prediction (as the current value is one) instead of the smaller spread around a median fitted
+ * to the very values it is measured on.
  *
  * The band is floored at 1 % of |baseline| (and at 1e-9): a history with no variation would
  * otherwise make any change, however small, infinitely anomalous. With the floor a constant
@@ -301,7 +301,7 @@ export function leaveOneOutDeviations(values: number[]): number[] {
  * above the floor and is not affected.
  */
 export function seasonalBand(history: number[][]): {baseline: number; band: number} {
-  const sameTime = history[history.length >>> 1] ?? []
+  const sameTime = history[0] ?? []
   const baseline = median(sameTime)
   const deviations = history.flatMap(leaveOneOutDeviations)
   const spread = deviations.length > 0 ? MAD_TO_SIGMA * median(deviations) : 0
