@@ -68,6 +68,12 @@ interface Context {
   /** the range query's bounds, for `@ start()` / `@ end()` */
   start: number
   end: number
+  /**
+   * anomaly()'s argument evaluated at past times, per call and per period back (k − 1): a range
+   * query's next step reads 30 of the 31 neighbouring times again. Entries behind the
+   * neighbourhood are dropped as the evaluation time advances.
+   */
+  anomalyHistory: WeakMap<Call, Array<Map<number, VectorElement[]>>>
 }
 
 /** Evaluates `expr` at time `t` (ms). */
@@ -99,7 +105,7 @@ export function rangeQuery(source: SeriesSource, expr: PromExpr, start: number, 
 }
 
 function context(source: SeriesSource, start: number, end: number, options: EvalOptions): Context {
-  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, implicitRange: options.implicitRangeMs ?? options.lookbackMs ?? DEFAULT_LOOKBACK_MS, start, end}
+  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, implicitRange: options.implicitRangeMs ?? options.lookbackMs ?? DEFAULT_LOOKBACK_MS, start, end, anomalyHistory: new WeakMap()}
 }
 
 function describe(value: Value): string {
@@ -356,6 +362,8 @@ function call(expr: Call, t: number, ctx: Context): Value {
       return vector(out)
     }
 
+    case 'anomaly':
+      return anomaly(expr, t, ctx)
     case 'time':
       arity(expr, 0)
       return {type: 'scalar', t, v: t / 1000}
@@ -436,6 +444,147 @@ function call(expr: Call, t: number, ctx: Context): Value {
     default:
       throw new PromEvalError(`unknown function ${f}()`)
   }
+}
+
+/** anomaly()'s default number of periods of history, and the most it accepts (a year of weeks). */
+export const ANOMALY_DEFAULT_PERIODS = 4
+export const ANOMALY_MAX_PERIODS = 52
+/**
+ * anomaly()'s band is measured on the history at the same time and the 30 minutes after it,
+ * every minute (31 times), but over no more than a quarter of the period, so a short period is
+ * not compared with another phase of itself (1h: 15 minutes; 4m or less: the same time only).
+ * After, not around: the oldest period is then read from its same time on, so anomaly() reads
+ * exactly n periods back ({@link anomalyLookbackMs}) and every minute has all n periods.
+ */
+export const ANOMALY_BAND_WIDTH_MS = 30 * 60_000
+export const ANOMALY_BAND_STEP_MS = 60_000
+
+interface AnomalyArgs {
+  inner: PromExpr
+  /** one period in ms */
+  periodMs: number
+  /** how many periods of history */
+  periods: number
+  /** the band's neighbourhood: the same time and this many ANOMALY_BAND_STEP_MS after it */
+  bandSteps: number
+}
+
+/** anomaly(v instant-vector, period seconds, periods = 4): the arguments checked. */
+function anomalyArgs(expr: Call): AnomalyArgs {
+  arity(expr, 2, 3)
+  const inner = expr.args[0]
+  if (inner.kind === 'matrix' || inner.kind === 'subquery' || inner.kind === 'number' || inner.kind === 'string') {
+    throw new PromEvalError(`expected an instant vector as argument 1 of anomaly(), got ${kindName(inner)}`, 'compare an instant value with its history: anomaly(sum(rate(shop.orders[5m])), 1w)')
+  }
+
+  const period = literalNumber(expr.args[1])
+  if (period === undefined) throw new PromEvalError(`anomaly()'s period (argument 2) must be written as a duration or a number of seconds, such as 1w or 604800; got ${kindName(expr.args[1])}`)
+  if (!(period > 0) || !Number.isFinite(period)) throw new PromEvalError(`anomaly()'s period must be positive, got ${period}`)
+  const periods = expr.args.length === 3 ? literalNumber(expr.args[2]) : ANOMALY_DEFAULT_PERIODS
+  if (periods === undefined) throw new PromEvalError(`anomaly()'s number of periods (argument 3) must be written as a number, such as 4; got ${kindName(expr.args[2])}`)
+  if (!Number.isInteger(periods) || periods < 1 || periods > ANOMALY_MAX_PERIODS) throw new PromEvalError(`anomaly()'s number of periods must be an integer from 1 to ${ANOMALY_MAX_PERIODS}, got ${periods}`)
+  const periodMs = period * 1000
+  return {inner, periodMs, periods, bandSteps: Math.floor(Math.min(ANOMALY_BAND_WIDTH_MS, periodMs / 4) / ANOMALY_BAND_STEP_MS)}
+}
+
+/**
+ * How far before the evaluation time anomaly() evaluates its argument, in ms: the number of
+ * periods × the period (4 weeks for `anomaly(x, 1w)`). The argument itself reaches back further
+ * by its own windows, lookback and offsets, as it would alone. Nothing after the evaluation time
+ * is read. Throws PromEvalError on invalid arguments.
+ */
+export function anomalyLookbackMs(expr: Call): number {
+  const {periodMs, periods} = anomalyArgs(expr)
+  return periods * periodMs
+}
+
+/**
+ * How much further back than its selectors, windows, offsets and subqueries alone the expression
+ * reads because of anomaly(): {@link anomalyLookbackMs} summed over nested anomaly() calls, the
+ * largest over the tree (0 without anomaly). A prefetcher that works out the range to fetch while
+ * ignoring anomaly() widens it by this much at the start; that is exact for one anomaly() and an
+ * upper bound when several sit in different branches.
+ */
+export function extraHistoryMs(expr: PromExpr): number {
+  switch (expr.kind) {
+    case 'number':
+    case 'string':
+    case 'vector':
+    case 'matrix':
+      return 0
+    case 'subquery':
+    case 'unary':
+      return extraHistoryMs(expr.expr)
+    case 'call':
+      if (expr.func === 'anomaly') return anomalyLookbackMs(expr) + extraHistoryMs(expr.args[0])
+      return Math.max(0, ...expr.args.map(extraHistoryMs))
+    case 'aggregation':
+      return Math.max(extraHistoryMs(expr.expr), expr.param === undefined ? 0 : extraHistoryMs(expr.param))
+    case 'binary':
+      return Math.max(extraHistoryMs(expr.lhs), extraHistoryMs(expr.rhs))
+  }
+}
+
+/**
+ * A number written as such: a literal (`1w` is parsed as 604800), or one with a sign. anomaly()'s
+ * period and count must be known before any data is read, since they decide how far back the
+ * data is fetched (the runner's prefetch reads them the same way).
+ */
+export function literalNumber(expr: PromExpr | undefined): number | undefined {
+  if (expr?.kind === 'number') return expr.value
+  if (expr?.kind !== 'unary') return undefined
+  const v = literalNumber(expr.expr)
+  return v === undefined || expr.op === '+' ? v : -v
+}
+
+/**
+ * anomaly(v, period, n): per label set (the metric name dropped), v now against the values v had
+ * at t − period, t − 2·period, … t − n·period, in bands of the robust seasonal baseline
+ * ({@link fn.seasonalBand}: the median of those values; the band from the same periods at the
+ * neighbouring minutes, floored at 1 % of the baseline). A series needs at least ⌈n/2⌉ of those
+ * same-time values (non-finite ones do not count), else it has no result. `offset` inside v moves
+ * every read alike; `@` pins them all to one time, so v equals its history.
+ */
+function anomaly(expr: Call, t: number, ctx: Context): Value {
+  const {inner, periodMs, periods, bandSteps} = anomalyArgs(expr)
+  const at = (time: number) => checkUnique(vectorOf(evaluate(inner, time, ctx), 'anomaly()').map((e) => ({labels: withoutName(e.labels), t: time, v: e.v})), 'anomaly')
+  const current = at(t)
+  if (current.length === 0) return {type: 'vector', elements: []}
+  let memo = ctx.anomalyHistory.get(expr)
+  if (!memo) ctx.anomalyHistory.set(expr, (memo = Array.from({length: periods}, () => new Map())))
+  // per label set, per neighbouring time (index 0 is the same time), the periods' values
+  const history = new Map<string, number[][]>()
+  for (let k = 1; k <= periods; k++) {
+    const past = memo[k - 1]
+    const from = t - k * periodMs
+    // times are added in increasing order while the evaluation time advances: the oldest go first
+    for (const time of past.keys()) {
+      if (time >= from) break
+      past.delete(time)
+    }
+
+    for (let j = 0; j <= bandSteps; j++) {
+      const time = from + j * ANOMALY_BAND_STEP_MS
+      let elements = past.get(time)
+      if (!elements) past.set(time, (elements = at(time)))
+      for (const e of elements) {
+        if (!Number.isFinite(e.v)) continue
+        const key = labelsKey(e.labels)
+        let grid = history.get(key)
+        if (!grid) history.set(key, (grid = Array.from({length: bandSteps + 1}, () => [])))
+        grid[j].push(e.v)
+      }
+    }
+  }
+
+  const needed = Math.ceil(periods / 2)
+  const out: VectorElement[] = []
+  for (const e of current) {
+    const grid = history.get(labelsKey(e.labels))
+    if (grid && grid[0].length >= needed) out.push({labels: e.labels, t, v: fn.seasonalScore(e.v, grid)})
+  }
+
+  return {type: 'vector', elements: out}
 }
 
 /** An empty value removes the label, as in Prometheus. */
