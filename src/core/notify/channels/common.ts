@@ -2,6 +2,7 @@ import type {z} from 'zod'
 import {parseDuration} from '../../config/duration.js'
 import {bool, duration} from '../../config/common.js'
 import type {Logger} from '../../log.js'
+import type {ChannelTemplates} from '../template/set.js'
 import type {Channel, Notification} from '../types.js'
 
 /**
@@ -42,6 +43,8 @@ export interface ChannelContext {
   /** values to scrub from error messages */
   secrets: readonly string[]
   log: Logger
+  /** the user's templates for this channel's words (title, text …); absent: the default words */
+  templates?: ChannelTemplates
 }
 
 export interface ChannelCapabilities {
