@@ -141,6 +141,8 @@ export function compileTemplates(config: TemplatedNotifyConfig, opts: CompileTem
     } catch (err) {
       if (!(err instanceof NotifyTemplateError)) throw err
       problem(err)
+      // known by name, so calls to it are not reported again
+      addDefine({name, body: [], source: id, offset: 0})
     }
   }
 
