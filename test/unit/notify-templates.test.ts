@@ -203,6 +203,6 @@ describe('notification templates in the config: file:line:col', () => {
     writeFileSync(join(dir, 'x.tmpl'), '{{ define "a" }}{{ .Status }}{{ end }}')
     const text = ['notify:', '  templates: {files: ["*.tmpl"]}', '  receivers:', '    - name: team', '      text: "{{ template \\"a\\" . }}"', '      webhook_configs: [{url: "http://127.0.0.1:9/x"}]', '  route: {receiver: team}', ''].join('\n')
     const loaded = parseConfigText(text, join(dir, 'mon.yaml'), {}, {cwd: '/'})
-    assert.deepEqual(loaded.config.notify.templates.files, [join(dir, '*.tmpl')])
+    assert.deepEqual(loaded.config.notify.templates?.files, [join(dir, '*.tmpl')])
   })
 })

@@ -228,7 +228,7 @@ function finish(
       listener: withTlsPaths(parsed.inputs.listener, (f) => expandPath(f, baseDir, env)),
     },
     api: withTlsPaths(parsed.api, (f) => expandPath(f, baseDir, env)),
-    notify: {...parsed.notify, templates: {...parsed.notify.templates, files: parsed.notify.templates.files.map((f) => expandPath(f, baseDir, env))}},
+    notify: parsed.notify.templates ? {...parsed.notify, templates: {...parsed.notify.templates, files: parsed.notify.templates.files.map((f) => expandPath(f, baseDir, env))}} : parsed.notify,
   }
   return {config, secretPaths: ctx.secretPaths, dataDir, secretFragments: [...new Set(ctx.secrets)]}
 }

@@ -64,7 +64,7 @@ export interface OutboxConfig {
 
 export interface NotifyConfig {
   external_url?: string
-  templates: TemplatesConfig
+  templates?: TemplatesConfig
   receivers: ReceiverConfig[]
   route?: RouteConfig
   inhibit_rules: InhibitRuleConfig[]
@@ -179,7 +179,7 @@ function buildSchema(): z.ZodType<NotifyConfig> {
     /** how people reach mon (the daemon's API), linked from notifications */
     external_url: httpUrl().optional(),
     /** named notification templates, inline and in files (template/set.ts) */
-    templates: section({files: stringList.default([]), define: z.record(z.string().min(1), z.string()).default({})}).prefault({}),
+    templates: section({files: stringList.default([]), define: z.record(z.string().min(1), z.string()).default({})}).optional(),
     receivers: z.array(receiver).default([]),
     route: route.optional(),
     inhibit_rules: z.array(inhibitRule).default([]),
