@@ -6,7 +6,7 @@ import {compileEscalationPolicies, type EscalationPolicy} from './deliver/escala
 import {compileInhibitRules, Inhibitor} from './mute/inhibit.js'
 import {compileRoutes, compileTimeIntervals, type CompiledRoute, type TimeIntervals} from './route/router.js'
 import type {SenderPolicy} from './deliver/sender.js'
-import {compileTemplates, type CompiledTemplates} from './template/set.js'
+import {compileTemplates, type ChannelTemplates, type CompiledTemplates} from './template/set.js'
 import type {Channel} from './types.js'
 
 /**
@@ -26,6 +26,8 @@ export interface ChannelInstance {
   sendAcknowledged: boolean
   /** set for channels re-sent every evaluation (see ChannelDefinition.resendIntervalMs) */
   resendIntervalMs?: number
+  /** the user's templates for this channel's words */
+  templates: ChannelTemplates
   /** The channel (created on first call: an SMTP transport is not built for nothing). */
   channel(): Channel
 }
@@ -67,7 +69,9 @@ export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): 
       configs.forEach((c, i) => {
         const key = `${type}[${i}]`
         let created: Channel | undefined
+        const channelTemplates = templates.channel(r.name, type, i)
         list.push({
+          templates: channelTemplates,
           receiver: r.name,
           key,
           type,
@@ -76,7 +80,7 @@ export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): 
           sendResolved: definition.capabilities.resolved && c.send_resolved,
           sendAcknowledged: definition.capabilities.acknowledged && c.send_acknowledged === true,
           resendIntervalMs: definition.resendIntervalMs?.(c),
-          channel: () => (created ??= definition.create(c, {receiver: r.name, key, threads, secrets: opts.secrets ?? [], log: log.child({receiver: r.name, channel: key}), templates: templates.channel(r.name, type, i)})),
+          channel: () => (created ??= definition.create(c, {receiver: r.name, key, threads, secrets: opts.secrets ?? [], log: log.child({receiver: r.name, channel: key}), templates: channelTemplates})),
         })
       })
     }

@@ -72,6 +72,11 @@ export interface ChannelDefinition<C extends CommonChannelConfig = CommonChannel
   sample: string
   create(config: C, ctx: ChannelContext): Channel
   /**
+   * The words a message would carry (`title`, `text`, email's `subject`/`html` …), rendered with the
+   * user's templates where set, for `mon notify test --preview`. Default: mon's title and plain text.
+   */
+  preview?(config: C, n: Notification, templates: ChannelTemplates): Record<string, string>
+  /**
    * For a receiver that forgets alerts it stops hearing about (Alertmanager ends an alert at its
    * endsAt): the dispatcher re-sends it every firing alert it was told about after each evaluation,
    * at most once per this many ms, besides the route's group/repeat timing. Undefined: no re-sends.

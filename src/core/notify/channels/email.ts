@@ -164,4 +164,5 @@ export const emailChannel = defineChannel<EmailConfig>({
   # html: '{{ template "email.html" . }}'
   # timeout: 10s`,
   create: createEmailChannel,
+  preview: (config, n, templates) => emailWords(n, config, templates),
 })

@@ -111,4 +111,8 @@ export const ntfyChannel = defineChannel<NtfyConfig>({
   # tags: [prod]
   # timeout: 10s`,
   create: createNtfyChannel,
+  preview: (config, n, templates) => {
+    const msg = ntfyMessage(n, config, templates)
+    return {title: msg.headers.Title!, text: msg.body}
+  },
 })

@@ -183,4 +183,5 @@ export const slackChannel = defineChannel<SlackConfig>({
   # timeout: 10s
   # tls_verify: true`,
   create: createSlackChannel,
+  preview: (config, n, templates) => slackWords(n, config, templates),
 })

@@ -127,4 +127,5 @@ export const webhookChannel = defineChannel<WebhookConfig>({
   # timeout: 10s
   # tls_verify: true`,
   create: createWebhookChannel,
+  preview: (config, n, templates) => ({body: JSON.stringify(webhookBody(n, config, templates), null, 2)}),
 })
