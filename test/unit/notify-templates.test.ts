@@ -6,6 +6,7 @@ import {after, describe, it} from 'node:test'
 import {parseConfigText} from '../../src/core/config/load.js'
 import {ConfigError} from '../../src/core/config/problems.js'
 import {emailWords} from '../../src/core/notify/channels/email.js'
+import {CHANNELS} from '../../src/core/notify/channels/registry.js'
 import {slackPayload, slackWords} from '../../src/core/notify/channels/slack.js'
 import {webhookBody} from '../../src/core/notify/channels/webhook.js'
 import {buildNotification} from '../../src/core/notify/deliver/notification.js'
@@ -205,4 +206,18 @@ describe('notification templates in the config: file:line:col', () => {
     const loaded = parseConfigText(text, join(dir, 'mon.yaml'), {}, {cwd: '/'})
     assert.deepEqual(loaded.config.notify.templates?.files, [join(dir, '*.tmpl')])
   })
+})
+
+describe('the channel samples', () => {
+  for (const type of ['slack', 'email', 'webhook'] as const) {
+    it(`${type}: the commented template lines are valid templates`, () => {
+      const sample = CHANNELS[type].sample.replace(/^(\s*)# ((?:title|text|subject|html): '.*')$/gm, '$1$2')
+      assert.match(sample, /^\s*(?:- )?(?:title|text|subject): '/m)
+      const indented = sample.split('\n').map((l) => '        ' + l).join('\n')
+      const text = `notify:\n  receivers:\n    - name: r\n      ${type}_configs:\n${indented}\n  route: {receiver: r}\n`
+      const env = {SLACK_WEBHOOK_URL: 'https://hooks.slack.com/x', SLACK_BOT_TOKEN: 'xoxb-1', SMTP_PASSWORD: 'p'}
+      const loaded = parseConfigText(text, 'mon.yaml', env)
+      assert.ok(loaded.config.notify.receivers.length === 1)
+    })
+  }
 })

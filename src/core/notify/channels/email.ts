@@ -159,9 +159,9 @@ export const emailChannel = defineChannel<EmailConfig>({
   # hello: mon.example.com
   # headers: {X-Priority: "1"}
   # Templates (default: the receiver's title/text, else mon's words); the HTML part escapes values.
-  # subject: '{{ template "email.subject" . }}'
-  # text: '{{ template "email.text" . }}'
-  # html: '{{ template "email.html" . }}'
+  # subject: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'
+  # text: '{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}'
+  # html: '{{ range .Alerts }}<p>{{ .Annotations.summary }}</p>{{ end }}'
   # timeout: 10s`,
   create: createEmailChannel,
   preview: (config, n, templates) => emailWords(n, config, templates),

@@ -178,8 +178,8 @@ export const slackChannel = defineChannel<SlackConfig>({
   # icon_emoji: ":rotating_light:"
   # max_alerts: 20
   # Templates of the words (default: the receiver's title/text, else mon's); see notify.templates.
-  # title: '{{ template "slack.title" . }}'
-  # text: '{{ range .Alerts }}{{ .Annotations.summary }}{{ "\\n" }}{{ end }}'
+  # title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'
+  # text: '{{ range .Alerts }}{{ .Labels.host }}: {{ .Annotations.summary }} {{ end }}'
   # timeout: 10s
   # tls_verify: true`,
   create: createSlackChannel,
