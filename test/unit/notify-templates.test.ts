@@ -107,6 +107,12 @@ describe('notification templates: the Go-template subset', () => {
     const inDefine = problems('{{ template "d" . }}', {d: '{{ .Labels.host }}'})[0]!
     assert.deepEqual([inDefine.offset, inDefine.message, inDefine.origin], [3, 'template: unknown field .Labels of the notification', {kind: 'config', path: ['notify', 'templates', 'define', 'd']}])
     assert.deepEqual(problems('{{ range .Alerts }}{{ template "d" . }}{{ end }}', {d: '{{ .Labels.host }}'}), [])
+    // one no field calls: checked against every field name there is
+    const unreached = problems('x', {d: '{{ range .Alerts }}{{ .Lables.host }}{{ end }}{{ .Labels.host }}{{ .SortedPairs }}{{ .Recevier }}'})
+    assert.deepEqual(unreached.map((p) => [p.offset, p.message, p.hint]), [
+      [22, 'template: unknown field .Lables of an alert', 'did you mean .Labels?'],
+      [85, 'template: unknown field .Recevier', 'did you mean .Receiver?'],
+    ])
   })
 
   it('bounds a hostile template: steps, output size, recursion, padding; the channel falls back to its default', () => {

@@ -111,8 +111,18 @@ function describeType(t: Type): string {
   }
 }
 
+/** Every field name any value has, for a template whose data is not known (a named template no field calls). */
+const ANY_FIELDS = [...new Set([...Object.values(STRUCT_FIELDS).flatMap((f) => Object.keys(f)), ...Object.keys(KV_METHODS)])]
+
 function fieldType(t: Type, name: string): Type | {error: string; hint?: string} {
-  if (t === 'any') return 'any'
+  if (t === 'any') {
+    if (ANY_FIELDS.includes(name)) {
+      const types = new Set(Object.values(STRUCT_FIELDS).flatMap((f) => (name in f ? [f[name]!] : [])))
+      return types.size === 1 ? [...types][0]! : 'any'
+    }
+    const guess = closest(name, ANY_FIELDS)
+    return {error: `unknown field .${name}`, hint: guess ? `did you mean .${guess}?` : `fields: ${DATA_FIELDS.map((n) => '.' + n).join(', ')}; of an alert: ${ALERT_FIELDS.map((n) => '.' + n).join(', ')}`}
+  }
   if (t === 'kv') return KV_METHODS[name] ?? 'scalar'
   if (t === 'data' || t === 'alert' || t === 'pair' || t === 'alerts') {
     const fields = STRUCT_FIELDS[t]
