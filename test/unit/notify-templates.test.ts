@@ -90,6 +90,9 @@ describe('notification templates: the Go-template subset', () => {
     assert.equal(problems('{{ join "," }}')[0]!.message, 'template: join takes 2 arguments, got 1')
     assert.equal(problems('{{ block "x" . }}{{ end }}')[0]!.message, 'template: {{ block }} is not supported in notification templates')
     assert.equal(problems('{{ define "x" }}{{ end }}')[0]!.message, 'template: {{ define }} is not allowed here')
+    const re = problems('{{ reReplaceAll "(a" "b" .Status }}')[0]!
+    assert.equal(re.offset, 16)
+    assert.match(re.message, /^template: reReplaceAll: invalid regular expression \/\(a\/: /)
     assert.throws(() => parseTemplateSource('{{ if .X }}{{ define "a" }}{{ end }}{{ end }}', 0), (e: NotifyTemplateError) => e.reason.includes('top level'))
   })
 
@@ -211,6 +214,13 @@ describe('notification templates in the config: file:line:col', () => {
     const text = ['notify:', '  templates: {files: ["*.tmpl"]}', '  receivers:', '    - name: team', '      text: "{{ template \\"a\\" . }}"', '      webhook_configs: [{url: "http://127.0.0.1:9/x"}]', '  route: {receiver: team}', ''].join('\n')
     const loaded = parseConfigText(text, join(dir, 'mon.yaml'), {}, {cwd: '/'})
     assert.deepEqual(loaded.config.notify.templates?.files, [join(dir, '*.tmpl')])
+    // the text checked is the text that runs: kept with the config (a reload compares it)
+    assert.deepEqual(loaded.config.notify.templates?.sources, [{file: join(dir, 'x.tmpl'), text: '{{ define "a" }}{{ .Status }}{{ end }}'}])
+    writeFileSync(join(dir, 'x.tmpl'), '{{ define "a" }}changed{{ end }}')
+    const compiled = compileTemplates(loaded.config.notify)
+    assert.equal(compiled.channel('team', 'webhook', 0).render('text', n), 'firing')
+    const reloaded = parseConfigText(text, join(dir, 'mon.yaml'), {}, {cwd: '/'})
+    assert.notDeepEqual(reloaded.config.notify, loaded.config.notify)
   })
 })
 

@@ -163,8 +163,10 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const finished = finish(result.data, {env, cwd, baseDir, secretPaths: interpolation.secretPaths, secrets: interpolation.secrets})
   // Notification templates parse and name only fields, functions and templates that exist.
   if (isUsed('notify')) {
-    const problems = compileTemplates(finished.config.notify).problems
-    if (problems.length > 0) throw new ConfigError(problems.map((p) => templateProblem(p, {doc, text, positions, cwd})))
+    const templates = compileTemplates(finished.config.notify)
+    if (templates.problems.length > 0) throw new ConfigError(templates.problems.map((p) => templateProblem(p, {doc, text, positions, cwd})))
+    // the files as checked are the files that run (and a reload compares them)
+    if (finished.config.notify.templates && templates.files.length > 0) finished.config.notify.templates.sources = templates.files
   }
   return {
     ...finished,

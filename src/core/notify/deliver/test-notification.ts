@@ -106,13 +106,13 @@ export interface PreviewResult {
 /** `mon notify test --preview`: what each channel would say about the test alert, rendered with the user's templates; nothing is sent. */
 export function previewTestNotification(notify: CompiledNotify, receiver: string, opts: TestOptions): PreviewResult {
   const {status, labels, tests} = testNotifications(notify, receiver, opts)
-  const before = notify.templates.renderErrors.length
+  const before = notify.templates.renderErrorCount
   const channels = tests.map(({inst, n}) => ({
     channel: inst.key,
     type: inst.type,
     words: inst.definition.preview?.(inst.config, n, inst.templates) ?? {title: notificationTitle(n), text: plainText(n)},
   }))
-  return {receiver, status, labels, channels, templateErrors: notify.templates.renderErrors.slice(before)}
+  return {receiver, status, labels, channels, templateErrors: notify.templates.renderErrors.slice(Math.max(0, notify.templates.renderErrors.length - (notify.templates.renderErrorCount - before)))}
 }
 
 export async function sendTestNotification(notify: CompiledNotify, receiver: string, opts: TestOptions): Promise<TestResult> {

@@ -728,6 +728,15 @@ export function checkBody(body: Node[], source: number, defines: Defines, root: 
     p.commands.forEach((cmd) => {
       const [first, ...rest] = cmd.operands
       for (const o of rest) operandType(o!, dot, vars, src)
+      // a regex written in the template is compiled now, not at the first send
+      const re = rest[0]
+      if (first!.kind === 'fn' && (first!.name === 'reReplaceAll' || first!.name === 'match') && re?.kind === 'literal' && typeof re.value === 'string') {
+        try {
+          compileLinearRegex(re.value)
+        } catch (err) {
+          errors.push(new NotifyTemplateError(src, re.offset, `${first!.name}: ${(err as Error).message}`, 'RE2 syntax, as in Alertmanager: no backreferences or lookarounds'))
+        }
+      }
       t = first!.kind === 'fn' ? FUNCTIONS[first!.name]!.type : operandType(first!, dot, vars, src)
     })
     return t

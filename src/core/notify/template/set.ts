@@ -19,6 +19,16 @@ export interface TemplatesConfig {
   files: string[]
   /** named templates: name → template text */
   define: Record<string, string>
+  /**
+   * The template files as read when the config was loaded (set by the loader, not written in the
+   * file): what was checked is what runs, and a reload sees a changed file as a changed config.
+   */
+  sources?: TemplateFile[]
+}
+
+export interface TemplateFile {
+  file: string
+  text: string
 }
 
 /** Per receiver, fields every channel falls back to. */
@@ -66,6 +76,10 @@ export interface CompiledTemplates {
   problems: TemplateProblem[]
   /** the last render errors (newest last, at most 20), for status and tests */
   readonly renderErrors: string[]
+  /** how many renderings failed so far */
+  readonly renderErrorCount: number
+  /** the template files read (in order) */
+  files: TemplateFile[]
 }
 
 type ReceiverLike = {name: string; title?: string; text?: string} & Record<string, unknown>
@@ -105,7 +119,20 @@ export function compileTemplates(config: TemplatedNotifyConfig, opts: CompileTem
 
   const templates = config.templates ?? {files: [], define: {}}
   const read = opts.readFile ?? ((f: string) => readFileSync(f, 'utf8'))
-  templates.files.forEach((pattern, i) => {
+  const files: TemplateFile[] = []
+  const addFile = (file: string, text: string) => {
+    files.push({file, text})
+    const id = addSource({kind: 'file', file}, text)
+    try {
+      const parsed = parseTemplateSource(text, id)
+      parsed.defines.forEach(addDefine)
+    } catch (err) {
+      if (!(err instanceof NotifyTemplateError)) throw err
+      problem(err)
+    }
+  }
+  if (templates.sources) for (const f of templates.sources) addFile(f.file, f.text)
+  else templates.files.forEach((pattern, i) => {
     let files: string[]
     try {
       files = expandTemplateFiles(pattern)
@@ -122,14 +149,7 @@ export function compileTemplates(config: TemplatedNotifyConfig, opts: CompileTem
         problems.push({origin: {kind: 'config', path: ['notify', 'templates', 'files', i]}, text: pattern, offset: 0, message: `cannot read template file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`})
         continue
       }
-      const id = addSource({kind: 'file', file}, text)
-      try {
-        const parsed = parseTemplateSource(text, id)
-        parsed.defines.forEach(addDefine)
-      } catch (err) {
-        if (!(err instanceof NotifyTemplateError)) throw err
-        problem(err)
-      }
+      addFile(file, text)
     }
   })
 
@@ -178,11 +198,16 @@ export function compileTemplates(config: TemplatedNotifyConfig, opts: CompileTem
 
   const unique = dedupe(problems)
   const renderErrors: string[] = []
+  let renderErrorCount = 0
   const log = opts.log
   const byReceiver = new Map(config.receivers.map((r, i) => [r.name, i]))
   return {
     problems: unique,
     renderErrors,
+    get renderErrorCount() {
+      return renderErrorCount
+    },
+    files,
     channel(receiver, type, index) {
       const i = byReceiver.get(receiver)
       const names = CHANNEL_TEMPLATE_FIELDS[type]
@@ -203,6 +228,7 @@ export function compileTemplates(config: TemplatedNotifyConfig, opts: CompileTem
           } catch (err) {
             if (!(err instanceof TemplateRenderError)) throw err
             const message = `${receiver}/${type}[${index}] ${field}: ${err.message}`
+            renderErrorCount++
             renderErrors.push(message)
             if (renderErrors.length > 20) renderErrors.shift()
             log?.warn('notification template failed; sending the default words', {receiver, channel: `${type}[${index}]`, field, error: err.message})
