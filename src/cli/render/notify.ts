@@ -1,4 +1,4 @@
-import type {OutboxItem, RoutesExplanation, RouteView, TestResult} from '../../core/notify/index.js'
+import type {OutboxItem, PreviewResult, RoutesExplanation, RouteView, TestResult} from '../../core/notify/index.js'
 import type {OutboxStatus} from '../../core/notify/types.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
@@ -79,4 +79,19 @@ export function renderTestResult(r: TestResult): string {
         : `${c.red('FAIL')}  ${r.receiver}/${ch.channel}  ${ch.error}${ch.errorKind === 'permanent' ? c.dim('  (permanent: check the channel config)') : ''}`,
     )
     .join('\n')
+}
+
+/** `mon notify test --preview`: each channel's words, one block per channel. */
+export function renderPreview(r: PreviewResult): string {
+  const c = color()
+  const blocks = r.channels.map((ch) => {
+    const lines = [c.bold(`${r.receiver}/${ch.channel}`)]
+    for (const [field, text] of Object.entries(ch.words)) {
+      lines.push(`  ${c.dim(field + ':')}`)
+      for (const line of text.split('\n')) lines.push(`    ${line}`)
+    }
+    return lines.join('\n')
+  })
+  for (const e of r.templateErrors) blocks.push(`${c.yellow('template failed')} (default words used): ${e}`)
+  return blocks.join('\n\n')
 }

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {openNotifyContext} from '../../cli/notify-context.js'
-import {renderTestResult} from '../../cli/render/notify.js'
+import {renderPreview, renderTestResult} from '../../cli/render/notify.js'
 import {EXIT_RUNTIME} from '../../core/errors.js'
-import {parseLabelSet, sendTestNotification, type TestResult} from '../../core/notify/index.js'
+import {parseLabelSet, previewTestNotification, sendTestNotification, type PreviewResult, type TestResult} from '../../core/notify/index.js'
 
 export default class NotifyTest extends BaseCommand {
   static override summary = 'Send a test notification to every channel of a receiver.'
@@ -15,6 +15,7 @@ export default class NotifyTest extends BaseCommand {
     '<%= config.bin %> <%= command.id %> oncall --channel pagerduty[0]',
     '<%= config.bin %> <%= command.id %> db-team --label severity=critical,host=db-1 --json',
     '<%= config.bin %> <%= command.id %> team-slack --resolved',
+    '<%= config.bin %> <%= command.id %> team-slack --preview   # print the rendered words, send nothing',
   ]
 
   static override args = {receiver: Args.string({description: 'receiver name (notify.receivers[].name)', required: true})}
@@ -23,12 +24,24 @@ export default class NotifyTest extends BaseCommand {
     // --label as in mon alerts list; --labels, the old spelling, stays accepted (hidden)
     label: Flags.string({char: 'l', aliases: ['labels'], description: 'labels of the test alert, e.g. severity=critical,team=db (repeatable)', multiple: true}),
     resolved: Flags.boolean({description: 'send it as resolved instead of firing'}),
+    preview: Flags.boolean({aliases: ['dry-run'], description: "print what each channel would say (its title, text … rendered with the receiver's templates) and send nothing"}),
   }
 
-  async run(): Promise<TestResult> {
+  async run(): Promise<TestResult | PreviewResult> {
     const {args, flags} = await this.parse(NotifyTest)
     const ctx = await openNotifyContext(flags)
     try {
+      if (flags.preview) {
+        const preview = previewTestNotification(ctx.notify, args.receiver, {
+          now: ctx.clock.now(),
+          labels: flags.label ? parseLabelSet(flags.label) : undefined,
+          status: flags.resolved ? 'resolved' : 'firing',
+          channel: flags.channel,
+        })
+        if (!this.jsonEnabled()) this.log(renderPreview(preview))
+        return preview
+      }
+
       const result = await sendTestNotification(ctx.notify, args.receiver, {
         now: ctx.clock.now(),
         labels: flags.label ? parseLabelSet(flags.label) : undefined,

@@ -1,11 +1,13 @@
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
-import {LineCounter, isMap, parseDocument, type YAMLMap} from 'yaml'
+import {LineCounter, isMap, parseDocument, type Document, type YAMLMap} from 'yaml'
 import {InputError} from '../errors.js'
 import {interpolateDocument, interpolateString} from './interpolate.js'
 import {expandPath, findConfigFile, resolveDataDir} from './paths.js'
-import {ConfigError, PositionFinder, TOO_DEEP, TOO_DEEP_HINT, describeValue, genericIssueMessage, issuesToProblems, locateNode, yamlStructureProblems, type ConfigProblem} from './problems.js'
+import {ConfigError, PositionFinder, TOO_DEEP, TOO_DEEP_HINT, describeValue, formatPath, genericIssueMessage, issuesToProblems, locateNode, yamlStructureProblems, type ConfigProblem} from './problems.js'
 import {literalSecretProblems} from '../notify/config.js'
+import {compileTemplates, type TemplateProblem} from '../notify/template/set.js'
+import {sourceOffsetOf} from '../alerting/yaml-offset.js'
 import {redactString} from './redact.js'
 import {monConfigSchema, type configShape, type MonConfig, type ParsedConfig} from './schema.js'
 
@@ -158,11 +160,33 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   // Channel credentials (webhook URLs, tokens, passwords) must come from ${…}, never the file itself.
   const literal = literalSecretProblems(result.data, interpolation.secretPaths, interpolation.secrets)
   if (literal.length > 0) throw new ConfigError(literal.map((p) => ({position: positions.of(locateNode(doc, p.path).node), message: p.message, hint: p.hint})))
+  const finished = finish(result.data, {env, cwd, baseDir, secretPaths: interpolation.secretPaths, secrets: interpolation.secrets})
+  // Notification templates parse and name only fields, functions and templates that exist.
+  if (isUsed('notify')) {
+    const templates = compileTemplates(finished.config.notify)
+    if (templates.problems.length > 0) throw new ConfigError(templates.problems.map((p) => templateProblem(p, {doc, text, positions, cwd})))
+    // the files as checked are the files that run (and a reload compares them)
+    if (finished.config.notify.templates && templates.files.length > 0) finished.config.notify.templates.sources = templates.files
+  }
   return {
-    ...finish(result.data, {env, cwd, baseDir, secretPaths: interpolation.secretPaths, secrets: interpolation.secrets}),
+    ...finished,
     file,
     ...(skippedSections.length > 0 ? {skippedSections} : {}),
   }
+}
+
+/** A template problem at its character: inside a YAML string of the config, or in a template file. */
+function templateProblem(p: TemplateProblem, ctx: {doc: Document; text: string; positions: PositionFinder; cwd: string}): ConfigProblem {
+  if (p.origin.kind === 'file') {
+    const before = p.text.slice(0, p.offset)
+    const line = before.split('\n').length
+    const col = p.offset - (before.lastIndexOf('\n') + 1) + 1
+    return {position: {file: displayName(p.origin.file, ctx.cwd), line, col}, message: p.message, hint: p.hint}
+  }
+  const node = locateNode(ctx.doc, p.origin.path).node
+  const offset = sourceOffsetOf(node, ctx.text, p.offset)
+  const position = offset === undefined ? ctx.positions.of(node) : ctx.positions.at(offset)
+  return {position, message: `${formatPath(p.origin.path)}: ${p.message}`, hint: p.hint}
 }
 
 const YAML_HINTS: Partial<Record<string, string>> = {
@@ -206,6 +230,7 @@ function finish(
       listener: withTlsPaths(parsed.inputs.listener, (f) => expandPath(f, baseDir, env)),
     },
     api: withTlsPaths(parsed.api, (f) => expandPath(f, baseDir, env)),
+    notify: parsed.notify.templates ? {...parsed.notify, templates: {...parsed.notify.templates, files: parsed.notify.templates.files.map((f) => expandPath(f, baseDir, env))}} : parsed.notify,
   }
   return {config, secretPaths: ctx.secretPaths, dataDir, secretFragments: [...new Set(ctx.secrets)]}
 }

@@ -4,6 +4,7 @@ import {didYouMean, formatPath} from '../config/problems.js'
 import {bool, duration, httpUrl, int, scalarString, section, stringList} from '../config/common.js'
 import {parseMatcher} from '../model/matcher.js'
 import {CHANNEL_TYPES, CHANNELS, configKey, type ChannelConfigOf, type ChannelType} from './channels/registry.js'
+import type {TemplatesConfig} from './template/set.js'
 import {checkLocation, parseDayOfMonthRange, parseMonthRange, parseTimeRange, parseWeekdayRange, parseYearRange, TimeIntervalError} from './mute/time-intervals.js'
 
 /**
@@ -27,7 +28,7 @@ export interface RouteConfig {
 }
 
 /** A receiver: a name and any number of channel configs per type (`slack_configs`, `email_configs` …). */
-export type ReceiverConfig = {name: string} & {[K in ChannelType as `${K}_configs`]?: Array<ChannelConfigOf<K>>}
+export type ReceiverConfig = {name: string; title?: string; text?: string} & {[K in ChannelType as `${K}_configs`]?: Array<ChannelConfigOf<K>>}
 
 export interface InhibitRuleConfig {
   source_matchers: string[]
@@ -63,6 +64,7 @@ export interface OutboxConfig {
 
 export interface NotifyConfig {
   external_url?: string
+  templates?: TemplatesConfig
   receivers: ReceiverConfig[]
   route?: RouteConfig
   inhibit_rules: InhibitRuleConfig[]
@@ -102,7 +104,12 @@ export function notifyConfigSchema(): z.ZodType<NotifyConfig> {
 }
 
 function buildSchema(): z.ZodType<NotifyConfig> {
-  const receiverShape: Record<string, z.ZodType> = {name: z.string().min(1)}
+  const receiverShape: Record<string, z.ZodType> = {
+    name: z.string().min(1),
+    /** templates every channel of the receiver uses unless it sets its own (template/set.ts) */
+    title: z.string().optional(),
+    text: z.string().optional(),
+  }
   for (const type of CHANNEL_TYPES) receiverShape[configKey(type)] = z.array(CHANNELS[type].schema() as z.ZodType).optional()
   const receiver = section(receiverShape) as unknown as z.ZodType<ReceiverConfig>
 
@@ -171,6 +178,8 @@ function buildSchema(): z.ZodType<NotifyConfig> {
   return section({
     /** how people reach mon (the daemon's API), linked from notifications */
     external_url: httpUrl().optional(),
+    /** named notification templates, inline and in files (template/set.ts) */
+    templates: section({files: stringList.default([]), define: z.record(z.string().min(1), z.string()).default({})}).optional(),
     receivers: z.array(receiver).default([]),
     route: route.optional(),
     inhibit_rules: z.array(inhibitRule).default([]),

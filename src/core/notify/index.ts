@@ -25,7 +25,7 @@ export {Outbox, type OutboxItem, type OutboxSelector} from './deliver/outbox.js'
 export {explainRoutes, routeTree, type RouteMatchView, type RoutesExplanation, type RouteView} from './route/routes-explain.js'
 export {Sender, senderRetryPolicy, type FlushResult, type SenderPolicy} from './deliver/sender.js'
 export {formatMatchers, Silences, silenceState, type NewSilence, type Silence, type SilenceState} from './mute/silences.js'
-export {sendTestNotification, type TestChannelResult, type TestResult} from './deliver/test-notification.js'
+export {previewTestNotification, sendTestNotification, type PreviewChannel, type PreviewResult, type TestChannelResult, type TestResult} from './deliver/test-notification.js'
 export * from './types.js'
 
 /** state.db with the notifier's tables. */

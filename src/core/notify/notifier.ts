@@ -6,6 +6,7 @@ import {compileEscalationPolicies, type EscalationPolicy} from './deliver/escala
 import {compileInhibitRules, Inhibitor} from './mute/inhibit.js'
 import {compileRoutes, compileTimeIntervals, type CompiledRoute, type TimeIntervals} from './route/router.js'
 import type {SenderPolicy} from './deliver/sender.js'
+import {compileTemplates, type ChannelTemplates, type CompiledTemplates} from './template/set.js'
 import type {Channel} from './types.js'
 
 /**
@@ -25,6 +26,8 @@ export interface ChannelInstance {
   sendAcknowledged: boolean
   /** set for channels re-sent every evaluation (see ChannelDefinition.resendIntervalMs) */
   resendIntervalMs?: number
+  /** the user's templates for this channel's words */
+  templates: ChannelTemplates
   /** The channel (created on first call: an SMTP transport is not built for nothing). */
   channel(): Channel
 }
@@ -38,6 +41,8 @@ export interface CompiledNotify {
   intervals: TimeIntervals
   escalations: Map<string, EscalationPolicy>
   externalURL?: string
+  /** the notification templates (problems were reported when the config was loaded) */
+  templates: CompiledTemplates
   policy: SenderPolicy & {retentionMs: number}
   channel(receiver: string, key: string): ChannelInstance | undefined
   route(id: string): CompiledRoute | undefined
@@ -54,6 +59,8 @@ export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): 
   const threads = opts.threads ?? memoryThreadStore()
   const log = opts.log ?? silentLogger
   const receivers = new Map<string, ChannelInstance[]>()
+  const templates = compileTemplates(config, {log: log.child({component: 'templates'})})
+  for (const p of templates.problems) log.warn('notification template problem; its field uses the default words', {problem: p.message})
   for (const r of config.receivers) {
     const list: ChannelInstance[] = []
     for (const type of CHANNEL_TYPES) {
@@ -62,7 +69,9 @@ export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): 
       configs.forEach((c, i) => {
         const key = `${type}[${i}]`
         let created: Channel | undefined
+        const channelTemplates = templates.channel(r.name, type, i)
         list.push({
+          templates: channelTemplates,
           receiver: r.name,
           key,
           type,
@@ -71,7 +80,7 @@ export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): 
           sendResolved: definition.capabilities.resolved && c.send_resolved,
           sendAcknowledged: definition.capabilities.acknowledged && c.send_acknowledged === true,
           resendIntervalMs: definition.resendIntervalMs?.(c),
-          channel: () => (created ??= definition.create(c, {receiver: r.name, key, threads, secrets: opts.secrets ?? [], log: log.child({receiver: r.name, channel: key})})),
+          channel: () => (created ??= definition.create(c, {receiver: r.name, key, threads, secrets: opts.secrets ?? [], log: log.child({receiver: r.name, channel: key}), templates: channelTemplates})),
         })
       })
     }
@@ -95,6 +104,7 @@ export function compileNotify(config: NotifyConfig, opts: CompileOptions = {}): 
     intervals: compileTimeIntervals(config.time_intervals),
     escalations: compileEscalationPolicies(config.escalation_policies),
     externalURL: config.external_url,
+    templates,
     policy: {
       maxAttempts: config.outbox.max_attempts,
       backoffMs: timings.backoffMs,

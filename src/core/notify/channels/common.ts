@@ -2,6 +2,7 @@ import type {z} from 'zod'
 import {parseDuration} from '../../config/duration.js'
 import {bool, duration} from '../../config/common.js'
 import type {Logger} from '../../log.js'
+import type {ChannelTemplates} from '../template/set.js'
 import type {Channel, Notification} from '../types.js'
 
 /**
@@ -42,6 +43,8 @@ export interface ChannelContext {
   /** values to scrub from error messages */
   secrets: readonly string[]
   log: Logger
+  /** the user's templates for this channel's words (title, text …); absent: the default words */
+  templates?: ChannelTemplates
 }
 
 export interface ChannelCapabilities {
@@ -68,6 +71,11 @@ export interface ChannelDefinition<C extends CommonChannelConfig = CommonChannel
   /** A commented YAML block (one list item of `<type>_configs`), for docs and `mon config init`. */
   sample: string
   create(config: C, ctx: ChannelContext): Channel
+  /**
+   * The words a message would carry (`title`, `text`, email's `subject`/`html` …), rendered with the
+   * user's templates where set, for `mon notify test --preview`. Default: mon's title and plain text.
+   */
+  preview?(config: C, n: Notification, templates: ChannelTemplates): Record<string, string>
   /**
    * For a receiver that forgets alerts it stops hearing about (Alertmanager ends an alert at its
    * endsAt): the dispatcher re-sends it every firing alert it was told about after each evaluation,

@@ -4,7 +4,8 @@ import type {Transporter} from 'nodemailer'
 import {z} from 'zod'
 import {redactString} from '../../config/redact.js'
 import {bool, dialAddress, int, parseHostPort, scalarString, section} from '../../config/common.js'
-import {alertSummary, escapeHtml, notificationColor, notificationNote, notificationTitle, plainText, runbookUrl} from '../deliver/render.js'
+import {alertSummary, escapeHtml, notificationColor, notificationNote, notificationTitle, oneLine, plainText, runbookUrl} from '../deliver/render.js'
+import {NO_TEMPLATES, type ChannelTemplates} from '../template/set.js'
 import {PermanentDeliveryError, type Notification} from '../types.js'
 import {ackField, commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 
@@ -32,6 +33,10 @@ const schema = lazy(() =>
     hello: z.string().optional(),
     headers: z.record(z.string(), scalarString).optional(),
     max_alerts: int({min: 1}).default(50),
+    /** templates of the subject (default: the receiver's title), text part (the receiver's text) and HTML part */
+    subject: z.string().optional(),
+    text: z.string().optional(),
+    html: z.string().optional(),
     ...commonFields({sendResolved: false}),
     ...ackField(false),
     ...tlsField(),
@@ -73,6 +78,15 @@ export function emailHtml(n: Notification, maxAlerts: number): string {
   ].join('\n')
 }
 
+/** The subject and parts of a mail: the user's templates when set, else mon's. */
+export function emailWords(n: Notification, config: Pick<EmailConfig, 'max_alerts'>, templates: ChannelTemplates = NO_TEMPLATES): {subject: string; text: string; html: string} {
+  return {
+    subject: oneLine(templates.render('subject', n) ?? notificationTitle(n)),
+    text: templates.render('text', n) ?? plainText(n, {maxAlerts: config.max_alerts}),
+    html: templates.render('html', n) ?? emailHtml(n, config.max_alerts),
+  }
+}
+
 /** SMTP replies: 5xx and authentication failures will not get better by retrying. */
 function classify(err: Error & {code?: string; responseCode?: number}, secrets: readonly string[]): Error {
   const message = redactString(`SMTP: ${err.message}`, secrets)
@@ -109,12 +123,13 @@ export function createEmailChannel(config: EmailConfig, ctx: ChannelContext) {
       const thread = `<${createHash('sha256').update(`${n.receiver}\u0000${n.groupKey}`).digest('hex').slice(0, 24)}@mon>`
       try {
         transport ??= (await import('nodemailer')).default.createTransport(options)
+        const words = emailWords(n, config, ctx.templates)
         await transport.sendMail({
           from: config.from,
           to: config.to,
-          subject: notificationTitle(n),
-          text: plainText(n, {maxAlerts: config.max_alerts}),
-          html: emailHtml(n, config.max_alerts),
+          subject: words.subject,
+          text: words.text,
+          html: words.html,
           headers: {...config.headers, 'X-Mon-Notification-Id': n.id, References: thread, 'In-Reply-To': thread},
         })
       } catch (err) {
@@ -143,6 +158,11 @@ export const emailChannel = defineChannel<EmailConfig>({
   send_acknowledged: false
   # hello: mon.example.com
   # headers: {X-Priority: "1"}
+  # Templates (default: the receiver's title/text, else mon's words); the HTML part escapes values.
+  # subject: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'
+  # text: '{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}'
+  # html: '{{ range .Alerts }}<p>{{ .Annotations.summary }}</p>{{ end }}'
   # timeout: 10s`,
   create: createEmailChannel,
+  preview: (config, n, templates) => emailWords(n, config, templates),
 })

@@ -3,6 +3,7 @@ import {httpUrl, int, section, stringList} from '../../config/common.js'
 import {basicAuth, checkResponse, httpRequest, jsonField, type HttpRequest} from '../deliver/http.js'
 import {groupSeverity, notificationTitle, plainText, runbookUrl, truncate} from '../deliver/render.js'
 import type {Notification} from '../types.js'
+import {NO_TEMPLATES, type ChannelTemplates} from '../template/set.js'
 import {ackField, commonFields, defineChannel, joinUrl, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 
 /**
@@ -23,6 +24,9 @@ const schema = lazy(() =>
     /** fixed priority; default: critical 5, error 4, warning 3, info and resolved 2 */
     priority: priority().optional(),
     tags: stringList.optional(),
+    /** templates of the title and the message (default: the receiver's title/text, else mon's words) */
+    title: z.string().optional(),
+    text: z.string().optional(),
     ...commonFields({sendResolved: true}),
     ...ackField(true),
     ...tlsField(),
@@ -48,7 +52,7 @@ export interface NtfyMessage {
   body: string
 }
 
-export function ntfyMessage(n: Notification, config: Pick<NtfyConfig, 'priority' | 'tags'>): NtfyMessage {
+export function ntfyMessage(n: Notification, config: Pick<NtfyConfig, 'priority' | 'tags'>, templates: ChannelTemplates = NO_TEMPLATES): NtfyMessage {
   const severity = groupSeverity(n)
   let prio: string | number
   if (config.priority !== undefined) prio = config.priority
@@ -60,13 +64,13 @@ export function ntfyMessage(n: Notification, config: Pick<NtfyConfig, 'priority'
   else if (n.kind === 'test') tags.push('test_tube')
   else tags.push(severity === 'warning' ? 'warning' : 'rotating_light')
   const headers: Record<string, string> = {
-    Title: encodeHeaderValue(truncate(notificationTitle(n), 250)),
+    Title: encodeHeaderValue(truncate(templates.render('title', n) ?? notificationTitle(n), 250)),
     Priority: String(prio),
     Tags: tags.join(','),
   }
   const click = n.alerts.map(runbookUrl).find((u) => u !== undefined) ?? n.externalURL
   if (click) headers.Click = click
-  return {headers, body: truncate(plainText(n, {maxAlerts: 10}), 4000)}
+  return {headers, body: truncate(templates.render('text', n) ?? plainText(n, {maxAlerts: 10}), 4000)}
 }
 
 export function createNtfyChannel(config: NtfyConfig, ctx: ChannelContext) {
@@ -76,7 +80,7 @@ export function createNtfyChannel(config: NtfyConfig, ctx: ChannelContext) {
   return {
     name: `ntfy:${ctx.receiver}/${ctx.key}`,
     async send(n: Notification, signal: AbortSignal): Promise<void> {
-      const msg = ntfyMessage(n, config)
+      const msg = ntfyMessage(n, config, ctx.templates)
       const req: HttpRequest = {
         url: joinUrl(config.url, encodeURIComponent(config.topic)),
         method: 'POST',
@@ -107,4 +111,8 @@ export const ntfyChannel = defineChannel<NtfyConfig>({
   # tags: [prod]
   # timeout: 10s`,
   create: createNtfyChannel,
+  preview: (config, n, templates) => {
+    const msg = ntfyMessage(n, config, templates)
+    return {title: msg.headers.Title!, text: msg.body}
+  },
 })

@@ -3,6 +3,7 @@ import {httpUrl, int, section} from '../../config/common.js'
 import {postJson, type HttpResponse} from '../deliver/http.js'
 import {alertSummary, formatLabels, groupSeverity, notificationColor, notificationNote, notificationTitle, runbookUrl, truncate} from '../deliver/render.js'
 import {PermanentDeliveryError, type Notification} from '../types.js'
+import {NO_TEMPLATES, type ChannelTemplates} from '../template/set.js'
 import {ackField, commonFields, defineChannel, joinUrl, lazy, threadKey, timeoutMs, tlsField, type ChannelContext} from './common.js'
 
 /**
@@ -25,6 +26,9 @@ const schema = lazy(() =>
     icon_emoji: z.string().optional(),
     /** most alerts listed in one message */
     max_alerts: int({min: 1}).default(20),
+    /** templates of the message title and text (default: the receiver's, else mon's words) */
+    title: z.string().optional(),
+    text: z.string().optional(),
     ...commonFields({sendResolved: true}),
     ...ackField(true),
     ...tlsField(),
@@ -42,8 +46,12 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-export function slackPayload(n: Notification, config: Pick<SlackConfig, 'max_alerts' | 'username' | 'icon_emoji'>): Record<string, unknown> {
-  const title = notificationTitle(n)
+/** The words of a Slack message: the user's templates when set, else mon's. */
+export function slackWords(n: Notification, config: Pick<SlackConfig, 'max_alerts'>, templates: ChannelTemplates = NO_TEMPLATES): {title: string; text: string} {
+  return {title: templates.render('title', n) ?? notificationTitle(n), text: templates.render('text', n) ?? slackText(n, config)}
+}
+
+function slackText(n: Notification, config: Pick<SlackConfig, 'max_alerts'>): string {
   const lines: string[] = []
   const note = notificationNote(n)
   if (note) lines.push(`_${esc(note)}_`)
@@ -55,6 +63,11 @@ export function slackPayload(n: Notification, config: Pick<SlackConfig, 'max_ale
     lines.push(`\`${esc(formatLabels(a.labels))}\`${runbook ? ` · <${runbook}|Runbook>` : ''}`)
   }
   if (n.alerts.length > config.max_alerts) lines.push(`… and ${n.alerts.length - config.max_alerts} more`)
+  return lines.join('\n')
+}
+
+export function slackPayload(n: Notification, config: Pick<SlackConfig, 'max_alerts' | 'username' | 'icon_emoji'>, templates: ChannelTemplates = NO_TEMPLATES): Record<string, unknown> {
+  const {title, text} = slackWords(n, config, templates)
   const fields = [] as Array<{title: string; value: string; short: boolean}>
   const severity = groupSeverity(n)
   if (severity) fields.push({title: 'Severity', value: severity, short: true})
@@ -63,7 +76,7 @@ export function slackPayload(n: Notification, config: Pick<SlackConfig, 'max_ale
     color: `#${notificationColor(n)}`,
     fallback: title,
     title: truncate(title, 300),
-    text: truncate(lines.join('\n'), 7000),
+    text: truncate(text, 7000),
     fields,
     footer: 'mon',
     ts: Math.floor(n.createdAt / 1000),
@@ -114,7 +127,7 @@ export function createSlackChannel(config: SlackConfig, ctx: ChannelContext) {
   return {
     name: `slack:${ctx.receiver}/${ctx.key}`,
     async send(n: Notification, signal: AbortSignal): Promise<void> {
-      const payload = slackPayload(n, config)
+      const payload = slackPayload(n, config, ctx.templates)
       if (config.webhook_url) {
         if (config.channel) payload.channel = config.channel
         await postJson({...common, url: config.webhook_url, json: payload, signal})
@@ -164,7 +177,11 @@ export const slackChannel = defineChannel<SlackConfig>({
   # username: mon
   # icon_emoji: ":rotating_light:"
   # max_alerts: 20
+  # Templates of the words (default: the receiver's title/text, else mon's); see notify.templates.
+  # title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'
+  # text: '{{ range .Alerts }}{{ .Labels.host }}: {{ .Annotations.summary }} {{ end }}'
   # timeout: 10s
   # tls_verify: true`,
   create: createSlackChannel,
+  preview: (config, n, templates) => slackWords(n, config, templates),
 })

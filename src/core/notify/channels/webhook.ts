@@ -1,6 +1,8 @@
 import {z} from 'zod'
 import {httpUrl, int, scalarString, section} from '../../config/common.js'
 import {basicAuth, postJson} from '../deliver/http.js'
+import {generatorUrl, plainText} from '../deliver/render.js'
+import {NO_TEMPLATES, type ChannelTemplates} from '../template/set.js'
 import type {Notification} from '../types.js'
 import {commonFields, defineChannel, lazy, timeoutMs, tlsField, type ChannelContext} from './common.js'
 
@@ -18,6 +20,8 @@ const schema = lazy(() =>
     bearer_token: z.string().optional(),
     basic_auth: section({username: z.string(), password: z.string()}).optional(),
     headers: z.record(z.string(), scalarString).optional(),
+    /** a template: its rendering is added to the payload as `text` (default: the receiver's text; none: no field) */
+    text: z.string().optional(),
     ...commonFields({sendResolved: true}),
     ...tlsField(),
   }).superRefine((v, ctx) => {
@@ -51,10 +55,7 @@ export interface WebhookPayloadV4 {
   alerts: WebhookAlertV4[]
 }
 
-/** A link to the alert in mon, when mon knows its own address (notify.external_url). */
-export function generatorUrl(n: Pick<Notification, 'externalURL'>, fingerprint: string): string {
-  return n.externalURL ? `${n.externalURL.replace(/\/+$/, '')}/alerts/${fingerprint}` : ''
-}
+export {generatorUrl} from '../deliver/render.js'
 
 export function webhookPayload(n: Notification, maxAlerts = 0): WebhookPayloadV4 {
   const shown = maxAlerts > 0 ? n.alerts.slice(0, maxAlerts) : n.alerts
@@ -80,6 +81,13 @@ export function webhookPayload(n: Notification, maxAlerts = 0): WebhookPayloadV4
   }
 }
 
+/** The payload, with `text` when the channel (or its receiver) has a text template. */
+export function webhookBody(n: Notification, config: Pick<WebhookConfig, 'max_alerts'>, templates: ChannelTemplates = NO_TEMPLATES): WebhookPayloadV4 & {text?: string} {
+  const payload: WebhookPayloadV4 & {text?: string} = webhookPayload(n, config.max_alerts)
+  if (templates.has('text')) payload.text = templates.render('text', n) ?? plainText(n)
+  return payload
+}
+
 export function createWebhookChannel(config: WebhookConfig, ctx: ChannelContext) {
   const headers: Record<string, string> = {...config.headers}
   if (config.bearer_token) headers.Authorization = `Bearer ${config.bearer_token}`
@@ -91,7 +99,7 @@ export function createWebhookChannel(config: WebhookConfig, ctx: ChannelContext)
         url: config.url,
         // the id lets a receiver drop the duplicate a crash between send and mark can cause
         headers: {...headers, 'X-Mon-Notification-Id': n.id},
-        json: webhookPayload(n, config.max_alerts),
+        json: webhookBody(n, config, ctx.templates),
         timeoutMs: timeoutMs(config),
         tlsVerify: config.tls_verify,
         secrets: ctx.secrets,
@@ -114,7 +122,10 @@ export const webhookChannel = defineChannel<WebhookConfig>({
   # bearer_token: \${WEBHOOK_TOKEN}
   # basic_auth: {username: mon, password: \${WEBHOOK_PASSWORD}}
   # headers: {X-Team: db}
+  # A template rendered into the payload's "text" field (the rest stays Alertmanager's payload).
+  # text: '{{ .CommonAnnotations.summary }}'
   # timeout: 10s
   # tls_verify: true`,
   create: createWebhookChannel,
+  preview: (config, n, templates) => ({body: JSON.stringify(webhookBody(n, config, templates), null, 2)}),
 })

@@ -181,3 +181,8 @@ export function commonPairs(maps: ReadonlyArray<Record<string, string>>): Record
   for (const m of maps.slice(1)) for (const k of Object.keys(out)) if (m[k] !== out[k]) delete out[k]
   return out
 }
+
+/** A link to the alert in mon, when mon knows its own address (notify.external_url). */
+export function generatorUrl(n: Pick<Notification, 'externalURL'>, fingerprint: string): string {
+  return n.externalURL ? `${n.externalURL.replace(/\/+$/, '')}/alerts/${fingerprint}` : ''
+}

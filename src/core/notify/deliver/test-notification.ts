@@ -2,8 +2,9 @@ import {createHash} from 'node:crypto'
 import {InputError, errorMessage} from '../../errors.js'
 import {didYouMean} from '../../did-you-mean.js'
 import {buildNotification} from './notification.js'
-import type {CompiledNotify} from '../notifier.js'
-import {PermanentDeliveryError, type NotificationAlert} from '../types.js'
+import type {ChannelInstance, CompiledNotify} from '../notifier.js'
+import {PermanentDeliveryError, type Notification, type NotificationAlert} from '../types.js'
+import {notificationTitle, plainText} from './render.js'
 
 /**
  * `mon notify test <receiver>`: send a made-up alert straight to every channel of a receiver (not
@@ -31,11 +32,17 @@ export function receiverNames(notify: CompiledNotify): string[] {
   return [...notify.receivers.keys()]
 }
 
-export async function sendTestNotification(
-  notify: CompiledNotify,
-  receiver: string,
-  opts: {now: number; labels?: Record<string, string>; annotations?: Record<string, string>; status?: 'firing' | 'resolved'; channel?: string; signal?: AbortSignal},
-): Promise<TestResult> {
+export interface TestOptions {
+  now: number
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  status?: 'firing' | 'resolved'
+  channel?: string
+  signal?: AbortSignal
+}
+
+/** The channels a test goes to and the made-up notification for each. */
+function testNotifications(notify: CompiledNotify, receiver: string, opts: TestOptions): {status: 'firing' | 'resolved'; labels: Record<string, string>; tests: Array<{inst: ChannelInstance; n: Notification}>} {
   const channels = notify.receivers.get(receiver)
   if (!channels) {
     const names = receiverNames(notify)
@@ -64,9 +71,9 @@ export async function sendTestNotification(
     fingerprint,
     value: null,
   }
-  const results: TestChannelResult[] = []
-  for (const inst of selected) {
-    const n = buildNotification({
+  const tests = selected.map((inst) => ({
+    inst,
+    n: buildNotification({
       kind: status === 'firing' ? 'test' : 'resolved',
       receiver,
       groupKey: `{}:{alertname="MonTestNotification"}`,
@@ -75,7 +82,43 @@ export async function sendTestNotification(
       now: opts.now,
       externalURL: notify.externalURL,
       message: status === 'firing' ? 'This is a test notification sent by `mon notify test`.' : undefined,
-    })
+    }),
+  }))
+  return {status, labels, tests}
+}
+
+export interface PreviewChannel {
+  channel: string
+  type: string
+  /** the words the channel would send: title, text, subject, html, body … */
+  words: Record<string, string>
+}
+
+export interface PreviewResult {
+  receiver: string
+  status: 'firing' | 'resolved'
+  labels: Record<string, string>
+  channels: PreviewChannel[]
+  /** template failures while rendering (the channel then used its default words) */
+  templateErrors: string[]
+}
+
+/** `mon notify test --preview`: what each channel would say about the test alert, rendered with the user's templates; nothing is sent. */
+export function previewTestNotification(notify: CompiledNotify, receiver: string, opts: TestOptions): PreviewResult {
+  const {status, labels, tests} = testNotifications(notify, receiver, opts)
+  const before = notify.templates.renderErrorCount
+  const channels = tests.map(({inst, n}) => ({
+    channel: inst.key,
+    type: inst.type,
+    words: inst.definition.preview?.(inst.config, n, inst.templates) ?? {title: notificationTitle(n), text: plainText(n)},
+  }))
+  return {receiver, status, labels, channels, templateErrors: notify.templates.renderErrors.slice(Math.max(0, notify.templates.renderErrors.length - (notify.templates.renderErrorCount - before)))}
+}
+
+export async function sendTestNotification(notify: CompiledNotify, receiver: string, opts: TestOptions): Promise<TestResult> {
+  const {status, labels, tests} = testNotifications(notify, receiver, opts)
+  const results: TestChannelResult[] = []
+  for (const {inst, n} of tests) {
     const t0 = performance.now()
     try {
       await inst.channel().send(n, opts.signal ?? new AbortController().signal)
