@@ -3,8 +3,9 @@ import {after, before, describe, it} from 'node:test'
 import type {PromExpr} from '../../src/core/query/eval/ast.js'
 import {instantQuery, PromEvalError, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
 import {formatPromExpr} from '../../src/core/query/eval/format.js'
-import {formatLabels, type Labels, MemorySeriesSource, type RawSeries} from '../../src/core/query/eval/series.js'
+import {MemorySeriesSource, type RawSeries} from '../../src/core/query/eval/series.js'
 import {agg, bin, call, ignoring, num, on, range, sel, str, subquery} from '../helpers/promql-ast.js'
+import {compareSeries, lcg, openMetrics, parsePromValue, promApi, promQueryRange, type PromData, type SeriesValues} from '../helpers/prometheus.js'
 import {type RunningServer, startPrometheus} from '../helpers/servers.js'
 
 // The evaluator against a real Prometheus 2.42 (issue 18's differential test, first skeleton): one
@@ -15,15 +16,6 @@ import {type RunningServer, startPrometheus} from '../helpers/servers.js'
 const T0 = 1_700_000_000_000
 const SEC = 1000
 const MIN = 60 * SEC
-
-/** A deterministic pseudo-random sequence (no luck involved: the same fixture every run). */
-function lcg(seed: number): () => number {
-  let state = seed
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31
-    return state / 2 ** 31
-  }
-}
 
 function fixture(): RawSeries[] {
   const random = lcg(42)
@@ -58,19 +50,6 @@ function fixture(): RawSeries[] {
   }
 
   return series
-}
-
-function openMetrics(series: RawSeries[]): string {
-  const lines: string[] = []
-  for (const s of series) {
-    const {__name__: name, ...labels} = s.labels
-    const text = Object.entries(labels)
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-      .join(',')
-    for (const sample of s.samples) lines.push(`${name}{${text}} ${sample.v} ${(sample.t / 1000).toFixed(3)}`)
-  }
-
-  return `${lines.join('\n')}\n# EOF\n`
 }
 
 const http = sel('http_requests_total')
@@ -157,30 +136,7 @@ const expressions: PromExpr[] = [
   call('absent_over_time', subquery(sel('nothing'), 5 * MIN, MIN)),
 ]
 
-function parseValue(text: string): number {
-  return text === '+Inf' ? Number.POSITIVE_INFINITY : text === '-Inf' ? Number.NEGATIVE_INFINITY : Number(text)
-}
-
-function sameNumber(a: number, b: number): boolean {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b)
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b
-  // the sums run in a different order (Prometheus adds with Kahan compensation): 1e-9 relative
-  return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))
-}
-
-function assertSameSeries(ours: Array<{labels: Labels; values: Array<[number, number]>}>, theirs: Array<{labels: Labels; values: Array<[number, number]>}>, what: string): void {
-  const byKey = (xs: typeof ours) => new Map(xs.map((x) => [formatLabels(x.labels), x.values]))
-  const mine = byKey(ours)
-  const prometheus = byKey(theirs)
-  assert.deepEqual([...mine.keys()].sort(), [...prometheus.keys()].sort(), `${what}: series differ`)
-  for (const [key, values] of prometheus) {
-    const own = mine.get(key)!
-    assert.deepEqual(own.map(([t]) => t), values.map(([t]) => t), `${what} ${key}: timestamps differ`)
-    for (const [i, [t, v]] of values.entries()) assert.ok(sameNumber(own[i][1], v), `${what} ${key} at ${t}: mon ${own[i][1]}, Prometheus ${v}`)
-  }
-}
-
-function instantSeries(value: Value): Array<{labels: Labels; values: Array<[number, number]>}> {
+function instantSeries(value: Value): SeriesValues[] {
   if (value.type === 'scalar') return [{labels: {}, values: [[value.t, value.v]]}]
   if (value.type !== 'vector') throw new Error(`unexpected ${value.type}`)
   return value.elements.map((e) => ({labels: e.labels, values: [[e.t, e.v]]}))
@@ -199,12 +155,7 @@ describe('PromQL evaluator against a real Prometheus 2.42', () => {
     await prometheus?.destroy()
   })
 
-  async function api(path: string, params: Record<string, string>): Promise<{resultType: string; result: Array<{metric: Labels; value?: [number, string]; values?: Array<[number, string]>}>}> {
-    const response = await fetch(`${prometheus.url}${path}?${new URLSearchParams(params)}`)
-    const body = (await response.json()) as {status: string; error?: string; data: never}
-    assert.equal(body.status, 'success', `${path} ${params.query}: ${body.error}`)
-    return body.data
-  }
+  const api = (path: string, params: Record<string, string>): Promise<PromData> => promApi(prometheus.url, path, params)
 
   const evaluationTimes = [T0 + 30 * MIN + 7 * SEC, T0 + 45 * MIN, T0 + 59 * MIN + 59 * SEC]
   for (const expr of expressions) {
@@ -214,11 +165,11 @@ describe('PromQL evaluator against a real Prometheus 2.42', () => {
         const theirs = await api('/api/v1/query', {query: text, time: (t / 1000).toFixed(3)})
         const expected =
           theirs.resultType === 'scalar'
-            ? [{labels: {}, values: [[t, parseValue((theirs.result as unknown as [number, string])[1])] as [number, number]]}]
-            : theirs.result.map((r) => ({labels: r.metric, values: [[Math.round(r.value![0] * 1000), parseValue(r.value![1])] as [number, number]]}))
+            ? [{labels: {}, values: [[t, parsePromValue((theirs.result as unknown as [number, string])[1])] as [number, number]]}]
+            : theirs.result.map((r) => ({labels: r.metric, values: [[Math.round(r.value![0] * 1000), parsePromValue(r.value![1])] as [number, number]]}))
         // every expression selects something: an empty answer on both sides would prove nothing
         assert.ok(expected.length > 0, `${text} at ${t}: Prometheus returned nothing`)
-        assertSameSeries(instantSeries(instantQuery(source, expr, t, {leftClosed: true})), expected, `${text} at ${t}`)
+        compareSeries(instantSeries(instantQuery(source, expr, t, {leftClosed: true})), expected, `${text} at ${t}`)
       }
     })
   }
@@ -255,12 +206,11 @@ describe('PromQL evaluator against a real Prometheus 2.42', () => {
     const text = formatPromExpr(expr)
     it(`range: ${text}`, async () => {
       const [start, end, step] = [T0 + 20 * MIN, T0 + 60 * MIN, 30 * SEC]
-      const theirs = await api('/api/v1/query_range', {query: text, start: String(start / 1000), end: String(end / 1000), step: String(step / 1000)})
-      const expected = theirs.result.map((r) => ({labels: r.metric, values: r.values!.map(([t, v]) => [Math.round(t * 1000), parseValue(v)] as [number, number])}))
+      const expected = await promQueryRange(prometheus.url, text, start, end, step)
       // 81 steps from 20 to 60 min between all the series (instance c's gap and topk's changing winner split them)
       assert.ok(expected.reduce((n, s) => n + s.values.length, 0) >= 81, `${text}: expected a value at every step`)
       const ours = rangeQuery(source, expr, start, end, step, {leftClosed: true}).map((s) => ({labels: s.labels, values: s.samples.map((x) => [x.t, x.v] as [number, number])}))
-      assertSameSeries(ours, expected, text)
+      compareSeries(ours, expected, text)
     })
   }
 })
