@@ -115,6 +115,15 @@ describe('recording rules: the engine', () => {
     assert.equal(s.engine.stats().rules, 2)
   })
 
+  it('off the cache step (the daemon evaluates at its timer\'s now): the later rule still reads this evaluation\'s output', async () => {
+    const s = setup(cpuPoints({a: [10, 95, 97]}), RECORD_THEN_ALERT, {cache: {step: 10_000}})
+    const at = T0 + 2 * M + 1234
+    await s.engine.evaluateGroup('rec', at)
+    assert.deepEqual(s.engine.activeAlerts().map((a) => [a.labels.host, a.state, a.value]), [['a', 'firing', 97]])
+    const frames = await s.store.query({measurement: 'job', field: 'busy_max', matchers: [], start: 0, end: T0 + 10 * M})
+    assert.deepEqual(rows(frames).map(([tags, r]) => [tags.host, r]), [['a', [[at, 97]]]])
+  })
+
   it('a rule before the recording rule in the group reads the previous evaluation only (group order, as Prometheus)', async () => {
     const yaml = `groups:
   - name: rec

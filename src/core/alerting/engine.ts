@@ -14,7 +14,7 @@ import type {StateDb} from '../state/db.js'
 import {hasTierRouting, type QueryPlan, type Store} from '../store/types.js'
 import {alertFingerprint} from './fingerprint.js'
 import {AlertStateReader, AlertStateWriter, memoryStateDb} from './persist.js'
-import {recordedPoints, writeRecorded} from './recording.js'
+import {recordedPoints, recordedSeriesKeys, seriesKeyOf, writeRecorded} from './recording.js'
 import type {AlertRule, RecordingRule, Rule, RuleGroup} from './rules.js'
 import {nextState, type Condition, type SeriesState} from './state-machine.js'
 import type {Alert, AlertSink, AlertState, AlertTransition, NoDataPolicy, RuleHealth, RuleStatus} from './types.js'
@@ -179,6 +179,8 @@ class Engine implements RuleEngine {
   private readonly retentionMs: number
   private byName = new Map<string, RuleGroup>()
   private ruleIds = new Set<string>()
+  /** `measurement\0field` of every recording rule: read past the query cache (see query()) */
+  private recordedSeries = new Set<string>()
   /** pending and firing alerts by fingerprint */
   private readonly active = new Map<string, Alert>()
   /** fingerprints of active alerts by rule id */
@@ -223,6 +225,7 @@ class Engine implements RuleEngine {
     this.groups = groups
     this.byName = byName
     this.ruleIds = new Set(groups.flatMap((g) => g.rules.map((r) => r.id)))
+    this.recordedSeries = recordedSeriesKeys(groups)
     for (const id of [...this.status.keys()]) if (!this.ruleIds.has(id)) this.status.delete(id)
     this.writer.dropRules([...this.ruleIds])
     this.resolveOrphans()
@@ -387,7 +390,10 @@ class Engine implements RuleEngine {
     const counting: Store = {
       kind: base.kind,
       query: async (plan, opts) => {
-        const frames = await base.query(plan, opts)
+        // recorded series are read from the store itself: the cache moves windows back to its step
+        // boundary, and a point recorded at `at` earlier in this evaluation lies after it
+        const from = this.recordedSeries.size > 0 && this.recordedSeries.has(seriesKeyOf(plan)) ? this.opts.store : base
+        const frames = await from.query(plan, opts)
         for (const f of frames) rows += f.rows.length
         return frames
       },

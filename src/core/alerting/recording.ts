@@ -113,6 +113,18 @@ export function recordedPoints(rule: RecordingRule, samples: Sample[], at: numbe
   return {ok: true, points, nonFinite}
 }
 
+/** `measurement\0field` of a plan, as {@link recordedSeriesKeys} lists them. */
+export function seriesKeyOf(plan: {measurement: string; field: string}): string {
+  return `${plan.measurement}\u0000${plan.field}`
+}
+
+/** What the recording rules of these groups write, as `measurement\0field`. */
+export function recordedSeriesKeys(groups: ReadonlyArray<{rules: ReadonlyArray<{type: string}>}>): Set<string> {
+  const out = new Set<string>()
+  for (const g of groups) for (const r of g.rules) if (r.type === 'record') out.add(seriesKeyOf(r as RecordingRule))
+  return out
+}
+
 /** Writes a rule's points; a refusal (whole or partial) is the rule's error, with the store's reason. */
 export async function writeRecorded(store: Store, rule: RecordingRule, points: Point[]): Promise<string | undefined> {
   if (points.length === 0) return undefined
