@@ -161,6 +161,14 @@ describe('recording rules: the engine', () => {
     assert.deepEqual(await s.store.query({measurement: 'job', field: 'busy_max', matchers: [], start: 0, end: T0 + M}), [])
   })
 
+  it('more series than the group limit is a rule error and nothing is written (as Prometheus)', async () => {
+    const s = setup(cpuPoints({a: [1], b: [2], c: [3]}), RECORD_THEN_ALERT.replace('interval: 1m', 'interval: 1m\n    limit: 2'))
+    const ev = await s.engine.evaluateGroup('rec', T0)
+    assert.equal(ev.rules[0].health, 'error')
+    assert.equal(ev.rules[0].error, "the rule gave 3 series, more than the group's limit of 2; nothing written")
+    assert.deepEqual(await s.store.query({measurement: 'job', field: 'busy_max', matchers: [], start: 0, end: T0 + M}), [])
+  })
+
   it('a write the store refuses is a rule error with the reason', async () => {
     // the field exists as text: the store refuses floats there (a real refusal, not a mock)
     const s = setup([...cpuPoints({a: [50]}), {measurement: 'job', tags: {}, fields: {busy_max: 'text'}, ts: T0 - M}], RECORD_THEN_ALERT)

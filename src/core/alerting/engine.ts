@@ -349,7 +349,7 @@ class Engine implements RuleEngine {
       const batch = group.rules.slice(from, to + 1)
       outcomes.push(...(await mapLimit(batch, this.concurrency, (rule) => this.query(rule, group, at))))
       const last = group.rules[to]
-      if (last.type === 'record') recorded.set(to, await this.record(last, outcomes[to].outcome, at))
+      if (last.type === 'record') recorded.set(to, await this.record(last, group, outcomes[to].outcome, at))
       from = to + 1
     }
 
@@ -357,8 +357,9 @@ class Engine implements RuleEngine {
   }
 
   /** Writes a recording rule's output at `at`; what went wrong is the rule's error. */
-  private async record(rule: RecordingRule, outcome: Outcome, at: number): Promise<RecordingResult> {
+  private async record(rule: RecordingRule, group: RuleGroup, outcome: Outcome, at: number): Promise<RecordingResult> {
     if (outcome.kind !== 'data') return {written: 0}
+    if (group.limit > 0 && outcome.samples.length > group.limit) return {written: 0, error: `the rule gave ${outcome.samples.length} series, more than the group's limit of ${group.limit}; nothing written`}
     const built = recordedPoints(rule, outcome.samples, at)
     if (!built.ok) return {written: 0, error: built.error}
     if (built.nonFinite > 0) this.log.warn('recording rule gave NaN or infinite values, which the store cannot keep: not written', {rule: rule.id, samples: built.nonFinite})

@@ -70,7 +70,7 @@ export interface RuleGroup {
   jitterMs?: number
   /** look-back of selectors without [range]; undefined: the engine default */
   lookbackMs?: number
-  /** most alerts one rule may produce per evaluation (0: no limit); more is a rule error */
+  /** most alerts (or recorded series) one rule may produce per evaluation (0: no limit); more is a rule error */
   limit: number
   rules: Rule[]
 }
