@@ -133,4 +133,34 @@ describe('alert engine on InfluxDB', () => {
     const series = frames.flatMap((f) => f.rows.map((r) => `${(Number(r[0]) - T0) / M} ${f.tags.alertstate} ${r[1]} ${f.tags.host} ${f.tags.severity}`)).sort()
     assert.deepEqual(series, ['12 pending 1 web-01 warning', '15 firing 1 web-01 warning', '22 resolved 0 web-01 warning'])
   })
+
+  it('a recording rule writes its series to InfluxDB and the next rule of the group reads it in the same evaluation', async () => {
+    const parsed = parseRuleText(
+      `groups:
+  - name: recorded
+    rules:
+      - record: host.cpu_mean
+        expr: mean(cpu.usage_user{cpu="cpu-total"}[2m]) by host
+        labels: {recorded_by: mon}
+      - alert: HotHost
+        expr: host.cpu_mean > 90
+`,
+      'recorded.yaml',
+    )
+    assert.deepEqual(parsed.problems, [])
+    // off the cache step, as the daemon's timer evaluates
+    const at = T0 + 15 * M + 500
+    const engine = createRuleEngine({groups: parsed.groups, store, clock: new ManualClock(at), cache: {step: M}})
+    const ev = await engine.evaluateGroup('recorded', at)
+    assert.deepEqual(ev.rules.map((r) => [r.rule, r.type, r.health, r.recorded]), [
+      ['recorded/host.cpu_mean', 'record', 'ok', 2],
+      ['recorded/HotHost', 'alert', 'ok', undefined],
+    ])
+    assert.deepEqual(engine.activeAlerts().map((a) => [a.labels.alertname, a.labels.host, a.labels.recorded_by, a.state, a.value]), [['HotHost', 'web-01', 'mon', 'firing', 95]])
+    const frames = await store.query({measurement: 'host', field: 'cpu_mean', matchers: [], start: T0, end: T0 + 30 * M})
+    assert.deepEqual(frames.map((f) => [f.tags.host, f.tags.recorded_by, f.rows]), [
+      ['web-01', 'mon', [[at, 95]]],
+      ['web-02', 'mon', [[at, 20]]],
+    ])
+  })
 })

@@ -5,7 +5,7 @@ import {after, describe, it} from 'node:test'
 import {LineCounter, parseDocument, isMap, isPair, type Node} from 'yaml'
 import {outputLabels} from '../../src/core/alerting/expr-labels.js'
 import {expandPaths} from '../../src/core/alerting/files.js'
-import {checkRuleFiles, loadRuleFiles, parseRuleText} from '../../src/core/alerting/rules.js'
+import {checkRuleFiles, loadRuleFiles, parseRuleText, type AlertRule, type RecordingRule} from '../../src/core/alerting/rules.js'
 import {SeriesNotationError, expandSeriesValues} from '../../src/core/alerting/series-notation.js'
 import {sourceOffsetOf} from '../../src/core/alerting/yaml-offset.js'
 import {ConfigError} from '../../src/core/config/problems.js'
@@ -47,7 +47,7 @@ describe('rule files: loading', () => {
     assert.equal(deadman.interval, '2m')
     assert.equal(deadman.intervalMs, 120_000)
     assert.deepEqual(host.rules.map((x) => x.id), ['host/HighCpu', 'host/HighCpu#2'])
-    const [warn, crit] = host.rules
+    const [warn, crit] = host.rules as AlertRule[]
     assert.equal(warn.forMs, 300_000)
     assert.equal(warn.keepFiringForMs, 60_000)
     assert.deepEqual(Object.keys(warn.labels).sort(), ['severity', 'team'])
@@ -57,6 +57,40 @@ describe('rule files: loading', () => {
     assert.equal(crit.noData, 'alerting')
     assert.equal(crit.onError, 'ok')
     assert.equal(warn.noData, undefined)
+  })
+
+  it('compiles recording rules: name split at the first dot, static labels, ids per name', () => {
+    const text = [
+      'groups:',
+      '  - name: rec',
+      '    labels: {team: infra}',
+      '    rules:',
+      '      - record: job.requests_rate',
+      '        expr: sum(rate(http.requests[5m])) by (job)',
+      '        labels: {source: "{{ $labels.job }}", team: ""}',
+      '      - record: job:http_requests:rate5m',
+      '        expr: sum(rate(http.requests[5m])) by (job)',
+      '      - record: a.b.c',
+      '        expr: cpu.x',
+      '      - record: job.requests_rate',
+      '        expr: sum(rate(http.requests[5m])) by (job, host)',
+      '        labels: {by: host}',
+      '      - alert: Slow',
+      '        expr: job.requests_rate < 1',
+      '',
+    ].join('\n')
+    const r = parseRuleText(text, 'rec.yaml')
+    assert.deepEqual(r.problems, [])
+    const rules = r.groups[0].rules
+    assert.deepEqual(rules.map((x) => [x.type, x.id]), [['record', 'rec/job.requests_rate'], ['record', 'rec/job:http_requests:rate5m'], ['record', 'rec/a.b.c'], ['record', 'rec/job.requests_rate#2'], ['alert', 'rec/Slow']])
+    const [rate, colon, dotted, again] = rules as RecordingRule[]
+    assert.deepEqual([rate.measurement, rate.field], ['job', 'requests_rate'])
+    assert.deepEqual([colon.measurement, colon.field], ['job:http_requests:rate5m', 'value'])
+    assert.deepEqual([dotted.measurement, dotted.field], ['a', 'b.c'])
+    // labels are static strings (as in Prometheus), the rule's over the group's; '' removes a label when written
+    assert.deepEqual(rate.labels, {team: '', source: '{{ $labels.job }}'})
+    assert.deepEqual(again.labels, {team: 'infra', by: 'host'})
+    assert.deepEqual(rate.position, {file: 'rec.yaml', line: 5, col: 9})
   })
 
   // each case: the file, then the expected `line:col: message` (regex) of every problem
@@ -76,7 +110,19 @@ describe('rule files: loading', () => {
     ['template: a misspelt label', "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: max(disk.used_percent) by (host, path) > 90\n        labels:\n          summary: '{{ $labels.hots }}'\n", [/^7:24: label 'hots' is never set: .* only yields host, path/]],
     ['alertname as a label', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: cpu.x > 1\n        labels: {alertname: y}\n', [/^6:18: 'alertname' is set from the rule's alert name/]],
     ['bad label name', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: cpu.x > 1\n        labels: {bad-name: y}\n', [/invalid key "bad-name"/]],
-    ['recording rule', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        record: y\n        expr: cpu.x > 1\n', [/^5:9: recording rules are not supported/]],
+    ['alert: and record: on one rule', 'groups:\n  - name: a\n    rules:\n      - alert: X\n        record: y\n        expr: cpu.x > 1\n', [/^5:9: a rule has either alert: \(an alerting rule\) or record: \(a recording rule\), not both/]],
+    ['neither alert: nor record:', 'groups:\n  - name: a\n    rules:\n      - expr: cpu.x > 1\n', [/^4:9: a rule needs alert: \(an alerting rule\) or record: \(a recording rule\)/]],
+    ['a bad record name', 'groups:\n  - name: a\n    rules:\n      - record: job.rate-5m\n        expr: cpu.x\n', [/^4:25: invalid record name "job.rate-5m": '-' is not allowed in a metric name/]],
+    ['a record name with an empty part', 'groups:\n  - name: a\n    rules:\n      - record: "job..rate"\n        expr: cpu.x\n', [/^4:22: invalid record name "job..rate": a dot must sit between two non-empty parts/]],
+    ['a record name starting with a digit', 'groups:\n  - name: a\n    rules:\n      - record: 5m.rate\n        expr: cpu.x\n', [/^4:17: invalid record name "5m.rate": a metric name does not start with a digit/]],
+    ['a record into the engine\'s own measurement', 'groups:\n  - name: a\n    rules:\n      - record: alerts.x\n        expr: cpu.x\n', [/^4:17: measurement 'alerts' is written by the alert engine itself/]],
+    [
+      'alerting-only keys on a recording rule',
+      "groups:\n  - name: a\n    rules:\n      - record: job.x\n        expr: cpu.x\n        for: 5m\n        keep_firing_for: 1m\n        annotations: {summary: s}\n        no_data: ok\n",
+      [/^6:9: 'for' is for alerting rules; a recording rule has record, expr and labels/, /^7:9: 'keep_firing_for' is for alerting rules/, /^8:9: 'annotations' is for alerting rules/, /^9:9: 'no_data' is for alerting rules/],
+    ],
+    ['__name__ as a recording label', 'groups:\n  - name: a\n    rules:\n      - record: job.x\n        expr: cpu.x\n        labels: {__name__: y}\n', [/^6:18: '__name__' is set from record: and cannot be a label/]],
+    ['a bad expr on a recording rule', 'groups:\n  - name: a\n    rules:\n      - record: job.x\n        expr: meen(cpu.x) by host\n', [/^5:15: unknown function 'meen'/]],
     ['duplicate group', 'groups:\n  - name: a\n  - name: a\n', [/^3:11: duplicate group name 'a'/]],
     [
       'every bad rule is reported, not just the first',

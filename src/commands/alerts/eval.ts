@@ -56,6 +56,7 @@ Refuses when a mon daemon runs on the same data dir; waits for an earlier run th
         const evaluated = out.groups.filter((g) => g.evaluated)
         this.log(`evaluated ${evaluated.length} of ${plural(out.groups.length, 'group')} (${plural(evaluated.reduce((s, g) => s + g.rules, 0), 'rule')}): ${formatAlertCounts(out.alerts)}`)
         for (const t of out.transitions) this.log(`  ${t.alertname} (${t.fingerprint.slice(0, 8)}): ${t.from} → ${t.to}`)
+        for (const r of out.recorded) this.log(`  recorded ${r.rule}: ${plural(r.points, 'series', 'series')}`)
         if (n.enqueued + n.delivered + n.retried + n.dead > 0) this.log(`notifications: ${n.enqueued} queued, ${n.delivered} delivered${n.retried ? `, ${n.retried} to retry` : ''}${n.dead ? `, ${n.dead} dead` : ''}`)
       }
 

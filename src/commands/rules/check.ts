@@ -7,7 +7,7 @@ import {EXIT_USAGE, InputError} from '../../core/errors.js'
 
 export interface RulesCheckResult {
   valid: boolean
-  files: Array<{file: string; groups: number; rules: number; problems: Array<{file: string; line: number; col: number; message: string; hint?: string}>}>
+  files: Array<{file: string; groups: number; rules: number; recording: number; problems: Array<{file: string; line: number; col: number; message: string; hint?: string}>}>
 }
 
 export default class RulesCheck extends BaseCommand {
@@ -42,13 +42,14 @@ export default class RulesCheck extends BaseCommand {
         file: c.file,
         groups: c.groups.length,
         rules: c.groups.reduce((n, g) => n + g.rules.length, 0),
+        recording: c.groups.reduce((n, g) => n + g.rules.filter((r) => r.type === 'record').length, 0),
         problems: c.problems.map((p) => ({...p.position, message: p.message, hint: p.hint})),
       })),
     }
     if (!this.jsonEnabled()) {
       for (const [i, c] of checks.entries()) {
         if (c.problems.length > 0) this.warnLine(renderProblems(c.problems))
-        else this.log(`${c.file}: ${result.files[i].groups} group(s), ${result.files[i].rules} rule(s): OK`)
+        else this.log(`${c.file}: ${result.files[i].groups} group(s), ${result.files[i].rules} rule(s)${result.files[i].recording > 0 ? ` (${result.files[i].recording} recording)` : ''}: OK`)
       }
     }
 

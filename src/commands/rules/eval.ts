@@ -19,7 +19,7 @@ export interface RulesEvalResult {
 
 export default class RulesEval extends BaseCommand {
   static override summary = 'Evaluate rule files once against the configured store and print what would fire.'
-  static override description = `Alert state is not touched and nothing is written. Each group is replayed at its interval over its longest for + keep_firing_for before --at, so alerts that have held long enough show as firing (--no-replay: one evaluation, such alerts show as pending). Exit 1 when a rule's query fails.`
+  static override description = `Alert state is not touched and nothing is written: recording rules are evaluated and later rules read their output, from memory. Each group is replayed at its interval over its longest for + keep_firing_for before --at, so alerts that have held long enough show as firing (--no-replay: one evaluation, such alerts show as pending). Exit 1 when a rule's query fails.`
   static override enableJsonFlag = true
   static override strict = false
   static override examples = [
@@ -47,6 +47,7 @@ export default class RulesEval extends BaseCommand {
       const out = await evaluateRulesOnce({groups, store: await ctx.store(), at, replay: flags.replay, defaults: engineOptionsFromConfig(rules, ctx.loaded.config.query).defaults})
       if (!this.jsonEnabled()) {
         this.log(out.alerts.length > 0 ? renderAlerts(out.alerts, at) : `nothing pending or firing at ${new Date(at).toISOString()} (${plural(out.rules.length, 'rule')})`)
+        for (const r of out.rules) if (r.type === 'record' && r.health === 'ok') this.log(`would record ${r.id}: ${plural(r.samples, 'series', 'series')} (not written)`)
         const health = renderRuleHealth(out.rules)
         if (health) this.warnLine(health)
       }

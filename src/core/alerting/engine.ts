@@ -14,7 +14,8 @@ import type {StateDb} from '../state/db.js'
 import {hasTierRouting, type QueryPlan, type Store} from '../store/types.js'
 import {alertFingerprint} from './fingerprint.js'
 import {AlertStateReader, AlertStateWriter, memoryStateDb} from './persist.js'
-import type {AlertRule, RuleGroup} from './rules.js'
+import {recordedPoints, recordedSeriesKeys, seriesKeyOf, writeRecorded} from './recording.js'
+import type {AlertRule, RecordingRule, Rule, RuleGroup} from './rules.js'
 import {nextState, type Condition, type SeriesState} from './state-machine.js'
 import type {Alert, AlertSink, AlertState, AlertTransition, NoDataPolicy, RuleHealth, RuleStatus} from './types.js'
 import {roundMs} from '../format.js'
@@ -71,11 +72,14 @@ export interface RuleEngineOptions {
 
 export interface RuleEvaluation {
   rule: string
+  type: Rule['type']
   health: RuleHealth
   error?: string
   /** samples the expression returned */
   samples: number
   durationMs: number
+  /** recording rules: points written (samples that are NaN or ±Inf cannot be stored and are not) */
+  recorded?: number
 }
 
 export interface GroupEvaluation {
@@ -147,6 +151,12 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
 
 type Outcome = {kind: 'data'; samples: Sample[]} | {kind: 'nodata'} | {kind: 'error'; error: string}
 
+/** What a recording rule wrote in one evaluation; `error`: the write failed or the result was refused. */
+interface RecordingResult {
+  written: number
+  error?: string
+}
+
 interface GroupWork {
   transitions: AlertTransition[]
   touched: Map<string, Alert>
@@ -169,12 +179,14 @@ class Engine implements RuleEngine {
   private readonly retentionMs: number
   private byName = new Map<string, RuleGroup>()
   private ruleIds = new Set<string>()
+  /** `measurement\0field` of every recording rule: read past the query cache (see query()) */
+  private recordedSeries = new Set<string>()
   /** pending and firing alerts by fingerprint */
   private readonly active = new Map<string, Alert>()
   /** fingerprints of active alerts by rule id */
   private readonly byRule = new Map<string, Set<string>>()
   private readonly status = new Map<string, RuleStatus>()
-  private readonly absentRules = new WeakMap<AlertRule, boolean>()
+  private readonly absentRules = new WeakMap<Rule, boolean>()
   /** alerts resolved outside an evaluation (rule removed), handed on with the next one */
   private queuedResolved: Alert[] = []
   private queuedPoints: Point[] = []
@@ -213,6 +225,7 @@ class Engine implements RuleEngine {
     this.groups = groups
     this.byName = byName
     this.ruleIds = new Set(groups.flatMap((g) => g.rules.map((r) => r.id)))
+    this.recordedSeries = recordedSeriesKeys(groups)
     for (const id of [...this.status.keys()]) if (!this.ruleIds.has(id)) this.status.delete(id)
     this.writer.dropRules([...this.ruleIds])
     this.resolveOrphans()
@@ -287,12 +300,12 @@ class Engine implements RuleEngine {
 
   private async runGroup(group: RuleGroup, at: number): Promise<GroupEvaluation> {
     const started = performance.now()
-    const outcomes = await mapLimit(group.rules, this.concurrency, (rule) => this.query(rule, group, at))
+    const {outcomes, recorded} = await this.queryGroup(group, at)
     const work: GroupWork = {transitions: [], touched: new Map(), resolved: [...this.queuedResolved], points: this.queuedPoints, claimed: new Map()}
     this.queuedResolved = []
     this.queuedPoints = []
     const evaluations: RuleEvaluation[] = []
-    group.rules.forEach((rule, i) => evaluations.push(this.apply(rule, group, outcomes[i], at, work)))
+    group.rules.forEach((rule, i) => evaluations.push(rule.type === 'record' ? this.applyRecording(rule, group, outcomes[i], recorded.get(i)!, at) : this.apply(rule, group, outcomes[i], at, work)))
 
     if (at - this.lastPrune >= PRUNE_EVERY) {
       this.lastPrune = at
@@ -320,15 +333,68 @@ class Engine implements RuleEngine {
     return {group: group.name, at, durationMs: roundMs(performance.now() - started), rules: evaluations, transitions: work.transitions}
   }
 
+  /**
+   * Runs the queries of a group's rules, in order as Prometheus does: the rules up to a recording
+   * rule run concurrently, then the recording rule's output is written (through the query cache,
+   * which drops what it held of that measurement) before any later rule of the group runs, so a
+   * later rule of the same evaluation reads it. Never throws.
+   */
+  private async queryGroup(group: RuleGroup, at: number): Promise<{outcomes: Array<{outcome: Outcome; ms: number}>; recorded: Map<number, RecordingResult>}> {
+    const outcomes: Array<{outcome: Outcome; ms: number}> = []
+    const recorded = new Map<number, RecordingResult>()
+    let from = 0
+    while (from < group.rules.length) {
+      let to = from
+      while (to < group.rules.length - 1 && group.rules[to].type !== 'record') to++
+      const batch = group.rules.slice(from, to + 1)
+      outcomes.push(...(await mapLimit(batch, this.concurrency, (rule) => this.query(rule, group, at))))
+      const last = group.rules[to]
+      if (last.type === 'record') recorded.set(to, await this.record(last, group, outcomes[to].outcome, at))
+      from = to + 1
+    }
+
+    return {outcomes, recorded}
+  }
+
+  /** Writes a recording rule's output at `at`; what went wrong is the rule's error. */
+  private async record(rule: RecordingRule, group: RuleGroup, outcome: Outcome, at: number): Promise<RecordingResult> {
+    if (outcome.kind !== 'data') return {written: 0}
+    if (group.limit > 0 && outcome.samples.length > group.limit) return {written: 0, error: `the rule gave ${outcome.samples.length} series, more than the group's limit of ${group.limit}; nothing written`}
+    const built = recordedPoints(rule, outcome.samples, at)
+    if (!built.ok) return {written: 0, error: built.error}
+    if (built.nonFinite > 0) this.log.warn('recording rule gave NaN or infinite values, which the store cannot keep: not written', {rule: rule.id, samples: built.nonFinite})
+    const error = await writeRecorded(this.store, rule, built.points)
+    return error === undefined ? {written: built.points.length} : {written: 0, error}
+  }
+
+  /** The status of a recording rule after its evaluation (no alerts: its output is its series). */
+  private applyRecording(rule: RecordingRule, group: RuleGroup, result: {outcome: Outcome; ms: number}, rec: RecordingResult, at: number): RuleEvaluation {
+    const {outcome} = result
+    const error = outcome.kind === 'error' ? outcome.error : rec.error
+    const health: RuleHealth = error !== undefined ? 'error' : outcome.kind === 'nodata' ? 'nodata' : 'ok'
+    if (error !== undefined) {
+      this.counters.ruleErrors++
+      this.log.warn('rule evaluation failed', {rule: rule.id, error})
+    }
+
+    this.counters.evaluations++
+    const samples = outcome.kind === 'data' ? outcome.samples.length : 0
+    this.status.set(rule.id, {id: rule.id, type: 'record', group: group.name, name: rule.name, health, lastError: error, lastEvalAt: at, durationMs: result.ms, samples, activeAlerts: 0})
+    return {rule: rule.id, type: 'record', health, error, samples, durationMs: result.ms, recorded: rec.written}
+  }
+
   /** Runs a rule's query. Never throws: a failure is an outcome. */
-  private async query(rule: AlertRule, group: RuleGroup, at: number): Promise<{outcome: Outcome; ms: number}> {
+  private async query(rule: Rule, group: RuleGroup, at: number): Promise<{outcome: Outcome; ms: number}> {
     const started = performance.now()
     let rows = 0
     const base = this.store
     const counting: Store = {
       kind: base.kind,
       query: async (plan, opts) => {
-        const frames = await base.query(plan, opts)
+        // recorded series are read from the store itself: the cache moves windows back to its step
+        // boundary, and a point recorded at `at` earlier in this evaluation lies after it
+        const from = this.recordedSeries.size > 0 && this.recordedSeries.has(seriesKeyOf(plan)) ? this.opts.store : base
+        const frames = await from.query(plan, opts)
         for (const f of frames) rows += f.rows.length
         return frames
       },
@@ -350,7 +416,7 @@ class Engine implements RuleEngine {
     return {outcome, ms: roundMs(performance.now() - started)}
   }
 
-  private usesAbsent(rule: AlertRule): boolean {
+  private usesAbsent(rule: Rule): boolean {
     let known = this.absentRules.get(rule)
     if (known === undefined) {
       known = containsAbsent(rule.query.expr)
@@ -416,9 +482,9 @@ class Engine implements RuleEngine {
 
     this.counters.evaluations++
     const samples = outcome.kind === 'data' ? outcome.samples.length : 0
-    const status: RuleStatus = {id: rule.id, group: group.name, name: rule.name, health, lastError: error, lastEvalAt: at, durationMs: result.ms, samples, activeAlerts}
+    const status: RuleStatus = {id: rule.id, type: 'alert', group: group.name, name: rule.name, health, lastError: error, lastEvalAt: at, durationMs: result.ms, samples, activeAlerts}
     this.status.set(rule.id, status)
-    return {rule: rule.id, health, error, samples, durationMs: result.ms}
+    return {rule: rule.id, type: 'alert', health, error, samples, durationMs: result.ms}
   }
 
   /** Moves one alert: `candidate` carries this evaluation's labels/annotations/value, `prev` the state so far. */
@@ -557,7 +623,7 @@ class Engine implements RuleEngine {
 
   ruleStatus(): RuleStatus[] {
     return this.groups.flatMap((g) =>
-      g.rules.map((r) => this.status.get(r.id) ?? {id: r.id, group: g.name, name: r.name, health: 'unknown' as const, samples: 0, activeAlerts: this.byRule.get(r.id)?.size ?? 0}),
+      g.rules.map((r) => this.status.get(r.id) ?? {id: r.id, type: r.type, group: g.name, name: r.name, health: 'unknown' as const, samples: 0, activeAlerts: this.byRule.get(r.id)?.size ?? 0}),
     )
   }
 

@@ -1,6 +1,7 @@
 import {ManualClock} from '../clock.js'
 import type {Store} from '../store/types.js'
 import {createRuleEngine, type EngineDefaults} from './engine.js'
+import {RecordingOverlay} from './recording.js'
 import type {RuleGroup} from './rules.js'
 import type {Alert, RuleStatus} from './types.js'
 
@@ -31,7 +32,8 @@ export interface EvalOnceResult {
 
 export async function evaluateRulesOnce(opts: EvalOnceOptions): Promise<EvalOnceResult> {
   const clock = new ManualClock(opts.at)
-  const engine = createRuleEngine({groups: opts.groups, store: opts.store, clock, writeSeries: false, cache: {step: 1}, defaults: opts.defaults})
+  // recording rules' output is kept in memory (later rules read it); nothing reaches the store
+  const engine = createRuleEngine({groups: opts.groups, store: new RecordingOverlay(opts.store), clock, writeSeries: false, cache: {step: 1}, defaults: opts.defaults})
   let evaluations = 0
   for (const g of opts.groups) {
     for (const t of replayTimes(g, opts.at, opts.replay ?? true, opts.maxSteps ?? 500)) {
@@ -45,7 +47,7 @@ export async function evaluateRulesOnce(opts: EvalOnceOptions): Promise<EvalOnce
 
 /** Evaluation times ending at `at`, one interval apart, covering the longest for + keep_firing_for. */
 export function replayTimes(g: RuleGroup, at: number, replay: boolean, maxSteps: number): number[] {
-  const window = replay ? Math.max(0, ...g.rules.map((r) => r.forMs + r.keepFiringForMs)) : 0
+  const window = replay ? Math.max(0, ...g.rules.map((r) => (r.type === 'alert' ? r.forMs + r.keepFiringForMs : 0))) : 0
   if (window === 0) return [at]
   const step = Math.max(g.intervalMs ?? 60_000, Math.ceil(window / maxSteps))
   const n = Math.ceil(window / step)

@@ -23,19 +23,22 @@ import {formatExpr, selectorsOf, type ParsedQuery} from '../query/ast.js'
 import {QueryError, parseQuery} from '../query/parser.js'
 import {outputLabels} from './expr-labels.js'
 import {expandPaths} from './files.js'
+import {ALERT_ONLY_KEYS, recordNameProblem, recordTarget, type RecordingRule} from './recording.js'
 import {TemplateError, compileTemplate, type CompiledTemplate} from './template.js'
 import type {NoDataPolicy} from './types.js'
 import {YamlLocator} from './yaml-offset.js'
 
 /**
- * Rule files: Prometheus' format (groups of rules with `alert`, `expr`, `for`, `keep_firing_for`,
- * `labels`, `annotations`) over mon's expression language, plus `no_data`/`on_error` per rule and
+ * Rule files: Prometheus' format (groups of alerting rules with `alert`, `expr`, `for`,
+ * `keep_firing_for`, `labels`, `annotations`, and recording rules with `record`, `expr`, `labels`,
+ * see recording.ts) over mon's expression language, plus `no_data`/`on_error` per rule and
  * `lookback`/`labels` per group. Everything is checked when the file is loaded — YAML, types,
  * expressions, templates and the labels templates read — and every problem is reported as
  * `file:line:col` pointing at the character (docs/alerting.md).
  */
 
 export interface AlertRule {
+  type: 'alert'
   /** unique among loaded rules: `group/alertname`, with `#2`, `#3` … for a name repeated in a group */
   id: string
   group: string
@@ -67,10 +70,14 @@ export interface RuleGroup {
   jitterMs?: number
   /** look-back of selectors without [range]; undefined: the engine default */
   lookbackMs?: number
-  /** most alerts one rule may produce per evaluation (0: no limit); more is a rule error */
+  /** most alerts (or recorded series) one rule may produce per evaluation (0: no limit); more is a rule error */
   limit: number
-  rules: AlertRule[]
+  rules: Rule[]
 }
+
+export type {RecordingRule} from './recording.js'
+/** An alerting rule (`alert:`) or a recording rule (`record:`); `type` tells which. */
+export type Rule = AlertRule | RecordingRule
 
 export interface LoadRuleOptions {
   /** interval of groups that set none (config rules.default_interval) */
@@ -86,8 +93,8 @@ const labelMap = z.record(
 )
 
 const ruleShape = {
-  alert: z.string().min(1),
-  /** recording rules: recognised so that the message can say they are not supported */
+  /** exactly one of alert and record (checked when compiling) */
+  alert: z.string().min(1).optional(),
   record: z.string().optional(),
   expr: scalarString,
   for: duration().optional(),
@@ -266,7 +273,7 @@ function validParts(raw: unknown): RuleData | undefined {
   }
 
   if (typeof out.expr !== 'string') return undefined
-  return {alert: '', ...out} as RuleData
+  return out as RuleData
 }
 
 class RuleCompiler {
@@ -303,8 +310,9 @@ class RuleCompiler {
       const counts = new Map<string, number>()
       rules[gi].forEach((r, ri) => {
         if (!r) return
-        const n = (counts.get(r.alert) ?? 0) + 1
-        counts.set(r.alert, n)
+        const ruleName = r.alert ?? r.record ?? ''
+        const n = (counts.get(ruleName) ?? 0) + 1
+        counts.set(ruleName, n)
         const rule = this.compileRule(g.name, r, [...gpath, 'rules', ri], g.labels ?? {}, n)
         if (rule) group.rules.push(rule)
       })
@@ -319,9 +327,10 @@ class RuleCompiler {
     return {file: this.where.positions.file, groups: problems.length > 0 ? [] : groups, problems}
   }
 
-  private compileRule(group: string, r: RuleData, path: ConfigPath, groupLabels: Record<string, string>, occurrence: number): AlertRule | undefined {
+  private compileRule(group: string, r: RuleData, path: ConfigPath, groupLabels: Record<string, string>, occurrence: number): Rule | undefined {
     const before = this.problems.length
-    if (r.record !== undefined) this.problem([...path, 'record'], 'recording rules are not supported; this file may hold alerting rules only', 'write an alerting rule (alert: …), or query the expression directly with mon query', undefined, true)
+    if (r.record !== undefined && r.alert !== undefined) this.problem([...path, 'record'], 'a rule has either alert: (an alerting rule) or record: (a recording rule), not both', 'split it into two rules', undefined, true)
+    else if (r.record === undefined && r.alert === undefined) this.problem(path, 'a rule needs alert: (an alerting rule) or record: (a recording rule)', 'e.g. alert: HighCPU, or record: job.requests_rate')
 
     let query: ParsedQuery | undefined
     try {
@@ -330,6 +339,8 @@ class RuleCompiler {
       if (!(error instanceof QueryError)) throw error
       this.problem([...path, 'expr'], error.reason, error.hint, error.span.start)
     }
+
+    if (r.record !== undefined && r.alert === undefined) return this.compileRecording(group, {...r, record: r.record}, path, groupLabels, occurrence, query, before)
 
     if (query && selectorsOf(query.expr).length === 0) {
       this.problem([...path, 'expr'], `the expression ${formatExpr(query.expr)} reads no metrics: it is always ${query.expr.kind === 'number' && query.expr.value === 0 ? 'false' : 'the same'}`, 'compare a selector, e.g. mean(cpu.usage_user{cpu="cpu-total"}) by host > 90', 0)
@@ -367,8 +378,9 @@ class RuleCompiler {
 
     const labels = {...compileAll(groupLabels, 'labels'), ...compileAll(r.labels ?? {}, 'labels')}
     const annotations = compileAll(r.annotations ?? {}, 'annotations')
-    if (this.problems.length > before || !query) return undefined
+    if (this.problems.length > before || !query || r.alert === undefined) return undefined
     return {
+      type: 'alert',
       id: occurrence === 1 ? `${group}/${r.alert}` : `${group}/${r.alert}#${occurrence}`,
       group,
       name: r.alert,
@@ -381,6 +393,30 @@ class RuleCompiler {
       noData: r.no_data,
       onError: r.on_error,
       position: this.where.at([...path, 'alert'], {key: true}),
+    }
+  }
+
+  /** A `record:` rule: its name, its labels (static strings) and no alerting-only keys; `query` is the parsed expr. */
+  private compileRecording(group: string, r: RuleData & {record: string}, path: ConfigPath, groupLabels: Record<string, string>, occurrence: number, query: ParsedQuery | undefined, before: number): RecordingRule | undefined {
+    const bad = recordNameProblem(r.record)
+    if (bad) this.problem([...path, 'record'], bad.message, bad.hint, bad.offset)
+    for (const key of ALERT_ONLY_KEYS) {
+      if (r[key] !== undefined) this.problem([...path, key], `'${key}' is for alerting rules; a recording rule has record, expr and labels`, key === 'for' || key === 'keep_firing_for' ? 'alert on the recorded series in an alerting rule' : undefined, undefined, true)
+    }
+
+    const labels = {...groupLabels, ...(r.labels ?? {})}
+    if ('__name__' in labels) this.problem(r.labels && '__name__' in r.labels ? [...path, 'labels', '__name__'] : [...path.slice(0, 2), 'labels', '__name__'], "'__name__' is set from record: and cannot be a label", undefined, undefined, true)
+    if (this.problems.length > before || !query) return undefined
+    return {
+      type: 'record',
+      id: occurrence === 1 ? `${group}/${r.record}` : `${group}/${r.record}#${occurrence}`,
+      group,
+      name: r.record,
+      ...recordTarget(r.record),
+      expr: r.expr,
+      query,
+      labels,
+      position: this.where.at([...path, 'record'], {key: true}),
     }
   }
 }

@@ -39,7 +39,10 @@ export type RuleHealth = 'ok' | 'error' | 'nodata' | 'unknown'
 export interface RuleStatus {
   /** `group/alertname` (+ `#2` … for a repeated name) */
   id: string
+  /** alerting (`alert:`) or recording (`record:`) rule; absent in rows saved before recording rules */
+  type?: 'alert' | 'record'
   group: string
+  /** the alertname, or the recorded metric's name */
   name: string
   health: RuleHealth
   lastError?: string

@@ -114,7 +114,7 @@ export async function runRuleTestFile(path: string, opts: {cwd?: string} = {}): 
   const groups = await loadRuleFiles(ruleFiles, {cwd})
   const evalInterval = tryParseDuration(data.evaluation_interval)!
   const ordered = orderGroups(groups, data.group_eval_order, where)
-  const alertnames = [...new Set(groups.flatMap((g) => g.rules.map((r) => r.name)))]
+  const alertnames = [...new Set(groups.flatMap((g) => g.rules.filter((r) => r.type === 'alert').map((r) => r.name)))]
 
   const problems: ConfigProblem[] = []
   const prepared = data.tests.map((t, i) => prepareTest(t, ['tests', i], where, alertnames, problems, evalInterval))
@@ -287,7 +287,9 @@ async function runTest(name: string, t: TestCase, p: Prepared, groups: RuleGroup
     await store.write(p.points)
     const engine = createRuleEngine({groups, store, clock, cache: {step: evalInterval}, externalLabels: t.external_labels})
     const checks = [...p.alertChecks].sort((a, b) => a.at - b.at)
-    const last = Math.max(0, ...checks.map((c) => c.at))
+    // as promtool: the rules run at every step up to the last check, so expression checks read
+    // the series recording rules wrote (the expressions run after the last step, at their own time)
+    const last = Math.max(0, ...checks.map((c) => c.at), ...p.exprChecks.map((c) => c.at))
     let next = 0
     for (let at = 0; at <= last; at += evalInterval) {
       clock.set(at)

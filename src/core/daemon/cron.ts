@@ -57,6 +57,8 @@ export interface AlertsEvalOnceSummary {
   transitions: Array<{fingerprint: string; alertname: string; group: string; from: string; to: string}>
   alerts: AlertCounts
   ruleErrors: Array<{rule: string; error: string}>
+  /** recording rules evaluated in this run and the points each wrote */
+  recorded: Array<{rule: string; points: number}>
   notifications: {enqueued: number; delivered: number; retried: number; dead: number; stillPending: number; timedOut: boolean}
 }
 
@@ -129,6 +131,7 @@ export async function alertsEvalOnce(opts: AlertsEvalOnceOptions): Promise<Alert
       transitions: evaluations.flatMap((e) => e.transitions.map((t) => ({fingerprint: t.alert.fingerprint, alertname: t.alert.labels.alertname ?? '', group: t.alert.group, from: t.from, to: t.to}))),
       alerts,
       ruleErrors: evaluations.flatMap((e) => e.rules.filter((r) => r.error !== undefined).map((r) => ({rule: r.rule, error: r.error!}))),
+      recorded: evaluations.flatMap((e) => e.rules.filter((r) => r.type === 'record' && r.error === undefined).map((r) => ({rule: r.rule, points: r.recorded ?? 0}))),
       notifications: {...notifications, stillPending: countPending(dispatcher)},
     }
   } finally {

@@ -123,7 +123,7 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   // rules
   const rs = f.rules.stats
   e.family('mon_rule_groups', 'gauge', 'Rule groups loaded.', f.rules.groups.length)
-  e.family('mon_rules', 'gauge', 'Alerting rules loaded.', rs.rules)
+  e.family('mon_rules', 'gauge', 'Rules loaded (alerting and recording).', rs.rules)
   e.family('mon_rule_evaluations_total', 'counter', 'Rule evaluations.', rs.evaluations)
   e.family('mon_rule_evaluation_failures_total', 'counter', 'Rule evaluations that failed.', rs.ruleErrors)
   e.family('mon_alerts', 'gauge', 'Alerts by state, as mon alerts list counts them (firing includes acknowledged, not hand-resolved).', [
