@@ -171,7 +171,7 @@ describe('recording rules: the engine', () => {
 
   it('a write the store refuses is a rule error with the reason', async () => {
     // the field exists as text: the store refuses floats there (a real refusal, not a mock)
-    const s = setup([...cpuPoints({a: [50]}), {measurement: 'job', tags: {}, fields: {busy_max: 'text'}, ts: T0 - M}], RECORD_THEN_ALERT)
+    const s = setup([...cpuPoints({a: [50]}), {measurement: 'job', tags: {}, fields: {busy_max: 'text'}, ts: T0 - 10 * M}], RECORD_THEN_ALERT)
     const ev = await s.engine.evaluateGroup('rec', T0)
     assert.equal(ev.rules[0].health, 'error')
     assert.match(ev.rules[0].error!, /1 point\(s\) of job.busy_max|cannot write 1 point/)
@@ -185,12 +185,12 @@ describe('recording rules: the engine', () => {
   - name: rec
     rules:
       - record: job.x
-        expr: cpu.busy{host="a"} - cpu.busy{host="b"}
+        expr: max(app.status[1m])
 `
-    const s = setup(cpuPoints({a: [1], b: [2]}), yaml)
+    const s = setup([...cpuPoints({a: [1]}), {measurement: 'app', tags: {}, fields: {status: 'up'}, ts: T0 - 1000}], yaml)
     const ev = await s.engine.evaluateGroup('rec', T0)
     assert.equal(ev.rules[0].health, 'error')
-    assert.match(ev.rules[0].error!, /cannot combine/)
+    assert.match(ev.rules[0].error!, /app\.status holds strings/)
     assert.equal(ev.rules[0].recorded, 0)
   })
 })
