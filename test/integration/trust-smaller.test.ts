@@ -85,7 +85,7 @@ describe('issue 16: outputs that tell the truth (smaller list)', () => {
     assert.equal(table.stdout, '')
     assert.match(table.stderr, /^no data in this range$/m)
     const csv = await runMon(['query', 'cpu.usage_user', '--format', 'csv'], {env})
-    assert.equal(csv.stdout, 'time,name\n')
+    assert.equal(csv.stdout, 'time,value\n')
     assert.doesNotMatch(csv.stderr, /no data/)
     const json = await runMon(['query', 'cpu.usage_user', '--json'], {env})
     assert.deepEqual(JSON.parse(json.stdout).series, [])

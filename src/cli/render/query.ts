@@ -12,7 +12,8 @@ function tagKeys(result: QueryResult): string[] {
 function flatRows(result: QueryResult): {headers: string[]; rows: Array<Array<string | number | boolean | null>>} {
   const keys = tagKeys(result)
   const named = hasNames(result)
-  const valueCols = [...new Set(result.series.flatMap((s) => s.columns.slice(1)))]
+  const found = [...new Set(result.series.flatMap((s) => s.columns.slice(1)))]
+  const valueCols = found.length > 0 ? found : ['value']
   const headers = ['time', ...(named ? ['name'] : []), ...keys, ...valueCols]
   const rows: Array<Array<string | number | boolean | null>> = []
   for (const s of result.series) {
