@@ -95,7 +95,7 @@ export class QueryCache implements Store {
 
   /** The plan with its window moved back to the step boundary (same length). */
   align(plan: QueryPlan): QueryPlan {
-    if (this.step <= 1) return plan
+    if (this.step <= 1 || plan.offset) return plan
     const last = plan.end - 1
     const shift = last - Math.floor(last / this.step) * this.step
     return shift === 0 ? plan : {...plan, start: plan.start - shift, end: plan.end - shift}
@@ -205,6 +205,8 @@ function selectorKey(p: QueryPlan): string {
  * the points are strings (the store has its own rules for those).
  */
 export function fromRawFrames(q: QueryPlan, raw: Frame[]): Frame[] | undefined {
+  // buckets with an offset are the store's to cut (rules never ask for them)
+  if (q.offset) return undefined
   const derive = (f: Frame, lo: number, hi: number): {ts: number[]; values: number[]} | undefined => {
     let ts: number[] = []
     let values: number[] = []
@@ -310,5 +312,5 @@ function lowerBound(rows: Frame['rows'], t: number): number {
 export function planKey(p: QueryPlan): string {
   const matchers = p.matchers.map((m) => `${m.name}\u0000${m.op}\u0000${m.value}`).sort()
   const agg = p.aggregate ? [p.aggregate.fn, p.aggregate.param ?? null, [...p.aggregate.by].sort()] : null
-  return JSON.stringify([p.measurement, p.field, matchers, p.start, p.end, p.every ?? null, p.transform ?? null, agg, p.limit ?? null])
+  return JSON.stringify([p.measurement, p.field, matchers, p.start, p.end, p.every ?? null, p.offset ?? null, p.transform ?? null, agg, p.limit ?? null])
 }

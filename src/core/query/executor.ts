@@ -1,8 +1,9 @@
-import type {Frame, QueryPlan, Store, StoreCatalog} from '../store/types.js'
+import {UnalignedBucketsError, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../store/types.js'
 import {RawDataGoneError} from '../store/retention.js'
 import {selectorName, splitMetricName, tagMatchers, walk, type ParsedQuery} from './ast.js'
 import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
-import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value} from './eval/engine.js'
+import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value, type VectorElement} from './eval/engine.js'
+import {pushdowns} from './pushdown.js'
 import {METRIC_NAME, MemorySeriesSource, type RawSeries, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
 import {InputError} from '../errors.js'
@@ -22,6 +23,8 @@ export interface RunOptions {
   deadline?: QueryDeadline
   /** sees each read before it runs (--debug, --explain) */
   observe?: PlanObserver
+  /** false: no window aggregation is pushed down to the store (tests compare both ways) */
+  pushdown?: boolean
 }
 
 export type PlanObserver = (plan: QueryPlan) => void
@@ -45,7 +48,7 @@ interface Bounds {
  * distinct selector, its window the union of what each use of it reads (ranges, offsets, `@`,
  * subqueries and anomaly()'s history included).
  */
-export function readsFor(expr: PromExpr, start: number, end: number, opts: {lookbackMs?: number; stepMs?: number} = {}): Read[] {
+export function readsFor(expr: PromExpr, start: number, end: number, opts: {lookbackMs?: number; stepMs?: number; skip?: ReadonlySet<PromExpr>} = {}): Read[] {
   const lookback = opts.lookbackMs ?? DEFAULT_LOOKBACK_MS
   const bounds: Bounds = {start, end, lookback, implicit: implicitRange(lookback, opts.stepMs), subqueryStep: 60_000}
   const reads = new Map<string, {sel: VectorSelector; lo: number; hi: number}>()
@@ -66,7 +69,7 @@ export function readsFor(expr: PromExpr, start: number, end: number, opts: {look
     }
   }
 
-  collect(expr, start, end, bounds, add)
+  collect(expr, start, end, bounds, (sel, lo, hi) => add(sel, lo, hi), opts.skip)
   return [...reads.entries()].map(([key, {sel, lo, hi}]) => {
     const {measurement, field} = sel.split ?? splitMetricName(selectorName(sel)!)
     // the evaluator's windows are left-open, (t − d, t]: the read is too, so a point just outside
@@ -88,7 +91,9 @@ function timeOf(at: AtModifier | undefined, t: number, b: Bounds): number {
   return at === 'start' ? b.start : at === 'end' ? b.end : (at ?? t)
 }
 
-function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: VectorSelector, lo: number, hi: number) => void): void {
+function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: VectorSelector, lo: number, hi: number) => void, skip?: ReadonlySet<PromExpr>): void {
+  if (skip?.has(e)) return
+  const next = (child: PromExpr, l = lo, h = hi) => collect(child, l, h, b, add, skip)
   switch (e.kind) {
     case 'vector': {
       const off = e.offset ?? 0
@@ -105,7 +110,7 @@ function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: Vect
 
     case 'subquery': {
       const off = e.offset ?? 0
-      collect(e.expr, timeOf(e.at, lo, b) - off - e.range, timeOf(e.at, hi, b) - off, b, add)
+      next(e.expr, timeOf(e.at, lo, b) - off - e.range, timeOf(e.at, hi, b) - off)
       return
     }
 
@@ -113,25 +118,25 @@ function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: Vect
       if (e.func === 'anomaly') {
         const seconds = e.args[1]?.kind === 'number' ? e.args[1].value : 0
         const periods = e.args[2]?.kind === 'number' ? e.args[2].value : 4
-        collect(e.args[0], lo - Math.max(0, seconds * 1000 * periods), hi, b, add)
-        for (const a of e.args.slice(1)) collect(a, lo, hi, b, add)
+        next(e.args[0], lo - Math.max(0, seconds * 1000 * periods), hi)
+        for (const a of e.args.slice(1)) next(a)
         return
       }
 
-      for (const a of e.args) collect(a, lo, hi, b, add)
+      for (const a of e.args) next(a)
       return
     }
 
     case 'aggregation':
-      if (e.param) collect(e.param, lo, hi, b, add)
-      collect(e.expr, lo, hi, b, add)
+      if (e.param) next(e.param)
+      next(e.expr)
       return
     case 'binary':
-      collect(e.lhs, lo, hi, b, add)
-      collect(e.rhs, lo, hi, b, add)
+      next(e.lhs)
+      next(e.rhs)
       return
     case 'unary':
-      collect(e.expr, lo, hi, b, add)
+      next(e.expr)
       return
     default:
   }
@@ -160,12 +165,7 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
  * grouping on every tag key). `--explain` shows which tier answered.
  */
 async function read(store: Store, plan: Read, opts: RunOptions): Promise<Frame[]> {
-  const run = (p: QueryPlan) => {
-    opts.observe?.(p)
-    const {deadline} = opts
-    return deadline ? deadline.bound(store.query(p, {deadline})) : store.query(p)
-  }
-
+  const run = (p: QueryPlan) => readPlan(store, p, opts)
   const {rollup: _rollup, ...raw} = plan
   try {
     return await run(raw)
@@ -176,6 +176,13 @@ async function read(store: Store, plan: Read, opts: RunOptions): Promise<Frame[]
     const frames = await run({...raw, every: resolution, aggregate: {fn: plan.rollup, by}})
     return frames.map((f) => ({...f, rows: f.rows.map((r) => [(r[0] as number) + resolution - 1, ...r.slice(1)])}))
   }
+}
+
+/** One plan through the observer (--debug, --explain) and the deadline. */
+function readPlan(store: Store, plan: QueryPlan, opts: RunOptions): Promise<Frame[]> {
+  opts.observe?.(plan)
+  const {deadline} = opts
+  return deadline ? deadline.bound(store.query(plan, {deadline})) : store.query(plan)
 }
 
 function hasTagKeys(store: Store): store is Store & Pick<StoreCatalog, 'tagKeys'> {
@@ -221,11 +228,10 @@ export interface InstantResult {
 
 /** The expression at time `at` (ms). */
 export async function runInstant(q: ParsedQuery, store: Store, at: number, opts: RunOptions = {}): Promise<InstantResult> {
-  const plans = readsFor(q.expr, at, at, {lookbackMs: opts.lookbackMs})
-  const {source, samples} = await loadSeries(store, plans, opts)
+  const {source, samples, precomputed} = await prepare(q, store, at, at, undefined, opts)
   opts.deadline?.check()
   try {
-    return {value: instantQuery(source, q.expr, at, evalOptions(opts)), samplesRead: samples}
+    return {value: instantQuery(source, q.expr, at, {...evalOptions(opts), precomputed}), samplesRead: samples}
   } catch (error) {
     throw located(q, error)
   }
@@ -233,14 +239,34 @@ export async function runInstant(q: ParsedQuery, store: Store, at: number, opts:
 
 /** The expression at start, start + step, … ≤ end: one series per label set. */
 export async function runRange(q: ParsedQuery, store: Store, start: number, end: number, stepMs: number, opts: RunOptions = {}): Promise<RangeSeries[]> {
-  const plans = readsFor(q.expr, start, end, {lookbackMs: opts.lookbackMs, stepMs})
-  const {source} = await loadSeries(store, plans, opts)
+  const {source, precomputed} = await prepare(q, store, start, end, stepMs, opts)
   opts.deadline?.check()
   try {
-    return rangeQuery(source, q.expr, start, end, stepMs, evalOptions(opts, stepMs))
+    return rangeQuery(source, q.expr, start, end, stepMs, {...evalOptions(opts, stepMs), precomputed})
   } catch (error) {
     throw located(q, error)
   }
+}
+
+/**
+ * The reads of a query: window aggregations the store answers itself (pushdown.ts), raw points for
+ * the rest. A pushdown the store cannot take (only rollups hold the range) falls back to raw reads.
+ */
+async function prepare(q: ParsedQuery, store: Store, start: number, end: number, stepMs: number | undefined, opts: RunOptions) {
+  const fast = opts.pushdown === false ? [] : await pushdowns(q.expr, store, start, end, stepMs)
+  let precomputed: Map<PromExpr, (t: number) => VectorElement[] | undefined> | undefined
+  if (fast.length > 0) {
+    try {
+      const answers = await Promise.all(fast.map((p) => readPlan(store, p.plan, opts)))
+      precomputed = new Map(fast.map((p, i) => [p.node, p.values(answers[i])]))
+    } catch (error) {
+      if (!(error instanceof UnalignedBucketsError) && !(error instanceof RawDataGoneError)) throw error
+    }
+  }
+
+  const reads = readsFor(q.expr, start, end, {lookbackMs: opts.lookbackMs, stepMs, skip: precomputed ? new Set(precomputed.keys()) : undefined})
+  const loaded = await loadSeries(store, reads, opts)
+  return {...loaded, precomputed}
 }
 
 /** One value per series at one time, as alert and recording rules and dashboards want it. */

@@ -21,6 +21,12 @@ export interface QueryPlan {
   start: number
   end: number
   every?: number
+  /**
+   * Buckets of `every` start at offset + k·every instead of at multiples of `every` (0 ≤ offset <
+   * every). Raw points only: a rollup tier's buckets are aligned to the epoch, so a plan with an
+   * offset that only rollups can answer throws {@link UnalignedBucketsError}. With aggregations only.
+   */
+  offset?: number
   transform?: TransformFn
   aggregate?: {fn: AggFn; param?: number; by: string[]}
   /** raw selections only: most recent N points per series */
@@ -191,4 +197,17 @@ export function hasTierRouting<S extends object>(store: S): store is S & TierRou
 export function droppedByPartialWrite(err: unknown): number | undefined {
   const n = (err as {partialWriteDropped?: unknown} | undefined)?.partialWriteDropped
   return typeof n === 'number' ? n : undefined
+}
+
+/** A plan with bucket `offset` that raw points cannot answer (retention) or with a transform: the caller reads raw points instead. */
+export class UnalignedBucketsError extends Error {
+  constructor(reason: string) {
+    super(`buckets with an offset: ${reason}`)
+    this.name = 'UnalignedBucketsError'
+  }
+}
+
+/** The start of the bucket holding `t` for a plan's `every` and `offset`. */
+export function planBucketStart(t: number, every: number, offset = 0): number {
+  return Math.floor((t - offset) / every) * every + offset
 }

@@ -43,6 +43,11 @@ export interface EvalOptions {
    * range 0); the runner sets it to max(lookback, step). Default: the lookback.
    */
   implicitRangeMs?: number
+  /**
+   * Values computed elsewhere (a backend's own aggregation, proven equal): for a node in the map,
+   * the vector at an evaluation time; undefined at a time it does not cover, which is then evaluated.
+   */
+  precomputed?: ReadonlyMap<PromExpr, (t: number) => VectorElement[] | undefined>
 }
 
 export const DEFAULT_LOOKBACK_MS = 5 * 60_000
@@ -74,6 +79,7 @@ interface Context {
    * neighbourhood are dropped as the evaluation time advances.
    */
   anomalyHistory: WeakMap<Call, Array<Map<number, VectorElement[]>>>
+  precomputed?: EvalOptions['precomputed']
 }
 
 /** Evaluates `expr` at time `t` (ms). */
@@ -105,7 +111,7 @@ export function rangeQuery(source: SeriesSource, expr: PromExpr, start: number, 
 }
 
 function context(source: SeriesSource, start: number, end: number, options: EvalOptions): Context {
-  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, implicitRange: options.implicitRangeMs ?? options.lookbackMs ?? DEFAULT_LOOKBACK_MS, start, end, anomalyHistory: new WeakMap()}
+  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, implicitRange: options.implicitRangeMs ?? options.lookbackMs ?? DEFAULT_LOOKBACK_MS, start, end, anomalyHistory: new WeakMap(), precomputed: options.precomputed}
 }
 
 function describe(value: Value): string {
@@ -122,6 +128,8 @@ function evaluate(expr: PromExpr, t: number, ctx: Context): Value {
 }
 
 function evaluateNode(expr: PromExpr, t: number, ctx: Context): Value {
+  const known = ctx.precomputed?.get(expr)?.(t)
+  if (known) return {type: 'vector', elements: known}
   switch (expr.kind) {
     case 'number':
       return {type: 'scalar', t, v: expr.value}

@@ -123,7 +123,7 @@ export function compilePlan(q: QueryPlan, opts: CompileOptions = {}): string {
   const range = `time >= ${timeLiteral(q.start)} AND time < ${timeLiteral(q.end)}`
   const where = [range, ...q.matchers.map(matcherCondition)].join(' AND ')
   const field = `${quoteIdent(q.field)}::field`
-  const every = q.every === undefined ? undefined : `time(${durationLiteral(q.every)})`
+  const every = q.every === undefined ? undefined : `time(${durationLiteral(q.every)}${q.offset ? `, ${durationLiteral(q.offset)}` : ''})`
 
   if (!q.aggregate && !q.transform) {
     const limit = q.limit === undefined ? '' : ` ORDER BY time DESC LIMIT ${integer(q.limit, 'limit')}`

@@ -1,7 +1,7 @@
 import type {Point} from '../../model/point.js'
 import {InputError} from '../../errors.js'
 import type {TierChoice} from '../retention.js'
-import type {Frame, QueryPlan} from '../types.js'
+import {UnalignedBucketsError, type Frame, type QueryPlan} from '../types.js'
 import {describeFailure, InfluxQueryError} from './errors.js'
 import {HttpStatusError} from './http.js'
 import {compilePlan, framesFromSeries} from './influxql.js'
@@ -34,6 +34,7 @@ export class InfluxQueries {
   async query(q: QueryPlan): Promise<Frame[]> {
     const now = this.conn.env.clock.now()
     const choice = this.tiering.needsTiers(q, now) ? this.tiering.chooseTier(q, await this.tiering.tierState(), now) : undefined
+    if (q.offset && ((choice && choice.tier.resolution > 0) || q.transform || !q.aggregate)) throw new UnalignedBucketsError(choice && choice.tier.resolution > 0 ? `the ${choice.tier.name} rollups answer this range` : 'only aggregations take one')
     if (choice && choice.tier.resolution > 0) return this.queryTier(q, choice, this.tiering.tiers!, now)
     const statement = compilePlan(q, {retentionPolicy: this.conn.cfg.retention_policy})
     const [result] = await this.conn.influxql(statement, {epoch: 'ms'})

@@ -1,7 +1,7 @@
 /** The query side's accumulation: which rollup columns a function reads, buckets per group, run helpers. */
 import {Accumulators, bucketStart} from '../../model/aggregate.js'
 import type {BucketColumn} from '../codec.js'
-import type {QueryPlan} from '../types.js'
+import {planBucketStart, type QueryPlan} from '../types.js'
 import type {Run} from './merge.js'
 
 export const LAST_ONLY: ReadonlySet<BucketColumn> = new Set(['last'])
@@ -35,7 +35,7 @@ export class Buckets implements BucketSink {
   ) {
     this.acc = new Accumulators(agg.fn, agg.param)
     this.every = q.every ?? 0
-    this.base = this.every ? bucketStart(q.start, this.every) : q.start
+    this.base = this.every ? planBucketStart(q.start, this.every, q.offset) : q.start
   }
 
   private slot(t: number): number {

@@ -3,7 +3,7 @@ import {matchesAll, type Matcher} from '../../model/matcher.js'
 import {fromNumber, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
 import {sortFrames} from '../frames.js'
-import type {Frame, QueryOptions, QueryPlan} from '../types.js'
+import {planBucketStart, UnalignedBucketsError, type Frame, type QueryOptions, type QueryPlan} from '../types.js'
 import type {Tier} from '../retention.js'
 import type {Run} from './merge.js'
 import {anyInRange, Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
@@ -66,6 +66,7 @@ export class SqliteQueries extends StorePart {
     }
 
     const choice = this.tiers.tierFor(q)
+    if (q.offset && (choice.tier.resolution > 0 || q.transform || !q.aggregate)) throw new UnalignedBucketsError(choice.tier.resolution > 0 ? `the ${choice.tier.name} rollups answer this range` : 'only aggregations take one')
     if (choice.tier.resolution > 0) return this.rollupFrames({...q, start: choice.start, end: choice.end}, choice.tier, field, series)
     if (!q.aggregate) return q.transform ? this.transformFrames(q, field, series) : this.rawFrames(q, field, series)
     return this.aggregateFrames(q, q.aggregate, field, series)
@@ -146,7 +147,7 @@ export class SqliteQueries extends StorePart {
     for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
       this.checkDeadline()
       const inside = c.t_start >= q.start && c.t_end < q.end
-      const oneBucket = !q.every || bucketStart(c.t_start, q.every) === bucketStart(c.t_end, q.every)
+      const oneBucket = !q.every || planBucketStart(c.t_start, q.every, q.offset) === planBucketStart(c.t_end, q.every, q.offset)
       const overridden = anyInRange(headTs, c.t_start, c.t_end)
       if (useSummaries && inside && oneBucket && !overridden) {
         sink.addSummary(c.t_start, c.n, c.sum!, c.min!, c.max!, c.t_start, c.first!, c.t_end, c.last!)

@@ -1,0 +1,143 @@
+import type {AggFn, Frame, QueryPlan, Store, StoreCatalog} from '../store/types.js'
+import {formatExpr, selectorName, splitMetricName, tagMatchers} from './ast.js'
+import type {AggregationOp, MatrixSelector, PromExpr} from './eval/ast.js'
+import type {VectorElement} from './eval/engine.js'
+
+/**
+ * The fast path (issue 18): where a window aggregation is one the store computes itself with the
+ * same answer, the store aggregates and ships one value per window instead of every raw point.
+ *
+ * It applies to `avg|min|max|sum|count_over_time(x[d])` and mon's pooled `avg|min|max|sum|count(x[d])
+ * by (…)`, evaluated at times t whose window (t − d, t] is exactly one store bucket: an instant query
+ * (one bucket [t − d + 1 ms, t + 1 ms)), or a range query whose step is d (buckets of d with an
+ * offset, so bucket k is the window of step k). Nodes evaluated at other times (inside a subquery
+ * or anomaly()) and selectors with offset or @ are left to the evaluator. The store's mean is
+ * Σ/n where the evaluator's is incremental: equal within float rounding (1e-12 relative), which
+ * test/integration/query-pushdown.test.ts checks on both backends.
+ */
+export interface Pushdown {
+  node: PromExpr
+  plan: QueryPlan
+  /** the evaluation times the plan's buckets answer, and the vector at each */
+  values(frames: Frame[]): (t: number) => VectorElement[] | undefined
+  /** `avg_over_time(cpu.usage[1m])`, for --explain */
+  text: string
+}
+
+const OVER_TIME: Readonly<Record<string, AggFn>> = {avg_over_time: 'mean', min_over_time: 'min', max_over_time: 'max', sum_over_time: 'sum', count_over_time: 'count'}
+const POOLED: Readonly<Partial<Record<AggregationOp, AggFn>>> = {avg: 'mean', min: 'min', max: 'max', sum: 'sum', count: 'count'}
+
+interface Candidate {
+  node: PromExpr
+  matrix: MatrixSelector
+  fn: AggFn
+  /** pooled: the by labels; over_time: undefined (every tag: one result per series) */
+  by?: string[]
+}
+
+/** The window aggregations of an expression the store could answer, with their evaluation times. */
+function candidates(expr: PromExpr): Candidate[] {
+  const out: Candidate[] = []
+  const visit = (e: PromExpr): void => {
+    const found = candidate(e)
+    if (found) {
+      out.push(found)
+      return
+    }
+
+    switch (e.kind) {
+      case 'call':
+        // anomaly() evaluates its argument at past times: not at the query's steps
+        if (e.func !== 'anomaly') e.args.forEach(visit)
+        return
+      case 'aggregation':
+        visit(e.expr)
+        return
+      case 'binary':
+        visit(e.lhs)
+        visit(e.rhs)
+        return
+      case 'unary':
+        visit(e.expr)
+        return
+      default:
+      // a subquery's inner expression runs at its own steps
+    }
+  }
+
+  visit(expr)
+  return out
+}
+
+function candidate(e: PromExpr): Candidate | undefined {
+  const plain = (m: PromExpr): m is MatrixSelector => m.kind === 'matrix' && m.range > 0 && m.selector.offset === undefined && m.selector.at === undefined
+  if (e.kind === 'call' && e.func in OVER_TIME && e.args.length === 1 && plain(e.args[0])) return {node: e, matrix: e.args[0], fn: OVER_TIME[e.func]}
+  if (e.kind === 'aggregation' && POOLED[e.op] && !e.without && !e.param && plain(e.expr) && !e.grouping.includes('__name__')) {
+    return {node: e, matrix: e.expr, fn: POOLED[e.op]!, by: e.grouping}
+  }
+
+  return undefined
+}
+
+/**
+ * What the store can aggregate for an instant query at `start` (start = end, no step) or a range
+ * query from start to end every `step`. Over_time pushdowns group by every tag key, so they need
+ * the store's catalog; without it only pooled aggregations are pushed down.
+ */
+export async function pushdowns(expr: PromExpr, store: Store, start: number, end: number, step?: number): Promise<Pushdown[]> {
+  const out: Pushdown[] = []
+  for (const c of candidates(expr)) {
+    const d = c.matrix.range
+    if (step !== undefined && d !== step) continue
+    const sel = c.matrix.selector
+    const {measurement, field} = sel.split ?? splitMetricName(selectorName(sel)!)
+    let by = c.by
+    if (!by) {
+      if (!hasTagKeys(store)) continue
+      by = await store.tagKeys(measurement)
+    }
+
+    const range = step !== undefined
+    // window (t − d, t] = [t − d + 1, t + 1) at the store's millisecond precision
+    const first = start - d + 1
+    const plan: QueryPlan = {
+      measurement,
+      field,
+      matchers: tagMatchers(sel),
+      start: first,
+      end: end + 1,
+      aggregate: {fn: c.fn, by},
+      ...(range ? {every: d, offset: ((first % d) + d) % d} : {}),
+    }
+    out.push({
+      node: c.node,
+      plan,
+      text: formatExpr(c.node),
+      values(frames) {
+        const byTime = new Map<number, VectorElement[]>()
+        for (const f of frames) {
+          const labels: Record<string, string> = {}
+          // as the evaluator's grouping: an empty label is no label
+          for (const [k, v] of Object.entries(f.tags)) if (v !== '') labels[k] = v
+          for (const row of f.rows) {
+            const v = row[1]
+            if (typeof v !== 'number') continue
+            const t = range ? (row[0] as number) + d - 1 : start
+            let at = byTime.get(t)
+            if (!at) byTime.set(t, (at = []))
+            at.push({labels, t, v})
+          }
+        }
+
+        // every step of the query is answered: a window without points has no value
+        return (t) => byTime.get(t) ?? (t >= start && t <= end && (!range || (t - start) % step! === 0) ? [] : undefined)
+      },
+    })
+  }
+
+  return out
+}
+
+function hasTagKeys(store: Store): store is Store & Pick<StoreCatalog, 'tagKeys'> {
+  return typeof (store as Partial<StoreCatalog>).tagKeys === 'function'
+}
