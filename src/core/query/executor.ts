@@ -7,6 +7,7 @@ import {pushdowns} from './pushdown.js'
 import {METRIC_NAME, MemorySeriesSource, type RawSeries, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
 import {InputError} from '../errors.js'
+import {matchesAll} from '../model/matcher.js'
 import {QueryError, spanOf} from './parser.js'
 
 /**
@@ -74,7 +75,7 @@ export function readsFor(expr: PromExpr, start: number, end: number, opts: {look
     const {measurement, field} = sel.split ?? splitMetricName(selectorName(sel)!)
     // the evaluator's windows are left-open, (t − d, t]: the read is too, so a point just outside
     // every window is not read (a rule counts what it read to tell "no data" from "no match")
-    return {measurement, field, matchers: tagMatchers(sel), start: lo + 1, end: hi + 1, rollup: rollup.get(key)!}
+    return {measurement, field, matchers: tagMatchers(sel), start: lo + 1, end: hi + 1, rollup: rollup.get(key)!, name: selectorName(sel)!}
   })
 }
 
@@ -85,7 +86,7 @@ const COUNTER_FUNCTIONS = new Set(['rate', 'irate', 'increase', 'resets'])
  * One raw read. `rollup`: what stands in for the points of a bucket where only rollups are left
  * (older than retention.raw): the bucket's last value for a counter, its mean otherwise.
  */
-export type Read = QueryPlan & {rollup: 'last' | 'mean'}
+export type Read = QueryPlan & {rollup: 'last' | 'mean'; name: string}
 
 function timeOf(at: AtModifier | undefined, t: number, b: Bounds): number {
   return at === 'start' ? b.start : at === 'end' ? b.end : (at ?? t)
@@ -148,7 +149,8 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
   const series: RawSeries[] = []
   let samples = 0
   for (const {plan, frames} of results) {
-    const name = `${plan.measurement}.${plan.field}`
+    // the metric name as the selector wrote it: `cpu.usage`, or `up` for measurement up, field value
+    const name = plan.name
     for (const f of frames) {
       const s = toSeries(f, name)
       samples += s.samples.length
@@ -166,9 +168,10 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
  */
 async function read(store: Store, plan: Read, opts: RunOptions): Promise<Frame[]> {
   const run = (p: QueryPlan) => readPlan(store, p, opts)
-  const {rollup: _rollup, ...raw} = plan
+  const {rollup: _rollup, name: _name, ...raw} = plan
   try {
-    return await run(raw)
+    const frames = await run(raw)
+    return frames.length > 0 ? frames : await telegrafV1Histogram(store, raw, run)
   } catch (error) {
     if (!(error instanceof RawDataGoneError) || error.resolution === undefined || !hasTagKeys(store)) throw error
     const resolution = error.resolution
@@ -176,6 +179,41 @@ async function read(store: Store, plan: Read, opts: RunOptions): Promise<Frame[]
     const frames = await run({...raw, every: resolution, aggregate: {fn: plan.rollup, by}})
     return frames.map((f) => ({...f, rows: f.rows.map((r) => [(r[0] as number) + resolution - 1, ...r.slice(1)])}))
   }
+}
+
+/**
+ * Prometheus' names over Telegraf's metric_version 1 layout, where a histogram `h` is one
+ * measurement with a field per bucket bound (`0.1`, `+Inf`) plus `count` and `sum`: when
+ * `h_bucket` (`h_count`, `h_sum`) finds nothing as a measurement of its own, it reads those fields
+ * of `h`, each bucket field as a series with its bound as the `le` label. So
+ * `histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))` reads what `mon collect` stored.
+ */
+async function telegrafV1Histogram(store: Store, plan: QueryPlan, run: (p: QueryPlan) => Promise<Frame[]>): Promise<Frame[]> {
+  const m = /^(.+)_(bucket|count|sum)$/.exec(plan.measurement)
+  if (!m || plan.field !== 'value' || !hasFieldKeys(store)) return []
+  const [, base, part] = m
+  let fields: string[]
+  try {
+    fields = (await store.fieldKeys(base)).filter((f) => f.type !== 'string').map((f) => f.name)
+  } catch {
+    return []
+  }
+
+  if (part !== 'bucket') return fields.includes(part) ? run({...plan, measurement: base, field: part}) : []
+  const bounds = fields.filter((f) => f === '+Inf' || (f.trim() !== '' && Number.isFinite(Number(f))))
+  const le = plan.matchers.filter((x) => x.name === 'le')
+  const others = plan.matchers.filter((x) => x.name !== 'le')
+  const out: Frame[] = []
+  for (const bound of bounds) {
+    if (!matchesAll(le, {le: bound})) continue
+    for (const f of await run({...plan, measurement: base, field: bound, matchers: others})) out.push({...f, tags: {...f.tags, le: bound}})
+  }
+
+  return out
+}
+
+function hasFieldKeys(store: Store): store is Store & Pick<StoreCatalog, 'fieldKeys'> {
+  return typeof (store as Partial<StoreCatalog>).fieldKeys === 'function'
 }
 
 /** One plan through the observer (--debug, --explain) and the deadline. */
@@ -197,7 +235,7 @@ function toSeries(f: Frame, name: string): RawSeries {
     else if (typeof v === 'boolean') samples.push({t: row[0] as number, v: v ? 1 : 0})
     else if (typeof v === 'string') {
       throw new InputError(`${name} holds strings (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}): expressions compute on numbers and booleans`, {
-        hint: `see its values with: mon query --influxql, or mon store fields ${name.slice(0, name.indexOf('.'))}`,
+        hint: `mon store fields ${splitMetricName(name).measurement} lists each field's type`,
       })
     }
   }
