@@ -3,8 +3,8 @@ import {RawDataGoneError} from '../store/retention.js'
 import {selectorName, splitMetricName, tagMatchers, walk, type ParsedQuery} from './ast.js'
 import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
 import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value, type VectorElement} from './eval/engine.js'
-import {pushdowns} from './pushdown.js'
-import {METRIC_NAME, MemorySeriesSource, type RawSeries, withoutName} from './eval/series.js'
+import {mayPushDown, pushdowns} from './pushdown.js'
+import {labelsKey, METRIC_NAME, MemorySeriesSource, type RawSeries, type Sample as RawSample, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
 import {InputError} from '../errors.js'
 import {matchesAll} from '../model/matcher.js'
@@ -146,7 +146,8 @@ function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: Vect
 /** Runs the reads and holds their points as series for the evaluator. */
 export async function loadSeries(store: Store, plans: Read[], opts: RunOptions = {}): Promise<{source: MemorySeriesSource; samples: number}> {
   const results = await Promise.all(plans.map(async (plan) => ({plan, frames: await read(store, plan, opts)})))
-  const series: RawSeries[] = []
+  // two selectors of one metric (errors{status="500"} / all of it) read some series twice: one each
+  const series = new Map<string, RawSeries>()
   let samples = 0
   for (const {plan, frames} of results) {
     // the metric name as the selector wrote it: `cpu.usage`, or `up` for measurement up, field value
@@ -154,11 +155,13 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
     for (const f of frames) {
       const s = toSeries(f, name)
       samples += s.samples.length
-      series.push(s)
+      const key = labelsKey(s.labels)
+      const known = series.get(key)
+      series.set(key, known ? {labels: s.labels, samples: mergeSamples(known.samples, s.samples)} : s)
     }
   }
 
-  return {source: new MemorySeriesSource(series), samples}
+  return {source: new MemorySeriesSource([...series.values()]), samples}
 }
 
 /**
@@ -227,6 +230,14 @@ function hasTagKeys(store: Store): store is Store & Pick<StoreCatalog, 'tagKeys'
   return typeof (store as Partial<StoreCatalog>).tagKeys === 'function'
 }
 
+/** Two reads of one series (windows that may overlap) as one, each time once. */
+function mergeSamples(a: RawSample[], b: RawSample[]): RawSample[] {
+  const byTime = new Map<number, RawSample>()
+  for (const p of a) byTime.set(p.t, p)
+  for (const p of b) byTime.set(p.t, p)
+  return [...byTime.values()].sort((x, y) => x.t - y.t)
+}
+
 function toSeries(f: Frame, name: string): RawSeries {
   const samples: RawSeries['samples'] = []
   for (const row of f.rows) {
@@ -291,14 +302,16 @@ export async function runRange(q: ParsedQuery, store: Store, start: number, end:
  * the rest. A pushdown the store cannot take (only rollups hold the range) falls back to raw reads.
  */
 async function prepare(q: ParsedQuery, store: Store, start: number, end: number, stepMs: number | undefined, opts: RunOptions) {
-  const fast = opts.pushdown === false ? [] : await pushdowns(q.expr, store, start, end, stepMs)
+  const fast = opts.pushdown === false || !mayPushDown(q.expr) ? [] : await pushdowns(q.expr, store, start, end, stepMs)
   let precomputed: Map<PromExpr, (t: number) => VectorElement[] | undefined> | undefined
   if (fast.length > 0) {
     try {
       const answers = await Promise.all(fast.map((p) => readPlan(store, p.plan, opts)))
       precomputed = new Map(fast.map((p, i) => [p.node, p.values(answers[i])]))
     } catch (error) {
-      if (!(error instanceof UnalignedBucketsError) && !(error instanceof RawDataGoneError)) throw error
+      // a range only rollups hold, or a plan the store refuses (a string field: the raw read below
+      // says why in the words of every other query)
+      if (!(error instanceof UnalignedBucketsError) && !(error instanceof InputError)) throw error
     }
   }
 

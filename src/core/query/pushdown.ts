@@ -85,8 +85,17 @@ function candidate(e: PromExpr): Candidate | undefined {
  * the store's catalog; without it only pooled aggregations are pushed down.
  */
 export async function pushdowns(expr: PromExpr, store: Store, start: number, end: number, step?: number): Promise<Pushdown[]> {
+  return pushdownsOf(candidates(expr), store, start, end, step)
+}
+
+/** Whether any part of the expression could be pushed down (no await for the common case that none can). */
+export function mayPushDown(expr: PromExpr): boolean {
+  return candidates(expr).length > 0
+}
+
+async function pushdownsOf(found: Candidate[], store: Store, start: number, end: number, step?: number): Promise<Pushdown[]> {
   const out: Pushdown[] = []
-  for (const c of candidates(expr)) {
+  for (const c of found) {
     const d = c.matrix.range
     if (step !== undefined && d !== step) continue
     const sel = c.matrix.selector
