@@ -68,10 +68,11 @@ export function readsFor(expr: PromExpr, start: number, end: number, opts: {look
 
   collect(expr, start, end, bounds, add)
   return [...reads.entries()].map(([key, {sel, lo, hi}]) => {
-    const {measurement, field} = sel.split ?? splitMetricName(selectorName(sel)!)
+    const metric = selectorName(sel)!
+    const {measurement, field} = sel.split ?? splitMetricName(metric)
     // the evaluator's windows are left-open, (t − d, t]: the read is too, so a point just outside
     // every window is not read (a rule counts what it read to tell "no data" from "no match")
-    return {measurement, field, matchers: tagMatchers(sel), start: lo + 1, end: hi + 1, rollup: rollup.get(key)!}
+    return {measurement, field, matchers: tagMatchers(sel), start: lo + 1, end: hi + 1, rollup: rollup.get(key)!, metric}
   })
 }
 
@@ -80,9 +81,11 @@ const COUNTER_FUNCTIONS = new Set(['rate', 'irate', 'increase', 'resets'])
 
 /**
  * One raw read. `rollup`: what stands in for the points of a bucket where only rollups are left
- * (older than retention.raw): the bucket's last value for a counter, its mean otherwise.
+ * (older than retention.raw): the bucket's last value for a counter, its mean otherwise. `metric`:
+ * the name the selector wrote, which the series read are called by (`x` reads field `value` of
+ * measurement `x` and its series are `x`, as the selector asks for them; `x.value` are `x.value`).
  */
-export type Read = QueryPlan & {rollup: 'last' | 'mean'}
+export type Read = QueryPlan & {rollup: 'last' | 'mean'; metric: string}
 
 function timeOf(at: AtModifier | undefined, t: number, b: Bounds): number {
   return at === 'start' ? b.start : at === 'end' ? b.end : (at ?? t)
@@ -143,9 +146,8 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
   const series: RawSeries[] = []
   let samples = 0
   for (const {plan, frames} of results) {
-    const name = `${plan.measurement}.${plan.field}`
     for (const f of frames) {
-      const s = toSeries(f, name)
+      const s = toSeries(f, plan.metric, plan.measurement)
       samples += s.samples.length
       series.push(s)
     }
@@ -166,7 +168,7 @@ async function read(store: Store, plan: Read, opts: RunOptions): Promise<Frame[]
     return deadline ? deadline.bound(store.query(p, {deadline})) : store.query(p)
   }
 
-  const {rollup: _rollup, ...raw} = plan
+  const {rollup: _rollup, metric: _metric, ...raw} = plan
   try {
     return await run(raw)
   } catch (error) {
@@ -182,7 +184,7 @@ function hasTagKeys(store: Store): store is Store & Pick<StoreCatalog, 'tagKeys'
   return typeof (store as Partial<StoreCatalog>).tagKeys === 'function'
 }
 
-function toSeries(f: Frame, name: string): RawSeries {
+function toSeries(f: Frame, name: string, measurement: string): RawSeries {
   const samples: RawSeries['samples'] = []
   for (const row of f.rows) {
     const v = row[1]
@@ -190,7 +192,7 @@ function toSeries(f: Frame, name: string): RawSeries {
     else if (typeof v === 'boolean') samples.push({t: row[0] as number, v: v ? 1 : 0})
     else if (typeof v === 'string') {
       throw new InputError(`${name} holds strings (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}): expressions compute on numbers and booleans`, {
-        hint: `see its values with: mon query --influxql, or mon store fields ${name.slice(0, name.indexOf('.'))}`,
+        hint: `see its values with: mon query --influxql, or mon store fields ${measurement}`,
       })
     }
   }
