@@ -3,7 +3,7 @@ import {RawDataGoneError} from '../store/retention.js'
 import {selectorName, splitMetricName, tagMatchers, walk, type ParsedQuery} from './ast.js'
 import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
 import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value} from './eval/engine.js'
-import {METRIC_NAME, MemorySeriesSource, type RawSeries, withoutName} from './eval/series.js'
+import {labelsKey, METRIC_NAME, MemorySeriesSource, type RawSeries, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
 import {InputError} from '../errors.js'
 import {QueryError, spanOf} from './parser.js'
@@ -140,20 +140,34 @@ function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: Vect
   }
 }
 
-/** Runs the reads and holds their points as series for the evaluator. */
+/**
+ * Runs the reads and holds their points as series for the evaluator. Two selectors of one metric
+ * (`x unless x{a="1"}`) read some series twice, maybe over different windows: each series is held
+ * once, its samples the union of the reads, or `x` would select it twice.
+ */
 export async function loadSeries(store: Store, plans: Read[], opts: RunOptions = {}): Promise<{source: MemorySeriesSource; samples: number}> {
   const results = await Promise.all(plans.map(async (plan) => ({plan, frames: await read(store, plan, opts)})))
-  const series: RawSeries[] = []
+  const series = new Map<string, RawSeries>()
   let samples = 0
   for (const {plan, frames} of results) {
     for (const f of frames) {
       const s = toSeries(f, plan.metric, plan.measurement)
       samples += s.samples.length
-      series.push(s)
+      const key = labelsKey(s.labels)
+      const known = series.get(key)
+      series.set(key, known ? {labels: s.labels, samples: unionByTime(known.samples, s.samples)} : s)
     }
   }
 
-  return {source: new MemorySeriesSource(series), samples}
+  return {source: new MemorySeriesSource([...series.values()]), samples}
+}
+
+/** The samples of two reads of one series, each time once (the same store gives the same value at a time). */
+function unionByTime(a: RawSeries['samples'], b: RawSeries['samples']): RawSeries['samples'] {
+  const byTime = new Map<number, RawSeries['samples'][number]>()
+  for (const x of a) byTime.set(x.t, x)
+  for (const x of b) byTime.set(x.t, x)
+  return [...byTime.values()].sort((x, y) => x.t - y.t)
 }
 
 /**
