@@ -191,6 +191,44 @@ const EXPRESSIONS: string[] = [
   'cpu_busy > on (job, instance) group_left cpu_busy offset 1m',
   'cpu_busy < bool 50 unless cpu_busy{instance="a"}',
   'last_over_time(http_requests_total[1m] offset 30m)',
+  'label_replace(cpu_busy, "foo", "bar", "nonexistent", "")',
+  'label_replace(cpu_busy, "foo", "bar", "instance", "zzz")',
+  'label_join(cpu_busy, "id", "", "instance", "job", "instance")',
+  'topk(0, cpu_busy) or vector(1)',
+  'topk(2.7, cpu_busy)',
+  'bottomk(10, cpu_busy)',
+  'quantile(NaN, cpu_busy)',
+  'absent(nothing{job=~"x", instance="y"})',
+  'absent(sum(nothing))',
+  'round(cpu_busy, 0.3)',
+  'round(-cpu_busy)',
+  `cpu_busy @ ${at(T0 + 20 * MIN)} offset 5m`,
+  'rate(http_requests_total[1h])',
+  'changes(http_requests_total[1h])',
+  'predict_linear(cpu_busy[5m], 0)',
+  'time() % 3600',
+  '+cpu_busy',
+  '2 * 3 + time()',
+  '1 > bool 2',
+  'cpu_busy > bool on (instance) group_left max by (instance) (cpu_busy)',
+  'cpu_busy and on () vector(1)',
+  'histogram_quantile(0.9, sum by (job, le) (rate(latency_seconds_bucket[5m])))',
+  'histogram_quantile(0, latency_seconds_bucket)',
+  'histogram_quantile(1, latency_seconds_bucket)',
+  'count by (le) (latency_seconds_bucket)',
+  'stddev_over_time(http_requests_total[1m])',
+  'quantile_over_time(0.5, cpu_busy[2m:50s])',
+  'deriv(cpu_busy[5m:])',
+  'group(cpu_busy)',
+  '1 - cpu_busy / 100 > 0.5',
+  'cpu_busy / on (job, instance) http_requests_total',
+  'cpu_busy unless on (job) http_requests_total{instance="a", job="api"}',
+  'sum by (job) (http_requests_total) / ignoring (job) group_left sum(http_requests_total)',
+  'count_values("job", round(cpu_busy / 40))',
+  'sum by (job) (idelta(http_requests_total[1m]))',
+  'max_over_time(rate(http_requests_total[2m])[30m:5m])',
+  'irate(cpu_busy[5m] offset 3m)',
+  'timestamp(cpu_busy @ 1700001800)',
 ]
 
 /**
@@ -215,8 +253,12 @@ interface DocumentedDifference {
   expr: string
   /** what Prometheus 2.42 gives, what mon gives, and why */
   reason: string
-  /** the Prometheus expression whose answers mon's equal */
-  monEquals: string
+  /** Prometheus refuses `expr` with this complaint; omitted: it answers, and mon's answers must differ */
+  prometheusRefuses?: RegExp
+  /** mon refuses `expr` (on both stores) with this complaint; omitted: see monEquals */
+  monRefuses?: RegExp
+  /** the Prometheus expression whose answers mon's equal (unless mon refuses) */
+  monEquals?: string
   /** instants to evaluate at (only instant queries); omitted: the three instants and two ranges */
   instants?: (data: RawSeries[]) => number[]
 }
@@ -255,6 +297,26 @@ const DOCUMENTED_DIFFERENCES: DocumentedDifference[] = [
       return [t]
     },
   },
+  {
+    expr: 'rate(http_requests_total)',
+    reason:
+      'a range function without [d]: Prometheus refuses it; mon uses the look-back (5 min, or the step when wider) as the window, so it is rate(x[5m]) here (mon\'s older spelling)',
+    prometheusRefuses: /expected type range vector in call to function "rate", got instant vector/,
+    monEquals: 'rate(http_requests_total[5m])',
+  },
+  {
+    expr: '{__name__=~"cpu_busy|http_requests_total", job="api"}',
+    reason: 'a selector without one metric name: Prometheus selects across names; mon refuses it (each selector is one read of one measurement.field)',
+    monRefuses: /a selector needs a metric name/,
+  },
+]
+
+/** Expressions both refuse when evaluated (they parse): the same complaint from Prometheus and from mon on each store. */
+const REFUSED: Array<[string, RegExp]> = [
+  ['cpu_busy / on (job) cpu_busy', /many-to-many matching not allowed/],
+  ['cpu_busy / on (job) sum by (job) (cpu_busy)', /many-to-one matching must be explicit/],
+  ['holt_winters(cpu_busy[10m], 1, 0.6)', /invalid smoothing factor. Expected: 0 < sf < 1, got: 1/],
+  ['label_replace(cpu_busy, "instance", "x", "instance", ".*")', /vector cannot contain metrics with the same labelset/],
 ]
 
 /** Three instants: inside instance c's gap (22.5–27.5 min), the middle, the end. Whole seconds, none a multiple of a subquery step. */
@@ -393,8 +455,18 @@ describe('PromQL text on mon (embedded store and influxd) against a real Prometh
 
   for (const [mon, composed] of POOLED) {
     it(`mon's pooled ${mon} = PromQL's ${composed}`, async () => {
+      // not PromQL: Prometheus refuses mon's text
+      await assert.rejects(promQueryInstant(prometheus.url, mon, INSTANTS[0]), /expected type instant vector in aggregation expression, got range vector/)
       await counted(() => compareAll(mon, composed))
       tally.expressions++
+    })
+  }
+
+  for (const [text, complaint] of REFUSED) {
+    it(`refused: ${text}`, async () => {
+      const t = INSTANTS[1]
+      await assert.rejects(promQueryInstant(prometheus.url, text, t), complaint, `Prometheus: ${text}`)
+      for (const [name, store] of stores) await assert.rejects(runInstant(parseQuery(text), store(), t), complaint, `mon (${name}): ${text}`)
     })
   }
 
@@ -402,17 +474,30 @@ describe('PromQL text on mon (embedded store and influxd) against a real Prometh
     it(`documented difference: ${difference.expr}`, async () => {
       const instants = difference.instants?.(data) ?? INSTANTS
       const ranges = difference.instants ? [] : RANGES
-      const [theirs, equivalent] = await Promise.all([promAnswers(difference.expr, instants, ranges), promAnswers(difference.monEquals, instants, ranges)])
-      assert.ok(
-        theirs.some((answer) => answer.length > 0),
-        `${difference.expr}: Prometheus returned nothing`,
-      )
+      let theirs: SeriesValues[][] | undefined
+      if (difference.prometheusRefuses) {
+        await assert.rejects(promAnswers(difference.expr, instants, ranges), difference.prometheusRefuses, `Prometheus now accepts ${difference.expr}`)
+      } else {
+        theirs = await promAnswers(difference.expr, instants, ranges)
+        assert.ok(
+          theirs.some((answer) => answer.length > 0),
+          `${difference.expr}: Prometheus returned nothing`,
+        )
+      }
+
+      assert.ok(difference.monRefuses ?? difference.monEquals, `${difference.expr}: say what mon gives (monEquals) or refuses (monRefuses)`)
+      const equivalent = difference.monEquals === undefined ? [] : await promAnswers(difference.monEquals, instants, ranges)
       await counted(async () => {
         let values = 0
         for (const [name, store] of stores) {
+          if (difference.monRefuses) {
+            await assert.rejects(monAnswers(difference.expr, store(), instants, ranges), difference.monRefuses, `mon (${name}) now accepts ${difference.expr}`)
+            continue
+          }
+
           const ours = await monAnswers(difference.expr, store(), instants, ranges)
           // the difference is there (else the entry is stale: remove it and the docs' line)...
-          const differs = theirs.map((answer, i) => {
+          const differs = (theirs ?? []).map((answer, i) => {
             try {
               compareSeries(ours[i], answer, difference.expr)
               return false
@@ -420,7 +505,7 @@ describe('PromQL text on mon (embedded store and influxd) against a real Prometh
               return true
             }
           })
-          assert.ok(differs.some(Boolean), `${difference.expr} (${name}): mon now agrees with Prometheus; the documented difference (${difference.reason}) is gone`)
+          assert.ok(!theirs || differs.some(Boolean), `${difference.expr} (${name}): mon now agrees with Prometheus; the documented difference (${difference.reason}) is gone`)
           // ...and it is exactly the documented one
           for (const [i, answer] of equivalent.entries()) {
             values += compareSeries(ours[i], answer, `${difference.expr} (${name}, ${describeAnswer(i, instants)}) against ${difference.monEquals}`).values
