@@ -14,7 +14,7 @@
  * Window edges: mon's windows are left-open (t − d, t] (Prometheus 3), Prometheus 2.42's closed
  * [t − d, t]. No sample of the fixture sits on a whole second and every evaluation time, range,
  * offset and step here is whole seconds, so no raw sample is ever on an edge; subquery points are
- * whole seconds, so `edgeFree` below checks that no subquery point falls on its outer window's edge
+ * whole seconds, so `assertEdgeFree` below checks that no subquery point falls on its outer window's edge
  * either. The edge itself is one of the DOCUMENTED_DIFFERENCES, checked on purpose.
  */
 import assert from 'node:assert/strict'
@@ -333,6 +333,7 @@ const RANGES: Array<{start: number; end: number; step: number}> = [
  * left edge of the window over it at any evaluation time.
  */
 function assertEdgeFree(text: string, times: number[]): void {
+  for (const t of times) assert.equal(t % SEC, 0, `${new Date(t).toISOString()} is not a whole second`)
   const {expr} = parseQuery(text)
   walk(expr, (node) => {
     if (node.kind === 'number' || node.kind === 'string' || node.kind === 'call' || node.kind === 'aggregation' || node.kind === 'binary' || node.kind === 'unary') return
@@ -342,9 +343,9 @@ function assertEdgeFree(text: string, times: number[]): void {
       ...(typeof at === 'number' ? [at] : []),
     ]
     for (const d of durations) assert.equal(d % SEC, 0, `${text}: ${d} ms is not whole seconds; a window edge could meet a sample`)
-    for (const t of times) assert.equal(t % SEC, 0, `${new Date(t).toISOString()} is not a whole second`)
     if (node.kind !== 'subquery') return
     const step = node.step ?? DEFAULT_SUBQUERY_STEP_MS
+    // `@ start()`/`@ end()` are range bounds, which are evaluation times too: checked with every t
     for (const t of times) {
       const edge = (typeof node.at === 'number' ? node.at : t) - (node.offset ?? 0) - node.range
       assert.notEqual(edge % step, 0, `${text} at ${new Date(t).toISOString()}: a subquery point sits on the window's edge`)
