@@ -3,6 +3,7 @@
  * text for its backfill, its HTTP query API, and how its answers are compared with mon's. Shared by
  * the PromQL differential test and the query-range benchmark.
  */
+import type {Value} from '../../src/core/query/eval/engine.js'
 import {formatLabels, type Labels, type RawSeries} from '../../src/core/query/eval/series.js'
 
 /** A deterministic pseudo-random sequence (no luck involved: the same fixture every run). */
@@ -12,6 +13,58 @@ export function lcg(seed: number): () => number {
     state = (state * 1_103_515_245 + 12_345) % 2 ** 31
     return state / 2 ** 31
   }
+}
+
+/** The PromQL differential fixture's first sample time (ms; a whole second) and its units. */
+export const FIXTURE_T0 = 1_700_000_000_000
+export const SEC = 1000
+export const MIN = 60 * SEC
+
+/**
+ * The PromQL differential fixture, from T0 to T0 + 60 min, one sample every 15 s per series: for
+ * jobs api and web × instances a, b, c a counter `http_requests_total` (instance b resets at
+ * sample 150) and a gauge `cpu_busy`, instance c silent from 22.5 to 27.5 min (a gap), and a
+ * classic histogram `latency_seconds_bucket{job="api", le=…}`. Every sample time carries up to 2 s
+ * of jitter and never falls on a whole second, so a window whose edges are whole seconds (every
+ * evaluation time, range, offset and step the tests use) never has a sample on its edge: Prometheus
+ * 2.42's [t − d, t] and mon's (t − d, t] then select the same samples.
+ */
+export function promqlFixture(): RawSeries[] {
+  const T0 = FIXTURE_T0
+  const random = lcg(42)
+  const series: RawSeries[] = []
+  const times = Array.from({length: 241}, (_, i) => {
+    const jitter = Math.floor(random() * 2000)
+    return T0 + i * 15 * SEC + (jitter % 1000 === 0 ? jitter + 1 : jitter)
+  })
+  for (const job of ['api', 'web']) {
+    for (const instance of ['a', 'b', 'c']) {
+      let counter = 0
+      const requests = times.map((t, i) => {
+        counter = i === 150 && instance === 'b' ? 3 : counter + Math.floor(random() * 50) // a counter reset
+        return {t, v: counter}
+      })
+      const cpu = times.map((t) => ({t, v: Math.round(random() * 1000) / 10}))
+      // instance c goes silent from 22.5 to 27.5 min: windows starting in the gap extrapolate by half an interval
+      const gap = (_: unknown, i: number) => instance !== 'c' || i < 90 || i >= 110
+      series.push({labels: {__name__: 'http_requests_total', job, instance}, samples: requests.filter(gap)})
+      series.push({labels: {__name__: 'cpu_busy', job, instance}, samples: cpu.filter(gap)})
+    }
+  }
+
+  let cumulative = [0, 0, 0, 0]
+  const buckets = ['0.1', '0.5', '1', '+Inf']
+  const histogram = times.map(() => {
+    const increments = [random() * 10, random() * 10, random() * 5, random() * 2].map(Math.floor)
+    let running = 0
+    cumulative = cumulative.map((c, i) => c + (running += increments[i]))
+    return [...cumulative]
+  })
+  for (const [i, le] of buckets.entries()) {
+    series.push({labels: {__name__: 'latency_seconds_bucket', le, job: 'api'}, samples: times.map((t, k) => ({t, v: histogram[k][i]}))})
+  }
+
+  return series
 }
 
 /** Series as OpenMetrics text for `promtool tsdb create-blocks-from openmetrics` (times in seconds, `# EOF` last). */
@@ -44,6 +97,21 @@ export async function promApi(url: string, path: string, params: Record<string, 
   const body = (await response.json()) as {status: string; error?: string; data: PromData}
   if (body.status !== 'success') throw new Error(`Prometheus ${path} ${params.query}: ${body.error ?? `HTTP ${response.status}`}`)
   return body.data
+}
+
+/** GET /api/v1/query at `time` (ms): a vector's elements, or a scalar as one series without labels, as {@link SeriesValues}. */
+export async function promQueryInstant(url: string, query: string, time: number): Promise<SeriesValues[]> {
+  const data = await promApi(url, '/api/v1/query', {query, time: (time / 1000).toFixed(3)})
+  if (data.resultType === 'scalar') return [{labels: {}, values: [[time, parsePromValue((data.result as unknown as [number, string])[1])]]}]
+  if (data.resultType !== 'vector') throw new Error(`Prometheus /api/v1/query ${query}: a ${data.resultType}, not a vector or scalar`)
+  return data.result.map((r) => ({labels: r.metric, values: [[Math.round(r.value![0] * 1000), parsePromValue(r.value![1])]]}))
+}
+
+/** mon's instant value in the same shape: a vector's elements at the evaluation time, a scalar as one series without labels. */
+export function instantSeries(value: Value): SeriesValues[] {
+  if (value.type === 'scalar') return [{labels: {}, values: [[value.t, value.v]]}]
+  if (value.type !== 'vector') throw new Error(`unexpected ${value.type}`)
+  return value.elements.map((e) => ({labels: e.labels, values: [[e.t, e.v]]}))
 }
 
 /** One series of a range result, times in ms. */

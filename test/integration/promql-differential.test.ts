@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import type {PromExpr} from '../../src/core/query/eval/ast.js'
-import {instantQuery, PromEvalError, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
+import {instantQuery, PromEvalError, rangeQuery} from '../../src/core/query/eval/engine.js'
 import {formatPromExpr} from '../../src/core/query/eval/format.js'
-import {MemorySeriesSource, type RawSeries} from '../../src/core/query/eval/series.js'
+import {MemorySeriesSource} from '../../src/core/query/eval/series.js'
 import {agg, bin, call, ignoring, num, on, range, sel, str, subquery} from '../helpers/promql-ast.js'
-import {compareSeries, lcg, openMetrics, parsePromValue, promApi, promQueryRange, type PromData, type SeriesValues} from '../helpers/prometheus.js'
+import {compareSeries, FIXTURE_T0, instantSeries, MIN, openMetrics, promQueryInstant, promQueryRange, promqlFixture, SEC} from '../helpers/prometheus.js'
 import {type RunningServer, startPrometheus} from '../helpers/servers.js'
 
 // The evaluator against a real Prometheus 2.42 (issue 18's differential test, first skeleton): one
@@ -13,44 +13,7 @@ import {type RunningServer, startPrometheus} from '../helpers/servers.js'
 // expression is sent as PromQL text (formatPromExpr of the same tree) and compared value by value.
 // Prometheus 2.42 selects [t-d, t], so the evaluator runs with leftClosed: true.
 
-const T0 = 1_700_000_000_000
-const SEC = 1000
-const MIN = 60 * SEC
-
-function fixture(): RawSeries[] {
-  const random = lcg(42)
-  const series: RawSeries[] = []
-  // every 15 s with up to 2 s of jitter, so no sample falls on a window's edge by accident
-  const times = Array.from({length: 241}, (_, i) => T0 + i * 15 * SEC + Math.floor(random() * 2000))
-  for (const job of ['api', 'web']) {
-    for (const instance of ['a', 'b', 'c']) {
-      let counter = 0
-      const requests = times.map((t, i) => {
-        counter = i === 150 && instance === 'b' ? 3 : counter + Math.floor(random() * 50) // a counter reset
-        return {t, v: counter}
-      })
-      const cpu = times.map((t) => ({t, v: Math.round(random() * 1000) / 10}))
-      // instance c goes silent from 22.5 to 27.5 min: windows starting in the gap extrapolate by half an interval
-      const gap = (_: unknown, i: number) => instance !== 'c' || i < 90 || i >= 110
-      series.push({labels: {__name__: 'http_requests_total', job, instance}, samples: requests.filter(gap)})
-      series.push({labels: {__name__: 'cpu_busy', job, instance}, samples: cpu.filter(gap)})
-    }
-  }
-
-  let cumulative = [0, 0, 0, 0]
-  const buckets = ['0.1', '0.5', '1', '+Inf']
-  const histogram = times.map(() => {
-    const increments = [random() * 10, random() * 10, random() * 5, random() * 2].map(Math.floor)
-    let running = 0
-    cumulative = cumulative.map((c, i) => c + (running += increments[i]))
-    return [...cumulative]
-  })
-  for (const [i, le] of buckets.entries()) {
-    series.push({labels: {__name__: 'latency_seconds_bucket', le, job: 'api'}, samples: times.map((t, k) => ({t, v: histogram[k][i]}))})
-  }
-
-  return series
-}
+const T0 = FIXTURE_T0
 
 const http = sel('http_requests_total')
 const cpu = sel('cpu_busy')
@@ -136,14 +99,8 @@ const expressions: PromExpr[] = [
   call('absent_over_time', subquery(sel('nothing'), 5 * MIN, MIN)),
 ]
 
-function instantSeries(value: Value): SeriesValues[] {
-  if (value.type === 'scalar') return [{labels: {}, values: [[value.t, value.v]]}]
-  if (value.type !== 'vector') throw new Error(`unexpected ${value.type}`)
-  return value.elements.map((e) => ({labels: e.labels, values: [[e.t, e.v]]}))
-}
-
 describe('PromQL evaluator against a real Prometheus 2.42', () => {
-  const data = fixture()
+  const data = promqlFixture()
   const source = new MemorySeriesSource(data)
   let prometheus: RunningServer
 
@@ -155,18 +112,12 @@ describe('PromQL evaluator against a real Prometheus 2.42', () => {
     await prometheus?.destroy()
   })
 
-  const api = (path: string, params: Record<string, string>): Promise<PromData> => promApi(prometheus.url, path, params)
-
   const evaluationTimes = [T0 + 30 * MIN + 7 * SEC, T0 + 45 * MIN, T0 + 59 * MIN + 59 * SEC]
   for (const expr of expressions) {
     const text = formatPromExpr(expr)
     it(`instant: ${text}`, async () => {
       for (const t of evaluationTimes) {
-        const theirs = await api('/api/v1/query', {query: text, time: (t / 1000).toFixed(3)})
-        const expected =
-          theirs.resultType === 'scalar'
-            ? [{labels: {}, values: [[t, parsePromValue((theirs.result as unknown as [number, string])[1])] as [number, number]]}]
-            : theirs.result.map((r) => ({labels: r.metric, values: [[Math.round(r.value![0] * 1000), parsePromValue(r.value![1])] as [number, number]]}))
+        const expected = await promQueryInstant(prometheus.url, text, t)
         // every expression selects something: an empty answer on both sides would prove nothing
         assert.ok(expected.length > 0, `${text} at ${t}: Prometheus returned nothing`)
         compareSeries(instantSeries(instantQuery(source, expr, t, {leftClosed: true})), expected, `${text} at ${t}`)

@@ -4,6 +4,10 @@ import type {PromExpr} from '../../src/core/query/eval/ast.js'
 import {type EvalOptions, instantQuery, PromEvalError, rangeQuery, type Value} from '../../src/core/query/eval/engine.js'
 import {formatPromExpr} from '../../src/core/query/eval/format.js'
 import {formatLabels, type Labels, MemorySeriesSource, monSeries, type RawSeries} from '../../src/core/query/eval/series.js'
+import {ManualClock} from '../../src/core/clock.js'
+import {runInstant, runRange} from '../../src/core/query/executor.js'
+import {parseQuery} from '../../src/core/query/parser.js'
+import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {agg, bin, call, ignoring, num, on, range, sel, str, subquery} from '../helpers/promql-ast.js'
 
 // Cases marked "prom" are taken from Prometheus' own promql/testdata (*.test files of 2.42): the
@@ -528,4 +532,41 @@ describe('promql eval: formatPromExpr (the text sent to Prometheus in the differ
     [subquery(sel('a'), HOUR), '(a)[1h:]'],
   ]
   for (const [expr, text] of cases) it(text, () => assert.equal(formatPromExpr(expr), text))
+})
+
+describe('promql eval: runInstant/runRange read a store for the evaluator', () => {
+  const T = 1_700_000_000_000
+  async function store(): Promise<SqliteStore> {
+    const s = new SqliteStore({path: ':memory:', clock: new ManualClock(T + HOUR), autoCompactEvery: 0})
+    const points = ['a', 'b'].flatMap((instance) =>
+      Array.from({length: 20}, (_, i) => ({measurement: 'requests', tags: {instance}, fields: {value: i * 10 + (instance === 'a' ? 0 : 1)}, ts: T + i * 15 * SEC + 7})),
+    )
+    await s.write(points)
+    return s
+  }
+
+  it('a name without a dot reads field `value` of that measurement, and its series carry the name as written', async () => {
+    const s = await store()
+    const at = T + 4 * MIN
+    const bare = await runInstant(parseQuery('requests'), s, at)
+    assert.deepEqual(lines(bare.value), ['requests{instance="a"} 150', 'requests{instance="b"} 151'])
+    const dotted = await runInstant(parseQuery('requests.value{instance="a"}'), s, at)
+    assert.deepEqual(lines(dotted.value), ['requests.value{instance="a"} 150'])
+    assert.deepEqual(lines((await runInstant(parseQuery('last_over_time(requests{instance="b"}[1m])'), s, at)).value), ['requests{instance="b"} 151'])
+    await s.close()
+  })
+
+  it('two selectors of one metric that read the same series hold it once (no duplicate label sets)', async () => {
+    const s = await store()
+    const at = T + 4 * MIN
+    assert.deepEqual(lines((await runInstant(parseQuery('requests < bool 1000 unless requests{instance="a"}'), s, at)).value), ['{instance="b"} 1'])
+    // different windows: the offset read is older, the union serves both
+    assert.deepEqual(lines((await runInstant(parseQuery('requests - requests{instance="a"} offset 1m'), s, at)).value), ['{instance="a"} 40'])
+    const ranged = await runRange(parseQuery('count(requests) + count(requests{instance="b"} offset 30s)'), s, T + 2 * MIN, T + 4 * MIN, MIN)
+    assert.deepEqual(
+      ranged.map((r) => r.samples.map((x) => x.v)),
+      [[3, 3, 3]],
+    )
+    await s.close()
+  })
 })
