@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs'
+import {appendFileSync, cpSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
@@ -88,8 +88,11 @@ describe('spool', () => {
     spool.ack(b!)
     assert.deepEqual(ackFile(), a!.end, 'the next one within ackPersistMs waits')
 
-    // SIGKILL now: a new process finds the older position and replays b again (the store overwrites it)
-    const crashed = Spool.open({dir, maxBytes: 1 << 30, segmentBytes: 16 << 20, fsync: 'batch', clock})
+    // SIGKILL now: a new process finds the older position and replays b again (the store overwrites
+    // it). It opens a copy of the files as they are now, so its own close cannot race the timer below.
+    const copy = join(tmp.dir, 'spool-crashed')
+    cpSync(dir, copy, {recursive: true})
+    const crashed = Spool.open({dir: copy, maxBytes: 1 << 30, segmentBytes: 16 << 20, fsync: 'batch', clock})
     assert.deepEqual(await readAll(crashed), [rec(2).payload, rec(3).payload])
     await crashed.close()
 
