@@ -17,8 +17,10 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 { command -v mount >/dev/null && command -v umount >/dev/null; } || need+=(mount)
 # prometheus + promtool: the PromQL differential test (test/integration/promql-differential.test.ts)
 command -v promtool >/dev/null || need+=(prometheus)
+# prometheus-node-exporter: mon top's node_exporter panels over a real exporter (test/integration/top-node-exporter.test.ts)
+command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager openssl systemd-analyze mount prometheus"
+  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager openssl systemd-analyze mount prometheus prometheus-node-exporter"
   exit 0
 fi
 echo "installing test dependencies: ${need[*]}"

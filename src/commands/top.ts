@@ -10,7 +10,8 @@ import {stateDbPath, type StateDb} from '../core/state/db.js'
 import {embeddedStorePath, openStore} from '../core/store/open.js'
 import type {FullStore} from '../core/store/types.js'
 import {runDashboard} from '../tui/top/dashboard.js'
-import {chartEvery, defaultHost, listHosts} from '../tui/top/source.js'
+import {chartEvery, defaultHost, detectPanels, listHosts} from '../tui/top/source.js'
+import {PANEL_SETS, type PanelSet} from '../tui/top/queries.js'
 import {StatusLog} from '../tui/top/status-log.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 
@@ -21,6 +22,7 @@ export default class Top extends BaseCommand {
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --host web-01 --since 1h',
     '<%= config.bin %> <%= command.id %> --refresh 5s --config /etc/mon/mon.yaml',
+    '<%= config.bin %> <%= command.id %> --panels node_exporter --host 10.0.0.7:9100',
     'NO_COLOR=1 <%= config.bin %> <%= command.id %>',
   ]
 
@@ -28,6 +30,7 @@ export default class Top extends BaseCommand {
     host: Flags.string({char: 'H', description: 'host to show (default: this host, or the first host with metrics); h switches'}),
     refresh: Flags.string({char: 'r', description: 'refresh interval (250ms to 1h); + and - change it', default: '1s'}),
     since: Flags.string({char: 's', description: 'time window of the charts (1m to 30d)', default: '15m'}),
+    panels: Flags.string({description: "metric names the panels read: Telegraf's (mon collect), node_exporter's (a Prometheus store), or auto", options: ['auto', 'telegraf', 'node_exporter'], default: 'auto'}),
   }
 
   async run(): Promise<void> {
@@ -59,7 +62,8 @@ export default class Top extends BaseCommand {
       if (!existsSync(stateDbPath(dataDir))) memoryDb = openMemoryIncidentDb()
       incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store, db: memoryDb})
       const every = chartEvery(windowMs, tryParseDuration(config.inputs.host.interval ?? ''))
-      const host = flags.host ?? (await defaultHost(() => listHosts(store), config.host))
+      const panels = flags.panels === 'auto' ? await detectPanels(store) : PANEL_SETS[flags.panels as PanelSet['name']]
+      const host = flags.host ?? (await defaultHost(() => listHosts(store, panels), config.host))
       await runDashboard({
         store,
         backend: store.kind,
@@ -70,6 +74,7 @@ export default class Top extends BaseCommand {
         windowMs,
         refreshMs,
         every,
+        panels: panels.name,
         color: colorEnabled(process.stdout),
         clock: ctx.clock,
         log,

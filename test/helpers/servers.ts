@@ -207,3 +207,29 @@ export function tempDir(prefix = 'mon-test-'): {dir: string; cleanup: () => void
   const dir = mkdtempSync(join(tmpdir(), prefix))
   return {dir, cleanup: () => rmSync(dir, {recursive: true, force: true})}
 }
+
+/** Debian's prometheus-node-exporter on loopback: this machine's metrics under node_exporter's names. */
+export async function startNodeExporter(): Promise<RunningServer> {
+  const bin = requireBinary('prometheus-node-exporter', 'prometheus-node-exporter')
+  return startProcess({
+    name: 'node-exporter',
+    bin,
+    args: (port) => [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    ready: async (url) => (await fetch(`${url}/metrics`)).ok,
+  })
+}
+
+/** Prometheus scraping `targets` (host:port) every `interval` as job `node`, from an empty TSDB. */
+export async function startScrapingPrometheus(targets: string[], interval = '1s'): Promise<RunningServer> {
+  const bin = requireBinary('prometheus', 'prometheus')
+  const {writeFileSync} = await import('node:fs')
+  return startProcess({
+    name: 'prometheus',
+    bin,
+    args: (port, dir) => {
+      writeFileSync(join(dir, 'prometheus.yml'), `global: {scrape_interval: ${interval}, evaluation_interval: ${interval}}\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ${JSON.stringify(targets)}\n`)
+      return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']
+    },
+    ready: async (url) => (await fetch(`${url}/-/ready`)).ok,
+  })
+}

@@ -37,6 +37,8 @@ export interface DashboardOptions {
   refreshMs: number
   /** bucket width of the charts */
   every: number
+  /** Telegraf's names (default) or node_exporter's */
+  panels?: DashboardSettings['panels']
   color: boolean
   clock: Clock
   /** core warnings (the incident service's) shown in the status line */
@@ -84,7 +86,7 @@ class Dashboard {
   constructor(private readonly opts: DashboardOptions) {
     this.theme = makeTheme(opts.color)
     this.refreshMs = opts.refreshMs
-    const settings: DashboardSettings = {host: opts.host, windowMs: opts.windowMs, every: opts.every, perCore: false}
+    const settings: DashboardSettings = {host: opts.host, windowMs: opts.windowMs, every: opts.every, perCore: false, panels: opts.panels}
     this.source = new MetricsSource(opts.store, settings, opts.clock)
   }
 

@@ -8,7 +8,7 @@ import {evaluateInstant, runRange, type Sample} from '../../core/query/executor.
 import {parseQuery} from '../../core/query/parser.js'
 import {autoEvery} from '../../core/query/time.js'
 import type {Store, StoreCatalog} from '../../core/store/types.js'
-import {HOST_MEASUREMENTS, panelQueries, type ChartQuery, type PanelQueries} from './queries.js'
+import {PANEL_SETS, type ChartQuery, type PanelQueries, type PanelSet} from './queries.js'
 import {naturalCompare, SeriesWindow, type ChartData} from './series.js'
 
 /**
@@ -24,6 +24,8 @@ export interface DashboardSettings {
   /** bucket width of the charts */
   every: number
   perCore: boolean
+  /** Telegraf's names (default) or node_exporter's */
+  panels?: PanelSet['name']
 }
 
 export interface MemoryData {
@@ -221,7 +223,7 @@ export class MetricsSource {
   }
 
   private configure(): void {
-    const q = panelQueries(this.settings.host, {perCore: this.settings.perCore, every: this.settings.every})
+    const q = PANEL_SETS[this.settings.panels ?? 'telegraf'].queries(this.settings.host, {perCore: this.settings.perCore, every: this.settings.every})
     this.last = {memory: {}, disks: [], checks: []}
     this.queries = q
     this.charts.cpu.setQueries(q.cpu)
@@ -374,14 +376,14 @@ export class MetricsSource {
 
   /** Hosts that have metrics in the store (the `h` list). */
   hosts(): Promise<string[]> {
-    return listHosts(this.store)
+    return listHosts(this.store, PANEL_SETS[this.settings.panels ?? 'telegraf'])
   }
 }
 
-/** The `host` tag values of the host and check measurements, sorted. */
-export async function listHosts(store: AnyStore): Promise<string[]> {
+/** The `host` tag values of the host and check measurements (node_exporter: `instance` of node_load1), sorted. */
+export async function listHosts(store: AnyStore, panels: PanelSet = PANEL_SETS.telegraf): Promise<string[]> {
   if (!store.tagValues) return []
-  const settled = await Promise.allSettled(HOST_MEASUREMENTS.map((m) => store.tagValues!(m, 'host')))
+  const settled = await Promise.allSettled(panels.hostMeasurements.map((m) => store.tagValues!(m, panels.hostTag)))
   const lists = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
   // one measurement the backend cannot list is not fatal; none at all means the backend is down
   if (lists.length === 0) throw (settled[0] as PromiseRejectedResult).reason
@@ -415,4 +417,18 @@ export async function defaultHost(hostsInStore: () => Promise<string[]>, preferr
   }
 
   return hosts.length === 0 || hosts.includes(preferred) ? preferred : hosts[0]!
+}
+
+/**
+ * The panel set a store's names call for: node_exporter's when it has `node_load1` and no Telegraf
+ * `system` measurement (a Prometheus scraping node_exporter), else Telegraf's.
+ */
+export async function detectPanels(store: Store & Partial<Pick<StoreCatalog, 'measurements'>>): Promise<PanelSet> {
+  if (!store.measurements) return PANEL_SETS.telegraf
+  try {
+    const names = new Set(await store.measurements())
+    return names.has('node_load1') && !names.has('system') ? PANEL_SETS.node_exporter : PANEL_SETS.telegraf
+  } catch {
+    return PANEL_SETS.telegraf
+  }
 }
