@@ -94,7 +94,7 @@ With no range flags the query is an INSTANT query at now (or --at): exactly what
       // after the run: a backend that learns its tiers from the server knows them by now
       if (flags.explain) {
         for (const line of q.explain()) this.warnLine(line)
-        this.warnLine('reads: a window aggregation (avg|min|max|sum|count over x[d], d = the step) is the store\'s own per-window aggregate, which gives the same answer; every other selector is one read of the points of every window it needs (rollup buckets where retention left only those); the rest runs in mon, the same on every backend:\n')
+        this.warnLine('reads: a window aggregation (avg|min|max|sum|count over x[d]; in a range query d equal to the step) is the store\'s own per-window aggregate, which gives the same answer; every other selector is one read of the points of every window it needs (rollup buckets where retention left only those); the rest runs in mon, the same on every backend:\n')
         for (const plan of reads) {
           const text = explain(plan)
           if (text) this.warnLine(text + '\n')
