@@ -35,8 +35,9 @@ export class MemorySeriesSource implements SeriesSource {
   private readonly series: RawSeries[]
 
   constructor(series: RawSeries[]) {
-    // the evaluator relies on time order; callers hand in whatever order they fetched
-    this.series = series.map((s) => ({labels: s.labels, samples: [...s.samples].sort((a, b) => a.t - b.t)}))
+    // the evaluator relies on time order; callers hand in whatever order they fetched (a store's
+    // reads come sorted: those are held as they are, not copied — neither side modifies them)
+    this.series = series.map((s) => (isSorted(s.samples) ? s : {labels: s.labels, samples: [...s.samples].sort((a, b) => a.t - b.t)}))
   }
 
   select(matchers: Matcher[], mint: number, maxt: number): RawSeries[] {
@@ -65,9 +66,26 @@ export function samplesBetween(samples: Sample[], mint: number, maxt: number): S
   return samples.slice(lo, end)
 }
 
-/** A stable key for a label set (order-independent). */
+function isSorted(samples: Sample[]): boolean {
+  for (let i = 1; i < samples.length; i++) if (samples[i].t < samples[i - 1].t) return false
+  return true
+}
+
+/**
+ * A stable key for a label set (order-independent): each name and value prefixed with its length,
+ * so no two label sets share a key whatever characters they hold. Called per element on hot paths
+ * (grouping, matching): no JSON, no sort of one name.
+ */
 export function labelsKey(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]))
+  const names = Object.keys(labels)
+  if (names.length > 1) names.sort()
+  let key = ''
+  for (const name of names) {
+    const value = labels[name]
+    key += `${name.length}:${name}${value.length}:${value}`
+  }
+
+  return key
 }
 
 export function withoutName(labels: Labels): Labels {
