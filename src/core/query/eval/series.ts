@@ -51,19 +51,29 @@ export class MemorySeriesSource implements SeriesSource {
   }
 }
 
-/** The samples of a time-sorted array with mint <= t <= maxt (binary search for the first). */
+/**
+ * The samples of a time-sorted array with mint <= t <= maxt (binary searches). The array itself
+ * when every sample is inside — a rule's read covers exactly its window — so the result is shared
+ * and must not be modified (the evaluator never does).
+ */
 export function samplesBetween(samples: Sample[], mint: number, maxt: number): Sample[] {
-  let lo = 0
+  const lo = firstAfter(samples, mint, false, 0)
+  const end = samples.length > 0 && samples[samples.length - 1].t <= maxt ? samples.length : firstAfter(samples, maxt, true, lo)
+  return lo === 0 && end === samples.length ? samples : samples.slice(lo, end)
+}
+
+/** The index of the first sample from `from` on with t >= bound (t > bound when strict); samples.length if none. */
+function firstAfter(samples: Sample[], bound: number, strict: boolean, from: number): number {
+  let lo = from
   let hi = samples.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (samples[mid].t < mint) lo = mid + 1
+    const t = samples[mid].t
+    if (t < bound || (strict && t === bound)) lo = mid + 1
     else hi = mid
   }
 
-  let end = lo
-  while (end < samples.length && samples[end].t <= maxt) end++
-  return samples.slice(lo, end)
+  return lo
 }
 
 function isSorted(samples: Sample[]): boolean {
