@@ -143,15 +143,28 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
   const series: RawSeries[] = []
   let samples = 0
   for (const {plan, frames} of results) {
-    const name = `${plan.measurement}.${plan.field}`
-    for (const f of frames) {
-      const s = seriesOf(f, name)
-      samples += s.samples.length
-      series.push(s)
-    }
+    const read = seriesOf(frames, `${plan.measurement}.${plan.field}`)
+    samples += read.samples
+    for (const s of read.series) series.push(s)
   }
 
   return {source: new MemorySeriesSource(series), samples}
+}
+
+/**
+ * A read's frames as series, converted once per frames: the query cache hands the same frames to
+ * every rule whose read is the same plan, so 1,000 rules over 20 distinct reads convert 20 times,
+ * not 1,000. The series are shared as the frames are: nothing downstream modifies them.
+ */
+const converted = new WeakMap<Frame[], {name: string; series: RawSeries[]; samples: number}>()
+
+function seriesOf(frames: Frame[], name: string): {series: RawSeries[]; samples: number} {
+  const known = converted.get(frames)
+  if (known?.name === name) return known
+  const series = frames.map((f) => toSeries(f, name))
+  const read = {name, series, samples: series.reduce((n, s) => n + s.samples.length, 0)}
+  converted.set(frames, read)
+  return read
 }
 
 /**
@@ -180,21 +193,6 @@ async function read(store: Store, plan: Read, opts: RunOptions): Promise<Frame[]
 
 function hasTagKeys(store: Store): store is Store & Pick<StoreCatalog, 'tagKeys'> {
   return typeof (store as Partial<StoreCatalog>).tagKeys === 'function'
-}
-
-/**
- * Frames converted to series, by frame: the query cache hands the same frames to every rule whose
- * read is the same plan, so 1,000 rules over 20 distinct reads convert 20 times, not 1,000. The
- * series are shared as the frames are: nothing downstream modifies them.
- */
-const converted = new WeakMap<Frame, {name: string; series: RawSeries}>()
-
-function seriesOf(f: Frame, name: string): RawSeries {
-  const known = converted.get(f)
-  if (known?.name === name) return known.series
-  const series = toSeries(f, name)
-  converted.set(f, {name, series})
-  return series
 }
 
 function toSeries(f: Frame, name: string): RawSeries {

@@ -76,8 +76,13 @@ function firstAfter(samples: Sample[], bound: number, strict: boolean, from: num
   return lo
 }
 
+/** Sample arrays already found in time order (the executor hands the same ones to every rule reading them). */
+const sorted = new WeakSet<Sample[]>()
+
 function isSorted(samples: Sample[]): boolean {
+  if (sorted.has(samples)) return true
   for (let i = 1; i < samples.length; i++) if (samples[i].t < samples[i - 1].t) return false
+  sorted.add(samples)
   return true
 }
 
