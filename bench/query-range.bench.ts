@@ -15,25 +15,21 @@
  * end (a fresh process each run). Every PromQL answer of mon is compared with Prometheus': the same
  * series, the same 1441 timestamps, values within 1e-9 relative, else the bench fails.
  *
- * TODO(issue 18, PromQL wiring): mon's PromQL-syntax `mon query EXPR --since S --until U --step 1m`
- * and its in-process API are being wired on another branch. When they land, swap the two functions
- * marked SWAP below — runMonRange (in-process: the parser and the announced API in
- * src/core/query/run.ts instead of the AST table and the hand-made store read) and runMonRangeCli
- * (the PromQL expression with --step instead of the legacy stand-in) — and set
- * CLI_SPEAKS_PROMQL = true so the CLI's answers are compared value by value too.
+ * Windows: mon's are left-open, (t − d, t], Prometheus 2.42's closed, [t − d, t]; the fixture's
+ * jitter (1 to 2000 ms after each 15 s tick) keeps every sample off every window's edge, so both
+ * read the same samples and must give the same numbers.
  */
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {Point} from '../src/core/model/point.js'
-import type {PromExpr, VectorSelector} from '../src/core/query/eval/ast.js'
-import {rangeQuery} from '../src/core/query/eval/engine.js'
-import {formatPromExpr} from '../src/core/query/eval/format.js'
-import {MemorySeriesSource, monSeries, type RawSeries} from '../src/core/query/eval/series.js'
+import type {RawSeries} from '../src/core/query/eval/series.js'
+import {runRange} from '../src/core/query/executor.js'
+import {parseQuery} from '../src/core/query/parser.js'
 import type {QueryResult} from '../src/core/query/run.js'
 import {SqliteStore} from '../src/core/store/sqlite/store.js'
-import {agg, call, range, sel} from '../test/helpers/promql-ast.js'
+import type {Store} from '../src/core/store/types.js'
 import {compareSeries, lcg, openMetrics, promQueryRange, SAME_NUMBER_TOLERANCE, type SeriesValues} from '../test/helpers/prometheus.js'
 import {startPrometheus} from '../test/helpers/servers.js'
 import {repeat, stats, type Bench, type BenchResult} from './lib.js'
@@ -63,30 +59,17 @@ const PROMETHEUS: Names = {requests: 'bench_requests_total', cpu: 'bench_cpu'}
 const MON: Names = {requests: 'bench.requests', cpu: 'bench.cpu'}
 
 interface RangeCase {
-  /** the expression over either side's metric names */
-  expr(n: Names): PromExpr
+  /** the PromQL expression over either side's metric names */
+  query(n: Names): string
   /** series expected in the answer */
   series: number
-  /** interim stand-in in the language `mon query` speaks today (see runMonRangeCli) */
-  legacy: string
-  /** steps the stand-in must start early: its rate() compares each 1 m bucket with the one before */
-  legacyLead?: number
-  /** steps the stand-in leaves out: its rate() drops the step across h007's counter reset */
-  legacyDrops?: number
 }
 
 const CASES: RangeCase[] = [
-  {expr: (n) => call('rate', range(sel(n.requests), 5 * MIN)), series: HOSTS, legacy: 'rate(bench.requests)', legacyLead: 1, legacyDrops: 1},
-  {expr: (n) => agg('sum', call('rate', range(sel(n.requests), 5 * MIN))), series: 1, legacy: 'sum(rate(bench.requests))', legacyLead: 1},
-  {expr: (n) => call('avg_over_time', range(sel(n.cpu), 5 * MIN)), series: HOSTS, legacy: 'mean(bench.cpu) by host'},
+  {query: (n) => `rate(${n.requests}[5m])`, series: HOSTS},
+  {query: (n) => `sum(rate(${n.requests}[5m]))`, series: 1},
+  {query: (n) => `avg_over_time(${n.cpu}[5m])`, series: HOSTS},
 ]
-
-/** What the PromQL parser will give for each mon expression; until it lands, the bench's own table. */
-const PARSED = new Map(CASES.map((c) => [formatPromExpr(c.expr(MON)), c.expr(MON)]))
-/** The legacy stand-in `mon query` runs for each mon expression until it speaks PromQL. */
-const LEGACY = new Map(CASES.map((c) => [formatPromExpr(c.expr(MON)), c]))
-/** TODO(issue 18): true once runMonRangeCli runs the PromQL expression itself. */
-const CLI_SPEAKS_PROMQL = false
 
 /**
  * The fixture, named as Prometheus names it: a counter per host (increments of 0 to 49, host h007
@@ -96,7 +79,9 @@ const CLI_SPEAKS_PROMQL = false
 function fixture(): RawSeries[] {
   const random = lcg(18)
   const count = (END - FIRST) / INTERVAL + 1
-  const times = Array.from({length: count}, (_, i) => FIRST + i * INTERVAL + Math.floor(random() * 2000))
+  // 1 to 1999 ms after each tick: never on a minute, so never on the edge of a window of whole
+  // minutes ending at a 1 m step, where mon's (t − d, t] and Prometheus' [t − d, t] would differ
+  const times = Array.from({length: count}, (_, i) => FIRST + i * INTERVAL + 1 + Math.floor(random() * 1999))
   const series: RawSeries[] = []
   for (let h = 0; h < HOSTS; h++) {
     const host = `h${String(h).padStart(3, '0')}`
@@ -133,81 +118,54 @@ function points(series: RawSeries[]): Point[] {
   return [...byHost.values()].flat()
 }
 
-function selectorsOf(expr: PromExpr): Array<{selector: VectorSelector; window: number}> {
-  switch (expr.kind) {
-    case 'vector':
-      return [{selector: expr, window: 5 * MIN}]
-    case 'matrix':
-      return [{selector: expr.selector, window: expr.range}]
-    case 'call':
-      return expr.args.flatMap(selectorsOf)
-    case 'aggregation':
-      return selectorsOf(expr.expr)
-    default:
-      throw new Error(`the interim runMonRange does not read ${expr.kind} expressions`)
+/** How long each runMonRange spent in the store's query() (where the in-process time goes). */
+const readMs: number[] = []
+
+/** The store as runRange sees it, its reads timed into {@link readMs}. */
+function timedReads(store: SqliteStore): Store {
+  return {
+    kind: store.kind,
+    write: (points) => store.write(points),
+    async query(plan, opts) {
+      const t = performance.now()
+      try {
+        return await store.query(plan, opts)
+      } finally {
+        readMs.push(performance.now() - t)
+      }
+    },
+    close: () => store.close(),
   }
 }
 
-/** Interim: how long each runMonRange spent reading the store (where the in-process time goes). */
-const interimReadMs: number[] = []
-
 /**
- * SWAP (issue 18): mon's in-process range query. Interim: the expression tree from PARSED, the raw
- * samples its selectors need read from the store in one query each, evaluated by the PromQL
- * evaluator with Prometheus 2.x windows ([t − d, t]). Replace with the parser and the announced
- * in-process API (probably src/core/query/run.ts) once it is on main.
+ * mon's in-process range query: the expression parsed and run by the executor (one raw read per
+ * selector over every window the query needs, then the PromQL evaluator in memory), mon's windows
+ * (t − d, t].
  */
-async function runMonRange(store: SqliteStore, expr: string, start: number, end: number, stepMs: number): Promise<SeriesValues[]> {
-  const tree = PARSED.get(expr)
-  if (!tree) throw new Error(`no parsed form of ${expr} in the bench's table`)
-  const t = performance.now()
-  const raw: RawSeries[] = []
-  for (const {selector, window} of selectorsOf(tree)) {
-    const dot = selector.name!.indexOf('.')
-    const [measurement, field] = [selector.name!.slice(0, dot), selector.name!.slice(dot + 1)]
-    const frames = await store.query({measurement, field, matchers: selector.matchers, start: start - window, end: end + 1})
-    for (const f of frames) raw.push(monSeries(measurement, field, f.tags, f.rows.map((r) => ({t: r[0] as number, v: r[1] as number}))))
-  }
-
-  interimReadMs.push(performance.now() - t)
-
-  return rangeQuery(new MemorySeriesSource(raw), tree, start, end, stepMs, {leftClosed: true}).map((s) => ({labels: s.labels, values: s.samples.map((x) => [x.t, x.v] as [number, number])}))
+async function runMonRange(store: Store, expr: string, start: number, end: number, stepMs: number): Promise<SeriesValues[]> {
+  const series = await runRange(parseQuery(expr), store, start, end, stepMs)
+  return series.map((s) => ({labels: s.labels, values: s.samples.map((x) => [x.t, x.v] as [number, number])}))
 }
 
 /**
- * SWAP (issue 18): `mon query` end to end, a fresh process. Interim: the legacy stand-in from LEGACY
- * with --every 1m over [start (less its lead), end + 1 step), which gives one row per step from start to end like
- * the range query, but computes 1 m buckets, not 5 m windows. Replace the arguments with
- * `[expr, '--since', …, '--until', …, '--step', `${stepMs / 1000}s`, '--json']` (and read its JSON
- * shape) once the PromQL wiring is on main, and set CLI_SPEAKS_PROMQL.
+ * `mon query EXPR --since START --until END --step 1m --json`, end to end, a fresh process. Its
+ * steps are counted back from --until, so with --until the last step and --since the first they are
+ * Prometheus' start, start + step, …, end.
  */
 function runMonRangeCli(env: NodeJS.ProcessEnv, cwd: string, expr: string, start: number, end: number, stepMs: number): SeriesValues[] {
-  const {legacy, legacyLead = 0} = LEGACY.get(expr)!
-  const args = [bin, 'query', legacy, '--since', new Date(start - legacyLead * stepMs).toISOString(), '--until', new Date(end + stepMs).toISOString(), '--every', `${stepMs / 1000}s`, '--timeout', '1m', '--json']
+  const args = [bin, 'query', expr, '--since', new Date(start).toISOString(), '--until', new Date(end).toISOString(), '--step', `${stepMs / 1000}s`, '--timeout', '1m', '--json']
   const r = spawnSync(process.execPath, args, {cwd, env: {...process.env, NO_COLOR: '1', ...env}, encoding: 'utf8', maxBuffer: 256 * 2 ** 20})
-  if (r.status !== 0) throw new Error(`mon query ${legacy} failed (exit ${r.status}): ${r.stderr}`)
+  if (r.status !== 0) throw new Error(`mon query ${expr} failed (exit ${r.status}): ${r.stderr}`)
   const result = JSON.parse(r.stdout) as QueryResult
-  return result.series.map((s) => ({labels: s.tags, values: s.values.map((row) => [Date.parse(row[0] as string), Number(row[1])] as [number, number])}))
-}
-
-/**
- * The interim CLI's answer: the series Prometheus has (by labels), each with a value at every step
- * but the `drops` the stand-in is known to leave out.
- */
-function checkShape(ours: SeriesValues[], theirs: SeriesValues[], drops: number, what: string): void {
-  const keys = (xs: SeriesValues[]) => xs.map((x) => JSON.stringify(Object.entries(x.labels).filter(([k]) => k !== '__name__').sort())).sort()
-  const [mine, prometheus] = [keys(ours), keys(theirs)]
-  if (mine.length !== prometheus.length || mine.some((k, i) => k !== prometheus[i])) throw new Error(`${what}: mon gave ${mine.length} series, Prometheus ${prometheus.length}; first mon ${mine[0]}, Prometheus ${prometheus[0]}`)
-  let missing = 0
-  for (const s of ours) {
-    if (s.values.some(([t, v], i) => (t - START) % STEP !== 0 || t < START || t > END || t <= (s.values[i - 1]?.[0] ?? -Infinity) || !Number.isFinite(v))) {
-      throw new Error(`${what} ${JSON.stringify(s.labels)}: a value off the 1 m steps of the range, out of order, or not a number`)
-    }
-
-    missing += STEPS - s.values.length
+  if (result.type !== 'range' || Date.parse(result.start) !== start || Date.parse(result.end) !== end) {
+    throw new Error(`mon query ${expr}: a ${result.type} query from ${result.start} to ${result.end}, expected a range query from ${new Date(start).toISOString()} to ${new Date(end).toISOString()}`)
   }
 
-  if (missing !== drops) throw new Error(`${what}: ${missing} steps missing over all series, expected ${drops} (one value per step)`)
+  return result.series.map((s) => ({
+    labels: s.name ? {...s.tags, __name__: s.name} : s.tags,
+    values: s.values.map((row) => [Date.parse(row[0] as string), Number(row[1])] as [number, number]),
+  }))
 }
 
 const bench: Bench = {
@@ -234,10 +192,11 @@ const bench: Bench = {
     const env = {MON_CONFIG: configFile, XDG_CONFIG_HOME: ctx.tmp}
 
     const results: BenchResult[] = []
+    const reader = timedReads(store)
     try {
       for (const c of CASES) {
-        const promText = formatPromExpr(c.expr(PROMETHEUS))
-        const monText = formatPromExpr(c.expr(MON))
+        const promText = c.query(PROMETHEUS)
+        const monText = c.query(MON)
         let theirs: SeriesValues[] = []
         ctx.progress(`Prometheus: ${promText}`)
         const prom = await repeat(
@@ -255,19 +214,20 @@ const bench: Bench = {
         }
 
         ctx.progress(`mon in-process: ${monText}`)
-        interimReadMs.length = 0
+        readMs.length = 0
         let ours: SeriesValues[] = []
         const inProcess = await repeat(
           ctx.reps,
           async () => {
             const t = performance.now()
-            ours = await runMonRange(store, monText, START, END, STEP)
+            ours = await runMonRange(reader, monText, START, END, STEP)
             return performance.now() - t
           },
           1,
         )
         const same = compareSeries(ours, theirs, `${monText} (in-process)`)
-        const reading = interimReadMs.length > 1 ? stats(interimReadMs.slice(1)).median : undefined
+        // one read per run (one selector); the warm-up's left out as in repeat()
+        const reading = readMs.length === ctx.reps + 1 ? stats(readMs.slice(1)).median : undefined
 
         ctx.progress(`mon query: ${monText}`)
         let cliOurs: SeriesValues[] = []
@@ -280,29 +240,26 @@ const bench: Bench = {
           },
           1,
         )
-        const cliSame = CLI_SPEAKS_PROMQL ? compareSeries(cliOurs, theirs, `${monText} (mon query)`) : undefined
-        if (!cliSame) checkShape(cliOurs, theirs, c.legacyDrops ?? 0, `mon query '${c.legacy}'`)
+        const cliSame = compareSeries(cliOurs, theirs, `${monText} (mon query)`)
 
         const baseline = {name: `Prometheus 2.42, GET /api/v1/query_range ${promText} (until the JSON is parsed)`, value: prom}
         const shape = `${same.series} series × ${STEPS} steps`
         results.push(
           {
-            name: `${monText}, 24 h at 1 m (${shape}), in-process: store read + PromQL evaluator`,
+            name: `${monText}, 24 h at 1 m (${shape}), in-process: parse + store read + PromQL evaluator`,
             unit: 'ms',
             higherIsBetter: false,
             value: inProcess,
             baseline,
-            notes: `${same.values.toLocaleString('en-US')} values, the same series and timestamps as Prometheus; largest relative difference ${same.maxRelativeDifference.toExponential(1)} (the bench fails above ${SAME_NUMBER_TOLERANCE}). Interim: the samples are read from the store in one query per selector${reading === undefined ? '' : ` (${reading.toFixed(0)} ms of it, median)`} and evaluated in memory; the in-process API of issue 18's wiring replaces this. Prometheus' time includes encoding the JSON and this process parsing it; mon's in-process answer is not serialized.`,
+            notes: `${same.values.toLocaleString('en-US')} values, the same series and timestamps as Prometheus; largest relative difference ${same.maxRelativeDifference.toExponential(1)} (the bench fails above ${SAME_NUMBER_TOLERANCE}). parseQuery + runRange (src/core/query/executor.ts) on the embedded store: one raw read for the selector over every window${reading === undefined ? '' : ` (${reading.toFixed(0)} ms of it, median)`}, then the evaluator in memory. Prometheus' time includes encoding the JSON and this process parsing it; mon's in-process answer is not serialized.`,
           },
           {
-            name: CLI_SPEAKS_PROMQL ? `mon query '${monText}' --step 1m --json, end to end (${shape})` : `mon query '${c.legacy}' --every 1m --json, end to end (${shape}; interim stand-in for ${monText})`,
+            name: `mon query '${monText}' --since … --until … --step 1m --json, end to end (${shape})`,
             unit: 'ms',
             higherIsBetter: false,
             value: cli,
             baseline,
-            notes: cliSame
-              ? `a fresh process each run; the same answer as Prometheus (largest relative difference ${cliSame.maxRelativeDifference.toExponential(1)})`
-              : `a fresh process each run. \`mon query\` does not speak PromQL yet (issue 18's wiring is on another branch): this is the nearest query of today's language over the same data and range, with the same series and one value per step, but 1 m buckets instead of 5 m windows, so its values are not compared with Prometheus'.`,
+            notes: `a fresh process each run (start-up, config, opening the store, the query, the JSON); the same answer as Prometheus (${cliSame.values.toLocaleString('en-US')} values, largest relative difference ${cliSame.maxRelativeDifference.toExponential(1)})`,
           },
         )
       }

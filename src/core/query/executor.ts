@@ -151,10 +151,9 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
   let samples = 0
   for (const {plan, frames} of results) {
     // the metric name as the selector wrote it: `cpu.usage`, or `up` for measurement up, field value
-    const name = plan.name
-    for (const f of frames) {
-      const s = toSeries(f, name)
-      samples += s.samples.length
+    const read = seriesOf(frames, plan.name)
+    samples += read.samples
+    for (const s of read.series) {
       const key = labelsKey(s.labels)
       const known = series.get(key)
       series.set(key, known ? {labels: s.labels, samples: mergeSamples(known.samples, s.samples)} : s)
@@ -162,6 +161,22 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
   }
 
   return {source: new MemorySeriesSource([...series.values()]), samples}
+}
+
+/**
+ * A read's frames as series, converted once per frames: the query cache hands the same frames to
+ * every rule whose read is the same plan, so 1,000 rules over 20 distinct reads convert 20 times,
+ * not 1,000. The series are shared as the frames are: nothing downstream modifies them.
+ */
+const converted = new WeakMap<Frame[], {name: string; series: RawSeries[]; samples: number}>()
+
+function seriesOf(frames: Frame[], name: string): {series: RawSeries[]; samples: number} {
+  const known = converted.get(frames)
+  if (known?.name === name) return known
+  const series = frames.map((f) => toSeries(f, name))
+  const read = {name, series, samples: series.reduce((n, s) => n + s.samples.length, 0)}
+  converted.set(frames, read)
+  return read
 }
 
 /**

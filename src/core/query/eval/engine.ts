@@ -647,22 +647,46 @@ function groupLabels(labels: Labels, grouping: string[], without: boolean): Labe
 
 /**
  * mon: an aggregation of a range vector pools every sample of the window, per group:
- * `max(x[5m]) by (host)` is the largest sample each host sent in the last 5 minutes.
+ * `max(x[5m]) by (host)` is the largest sample each host sent in the last 5 minutes. Series by
+ * series: each series' group is found once and its samples' values go straight into the group (no
+ * vector element per sample), in series then time order.
  */
-function aggregationInput(expr: Aggregation, t: number, ctx: Context): VectorElement[] {
-  const value = evaluate(expr.expr, t, ctx)
-  if (value.type !== 'matrix') return vectorOf(value, `${expr.op}()`)
-  if (!POOLING_OPS.has(expr.op)) throw new PromEvalError(`${expr.op}() takes an instant vector, got a range vector`, `pool a window with sum, avg, min, max, count, stddev, stdvar, quantile, first, last or spread; or use ${expr.op}(…_over_time(x[5m]))`)
-  const out: VectorElement[] = []
-  for (const s of value.series) for (const sample of s.samples) out.push({labels: s.labels, t, v: sample.v, sampleT: sample.t})
-  return out
+function pooled(expr: Aggregation, series: RawSeries[], param: Value | undefined, t: number): VectorElement[] {
+  const pickLast = expr.op === 'last'
+  const picking = pickLast || expr.op === 'first'
+  const groups = new Map<string, {labels: Labels; values: number[]; pick?: Sample}>()
+  for (const s of series) {
+    if (s.samples.length === 0) continue
+    const labels = groupLabels(s.labels, expr.grouping, expr.without ?? false)
+    const key = labelsKey(labels)
+    let group = groups.get(key)
+    if (!group) groups.set(key, (group = {labels, values: []}))
+    if (picking) {
+      // mon: the group's earliest / latest sample (the first met on a tie), reported at its own time
+      for (const sample of s.samples) if (!group.pick || (pickLast ? sample.t > group.pick.t : sample.t < group.pick.t)) group.pick = sample
+    } else {
+      const values = group.values
+      for (const sample of s.samples) values.push(sample.v)
+    }
+  }
+
+  if (picking) return [...groups.values()].map((g) => ({labels: g.labels, t, v: g.pick!.v, sampleT: g.pick!.t}))
+  const phi = expr.op === 'quantile' ? scalarOf(param ?? {type: 'scalar', t, v: Number.NaN}, 'quantile()') : 0
+  return [...groups.values()].map((g) => ({labels: g.labels, t, v: aggregateValues(expr.op, g.values, phi)}))
 }
 
 const POOLING_OPS = new Set<Aggregation['op']>(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'quantile', 'first', 'last', 'spread', 'group'])
 
 function aggregate(expr: Aggregation, t: number, ctx: Context): VectorElement[] {
-  const input = aggregationInput(expr, t, ctx)
-  const param = expr.param === undefined ? undefined : evaluate(expr.param, t, ctx)
+  const value = evaluate(expr.expr, t, ctx)
+  const paramOf = () => (expr.param === undefined ? undefined : evaluate(expr.param, t, ctx))
+  if (value.type === 'matrix') {
+    if (!POOLING_OPS.has(expr.op)) throw new PromEvalError(`${expr.op}() takes an instant vector, got a range vector`, `pool a window with sum, avg, min, max, count, stddev, stdvar, quantile, first, last or spread; or use ${expr.op}(…_over_time(x[5m]))`)
+    return pooled(expr, value.series, paramOf(), t)
+  }
+
+  const input = vectorOf(value, `${expr.op}()`)
+  const param = paramOf()
   const groups = new Map<string, {labels: Labels; elements: VectorElement[]}>()
   const grouped = (labels: Labels, e: VectorElement) => {
     const key = labelsKey(labels)

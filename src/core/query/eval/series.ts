@@ -35,8 +35,9 @@ export class MemorySeriesSource implements SeriesSource {
   private readonly series: RawSeries[]
 
   constructor(series: RawSeries[]) {
-    // the evaluator relies on time order; callers hand in whatever order they fetched
-    this.series = series.map((s) => ({labels: s.labels, samples: [...s.samples].sort((a, b) => a.t - b.t)}))
+    // the evaluator relies on time order; callers hand in whatever order they fetched (a store's
+    // reads come sorted: those are held as they are, not copied — neither side modifies them)
+    this.series = series.map((s) => (isSorted(s.samples) ? s : {labels: s.labels, samples: [...s.samples].sort((a, b) => a.t - b.t)}))
   }
 
   select(matchers: Matcher[], mint: number, maxt: number): RawSeries[] {
@@ -50,24 +51,56 @@ export class MemorySeriesSource implements SeriesSource {
   }
 }
 
-/** The samples of a time-sorted array with mint <= t <= maxt (binary search for the first). */
+/**
+ * The samples of a time-sorted array with mint <= t <= maxt (binary searches). The array itself
+ * when every sample is inside — a rule's read covers exactly its window — so the result is shared
+ * and must not be modified (the evaluator never does).
+ */
 export function samplesBetween(samples: Sample[], mint: number, maxt: number): Sample[] {
-  let lo = 0
+  const lo = firstAfter(samples, mint, false, 0)
+  const end = samples.length > 0 && samples[samples.length - 1].t <= maxt ? samples.length : firstAfter(samples, maxt, true, lo)
+  return lo === 0 && end === samples.length ? samples : samples.slice(lo, end)
+}
+
+/** The index of the first sample from `from` on with t >= bound (t > bound when strict); samples.length if none. */
+function firstAfter(samples: Sample[], bound: number, strict: boolean, from: number): number {
+  let lo = from
   let hi = samples.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (samples[mid].t < mint) lo = mid + 1
+    const t = samples[mid].t
+    if (t < bound || (strict && t === bound)) lo = mid + 1
     else hi = mid
   }
 
-  let end = lo
-  while (end < samples.length && samples[end].t <= maxt) end++
-  return samples.slice(lo, end)
+  return lo
 }
 
-/** A stable key for a label set (order-independent). */
+/** Sample arrays already found in time order (the executor hands the same ones to every rule reading them). */
+const sorted = new WeakSet<Sample[]>()
+
+function isSorted(samples: Sample[]): boolean {
+  if (sorted.has(samples)) return true
+  for (let i = 1; i < samples.length; i++) if (samples[i].t < samples[i - 1].t) return false
+  sorted.add(samples)
+  return true
+}
+
+/**
+ * A stable key for a label set (order-independent): each name and value prefixed with its length,
+ * so no two label sets share a key whatever characters they hold. Called per element on hot paths
+ * (grouping, matching): no JSON, no sort of one name.
+ */
 export function labelsKey(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]))
+  const names = Object.keys(labels)
+  if (names.length > 1) names.sort()
+  let key = ''
+  for (const name of names) {
+    const value = labels[name]
+    key += `${name.length}:${name}${value.length}:${value}`
+  }
+
+  return key
 }
 
 export function withoutName(labels: Labels): Labels {
