@@ -149,7 +149,9 @@ export function quantile(phi: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(phi)) return Number.NaN
   if (phi < 0) return Number.NEGATIVE_INFINITY
   if (phi > 1) return Number.POSITIVE_INFINITY
-  const sorted = [...values].sort((a, b) => a - b)
+  // a typed array sorts numbers natively (several times faster, rules run this per group); with a NaN
+  // present keep the comparator sort, whose placement of NaN the Prometheus tests pin down
+  const sorted = values.some(Number.isNaN) ? [...values].sort((a, b) => a - b) : Float64Array.from(values).sort()
   const rank = phi * (sorted.length - 1)
   const lower = Math.max(0, Math.floor(rank))
   const upper = Math.min(sorted.length - 1, lower + 1)
