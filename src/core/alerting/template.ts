@@ -1,5 +1,6 @@
 import {closest} from '../did-you-mean.js'
 import {compileLinearRegex, replaceAllLinear} from '../model/matcher.js'
+import {scanTemplate, type Action, type Item, type Tok} from '../template/scan.js'
 
 /**
  * Alert templates: the subset of Go's text/template that Prometheus rule annotations use, so rule
@@ -129,143 +130,23 @@ export function compileTemplate(source: string): CompiledTemplate {
 
 // ------------------------------------------------------------------------------------ parsing
 
-interface Tok {
-  kind: 'ident' | 'var' | 'field' | 'string' | 'number' | 'pipe' | 'lparen' | 'rparen' | 'dot'
-  text: string
-  value?: TemplateValue
-  offset: number
-}
-
-interface Action {
-  /** offset of `{{` */
-  start: number
-  toks: Tok[]
-  comment: boolean
-}
-
 /** Nested {{ if }}s and parentheses deeper than this are refused: parsing and rendering recurse along them. */
 export const MAX_TEMPLATE_DEPTH = 100
 
 class TemplateParser {
   /** current {{ if }} / parenthesis nesting */
   private depth = 0
-  private pos = 0
-  private readonly items: Array<{kind: 'text'; text: string} | {kind: 'action'; action: Action}> = []
+  private items: Item[] = []
   private idx = 0
 
   constructor(private readonly src: string) {}
 
   parse(): Node[] {
-    this.split()
+    // rule annotations: no variable declarations, and `.name` runs are label paths (`.Labels.5xx`)
+    this.items = scanTemplate(this.src, {declarations: false, goDots: false}, (offset, reason, hint) => new TemplateError(offset, reason, hint))
     const {nodes, stop} = this.block()
     if (stop) throw new TemplateError(stop.start, `unexpected {{ ${stop.toks[0]?.text ?? ''} }} without a matching {{ if }}`)
     return nodes
-  }
-
-  /** Text and `{{ … }}` actions, with `{{-`/`-}}` trimming applied to the neighbouring text. */
-  private split(): void {
-    const src = this.src
-    let trimNext = false
-    while (this.pos < src.length) {
-      const open = src.indexOf('{{', this.pos)
-      let text = open === -1 ? src.slice(this.pos) : src.slice(this.pos, open)
-      if (trimNext) text = text.replace(/^\s+/, '')
-      if (open === -1) {
-        if (text) this.items.push({kind: 'text', text})
-        return
-      }
-
-      const trimLeft = src[open + 2] === '-' && /\s/.test(src[open + 3] ?? '')
-      if (trimLeft) text = text.replace(/\s+$/, '')
-      if (text) this.items.push({kind: 'text', text})
-      const innerStart = open + (trimLeft ? 3 : 2)
-      const close = this.findClose(innerStart, open)
-      const trimRight = src[close - 1] === '-' && /\s/.test(src[close - 2] ?? '')
-      const innerEnd = trimRight ? close - 1 : close
-      const inner = src.slice(innerStart, innerEnd)
-      const comment = /^\s*\/\*/.test(inner)
-      if (comment && !/\*\/\s*$/.test(inner)) throw new TemplateError(open, 'unclosed comment', 'close it with */}}')
-      this.items.push({kind: 'action', action: {start: open, toks: comment ? [] : this.lex(innerStart, innerEnd, open), comment}})
-      trimNext = trimRight
-      this.pos = close + 2
-    }
-  }
-
-  private findClose(from: number, open: number): number {
-    const src = this.src
-    let i = from
-    while (i < src.length) {
-      const c = src[i]
-      if (c === '"' || c === '`') {
-        const end = c === '"' ? skipQuoted(src, i) : src.indexOf('`', i + 1)
-        if (end === -1) throw new TemplateError(i, 'unterminated string in template', `close it with ${c}`)
-        i = end + 1
-        continue
-      }
-
-      if (c === '}' && src[i + 1] === '}') return i
-      if (c === '{' && src[i + 1] === '{') break
-      i++
-    }
-
-    throw new TemplateError(open, "unclosed action: '{{' without '}}'", 'close it with }}')
-  }
-
-  private lex(start: number, end: number, open: number): Tok[] {
-    const src = this.src
-    const toks: Tok[] = []
-    let i = start
-    while (i < end) {
-      const c = src[i]
-      if (/\s/.test(c)) {
-        i++
-        continue
-      }
-
-      const at = i
-      if (c === '|') toks.push({kind: 'pipe', text: c, offset: i++})
-      else if (c === '(') toks.push({kind: 'lparen', text: c, offset: i++})
-      else if (c === ')') toks.push({kind: 'rparen', text: c, offset: i++})
-      else if (c === '"') {
-        const close = skipQuoted(src, i)
-        const raw = src.slice(i, close + 1)
-        let value: string
-        try {
-          value = JSON.parse(raw) as string
-        } catch {
-          throw new TemplateError(i, `invalid string ${raw}`)
-        }
-
-        toks.push({kind: 'string', text: raw, value, offset: at})
-        i = close + 1
-      } else if (c === '`') {
-        const close = src.indexOf('`', i + 1)
-        toks.push({kind: 'string', text: src.slice(i, close + 1), value: src.slice(i + 1, close), offset: at})
-        i = close + 1
-      } else if (c === '$') {
-        const m = /^\$[A-Za-z0-9_]*((?:\.[A-Za-z0-9_]+)*)/.exec(src.slice(i, end))!
-        toks.push({kind: 'var', text: m[0], offset: at})
-        i += m[0].length
-      } else if (c === '.') {
-        const m = /^(?:\.[A-Za-z0-9_]+)+|^\./.exec(src.slice(i, end))!
-        toks.push({kind: m[0] === '.' ? 'dot' : 'field', text: m[0], offset: at})
-        i += m[0].length
-      } else if (/[-+0-9]/.test(c)) {
-        const m = /^[-+]?(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)/.exec(src.slice(i, end))
-        if (!m) throw new TemplateError(i, `unexpected '${c}' in template action`)
-        toks.push({kind: 'number', text: m[0], value: Number(m[0]), offset: at})
-        i += m[0].length
-      } else if (/[A-Za-z_]/.test(c)) {
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i, end))!
-        toks.push({kind: 'ident', text: m[0], offset: at})
-        i += m[0].length
-      } else {
-        throw new TemplateError(i, `unexpected '${c}' in template action`, c === '}' ? 'actions close with }}' : undefined)
-      }
-    }
-
-    if (toks.length === 0) throw new TemplateError(open, 'empty action {{ }}')
-    return toks
   }
 
   /** Nodes up to an `else`/`end` (returned as `stop`) or the end of the template. */
@@ -444,13 +325,6 @@ function checkArity(fn: {name: string; offset: number}, args: number, piped: boo
     const want = spec.min === spec.max ? `${spec.min}` : spec.max === Infinity ? `at least ${spec.min}` : `${spec.min} to ${spec.max}`
     throw new TemplateError(fn.offset, `${fn.name} takes ${want} argument${spec.min === 1 && spec.max === 1 ? '' : 's'}, got ${n}`)
   }
-}
-
-function skipQuoted(src: string, i: number): number {
-  let j = i + 1
-  while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1
-  if (j >= src.length) throw new TemplateError(i, 'unterminated string in template', 'close it with "')
-  return j
 }
 
 function describeOperand(o: Operand): string {

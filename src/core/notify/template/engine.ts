@@ -1,6 +1,7 @@
 import {closest} from '../../did-you-mean.js'
 import {humanize, humanize1024, humanizeDuration, humanizePercentage, sprintf, type TemplateValue} from '../../alerting/template.js'
 import {compileLinearRegex, replaceAllLinear} from '../../model/matcher.js'
+import {scanTemplate, type Action, type Item, type Tok} from '../../template/scan.js'
 
 /**
  * Notification templates: the part of Go's text/template that Alertmanager notification templates
@@ -276,19 +277,6 @@ const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'templ
 
 // ------------------------------------------------------------------------------------ parsing
 
-interface Tok {
-  kind: 'ident' | 'var' | 'field' | 'string' | 'number' | 'pipe' | 'lparen' | 'rparen' | 'dot' | 'declare' | 'comma'
-  text: string
-  value?: Value
-  offset: number
-}
-
-interface Action {
-  start: number
-  toks: Tok[]
-  comment: boolean
-}
-
 const MAX_NESTING = 100
 
 /** Parses one template source: its body and the `{{ define }}`s in it. Throws {@link NotifyTemplateError}. */
@@ -297,10 +285,9 @@ export function parseTemplateSource(text: string, source: number, opts: {allowDe
 }
 
 class Parser {
-  private pos = 0
   private idx = 0
   private depth = 0
-  private readonly items: Array<{kind: 'text'; text: string} | {kind: 'action'; action: Action}> = []
+  private items: Item[] = []
   private readonly defines: Define[] = []
 
   constructor(
@@ -314,123 +301,11 @@ class Parser {
   }
 
   parse(): ParsedSource {
-    this.split()
+    // Go's own lexing: `$x :=`, `range $i, $a :=`, `.5` a number
+    this.items = scanTemplate(this.src, {declarations: true, goDots: true}, (offset, reason, hint) => this.err(offset, reason, hint))
     const {nodes, stop} = this.block()
     if (stop) throw this.err(stop.start, `unexpected {{ ${stop.toks[0]?.text ?? ''} }} without a matching {{ if }}, {{ range }}, {{ with }} or {{ define }}`)
     return {source: this.source, body: nodes, defines: this.defines}
-  }
-
-  private split(): void {
-    const src = this.src
-    let trimNext = false
-    while (this.pos < src.length) {
-      const open = src.indexOf('{{', this.pos)
-      let chunk = open === -1 ? src.slice(this.pos) : src.slice(this.pos, open)
-      if (trimNext) chunk = chunk.replace(/^\s+/, '')
-      if (open === -1) {
-        if (chunk) this.items.push({kind: 'text', text: chunk})
-        return
-      }
-
-      const trimLeft = src[open + 2] === '-' && /\s/.test(src[open + 3] ?? '')
-      if (trimLeft) chunk = chunk.replace(/\s+$/, '')
-      if (chunk) this.items.push({kind: 'text', text: chunk})
-      const innerStart = open + (trimLeft ? 3 : 2)
-      const close = this.findClose(innerStart, open)
-      const trimRight = src[close - 1] === '-' && /\s/.test(src[close - 2] ?? '')
-      const innerEnd = trimRight ? close - 1 : close
-      const inner = src.slice(innerStart, innerEnd)
-      const comment = /^\s*\/\*/.test(inner)
-      if (comment && !/\*\/\s*$/.test(inner)) throw this.err(open, 'unclosed comment', 'close it with */}}')
-      this.items.push({kind: 'action', action: {start: open, toks: comment ? [] : this.lex(innerStart, innerEnd, open), comment}})
-      trimNext = trimRight
-      this.pos = close + 2
-    }
-  }
-
-  private findClose(from: number, open: number): number {
-    const src = this.src
-    let i = from
-    while (i < src.length) {
-      const c = src[i]
-      if (c === '"' || c === '`') {
-        const end = c === '"' ? this.skipQuoted(i) : src.indexOf('`', i + 1)
-        if (end === -1) throw this.err(i, 'unterminated string in template', `close it with ${c}`)
-        i = end + 1
-        continue
-      }
-      if (c === '}' && src[i + 1] === '}') return i
-      if (c === '{' && src[i + 1] === '{') break
-      i++
-    }
-    throw this.err(open, "unclosed action: '{{' without '}}'", 'close it with }}')
-  }
-
-  private skipQuoted(i: number): number {
-    const src = this.src
-    let j = i + 1
-    while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1
-    if (j >= src.length) throw this.err(i, 'unterminated string in template', 'close it with "')
-    return j
-  }
-
-  private lex(start: number, end: number, open: number): Tok[] {
-    const src = this.src
-    const toks: Tok[] = []
-    let i = start
-    while (i < end) {
-      const c = src[i]!
-      if (/\s/.test(c)) {
-        i++
-        continue
-      }
-      const at = i
-      const rest = src.slice(i, end)
-      if (c === '|') toks.push({kind: 'pipe', text: c, offset: i++})
-      else if (c === '(') toks.push({kind: 'lparen', text: c, offset: i++})
-      else if (c === ')') toks.push({kind: 'rparen', text: c, offset: i++})
-      else if (c === ',') toks.push({kind: 'comma', text: c, offset: i++})
-      else if (c === ':' && src[i + 1] === '=') {
-        toks.push({kind: 'declare', text: ':=', offset: i})
-        i += 2
-      } else if (c === '"') {
-        const close = this.skipQuoted(i)
-        const raw = src.slice(i, close + 1)
-        let value: string
-        try {
-          value = JSON.parse(raw) as string
-        } catch {
-          throw this.err(i, `invalid string ${raw}`)
-        }
-        toks.push({kind: 'string', text: raw, value, offset: at})
-        i = close + 1
-      } else if (c === '`') {
-        const close = src.indexOf('`', i + 1)
-        toks.push({kind: 'string', text: src.slice(i, close + 1), value: src.slice(i + 1, close), offset: at})
-        i = close + 1
-      } else if (c === '$') {
-        const m = /^\$[A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*/.exec(rest)!
-        toks.push({kind: 'var', text: m[0], offset: at})
-        i += m[0].length
-      } else if (c === '.' && !/[0-9]/.test(src[i + 1] ?? '')) {
-        const m = /^(?:\.[A-Za-z_][A-Za-z0-9_]*)+|^\./.exec(rest)!
-        toks.push({kind: m[0] === '.' ? 'dot' : 'field', text: m[0], offset: at})
-        i += m[0].length
-      } else if (/[-+0-9.]/.test(c)) {
-        const m = /^[-+]?(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)/.exec(rest)
-        if (!m) throw this.err(i, `unexpected '${c}' in template action`)
-        toks.push({kind: 'number', text: m[0], value: Number(m[0]), offset: at})
-        i += m[0].length
-      } else if (/[A-Za-z_]/.test(c)) {
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest)!
-        toks.push({kind: 'ident', text: m[0], offset: at})
-        i += m[0].length
-      } else {
-        throw this.err(i, `unexpected '${c}' in template action`, c === '}' ? 'actions close with }}' : undefined)
-      }
-    }
-    if (toks.length === 0) throw this.err(open, 'empty action {{ }}')
-    return toks
   }
 
   private nested<T>(offset: number, parse: () => T): T {
