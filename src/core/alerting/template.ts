@@ -1,5 +1,6 @@
 import {closest} from '../did-you-mean.js'
 import {compileLinearRegex, replaceAllLinear} from '../model/matcher.js'
+import {arityProblem, parseCommands} from '../template/pipeline.js'
 import {scanTemplate, type Action, type Item, type Tok} from '../template/scan.js'
 
 /**
@@ -215,60 +216,20 @@ class TemplateParser {
   }
 
   private pipeline(toks: Tok[], start: number): Pipeline {
-    const commands: Command[] = []
-    let i = 0
-    const parseCommand = (): Command => {
-      const operands: Operand[] = []
-      const offset = toks[i]?.offset ?? start
-      while (i < toks.length && toks[i].kind !== 'pipe' && toks[i].kind !== 'rparen') {
-        const t = toks[i]
-        if (t.kind === 'lparen') {
-          i++
-          const inner: Command[] = this.nested(t.offset, () => {
-            const commands = [parseCommand()]
-            while (toks[i]?.kind === 'pipe') {
-              i++
-              commands.push(parseCommand())
-            }
-
-            return commands
-          })
-
-          if (toks[i]?.kind !== 'rparen') throw new TemplateError(t.offset, "unclosed '(' in template action")
-          i++
-          operands.push({kind: 'pipe', pipeline: inner, offset: t.offset})
-          continue
-        }
-
-        operands.push(this.operand(t, operands.length === 0))
-        i++
-      }
-
-      if (operands.length === 0) throw new TemplateError(toks[i]?.offset ?? start, toks[i]?.kind === 'pipe' ? "missing value before '|'" : 'missing value in template action')
-      const [first] = operands
-      if (first.kind !== 'fn' && operands.length > 1) {
-        throw new TemplateError(operands[1].offset, `unexpected ${describeOperand(operands[1])} after ${describeOperand(first)}`, "call a function first, e.g. {{ printf \"%.1f\" $value }}, or pipe with '|'")
-      }
-
-      if (first.kind === 'fn') checkArity(first, operands.length - 1, commands.length > 0)
-      return {operands, offset}
-    }
-
-    commands.push(parseCommand())
-    while (i < toks.length) {
-      const t = toks[i]
-      if (t.kind === 'rparen') throw new TemplateError(t.offset, "unexpected ')'")
-      i++ // the pipe
-      if (i >= toks.length) throw new TemplateError(t.offset, "missing function after '|'", 'e.g. {{ $value | humanize }}')
-      const cmd = parseCommand()
-      if (cmd.operands[0].kind !== 'fn') throw new TemplateError(cmd.offset, `cannot pipe into ${describeOperand(cmd.operands[0])}: expected a function`, 'e.g. {{ $value | humanize }}')
-      commands.push(cmd)
-    }
-
-    return commands
+    return parseCommands<Operand>(toks, 0, start, {
+      fail: (offset, reason, hint) => new TemplateError(offset, reason, hint),
+      operand: (t) => this.operand(t),
+      group: (pipeline, offset) => ({kind: 'pipe', pipeline, offset}),
+      nested: (offset, parse) => this.nested(offset, parse),
+      describe: describeOperand,
+      command: ({operands: [first, ...args]}, piped) => {
+        if (first.kind === 'fn') checkArity(first, args.length, piped)
+      },
+      examples: {call: '{{ printf "%.1f" $value }}', pipe: '{{ $value | humanize }}'},
+    })
   }
 
-  private operand(t: Tok, first: boolean): Operand {
+  private operand(t: Tok): Operand {
     switch (t.kind) {
       case 'string':
       case 'number':
@@ -299,7 +260,6 @@ class TemplateParser {
           throw new TemplateError(t.offset, `unknown function '${t.text}'`, guess ? `did you mean '${guess}'?` : `functions: ${TEMPLATE_FUNCTIONS.join(', ')}`)
         }
 
-        void first
         return {kind: 'fn', name: t.text, offset: t.offset}
       }
 
@@ -320,11 +280,8 @@ class TemplateParser {
 
 function checkArity(fn: {name: string; offset: number}, args: number, piped: boolean): void {
   const spec = FUNCTIONS[fn.name]
-  const n = args + (piped ? 1 : 0)
-  if (n < spec.min || n > spec.max) {
-    const want = spec.min === spec.max ? `${spec.min}` : spec.max === Infinity ? `at least ${spec.min}` : `${spec.min} to ${spec.max}`
-    throw new TemplateError(fn.offset, `${fn.name} takes ${want} argument${spec.min === 1 && spec.max === 1 ? '' : 's'}, got ${n}`)
-  }
+  const problem = arityProblem(fn.name, spec.min, spec.max, args + (piped ? 1 : 0))
+  if (problem) throw new TemplateError(fn.offset, problem)
 }
 
 function describeOperand(o: Operand): string {

@@ -1,6 +1,7 @@
 import {closest} from '../../did-you-mean.js'
 import {humanize, humanize1024, humanizeDuration, humanizePercentage, sprintf, type TemplateValue} from '../../alerting/template.js'
 import {compileLinearRegex, replaceAllLinear} from '../../model/matcher.js'
+import {arityProblem, parseCommands} from '../../template/pipeline.js'
 import {scanTemplate, type Action, type Item, type Tok} from '../../template/scan.js'
 
 /**
@@ -428,48 +429,14 @@ class Parser {
       if (i >= toks.length) throw this.err(toks[d]!.offset, 'missing value after :=')
     }
 
-    const commands: Command[] = []
-    const parseCommand = (): Command => {
-      const operands: Operand[] = []
-      const offset = toks[i]?.offset ?? start
-      while (i < toks.length && toks[i]!.kind !== 'pipe' && toks[i]!.kind !== 'rparen') {
-        const t = toks[i]!
-        if (t.kind === 'lparen') {
-          i++
-          const inner = this.nested(t.offset, () => {
-            const cmds = [parseCommand()]
-            while (toks[i]?.kind === 'pipe') {
-              i++
-              cmds.push(parseCommand())
-            }
-            return cmds
-          })
-          if (toks[i]?.kind !== 'rparen') throw this.err(t.offset, "unclosed '(' in template action")
-          i++
-          operands.push({kind: 'pipe', pipeline: {commands: inner, decl: [], offset: t.offset}, offset: t.offset})
-          continue
-        }
-        operands.push(this.operand(t))
-        i++
-      }
-      if (operands.length === 0) throw this.err(toks[i]?.offset ?? start, toks[i]?.kind === 'pipe' ? "missing value before '|'" : 'missing value in template action')
-      const first = operands[0]!
-      if (first.kind !== 'fn' && operands.length > 1) {
-        throw this.err(operands[1]!.offset, `unexpected ${describeOperand(operands[1]!)} after ${describeOperand(first)}`, "call a function first, e.g. {{ printf \"%s\" .Status }}, or pipe with '|'")
-      }
-      return {operands, offset}
-    }
-
-    commands.push(parseCommand())
-    while (i < toks.length) {
-      const t = toks[i]!
-      if (t.kind === 'rparen') throw this.err(t.offset, "unexpected ')'")
-      i++
-      if (i >= toks.length) throw this.err(t.offset, "missing function after '|'", 'e.g. {{ .Status | toUpper }}')
-      const cmd = parseCommand()
-      if (cmd.operands[0]!.kind !== 'fn') throw this.err(cmd.offset, `cannot pipe into ${describeOperand(cmd.operands[0]!)}: expected a function`, 'e.g. {{ .Status | toUpper }}')
-      commands.push(cmd)
-    }
+    const commands = parseCommands<Operand>(toks, i, start, {
+      fail: (offset, reason, hint) => this.err(offset, reason, hint),
+      operand: (t) => this.operand(t),
+      group: (inner, offset) => ({kind: 'pipe', pipeline: {commands: inner, decl: [], offset}, offset}),
+      nested: (offset, parse) => this.nested(offset, parse),
+      describe: describeOperand,
+      examples: {call: '{{ printf "%s" .Status }}', pipe: '{{ .Status | toUpper }}'},
+    })
     commands.forEach((cmd, j) => {
       const first = cmd.operands[0]!
       if (first.kind === 'fn') checkArity(first, cmd.operands.length - 1 + (j > 0 ? 1 : 0), this.source)
@@ -508,10 +475,8 @@ class Parser {
 
 function checkArity(fn: {name: string; offset: number}, n: number, source: number): void {
   const spec = FUNCTIONS[fn.name]!
-  if (n < spec.min || n > spec.max) {
-    const want = spec.min === spec.max ? `${spec.min}` : spec.max === Infinity ? `at least ${spec.min}` : `${spec.min} to ${spec.max}`
-    throw new NotifyTemplateError(source, fn.offset, `${fn.name} takes ${want} argument${want === '1' ? '' : 's'}, got ${n}`)
-  }
+  const problem = arityProblem(fn.name, spec.min, spec.max, n)
+  if (problem) throw new NotifyTemplateError(source, fn.offset, problem)
 }
 
 function describeOperand(o: Operand): string {
