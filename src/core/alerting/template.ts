@@ -1,6 +1,7 @@
 import {closest} from '../did-you-mean.js'
 import {compileLinearRegex, replaceAllLinear} from '../model/matcher.js'
-import {arityProblem, parseCommands} from '../template/pipeline.js'
+import {compareNumbers, compareStrings} from '../template/compare.js'
+import {arityProblem, describeSharedOperand, parseCommands, tokenOperand, type CommandOf, type SharedOperand} from '../template/pipeline.js'
 import {scanTemplate, type Action, type Item, type Tok} from '../template/scan.js'
 
 /**
@@ -39,17 +40,9 @@ export interface LabelRef {
   length: number
 }
 
-type Operand =
-  | {kind: 'var'; name: string; path: string[]; offset: number}
-  | {kind: 'dot'; path: string[]; offset: number}
-  | {kind: 'literal'; value: TemplateValue; offset: number}
-  | {kind: 'fn'; name: string; offset: number}
-  | {kind: 'pipe'; pipeline: Pipeline; offset: number}
+type Operand = {kind: 'var'; name: string; path: string[]; offset: number} | {kind: 'dot'; path: string[]; offset: number} | SharedOperand<TemplateValue, Pipeline>
 
-interface Command {
-  operands: Operand[]
-  offset: number
-}
+type Command = CommandOf<Operand>
 
 type Pipeline = Command[]
 
@@ -103,6 +96,8 @@ const FUNCTIONS: Record<string, {min: number; max: number; fn: Fn}> = {
 export const TEMPLATE_FUNCTIONS: readonly string[] = Object.keys(FUNCTIONS)
 const VARIABLES = ['$labels', '$value', '$externalLabels', '$']
 const DOT_FIELDS = ['Labels', 'Value', 'ExternalLabels']
+/** keywords that may not stand as an operand (the others read as unknown functions) */
+const OWN_ACTION_KEYWORDS: ReadonlySet<string> = new Set(['if', 'else', 'end'])
 const UNSUPPORTED_KEYWORDS = new Set(['range', 'with', 'define', 'template', 'block', 'break', 'continue'])
 
 /** Compiles a template; throws {@link TemplateError} at the offending offset. */
@@ -230,42 +225,28 @@ class TemplateParser {
   }
 
   private operand(t: Tok): Operand {
-    switch (t.kind) {
-      case 'string':
-      case 'number':
-        return {kind: 'literal', value: t.value!, offset: t.offset}
-      case 'var': {
-        const [name, ...path] = t.text.split('.')
-        if (!VARIABLES.includes(name)) {
-          const guess = closest(name, VARIABLES.filter((v) => v !== '$'))
-          throw new TemplateError(t.offset, `unknown variable ${name}`, guess ? `did you mean ${guess}?` : `variables: ${VARIABLES.join(', ')}`)
-        }
+    return tokenOperand<Operand>(t, {
+      fail: (offset, reason, hint) => new TemplateError(offset, reason, hint),
+      variable: (v) => this.variable(v),
+      dot: (d) => (d.kind === 'dot' ? {kind: 'dot', path: [], offset: d.offset} : this.dotOperand(d.text.slice(1).split('.'), d.offset, d.text)),
+      isFunction: (name) => name in FUNCTIONS,
+      functions: TEMPLATE_FUNCTIONS,
+      keywords: OWN_ACTION_KEYWORDS,
+      keywordHint: (word) => `write {{ ${word} }}`,
+    })
+  }
 
-        if (name === '$value' && path.length > 0) throw new TemplateError(t.offset, '$value is a number: it has no fields')
-        if ((name === '$labels' || name === '$externalLabels') && path.length > 1) throw new TemplateError(t.offset, `${name}.${path[0]} is a string: it has no fields`)
-        if (name === '$') return this.dotOperand(path, t.offset, t.text)
-        return {kind: 'var', name, path, offset: t.offset}
-      }
-
-      case 'dot':
-        return {kind: 'dot', path: [], offset: t.offset}
-      case 'field':
-        return this.dotOperand(t.text.slice(1).split('.'), t.offset, t.text)
-      case 'ident': {
-        if (t.text === 'true' || t.text === 'false') return {kind: 'literal', value: t.text === 'true', offset: t.offset}
-        if (t.text === 'nil') return {kind: 'literal', value: null, offset: t.offset}
-        if (!(t.text in FUNCTIONS)) {
-          if (t.text === 'if' || t.text === 'else' || t.text === 'end') throw new TemplateError(t.offset, `'${t.text}' must start its own action`, `write {{ ${t.text} }}`)
-          const guess = closest(t.text, TEMPLATE_FUNCTIONS)
-          throw new TemplateError(t.offset, `unknown function '${t.text}'`, guess ? `did you mean '${guess}'?` : `functions: ${TEMPLATE_FUNCTIONS.join(', ')}`)
-        }
-
-        return {kind: 'fn', name: t.text, offset: t.offset}
-      }
-
-      default:
-        throw new TemplateError(t.offset, `unexpected '${t.text}'`)
+  private variable(t: Tok): Operand {
+    const [name, ...path] = t.text.split('.')
+    if (!VARIABLES.includes(name)) {
+      const guess = closest(name, VARIABLES.filter((v) => v !== '$'))
+      throw new TemplateError(t.offset, `unknown variable ${name}`, guess ? `did you mean ${guess}?` : `variables: ${VARIABLES.join(', ')}`)
     }
+
+    if (name === '$value' && path.length > 0) throw new TemplateError(t.offset, '$value is a number: it has no fields')
+    if ((name === '$labels' || name === '$externalLabels') && path.length > 1) throw new TemplateError(t.offset, `${name}.${path[0]} is a string: it has no fields`)
+    if (name === '$') return this.dotOperand(path, t.offset, t.text)
+    return {kind: 'var', name, path, offset: t.offset}
   }
 
   private dotOperand(path: string[], offset: number, text: string): Operand {
@@ -285,18 +266,9 @@ function checkArity(fn: {name: string; offset: number}, args: number, piped: boo
 }
 
 function describeOperand(o: Operand): string {
-  switch (o.kind) {
-    case 'var':
-      return [o.name, ...o.path].join('.')
-    case 'dot':
-      return '.' + o.path.join('.')
-    case 'literal':
-      return JSON.stringify(o.value)
-    case 'fn':
-      return o.name
-    case 'pipe':
-      return '(…)'
-  }
+  if (o.kind === 'var') return [o.name, ...o.path].join('.')
+  if (o.kind === 'dot') return '.' + o.path.join('.')
+  return describeSharedOperand(o)
 }
 
 function collectLabelRefs(nodes: Node[], out: LabelRef[]): void {
@@ -393,15 +365,8 @@ function typeName(v: TemplateValue): string {
 }
 
 function compare(a: TemplateValue, b: TemplateValue): number {
-  if (typeof a === 'number' || typeof b === 'number') {
-    const x = toNumber(a)
-    const y = toNumber(b)
-    return x < y ? -1 : x > y ? 1 : x === y ? 0 : Number.NaN
-  }
-
-  const x = toText(a)
-  const y = toText(b)
-  return x < y ? -1 : x > y ? 1 : 0
+  if (typeof a === 'number' || typeof b === 'number') return compareNumbers(toNumber(a), toNumber(b))
+  return compareStrings(toText(a), toText(b))
 }
 
 function toNumber(v: TemplateValue): number {

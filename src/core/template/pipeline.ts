@@ -1,3 +1,4 @@
+import {closest} from '../did-you-mean.js'
 import type {Fail, Tok} from './scan.js'
 
 /**
@@ -86,7 +87,68 @@ export function parseCommands<O extends {kind: string; offset: number}>(toks: To
 
 /** The problem with calling `name` (taking `min` to `max` arguments) with `n`, if any. */
 export function arityProblem(name: string, min: number, max: number, n: number): string | undefined {
-  if (n >= min && n <= max) return undefined
+  if (!(n < min || n > max)) return undefined
   const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
   return `${name} takes ${want} argument${want === '1' ? '' : 's'}, got ${n}`
+}
+
+/** The operands both dialects have: a literal (`V` its values), a function, a parenthesised pipeline (`P`). */
+export type SharedOperand<V, P> =
+  | {kind: 'literal'; value: V; offset: number}
+  | {kind: 'fn'; name: string; offset: number}
+  | {kind: 'pipe'; pipeline: P; offset: number}
+
+export interface OperandSyntax<O> {
+  fail: Fail
+  /** `$x`, `$x.a.b` */
+  variable(t: Tok): O
+  /** `.` and `.a.b` (token kinds `dot` and `field`) */
+  dot(t: Tok): O
+  /** whether a name is a function the template may call */
+  isFunction(name: string): boolean
+  /** every function, for the hint of an unknown one */
+  functions: readonly string[]
+  /** words that must start their own action (`if`, `end` …), and how the hint writes one */
+  keywords: ReadonlySet<string>
+  keywordHint(word: string): string
+}
+
+/** What a token is as an operand: literals, `true`/`false`/`nil` and functions alike for both dialects; variables and dots as the engine reads them. */
+export function tokenOperand<O>(t: Tok, syntax: OperandSyntax<O>): O | SharedOperand<string | number | boolean | null, never> {
+  switch (t.kind) {
+    case 'string':
+    case 'number':
+      return {kind: 'literal', value: t.value!, offset: t.offset}
+    case 'var':
+      return syntax.variable(t)
+    case 'dot':
+    case 'field':
+      return syntax.dot(t)
+    case 'ident': {
+      if (t.text === 'true' || t.text === 'false') return {kind: 'literal', value: t.text === 'true', offset: t.offset}
+      if (t.text === 'nil') return {kind: 'literal', value: null, offset: t.offset}
+      if (syntax.keywords.has(t.text)) throw syntax.fail(t.offset, `'${t.text}' must start its own action`, syntax.keywordHint(t.text))
+      if (!syntax.isFunction(t.text)) {
+        const guess = closest(t.text, syntax.functions)
+        throw syntax.fail(t.offset, `unknown function '${t.text}'`, guess ? `did you mean '${guess}'?` : `functions: ${syntax.functions.join(', ')}`)
+      }
+
+      return {kind: 'fn', name: t.text, offset: t.offset}
+    }
+
+    default:
+      throw syntax.fail(t.offset, `unexpected '${t.text}'`)
+  }
+}
+
+/** A literal, function or parenthesised pipeline in an error message. */
+export function describeSharedOperand(o: SharedOperand<unknown, unknown>): string {
+  switch (o.kind) {
+    case 'literal':
+      return JSON.stringify(o.value)
+    case 'fn':
+      return o.name
+    case 'pipe':
+      return '(…)'
+  }
 }

@@ -1,7 +1,8 @@
 import {closest} from '../../did-you-mean.js'
 import {humanize, humanize1024, humanizeDuration, humanizePercentage, sprintf, type TemplateValue} from '../../alerting/template.js'
 import {compileLinearRegex, replaceAllLinear} from '../../model/matcher.js'
-import {arityProblem, parseCommands} from '../../template/pipeline.js'
+import {compareNumbers, compareStrings} from '../../template/compare.js'
+import {arityProblem, describeSharedOperand, parseCommands, tokenOperand, type CommandOf, type SharedOperand} from '../../template/pipeline.js'
 import {scanTemplate, type Action, type Item, type Tok} from '../../template/scan.js'
 
 /**
@@ -154,16 +155,9 @@ function elementType(t: Type): Type | undefined {
 
 // ------------------------------------------------------------------------------------ AST
 
-type Operand =
-  | {kind: 'field'; base: 'dot' | 'var'; name?: string; path: string[]; offset: number}
-  | {kind: 'literal'; value: Value; offset: number}
-  | {kind: 'fn'; name: string; offset: number}
-  | {kind: 'pipe'; pipeline: Pipeline; offset: number}
+type Operand = {kind: 'field'; base: 'dot' | 'var'; name?: string; path: string[]; offset: number} | SharedOperand<Value, Pipeline>
 
-interface Command {
-  operands: Operand[]
-  offset: number
-}
+type Command = CommandOf<Operand>
 
 interface Pipeline {
   commands: Command[]
@@ -445,31 +439,18 @@ class Parser {
   }
 
   private operand(t: Tok): Operand {
-    switch (t.kind) {
-      case 'string':
-      case 'number':
-        return {kind: 'literal', value: t.value!, offset: t.offset}
-      case 'var': {
-        const [name, ...path] = t.text.split('.')
-        return {kind: 'field', base: 'var', name: name!, path, offset: t.offset}
-      }
-      case 'dot':
-        return {kind: 'field', base: 'dot', path: [], offset: t.offset}
-      case 'field':
-        return {kind: 'field', base: 'dot', path: t.text.slice(1).split('.'), offset: t.offset}
-      case 'ident': {
-        if (t.text === 'true' || t.text === 'false') return {kind: 'literal', value: t.text === 'true', offset: t.offset}
-        if (t.text === 'nil') return {kind: 'literal', value: null, offset: t.offset}
-        if (KEYWORDS.has(t.text)) throw this.err(t.offset, `'${t.text}' must start its own action`, `write {{ ${t.text} … }}`)
-        if (!(t.text in FUNCTIONS)) {
-          const guess = closest(t.text, NOTIFY_TEMPLATE_FUNCTIONS)
-          throw this.err(t.offset, `unknown function '${t.text}'`, guess ? `did you mean '${guess}'?` : `functions: ${NOTIFY_TEMPLATE_FUNCTIONS.join(', ')}`)
-        }
-        return {kind: 'fn', name: t.text, offset: t.offset}
-      }
-      default:
-        throw this.err(t.offset, `unexpected '${t.text}'`)
-    }
+    return tokenOperand<Operand>(t, {
+      fail: (offset, reason, hint) => this.err(offset, reason, hint),
+      variable: (v) => {
+        const [name, ...path] = v.text.split('.')
+        return {kind: 'field', base: 'var', name: name!, path, offset: v.offset}
+      },
+      dot: (d) => ({kind: 'field', base: 'dot', path: d.kind === 'dot' ? [] : d.text.slice(1).split('.'), offset: d.offset}),
+      isFunction: (name) => name in FUNCTIONS,
+      functions: NOTIFY_TEMPLATE_FUNCTIONS,
+      keywords: KEYWORDS,
+      keywordHint: (word) => `write {{ ${word} … }}`,
+    })
   }
 }
 
@@ -480,16 +461,8 @@ function checkArity(fn: {name: string; offset: number}, n: number, source: numbe
 }
 
 function describeOperand(o: Operand): string {
-  switch (o.kind) {
-    case 'field':
-      return (o.base === 'var' ? o.name! : '') + (o.path.length > 0 ? '.' + o.path.join('.') : o.base === 'dot' ? '.' : '')
-    case 'literal':
-      return JSON.stringify(o.value)
-    case 'fn':
-      return o.name
-    case 'pipe':
-      return '(…)'
-  }
+  if (o.kind !== 'field') return describeSharedOperand(o)
+  return (o.base === 'var' ? o.name! : '') + (o.path.length > 0 ? '.' + o.path.join('.') : o.base === 'dot' ? '.' : '')
 }
 
 // ------------------------------------------------------------------------------------ checking
@@ -819,15 +792,9 @@ export function truthy(v: Value): boolean {
 }
 
 function compare(a: Value, b: Value): number {
-  if (typeof a === 'number' || typeof b === 'number') {
-    const x = toNumber(a)
-    const y = toNumber(b)
-    return x < y ? -1 : x > y ? 1 : x === y ? 0 : Number.NaN
-  }
+  if (typeof a === 'number' || typeof b === 'number') return compareNumbers(toNumber(a), toNumber(b))
   if (typeof a === 'boolean' || typeof b === 'boolean') return a === b ? 0 : Number.NaN
-  const x = text(a)
-  const y = text(b)
-  return x < y ? -1 : x > y ? 1 : 0
+  return compareStrings(text(a), text(b))
 }
 
 function toNumber(v: Value): number {
