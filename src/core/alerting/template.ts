@@ -2,7 +2,7 @@ import {closest} from '../did-you-mean.js'
 import {compileLinearRegex, replaceAllLinear} from '../model/matcher.js'
 import {compareNumbers, compareStrings} from '../template/compare.js'
 import {arityProblem, describeSharedOperand, parseCommands, tokenOperand, type CommandOf, type SharedOperand} from '../template/pipeline.js'
-import {scanTemplate, type Action, type Item, type Tok} from '../template/scan.js'
+import {scanTemplate, type Action, type Fail, type Item, type Tok} from '../template/scan.js'
 
 /**
  * Alert templates: the subset of Go's text/template that Prometheus rule annotations use, so rule
@@ -32,6 +32,8 @@ export class TemplateError extends Error {
     this.name = 'TemplateError'
   }
 }
+
+const templateError: Fail = (offset, reason, hint) => new TemplateError(offset, reason, hint)
 
 /** A label a template reads (`$labels.host`, `.Labels.host`, `index $labels "host"`), with where it is written. */
 export interface LabelRef {
@@ -139,7 +141,7 @@ class TemplateParser {
 
   parse(): Node[] {
     // rule annotations: no variable declarations, and `.name` runs are label paths (`.Labels.5xx`)
-    this.items = scanTemplate(this.src, {declarations: false, goDots: false}, (offset, reason, hint) => new TemplateError(offset, reason, hint))
+    this.items = scanTemplate(this.src, {declarations: false, goDots: false}, templateError)
     const {nodes, stop} = this.block()
     if (stop) throw new TemplateError(stop.start, `unexpected {{ ${stop.toks[0]?.text ?? ''} }} without a matching {{ if }}`)
     return nodes
@@ -212,7 +214,7 @@ class TemplateParser {
 
   private pipeline(toks: Tok[], start: number): Pipeline {
     return parseCommands<Operand>(toks, 0, start, {
-      fail: (offset, reason, hint) => new TemplateError(offset, reason, hint),
+      fail: templateError,
       operand: (t) => this.operand(t),
       group: (pipeline, offset) => ({kind: 'pipe', pipeline, offset}),
       nested: (offset, parse) => this.nested(offset, parse),
@@ -226,7 +228,7 @@ class TemplateParser {
 
   private operand(t: Tok): Operand {
     return tokenOperand<Operand>(t, {
-      fail: (offset, reason, hint) => new TemplateError(offset, reason, hint),
+      fail: templateError,
       variable: (v) => this.variable(v),
       dot: (d) => (d.kind === 'dot' ? {kind: 'dot', path: [], offset: d.offset} : this.dotOperand(d.text.slice(1).split('.'), d.offset, d.text)),
       isFunction: (name) => name in FUNCTIONS,

@@ -3,7 +3,7 @@ import {humanize, humanize1024, humanizeDuration, humanizePercentage, sprintf, t
 import {compileLinearRegex, replaceAllLinear} from '../../model/matcher.js'
 import {compareNumbers, compareStrings} from '../../template/compare.js'
 import {arityProblem, describeSharedOperand, parseCommands, tokenOperand, type CommandOf, type SharedOperand} from '../../template/pipeline.js'
-import {scanTemplate, type Action, type Item, type Tok} from '../../template/scan.js'
+import {scanTemplate, type Action, type Fail, type Item, type Tok} from '../../template/scan.js'
 
 /**
  * Notification templates: the part of Go's text/template that Alertmanager notification templates
@@ -295,9 +295,12 @@ class Parser {
     return new NotifyTemplateError(this.source, offset, reason, hint)
   }
 
+  /** {@link err} for the shared scanner and pipeline parser */
+  private readonly fail: Fail = (offset, reason, hint) => this.err(offset, reason, hint)
+
   parse(): ParsedSource {
     // Go's own lexing: `$x :=`, `range $i, $a :=`, `.5` a number
-    this.items = scanTemplate(this.src, {declarations: true, goDots: true}, (offset, reason, hint) => this.err(offset, reason, hint))
+    this.items = scanTemplate(this.src, {declarations: true, goDots: true}, this.fail)
     const {nodes, stop} = this.block()
     if (stop) throw this.err(stop.start, `unexpected {{ ${stop.toks[0]?.text ?? ''} }} without a matching {{ if }}, {{ range }}, {{ with }} or {{ define }}`)
     return {source: this.source, body: nodes, defines: this.defines}
@@ -424,7 +427,7 @@ class Parser {
     }
 
     const commands = parseCommands<Operand>(toks, i, start, {
-      fail: (offset, reason, hint) => this.err(offset, reason, hint),
+      fail: this.fail,
       operand: (t) => this.operand(t),
       group: (inner, offset) => ({kind: 'pipe', pipeline: {commands: inner, decl: [], offset}, offset}),
       nested: (offset, parse) => this.nested(offset, parse),
@@ -440,7 +443,7 @@ class Parser {
 
   private operand(t: Tok): Operand {
     return tokenOperand<Operand>(t, {
-      fail: (offset, reason, hint) => this.err(offset, reason, hint),
+      fail: this.fail,
       variable: (v) => {
         const [name, ...path] = v.text.split('.')
         return {kind: 'field', base: 'var', name: name!, path, offset: v.offset}
