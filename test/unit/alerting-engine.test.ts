@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {createRuleEngine, type RuleEngineOptions} from '../../src/core/alerting/engine.js'
 import {alertFingerprint, groupKey} from '../../src/core/alerting/fingerprint.js'
 import {ALERTING_MIGRATIONS, openAlertReader} from '../../src/core/alerting/persist.js'
-import {parseRuleText, type RuleGroup} from '../../src/core/alerting/rules.js'
 import type {Alert} from '../../src/core/alerting/types.js'
-import {ManualClock} from '../../src/core/clock.js'
 import type {Point} from '../../src/core/model/point.js'
 import {openStateDb} from '../../src/core/state/db.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
-import {tempDir} from '../helpers/servers.js'
-
-const M = 60_000
-const T0 = Date.UTC(2026, 10, 25, 9, 0, 0)
-
-function rules(yaml: string): RuleGroup[] {
-  const r = parseRuleText(yaml, 'test.yaml')
-  assert.deepEqual(r.problems, [])
-  return r.groups
-}
-
-/** A value per minute from T0 for each host: `cpu.busy{host}`. */
-function cpuPoints(byHost: Record<string, number[]>): Point[] {
-  return Object.entries(byHost).flatMap(([host, values]) => values.map((v, i) => ({measurement: 'cpu', tags: {host}, fields: {busy: v}, ts: T0 + i * M})))
-}
+import {cpuPoints, M, ruleWorlds, rules, T0} from '../helpers/rule-world.js'
 
 class RecordingSink {
   pushes: Array<{at: number; alerts: Array<{name: string; host?: string; state: string}>}> = []
@@ -33,17 +17,11 @@ class RecordingSink {
   }
 }
 
-const tmp = tempDir('mon-engine-')
-after(() => tmp.cleanup())
-let n = 0
+const worlds = ruleWorlds('mon-engine-')
+const tmp = worlds.tmp
 function setup(points: Point[], yaml: string, extra: Partial<RuleEngineOptions> = {}) {
-  const dir = join(tmp.dir, String(n++))
-  const clock = new ManualClock(T0)
-  const store = new SqliteStore({path: join(dir, 'mon.db'), clock, autoCompactEvery: 0})
-  store.writeSync(points)
-  const stateDb = openStateDb(dir)
+  const {dir, clock, store, stateDb, groups} = worlds.open(points, yaml)
   const sink = new RecordingSink()
-  const groups = rules(yaml)
   const make = (more: Partial<RuleEngineOptions> = {}) => createRuleEngine({groups, store, stateDb, clock, sink, ...extra, ...more})
   return {dir, clock, store, stateDb, sink, groups, engine: make(), make}
 }

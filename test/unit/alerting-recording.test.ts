@@ -1,41 +1,18 @@
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {createRuleEngine, type RuleEngineOptions} from '../../src/core/alerting/engine.js'
 import {evaluateRulesOnce} from '../../src/core/alerting/eval-once.js'
 import {RecordingOverlay, recordNameProblem, recordTarget, recordedPoints} from '../../src/core/alerting/recording.js'
-import {parseRuleText, type RecordingRule, type RuleGroup} from '../../src/core/alerting/rules.js'
-import {ManualClock} from '../../src/core/clock.js'
+import type {RecordingRule} from '../../src/core/alerting/rules.js'
 import type {Point} from '../../src/core/model/point.js'
-import {openStateDb} from '../../src/core/state/db.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import type {Frame} from '../../src/core/store/types.js'
-import {tempDir} from '../helpers/servers.js'
+import {cpuPoints, M, ruleWorlds, rules, T0} from '../helpers/rule-world.js'
 
-const M = 60_000
-const T0 = Date.UTC(2026, 10, 25, 9, 0, 0)
-
-function rules(yaml: string): RuleGroup[] {
-  const r = parseRuleText(yaml, 'test.yaml')
-  assert.deepEqual(r.problems, [])
-  return r.groups
-}
-
-/** A value per minute from T0 for each host: `cpu.busy{host}`. */
-function cpuPoints(byHost: Record<string, number[]>): Point[] {
-  return Object.entries(byHost).flatMap(([host, values]) => values.map((v, i) => ({measurement: 'cpu', tags: {host}, fields: {busy: v}, ts: T0 + i * M})))
-}
-
-const tmp = tempDir('mon-recording-')
-after(() => tmp.cleanup())
-let n = 0
+const worlds = ruleWorlds('mon-recording-')
 function setup(points: Point[], yaml: string, extra: Partial<RuleEngineOptions> = {}) {
-  const dir = join(tmp.dir, String(n++))
-  const clock = new ManualClock(T0)
-  const store = new SqliteStore({path: join(dir, 'mon.db'), clock, autoCompactEvery: 0})
-  store.writeSync(points)
-  const groups = rules(yaml)
-  const engine = createRuleEngine({groups, store, stateDb: openStateDb(dir), clock, ...extra})
+  const {clock, store, stateDb, groups} = worlds.open(points, yaml)
+  const engine = createRuleEngine({groups, store, stateDb, clock, ...extra})
   return {clock, store, groups, engine}
 }
 

@@ -1,5 +1,8 @@
 import {closest} from '../did-you-mean.js'
 import {compileLinearRegex, replaceAllLinear} from '../model/matcher.js'
+import {compareNumbers, compareStrings} from '../template/compare.js'
+import {arityProblem, describeSharedOperand, parseCommands, tokenOperand, type CommandOf, type SharedOperand} from '../template/pipeline.js'
+import {scanTemplate, type Action, type Fail, type Item, type Tok} from '../template/scan.js'
 
 /**
  * Alert templates: the subset of Go's text/template that Prometheus rule annotations use, so rule
@@ -30,6 +33,8 @@ export class TemplateError extends Error {
   }
 }
 
+const templateError: Fail = (offset, reason, hint) => new TemplateError(offset, reason, hint)
+
 /** A label a template reads (`$labels.host`, `.Labels.host`, `index $labels "host"`), with where it is written. */
 export interface LabelRef {
   name: string
@@ -37,17 +42,9 @@ export interface LabelRef {
   length: number
 }
 
-type Operand =
-  | {kind: 'var'; name: string; path: string[]; offset: number}
-  | {kind: 'dot'; path: string[]; offset: number}
-  | {kind: 'literal'; value: TemplateValue; offset: number}
-  | {kind: 'fn'; name: string; offset: number}
-  | {kind: 'pipe'; pipeline: Pipeline; offset: number}
+type Operand = {kind: 'var'; name: string; path: string[]; offset: number} | {kind: 'dot'; path: string[]; offset: number} | SharedOperand<TemplateValue, Pipeline>
 
-interface Command {
-  operands: Operand[]
-  offset: number
-}
+type Command = CommandOf<Operand>
 
 type Pipeline = Command[]
 
@@ -101,6 +98,8 @@ const FUNCTIONS: Record<string, {min: number; max: number; fn: Fn}> = {
 export const TEMPLATE_FUNCTIONS: readonly string[] = Object.keys(FUNCTIONS)
 const VARIABLES = ['$labels', '$value', '$externalLabels', '$']
 const DOT_FIELDS = ['Labels', 'Value', 'ExternalLabels']
+/** keywords that may not stand as an operand (the others read as unknown functions) */
+const OWN_ACTION_KEYWORDS: ReadonlySet<string> = new Set(['if', 'else', 'end'])
 const UNSUPPORTED_KEYWORDS = new Set(['range', 'with', 'define', 'template', 'block', 'break', 'continue'])
 
 /** Compiles a template; throws {@link TemplateError} at the offending offset. */
@@ -129,143 +128,23 @@ export function compileTemplate(source: string): CompiledTemplate {
 
 // ------------------------------------------------------------------------------------ parsing
 
-interface Tok {
-  kind: 'ident' | 'var' | 'field' | 'string' | 'number' | 'pipe' | 'lparen' | 'rparen' | 'dot'
-  text: string
-  value?: TemplateValue
-  offset: number
-}
-
-interface Action {
-  /** offset of `{{` */
-  start: number
-  toks: Tok[]
-  comment: boolean
-}
-
 /** Nested {{ if }}s and parentheses deeper than this are refused: parsing and rendering recurse along them. */
 export const MAX_TEMPLATE_DEPTH = 100
 
 class TemplateParser {
   /** current {{ if }} / parenthesis nesting */
   private depth = 0
-  private pos = 0
-  private readonly items: Array<{kind: 'text'; text: string} | {kind: 'action'; action: Action}> = []
+  private items: Item[] = []
   private idx = 0
 
   constructor(private readonly src: string) {}
 
   parse(): Node[] {
-    this.split()
+    // rule annotations: no variable declarations, and `.name` runs are label paths (`.Labels.5xx`)
+    this.items = scanTemplate(this.src, {declarations: false, goDots: false}, templateError)
     const {nodes, stop} = this.block()
     if (stop) throw new TemplateError(stop.start, `unexpected {{ ${stop.toks[0]?.text ?? ''} }} without a matching {{ if }}`)
     return nodes
-  }
-
-  /** Text and `{{ … }}` actions, with `{{-`/`-}}` trimming applied to the neighbouring text. */
-  private split(): void {
-    const src = this.src
-    let trimNext = false
-    while (this.pos < src.length) {
-      const open = src.indexOf('{{', this.pos)
-      let text = open === -1 ? src.slice(this.pos) : src.slice(this.pos, open)
-      if (trimNext) text = text.replace(/^\s+/, '')
-      if (open === -1) {
-        if (text) this.items.push({kind: 'text', text})
-        return
-      }
-
-      const trimLeft = src[open + 2] === '-' && /\s/.test(src[open + 3] ?? '')
-      if (trimLeft) text = text.replace(/\s+$/, '')
-      if (text) this.items.push({kind: 'text', text})
-      const innerStart = open + (trimLeft ? 3 : 2)
-      const close = this.findClose(innerStart, open)
-      const trimRight = src[close - 1] === '-' && /\s/.test(src[close - 2] ?? '')
-      const innerEnd = trimRight ? close - 1 : close
-      const inner = src.slice(innerStart, innerEnd)
-      const comment = /^\s*\/\*/.test(inner)
-      if (comment && !/\*\/\s*$/.test(inner)) throw new TemplateError(open, 'unclosed comment', 'close it with */}}')
-      this.items.push({kind: 'action', action: {start: open, toks: comment ? [] : this.lex(innerStart, innerEnd, open), comment}})
-      trimNext = trimRight
-      this.pos = close + 2
-    }
-  }
-
-  private findClose(from: number, open: number): number {
-    const src = this.src
-    let i = from
-    while (i < src.length) {
-      const c = src[i]
-      if (c === '"' || c === '`') {
-        const end = c === '"' ? skipQuoted(src, i) : src.indexOf('`', i + 1)
-        if (end === -1) throw new TemplateError(i, 'unterminated string in template', `close it with ${c}`)
-        i = end + 1
-        continue
-      }
-
-      if (c === '}' && src[i + 1] === '}') return i
-      if (c === '{' && src[i + 1] === '{') break
-      i++
-    }
-
-    throw new TemplateError(open, "unclosed action: '{{' without '}}'", 'close it with }}')
-  }
-
-  private lex(start: number, end: number, open: number): Tok[] {
-    const src = this.src
-    const toks: Tok[] = []
-    let i = start
-    while (i < end) {
-      const c = src[i]
-      if (/\s/.test(c)) {
-        i++
-        continue
-      }
-
-      const at = i
-      if (c === '|') toks.push({kind: 'pipe', text: c, offset: i++})
-      else if (c === '(') toks.push({kind: 'lparen', text: c, offset: i++})
-      else if (c === ')') toks.push({kind: 'rparen', text: c, offset: i++})
-      else if (c === '"') {
-        const close = skipQuoted(src, i)
-        const raw = src.slice(i, close + 1)
-        let value: string
-        try {
-          value = JSON.parse(raw) as string
-        } catch {
-          throw new TemplateError(i, `invalid string ${raw}`)
-        }
-
-        toks.push({kind: 'string', text: raw, value, offset: at})
-        i = close + 1
-      } else if (c === '`') {
-        const close = src.indexOf('`', i + 1)
-        toks.push({kind: 'string', text: src.slice(i, close + 1), value: src.slice(i + 1, close), offset: at})
-        i = close + 1
-      } else if (c === '$') {
-        const m = /^\$[A-Za-z0-9_]*((?:\.[A-Za-z0-9_]+)*)/.exec(src.slice(i, end))!
-        toks.push({kind: 'var', text: m[0], offset: at})
-        i += m[0].length
-      } else if (c === '.') {
-        const m = /^(?:\.[A-Za-z0-9_]+)+|^\./.exec(src.slice(i, end))!
-        toks.push({kind: m[0] === '.' ? 'dot' : 'field', text: m[0], offset: at})
-        i += m[0].length
-      } else if (/[-+0-9]/.test(c)) {
-        const m = /^[-+]?(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)/.exec(src.slice(i, end))
-        if (!m) throw new TemplateError(i, `unexpected '${c}' in template action`)
-        toks.push({kind: 'number', text: m[0], value: Number(m[0]), offset: at})
-        i += m[0].length
-      } else if (/[A-Za-z_]/.test(c)) {
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i, end))!
-        toks.push({kind: 'ident', text: m[0], offset: at})
-        i += m[0].length
-      } else {
-        throw new TemplateError(i, `unexpected '${c}' in template action`, c === '}' ? 'actions close with }}' : undefined)
-      }
-    }
-
-    if (toks.length === 0) throw new TemplateError(open, 'empty action {{ }}')
-    return toks
   }
 
   /** Nodes up to an `else`/`end` (returned as `stop`) or the end of the template. */
@@ -334,97 +213,42 @@ class TemplateParser {
   }
 
   private pipeline(toks: Tok[], start: number): Pipeline {
-    const commands: Command[] = []
-    let i = 0
-    const parseCommand = (): Command => {
-      const operands: Operand[] = []
-      const offset = toks[i]?.offset ?? start
-      while (i < toks.length && toks[i].kind !== 'pipe' && toks[i].kind !== 'rparen') {
-        const t = toks[i]
-        if (t.kind === 'lparen') {
-          i++
-          const inner: Command[] = this.nested(t.offset, () => {
-            const commands = [parseCommand()]
-            while (toks[i]?.kind === 'pipe') {
-              i++
-              commands.push(parseCommand())
-            }
-
-            return commands
-          })
-
-          if (toks[i]?.kind !== 'rparen') throw new TemplateError(t.offset, "unclosed '(' in template action")
-          i++
-          operands.push({kind: 'pipe', pipeline: inner, offset: t.offset})
-          continue
-        }
-
-        operands.push(this.operand(t, operands.length === 0))
-        i++
-      }
-
-      if (operands.length === 0) throw new TemplateError(toks[i]?.offset ?? start, toks[i]?.kind === 'pipe' ? "missing value before '|'" : 'missing value in template action')
-      const [first] = operands
-      if (first.kind !== 'fn' && operands.length > 1) {
-        throw new TemplateError(operands[1].offset, `unexpected ${describeOperand(operands[1])} after ${describeOperand(first)}`, "call a function first, e.g. {{ printf \"%.1f\" $value }}, or pipe with '|'")
-      }
-
-      if (first.kind === 'fn') checkArity(first, operands.length - 1, commands.length > 0)
-      return {operands, offset}
-    }
-
-    commands.push(parseCommand())
-    while (i < toks.length) {
-      const t = toks[i]
-      if (t.kind === 'rparen') throw new TemplateError(t.offset, "unexpected ')'")
-      i++ // the pipe
-      if (i >= toks.length) throw new TemplateError(t.offset, "missing function after '|'", 'e.g. {{ $value | humanize }}')
-      const cmd = parseCommand()
-      if (cmd.operands[0].kind !== 'fn') throw new TemplateError(cmd.offset, `cannot pipe into ${describeOperand(cmd.operands[0])}: expected a function`, 'e.g. {{ $value | humanize }}')
-      commands.push(cmd)
-    }
-
-    return commands
+    return parseCommands<Operand>(toks, 0, start, {
+      fail: templateError,
+      operand: (t) => this.operand(t),
+      group: (pipeline, offset) => ({kind: 'pipe', pipeline, offset}),
+      nested: (offset, parse) => this.nested(offset, parse),
+      describe: describeOperand,
+      command: ({operands: [first, ...args]}, piped) => {
+        if (first.kind === 'fn') checkArity(first, args.length, piped)
+      },
+      examples: {call: '{{ printf "%.1f" $value }}', pipe: '{{ $value | humanize }}'},
+    })
   }
 
-  private operand(t: Tok, first: boolean): Operand {
-    switch (t.kind) {
-      case 'string':
-      case 'number':
-        return {kind: 'literal', value: t.value!, offset: t.offset}
-      case 'var': {
-        const [name, ...path] = t.text.split('.')
-        if (!VARIABLES.includes(name)) {
-          const guess = closest(name, VARIABLES.filter((v) => v !== '$'))
-          throw new TemplateError(t.offset, `unknown variable ${name}`, guess ? `did you mean ${guess}?` : `variables: ${VARIABLES.join(', ')}`)
-        }
+  private operand(t: Tok): Operand {
+    return tokenOperand<Operand>(t, {
+      fail: templateError,
+      variable: (v) => this.variable(v),
+      dot: (d) => (d.kind === 'dot' ? {kind: 'dot', path: [], offset: d.offset} : this.dotOperand(d.text.slice(1).split('.'), d.offset, d.text)),
+      isFunction: (name) => name in FUNCTIONS,
+      functions: TEMPLATE_FUNCTIONS,
+      keywords: OWN_ACTION_KEYWORDS,
+      keywordHint: (word) => `write {{ ${word} }}`,
+    })
+  }
 
-        if (name === '$value' && path.length > 0) throw new TemplateError(t.offset, '$value is a number: it has no fields')
-        if ((name === '$labels' || name === '$externalLabels') && path.length > 1) throw new TemplateError(t.offset, `${name}.${path[0]} is a string: it has no fields`)
-        if (name === '$') return this.dotOperand(path, t.offset, t.text)
-        return {kind: 'var', name, path, offset: t.offset}
-      }
-
-      case 'dot':
-        return {kind: 'dot', path: [], offset: t.offset}
-      case 'field':
-        return this.dotOperand(t.text.slice(1).split('.'), t.offset, t.text)
-      case 'ident': {
-        if (t.text === 'true' || t.text === 'false') return {kind: 'literal', value: t.text === 'true', offset: t.offset}
-        if (t.text === 'nil') return {kind: 'literal', value: null, offset: t.offset}
-        if (!(t.text in FUNCTIONS)) {
-          if (t.text === 'if' || t.text === 'else' || t.text === 'end') throw new TemplateError(t.offset, `'${t.text}' must start its own action`, `write {{ ${t.text} }}`)
-          const guess = closest(t.text, TEMPLATE_FUNCTIONS)
-          throw new TemplateError(t.offset, `unknown function '${t.text}'`, guess ? `did you mean '${guess}'?` : `functions: ${TEMPLATE_FUNCTIONS.join(', ')}`)
-        }
-
-        void first
-        return {kind: 'fn', name: t.text, offset: t.offset}
-      }
-
-      default:
-        throw new TemplateError(t.offset, `unexpected '${t.text}'`)
+  private variable(t: Tok): Operand {
+    const [name, ...path] = t.text.split('.')
+    if (!VARIABLES.includes(name)) {
+      const guess = closest(name, VARIABLES.filter((v) => v !== '$'))
+      throw new TemplateError(t.offset, `unknown variable ${name}`, guess ? `did you mean ${guess}?` : `variables: ${VARIABLES.join(', ')}`)
     }
+
+    if (name === '$value' && path.length > 0) throw new TemplateError(t.offset, '$value is a number: it has no fields')
+    if ((name === '$labels' || name === '$externalLabels') && path.length > 1) throw new TemplateError(t.offset, `${name}.${path[0]} is a string: it has no fields`)
+    if (name === '$') return this.dotOperand(path, t.offset, t.text)
+    return {kind: 'var', name, path, offset: t.offset}
   }
 
   private dotOperand(path: string[], offset: number, text: string): Operand {
@@ -439,33 +263,14 @@ class TemplateParser {
 
 function checkArity(fn: {name: string; offset: number}, args: number, piped: boolean): void {
   const spec = FUNCTIONS[fn.name]
-  const n = args + (piped ? 1 : 0)
-  if (n < spec.min || n > spec.max) {
-    const want = spec.min === spec.max ? `${spec.min}` : spec.max === Infinity ? `at least ${spec.min}` : `${spec.min} to ${spec.max}`
-    throw new TemplateError(fn.offset, `${fn.name} takes ${want} argument${spec.min === 1 && spec.max === 1 ? '' : 's'}, got ${n}`)
-  }
-}
-
-function skipQuoted(src: string, i: number): number {
-  let j = i + 1
-  while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1
-  if (j >= src.length) throw new TemplateError(i, 'unterminated string in template', 'close it with "')
-  return j
+  const problem = arityProblem(fn.name, spec.min, spec.max, args + (piped ? 1 : 0))
+  if (problem) throw new TemplateError(fn.offset, problem)
 }
 
 function describeOperand(o: Operand): string {
-  switch (o.kind) {
-    case 'var':
-      return [o.name, ...o.path].join('.')
-    case 'dot':
-      return '.' + o.path.join('.')
-    case 'literal':
-      return JSON.stringify(o.value)
-    case 'fn':
-      return o.name
-    case 'pipe':
-      return '(…)'
-  }
+  if (o.kind === 'var') return [o.name, ...o.path].join('.')
+  if (o.kind === 'dot') return '.' + o.path.join('.')
+  return describeSharedOperand(o)
 }
 
 function collectLabelRefs(nodes: Node[], out: LabelRef[]): void {
@@ -562,15 +367,8 @@ function typeName(v: TemplateValue): string {
 }
 
 function compare(a: TemplateValue, b: TemplateValue): number {
-  if (typeof a === 'number' || typeof b === 'number') {
-    const x = toNumber(a)
-    const y = toNumber(b)
-    return x < y ? -1 : x > y ? 1 : x === y ? 0 : Number.NaN
-  }
-
-  const x = toText(a)
-  const y = toText(b)
-  return x < y ? -1 : x > y ? 1 : 0
+  if (typeof a === 'number' || typeof b === 'number') return compareNumbers(toNumber(a), toNumber(b))
+  return compareStrings(toText(a), toText(b))
 }
 
 function toNumber(v: TemplateValue): number {

@@ -1,6 +1,9 @@
 import {closest} from '../../did-you-mean.js'
 import {humanize, humanize1024, humanizeDuration, humanizePercentage, sprintf, type TemplateValue} from '../../alerting/template.js'
 import {compileLinearRegex, replaceAllLinear} from '../../model/matcher.js'
+import {compareNumbers, compareStrings} from '../../template/compare.js'
+import {arityProblem, describeSharedOperand, parseCommands, tokenOperand, type CommandOf, type SharedOperand} from '../../template/pipeline.js'
+import {scanTemplate, type Action, type Fail, type Item, type Tok} from '../../template/scan.js'
 
 /**
  * Notification templates: the part of Go's text/template that Alertmanager notification templates
@@ -152,16 +155,9 @@ function elementType(t: Type): Type | undefined {
 
 // ------------------------------------------------------------------------------------ AST
 
-type Operand =
-  | {kind: 'field'; base: 'dot' | 'var'; name?: string; path: string[]; offset: number}
-  | {kind: 'literal'; value: Value; offset: number}
-  | {kind: 'fn'; name: string; offset: number}
-  | {kind: 'pipe'; pipeline: Pipeline; offset: number}
+type Operand = {kind: 'field'; base: 'dot' | 'var'; name?: string; path: string[]; offset: number} | SharedOperand<Value, Pipeline>
 
-interface Command {
-  operands: Operand[]
-  offset: number
-}
+type Command = CommandOf<Operand>
 
 interface Pipeline {
   commands: Command[]
@@ -276,19 +272,6 @@ const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'templ
 
 // ------------------------------------------------------------------------------------ parsing
 
-interface Tok {
-  kind: 'ident' | 'var' | 'field' | 'string' | 'number' | 'pipe' | 'lparen' | 'rparen' | 'dot' | 'declare' | 'comma'
-  text: string
-  value?: Value
-  offset: number
-}
-
-interface Action {
-  start: number
-  toks: Tok[]
-  comment: boolean
-}
-
 const MAX_NESTING = 100
 
 /** Parses one template source: its body and the `{{ define }}`s in it. Throws {@link NotifyTemplateError}. */
@@ -297,10 +280,9 @@ export function parseTemplateSource(text: string, source: number, opts: {allowDe
 }
 
 class Parser {
-  private pos = 0
   private idx = 0
   private depth = 0
-  private readonly items: Array<{kind: 'text'; text: string} | {kind: 'action'; action: Action}> = []
+  private items: Item[] = []
   private readonly defines: Define[] = []
 
   constructor(
@@ -313,124 +295,15 @@ class Parser {
     return new NotifyTemplateError(this.source, offset, reason, hint)
   }
 
+  /** {@link err} for the shared scanner and pipeline parser */
+  private readonly fail: Fail = (offset, reason, hint) => this.err(offset, reason, hint)
+
   parse(): ParsedSource {
-    this.split()
+    // Go's own lexing: `$x :=`, `range $i, $a :=`, `.5` a number
+    this.items = scanTemplate(this.src, {declarations: true, goDots: true}, this.fail)
     const {nodes, stop} = this.block()
     if (stop) throw this.err(stop.start, `unexpected {{ ${stop.toks[0]?.text ?? ''} }} without a matching {{ if }}, {{ range }}, {{ with }} or {{ define }}`)
     return {source: this.source, body: nodes, defines: this.defines}
-  }
-
-  private split(): void {
-    const src = this.src
-    let trimNext = false
-    while (this.pos < src.length) {
-      const open = src.indexOf('{{', this.pos)
-      let chunk = open === -1 ? src.slice(this.pos) : src.slice(this.pos, open)
-      if (trimNext) chunk = chunk.replace(/^\s+/, '')
-      if (open === -1) {
-        if (chunk) this.items.push({kind: 'text', text: chunk})
-        return
-      }
-
-      const trimLeft = src[open + 2] === '-' && /\s/.test(src[open + 3] ?? '')
-      if (trimLeft) chunk = chunk.replace(/\s+$/, '')
-      if (chunk) this.items.push({kind: 'text', text: chunk})
-      const innerStart = open + (trimLeft ? 3 : 2)
-      const close = this.findClose(innerStart, open)
-      const trimRight = src[close - 1] === '-' && /\s/.test(src[close - 2] ?? '')
-      const innerEnd = trimRight ? close - 1 : close
-      const inner = src.slice(innerStart, innerEnd)
-      const comment = /^\s*\/\*/.test(inner)
-      if (comment && !/\*\/\s*$/.test(inner)) throw this.err(open, 'unclosed comment', 'close it with */}}')
-      this.items.push({kind: 'action', action: {start: open, toks: comment ? [] : this.lex(innerStart, innerEnd, open), comment}})
-      trimNext = trimRight
-      this.pos = close + 2
-    }
-  }
-
-  private findClose(from: number, open: number): number {
-    const src = this.src
-    let i = from
-    while (i < src.length) {
-      const c = src[i]
-      if (c === '"' || c === '`') {
-        const end = c === '"' ? this.skipQuoted(i) : src.indexOf('`', i + 1)
-        if (end === -1) throw this.err(i, 'unterminated string in template', `close it with ${c}`)
-        i = end + 1
-        continue
-      }
-      if (c === '}' && src[i + 1] === '}') return i
-      if (c === '{' && src[i + 1] === '{') break
-      i++
-    }
-    throw this.err(open, "unclosed action: '{{' without '}}'", 'close it with }}')
-  }
-
-  private skipQuoted(i: number): number {
-    const src = this.src
-    let j = i + 1
-    while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1
-    if (j >= src.length) throw this.err(i, 'unterminated string in template', 'close it with "')
-    return j
-  }
-
-  private lex(start: number, end: number, open: number): Tok[] {
-    const src = this.src
-    const toks: Tok[] = []
-    let i = start
-    while (i < end) {
-      const c = src[i]!
-      if (/\s/.test(c)) {
-        i++
-        continue
-      }
-      const at = i
-      const rest = src.slice(i, end)
-      if (c === '|') toks.push({kind: 'pipe', text: c, offset: i++})
-      else if (c === '(') toks.push({kind: 'lparen', text: c, offset: i++})
-      else if (c === ')') toks.push({kind: 'rparen', text: c, offset: i++})
-      else if (c === ',') toks.push({kind: 'comma', text: c, offset: i++})
-      else if (c === ':' && src[i + 1] === '=') {
-        toks.push({kind: 'declare', text: ':=', offset: i})
-        i += 2
-      } else if (c === '"') {
-        const close = this.skipQuoted(i)
-        const raw = src.slice(i, close + 1)
-        let value: string
-        try {
-          value = JSON.parse(raw) as string
-        } catch {
-          throw this.err(i, `invalid string ${raw}`)
-        }
-        toks.push({kind: 'string', text: raw, value, offset: at})
-        i = close + 1
-      } else if (c === '`') {
-        const close = src.indexOf('`', i + 1)
-        toks.push({kind: 'string', text: src.slice(i, close + 1), value: src.slice(i + 1, close), offset: at})
-        i = close + 1
-      } else if (c === '$') {
-        const m = /^\$[A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*/.exec(rest)!
-        toks.push({kind: 'var', text: m[0], offset: at})
-        i += m[0].length
-      } else if (c === '.' && !/[0-9]/.test(src[i + 1] ?? '')) {
-        const m = /^(?:\.[A-Za-z_][A-Za-z0-9_]*)+|^\./.exec(rest)!
-        toks.push({kind: m[0] === '.' ? 'dot' : 'field', text: m[0], offset: at})
-        i += m[0].length
-      } else if (/[-+0-9.]/.test(c)) {
-        const m = /^[-+]?(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)/.exec(rest)
-        if (!m) throw this.err(i, `unexpected '${c}' in template action`)
-        toks.push({kind: 'number', text: m[0], value: Number(m[0]), offset: at})
-        i += m[0].length
-      } else if (/[A-Za-z_]/.test(c)) {
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest)!
-        toks.push({kind: 'ident', text: m[0], offset: at})
-        i += m[0].length
-      } else {
-        throw this.err(i, `unexpected '${c}' in template action`, c === '}' ? 'actions close with }}' : undefined)
-      }
-    }
-    if (toks.length === 0) throw this.err(open, 'empty action {{ }}')
-    return toks
   }
 
   private nested<T>(offset: number, parse: () => T): T {
@@ -553,48 +426,14 @@ class Parser {
       if (i >= toks.length) throw this.err(toks[d]!.offset, 'missing value after :=')
     }
 
-    const commands: Command[] = []
-    const parseCommand = (): Command => {
-      const operands: Operand[] = []
-      const offset = toks[i]?.offset ?? start
-      while (i < toks.length && toks[i]!.kind !== 'pipe' && toks[i]!.kind !== 'rparen') {
-        const t = toks[i]!
-        if (t.kind === 'lparen') {
-          i++
-          const inner = this.nested(t.offset, () => {
-            const cmds = [parseCommand()]
-            while (toks[i]?.kind === 'pipe') {
-              i++
-              cmds.push(parseCommand())
-            }
-            return cmds
-          })
-          if (toks[i]?.kind !== 'rparen') throw this.err(t.offset, "unclosed '(' in template action")
-          i++
-          operands.push({kind: 'pipe', pipeline: {commands: inner, decl: [], offset: t.offset}, offset: t.offset})
-          continue
-        }
-        operands.push(this.operand(t))
-        i++
-      }
-      if (operands.length === 0) throw this.err(toks[i]?.offset ?? start, toks[i]?.kind === 'pipe' ? "missing value before '|'" : 'missing value in template action')
-      const first = operands[0]!
-      if (first.kind !== 'fn' && operands.length > 1) {
-        throw this.err(operands[1]!.offset, `unexpected ${describeOperand(operands[1]!)} after ${describeOperand(first)}`, "call a function first, e.g. {{ printf \"%s\" .Status }}, or pipe with '|'")
-      }
-      return {operands, offset}
-    }
-
-    commands.push(parseCommand())
-    while (i < toks.length) {
-      const t = toks[i]!
-      if (t.kind === 'rparen') throw this.err(t.offset, "unexpected ')'")
-      i++
-      if (i >= toks.length) throw this.err(t.offset, "missing function after '|'", 'e.g. {{ .Status | toUpper }}')
-      const cmd = parseCommand()
-      if (cmd.operands[0]!.kind !== 'fn') throw this.err(cmd.offset, `cannot pipe into ${describeOperand(cmd.operands[0]!)}: expected a function`, 'e.g. {{ .Status | toUpper }}')
-      commands.push(cmd)
-    }
+    const commands = parseCommands<Operand>(toks, i, start, {
+      fail: this.fail,
+      operand: (t) => this.operand(t),
+      group: (inner, offset) => ({kind: 'pipe', pipeline: {commands: inner, decl: [], offset}, offset}),
+      nested: (offset, parse) => this.nested(offset, parse),
+      describe: describeOperand,
+      examples: {call: '{{ printf "%s" .Status }}', pipe: '{{ .Status | toUpper }}'},
+    })
     commands.forEach((cmd, j) => {
       const first = cmd.operands[0]!
       if (first.kind === 'fn') checkArity(first, cmd.operands.length - 1 + (j > 0 ? 1 : 0), this.source)
@@ -603,53 +442,30 @@ class Parser {
   }
 
   private operand(t: Tok): Operand {
-    switch (t.kind) {
-      case 'string':
-      case 'number':
-        return {kind: 'literal', value: t.value!, offset: t.offset}
-      case 'var': {
-        const [name, ...path] = t.text.split('.')
-        return {kind: 'field', base: 'var', name: name!, path, offset: t.offset}
-      }
-      case 'dot':
-        return {kind: 'field', base: 'dot', path: [], offset: t.offset}
-      case 'field':
-        return {kind: 'field', base: 'dot', path: t.text.slice(1).split('.'), offset: t.offset}
-      case 'ident': {
-        if (t.text === 'true' || t.text === 'false') return {kind: 'literal', value: t.text === 'true', offset: t.offset}
-        if (t.text === 'nil') return {kind: 'literal', value: null, offset: t.offset}
-        if (KEYWORDS.has(t.text)) throw this.err(t.offset, `'${t.text}' must start its own action`, `write {{ ${t.text} … }}`)
-        if (!(t.text in FUNCTIONS)) {
-          const guess = closest(t.text, NOTIFY_TEMPLATE_FUNCTIONS)
-          throw this.err(t.offset, `unknown function '${t.text}'`, guess ? `did you mean '${guess}'?` : `functions: ${NOTIFY_TEMPLATE_FUNCTIONS.join(', ')}`)
-        }
-        return {kind: 'fn', name: t.text, offset: t.offset}
-      }
-      default:
-        throw this.err(t.offset, `unexpected '${t.text}'`)
-    }
+    return tokenOperand<Operand>(t, {
+      fail: this.fail,
+      variable: (v) => {
+        const [name, ...path] = v.text.split('.')
+        return {kind: 'field', base: 'var', name: name!, path, offset: v.offset}
+      },
+      dot: (d) => ({kind: 'field', base: 'dot', path: d.kind === 'dot' ? [] : d.text.slice(1).split('.'), offset: d.offset}),
+      isFunction: (name) => name in FUNCTIONS,
+      functions: NOTIFY_TEMPLATE_FUNCTIONS,
+      keywords: KEYWORDS,
+      keywordHint: (word) => `write {{ ${word} … }}`,
+    })
   }
 }
 
 function checkArity(fn: {name: string; offset: number}, n: number, source: number): void {
   const spec = FUNCTIONS[fn.name]!
-  if (n < spec.min || n > spec.max) {
-    const want = spec.min === spec.max ? `${spec.min}` : spec.max === Infinity ? `at least ${spec.min}` : `${spec.min} to ${spec.max}`
-    throw new NotifyTemplateError(source, fn.offset, `${fn.name} takes ${want} argument${want === '1' ? '' : 's'}, got ${n}`)
-  }
+  const problem = arityProblem(fn.name, spec.min, spec.max, n)
+  if (problem) throw new NotifyTemplateError(source, fn.offset, problem)
 }
 
 function describeOperand(o: Operand): string {
-  switch (o.kind) {
-    case 'field':
-      return (o.base === 'var' ? o.name! : '') + (o.path.length > 0 ? '.' + o.path.join('.') : o.base === 'dot' ? '.' : '')
-    case 'literal':
-      return JSON.stringify(o.value)
-    case 'fn':
-      return o.name
-    case 'pipe':
-      return '(…)'
-  }
+  if (o.kind !== 'field') return describeSharedOperand(o)
+  return (o.base === 'var' ? o.name! : '') + (o.path.length > 0 ? '.' + o.path.join('.') : o.base === 'dot' ? '.' : '')
 }
 
 // ------------------------------------------------------------------------------------ checking
@@ -979,15 +795,9 @@ export function truthy(v: Value): boolean {
 }
 
 function compare(a: Value, b: Value): number {
-  if (typeof a === 'number' || typeof b === 'number') {
-    const x = toNumber(a)
-    const y = toNumber(b)
-    return x < y ? -1 : x > y ? 1 : x === y ? 0 : Number.NaN
-  }
+  if (typeof a === 'number' || typeof b === 'number') return compareNumbers(toNumber(a), toNumber(b))
   if (typeof a === 'boolean' || typeof b === 'boolean') return a === b ? 0 : Number.NaN
-  const x = text(a)
-  const y = text(b)
-  return x < y ? -1 : x > y ? 1 : 0
+  return compareStrings(text(a), text(b))
 }
 
 function toNumber(v: Value): number {
