@@ -38,6 +38,9 @@ describe('alert templates: rendering', () => {
 describe('alert templates: compile errors carry the offset', () => {
   const cases: Array<[string, number, RegExp, RegExp?]> = [
     ['{{ $value | humanise }}', 12, /unknown function 'humanise'/, /did you mean 'humanize'/],
+    // names every JavaScript object has are not template functions (they used to fail only when rendered)
+    ['{{ $value | toString }}', 12, /unknown function 'toString'/],
+    ['{{ constructor }}', 3, /unknown|constructor/],
     ['CPU on {{ $labels.host ', 7, /unclosed action/],
     ['{{ $lables.host }}', 3, /unknown variable \$lables/, /did you mean \$labels/],
     ['{{ .Lables.host }}', 3, /unknown field \.Lables/, /did you mean \.Labels/],

@@ -237,3 +237,12 @@ describe('the channel samples', () => {
     })
   }
 })
+
+describe('notify templates: JavaScript object names are not functions', () => {
+  it('toString and constructor are refused when the template is parsed, not when it renders', async () => {
+    const {parseTemplateSource, NotifyTemplateError} = await import('../../src/core/notify/template/engine.js')
+    for (const src of ['{{ toString 1 }}', '{{ .Status | constructor }}']) {
+      assert.throws(() => parseTemplateSource(src, 0), (err: unknown) => err instanceof NotifyTemplateError && /unknown function/.test(err.message), src)
+    }
+  })
+})

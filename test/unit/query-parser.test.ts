@@ -75,6 +75,9 @@ describe('query parser: valid expressions', () => {
 describe('query parser: errors point at the offending column', () => {
   const cases: Array<{q: string; col: number; msg: RegExp; hint?: RegExp}> = [
     {q: 'meen(cpu.usage_user)', col: 1, msg: /unknown function 'meen'/, hint: /did you mean 'mean'/},
+    // names every JavaScript object has are not functions of the language
+    {q: 'constructor(cpu.usage_user)', col: 1, msg: /unknown function 'constructor'/},
+    {q: 'x.y + toString(x.y)', col: 7, msg: /unknown function 'toString'/},
     {q: 'mean(cpu.usage_user{cpu="cpu-total") by host', col: 36, msg: /expected ',' or '}'/},
     {q: 'mean(cpu.usage_user', col: 20, msg: /expected '\)' to close mean\(/},
     {q: 'cpu.usage_user{cpu=cpu-total}', col: 20, msg: /expected a quoted value/},

@@ -231,7 +231,7 @@ class TemplateParser {
       fail: templateError,
       variable: (v) => this.variable(v),
       dot: (d) => (d.kind === 'dot' ? {kind: 'dot', path: [], offset: d.offset} : this.dotOperand(d.text.slice(1).split('.'), d.offset, d.text)),
-      isFunction: (name) => name in FUNCTIONS,
+      isFunction: (name) => Object.hasOwn(FUNCTIONS, name),
       functions: TEMPLATE_FUNCTIONS,
       keywords: OWN_ACTION_KEYWORDS,
       keywordHint: (word) => `write {{ ${word} }}`,

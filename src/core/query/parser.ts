@@ -518,8 +518,8 @@ class Parser {
     const nameTok = this.peek()
     const name = nameTok.text
     if ((AGGREGATION_OPS as readonly string[]).includes(name) || (LEGACY_AGGREGATIONS as readonly string[]).includes(name)) return this.aggregation()
-    const func = LEGACY_FUNCTIONS[name] ?? name
-    if (!(func in FUNCTIONS)) {
+    const func = Object.hasOwn(LEGACY_FUNCTIONS, name) ? LEGACY_FUNCTIONS[name] : name
+    if (!Object.hasOwn(FUNCTIONS, func)) {
       const guess = closest(name, ALL_NAMES)
       this.fail(nameTok, `unknown function '${name}'`, guess ? `did you mean '${guess}'?` : 'see docs/query.md for the functions')
     }

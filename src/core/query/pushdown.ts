@@ -71,7 +71,7 @@ function candidates(expr: PromExpr): Candidate[] {
 
 function candidate(e: PromExpr): Candidate | undefined {
   const plain = (m: PromExpr): m is MatrixSelector => m.kind === 'matrix' && m.range > 0 && m.selector.offset === undefined && m.selector.at === undefined
-  if (e.kind === 'call' && e.func in OVER_TIME && e.args.length === 1 && plain(e.args[0])) return {node: e, matrix: e.args[0], fn: OVER_TIME[e.func]}
+  if (e.kind === 'call' && Object.hasOwn(OVER_TIME, e.func) && e.args.length === 1 && plain(e.args[0])) return {node: e, matrix: e.args[0], fn: OVER_TIME[e.func]}
   if (e.kind === 'aggregation' && POOLED[e.op] && !e.without && !e.param && plain(e.expr) && !e.grouping.includes('__name__')) {
     return {node: e, matrix: e.expr, fn: POOLED[e.op]!, by: e.grouping}
   }

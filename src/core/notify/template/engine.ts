@@ -449,7 +449,7 @@ class Parser {
         return {kind: 'field', base: 'var', name: name!, path, offset: v.offset}
       },
       dot: (d) => ({kind: 'field', base: 'dot', path: d.kind === 'dot' ? [] : d.text.slice(1).split('.'), offset: d.offset}),
-      isFunction: (name) => name in FUNCTIONS,
+      isFunction: (name) => Object.hasOwn(FUNCTIONS, name),
       functions: NOTIFY_TEMPLATE_FUNCTIONS,
       keywords: KEYWORDS,
       keywordHint: (word) => `write {{ ${word} … }}`,

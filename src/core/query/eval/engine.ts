@@ -295,7 +295,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
   const vector = (elements: VectorElement[]): Value => ({type: 'vector', elements: checkUnique(elements, f)})
   const perElement = (elements: VectorElement[], map: (v: number) => number) => vector(elements.map((e) => ({labels: withoutName(e.labels), t, v: map(e.v)})))
 
-  if (f in rangeFunctions) {
+  if (Object.hasOwn(rangeFunctions, f)) {
     arity(expr, 1)
     const out: VectorElement[] = []
     for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
@@ -306,7 +306,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
     return vector(out)
   }
 
-  if (f in fn.overTimeFunctions || f === 'quantile_over_time') {
+  if (Object.hasOwn(fn.overTimeFunctions, f) || f === 'quantile_over_time') {
     const isQuantile = f === 'quantile_over_time'
     arity(expr, isQuantile ? 2 : 1)
     const phi = isQuantile ? scalarArg(0) : 0
@@ -323,7 +323,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
     return vector(out)
   }
 
-  if (f in mathFunctions) {
+  if (Object.hasOwn(mathFunctions, f)) {
     arity(expr, 1)
     return perElement(vectorArg(0), mathFunctions[f])
   }
