@@ -2,7 +2,7 @@ import {InputError} from '../../errors.js'
 import {compileLinearRegex, type Matcher, replaceAllLinear} from '../../model/matcher.js'
 import type {Aggregation, AtModifier, BinaryExpr, Call, MatrixSelector, PromExpr, Subquery, VectorMatching, VectorSelector} from './ast.js'
 import * as fn from './functions.js'
-import {type Labels, labelsKey, METRIC_NAME, type RawSeries, type Sample, type SeriesSource, withoutName} from './series.js'
+import {type Labels, labelsKey as keyOf, METRIC_NAME, type RawSeries, type Sample, type SeriesSource, withoutName} from './series.js'
 
 /**
  * Prometheus' evaluation model over a {@link SeriesSource}: an instant query is evaluated at one
@@ -144,7 +144,7 @@ function evaluateNode(expr: PromExpr, t: number, ctx: Context): Value {
       const value = evaluate(expr.expr, t, ctx)
       if (expr.op === '+') return value
       if (value.type === 'scalar') return {type: 'scalar', t, v: -value.v}
-      return {type: 'vector', elements: checkUnique(vectorOf(value, 'unary minus').map((e) => ({labels: withoutName(e.labels), t, v: -e.v})), 'unary minus')}
+      return {type: 'vector', elements: checkUnique(vectorOf(value, 'unary minus').map((e) => ({labels: dropName(e.labels), t, v: -e.v})), 'unary minus')}
     }
 
     case 'call':
@@ -171,8 +171,13 @@ function stringOf(value: Value, where: string): string {
   return value.v
 }
 
+/** One array per selector, so a source can remember which series it matched (MemorySeriesSource does). */
+const matchersOf = new WeakMap<VectorSelector, Matcher[]>()
+
 function selectorMatchers(sel: VectorSelector): Matcher[] {
-  return sel.name === undefined ? sel.matchers : [{name: METRIC_NAME, op: '=', value: sel.name}, ...sel.matchers]
+  let matchers = matchersOf.get(sel)
+  if (!matchers) matchersOf.set(sel, (matchers = sel.name === undefined ? sel.matchers : [{name: METRIC_NAME, op: '=', value: sel.name}, ...sel.matchers]))
+  return matchers
 }
 
 /** The time a selector reads at: `@` replaces the evaluation time, then `offset` moves back. */
@@ -203,7 +208,7 @@ function selectRange(ms: MatrixSelector, t: number, ctx: Context): Array<RawSeri
   const end = selectionTime(ms.selector, t, ctx)
   const range = ms.range || ctx.implicitRange
   const window = {start: end - range, end}
-  return windowSamples(ms.selector, end, range, ctx).map((s) => ({...s, window}))
+  return windowSamples(ms.selector, end, range, ctx).map((s) => ({labels: s.labels, samples: s.samples, window}))
 }
 
 /**
@@ -293,14 +298,14 @@ function call(expr: Call, t: number, ctx: Context): Value {
   const scalarArg = (i: number) => scalarOf(evaluate(expr.args[i], t, ctx), `${f}()`)
   const stringArg = (i: number) => stringOf(evaluate(expr.args[i], t, ctx), `${f}()`)
   const vector = (elements: VectorElement[]): Value => ({type: 'vector', elements: checkUnique(elements, f)})
-  const perElement = (elements: VectorElement[], map: (v: number) => number) => vector(elements.map((e) => ({labels: withoutName(e.labels), t, v: map(e.v)})))
+  const perElement = (elements: VectorElement[], map: (v: number) => number) => vector(elements.map((e) => ({labels: dropName(e.labels), t, v: map(e.v)})))
 
   if (Object.hasOwn(rangeFunctions, f)) {
     arity(expr, 1)
     const out: VectorElement[] = []
     for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
       const v = rangeFunctions[f](s.samples, s.window)
-      if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
+      if (v !== undefined) out.push({labels: dropName(s.labels), t, v})
     }
 
     return vector(out)
@@ -315,7 +320,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
     for (const s of rangeOf(matrixArg(expr, isQuantile ? 1 : 0), t, ctx)) {
       if (s.samples.length === 0) continue
       // last_over_time is the one range function that keeps the metric name (Prometheus does the same)
-      const labels = f === 'last_over_time' ? s.labels : withoutName(s.labels)
+      const labels = f === 'last_over_time' ? s.labels : dropName(s.labels)
       // mon: last_over_time remembers its sample's time, for timestamp(last_over_time(x[1h]))
       out.push({labels, t, v: aggregateValues(s.samples.map((x) => x.v)), sampleT: f === 'last_over_time' ? s.samples.at(-1)!.t : undefined})
     }
@@ -350,7 +355,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
       const out: VectorElement[] = []
       for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
         const v = fn.predictLinear(s.samples, t, seconds)
-        if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
+        if (v !== undefined) out.push({labels: dropName(s.labels), t, v})
       }
 
       return vector(out)
@@ -364,7 +369,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
       const out: VectorElement[] = []
       for (const s of rangeOf(matrixArg(expr, 0), t, ctx)) {
         const v = fn.holtWinters(s.samples, smoothing, trend)
-        if (v !== undefined) out.push({labels: withoutName(s.labels), t, v})
+        if (v !== undefined) out.push({labels: dropName(s.labels), t, v})
       }
 
       return vector(out)
@@ -392,7 +397,7 @@ function call(expr: Call, t: number, ctx: Context): Value {
       // time() - timestamp(last_over_time(x[1h])) > 300 (Prometheus 2.42 gives the evaluation time there)
       const arg = expr.args[0]
       const ownTime = arg.kind === 'vector' || (arg.kind === 'call' && arg.func === 'last_over_time') || (arg.kind === 'aggregation' && (arg.op === 'first' || arg.op === 'last'))
-      return vector(vectorArg(0).map((e) => ({labels: withoutName(e.labels), t, v: (ownTime ? (e.sampleT ?? t) : t) / 1000})))
+      return vector(vectorArg(0).map((e) => ({labels: dropName(e.labels), t, v: (ownTime ? (e.sampleT ?? t) : t) / 1000})))
     }
 
     case 'round': {
@@ -555,7 +560,7 @@ export function literalNumber(expr: PromExpr | undefined): number | undefined {
  */
 function anomaly(expr: Call, t: number, ctx: Context): Value {
   const {inner, periodMs, periods, bandSteps} = anomalyArgs(expr)
-  const at = (time: number) => checkUnique(vectorOf(evaluate(inner, time, ctx), 'anomaly()').map((e) => ({labels: withoutName(e.labels), t: time, v: e.v})), 'anomaly')
+  const at = (time: number) => checkUnique(vectorOf(evaluate(inner, time, ctx), 'anomaly()').map((e) => ({labels: dropName(e.labels), t: time, v: e.v})), 'anomaly')
   const current = at(t)
   if (current.length === 0) return {type: 'vector', elements: []}
   let memo = ctx.anomalyHistory.get(expr)
@@ -623,7 +628,7 @@ function histogramQuantile(phi: number, elements: VectorElement[], t: number): V
     if (le === undefined) continue
     const upperBound = le === '+Inf' || le === 'Inf' ? Number.POSITIVE_INFINITY : Number(le)
     if (Number.isNaN(upperBound)) continue
-    const {le: _le, ...rest} = withoutName(e.labels)
+    const {le: _le, ...rest} = dropName(e.labels)
     const key = labelsKey(rest)
     let group = groups.get(key)
     if (!group) groups.set(key, (group = {labels: rest, buckets: []}))
@@ -635,7 +640,7 @@ function histogramQuantile(phi: number, elements: VectorElement[], t: number): V
 
 function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
   if (without) {
-    const out = withoutName(labels)
+    const out = {...dropName(labels)}
     for (const name of grouping) delete out[name]
     return out
   }
@@ -829,7 +834,7 @@ function binary(expr: BinaryExpr, t: number, ctx: Context): Value {
   }
 
   // arithmetic and `bool` drop the metric name; a filtering comparison keeps the series as it is
-  const resultLabels = (labels: Labels) => (!isComparison || bool ? withoutName(labels) : labels)
+  const resultLabels = (labels: Labels) => (!isComparison || bool ? dropName(labels) : labels)
   if (lhs.type === 'scalar' || rhs.type === 'scalar') {
     const scalarOnLeft = lhs.type === 'scalar'
     const scalar = scalarOnLeft ? scalarOf(lhs, op) : scalarOf(rhs, op)
@@ -910,4 +915,26 @@ function setOperation(op: 'and' | 'or' | 'unless', lhs: VectorElement[], rhs: Ve
   if (op === 'unless') return lhs.filter((e) => !rhsSignatures.has(signature(e.labels, matching)))
   const lhsSignatures = new Set(lhs.map((e) => signature(e.labels, matching)))
   return [...lhs, ...rhs.filter((e) => !lhsSignatures.has(signature(e.labels, matching)))]
+}
+
+/**
+ * The label set without its metric name, one object per label set: a range query drops the name of
+ * the same series at every step, and the key of that one object is then computed once. Label
+ * objects are never modified after they are made (groupLabels copies before it deletes).
+ */
+const nameless = new WeakMap<Labels, Labels>()
+
+function dropName(labels: Labels): Labels {
+  let out = nameless.get(labels)
+  if (!out) nameless.set(labels, (out = METRIC_NAME in labels ? withoutName(labels) : labels))
+  return out
+}
+
+const keys = new WeakMap<Labels, string>()
+
+/** {@link keyOf} remembered per label object (hot in range queries and uniqueness checks). */
+function labelsKey(labels: Labels): string {
+  let key = keys.get(labels)
+  if (key === undefined) keys.set(labels, (key = keyOf(labels)))
+  return key
 }

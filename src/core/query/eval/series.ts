@@ -41,14 +41,13 @@ export class MemorySeriesSource implements SeriesSource {
   }
 
   select(matchers: Matcher[], mint: number, maxt: number): RawSeries[] {
-    const selected: RawSeries[] = []
-    for (const s of this.series) {
-      if (!matchesAll(matchers, s.labels)) continue
-      selected.push({labels: s.labels, samples: samplesBetween(s.samples, mint, maxt)})
-    }
-
-    return selected
+    // a range query asks with the same matchers at every step: match the labels once
+    let matched = this.matched.get(matchers)
+    if (!matched) this.matched.set(matchers, (matched = this.series.filter((s) => matchesAll(matchers, s.labels))))
+    return matched.map((s) => ({labels: s.labels, samples: samplesBetween(s.samples, mint, maxt)}))
   }
+
+  private readonly matched = new WeakMap<Matcher[], RawSeries[]>()
 }
 
 /**
