@@ -17,7 +17,7 @@ import {STORE_SECTIONS} from '../core/config/load.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Live terminal dashboard: CPU, memory, load, disks, network, checks and alerts.'
-  static override description = `Reads the store through the query language (as mon query does), so it shows any host whose metrics are in the embedded store or InfluxDB. Keys: q quit, Tab focus, ↑↓ select, a acknowledge, s silence, h host, / filter, c per-core CPU, +/- refresh rate, ? help. See docs/top.md.`
+  static override description = `Reads the store through the query language (as mon query does), so it shows any host whose metrics are in the store: Telegraf's names (mon collect, Telegraf into InfluxDB) or node_exporter's (a Prometheus or VictoriaMetrics store; --panels, detected by default). Keys: q quit, Tab focus, ↑↓ select, a acknowledge, s silence, h host, / filter, c per-core CPU, +/- refresh rate, ? help. See docs/top.md.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --host web-01 --since 1h',
