@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import type {Clock} from '../clock.js'
 import {SqliteStore} from './sqlite/store.js'
-import type {FullStore} from './types.js'
+import {ReadOnlyStoreError, type FullStore} from './types.js'
 
 import type {StoreConfig} from '../config/schema.js'
 
@@ -49,4 +49,12 @@ export function describeStore(cfg: StoreConfig, dataDir: string): string {
   if (cfg.type === 'prometheus') return `prometheus:${cfg.url}`
   const db = cfg.bucket ?? cfg.database
   return `influxdb:${cfg.url}${db ? `/${db}` : ''}`
+}
+
+/**
+ * Refuses a command that writes (`mon write`, `mon collect`, retention, `store import`) on a
+ * read-only store, from the config alone: one clear message naming the store type, exit 2.
+ */
+export function requireWritableStore(cfg: StoreConfig, what: string): void {
+  if (cfg.type === 'prometheus') throw new ReadOnlyStoreError('prometheus', cfg.url, what)
 }
