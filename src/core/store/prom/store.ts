@@ -165,6 +165,7 @@ export abstract class PromApiStore implements FullStore {
       answer = undefined
     }
 
+    if (isMissingPath(res)) throw this.describe(new HttpStatusError(`${this.url}${full}`, res.status, res.headers, res.body), 'query', full)
     if (res.status === 400 || res.status === 422 || (answer?.status === 'error' && res.status < 300)) {
       throw new PromQueryError(answer?.error ?? serverMessage(res.body), shownQuery, this.serverName, `${this.url}${full}`, res.status)
     }
@@ -197,7 +198,7 @@ export abstract class PromApiStore implements FullStore {
 
     if (!(last instanceof HttpStatusError)) return err instanceof Error ? err : new Error(String(err))
     const status = last.status
-    const msg = last.serverMessage || `HTTP ${status}`
+    const msg = exportMessage(last.body) || `HTTP ${status}`
     if (status === 401 || status === 403) {
       return new PromApiError(`${this.serverName} at ${url} refused the credentials for ${action} (${status}: ${msg})`, false, {
         hint: 'check store.token, or store.username and store.password',
@@ -206,9 +207,9 @@ export abstract class PromApiStore implements FullStore {
       })
     }
 
-    if (status === 404) {
-      return new PromApiError(`${this.serverName} at ${url} has no such endpoint (404: ${msg})`, false, {
-        hint: `check store.url (and store.type: ${this.kind})${this.kind === 'victoriametrics' ? '; a cluster needs store.tenant' : ''}`,
+    if (status === 404 || isMissingPath(last)) {
+      return new PromApiError(`${this.serverName} at ${url} has no such endpoint (${last.status}: ${msg})`, false, {
+        hint: `check store.url (and store.type: ${this.kind})${this.kind !== 'victoriametrics' ? '' : this.cfg.type === 'victoriametrics' && this.cfg.tenant !== undefined ? '; store.tenant is set: a single-node server takes no tenant' : '; a cluster (vminsert/vmselect) needs store.tenant'}`,
         exitCode: EXIT_USAGE,
         cause: last,
         status,
@@ -423,7 +424,7 @@ export class VictoriaMetricsStore extends PromApiStore {
         if (res.status < 200 || res.status > 299) throw new HttpStatusError(this.writeUrl, res.status, res.headers, res.body)
       })
     } catch (error) {
-      if (error instanceof HttpStatusError && error.status === 400) {
+      if (error instanceof HttpStatusError && error.status === 400 && !isMissingPath(error)) {
         throw new InfluxWriteRejected(this.writeUrl, [analyzeRejection(error.serverMessage, batch)], batch.count)
       }
 
@@ -484,6 +485,7 @@ export class VictoriaMetricsStore extends PromApiStore {
 
   private refused(res: HttpResponse, path: string, query: string | undefined): never {
     const url = `${this.url}${this.readPrefix}${path}`
+    if (isMissingPath(res)) throw this.describe(new HttpStatusError(url, res.status, res.headers, res.body), 'query', this.readPrefix + path)
     if (res.status === 400 || res.status === 422) throw new PromQueryError(exportMessage(res.body), query ?? '', this.serverName, url, res.status)
     throw this.describe(new HttpStatusError(url, res.status, res.headers, res.body), 'query', this.readPrefix + path)
   }
@@ -570,6 +572,11 @@ function* parseExport(body: string, bad: () => never): Generator<ExportLine> {
     if (!line || typeof line.metric !== 'object' || !Array.isArray(line.timestamps) || !Array.isArray(line.values)) bad()
     yield line
   }
+}
+
+/** VictoriaMetrics answers a path it does not serve (a cluster path on a single node) with 400 "unsupported path requested". */
+function isMissingPath(res: {status: number; body: string}): boolean {
+  return res.status === 404 || (res.status === 400 && /unsupported path requested/.test(res.body))
 }
 
 /** VictoriaMetrics' plain-text error of /export, without its `remoteAddr: …; requestURI: …;` prefix. */
