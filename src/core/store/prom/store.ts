@@ -167,7 +167,7 @@ export abstract class PromApiStore implements FullStore {
 
     if (isMissingPath(res)) throw this.describe(new HttpStatusError(`${this.url}${full}`, res.status, res.headers, res.body), 'query', full)
     if (res.status === 400 || res.status === 422 || (answer?.status === 'error' && res.status < 300)) {
-      throw new PromQueryError(answer?.error ?? serverMessage(res.body), shownQuery, this.serverName, `${this.url}${full}`, res.status)
+      throw new PromQueryError(answer?.error ? clipMiddle(answer.error) : exportMessage(res.body), shownQuery, this.serverName, `${this.url}${full}`, res.status)
     }
 
     if (res.status < 200 || res.status > 299) throw this.describe(new HttpStatusError(`${this.url}${full}`, res.status, res.headers, res.body), 'query', full)
@@ -581,7 +581,16 @@ function isMissingPath(res: {status: number; body: string}): boolean {
 
 /** VictoriaMetrics' plain-text error of /export, without its `remoteAddr: …; requestURI: …;` prefix. */
 function exportMessage(body: string): string {
-  return serverMessage(body)
-    .replace(/^remoteAddr: "[^"]*"; requestURI: [^;]*; /, '')
-    .trim()
+  const text = body.trim()
+  const json = text.startsWith('{') ? serverMessage(text) : text
+  return clipMiddle(json.replace(/^remoteAddr: "[^"]*"; requestURI: [^;]*; /, '').trim())
+}
+
+/**
+ * A long server message cut in the middle: VictoriaMetrics chains its errors (`a: b: the cause`), so
+ * the cause is at the end and the context at the start.
+ */
+function clipMiddle(text: string, max = 600): string {
+  if (text.length <= max) return text
+  return `${text.slice(0, Math.floor(max / 3))} … ${text.slice(text.length - Math.floor((2 * max) / 3))}`
 }
