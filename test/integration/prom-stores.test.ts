@@ -297,6 +297,27 @@ describe('VictoriaMetrics and Prometheus as stores', () => {
     assert.deepEqual(transitions(await run(T + 17 * MIN)), [['RoomTooHot', 'firing', 'resolved']])
   })
 
+  it('rules over the read-only Prometheus: evaluated, alerts fire, nothing is written to it', async () => {
+    writeFileSync(
+      join(tmp.dir, 'edge-rules.yaml'),
+      `groups:
+  - name: edges
+    interval: 1m
+    rules:
+      - alert: EdgeHigh
+        expr: edge > 11
+        labels: {severity: page}
+`,
+    )
+    const cfg = config('prom-rules', `{type: prometheus, url: '${prometheus.url}'}`, `rules: {files: ['${join(tmp.dir, 'edge-rules.yaml')}']}\n`)
+    const r = await runMon(['alerts', 'eval', '--once', '--all', '--config', cfg, '--at', iso(T0 + 4 * SEC), '--json', '--debug'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as AlertsEvalOnceSummary
+    assert.deepEqual(out.ruleErrors, [])
+    assert.deepEqual(out.transitions.map((t) => [t.alertname, t.to]), [['EdgeHigh', 'firing']])
+    assert.doesNotMatch(r.stderr, /cannot write alert series/)
+  })
+
   it('an unreachable server: one clear error naming the URL; rules go to their error state', async () => {
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
