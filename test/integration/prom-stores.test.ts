@@ -14,7 +14,7 @@
  *     go to their error state
  */
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {prometheusStoreSchema, victoriaMetricsStoreSchema} from '../../src/core/config/schema.js'
@@ -250,6 +250,17 @@ describe('VictoriaMetrics and Prometheus as stores', () => {
     const init = await runMon(['store', 'init', '--config', cfg, '--json'], {env})
     assert.equal(init.code, 0, init.stderr)
     assert.equal((JSON.parse(init.stdout) as {created: boolean}).created, false)
+  })
+
+  it('mon store archive reads the raw points back from VictoriaMetrics', async () => {
+    const file = join(tmp.dir, 'archive.lp')
+    const r = await runMon(['store', 'archive', '--config', join(tmp.dir, 'vm.yaml'), '--before', iso(T0 + MIN), '--to', file, '--json'], {env})
+    assert.equal(r.code, 0, r.stderr)
+    const lines = readFileSync(file, 'utf8').trim().split('\n').sort()
+    assert.ok(lines.includes(`disk,host=b,path=/var used=7.5 ${T0}`), lines.join('\n'))
+    assert.ok(lines.includes(`disk,host=a,path=/ free=3 ${T0}`), lines.join('\n'))
+    assert.ok(lines.includes(`edge,host=a value=4 ${T0 + 4 * SEC}`), lines.join('\n'))
+    assert.equal(lines.filter((l) => l.startsWith('edge,')).length, edgePoints().length)
   })
 
   it('alert rules fire and resolve against VictoriaMetrics at injected times', async () => {

@@ -497,7 +497,8 @@ export class VictoriaMetricsStore extends PromApiStore {
   /** Every raw point in [start, end), a series at a time, for `mon store archive`. */
   async *scan(start: number, end: number): AsyncIterable<Point[]> {
     const path = '/api/v1/export'
-    const res = await this.get(path, {'match[]': '{__name__!=""}', start: apiTime(start), end: apiTime(end - 1)}, 'export')
+    // VictoriaMetrics holds nothing before 1970
+    const res = await this.get(path, {'match[]': '{__name__!=""}', start: apiTime(Math.max(0, start)), end: apiTime(end - 1)}, 'export')
     if (res.status < 200 || res.status > 299) this.refused(res, path, '{__name__!=""}')
     for (const line of parseExport(res.body, () => this.notExport(res.body, path))) {
       const {__name__: name = '', ...tags} = line.metric
