@@ -363,6 +363,26 @@ describe('VictoriaMetrics and Prometheus as stores', () => {
     // one series is within the limit
     const one = await runMon(['query', 'edge{host="a"}', '--config', cfg, '--at', iso(T0 + 2 * SEC), '--json'], {env})
     assert.equal(one.code, 0, one.stderr)
+    // rules: the one over every series is in error with the server's message, the other still runs
+    writeFileSync(
+      join(tmp.dir, 'limited.rules.yaml'),
+      `groups:
+  - name: limited
+    interval: 1m
+    rules:
+      - alert: AnyEdge
+        expr: edge > 0
+      - alert: EdgeA
+        expr: edge{host="a"} > 1
+`,
+    )
+    const rules = config('limited-rules', `{type: victoriametrics, url: '${limited.url}'}`, `rules: {files: ['${join(tmp.dir, 'limited.rules.yaml')}']}\n`)
+    const e = await runMon(['alerts', 'eval', '--once', '--all', '--config', rules, '--at', iso(T0 + 2 * SEC), '--json'], {env})
+    assert.equal(e.code, 1, e.stderr)
+    const out = JSON.parse(e.stdout) as AlertsEvalOnceSummary
+    assert.deepEqual(out.ruleErrors.map((x) => x.rule), ['limited/AnyEdge'])
+    assert.match(out.ruleErrors[0].error, new RegExp(`VictoriaMetrics at ${limited.url}/api/v1/export rejected the query: .*exceeds 1`))
+    assert.deepEqual(out.transitions.map((t) => [t.alertname, t.to]), [['EdgeA', 'firing']])
   })
 
   it('a cluster path on a single-node server: no such endpoint, with what to change', async () => {
