@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {requireWritableStore} from '../core/store/open.js'
 import {BaseCommand} from '../cli/base.js'
 import {openContext} from '../cli/context.js'
 import {createCliLogger} from '../cli/log.js'
@@ -43,6 +44,7 @@ export default class Collect extends BaseCommand {
     const [timeout, drain] = [parseDuration(flags.timeout), parseDuration(flags['drain-timeout'])]
     const ctx = await openContext(flags, {sections: COLLECT_SECTIONS})
     const {config, dataDir} = ctx.loaded
+    requireWritableStore(config.store, 'store collected points (mon collect)')
     const log = createCliLogger(config.log, {secrets: secretValues(ctx.loaded), debug: this.debugEnabled()})
     const known = [...inputNames(config), ...new Set(buildInputs(config, collectorContext(config, dataDir, ctx.clock, log)).map((i) => i.kind)), SELF_INPUT]
     for (const name of flags.input ?? []) {

@@ -7,6 +7,8 @@ import {tryParseDuration} from '../core/config/duration.js'
 import {InputError} from '../core/errors.js'
 import {QueryDeadline} from '../core/query/deadline.js'
 import {prepareQuery, type QueryResult} from '../core/query/run.js'
+import {checkPromQLStore, runPromQLPassthrough} from '../core/store/prom/passthrough.js'
+import {parseTime} from '../core/query/time.js'
 import {checkPassthroughStore, runPassthrough, type RawQueryResult} from '../core/store/influx/passthrough.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 import type {QueryPlan} from '../core/store/types.js'
@@ -27,6 +29,7 @@ With no range flags the query is an INSTANT query at now (or --at): exactly what
     `<%= config.bin %> <%= command.id %> 'cpu.usage_user{host="web-01"}[10m]' --format csv`,
     `<%= config.bin %> <%= command.id %> 'mean(cpu.usage_user[5m]) by host' --explain`,
     `<%= config.bin %> <%= command.id %> --influxql 'SELECT mean(usage_idle) FROM cpu WHERE time > now() - 1h GROUP BY time(5m), host'`,
+    `<%= config.bin %> <%= command.id %> --promql 'sum by (job) (rate(http_requests_total[5m]))'`,
     `<%= config.bin %> <%= command.id %> --flux 'from(bucket: "mon") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "mem")'`,
   ]
 
@@ -41,20 +44,38 @@ With no range flags the query is an INSTANT query at now (or --at): exactly what
     format: Flags.string({char: 'f', description: 'output format', options: ['table', 'json', 'csv', 'chart'], default: 'table'}),
     timeout: Flags.string({description: 'give up after this long with "query timed out" (exit 1); default: config query.timeout (10s)'}),
     explain: Flags.boolean({description: 'print (on stderr) how the query is evaluated and how each read ran on the backend: tier, SQL or InfluxQL'}),
-    influxql: Flags.string({description: 'run this InfluxQL as written on an InfluxDB store (1.x, 2.x, 3.x)', exclusive: ['flux']}),
-    flux: Flags.string({description: 'run this Flux as written on an InfluxDB 2.x store', exclusive: ['influxql']}),
+    influxql: Flags.string({description: 'run this InfluxQL as written on an InfluxDB store (1.x, 2.x, 3.x)', exclusive: ['flux', 'promql']}),
+    flux: Flags.string({description: 'run this Flux as written on an InfluxDB 2.x store', exclusive: ['influxql', 'promql']}),
+    promql: Flags.string({description: "run this PromQL as written on a Prometheus or VictoriaMetrics store (the server's names: m_f, not m.f), an instant query at now or --at", exclusive: ['influxql', 'flux']}),
   }
 
   async run(): Promise<QueryResult | RawQueryResult> {
     const {args, flags} = await this.parse(Query)
-    const passthrough = flags.influxql !== undefined || flags.flux !== undefined
-    if (passthrough && args.query) throw new InputError('give either an expression or --influxql/--flux, not both')
+    const passthrough = flags.influxql !== undefined || flags.flux !== undefined || flags.promql !== undefined
+    if (passthrough && args.query) throw new InputError('give either an expression or --influxql/--flux/--promql, not both')
     if (!passthrough && !args.query) throw new InputError('missing query', {hint: "e.g. mon query 'mean(cpu.usage_user) by host' (or --influxql '…' on InfluxDB)"})
-    if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux'})
+    if (passthrough && flags.format === 'chart') throw new InputError('--format chart needs a mon expression', {hint: 'use --format table, csv or json with --influxql/--flux/--promql'})
     const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
       const timeoutMs = tryParseDuration(flags.timeout ?? ctx.loaded.config.query.timeout)
       if (!(timeoutMs! > 0)) throw new InputError(`--timeout: invalid duration ${JSON.stringify(flags.timeout)}`, {hint: 'a positive duration such as 30s or 2m'})
+      if (flags.promql !== undefined) {
+        if (flags.since !== undefined || flags.until !== undefined || flags.step !== undefined || flags.every !== undefined) {
+          throw new InputError('--promql runs an instant query (at now or --at)', {hint: 'drop --since/--until/--step, or use a range selector in the PromQL (x[1h])'})
+        }
+
+        this.debugLine(`promql: ${flags.promql}`)
+        checkPromQLStore(ctx.loaded.config.store.type, ctx.storeName)
+        const at = flags.at === undefined ? ctx.clock.now() : parseTime(flags.at, ctx.clock.now(), '--at')
+        const store = await ctx.store()
+        const raw = await new QueryDeadline(timeoutMs!, ctx.clock).bound(runPromQLPassthrough(store, ctx.storeName, flags.promql, at))
+        const rawFormat = flags.format as 'table' | 'csv' | 'json'
+        const nothing = this.jsonEnabled() ? undefined : emptyRawQueryNote(raw, rawFormat)
+        if (nothing) this.warnLine(nothing)
+        else if (!this.jsonEnabled()) this.log(renderRawQueryResult(raw, rawFormat))
+        return raw
+      }
+
       if (passthrough) {
         this.debugLine(`${flags.flux === undefined ? 'influxql' : 'flux'}: ${flags.flux ?? flags.influxql}`)
         // said from the config, before the store is opened (an embedded store's data dir may not exist)

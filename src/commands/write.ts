@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {requireWritableStore} from '../core/store/open.js'
 import {BaseCommand} from '../cli/base.js'
 import {openContext} from '../cli/context.js'
 import {progressReporter} from '../cli/progress.js'
@@ -35,6 +36,7 @@ Exit status: 0 every valid point was written (lines --skip-invalid left out incl
     const precision = parsePrecision(flags.precision)
     const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
+      requireWritableStore(ctx.loaded.config.store, 'write points (mon write)')
       const store = await ctx.store()
       const bar = progressReporter('writing', {enabled: !this.jsonEnabled()})
       const summary = await writeLineProtocol(store, {

@@ -134,13 +134,13 @@ export async function startInfluxd(): Promise<RunningServer> {
   })
 }
 
-/** VictoriaMetrics: accepts InfluxDB line protocol on /write and /api/v2/write, exports on /api/v1/export. */
-export async function startVictoriaMetrics(): Promise<RunningServer> {
+/** VictoriaMetrics: accepts InfluxDB line protocol on /write and /api/v2/write, exports on /api/v1/export. `extraArgs`: more flags (limits). */
+export async function startVictoriaMetrics(extraArgs: string[] = []): Promise<RunningServer> {
   const bin = requireBinary('victoria-metrics', 'victoria-metrics')
   return startProcess({
     name: 'victoria-metrics',
     bin,
-    args: (port, dir) => [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-search.disableCache', '-loggerLevel=ERROR'],
+    args: (port, dir) => [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-search.disableCache', '-loggerLevel=ERROR', ...extraArgs],
     ready: async (url) => (await fetch(`${url}/health`)).ok,
   })
 }

@@ -21,13 +21,14 @@ import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
-import {influxStoreSchema} from '../../src/core/config/schema.js'
+import {influxStoreSchema, prometheusStoreSchema, victoriaMetricsStoreSchema} from '../../src/core/config/schema.js'
 import type {Point} from '../../src/core/model/point.js'
 import {walk} from '../../src/core/query/ast.js'
 import {DEFAULT_SUBQUERY_STEP_MS} from '../../src/core/query/eval/engine.js'
 import {runInstant, runRange} from '../../src/core/query/executor.js'
 import {parseQuery} from '../../src/core/query/parser.js'
 import {InfluxStore} from '../../src/core/store/influx/store.js'
+import {PrometheusStore, VictoriaMetricsStore} from '../../src/core/store/prom/store.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import type {Store} from '../../src/core/store/types.js'
 import type {RawSeries} from '../../src/core/query/eval/series.js'
@@ -43,7 +44,8 @@ import {
   SEC,
   type SeriesValues,
 } from '../helpers/prometheus.js'
-import {type RunningServer, startInfluxd, startPrometheus, tempDir} from '../helpers/servers.js'
+import {type RunningServer, startInfluxd, startPrometheus, startVictoriaMetrics, tempDir} from '../helpers/servers.js'
+import {waitForVictoriaMetrics} from '../helpers/victoriametrics.js'
 
 const at = (ms: number) => String(ms / 1000)
 
@@ -361,16 +363,26 @@ function stepsOf(r: {start: number; end: number; step: number}): number[] {
 
 const EVALUATION_TIMES = [...INSTANTS, ...RANGES.flatMap(stepsOf)]
 
-describe('PromQL text on mon (embedded store and influxd) against a real Prometheus 2.42', () => {
+describe('PromQL text on mon (embedded store, influxd, VictoriaMetrics, Prometheus as a store) against a real Prometheus 2.42', () => {
   const data = promqlFixture()
   const tmp = tempDir('mon-promql-text-diff-')
   let prometheus: RunningServer
   let influxd: RunningServer
+  let victoria: RunningServer
   let influx: InfluxStore
   let embedded: SqliteStore
+  let vm: VictoriaMetricsStore
+  let promStore: PrometheusStore
+  /**
+   * mon evaluates the same text over each store's raw reads: the fixture written through mon into
+   * the embedded store, influxd and VictoriaMetrics (as cpu_busy_value …: a dotless name is field
+   * value), and the very Prometheus the answers come from, read as a store (cpu_busy).
+   */
   const stores: Array<[string, () => Store]> = [
     ['embedded', () => embedded],
     ['influxd', () => influx],
+    ['victoriametrics', () => vm],
+    ['prometheus', () => promStore],
   ]
   const tally = {expressions: 0, values: 0, documented: 0, differences: 0}
 
@@ -379,20 +391,26 @@ describe('PromQL text on mon (embedded store and influxd) against a real Prometh
       const {__name__: measurement, ...tags} = s.labels
       return s.samples.map((x) => ({measurement, tags, fields: {value: x.v}, ts: x.t}))
     })
-    ;[prometheus, influxd] = await Promise.all([startPrometheus(openMetrics(data)), startInfluxd()])
+    ;[prometheus, influxd, victoria] = await Promise.all([startPrometheus(openMetrics(data)), startInfluxd(), startVictoriaMetrics()])
+    vm = new VictoriaMetricsStore(victoriaMetricsStoreSchema.parse({type: 'victoriametrics', url: victoria.url}))
+    promStore = new PrometheusStore(prometheusStoreSchema.parse({type: 'prometheus', url: prometheus.url}))
     influx = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: influxd.url, database: 'promql', batch_size: 5000}))
     await influx.init()
     // the embedded store answers from raw data while it is within retention.raw of "now"
     embedded = new SqliteStore({path: join(tmp.dir, 'mon.db'), clock: new ManualClock(T0 + 2 * 60 * MIN)})
-    await Promise.all([influx.write(points), embedded.write(points)])
+    await Promise.all([influx.write(points), embedded.write(points), vm.write(points)])
+    // VictoriaMetrics makes what it ingested searchable a little later: wait until every sample reads back
+    await waitForVictoriaMetrics(victoria.url, points.length)
   })
 
   after(async () => {
     await influx?.close()
     await embedded?.close()
-    await Promise.all([prometheus?.destroy(), influxd?.destroy()])
+    await vm?.close()
+    await promStore?.close()
+    await Promise.all([prometheus?.destroy(), influxd?.destroy(), victoria?.destroy()])
     tmp.cleanup()
-    const compared = `${tally.expressions} expressions × (3 instant + 2 range) × 2 stores: ${tally.values} values compared`
+    const compared = `${tally.expressions} expressions × (3 instant + 2 range) × ${stores.length} stores: ${tally.values} values compared`
     console.log(`# [promql-differential] ${compared}, ${tally.differences} differences (${tally.documented} documented)`)
   })
 

@@ -101,7 +101,7 @@ describe('config errors: file:line:col: message', () => {
     {
       name: 'unknown store type',
       text: 'store:\n  type: mysql\n',
-      message: 'mon.yaml:2:9: store.type: expected one of "sqlite", "influxdb", got string "mysql"',
+      message: 'mon.yaml:2:9: store.type: expected one of "sqlite", "influxdb", "victoriametrics", "prometheus", got string "mysql"',
     },
     {
       name: 'missing required option',

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {requireWritableStore} from '../../core/store/open.js'
 import {BaseCommand} from '../../cli/base.js'
 import {openContext} from '../../cli/context.js'
 import {progressCounter} from '../../cli/progress.js'
@@ -22,6 +23,7 @@ export default class StoreImport extends BaseCommand {
     const ctx = await openContext(flags, {sections: STORE_SECTIONS})
     try {
       const bar = progressCounter('importing', {enabled: !this.jsonEnabled(), unit: 'points'})
+      requireWritableStore(ctx.loaded.config.store, 'import points (store import)')
       const result = await importFile(await ctx.store(), {file: args.file, precision: flags.precision === undefined ? undefined : (parsePrecision(flags.precision) as 'ms'), progress: (n) => bar.update(n), now: ctx.clock.now()})
       bar.done()
       if (!this.jsonEnabled()) this.log(`imported ${plural(result.points, 'point')} from ${result.file} into ${ctx.storeName}`)

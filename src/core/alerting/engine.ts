@@ -11,7 +11,7 @@ import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../query/deadline.js'
 import {evaluateInstant, type Sample} from '../query/executor.js'
 import {containsAbsent} from '../query/ast.js'
 import type {StateDb} from '../state/db.js'
-import {hasTierRouting, type QueryPlan, type Store} from '../store/types.js'
+import {hasTierRouting, isReadOnlyStore, type QueryPlan, type Store} from '../store/types.js'
 import {alertFingerprint} from './fingerprint.js'
 import {AlertStateReader, AlertStateWriter, memoryStateDb} from './persist.js'
 import {recordedPoints, recordedSeriesKeys, seriesKeyOf, writeRecorded} from './recording.js'
@@ -199,7 +199,9 @@ class Engine implements RuleEngine {
     this.clock = opts.clock ?? systemClock
     this.log = opts.log ?? silentLogger
     this.defaults = {...DEFAULT_ENGINE, ...opts.defaults}
-    this.writeSeries = opts.writeSeries ?? true
+    // a read-only store (Prometheus) gets no `alerts`/`mon_internal` series: state.db has the alerts
+    this.writeSeries = (opts.writeSeries ?? true) && !isReadOnlyStore(opts.store)
+    if ((opts.writeSeries ?? true) && isReadOnlyStore(opts.store)) this.log.debug('the store is read-only: the alerts and mon_internal series are not written', {store: opts.store.kind})
     this.concurrency = Math.max(1, opts.concurrency ?? 8)
     this.retentionMs = opts.historyRetentionMs ?? 30 * 86_400_000
     if (opts.cache !== false) {

@@ -38,7 +38,8 @@ agent:
   # Write mon's own metrics (measurement mon_internal) every interval.
   self_metrics: true
 
-# Where metrics are stored: an embedded SQLite database, or InfluxDB 1.x/2.x.
+# Where metrics are stored: an embedded SQLite database, InfluxDB 1.x/2.x, VictoriaMetrics, or
+# (read-only) a Prometheus server.
 store:
 =  # Embedded database (default path: <data_dir>/mon.db).
 =  type: sqlite
@@ -76,6 +77,21 @@ store:
 ~  timeout: 10s
 ~  # Verify the server's TLS certificate.
 ~  tls_verify: true
+  # Or VictoriaMetrics (docs/victoriametrics.md): line protocol in, PromQL's API out; m.f is m_f there.
+  #   type: victoriametrics
+  #   url: http://localhost:8428
+  #   # a cluster: vminsert /insert/<tenant>/influx/write, vmselect /select/<tenant>/prometheus
+  #   tenant: 0
+  #   # vmselect's own address, when it is not url
+  #   read_url: http://vmselect:8481
+  #   token: \${VM_TOKEN}
+  #   (precision, gzip, batch_size, batch_bytes, concurrency, max_retries, max_retry_time,
+  #   timeout and tls_verify as for InfluxDB)
+  # Or a Prometheus server, read-only: mon queries it and evaluates rules, never writes there.
+  #   type: prometheus
+  #   url: http://localhost:9090
+  #   token: \${PROMETHEUS_TOKEN}
+  #   timeout: 10s
 
 `
 

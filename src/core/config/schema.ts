@@ -84,8 +84,52 @@ export const influxStoreSchema = z.strictObject({
   tls_verify: bool().default(true),
 })
 
-const storeVariants = z.discriminatedUnion('type', [sqliteStoreSchema, influxStoreSchema])
-const storeKeys = [...new Set([...Object.keys(sqliteStoreSchema.shape), ...Object.keys(influxStoreSchema.shape)])]
+/**
+ * VictoriaMetrics (read-write): line protocol in (`/write`), the Prometheus query API out. `tenant`
+ * makes it a cluster: writes to vminsert `/insert/<tenant>/influx/write`, reads from vmselect
+ * `/select/<tenant>/prometheus/api/v1/…`, both under `url` (vmauth or a proxy in front), or reads
+ * under `read_url` when vmselect has its own address.
+ */
+export const victoriaMetricsStoreSchema = z.strictObject({
+  type: z.literal('victoriametrics'),
+  url: httpUrl(),
+  /** cluster: the tenant (`accountID` or `accountID:projectID`); omitted: a single-node server */
+  tenant: z
+    .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().regex(/^\d+(:\d+)?$/, {error: 'expected an account id such as 0 or 12:3 (accountID[:projectID])'}))
+    .optional(),
+  /** cluster: vmselect's base URL when it is not `url` */
+  read_url: httpUrl().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** sent as `Authorization: Bearer <token>` (vmauth) */
+  token: z.string().optional(),
+  precision: z.enum(['ns', 'us', 'ms', 's']).default('ms'),
+  gzip: z.union([z.literal('auto'), bool()], {error: (iss) => `expected auto, true or false, got ${describeValue(iss.input)}`}).default('auto'),
+  batch_size: int({min: 1}).default(5000),
+  batch_bytes: size().default('4MiB'),
+  concurrency: int({min: 1, max: 64}).default(2),
+  max_retries: int({min: 0}).default(5),
+  max_retry_time: duration().default('1m'),
+  timeout: duration({positive: true}).default('10s'),
+  tls_verify: bool().default(true),
+})
+
+/** A Prometheus server, read-only: mon queries it and evaluates rules over it, but never writes. */
+export const prometheusStoreSchema = z.strictObject({
+  type: z.literal('prometheus'),
+  url: httpUrl(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** sent as `Authorization: Bearer <token>` */
+  token: z.string().optional(),
+  timeout: duration({positive: true}).default('10s'),
+  tls_verify: bool().default(true),
+})
+
+const storeVariants = z.discriminatedUnion('type', [sqliteStoreSchema, influxStoreSchema, victoriaMetricsStoreSchema, prometheusStoreSchema])
+const storeKeys = [
+  ...new Set([...Object.keys(sqliteStoreSchema.shape), ...Object.keys(influxStoreSchema.shape), ...Object.keys(victoriaMetricsStoreSchema.shape), ...Object.keys(prometheusStoreSchema.shape)]),
+]
 
 /** `type` defaults to sqlite. */
 export const storeSchema = z
@@ -206,7 +250,11 @@ export type MonConfigInput = z.input<typeof monConfigSchema>
 
 export type SqliteStoreConfig = z.output<typeof sqliteStoreSchema> & {path: string}
 export type InfluxStoreConfig = z.output<typeof influxStoreSchema>
-export type StoreConfig = SqliteStoreConfig | InfluxStoreConfig
+export type VictoriaMetricsStoreConfig = z.output<typeof victoriaMetricsStoreSchema>
+export type PrometheusStoreConfig = z.output<typeof prometheusStoreSchema>
+/** The stores that speak the Prometheus query API. */
+export type PromApiStoreConfig = VictoriaMetricsStoreConfig | PrometheusStoreConfig
+export type StoreConfig = SqliteStoreConfig | InfluxStoreConfig | VictoriaMetricsStoreConfig | PrometheusStoreConfig
 
 /** The validated config with every default applied, `data_dir` resolved and `store.path` set for sqlite. */
 export type MonConfig = Omit<ParsedConfig, 'store' | 'data_dir'> & {data_dir: string; store: StoreConfig}

@@ -9,7 +9,7 @@ import type {LoadedConfig} from '../config/load.js'
 import type {Logger} from '../log.js'
 import {compileFromConfig} from '../notify/index.js'
 import {openMemoryStateDb, openStateDb, stateDbPath, type StateDb} from '../state/db.js'
-import type {Store} from '../store/types.js'
+import {isReadOnlyStore, type Store} from '../store/types.js'
 import {LocalIncidents, type LocalIncidentOptions} from './service.js'
 import {STATE_MIGRATIONS} from './store.js'
 
@@ -53,7 +53,8 @@ export function localIncidentsFromConfig(opts: {
     notify: compileFromConfig(opts.loaded, {db, log: opts.log}),
     clock: opts.clock,
     log: opts.log,
-    writeEvents: store ? async (points) => void (await store.write(points)) : undefined,
+    // a read-only store (Prometheus) gets no incident events: the audit trail in state.db has them
+    writeEvents: store && !isReadOnlyStore(store) ? async (points) => void (await store.write(points)) : undefined,
     where: stateDbPath(opts.loaded.dataDir),
     onChange: opts.onChange,
   })

@@ -5,8 +5,8 @@ import {existsSync} from 'node:fs'
 import {didYouMean} from '../did-you-mean.js'
 import type {StoreConfig} from '../config/schema.js'
 import {UserError} from '../errors.js'
-import {embeddedStorePath} from './open.js'
-import {isInitializable, type FullStore, type InitResult, type StoreCatalog} from './types.js'
+import {describeStore, embeddedStorePath} from './open.js'
+import {isInitializable, isReadOnlyStore, ReadOnlyStoreError, type FullStore, type InitResult, type StoreCatalog} from './types.js'
 
 export type {InitResult} from './types.js'
 
@@ -34,6 +34,7 @@ export async function initStore(cfg: StoreConfig, dataDir: string, open: () => P
   }
 
   const store = await open()
+  if (isReadOnlyStore(store)) throw new ReadOnlyStoreError(cfg.type, 'url' in cfg ? cfg.url : describeStore(cfg, dataDir), 'create anything there (store init)')
   if (!isInitializable(store)) throw new Error(`store.type ${cfg.type} opened a ${store.kind} store without init()`)
   return store.init()
 }

@@ -1,3 +1,4 @@
+import {InputError} from '../errors.js'
 import type {FieldType, Point} from '../model/point.js'
 import type {Matcher} from '../model/matcher.js'
 import type {RetentionPolicy, TierChoice} from './retention.js'
@@ -210,4 +211,31 @@ export class UnalignedBucketsError extends Error {
 /** The start of the bucket holding `t` for a plan's `every` and `offset`. */
 export function planBucketStart(t: number, every: number, offset = 0): number {
   return Math.floor((t - offset) / every) * every + offset
+}
+
+/**
+ * A store mon only reads (a Prometheus server): its write() refuses with a
+ * {@link ReadOnlyStoreError}; callers that write on their own account (the rule engine's `alerts`
+ * series, mon's self-metrics) ask {@link isReadOnlyStore} and skip.
+ */
+export interface ReadOnly {
+  readonly readOnly: true
+}
+
+export function isReadOnlyStore<S extends object>(store: S): store is S & ReadOnly {
+  return (store as Partial<ReadOnly>).readOnly === true
+}
+
+/** A write to a read-only store: says which store and what to do instead. Exit 2. */
+export class ReadOnlyStoreError extends InputError {
+  constructor(
+    readonly storeType: string,
+    location: string,
+    what = 'write points',
+  ) {
+    super(`the store is ${storeType} at ${location} (store.type: ${storeType}), which mon only reads: it cannot ${what}`, {
+      hint: `point mon at a store it can write (store.type: sqlite, influxdb or victoriametrics), or let ${storeType} scrape the data`,
+    })
+    this.name = 'ReadOnlyStoreError'
+  }
 }

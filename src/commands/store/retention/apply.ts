@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {requireWritableStore} from '../../../core/store/open.js'
 import {BaseCommand} from '../../../cli/base.js'
 import {openContext} from '../../../cli/context.js'
 import {renderTable} from '../../../cli/render/table.js'
@@ -31,6 +32,7 @@ export default class StoreRetentionApply extends BaseCommand {
     const {flags} = await this.parse(StoreRetentionApply)
     const ctx = await openContext(flags, {sections: STORE_SECTIONS, mustExist: true})
     try {
+      requireWritableStore(ctx.loaded.config.store, 'apply retention (the server keeps its own)')
       const policy = retentionPolicy(ctx.loaded.config.retention)
       const tiers = policy.map((t) => ({name: t.name, resolution: t.resolution ? formatDuration(t.resolution) : 'every point', keep: Number.isFinite(t.keep) ? formatDuration(t.keep) : 'forever'}))
       const store = await ctx.store()

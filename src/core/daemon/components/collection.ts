@@ -1,4 +1,5 @@
 /** The daemon's collection: inputs on their schedules and the push listener → spool → store. */
+import {isReadOnlyStore} from '../../store/types.js'
 import {buildInputs, collectorContext} from '../../collectors/registry.js'
 import {errorMessage} from '../../errors.js'
 import {createAgent, type Agent, type AgentStopSummary} from '../../pipeline/agent.js'
@@ -26,12 +27,19 @@ export function collectionComponent(ctx: ComponentContext): CollectionComponent 
       buildInputs(next.loaded.config, collectorContext(next.loaded.config, ctx.dataDir, ctx.clock, ctx.log))
     },
     async start(cfg) {
+      if (isReadOnlyStore(ctx.store)) {
+        // a Prometheus store: it scrapes for itself; rules, notifications and incidents still run
+        ctx.log.warn('the store is read-only: inputs are not collected (the daemon evaluates rules, notifies and runs incidents)', {store: ctx.store.kind})
+        return
+      }
+
       agent = await createAgent({config: cfg.loaded.config, dataDir: ctx.dataDir, store: ctx.store, clock: ctx.clock, timer: ctx.timer, log: ctx.log, random: ctx.random})
       await agent.start()
     },
     async apply(next) {
-      await agent!.reload(next.loaded.config)
-      return `inputs: ${agent!.inputs.length}`
+      if (!agent) return 'inputs: none (read-only store)'
+      await agent.reload(next.loaded.config)
+      return `inputs: ${agent.inputs.length}`
     },
     async stop(deadline) {
       if (!agent) return

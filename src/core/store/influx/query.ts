@@ -14,7 +14,7 @@ import {rawSplit, type InfluxTiers, type TierState} from './tiers.js'
 
 /** The --influxql / --flux passthrough answer: InfluxDB's tables as it returned them. */
 export interface RawQueryResult {
-  language: 'influxql' | 'flux'
+  language: 'influxql' | 'flux' | 'promql'
   query: string
   series: RawSeries[]
   messages: string[]
