@@ -239,7 +239,7 @@ export function parseLine(rules: LineRules, line: string, file: string, ts: numb
         } else time = t
       }
       if (caps) {
-        const tags: Tags = {path: file}
+        const tags: Tags = {file}
         for (const name of rules.tagNames) {
           const v = caps[name]
           if (v !== undefined && v !== '') tags[name] = v.replace(/^\u0000/, '')
