@@ -182,11 +182,17 @@ inputs:
   assert.equal(await queryValue(config, 'sum(count_over_time(events{source="tail"}[1h]))'), 2)
   const e = await runMon(['query', 'count_over_time(events{source="tail", method="POST"}[1h])', '--at', AT, '--config', config, '--json'])
   assert.match(e.stdout, new RegExp(`"file": "${log.replace(/[/.]/g, '\\$&')}"`))
-  const titles = await runMon(['query', '--influxql', 'SELECT title FROM events', '--config', config, '--json'])
-  if (titles.code === 0) {
-    assert.match(titles.stdout, /502 on \/api\/orders/)
-    assert.match(titles.stdout, /503 on \/api\/orders/)
-  }
+  // the titles, read back as line protocol
+  const lp = join(dir, 'out.lp')
+  const a = await runMon(['store', 'archive', '--after', '2023-11-14T00:00:00Z', '--before', AT, '--to', lp, '--config', config])
+  assert.equal(a.code, 0, a.stderr)
+  const events = readFileSync(lp, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('events,'))
+    .sort()
+  assert.equal(events.length, 2, events.join('\n'))
+  assert.match(events[0]!, /^events,file=\S+,host=box,method=POST,source=tail title="502 on \/api\/orders",value=1 1700000001000$/)
+  assert.match(events[1]!, /^events,file=\S+,host=box,method=POST,source=tail title="503 on \/api\/orders",value=1 1700000002000$/)
   // the unmatched line is counted
   const u = await runMon(['query', `last_over_time(mon_internal.unmatched{component="tail"}[10000d])`, '--config', config, '--json'])
   assert.equal(u.code, 0, u.stderr)
