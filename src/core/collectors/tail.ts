@@ -367,6 +367,8 @@ export interface FilePosition {
   /** the last point's time and how many lines before it had that same time (kept unique per file) */
   lastTs?: number
   seq?: number
+  /** the path was found missing (ENOENT): a file there later is a new one, even with the same inode number */
+  gone?: boolean
 }
 
 interface TailState {
@@ -411,6 +413,29 @@ function saveState(file: string, state: TailState): void {
 
 const clone = (s: TailState): TailState => ({files: Object.fromEntries(Object.entries(s.files).map(([k, v]) => [k, {...v}]))})
 
+/** What one input has read and committed, shared by the collectors a config reload makes for it. */
+interface Follower {
+  committed: TailState
+  positions: TailState
+  /** open descriptors, per path, of the file being followed (a renamed file stays readable through it) */
+  open: Map<string, {fd: number; dev: number; ino: number}>
+  counters: Map<string, FileCounters>
+  /** the state after each collect() whose points are not yet known to be spooled, in collect order */
+  pending: Array<{gen: number; state: TailState}>
+  gen: number
+  /** points of a run were lost: read again from the committed state */
+  rewind: boolean
+  firstScan: boolean
+  /** paths missing at the last run (counted once per disappearance) */
+  missingNow: Set<string>
+}
+
+const followers = new Map<string, Follower>()
+
+function newFollower(committed: TailState): Follower {
+  return {committed, positions: clone(committed), open: new Map(), counters: new Map(), pending: [], gen: 0, rewind: false, firstScan: true, missingNow: new Set()}
+}
+
 /** The Collector the agent calls `spooled(ok)` on, once per collect() and in collect order. */
 export interface TailCollector extends Collector {
   spooled(ok: boolean): void
@@ -422,17 +447,11 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
   const rules = lineRules(cfg)
   const staticTags = {...(Array.isArray(cfg.tags) ? {} : cfg.tags), ...cfg.static_tags}
   const statePath = tailStatePath(ctx.stateDir, name)
-  let committed = loadState(statePath)
-  let positions = clone(committed)
-  /** open descriptors, per path, of the file being followed (a renamed file stays readable through it) */
-  const open = new Map<string, {fd: number; dev: number; ino: number}>()
-  const counters = new Map<string, FileCounters>()
-  const pending: Array<{gen: number; state: TailState}> = []
-  let gen = 0
-  let rewind = false
-  let firstScan = true
-  /** paths missing at the last run (counted once per disappearance) */
-  const missingNow = new Set<string>()
+  // what is read and committed outlives a config reload: the new collector of the same input goes on from it
+  let f = followers.get(statePath)
+  if (!f) followers.set(statePath, (f = newFollower(loadState(statePath))))
+  const sh = f
+  const {open, counters, pending, missingNow} = sh
   const countersOf = (p: string): FileCounters => {
     let c = counters.get(p)
     if (!c) counters.set(p, (c = newCounters()))
@@ -452,7 +471,8 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
 
   /** Reads whole lines from `fd` at `pos.offset` (a partial last one waits unless `final`), advancing the offset. */
   const readLines = (fd: number, pos: FilePosition, size: number, final: boolean, lines: string[], c: FileCounters): void => {
-    let remaining = Math.min(size - pos.offset, cfg.max_read)
+    // a rotated file is read to its end at once (the path goes on with the new file); the followed one max_read per run
+    let remaining = final ? size - pos.offset : Math.min(size - pos.offset, cfg.max_read)
     if (remaining <= 0) return
     const buf = Buffer.allocUnsafe(Math.min(remaining, 1 << 20))
     let carry: Buffer | undefined
@@ -534,13 +554,14 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
     const c = countersOf(path)
     const out: string[] = []
     lines.push({path, lines: out})
-    let pos = positions.files[path]
+    let pos = sh.positions.files[path]
     let st: Stats
     try {
       st = statSync(path)
     } catch (err) {
       // gone (or its directory unreadable): what the kept descriptor still has is read, then wait for it to come back
       if (pos && open.has(path)) drainOld(path, pos, out, c, errors)
+      if (pos && (err as NodeJS.ErrnoException).code === 'ENOENT') pos.gone = true
       if (!missingNow.has(path)) {
         missingNow.add(path)
         c.missing++
@@ -548,21 +569,20 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
       errors.push(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : errorMessage(err)} (looked for again at the next run)`)
       return
     }
-    if (missingNow.delete(path) && pos) {
-      // came back: a new file unless it is the same inode
-      if (pos.ino !== st.ino || pos.dev !== st.dev) {
-        drainOld(path, pos, out, c, errors)
-        c.rotations++
-        pos = positions.files[path] = {dev: st.dev, ino: st.ino, offset: 0, lastTs: pos.lastTs, seq: pos.seq}
-      }
+    missingNow.delete(path)
+    if (pos?.gone) {
+      // removed, then created again: a new file (its inode number may be the old one's)
+      closeFd(path)
+      c.rotations++
+      pos = sh.positions.files[path] = {dev: st.dev, ino: st.ino, offset: 0, lastTs: pos.lastTs, seq: pos.seq}
     }
     if (!pos) {
-      const start = cfg.from_beginning || !firstScan ? 0 : st.size
-      pos = positions.files[path] = {dev: st.dev, ino: st.ino, offset: start}
+      const start = cfg.from_beginning || !sh.firstScan ? 0 : st.size
+      pos = sh.positions.files[path] = {dev: st.dev, ino: st.ino, offset: start}
     } else if (pos.ino !== st.ino || pos.dev !== st.dev) {
       drainOld(path, pos, out, c, errors)
       c.rotations++
-      pos = positions.files[path] = {dev: st.dev, ino: st.ino, offset: 0, lastTs: pos.lastTs, seq: pos.seq}
+      pos = sh.positions.files[path] = {dev: st.dev, ino: st.ino, offset: 0, lastTs: pos.lastTs, seq: pos.seq}
     } else if (st.size < pos.offset) {
       c.truncations++
       pos.offset = 0
@@ -600,11 +620,11 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
   return {
     name,
     async collect(signal) {
-      if (rewind) {
+      if (sh.rewind) {
         // points of earlier runs never reached the spool: read those lines again
-        rewind = false
-        gen++
-        positions = clone(committed)
+        sh.rewind = false
+        sh.gen++
+        sh.positions = clone(sh.committed)
         for (const p of [...open.keys()]) closeFd(p)
       }
       const errors: string[] = []
@@ -614,7 +634,7 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
       // a path that a glob no longer matches but whose descriptor is open: rotated away, read to its end
       for (const p of [...open.keys()]) {
         if (paths.has(p)) continue
-        const pos = positions.files[p]
+        const pos = sh.positions.files[p]
         const out: string[] = []
         if (pos) drainOld(p, pos, out, countersOf(p), errors)
         else closeFd(p)
@@ -624,13 +644,13 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
         if (signal.aborted) break
         follow(p, read, errors)
       }
-      firstScan = false
+      sh.firstScan = false
       const now = ctx.clock.now()
       const points: Point[] = []
       for (const {path, lines} of read) {
         if (lines.length === 0) continue
         const c = countersOf(path)
-        const pos = positions.files[path]
+        const pos = sh.positions.files[path]
         for (const line of lines) {
           c.lines++
           const r = parseLine(rules, line, path, now)
@@ -676,20 +696,22 @@ export function createTailCollector(cfg: TailInputConfig, ctx: CollectorContext,
         })
       }
       decorate(points.slice(points.length - counters.size), ctx)
-      pending.push({gen, state: clone(positions)})
+      // positions of files no path or glob names any more (rotated away and read to their end)
+      for (const p of Object.keys(sh.positions.files)) if (!paths.has(p) && !open.has(p)) delete sh.positions.files[p]
+      pending.push({gen: sh.gen, state: clone(sh.positions)})
       if (errors.length > 0) throw new PartialCollectError(points, errors)
       return points
     },
     spooled(ok) {
       const p = pending.shift()
-      if (!p || p.gen !== gen) return
+      if (!p || p.gen !== sh.gen) return
       if (!ok) {
-        rewind = true
+        sh.rewind = true
         return
       }
-      committed = p.state
+      sh.committed = p.state
       try {
-        saveState(statePath, committed)
+        saveState(statePath, sh.committed)
       } catch (err) {
         ctx.log.warn('cannot save the tail position', {input: name, file: statePath, error: errorMessage(err)})
       }
