@@ -272,3 +272,38 @@ inputs:
   assert.equal(await queryValue(config, 'sum_over_time(tail.n[1h])'), (33 * 34) / 2)
 })
 
+
+it('an unreadable path (a directory where the log should be): counted and reported, then read once it is a file', {timeout: 60_000}, async () => {
+  const dir = join(tmp.dir, 'unreadable')
+  mkdirSync(dir, {recursive: true})
+  const log = join(dir, 'app.log')
+  const config = join(dir, 'mon.yaml')
+  writeFileSync(
+    config,
+    `data_dir: ${dir}/data
+host: box
+agent: {self_metrics: false}
+inputs:
+  host: {enabled: false}
+  tail:
+    - name: app
+      files: [${log}]
+      from_beginning: true
+      pattern: '^ts=(?P<ts>\\d+) n=(?P<n>\\d+)$'
+      fields: {n: int}
+      time: {field: ts, format: unix_ms}
+`,
+  )
+  mkdirSync(log)
+  const first = await runMon(['collect', '--once', '--json', '--config', config])
+  const s1 = JSON.parse(first.stdout) as {runs: Array<{error?: string}>}
+  assert.match(s1.runs[0]!.error ?? '', /app\.log: .*EISDIR.*\(tried again at the next run\)/)
+  const u = await runMon(['query', `last_over_time(mon_internal.unreadable{component="tail"}[10000d])`, '--config', config, '--json'])
+  assert.match(u.stdout, /"values": \[\s*\[\s*"[^"]+",\s*1\s*\]/, u.stdout)
+  rmSync(log, {recursive: true})
+  writeFileSync(log, `ts=${BASE + 1} n=1\nts=${BASE + 2} n=2\n`)
+  const second = await runMon(['collect', '--once', '--json', '--config', config])
+  assert.equal(second.code, 0, second.stderr)
+  assert.equal((JSON.parse(second.stdout) as {runs: Array<{error?: string}>}).runs[0]!.error, undefined)
+  assert.equal(await queryValue(config, 'count_over_time(tail.n[1h])'), 2)
+})
