@@ -10,6 +10,7 @@ import {hostInput} from './host.js'
 import {httpInput} from './http.js'
 import {listenerInput} from './listener.js'
 import {prometheusInput} from './prometheus.js'
+import {tailInput} from './tail.js'
 import {tcpInput} from './tcp.js'
 import type {Collector, CollectorContext, CollectorDefinition, PullCollectorDefinition, PushCollectorDefinition, Scheduled} from './types.js'
 
@@ -24,6 +25,7 @@ export const COLLECTORS = {
   tcp: tcpInput,
   prometheus: prometheusInput,
   exec: execInput,
+  tail: tailInput,
   listener: listenerInput,
 }
 

@@ -8,6 +8,11 @@ import type {Point, Tags} from '../model/point.js'
 export interface Collector {
   name: string
   collect(signal: AbortSignal): Promise<Point[]>
+  /**
+   * Called once per collect(), in collect order, when that run's points are in the spool (ok) or
+   * were lost (not ok): an input that keeps a read position (tail) advances it only then.
+   */
+  spooled?(ok: boolean): void
 }
 
 /** What every collector gets from the pipeline: identity tags, where to keep state, time, logs. */

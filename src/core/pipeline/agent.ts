@@ -126,6 +126,18 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     return c
   }
 
+  /** per input: the collector hears whether each run's points reached the spool, in run order */
+  const spoolChains = new WeakMap<Input, Promise<void>>()
+  const tellSpooled = (input: Input, ok: Promise<boolean>) => {
+    const hook = input.collector.spooled
+    if (!hook) return
+    const chain = (spoolChains.get(input) ?? Promise.resolve()).then(() => ok).then((v) => hook.call(input.collector, v))
+    spoolChains.set(
+      input,
+      chain.catch(() => {}),
+    )
+  }
+
   const runInput = (input: Input, c: InputStatus, period: number | undefined) => async (signal: AbortSignal) => {
     const started = performance.now()
     const timeout = input.timeout ?? Math.min(period ?? 60_000, 60_000)
@@ -135,8 +147,11 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     try {
       points = await input.collector.collect(limit.signal)
     } catch (err) {
-      if (signal.aborted) return // stopping: not the input's fault
       if (err instanceof PartialCollectError) points = err.points
+      else if (signal.aborted) {
+        tellSpooled(input, Promise.resolve(false))
+        return // stopping: not the input's fault
+      }
       error = errorMessage(err)
     } finally {
       limit.dispose()
@@ -159,8 +174,16 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     // not awaited: the run is over once collected; spooling errors are counted by the batcher.
     // Unless the spool is full (when_full: reject): then the run lasts until its points are
     // taken, so the input's next runs are skipped (counted as overlapped) instead of piling up.
+    const added = points.length > 0 ? batcher.add(input.name, points) : Promise.resolve()
+    tellSpooled(
+      input,
+      added.then(
+        () => true,
+        () => false,
+      ),
+    )
     if (points.length > 0) {
-      const spooled = batcher.add(input.name, points).catch(() => {})
+      const spooled = added.catch(() => {})
       if (batcher.holding() && !signal.aborted) {
         // stopping ends the wait: the final flush then counts what could not be spooled
         let stopped = (): void => {}

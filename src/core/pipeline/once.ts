@@ -55,7 +55,13 @@ export async function collectOnce(inputs: Input[], sink: (input: Input, points: 
       } finally {
         limit.dispose()
       }
-      if (points.length > 0) await sink(input, points)
+      try {
+        if (points.length > 0) await sink(input, points)
+      } catch (err) {
+        input.collector.spooled?.(false)
+        throw err
+      }
+      input.collector.spooled?.(true)
       total += points.length
       const run: InputRun = {input: input.name, points: points.length, ms: Math.round(performance.now() - started)}
       if (error !== undefined) run.error = error
