@@ -1,10 +1,16 @@
 /** Agent-side aggregation: window summaries with hand-computed values, windows closing on the clock, drop_original, late points, and the config (an unknown stat is file:line:col). */
 import assert from 'node:assert/strict'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {parseConfigText} from '../../src/core/config/load.js'
 import {ConfigError} from '../../src/core/config/problems.js'
 import type {Point} from '../../src/core/model/point.js'
 import {WindowAggregator} from '../../src/core/pipeline/aggregator.js'
+import {createAgent} from '../../src/core/pipeline/agent.js'
+import {ManualTimer} from '../../src/core/scheduler/timer.js'
+import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import {tempDir, waitFor} from '../helpers/servers.js'
 
 const M = 60_000
 const T = Date.UTC(2026, 10, 25, 9, 0, 0) // a multiple of 1m
@@ -114,5 +120,70 @@ describe('agent-side aggregation', () => {
     assert.equal(problems.length, 2, problems.join('\n'))
     assert.match(problems[0]!, /^mon\.yaml:6:23: inputs\.http\[0\]\.aggregate\.stats\[1\]: unknown stat "maen" \(did you mean mean\?\): expected count, sum, mean, min, max, first, last, stdev or a percentile p50, p95, p99/)
     assert.match(problems[1]!, /^mon\.yaml:6:29: .*unknown stat "p100"/)
+  })
+})
+
+describe('agent-side aggregation in the agent', () => {
+  it('an exec input every 10s with aggregate {period: 1m}: nothing stored until the window closes, then one summary; stop sends the open window', async () => {
+    const tmp = tempDir('mon-agent-aggregate-')
+    const counter = join(tmp.dir, 'counter')
+    const script = `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo "ticks v=$n"`
+    const {config} = parseConfigText(
+      `data_dir: ${JSON.stringify(tmp.dir)}
+agent: {self_metrics: false, flush_interval: 1s, jitter: 0s}
+inputs:
+  host: {enabled: false}
+  exec:
+    - name: ticks
+      interval: 10s
+      command: [sh, -c, ${JSON.stringify(script)}]
+      aggregate: {period: 1m, stats: [mean, min, max, count]}
+`,
+      'mon.yaml',
+      {},
+    )
+    const timer = new ManualTimer(T)
+    const store = new SqliteStore({path: join(tmp.dir, 'mon.db'), clock: timer})
+    const agent = await createAgent({config, dataDir: tmp.dir, store: async () => store, clock: timer, timer, random: () => 0})
+    const runs = () => (existsSync(counter) ? Number(readFileSync(counter, 'utf8')) : 0)
+    const stored = async (field: string) => (await store.query({measurement: 'ticks', field, matchers: [], start: T - M, end: T + 10 * M})).flatMap((f) => f.rows)
+    try {
+      await agent.start()
+      // one exec run every 10 s of the manual clock; each one finishes (a real process) before time moves on
+      let seen = runs()
+      const step = async () => {
+        await timer.advance(10_000)
+        await waitFor(async () => runs() > seen, 'the exec run')
+        seen = runs()
+        await timer.advance(0)
+      }
+      while (timer.now() < T + 50_000) await step()
+      await agent.flushNow(5000)
+      assert.deepEqual(await stored('v'), [], 'drop_original: no raw points')
+      assert.deepEqual(await stored('v_mean'), [], 'the window [T, T+1m) has not closed')
+      // every run so far (numbered 1, 2, …) was at T+10s … T+50s: all in the window [T, T+1m)
+      const inFirst = seen
+      assert.ok(inFirst >= 5, String(inFirst))
+      await step() // T+60s: the window closes (its timer fires before the run of T+60s)
+      await waitFor(async () => {
+        await agent.flushNow(5000)
+        return (await stored('v_count')).length === 1
+      }, 'the summary in the store')
+      const first = 1
+      const n = inFirst
+      assert.deepEqual(await stored('v_count'), [[T, n]])
+      assert.deepEqual(await stored('v_min'), [[T, first]])
+      assert.deepEqual(await stored('v_max'), [[T, inFirst]])
+      assert.deepEqual(await stored('v_mean'), [[T, (first + inFirst) / 2]])
+      await step() // T+70s
+      const {written} = await agent.stop(5000)
+      assert.ok(written >= 2)
+      // the second window [T+1m, T+2m) held the runs of T+60s and T+70s: sent on stop, as it was
+      assert.deepEqual((await stored('v_count')).map((r) => r[0]), [T, T + M])
+      assert.deepEqual(await stored('v_max'), [[T, inFirst], [T + M, seen]])
+    } finally {
+      await store.close()
+      tmp.cleanup()
+    }
   })
 })
