@@ -19,7 +19,7 @@ export interface EventView {
 
 export default class Events extends BaseCommand {
   static override summary = 'List events (deploys, log matches, alert transitions) in a time range, oldest first.'
-  static override description = `Events are points of the measurement "events" (docs/events.md): written by mon event add (source cli), log tail matches (source tail) and the rule engine's alert transitions (source alerts, with rules.write_series). --tag filters on tags (all must match); --source on the source.
+  static override description = `Events are points of the measurement "events" (docs/events.md): written by mon event add (source cli), log tail matches (source tail) and the rule engine's alert transitions (source alerts: mon daemon, mon alerts eval --once). --tag filters on tags (all must match); --source on the source.
 
 The embedded store and InfluxDB list them; Prometheus and VictoriaMetrics keep numbers only, so there events can be counted in rules but not listed (exit 2 says so).`
 

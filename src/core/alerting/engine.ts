@@ -690,7 +690,7 @@ export function alertEventPoint(t: AlertTransition): Point {
   return eventPoint({source: 'alerts', title: `${name} ${t.to}${where ? ` on ${where}` : ''}`, text: t.alert.annotations.summary, tags, ts: t.at})
 }
 
-/** What a transition writes when rules.write_series is on: the `alerts` series point and the event. */
+/** What a transition writes when the engine writes series (writeSeries): the `alerts` series point and the event. */
 function transitionPoints(t: AlertTransition): Point[] {
   return [alertsPoint(t), alertEventPoint(t)]
 }
