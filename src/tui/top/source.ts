@@ -205,7 +205,7 @@ export class MetricsSource {
   private instant!: Record<Exclude<keyof PanelQueries, 'cpu' | 'net' | 'diskio' | 'load'>, Parsed>
   private readonly charts: Record<'cpu' | 'net' | 'diskio' | 'load', ChartSource>
   /** the last good answer of each instant panel, shown while the backend fails */
-  private last: {memory: MemoryData; disks: DiskRow[]; checks: CheckRow[]} = {memory: {}, disks: [], checks: []}
+  private last: {memory: MemoryData; disks: DiskRow[]; checks: CheckRow[]; events: StoredEvent[]} = {memory: {}, disks: [], checks: [], events: []}
 
   constructor(
     private readonly store: AnyStore,
@@ -230,7 +230,7 @@ export class MetricsSource {
 
   private configure(): void {
     const q = PANEL_SETS[this.settings.panels ?? 'telegraf'].queries(this.settings.host, {perCore: this.settings.perCore, every: this.settings.every})
-    this.last = {memory: {}, disks: [], checks: []}
+    this.last = {memory: {}, disks: [], checks: [], events: []}
     this.queries = q
     this.charts.cpu.setQueries(q.cpu)
     this.charts.net.setQueries(q.net)
@@ -300,13 +300,18 @@ export class MetricsSource {
       guard('memory', undefined, () => this.memory(now)),
       guard('disks', undefined, () => this.disks(now)),
       guard('checks', undefined, () => this.checks(now)),
-      guard('events', [] as StoredEvent[], () => this.events(now, host)),
+      // events are an extra: a backend that fails here fails the panels too, which say so
+      this.events(now, host).catch((error: unknown) => {
+        if (!isOutage(error)) throw error
+        return this.last.events
+      }),
     ])
     // kept for the next failing poll, unless the host changed while this one ran
     if (this.settings === settings) {
       if (memory) this.last.memory = memory
       if (disks) this.last.disks = disks
       if (checks) this.last.checks = checks
+      this.last.events = events
     }
 
     const cpu = this.charts.cpu.data(now)
