@@ -176,6 +176,7 @@ inputs:
       assert.deepEqual(await stored('v_max'), [[T, inFirst]])
       assert.deepEqual(await stored('v_mean'), [[T, (first + inFirst) / 2]])
       await step() // T+70s
+      assert.deepEqual(agent.status().inputs.find((i) => i.name === 'exec:ticks')?.aggregate, {late: 0, summaries: 1, open: 1})
       const {written} = await agent.stop(5000)
       assert.ok(written >= 2)
       // the second window [T+1m, T+2m) held the runs of T+60s and T+70s: sent on stop, as it was

@@ -23,7 +23,7 @@ import type {Point} from '../model/point.js'
 import {parseSchedule} from '../scheduler/schedule.js'
 import {Scheduler, type Job, type JobStatus} from '../scheduler/scheduler.js'
 import {systemTimer, type Timer} from '../scheduler/timer.js'
-import {WindowAggregator} from './aggregator.js'
+import {WindowAggregator, type AggregatorStats} from './aggregator.js'
 import {Batcher} from './batcher.js'
 import {mergeDropCounts, totalDropped} from './drops.js'
 import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
@@ -56,6 +56,8 @@ export interface InputStatus extends InputCounters {
   lastErrorAt?: number
   missed: number
   overlapped: number
+  /** with `aggregate:` — late: points left out of the summaries (their window was already sent) */
+  aggregate?: AggregatorStats
 }
 
 export interface AgentStatus {
@@ -239,7 +241,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     }
     return [...counters.values()].map((c) => {
       const droppedBy = mergeDropCounts({unserializable: b.invalidByInput[c.name], spool_write_failed: b.failedByInput[c.name]}, s[c.name])
-      return {...c, written: w[c.name] ?? 0, dropped: totalDropped(droppedBy), droppedBy}
+      const agg = aggregators.get(c.name)?.agg.status()
+      return {...c, written: w[c.name] ?? 0, dropped: totalDropped(droppedBy), droppedBy, ...(agg ? {aggregate: agg} : {})}
     })
   }
 
