@@ -2,7 +2,7 @@
  * Events as a user meets them: `mon event add` and `mon events` (table, --json, filters), a
  * read-only store refusing, the markers of `mon query --format chart` (no TTY), a rule counting
  * events with `mon alerts eval --once --at`, whose transition is an event too, and the same events
- * through a real InfluxDB.
+ * through a real InfluxDB; on VictoriaMetrics (numbers only) counted but not listed.
  */
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
@@ -12,7 +12,8 @@ import {influxStoreSchema} from '../../src/core/config/schema.js'
 import {eventPoint, readEvents} from '../../src/core/model/events.js'
 import {InfluxStore} from '../../src/core/store/influx/store.js'
 import {runMon} from '../helpers/cli.js'
-import {startInfluxd, tempDir, type RunningServer} from '../helpers/servers.js'
+import {startInfluxd, startVictoriaMetrics, tempDir, type RunningServer} from '../helpers/servers.js'
+import {waitForVictoriaMetrics} from '../helpers/victoriametrics.js'
 
 const T = Date.UTC(2026, 10, 25, 9, 0, 0)
 const iso = (offsetMs: number) => new Date(T + offsetMs).toISOString()
@@ -169,5 +170,37 @@ describe('events on InfluxDB', () => {
     )
     const tail = await readEvents(store, {start: T, end: T + 10 * M, matchers: [{name: 'source', op: '=', value: 'tail'}]})
     assert.deepEqual(tail.map((e) => e.tags), [{source: 'tail', host: 'db-01'}])
+  })
+})
+
+describe('events on VictoriaMetrics (numbers only)', () => {
+  const tmp = tempDir('mon-events-vm-')
+  let vm: RunningServer
+  let config: string
+  const env = {XDG_CONFIG_HOME: join(tmp.dir, 'xdg'), MON_DATA_DIR: ''}
+  before(async () => {
+    vm = await startVictoriaMetrics()
+    config = join(tmp.dir, 'mon.yaml')
+    writeFileSync(config, `data_dir: ${JSON.stringify(join(tmp.dir, 'data'))}\nstore: {type: victoriametrics, url: '${vm.url}'}\n`)
+  })
+  after(async () => {
+    await vm?.destroy()
+    tmp.cleanup()
+  })
+
+  it('mon event add warns that the title is not kept, the event is counted in a query, and mon events refuses with the reason', async () => {
+    for (const m of [1, 2, 3]) {
+      const r = await runMon(['event', 'add', `deploy ${m}`, '--tag', 'service=api', '--at', iso(m * M), '--config', config], {env})
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stderr, /the event is counted but its title is not kept: a VictoriaMetrics store holds numbers only/)
+    }
+    await waitForVictoriaMetrics(vm.url, 3, '{__name__="events_value"}')
+    const q = await runMon(['query', 'count_over_time(events{source="cli", service="api"}[5m])', '--at', iso(4 * M), '--json', '--config', config], {env})
+    assert.equal(q.code, 0, q.stderr)
+    const out = JSON.parse(q.stdout) as {series: Array<{values: Array<[string, number]>}>}
+    assert.deepEqual(out.series.map((s) => s.values[0]![1]), [3])
+    const list = await runMon(['events', '--config', config], {env})
+    assert.equal(list.code, 2)
+    assert.match(list.stderr, /cannot list events: a VictoriaMetrics store holds numbers only/)
   })
 })
