@@ -192,14 +192,15 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       log.info('input recovered', {input: input.name})
       c.lastError = undefined
     }
-    // not awaited: the run is over once collected; spooling errors are counted by the batcher.
-    // Unless the spool is full (when_full: reject): then the run lasts until its points are
-    // taken, so the input's next runs are skipped (counted as overlapped) instead of piling up.
+    // with `aggregate:` the points go into their windows (and on only without drop_original)
     const aggregator = aggregators.get(input.name)
     if (aggregator && points.length > 0) {
       points = aggregator.agg.add(points)
       armAggregator(input.name)
     }
+    // not awaited: the run is over once collected; spooling errors are counted by the batcher.
+    // Unless the spool is full (when_full: reject): then the run lasts until its points are
+    // taken, so the input's next runs are skipped (counted as overlapped) instead of piling up.
     if (points.length > 0) {
       const spooled = batcher.add(input.name, points).catch(() => {})
       if (batcher.holding() && !signal.aborted) {
