@@ -4,7 +4,9 @@ import {openContext} from '../cli/context.js'
 import {emptyQueryNote, renderQueryResult, type QueryFormat} from '../cli/render/query.js'
 import {emptyRawQueryNote, renderRawQueryResult} from '../cli/render/raw-query.js'
 import {tryParseDuration} from '../core/config/duration.js'
-import {InputError} from '../core/errors.js'
+import {errorMessage, InputError} from '../core/errors.js'
+import {eventsUnsupportedReason, readEvents} from '../core/model/events.js'
+import type {ChartMarker} from '../cli/render/chart.js'
 import {QueryDeadline} from '../core/query/deadline.js'
 import {prepareQuery, type QueryResult} from '../core/query/run.js'
 import {checkPromQLStore, runPromQLPassthrough} from '../core/store/prom/passthrough.js'
@@ -17,7 +19,7 @@ export default class Query extends BaseCommand {
   static override summary = 'Query stored metrics with the mon expression language.'
   static override description = `The language is PromQL over mon's names: a selector is measurement.field{tag="value"}, x[5m] is a window, and the functions and operators are Prometheus' (rate, increase, avg_over_time, predict_linear, histogram_quantile, sum by (…), on(…)/group_left, offset, @ …) plus mon's anomaly(), first/last/spread and the older spellings (mean(x) by host, percentile(x, 95)).
 
-With no range flags the query is an INSTANT query at now (or --at): exactly what an alert rule with this expression sees when it evaluates. With --since/--until/--step it is a RANGE query: that instant query evaluated at every step (counted back from --until, or now), so a graph shows what the rule saw at each evaluation. x[5m] shows the raw points of the window. The grammar and a PromQL → mon table are in docs/query.md.`
+With no range flags the query is an INSTANT query at now (or --at): exactly what an alert rule with this expression sees when it evaluates. With --since/--until/--step it is a RANGE query: that instant query evaluated at every step (counted back from --until, or now), so a graph shows what the rule saw at each evaluation. x[5m] shows the raw points of the window. A chart (--format chart) marks the events of its range (mon events) on its time axis. The grammar and a PromQL → mon table are in docs/query.md.`
   static override enableJsonFlag = true
   static override examples = [
     `<%= config.bin %> <%= command.id %> 'avg by (host) (cpu.usage_user{cpu="cpu-total"})'`,
@@ -124,7 +126,20 @@ With no range flags the query is an INSTANT query at now (or --at): exactly what
 
       const nothing = this.jsonEnabled() ? undefined : emptyQueryNote(result, flags.format as QueryFormat)
       if (nothing) this.warnLine(nothing)
-      else if (!this.jsonEnabled()) this.log(renderQueryResult(result, flags.format as QueryFormat))
+      else if (!this.jsonEnabled()) {
+        let markers: ChartMarker[] = []
+        if (flags.format === 'chart' && !eventsUnsupportedReason(store)) {
+          // events of the chart's range as markers; a chart without them beats no chart
+          try {
+            markers = await readEvents(store, {start: q.start, end: q.end + 1})
+          } catch (error) {
+            this.debugLine(`events not drawn: ${errorMessage(error)}`)
+          }
+        }
+
+        this.log(renderQueryResult(result, flags.format as QueryFormat, {markers}))
+      }
+
       return result
     } finally {
       await ctx.close()

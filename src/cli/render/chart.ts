@@ -15,7 +15,17 @@ const MARKERS = ['*', '+', 'o', 'x', '#', '@', '%', '='] as const
  * them, two or more series are drawn as points with one marker each (`*`, `+`, `o` …) instead of
  * lines that would all look alike.
  */
-export function renderChart(series: ChartSeries[], opts: {width?: number; height?: number; title?: string} = {}): string {
+/** An event drawn on the chart: ▲ on the time axis, ┊ up the plot where it is empty, a legend line. */
+export interface ChartMarker {
+  ts: number
+  title: string
+}
+
+const MARKER = '▲'
+/** legend lines at most; the rest is counted */
+const MAX_MARKER_LINES = 10
+
+export function renderChart(series: ChartSeries[], opts: {width?: number; height?: number; title?: string; markers?: ChartMarker[]} = {}): string {
   const c = color()
   const all = series.flatMap((s) => s.points)
   if (all.length === 0) return '(no data)'
@@ -70,6 +80,18 @@ export function renderChart(series: ChartSeries[], opts: {width?: number; height
     }
   })
 
+  const left = new Date(tMin).toISOString().replace('.000Z', 'Z')
+  const rightLabel = new Date(tMax).toISOString().replace('.000Z', 'Z')
+  const markers = (opts.markers ?? []).filter((m) => m.ts >= tMin && m.ts <= tMax).sort((a, b) => a.ts - b.ts)
+  const axis = Array.from({length: width}, () => '─')
+  const span = tMax - tMin || 1
+  for (const m of markers) {
+    const x = Math.min(width - 1, Math.floor(((m.ts - tMin) / span) * (width - 1) + 0.5))
+    axis[x] = c.yellow(MARKER)
+    // a dotted line up the plot where nothing is drawn: the time the event happened
+    for (let y = 0; y < height; y++) if (grid[y][x] === ' ') grid[y][x] = c.dim('┊')
+  }
+
   const lines: string[] = []
   if (opts.title) lines.push(c.bold(opts.title))
   for (let y = 0; y < height; y++) {
@@ -78,12 +100,19 @@ export function renderChart(series: ChartSeries[], opts: {width?: number; height
     lines.push(`${label.padStart(labelW)} ┤${grid[y].join('')}`)
   }
 
-  const left = new Date(tMin).toISOString().replace('.000Z', 'Z')
-  const rightLabel = new Date(tMax).toISOString().replace('.000Z', 'Z')
-  lines.push(`${' '.repeat(labelW)} └${'─'.repeat(width)}`)
+  lines.push(`${' '.repeat(labelW)} └${axis.join('')}`)
   lines.push(`${' '.repeat(labelW + 2)}${left}${rightLabel.padStart(Math.max(0, width - left.length))}`)
   lines.push(series.map((s, i) => (useMarkers ? `${MARKERS[i % MARKERS.length]} ${s.label}` : c[PALETTE[i % PALETTE.length]](`── ${s.label}`))).join('   '))
+  const oneDay = tMax - tMin > 86_400_000
+  for (const m of markers.slice(0, MAX_MARKER_LINES)) lines.push(`${c.yellow(MARKER)} ${markerTime(m.ts, oneDay)} ${m.title}`)
+  if (markers.length > MAX_MARKER_LINES) lines.push(`${c.yellow(MARKER)} … and ${markers.length - MAX_MARKER_LINES} more events (mon events)`)
   return lines.join('\n')
+}
+
+/** HH:MM (UTC, as the time axis), with the date when the chart spans more than a day. */
+function markerTime(ts: number, withDate: boolean): string {
+  const iso = new Date(ts).toISOString()
+  return withDate ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16)
 }
 
 function resample(points: Array<[number, number]>, tMin: number, tMax: number, width: number): Array<number | undefined> {

@@ -1,5 +1,5 @@
 import type {QueryResult} from '../../core/query/run.js'
-import {renderChart} from './chart.js'
+import {renderChart, type ChartMarker} from './chart.js'
 import {csvCell, formatNumber, renderTable} from './table.js'
 
 export type QueryFormat = 'table' | 'json' | 'csv' | 'chart'
@@ -41,8 +41,8 @@ export function emptyQueryNote(result: QueryResult, format: QueryFormat): string
   return result.series.every((s) => s.values.length === 0) ? (result.type === 'instant' ? `no data at ${result.end} (an instant query looks back 5m unless --lookback says otherwise; add --since for a range)` : 'no data in this range') : undefined
 }
 
-/** The result as a table, CSV, JSON or a terminal chart (one line per series). */
-export function renderQueryResult(result: QueryResult, format: QueryFormat): string {
+/** The result as a table, CSV, JSON or a terminal chart (one line per series; events as markers). */
+export function renderQueryResult(result: QueryResult, format: QueryFormat, opts: {markers?: ChartMarker[]} = {}): string {
   if (format === 'json') return JSON.stringify(result, null, 2)
   const {headers, rows} = flatRows(result)
   if (format === 'csv') return [headers, ...rows].map((r) => r.map(csvCell).join(',')).join('\n')
@@ -54,7 +54,7 @@ export function renderQueryResult(result: QueryResult, format: QueryFormat): str
 
     return renderChart(
       result.series.map((s) => ({label: label(s), points: s.values.filter((v) => typeof v[1] === 'number').map((v) => [Date.parse(v[0] as string), v[1] as number])})),
-      {title: result.query},
+      {title: result.query, markers: opts.markers},
     )
   }
 

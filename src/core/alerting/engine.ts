@@ -6,6 +6,7 @@ import type {QueryConfig, RulesConfig} from '../config/schema.js'
 import {InputError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {Point} from '../model/point.js'
+import {eventPoint} from '../model/events.js'
 import {QueryCache, type QueryCacheStats} from '../query/cache.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../query/deadline.js'
 import {evaluateInstant, type Sample} from '../query/executor.js'
@@ -255,7 +256,7 @@ class Engine implements RuleEngine {
 
     if (transitions.length === 0) return
     this.writer.save(ended, transitions, [])
-    if (this.writeSeries) this.queuedPoints.push(...transitions.map(alertsPoint))
+    if (this.writeSeries) this.queuedPoints.push(...transitions.flatMap(transitionPoints))
   }
 
   async evaluateGroup(name: string, at = this.clock.now()): Promise<GroupEvaluation> {
@@ -329,7 +330,7 @@ class Engine implements RuleEngine {
       else this.untrack(a)
     }
 
-    if (this.writeSeries) work.points.push(...work.transitions.map(alertsPoint))
+    if (this.writeSeries) work.points.push(...work.transitions.flatMap(transitionPoints))
     await this.writePoints(work.points)
     await this.push(group, work.resolved, at)
     return {group: group.name, at, durationMs: roundMs(performance.now() - started), rules: evaluations, transitions: work.transitions}
@@ -675,6 +676,24 @@ export function alertsPoint(t: AlertTransition): Point {
   return {measurement: 'alerts', tags: {...t.alert.labels, alertstate: t.to}, fields, ts: t.at}
 }
 
+/**
+ * A transition as an event (docs/events.md): source `alerts`, tags alertname, severity (when the
+ * rule sets it) and alertstate, title "HighCpu firing on web-01" (the host or instance label), text
+ * the summary annotation.
+ */
+export function alertEventPoint(t: AlertTransition): Point {
+  const labels = t.alert.labels
+  const name = labels.alertname ?? t.alert.rule ?? 'alert'
+  const where = labels.host ?? labels.instance
+  const tags: Record<string, string> = {alertname: name, alertstate: t.to}
+  if (labels.severity) tags.severity = labels.severity
+  return eventPoint({source: 'alerts', title: `${name} ${t.to}${where ? ` on ${where}` : ''}`, text: t.alert.annotations.summary, tags, ts: t.at})
+}
+
+/** What a transition writes when the engine writes series (writeSeries): the `alerts` series point and the event. */
+function transitionPoints(t: AlertTransition): Point[] {
+  return [alertsPoint(t), alertEventPoint(t)]
+}
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length)

@@ -247,6 +247,9 @@ export const execInput = defineCollector({
 ~    # Kill the command after this long.
 ~    timeout: 10s
 ~    # Run interval.
-~    interval: 60s`,
+~    interval: 60s
+~    # Send window summaries (fields <field>_mean, _max, _p95 …) instead of every point; with
+~    # drop_original: false both. Stats: count sum mean min max first last stdev p50 p95 p99 …
+~    aggregate: {period: 5m, stats: [mean, max, p95], drop_original: true}`,
   create: createExecCollector,
 })

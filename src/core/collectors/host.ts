@@ -41,7 +41,7 @@ import {
   type Mount,
   type ProcStat,
 } from './host/parse.js'
-import {decorate, defineCollector, type Collector, type CollectorContext} from './types.js'
+import {aggregateSchema, decorate, defineCollector, type Collector, type CollectorContext} from './types.js'
 
 export interface HostInputConfig {
   enabled?: boolean
@@ -577,6 +577,7 @@ export const hostInputSchema = section({
   interval: interval().optional(),
   jitter: duration().optional(),
   tags: tagsSchema.optional(),
+  aggregate: aggregateSchema.optional(),
   cpu: section({percpu: bool().default(true), totalcpu: bool().default(true)}).prefault({}),
   disk: section({ignore_fs: stringList.optional(), mount_points: stringList.optional()}).prefault({}),
   net: section({interfaces: stringList.optional(), ignore_protocol_stats: bool().default(false)}).prefault({}),

@@ -12,7 +12,7 @@ import {listenerInput} from './listener.js'
 import {prometheusInput} from './prometheus.js'
 import {tailInput} from './tail.js'
 import {tcpInput} from './tcp.js'
-import type {Collector, CollectorContext, CollectorDefinition, PullCollectorDefinition, PushCollectorDefinition, Scheduled} from './types.js'
+import type {AggregateConfig, Collector, CollectorContext, CollectorDefinition, PullCollectorDefinition, PushCollectorDefinition, Scheduled} from './types.js'
 
 /**
  * Every input, by its key under `inputs:`, in the order of the config sample and of the inputs the
@@ -71,6 +71,8 @@ export interface Input {
   collector: Collector
   /** longest a run may take (ms); default: the interval, at most 60 s */
   timeout?: number
+  /** agent-side aggregation (`aggregate:`): window summaries instead of (or beside) the raw points */
+  aggregate?: AggregateConfig
 }
 
 export function collectorContext(cfg: Omit<InputsSource, 'inputs'>, dataDir: string, clock: Clock, log: Logger): CollectorContext {
@@ -80,7 +82,7 @@ export function collectorContext(cfg: Omit<InputsSource, 'inputs'>, dataDir: str
 interface Entry {
   kind: CollectorKind
   name: string
-  config: {name?: string | undefined; enabled?: boolean; interval?: string; jitter?: string; timeout?: string}
+  config: {name?: string | undefined; enabled?: boolean; interval?: string; jitter?: string; timeout?: string; aggregate?: AggregateConfig}
 }
 
 /** Every configured entry in registry order: each item of a list, a section unless it says `enabled: false`. */
@@ -117,6 +119,7 @@ export function buildInputs(cfg: InputsSource, ctx: CollectorContext, only?: str
     const input: Input = {name, kind, schedule: config.interval!, jitter: parseDuration(config.jitter!), collector}
     // an entry's own timeout bounds the work; a little more for decoding (without one: the interval, at most 60 s)
     if (config.timeout !== undefined) input.timeout = parseDuration(config.timeout) + 1000
+    if (config.aggregate) input.aggregate = config.aggregate
     inputs.push(input)
   }
   return only && only.length > 0 ? inputs.filter((i) => only.includes(i.name) || only.includes(i.kind)) : inputs

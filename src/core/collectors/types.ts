@@ -1,5 +1,6 @@
 import {z} from 'zod'
-import {duration, tagsSchema} from '../config/common.js'
+import {bool, duration, section, tagsSchema} from '../config/common.js'
+import {didYouMean} from '../did-you-mean.js'
 import type {Clock} from '../clock.js'
 import type {Logger} from '../log.js'
 import type {Point, Tags} from '../model/point.js'
@@ -40,12 +41,43 @@ export function decorate(points: Point[], ctx: Pick<CollectorContext, 'host' | '
   return points
 }
 
-/** Fields every input that is a list of checks/jobs has (name, jitter, tags). */
+/** The summaries `aggregate.stats` may ask for, besides percentiles `p1` … `p99` (`p99.9` too). */
+export const AGGREGATE_STATS = ['count', 'sum', 'mean', 'min', 'max', 'first', 'last', 'stdev'] as const
+const PERCENTILE_STAT = /^p(\d{1,2}(\.\d+)?)$/
+
+/** Whether `s` is a stat agent-side aggregation knows: one of {@link AGGREGATE_STATS} or a percentile p1…p99.9. */
+export function isAggregateStat(s: string): boolean {
+  if ((AGGREGATE_STATS as readonly string[]).includes(s)) return true
+  const m = PERCENTILE_STAT.exec(s)
+  return m !== null && Number(m[1]) > 0 && Number(m[1]) < 100
+}
+
+const aggregateStat = z.string().superRefine((s, ctx) => {
+  if (isAggregateStat(s)) return
+  const near = didYouMean(s, [...AGGREGATE_STATS, 'p50', 'p90', 'p95', 'p99'])
+  ctx.addIssue({code: 'custom', message: `unknown stat ${JSON.stringify(s)}${near ? ` (did you mean ${near}?)` : ''}: expected ${AGGREGATE_STATS.join(', ')} or a percentile p50, p95, p99 …`})
+})
+
+/**
+ * `aggregate:` of a scheduled input (Telegraf's basicstats): per series and numeric field, one
+ * summary per `period` (windows aligned to the epoch) with fields `<field>_<stat>`, sent when the
+ * window closes; `drop_original` (default true) says whether the raw points are sent too.
+ */
+export const aggregateSchema = section({
+  period: duration({positive: true}),
+  stats: z.array(aggregateStat).min(1).default(['mean', 'min', 'max', 'count']),
+  drop_original: bool().default(true),
+})
+
+export type AggregateConfig = z.output<typeof aggregateSchema>
+
+/** Fields every input that is a list of checks/jobs has (name, jitter, tags, aggregate). */
 export const pullInputFields = {
   name: z.string().optional(),
   /** Default: agent.jitter (filled in after parsing). */
   jitter: duration().optional(),
   tags: tagsSchema.optional(),
+  aggregate: aggregateSchema.optional(),
 }
 
 /** An entry as its collector gets it: every default applied, and agent.jitter / agent.interval where it leaves them out. */

@@ -40,6 +40,8 @@ export interface InputView {
   overlapped: number
   lastError: string | null
   lastErrorAt: string | null
+  /** with `aggregate:` (docs/collectors.md): late points left out, summaries sent, windows open */
+  aggregate?: {late: number; summaries: number; open: number}
 }
 
 export interface RuleGroupView {
@@ -122,6 +124,7 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
       overlapped: i.overlapped,
       lastError: i.lastError ?? null,
       lastErrorAt: i.lastError === undefined ? null : iso(i.lastErrorAt),
+      ...(i.aggregate ? {aggregate: i.aggregate} : {}),
     })),
     ruleGroups: f.rules.groups.map((g) => ({
       name: g.name,

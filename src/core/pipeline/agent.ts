@@ -23,6 +23,7 @@ import type {Point} from '../model/point.js'
 import {parseSchedule} from '../scheduler/schedule.js'
 import {Scheduler, type Job, type JobStatus} from '../scheduler/scheduler.js'
 import {systemTimer, type Timer} from '../scheduler/timer.js'
+import {WindowAggregator, type AggregatorStats} from './aggregator.js'
 import {Batcher} from './batcher.js'
 import {mergeDropCounts, totalDropped} from './drops.js'
 import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
@@ -55,6 +56,8 @@ export interface InputStatus extends InputCounters {
   lastErrorAt?: number
   missed: number
   overlapped: number
+  /** with `aggregate:` — late: points left out of the summaries (their window was already sent) */
+  aggregate?: AggregatorStats
 }
 
 export interface AgentStatus {
@@ -119,6 +122,39 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   let listener: Listener | undefined
   let running = false
 
+  // agent-side aggregation: one aggregator per input with `aggregate:`, flushed by a timer when
+  // its earliest window closes (and every open window on stop)
+  const aggregators = new Map<string, {key: string; agg: WindowAggregator; timer?: ReturnType<Timer['setTimeout']>}>()
+  const sendSummaries = (name: string, now: number, all = false) => {
+    const entry = aggregators.get(name)
+    if (!entry) return
+    const summaries = entry.agg.flush(now, all)
+    if (summaries.length > 0) void batcher.add(name, summaries).catch(() => {})
+  }
+  const armAggregator = (name: string) => {
+    const entry = aggregators.get(name)
+    if (!entry || entry.timer !== undefined) return
+    const close = entry.agg.nextClose()
+    if (close === undefined) return
+    entry.timer = timer.setTimeout(() => {
+      entry.timer = undefined
+      sendSummaries(name, clock.now())
+      armAggregator(name)
+    }, close - clock.now())
+  }
+  const syncAggregators = (list: Input[], flushAll: boolean) => {
+    const wanted = new Map(list.filter((i) => i.aggregate).map((i) => [i.name, i.aggregate!]))
+    for (const [name, entry] of aggregators) {
+      const cfg = wanted.get(name)
+      if (!flushAll && cfg && WindowAggregator.key(cfg) === entry.key) continue
+      if (entry.timer !== undefined) timer.clearTimeout(entry.timer)
+      sendSummaries(name, clock.now(), true)
+      aggregators.delete(name)
+    }
+    if (flushAll) return
+    for (const [name, cfg] of wanted) if (!aggregators.has(name)) aggregators.set(name, {key: WindowAggregator.key(cfg), agg: new WindowAggregator(cfg)})
+  }
+
   const countersFor = (name: string, kind: string, schedule: string): InputStatus => {
     let c = counters.get(name)
     if (!c) counters.set(name, (c = {name, kind, schedule, gathered: 0, written: 0, dropped: 0, errors: 0, runs: 0, points: 0, missed: 0, overlapped: 0}))
@@ -170,6 +206,12 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     } else if (c.lastError !== undefined) {
       log.info('input recovered', {input: input.name})
       c.lastError = undefined
+    }
+    // with `aggregate:` the points go into their windows (and on only without drop_original)
+    const aggregator = aggregators.get(input.name)
+    if (aggregator && points.length > 0) {
+      points = aggregator.agg.add(points)
+      armAggregator(input.name)
     }
     // not awaited: the run is over once collected; spooling errors are counted by the batcher.
     // Unless the spool is full (when_full: reject): then the run lasts until its points are
@@ -223,13 +265,15 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     }
     return [...counters.values()].map((c) => {
       const droppedBy = mergeDropCounts({unserializable: b.invalidByInput[c.name], spool_write_failed: b.failedByInput[c.name]}, s[c.name])
-      return {...c, written: w[c.name] ?? 0, dropped: totalDropped(droppedBy), droppedBy}
+      const agg = aggregators.get(c.name)?.agg.status()
+      return {...c, written: w[c.name] ?? 0, dropped: totalDropped(droppedBy), droppedBy, ...(agg ? {aggregate: agg} : {})}
     })
   }
 
   const buildScheduler = () => {
     const ctx = collectorContext(config, opts.dataDir, clock, log)
     inputs = buildInputs(config, ctx, opts.only)
+    syncAggregators(inputs, false)
     const s = new Scheduler({clock, timer, log, random: opts.random})
     for (const input of inputs) {
       const schedule = parseSchedule(input.schedule, {timezone: config.agent.timezone})
@@ -294,6 +338,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       running = false
       await scheduler.stop()
       await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
+      // open aggregation windows are sent as they are
+      syncAggregators([], true)
       await batcher.flush({final: true}).catch(() => {})
       const drained = await writer.drain(deadline)
       await writer.stop()

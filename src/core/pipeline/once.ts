@@ -13,6 +13,7 @@ import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {Point} from '../model/point.js'
 import type {Timer} from '../scheduler/timer.js'
+import {WindowAggregator} from './aggregator.js'
 import {toLineProtocol} from './batcher.js'
 import {SELF_INPUT} from './agent.js'
 import {DropTally, mergeDropCounts, totalDropped, type DropCounts} from './drops.js'
@@ -141,7 +142,13 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
     try {
       summary = await collectOnce(
         opts.inputs,
-        async (input, points) => {
+        async (input, collected) => {
+          // one run is one sample: its window summaries (of what this run saw) go with it or instead of it
+          let points = collected
+          if (input.aggregate) {
+            const agg = new WindowAggregator(input.aggregate)
+            points = [...agg.add(collected), ...agg.flush(opts.clock.now(), true)]
+          }
           const {text, count, invalid} = toLineProtocol(points)
           unserializable.add(input.name, 'unserializable', invalid)
           if (count > 0) await spool.append([{input: input.name, points: count, precision: 'ms', payload: text}])

@@ -196,7 +196,7 @@ class Dashboard {
     note(ui.status.element, ui.status.update(now, this.filter))
     const m = this.metrics
     if (m) {
-      note(ui.cpu.element, ui.cpu.update(m.cpu, view))
+      note(ui.cpu.element, ui.cpu.update(m.cpu, view, m.events))
       note(ui.net.element, ui.net.update(m.net, view))
       note(ui.diskio.element, ui.diskio.update(m.diskio, view))
       note(ui.load.element, ui.load.update(m.load, view))

@@ -2,6 +2,7 @@ import type {Clock} from '../../core/clock.js'
 import {HTTP_RESULT_CODES} from '../../core/collectors/http.js'
 import {TCP_RESULT_CODES} from '../../core/collectors/tcp.js'
 import {errorMessage, UserError} from '../../core/errors.js'
+import {eventsUnsupportedReason, readEvents, type StoredEvent} from '../../core/model/events.js'
 import type {ParsedQuery} from '../../core/query/ast.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from '../../core/query/deadline.js'
 import {evaluateInstant, runRange, type Sample} from '../../core/query/executor.js'
@@ -64,6 +65,8 @@ export interface MetricsSnapshot {
   memory: MemoryData
   disks: DiskRow[]
   checks: CheckRow[]
+  /** the newest events of the window (oldest first, at most {@link TOP_EVENTS}) for this host or no host */
+  events: StoredEvent[]
   /** what failed in this poll (one line each); the panels keep their last good data */
   problems: string[]
   /**
@@ -72,6 +75,9 @@ export interface MetricsSnapshot {
    */
   lastSeen?: number
 }
+
+/** How many of the newest events a poll keeps. */
+export const TOP_EVENTS = 3
 
 /** How far back `mon top` looks for a host's newest point when the window is empty. */
 export const STALE_LOOKBACK_MS = 30 * 86_400_000
@@ -199,7 +205,7 @@ export class MetricsSource {
   private instant!: Record<Exclude<keyof PanelQueries, 'cpu' | 'net' | 'diskio' | 'load'>, Parsed>
   private readonly charts: Record<'cpu' | 'net' | 'diskio' | 'load', ChartSource>
   /** the last good answer of each instant panel, shown while the backend fails */
-  private last: {memory: MemoryData; disks: DiskRow[]; checks: CheckRow[]} = {memory: {}, disks: [], checks: []}
+  private last: {memory: MemoryData; disks: DiskRow[]; checks: CheckRow[]; events: StoredEvent[]} = {memory: {}, disks: [], checks: [], events: []}
 
   constructor(
     private readonly store: AnyStore,
@@ -224,7 +230,7 @@ export class MetricsSource {
 
   private configure(): void {
     const q = PANEL_SETS[this.settings.panels ?? 'telegraf'].queries(this.settings.host, {perCore: this.settings.perCore, every: this.settings.every})
-    this.last = {memory: {}, disks: [], checks: []}
+    this.last = {memory: {}, disks: [], checks: [], events: []}
     this.queries = q
     this.charts.cpu.setQueries(q.cpu)
     this.charts.net.setQueries(q.net)
@@ -286,7 +292,7 @@ export class MetricsSource {
         }
       })
 
-    const [, , , , memory, disks, checks] = await Promise.all([
+    const [, , , , memory, disks, checks, events] = await Promise.all([
       chart('cpu'),
       chart('net'),
       chart('diskio'),
@@ -294,12 +300,18 @@ export class MetricsSource {
       guard('memory', undefined, () => this.memory(now)),
       guard('disks', undefined, () => this.disks(now)),
       guard('checks', undefined, () => this.checks(now)),
+      // events are an extra: a backend that fails here fails the panels too, which say so
+      this.events(now, host).catch((error: unknown) => {
+        if (!isOutage(error)) throw error
+        return this.last.events
+      }),
     ])
     // kept for the next failing poll, unless the host changed while this one ran
     if (this.settings === settings) {
       if (memory) this.last.memory = memory
       if (disks) this.last.disks = disks
       if (checks) this.last.checks = checks
+      this.last.events = events
     }
 
     const cpu = this.charts.cpu.data(now)
@@ -318,8 +330,16 @@ export class MetricsSource {
       memory: memory ?? this.last.memory,
       disks: disks ?? this.last.disks,
       checks: checks ?? this.last.checks,
+      events,
       problems,
     }
+  }
+
+  /** The newest events of the window that are about this host (a host tag) or no host in particular. */
+  private async events(now: number, host: string): Promise<StoredEvent[]> {
+    if (eventsUnsupportedReason(this.store)) return []
+    const found = await readEvents(this.store, {start: now - this.settings.windowMs, end: now + 1})
+    return found.filter((e) => e.tags.host === undefined || e.tags.host === host).slice(-TOP_EVENTS)
   }
 
   private async lastSeen(now: number): Promise<number | undefined> {

@@ -1,5 +1,6 @@
 import type * as contrib from 'blessed-contrib'
-import {formatPercent} from '../format.js'
+import type {StoredEvent} from '../../../core/model/events.js'
+import {clockTime, formatPercent} from '../format.js'
 import type {ChartData} from '../series.js'
 import type {Theme} from '../theme.js'
 import {LineChart, slotLabels, withGaps} from './chart.js'
@@ -21,7 +22,7 @@ export class CpuMonitor implements Monitor<ChartData> {
     return this.chart.element
   }
 
-  update(data: ChartData, view: ViewContext): boolean {
+  update(data: ChartData, view: ViewContext, events: StoredEvent[] = []): boolean {
     const t = this.theme
     const perCore = !data.series.some((s) => s.name === 'total')
     let variants: string[]
@@ -32,6 +33,14 @@ export class CpuMonitor implements Monitor<ChartData> {
     } else {
       const total = t.tag(formatPercent(data.latest.total), 'warn', true)
       variants = [` CPU ${total}  (c: per core) `, ` CPU ${total} `]
+    }
+
+    // the newest event of the window, as a marker in the title: ▲ 10:32 deploy v1.2
+    const latest = events[events.length - 1]
+    if (latest) {
+      const marker = `${t.tag('▲', 'info', true)} ${clockTime(latest.ts, false)} ${latest.title.replace(/[{}]/g, '')}`
+      const more = events.length > 1 ? ` (+${events.length - 1})` : ''
+      variants = [...variants.map((v) => `${v.trimEnd()}  ${marker}${more} `), ...variants.map((v) => `${v.trimEnd()}  ${marker} `), ...variants]
     }
 
     const label = fitLabel(this.chart.element, variants)
