@@ -11,15 +11,8 @@
 import {victoriaMetricsStoreSchema} from '../src/core/config/schema.js'
 import {VictoriaMetricsStore} from '../src/core/store/prom/store.js'
 import {startVictoriaMetrics} from '../test/helpers/servers.js'
+import {victoriaMetricsCounter as counter} from '../test/helpers/victoriametrics.js'
 import {BATCH, CONCURRENCY, FIELDS_PER_POINT, runWriteBenchAlone, writeBench} from './write-throughput.js'
-
-/** The value of an unlabelled or fully-labelled sample line on VictoriaMetrics' /metrics. */
-async function counter(url: string, series: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
-  if (!line) throw new Error(`VictoriaMetrics at ${url} has no ${series} on /metrics`)
-  return Number(line.slice(series.length + 1))
-}
 
 const bench = writeBench({
   bench: 'vm-write',
