@@ -29,3 +29,11 @@ export async function waitForVictoriaMetrics(url: string, samples: number, match
     () => `it shows ${seen}`,
   )
 }
+
+/** One of VictoriaMetrics' own counters on /metrics, by its exact series (`name{label="v",…}` as printed there). */
+export async function victoriaMetricsCounter(url: string, series: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  if (!line) throw new Error(`VictoriaMetrics at ${url} has no ${series} on /metrics`)
+  return Number(line.slice(series.length + 1))
+}

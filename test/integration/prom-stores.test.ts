@@ -17,12 +17,14 @@ import assert from 'node:assert/strict'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {createRuleEngine} from '../../src/core/alerting/engine.js'
+import {parseRuleText} from '../../src/core/alerting/rules.js'
 import {prometheusStoreSchema, victoriaMetricsStoreSchema} from '../../src/core/config/schema.js'
 import type {AlertsEvalOnceSummary} from '../../src/core/daemon/cron.js'
 import type {Matcher} from '../../src/core/model/matcher.js'
 import type {Point} from '../../src/core/model/point.js'
 import {PrometheusStore, VictoriaMetricsStore} from '../../src/core/store/prom/store.js'
-import {UnalignedBucketsError, type Frame} from '../../src/core/store/types.js'
+import {UnalignedBucketsError, type Frame, type QueryPlan, type Store} from '../../src/core/store/types.js'
 import {runMon, type CliResult} from '../helpers/cli.js'
 import {freePort, startPrometheus, startVictoriaMetrics, tempDir, type RunningServer} from '../helpers/servers.js'
 import {exportedSamples, waitForVictoriaMetrics} from '../helpers/victoriametrics.js'
@@ -306,6 +308,51 @@ describe('VictoriaMetrics and Prometheus as stores', () => {
     // the last hot sample is at T + 14.5 min: the 2 min window lets go of it after T + 16.5 min
     assert.deepEqual(transitions(await run(T + 16 * MIN)), [])
     assert.deepEqual(transitions(await run(T + 17 * MIN)), [['RoomTooHot', 'firing', 'resolved']])
+  })
+
+  it('rules over VictoriaMetrics share one raw read per selector per step by default, with the alerts and values of uncached rules', async () => {
+    // load.avg{host}: host a climbs from 5 by 1 every 30 s, host b stays at 1
+    const T = T0 + 120 * MIN
+    const points: Point[] = []
+    for (let i = 0; i < 20; i++) for (const host of ['a', 'b']) points.push({measurement: 'load', tags: {host}, fields: {avg: host === 'a' ? 5 + i : 1}, ts: T + i * 30 * SEC})
+    await vm.write(points)
+    await waitForVictoriaMetrics(victoria.url, points.length, 'load_avg')
+    const exprs = ['max(load.avg[1m]) by host > 10', 'mean(load.avg[5m]) by host > 10', 'percentile(load.avg[3m], 90) by host > 10', 'last(load.avg[2m]) by host > 10']
+    const {groups, problems} = parseRuleText(`groups:\n  - name: load\n    interval: 1m\n    rules:\n${exprs.map((e, i) => `      - alert: Load${i}\n        expr: ${e}\n`).join('')}`, 'load.yaml')
+    assert.deepEqual(problems, [])
+    /** the real store, counting the raw reads it answers (window aggregations it refuses are not reads) */
+    const counting = (reads: QueryPlan[]): Store => ({
+      kind: vm.kind,
+      query: async (plan) => {
+        const frames = await vm.query(plan)
+        reads.push(plan)
+        return frames
+      },
+      write: (p) => vm.write(p),
+      close: async () => {},
+    })
+    const evaluate = async (cache: false | undefined) => {
+      const reads: QueryPlan[] = []
+      const engine = createRuleEngine({groups, store: counting(reads), cache, writeSeries: false})
+      const steps = []
+      for (const at of [T + 9 * MIN, T + 10 * MIN]) {
+        const before = reads.length
+        const rules = (await engine.evaluateAll(at)).flatMap((g) => g.rules)
+        assert.deepEqual(rules.filter((r) => r.health !== 'ok'), [])
+        const alerts = engine.activeAlerts().map((a) => [a.labels.alertname, a.labels.host, a.value, a.state])
+        steps.push({reads: reads.slice(before), alerts: alerts.sort()})
+      }
+
+      return steps
+    }
+
+    const shared = await evaluate(undefined)
+    const uncached = await evaluate(false)
+    assert.deepEqual(shared.map((s) => s.alerts), uncached.map((s) => s.alerts))
+    assert.ok(shared[1].alerts.length >= 3, JSON.stringify(shared[1].alerts))
+    assert.deepEqual(uncached.map((s) => s.reads.length), [4, 4])
+    // the second step reads the widest window (5m) once, raw, for all four rules
+    assert.deepEqual(shared[1].reads.map((p) => [p.end - p.start, p.aggregate, p.transform]), [[5 * MIN, undefined, undefined]])
   })
 
   it('rules over the read-only Prometheus: evaluated, alerts fire, nothing is written to it', async () => {

@@ -50,7 +50,8 @@ export interface RuleEngineOptions {
   defaults?: Partial<EngineDefaults>
   /**
    * Share query results between rules (see query/cache.ts); false turns it off. Default: step 10 s,
-   * and on the embedded store plans over one selector share one raw read (`shareReads`).
+   * and on the embedded store, VictoriaMetrics and Prometheus plans over one selector share one raw
+   * read (`shareReads`).
    */
   cache?: false | {step: number; maxEntries?: number; shareReads?: boolean}
   /** write transitions (`alerts`) and engine stats (`mon_internal`) to the store; default true */
@@ -130,6 +131,13 @@ export interface RuleEngine {
 
 export const DEFAULT_ENGINE: EngineDefaults = {noData: 'ok', onError: 'keep', lookbackMs: 5 * 60_000, queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS}
 export const DEFAULT_CACHE_STEP = 10_000
+/**
+ * Stores whose plans over one selector share one raw read by default: the embedded store (a read is
+ * cheap to ship, costly to decode) and the Prometheus-API stores (they answer raw reads only, so
+ * every window is mon's to compute anyway: once per plan instead of once per rule). InfluxDB
+ * aggregates better on the server than shipping raw points.
+ */
+const RAW_READ_STORES = new Set(['sqlite', 'victoriametrics', 'prometheus'])
 const PRUNE_EVERY = 3_600_000
 
 /** Engine options from the `rules:` section of the config. */
@@ -206,7 +214,7 @@ class Engine implements RuleEngine {
     this.concurrency = Math.max(1, opts.concurrency ?? 8)
     this.retentionMs = opts.historyRetentionMs ?? 30 * 86_400_000
     if (opts.cache !== false) {
-      const share = opts.cache?.shareReads ?? opts.store.kind === 'sqlite'
+      const share = opts.cache?.shareReads ?? RAW_READ_STORES.has(opts.store.kind)
       this.cache = new QueryCache(opts.store, {step: opts.cache?.step ?? DEFAULT_CACHE_STEP, maxEntries: opts.cache?.maxEntries, shareReads: share && {canShare: rawCoverage(opts.store)}})
     }
 

@@ -26,6 +26,7 @@ import {isLoopbackHost, type PrometheusStoreConfig, type PromApiStoreConfig, typ
 import {EXIT_RUNTIME, EXIT_USAGE, UserError} from '../../errors.js'
 import type {Point} from '../../model/point.js'
 import {realSleep, RetriesExhausted, withRetry, type RetryEnv, type RetryEvent, type RetryPolicy} from '../../retry.js'
+import {sortFrames} from '../frames.js'
 import {ReadOnlyStoreError, UnalignedBucketsError, type FieldInfo, type Frame, type FullStore, type InitResult, type QueryPlan, type ReadOnly, type StoreInfo} from '../types.js'
 import {classifyFailure, DEFAULT_RETRY, HttpClient, HttpStatusError, NetworkError, serverMessage, type HttpResponse} from '../influx/http.js'
 import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type WritePrecision} from '../influx/write.js'
@@ -553,11 +554,6 @@ function authHeaders(cfg: PromApiStoreConfig): Record<string, string> {
 function toFrame(plan: QueryPlan, metric: Record<string, string>, rows: Frame['rows']): Frame {
   const {__name__: _name, ...tags} = metric
   return {name: plan.measurement, tags, columns: ['time', plan.field], rows}
-}
-
-function sortFrames(frames: Frame[]): Frame[] {
-  const key = (f: Frame) => JSON.stringify(Object.entries(f.tags).sort())
-  return frames.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
 }
 
 function* parseExport(body: string, bad: () => never): Generator<ExportLine> {
