@@ -10,7 +10,9 @@ import {hostInput} from './host.js'
 import {httpInput} from './http.js'
 import {listenerInput} from './listener.js'
 import {prometheusInput} from './prometheus.js'
+import {statsdInput} from './statsd.js'
 import {tcpInput} from './tcp.js'
+import {udpInput} from './udp.js'
 import type {Collector, CollectorContext, CollectorDefinition, PullCollectorDefinition, PushCollectorDefinition, Scheduled} from './types.js'
 
 /**
@@ -25,6 +27,8 @@ export const COLLECTORS = {
   prometheus: prometheusInput,
   exec: execInput,
   listener: listenerInput,
+  statsd: statsdInput,
+  udp: udpInput,
 }
 
 export type CollectorKind = keyof typeof COLLECTORS

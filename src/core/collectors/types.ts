@@ -8,6 +8,14 @@ import type {Point, Tags} from '../model/point.js'
 export interface Collector {
   name: string
   collect(signal: AbortSignal): Promise<Point[]>
+  /**
+   * A service input (statsd, udp) binds its socket here; the agent calls it before the first
+   * run, and `stop` after the last (whose points it still writes).
+   */
+  start?(): Promise<void>
+  stop?(): Promise<void>
+  /** a service input's own counters (received, parse errors by reason, kernel drops…) */
+  serviceStats?(): Record<string, number>
 }
 
 /** What every collector gets from the pipeline: identity tags, where to keep state, time, logs. */

@@ -17,7 +17,7 @@ import {PartialCollectError} from '../collectors/partial.js'
 import {buildInputs, collectorContext, type Input} from '../collectors/registry.js'
 import {parseDuration, parseSize} from '../config/duration.js'
 import type {MonConfig} from '../config/schema.js'
-import {errorMessage} from '../errors.js'
+import {errorMessage, InputError} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {Point} from '../model/point.js'
 import {parseSchedule} from '../scheduler/schedule.js'
@@ -55,6 +55,8 @@ export interface InputStatus extends InputCounters {
   lastErrorAt?: number
   missed: number
   overlapped: number
+  /** a service input's own counters (statsd, udp) */
+  service?: Record<string, number>
 }
 
 export interface AgentStatus {
@@ -191,6 +193,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     const w = writer.stats().writtenByInput
     const s = spool.status().droppedByReason
     const b = batcher.stats()
+    for (const input of inputs) {
+      const service = input.collector.serviceStats?.()
+      if (service) countersFor(input.name, input.kind, input.schedule).service = service
+    }
     if (listener) {
       const l = listener.stats()
       const c = countersFor(listener.name, 'listener', 'push')
@@ -215,6 +221,33 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     }
     if (config.agent.self_metrics && (!opts.only?.length || opts.only.includes(SELF_INPUT))) s.add(selfJob())
     return s
+  }
+
+  /** Binds the service inputs (statsd, udp) of `list`; one that cannot leaves none bound. */
+  const startServices = async (list: readonly Input[]) => {
+    const started: Input[] = []
+    for (const input of list) {
+      if (!input.collector.start) continue
+      try {
+        await input.collector.start()
+      } catch (err) {
+        for (const s of started) await s.collector.stop?.().catch(() => {})
+        throw new InputError(`inputs.${input.kind}: cannot listen: ${errorMessage(err)}`, {hint: 'another process may hold the address: change inputs.' + input.kind + '.listen'})
+      }
+      started.push(input)
+    }
+  }
+  /** Closes the service inputs' sockets, then writes what they held (the last interval's aggregates). */
+  const stopServices = async (list: readonly Input[]) => {
+    for (const input of list) {
+      if (!input.collector.stop) continue
+      await input.collector.stop().catch((err) => log.warn('input stop failed', {input: input.name, error: errorMessage(err)}))
+      const points = await input.collector.collect(new AbortController().signal).catch(() => [] as Point[])
+      if (points.length === 0) continue
+      const c = countersFor(input.name, input.kind, input.schedule)
+      c.gathered += points.length
+      await batcher.add(input.name, points).catch(() => {})
+    }
   }
 
   const listenerWanted = () => opts.listener !== false && config.inputs.listener.enabled && (!opts.only?.length || opts.only.includes('listener'))
@@ -258,7 +291,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       writer.start()
       try {
         if (listenerWanted()) await startListener()
+        await startServices(inputs)
       } catch (err) {
+        await listener?.stop()
+        listener = undefined
         await writer.stop()
         throw err
       }
@@ -270,6 +306,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       const deadline = clock.now() + deadlineMs
       running = false
       await scheduler.stop()
+      await stopServices(inputs)
       await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
       await batcher.flush({final: true}).catch(() => {})
       const drained = await writer.drain(deadline)
@@ -305,6 +342,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     async reload(next) {
       const listenerChanged = listenerKey(next) !== listenerKey(config)
       const previous = config
+      const previousInputs = inputs
       config = next
       let fresh: Scheduler
       try {
@@ -313,10 +351,16 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         if (listenerChanged && listenerWanted()) checkServerSocket(serverSocketOptions('inputs.listener', next.inputs.listener))
       } catch (err) {
         config = previous // keep running as before
+        inputs = previousInputs
         throw err
       }
       await scheduler.stop()
       scheduler = fresh
+      if (running) {
+        // the new service inputs bind the addresses the old ones free
+        await stopServices(previousInputs)
+        await startServices(inputs)
+      }
       spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync, whenFull: next.spool.when_full})
       batcher.configure({batchSize: next.agent.batch_size, flushIntervalMs: parseDuration(next.agent.flush_interval)})
       writer.configure({batchSize: next.agent.batch_size, concurrency: next.agent.write_concurrency})
