@@ -246,7 +246,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       if (points.length === 0) continue
       const c = countersFor(input.name, input.kind, input.schedule)
       c.gathered += points.length
-      await batcher.add(input.name, points).catch(() => {})
+      // not awaited (a full spool with when_full: reject holds it): stop()'s final flush counts what is not taken
+      void batcher.add(input.name, points).catch(() => {})
     }
   }
 
@@ -359,7 +360,18 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       if (running) {
         // the new service inputs bind the addresses the old ones free
         await stopServices(previousInputs)
-        await startServices(inputs)
+        try {
+          await startServices(inputs)
+        } catch (err) {
+          // the other inputs keep running; the one that cannot listen says so in its status
+          log.error('input cannot listen', {error: errorMessage(err)})
+          for (const input of inputs) {
+            if (!input.collector.start) continue
+            const c = countersFor(input.name, input.kind, input.schedule)
+            c.lastError = errorMessage(err)
+            c.lastErrorAt = clock.now()
+          }
+        }
       }
       spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync, whenFull: next.spool.when_full})
       batcher.configure({batchSize: next.agent.batch_size, flushIntervalMs: parseDuration(next.agent.flush_interval)})
