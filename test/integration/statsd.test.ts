@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict'
 import {createSocket, type Socket} from 'node:dgram'
-import {existsSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {StatsD} from 'hot-shots'
@@ -21,6 +21,7 @@ import {createAgent, type Agent} from '../../src/core/pipeline/agent.js'
 import {StatsdCollector, StatsdService} from '../../src/core/collectors/statsd.js'
 import type {UdpCollector} from '../../src/core/collectors/udp.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import {runMon} from '../helpers/cli.js'
 import {tempDir} from '../helpers/servers.js'
 
 const T = 1_800_000_000_123 // the agent's stopped clock
@@ -285,6 +286,41 @@ describe('UDP loss is said, not hidden', () => {
     } finally {
       sock.close()
       await service.stop()
+    }
+  })
+})
+
+describe('mon collect (the CLI)', () => {
+  it('--once --json: the statsd and udp inputs bind, close, and report their counters', async () => {
+    const t = tempDir('mon-statsd-cli-')
+    try {
+      const config = join(t.dir, 'mon.yaml')
+      writeFileSync(config, `data_dir: ${t.dir}\ninputs:\n  host: {enabled: false}\n  statsd: {enabled: true, listen: 127.0.0.1:0}\n  udp: {enabled: true, listen: 127.0.0.1:0}\n`)
+      const r = await runMon(['collect', '--once', '--json', '--config', config], {env: {XDG_CONFIG_HOME: join(t.dir, 'xdg')}, timeoutMs: 60_000})
+      assert.equal(r.code, 0, r.stderr)
+      const summary = JSON.parse(r.stdout) as {runs: Array<{input: string; points: number; error?: string; stats?: Record<string, number>}>}
+      const statsdRun = summary.runs.find((x) => x.input === 'statsd')!
+      assert.equal(statsdRun.error, undefined)
+      assert.equal(statsdRun.stats!.datagrams, 0)
+      assert.equal(statsdRun.stats!.parse_errors, 0)
+      const udpRun = summary.runs.find((x) => x.input === 'udp')!
+      assert.equal(udpRun.stats!.points, 0)
+    } finally {
+      t.cleanup()
+    }
+  })
+
+  it('a template that does not parse is a config error with file:line:col, exit 2', async () => {
+    const t = tempDir('mon-statsd-cli-')
+    try {
+      const config = join(t.dir, 'mon.yaml')
+      writeFileSync(config, `data_dir: ${t.dir}\ninputs:\n  statsd:\n    enabled: true\n    templates:\n      - "a.b measurement.field* x=1 extra"\n`)
+      const r = await runMon(['collect', '--once', '--config', config], {env: {XDG_CONFIG_HOME: join(t.dir, 'xdg')}, timeoutMs: 60_000})
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(r.stderr, /mon\.yaml:6:\d+/)
+      assert.match(r.stderr, /invalid template/)
+    } finally {
+      t.cleanup()
     }
   })
 })
