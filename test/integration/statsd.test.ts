@@ -324,3 +324,35 @@ describe('mon collect (the CLI)', () => {
     }
   })
 })
+
+describe('inputs.statsd across a config reload', () => {
+  it('what the old socket held is written; the new one listens', async () => {
+    const t = tempDir('mon-statsd-reload-')
+    const cfg = (p: number) =>
+      parseConfigText(`data_dir: ${t.dir}\nagent: {self_metrics: false}\ninputs:\n  host: {enabled: false}\n  statsd: {enabled: true, listen: 127.0.0.1:0, interval: 1h, percentiles: [${p}]}\n`, '<test>', {}).config
+    const st = new SqliteStore({path: join(t.dir, 'mon.db')})
+    const a = await createAgent({config: cfg(90), dataDir: t.dir, store: st, clock: new ManualClock(T)})
+    try {
+      await a.start()
+      const first = a.inputs.find((i) => i.kind === 'statsd')!.collector as StatsdCollector
+      const sock = createSocket('udp4')
+      await send(sock, first.service.address!.port, 'before.reload:5|ms')
+      await until(() => first.serviceStats().lines! >= 1, 'the first line')
+      await a.reload(cfg(50))
+      const second = a.inputs.find((i) => i.kind === 'statsd')!.collector as StatsdCollector
+      assert.notEqual(second, first)
+      await send(sock, second.service.address!.port, 'after.reload:7|ms')
+      await until(() => second.serviceStats().lines! >= 1, 'the second line')
+      sock.close()
+      await a.stop(10_000)
+      const before = await st.query({measurement: 'before_reload', field: '90_percentile', matchers: [], start: 0, end: 4e12})
+      assert.deepEqual(before[0]!.rows, [[T, 5]], 'flushed by the old input at the reload')
+      const afterRows = await st.query({measurement: 'after_reload', field: '50_percentile', matchers: [], start: 0, end: 4e12})
+      assert.deepEqual(afterRows[0]!.rows, [[T, 7]], 'the new input, with the new percentiles')
+    } finally {
+      await a.stop(1000).catch(() => {})
+      await st.close()
+      t.cleanup()
+    }
+  })
+})
