@@ -10,8 +10,10 @@ import {hostInput} from './host.js'
 import {httpInput} from './http.js'
 import {listenerInput} from './listener.js'
 import {prometheusInput} from './prometheus.js'
+import {statsdInput} from './statsd.js'
 import {tailInput} from './tail.js'
 import {tcpInput} from './tcp.js'
+import {udpInput} from './udp.js'
 import type {AggregateConfig, Collector, CollectorContext, CollectorDefinition, PullCollectorDefinition, PushCollectorDefinition, Scheduled} from './types.js'
 
 /**
@@ -27,6 +29,8 @@ export const COLLECTORS = {
   exec: execInput,
   tail: tailInput,
   listener: listenerInput,
+  statsd: statsdInput,
+  udp: udpInput,
 }
 
 export type CollectorKind = keyof typeof COLLECTORS

@@ -14,6 +14,14 @@ export interface Collector {
    * were lost (not ok): an input that keeps a read position (tail) advances it only then.
    */
   spooled?(ok: boolean): void
+  /**
+   * A service input (statsd, udp) binds its socket here; the agent calls it before the first
+   * run, and `stop` after the last (whose points it still writes).
+   */
+  start?(): Promise<void>
+  stop?(): Promise<void>
+  /** a service input's own counters (received, parse errors by reason, kernel drops…) */
+  serviceStats?(): Record<string, number>
 }
 
 /** What every collector gets from the pipeline: identity tags, where to keep state, time, logs. */

@@ -17,7 +17,7 @@ import {PartialCollectError} from '../collectors/partial.js'
 import {buildInputs, collectorContext, type Input} from '../collectors/registry.js'
 import {parseDuration, parseSize} from '../config/duration.js'
 import type {MonConfig} from '../config/schema.js'
-import {errorMessage} from '../errors.js'
+import {errorMessage, InputError} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {Point} from '../model/point.js'
 import {parseSchedule} from '../scheduler/schedule.js'
@@ -58,6 +58,8 @@ export interface InputStatus extends InputCounters {
   overlapped: number
   /** with `aggregate:` — late: points left out of the summaries (their window was already sent) */
   aggregate?: AggregatorStats
+  /** a service input's own counters (statsd, udp) */
+  service?: Record<string, number>
 }
 
 export interface AgentStatus {
@@ -256,6 +258,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     const w = writer.stats().writtenByInput
     const s = spool.status().droppedByReason
     const b = batcher.stats()
+    for (const input of inputs) {
+      const service = input.collector.serviceStats?.()
+      if (service) countersFor(input.name, input.kind, input.schedule).service = service
+    }
     if (listener) {
       const l = listener.stats()
       const c = countersFor(listener.name, 'listener', 'push')
@@ -282,6 +288,34 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     }
     if (config.agent.self_metrics && (!opts.only?.length || opts.only.includes(SELF_INPUT))) s.add(selfJob())
     return s
+  }
+
+  /** Binds the service inputs (statsd, udp) of `list`; one that cannot leaves none bound. */
+  const startServices = async (list: readonly Input[]) => {
+    const started: Input[] = []
+    for (const input of list) {
+      if (!input.collector.start) continue
+      try {
+        await input.collector.start()
+      } catch (err) {
+        for (const s of started) await s.collector.stop?.().catch(() => {})
+        throw new InputError(`inputs.${input.kind}: cannot listen: ${errorMessage(err)}`, {hint: 'another process may hold the address: change inputs.' + input.kind + '.listen'})
+      }
+      started.push(input)
+    }
+  }
+  /** Closes the service inputs' sockets, then writes what they held (the last interval's aggregates). */
+  const stopServices = async (list: readonly Input[]) => {
+    for (const input of list) {
+      if (!input.collector.stop) continue
+      await input.collector.stop().catch((err) => log.warn('input stop failed', {input: input.name, error: errorMessage(err)}))
+      const points = await input.collector.collect(new AbortController().signal).catch(() => [] as Point[])
+      if (points.length === 0) continue
+      const c = countersFor(input.name, input.kind, input.schedule)
+      c.gathered += points.length
+      // not awaited (a full spool with when_full: reject holds it): stop()'s final flush counts what is not taken
+      void batcher.add(input.name, points).catch(() => {})
+    }
   }
 
   const listenerWanted = () => opts.listener !== false && config.inputs.listener.enabled && (!opts.only?.length || opts.only.includes('listener'))
@@ -325,7 +359,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       writer.start()
       try {
         if (listenerWanted()) await startListener()
+        await startServices(inputs)
       } catch (err) {
+        await listener?.stop()
+        listener = undefined
         await writer.stop()
         throw err
       }
@@ -337,6 +374,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       const deadline = clock.now() + deadlineMs
       running = false
       await scheduler.stop()
+      await stopServices(inputs)
       await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
       // open aggregation windows are sent as they are
       syncAggregators([], true)
@@ -374,6 +412,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     async reload(next) {
       const listenerChanged = listenerKey(next) !== listenerKey(config)
       const previous = config
+      const previousInputs = inputs
       config = next
       let fresh: Scheduler
       try {
@@ -382,10 +421,27 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         if (listenerChanged && listenerWanted()) checkServerSocket(serverSocketOptions('inputs.listener', next.inputs.listener))
       } catch (err) {
         config = previous // keep running as before
+        inputs = previousInputs
         throw err
       }
       await scheduler.stop()
       scheduler = fresh
+      if (running) {
+        // the new service inputs bind the addresses the old ones free
+        await stopServices(previousInputs)
+        try {
+          await startServices(inputs)
+        } catch (err) {
+          // the other inputs keep running; the one that cannot listen says so in its status
+          log.error('input cannot listen', {error: errorMessage(err)})
+          for (const input of inputs) {
+            if (!input.collector.start) continue
+            const c = countersFor(input.name, input.kind, input.schedule)
+            c.lastError = errorMessage(err)
+            c.lastErrorAt = clock.now()
+          }
+        }
+      }
       spool.configure({maxBytes: parseSize(next.spool.max_bytes), segmentBytes: parseSize(next.spool.segment_bytes), fsync: next.spool.fsync, whenFull: next.spool.when_full})
       batcher.configure({batchSize: next.agent.batch_size, flushIntervalMs: parseDuration(next.agent.flush_interval)})
       writer.configure({batchSize: next.agent.batch_size, concurrency: next.agent.write_concurrency})

@@ -26,6 +26,8 @@ export interface InputRun {
   points: number
   ms: number
   error?: string
+  /** a service input's counters: received, parse errors by reason, kernel drops (see collectors/packet-socket.ts) */
+  stats?: Record<string, number>
 }
 
 export interface CollectSummary {
@@ -48,8 +50,15 @@ export async function collectOnce(inputs: Input[], sink: (input: Input, points: 
       const limit = deadline(opts.signal, Math.min(opts.timeout, input.timeout ?? opts.timeout))
       let points: Point[] = []
       let error: string | undefined
+      let stats: Record<string, number> | undefined
       try {
+        // a service input (statsd, udp) binds, and gives what arrived meanwhile: with --once, little
+        if (input.collector.start) {
+          await input.collector.start()
+          await input.collector.stop?.()
+        }
         points = await input.collector.collect(limit.signal)
+        stats = input.collector.serviceStats?.()
       } catch (err) {
         if (err instanceof PartialCollectError) points = err.points
         error = limit.timedOut && !(err instanceof PartialCollectError) ? `timed out after ${Math.min(opts.timeout, input.timeout ?? opts.timeout)} ms` : errorMessage(err)
@@ -66,6 +75,7 @@ export async function collectOnce(inputs: Input[], sink: (input: Input, points: 
       total += points.length
       const run: InputRun = {input: input.name, points: points.length, ms: Math.round(performance.now() - started)}
       if (error !== undefined) run.error = error
+      if (stats) run.stats = stats
       return run
     }),
   )
@@ -172,6 +182,7 @@ export async function runOnce(opts: OnceOptions): Promise<OnceSummary> {
           runs: 1,
           lastDurationMs: r.ms,
           lastOk: !r.error,
+          ...(r.stats ? {service: r.stats} : {}),
         }))
         const points = selfMetricsPoints({now: opts.clock.now(), startedAt, inputs, spool: spool.status(), writer: writer.stats(), latency: writer.takeLatency()})
         const {text, count} = toLineProtocol(points)

@@ -6,7 +6,10 @@
  *   mon_internal,input=<name>,kind=<kind>  gathered, written, dropped, errors, runs (counters);
  *                                          dropped_<reason> for each reason of pipeline/drops.ts
  *                                          (counters; they add up to dropped);
- *                                          gather_time_ms (last run), last_ok (bool)
+ *                                          gather_time_ms (last run), last_ok (bool);
+ *                                          service inputs (statsd, udp) add their counters: datagrams, bytes,
+ *                                          lines, parse_errors, parse_errors_<reason>, kernel_drops (UDP drops
+ *                                          of the socket's port from /proc/net/udp), tcp_connections…
  *   mon_internal,component=spool           bytes, segments, records, points, oldest_age_s (gauges);
  *                                          dropped_points, dropped_segments, corrupt_bytes, refused_points (counters);
  *                                          full (bool: refusing appends, when_full: reject),
@@ -37,6 +40,8 @@ export interface InputCounters {
   runs: number
   lastDurationMs?: number
   lastOk?: boolean
+  /** a service input's own counters (statsd, udp: datagrams, lines, parse_errors_<reason>, kernel_drops…) */
+  service?: Record<string, number>
 }
 
 export interface SelfMetricsInput {
@@ -61,6 +66,7 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
     for (const reason of DROP_REASONS) fields[`dropped_${reason}`] = int(i.droppedBy?.[reason] ?? 0)
     if (i.lastDurationMs !== undefined) fields.gather_time_ms = Math.round(i.lastDurationMs * 1000) / 1000
     if (i.lastOk !== undefined) fields.last_ok = i.lastOk
+    for (const [k, v] of Object.entries(i.service ?? {})) if (!(k in fields)) fields[k] = int(v)
     points.push({measurement: SELF_MEASUREMENT, tags: {input: i.name, kind: i.kind}, fields, ts})
   }
   const s = m.spool
