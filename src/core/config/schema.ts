@@ -57,17 +57,8 @@ export const sqliteStoreSchema = z.strictObject({
   path: z.string().optional(),
 })
 
-export const influxStoreSchema = z.strictObject({
-  type: z.literal('influxdb'),
-  url: httpUrl(),
-  version: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['auto', '1', '2'])).default('auto'),
-  database: z.string().default('mon'),
-  retention_policy: z.string().optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  org: z.string().optional(),
-  bucket: z.string().optional(),
-  token: z.string().optional(),
+/** How a server that takes line protocol over HTTP is written to (InfluxDB, VictoriaMetrics). */
+const lineProtocolWriteFields = {
   precision: z.enum(['ns', 'us', 'ms', 's']).default('ms'),
   /** `auto`: compress unless the server is on loopback (where gzip only costs CPU). */
   gzip: z.union([z.literal('auto'), bool()], {error: (iss) => `expected auto, true or false, got ${describeValue(iss.input)}`}).default('auto'),
@@ -82,6 +73,20 @@ export const influxStoreSchema = z.strictObject({
   max_retry_time: duration().default('1m'),
   timeout: duration({positive: true}).default('10s'),
   tls_verify: bool().default(true),
+}
+
+export const influxStoreSchema = z.strictObject({
+  type: z.literal('influxdb'),
+  url: httpUrl(),
+  version: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['auto', '1', '2'])).default('auto'),
+  database: z.string().default('mon'),
+  retention_policy: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  org: z.string().optional(),
+  bucket: z.string().optional(),
+  token: z.string().optional(),
+  ...lineProtocolWriteFields,
 })
 
 /**
@@ -103,15 +108,7 @@ export const victoriaMetricsStoreSchema = z.strictObject({
   password: z.string().optional(),
   /** sent as `Authorization: Bearer <token>` (vmauth) */
   token: z.string().optional(),
-  precision: z.enum(['ns', 'us', 'ms', 's']).default('ms'),
-  gzip: z.union([z.literal('auto'), bool()], {error: (iss) => `expected auto, true or false, got ${describeValue(iss.input)}`}).default('auto'),
-  batch_size: int({min: 1}).default(5000),
-  batch_bytes: size().default('4MiB'),
-  concurrency: int({min: 1, max: 64}).default(2),
-  max_retries: int({min: 0}).default(5),
-  max_retry_time: duration().default('1m'),
-  timeout: duration({positive: true}).default('10s'),
-  tls_verify: bool().default(true),
+  ...lineProtocolWriteFields,
 })
 
 /** A Prometheus server, read-only: mon queries it and evaluates rules over it, but never writes. */
