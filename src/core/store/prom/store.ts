@@ -20,30 +20,23 @@
  */
 import {promisify} from 'node:util'
 import {gzip as gzipCallback} from 'node:zlib'
-import {systemClock, type Clock} from '../../clock.js'
+import {systemClock} from '../../clock.js'
 import {parseDuration, parseSize} from '../../config/duration.js'
 import {isLoopbackHost, type PrometheusStoreConfig, type PromApiStoreConfig, type VictoriaMetricsStoreConfig} from '../../config/schema.js'
 import {EXIT_RUNTIME, EXIT_USAGE, UserError} from '../../errors.js'
 import type {Point} from '../../model/point.js'
-import {realSleep, RetriesExhausted, withRetry, type RetryEnv, type RetryEvent, type RetryPolicy} from '../../retry.js'
+import {realSleep, RetriesExhausted, withRetry, type RetryEnv, type RetryPolicy} from '../../retry.js'
 import {sortFrames} from '../frames.js'
 import {ReadOnlyStoreError, UnalignedBucketsError, type FieldInfo, type Frame, type FullStore, type InitResult, type QueryPlan, type ReadOnly, type StoreInfo} from '../types.js'
 import {classifyFailure, DEFAULT_RETRY, HttpClient, HttpStatusError, NetworkError, serverMessage, type HttpResponse} from '../influx/http.js'
 import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type WritePrecision} from '../influx/write.js'
+import type {InfluxStoreOptions} from '../influx/connection.js'
 import {apiTime, escapeRegex, metricName, parseSampleValue, seriesSelector, splitMetricName, type PromFlavor} from './names.js'
 
 const gzip = promisify(gzipCallback)
 
-export interface PromApiStoreOptions {
-  clock?: Clock
-  sleep?: (ms: number) => Promise<void>
-  random?: () => number
-  /** overrides of the write retry policy */
-  retry?: Partial<RetryPolicy>
-  /** retry policy of queries: short, a person is usually waiting */
-  queryRetry?: Partial<RetryPolicy>
-  onRetry?: (e: RetryEvent & {action: string}) => void
-}
+/** The same injectable time, retry policies and retry reporting as the InfluxDB store (no retention tiers: the server keeps its own). */
+export type PromApiStoreOptions = Omit<InfluxStoreOptions, 'retention'>
 
 const QUERY_RETRY: RetryPolicy = {initialMs: 250, maxMs: 2000, factor: 2, jitter: 100, retryAfter: 'replaces', maxRetryAfterMs: Infinity, maxAttempts: 3, deadlineMs: 10_000}
 
