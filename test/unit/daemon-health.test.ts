@@ -85,6 +85,7 @@ describe('metrics', () => {
     const f = facts((x) => {
       x.agent.inputs[1].name = 'http:"odd\\name"\n'
       x.agent.inputs[1].lastError = 'down'
+      x.agent.inputs.push({name: 'statsd', kind: 'statsd', schedule: 'every 10s', gathered: 9, written: 9, dropped: 0, errors: 0, runs: 3, points: 3, missed: 0, overlapped: 0, service: {datagrams: 120, lines: 130, parse_errors_bad_type: 2, kernel_drops: 5}})
     })
     const text = renderMetrics(f, assessHealth(f), {cpuSeconds: 1.5, residentBytes: 50e6, heapUsedBytes: 20e6, openFds: 30})
     const parsed = parsePrometheusText(text)
@@ -95,6 +96,10 @@ describe('metrics', () => {
     assert.equal(value('mon_input_runs_total', {input: 'host'}), 360)
     assert.equal(value('mon_input_up', {input: 'http:"odd\\name"\n'}), 0, 'label values are escaped and round-trip')
     assert.equal(value('mon_up'), 1)
+    // a service input's own counters, the kernel's UDP drops among them
+    assert.equal(family('mon_input_service_total')?.type, 'counter')
+    assert.equal(value('mon_input_service_total', {input: 'statsd', counter: 'kernel_drops'}), 5)
+    assert.equal(value('mon_input_service_total', {input: 'statsd', counter: 'parse_errors_bad_type'}), 2)
     assert.equal(value('mon_component_healthy', {component: 'collector'}), 0)
     assert.equal(value('mon_rules'), 2)
     assert.equal(value('mon_alerts', {state: 'firing'}), 1)

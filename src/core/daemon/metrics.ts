@@ -94,6 +94,11 @@ export function renderMetrics(f: DaemonFacts, health: Health, proc: ProcessFacts
   e.family('mon_input_up', 'gauge', '1 when the last run of the input succeeded.', by((i) => (i.runs === 0 ? undefined : i.lastError === undefined ? 1 : 0)))
   e.family('mon_input_last_run_timestamp_seconds', 'gauge', 'When each input last ran.', by((i) => seconds(i.lastRun)))
   e.family('mon_input_last_duration_seconds', 'gauge', 'How long the last run of each input took.', by((i) => seconds(i.lastDurationMs)))
+  // service inputs (statsd, udp): their own counters, one series per counter name
+  const service = (keep: (name: string) => boolean) =>
+    inputs.flatMap((i) => Object.entries(i.service ?? {}).flatMap(([counter, v]): Array<[Labels, number]> => (keep(counter) ? [[{input: i.name, kind: i.kind, counter}, v]] : [])))
+  e.family('mon_input_service_total', 'counter', 'Counters of the statsd and udp inputs: datagrams, bytes, lines, parse errors (by reason), kernel_drops (the socket\'s drops in /proc/net/udp) …', service((c) => c !== 'tcp_connections'))
+  e.family('mon_input_service_tcp_connections', 'gauge', 'Open TCP connections of a statsd input over TCP.', service((c) => c === 'tcp_connections'))
 
   const {spool, writer, listener} = f.agent
   e.family('mon_spool_points', 'gauge', 'Points in the spool not yet written to the store.', spool.points)
