@@ -32,6 +32,34 @@ function startCollect(config: string): {child: ChildProcess; err: () => string; 
 const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))))
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * A config tailing `log` from its beginning, each line `ts=<ms> n=<n>` a point with field n at its
+ * own time; `agent` and `input` add settings to those sections.
+ */
+function numberedTailConfig(dir: string, log: string, opts: {agent?: string; input?: string} = {}): string {
+  const config = join(dir, 'mon.yaml')
+  writeFileSync(
+    config,
+    `data_dir: ${dir}/data
+host: box
+agent: {${opts.agent ?? ''}self_metrics: false}
+inputs:
+  host: {enabled: false}
+  tail:
+    - name: app
+      files: [${log}]
+      from_beginning: true
+      pattern: '^ts=(?P<ts>\\d+) n=(?P<n>\\d+)$'
+      fields: {n: int}
+      time: {field: ts, format: unix_ms}
+${opts.input ?? ''}`,
+  )
+  return config
+}
+
+/** Lines `from`..`to` of a numbered log (line n at time BASE + n ms). */
+const numberedLines = (from: number, to: number) => Array.from({length: to - from + 1}, (_, i) => `ts=${BASE + from + i} n=${from + i}\n`).join('')
+
 async function queryValue(config: string, expr: string): Promise<number | undefined> {
   const q = await runMon(['query', expr, '--at', AT, '--config', config, '--json'])
   assert.equal(q.code, 0, q.stderr)
@@ -45,24 +73,7 @@ it('rotation by rename and by copytruncate, SIGKILL and restart: every line stor
   const dir = join(tmp.dir, 'rot')
   mkdirSync(join(dir, 'logs'), {recursive: true})
   const log = join(dir, 'logs', 'app.log')
-  const config = join(dir, 'mon.yaml')
-  writeFileSync(
-    config,
-    `data_dir: ${dir}/data
-host: box
-agent: {flush_interval: 100ms, self_metrics: false}
-inputs:
-  host: {enabled: false}
-  tail:
-    - name: app
-      files: [${log}]
-      from_beginning: true
-      pattern: '^ts=(?P<ts>\\d+) n=(?P<n>\\d+)$'
-      fields: {n: int}
-      time: {field: ts, format: unix_ms}
-      interval: 200ms
-`,
-  )
+  const config = numberedTailConfig(dir, log, {agent: 'flush_interval: 100ms, ', input: '      interval: 200ms\n'})
   const statePath = join(dir, 'data', 'state', 'tail', 'tail_app.json')
   let next = 1
   const append = (count: number) => {
@@ -226,25 +237,8 @@ it('a file removed and recreated: counted as missing, then followed again from i
   const dir = join(tmp.dir, 'gone')
   mkdirSync(dir, {recursive: true})
   const log = join(dir, 'app.log')
-  const config = join(dir, 'mon.yaml')
-  writeFileSync(
-    config,
-    `data_dir: ${dir}/data
-host: box
-agent: {self_metrics: false}
-inputs:
-  host: {enabled: false}
-  tail:
-    - name: app
-      files: [${log}]
-      from_beginning: true
-      pattern: '^ts=(?P<ts>\\d+) n=(?P<n>\\d+)$'
-      fields: {n: int}
-      time: {field: ts, format: unix_ms}
-`,
-  )
-  const lines = (from: number, to: number) => Array.from({length: to - from + 1}, (_, i) => `ts=${BASE + from + i} n=${from + i}\n`).join('')
-  writeFileSync(log, lines(1, 10))
+  const config = numberedTailConfig(dir, log)
+  writeFileSync(log, numberedLines(1, 10))
   const first = await runMon(['collect', '--once', '--json', '--config', config])
   assert.equal(first.code, 0, first.stderr)
   rmSync(log)
@@ -254,7 +248,7 @@ inputs:
   const missing = await runMon(['query', `last_over_time(mon_internal.missing{component="tail"}[10000d])`, '--config', config, '--json'])
   assert.match(missing.stdout, /"values": \[\s*\[\s*"[^"]+",\s*1\s*\]/, missing.stdout)
   // recreated, longer than before: a new file from its start, even if it got the old inode number
-  writeFileSync(log, lines(11, 30))
+  writeFileSync(log, numberedLines(11, 30))
   const third = await runMon(['collect', '--once', '--json', '--config', config])
   assert.equal(third.code, 0, third.stderr)
   assert.equal((JSON.parse(third.stdout) as {runs: Array<{error?: string}>}).runs[0]!.error, undefined)
@@ -265,7 +259,7 @@ inputs:
   rmSync(log)
   const run = startCollect(config)
   await waitFor(async () => /missing/.test(run.err()), 'the collector saw the file missing', 30_000, run.child, run.err)
-  writeFileSync(log, lines(31, 33))
+  writeFileSync(log, numberedLines(31, 33))
   await waitFor(async () => (await queryValue(config, 'count_over_time(tail.n[1h])')) === 33, 'lines of the recreated file stored', 30_000, run.child, run.err)
   run.child.kill('SIGTERM')
   assert.equal(await exited(run.child), 0, run.err())
@@ -277,23 +271,7 @@ it('an unreadable path (a directory where the log should be): counted and report
   const dir = join(tmp.dir, 'unreadable')
   mkdirSync(dir, {recursive: true})
   const log = join(dir, 'app.log')
-  const config = join(dir, 'mon.yaml')
-  writeFileSync(
-    config,
-    `data_dir: ${dir}/data
-host: box
-agent: {self_metrics: false}
-inputs:
-  host: {enabled: false}
-  tail:
-    - name: app
-      files: [${log}]
-      from_beginning: true
-      pattern: '^ts=(?P<ts>\\d+) n=(?P<n>\\d+)$'
-      fields: {n: int}
-      time: {field: ts, format: unix_ms}
-`,
-  )
+  const config = numberedTailConfig(dir, log)
   mkdirSync(log)
   const first = await runMon(['collect', '--once', '--json', '--config', config])
   const s1 = JSON.parse(first.stdout) as {runs: Array<{error?: string}>}
@@ -301,7 +279,7 @@ inputs:
   const u = await runMon(['query', `last_over_time(mon_internal.unreadable{component="tail"}[10000d])`, '--config', config, '--json'])
   assert.match(u.stdout, /"values": \[\s*\[\s*"[^"]+",\s*1\s*\]/, u.stdout)
   rmSync(log, {recursive: true})
-  writeFileSync(log, `ts=${BASE + 1} n=1\nts=${BASE + 2} n=2\n`)
+  writeFileSync(log, numberedLines(1, 2))
   const second = await runMon(['collect', '--once', '--json', '--config', config])
   assert.equal(second.code, 0, second.stderr)
   assert.equal((JSON.parse(second.stdout) as {runs: Array<{error?: string}>}).runs[0]!.error, undefined)
