@@ -94,8 +94,7 @@ With no range flags the query is an INSTANT query at now (or --at): exactly what
 
       const step = flags.step ?? flags.every ?? (flags.format === 'chart' && flags.at === undefined ? 'auto' : undefined)
       const lookbackMs = flags.lookback === undefined ? undefined : tryParseDuration(flags.lookback)
-      if (lookbackMs !== undefined && !(lookbackMs > 0)) throw new InputError(`--lookback: invalid duration ${JSON.stringify(flags.lookback)}`, {hint: 'a positive duration such as 5m'})
-      if (flags.lookback !== undefined && lookbackMs === undefined) throw new InputError(`--lookback: invalid duration ${JSON.stringify(flags.lookback)}`, {hint: 'a positive duration such as 5m'})
+      if (flags.lookback !== undefined && !(lookbackMs! > 0)) throw new InputError(`--lookback: invalid duration ${JSON.stringify(flags.lookback)}`, {hint: 'a positive duration such as 5m'})
       const q = prepareQuery({query: args.query!, at: flags.at, since: flags.since, until: flags.until, step, stepFlag: flags.every === undefined ? '--step' : '--every', lookbackMs, now: ctx.clock.now(), timeoutMs, clock: ctx.clock})
       if (q.type === 'instant' && flags.format === 'chart') throw new InputError('--format chart needs a range query', {hint: 'add --since 1h (and --step), or drop --at'})
       const store = await ctx.store()

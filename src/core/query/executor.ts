@@ -3,7 +3,7 @@ import {RawDataGoneError} from '../store/retention.js'
 import {selectorName, splitMetricName, tagMatchers, walk, type ParsedQuery} from './ast.js'
 import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
 import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value, type VectorElement} from './eval/engine.js'
-import {mayPushDown, pushdowns} from './pushdown.js'
+import {candidates, pushdowns} from './pushdown.js'
 import {labelsKey, METRIC_NAME, MemorySeriesSource, type RawSeries, type Sample as RawSample, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
 import {InputError} from '../errors.js'
@@ -144,23 +144,20 @@ function collect(e: PromExpr, lo: number, hi: number, b: Bounds, add: (sel: Vect
 }
 
 /** Runs the reads and holds their points as series for the evaluator. */
-export async function loadSeries(store: Store, plans: Read[], opts: RunOptions = {}): Promise<{source: MemorySeriesSource; samples: number}> {
+export async function loadSeries(store: Store, plans: Read[], opts: RunOptions = {}): Promise<{source: MemorySeriesSource}> {
   const results = await Promise.all(plans.map(async (plan) => ({plan, frames: await read(store, plan, opts)})))
   // two selectors of one metric (errors{status="500"} / all of it) read some series twice: one each
   const series = new Map<string, RawSeries>()
-  let samples = 0
   for (const {plan, frames} of results) {
     // the metric name as the selector wrote it: `cpu.usage`, or `up` for measurement up, field value
-    const read = seriesOf(frames, plan.name)
-    samples += read.samples
-    for (const s of read.series) {
+    for (const s of seriesOf(frames, plan.name)) {
       const key = labelsKey(s.labels)
       const known = series.get(key)
       series.set(key, known ? {labels: s.labels, samples: mergeSamples(known.samples, s.samples)} : s)
     }
   }
 
-  return {source: new MemorySeriesSource([...series.values()]), samples}
+  return {source: new MemorySeriesSource([...series.values()])}
 }
 
 /**
@@ -168,15 +165,14 @@ export async function loadSeries(store: Store, plans: Read[], opts: RunOptions =
  * every rule whose read is the same plan, so 1,000 rules over 20 distinct reads convert 20 times,
  * not 1,000. The series are shared as the frames are: nothing downstream modifies them.
  */
-const converted = new WeakMap<Frame[], {name: string; series: RawSeries[]; samples: number}>()
+const converted = new WeakMap<Frame[], {name: string; series: RawSeries[]}>()
 
-function seriesOf(frames: Frame[], name: string): {series: RawSeries[]; samples: number} {
+function seriesOf(frames: Frame[], name: string): RawSeries[] {
   const known = converted.get(frames)
-  if (known?.name === name) return known
+  if (known?.name === name) return known.series
   const series = frames.map((f) => toSeries(f, name))
-  const read = {name, series, samples: series.reduce((n, s) => n + s.samples.length, 0)}
-  converted.set(frames, read)
-  return read
+  converted.set(frames, {name, series})
+  return series
 }
 
 /**
@@ -279,23 +275,21 @@ function evalOptions(opts: RunOptions, stepMs?: number): EvalOptions {
 }
 
 /** An evaluation error with the query's caret under the part that failed. */
-export function located(q: ParsedQuery, error: unknown, source?: string): unknown {
+export function located(q: ParsedQuery, error: unknown): unknown {
   if (!(error instanceof PromEvalError)) return error
-  return new QueryError(q.text, spanOf(q, error.node), error.message, {hint: error.hint, source})
+  return new QueryError(q.text, spanOf(q, error.node), error.message, {hint: error.hint})
 }
 
 export interface InstantResult {
   value: Value
-  /** raw samples read from the store */
-  samplesRead: number
 }
 
 /** The expression at time `at` (ms). */
 export async function runInstant(q: ParsedQuery, store: Store, at: number, opts: RunOptions = {}): Promise<InstantResult> {
-  const {source, samples, precomputed} = await prepare(q, store, at, at, undefined, opts)
+  const {source, precomputed} = await prepare(q, store, at, at, undefined, opts)
   opts.deadline?.check()
   try {
-    return {value: instantQuery(source, q.expr, at, {...evalOptions(opts), precomputed}), samplesRead: samples}
+    return {value: instantQuery(source, q.expr, at, {...evalOptions(opts), precomputed})}
   } catch (error) {
     throw located(q, error)
   }
@@ -317,7 +311,8 @@ export async function runRange(q: ParsedQuery, store: Store, start: number, end:
  * the rest. A pushdown the store cannot take (only rollups hold the range) falls back to raw reads.
  */
 async function prepare(q: ParsedQuery, store: Store, start: number, end: number, stepMs: number | undefined, opts: RunOptions) {
-  const fast = opts.pushdown === false || !mayPushDown(q.expr) ? [] : await pushdowns(q.expr, store, start, end, stepMs)
+  const found = opts.pushdown === false ? [] : candidates(q.expr)
+  const fast = found.length === 0 ? [] : await pushdowns(found, store, start, end, stepMs)
   let precomputed: Map<PromExpr, (t: number) => VectorElement[] | undefined> | undefined
   if (fast.length > 0) {
     try {

@@ -27,7 +27,7 @@ export interface Pushdown {
 const OVER_TIME: Readonly<Record<string, AggFn>> = {avg_over_time: 'mean', min_over_time: 'min', max_over_time: 'max', sum_over_time: 'sum', count_over_time: 'count'}
 const POOLED: Readonly<Partial<Record<AggregationOp, AggFn>>> = {avg: 'mean', min: 'min', max: 'max', sum: 'sum', count: 'count'}
 
-interface Candidate {
+export interface Candidate {
   node: PromExpr
   matrix: MatrixSelector
   fn: AggFn
@@ -35,8 +35,11 @@ interface Candidate {
   by?: string[]
 }
 
-/** The window aggregations of an expression the store could answer, with their evaluation times. */
-function candidates(expr: PromExpr): Candidate[] {
+/**
+ * The window aggregations of an expression the store could answer (found without awaiting anything:
+ * a query with none reads at once).
+ */
+export function candidates(expr: PromExpr): Candidate[] {
   const out: Candidate[] = []
   const visit = (e: PromExpr): void => {
     const found = candidate(e)
@@ -84,16 +87,7 @@ function candidate(e: PromExpr): Candidate | undefined {
  * query from start to end every `step`. Over_time pushdowns group by every tag key, so they need
  * the store's catalog; without it only pooled aggregations are pushed down.
  */
-export async function pushdowns(expr: PromExpr, store: Store, start: number, end: number, step?: number): Promise<Pushdown[]> {
-  return pushdownsOf(candidates(expr), store, start, end, step)
-}
-
-/** Whether any part of the expression could be pushed down (no await for the common case that none can). */
-export function mayPushDown(expr: PromExpr): boolean {
-  return candidates(expr).length > 0
-}
-
-async function pushdownsOf(found: Candidate[], store: Store, start: number, end: number, step?: number): Promise<Pushdown[]> {
+export async function pushdowns(found: readonly Candidate[], store: Store, start: number, end: number, step?: number): Promise<Pushdown[]> {
   const out: Pushdown[] = []
   for (const c of found) {
     const d = c.matrix.range

@@ -1,5 +1,5 @@
-import type {FullStore, QueryPlan} from '../store/types.js'
-import {readsFor, runInstant, runRange, type PlanObserver} from './executor.js'
+import type {FullStore} from '../store/types.js'
+import {implicitRange, runInstant, runRange, type PlanObserver} from './executor.js'
 import {parseQuery} from './parser.js'
 import {autoEvery, parseTime} from './time.js'
 import {formatDuration, parseDuration} from '../config/duration.js'
@@ -8,9 +8,7 @@ import type {Clock} from '../clock.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline} from './deadline.js'
 import type {ParsedQuery} from './ast.js'
 import {METRIC_NAME, withoutName} from './eval/series.js'
-import type {Value} from './eval/engine.js'
-import {implicitRange} from './executor.js'
-import {DEFAULT_LOOKBACK_MS} from './eval/engine.js'
+import {DEFAULT_LOOKBACK_MS, type Value} from './eval/engine.js'
 
 /**
  * `mon query`: with no range flags an instant query at now (or `at`), evaluated exactly as a rule
@@ -59,8 +57,6 @@ export interface PreparedQuery {
   end: number
   step?: number
   run(store: FullStore, observe?: PlanObserver): Promise<QueryResult>
-  /** the raw reads the query makes, for --explain */
-  plans(): QueryPlan[]
   /** lines saying how the query is evaluated, for --explain */
   explain(): string[]
 }
@@ -85,7 +81,6 @@ export function prepareQuery(req: QueryRequest): PreparedQuery {
         const {value} = await runInstant(parsed, store, at, {lookbackMs, deadline, observe})
         return instantResult(req.query, at, value)
       },
-      plans: () => readsFor(parsed.expr, at, at, {lookbackMs}),
       explain: () => [`instant query at ${new Date(at).toISOString()}; selectors look back ${formatDuration(lookbackMs)}; rate(x) without [d] reads ${formatDuration(implicitRange(lookbackMs))}`],
     }
   }
@@ -132,7 +127,6 @@ export function prepareQuery(req: QueryRequest): PreparedQuery {
         })),
       }
     },
-    plans: () => readsFor(parsed.expr, first, end, {lookbackMs, stepMs: step}),
     explain: () => [
       `range query from ${new Date(first).toISOString()} to ${new Date(end).toISOString()} every ${formatDuration(step)} (${Math.floor((end - first) / step) + 1} steps); selectors look back ${formatDuration(lookbackMs)}; rate(x) without [d] reads ${formatDuration(implicitRange(lookbackMs, step))}`,
     ],
