@@ -19,8 +19,12 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v promtool >/dev/null || need+=(prometheus)
 # prometheus-node-exporter: mon top's node_exporter panels over a real exporter (test/integration/top-node-exporter.test.ts)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
+# nats-server: the cluster mode's JetStream (a 3-node cluster in test/integration/cluster-*.test.ts)
+command -v nats-server >/dev/null || need+=(nats-server)
+# influx: the InfluxDB 1.x CLI run against the daemon's /query (test/integration/influxql-cli.test.ts)
+command -v influx >/dev/null || need+=(influxdb-client)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager openssl systemd-analyze mount prometheus prometheus-node-exporter"
+  echo "test dependencies present: influxd tmux victoria-metrics prometheus-alertmanager openssl systemd-analyze mount prometheus prometheus-node-exporter nats-server influx"
   exit 0
 fi
 echo "installing test dependencies: ${need[*]}"
