@@ -246,6 +246,27 @@ log:
   level: info
   # auto (text on a terminal, JSON otherwise), text or json.
   format: auto
+
+# Cluster mode on NATS JetStream (docs/cluster.md): agents publish to a replicated stream, writers
+# drain it into the store, scrape targets are sharded, daemons share incidents and page once.
+~cluster:
+~  enabled: true
+~  nats:
+~    servers: [nats://127.0.0.1:4222]
+~    token: \${NATS_TOKEN}
+~  # Prefix of the streams, consumers and buckets mon creates.
+~  name: mon
+~  # Publish collected points to the stream instead of writing the store.
+~  forward: false
+~  stream:
+~    replicas: 3
+~    max_bytes: 10GiB
+~  sharding:
+~    # off, auto (divided among live collectors) or a static i/N.
+~    mode: off
+~  ha:
+~    enabled: false
+~    lease: 15s
 `
 
 /** `inputs:` and each input's own sample block (collectors/registry.ts order), indented under it. */
@@ -270,7 +291,7 @@ export interface SampleOptions {
 }
 
 /** Environment variables the uncommented sample refers to without a default. */
-export const SAMPLE_REQUIRED_ENV = ['INFLUX_TOKEN', 'EXAMPLE_API_TOKEN', 'MON_LISTENER_TOKEN', 'MON_API_TOKEN', 'SLACK_BOT_TOKEN', 'PAGERDUTY_ROUTING_KEY', 'SMTP_PASSWORD'] as const
+export const SAMPLE_REQUIRED_ENV = ['INFLUX_TOKEN', 'EXAMPLE_API_TOKEN', 'MON_LISTENER_TOKEN', 'MON_API_TOKEN', 'SLACK_BOT_TOKEN', 'PAGERDUTY_ROUTING_KEY', 'SMTP_PASSWORD', 'NATS_TOKEN'] as const
 
 export function sampleConfig(opts: SampleOptions = {}): string {
   return renderTemplate(TEMPLATE, opts)

@@ -5,6 +5,7 @@ import {describeValue} from './problems.js'
 import {bool, dropEmptyKnownKeys, duration, httpUrl, int, interval, isPlainObject, listenAddress, requireTlsPair, requireTokenOffLoopback, section, serverSocketFields, size, stringList, tagsSchema, text} from './common.js'
 import {COLLECTORS, withInheritedDefaults, type CollectorKind} from '../collectors/registry.js'
 import {notifyConfigSchema} from '../notify/config.js'
+import {clusterSchema} from '../cluster/config.js'
 
 // The building blocks moved to common.ts; re-exported so code that imported them from here still builds.
 export {bool, DEFAULT_MAX_CONNECTIONS, dialAddress, duration, httpUrl, int, interval, isCronExpression, isLoopbackHost, listenAddress, parseHostPort, regex, scalarString, section, size, stringList, tagsSchema} from './common.js'
@@ -230,6 +231,7 @@ export const configShape = {
   retention: retentionSchema,
   api: apiSchema.prefault({}),
   log: logSchema.prefault({}),
+  cluster: clusterSchema.prefault({}),
 }
 
 type ParsedShape = z.output<ReturnType<typeof section<typeof configShape>>>
@@ -270,3 +272,4 @@ export type QueryConfig = MonConfig['query']
 export type RetentionConfig = MonConfig['retention']
 export type ApiConfig = MonConfig['api']
 export type LogConfig = MonConfig['log']
+export type {ClusterConfig} from '../cluster/config.js'
