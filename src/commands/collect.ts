@@ -6,6 +6,7 @@ import {createCliLogger} from '../cli/log.js'
 import {handleSignals} from '../cli/signals.js'
 import {renderCollectStart, renderOnceSummary} from '../cli/render/collect.js'
 import {buildInputs, collectorContext, inputNames} from '../core/collectors/registry.js'
+import {createSharding} from '../core/cluster/shard-filter.js'
 import {didYouMean} from '../core/did-you-mean.js'
 import {secretValues} from '../core/config/redact.js'
 import {parseDuration} from '../core/config/duration.js'
@@ -52,7 +53,9 @@ export default class Collect extends BaseCommand {
     }
     try {
       if (flags.once) {
-        const inputs = buildInputs(config, collectorContext(config, dataDir, ctx.clock, log), flags.input)
+        // a static shard (i/N) holds in cron mode too; auto sharding needs a long-running collector
+        const shard = createSharding(config, {clock: ctx.clock, timer: systemTimer, log, once: true})?.filter
+        const inputs = buildInputs(config, {...collectorContext(config, dataDir, ctx.clock, log), ...(shard ? {shard} : {})}, flags.input)
         if (inputs.length === 0) throw new UserError('no inputs to run', {hint: 'enable inputs in the config (mon config init writes a sample)', exitCode: 2})
         const summary = await whenSpoolIsFree(dataDir, {waitMs: parseDuration(flags['lock-wait']), clock: ctx.clock, timer: systemTimer}, () =>
           runOnce({config, dataDir, inputs, store: () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain}),

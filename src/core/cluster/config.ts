@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {bool, duration, int, section, size, stringList} from '../config/common.js'
+import {parseShardMode} from './sharding.js'
 
 /**
  * The `cluster:` config section (docs/cluster.md): many mon processes sharing one NATS JetStream
@@ -64,7 +65,10 @@ export const clusterSchema = section({
   // ── scrape sharding (docs/cluster.md#sharding) ──
   sharding: section({
     /** `auto`: targets divided among the live collectors (membership through NATS); `i/N`: static; `off`: scrape everything */
-    mode: z.string().default('off'),
+    mode: z
+      .string()
+      .refine((m) => parseShardMode(m) !== undefined, {error: 'expected off, auto or a static shard i/N with 0 ≤ i < N (e.g. 0/3)'})
+      .default('off'),
     heartbeat: duration({positive: true}).default('2s'),
     /** a member not heard from for this long is gone and its targets move */
     timeout: duration({positive: true}).default('10s'),

@@ -29,7 +29,7 @@ import {bool, duration, httpUrl, int, interval, regex, scalarString, section, te
 import {parseDuration} from '../config/duration.js'
 import {compileLinearRegex, type LinearRegex} from '../model/matcher.js'
 import type {FieldValue, Point, Tags} from '../model/point.js'
-import {decorate, defineCollector, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
+import {decorate, defineCollector, ownsTarget, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
 
 export type HttpResult = 'success' | 'response_string_mismatch' | 'body_read_error' | 'connection_failed' | 'timeout' | 'dns_error' | 'response_status_code_mismatch'
 
@@ -254,6 +254,7 @@ export function createHttpCollector(cfg: HttpInputConfig, ctx: CollectorContext,
   return {
     name,
     async collect(signal) {
+      if (!ownsTarget(ctx, `http:${name}`, cfg.interval)) return []
       const outcome = await runHttpCheck(opts, signal)
       if (signal.aborted) throw signal.reason // shutting down: not a failed check
       if (outcome.result !== 'success') ctx.log.debug('http check did not succeed', {input: name, result: outcome.result, error: outcome.error})

@@ -22,7 +22,7 @@ import {parsePrometheusText, prometheusToPoints} from '../model/prometheus-text.
 import type {Point} from '../model/point.js'
 import {FileDiscovery, type ScrapeTarget} from './file_sd.js'
 import {pointsOrPartial} from './partial.js'
-import {decorate, defineCollector, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
+import {decorate, defineCollector, ownsTarget, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
 
 const ACCEPT = 'text/plain;version=0.0.4;q=1,text/plain;q=0.5,*/*;q=0.1'
 /** Largest page read (bytes, after decompression). */
@@ -39,7 +39,7 @@ export interface ScrapeOptions {
 export async function scrapeTarget(target: ScrapeTarget, opts: ScrapeOptions, signal: AbortSignal): Promise<{points: Point[]; parseErrors: number; firstParseError?: string}> {
   const timeoutMs = target.timeoutMs ?? opts.timeoutMs
   const limit = deadline(signal, timeoutMs)
-  const headers: Record<string, string> = {accept: ACCEPT, 'user-agent': 'mon-prometheus-scrape', 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000)}
+  const headers: Record<string, string> = {accept: ACCEPT, 'user-agent': 'mon-prometheus-scrape', 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000), 'x-mon-scrape-time': String(opts.now)}
   if (opts.bearerToken) headers.authorization = `Bearer ${opts.bearerToken}`
   let text: string
   try {
@@ -89,8 +89,11 @@ export function createPrometheusCollector(cfg: PrometheusInputConfig, ctx: Colle
         targets = [...staticTargets, ...found.targets]
       }
       const now = ctx.clock.now()
-      // a target with its own __scrape_interval__ is scraped when that much time has passed
-      const due = targets.filter((t) => t.intervalMs === undefined || now - (lastScrape.get(t.url) ?? -Infinity) >= t.intervalMs * 0.9)
+      // a target with its own __scrape_interval__ is scraped when that much time has passed; with
+      // cluster sharding, only the targets this member owns for this interval
+      const due = targets.filter(
+        (t) => (t.intervalMs === undefined || now - (lastScrape.get(t.url) ?? -Infinity) >= t.intervalMs * 0.9) && ownsTarget(ctx, `prometheus:${t.url}`, cfg.interval, now),
+      )
       const results = await Promise.allSettled(
         due.map((t) => scrapeTarget(t, {timeoutMs, bearerToken: cfg.bearer_token, metricVersion: cfg.metric_version as 1 | 2, now}, signal)),
       )

@@ -21,7 +21,7 @@ import {z} from 'zod'
 import {dialAddress, duration, interval, parseHostPort, section} from '../config/common.js'
 import {parseDuration} from '../config/duration.js'
 import type {FieldValue, Point} from '../model/point.js'
-import {decorate, defineCollector, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
+import {decorate, defineCollector, ownsTarget, pullInputFields, type Collector, type CollectorContext, type Scheduled} from './types.js'
 
 export type TcpResult = 'success' | 'timeout' | 'connection_failed' | 'read_failed' | 'string_mismatch'
 
@@ -105,6 +105,7 @@ export function createTcpCollector(cfg: TcpInputConfig, ctx: CollectorContext, n
   return {
     name,
     async collect(signal) {
+      if (!ownsTarget(ctx, `tcp:${name}`, cfg.interval)) return []
       const outcome = await runTcpCheck(opts, signal)
       if (signal.aborted) throw signal.reason
       return decorate([tcpCheckPoint(opts, outcome, ctx.clock.now())], ctx, cfg.tags)

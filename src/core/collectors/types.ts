@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {bool, duration, section, tagsSchema} from '../config/common.js'
+import {tryParseDuration} from '../config/duration.js'
 import {didYouMean} from '../did-you-mean.js'
 import type {Clock} from '../clock.js'
 import type {Logger} from '../log.js'
@@ -34,6 +35,32 @@ export interface CollectorContext {
   stateDir: string
   clock: Clock
   log: Logger
+  /**
+   * Cluster scrape sharding (docs/cluster.md#sharding): whether this process scrapes a pull target
+   * (`prometheus:<url>`, `http:<input name>`, `tcp:<input name>`) for the run at `at` (ms). Absent →
+   * it scrapes everything.
+   */
+  shard?: ShardFilter
+}
+
+/** Which pull targets this collector owns; the same answer on every member for the same `at`. */
+export interface ShardFilter {
+  owns(key: string, at: number): boolean
+}
+
+/**
+ * The start of the interval a run at `now` belongs to (runs are aligned to multiples of the
+ * interval, docs/collectors.md): what a sharded input asks ownership for, so two members deciding
+ * at different moments of one interval decide for the same instant. A cron schedule → `now`.
+ */
+export function runSlot(now: number, interval: string): number {
+  const period = tryParseDuration(interval)
+  return period !== undefined && period > 0 ? Math.floor(now / period) * period : now
+}
+
+/** Whether this process should run the pull target `key` now (true without cluster sharding). */
+export function ownsTarget(ctx: Pick<CollectorContext, 'shard' | 'clock'>, key: string, interval: string, now = ctx.clock.now()): boolean {
+  return ctx.shard === undefined || ctx.shard.owns(key, runSlot(now, interval))
 }
 
 /** Adds `host`, the global tags and the input's own tags to points, without overwriting the point's tags. */

@@ -15,6 +15,7 @@ import {Listener, type ListenerStats} from '../collectors/listener.js'
 import {checkServerSocket, serverSocketOptions} from '../server/socket.js'
 import {PartialCollectError} from '../collectors/partial.js'
 import {buildInputs, collectorContext, type Input} from '../collectors/registry.js'
+import {createSharding, type ShardingStatus} from '../cluster/shard-filter.js'
 import {parseDuration, parseSize} from '../config/duration.js'
 import type {MonConfig} from '../config/schema.js'
 import {errorMessage, InputError} from '../errors.js'
@@ -71,6 +72,8 @@ export interface AgentStatus {
   heldPoints: number
   writer: WriterStats
   listener?: ListenerStats & {address?: {host: string; port: number}}
+  /** cluster scrape sharding: the static shard, or the members as this one sees them */
+  sharding?: ShardingStatus
 }
 
 export interface AgentStopSummary {
@@ -118,6 +121,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const batcher = new Batcher({spool, batchSize: config.agent.batch_size, flushIntervalMs: parseDuration(config.agent.flush_interval), timer, log})
   const writer = new Writer({spool, store: opts.store, clock, timer, log: log.child({component: 'writer'}), batchSize: config.agent.batch_size, concurrency: config.agent.write_concurrency, random: opts.random})
   const startedAt = clock.now()
+  // cluster scrape sharding: which pull targets this member scrapes (joined in start())
+  const sharding = createSharding(config, {clock, timer, log})
   const counters = new Map<string, InputStatus>()
   let inputs: Input[] = []
   let scheduler: Scheduler
@@ -277,7 +282,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   }
 
   const buildScheduler = () => {
-    const ctx = collectorContext(config, opts.dataDir, clock, log)
+    const ctx = {...collectorContext(config, opts.dataDir, clock, log), ...(sharding ? {shard: sharding.filter} : {})}
     inputs = buildInputs(config, ctx, opts.only)
     syncAggregators(inputs, false)
     const s = new Scheduler({clock, timer, log, random: opts.random})
@@ -366,6 +371,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         await writer.stop()
         throw err
       }
+      // joins before the first run (never fails: unreachable NATS → every target until it answers)
+      await sharding?.start()
       scheduler.start()
       running = true
     },
@@ -374,6 +381,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       const deadline = clock.now() + deadlineMs
       running = false
       await scheduler.stop()
+      // after the last run: the others take this member's targets from the next interval
+      await sharding?.stop().catch((err) => log.warn('leaving the cluster failed', {error: errorMessage(err)}))
       await stopServices(inputs)
       await listener?.stop(Math.max(0, Math.min(5000, deadlineMs / 2)))
       // open aggregation windows are sent as they are
@@ -406,6 +415,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         heldPoints: batcher.stats().held,
         writer: writer.stats(),
         listener: listener ? {...listener.stats(), address: listener.address} : undefined,
+        ...(sharding ? {sharding: sharding.status()} : {}),
       }
     },
 
