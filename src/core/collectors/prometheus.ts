@@ -13,6 +13,7 @@
  *         interval: 30s
  *         timeout: 10s
  */
+import {setMaxListeners} from 'node:events'
 import {z} from 'zod'
 import {deadline} from '../abort.js'
 import {coerceInt, duration, httpUrl, interval, section, stringList} from '../config/common.js'
@@ -94,6 +95,8 @@ export function createPrometheusCollector(cfg: PrometheusInputConfig, ctx: Colle
       const due = targets.filter(
         (t) => (t.intervalMs === undefined || now - (lastScrape.get(t.url) ?? -Infinity) >= t.intervalMs * 0.9) && ownsTarget(ctx, `prometheus:${t.url}`, cfg.interval, now),
       )
+      // one abort listener per target in flight, all removed when it ends: not a leak
+      setMaxListeners(Math.max(10, due.length + 10), signal)
       const results = await Promise.allSettled(
         due.map((t) => scrapeTarget(t, {timeoutMs, bearerToken: cfg.bearer_token, metricVersion: cfg.metric_version as 1 | 2, now}, signal)),
       )
