@@ -6,6 +6,7 @@ import {loadConfigOrRunningDaemon} from '../core/daemon/config-fallback.js'
 import {parseDuration} from '../core/config/duration.js'
 import {readDaemonStatus, statusClientTls, type StatusReport} from '../core/daemon/status.js'
 import {EXIT_RUNTIME} from '../core/errors.js'
+import {clusterStatus} from '../core/cluster/status.js'
 
 export default class Status extends BaseCommand {
   static override summary = 'Show whether a mon daemon runs for this data directory, and how it is doing.'
@@ -14,6 +15,8 @@ export default class Status extends BaseCommand {
 Asks the daemon's API (GET /api/v1/status) when it has the token (api.token or MON_API_TOKEN); otherwise reads the status file the daemon rewrites every 5 seconds in its data dir (daemon.json). With no daemon running it reports what the data dir holds: unsent spool, outbox, alerts.
 
 When the config file does not load but a daemon runs on the data dir it names (a failed reload keeps the last good config), it reports that daemon and warns about the file. An unset \${VAR} outside data_dir (e.g. the API token) does not stop it.
+
+With cluster mode on (cluster.enabled), it also shows the cluster as NATS sees it: members and whether they are alive, which member scrapes which pull target, each mon stream (depth, replicas, leader) and its consumers (the writers' lag, each daemon's position) — see docs/cluster.md.
 
 Exit status: 0 when a daemon is running, 1 when none is, 2 when the config file does not load and no daemon runs.`
   static override enableJsonFlag = true
@@ -30,9 +33,11 @@ Exit status: 0 when a daemon is running, 1 when none is, 2 when the config file 
 
   async run(): Promise<StatusReport> {
     const {flags} = await this.parse(Status)
-    const {loaded, configProblem} = await loadConfigOrRunningDaemon({path: flags.config, sections: ['data_dir']})
+    const {loaded, configProblem} = await loadConfigOrRunningDaemon({path: flags.config, sections: ['data_dir', 'cluster']})
     const token = loaded.config.api.token || apiTokenFromEnv()
     const report = await readDaemonStatus({dataDir: loaded.dataDir, token, timeoutMs: parseDuration(flags.timeout), tls: statusClientTls(loaded.config.api)})
+    // cluster mode: the cluster as NATS sees it (members, shards, streams, lag), whatever runs here
+    if (loaded.config.cluster.enabled) report.cluster = await clusterStatus(loaded.config, {now: Date.now(), timeoutMs: parseDuration(flags.timeout)})
     if (configProblem) {
       this.warnLine(`warning: ${configProblem}`)
       report.notes.unshift(`config file does not load: ${configProblem}`)

@@ -15,7 +15,7 @@ import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, it} from 'node:test'
 import {connect, type NatsConnection} from 'nats'
-import {BIN} from '../helpers/cli.js'
+import {BIN, runMon} from '../helpers/cli.js'
 import {startNatsCluster, type NatsCluster} from '../helpers/nats.js'
 import {tempDir, waitFor} from '../helpers/servers.js'
 
@@ -139,6 +139,25 @@ it('divides 30 targets among 3 collectors: no interval scraped twice, no target 
   // steady state from the next whole interval after everyone counts (and has read the others)
   await waitSlots(2)
   const steady1 = slotNow()
+  // mon status shows the cluster from NATS: three members alive, the 30 targets divided among them
+  const st = await runMon(['status', '--config', configFor('c1'), '--json'])
+  const cluster = (JSON.parse(st.stdout) as {cluster: {members: Array<{member: string; alive: boolean}>; sharding: {mode: string; targets: number; owners: Record<string, string[]>}}}).cluster
+  assert.deepEqual(
+    cluster.members.map((m) => [m.member, m.alive]),
+    [
+      ['c1', true],
+      ['c2', true],
+      ['c3', true],
+    ],
+  )
+  assert.equal(cluster.sharding.mode, 'auto')
+  assert.equal(cluster.sharding.targets, TARGETS)
+  assert.deepEqual(Object.keys(cluster.sharding.owners).sort(), ['c1', 'c2', 'c3'])
+  assert.equal(Object.values(cluster.sharding.owners).flat().length, TARGETS)
+  const text = await runMon(['status', '--config', configFor('c1')])
+  assert.match(text.stdout, /cluster shardtest via n\d/)
+  assert.match(text.stdout, /members \(3 alive of 3\)/)
+  assert.match(text.stdout, /sharding auto: 30 pull targets in this config/)
   await waitSlots(6)
 
   // a collector dies: its targets are orphaned until the others stop hearing it (TIMEOUT)
@@ -196,4 +215,35 @@ it('divides 30 targets among 3 collectors: no interval scraped twice, no target 
   assert.equal(doubles, 0, 'no interval scraped twice in steady state')
   // orphaned for at most the timeout, plus the interval in progress when it ran out
   assert.ok(longestGap <= TIMEOUT / PERIOD + 1, `longest gap ${longestGap} intervals > timeout ${TIMEOUT / PERIOD} + 1`)
+})
+
+it('static shards i/N (no coordination, cron mode too): every target scraped by exactly one of N collectors', {timeout: 60_000}, async () => {
+  const own: Exporter[] = []
+  for (let i = 0; i < 12; i++) own.push(await startExporter())
+  try {
+    const counts = () => own.map((e) => [...e.slots.values()].reduce((a, b) => a + b, 0))
+    for (const shard of ['0/3', '1/3', '2/3']) {
+      const file = join(tmp.dir, `static-${shard.replace('/', 'of')}.yaml`)
+      writeFileSync(
+        file,
+        `data_dir: ${join(tmp.dir, `static-${shard.replace('/', 'of')}`)}
+host: s${shard[0]}
+agent: {self_metrics: false}
+inputs:
+  host: {enabled: false}
+  prometheus:
+    - name: exporters
+      urls: [${own.map((e) => e.url).join(', ')}]
+cluster:
+  enabled: true
+  sharding: {mode: "${shard}"}
+`,
+      )
+      const r = await runMon(['collect', '--once', '--config', file, '--json'])
+      assert.equal(r.code, 0, r.stderr)
+    }
+    assert.deepEqual(counts(), own.map(() => 1), 'each target once across the three shards')
+  } finally {
+    for (const e of own) e.server.close()
+  }
 })

@@ -1,6 +1,7 @@
 import {formatDuration, formatSize} from '../../core/config/duration.js'
 import {formatAlertCounts} from './alerts.js'
 import type {DaemonStatusView, InputView, StatusReport} from '../../core/daemon/status.js'
+import type {ClusterStatusView} from '../../core/cluster/status.js'
 import {color} from './color.js'
 import {renderTable} from './table.js'
 import {formatBytes, plural} from '../../core/format.js'
@@ -27,7 +28,62 @@ export function renderStatus(r: StatusReport, now: number): string {
     if (d && d.lastErrors.length > 0) lines.push('', c.bold('last errors before it stopped'), ...d.lastErrors.slice(-5).map((e) => `  ${e.at.slice(0, 19).replace('T', ' ')}  ${e.level.padEnd(5)}  ${e.msg}${e.detail ? `  ${e.detail}` : ''}`))
   }
 
+  if (r.cluster) lines.push('', ...renderCluster(r.cluster, now))
   return lines.join('\n')
+}
+
+/** The cluster block: members, who scrapes what, streams and consumers. */
+export function renderCluster(cl: ClusterStatusView, now: number): string[] {
+  const c = color(process.stdout)
+  const lines = [`${c.bold('cluster')} ${cl.name} via ${cl.server ?? cl.servers.join(', ')}`]
+  if (cl.error) return [...lines, c.red(`  NATS: ${cl.error}`)]
+  const alive = cl.members.filter((m) => m.alive).length
+  lines.push(`  members (${alive} alive of ${cl.members.length})`)
+  if (cl.members.length > 0) {
+    const owned = (m: string) => cl.sharding.owners[m]?.length ?? 0
+    lines.push(
+      indent(
+        indent(
+          renderTable(
+            ['MEMBER', 'STATE', 'SINCE', 'LAST HEARD', 'TARGETS'],
+            cl.members.map((m) => [m.member, m.alive ? c.green('alive') : m.left !== undefined ? c.dim('left') : now < m.since ? c.yellow('joining') : c.red('gone'), ago(now, m.since), ago(now, m.seen), cl.sharding.mode === 'auto' ? String(owned(m.member)) : '-']),
+            {alignRight: [4], stream: process.stdout},
+          ),
+        ),
+      ),
+    )
+  }
+  const orphans = cl.sharding.owners['(nobody)']?.length ?? 0
+  lines.push(`  sharding ${cl.sharding.mode}: ${plural(cl.sharding.targets, 'pull target')} in this config${orphans > 0 ? c.red(`, ${orphans} with no live member`) : ''}`)
+  if (cl.streams.length > 0) {
+    lines.push('  streams')
+    lines.push(
+      indent(
+        indent(
+          renderTable(
+            ['STREAM', 'MESSAGES', 'BYTES', 'REPLICAS', 'LEADER'],
+            cl.streams.map((s) => [s.name, String(s.messages), formatBytes(s.bytes), `${s.current + (s.leader ? 1 : 0)}/${s.replicas} current`, s.leader ?? c.red('none')]),
+            {alignRight: [1, 2], stream: process.stdout},
+          ),
+        ),
+      ),
+    )
+  }
+  if (cl.consumers.length > 0) {
+    lines.push('  consumers')
+    lines.push(
+      indent(
+        indent(
+          renderTable(
+            ['STREAM', 'CONSUMER', 'LAG', 'UNACKED', 'REDELIVERED', 'WAITING'],
+            cl.consumers.map((x) => [x.stream, x.name, String(x.pending), String(x.ackPending), String(x.redelivered), String(x.waiting)]),
+            {alignRight: [2, 3, 4, 5], stream: process.stdout},
+          ),
+        ),
+      ),
+    )
+  }
+  return lines
 }
 
 /**

@@ -12,7 +12,10 @@ import type {MemberRecord, MemberRegistry} from './membership.js'
  * and the watch are opened on first use and again after a failure, so a member that starts while
  * NATS is down joins when it comes back.
  */
-export function jetStreamMemberRegistry(nc: NatsConnection, opts: {bucket: string; replicas: number; ttlMs: number; timeoutMs: number}): MemberRegistry {
+export function jetStreamMemberRegistry(
+  nc: NatsConnection,
+  opts: {bucket: string; replicas: number; ttlMs: number; timeoutMs: number; /** only read an existing bucket (`mon status`), never create it */ bindOnly?: boolean},
+): MemberRegistry {
   let kv: Promise<KV> | undefined
   let watching: Promise<void> | undefined
   let stopWatch: (() => void) | undefined
@@ -20,7 +23,7 @@ export function jetStreamMemberRegistry(nc: NatsConnection, opts: {bucket: strin
   const open = (): Promise<KV> => {
     kv ??= nc
       .jetstream({timeout: opts.timeoutMs})
-      .views.kv(opts.bucket, {history: 1, ttl: opts.ttlMs, replicas: opts.replicas, storage: StorageType.File, timeout: opts.timeoutMs})
+      .views.kv(opts.bucket, {history: 1, ttl: opts.ttlMs, replicas: opts.replicas, storage: StorageType.File, timeout: opts.timeoutMs, ...(opts.bindOnly ? {bindOnly: true} : {})})
       .catch((err: unknown) => {
         kv = undefined
         throw err

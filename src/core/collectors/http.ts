@@ -254,7 +254,7 @@ export function createHttpCollector(cfg: HttpInputConfig, ctx: CollectorContext,
   return {
     name,
     async collect(signal) {
-      if (!ownsTarget(ctx, `http:${name}`, cfg.interval)) return []
+      if (!ownsTarget(ctx, name, cfg.interval)) return []
       const outcome = await runHttpCheck(opts, signal)
       if (signal.aborted) throw signal.reason // shutting down: not a failed check
       if (outcome.result !== 'success') ctx.log.debug('http check did not succeed', {input: name, result: outcome.result, error: outcome.error})

@@ -105,7 +105,7 @@ export function createTcpCollector(cfg: TcpInputConfig, ctx: CollectorContext, n
   return {
     name,
     async collect(signal) {
-      if (!ownsTarget(ctx, `tcp:${name}`, cfg.interval)) return []
+      if (!ownsTarget(ctx, name, cfg.interval)) return []
       const outcome = await runTcpCheck(opts, signal)
       if (signal.aborted) throw signal.reason
       return decorate([tcpCheckPoint(opts, outcome, ctx.clock.now())], ctx, cfg.tags)

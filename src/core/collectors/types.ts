@@ -37,7 +37,7 @@ export interface CollectorContext {
   log: Logger
   /**
    * Cluster scrape sharding (docs/cluster.md#sharding): whether this process scrapes a pull target
-   * (`prometheus:<url>`, `http:<input name>`, `tcp:<input name>`) for the run at `at` (ms). Absent →
+   * (`prometheus:<url>`, or a check's input name: `http:api`, `tcp[0]`) for the run at `at` (ms). Absent →
    * it scrapes everything.
    */
   shard?: ShardFilter

@@ -1,3 +1,4 @@
+import type {ClusterStatusView} from '../cluster/status.js'
 import Database from 'better-sqlite3'
 import {existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -196,6 +197,8 @@ export interface StatusReport {
   dataDirFacts: DataDirFacts | null
   /** why the live view was not used, stale snapshots, unclean shutdowns */
   notes: string[]
+  /** cluster mode: the cluster as NATS sees it */
+  cluster?: ClusterStatusView
 }
 
 export interface ReadStatusOptions {
