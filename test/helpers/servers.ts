@@ -219,15 +219,15 @@ export async function startNodeExporter(): Promise<RunningServer> {
   })
 }
 
-/** Prometheus scraping `targets` (host:port) every `interval` as job `node`, from an empty TSDB. */
-export async function startScrapingPrometheus(targets: string[], interval = '1s'): Promise<RunningServer> {
+/** Prometheus scraping `targets` (host:port) every `interval` as job `node`, from an empty TSDB; `jobExtra`: more YAML of the job (indented 4), e.g. relabel_configs. */
+export async function startScrapingPrometheus(targets: string[], interval = '1s', jobExtra = ''): Promise<RunningServer> {
   const bin = requireBinary('prometheus', 'prometheus')
   const {writeFileSync} = await import('node:fs')
   return startProcess({
     name: 'prometheus',
     bin,
     args: (port, dir) => {
-      writeFileSync(join(dir, 'prometheus.yml'), `global: {scrape_interval: ${interval}, evaluation_interval: ${interval}}\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ${JSON.stringify(targets)}\n`)
+      writeFileSync(join(dir, 'prometheus.yml'), `global: {scrape_interval: ${interval}, evaluation_interval: ${interval}}\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ${JSON.stringify(targets)}\n${jobExtra}`)
       return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']
     },
     ready: async (url) => (await fetch(`${url}/-/ready`)).ok,

@@ -17,7 +17,8 @@ import {after, before, it} from 'node:test'
 import {connect, type NatsConnection} from 'nats'
 import {BIN, runMon} from '../helpers/cli.js'
 import {startNatsCluster, type NatsCluster} from '../helpers/nats.js'
-import {tempDir, waitFor} from '../helpers/servers.js'
+import {startScrapingPrometheus, tempDir, waitFor} from '../helpers/servers.js'
+import {staticShard} from '../../src/core/cluster/sharding.js'
 
 const PERIOD = 1000
 const HEARTBEAT = 250
@@ -245,5 +246,33 @@ cluster:
     assert.deepEqual(counts(), own.map(() => 1), 'each target once across the three shards')
   } finally {
     for (const e of own) e.server.close()
+  }
+})
+
+it('static shards split Prometheus targets as a real Prometheus does with hashmod on __address__', {timeout: 60_000}, async () => {
+  const addresses = Array.from({length: 40}, (_, i) => `127.0.0.${1 + (i % 7)}:${20_000 + i * 13}`)
+  const N = 3
+  for (let i = 0; i < N; i++) {
+    const prom = await startScrapingPrometheus(
+      addresses,
+      '1h',
+      `    relabel_configs:\n      - {source_labels: [__address__], modulus: ${N}, target_label: __tmp_hash, action: hashmod}\n      - {source_labels: [__tmp_hash], regex: "^${i}$", action: keep}\n`,
+    )
+    try {
+      type Targets = {data: {activeTargets: Array<{discoveredLabels: Record<string, string>}>; droppedTargets: unknown[]}}
+      let body: Targets | undefined
+      // discovery reaches the scrape manager a moment after /-/ready: wait until every target is kept or dropped
+      await waitFor(async () => {
+        body = (await (await fetch(`${prom.url}/api/v1/targets?state=any`)).json()) as Targets
+        return body.data.activeTargets.length + body.data.droppedTargets.length === addresses.length
+      }, 'prometheus targets')
+      const kept = body!.data.activeTargets.map((t) => t.discoveredLabels.__address__!).sort()
+      const shard = staticShard(i, N)
+      const ours = addresses.filter((a) => shard.owns(`prometheus:http://${a}/metrics`, 0)).sort()
+      assert.deepEqual(ours, kept, `shard ${i}/${N}`)
+      assert.ok(kept.length > 5, `shard ${i} keeps ${kept.length}`)
+    } finally {
+      await prom.destroy()
+    }
   }
 })

@@ -5,7 +5,8 @@ import type {ShardFilter} from '../collectors/types.js'
  * Scrape sharding (docs/cluster.md#sharding): which collector of a cluster scrapes which pull
  * target. Two modes:
  * - static `i/N` — Prometheus' `hashmod` habit (vmagent's `-promscrape.cluster.memberNum`): a target
- *   belongs to member i when md5(key) mod N = i. No coordination; N fixed in the config.
+ *   belongs to member i when hashmod(its address, N) = i, as Prometheus' relabelling computes it.
+ *   No coordination; N fixed in the config.
  * - `auto` — rendezvous (highest-random-weight) hashing over the members alive at the instant a run
  *   is for (membership.ts): every member computes the same owner from the same view, and when a
  *   member comes or goes only its own targets move.
@@ -31,8 +32,23 @@ export function hashmod(value: string, n: number): number {
   return Number(sum.readBigUInt64BE(8) % BigInt(n))
 }
 
+/**
+ * What a static shard hashes for a target: a Prometheus target's `host:port` (its `__address__`,
+ * the default port spelled out), so `i/N` splits targets exactly as a Prometheus with
+ * `hashmod` on `__address__` modulo N keeping i would; a check's input name otherwise.
+ */
+export function staticShardInput(key: string): string {
+  if (!key.startsWith('prometheus:')) return key
+  try {
+    const url = new URL(key.slice('prometheus:'.length))
+    return url.port ? url.host : `${url.host}:${url.protocol === 'https:' ? 443 : 80}`
+  } catch {
+    return key
+  }
+}
+
 export function staticShard(index: number, total: number): ShardFilter & {describe(): string} {
-  return {owns: (key) => hashmod(key, total) === index, describe: () => `${index}/${total}`}
+  return {owns: (key) => hashmod(staticShardInput(key), total) === index, describe: () => `${index}/${total}`}
 }
 
 /** A member's weight for a key: the first 8 bytes of md5(member NUL key). */
