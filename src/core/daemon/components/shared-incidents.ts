@@ -6,12 +6,15 @@
  */
 import {incidentsStatus, openSharedIncidents, sharedIncidentsEnabled, type SharedIncidentsHandle} from '../../cluster/incidents.js'
 import {UserError, errorMessage} from '../../errors.js'
+import {sleep} from '../../scheduler/timer.js'
 import type {LocalIncidents} from '../../incidents/service.js'
 import type {IncidentService} from '../../incidents/types.js'
 import type {ComponentContext, DaemonComponent, DaemonConfig} from '../component.js'
 
 /** the stream is read at least this often besides the wake-ups of new events */
 const POLL_MS = 1_000
+/** NATS unreachable at start: try to open the stream again this often */
+const RETRY_MS = 5_000
 
 export interface SharedIncidentsComponent extends DaemonComponent {
   /** what the API acts through: the shared service in a cluster, else `fallback` */
@@ -62,14 +65,36 @@ export function sharedIncidentsComponent(ctx: ComponentContext, opts: {local: ()
         if (!l) throw new Error('the incident service is not running')
         return l
       }
-      handle = await openSharedIncidents({cluster, local, db: ctx.db, clock: ctx.clock, log, role: 'daemon', retention: cfg.loaded.config.rules.incident_retention})
-      try {
-        const applied = await handle.sync.catchUp()
-        log.info('applied the incident stream', {stream: handle.sync.logName, seq: applied, member: handle.member})
-      } catch (err) {
-        log.warn('cannot read the incident stream yet; retrying', {error: errorMessage(err)})
+      const open = () => openSharedIncidents({cluster, local, db: ctx.db, clock: ctx.clock, log, role: 'daemon', retention: cfg.loaded.config.rules.incident_retention})
+      const run = async (h: SharedIncidentsHandle) => {
+        try {
+          const applied = await h.sync.catchUp()
+          log.info('applied the incident stream', {stream: h.sync.logName, seq: applied, member: h.member})
+        } catch (err) {
+          log.warn('cannot read the incident stream yet; retrying', {error: errorMessage(err)})
+        }
+        await h.sync.run(abort.signal, ctx.timer, POLL_MS)
       }
-      running = handle.sync.run(abort.signal, ctx.timer, POLL_MS).catch((err) => log.error('the incident stream reader stopped', {error: errorMessage(err)}))
+      try {
+        handle = await open()
+        running = run(handle).catch((err) => log.error('the incident stream reader stopped', {error: errorMessage(err)}))
+      } catch (err) {
+        // NATS down at start: the daemon runs (rules, notifications); actions through its API wait for the stream
+        log.error('cannot open the cluster\'s incident stream; retrying (acks through this daemon are refused until then)', {error: errorMessage(err)})
+        running = (async () => {
+          while (!abort.signal.aborted && !handle) {
+            await sleep(ctx.timer, RETRY_MS, abort.signal).catch(() => {})
+            if (abort.signal.aborted) return
+            try {
+              handle = await open()
+              log.info('opened the cluster\'s incident stream')
+            } catch (retryErr) {
+              log.debug('cannot open the incident stream yet', {error: errorMessage(retryErr)})
+            }
+          }
+          if (handle) await run(handle)
+        })().catch((e) => log.error('the incident stream reader stopped', {error: errorMessage(e)}))
+      }
     },
     async apply(next: DaemonConfig, prev: DaemonConfig) {
       if (JSON.stringify(next.loaded.config.cluster) !== JSON.stringify(prev.loaded.config.cluster)) log.warn('cluster settings changed: shared incidents keep the old ones until a restart')
