@@ -180,6 +180,26 @@ describe('cluster: the shared incident materialiser', () => {
     assert.equal(b2.store.auditTrail().length, a.store.auditTrail().length)
   })
 
+  it('an episode that started long after the last action is a new incident even without a hand resolve', () => {
+    const FP2 = 'bbbb000000000002'
+    const labels = {alertname: 'DiskFull', host: 'db-1'}
+    const first = publish(ev('ack', 'a', 'alice', T0 + 1000 * S, {fingerprint: FP2, labels, activeAt: T0 + 990 * S}))
+    // resolved and fired again (not by hand): its new start is past the last action + the slack
+    const again = publish(ev('ack', 'b', 'bob', T0 + 2000 * S, {fingerprint: FP2, labels, activeAt: T0 + 1990 * S}))
+    const b3 = daemon('b') // b restarted above
+    applyAll(a)
+    applyAll(b3)
+    for (const d of [a, b3]) {
+      assert.deepEqual([d.m.outcome(stream[first - 1]!.id)!.incident, d.m.outcome(stream[again - 1]!.id)!.incident, d.m.outcome(stream[again - 1]!.id)!.result], [first, again, 'applied'])
+    }
+  })
+
+  it('purge forgets old shared episodes and outcomes', () => {
+    const pruned = a.m.purge(T0 + 1500 * S)
+    assert.ok(pruned.episodes >= 2, JSON.stringify(pruned))
+    assert.equal(a.m.purge(T0 + 1500 * S).episodes, 0)
+  })
+
   it('a daemon whose engine has not seen the alert yet: the incident joins its episode once it fires there', () => {
     const c = daemon('c')
     applyAll(c)

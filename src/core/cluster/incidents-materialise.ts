@@ -198,6 +198,17 @@ export class IncidentMaterialiser {
     return moved
   }
 
+  /**
+   * Forgets shared episodes whose last event is older than `before` and the outcomes of events
+   * applied before it (the stream drops such events by the same age, so none can come back).
+   */
+  purge(before: number): {episodes: number; outcomes: number} {
+    return this.db.transaction(() => ({
+      episodes: this.db.prepare('DELETE FROM cluster_incident_episodes WHERE last_at < ?').run(before).changes,
+      outcomes: this.db.prepare('DELETE FROM cluster_incident_outcomes WHERE applied_at < ?').run(before).changes,
+    }))()
+  }
+
   private setApplied(stream: string, seq: number): void {
     this.db
       .prepare('INSERT INTO cluster_incidents_applied (stream, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at')

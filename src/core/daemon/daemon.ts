@@ -150,7 +150,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const collection = collectionComponent(ctx)
     const shared = sharedIncidentsComponent(ctx, {local: () => notify.local, fallback: notify.incidents})
     const api = apiComponent(ctx, {incidents: shared.incidents, auditAuthFailure: (source, detail) => notify.recordAuthFailure(source, detail), mountRoutes})
-    const retention = retentionComponent(ctx, {everyMs: opts.maintenanceEveryMs ?? DEFAULT_MAINTENANCE_MS, pruneIncidents: (before) => notify.pruneIncidents(before)})
+    const retention = retentionComponent(ctx, {everyMs: opts.maintenanceEveryMs ?? DEFAULT_MAINTENANCE_MS, pruneIncidents: (before) => (shared.prune(before), notify.pruneIncidents(before))})
     // on stop, collection, notifications and the API wind down together (sharing the deadline) once
     // the rules have drained, so the last evaluation's alerts still reach the notifier
     return {set: new ComponentSet([[collection, notify, shared, api], [rules], [retention]]), collection, notify, rules, api}

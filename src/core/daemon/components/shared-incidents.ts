@@ -19,6 +19,8 @@ const RETRY_MS = 5_000
 export interface SharedIncidentsComponent extends DaemonComponent {
   /** what the API acts through: the shared service in a cluster, else `fallback` */
   readonly incidents: IncidentService
+  /** forgets shared episodes and event outcomes older than `before` (with the incidents' retention) */
+  prune(before: number): void
   /** for `mon status`: stream sequence, applied sequence, lag */
   incidentsStatus(): ReturnType<typeof incidentsStatus>
 }
@@ -56,6 +58,10 @@ export function sharedIncidentsComponent(ctx: ComponentContext, opts: {local: ()
     name: 'shared-incidents',
     incidents,
     incidentsStatus: () => incidentsStatus(handle?.sync),
+    prune(before) {
+      const pruned = handle?.materialiser.purge(before)
+      if (pruned && pruned.episodes + pruned.outcomes > 0) log.info('pruned shared incident episodes and event outcomes', pruned)
+    },
     async start(cfg: DaemonConfig) {
       const cluster = cfg.loaded.config.cluster
       if (!sharedIncidentsEnabled(cluster)) return
