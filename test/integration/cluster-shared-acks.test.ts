@@ -215,6 +215,9 @@ cluster:
     assert.equal((await byHost('c', 'web-1'))?.ackedBy, null, 'the unack reached c')
     const silences = json<Array<{id: string; createdBy: string}>>(await remote('c', 'alerts', 'silence', 'list', '--json'))
     assert.deepEqual(silences.map((s) => [s.id, s.createdBy]), [[silence.id, 'gina']])
+    const text = await runMon(['status', '--config', c.config], {env})
+    assert.equal(text.code, 0, text.stderr)
+    assert.match(text.stdout, /^incidents +shared through NATS stream ACKS_INCIDENTS: applied (\d+) of \1$/m)
     // and the same history everywhere
     const histories = await Promise.all(daemons.map(async (x) => json<HistoryEntry[]>(await remote(x.name, 'alerts', 'history', '--json')).filter((h) => h.action !== 'fired' && h.action !== 'resolved').map((h) => [h.action, h.actor, h.comment])))
     assert.deepEqual(histories[1], histories[0])
