@@ -3,7 +3,8 @@ import {Flags} from '@oclif/core'
 import {systemClock, type Clock} from '../core/clock.js'
 import {RemoteIncidents} from '../core/daemon/api-client.js'
 import {InputError, UserError, errorMessage} from '../core/errors.js'
-import {defaultActor, localIncidentsFromConfig, type IncidentService} from '../core/incidents/index.js'
+import {openSharedIncidents, sharedIncidentsEnabled} from '../core/cluster/incidents.js'
+import {defaultActor, localIncidentsFromConfig, openIncidentDb, type IncidentService} from '../core/incidents/index.js'
 import {silentLogger, type Logger} from '../core/log.js'
 import type {Point} from '../core/model/point.js'
 import {color} from './render/color.js'
@@ -82,7 +83,7 @@ export async function openIncidents(
   }
 
   // the alert state lives in the data dir; notify compiles silences and routes
-  const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'notify'], onBrokenConfigWhileDaemonRuns: opts.onBrokenConfigWhileDaemonRuns})
+  const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'notify', 'cluster'], onBrokenConfigWhileDaemonRuns: opts.onBrokenConfigWhileDaemonRuns})
   // no data dir, no alerts: say so rather than create an empty state.db (only a silence may come first)
   if (!opts.createDataDir && !existsSync(ctx.loaded.dataDir)) throw missingDataError('alerts', ctx.loaded.dataDir)
   const log = warningLogger()
@@ -98,6 +99,40 @@ export async function openIncidents(
         clearTimeout(timer)
       }
     },
+  }
+  const cluster = ctx.loaded.config.cluster
+  if (sharedIncidentsEnabled(cluster)) {
+    // a cluster daemon's data dir: actions go through the cluster's incident stream (docs/cluster.md#shared-incidents)
+    const db = openIncidentDb(ctx.loaded.dataDir)
+    const local = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store, db})
+    // views read the data dir; NATS is connected for the first action only
+    let shared: ReturnType<typeof openSharedIncidents> | undefined
+    const act = async () => (await (shared ??= openSharedIncidents({cluster, local: () => local, db, clock: ctx.clock, log, role: 'cli', retention: ctx.loaded.config.rules.incident_retention}))).service
+    const incidents: IncidentService = {
+      where: local.where,
+      list: (q) => local.list(q),
+      get: (id, o) => local.get(id, o),
+      history: (q) => local.history(q),
+      listSilences: (o) => local.listSilences(o),
+      ack: async (id, input) => (await act()).ack(id, input),
+      unack: async (id, input) => (await act()).unack(id, input),
+      resolve: async (id, input) => (await act()).resolve(id, input),
+      comment: async (id, input) => (await act()).comment(id, input),
+      addSilence: async (input) => (await act()).addSilence(input),
+      expireSilence: async (id, input) => (await act()).expireSilence(id, input),
+      close: async () => {},
+    }
+    return {
+      incidents,
+      clock: ctx.clock,
+      actor,
+      async close() {
+        await (await shared?.catch(() => undefined))?.close()
+        await local.close()
+        db.close()
+        await ctx.close()
+      },
+    }
   }
   const incidents = localIncidentsFromConfig({loaded: ctx.loaded, clock: ctx.clock, log, store})
   return {

@@ -111,6 +111,8 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
   lines.push(`spool      ${plural(d.spool.points, 'point')} waiting${d.spool.points > 0 ? ` (oldest ${roughly(d.spool.oldestAgeMs)})` : ''}, ${formatBytes(d.spool.bytes)} on disk${d.spool.droppedPoints > 0 ? c.red(`, ${d.spool.droppedPoints} dropped`) : ''}${spoolLimit(d.spool, c)}`)
   lines.push(`outbox     ${outboxLine(d.outbox)}${d.notify.routes ? '' : c.dim('  (no notify.route: nothing is delivered)')}`)
   lines.push(`alerts     ${formatAlertCounts(d.alerts)}`)
+  const si = d.sharedIncidents
+  if (si) lines.push(`incidents  shared through NATS stream ${si.stream}: applied ${si.appliedSeq} of ${si.streamSeq}${si.lag > 0 ? c.yellow(` (${si.lag} behind)`) : ''}${si.lastError ? c.red(`; ${si.lastError}`) : ''}`)
   if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)
   if (d.reload.count > 0) lines.push(`reload     ${d.reload.count} so far, last ${d.reload.lastAt ? ago(now, d.reload.lastAt) : ''}: ${d.reload.ok ? 'applied' : c.red(`rejected: ${(d.reload.lastError ?? '').split('\n')[0]}`)}`)
 

@@ -35,6 +35,7 @@ import {apiComponent, type ApiComponent} from './components/api.js'
 import {collectionComponent, type CollectionComponent} from './components/collection.js'
 import {notifyComponent, type NotifyComponent} from './components/notify.js'
 import {retentionComponent} from './components/retention.js'
+import {sharedIncidentsComponent} from './components/shared-incidents.js'
 import {checkRuleSchedules, rulesComponent, type RulesComponent} from './components/rules.js'
 import {assessHealth, healthHttpStatus, type Health} from './health.js'
 import {daemonLogger, type DaemonLogger} from './logging.js'
@@ -147,11 +148,12 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const notify = notifyComponent(ctx, {pollMs: opts.notifyPollMs, activeAlerts: () => rulesRef.current?.activeAlerts() ?? [], engineStats: () => rulesRef.current?.stats()})
     const rules = (rulesRef.current = rulesComponent(ctx, notify.sink))
     const collection = collectionComponent(ctx)
-    const api = apiComponent(ctx, {incidents: notify.incidents, auditAuthFailure: (source, detail) => notify.recordAuthFailure(source, detail), mountRoutes})
-    const retention = retentionComponent(ctx, {everyMs: opts.maintenanceEveryMs ?? DEFAULT_MAINTENANCE_MS, pruneIncidents: (before) => notify.pruneIncidents(before)})
+    const shared = sharedIncidentsComponent(ctx, {local: () => notify.local, fallback: notify.incidents})
+    const api = apiComponent(ctx, {incidents: shared.incidents, auditAuthFailure: (source, detail) => notify.recordAuthFailure(source, detail), mountRoutes})
+    const retention = retentionComponent(ctx, {everyMs: opts.maintenanceEveryMs ?? DEFAULT_MAINTENANCE_MS, pruneIncidents: (before) => (shared.prune(before), notify.pruneIncidents(before))})
     // on stop, collection, notifications and the API wind down together (sharing the deadline) once
     // the rules have drained, so the last evaluation's alerts still reach the notifier
-    return {set: new ComponentSet([[collection, notify, api], [rules], [retention]]), collection, notify, rules, api}
+    return {set: new ComponentSet([[collection, notify, shared, api], [rules], [retention]]), collection, notify, rules, api}
   }
 
   const mountRoutes = (server: ApiServer) => {

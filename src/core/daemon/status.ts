@@ -1,4 +1,5 @@
 import type {ClusterStatusView} from '../cluster/status.js'
+import type {IncidentSyncFacts} from '../cluster/incidents-sync.js'
 import Database from 'better-sqlite3'
 import {existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -87,6 +88,8 @@ export interface DaemonStatusView {
   reload: {count: number; failures: number; lastAt: string | null; ok: boolean; lastError: string | null}
   /** the last warnings and errors the daemon logged, oldest first */
   lastErrors: Array<{at: string; level: 'warn' | 'error'; msg: string; detail: string | null}>
+  /** cluster: the shared incident stream as this daemon reads it (stream and applied sequence, lag) */
+  sharedIncidents?: IncidentSyncFacts
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
@@ -155,6 +158,7 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
     },
     reload: {count: f.reload.count, failures: f.reload.failures, lastAt: iso(f.reload.lastAt), ok: f.reload.lastOk !== false, lastError: f.reload.lastError ?? null},
     lastErrors: f.recent.map((r) => ({at: new Date(r.at).toISOString(), level: r.level, msg: r.msg, detail: r.detail ?? null})),
+    ...(f.sharedIncidents ? {sharedIncidents: f.sharedIncidents} : {}),
   }
 }
 

@@ -1,3 +1,4 @@
+import type {IncidentSyncFacts} from '../cluster/incidents-sync.js'
 import type {EngineStats} from '../alerting/engine.js'
 import type {AlertCounts} from '../incidents/counts.js'
 import type {RuleStatus} from '../alerting/types.js'
@@ -78,4 +79,6 @@ export interface DaemonFacts {
   maintenance: MaintenanceFacts
   reload: ReloadFacts
   recent: RecentLogEntry[]
+  /** cluster: the shared incident stream read by this daemon (docs/cluster.md#shared-incidents) */
+  sharedIncidents?: IncidentSyncFacts
 }

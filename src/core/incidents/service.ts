@@ -230,11 +230,12 @@ export class LocalIncidents implements IncidentService {
     }
   }
 
-  private ids(): Map<string, string> {
+  /** Short ids of every alert, by fingerprint. */
+  ids(): Map<string, string> {
     return shortIds(this.store.reader.findByPrefix('', 1_000_000_000))
   }
 
-  private actor(input: ActionInput): {by: string; source: string; comment?: string} {
+  actor(input: ActionInput): {by: string; source: string; comment?: string} {
     return {by: checkActor(input.by, 'unknown'), source: input.source ?? 'local', comment: checkComment(input.comment)}
   }
 
@@ -270,14 +271,18 @@ export class LocalIncidents implements IncidentService {
     }
   }
 
-  private async event(record: Omit<AuditRecord, 'seq'>): Promise<void> {
-    if (record.action !== 'auth_failed') {
-      try {
-        this.opts.onChange?.(record.action)
-      } catch (error) {
-        this.log.error('onChange failed', {error: errorMessage(error)})
-      }
+  /** Tells the daemon something changed (it ticks its notifier now): also for changes the cluster's incident stream applies. */
+  changed(action: AuditAction): void {
+    try {
+      this.opts.onChange?.(action)
+    } catch (error) {
+      this.log.error('onChange failed', {error: errorMessage(error)})
     }
+  }
+
+  /** Announces an action: onChange, and an `alert_events` point in the metrics store (the cluster's origin daemon writes it once). */
+  async event(record: Omit<AuditRecord, 'seq'>, opts: {changed?: boolean} = {}): Promise<void> {
+    if (record.action !== 'auth_failed' && opts.changed !== false) this.changed(record.action)
     if (!this.opts.writeEvents) return
     try {
       await this.opts.writeEvents([eventPoint(record)])

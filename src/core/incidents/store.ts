@@ -163,9 +163,7 @@ export class IncidentStore {
         refuseEnded(alert, existing, 'acknowledge', now)
         if (existing?.ackedBy !== undefined) {
           if (existing.ackedBy === actor.by) return {alert, incident: existing, unchanged: true, notified: [], escalationsCancelled: 0}
-          throw new IncidentConflictError(`${describe(alert)} is already acknowledged by ${existing.ackedBy} ${ago(existing.ackedAt!, now)}${existing.ackComment ? ` ("${existing.ackComment}")` : ''}`, {
-            hint: 'nothing changed; to take it over: mon alerts unack <id>, then ack it',
-          })
+          throw alreadyAcked(alert, {by: existing.ackedBy, at: existing.ackedAt!, comment: existing.ackComment}, now)
         }
         const incident = existing ?? this.open(alert, now)
         const changed = this.db
@@ -173,17 +171,7 @@ export class IncidentStore {
           .run(actor.by, now, actor.comment ?? null, incident.id).changes
         if (changed !== 1) throw new Error(`incident ${incident.id} changed inside its own transaction`)
         this.appendAudit({at: now, action: 'ack', alert, incidentId: incident.id, ...actor})
-        let notified: string[] = []
-        let escalationsCancelled: number
-        if (this.notify) {
-          notified = this.outbox
-            .notifiedChannelsFor(fingerprint)
-            .filter((t) => this.notify!.channel(t.receiver, t.channel)?.sendAcknowledged)
-            .map((t) => `${t.receiver}/${t.channel}`)
-          escalationsCancelled = enqueueAcknowledgement({notify: this.notify, db: this.db, outbox: this.outbox, alert, by: actor.by, comment: actor.comment, now}).escalationsCancelled
-        } else {
-          escalationsCancelled = new EscalationStore(this.db).cancel(fingerprint, now)
-        }
+        const {notified, escalationsCancelled} = this.ackSideEffects(alert, actor, now)
         return {alert, incident: {...incident, ackedBy: actor.by, ackedAt: now, ackComment: actor.comment}, unchanged: false, notified, escalationsCancelled}
       })
       .immediate()
@@ -242,6 +230,22 @@ export class IncidentStore {
         return {alert, incident, unchanged: false, notified: [], escalationsCancelled: 0}
       })
       .immediate()
+  }
+
+  /**
+   * What an acknowledgement sets off (inside the caller's transaction): the acknowledge
+   * notifications queued for the channels that were told it fires, escalation cancelled. Also used
+   * by the cluster's shared incidents (src/core/cluster/incidents-materialise.ts) applying an ack
+   * decided by the incident stream.
+   */
+  ackSideEffects(alert: Alert, actor: Actor, now: number): {notified: string[]; escalationsCancelled: number} {
+    if (!this.notify) return {notified: [], escalationsCancelled: new EscalationStore(this.db).cancel(alert.fingerprint, now)}
+    const notified = this.outbox
+      .notifiedChannelsFor(alert.fingerprint)
+      .filter((t) => this.notify!.channel(t.receiver, t.channel)?.sendAcknowledged)
+      .map((t) => `${t.receiver}/${t.channel}`)
+    const {escalationsCancelled} = enqueueAcknowledgement({notify: this.notify, db: this.db, outbox: this.outbox, alert, by: actor.by, comment: actor.comment, now})
+    return {notified, escalationsCancelled}
   }
 
   /** Append one audit row (actions on silences, refused API requests). */
@@ -332,7 +336,8 @@ export class IncidentStore {
       .run(e.at, e.action, e.fingerprint ?? null, e.incidentId ?? null, e.silenceId ?? null, e.alertname ?? null, e.severity ?? null, e.actor, e.source, e.comment || null, e.detail ?? null)
   }
 
-  private enqueueResolved(alert: Alert, actor: Actor, now: number): string[] {
+  /** Resolutions queued for every channel told the alert fires (also the cluster's shared resolve). */
+  enqueueResolved(alert: Alert, actor: Actor, now: number): string[] {
     if (!this.notify) return []
     const resolved = toNotificationAlert({...alert, state: 'resolved', resolvedAt: now})
     const entries: OutboxEntry[] = []
@@ -359,8 +364,15 @@ export class IncidentStore {
   }
 }
 
+/** The losing side of two acks: who acknowledged it first (the same words locally, through the API and in a cluster). */
+export function alreadyAcked(alert: Pick<Alert, 'labels' | 'fingerprint'>, winner: {by: string; at: number; comment?: string}, now: number): IncidentConflictError {
+  return new IncidentConflictError(`${describe(alert)} is already acknowledged by ${winner.by} ${ago(winner.at, now)}${winner.comment ? ` ("${winner.comment}")` : ''}`, {
+    hint: 'nothing changed; to take it over: mon alerts unack <id>, then ack it',
+  })
+}
+
 /** Actions other than comments need an episode that has not ended. */
-function refuseEnded(alert: Alert, incident: IncidentRecord | undefined, verb: string, now: number): void {
+export function refuseEnded(alert: Alert, incident: IncidentRecord | undefined, verb: string, now: number): void {
   if (incident?.resolvedBy !== undefined) {
     throw new IncidentConflictError(`cannot ${verb} ${describe(alert)}: it was resolved by ${incident.resolvedBy} ${ago(incident.resolvedAt!, now)}`, {
       hint: 'if it fires again that is a new incident, which can be acknowledged',

@@ -33,6 +33,8 @@ export interface NotifyComponent extends DaemonComponent {
   recordAuthFailure(source: string, detail: string): void
   /** Prunes ended incidents and audit rows older than `before`. */
   pruneIncidents(before: number): {incidents: number; audit: number}
+  /** the local incident service now (a reload may swap it); the cluster's shared incidents apply through it */
+  readonly local: LocalIncidents | undefined
   /** the notifier finished what was in flight at the last stop */
   readonly finished: boolean
 }
@@ -75,6 +77,9 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
     incidents: forwardingIncidents,
     get finished() {
       return finished
+    },
+    get local() {
+      return incidents
     },
     sink: {
       push(alerts, now) {

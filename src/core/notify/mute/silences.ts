@@ -77,6 +77,13 @@ export class Silences {
   constructor(private readonly db: StateDb) {}
 
   createSilence(input: NewSilence, now: number): Silence {
+    const silence = this.prepareSilence(input, now)
+    this.insertSilence(silence)
+    return silence
+  }
+
+  /** A checked new silence (a fresh id), not yet stored: what createSilence stores, and what a cluster daemon publishes first. */
+  prepareSilence(input: NewSilence, now: number): Silence {
     const matchers = input.matchers.map((m) => (typeof m === 'string' ? parseMatcher(m) : m))
     if (matchers.length === 0) throw new InputError('a silence needs at least one matcher', {hint: 'e.g. alertname="DiskFull" host="db-1"'})
     // Alertmanager's rule: a silence whose matchers all match the empty string silences everything.
@@ -98,10 +105,16 @@ export class Silences {
       updatedAt: now,
       state: silenceState({startsAt, endsAt: input.endsAt}, now),
     }
-    this.db
-      .prepare('INSERT INTO notify_silences (id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(silence.id, JSON.stringify(matchers), startsAt, silence.endsAt, silence.createdBy, silence.comment, now, now)
     return silence
+  }
+
+  /** Stores a silence as it is (its id kept); one with that id already stored stays as it was. Returns whether it was new. */
+  insertSilence(s: Omit<Silence, 'state'>): boolean {
+    return (
+      this.db
+        .prepare('INSERT OR IGNORE INTO notify_silences (id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(s.id, JSON.stringify(s.matchers), s.startsAt, s.endsAt, s.createdBy, s.comment, s.createdAt, s.updatedAt).changes === 1
+    )
   }
 
   /** By full id or a unique prefix of at least 4 characters (ids are long to type). */
