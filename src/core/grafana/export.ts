@@ -54,7 +54,7 @@ export function datasourceProvisioning(opts: Pick<GrafanaExportOptions, 'url' | 
     database: opts.database,
     isDefault: false,
     editable: true,
-    jsonData: {version: 'InfluxQL', dbName: opts.database, httpMode: 'POST', timeInterval: '10s'},
+    jsonData: {version: 'InfluxQL', dbName: opts.database, httpMode: 'POST'},
   }
   if (opts.tokenEnv) {
     // InfluxDB 1.x auth: any user, the token as the password (sent as u/p or Basic; mon takes both)
