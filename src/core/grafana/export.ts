@@ -1,5 +1,5 @@
-import {mkdirSync, writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
 import {stringify} from 'yaml'
 import {InputError, UserError, errorMessage} from '../errors.js'
 import {buildDashboard, DATASOURCE_UID, type GrafanaDashboard} from './dashboards.js'
@@ -91,7 +91,7 @@ export function exportGrafana(opts: GrafanaExportOptions): GrafanaExport {
   const files: ExportedFile[] = []
   const write = (path: string, text: string) => {
     try {
-      mkdirSync(join(path, '..'), {recursive: true})
+      makeDirs(dirname(path))
       writeFileSync(path, text)
     } catch (error) {
       throw new UserError(`cannot write ${path}: ${errorMessage(error)}`, {hint: 'choose another --out directory'})
@@ -109,6 +109,14 @@ export function exportGrafana(opts: GrafanaExportOptions): GrafanaExport {
     files.push({path, kind: 'dashboard', uid: dashboard.uid, title: dashboard.title, panels: dashboard.panels.length, queries: dashboard.panels.reduce((n, p) => n + p.targets.length, 0)})
   }
   return {files, datasource: {name: 'mon', uid: DATASOURCE_UID, url: base, database: opts.database, ...(opts.tokenEnv ? {tokenEnv: opts.tokenEnv} : {})}}
+}
+
+/** mkdir -p one level at a time (Node's recursive mkdirSync spins forever under /proc). */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return
+  const parent = dirname(dir)
+  if (parent !== dir) makeDirs(parent)
+  mkdirSync(dir)
 }
 
 const header = (what: string) => `# Grafana provisioning for ${what}, written by \`mon grafana export\` (docs/grafana.md).\n`
