@@ -501,8 +501,7 @@ class Parser {
       return {kind: 'subquery', statement}
     }
 
-    if (t.tok !== 'IDENT' && t.tok !== 'KEYWORD') throw this.error(t, ['identifier', 'regex'])
-    if (t.tok === 'KEYWORD') throw this.error(t, ['identifier', 'regex'])
+    if (t.tok !== 'IDENT') throw this.error(t, ['identifier'])
     // up to three segments: db.rp.m; the last may be a regex
     const segs: string[] = [t.lit]
     let regex: string | undefined
@@ -582,7 +581,7 @@ class Parser {
         st.groupByTags.push(name)
         name = ''
       } else {
-        throw this.error(d, ['identifier', 'regex'])
+        throw this.error(d, ['identifier', 'string', 'number', 'bool'])
       }
 
       const n = this.scan()
