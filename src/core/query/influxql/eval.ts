@@ -8,7 +8,7 @@
  */
 import {compileLinearRegex, type Matcher, type LinearRegex} from '../../model/matcher.js'
 import type {FieldType} from '../../model/point.js'
-import type {AggFn, Frame, QueryPlan, Store, StoreCatalog} from '../../store/types.js'
+import {UnalignedBucketsError, type AggFn, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../../store/types.js'
 import {exprString, unparen, type Expr, type SelectStatement, type Source} from './ast.js'
 
 export type Val = number | string | boolean | null
@@ -736,7 +736,12 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
   const end = range.max !== undefined ? range.max + 1 : st.groupByTime ? ctx.now + 1 : MAX_TIME
 
   if (ctx.pushdown && exact && an.aggregate && canPushDown(st)) {
-    return {result: await pushedDown(plan, info, ctx, matchers, start, end)}
+    try {
+      return {result: await pushedDown(plan, info, ctx, matchers, start, end)}
+    } catch (error) {
+      // a store that only answers raw reads (VictoriaMetrics), or rollups that cannot take the offset
+      if (!(error instanceof UnalignedBucketsError)) throw error
+    }
   }
 
   const perField = await Promise.all(

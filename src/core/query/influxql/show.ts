@@ -7,6 +7,7 @@ import type {ShowStatement, Source, Expr} from './ast.js'
 import {unparen} from './ast.js'
 import {StatementError, splitTime, type EvalContext, type ResultSeries, type Tags, type Val} from './eval.js'
 import {compileLinearRegex} from '../../model/matcher.js'
+import {UnalignedBucketsError, type Frame, type QueryPlan} from '../../store/types.js'
 
 const ALL_TIME_AHEAD = 86_400_000
 
@@ -50,7 +51,16 @@ async function seriesOf(ctx: EvalContext, measurement: string): Promise<Tags[]> 
   const seen = new Map<string, Tags>()
   await Promise.all(
     fields.map(async (f) => {
-      const frames = await ctx.store.query({measurement, field: f.name, matchers: [], start: 0, end: ctx.now + ALL_TIME_AHEAD, aggregate: {fn: 'count', by: keys}})
+      const plan: QueryPlan = {measurement, field: f.name, matchers: [], start: 0, end: ctx.now + ALL_TIME_AHEAD}
+      let frames: Frame[]
+      try {
+        frames = await ctx.store.query({...plan, aggregate: {fn: 'count', by: keys}})
+      } catch (error) {
+        // a store that only reads raw points (VictoriaMetrics): the latest point of each series
+        if (!(error instanceof UnalignedBucketsError)) throw error
+        frames = await ctx.store.query({...plan, limit: 1})
+      }
+
       for (const fr of frames) {
         const tags: Tags = {}
         for (const k of keys) if (fr.tags[k]) tags[k] = fr.tags[k]
