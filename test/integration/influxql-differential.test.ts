@@ -214,6 +214,19 @@ const STATEMENTS: string[] = [
   `SELECT mean("usage_user") FROM "cpu" WHERE "usage_user" > 30 AND ${R} GROUP BY time(15m), "host" fill(null)`,
   `SELECT mean("usage_user") FROM "cpu" WHERE time >= '2026-01-05T12:10:00Z' AND time < '2026-01-05T12:40:00Z' GROUP BY time(10m) fill(null)`,
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} AND "host" = 'nope' GROUP BY time(10m) fill(null)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" = 'a' AND "host" = 'b' AND ${R} GROUP BY time(10m) fill(null)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host"::tag = 'a' AND ${R} GROUP BY time(10m), "cpu"::tag fill(null)`,
+  `SELECT "usage_user"::field FROM "cpu" WHERE "host" = 'c' AND ${tf(T0, T0 + 120_000)}`,
+  `SELECT max("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)} GROUP BY "host"`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)} GROUP BY time(10m) fill(null)`,
+  `SELECT mean("usage_user") FROM "cpu" GROUP BY "host"`,
+  `SELECT last("usage_user") FROM "cpu"`,
+  `SELECT "usage_user" FROM "cpu" WHERE "host" = 'c' LIMIT 3`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(1m) fill(none) LIMIT 5 OFFSET 10`,
+  `SELECT sum("bytes_recv"), spread("bytes_recv") FROM "net" WHERE ${R} GROUP BY time(10m), "host" fill(null)`,
+  `SELECT round(mean("usage_user")), abs(min("usage_user") - 50) FROM "cpu" WHERE ${R} GROUP BY time(10m) fill(null)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(10m), "host" fill(null) SLIMIT 1`,
+  `SELECT last("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(10m), "host" fill(previous)`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
@@ -254,10 +267,32 @@ const STATEMENTS: string[] = [
   'SHOW RETENTION POLICIES ON "nope"',
   'SHOW FOO',
   `SELECT bogus("usage_user") FROM "cpu" WHERE ${R}`,
+  'SELECT',
+  `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(10m) fill(null); SELEC`,
+  // documented differences
+  `SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(30m) fill(null) tz('Europe/Paris')`,
+  `SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`,
+  'CREATE DATABASE other',
 ]
 
 /** Statements whose answer differs from InfluxDB's on purpose (docs/influxql.md, "Differences from InfluxDB"). */
-const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryResponse) => void> = {}
+const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryResponse) => void> = {
+  // mon's times are milliseconds: `time > T` starts at T + 1 ms, InfluxDB's at T + 1 ns (shown as an aggregate's time)
+  [`SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`]: (influx, mon) => {
+    assert.equal(influx.results![0].series![0].values![0][0], '2026-01-05T12:00:00.000000001Z')
+    assert.equal(mon.results![0].series![0].values![0][0], '2026-01-05T12:00:00.001Z')
+    assertSameJSON(mon.results![0].series![0].values![0][1], influx.results![0].series![0].values![0][1], 'mean')
+  },
+  // functions outside the subset are refused by name
+  [`SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`]: (_influx, mon) => {
+    assert.deepEqual(mon, {results: [{statement_id: 0, error: 'top() is not supported by mon (see docs/influxql.md)'}]})
+  },
+  // mon only reads: statements that write or administer are refused, the request's other statements still run
+  'CREATE DATABASE other': (_influx, mon) => {
+    assert.deepEqual(mon, {results: [{statement_id: 0, error: "not supported by mon: CREATE DATABASE other (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)"}]})
+  },
+}
 
 /**
  * Rows of several series that share a timestamp in one result series (a raw SELECT without GROUP BY

@@ -37,6 +37,8 @@ export interface EvalContext {
 
 /** A result series before formatting: times in ms. */
 export interface ResultSeries {
+  /** tz('…') of the statement: times are printed in that zone's offset */
+  tz?: string
   name: string
   tags?: Tags
   columns: string[]
@@ -55,6 +57,8 @@ const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev
 const SELECTORS = new Set(['first', 'last', 'max', 'min', 'percentile'])
 const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum'])
 const MATH = new Set(['abs', 'ceil', 'floor', 'round', 'sqrt', 'ln', 'log2', 'log10', 'exp', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'pow', 'log', 'atan2'])
+/** InfluxQL functions InfluxDB has and mon does not evaluate: rejected with a clear error. */
+const NOT_SUPPORTED = new Set(['top', 'bottom', 'sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
@@ -496,6 +500,7 @@ function analyze(st: SelectStatement): Analysis {
         }
 
         if (name === 'now') return
+        if (NOT_SUPPORTED.has(name)) throw new StatementError(`${name}() is not supported by mon (see docs/influxql.md)`)
         throw new StatementError(`undefined function ${name}()`)
       }
 
@@ -638,7 +643,9 @@ export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRang
 
   if (st.groupByTime && Number.isNaN(st.groupByTime.offset)) st.groupByTime.offset = ((ctx.now % st.groupByTime.every) + st.groupByTime.every) % st.groupByTime.every
   const every = st.groupByTime?.every
-  const offset = every ? (((st.groupByTime!.offset % every) + every) % every) : 0
+  // tz('…'): buckets start at local time boundaries (the zone's offset at the range start)
+  const tzShift = st.tz ? -zoneOffsetMs(st.tz, range.min ?? ctx.now) : 0
+  const offset = every ? (((st.groupByTime!.offset + tzShift) % every) + every) % every : 0
   const plan: Plan = {st, an, range, rest, every, offset}
 
   const out: ResultSeries[] = []
@@ -671,12 +678,28 @@ export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRang
     }
   }
 
+  if (st.tz) for (const s of out) s.tz = st.tz
   out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareTags(a.tags, b.tags)))
   // ORDER BY time DESC walks the series backwards too
   let series = st.descending ? out.reverse() : out
   if (st.soffset > 0) series = series.slice(st.soffset)
   if (st.slimit > 0) series = series.slice(0, st.slimit)
   return series
+}
+
+/** The UTC offset (ms) of an IANA zone at `t`; an unknown zone is InfluxDB's error. */
+export function zoneOffsetMs(zone: string, t: number): number {
+  let parts: Intl.DateTimeFormatPart[]
+  try {
+    parts = new Intl.DateTimeFormat('en-US', {timeZone: zone, timeZoneName: 'longOffset'}).formatToParts(new Date(t))
+  } catch {
+    throw new StatementError(`unable to find time zone ${zone}`)
+  }
+
+  const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name)
+  if (!m) return 0
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3_600_000 + Number(m[3]) * 60_000)
 }
 
 function compareTags(a: Tags | undefined, b: Tags | undefined): number {

@@ -8,7 +8,7 @@
  */
 import type {QueryPlan, Store, StoreCatalog} from '../../store/types.js'
 import type {Statement} from './ast.js'
-import {runSelect, StatementError, type EvalContext, type ResultSeries} from './eval.js'
+import {runSelect, StatementError, zoneOffsetMs, type EvalContext, type ResultSeries} from './eval.js'
 import {InfluxQLParseError, parseInfluxQL} from './parser.js'
 import {runShow} from './show.js'
 
@@ -117,17 +117,17 @@ function formatSeries(s: ResultSeries, timed: boolean, epoch: Epoch | undefined)
   if (s.name !== '') out.name = s.name
   if (s.tags) out.tags = s.tags
   out.columns = s.columns
-  out.values = timed ? s.rows.map((r) => [formatTime(r[0] as number, epoch), ...r.slice(1)]) : s.rows
+  out.values = timed ? s.rows.map((r) => [formatTime(r[0] as number, epoch, s.tz), ...r.slice(1)]) : s.rows
   return out
 }
 
 const EPOCH_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 
 /** The `time` column: RFC3339 with the fraction's trailing zeros trimmed (Go's RFC3339Nano), or an integer in `epoch` units. */
-export function formatTime(ms: number, epoch: Epoch | undefined): string | number {
+export function formatTime(ms: number, epoch: Epoch | undefined, tz?: string): string | number {
   switch (epoch) {
     case undefined:
-      return rfc3339(ms)
+      return tz ? rfc3339InZone(ms, tz) : rfc3339(ms)
     case 'ns':
       return ms * 1_000_000
     case 'u':
@@ -142,4 +142,16 @@ export function rfc3339(ms: number): string {
   const d = new Date(ms)
   if (Number.isNaN(d.getTime())) return String(ms)
   return d.toISOString().replace(/\.(\d*?)0+Z$/, (_, f: string) => (f ? `.${f}Z` : 'Z'))
+}
+
+/** RFC3339 in a zone's local time with its offset (`2026-01-05T13:00:00+01:00`); `Z` where the offset is 0. */
+export function rfc3339InZone(ms: number, tz: string): string {
+  const off = zoneOffsetMs(tz, ms)
+  if (off === 0) return rfc3339(ms)
+  const local = rfc3339(ms + off).replace(/Z$/, '')
+  const sign = off < 0 ? '-' : '+'
+  const abs = Math.abs(off)
+  const hh = String(Math.floor(abs / 3_600_000)).padStart(2, '0')
+  const mm = String(Math.floor((abs % 3_600_000) / 60_000)).padStart(2, '0')
+  return `${local}${sign}${hh}:${mm}`
 }

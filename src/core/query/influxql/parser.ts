@@ -571,15 +571,14 @@ class Parser {
         if (st.groupByTime) throw new InfluxQLParseError('multiple time dimensions not allowed')
         st.groupByTime = {every: every.ms, offset}
       } else if (d.tok === 'IDENT') {
-        let name = d.lit
         const c = this.peek()
         if (this.isOp(c, '::')) {
           this.scan()
-          this.parseIdent()
+          const k = this.scan()
+          if (k.tok !== 'IDENT' && k.tok !== 'KEYWORD') throw this.error(k, ['identifier'])
         }
 
-        st.groupByTags.push(name)
-        name = ''
+        st.groupByTags.push(d.lit)
       } else {
         throw this.error(d, ['identifier', 'string', 'number', 'bool'])
       }
