@@ -273,7 +273,7 @@ const STATEMENTS: string[] = [
   `SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`,
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(30m) fill(null) tz('Europe/Paris')`,
   `SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`,
-  'CREATE DATABASE other',
+  'KILL QUERY 123456',
 ]
 
 /** Statements whose answer differs from InfluxDB's on purpose (docs/influxql.md, "Differences from InfluxDB"). */
@@ -289,8 +289,8 @@ const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryR
     assert.deepEqual(mon, {results: [{statement_id: 0, error: 'top() is not supported by mon (see docs/influxql.md)'}]})
   },
   // mon only reads: statements that write or administer are refused, the request's other statements still run
-  'CREATE DATABASE other': (_influx, mon) => {
-    assert.deepEqual(mon, {results: [{statement_id: 0, error: "not supported by mon: CREATE DATABASE other (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)"}]})
+  'KILL QUERY 123456': (_influx, mon) => {
+    assert.deepEqual(mon, {results: [{statement_id: 0, error: "not supported by mon: KILL QUERY 123456 (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)"}]})
   },
 }
 
@@ -442,6 +442,38 @@ describe('InfluxQL: mon answers as influxd 1.x does', () => {
       const expected = await influxAnswer(q, epoch)
       const actual = await runInfluxQL({store: embedded, databases: [DB]}, {q, db: DB, now, epoch})
       assertSameJSON(actual.body, expected.body, `epoch=${epoch}`)
+    })
+  }
+
+  /** requests that differ in db, params or q: [label, db, q, params] */
+  const REQUESTS: Array<[string, string | undefined, string, Record<string, unknown>?]> = [
+    ['SELECT without db', undefined, `SELECT mean("usage_user") FROM "cpu" WHERE ${R}`],
+    ['SELECT on an unknown db', 'nope', `SELECT mean("usage_user") FROM "cpu" WHERE ${R}`],
+    ['SHOW MEASUREMENTS without db', undefined, 'SHOW MEASUREMENTS'],
+    ['SHOW MEASUREMENTS on an unknown db', 'nope', 'SHOW MEASUREMENTS'],
+    ['SHOW TAG VALUES on an unknown db', 'nope', 'SHOW TAG VALUES WITH KEY = "host"'],
+    ['SHOW TAG KEYS without db', undefined, 'SHOW TAG KEYS'],
+    ['SHOW RETENTION POLICIES without db', undefined, 'SHOW RETENTION POLICIES'],
+    ['SHOW DATABASES without db', undefined, 'SHOW DATABASES'],
+    ['empty q', DB, ''],
+    ['bound parameters', DB, `SELECT "usage_user" FROM "cpu" WHERE "host" = $host AND "cpu" = $cpu AND ${tf(T0, T0 + 30_000)}`, {host: 'a', cpu: 'cpu0'}],
+    ['a missing parameter', DB, `SELECT "usage_user" FROM "cpu" WHERE "host" = $host`],
+    ['a regex that does not compile', DB, `SELECT mean("usage_user") FROM "cpu" WHERE "host" =~ /(/`],
+    ['a time that is not one', DB, `SELECT mean("usage_user") FROM "cpu" WHERE time > 'bad'`],
+  ]
+
+  for (const [label, db, q, params] of REQUESTS) {
+    it(`request: ${label}`, async () => {
+      const search = new URLSearchParams({q})
+      if (db !== undefined) search.set('db', db)
+      if (params) search.set('params', JSON.stringify(params))
+      const res = await fetch(`${influxd.url}/query?${search}`)
+      const expected = {status: res.status, body: (await res.json()) as InfluxQueryResponse}
+      for (const [name, target] of targets()) {
+        const actual = await runInfluxQL(target, {q, db, now, params})
+        assert.equal(actual.status, expected.status, `${name}: ${JSON.stringify(actual.body)} vs ${JSON.stringify(expected.body)}`)
+        assertSameJSON(actual.body, expected.body, name)
+      }
     })
   }
 

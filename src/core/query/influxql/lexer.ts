@@ -126,8 +126,9 @@ export class Lexer {
 
   /** A regex `/…/` at the current position (after whitespace); `\/` escapes a slash. */
   scanRegex(): Token {
-    this.skipSpaceAndComments()
+    // InfluxDB reports a regex at the position before the whitespace that precedes it
     const pos = this.pos
+    this.skipSpaceAndComments()
     if (this.peekc() !== '/') return this.scan()
     this.pos++
     let out = ''

@@ -7,6 +7,7 @@
  */
 import type {BinaryOp, Expr, Field, FillOption, SelectStatement, ShowStatement, Source, Statement} from './ast.js'
 import {durationNs, Lexer, type Token} from './lexer.js'
+import {re2} from '../../re2.js'
 
 export class InfluxQLParseError extends Error {
   constructor(message: string) {
@@ -104,8 +105,17 @@ class Parser {
   }
 
   private scanRegex(): Token {
-    if (this.buffered.length > 0) return this.scan()
-    return this.lexer.scanRegex()
+    const t = this.buffered.length > 0 ? this.scan() : this.lexer.scanRegex()
+    if (t.tok === 'REGEX') {
+      // a pattern that does not compile is a parse error, in Go's (and RE2's) words
+      try {
+        re2().compile(t.lit)
+      } catch (error) {
+        throw new InfluxQLParseError(`${(error as Error).message} ${this.at(t.pos)}`)
+      }
+    }
+
+    return t
   }
 
   private isKeyword(t: Token, kw: string): boolean {

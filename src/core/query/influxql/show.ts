@@ -130,6 +130,9 @@ export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<Resu
     }
 
     case 'showMeasurements': {
+      // InfluxDB lists nothing (no error) for a database it does not have
+      const db = st.database ?? ctx.db
+      if (db && !ctx.databases.includes(db)) return []
       let names = await measurementsOf([], ctx, st.database)
       if (st.regex !== undefined) {
         const re = regex(st.regex)
