@@ -868,7 +868,8 @@ function evaluate(plan: Plan, info: MeasurementInfo, series: PointSeries[], ctx:
   )
   if (groups.length === 0) return []
   const out: ResultSeries[] = []
-  const dataMin = Math.min(...series.map((s) => s.ts[0] ?? Number.POSITIVE_INFINITY))
+  let dataMin = Number.POSITIVE_INFINITY
+  for (const s of series) if (s.ts.length > 0 && s.ts[0] < dataMin) dataMin = s.ts[0]
   for (const g of groups) {
     const r = plan.an.aggregate || plan.an.hasTransform ? aggregateGroup(plan, info, g, dataMin, ctx) : rawGroup(plan, info, g)
     if (!r || r.rows.length === 0) continue
@@ -990,6 +991,15 @@ function hasValues(cols: Array<Column | Val>, buckets: Buckets, plan: Plan): boo
 
 /** The rows of an aggregate statement: the union of the columns' times, shown buckets only. */
 function joinColumns(cols: Array<Column | Val>, plan: Plan, buckets: Buckets, lone: boolean): Val[][] {
+  const firstShown0 = plan.every ? (buckets.times[0] ?? Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY
+  const only = cols.length === 1 ? cols[0] : undefined
+  if (Array.isArray(only)) {
+    // one column (the common Grafana query): its times are already ascending and distinct
+    const rows: Val[][] = []
+    for (const p of only) if (p.t >= firstShown0) rows.push([lone && p.at !== undefined ? p.at : p.t, finite(p.v)])
+    return rows
+  }
+
   const times = new Set<number>()
   for (const c of cols) if (Array.isArray(c)) for (const p of c) times.add(p.t)
   const firstShown = buckets.times[0] ?? Number.NEGATIVE_INFINITY

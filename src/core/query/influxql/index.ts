@@ -141,7 +141,11 @@ export function formatTime(ms: number, epoch: Epoch | undefined, tz?: string): s
 export function rfc3339(ms: number): string {
   const d = new Date(ms)
   if (Number.isNaN(d.getTime())) return String(ms)
-  return d.toISOString().replace(/\.(\d*?)0+Z$/, (_, f: string) => (f ? `.${f}Z` : 'Z'))
+  const iso = d.toISOString()
+  if (iso.endsWith('.000Z')) return `${iso.slice(0, -5)}Z`
+  if (iso.endsWith('00Z')) return `${iso.slice(0, -3)}Z`
+  if (iso.endsWith('0Z')) return `${iso.slice(0, -2)}Z`
+  return iso
 }
 
 /** RFC3339 in a zone's local time with its offset (`2026-01-05T13:00:00+01:00`); `Z` where the offset is 0. */
