@@ -216,7 +216,8 @@ class Parser {
 
   /** Skips to the end of the statement: the text is kept for the error message. */
   private unsupported(first: Token): Statement {
-    let end = first.pos + first.lit.length
+    // from the statement's first keyword to its end (tokens already read included)
+    let end = Math.max(first.pos + first.lit.length, this.buffered.length === 0 ? this.lexer.pos : 0)
     let depth = 0
     for (;;) {
       const t = this.peek()
