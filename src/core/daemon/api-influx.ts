@@ -62,8 +62,13 @@ export function influxCredentials(req: {headers: ApiRequest['headers']; query: U
   return colon < 0 ? undefined : decoded.slice(colon + 1)
 }
 
+/** InfluxDB's X-Influxdb-Error header: the error's first 1024 characters (printable ASCII only: a header cannot carry the rest). */
+function errorHeader(error: string): Record<string, string> {
+  return {'X-Influxdb-Error': error.slice(0, 1024).replace(/[^\x20-\x7e]/g, '?')}
+}
+
 function influxError(status: number, error: string, headers: Record<string, string> = {}): ApiReply {
-  return {status, json: {error}, headers: {...VERSION_HEADERS, ...(status !== 401 ? {'X-Influxdb-Error': error.slice(0, 1024)} : {}), ...headers}}
+  return {status, json: {error}, headers: {...VERSION_HEADERS, ...(status !== 401 ? errorHeader(error) : {}), ...headers}}
 }
 
 const QUERY_ROUTE: RouteOptions = {
@@ -138,7 +143,7 @@ export function mountInfluxRoutes(api: ApiServer, opts: InfluxRoutesOptions): vo
       log.error('influxql: query failed', {q: q.slice(0, 500), error: error instanceof Error ? (error.stack ?? error.message) : String(error)})
       return influxError(500, `query failed: ${errorMessage(error)}`)
     }
-    const headers = answer.body.error !== undefined ? {...VERSION_HEADERS, 'X-Influxdb-Error': answer.body.error.slice(0, 1024)} : VERSION_HEADERS
+    const headers = answer.body.error !== undefined ? {...VERSION_HEADERS, ...errorHeader(answer.body.error)} : VERSION_HEADERS
     const pretty = form.get('pretty') === 'true'
     if (pretty) return {status: answer.status, text: JSON.stringify(answer.body, null, 4) + '\n', contentType: 'application/json', headers}
     return {status: answer.status, json: answer.body, headers}
