@@ -144,12 +144,24 @@ describe('requests and bad input (no token)', () => {
     assert.deepEqual(await both.json(), viaGet.body)
   })
 
-  it('chunked=true is answered with one body the chunked readers take as is', async () => {
-    const statement = `SELECT count("usage_user") FROM "cpu" WHERE time >= ${T0}ms AND time < ${T0 + 60_000}ms`
-    const plain = await query(open.url, {q: statement, db: 'mon'})
-    const chunked = await query(open.url, {q: statement, db: 'mon', chunked: 'true'})
-    assert.equal(chunked.status, 200)
-    assert.deepEqual(chunked.body, plain.body)
+  it('chunked=true is answered in influxd\'s chunks: one JSON object per series, long series cut by chunk_size', async () => {
+    const text = async (base: string, params: Record<string, string>) => {
+      const res = await fetch(`${base}/query?${new URLSearchParams(params)}`)
+      assert.equal(res.status, 200)
+      return (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as unknown)
+    }
+    const statements = [
+      `SELECT usage_user FROM "cpu" WHERE time >= ${T0}ms AND time < ${T0 + 60_000}ms GROUP BY "host"`,
+      `SELECT count("usage_user") FROM "cpu" WHERE time >= ${T0}ms AND time < ${T0 + 60_000}ms; SELECT usage_user FROM "cpu" WHERE time >= ${T0}ms AND time < ${T0 + 60_000}ms GROUP BY "host"`,
+    ]
+    for (const q of statements) {
+      for (const extra of [{}, {chunk_size: '1'}] as Array<Record<string, string>>) {
+        const params = {q, db: 'mon', epoch: 'ms', chunked: 'true', ...extra}
+        const ours = await text(open.url, params)
+        assert.deepEqual(ours, await text(influxd.url, params), `${q} ${JSON.stringify(extra)}`)
+        assert.ok(ours.length > 1)
+      }
+    }
   })
 
   it("answers bad requests with influxd's status and error (same request to both)", async () => {

@@ -3,7 +3,7 @@ import {INFLUXDB_COMPAT_VERSION} from '../collectors/listener.js'
 import type {MonConfig} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
-import {runInfluxQL, type Epoch, type InfluxQLTarget} from '../query/influxql/index.js'
+import {runInfluxQL, type Epoch, type InfluxQLTarget, type InfluxQueryResponse, type InfluxSeries, type InfluxStatementResult} from '../query/influxql/index.js'
 import type {FullStore} from '../store/types.js'
 import type {ApiReply, ApiRequest, ApiServer, RouteOptions} from './http-api.js'
 
@@ -22,8 +22,9 @@ import type {ApiReply, ApiRequest, ApiServer, RouteOptions} from './http-api.js'
  * 401 `{"error": "unable to parse authentication credentials"}`. Without a token (loopback only:
  * the API refuses to listen elsewhere without one) /query is open. /ping never needs it.
  *
- * `chunked=true` is answered with one unchunked body — a valid chunked stream of one chunk, which
- * InfluxDB's clients (the `influx` CLI asks for chunks) read unchanged. `rp` is ignored (mon keeps
+ * `chunked=true` is answered in InfluxDB's chunks (one JSON object per series, series longer than
+ * `chunk_size` rows cut), computed from the whole answer: the `influx` CLI always asks for chunks
+ * and prints them as they come. `rp` is ignored (mon keeps
  * one retention policy per database; name it in FROM as `"rp"."m"` if a client needs to).
  * Errors are InfluxDB's: `{"error": "…"}` with 400 for a missing q, bad params or a parse error,
  * per-statement errors inside a 200 — never a 500 for anything a request contains.
@@ -145,6 +146,11 @@ export function mountInfluxRoutes(api: ApiServer, opts: InfluxRoutesOptions): vo
     }
     const headers = answer.body.error !== undefined ? {...VERSION_HEADERS, ...errorHeader(answer.body.error)} : VERSION_HEADERS
     const pretty = form.get('pretty') === 'true'
+    if (form.get('chunked') === 'true' && answer.status === 200 && answer.body.results) {
+      const size = Number(form.get('chunk_size'))
+      const chunks = chunkResults(answer.body.results, Number.isInteger(size) && size > 0 ? size : DEFAULT_CHUNK_SIZE)
+      return {status: 200, text: chunks.map((c) => (pretty ? JSON.stringify(c, null, 4) : JSON.stringify(c)) + '\n').join(''), contentType: 'application/json', headers}
+    }
     if (pretty) return {status: answer.status, text: JSON.stringify(answer.body, null, 4) + '\n', contentType: 'application/json', headers}
     return {status: answer.status, json: answer.body, headers}
   }
@@ -165,6 +171,43 @@ export function mountInfluxRoutes(api: ApiServer, opts: InfluxRoutesOptions): vo
     },
     QUERY_ROUTE,
   )
+}
+
+const DEFAULT_CHUNK_SIZE = 10_000
+
+/**
+ * InfluxDB's chunked answer (`chunked=true`): one JSON object per series of each statement, a
+ * series longer than `chunkSize` rows cut into pieces marked `partial` (the series) — every chunk
+ * of a statement but its last marked `partial` (the result), as influxd's emitter does. Clients
+ * (the `influx` CLI) print each chunk as it comes, so the cut shows in their output.
+ */
+export function chunkResults(results: InfluxStatementResult[], chunkSize: number): InfluxQueryResponse[] {
+  const chunks: InfluxQueryResponse[] = []
+  for (const r of results) {
+    if (r.error !== undefined || !r.series || r.series.length === 0) {
+      chunks.push({results: [r]})
+      continue
+    }
+    const pieces: InfluxSeries[] = []
+    for (const s of r.series) {
+      const values = s.values ?? []
+      if (values.length <= chunkSize) {
+        pieces.push(s)
+        continue
+      }
+      for (let i = 0; i < values.length; i += chunkSize) {
+        const last = i + chunkSize >= values.length
+        pieces.push({...s, values: values.slice(i, i + chunkSize), ...(last ? {} : {partial: true})})
+      }
+    }
+    pieces.forEach((piece, i) => {
+      const result: InfluxStatementResult = {statement_id: r.statement_id, series: [piece]}
+      if (i === 0 && r.messages) result.messages = r.messages
+      if (i < pieces.length - 1) result.partial = true
+      chunks.push({results: [result]})
+    })
+  }
+  return chunks
 }
 
 /** InfluxDB reads its parameters with Go's FormValue: a POSTed form first, then the URL's query string. */
