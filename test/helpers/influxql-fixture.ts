@@ -49,7 +49,9 @@ export const SELECTS = [
   `SELECT count("usage_user") FROM "cpu" WHERE ${RANGE} GROUP BY time(2m) fill(0)`,
   `SELECT mean("used_percent") FROM "mem" WHERE "host" =~ /^web-(1|2)$/ AND ${RANGE} GROUP BY time(1m), "host" fill(null)`,
   `SELECT sum("usage_user") FROM "cpu" WHERE "host" != 'db-1' AND ${RANGE} GROUP BY time(5m)`,
-  `SELECT percentile("usage_user", 90) FROM "cpu" WHERE ${RANGE} GROUP BY "host"`,
+  // percentile is a selector: its time is the chosen point's, and among equal values influxd's pick
+  // follows Go's unstable sort — so a field without repeated values (usage_user repeats)
+  `SELECT percentile("used", 90) FROM "mem" WHERE ${RANGE} GROUP BY "host"`,
   `SELECT derivative(mean("usage_user"), 1m) FROM "cpu" WHERE "host" = 'web-2' AND ${RANGE} GROUP BY time(1m)`,
   `SELECT non_negative_derivative(max("bytes_recv"), 1s) FROM "net" WHERE ${RANGE} GROUP BY time(1m), "host"`,
   `SELECT difference(mean("usage_user")) FROM "cpu" WHERE "region" = 'eu' AND ${RANGE} GROUP BY time(3m)`,
