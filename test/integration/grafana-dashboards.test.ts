@@ -103,8 +103,9 @@ interface Answer {
   error?: string
 }
 
+/** The request Grafana's InfluxQL backend makes (httpMode POST): db and epoch in the URL, q in a form body. */
 async function run(query: string): Promise<Answer> {
-  const res = await fetch(`${daemon.url}/query`, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams({q: substitute(query), db: 'mon', epoch: 'ms'})})
+  const res = await fetch(`${daemon.url}/query?db=mon&epoch=ms`, {method: 'POST', headers: {'Content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams({q: substitute(query)})})
   const body = (await res.json()) as Answer
   assert.equal(res.status, 200, `${query}\n→ ${JSON.stringify(body)}`)
   return body
@@ -176,6 +177,14 @@ describe('the exported files', () => {
 })
 
 describe('every query of the dashboards runs against mon and returns data', () => {
+  it("Grafana's Save & test (`SHOW measurements`) finds the collected measurements", async () => {
+    const a = await run('SHOW measurements')
+    const names = (a.results?.[0]?.series?.[0]?.values ?? []).map((row) => row[0])
+    for (const m of ['cpu', 'mem', 'disk', 'diskio', 'net', 'system', 'kernel', 'processes', 'http_response', 'net_response', 'x509_cert', 'alerts', 'events']) {
+      assert.ok(names.includes(m), `${m} in ${JSON.stringify(names)}`)
+    }
+  })
+
   it('template variables list the collected host', async () => {
     for (const d of dashboards) {
       for (const v of d.templating.list) {
