@@ -29,6 +29,7 @@ let tmp: ReturnType<typeof tempDir>
 let withToken: RunningDaemon
 let open: RunningDaemon
 let influxd: RunningServer
+let onInflux: RunningDaemon
 
 before(async () => {
   tmp = tempDir('mon-api-influx-')
@@ -46,10 +47,17 @@ before(async () => {
   assert.equal(created.status, 200)
   const wrote = await fetch(`${influxd.url}/write?db=mon`, {method: 'POST', body: FIXTURE})
   assert.equal(wrote.status, 204, await wrote.text())
+  // a daemon whose store is that influxd's database "telegraf"
+  assert.equal((await fetch(`${influxd.url}/query`, {method: 'POST', body: new URLSearchParams({q: 'CREATE DATABASE telegraf'})})).status, 200)
+  assert.equal((await fetch(`${influxd.url}/write?db=telegraf`, {method: 'POST', body: FIXTURE})).status, 204)
+  const dirC = join(tmp.dir, 'c')
+  mkdirSync(dirC, {recursive: true})
+  onInflux = await startMonDaemon(dirC, `${CONFIG()}store: {type: influxdb, url: "${influxd.url}", database: telegraf}\n`)
 })
 
 after(async () => {
-  await Promise.all([withToken?.stop(), open?.stop(), influxd?.destroy()])
+  await Promise.all([withToken?.stop(), open?.stop(), onInflux?.stop()])
+  await influxd?.destroy()
   tmp?.cleanup()
 })
 
@@ -126,6 +134,22 @@ describe('auth (api.token set)', () => {
     const r = await query(open.url, q)
     assert.equal(r.status, 200, JSON.stringify(r.body))
     assert.equal(r.headers.get('x-influxdb-version'), '1.8.10')
+  })
+})
+
+describe('on an InfluxDB store', () => {
+  it("answers to api.influxdb.database and to the store's own database, both reading the store", async () => {
+    const shows = await query(onInflux.url, {q: 'SHOW DATABASES'})
+    assert.equal(shows.status, 200)
+    const results = shows.body.results as Array<{series: Array<{values: string[][]}>}>
+    assert.deepEqual(results[0]!.series[0]!.values, [['mon'], ['telegraf']])
+    const statement = `SELECT sum("usage_user") FROM "cpu" WHERE time >= ${T0}ms AND time < ${T0 + 60_000}ms GROUP BY "host"`
+    const theirs = await query(influxd.url, {q: statement, db: 'telegraf', epoch: 'ms'})
+    for (const db of ['mon', 'telegraf']) {
+      const ours = await query(onInflux.url, {q: statement, db, epoch: 'ms'})
+      assert.equal(ours.status, 200, db)
+      assert.deepEqual(ours.body, theirs.body, db)
+    }
   })
 })
 
