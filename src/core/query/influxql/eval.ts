@@ -629,6 +629,8 @@ interface Plan {
   /** first bucket shown (GROUP BY time) */
   every?: number
   offset: number
+  /** `SELECT *`: the fields and tags of every measurement the statement reads */
+  wildcard?: {fields: Set<string>; tags: Set<string>}
 }
 
 /** Runs a SELECT; `outerRange`: a subquery inherits its outer statement's time range where it has none. */
@@ -647,6 +649,18 @@ export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRang
   const tzShift = st.tz ? -zoneOffsetMs(st.tz, range.min ?? ctx.now) : 0
   const offset = every ? (((st.groupByTime!.offset + tzShift) % every) + every) % every : 0
   const plan: Plan = {st, an, range, rest, every, offset}
+  if (!an.aggregate && st.fields.some((f) => unparen(f.expr).kind === 'wildcard')) {
+    // SELECT * over several measurements: one set of columns, the union of theirs
+    plan.wildcard = {fields: new Set(), tags: new Set()}
+    for (const source of st.sources) {
+      if (source.kind !== 'measurement') continue
+      for (const name of await resolveMeasurements(source, ctx)) {
+        const info = await measurementInfo(ctx.store, name)
+        for (const f of info.fields.keys()) plan.wildcard.fields.add(f)
+        for (const t of info.tagKeys) plan.wildcard.tags.add(t)
+      }
+    }
+  }
 
   const out: ResultSeries[] = []
   for (const source of st.sources) {
@@ -672,6 +686,7 @@ export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRang
 
     for (const name of await resolveMeasurements(source, ctx)) {
       const info = await measurementInfo(ctx.store, name)
+      checkFieldTypes(an, info)
       const series = await readMeasurement(plan, info, ctx)
       if (series === 'pushed') continue
       out.push(...(series instanceof Array ? evaluate(plan, info, series, ctx) : series.result))
@@ -721,6 +736,20 @@ async function resolveMeasurements(source: Extract<Source, {kind: 'measurement'}
   }
 
   return all.includes(source.name!) ? [source.name!] : []
+}
+
+/** Aggregations InfluxDB has no iterator for on strings or booleans: its error, before anything is read. */
+const NUMERIC_ONLY = new Set(['mean', 'sum', 'median', 'spread', 'stddev', 'percentile', 'min', 'max'])
+
+function checkFieldTypes(an: Analysis, info: MeasurementInfo): void {
+  for (const c of an.calls) {
+    if (!NUMERIC_ONLY.has(c.name)) continue
+    const arg = unparen(c.args[0])
+    if (arg.kind !== 'ref' || isTagOf(info, arg.name, arg.type)) continue
+    const type = info.fields.get(arg.name)
+    if (type === 'string') throw new StatementError(`unsupported ${c.name} iterator type: *query.stringInterruptIterator`)
+    if (type === 'boolean' && !(c.name === 'min' || c.name === 'max')) throw new StatementError(`unsupported ${c.name} iterator type: *query.booleanInterruptIterator`)
+  }
 }
 
 /** Whether a name in the statement is a tag of the measurement (an explicit `::tag`/`::field` decides). */
@@ -902,9 +931,10 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
       }
 
       const names = new Set<string>()
-      if (w.type !== 'tag') for (const k of info.fields.keys()) names.add(k)
-      if (w.type !== 'field') for (const k of info.tagKeys) if (!groupKeys.has(k)) names.add(k)
-      for (const n of [...names].sort()) expanded.push({expr: {kind: 'ref', name: n, type: info.fields.has(n) ? 'field' : 'tag'}})
+      const all = plan.wildcard ?? {fields: new Set(info.fields.keys()), tags: info.tagKeys}
+      if (w.type !== 'tag') for (const k of all.fields) names.add(k)
+      if (w.type !== 'field') for (const k of all.tags) if (!groupKeys.has(k)) names.add(k)
+      for (const n of [...names].sort()) expanded.push({expr: {kind: 'ref', name: n, type: all.fields.has(n) ? 'field' : 'tag'}})
     }
 
     fields = expanded
