@@ -53,12 +53,12 @@ interface PointSeries {
   fields: Map<string, Val[]>
 }
 
-const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile', 'distinct'])
+const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile'])
 const SELECTORS = new Set(['first', 'last', 'max', 'min', 'percentile'])
 const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum'])
 const MATH = new Set(['abs', 'ceil', 'floor', 'round', 'sqrt', 'ln', 'log2', 'log10', 'exp', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'pow', 'log', 'atan2'])
 /** InfluxQL functions InfluxDB has and mon does not evaluate: rejected with a clear error. */
-const NOT_SUPPORTED = new Set(['top', 'bottom', 'sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
+const NOT_SUPPORTED = new Set(['distinct', 'top', 'bottom', 'sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
@@ -439,7 +439,6 @@ function analyze(st: SelectStatement): Analysis {
       case 'call': {
         const name = e.name
         if (AGGREGATES.has(name)) {
-          if (name === 'distinct') throw new StatementError('distinct() is not supported by mon')
           aggregate = true
           calls.push(e)
           const want = name === 'percentile' ? 2 : 1
@@ -451,7 +450,7 @@ function analyze(st: SelectStatement): Analysis {
             throw new StatementError(`expected field argument in ${name}()`)
           }
 
-          if (arg.kind === 'wildcard') throw new StatementError(`${name}(*) is not supported by mon: name the field`)
+          if (arg.kind === 'wildcard') throw new StatementError(`${name}(*) is not supported by mon (see docs/influxql.md)`)
           if (name === 'percentile') {
             const p = unparen(e.args[1])
             if (p.kind !== 'number') throw new StatementError(`expected float argument in percentile()`)
