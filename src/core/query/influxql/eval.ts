@@ -9,6 +9,7 @@
 import {compileLinearRegex, type Matcher, type LinearRegex} from '../../model/matcher.js'
 import type {FieldType} from '../../model/point.js'
 import {UnalignedBucketsError, type AggFn, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../../store/types.js'
+import {RawDataGoneError} from '../../store/retention.js'
 import {exprString, unparen, type Expr, type SelectStatement, type Source} from './ast.js'
 
 export type Val = number | string | boolean | null
@@ -799,7 +800,7 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
     [...needed].map(async (field) => {
       const q: QueryPlan = {measurement: info.name, field, matchers, start, end}
       ctx.observe?.(q)
-      return {field, frames: await ctx.store.query(q)}
+      return {field, frames: await readRaw(ctx, q, info)}
     }),
   )
   return filterSeries(joinFrames(info.name, perField), plan, info)
@@ -810,6 +811,25 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
  * the first shown one as they look back (InfluxDB moves the start there, so the first shown bucket
  * then holds all of its points).
  */
+/**
+ * A raw read; where the embedded store's retention has left only rollups for part of the range,
+ * each rollup bucket's mean stands in for the points of that bucket, at the bucket's start
+ * (docs/influxql.md). Pushed-down aggregations are answered by the rollups directly.
+ */
+async function readRaw(ctx: EvalContext, q: QueryPlan, info: MeasurementInfo): Promise<Frame[]> {
+  try {
+    return await ctx.store.query(q)
+  } catch (error) {
+    if (!(error instanceof RawDataGoneError) || error.resolution === undefined) throw error
+    const by = [...info.tagKeys].sort()
+    const plan: QueryPlan = {...q, every: error.resolution, aggregate: {fn: 'mean', by}}
+    ctx.observe?.(plan)
+    const frames = await ctx.store.query(plan)
+    // the series' own tags: rollup groups name every key, '' where a series has none
+    return frames.map((f) => ({...f, tags: Object.fromEntries(Object.entries(f.tags).filter(([, v]) => v !== ''))}))
+  }
+}
+
 function readStart(plan: Plan): number {
   const {range, every, offset, an} = plan
   if (range.min === undefined) return 0
