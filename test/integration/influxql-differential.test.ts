@@ -240,6 +240,8 @@ const STATEMENTS: string[] = [
   `SELECT mean("usage_user") FROM "cpu" WHERE "cpu" != 'cpu-total' AND "host" !~ /c/ AND ${R} GROUP BY time(15m), "host" fill(null)`,
   `SELECT median("used") FROM "mem" WHERE ${R} GROUP BY time(15m), "host" fill(null)`,
   `SELECT mean("usage_user") FROM "cpu" WHERE (("host" = 'a' AND "cpu" = 'cpu0') OR ("host" = 'b' AND "cpu" = 'cpu-total')) AND ${R} GROUP BY time(30m), "host", "cpu"`,
+  `SELECT "load1" / 0, "load1" % 0, -"load1", sqrt(-"load1") FROM "system" WHERE "host" = 'b' AND ${tf(T0, T0 + 180_000)}`,
+  `SELECT mean("load1") / 0 FROM "system" WHERE ${R}`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,

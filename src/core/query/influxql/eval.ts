@@ -271,7 +271,8 @@ function binaryValues(op: string, a: Val, b: Val): Val {
     case '/':
       return b === 0 ? 0 : a / b
     case '%':
-      return b === 0 ? 0 : a % b
+      // Go's math.Mod(x, 0) is NaN: null in the JSON
+      return b === 0 ? null : a % b
     case '&':
       return Number(BigInt(Math.trunc(a)) & BigInt(Math.trunc(b)))
     case '|':
@@ -966,6 +967,7 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
   if (!fieldRefs.some((r) => !isTagOf(info, r.name, r.type))) return {columns: [], rows: []}
 
   const columns = ['time', ...columnNames(fields, names)]
+  const selectedFields = [...new Set(fieldRefs.filter((r) => !isTagOf(info, r.name, r.type)).map((r) => r.name))]
   const merged: Array<{t: number; s: number; i: number}> = []
   g.series.forEach((s, si) => s.ts.forEach((t, i) => merged.push({t, s: si, i})))
   merged.sort((a, b) => a.t - b.t || a.s - b.s)
@@ -973,21 +975,15 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
   for (const p of merged) {
     const s = g.series[p.s]
     const get: Lookup = (name, type) => (isTagOf(info, name, type) ? (s.tags[name] ?? null) : (s.fields.get(name)?.[p.i] ?? null))
+    // a point is a row when one of the fields the selection names has a value there (a value
+    // computed as null, sqrt(-1), still shows)
+    if (!selectedFields.some((f) => (s.fields.get(f)?.[p.i] ?? null) !== null)) continue
     const vals = fields.map((f) => finite(evalValue(f.expr, get)))
-    // rows whose selected fields are all null are not points of this selection
-    const fieldVals = fields.map((f, k) => (isFieldExpr(f.expr, info) ? vals[k] : null))
-    if (fieldVals.every((v) => v === null)) continue
     rows.push([p.t, ...vals])
   }
 
   if (plan.an.hasTransform) return {columns, rows}
   return {columns, rows}
-}
-
-function isFieldExpr(e: Expr, info: MeasurementInfo): boolean {
-  const refs: Array<{name: string; type?: 'tag' | 'field'}> = []
-  refsOf(e, refs)
-  return refs.some((r) => !isTagOf(info, r.name, r.type))
 }
 
 function finite(v: Val): Val {
