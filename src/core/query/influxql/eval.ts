@@ -452,7 +452,6 @@ function analyze(st: SelectStatement): Analysis {
             throw new StatementError(`expected field argument in ${name}()`)
           }
 
-          if (arg.kind === 'wildcard') throw new StatementError(`${name}(*) is not supported by mon (see docs/influxql.md)`)
           if (name === 'percentile') {
             const p = unparen(e.args[1])
             if (p.kind !== 'number') throw new StatementError(`expected float argument in percentile()`)
@@ -635,8 +634,9 @@ interface Plan {
 }
 
 /** Runs a SELECT; `outerRange`: a subquery inherits its outer statement's time range where it has none. */
-export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRange?: TimeRange): Promise<ResultSeries[]> {
-  if (st.into) throw new StatementError('SELECT ... INTO is not supported by mon (it only reads)')
+export async function runSelect(statement: SelectStatement, ctx: EvalContext, outerRange?: TimeRange): Promise<ResultSeries[]> {
+  if (statement.into) throw new StatementError('SELECT ... INTO is not supported by mon (it only reads)')
+  const st = await expandWildcardCalls(statement, ctx)
   const an = analyze(st)
   const {range, rest} = splitTime(st.condition, ctx.now)
   if (outerRange) {
@@ -722,6 +722,44 @@ function compareTags(a: Tags | undefined, b: Tags | undefined): number {
   const ka = seriesKey(a ?? {})
   const kb = seriesKey(b ?? {})
   return ka < kb ? -1 : ka > kb ? 1 : 0
+}
+
+/**
+ * `count(*)`, `mean(*)`…: one column per field of the measurements read (`count_<field>`), numeric
+ * fields only where the function needs numbers, as InfluxDB expands them.
+ */
+async function expandWildcardCalls(st: SelectStatement, ctx: EvalContext): Promise<SelectStatement> {
+  const isWildcardCall = (e: Expr) => {
+    const u = unparen(e)
+    return u.kind === 'call' && AGGREGATES.has(u.name) && u.args.length >= 1 && unparen(u.args[0]).kind === 'wildcard'
+  }
+
+  if (!st.fields.some((f) => isWildcardCall(f.expr))) return st
+  const fields = new Map<string, FieldType>()
+  for (const source of st.sources) {
+    if (source.kind !== 'measurement') throw new StatementError('aggregates of * over a subquery are not supported by mon (see docs/influxql.md)')
+    for (const name of await resolveMeasurements(source, ctx)) {
+      for (const f of await ctx.store.fieldKeys(name)) if (!fields.has(f.name)) fields.set(f.name, f.type)
+    }
+  }
+
+  const names = [...fields.keys()].sort()
+  const expanded: SelectStatement['fields'] = []
+  for (const f of st.fields) {
+    if (!isWildcardCall(f.expr)) {
+      expanded.push(f)
+      continue
+    }
+
+    const call = unparen(f.expr) as Extract<Expr, {kind: 'call'}>
+    for (const name of names) {
+      const type = fields.get(name)
+      if (NUMERIC_ONLY.has(call.name) && (type === 'string' || type === 'boolean')) continue
+      expanded.push({expr: {...call, args: [{kind: 'ref', name, type: 'field'}, ...call.args.slice(1)]}, alias: `${f.alias ?? call.name}_${name}`})
+    }
+  }
+
+  return {...st, fields: expanded}
 }
 
 /** The measurements a FROM source names; unknown names read nothing (InfluxDB answers an empty result). */
