@@ -12,6 +12,7 @@ import {formatTime, rfc3339, rfc3339InZone, runInfluxQL, type InfluxQLTarget} fr
 import {splitTime} from '../../src/core/query/influxql/eval.js'
 import {parseInfluxQLExpr} from '../../src/core/query/influxql/parser.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
+import type {QueryPlan} from '../../src/core/store/types.js'
 import {tempDir} from '../helpers/servers.js'
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0)
@@ -136,6 +137,9 @@ describe('InfluxQL evaluator', () => {
     assert.equal(await err(`SELECT derivative(v) FROM m GROUP BY time(1m)`), 'aggregate function required inside the call to derivative')
     assert.equal(await err(`SELECT percentile(v) FROM m`), 'invalid number of arguments for percentile, expected 2, got 1')
     assert.equal(await err(`SELECT nope(v) FROM m`), 'undefined function nope()')
+    assert.equal(await err(`SELECT distinct(v) FROM m`), 'distinct() is not supported by mon (see docs/influxql.md)')
+    assert.equal(await err(`SELECT v FROM m WHERE host = 'a' OR time > 0`), 'invalid condition: time conditions must be AND-ed at the top level')
+    assert.equal(await err(`DROP MEASUREMENT m`), "not supported by mon: DROP MEASUREMENT m (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)")
     assert.equal(await err(`SELECT v FROM "other"."autogen"."m"`), 'database not found: other')
     assert.equal(await err(`SELECT v FROM "db"."x"."m"`), 'retention policy not found: x')
     assert.equal(await err(`SELECT mean(v) FROM m WHERE ${R} GROUP BY time(1m) tz('Nowhere/City')`), 'unable to find time zone Nowhere/City')
@@ -162,5 +166,42 @@ describe('InfluxQL evaluator', () => {
     assert.deepEqual(await q('SHOW TAG VALUES WITH KEY = "host" WHERE host =~ /b/'), {results: [{statement_id: 0, series: [{name: 'm', columns: ['key', 'value'], values: [['host', 'b']]}]}]})
     assert.deepEqual(await q('SHOW FIELD KEYS'), {results: [{statement_id: 0, series: [{name: 'm', columns: ['fieldKey', 'fieldType'], values: [['n', 'integer'], ['v', 'float']]}]}]})
     assert.deepEqual(await q('SHOW SERIES'), {results: [{statement_id: 0, series: [{columns: ['key'], values: [['m,host=a'], ['m,host=b']]}]}]})
+  })
+})
+
+describe('InfluxQL over a store whose old raw points were rolled up', () => {
+  const tmp = tempDir('mon-influxql-retention-')
+  const start = Date.UTC(2026, 0, 5, 0, 0, 0)
+  const now = start + 3 * 3_600_000
+  let store: SqliteStore
+
+  before(async () => {
+    store = new SqliteStore({path: join(tmp.dir, 'mon.db'), clock: new ManualClock(now), retention: {raw: '1h', '1m': '30d'}})
+    const points: Point[] = []
+    // one point every 10 s (6 a minute, so a minute's mean of means is the mean of its points)
+    for (let t = start; t < now; t += 10_000) points.push({measurement: 'm', tags: {host: 'a'}, fields: {v: (t - start) / 10_000}, ts: t})
+    await store.write(points)
+    await store.maintain(now)
+  })
+
+  after(async () => {
+    await store.close()
+    tmp.cleanup()
+  })
+
+  it('pushdown reads the rollups; the raw path takes their means as points; both agree', async () => {
+    const q = `SELECT mean(v) FROM m WHERE time >= ${start}ms AND time < ${now}ms GROUP BY time(30m), host`
+    const pushed = await runInfluxQL({store, databases: ['db']}, {q, db: 'db', now, epoch: 'ms'})
+    const plans: QueryPlan[] = []
+    const raw = await runInfluxQL({store, databases: ['db'], pushdown: false, observe: (p) => plans.push(p)}, {q, db: 'db', now, epoch: 'ms'})
+    // the raw read found the first two hours rolled up and read the 1 m rollups instead
+    assert.deepEqual(plans.map((p) => [p.every, p.aggregate?.fn]), [[undefined, undefined], [60_000, 'mean']])
+    assert.equal(pushed.body.results?.[0].error, undefined, JSON.stringify(pushed.body))
+    assert.deepEqual(raw.body, pushed.body)
+    const values = pushed.body.results![0].series![0].values!
+    assert.equal(values.length, 6)
+    // each 30 m bucket holds 180 points numbered k·180 … k·180 + 179
+    assert.deepEqual(values[0], [start, 89.5])
+    assert.deepEqual(values[5], [start + 5 * 1_800_000, 5 * 180 + 89.5])
   })
 })

@@ -9,6 +9,7 @@
 import {compileLinearRegex, type Matcher, type LinearRegex} from '../../model/matcher.js'
 import type {FieldType} from '../../model/point.js'
 import {UnalignedBucketsError, type AggFn, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../../store/types.js'
+import {RawDataGoneError} from '../../store/retention.js'
 import {exprString, unparen, type Expr, type SelectStatement, type Source} from './ast.js'
 
 export type Val = number | string | boolean | null
@@ -53,12 +54,12 @@ interface PointSeries {
   fields: Map<string, Val[]>
 }
 
-const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile', 'distinct'])
+const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile'])
 const SELECTORS = new Set(['first', 'last', 'max', 'min', 'percentile'])
 const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum'])
 const MATH = new Set(['abs', 'ceil', 'floor', 'round', 'sqrt', 'ln', 'log2', 'log10', 'exp', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'pow', 'log', 'atan2'])
 /** InfluxQL functions InfluxDB has and mon does not evaluate: rejected with a clear error. */
-const NOT_SUPPORTED = new Set(['top', 'bottom', 'sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
+const NOT_SUPPORTED = new Set(['distinct', 'top', 'bottom', 'sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
@@ -270,7 +271,8 @@ function binaryValues(op: string, a: Val, b: Val): Val {
     case '/':
       return b === 0 ? 0 : a / b
     case '%':
-      return b === 0 ? 0 : a % b
+      // Go's math.Mod(x, 0) is NaN: null in the JSON
+      return b === 0 ? null : a % b
     case '&':
       return Number(BigInt(Math.trunc(a)) & BigInt(Math.trunc(b)))
     case '|':
@@ -439,7 +441,6 @@ function analyze(st: SelectStatement): Analysis {
       case 'call': {
         const name = e.name
         if (AGGREGATES.has(name)) {
-          if (name === 'distinct') throw new StatementError('distinct() is not supported by mon')
           aggregate = true
           calls.push(e)
           const want = name === 'percentile' ? 2 : 1
@@ -451,7 +452,6 @@ function analyze(st: SelectStatement): Analysis {
             throw new StatementError(`expected field argument in ${name}()`)
           }
 
-          if (arg.kind === 'wildcard') throw new StatementError(`${name}(*) is not supported by mon: name the field`)
           if (name === 'percentile') {
             const p = unparen(e.args[1])
             if (p.kind !== 'number') throw new StatementError(`expected float argument in percentile()`)
@@ -629,11 +629,14 @@ interface Plan {
   /** first bucket shown (GROUP BY time) */
   every?: number
   offset: number
+  /** `SELECT *`: the fields and tags of every measurement the statement reads */
+  wildcard?: {fields: Set<string>; tags: Set<string>}
 }
 
 /** Runs a SELECT; `outerRange`: a subquery inherits its outer statement's time range where it has none. */
-export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRange?: TimeRange): Promise<ResultSeries[]> {
-  if (st.into) throw new StatementError('SELECT ... INTO is not supported by mon (it only reads)')
+export async function runSelect(statement: SelectStatement, ctx: EvalContext, outerRange?: TimeRange): Promise<ResultSeries[]> {
+  if (statement.into) throw new StatementError('SELECT ... INTO is not supported by mon (it only reads)')
+  const st = await expandWildcardCalls(statement, ctx)
   const an = analyze(st)
   const {range, rest} = splitTime(st.condition, ctx.now)
   if (outerRange) {
@@ -647,6 +650,18 @@ export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRang
   const tzShift = st.tz ? -zoneOffsetMs(st.tz, range.min ?? ctx.now) : 0
   const offset = every ? (((st.groupByTime!.offset + tzShift) % every) + every) % every : 0
   const plan: Plan = {st, an, range, rest, every, offset}
+  if (!an.aggregate && st.fields.some((f) => unparen(f.expr).kind === 'wildcard')) {
+    // SELECT * over several measurements: one set of columns, the union of theirs
+    plan.wildcard = {fields: new Set(), tags: new Set()}
+    for (const source of st.sources) {
+      if (source.kind !== 'measurement') continue
+      for (const name of await resolveMeasurements(source, ctx)) {
+        const info = await measurementInfo(ctx.store, name)
+        for (const f of info.fields.keys()) plan.wildcard.fields.add(f)
+        for (const t of info.tagKeys) plan.wildcard.tags.add(t)
+      }
+    }
+  }
 
   const out: ResultSeries[] = []
   for (const source of st.sources) {
@@ -672,6 +687,7 @@ export async function runSelect(st: SelectStatement, ctx: EvalContext, outerRang
 
     for (const name of await resolveMeasurements(source, ctx)) {
       const info = await measurementInfo(ctx.store, name)
+      checkFieldTypes(an, info)
       const series = await readMeasurement(plan, info, ctx)
       if (series === 'pushed') continue
       out.push(...(series instanceof Array ? evaluate(plan, info, series, ctx) : series.result))
@@ -708,6 +724,44 @@ function compareTags(a: Tags | undefined, b: Tags | undefined): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0
 }
 
+/**
+ * `count(*)`, `mean(*)`…: one column per field of the measurements read (`count_<field>`), numeric
+ * fields only where the function needs numbers, as InfluxDB expands them.
+ */
+async function expandWildcardCalls(st: SelectStatement, ctx: EvalContext): Promise<SelectStatement> {
+  const isWildcardCall = (e: Expr) => {
+    const u = unparen(e)
+    return u.kind === 'call' && AGGREGATES.has(u.name) && u.args.length >= 1 && unparen(u.args[0]).kind === 'wildcard'
+  }
+
+  if (!st.fields.some((f) => isWildcardCall(f.expr))) return st
+  const fields = new Map<string, FieldType>()
+  for (const source of st.sources) {
+    if (source.kind !== 'measurement') throw new StatementError('aggregates of * over a subquery are not supported by mon (see docs/influxql.md)')
+    for (const name of await resolveMeasurements(source, ctx)) {
+      for (const f of await ctx.store.fieldKeys(name)) if (!fields.has(f.name)) fields.set(f.name, f.type)
+    }
+  }
+
+  const names = [...fields.keys()].sort()
+  const expanded: SelectStatement['fields'] = []
+  for (const f of st.fields) {
+    if (!isWildcardCall(f.expr)) {
+      expanded.push(f)
+      continue
+    }
+
+    const call = unparen(f.expr) as Extract<Expr, {kind: 'call'}>
+    for (const name of names) {
+      const type = fields.get(name)
+      if (NUMERIC_ONLY.has(call.name) && (type === 'string' || type === 'boolean')) continue
+      expanded.push({expr: {...call, args: [{kind: 'ref', name, type: 'field'}, ...call.args.slice(1)]}, alias: `${f.alias ?? call.name}_${name}`})
+    }
+  }
+
+  return {...st, fields: expanded}
+}
+
 /** The measurements a FROM source names; unknown names read nothing (InfluxDB answers an empty result). */
 async function resolveMeasurements(source: Extract<Source, {kind: 'measurement'}>, ctx: EvalContext): Promise<string[]> {
   const db = source.database ?? ctx.db
@@ -721,6 +775,20 @@ async function resolveMeasurements(source: Extract<Source, {kind: 'measurement'}
   }
 
   return all.includes(source.name!) ? [source.name!] : []
+}
+
+/** Aggregations InfluxDB has no iterator for on strings or booleans: its error, before anything is read. */
+const NUMERIC_ONLY = new Set(['mean', 'sum', 'median', 'spread', 'stddev', 'percentile', 'min', 'max'])
+
+function checkFieldTypes(an: Analysis, info: MeasurementInfo): void {
+  for (const c of an.calls) {
+    if (!NUMERIC_ONLY.has(c.name)) continue
+    const arg = unparen(c.args[0])
+    if (arg.kind !== 'ref' || isTagOf(info, arg.name, arg.type)) continue
+    const type = info.fields.get(arg.name)
+    if (type === 'string') throw new StatementError(`unsupported ${c.name} iterator type: *query.stringInterruptIterator`)
+    if (type === 'boolean' && !(c.name === 'min' || c.name === 'max')) throw new StatementError(`unsupported ${c.name} iterator type: *query.booleanInterruptIterator`)
+  }
 }
 
 /** Whether a name in the statement is a tag of the measurement (an explicit `::tag`/`::field` decides). */
@@ -771,7 +839,7 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
     [...needed].map(async (field) => {
       const q: QueryPlan = {measurement: info.name, field, matchers, start, end}
       ctx.observe?.(q)
-      return {field, frames: await ctx.store.query(q)}
+      return {field, frames: await readRaw(ctx, q, info)}
     }),
   )
   return filterSeries(joinFrames(info.name, perField), plan, info)
@@ -782,6 +850,25 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
  * the first shown one as they look back (InfluxDB moves the start there, so the first shown bucket
  * then holds all of its points).
  */
+/**
+ * A raw read; where the embedded store's retention has left only rollups for part of the range,
+ * each rollup bucket's mean stands in for the points of that bucket, at the bucket's start
+ * (docs/influxql.md). Pushed-down aggregations are answered by the rollups directly.
+ */
+async function readRaw(ctx: EvalContext, q: QueryPlan, info: MeasurementInfo): Promise<Frame[]> {
+  try {
+    return await ctx.store.query(q)
+  } catch (error) {
+    if (!(error instanceof RawDataGoneError) || error.resolution === undefined) throw error
+    const by = [...info.tagKeys].sort()
+    const plan: QueryPlan = {...q, every: error.resolution, aggregate: {fn: 'mean', by}}
+    ctx.observe?.(plan)
+    const frames = await ctx.store.query(plan)
+    // the series' own tags: rollup groups name every key, '' where a series has none
+    return frames.map((f) => ({...f, tags: Object.fromEntries(Object.entries(f.tags).filter(([, v]) => v !== ''))}))
+  }
+}
+
 function readStart(plan: Plan): number {
   const {range, every, offset, an} = plan
   if (range.min === undefined) return 0
@@ -902,9 +989,10 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
       }
 
       const names = new Set<string>()
-      if (w.type !== 'tag') for (const k of info.fields.keys()) names.add(k)
-      if (w.type !== 'field') for (const k of info.tagKeys) if (!groupKeys.has(k)) names.add(k)
-      for (const n of [...names].sort()) expanded.push({expr: {kind: 'ref', name: n, type: info.fields.has(n) ? 'field' : 'tag'}})
+      const all = plan.wildcard ?? {fields: new Set(info.fields.keys()), tags: info.tagKeys}
+      if (w.type !== 'tag') for (const k of all.fields) names.add(k)
+      if (w.type !== 'field') for (const k of all.tags) if (!groupKeys.has(k)) names.add(k)
+      for (const n of [...names].sort()) expanded.push({expr: {kind: 'ref', name: n, type: all.fields.has(n) ? 'field' : 'tag'}})
     }
 
     fields = expanded
@@ -917,6 +1005,7 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
   if (!fieldRefs.some((r) => !isTagOf(info, r.name, r.type))) return {columns: [], rows: []}
 
   const columns = ['time', ...columnNames(fields, names)]
+  const selectedFields = [...new Set(fieldRefs.filter((r) => !isTagOf(info, r.name, r.type)).map((r) => r.name))]
   const merged: Array<{t: number; s: number; i: number}> = []
   g.series.forEach((s, si) => s.ts.forEach((t, i) => merged.push({t, s: si, i})))
   merged.sort((a, b) => a.t - b.t || a.s - b.s)
@@ -924,21 +1013,15 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
   for (const p of merged) {
     const s = g.series[p.s]
     const get: Lookup = (name, type) => (isTagOf(info, name, type) ? (s.tags[name] ?? null) : (s.fields.get(name)?.[p.i] ?? null))
+    // a point is a row when one of the fields the selection names has a value there (a value
+    // computed as null, sqrt(-1), still shows)
+    if (!selectedFields.some((f) => (s.fields.get(f)?.[p.i] ?? null) !== null)) continue
     const vals = fields.map((f) => finite(evalValue(f.expr, get)))
-    // rows whose selected fields are all null are not points of this selection
-    const fieldVals = fields.map((f, k) => (isFieldExpr(f.expr, info) ? vals[k] : null))
-    if (fieldVals.every((v) => v === null)) continue
     rows.push([p.t, ...vals])
   }
 
   if (plan.an.hasTransform) return {columns, rows}
   return {columns, rows}
-}
-
-function isFieldExpr(e: Expr, info: MeasurementInfo): boolean {
-  const refs: Array<{name: string; type?: 'tag' | 'field'}> = []
-  refsOf(e, refs)
-  return refs.some((r) => !isTagOf(info, r.name, r.type))
 }
 
 function finite(v: Val): Val {

@@ -728,6 +728,16 @@ class Parser {
       throw this.error(n, ['identifier', 'number', 'duration', '('])
     }
 
+    if (this.isKeyword(t, 'DISTINCT')) {
+      // `distinct(f)` and `DISTINCT f`
+      if (this.isOp(this.peek(), '(')) {
+        this.scan()
+        return {kind: 'call', name: 'distinct', args: this.parseCallArgs()}
+      }
+
+      return {kind: 'call', name: 'distinct', args: [{kind: 'ref', name: this.parseIdent()}]}
+    }
+
     switch (t.tok) {
       case 'IDENT': {
         if (this.isOp(this.peek(), '(')) {
