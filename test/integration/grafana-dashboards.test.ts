@@ -176,6 +176,42 @@ describe('the exported files', () => {
   })
 })
 
+describe('mon grafana export', () => {
+  it('with api.token set: the data source reads the token from Grafana\'s environment, never the token itself', async () => {
+    const secret = 'grafana-export-secret-91f2'
+    const config = join(tmp.dir, 'token.yaml')
+    writeFileSync(config, `data_dir: ${join(tmp.dir, 'token-data')}\napi: {listen: "0.0.0.0:9555", token: ${secret}}\n`)
+    const out = join(tmp.dir, 'with-token')
+    const r = await runMon(['grafana', 'export', '--out', out, '--config', config, '--json'], {env: {MON_CONFIG: ''}})
+    assert.equal(r.code, 0, r.stderr)
+    const result = JSON.parse(r.stdout) as GrafanaExport
+    assert.deepEqual(result.datasource, {name: 'mon', uid: 'mon', url: 'http://127.0.0.1:9555', database: 'mon', tokenEnv: 'MON_API_TOKEN'})
+    const text = readFileSync(result.files[0]!.path, 'utf8')
+    assert.ok(!text.includes(secret))
+    const ds = (parse(text) as {datasources: Array<Record<string, unknown>>}).datasources[0]!
+    assert.equal(ds.user, 'mon')
+    assert.deepEqual(ds.secureJsonData, {password: '$MON_API_TOKEN'})
+    for (const f of result.files) assert.ok(!readFileSync(f.path, 'utf8').includes(secret), f.path)
+  })
+
+  it('bad flags: one message, exit 2', async () => {
+    const out = join(tmp.dir, 'bad')
+    for (const [args, message] of [
+      [['--url', 'not a url'], /error: invalid --url 'not a url'/],
+      [['--url', 'ftp://x'], /expected http:\/\/ or https:\/\//],
+      [['--token-env', 'A B'], /invalid --token-env 'A B'/],
+      [['--database', ' '], /--database must not be empty/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await runMon(['grafana', 'export', '--out', out, ...args], {env: {MON_CONFIG: ''}})
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, message)
+    }
+    const missing = await runMon(['grafana', 'export'], {env: {MON_CONFIG: ''}})
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /Missing required flag out/)
+  })
+})
+
 describe('every query of the dashboards runs against mon and returns data', () => {
   it("Grafana's Save & test (`SHOW measurements`) finds the collected measurements", async () => {
     const a = await run('SHOW measurements')
