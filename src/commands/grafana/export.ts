@@ -26,7 +26,10 @@ Exit status: 0 written; 2 bad flags or config; 1 a file could not be written.`
 
   async run(): Promise<GrafanaExport> {
     const {flags} = await this.parse(GrafanaExportCommand)
-    const loaded = await loadConfig({path: flags.config, sections: ['api']})
+    // only whether a token is configured matters here, not its value: the machine that runs the
+    // export (Grafana's) need not have MON_API_TOKEN, which the usual `token: ${MON_API_TOKEN}` reads
+    const env = {...process.env, MON_API_TOKEN: process.env.MON_API_TOKEN ?? 'set-on-the-daemon'}
+    const loaded = await loadConfig({path: flags.config, sections: ['api'], env})
     const api = loaded.config.api
     const hasToken = Boolean(api.token || process.env.MON_API_TOKEN)
     const scheme = api.tls_cert ? 'https' : 'http'
