@@ -24,7 +24,7 @@ export async function startMonDaemon(dir: string, configYaml: string, env: NodeJ
   const config = join(dir, 'mon.yaml')
   writeFileSync(config, `data_dir: ${dataDir}\n${configYaml}`)
   let out = ''
-  const proc = spawn(process.execPath, [BIN, 'daemon', '--config', config], {env: {...process.env, MON_CONFIG: '', NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  const proc = spawn(process.execPath, [BIN, 'daemon', '--config', config], {env: {...process.env, MON_CONFIG: '', MON_API_TOKEN: '', NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   proc.stdout!.on('data', (d) => (out = (out + d).slice(-50_000)))
   proc.stderr!.on('data', (d) => (out = (out + d).slice(-50_000)))
   const statusFile = join(dataDir, 'daemon.json')

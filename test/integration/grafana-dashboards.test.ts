@@ -64,7 +64,7 @@ api: {listen: "127.0.0.1:0"}
 `
   const configPath = join(tmp.dir, 'mon.yaml')
   writeFileSync(configPath, `data_dir: ${join(tmp.dir, 'data')}\n${config}`)
-  const env = {MON_CONFIG: ''}
+  const env = {MON_CONFIG: '', MON_API_TOKEN: ''}
   from = Date.now() - 1000
   for (let i = 0; i < 4; i++) {
     const c = await runMon(['collect', '--once', '--config', configPath, '--json'], {env})
