@@ -9,7 +9,8 @@ import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {runMon} from '../helpers/cli.js'
 import {startMonDaemon, type RunningDaemon} from '../helpers/mon-daemon.js'
-import {startInfluxd, tempDir, type RunningServer} from '../helpers/servers.js'
+import {requireBinary, startInfluxd, tempDir, type RunningServer} from '../helpers/servers.js'
+import {spawnSync} from 'node:child_process'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -128,6 +129,18 @@ describe('auth (api.token set)', () => {
       const results = r.body.results as Array<{series?: Array<{values: string[][]}>}>
       assert.deepEqual(results[0]!.series![0]!.values, [['mon']], name)
     }
+  })
+
+  it('the influx CLI logs in with -username any -password <token>, and prints InfluxDB\'s refusal otherwise', async () => {
+    const influx = requireBinary('influx', 'influxdb-client')
+    const {hostname, port} = new URL(withToken.url)
+    const run = (password: string) => spawnSync(influx, ['-host', hostname, '-port', port, '-username', 'ops', '-password', password, '-execute', 'SHOW DATABASES'], {encoding: 'utf8', env: {...process.env, HOME: tmp.dir}, timeout: 30_000})
+    const ok = run(TOKEN)
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr)
+    assert.equal(ok.stdout, 'name: databases\nname\n----\nmon\n')
+    const refused = run('wrong')
+    assert.notEqual(refused.status, 0)
+    assert.match(refused.stdout + refused.stderr, /authorization failed/)
   })
 
   it('needs no token when the daemon has none (loopback)', async () => {
