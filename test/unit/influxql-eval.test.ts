@@ -123,6 +123,21 @@ describe('InfluxQL evaluator', () => {
     }
   })
 
+  it('reads only what it needs: the newest points for ORDER BY time DESC LIMIT, one aggregated plan for mean without GROUP BY time', async () => {
+    const plans: QueryPlan[] = []
+    const seen: InfluxQLTarget = {store, databases: ['db'], observe: (p) => plans.push(p)}
+    const text = `SELECT v FROM m WHERE ${R} ORDER BY time DESC LIMIT 2 OFFSET 1`
+    assert.deepEqual(await values(text, seen), await values(text, raw))
+    assert.deepEqual(plans.map((p) => p.limit), [3])
+    plans.length = 0
+    const agg = `SELECT mean(v), count(v) FROM m WHERE ${R} GROUP BY host`
+    assert.deepEqual(await values(agg, seen), await values(agg, raw))
+    assert.deepEqual(plans.map((p) => [p.aggregate?.fn, p.every]), [['mean', undefined], ['count', undefined]])
+    plans.length = 0
+    await values(`SELECT max(v) FROM m WHERE ${R}`, seen)
+    assert.deepEqual(plans.map((p) => p.aggregate), [undefined])
+  })
+
   it('SLIMIT/SOFFSET on series, LIMIT/OFFSET on rows, ORDER BY time DESC', async () => {
     const s = await values(`SELECT mean(v) FROM m WHERE ${R} GROUP BY time(20s), host SLIMIT 1 SOFFSET 1`)
     assert.deepEqual(s.map((x) => x.tags), [{host: 'b'}])

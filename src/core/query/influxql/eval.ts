@@ -826,7 +826,7 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
   const start = readStart(plan)
   const end = range.max !== undefined ? range.max + 1 : st.groupByTime ? ctx.now + 1 : MAX_TIME
 
-  if (ctx.pushdown && exact && an.aggregate && canPushDown(st)) {
+  if (ctx.pushdown && exact && an.aggregate && canPushDown(st, an)) {
     try {
       return {result: await pushedDown(plan, info, ctx, matchers, start, end)}
     } catch (error) {
@@ -835,9 +835,11 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
     }
   }
 
+  // ORDER BY time DESC LIMIT n of raw points: the newest n + offset points of each series are enough
+  const newest = !an.aggregate && !an.hasTransform && st.descending && st.limit > 0 && exact ? st.limit + st.offset : undefined
   const perField = await Promise.all(
     [...needed].map(async (field) => {
-      const q: QueryPlan = {measurement: info.name, field, matchers, start, end}
+      const q: QueryPlan = {measurement: info.name, field, matchers, start, end, ...(newest ? {limit: newest} : {})}
       ctx.observe?.(q)
       return {field, frames: await readRaw(ctx, q, info)}
     }),
@@ -1387,8 +1389,9 @@ function transformColumn(call: Extract<Expr, {kind: 'call'}>, input: Column | Va
 // pushdown
 
 /** Every aggregate is mean/sum/count/min/max of a plain field (math with constants around it allowed), no transformation, no selector time. */
-function canPushDown(st: SelectStatement): boolean {
-  if (!st.groupByTime) return false
+function canPushDown(st: SelectStatement, an: Analysis): boolean {
+  // without GROUP BY time a lone selector shows its point's time, which an aggregated plan does not keep
+  if (!st.groupByTime && an.calls.length === 1 && SELECTORS.has(an.calls[0].name)) return false
   let ok = true
   const visit = (e: Expr) => {
     switch (e.kind) {
