@@ -63,6 +63,8 @@ const NOT_SUPPORTED = new Set(['distinct', 'top', 'bottom', 'sample', 'integral'
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
+/** buckets one series of one statement may have */
+const MAX_BUCKETS = 1_000_000
 
 // ---------------------------------------------------------------------------------------------
 // time conditions
@@ -1051,7 +1053,8 @@ function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext): Buckets {
   const first = bucketStart(range.min ?? (Number.isFinite(dataMin) ? dataMin : ctx.now), every, offset)
   const last = bucketStart(range.max ?? ctx.now, every, offset)
   const count = Math.max(0, Math.floor((last - first) / every) + 1)
-  if (count > 5_000_000) throw new StatementError(`max-select-buckets limit exceeded: (${count}/5000000)`)
+  // InfluxDB's max-select-buckets, which mon sets (InfluxDB's default is no limit)
+  if (count > MAX_BUCKETS) throw new StatementError(`max-select-buckets limit exceeded: (${count}/${MAX_BUCKETS})`)
   const times = Array.from({length: count}, (_, i) => first + i * every)
   const lookbackTimes = Array.from({length: an.lookback}, (_, i) => first - (an.lookback - i) * every)
   const base = first - an.lookback * every
