@@ -355,7 +355,7 @@ function mathCall(name: string, args: Val[]): Val {
 }
 
 /** The tag matchers the condition implies exactly (AND-ed simple tag comparisons); the store may use them to read less. */
-function impliedMatchers(cond: Expr | undefined, isTag: (name: string) => boolean): {matchers: Matcher[]; exact: boolean} {
+export function impliedMatchers(cond: Expr | undefined, isTag: (name: string) => boolean): {matchers: Matcher[]; exact: boolean} {
   const matchers: Matcher[] = []
   let exact = true
   const walk = (e: Expr | undefined) => {
