@@ -419,6 +419,8 @@ interface Analysis {
   hasTransform: boolean
   /** buckets of look-back the transformations need */
   lookback: number
+  /** one selector with raw fields or tags beside it: those are read from the selected point */
+  auxiliary: boolean
 }
 
 function analyze(st: SelectStatement): Analysis {
@@ -511,10 +513,11 @@ function analyze(st: SelectStatement): Analysis {
   }
 
   for (const f of st.fields) visit(f.expr, false)
-  if (aggregate && rawRef) throw new StatementError('mixing aggregate and non-aggregate queries is not supported')
+  const auxiliary = aggregate && rawRef && calls.length === 1 && SELECTORS.has(calls[0].name)
+  if (aggregate && rawRef && !auxiliary) throw new StatementError('mixing aggregate and non-aggregate queries is not supported')
   if (st.groupByTime && !aggregate) throw new StatementError('GROUP BY requires at least one aggregate function')
   if (hasTransform && aggregate && !st.groupByTime) throw new StatementError(`${calls.find((c) => TRANSFORMS.has(c.name))!.name} aggregate requires a GROUP BY interval`)
-  return {aggregate, calls, hasTransform, lookback}
+  return {aggregate, calls, hasTransform, lookback, auxiliary}
 }
 
 /** Column names as InfluxDB derives them: the alias, the call's name, field names joined by `_`; repeats get `_1`, `_2`. */
@@ -1033,7 +1036,13 @@ function finite(v: Val): Val {
 }
 
 /** A column of an aggregate statement: (time, value) pairs; `at`: a selector's own point time. */
-type Column = Array<{t: number; v: Val; at?: number; filled?: boolean}>
+/** A selected point: its series and index there (auxiliary fields are read from it). */
+interface PointRef {
+  s: PointSeries
+  i: number
+}
+
+type Column = Array<{t: number; v: Val; at?: number; filled?: boolean; src?: PointRef}>
 
 interface Buckets {
   /** bucket start times shown, ascending (one, the range start or 0, without GROUP BY time) */
@@ -1066,9 +1075,30 @@ function aggregateGroup(plan: Plan, info: MeasurementInfo, g: Group, dataMin: nu
   const buckets = bucketsFor(plan, dataMin, ctx)
   const columns = ['time', ...columnNames(st.fields)]
   const lone = !st.groupByTime && an.calls.length === 1 && SELECTORS.has(an.calls[0].name)
-  const cols = st.fields.map((f) => evalAggExpr(f.expr, plan, info, g, buckets))
+  let cols: Array<Column | Val>
+  if (an.auxiliary) {
+    // SELECT max(v), host, other: the tag and field values of the point max() selected
+    const selected = aggregateColumn(an.calls[0], plan, info, g, buckets)
+    cols = st.fields.map((f) => {
+      if (containsCall(f.expr)) return evalAggExpr(f.expr, plan, info, g, buckets)
+      return selected.map((p) => ({t: p.t, at: p.at, filled: p.filled, v: p.src ? finite(evalValue(f.expr, pointLookup(info, p.src))) : null}))
+    })
+  } else {
+    cols = st.fields.map((f) => evalAggExpr(f.expr, plan, info, g, buckets))
+  }
+
   if (!hasValues(cols, buckets, plan)) return undefined
   return {columns, rows: joinColumns(cols, plan, buckets, lone)}
+}
+
+function containsCall(e: Expr): boolean {
+  const u = unparen(e)
+  if (u.kind === 'call') return AGGREGATES.has(u.name) || u.args.some(containsCall)
+  return u.kind === 'binary' ? containsCall(u.lhs) || containsCall(u.rhs) : false
+}
+
+function pointLookup(info: MeasurementInfo, p: PointRef): Lookup {
+  return (name, type) => (isTagOf(info, name, type) ? (p.s.tags[name] ?? null) : (p.s.fields.get(name)?.[p.i] ?? null))
 }
 
 /** A group is a series of the result when some aggregate gave a value (not fill's) in a shown bucket. */
@@ -1174,7 +1204,7 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
   const arg = unparen(call.args[0]) as Extract<Expr, {kind: 'ref'}>
   const param = call.name === 'percentile' ? (unparen(call.args[1]) as {value: number}).value : undefined
   const all = [...buckets.lookbackTimes, ...buckets.times]
-  const perBucket: Array<Array<{t: number; v: Val}> | undefined> = Array.from({length: all.length})
+  const perBucket: Array<Array<{t: number; v: Val; src?: PointRef}> | undefined> = Array.from({length: all.length})
   const field = isTagOf(info, arg.name, arg.type) ? undefined : arg.name
   if (field) {
     for (const s of g.series) {
@@ -1185,7 +1215,7 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
         if (v === null) continue
         const b = buckets.index(s.ts[i])
         if (b < 0 || b >= all.length) continue
-        ;(perBucket[b] ??= []).push({t: s.ts[i], v})
+        ;(perBucket[b] ??= []).push(plan.an.auxiliary ? {t: s.ts[i], v, src: {s, i}} : {t: s.ts[i], v})
       }
     }
   }
@@ -1199,7 +1229,7 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
     }
 
     const r = reduce(call.name, pts, param)
-    col.push(r.v === null ? {t: all[b], v: null, filled: true} : {t: all[b], v: r.v, at: r.at})
+    col.push(r.v === null ? {t: all[b], v: null, filled: true} : {t: all[b], v: r.v, at: r.at, src: r.src})
   }
 
   return fill(col, plan, call.name === 'count')
@@ -1246,16 +1276,16 @@ function fill(col: Column, plan: Plan, isCount: boolean): Column {
   }
 }
 
-function reduce(fn: string, pts: Array<{t: number; v: Val}>, param?: number): {v: Val; at?: number} {
+function reduce(fn: string, pts: Array<{t: number; v: Val; src?: PointRef}>, param?: number): {v: Val; at?: number; src?: PointRef} {
   if (fn === 'count') return {v: pts.length}
   if (fn === 'first' || fn === 'last') {
     let best = pts[0]
     // points of several series at one time: the greatest value, as InfluxDB's reducers pick
     for (const p of pts) if ((fn === 'first' ? p.t < best.t : p.t > best.t) || (p.t === best.t && cmpVal(p.v, best.v) > 0)) best = p
-    return {v: best.v, at: best.t}
+    return {v: best.v, at: best.t, src: best.src}
   }
 
-  const nums = pts.filter((p): p is {t: number; v: number} => typeof p.v === 'number' || typeof p.v === 'boolean').map((p) => ({t: p.t, v: Number(p.v)}))
+  const nums = pts.filter((p) => typeof p.v === 'number' || typeof p.v === 'boolean').map((p) => ({t: p.t, v: Number(p.v), src: p.src}))
   if (nums.length === 0) return {v: null}
   switch (fn) {
     case 'mean':
@@ -1266,7 +1296,7 @@ function reduce(fn: string, pts: Array<{t: number; v: Val}>, param?: number): {v
     case 'min': {
       let best = nums[0]
       for (const p of nums) if ((fn === 'max' ? p.v > best.v : p.v < best.v) || (p.v === best.v && p.t < best.t)) best = p
-      return {v: best.v, at: best.t}
+      return {v: best.v, at: best.t, src: best.src}
     }
 
     case 'spread': {
@@ -1315,7 +1345,7 @@ function reduce(fn: string, pts: Array<{t: number; v: Val}>, param?: number): {v
       const s = nums.slice().sort((a, b) => a.v - b.v || a.t - b.t)
       const i = Math.floor((s.length * (param ?? 50)) / 100 + 0.5) - 1
       if (i < 0 || i >= s.length) return {v: null}
-      return {v: s[i].v, at: s[i].t}
+      return {v: s[i].v, at: s[i].t, src: s[i].src}
     }
 
     default:
