@@ -631,7 +631,7 @@ interface Plan {
   an: Analysis
   range: TimeRange
   rest?: Expr
-  /** first bucket shown (GROUP BY time) */
+  /** the GROUP BY time interval (ms) and the offset of its buckets (tz included), 0 ≤ offset < every */
   every?: number
   offset: number
   /** `SELECT *`: the fields and tags of every measurement the statement reads */
@@ -694,7 +694,6 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
       const info = await measurementInfo(ctx.store, name)
       checkFieldTypes(an, info)
       const series = await readMeasurement(plan, info, ctx)
-      if (series === 'pushed') continue
       out.push(...(series instanceof Array ? evaluate(plan, info, series, ctx) : series.result))
     }
   }
@@ -814,7 +813,7 @@ function groupTagKeys(st: SelectStatement, info: MeasurementInfo): string[] {
 }
 
 /** Reads the points the statement needs from one measurement, or answers it with pushed-down aggregations. */
-async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalContext): Promise<PointSeries[] | {result: ResultSeries[]} | 'pushed'> {
+async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalContext): Promise<PointSeries[] | {result: ResultSeries[]}> {
   const {st, an, range, rest} = plan
   const needed = new Set<string>()
   const refs: Array<{name: string; type?: 'tag' | 'field'}> = []
@@ -1027,7 +1026,6 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
     rows.push([p.t, ...vals])
   }
 
-  if (plan.an.hasTransform) return {columns, rows}
   return {columns, rows}
 }
 
