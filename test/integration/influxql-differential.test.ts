@@ -249,6 +249,9 @@ const STATEMENTS: string[] = [
   `SELECT mean("load1") FROM "autogen"."system" WHERE ("n_cpus" = 2) AND ${R} GROUP BY time(20m)`,
   `SELECT "load1" FROM "system" WHERE ("load1" >= 3.5) AND ("host" = 'a' OR "host" = 'b') AND ${R}`,
   `SELECT mean("usage_user") /100 AS "text" FROM "autogen"."cpu" WHERE ("host" = 'a' AND "cpu" = 'cpu0') AND ${R} GROUP BY time(5m)`,
+  `SELECT max("usage_user"), "host", "cpu" FROM "cpu" WHERE ${R}`,
+  `SELECT last("usage_user"), "usage_idle" FROM "cpu" WHERE ${R} GROUP BY "host"`,
+  `SELECT max("used_percent"), "path" FROM "disk" WHERE ${R} GROUP BY time(20m), "host"`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,

@@ -123,6 +123,21 @@ describe('InfluxQL evaluator', () => {
     }
   })
 
+  it('reads only what it needs: the newest points for ORDER BY time DESC LIMIT, one aggregated plan for mean without GROUP BY time', async () => {
+    const plans: QueryPlan[] = []
+    const seen: InfluxQLTarget = {store, databases: ['db'], observe: (p) => plans.push(p)}
+    const text = `SELECT v FROM m WHERE ${R} ORDER BY time DESC LIMIT 2 OFFSET 1`
+    assert.deepEqual(await values(text, seen), await values(text, raw))
+    assert.deepEqual(plans.map((p) => p.limit), [3])
+    plans.length = 0
+    const agg = `SELECT mean(v), count(v) FROM m WHERE ${R} GROUP BY host`
+    assert.deepEqual(await values(agg, seen), await values(agg, raw))
+    assert.deepEqual(plans.map((p) => [p.aggregate?.fn, p.every]), [['mean', undefined], ['count', undefined]])
+    plans.length = 0
+    await values(`SELECT max(v) FROM m WHERE ${R}`, seen)
+    assert.deepEqual(plans.map((p) => p.aggregate), [undefined])
+  })
+
   it('SLIMIT/SOFFSET on series, LIMIT/OFFSET on rows, ORDER BY time DESC', async () => {
     const s = await values(`SELECT mean(v) FROM m WHERE ${R} GROUP BY time(20s), host SLIMIT 1 SOFFSET 1`)
     assert.deepEqual(s.map((x) => x.tags), [{host: 'b'}])
@@ -137,6 +152,7 @@ describe('InfluxQL evaluator', () => {
     assert.equal(await err(`SELECT derivative(v) FROM m GROUP BY time(1m)`), 'aggregate function required inside the call to derivative')
     assert.equal(await err(`SELECT percentile(v) FROM m`), 'invalid number of arguments for percentile, expected 2, got 1')
     assert.equal(await err(`SELECT nope(v) FROM m`), 'undefined function nope()')
+    assert.equal(await err(`SELECT mean(v) FROM m WHERE time >= 0 AND time < ${T0}ms GROUP BY time(1s)`), `max-select-buckets limit exceeded: (${T0 / 1000}/1000000)`)
     assert.equal(await err(`SELECT distinct(v) FROM m`), 'distinct() is not supported by mon (see docs/influxql.md)')
     assert.equal(await err(`SELECT v FROM m WHERE host = 'a' OR time > 0`), 'invalid condition: time conditions must be AND-ed at the top level')
     assert.equal(await err(`DROP MEASUREMENT m`), "not supported by mon: DROP MEASUREMENT m (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)")
@@ -203,5 +219,46 @@ describe('InfluxQL over a store whose old raw points were rolled up', () => {
     // each 30 m bucket holds 180 points numbered k·180 … k·180 + 179
     assert.deepEqual(values[0], [start, 89.5])
     assert.deepEqual(values[5], [start + 5 * 1_800_000, 5 * 180 + 89.5])
+  })
+})
+
+describe('InfluxQL never throws for what a request can contain', () => {
+  const tmp = tempDir('mon-influxql-fuzz-')
+  let store: SqliteStore
+
+  before(async () => {
+    store = new SqliteStore({path: join(tmp.dir, 'mon.db'), clock: new ManualClock(NOW)})
+    await store.write([
+      {measurement: 'm', tags: {host: 'a'}, fields: {v: 1, s: 'x', b: true}, ts: T0},
+      {measurement: 'm', tags: {host: 'b'}, fields: {v: 2, s: 'y', b: false}, ts: T0 + 1000},
+    ])
+  })
+
+  after(async () => {
+    await store.close()
+    tmp.cleanup()
+  })
+
+  it('answers 300 deterministic token soups with a status and an InfluxDB-shaped body', async () => {
+    const pool = [
+      'SELECT', 'FROM', 'WHERE', 'GROUP', 'BY', 'time(1m)', 'time(0s)', 'fill(null)', 'fill(linear)', 'ORDER', 'LIMIT', 'SLIMIT', '1', '-1', '0', '1.5', 'm',
+      '"m"', 'v', 's', 'b', 'host', '*', 'mean(v)', 'mean(s)', 'max(b)', 'percentile(v, 150)', 'derivative(v)', 'derivative(mean(v), 0s)', 'moving_average(mean(v), 1)',
+      'count(*)', 'sqrt(v)', '(', ')', ',', ';', '=', '=~', '/(/', '/a/', "'a'", "'", '"', 'AND', 'OR', 'now()', '-', '+', '/', '%', 'SHOW', 'TAG', 'VALUES',
+      'WITH', 'KEY', 'MEASUREMENTS', 'DATABASES', 'tz(\'X\')', '$p', '::', 'time', '>=', `${T0}ms`, '1000000000000000000000', 'DROP', 'INTO',
+    ]
+    let seed = 12345
+    const rnd = () => {
+      seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0
+      return seed / 2 ** 32
+    }
+
+    for (let i = 0; i < 300; i++) {
+      const n = 1 + Math.floor(rnd() * 14)
+      const q = (rnd() < 0.6 ? ['SELECT'] : []).concat(Array.from({length: n}, () => pool[Math.floor(rnd() * pool.length)])).join(' ')
+      const res = await runInfluxQL({store, databases: ['db']}, {q, db: 'db', now: NOW, params: rnd() < 0.5 ? {p: 'a'} : undefined})
+      assert.ok(res.status === 200 || res.status === 400, q)
+      if (res.status === 400) assert.match(res.body.error ?? '', /^(error parsing query: |missing required parameter)/, q)
+      else for (const r of res.body.results ?? []) assert.equal(typeof r.statement_id, 'number', q)
+    }
   })
 })

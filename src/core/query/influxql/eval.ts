@@ -63,6 +63,8 @@ const NOT_SUPPORTED = new Set(['distinct', 'top', 'bottom', 'sample', 'integral'
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
+/** buckets one series of one statement may have */
+const MAX_BUCKETS = 1_000_000
 
 // ---------------------------------------------------------------------------------------------
 // time conditions
@@ -353,7 +355,7 @@ function mathCall(name: string, args: Val[]): Val {
 }
 
 /** The tag matchers the condition implies exactly (AND-ed simple tag comparisons); the store may use them to read less. */
-function impliedMatchers(cond: Expr | undefined, isTag: (name: string) => boolean): {matchers: Matcher[]; exact: boolean} {
+export function impliedMatchers(cond: Expr | undefined, isTag: (name: string) => boolean): {matchers: Matcher[]; exact: boolean} {
   const matchers: Matcher[] = []
   let exact = true
   const walk = (e: Expr | undefined) => {
@@ -417,6 +419,8 @@ interface Analysis {
   hasTransform: boolean
   /** buckets of look-back the transformations need */
   lookback: number
+  /** one selector with raw fields or tags beside it: those are read from the selected point */
+  auxiliary: boolean
 }
 
 function analyze(st: SelectStatement): Analysis {
@@ -509,10 +513,11 @@ function analyze(st: SelectStatement): Analysis {
   }
 
   for (const f of st.fields) visit(f.expr, false)
-  if (aggregate && rawRef) throw new StatementError('mixing aggregate and non-aggregate queries is not supported')
+  const auxiliary = aggregate && rawRef && calls.length === 1 && SELECTORS.has(calls[0].name)
+  if (aggregate && rawRef && !auxiliary) throw new StatementError('mixing aggregate and non-aggregate queries is not supported')
   if (st.groupByTime && !aggregate) throw new StatementError('GROUP BY requires at least one aggregate function')
   if (hasTransform && aggregate && !st.groupByTime) throw new StatementError(`${calls.find((c) => TRANSFORMS.has(c.name))!.name} aggregate requires a GROUP BY interval`)
-  return {aggregate, calls, hasTransform, lookback}
+  return {aggregate, calls, hasTransform, lookback, auxiliary}
 }
 
 /** Column names as InfluxDB derives them: the alias, the call's name, field names joined by `_`; repeats get `_1`, `_2`. */
@@ -626,7 +631,7 @@ interface Plan {
   an: Analysis
   range: TimeRange
   rest?: Expr
-  /** first bucket shown (GROUP BY time) */
+  /** the GROUP BY time interval (ms) and the offset of its buckets (tz included), 0 ≤ offset < every */
   every?: number
   offset: number
   /** `SELECT *`: the fields and tags of every measurement the statement reads */
@@ -689,7 +694,6 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
       const info = await measurementInfo(ctx.store, name)
       checkFieldTypes(an, info)
       const series = await readMeasurement(plan, info, ctx)
-      if (series === 'pushed') continue
       out.push(...(series instanceof Array ? evaluate(plan, info, series, ctx) : series.result))
     }
   }
@@ -809,7 +813,7 @@ function groupTagKeys(st: SelectStatement, info: MeasurementInfo): string[] {
 }
 
 /** Reads the points the statement needs from one measurement, or answers it with pushed-down aggregations. */
-async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalContext): Promise<PointSeries[] | {result: ResultSeries[]} | 'pushed'> {
+async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalContext): Promise<PointSeries[] | {result: ResultSeries[]}> {
   const {st, an, range, rest} = plan
   const needed = new Set<string>()
   const refs: Array<{name: string; type?: 'tag' | 'field'}> = []
@@ -826,7 +830,7 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
   const start = readStart(plan)
   const end = range.max !== undefined ? range.max + 1 : st.groupByTime ? ctx.now + 1 : MAX_TIME
 
-  if (ctx.pushdown && exact && an.aggregate && canPushDown(st)) {
+  if (ctx.pushdown && exact && an.aggregate && canPushDown(st, an)) {
     try {
       return {result: await pushedDown(plan, info, ctx, matchers, start, end)}
     } catch (error) {
@@ -835,9 +839,11 @@ async function readMeasurement(plan: Plan, info: MeasurementInfo, ctx: EvalConte
     }
   }
 
+  // ORDER BY time DESC LIMIT n of raw points: the newest n + offset points of each series are enough
+  const newest = !an.aggregate && !an.hasTransform && st.descending && st.limit > 0 && exact ? st.limit + st.offset : undefined
   const perField = await Promise.all(
     [...needed].map(async (field) => {
-      const q: QueryPlan = {measurement: info.name, field, matchers, start, end}
+      const q: QueryPlan = {measurement: info.name, field, matchers, start, end, ...(newest ? {limit: newest} : {})}
       ctx.observe?.(q)
       return {field, frames: await readRaw(ctx, q, info)}
     }),
@@ -1020,7 +1026,6 @@ function rawGroup(plan: Plan, info: MeasurementInfo, g: Group): {columns: string
     rows.push([p.t, ...vals])
   }
 
-  if (plan.an.hasTransform) return {columns, rows}
   return {columns, rows}
 }
 
@@ -1029,7 +1034,13 @@ function finite(v: Val): Val {
 }
 
 /** A column of an aggregate statement: (time, value) pairs; `at`: a selector's own point time. */
-type Column = Array<{t: number; v: Val; at?: number; filled?: boolean}>
+/** A selected point: its series and index there (auxiliary fields are read from it). */
+interface PointRef {
+  s: PointSeries
+  i: number
+}
+
+type Column = Array<{t: number; v: Val; at?: number; filled?: boolean; src?: PointRef}>
 
 interface Buckets {
   /** bucket start times shown, ascending (one, the range start or 0, without GROUP BY time) */
@@ -1049,7 +1060,8 @@ function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext): Buckets {
   const first = bucketStart(range.min ?? (Number.isFinite(dataMin) ? dataMin : ctx.now), every, offset)
   const last = bucketStart(range.max ?? ctx.now, every, offset)
   const count = Math.max(0, Math.floor((last - first) / every) + 1)
-  if (count > 5_000_000) throw new StatementError(`max-select-buckets limit exceeded: (${count}/5000000)`)
+  // InfluxDB's max-select-buckets, which mon sets (InfluxDB's default is no limit)
+  if (count > MAX_BUCKETS) throw new StatementError(`max-select-buckets limit exceeded: (${count}/${MAX_BUCKETS})`)
   const times = Array.from({length: count}, (_, i) => first + i * every)
   const lookbackTimes = Array.from({length: an.lookback}, (_, i) => first - (an.lookback - i) * every)
   const base = first - an.lookback * every
@@ -1061,9 +1073,30 @@ function aggregateGroup(plan: Plan, info: MeasurementInfo, g: Group, dataMin: nu
   const buckets = bucketsFor(plan, dataMin, ctx)
   const columns = ['time', ...columnNames(st.fields)]
   const lone = !st.groupByTime && an.calls.length === 1 && SELECTORS.has(an.calls[0].name)
-  const cols = st.fields.map((f) => evalAggExpr(f.expr, plan, info, g, buckets))
+  let cols: Array<Column | Val>
+  if (an.auxiliary) {
+    // SELECT max(v), host, other: the tag and field values of the point max() selected
+    const selected = aggregateColumn(an.calls[0], plan, info, g, buckets)
+    cols = st.fields.map((f) => {
+      if (containsCall(f.expr)) return evalAggExpr(f.expr, plan, info, g, buckets)
+      return selected.map((p) => ({t: p.t, at: p.at, filled: p.filled, v: p.src ? finite(evalValue(f.expr, pointLookup(info, p.src))) : null}))
+    })
+  } else {
+    cols = st.fields.map((f) => evalAggExpr(f.expr, plan, info, g, buckets))
+  }
+
   if (!hasValues(cols, buckets, plan)) return undefined
   return {columns, rows: joinColumns(cols, plan, buckets, lone)}
+}
+
+function containsCall(e: Expr): boolean {
+  const u = unparen(e)
+  if (u.kind === 'call') return AGGREGATES.has(u.name) || u.args.some(containsCall)
+  return u.kind === 'binary' ? containsCall(u.lhs) || containsCall(u.rhs) : false
+}
+
+function pointLookup(info: MeasurementInfo, p: PointRef): Lookup {
+  return (name, type) => (isTagOf(info, name, type) ? (p.s.tags[name] ?? null) : (p.s.fields.get(name)?.[p.i] ?? null))
 }
 
 /** A group is a series of the result when some aggregate gave a value (not fill's) in a shown bucket. */
@@ -1169,7 +1202,7 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
   const arg = unparen(call.args[0]) as Extract<Expr, {kind: 'ref'}>
   const param = call.name === 'percentile' ? (unparen(call.args[1]) as {value: number}).value : undefined
   const all = [...buckets.lookbackTimes, ...buckets.times]
-  const perBucket: Array<Array<{t: number; v: Val}> | undefined> = Array.from({length: all.length})
+  const perBucket: Array<Array<{t: number; v: Val; src?: PointRef}> | undefined> = Array.from({length: all.length})
   const field = isTagOf(info, arg.name, arg.type) ? undefined : arg.name
   if (field) {
     for (const s of g.series) {
@@ -1180,7 +1213,7 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
         if (v === null) continue
         const b = buckets.index(s.ts[i])
         if (b < 0 || b >= all.length) continue
-        ;(perBucket[b] ??= []).push({t: s.ts[i], v})
+        ;(perBucket[b] ??= []).push(plan.an.auxiliary ? {t: s.ts[i], v, src: {s, i}} : {t: s.ts[i], v})
       }
     }
   }
@@ -1194,7 +1227,7 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
     }
 
     const r = reduce(call.name, pts, param)
-    col.push(r.v === null ? {t: all[b], v: null, filled: true} : {t: all[b], v: r.v, at: r.at})
+    col.push(r.v === null ? {t: all[b], v: null, filled: true} : {t: all[b], v: r.v, at: r.at, src: r.src})
   }
 
   return fill(col, plan, call.name === 'count')
@@ -1241,16 +1274,16 @@ function fill(col: Column, plan: Plan, isCount: boolean): Column {
   }
 }
 
-function reduce(fn: string, pts: Array<{t: number; v: Val}>, param?: number): {v: Val; at?: number} {
+function reduce(fn: string, pts: Array<{t: number; v: Val; src?: PointRef}>, param?: number): {v: Val; at?: number; src?: PointRef} {
   if (fn === 'count') return {v: pts.length}
   if (fn === 'first' || fn === 'last') {
     let best = pts[0]
     // points of several series at one time: the greatest value, as InfluxDB's reducers pick
     for (const p of pts) if ((fn === 'first' ? p.t < best.t : p.t > best.t) || (p.t === best.t && cmpVal(p.v, best.v) > 0)) best = p
-    return {v: best.v, at: best.t}
+    return {v: best.v, at: best.t, src: best.src}
   }
 
-  const nums = pts.filter((p): p is {t: number; v: number} => typeof p.v === 'number' || typeof p.v === 'boolean').map((p) => ({t: p.t, v: Number(p.v)}))
+  const nums = pts.filter((p) => typeof p.v === 'number' || typeof p.v === 'boolean').map((p) => ({t: p.t, v: Number(p.v), src: p.src}))
   if (nums.length === 0) return {v: null}
   switch (fn) {
     case 'mean':
@@ -1261,7 +1294,7 @@ function reduce(fn: string, pts: Array<{t: number; v: Val}>, param?: number): {v
     case 'min': {
       let best = nums[0]
       for (const p of nums) if ((fn === 'max' ? p.v > best.v : p.v < best.v) || (p.v === best.v && p.t < best.t)) best = p
-      return {v: best.v, at: best.t}
+      return {v: best.v, at: best.t, src: best.src}
     }
 
     case 'spread': {
@@ -1310,7 +1343,7 @@ function reduce(fn: string, pts: Array<{t: number; v: Val}>, param?: number): {v
       const s = nums.slice().sort((a, b) => a.v - b.v || a.t - b.t)
       const i = Math.floor((s.length * (param ?? 50)) / 100 + 0.5) - 1
       if (i < 0 || i >= s.length) return {v: null}
-      return {v: s[i].v, at: s[i].t}
+      return {v: s[i].v, at: s[i].t, src: s[i].src}
     }
 
     default:
@@ -1387,8 +1420,9 @@ function transformColumn(call: Extract<Expr, {kind: 'call'}>, input: Column | Va
 // pushdown
 
 /** Every aggregate is mean/sum/count/min/max of a plain field (math with constants around it allowed), no transformation, no selector time. */
-function canPushDown(st: SelectStatement): boolean {
-  if (!st.groupByTime) return false
+function canPushDown(st: SelectStatement, an: Analysis): boolean {
+  // without GROUP BY time a lone selector shows its point's time, which an aggregated plan does not keep
+  if (!st.groupByTime && an.calls.length === 1 && SELECTORS.has(an.calls[0].name)) return false
   let ok = true
   const visit = (e: Expr) => {
     switch (e.kind) {

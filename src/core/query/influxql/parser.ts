@@ -580,7 +580,8 @@ class Parser {
         }
 
         if (st.groupByTime) throw new InfluxQLParseError('multiple time dimensions not allowed')
-        st.groupByTime = {every: every.ms, offset}
+        // mon's times are milliseconds: a finer interval buckets by the millisecond
+        st.groupByTime = {every: Math.max(1, every.ms), offset}
       } else if (d.tok === 'IDENT') {
         const c = this.peek()
         if (this.isOp(c, '::')) {

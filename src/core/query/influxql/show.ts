@@ -5,7 +5,7 @@
  */
 import type {ShowStatement, Source, Expr} from './ast.js'
 import {unparen} from './ast.js'
-import {StatementError, splitTime, type EvalContext, type ResultSeries, type Tags, type Val} from './eval.js'
+import {impliedMatchers, StatementError, splitTime, type EvalContext, type ResultSeries, type Tags, type Val} from './eval.js'
 import {compileLinearRegex} from '../../model/matcher.js'
 import {UnalignedBucketsError, type Frame, type QueryPlan} from '../../store/types.js'
 
@@ -45,13 +45,18 @@ async function measurementsOf(sources: Source[], ctx: EvalContext, database: str
   return [...out].sort()
 }
 
-/** The tag sets of a measurement's series (every field's series; all time). */
-async function seriesOf(ctx: EvalContext, measurement: string): Promise<Tags[]> {
+/**
+ * The tag sets of a measurement's series (every field's series; all time). The tag comparisons the
+ * condition AND-s at its top go to the store as matchers; the caller applies the whole condition.
+ */
+async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Promise<Tags[]> {
   const [keys, fields] = await Promise.all([ctx.store.tagKeys(measurement), ctx.store.fieldKeys(measurement)])
+  const rest = cond ? splitTime(cond, ctx.now).rest : undefined
+  const {matchers} = impliedMatchers(rest, (n) => keys.includes(n))
   const seen = new Map<string, Tags>()
   await Promise.all(
     fields.map(async (f) => {
-      const plan: QueryPlan = {measurement, field: f.name, matchers: [], start: 0, end: ctx.now + ALL_TIME_AHEAD}
+      const plan: QueryPlan = {measurement, field: f.name, matchers, start: 0, end: ctx.now + ALL_TIME_AHEAD}
       let frames: Frame[]
       try {
         frames = await ctx.store.query({...plan, aggregate: {fn: 'count', by: keys}})
@@ -144,7 +149,7 @@ export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<Resu
       const cond = tagCondition(st.condition, ctx)
       if (cond) {
         const kept: string[] = []
-        for (const m of names) if ((await seriesOf(ctx, m)).some(cond)) kept.push(m)
+        for (const m of names) if ((await seriesOf(ctx, m, st.condition)).some(cond)) kept.push(m)
         names = kept
       }
 
@@ -159,7 +164,7 @@ export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<Resu
         let keys: string[]
         if (cond) {
           const ks = new Set<string>()
-          for (const s of (await seriesOf(ctx, m)).filter(cond)) for (const k of Object.keys(s)) ks.add(k)
+          for (const s of (await seriesOf(ctx, m, st.condition)).filter(cond)) for (const k of Object.keys(s)) ks.add(k)
           keys = [...ks]
         } else {
           keys = await ctx.store.tagKeys(m)
@@ -195,7 +200,7 @@ export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<Resu
         if (keys.length === 0) continue
         const rows: Val[][] = []
         if (cond) {
-          const series = (await seriesOf(ctx, m)).filter(cond)
+          const series = (await seriesOf(ctx, m, st.condition)).filter(cond)
           for (const k of keys) {
             const vals = new Set<string>()
             for (const s of series) if (s[k] !== undefined) vals.add(s[k])
@@ -231,7 +236,7 @@ export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<Resu
       const cond = tagCondition(st.condition, ctx)
       const keys: string[] = []
       for (const m of await measurementsOf(st.sources, ctx, st.database)) {
-        for (const s of await seriesOf(ctx, m)) {
+        for (const s of await seriesOf(ctx, m, st.condition)) {
           if (cond && !cond(s)) continue
           const tags = Object.entries(s).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           keys.push([escapeKey(m), ...tags.map(([k, v]) => `${escapeKey(k)}=${escapeKey(v)}`)].join(','))
