@@ -25,8 +25,7 @@ import type {ApiReply, ApiRequest, ApiServer, RouteOptions} from './http-api.js'
  *
  * `chunked=true` is answered in InfluxDB's chunks (one JSON object per series, series longer than
  * `chunk_size` rows cut), computed from the whole answer: the `influx` CLI always asks for chunks
- * and prints them as they come. `rp` is ignored (mon keeps
- * one retention policy per database; name it in FROM as `"rp"."m"` if a client needs to).
+ * and prints them as they come. `rp` is ignored (mon keeps one retention policy per database).
  * Errors are InfluxDB's: `{"error": "…"}` with 400 for a missing q, bad params or a parse error,
  * per-statement errors inside a 200 — never a 500 for anything a request contains.
  */
