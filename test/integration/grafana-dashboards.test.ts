@@ -1,10 +1,11 @@
 /**
- * The dashboards `mon grafana export` writes work on a collected host: `mon collect --once` (host
- * metrics, an HTTPS check against a loopback server of the test — so http_response and x509_cert —
- * and a TCP check) a few times and `mon alerts eval --once` with a rule that fires (the `alerts`
- * series and alert events) fill an embedded store; then a `mon daemon` on it answers EVERY panel
- * query, template variable query and annotation query of the exported dashboards through its
- * /query, with Grafana's macros substituted as Grafana does: each without an error and with data.
+ * The dashboards `mon grafana export` writes work on a collected host, on the embedded store and on
+ * an InfluxDB store (a real influxd): `mon collect --once` (host metrics, an HTTPS check against a
+ * loopback server of the test — so http_response and x509_cert — and a TCP check) a few times and
+ * `mon alerts eval --once` with a rule that fires (the `alerts` series and alert events) fill the
+ * store; then a `mon daemon` on it answers EVERY panel query, template variable query and
+ * annotation query of the exported dashboards through its /query, sent as Grafana's InfluxQL
+ * backend sends them with Grafana's macros substituted: each without an error and with data.
  * The exported JSON and provisioning files are checked for shape too (unique uids and panel ids,
  * the data source referenced by uid, gridPos inside the 24-column grid without overlaps).
  *
@@ -13,7 +14,7 @@
  * the panel's width in points: a few seconds → 200ms), $host → the collected host.
  */
 import assert from 'node:assert/strict'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:https'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -22,17 +23,24 @@ import type {GrafanaDashboard} from '../../src/core/grafana/dashboards.js'
 import type {GrafanaExport} from '../../src/core/grafana/export.js'
 import {runMon} from '../helpers/cli.js'
 import {startMonDaemon, type RunningDaemon} from '../helpers/mon-daemon.js'
-import {tempDir} from '../helpers/servers.js'
+import {startInfluxd, tempDir, type RunningServer} from '../helpers/servers.js'
 import {makeTestPki} from '../helpers/tls.js'
 
 const HOST = 'grafana-box'
 let tmp: ReturnType<typeof tempDir>
 let https: Server
-let daemon: RunningDaemon
+let influxd: RunningServer
 let exported: GrafanaExport
 let dashboards: GrafanaDashboard[]
-let from = 0
-let to = 0
+
+/** A daemon over a store filled by `mon collect --once` and `mon alerts eval --once`, and the span they wrote. */
+interface World {
+  store: string
+  daemon: RunningDaemon
+  from: number
+  to: number
+}
+const worlds: World[] = []
 
 before(async () => {
   tmp = tempDir('mon-grafana-')
@@ -52,47 +60,58 @@ before(async () => {
         annotations: {summary: 'check of {{ $labels.server }} ran'}
 `,
   )
-  const config = `host: ${HOST}
+  const config = (store: string) => `host: ${HOST}
 agent: {self_metrics: false}
-inputs:
+${store}inputs:
   http:
     - {name: web, url: "https://127.0.0.1:${port}/", tls_verify: false, interval: 10s}
   tcp:
     - {name: web-tcp, address: "127.0.0.1:${port}", interval: 10s}
-rules: {files: [rules.yaml]}
+rules: {files: [${join(tmp.dir, 'rules.yaml')}]}
 api: {listen: "127.0.0.1:0"}
 `
-  const configPath = join(tmp.dir, 'mon.yaml')
-  writeFileSync(configPath, `data_dir: ${join(tmp.dir, 'data')}\n${config}`)
   const env = {MON_CONFIG: '', MON_API_TOKEN: ''}
-  from = Date.now() - 1000
-  for (let i = 0; i < 4; i++) {
-    const c = await runMon(['collect', '--once', '--config', configPath, '--json'], {env})
-    assert.equal(c.code, 0, c.stdout + c.stderr)
+  const collect = async (name: string, store: string): Promise<World> => {
+    const dir = join(tmp.dir, name)
+    mkdirSync(dir, {recursive: true})
+    const configPath = join(dir, 'mon.yaml')
+    writeFileSync(configPath, `data_dir: ${join(dir, 'data')}\n${config(store)}`)
+    const from = Date.now() - 1000
+    for (let i = 0; i < 4; i++) {
+      const c = await runMon(['collect', '--once', '--config', configPath, '--json'], {env})
+      assert.equal(c.code, 0, c.stdout + c.stderr)
+    }
+    const evaluated = await runMon(['alerts', 'eval', '--once', '--config', configPath, '--json'], {env})
+    assert.equal(evaluated.code, 0, evaluated.stdout + evaluated.stderr)
+    assert.match(evaluated.stdout, /WebCheckSeen/)
+    const to = Date.now() + 1000
+    return {store: name, daemon: await startMonDaemon(dir, config(store)), from, to}
   }
-  const evaluated = await runMon(['alerts', 'eval', '--once', '--config', configPath, '--json'], {env})
-  assert.equal(evaluated.code, 0, evaluated.stdout + evaluated.stderr)
-  assert.match(evaluated.stdout, /WebCheckSeen/)
-  to = Date.now() + 1000
+
+  // the embedded store (the default), and the same through a real influxd as mon's store
+  influxd = await startInfluxd()
+  assert.equal((await fetch(`${influxd.url}/query`, {method: 'POST', body: new URLSearchParams({q: 'CREATE DATABASE mon'})})).status, 200)
+  worlds.push(await collect('embedded', ''))
+  worlds.push(await collect('influxdb', `store: {type: influxdb, url: "${influxd.url}", database: mon}\n`))
 
   const out = join(tmp.dir, 'grafana')
-  const ex = await runMon(['grafana', 'export', '--out', out, '--config', configPath, '--json'], {env})
+  const ex = await runMon(['grafana', 'export', '--out', out, '--config', join(tmp.dir, 'embedded', 'mon.yaml'), '--json'], {env})
   assert.equal(ex.code, 0, ex.stderr)
   exported = JSON.parse(ex.stdout) as GrafanaExport
   dashboards = exported.files.filter((f) => f.kind === 'dashboard').map((f) => JSON.parse(readFileSync(f.path, 'utf8')) as GrafanaDashboard)
-  daemon = await startMonDaemon(tmp.dir, config)
 })
 
 after(async () => {
-  await daemon?.stop()
+  await Promise.all(worlds.map((w) => w.daemon.stop()))
+  await influxd?.destroy()
   await new Promise((r) => https?.close(r))
   tmp?.cleanup()
 })
 
 /** Grafana's macro substitution for the test's range (see the file comment). */
-function substitute(query: string): string {
+function substitute(query: string, w: World): string {
   return query
-    .replaceAll('$timeFilter', `time >= ${from}ms and time <= ${to}ms`)
+    .replaceAll('$timeFilter', `time >= ${w.from}ms and time <= ${w.to}ms`)
     .replaceAll('$__interval', '200ms')
     .replaceAll('$interval', '200ms')
     .replaceAll('$host', HOST)
@@ -104,10 +123,10 @@ interface Answer {
 }
 
 /** The request Grafana's InfluxQL backend makes (httpMode POST): db and epoch in the URL, q in a form body. */
-async function run(query: string): Promise<Answer> {
-  const res = await fetch(`${daemon.url}/query?db=mon&epoch=ms`, {method: 'POST', headers: {'Content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams({q: substitute(query)})})
+async function run(w: World, query: string): Promise<Answer> {
+  const res = await fetch(`${w.daemon.url}/query?db=mon&epoch=ms`, {method: 'POST', headers: {'Content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams({q: substitute(query, w)})})
   const body = (await res.json()) as Answer
-  assert.equal(res.status, 200, `${query}\n→ ${JSON.stringify(body)}`)
+  assert.equal(res.status, 200, `${w.store}: ${query}\n→ ${JSON.stringify(body)}`)
   return body
 }
 
@@ -212,59 +231,63 @@ describe('mon grafana export', () => {
   })
 })
 
-describe('every query of the dashboards runs against mon and returns data', () => {
-  it("Grafana's Save & test (`SHOW measurements`) finds the collected measurements", async () => {
-    const a = await run('SHOW measurements')
-    const names = (a.results?.[0]?.series?.[0]?.values ?? []).map((row) => row[0])
-    for (const m of ['cpu', 'mem', 'disk', 'diskio', 'net', 'system', 'kernel', 'processes', 'http_response', 'net_response', 'x509_cert', 'alerts', 'events']) {
-      assert.ok(names.includes(m), `${m} in ${JSON.stringify(names)}`)
-    }
-  })
+for (const store of ['embedded', 'influxdb']) {
+  describe(`every query of the dashboards runs against mon (${store} store) and returns data`, () => {
+    const world = () => worlds.find((w) => w.store === store)!
 
-  it('template variables list the collected host', async () => {
-    for (const d of dashboards) {
-      for (const v of d.templating.list) {
-        const a = await run(v.query)
-        assert.equal(a.results?.[0]?.error, undefined, `${d.uid} $${v.name}: ${JSON.stringify(a)}`)
-        const values = (a.results![0]!.series ?? []).flatMap((s) => (s.values ?? []).map((row) => row[1]))
-        assert.ok(values.includes(HOST), `${d.uid} $${v.name}: ${JSON.stringify(values)}`)
+    it("Grafana's Save & test (`SHOW measurements`) finds the collected measurements", async () => {
+      const a = await run(world(), 'SHOW measurements')
+      const names = (a.results?.[0]?.series?.[0]?.values ?? []).map((row) => row[0])
+      for (const m of ['cpu', 'mem', 'disk', 'diskio', 'net', 'system', 'kernel', 'processes', 'http_response', 'net_response', 'x509_cert', 'alerts', 'events']) {
+        assert.ok(names.includes(m), `${m} in ${JSON.stringify(names)}`)
       }
-    }
-  })
+    })
 
-  it('panel queries: no error and data for each', async () => {
-    let n = 0
-    const failures: string[] = []
-    for (const d of dashboards) {
-      for (const p of d.panels) {
-        for (const t of p.targets) {
-          n++
-          const a = await run(t.query)
-          const error = a.error ?? a.results?.find((r) => r.error)?.error
-          if (error) failures.push(`${d.uid} / ${p.title} / ${t.refId}: ${error}\n  ${substitute(t.query)}`)
-          else if (!hasData(a)) failures.push(`${d.uid} / ${p.title} / ${t.refId}: no data\n  ${substitute(t.query)}`)
+    it('template variables list the collected host', async () => {
+      for (const d of dashboards) {
+        for (const v of d.templating.list) {
+          const a = await run(world(), v.query)
+          assert.equal(a.results?.[0]?.error, undefined, `${d.uid} $${v.name}: ${JSON.stringify(a)}`)
+          const values = (a.results![0]!.series ?? []).flatMap((s) => (s.values ?? []).map((row) => row[1]))
+          assert.ok(values.includes(HOST), `${d.uid} $${v.name}: ${JSON.stringify(values)}`)
         }
       }
-    }
-    assert.deepEqual(failures, [], `${failures.length} of ${n} panel queries failed`)
-    assert.ok(n >= 40, `${n} queries`)
-  })
+    })
 
-  it('annotation queries: the alert events, with their title and text columns', async () => {
-    for (const d of dashboards) {
-      for (const a of d.annotations.list.filter((x) => !x.builtIn)) {
-        const answer = await run(a.query!)
-        assert.equal(answer.results?.[0]?.error, undefined, `${d.uid} ${a.name}: ${JSON.stringify(answer)}`)
-        const series = answer.results![0]!.series ?? []
-        assert.ok(series.length > 0, `${d.uid} ${a.name}: no events`)
-        const columns = series[0]!.columns
-        assert.ok(columns.includes(a.titleColumn!) && columns.includes(a.textColumn!), JSON.stringify(columns))
-        const titles = series.flatMap((s) => (s.values ?? []).map((row) => row[columns.indexOf(a.titleColumn!)]))
-        assert.ok(
-          titles.some((t) => typeof t === 'string' && t.startsWith('WebCheckSeen firing')),
-          `${d.uid} ${a.name}: ${JSON.stringify(titles)}`,
-        )
+    it('panel queries: no error and data for each', async () => {
+      let n = 0
+      const failures: string[] = []
+      for (const d of dashboards) {
+        for (const p of d.panels) {
+          for (const t of p.targets) {
+            n++
+            const a = await run(world(), t.query)
+            const error = a.error ?? a.results?.find((r) => r.error)?.error
+            if (error) failures.push(`${d.uid} / ${p.title} / ${t.refId}: ${error}\n  ${substitute(t.query, world())}`)
+            else if (!hasData(a)) failures.push(`${d.uid} / ${p.title} / ${t.refId}: no data\n  ${substitute(t.query, world())}`)
+          }
+        }
       }
-    }
+      assert.deepEqual(failures, [], `${failures.length} of ${n} panel queries failed`)
+      assert.ok(n >= 40, `${n} queries`)
+    })
+
+    it('annotation queries: the alert events, with their title and text columns', async () => {
+      for (const d of dashboards) {
+        for (const a of d.annotations.list.filter((x) => !x.builtIn)) {
+          const answer = await run(world(), a.query!)
+          assert.equal(answer.results?.[0]?.error, undefined, `${d.uid} ${a.name}: ${JSON.stringify(answer)}`)
+          const series = answer.results![0]!.series ?? []
+          assert.ok(series.length > 0, `${d.uid} ${a.name}: no events`)
+          const columns = series[0]!.columns
+          assert.ok(columns.includes(a.titleColumn!) && columns.includes(a.textColumn!), JSON.stringify(columns))
+          const titles = series.flatMap((s) => (s.values ?? []).map((row) => row[columns.indexOf(a.titleColumn!)]))
+          assert.ok(
+            titles.some((t) => typeof t === 'string' && t.startsWith('WebCheckSeen firing')),
+            `${d.uid} ${a.name}: ${JSON.stringify(titles)}`,
+          )
+        }
+      }
+    })
   })
-})
+}
