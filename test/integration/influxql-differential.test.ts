@@ -252,6 +252,9 @@ const STATEMENTS: string[] = [
   `SELECT max("usage_user"), "host", "cpu" FROM "cpu" WHERE ${R}`,
   `SELECT last("usage_user"), "usage_idle" FROM "cpu" WHERE ${R} GROUP BY "host"`,
   `SELECT max("used_percent"), "path" FROM "disk" WHERE ${R} GROUP BY time(20m), "host"`,
+  `SELECT count(distinct("n_cpus")) FROM "system" WHERE ${R} GROUP BY time(30m)`,
+  `SELECT count(distinct("uptime_format")) FROM "system" WHERE ${R} GROUP BY "host"`,
+  `SELECT mean(abs("load1")) FROM "system" WHERE ${R}`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
