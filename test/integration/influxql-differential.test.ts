@@ -255,6 +255,8 @@ const STATEMENTS: string[] = [
   `SELECT count(distinct("n_cpus")) FROM "system" WHERE ${R} GROUP BY time(30m)`,
   `SELECT count(distinct("uptime_format")) FROM "system" WHERE ${R} GROUP BY "host"`,
   `SELECT mean(abs("load1")) FROM "system" WHERE ${R}`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" = 'a' AND ${tf(T0, T0 + 1_200_000)} GROUP BY time(100ms), "cpu"`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" = 'a' AND ${tf(T0, T0 + 999_900)} GROUP BY time(100ms)`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,

@@ -118,8 +118,13 @@ function formatSeries(s: ResultSeries, timed: boolean, epoch: Epoch | undefined)
   if (s.tags) out.tags = s.tags
   out.columns = s.columns
   out.values = timed ? s.rows.map((r) => [formatTime(r[0] as number, epoch, s.tz), ...r.slice(1)]) : s.rows
+  // InfluxDB 1.x computes a SELECT's series in chunks of 10,000 rows and, merging them into one
+  // response, leaves `partial` on a series that took more than one (all its rows are there)
+  if (timed && s.rows.length > CHUNK_ROWS) out.partial = true
   return out
 }
+
+const CHUNK_ROWS = 10_000
 
 const EPOCH_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 
