@@ -290,6 +290,10 @@ const STATEMENTS: string[] = [
   `SHOW SERIES FROM "cpu" WHERE "host" = 'a'`,
   // several statements in one request
   `SELECT last("usage_user") FROM "cpu" WHERE ${R}; SHOW MEASUREMENTS; SELECT mean("load1") FROM "system" WHERE ${R} GROUP BY time(30m)`,
+  `SHOW DATABASES; SELECT mean("usage_user"), "usage_user" FROM "cpu" WHERE ${R}`,
+  `SHOW DATABASES; SELECT mean("usage_user"), "usage_user" FROM "cpu" WHERE ${R}; SHOW MEASUREMENTS`,
+  `SELECT mean("usage_user") FROM "nope"."autogen"."cpu" WHERE ${R}; SHOW DATABASES`,
+  `SELECT mean("usage_user") FROM "nope" WHERE ${R}; SHOW DATABASES`,
   // errors InfluxDB answers per statement or for the request
   `SELECT mean("usage_user") FROM "nope" WHERE ${R} GROUP BY time(1m)`,
   `SELECT mean("nope") FROM "cpu" WHERE ${R} GROUP BY time(1m)`,
@@ -328,7 +332,7 @@ const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryR
   [`SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`]: (_influx, mon) => {
     assert.deepEqual(mon, {results: [{statement_id: 0, error: 'top() is not supported by mon (see docs/influxql.md)'}]})
   },
-  // mon only reads: statements that write or administer are refused, the request's other statements still run
+  // mon only reads: statements that write or administer are refused
   'KILL QUERY 123456': (_influx, mon) => {
     assert.deepEqual(mon, {results: [{statement_id: 0, error: "not supported by mon: KILL QUERY 123456 (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)"}]})
   },

@@ -72,7 +72,7 @@ export interface InfluxQLTarget {
  * for anything a request can contain.
  */
 export async function runInfluxQL(target: InfluxQLTarget, req: InfluxQLRequest): Promise<{status: number; body: InfluxQueryResponse}> {
-  if (req.q.trim() === '') return {status: 400, body: {error: 'missing required parameter "q"'}}
+  if (typeof req.q !== 'string' || req.q.trim() === '') return {status: 400, body: {error: 'missing required parameter "q"'}}
   let statements: Statement[]
   try {
     statements = parseInfluxQL(req.q, {params: req.params})
@@ -92,7 +92,15 @@ export async function runInfluxQL(target: InfluxQLTarget, req: InfluxQLRequest):
   }
   const results: InfluxStatementResult[] = []
   for (const [i, st] of statements.entries()) {
-    results.push(await runStatement(st, i, ctx, req.epoch))
+    const result = await runStatement(st, i, ctx, req.epoch)
+    if (result.error !== undefined && i < statements.length - 1) {
+      // InfluxDB 1.x stops at a failed statement and, when more follow, answers it with
+      // "not executed" (its own message is lost), the ones after it not at all
+      results.push({statement_id: i, error: 'not executed'})
+      break
+    }
+
+    results.push(result)
   }
 
   return {status: 200, body: {results}}
