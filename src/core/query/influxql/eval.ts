@@ -796,7 +796,8 @@ function checkFieldTypes(an: Analysis, info: MeasurementInfo): void {
 /** Whether a name in the statement is a tag of the measurement (an explicit `::tag`/`::field` decides). */
 function isTagOf(info: MeasurementInfo, name: string, type?: 'tag' | 'field'): boolean {
   if (type) return type === 'tag'
-  return info.tagKeys.has(name) && !info.fields.has(name)
+  // a name that is no field is a tag, present or not ('' where a series lacks it)
+  return !info.fields.has(name)
 }
 
 function groupTagKeys(st: SelectStatement, info: MeasurementInfo): string[] {
@@ -898,7 +899,7 @@ function filterSeries(series: PointSeries[], plan: Plan, info: MeasurementInfo):
       let ok = t >= readLo && t <= hi
       if (ok && rest) {
         const get: Lookup = (name, type) => {
-          if (isTagOf(info, name, type)) return s.tags[name] ?? (type === 'tag' || info.tagKeys.has(name) ? '' : null)
+          if (isTagOf(info, name, type)) return s.tags[name] ?? ''
           return s.fields.get(name)?.[i] ?? null
         }
 
