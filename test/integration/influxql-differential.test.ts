@@ -252,6 +252,25 @@ const STATEMENTS: string[] = [
   `SELECT max("usage_user"), "host", "cpu" FROM "cpu" WHERE ${R}`,
   `SELECT last("usage_user"), "usage_idle" FROM "cpu" WHERE ${R} GROUP BY "host"`,
   `SELECT max("used_percent"), "path" FROM "disk" WHERE ${R} GROUP BY time(20m), "host"`,
+  `SELECT count(distinct("n_cpus")) FROM "system" WHERE ${R} GROUP BY time(30m)`,
+  `SELECT count(distinct("uptime_format")) FROM "system" WHERE ${R} GROUP BY "host"`,
+  `SELECT mean(abs("load1")) FROM "system" WHERE ${R}`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" = 'a' AND ${tf(T0, T0 + 1_200_000)} GROUP BY time(100ms), "cpu"`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" = 'a' AND ${tf(T0, T0 + 999_900)} GROUP BY time(100ms)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(1m) fill(null) LIMIT 0`,
+  `SELECT "usage_user" FROM "cpu" WHERE "host" = 'a' AND "cpu" = 'cpu0' AND ${R} LIMIT 3 OFFSET 2 SLIMIT 1`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY "host", time(10m)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE time >= '2026-01-05 12:10:00' AND time <= '2026-01-05 12:30:00.5' GROUP BY time(10m)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE time >= ${ms(T0)} + 10m AND time <= ${ms(T0 + HOUR)} - 5m GROUP BY time(5m)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE time = ${ms(T0 + 60_000)}`,
+  `SELECT * FROM "cpu" WHERE time = ${ms(T0 + 60_000)} AND "host" = 'a'`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" =~ /^$/ AND ${R} GROUP BY time(10m)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "zone" = '' AND ${R} GROUP BY time(20m)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "zone" != '' AND ${R} GROUP BY time(20m)`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(20m), "zone"`,
+  `SELECT last("usage_user") FROM "cpu" WHERE ${R} GROUP BY *`,
+  `SELECT "usage_user" * 2 + "usage_system" / 3, 2 * "usage_idle" FROM "cpu" WHERE "host" = 'c' AND ${tf(T0, T0 + 60_000)}`,
+  `SELECT 2 * mean("usage_user"), mean("usage_user") - mean("usage_system") FROM "cpu" WHERE ${R} GROUP BY time(20m) fill(null) ORDER BY time ASC`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
@@ -285,6 +304,10 @@ const STATEMENTS: string[] = [
   `SHOW SERIES FROM "cpu" WHERE "host" = 'a'`,
   // several statements in one request
   `SELECT last("usage_user") FROM "cpu" WHERE ${R}; SHOW MEASUREMENTS; SELECT mean("load1") FROM "system" WHERE ${R} GROUP BY time(30m)`,
+  `SHOW DATABASES; SELECT mean("usage_user"), "usage_user" FROM "cpu" WHERE ${R}`,
+  `SHOW DATABASES; SELECT mean("usage_user"), "usage_user" FROM "cpu" WHERE ${R}; SHOW MEASUREMENTS`,
+  `SELECT mean("usage_user") FROM "nope"."autogen"."cpu" WHERE ${R}; SHOW DATABASES`,
+  `SELECT mean("usage_user") FROM "nope" WHERE ${R}; SHOW DATABASES`,
   // errors InfluxDB answers per statement or for the request
   `SELECT mean("usage_user") FROM "nope" WHERE ${R} GROUP BY time(1m)`,
   `SELECT mean("nope") FROM "cpu" WHERE ${R} GROUP BY time(1m)`,
@@ -323,7 +346,7 @@ const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryR
   [`SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`]: (_influx, mon) => {
     assert.deepEqual(mon, {results: [{statement_id: 0, error: 'top() is not supported by mon (see docs/influxql.md)'}]})
   },
-  // mon only reads: statements that write or administer are refused, the request's other statements still run
+  // mon only reads: statements that write or administer are refused
   'KILL QUERY 123456': (_influx, mon) => {
     assert.deepEqual(mon, {results: [{statement_id: 0, error: "not supported by mon: KILL QUERY 123456 (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)"}]})
   },

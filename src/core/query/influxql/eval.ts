@@ -450,11 +450,9 @@ function analyze(st: SelectStatement): Analysis {
           const want = name === 'percentile' ? 2 : 1
           if (e.args.length !== want) throw new StatementError(`invalid number of arguments for ${name}, expected ${want}, got ${e.args.length}`)
           const arg = unparen(e.args[0])
-          if (arg.kind === 'call') {
-            if (AGGREGATES.has(arg.name) || TRANSFORMS.has(arg.name)) throw new StatementError(`expected field argument in ${name}()`)
-          } else if (arg.kind !== 'ref' && arg.kind !== 'wildcard') {
-            throw new StatementError(`expected field argument in ${name}()`)
-          }
+          // count(distinct(f)): the number of distinct values
+          const countDistinct = name === 'count' && arg.kind === 'call' && arg.name === 'distinct' && arg.args.length === 1 && unparen(arg.args[0]).kind === 'ref'
+          if (arg.kind !== 'ref' && !countDistinct) throw new StatementError(`expected field argument in ${name}()`)
 
           if (name === 'percentile') {
             const p = unparen(e.args[1])
@@ -798,7 +796,8 @@ function checkFieldTypes(an: Analysis, info: MeasurementInfo): void {
 /** Whether a name in the statement is a tag of the measurement (an explicit `::tag`/`::field` decides). */
 function isTagOf(info: MeasurementInfo, name: string, type?: 'tag' | 'field'): boolean {
   if (type) return type === 'tag'
-  return info.tagKeys.has(name) && !info.fields.has(name)
+  // a name that is no field is a tag, present or not ('' where a series lacks it)
+  return !info.fields.has(name)
 }
 
 function groupTagKeys(st: SelectStatement, info: MeasurementInfo): string[] {
@@ -900,7 +899,7 @@ function filterSeries(series: PointSeries[], plan: Plan, info: MeasurementInfo):
       let ok = t >= readLo && t <= hi
       if (ok && rest) {
         const get: Lookup = (name, type) => {
-          if (isTagOf(info, name, type)) return s.tags[name] ?? (type === 'tag' || info.tagKeys.has(name) ? '' : null)
+          if (isTagOf(info, name, type)) return s.tags[name] ?? ''
           return s.fields.get(name)?.[i] ?? null
         }
 
@@ -1199,7 +1198,9 @@ function combineColumns(l: Column | Val, r: Column | Val, f: (a: Val, b: Val) =>
 
 /** One aggregate call over the group's points, per bucket (with the look-back buckets), filled. */
 function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: MeasurementInfo, g: Group, buckets: Buckets): Column {
-  const arg = unparen(call.args[0]) as Extract<Expr, {kind: 'ref'}>
+  const first = unparen(call.args[0])
+  const distinct = first.kind === 'call' && first.name === 'distinct'
+  const arg = (distinct ? unparen(first.args[0]) : first) as Extract<Expr, {kind: 'ref'}>
   const param = call.name === 'percentile' ? (unparen(call.args[1]) as {value: number}).value : undefined
   const all = [...buckets.lookbackTimes, ...buckets.times]
   const perBucket: Array<Array<{t: number; v: Val; src?: PointRef}> | undefined> = Array.from({length: all.length})
@@ -1226,7 +1227,7 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
       continue
     }
 
-    const r = reduce(call.name, pts, param)
+    const r = reduce(distinct ? 'count_distinct' : call.name, pts, param)
     col.push(r.v === null ? {t: all[b], v: null, filled: true} : {t: all[b], v: r.v, at: r.at, src: r.src})
   }
 
@@ -1276,6 +1277,7 @@ function fill(col: Column, plan: Plan, isCount: boolean): Column {
 
 function reduce(fn: string, pts: Array<{t: number; v: Val; src?: PointRef}>, param?: number): {v: Val; at?: number; src?: PointRef} {
   if (fn === 'count') return {v: pts.length}
+  if (fn === 'count_distinct') return {v: new Set(pts.map((p) => p.v)).size}
   if (fn === 'first' || fn === 'last') {
     let best = pts[0]
     // points of several series at one time: the greatest value, as InfluxDB's reducers pick

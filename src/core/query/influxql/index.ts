@@ -72,7 +72,7 @@ export interface InfluxQLTarget {
  * for anything a request can contain.
  */
 export async function runInfluxQL(target: InfluxQLTarget, req: InfluxQLRequest): Promise<{status: number; body: InfluxQueryResponse}> {
-  if (req.q.trim() === '') return {status: 400, body: {error: 'missing required parameter "q"'}}
+  if (typeof req.q !== 'string' || req.q.trim() === '') return {status: 400, body: {error: 'missing required parameter "q"'}}
   let statements: Statement[]
   try {
     statements = parseInfluxQL(req.q, {params: req.params})
@@ -92,7 +92,15 @@ export async function runInfluxQL(target: InfluxQLTarget, req: InfluxQLRequest):
   }
   const results: InfluxStatementResult[] = []
   for (const [i, st] of statements.entries()) {
-    results.push(await runStatement(st, i, ctx, req.epoch))
+    const result = await runStatement(st, i, ctx, req.epoch)
+    if (result.error !== undefined && i < statements.length - 1) {
+      // InfluxDB 1.x stops at a failed statement and, when more follow, answers it with
+      // "not executed" (its own message is lost), the ones after it not at all
+      results.push({statement_id: i, error: 'not executed'})
+      break
+    }
+
+    results.push(result)
   }
 
   return {status: 200, body: {results}}
@@ -118,8 +126,13 @@ function formatSeries(s: ResultSeries, timed: boolean, epoch: Epoch | undefined)
   if (s.tags) out.tags = s.tags
   out.columns = s.columns
   out.values = timed ? s.rows.map((r) => [formatTime(r[0] as number, epoch, s.tz), ...r.slice(1)]) : s.rows
+  // InfluxDB 1.x computes a SELECT's series in chunks of 10,000 rows and, merging them into one
+  // response, leaves `partial` on a series that took more than one (all its rows are there)
+  if (timed && s.rows.length > CHUNK_ROWS) out.partial = true
   return out
 }
+
+const CHUNK_ROWS = 10_000
 
 const EPOCH_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 

@@ -3,7 +3,7 @@
  * Grafana and the `influx` CLI send. Errors are worded as InfluxDB 1.x words them
  * (`found X, expected Y at line 1, char N`); the HTTP layer prefixes `error parsing query: `.
  * Statements outside the subset that InfluxDB would parse (CREATE, DROP, …) parse into an
- * {@link UnsupportedStatement} so the other statements of the request still run.
+ * {@link UnsupportedStatement}: the statements before it in the request still run.
  */
 import type {BinaryOp, Expr, Field, FillOption, SelectStatement, ShowStatement, Source, Statement} from './ast.js'
 import {durationNs, Lexer, type Token} from './lexer.js'
