@@ -53,6 +53,15 @@ describe('chunkResults', () => {
     )
   })
 
+  it("ignores the merged answer's partial mark on a long series (the chunks say it themselves)", () => {
+    const chunks = chunkResults([{statement_id: 0, series: [{...series('a', 3), partial: true}]}], 2)
+    assert.deepEqual(
+      chunks.map((c) => c.results![0]!.series![0]!.partial),
+      [true, undefined],
+    )
+    assert.equal(chunkResults([{statement_id: 0, series: [{...series('a', 3), partial: true}]}], 10)[0]!.results![0]!.series![0]!.partial, undefined)
+  })
+
   it('passes errors and empty results through, one chunk each', () => {
     const results = [{statement_id: 0, error: 'database not found: x'}, {statement_id: 1}, {statement_id: 2, series: []}]
     assert.deepEqual(

@@ -198,14 +198,16 @@ export function chunkResults(results: InfluxStatementResult[], chunkSize: number
     }
     const pieces: InfluxSeries[] = []
     for (const s of r.series) {
-      const values = s.values ?? []
+      // the merged answer's own `partial` (a series past 10,000 rows) says nothing about chunks
+      const {partial: _merged, ...series} = s
+      const values = series.values ?? []
       if (values.length <= chunkSize) {
-        pieces.push(s)
+        pieces.push(series)
         continue
       }
       for (let i = 0; i < values.length; i += chunkSize) {
         const last = i + chunkSize >= values.length
-        pieces.push({...s, values: values.slice(i, i + chunkSize), ...(last ? {} : {partial: true})})
+        pieces.push({...series, values: values.slice(i, i + chunkSize), ...(last ? {} : {partial: true})})
       }
     }
     pieces.forEach((piece, i) => {
