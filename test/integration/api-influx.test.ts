@@ -16,7 +16,13 @@ import {join} from 'node:path'
 
 const TOKEN = 'influx-api-t0ken-3c9e'
 const T0 = Date.UTC(2026, 0, 1) // ms
-const FIXTURE = ['cpu,host=a usage_user=10', 'cpu,host=a usage_user=20', 'cpu,host=b usage_user=30'].map((l, i) => `${l} ${(T0 + i * 10_000) * 1e6}`).join('\n') + '\n'
+/** three cpu points, and one series of 10,005 points (`big`: past influxd's default chunk of 10,000 rows) */
+const BIG = 10_005
+const FIXTURE =
+  ['cpu,host=a usage_user=10', 'cpu,host=a usage_user=20', 'cpu,host=b usage_user=30'].map((l, i) => `${l} ${(T0 + i * 10_000) * 1e6}`).join('\n') +
+  '\n' +
+  Array.from({length: BIG}, (_, i) => `big v=${i} ${(T0 + i * 1000) * 1e6}`).join('\n') +
+  '\n'
 
 const CONFIG = (token?: string) => `host: testbox
 agent: {interval: 1h, self_metrics: false}
@@ -198,6 +204,18 @@ describe('requests and bad input (no token)', () => {
         assert.deepEqual(ours, await text(influxd.url, params), `${q} ${JSON.stringify(extra)}`)
         assert.ok(ours.length > 1)
       }
+    }
+  })
+
+  it("a series past 10,000 rows: influxd's chunks when chunked, its merged answer otherwise", async () => {
+    const q = `SELECT v FROM "big" WHERE time >= ${T0}ms AND time < ${T0 + BIG * 1000}ms`
+    for (const chunked of ['true', 'false']) {
+      const params = {q, db: 'mon', epoch: 'ms', chunked}
+      const [ours, theirs] = await Promise.all([fetch(`${open.url}/query?${new URLSearchParams(params)}`), fetch(`${influxd.url}/query?${new URLSearchParams(params)}`)])
+      const parse = async (r: Response) => (await r.text()).trim().split('\n').map((l) => JSON.parse(l) as unknown)
+      const [a, b] = [await parse(ours), await parse(theirs)]
+      assert.equal(a.length, chunked === 'true' ? 2 : 1)
+      assert.deepEqual(a, b, `chunked=${chunked}`)
     }
   })
 
