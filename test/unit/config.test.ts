@@ -319,7 +319,7 @@ describe('config defaults', () => {
     ['rules', {files: [], default_interval: '1m', jitter: '0s', no_data: 'ok', on_error: 'keep', lookback: '5m', cache: true, cache_step: '10s', history_retention: '30d', incident_retention: '1y'}],
     ['notify', {receivers: [], inhibit_rules: [], time_intervals: [], escalation_policies: [], outbox: {max_attempts: 10, backoff: '10s', max_backoff: '15m', lease: '2m', concurrency: 4, retention: '7d'}}],
     ['retention', {raw: '7d', '1m': '30d', '1h': '1y'}],
-    ['api', {listen: '127.0.0.1:9464', header_timeout: '10s', request_timeout: '30s', idle_timeout: '5s', max_connections: 4096, max_connections_per_source: 256}],
+    ['api', {listen: '127.0.0.1:9464', header_timeout: '10s', request_timeout: '30s', idle_timeout: '5s', max_connections: 4096, max_connections_per_source: 256, influxdb: {database: 'mon'}}],
     ['log', {level: 'info', format: 'auto'}],
   ]
   const get = (obj: unknown, dotted: string) => dotted.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], obj)

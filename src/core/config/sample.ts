@@ -240,6 +240,9 @@ api:
   # Serve HTTPS; mon alerts --remote https://… --ca FILE trusts a private CA.
 ~  tls_cert: /etc/mon/tls/server.pem
 ~  tls_key: /etc/mon/tls/server.key
+  # InfluxDB 1.x's /ping and /query for Grafana and the influx CLI: the database they name (docs/grafana.md).
+  influxdb:
+    database: mon
 
 log:
   # debug, info, warn or error.

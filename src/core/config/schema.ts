@@ -201,6 +201,8 @@ export const apiSchema = section({
   listen: listenAddress({allowPortZero: true}).default('127.0.0.1:9464'),
   token: z.string().optional(),
   ...serverSocketFields({requestTimeout: '30s', idleTimeout: '5s'}),
+  /** InfluxDB 1.x's /ping and /query (Grafana, the influx CLI): the database name they use (docs/grafana.md) */
+  influxdb: section({database: z.string().min(1).default('mon')}).prefault({}),
 })
   .superRefine(requireTokenOffLoopback('api.token'))
   .superRefine(requireTlsPair('api'))

@@ -61,6 +61,7 @@ interface Route {
   names: string[]
   handler: ApiHandler
   auth: boolean
+  opts: RouteOptions
 }
 
 /** An error with an HTTP status, for handlers (bad query parameters and the like). */
@@ -96,8 +97,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         names.push(name)
         return '([^/]+)'
       })
-      const auth = ro.auth === 'off-loopback' ? !isLoopbackHost(hp.host) : (ro.auth ?? true)
-      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth})
+      const auth = ro.auth === 'off-loopback' ? !isLoopbackHost(hp.host) : ro.auth === 'if-token' ? Boolean(opts.token) : (ro.auth ?? true)
+      routes.push({method: method.toUpperCase(), pattern, regex: new RegExp(`^${source}/?$`), names, handler, auth, opts: ro})
     },
     listen: () => start(),
     close: () => stop(),
@@ -138,9 +139,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return
     }
 
-    if (needsAuth && !tokenMatches(bearerToken(req.headers.authorization), opts.token)) {
+    const credentials = route?.opts.credentials ? route.opts.credentials({headers: req.headers, query: url.searchParams}) : bearerToken(req.headers.authorization)
+    if (needsAuth && !tokenMatches(credentials, opts.token)) {
       req.resume()
-      const given = bearerToken(req.headers.authorization) !== undefined
+      const given = credentials !== undefined
       const reason = !opts.token ? 'the API has no token configured' : given ? 'wrong token' : 'missing token'
       const {failures, lockedOut} = throttle.fail(source, opts.clock.now())
       const lockout = lockedOut ? `; ${failures} failures, locked out for ${retryAfterSeconds(throttle.opts.lockoutMs)}s` : ''
@@ -149,6 +151,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await auditAuthFailure?.(remoteAddress, `${method} ${path}: ${reason}${lockout}`)
       } catch (error) {
         log.error('api: cannot audit a refused request', {error: errorMessage(error)})
+      }
+      const custom = route?.opts.unauthorized?.(!opts.token ? 'no-token' : given ? 'wrong' : 'missing')
+      if (custom) {
+        send(res, custom.status ?? 401, custom.json, custom.headers)
+        return
       }
       const message = !opts.token
         ? 'this mon daemon has no API token configured, so its API refuses every request'
@@ -173,7 +180,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
     let body: unknown
     try {
-      body = await readJson(req, maxBody)
+      body = route.opts.body === 'text' ? await readText(req, maxBody) : await readJson(req, maxBody)
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 400
       send(res, status, {error: {code: status === 413 ? 'too_large' : 'bad_body', message: errorMessage(error)}})
@@ -262,6 +269,16 @@ function send(res: ServerResponse, status: number, payload: unknown, headers: Re
 }
 
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const text = (await readText(req, max)).trim()
+  if (!text) return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${errorMessage(error)}`)
+  }
+}
+
+async function readText(req: IncomingMessage, max: number): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -272,13 +289,7 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     }
     chunks.push(chunk)
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim()
-  if (!text) return undefined
-  try {
-    return JSON.parse(text) as unknown
-  } catch (error) {
-    throw new HttpError(400, `the body is not valid JSON: ${errorMessage(error)}`)
-  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** Errors in kinds → status and body (the remote client turns them back into the same kinds). */

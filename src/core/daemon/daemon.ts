@@ -30,6 +30,7 @@ import {describeStore, openStore} from '../store/open.js'
 import type {FullStore} from '../store/types.js'
 import {acquireLock, acquireLockWaiting, daemonPidPath, rulesLockPath, type Lock} from '../lock.js'
 import type {ApiServer, ListenAddress} from './api.js'
+import {influxTarget, listenerUrl, mountInfluxRoutes} from './api-influx.js'
 import {ComponentApplyError, ComponentSet, describeError, type ComponentContext, type DaemonConfig} from './component.js'
 import {apiComponent, type ApiComponent} from './components/api.js'
 import {collectionComponent, type CollectionComponent} from './components/collection.js'
@@ -168,6 +169,9 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     )
     server.route('GET', '/metrics', () => ({text: daemon.metrics(), contentType: METRICS_CONTENT_TYPE}), {auth: false})
     server.route('GET', '/api/v1/status', () => ({json: daemon.status()}))
+    // InfluxDB 1.x's /ping and /query for Grafana and the influx CLI (api-influx.ts)
+    const config = () => current.loaded.config
+    mountInfluxRoutes(server, {target: () => (store ? influxTarget(config(), store) : undefined), clock, log: log.child({component: 'influxql'}), listener: () => listenerUrl(config())})
   }
 
   const writeStatus = () => {

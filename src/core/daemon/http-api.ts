@@ -13,7 +13,7 @@ export interface ApiRequest {
   path: string
   params: Record<string, string>
   query: URLSearchParams
-  /** parsed JSON body (undefined when empty) */
+  /** parsed JSON body (undefined when empty); the body as text for a route with `body: 'text'` */
   body: unknown
   /** the client's address (`127.0.0.1`, `2001:db8::1`) */
   remoteAddress: string
@@ -37,7 +37,13 @@ export interface RouteOptions {
    * needs the bearer token; default true (every route under /api/ needs it regardless).
    * `'off-loopback'`: only when the server listens beyond loopback (pages a browser opens from a link).
    */
-  auth?: boolean | 'off-loopback'
+  auth?: boolean | 'off-loopback' | 'if-token'
+  /** where the token comes from (default: `Authorization: Bearer`); InfluxDB's clients send it other ways */
+  credentials?: (req: {headers: IncomingMessage['headers']; query: URLSearchParams}) => string | undefined
+  /** the 401 such clients expect instead of the API's own (`missing`: no credentials at all) */
+  unauthorized?: (reason: 'missing' | 'wrong' | 'no-token') => ApiReply
+  /** `text`: hand the handler the raw body (a form) instead of parsing JSON */
+  body?: 'json' | 'text'
 }
 
 export interface ListenAddress {
