@@ -8,6 +8,9 @@ import {StorePart, type StoreTables} from './tables.js'
 
 /** A rollup bucket is final this long after its end (late points are handled as dirty ranges). */
 const ROLLUP_GRACE = 60_000
+/** Raw chunks whose last point is older than this are cold: compaction merges them into chunks of up to COLD_FACTOR × chunkMax points. */
+const COLD_AGE = 3_600_000
+const COLD_FACTOR = 8
 
 /**
  * The retention tiers of a SqliteStore: rollup watermarks, rolling up, pruning, the tier a query
@@ -43,7 +46,8 @@ export class SqliteTiers extends StorePart {
 
   /**
    * Folds head rows into chunks (for series fields with enough rows, or old ones; all with
-   * `full`) and merges runs of small adjacent chunks. Returns what it did.
+   * `full`), merges runs of small adjacent chunks, and runs of cold raw chunks (last point older
+   * than an hour) into chunks of up to 8 × chunkMax points. Returns what it did.
    */
   compact(opts: {full?: boolean} = {}): CompactStats {
     const now = this.clock.now()
@@ -63,6 +67,7 @@ export class SqliteTiers extends StorePart {
       }
 
       for (const table of tables) table.mergeSmall()
+      this.raw.mergeCold(now - COLD_AGE, this.chunkMax * COLD_FACTOR)
       stats.chunksAfter = countChunks()
 
       this.stmt.setMeta.run('last_compaction', String(now))

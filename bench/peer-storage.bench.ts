@@ -1,0 +1,291 @@
+/**
+ * Storage bytes per point (issue #23): the embedded store after compaction beside VictoriaMetrics'
+ * data directory after its force-merge, and InfluxDB's after its cold full compaction, on the same
+ * Telegraf-shaped dataset (bench/telegraf-dataset.ts: 10 hosts × 5,000 samples × 19 fields,
+ * 950,000 values) in the same run.
+ *
+ * The peers run on loopback in temp dirs; each gets the same line protocol (ms precision) over
+ * HTTP in the same 5,000-line batches, then the bench waits until a count query answers every
+ * value, forces compaction (VictoriaMetrics: /internal/force_flush then /internal/force_merge;
+ * influxd: started with 1 s cold-snapshot and cold-full-compaction durations) and waits until the
+ * data directory has not changed for 5 s before measuring it (every file, apparent sizes). mon
+ * writes the same points in the same batches into a fresh store, compacts it as
+ * `mon store compact` does, and measures the file.
+ */
+import {spawn} from 'node:child_process'
+import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {serializePoints} from '../src/core/model/line-protocol/index.js'
+import {decodeChunk} from '../src/core/store/codec.js'
+import {SqliteStore} from '../src/core/store/sqlite/store.js'
+import {freePort, requireBinary, startVictoriaMetrics, waitFor, type RunningServer} from '../test/helpers/servers.js'
+import {stats, type Bench, type BenchResult} from './lib.js'
+import {HOSTS, INTERVAL, SAMPLES, T0, telegrafPoints, VALUES} from './telegraf-dataset.js'
+
+const BATCH = 5000
+
+/** Total apparent size of every file under `dir`, and a fingerprint of names and sizes. */
+function dirUsage(dir: string): {bytes: number; print: string} {
+  let bytes = 0
+  const parts: string[] = []
+  const walk = (d: string) => {
+    let entries
+    try {
+      entries = readdirSync(d, {withFileTypes: true})
+    } catch {
+      return // removed while walking (a merge finishing)
+    }
+
+    for (const e of entries) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else {
+        try {
+          const s = statSync(p)
+          bytes += s.size
+          parts.push(`${p}:${s.size}:${s.mtimeMs}`)
+        } catch {
+          // gone
+        }
+      }
+    }
+  }
+
+  walk(dir)
+  return {bytes, print: parts.sort().join('\n')}
+}
+
+/** Waits until `dir` has not changed for `quietMs` (polled every second); returns its size then. */
+async function settled(dir: string, quietMs: number, what: string, progress: (m: string) => void, ok: (print: string) => boolean = () => true): Promise<number> {
+  let last = dirUsage(dir)
+  let since = Date.now()
+  const deadline = Date.now() + 300_000
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000))
+    const now = dirUsage(dir)
+    if (now.print !== last.print || !ok(now.print)) {
+      last = now
+      since = Date.now()
+    } else if (Date.now() - since >= quietMs) {
+      return now.bytes
+    }
+
+    progress(`${what}: ${(now.bytes / 1e6).toFixed(2)} MB, waiting for it to settle`)
+    if (Date.now() > deadline) throw new Error(`${what}: the data directory ${dir} was still changing after 5 minutes`)
+  }
+}
+
+async function post(url: string, body: string): Promise<void> {
+  const r = await fetch(url, {method: 'POST', body})
+  if (r.status !== 204) throw new Error(`POST ${url}: HTTP ${r.status} ${await r.text()}`)
+}
+
+async function writeAll(url: string, bodies: string[], progress: (m: string) => void, what: string): Promise<void> {
+  for (let i = 0; i < bodies.length; i++) {
+    if (i % 10 === 0) progress(`${what}: batch ${i + 1}/${bodies.length}`)
+    await post(url, bodies[i])
+  }
+}
+
+const END = T0 + SAMPLES * INTERVAL
+
+async function victoriaMetrics(bodies: string[], progress: (m: string) => void): Promise<{bytes: number; note: string}> {
+  const vm = await startVictoriaMetrics()
+  try {
+    await writeAll(`${vm.url}/write?precision=ms`, bodies, progress, 'VictoriaMetrics')
+    // every value answered by a count query
+    let seen = 0
+    await waitFor(
+      async () => {
+        await fetch(`${vm.url}/internal/force_flush`)
+        const q = new URLSearchParams({query: 'sum(count_over_time({__name__=~".+"}[1y]))', time: String(END / 1000)})
+        const body = (await (await fetch(`${vm.url}/api/v1/query?${q}`)).json()) as {data: {result: Array<{value: [number, string]}>}}
+        seen = Number(body.data.result[0]?.value[1] ?? 0)
+        return seen === VALUES
+      },
+      'VictoriaMetrics answering a count of every value',
+      120_000,
+      vm.proc,
+      () => `it counts ${seen} of ${VALUES}`,
+    )
+    const merge = await fetch(`${vm.url}/internal/force_merge`)
+    if (!merge.ok) throw new Error(`VictoriaMetrics /internal/force_merge: HTTP ${merge.status}`)
+    const bytes = await settled(vm.dir, 5000, 'VictoriaMetrics after force_merge', progress)
+    return {bytes, note: `VictoriaMetrics counted all ${VALUES.toLocaleString('en')} values`}
+  } finally {
+    await vm.destroy()
+  }
+}
+
+/** influxd with short cold-snapshot and cold-compaction settings, so it compacts fully soon after the writes stop. */
+async function startColdInfluxd(): Promise<RunningServer> {
+  const bin = requireBinary('influxd', 'influxdb')
+  const dir = join(process.env.MON_BENCH_TMP ?? '/tmp', `mon-influxd-${process.pid}-${Date.now()}`)
+  mkdirSync(dir, {recursive: true})
+  const port = await freePort()
+  const rpcPort = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  let out = ''
+  const proc = spawn(bin, ['run', '-config', '/dev/null'], {
+    env: {
+      ...process.env,
+      INFLUXDB_META_DIR: join(dir, 'meta'),
+      INFLUXDB_DATA_DIR: join(dir, 'data'),
+      INFLUXDB_DATA_WAL_DIR: join(dir, 'wal'),
+      INFLUXDB_HTTP_BIND_ADDRESS: `127.0.0.1:${port}`,
+      INFLUXDB_BIND_ADDRESS: `127.0.0.1:${rpcPort}`,
+      INFLUXDB_REPORTING_DISABLED: 'true',
+      INFLUXDB_DATA_QUERY_LOG_ENABLED: 'false',
+      INFLUXDB_HTTP_LOG_ENABLED: 'false',
+      INFLUXDB_LOGGING_LEVEL: 'warn',
+      INFLUXDB_MONITOR_STORE_ENABLED: 'false',
+      INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION: '1s',
+      INFLUXDB_DATA_COMPACT_FULL_WRITE_COLD_DURATION: '1s',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  proc.stdout.on('data', (d) => (out = (out + d).slice(-20_000)))
+  proc.stderr.on('data', (d) => (out = (out + d).slice(-20_000)))
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return
+    const exited = new Promise((r) => proc.once('exit', r))
+    proc.kill('SIGTERM')
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+
+  await waitFor(async () => (await fetch(`${url}/ping`)).status === 204, `influxd on ${url}`, 30_000, proc, () => out)
+  return {
+    url,
+    port,
+    dir,
+    proc,
+    output: () => out,
+    stop,
+    async restart() {
+      throw new Error('not supported')
+    },
+    async destroy() {
+      await stop()
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+async function influxd(bodies: string[], progress: (m: string) => void): Promise<{bytes: number; note: string}> {
+  const srv = await startColdInfluxd()
+  try {
+    const created = await fetch(`${srv.url}/query`, {method: 'POST', body: new URLSearchParams({q: 'CREATE DATABASE bench'})})
+    if (!created.ok) throw new Error(`influxd CREATE DATABASE: HTTP ${created.status}`)
+    await writeAll(`${srv.url}/write?db=bench&precision=ms`, bodies, progress, 'influxd')
+    let seen = 0
+    await waitFor(
+      async () => {
+        const q = new URLSearchParams({db: 'bench', q: 'SELECT count(*) FROM cpu, mem, system, net, disk'})
+        const body = (await (await fetch(`${srv.url}/query?${q}`)).json()) as {results: Array<{series?: Array<{values: number[][]}>}>}
+        seen = 0
+        for (const s of body.results[0].series ?? []) for (const v of s.values[0].slice(1)) seen += v
+        return seen === VALUES
+      },
+      'influxd answering a count of every value',
+      120_000,
+      srv.proc,
+      () => `it counts ${seen} of ${VALUES}`,
+    )
+    // cold after 1 s: the cache is snapshotted to TSM, then fully compacted; wait until no TSM
+    // file changes and no compaction temp file is left
+    const bytes = await settled(join(srv.dir), 5000, 'influxd compacting', progress, (print) => !print.includes('.tmp'))
+    const tsm = dirUsage(join(srv.dir, 'data')).print.split('\n').filter((l) => l.includes('.tsm:')).length
+    return {bytes, note: `influxd counted all ${VALUES.toLocaleString('en')} values; ${tsm} TSM file(s) after its full compaction`}
+  } finally {
+    await srv.destroy()
+  }
+}
+
+function fileBytes(path: string): number {
+  let total = 0
+  for (const p of [path, `${path}-wal`]) {
+    try {
+      total += statSync(p).size
+    } catch {
+      // no WAL
+    }
+  }
+
+  return total
+}
+
+/** mon: the same batches into a fresh store, compacted as `mon store compact` does. */
+function mon(tmp: string, batches: ReturnType<typeof telegrafPoints>[]): {bytes: number; chunkBytes: number; perField: string; decodeMs: number} {
+  const path = join(tmp, 'mon.db')
+  const store = new SqliteStore({path, autoCompactEvery: 0, retention: {raw: '100y'}})
+  for (const b of batches) store.writeSync(b)
+  store.compact({full: true})
+  const db = store.database
+  const rows = db.prepare('SELECT f.measurement AS m, f.name AS f, sum(length(data)) AS d, sum(n) AS n FROM chunks JOIN fields f ON f.id = field_id GROUP BY field_id ORDER BY 3 DESC').all() as Array<{m: string; f: string; d: number; n: number}>
+  const chunkBytes = rows.reduce((s, r) => s + r.d, 0)
+  const perField = rows.map((r) => `${r.m}.${r.f} ${(r.d / r.n).toFixed(2)}`).join(', ')
+  // decode time of every chunk: what a query scanning all of it pays
+  const blobs = (db.prepare('SELECT data FROM chunks').all() as Array<{data: Buffer}>).map((r) => r.data)
+  const t = performance.now()
+  let n = 0
+  for (const b of blobs) n += decodeChunk(b).ts.length
+  const decodeMs = performance.now() - t
+  if (n !== VALUES) throw new Error(`mon's chunks hold ${n} values, expected ${VALUES}`)
+  db.close()
+  return {bytes: fileBytes(path), chunkBytes, perField, decodeMs}
+}
+
+const one = (v: number) => stats([v])
+
+const bench: Bench = {
+  name: 'peer-storage',
+  issue: '#23',
+  async run(ctx) {
+    ctx.progress('generating the dataset')
+    const points = telegrafPoints()
+    const batches: Array<typeof points> = []
+    for (let i = 0; i < points.length; i += BATCH) batches.push(points.slice(i, i + BATCH))
+    const bodies = batches.map((b) => serializePoints(b, 'ms'))
+    process.env.MON_BENCH_TMP = ctx.tmp
+
+    ctx.progress('mon')
+    const m = mon(ctx.tmp, batches)
+    const vm = await victoriaMetrics(bodies, ctx.progress)
+    const influx = await influxd(bodies, ctx.progress)
+
+    const monB = m.bytes / VALUES
+    const vmB = vm.bytes / VALUES
+    const inB = influx.bytes / VALUES
+    const dataset = `${HOSTS} hosts × ${SAMPLES.toLocaleString('en')} samples × 19 fields = ${VALUES.toLocaleString('en')} values`
+    const met = monB <= vmB
+    const common =
+      `file size ÷ values (the peers: every file of the data directory ÷ values). ${vm.note}; ${influx.note}. ` +
+      `mon's chunk blobs alone: ${(m.chunkBytes / VALUES).toFixed(3)} B/value (the rest is SQLite: pages, the series and fields tables, chunk summaries and indexes); ` +
+      `decoding every chunk takes ${m.decodeMs.toFixed(0)} ms (${((m.decodeMs * 1e6) / VALUES).toFixed(0)} ns/value). ` +
+      `Chunk bytes per value by field: ${m.perField}.`
+    const results: BenchResult[] = [
+      {
+        name: `bytes per value after compaction, Telegraf-shaped (${dataset})`,
+        unit: 'B',
+        higherIsBetter: false,
+        value: one(monB),
+        baseline: {name: 'VictoriaMetrics after force_merge', value: one(vmB)},
+        goal: '≤ VictoriaMetrics',
+        met,
+        notes: common,
+      },
+      {
+        name: 'the same, beside influxd',
+        unit: 'B',
+        higherIsBetter: false,
+        value: one(monB),
+        baseline: {name: 'influxd after cold full compaction', value: one(inB)},
+      },
+    ]
+    return results
+  },
+}
+
+export default bench
