@@ -19,6 +19,7 @@ import {deflateRawSync, inflateRawSync} from 'node:zlib'
  *                      float arithmetic left with noise in its last digits): the k-decimal
  *                      numbers as SCALED, then how many representable doubles (ULPs) each value
  *                      lies from its decimal, bit-packed
+ *            SCALED and RESIDUAL end with where the values are -0 (a count, then index deltas).
  *            FLOAT:    the 64-bit patterns XORed with the previous value (Gorilla's idea without
  *                      bit packing); any double, NaN payloads included
  *            STRING:   JSON array of strings
@@ -487,17 +488,41 @@ function scaleOf(code: number): number {
   return code >= BINARY ? POW2[code - BINARY] : POW10[code]
 }
 
-/** The scaled integers of every value at this scale (as a decoder would divide them back), or undefined when one is not exact. */
+/** The scaled integers of every value at this scale (as a decoder would divide them back, -0 as 0), or false when one is not exact. */
 function scaled(values: ArrayLike<number>, n: number, code: number, out: Float64Array): boolean {
   const f = scaleOf(code)
   for (let i = 0; i < n; i++) {
     const v = values[i]
     const s = Math.round(v * f) + 0 // +0: never -0
-    if (!(Math.abs(s) <= SCALED_LIMIT) || !Object.is(s / f, v)) return false
+    if (!(Math.abs(s) <= SCALED_LIMIT) || s / f !== v) return false
     out[i] = s
   }
 
   return true
+}
+
+/** Where the values are -0 (SCALED and RESIDUAL decode them as 0, then put these back). */
+function negativeZeros(values: ArrayLike<number>, n: number): number[] {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) if (values[i] === 0 && 1 / values[i] < 0) out.push(i)
+  return out
+}
+
+function writeNegativeZeros(w: Writer, at: number[]): void {
+  w.uvarint(at.length)
+  let prev = 0
+  for (const i of at) {
+    w.uvarint(i - prev)
+    prev = i
+  }
+}
+
+function readNegativeZeros(r: Reader, out: Float64Array): void {
+  let i = 0
+  for (let k = r.uvarint(); k > 0; k--) {
+    i += r.uvarint()
+    out[i] = -0
+  }
 }
 
 /** Deltas of s (from index 1) divided by their greatest common divisor, into d; returns the divisor. */
@@ -526,28 +551,29 @@ interface Coding {
   write(w: Writer): void
 }
 
-function scaledCoding(code: number, s: Float64Array, n: number): Coding {
+function scaledCoding(code: number, s: Float64Array, n: number, negZeros: number[]): Coding {
   const d = new Float64Array(n)
   const g = deltasOver(s, n, d)
   return {
-    size: 12 + packedSize(d, 1, n),
+    size: 12 + packedSize(d, 1, n) + negZeros.length * 2,
     write(w) {
       w.byte(MODE_SCALED)
       w.byte(code)
       w.varint(s[0])
       w.uvarint(g)
       writePacked(w, d, 1, n)
+      writeNegativeZeros(w, negZeros)
     },
   }
 }
 
 /** Distances in ULPs of each value from s/10^k, or undefined when one is not close (or not finite, or of the other sign). */
-function residualCoding(values: ArrayLike<number>, n: number, k: number): Coding | undefined {
+function residualCoding(values: ArrayLike<number>, n: number, k: number, negZeros: number[]): Coding | undefined {
   const f = POW10[k]
   const s = new Float64Array(n)
   const res = new Float64Array(n)
   for (let i = 0; i < n; i++) {
-    const v = values[i]
+    const v = values[i] + 0 // -0 is put back from the list
     if (!Number.isFinite(v)) return undefined
     const si = Math.round(v * f) + 0
     if (!(Math.abs(si) <= SCALED_LIMIT)) return undefined
@@ -574,7 +600,7 @@ function residualCoding(values: ArrayLike<number>, n: number, k: number): Coding
   const deltaSize = packedSize(resDelta, 0, n)
   const useDelta = deltaSize < plainSize
   return {
-    size: 12 + packedSize(d, 1, n) + Math.min(plainSize, deltaSize),
+    size: 12 + packedSize(d, 1, n) + Math.min(plainSize, deltaSize) + negZeros.length * 2,
     write(w) {
       w.byte(MODE_RESIDUAL)
       w.byte(useDelta ? k | RESIDUAL_DELTAS : k)
@@ -582,6 +608,7 @@ function residualCoding(values: ArrayLike<number>, n: number, k: number): Coding
       w.uvarint(g)
       writePacked(w, d, 1, n)
       writePacked(w, useDelta ? resDelta : res, 0, n)
+      writeNegativeZeros(w, negZeros)
     },
   }
 }
@@ -613,12 +640,18 @@ function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number
   }
 
   const nums = values as ArrayLike<number>
+  if (n === 0) {
+    w.byte(MODE_FLOAT)
+    return [w]
+  }
+
   const s = new Float64Array(n)
+  const negZeros = negativeZeros(nums, n)
   let best: Coding | undefined
   let decimal = -1
   for (let k = 0; k <= MAX_DECIMAL; k++) {
     if (scaled(nums, n, k, s)) {
-      best = scaledCoding(k, s, n)
+      best = scaledCoding(k, s, n, negZeros)
       decimal = k
       break
     }
@@ -630,13 +663,13 @@ function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number
     const b = new Float64Array(n)
     for (let k = 1; k <= 60 && exact < 0 && decimal !== 0; k++) if (scaled(nums, n, BINARY + k, b)) exact = k
     if (exact > 0) {
-      const c = scaledCoding(BINARY + exact, b, n)
+      const c = scaledCoding(BINARY + exact, b, n, negZeros)
       if (!best || c.size < best.size) best = c
     }
 
     if (!best) {
       for (let k = 0; k <= 12; k++) {
-        const c = residualCoding(nums, n, k)
+        const c = residualCoding(nums, n, k, negZeros)
         if (c && (!best || c.size < best.size)) best = c
       }
     }
@@ -667,6 +700,7 @@ function readValues5(r: Reader, n: number): Float64Array | string[] {
   for (let i = 1; i < n; i++) out[i] = out[i - 1] + out[i] * g
   if (mode === MODE_SCALED) {
     for (let i = 0; i < n; i++) out[i] /= f
+    readNegativeZeros(r, out)
     return out
   }
 
@@ -682,6 +716,7 @@ function readValues5(r: Reader, n: number): Float64Array | string[] {
     out[i] = F64[0]
   }
 
+  readNegativeZeros(r, out)
   return out
 }
 
