@@ -8,7 +8,8 @@
  * HTTP in the same 5,000-line batches, then the bench waits until a count query answers every
  * value, forces compaction (VictoriaMetrics: /internal/force_flush then /internal/force_merge;
  * influxd: started with 1 s cold-snapshot and cold-full-compaction durations) and waits until the
- * data directory has not changed for 5 s before measuring it (every file, apparent sizes). mon
+ * data directory has not changed for 5 s before measuring it (every file: its size, or its
+ * allocated blocks when fewer — sparse preallocated files count what they hold). mon
  * writes the same points in the same batches into a fresh store, compacts it as
  * `mon store compact` does, and measures the file.
  */
@@ -16,15 +17,19 @@ import {spawn} from 'node:child_process'
 import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {serializePoints} from '../src/core/model/line-protocol/index.js'
-import {decodeChunk} from '../src/core/store/codec.js'
+import {decodeChunk, encodeChunkV3} from '../src/core/store/codec.js'
 import {SqliteStore} from '../src/core/store/sqlite/store.js'
 import {freePort, requireBinary, startVictoriaMetrics, waitFor, type RunningServer} from '../test/helpers/servers.js'
-import {stats, type Bench, type BenchResult} from './lib.js'
+import {stats, type Bench, type BenchResult, type Stats} from './lib.js'
 import {HOSTS, INTERVAL, SAMPLES, T0, telegrafPoints, VALUES} from './telegraf-dataset.js'
 
 const BATCH = 5000
 
-/** Total apparent size of every file under `dir`, and a fingerprint of names and sizes. */
+/**
+ * Bytes of every file under `dir` — each file's size, or the disk blocks it has when fewer (influxd
+ * preallocates its series files sparsely: 4 MiB each, almost all holes) — and a fingerprint of
+ * names, sizes and times.
+ */
 function dirUsage(dir: string): {bytes: number; print: string} {
   let bytes = 0
   const parts: string[] = []
@@ -42,7 +47,7 @@ function dirUsage(dir: string): {bytes: number; print: string} {
       else {
         try {
           const s = statSync(p)
-          bytes += s.size
+          bytes += Math.min(s.size, s.blocks * 512)
           parts.push(`${p}:${s.size}:${s.mtimeMs}`)
         } catch {
           // gone
@@ -207,7 +212,8 @@ function fileBytes(path: string): number {
   let total = 0
   for (const p of [path, `${path}-wal`]) {
     try {
-      total += statSync(p).size
+      const s = statSync(p)
+      total += Math.min(s.size, s.blocks * 512)
     } catch {
       // no WAL
     }
@@ -217,7 +223,7 @@ function fileBytes(path: string): number {
 }
 
 /** mon: the same batches into a fresh store, compacted as `mon store compact` does. */
-function mon(tmp: string, batches: ReturnType<typeof telegrafPoints>[]): {bytes: number; chunkBytes: number; perField: string; decodeMs: number} {
+function mon(tmp: string, batches: ReturnType<typeof telegrafPoints>[], reps: number): {bytes: number; chunkBytes: number; v3Bytes: number; perField: string; decode: Stats; decodeV3: Stats} {
   const path = join(tmp, 'mon.db')
   const store = new SqliteStore({path, autoCompactEvery: 0, retention: {raw: '100y'}})
   for (const b of batches) store.writeSync(b)
@@ -226,15 +232,33 @@ function mon(tmp: string, batches: ReturnType<typeof telegrafPoints>[]): {bytes:
   const rows = db.prepare('SELECT f.measurement AS m, f.name AS f, sum(length(data)) AS d, sum(n) AS n FROM chunks JOIN fields f ON f.id = field_id GROUP BY field_id ORDER BY 3 DESC').all() as Array<{m: string; f: string; d: number; n: number}>
   const chunkBytes = rows.reduce((s, r) => s + r.d, 0)
   const perField = rows.map((r) => `${r.m}.${r.f} ${(r.d / r.n).toFixed(2)}`).join(', ')
-  // decode time of every chunk: what a query scanning all of it pays
+  // decode time of every chunk (what a query scanning all of it pays), beside the same points in
+  // the version 3 encoding (before #23): the median of `reps` passes after one warm-up
   const blobs = (db.prepare('SELECT data FROM chunks').all() as Array<{data: Buffer}>).map((r) => r.data)
-  const t = performance.now()
-  let n = 0
-  for (const b of blobs) n += decodeChunk(b).ts.length
-  const decodeMs = performance.now() - t
-  if (n !== VALUES) throw new Error(`mon's chunks hold ${n} values, expected ${VALUES}`)
+  const v3 = blobs.map((b) => {
+    const d = decodeChunk(b)
+    return encodeChunkV3(d.ts, d.values as Float64Array)
+  })
+  const v3Bytes = v3.reduce((sum, b) => sum + b.length, 0)
+  const decodeAll = (set: Buffer[]) => {
+    const t = performance.now()
+    let n = 0
+    for (const b of set) n += decodeChunk(b).ts.length
+    if (n !== VALUES) throw new Error(`mon's chunks hold ${n} values, expected ${VALUES}`)
+    return ((performance.now() - t) * 1e6) / VALUES
+  }
+
+  decodeAll(blobs)
+  decodeAll(v3)
+  const v5s: number[] = []
+  const v3s: number[] = []
+  for (let i = 0; i < reps; i++) {
+    v5s.push(decodeAll(blobs))
+    v3s.push(decodeAll(v3))
+  }
+
   db.close()
-  return {bytes: fileBytes(path), chunkBytes, perField, decodeMs}
+  return {bytes: fileBytes(path), chunkBytes, v3Bytes, perField, decode: stats(v5s), decodeV3: stats(v3s)}
 }
 
 const one = (v: number) => stats([v])
@@ -251,7 +275,7 @@ const bench: Bench = {
     process.env.MON_BENCH_TMP = ctx.tmp
 
     ctx.progress('mon')
-    const m = mon(ctx.tmp, batches)
+    const m = mon(ctx.tmp, batches, ctx.reps)
     const vm = await victoriaMetrics(bodies, ctx.progress)
     const influx = await influxd(bodies, ctx.progress)
 
@@ -262,8 +286,7 @@ const bench: Bench = {
     const met = monB <= vmB
     const common =
       `file size ÷ values (the peers: every file of the data directory ÷ values). ${vm.note}; ${influx.note}. ` +
-      `mon's chunk blobs alone: ${(m.chunkBytes / VALUES).toFixed(3)} B/value (the rest is SQLite: pages, the series and fields tables, chunk summaries and indexes); ` +
-      `decoding every chunk takes ${m.decodeMs.toFixed(0)} ms (${((m.decodeMs * 1e6) / VALUES).toFixed(0)} ns/value). ` +
+      `mon's chunk blobs alone: ${(m.chunkBytes / VALUES).toFixed(3)} B/value (the same chunks in the version 3 encoding: ${(m.v3Bytes / VALUES).toFixed(3)}); the rest is SQLite: pages, the series and fields tables, chunk summaries and indexes. ` +
       `Chunk bytes per value by field: ${m.perField}.`
     const results: BenchResult[] = [
       {
@@ -275,6 +298,14 @@ const bench: Bench = {
         goal: '≤ VictoriaMetrics',
         met,
         notes: common,
+      },
+      {
+        name: 'decoding every chunk of that store (what a query reading all of it pays)',
+        unit: 'ns/value',
+        higherIsBetter: false,
+        value: m.decode,
+        baseline: {name: 'the same chunks in codec version 3', value: m.decodeV3},
+        notes: 'Version 5 undoes bit-packing, and for the noisy ratios adds each value\'s ULP residual back to its decimal; the chunks are also deflated (compaction keeps deflate where it is smaller, which here is every chunk).',
       },
       {
         name: 'the same, beside influxd',

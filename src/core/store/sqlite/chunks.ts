@@ -231,20 +231,26 @@ export class ChunkTable<V> {
   /**
    * Cold data (every point before `cutoff`, which time-ordered writes no longer touch) in bigger
    * chunks of up to `coldMax` points: fewer rows, summaries and page ends per point, and the
-   * thorough value coding sees longer runs. Returns [chunks before, after] of the groups merged.
+   * thorough value coding sees longer runs. At most about `budget` points are rewritten (the rest
+   * waits for the next compaction), so one pass never holds the write lock long. Returns [chunks
+   * before, after] of the groups merged.
    */
-  mergeCold(cutoff: number, coldMax: number): [number, number] {
-    return this.mergeRunsOf(this.q.coldGroups.all(Math.floor(coldMax / 2), cutoff), (g) => this.q.coldOf.all(g.series_id, g.field_id, cutoff), coldMax)
+  mergeCold(cutoff: number, coldMax: number, budget = Number.POSITIVE_INFINITY): [number, number] {
+    return this.mergeRunsOf(this.q.coldGroups.all(Math.floor(coldMax / 2), cutoff), (g) => this.q.coldOf.all(g.series_id, g.field_id, cutoff), coldMax, budget)
   }
 
+  /** Merges runs of adjacent chunks of each group up to `max` items; stops once it has rewritten `budget` points. */
   private mergeRunsOf(
     groups: Array<{series_id: number; field_id: number}>,
     chunksOf: (g: {series_id: number; field_id: number}) => ChunkRow[],
     max: number,
+    budget = Number.POSITIVE_INFINITY,
   ): [number, number] {
     let before = 0
     let after = 0
+    let rewritten = 0
     for (const g of groups) {
+      if (rewritten >= budget) break
       const chunks = chunksOf(g)
       before += chunks.length
       let pending: ChunkRow[] = []
@@ -259,6 +265,7 @@ export class ChunkTable<V> {
 
           this.insert(g.series_id, g.field_id, merged, max)
           after += Math.ceil(merged.ts.length / max)
+          rewritten += merged.ts.length
         } else {
           after += pending.length
         }
@@ -267,13 +274,16 @@ export class ChunkTable<V> {
         pendingN = 0
       }
 
-      for (const c of chunks) {
+      let i = 0
+      for (; i < chunks.length && rewritten < budget; i++) {
+        const c = chunks[i]
         if (pendingN + c.items > max) flush()
         pending.push(c)
         pendingN += c.items
       }
 
       flush()
+      after += chunks.length - i // left for the next pass
     }
 
     return [before, after]
