@@ -51,6 +51,8 @@ const BINARY = 64
 const BLOCK = 128
 /** RESIDUAL's scale byte: this bit set when the residuals are stored as deltas */
 const RESIDUAL_DELTAS = 0x80
+/** values the residual scales are ranked on before the best two are tried on all of them */
+const RESIDUAL_SAMPLE = 256
 
 class Writer {
   buf: Uint8Array
@@ -668,7 +670,16 @@ function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number
     }
 
     if (!best) {
+      // every scale on a sample of the first values, then the two best on all of them
+      const sample = Math.min(n, RESIDUAL_SAMPLE)
+      const ranked: Array<[number, number]> = []
       for (let k = 0; k <= 12; k++) {
+        const c = residualCoding(nums, sample, k, [])
+        if (c) ranked.push([c.size, k])
+      }
+
+      ranked.sort((a, b) => a[0] - b[0])
+      for (const [, k] of sample < n ? ranked.slice(0, 2) : ranked.slice(0, 1)) {
         const c = residualCoding(nums, n, k, negZeros)
         if (c && (!best || c.size < best.size)) best = c
       }
@@ -725,13 +736,22 @@ export function encodeChunk(ts: ArrayLike<number>, values: ArrayLike<number> | s
   const w = new Writer(ts.length * 4 + 16)
   w.byte(VERSION)
   writeTimestamps5(w, ts)
-  let best: Buffer | undefined
-  for (const cw of writeValues5(w, values, ts.length, thorough)) {
-    const blob = packSmallest(cw.buf.subarray(0, cw.pos), thorough)
-    if (!best || blob.length < best.length) best = blob
+  const candidates = writeValues5(w, values, ts.length, thorough).map((cw) => cw.buf.subarray(0, cw.pos))
+  if (!thorough) return packSmallest(candidates[0], false)
+  // rank the candidates by a fast deflate (level 1), then pack the winner as small as it goes
+  let body = candidates[0]
+  if (candidates.length > 1) {
+    let smallest = Number.POSITIVE_INFINITY
+    for (const c of candidates) {
+      const size = Math.min(c.length, deflateRawSync(c, {level: 1}).length)
+      if (size < smallest) {
+        smallest = size
+        body = c
+      }
+    }
   }
 
-  return best!
+  return packSmallest(body, true)
 }
 
 /** The version 3 encoding (what stores written before version 5 hold): for tests of old stores. */
