@@ -689,6 +689,12 @@ function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number
   const candidates = best ? [best] : []
   // the XORed doubles deflate well when values repeat or move slowly: let deflate decide
   if (!best || thorough) candidates.push(floatCoding(nums, n))
+  if (candidates.length === 1) {
+    w.ensure(candidates[0].size + 16)
+    candidates[0].write(w)
+    return [w]
+  }
+
   return candidates.map((c) => {
     const cw = new Writer(w.pos + c.size + 16)
     cw.bytes(w.buf.subarray(0, w.pos))
