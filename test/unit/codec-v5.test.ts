@@ -1,6 +1,6 @@
 /**
- * Chunk codec version 5: every coding (scaled by 10^k or 2^k over the deltas' gcd, k-decimal +
- * ULP residual, XORed doubles, bit-packed delta-of-delta timestamps) round-trips bit for bit —
+ * Chunk codec version 5: every coding (scaled by 10^k or 2^k over the deltas' gcd, exact ratios of
+ * one denominator, k-decimal + ULP residual, XORed doubles, bit-packed delta-of-delta timestamps) round-trips bit for bit —
  * on random series of many shapes over many seeds and on adversarial doubles (NaN payloads, -0,
  * subnormals, ±Infinity, 2^53 ± 1, the largest doubles) — and version 3 blobs still decode.
  */
@@ -79,6 +79,16 @@ const shapes: Record<string, (rnd: () => number, n: number) => number[]> = {
     })
   },
   'ratio of integers (p / 7 × 100)': (rnd, n) => Array.from({length: n}, () => (Math.floor(rnd() * 7) / 7) * 100),
+  'ratio 100 × used / 24 GiB': (rnd, n) => {
+    let used = 2 ** 33
+    return Array.from({length: n}, () => (100 * (used += Math.round((rnd() - 0.5) * 8192) * 4096)) / (24 * 2 ** 30))
+  },
+  'ratio used / (used + free) × 100 (500 GiB disk)': (rnd, n) => {
+    let used = 100 * 2 ** 30
+    return Array.from({length: n}, () => ((used += Math.floor(rnd() * 64) * 4096) / (500 * 2 ** 30)) * 100)
+  },
+  'negative ratios with one outlier': (rnd, n) => Array.from({length: n}, (_, i) => (i === Math.floor(n / 2) ? Math.PI : (-100 * Math.floor(rnd() * 1e6)) / 999_983)),
+  'ratios of varying denominators': (rnd, n) => Array.from({length: n}, () => (100 * Math.floor(rnd() * 50)) / (40 + Math.floor(rnd() * 5))),
   'full doubles': (rnd, n) => Array.from({length: n}, () => (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20)),
   'random bit patterns (NaN payloads, infinities, subnormals)': (rnd, n) =>
     Array.from({length: n}, () => fromBits(Math.floor(rnd() * 2 ** 32), Math.floor(rnd() * 2 ** 32))),
@@ -188,9 +198,23 @@ describe('chunk codec v5: sizes', () => {
   const v3PerPoint = (values: number[]) => encodeChunkV3(ts, values).length / n
 
   it('each coding beats version 3 on the series it is for', () => {
-    for (const name of ['counter', 'byte counts in pages', 'power-of-two ratio (100 × used / 16 GiB)', 'ratio with float noise (100 × Δ seconds / Δ total)']) {
+    for (const name of [
+      'counter',
+      'byte counts in pages',
+      'power-of-two ratio (100 × used / 16 GiB)',
+      'ratio with float noise (100 × Δ seconds / Δ total)',
+      'ratio 100 × used / 24 GiB',
+      'ratio used / (used + free) × 100 (500 GiB disk)',
+    ]) {
       const values = shapes[name](mulberry32(7), n)
       assert.ok(perPoint(values) < v3PerPoint(values) * 0.9, `${name}: ${perPoint(values).toFixed(2)} B/point vs ${v3PerPoint(values).toFixed(2)} in version 3`)
+    }
+  })
+
+  it('exact ratios of one denominator cost what their numerators do', () => {
+    for (const name of ['ratio 100 × used / 24 GiB', 'ratio used / (used + free) × 100 (500 GiB disk)']) {
+      const values = shapes[name](mulberry32(7), n)
+      assert.ok(perPoint(values) < 2, `${name}: ${perPoint(values).toFixed(2)} B/point`)
     }
   })
 

@@ -15,6 +15,9 @@ import {deflateRawSync, inflateRawSync} from 'node:zlib'
  *                      counts, gauges with a few decimals, fractions with a power-of-two
  *                      denominator): the scale, s₀, the greatest common divisor g of the deltas,
  *                      then the deltas ÷ g bit-packed
+ *            RATIO:    values that are exact fractions 100 × p / q of one denominator q (Telegraf's
+ *                      mem used_percent = 100 × used / total; order byte 1: p / q × 100, as disk
+ *                      used_percent): the order, q, p₀, the gcd of the deltas, the deltas bit-packed
  *            RESIDUAL: values close to a k-decimal number (a ratio such as 100 × Δa / Δb that
  *                      float arithmetic left with noise in its last digits): the k-decimal
  *                      numbers as SCALED, then how many representable doubles (ULPs) each value
@@ -39,6 +42,7 @@ const MODE_FLOAT = 1
 const MODE_STRING = 2
 const MODE_SCALED = 3
 const MODE_RESIDUAL = 4
+const MODE_RATIO = 5
 const MAX_SCALE = 9
 const POW10 = Array.from({length: 23}, (_, i) => 10 ** i)
 /** powers of two: exact */
@@ -615,6 +619,135 @@ function residualCoding(values: ArrayLike<number>, n: number, k: number, negZero
   }
 }
 
+/** RATIO: the denominator limit, and the numerators' (100 × p stays exact). */
+const RATIO_Q_LIMIT = 2 ** 40
+const RATIO_P_LIMIT = 2 ** 44
+
+/** 100 × p / q (order 0: Telegraf's mem used_percent) or p / q × 100 (order 1: disk used_percent), as the writer computed it. */
+function ratioValue(p: number, q: number, order: number): number {
+  return order === 0 ? (100 * p) / q : (p / q) * 100
+}
+
+/** A finite double as an exact fraction num / den (den a power of two). */
+function exactRational(v: number): [bigint, bigint] {
+  F64[0] = v
+  const hi = U32[1]
+  const lo = U32[0]
+  const biased = (hi >>> 20) & 0x7ff
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo)
+  let e = -1074
+  if (biased !== 0) {
+    mant |= 1n << 52n
+    e = biased - 1075
+  }
+
+  const num = hi >>> 31 ? -mant : mant
+  return e >= 0 ? [num << BigInt(e), 1n] : [num, 1n << BigInt(-e)]
+}
+
+/**
+ * The smallest denominator q (≤ 2^40) of a fraction p / q that gives exactly v through
+ * ratioValue: the continued-fraction convergents of v / 100, in exact arithmetic, tried in turn.
+ */
+function ratioDenominator(v: number, order: number): number | undefined {
+  let [n, d] = exactRational(v)
+  d *= 100n
+  let h0 = 0n
+  let h1 = 1n
+  let k0 = 1n
+  let k1 = 0n
+  while (d !== 0n) {
+    let a = n / d
+    if (n < 0n && a * d !== n) a -= 1n // floor
+    const rest = n - a * d
+    n = d
+    d = rest
+    const h = a * h1 + h0
+    const k = a * k1 + k0
+    h0 = h1
+    h1 = h
+    k0 = k1
+    k1 = k
+    if (k > BigInt(RATIO_Q_LIMIT)) return undefined
+    const p = Number(h)
+    const q = Number(k)
+    if (Math.abs(p) <= RATIO_P_LIMIT && ratioValue(p, q, order) === v) return q
+  }
+
+  return undefined
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b
+    a = b
+    b = t
+  }
+
+  return a
+}
+
+/**
+ * Values that are exact fractions p / q × 100 of one denominator q (mem used_percent = 100 × used /
+ * total, disk used / (used + free) × 100): q found from the first values' continued fractions
+ * (their least common multiple when they reduce differently), then the numerators as integers.
+ */
+function ratioCoding(values: ArrayLike<number>, n: number, negZeros: number[]): Coding | undefined {
+  for (const order of [0, 1]) {
+    const p = new Float64Array(n)
+    let q = 1
+    let restarts = 0
+    let ok = true
+    for (let i = 0; i < n; i++) {
+      const v = values[i] + 0 // -0 is put back from the list
+      if (!Number.isFinite(v)) return undefined
+      const guess = Math.round((v * q) / 100)
+      let found = false
+      for (const pi of [guess, guess - 1, guess + 1]) {
+        if (Math.abs(pi) <= RATIO_P_LIMIT && ratioValue(pi, q, order) === v) {
+          p[i] = pi + 0
+          found = true
+          break
+        }
+      }
+
+      if (found) continue
+      const qi = ratioDenominator(v, order)
+      if (qi === undefined || ++restarts > 8) {
+        ok = false
+        break
+      }
+
+      const step = qi / gcd(q, qi)
+      if (step > RATIO_Q_LIMIT / q) {
+        ok = false
+        break
+      }
+
+      q *= step
+      i = -1 // again from the start with the common denominator
+    }
+
+    if (!ok) continue
+    const d = new Float64Array(n)
+    const g = deltasOver(p, n, d)
+    return {
+      size: 16 + packedSize(d, 1, n) + negZeros.length * 2,
+      write(w) {
+        w.byte(MODE_RATIO)
+        w.byte(order)
+        w.uvarint(q)
+        w.varint(p[0])
+        w.uvarint(g)
+        writePacked(w, d, 1, n)
+        writeNegativeZeros(w, negZeros)
+      },
+    }
+  }
+
+  return undefined
+}
+
 function floatCoding(values: ArrayLike<number>, n: number): Coding {
   return {
     size: 1 + n * 8,
@@ -669,6 +802,11 @@ function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number
       if (!best || c.size < best.size) best = c
     }
 
+    if (!best || decimal > 2) {
+      const c = ratioCoding(nums, n, negZeros)
+      if (c && (!best || c.size < best.size)) best = c
+    }
+
     if (!best) {
       // every scale on a sample of the first values, then the two best on all of them
       const sample = Math.min(n, RESIDUAL_SAMPLE)
@@ -705,6 +843,7 @@ function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number
 
 function readValues5(r: Reader, n: number): Float64Array | string[] {
   const mode = r.buf[r.pos]
+  if (mode === MODE_RATIO) return readRatio(r, n)
   if (mode !== MODE_SCALED && mode !== MODE_RESIDUAL) return readValues(r, n)
   r.pos++
   const code = r.byte()
@@ -733,6 +872,21 @@ function readValues5(r: Reader, n: number): Float64Array | string[] {
     out[i] = F64[0]
   }
 
+  readNegativeZeros(r, out)
+  return out
+}
+
+function readRatio(r: Reader, n: number): Float64Array {
+  r.pos++
+  const order = r.byte()
+  const q = r.uvarint()
+  const out = new Float64Array(n)
+  out[0] = r.varint()
+  const g = r.uvarint()
+  readPacked(r, out, 1, n)
+  for (let i = 1; i < n; i++) out[i] = out[i - 1] + out[i] * g
+  if (order === 0) for (let i = 0; i < n; i++) out[i] = (100 * out[i]) / q
+  else for (let i = 0; i < n; i++) out[i] = (out[i] / q) * 100
   readNegativeZeros(r, out)
   return out
 }
