@@ -349,7 +349,10 @@ const bench: Bench = {
     const common =
       `file size ÷ values (the peers: every file of the data directory ÷ values). ${vm.note}; ${influx.note}. ` +
       `mon's chunk blobs alone: ${(m.chunkBytes / VALUES).toFixed(3)} B/value (the same chunks in the version 3 encoding: ${(m.v3Bytes / VALUES).toFixed(3)}); the rest is SQLite: pages, the series and fields tables, chunk summaries and indexes. ` +
-      `Chunk bytes per value by field: ${m.perField}.`
+      `Chunk bytes per value by field: ${m.perField}. ` +
+      'What the rest costs: the CPU percentages (100 × Δticks / Δtotal over tick counts read as seconds) carry float noise in their last digits — about 10 bits a value ' +
+      'that a lossless store must keep (stored as the k-decimal number plus its distance in ULPs) and VictoriaMetrics rounds away; the counters\' increments are random (their entropy is what they cost); ' +
+      'the exact ratios (mem and disk percentages) cost what their numerators do, and so do the byte counts (deltas over their common divisor, 4 KiB).`
     const results: BenchResult[] = [
       {
         name: `bytes per value after compaction, Telegraf-shaped (${dataset})`,
