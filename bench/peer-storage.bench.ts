@@ -352,7 +352,7 @@ const bench: Bench = {
       `Chunk bytes per value by field: ${m.perField}. ` +
       'What the rest costs: the CPU percentages (100 × Δticks / Δtotal over tick counts read as seconds) carry float noise in their last digits — about 10 bits a value ' +
       'that a lossless store must keep (stored as the k-decimal number plus its distance in ULPs) and VictoriaMetrics rounds away; the counters\' increments are random (their entropy is what they cost); ' +
-      'the exact ratios (mem and disk percentages) cost what their numerators do, and so do the byte counts (deltas over their common divisor, 4 KiB).`
+      'the exact ratios (mem and disk percentages) cost what their numerators do, and so do the byte counts (deltas over their common divisor, 4 KiB).'
     const results: BenchResult[] = [
       {
         name: `bytes per value after compaction, Telegraf-shaped (${dataset})`,
