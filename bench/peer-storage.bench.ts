@@ -150,9 +150,9 @@ async function victoriaMetrics(bodies: string[], points: Point[], progress: (m: 
 }
 
 /** influxd with short cold-snapshot and cold-compaction settings, so it compacts fully soon after the writes stop. */
-async function startColdInfluxd(): Promise<RunningServer> {
+async function startColdInfluxd(tmp: string): Promise<RunningServer> {
   const bin = requireBinary('influxd', 'influxdb')
-  const dir = join(process.env.MON_BENCH_TMP ?? '/tmp', `mon-influxd-${process.pid}-${Date.now()}`)
+  const dir = join(tmp, 'influxd')
   mkdirSync(dir, {recursive: true})
   const port = await freePort()
   const rpcPort = await freePort()
@@ -205,8 +205,8 @@ async function startColdInfluxd(): Promise<RunningServer> {
   }
 }
 
-async function influxd(bodies: string[], progress: (m: string) => void): Promise<{bytes: number; note: string}> {
-  const srv = await startColdInfluxd()
+async function influxd(tmp: string, bodies: string[], progress: (m: string) => void): Promise<{bytes: number; note: string}> {
+  const srv = await startColdInfluxd(tmp)
   try {
     const created = await fetch(`${srv.url}/query`, {method: 'POST', body: new URLSearchParams({q: 'CREATE DATABASE bench'})})
     if (!created.ok) throw new Error(`influxd CREATE DATABASE: HTTP ${created.status}`)
@@ -334,12 +334,11 @@ const bench: Bench = {
     const batches: Array<typeof points> = []
     for (let i = 0; i < points.length; i += BATCH) batches.push(points.slice(i, i + BATCH))
     const bodies = batches.map((b) => serializePoints(b, 'ms'))
-    process.env.MON_BENCH_TMP = ctx.tmp
 
     ctx.progress('mon')
     const m = mon(ctx.tmp, batches, ctx.reps)
     const vm = await victoriaMetrics(bodies, points, ctx.progress)
-    const influx = await influxd(bodies, ctx.progress)
+    const influx = await influxd(ctx.tmp, bodies, ctx.progress)
 
     const monB = m.bytes / VALUES
     const vmB = vm.bytes / VALUES

@@ -765,9 +765,9 @@ function floatCoding(values: ArrayLike<number>, n: number): Coding {
 
 /**
  * The value column, version 5. Quick (write time): the first decimal scale that is exact, else the
- * XORed doubles. Thorough (compaction): every decimal and binary scale that is exact and every
- * residual scale, by their exact packed size; then that or the XORed doubles, whichever is smaller
- * after deflate.
+ * XORed doubles. Thorough (compaction): the exact decimal and binary scales, an exact ratio of one
+ * denominator, else the residual scales, by their exact packed size; then that or the XORed
+ * doubles, whichever is smaller after deflate.
  */
 function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number, thorough: boolean): Writer[] {
   if (n > 0 && typeof values[0] === 'string') {
