@@ -114,6 +114,12 @@ export class ChunkTable<V> {
       smallGroups: db.prepare<[number], {series_id: number; field_id: number}>(
         `SELECT series_id, field_id FROM ${table} WHERE ${scope}${this.items} < ? GROUP BY series_id, field_id HAVING count(*) >= 2`,
       ),
+      coldGroups: db.prepare<[number, number], {series_id: number; field_id: number}>(
+        `SELECT series_id, field_id FROM ${table} WHERE ${scope}${this.items} < ? AND t_end < ? GROUP BY series_id, field_id HAVING count(*) >= 2`,
+      ),
+      coldOf: db.prepare<[number, number, number], ChunkRow>(
+        `SELECT ${cols} FROM ${table} WHERE ${scope}series_id = ? AND field_id = ? AND t_end < ? ORDER BY t_start`,
+      ),
       endingBefore: db.prepare<[number], ChunkRow & {series_id: number; field_id: number}>(
         `SELECT ${cols}, series_id, field_id FROM ${table} WHERE ${scope}t_start < ?`,
       ),
@@ -194,11 +200,11 @@ export class ChunkTable<V> {
     this.insert(sid, fid, mergeRuns(merged, run))
   }
 
-  /** Inserts a run that overlaps nothing, split evenly so that no chunk is tiny. */
-  insert(sid: number, fid: number, run: Run<V>): void {
+  /** Inserts a run that overlaps nothing, split evenly (chunks of at most `max`) so that no chunk is tiny. */
+  insert(sid: number, fid: number, run: Run<V>, max = this.chunkMax): void {
     const n = run.ts.length
     if (n === 0) return
-    const pieces = Math.ceil(n / this.chunkMax)
+    const pieces = Math.ceil(n / max)
     const size = Math.ceil(n / pieces)
     for (let from = 0; from < n; from += size) {
       const ts = run.ts.slice(from, from + size)
@@ -212,17 +218,40 @@ export class ChunkTable<V> {
     }
   }
 
-  /** Merges runs of adjacent small chunks into full ones. Returns [chunks before, after]. */
   /** How many chunks the table (this tier of it) holds. */
   count(): number {
     return this.q.count.get()!.n
   }
 
+  /** Merges runs of adjacent small chunks into full ones. Returns [chunks before, after]. */
   mergeSmall(): [number, number] {
+    return this.mergeRunsOf(this.q.smallGroups.all(Math.floor(this.chunkMax / 2)), (g) => this.q.all.all(g.series_id, g.field_id), this.chunkMax)
+  }
+
+  /**
+   * Cold data (every point before `cutoff`, which time-ordered writes no longer touch) in bigger
+   * chunks of up to `coldMax` points: fewer rows, summaries and page ends per point, and the
+   * thorough value coding sees longer runs. At most about `budget` points are rewritten (the rest
+   * waits for the next compaction), so one pass never holds the write lock long. Returns [chunks
+   * before, after] of the groups merged.
+   */
+  mergeCold(cutoff: number, coldMax: number, budget = Number.POSITIVE_INFINITY): [number, number] {
+    return this.mergeRunsOf(this.q.coldGroups.all(Math.floor(coldMax / 2), cutoff), (g) => this.q.coldOf.all(g.series_id, g.field_id, cutoff), coldMax, budget)
+  }
+
+  /** Merges runs of adjacent chunks of each group up to `max` items; stops once it has rewritten `budget` points. */
+  private mergeRunsOf(
+    groups: Array<{series_id: number; field_id: number}>,
+    chunksOf: (g: {series_id: number; field_id: number}) => ChunkRow[],
+    max: number,
+    budget = Number.POSITIVE_INFINITY,
+  ): [number, number] {
     let before = 0
     let after = 0
-    for (const g of this.q.smallGroups.all(Math.floor(this.chunkMax / 2))) {
-      const chunks = this.q.all.all(g.series_id, g.field_id)
+    let rewritten = 0
+    for (const g of groups) {
+      if (rewritten >= budget) break
+      const chunks = chunksOf(g)
       before += chunks.length
       let pending: ChunkRow[] = []
       let pendingN = 0
@@ -234,8 +263,9 @@ export class ChunkTable<V> {
             this.q.delete.run(c.rowid)
           }
 
-          this.insert(g.series_id, g.field_id, merged)
-          after += Math.ceil(merged.ts.length / this.chunkMax)
+          this.insert(g.series_id, g.field_id, merged, max)
+          after += Math.ceil(merged.ts.length / max)
+          rewritten += merged.ts.length
         } else {
           after += pending.length
         }
@@ -244,13 +274,16 @@ export class ChunkTable<V> {
         pendingN = 0
       }
 
-      for (const c of chunks) {
-        if (pendingN + c.items > this.chunkMax) flush()
+      let i = 0
+      for (; i < chunks.length && rewritten < budget; i++) {
+        const c = chunks[i]
+        if (pendingN + c.items > max) flush()
         pending.push(c)
         pendingN += c.items
       }
 
       flush()
+      after += chunks.length - i // left for the next pass
     }
 
     return [before, after]

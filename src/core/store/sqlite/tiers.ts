@@ -8,6 +8,11 @@ import {StorePart, type StoreTables} from './tables.js'
 
 /** A rollup bucket is final this long after its end (late points are handled as dirty ranges). */
 const ROLLUP_GRACE = 60_000
+/** Raw chunks whose last point is older than this are cold: compaction merges them into chunks of up to COLD_FACTOR × chunkMax points. */
+const COLD_AGE = 3_600_000
+const COLD_FACTOR = 8
+/** Points a compaction (other than `full`) rewrites into cold chunks at most: ~1–2 s of work, so writers in other processes never wait long. */
+const COLD_BUDGET = 500_000
 
 /**
  * The retention tiers of a SqliteStore: rollup watermarks, rolling up, pruning, the tier a query
@@ -43,7 +48,9 @@ export class SqliteTiers extends StorePart {
 
   /**
    * Folds head rows into chunks (for series fields with enough rows, or old ones; all with
-   * `full`) and merges runs of small adjacent chunks. Returns what it did.
+   * `full`), merges runs of small adjacent chunks, and runs of cold raw chunks (last point older
+   * than an hour) into chunks of up to 8 × chunkMax points (about 500,000 points a pass, all with
+   * `full`). Returns what it did.
    */
   compact(opts: {full?: boolean} = {}): CompactStats {
     const now = this.clock.now()
@@ -62,6 +69,8 @@ export class SqliteTiers extends StorePart {
         stats.headRows += rows.length
       }
 
+      // cold runs first: small cold chunks go straight into big ones (each point encoded once)
+      this.raw.mergeCold(now - COLD_AGE, this.chunkMax * COLD_FACTOR, opts.full ? Number.POSITIVE_INFINITY : COLD_BUDGET)
       for (const table of tables) table.mergeSmall()
       stats.chunksAfter = countChunks()
 
