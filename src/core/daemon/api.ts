@@ -173,7 +173,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
     let body: unknown
     try {
-      body = await readJson(req, maxBody)
+      // a form body (Prometheus' and InfluxDB's POST /query) joins the URL's parameters, as Go's r.FormValue has it
+      if (/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) for (const [k, v] of new URLSearchParams(await readText(req, maxBody))) url.searchParams.append(k, v)
+      else body = await readJson(req, maxBody)
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 400
       send(res, status, {error: {code: status === 413 ? 'too_large' : 'bad_body', message: errorMessage(error)}})
@@ -262,6 +264,16 @@ function send(res: ServerResponse, status: number, payload: unknown, headers: Re
 }
 
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+  const text = (await readText(req, max)).trim()
+  if (!text) return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${errorMessage(error)}`)
+  }
+}
+
+async function readText(req: IncomingMessage, max: number): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -272,13 +284,7 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     }
     chunks.push(chunk)
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim()
-  if (!text) return undefined
-  try {
-    return JSON.parse(text) as unknown
-  } catch (error) {
-    throw new HttpError(400, `the body is not valid JSON: ${errorMessage(error)}`)
-  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** Errors in kinds → status and body (the remote client turns them back into the same kinds). */

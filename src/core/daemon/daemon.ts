@@ -32,6 +32,7 @@ import {acquireLock, acquireLockWaiting, daemonPidPath, rulesLockPath, type Lock
 import type {ApiServer, ListenAddress} from './api.js'
 import {ComponentApplyError, ComponentSet, describeError, type ComponentContext, type DaemonConfig} from './component.js'
 import {apiComponent, type ApiComponent} from './components/api.js'
+import {mountPromRoutes} from './api-prom.js'
 import {collectionComponent, type CollectionComponent} from './components/collection.js'
 import {notifyComponent, type NotifyComponent} from './components/notify.js'
 import {retentionComponent} from './components/retention.js'
@@ -166,6 +167,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     )
     server.route('GET', '/metrics', () => ({text: daemon.metrics(), contentType: METRICS_CONTENT_TYPE}), {auth: false})
     server.route('GET', '/api/v1/status', () => ({json: daemon.status()}))
+    mountPromRoutes(server, {store: () => store, clock, timeout: () => current.loaded.config.query.timeout})
   }
 
   const writeStatus = () => {
