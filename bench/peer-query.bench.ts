@@ -13,7 +13,7 @@
  *   step 60; influxd `SELECT mean(usage_user) FROM cpu WHERE time >= … AND time <= … GROUP BY
  *   time(1m), host` on /query.
  *
- * Each is the median of ctx.reps runs after one warm-up, the sides taking turns. VictoriaMetrics runs
+ * Each is the median of ctx.reps runs after three warm-up runs, the sides taking turns. VictoriaMetrics runs
  * with its result cache off (-search.disableCache, as test/helpers/servers.ts starts it), so every
  * run computes. mon's answers must equal VictoriaMetrics' (same series, same timestamps, values
  * within 1e-9 relative; both windows are (t − d, t]) and influxd must return all 10 series, else the
@@ -115,10 +115,13 @@ async function startMonDaemon(dir: string): Promise<{proc: ChildProcess; api: st
   return {proc, api: (JSON.parse(readFileSync(statusFile, 'utf8')) as {api: {url: string}}).api.url, log: () => log}
 }
 
-/** Times `fn` (ms, wall) `reps` times after one warm-up; `sides` take turns within each repetition. */
+/** Warm-up runs of each side before the timed ones: a server answers the same dashboards again and again. */
+const WARMUP = 3
+
+/** Times `fn` (ms, wall) `reps` times after {@link WARMUP} warm-up runs; `sides` take turns within each repetition. */
 async function timeAll(reps: number, sides: Record<string, () => Promise<unknown>>): Promise<Record<string, Stats>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]))
-  for (let rep = -1; rep < reps; rep++) {
+  for (let rep = -WARMUP; rep < reps; rep++) {
     for (const [name, fn] of Object.entries(sides)) {
       const t0 = performance.now()
       await fn()

@@ -15,4 +15,5 @@ export function needOptimizingCompiler(): void {
   if (!(globalThis as Record<symbol, unknown>)[Symbol.for('mon.lean')]) return
   setFlagsFromString('--opt')
   setFlagsFromString('--no-optimize-for-size')
+  setFlagsFromString('--interrupt-budget=135168')
 }

@@ -8,6 +8,7 @@ import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline, QueryTimeoutError} from '../que
 import {loadSeries, readsFor, runInstant, runRange} from '../query/executor.js'
 import {parseQuery} from '../query/parser.js'
 import {parseTime} from '../query/time.js'
+import {needOptimizingCompiler} from '../runtime.js'
 import type {FullStore} from '../store/types.js'
 import type {ApiReply, ApiRequest, ApiServer} from './http-api.js'
 
@@ -53,8 +54,15 @@ class PromApiError extends Error {
 const badData = (message: string) => new PromApiError(400, 'bad_data', message)
 
 export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
+  let serving = false
   const route = (methods: string[], path: string, handler: (req: ApiRequest, store: FullStore) => Promise<unknown>) => {
     const wrapped = async (req: ApiRequest): Promise<ApiReply> => {
+      // a daemon asked for queries is a query server (Grafana refreshing dashboards): the evaluator
+      // and the store's decoding need V8's optimizing compiler, which lean.js turned off
+      if (!serving) {
+        serving = true
+        needOptimizingCompiler()
+      }
       try {
         const store = opts.store()
         if (!store) throw new PromApiError(503, 'unavailable', 'the store is not open yet')
