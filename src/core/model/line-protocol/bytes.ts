@@ -48,6 +48,7 @@ class AsciiChecker {
   private readonly tagKeyStarts: number[] = []
   private readonly tagKeyEnds: number[] = []
   private tagKeySet?: Set<string>
+  private readonly words: DataView
 
   constructor(
     private readonly b: Uint8Array,
@@ -55,6 +56,7 @@ class AsciiChecker {
     required: readonly string[],
   ) {
     this.n = b.length
+    this.words = new DataView(b.buffer, b.byteOffset, b.byteLength)
     this.required = [...new Set(required)].map((k) => Buffer.from(escapeTag(k)))
   }
 
@@ -202,9 +204,15 @@ class AsciiChecker {
       if (c !== 32) return FALL_BACK
       break
     }
-    // the timestamp: digits, then the end of the line
-    c = b[++i]!
-    const digitsStart = i
+    // the timestamp: digits (four at a time: ASCII, so no byte carries into the next), then the end of the line
+    const digitsStart = ++i
+    const words = this.words
+    while (i + 4 <= n) {
+      const w = words.getUint32(i, true)
+      if (((w + 0x46464646) | (w - 0x30303030)) & 0x80808080) break
+      i += 4
+    }
+    c = b[i]!
     while (c >= 48 && c <= 57) c = b[++i]!
     const digits = i - digitsStart
     if (digits === 0 || c !== 10) return FALL_BACK
