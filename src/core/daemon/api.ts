@@ -180,7 +180,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
     let body: unknown
     try {
-      body = route.opts.body === 'text' ? await readText(req, maxBody) : await readJson(req, maxBody)
+      if (route.opts.body === 'text') body = await readText(req, maxBody)
+      // a form body (Prometheus' POST /api/v1/query) joins the URL's parameters, as Go's r.FormValue has it
+      else if (/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) for (const [k, v] of new URLSearchParams(await readText(req, maxBody))) url.searchParams.append(k, v)
+      else body = await readJson(req, maxBody)
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 400
       send(res, status, {error: {code: status === 413 ? 'too_large' : 'bad_body', message: errorMessage(error)}})

@@ -33,6 +33,7 @@ import type {ApiServer, ListenAddress} from './api.js'
 import {influxTarget, listenerUrl, mountInfluxRoutes} from './api-influx.js'
 import {ComponentApplyError, ComponentSet, describeError, type ComponentContext, type DaemonConfig} from './component.js'
 import {apiComponent, type ApiComponent} from './components/api.js'
+import {mountPromRoutes} from './api-prom.js'
 import {collectionComponent, type CollectionComponent} from './components/collection.js'
 import {notifyComponent, type NotifyComponent} from './components/notify.js'
 import {retentionComponent} from './components/retention.js'
@@ -172,6 +173,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     // InfluxDB 1.x's /ping and /query for Grafana and the influx CLI (api-influx.ts)
     const config = () => current.loaded.config
     mountInfluxRoutes(server, {target: () => (store ? influxTarget(config(), store) : undefined), clock, log: log.child({component: 'influxql'}), listener: () => listenerUrl(config())})
+    mountPromRoutes(server, {store: () => store, clock, timeout: () => current.loaded.config.query.timeout})
   }
 
   const writeStatus = () => {

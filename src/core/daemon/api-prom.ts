@@ -1,0 +1,282 @@
+import type {Clock} from '../clock.js'
+import {tryParseDuration} from '../config/duration.js'
+import {InputError, UserError, errorMessage} from '../errors.js'
+import {metricName, selectorName} from '../query/ast.js'
+import {PromEvalError, type Value} from '../query/eval/engine.js'
+import {labelsKey, METRIC_NAME, type Labels} from '../query/eval/series.js'
+import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline, QueryTimeoutError} from '../query/deadline.js'
+import {loadSeries, readsFor, runInstant, runRange} from '../query/executor.js'
+import {parseQuery} from '../query/parser.js'
+import {parseTime} from '../query/time.js'
+import {needOptimizingCompiler} from '../runtime.js'
+import type {FullStore} from '../store/types.js'
+import type {ApiReply, ApiRequest, ApiServer} from './http-api.js'
+
+/**
+ * Prometheus' HTTP query API over mon's own query engine (query/executor.ts), so anything that
+ * speaks to Prometheus — Grafana's Prometheus data source, promtool, curl scripts — can query the
+ * daemon's store with mon's names (`cpu.usage_user{host="a"}`):
+ *
+ *   GET|POST /api/v1/query         query, time, timeout, lookback_delta
+ *   GET|POST /api/v1/query_range   query, start, end, step, timeout, lookback_delta
+ *   GET|POST /api/v1/labels        match[], (start, end accepted)
+ *   GET      /api/v1/label/{name}/values   match[]; `__name__` lists the metric names
+ *   GET|POST /api/v1/series        match[] (required), start, end
+ *   GET      /api/v1/metadata      always empty (mon keeps no metric metadata)
+ *
+ * Answers are Prometheus' JSON: `{"status":"success","data":{"resultType","result"}}`, times as
+ * Unix seconds, values as strings; errors `{"status":"error","errorType","error"}` with 400
+ * (bad_data: the query or a parameter), 422 (execution: the evaluator refused), 503 (timeout).
+ * Parameters come from the URL and, for POST, from a form body (api.ts merges the two as
+ * Prometheus does). Every route is under /api/, so it needs the API token like the rest.
+ */
+export interface PromApiOptions {
+  /** the daemon's store (undefined until it has opened it) */
+  store: () => FullStore | undefined
+  clock: Clock
+  /** the query budget when the request gives no `timeout`, a duration (config query.timeout; default 10s) */
+  timeout?: () => string | undefined
+}
+
+/** Prometheus' limit on points per series in a range query. */
+const MAX_POINTS = 11_000
+
+class PromApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const badData = (message: string) => new PromApiError(400, 'bad_data', message)
+
+export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
+  let serving = false
+  const route = (methods: string[], path: string, handler: (req: ApiRequest, store: FullStore) => Promise<unknown>) => {
+    const wrapped = async (req: ApiRequest): Promise<ApiReply> => {
+      // a daemon asked for queries is a query server (Grafana refreshing dashboards): the evaluator
+      // and the store's decoding need V8's optimizing compiler, which lean.js turned off
+      if (!serving) {
+        serving = true
+        needOptimizingCompiler()
+      }
+      try {
+        const store = opts.store()
+        if (!store) throw new PromApiError(503, 'unavailable', 'the store is not open yet')
+        return {json: {status: 'success', data: await handler(req, store)}}
+      } catch (error) {
+        const e = asPromError(error)
+        return {status: e.status, json: {status: 'error', errorType: e.errorType, error: e.message}}
+      }
+    }
+    for (const m of methods) api.route(m, path, wrapped)
+  }
+
+  const deadlineFor = (req: ApiRequest) => {
+    const given = req.query.get('timeout')
+    const configured = opts.timeout?.()
+    const budget = (configured === undefined ? undefined : tryParseDuration(configured)) || DEFAULT_QUERY_TIMEOUT_MS
+    const ms = given ? Math.min(duration(given, 'timeout'), budget) : budget
+    return new QueryDeadline(ms, opts.clock)
+  }
+
+  const lookbackOf = (req: ApiRequest) => {
+    const given = req.query.get('lookback_delta')
+    return given ? duration(given, 'lookback_delta') : undefined
+  }
+
+  route(['GET', 'POST'], '/api/v1/query', async (req, store) => {
+    const q = parsed(req)
+    const at = req.query.get('time') ? time(req.query.get('time')!, 'time', opts.clock.now()) : opts.clock.now()
+    const {value} = await runInstant(q, store, at, {deadline: deadlineFor(req), lookbackMs: lookbackOf(req)})
+    return instantData(value, at)
+  })
+
+  route(['GET', 'POST'], '/api/v1/query_range', async (req, store) => {
+    const now = opts.clock.now()
+    const start = time(required(req, 'start'), 'start', now)
+    const end = time(required(req, 'end'), 'end', now)
+    const stepText = required(req, 'step')
+    const step = duration(stepText, 'step')
+    if (end < start) throw badData('end timestamp must not be before start time')
+    if (step <= 0) throw badData('zero or negative query resolution step widths are not accepted. Try a positive integer')
+    if ((end - start) / step > MAX_POINTS) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)')
+    const q = parsed(req)
+    if (q.expr.kind === 'matrix' || q.expr.kind === 'string') throw badData(`invalid expression type "${q.expr.kind === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`)
+    const series = await runRange(q, store, start, end, step, {deadline: deadlineFor(req), lookbackMs: lookbackOf(req)})
+    return {
+      resultType: 'matrix',
+      result: sortByLabels(series).map((s) => ({metric: s.labels, values: s.samples.map((p) => [seconds(p.t), formatValue(p.v)])})),
+    }
+  })
+
+  route(['GET', 'POST'], '/api/v1/series', async (req, store) => {
+    const matches = req.query.getAll('match[]')
+    if (matches.length === 0) throw badData('no match[] parameter provided')
+    return matchingSeries(store, matches, req, opts.clock.now())
+  })
+
+  route(['GET', 'POST'], '/api/v1/labels', async (req, store) => {
+    const matches = req.query.getAll('match[]')
+    if (matches.length > 0) {
+      const names = new Set<string>()
+      for (const s of await matchingSeries(store, matches, req, opts.clock.now())) for (const k of Object.keys(s)) names.add(k)
+      return [...names].sort()
+    }
+    const names = new Set<string>([METRIC_NAME])
+    for (const m of await store.measurements()) for (const k of await store.tagKeys(m)) names.add(k)
+    return [...names].sort()
+  })
+
+  route(['GET'], '/api/v1/label/{name}/values', async (req, store) => {
+    const name = req.params.name!
+    const matches = req.query.getAll('match[]')
+    const values = new Set<string>()
+    if (matches.length > 0) {
+      for (const s of await matchingSeries(store, matches, req, opts.clock.now())) if (s[name] !== undefined) values.add(s[name])
+    } else if (name === METRIC_NAME) {
+      for (const m of await store.measurements()) {
+        for (const f of await store.fieldKeys(m)) if (f.type !== 'string') values.add(f.name === 'value' ? m : metricName(m, f.name))
+      }
+    } else {
+      for (const m of await store.measurements()) {
+        if ((await store.tagKeys(m)).includes(name)) for (const v of await store.tagValues(m, name)) values.add(v)
+      }
+    }
+    return [...values].sort()
+  })
+
+  route(['GET'], '/api/v1/metadata', async () => ({}))
+}
+
+/** The label sets of the series `match[]` selects with a point in [start, end] (default: everything up to now). */
+async function matchingSeries(store: FullStore, matches: string[], req: ApiRequest, now: number): Promise<Labels[]> {
+  const end = req.query.get('end') ? time(req.query.get('end')!, 'end', now) : now
+  const start = req.query.get('start') ? time(req.query.get('start')!, 'start', now) : 0
+  if (end < start) throw badData('end timestamp must not be before start time')
+  const out = new Map<string, Labels>()
+  for (const text of matches) {
+    const q = parseOrBad(text, 'match[]')
+    if (q.expr.kind !== 'vector') throw badData(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`)
+    if (selectorName(q.expr) === undefined) throw badData(`invalid parameter "match[]": ${JSON.stringify(text)} names no metric (mon reads one metric per selector)`)
+    // a read of every point in [start, end]: the lookback reaches back to `start`
+    const reads = readsFor(q.expr, end, end, {lookbackMs: Math.max(1, end - start)})
+    const {source} = await loadSeries(store, reads)
+    for (const s of source.select([], start, end)) if (s.samples.length > 0) out.set(labelsKey(s.labels), s.labels)
+  }
+  return [...out.values()].sort((a, b) => compareLabels(a, b))
+}
+
+function required(req: ApiRequest, name: string): string {
+  const v = req.query.get(name)
+  if (v === null || v === '') throw badData(`invalid parameter "${name}": cannot parse "" to a valid ${name === 'step' ? 'duration' : 'timestamp'}`)
+  return v
+}
+
+function parsed(req: ApiRequest) {
+  return parseOrBad(req.query.get('query') ?? '', 'query')
+}
+
+function parseOrBad(text: string, param: string) {
+  try {
+    return parseQuery(text)
+  } catch (error) {
+    throw badData(`invalid parameter "${param}": ${errorMessage(error)}`)
+  }
+}
+
+/** Prometheus' timestamps: Unix seconds with a fraction, or RFC 3339; mon's relative times (`now-1h`) too. */
+function time(text: string, name: string, now: number): number {
+  const s = text.trim()
+  if (/^-?\d+(\.\d+)?$/.test(s)) {
+    const ms = Math.round(Number(s) * 1000)
+    if (Number.isFinite(ms)) return ms
+  }
+  try {
+    return parseTime(s, now, name)
+  } catch {
+    throw badData(`invalid parameter "${name}": cannot parse "${text}" to a valid timestamp`)
+  }
+}
+
+/** Prometheus' durations: seconds as a number (`15`, `0.5`) or a duration (`1m`, `1h30m`). */
+function duration(text: string, name: string): number {
+  const s = text.trim()
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000)
+  const ms = tryParseDuration(s)
+  if (ms === undefined) throw badData(`invalid parameter "${name}": cannot parse "${text}" to a valid duration`)
+  return ms
+}
+
+function instantData(value: Value, at: number): {resultType: string; result: unknown} {
+  switch (value.type) {
+    case 'scalar':
+      return {resultType: 'scalar', result: [seconds(at), formatValue(value.v)]}
+    case 'string':
+      return {resultType: 'string', result: [seconds(at), value.v]}
+    case 'vector':
+      return {resultType: 'vector', result: value.elements.map((e) => ({metric: e.labels, value: [seconds(e.t), formatValue(e.v)]}))}
+    case 'matrix':
+      return {resultType: 'matrix', result: sortByLabels(value.series).map((s) => ({metric: s.labels, values: s.samples.map((p) => [seconds(p.t), formatValue(p.v)])}))}
+  }
+}
+
+function sortByLabels<T extends {labels: Labels}>(series: T[]): T[] {
+  return [...series].sort((a, b) => compareLabels(a.labels, b.labels))
+}
+
+/** Prometheus' label-set order: by sorted names, then values. */
+function compareLabels(a: Labels, b: Labels): number {
+  const ka = Object.keys(a).sort()
+  const kb = Object.keys(b).sort()
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1
+    const va = a[ka[i]!]!
+    const vb = b[kb[i]!]!
+    if (va !== vb) return va < vb ? -1 : 1
+  }
+  return ka.length - kb.length
+}
+
+/** A time in Unix seconds (ms precision), as Prometheus writes it: a JSON number. */
+function seconds(ms: number): number {
+  return ms / 1000
+}
+
+/**
+ * A sample value as Prometheus writes it (Go's strconv.FormatFloat(v, 'f', -1, 64)): the shortest
+ * digits that read back as the same double, never an exponent; `+Inf`, `-Inf`, `NaN`.
+ */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (v === Number.POSITIVE_INFINITY) return '+Inf'
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf'
+  if (Object.is(v, -0)) return '-0'
+  const s = String(v)
+  const e = s.indexOf('e')
+  if (e < 0) return s
+  // JavaScript switches to an exponent below 1e-6 and from 1e21: spell the digits out
+  const negative = s.startsWith('-')
+  const mantissa = s.slice(negative ? 1 : 0, e)
+  const exponent = Number(s.slice(e + 1))
+  const dot = mantissa.indexOf('.')
+  const digits = mantissa.replace('.', '')
+  const point = (dot < 0 ? mantissa.length : dot) + exponent
+  let out: string
+  if (point <= 0) out = `0.${'0'.repeat(-point)}${digits}`
+  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length)
+  else out = `${digits.slice(0, point)}.${digits.slice(point)}`
+  return negative ? `-${out}` : out
+}
+
+function asPromError(error: unknown): PromApiError {
+  if (error instanceof PromApiError) return error
+  if (error instanceof QueryTimeoutError) return new PromApiError(503, 'timeout', `query timed out in expression evaluation: ${error.message}`)
+  if (error instanceof PromEvalError) return new PromApiError(422, 'execution', error.message)
+  if (error instanceof InputError) return new PromApiError(400, 'bad_data', error.message)
+  if (error instanceof UserError) return new PromApiError(422, 'execution', error.message)
+  throw error
+}
