@@ -69,6 +69,8 @@ export interface AppliedRecord {
   record: DeliveredRecord
 }
 
+const RECENT = 20
+
 export type ApplyResult = 'lease' | 'record' | 'ignored'
 
 export function deliveredKeyString(k: DeliveredKey): string {
@@ -95,6 +97,8 @@ export class NotifierLedger {
   readonly records = new Map<string, AppliedRecord>()
   /** the last record that counted, any key */
   lastRecord: AppliedRecord | undefined
+  /** the last few records that counted, oldest first (status) */
+  readonly recent: AppliedRecord[] = []
 
   /** Applies the message at `seq`, stamped `at` (ms) by the log. Messages at or below lastSeq are skipped. */
   apply(seq: number, at: number, msg: HaNotifyMessage): ApplyResult {
@@ -107,6 +111,8 @@ export class NotifierLedger {
       const applied = {seq, at, record: msg}
       this.records.set(deliveredKeyString(msg.key), applied)
       this.lastRecord = applied
+      this.recent.push(applied)
+      if (this.recent.length > RECENT) this.recent.shift()
       return 'record'
     }
     return 'ignored'

@@ -1,5 +1,5 @@
 import {randomUUID} from 'node:crypto'
-import {DeliverPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type NatsConnection} from 'nats'
+import {consumerOpts, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamSubscription, type NatsConnection} from 'nats'
 import type {Clock} from '../clock.js'
 import {parseDuration} from '../config/duration.js'
 import {errorMessage} from '../errors.js'
@@ -8,7 +8,7 @@ import type {ClaimedRow} from '../notify/deliver/outbox.js'
 import type {SendGate, SendStamp} from '../notify/deliver/sender.js'
 import {sleep, type Timer, type TimerHandle} from '../scheduler/timer.js'
 import type {ClusterConfig} from './config.js'
-import {NotifierLedger, transitionDedupKey, type DeliveredKey, type DeliveredRecord, type HaNotifyMessage, type LeaseMessage} from './ha-notify.js'
+import {NotifierLedger, transitionDedupKey, type AppliedRecord, type DeliveredKey, type DeliveredRecord, type HaNotifyMessage, type LeaseMessage} from './ha-notify.js'
 import {clusterNames} from './nats.js'
 
 /**
@@ -46,10 +46,28 @@ export interface NotifierFacts {
   term?: number
   /** RFC 3339, log time */
   leaseExpiresAt?: string
-  lastDelivered?: {member: string; receiver: string; channel: string; groupKey: string; kind: string; dedupKey: string; at: string; seq: number}
+  lastDelivered?: DeliveredView
+  /** the last deliveries recorded (up to 20), oldest first */
+  recent: DeliveredView[]
   /** log sequence read up to */
   seq: number
   lastError?: string
+}
+
+export interface DeliveredView {
+  member: string
+  receiver: string
+  channel: string
+  groupKey: string
+  kind: string
+  dedupKey: string
+  /** log time of the record */
+  at: string
+  seq: number
+}
+
+function deliveredView(r: AppliedRecord): DeliveredView {
+  return {member: r.record.member, receiver: r.record.key.receiver, channel: r.record.key.channel, groupKey: r.record.key.groupKey, kind: r.record.kind, dedupKey: r.record.dedupKey, at: new Date(r.at).toISOString(), seq: r.seq}
 }
 
 const encoder = new TextEncoder()
@@ -92,7 +110,7 @@ export class JetStreamNotifier implements SendGate {
   private readonly margin: number
   private readonly log: Logger
   private js!: JetStreamClient
-  private messages: ConsumerMessages | undefined
+  private messages: JetStreamSubscription | undefined
   private consuming: Promise<void> | undefined
   private tickHandle: TimerHandle | undefined
   private stopped = false
@@ -238,11 +256,13 @@ export class JetStreamNotifier implements SendGate {
   private async consumeLoop(): Promise<void> {
     while (!this.stopped) {
       try {
-        const consumer = await this.js.consumers.get(this.names.notifyStream, {
-          ...(this.ledger.lastSeq > 0 ? {deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.ledger.lastSeq + 1} : {deliver_policy: DeliverPolicy.All}),
-        })
-        this.messages = await consumer.consume({max_messages: 1000})
-        if (this.stopped) this.messages.stop()
+        // an ordered push consumer: the client recreates it (from where it got to) when a server
+        // dies; nats-server 2.9 does not serve the newer ordered pull consumers
+        const opts = consumerOpts().orderedConsumer()
+        if (this.ledger.lastSeq > 0) opts.startSequence(this.ledger.lastSeq + 1)
+        else opts.deliverAll()
+        this.messages = await this.js.subscribe(this.names.notifySubjects, opts)
+        if (this.stopped) this.messages.unsubscribe()
         for await (const m of this.messages) {
           let msg: HaNotifyMessage | undefined
           try {
@@ -312,20 +332,8 @@ export class JetStreamNotifier implements SendGate {
       active: this.isActive(),
       caughtUp: this.caughtUp,
       ...(h ? {notifier: h.member, term: h.term, leaseExpiresAt: new Date(h.expiresAt).toISOString()} : {}),
-      ...(last
-        ? {
-            lastDelivered: {
-              member: last.record.member,
-              receiver: last.record.key.receiver,
-              channel: last.record.key.channel,
-              groupKey: last.record.key.groupKey,
-              kind: last.record.kind,
-              dedupKey: last.record.dedupKey,
-              at: new Date(last.at).toISOString(),
-              seq: last.seq,
-            },
-          }
-        : {}),
+      ...(last ? {lastDelivered: deliveredView(last)} : {}),
+      recent: this.ledger.recent.map(deliveredView),
       seq: this.ledger.lastSeq,
       ...(this.lastError ? {lastError: this.lastError} : {}),
     }
@@ -343,7 +351,7 @@ export class JetStreamNotifier implements SendGate {
       const msg: LeaseMessage = {type: 'lease', op: 'release', member: this.opts.member, leaseMs: this.leaseMs}
       await this.js.publish(this.names.notifyLeaseSubject, encoder.encode(JSON.stringify(msg)), {timeout: 2000}).catch(() => {})
     }
-    this.messages?.stop()
+    this.messages?.unsubscribe()
     await this.consuming?.catch(() => {})
   }
 }
@@ -363,15 +371,14 @@ export async function notifierStatus(nc: NatsConnection, cluster: ClusterConfig,
   }
   const ledger = new NotifierLedger()
   if (last > 0) {
-    const consumer = await nc.jetstream().consumers.get(names.notifyStream, {deliver_policy: DeliverPolicy.All})
-    const messages = await consumer.consume({max_messages: 1000})
+    const messages = await nc.jetstream().subscribe(names.notifySubjects, consumerOpts().orderedConsumer().deliverAll())
     for await (const m of messages) {
       try {
         ledger.apply(m.seq, Math.floor(m.info.timestampNanos / 1_000_000), JSON.parse(decoder.decode(m.data)) as HaNotifyMessage)
       } catch {}
       if (m.seq >= last) break
     }
-    messages.stop()
+    messages.unsubscribe()
   }
   const h = ledger.holder
   const r = ledger.lastRecord
@@ -380,9 +387,7 @@ export async function notifierStatus(nc: NatsConnection, cluster: ClusterConfig,
     term: h?.term ?? null,
     leaseExpiresAt: h ? new Date(h.expiresAt).toISOString() : null,
     expired: h ? now >= h.expiresAt : true,
-    lastDelivered: r
-      ? {member: r.record.member, receiver: r.record.key.receiver, channel: r.record.key.channel, groupKey: r.record.key.groupKey, kind: r.record.kind, dedupKey: r.record.dedupKey, at: new Date(r.at).toISOString(), seq: r.seq}
-      : null,
+    lastDelivered: r ? deliveredView(r) : null,
     seq: ledger.lastSeq,
   }
 }
