@@ -324,4 +324,24 @@ it('pages exactly once per group transition through kills and a pause of the not
   // dedup keys name transitions: every other page has a key of its own
   const keys = all.filter((p) => !(p.job === 'c' && p.status === 'firing')).map((p) => p.dedupKey)
   assert.equal(new Set(keys).size, keys.length, 'one dedup key per transition')
+
+  // a clean shutdown (SIGTERM) hands the lease back: another daemon takes over, nothing is re-sent
+  const exited = new Promise<number | null>((r) => last.proc!.once('exit', (code) => r(code)))
+  last.proc!.kill('SIGTERM')
+  assert.equal(await exited, 0, last.log.slice(-3000))
+  const successor = await waitNotifier(
+    daemons.filter((d) => d !== last),
+    'a notifier after the clean shutdown',
+  )
+  // two notifier ticks after the takeover: the first flushes every group that is due
+  const tookOver = Date.now()
+  const lastTick = async () => {
+    const res = await fetch(`${successor.url}/api/v1/status`, {headers: {Authorization: `Bearer ${TOKEN}`}})
+    const at = ((await res.json()) as DaemonStatusView).notify.lastTickAt
+    return at === null ? 0 : Date.parse(at)
+  }
+  let firstTick = 0
+  await waitFor(async () => (firstTick = await lastTick()) > tookOver, 'the new notifier ticks', 30_000)
+  await waitFor(async () => (await lastTick()) > firstTick, 'and ticks again', 30_000)
+  assert.equal(hook.requests.length, all.length, `the takeover sent nothing: ${JSON.stringify(hook.requests.slice(all.length).map(pageOf))}`)
 })

@@ -133,6 +133,18 @@ describe('shared notification log', () => {
     assert.equal(transitionDedupKey(key, l.prevOf(key), 'firing', ['f1'], []), late.dedupKey)
   })
 
+  it('forgets records older than the horizon at the same point of the log on every daemon', () => {
+    const l = new NotifierLedger(100_000)
+    l.apply(1, 1000, lease('d1'))
+    l.apply(2, 1100, record('d1', 1))
+    l.apply(3, 50_000, lease('d1', 'renew'))
+    assert.equal(l.records.size, 1)
+    l.apply(4, 90_000, lease('d1'))
+    l.apply(5, 170_000, lease('d1')) // a new term (expired), and past the horizon: pruned
+    assert.equal(l.records.size, 0)
+    assert.equal(l.prevOf(key), 0)
+  })
+
   it('a dedup key names one transition: fingerprint order does not matter, the record it follows does', () => {
     assert.equal(transitionDedupKey(key, 3, 'firing', ['a', 'b'], []), transitionDedupKey(key, 3, 'firing', ['b', 'a'], []))
     assert.notEqual(transitionDedupKey(key, 3, 'firing', ['a'], []), transitionDedupKey(key, 4, 'firing', ['a'], []))

@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto'
+import type {SendGate} from '../notify/deliver/sender.js'
 
 /**
  * HA notifications (docs/cluster.md#notifications): which daemon of a cluster sends, and what was
@@ -70,6 +71,7 @@ export interface AppliedRecord {
 }
 
 const RECENT = 20
+const PRUNE_EVERY_MS = 60_000
 
 export type ApplyResult = 'lease' | 'record' | 'ignored'
 
@@ -88,6 +90,20 @@ export function transitionDedupKey(k: DeliveredKey, prev: number, status: string
   return createHash('sha256').update(body).digest('hex').slice(0, 32)
 }
 
+/**
+ * The seam the notify component uses (so a Kafka implementation could follow): a lease whose
+ * holder sends, fenced by {@link SendGate} before each send, and the shared log it reads.
+ */
+export interface NotifierLease extends SendGate {
+  readonly member: string
+  readonly ledger: NotifierLedger
+  start(): Promise<void>
+  /** stops renewing and hands the lease back when holding it */
+  stop(): Promise<void>
+  /** may this process send now, by its own clock */
+  isActive(now?: number): boolean
+}
+
 /** The state every daemon derives from the log, message by message, identically. */
 export class NotifierLedger {
   holder: LeaseHolder | undefined
@@ -100,10 +116,20 @@ export class NotifierLedger {
   /** the last few records that counted, oldest first (status) */
   readonly recent: AppliedRecord[] = []
 
+  private lastPruneAt = 0
+
+  /**
+   * @param horizonMs records older than this (log time) are forgotten, on every daemon at the same
+   *   point of the log; shorter than the stream's max_age, so a daemon that starts later (and reads
+   *   only what the stream still has) computes the same state
+   */
+  constructor(private readonly horizonMs: number = Infinity) {}
+
   /** Applies the message at `seq`, stamped `at` (ms) by the log. Messages at or below lastSeq are skipped. */
   apply(seq: number, at: number, msg: HaNotifyMessage): ApplyResult {
     if (seq <= this.lastSeq) return 'ignored'
     this.lastSeq = seq
+    if (at - this.lastPruneAt >= PRUNE_EVERY_MS) this.prune(at)
     if (msg.type === 'lease') return this.applyLease(seq, at, msg)
     if (msg.type === 'delivered') {
       const h = this.holder
@@ -138,6 +164,12 @@ export class NotifierLedger {
     // a holder renewing after its own lease ran out starts a new term, so its old records stop counting
     this.holder = {member: msg.member, term: seq, expiresAt: at + msg.leaseMs, renewedAt: at}
     return 'lease'
+  }
+
+  private prune(at: number): void {
+    this.lastPruneAt = at
+    if (!Number.isFinite(this.horizonMs)) return
+    for (const [k, r] of this.records) if (r.at < at - this.horizonMs) this.records.delete(k)
   }
 
   /** The sequence of the last counted record for a key (0: none). */

@@ -5,10 +5,10 @@ import {parseDuration} from '../config/duration.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {ClaimedRow} from '../notify/deliver/outbox.js'
-import type {SendGate, SendStamp} from '../notify/deliver/sender.js'
+import type {SendStamp} from '../notify/deliver/sender.js'
 import {sleep, type Timer, type TimerHandle} from '../scheduler/timer.js'
 import type {ClusterConfig} from './config.js'
-import {NotifierLedger, transitionDedupKey, type AppliedRecord, type DeliveredKey, type DeliveredRecord, type HaNotifyMessage, type LeaseMessage} from './ha-notify.js'
+import {NotifierLedger, transitionDedupKey, type AppliedRecord, type NotifierLease, type DeliveredKey, type DeliveredRecord, type HaNotifyMessage, type LeaseMessage} from './ha-notify.js'
 import {clusterNames} from './nats.js'
 
 /**
@@ -103,8 +103,13 @@ export async function ensureNotifyStream(nc: NatsConnection, cluster: ClusterCon
   }
 }
 
-export class JetStreamNotifier implements SendGate {
-  readonly ledger = new NotifierLedger()
+/** records are kept (while not renewed by a newer one) for half the stream's max_age */
+export function recordHorizon(cluster: ClusterConfig): number {
+  return Math.floor(parseDuration(cluster.stream.max_age) / 2)
+}
+
+export class JetStreamNotifier implements NotifierLease {
+  readonly ledger: NotifierLedger
   private readonly names
   private readonly leaseMs: number
   private readonly margin: number
@@ -125,6 +130,7 @@ export class JetStreamNotifier implements SendGate {
 
   constructor(private readonly opts: HaNotifierOptions) {
     this.names = clusterNames(opts.cluster)
+    this.ledger = new NotifierLedger(recordHorizon(opts.cluster))
     this.leaseMs = parseDuration(opts.cluster.ha.lease)
     this.margin = leaseMargin(this.leaseMs)
     this.log = opts.log ?? silentLogger
@@ -369,7 +375,7 @@ export async function notifierStatus(nc: NatsConnection, cluster: ClusterConfig,
   } catch {
     last = 0
   }
-  const ledger = new NotifierLedger()
+  const ledger = new NotifierLedger(recordHorizon(cluster))
   if (last > 0) {
     const messages = await nc.jetstream().subscribe(names.notifySubjects, consumerOpts().orderedConsumer().deliverAll())
     for await (const m of messages) {

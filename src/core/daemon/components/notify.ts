@@ -12,7 +12,8 @@ import {Outbox} from '../../notify/deliver/outbox.js'
 import {NotificationLog} from '../../notify/deliver/nflog.js'
 import type {ComponentContext, DaemonComponent, DaemonConfig} from '../component.js'
 import {NotifyLoop} from '../notify-loop.js'
-import {JetStreamNotifier} from '../../cluster/jetstream-ha-notify.js'
+import {JetStreamNotifier, type NotifierFacts} from '../../cluster/jetstream-ha-notify.js'
+import type {NotifierLease} from '../../cluster/ha-notify.js'
 import {connectNats, memberId} from '../../cluster/nats.js'
 import type {NatsConnection} from 'nats'
 
@@ -53,7 +54,7 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
   let routes = false
   // HA mode (cluster.enabled && cluster.ha.enabled, docs/cluster.md#notifications): only the
   // daemon holding the notifier lease has a dispatcher and sends; the others keep the alerts
-  let ha: {nc: NatsConnection; notifier: JetStreamNotifier; cfg: DaemonConfig; transitions: Promise<void>} | undefined
+  let ha: {nc: NatsConnection; notifier: NotifierLease & {facts(): NotifierFacts}; cfg: DaemonConfig; transitions: Promise<void>} | undefined
 
   // an ack or a silence from the API: the notifier acts on it now, not at its next poll
   const newIncidents = (cfg: DaemonConfig) =>
@@ -185,6 +186,8 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
       return 'notify'
     },
     async stop(deadline) {
+      // HA: a hand-over in progress finishes first; the lease is released once in-flight sends are recorded
+      if (ha) await ha.transitions.catch(() => {})
       if (notifyLoop) {
         const notified = await notifyLoop.stop(deadline).catch((err) => {
           log.error('stopping the notifier failed; unsent notifications stay in the outbox', {error: errorMessage(err)})
