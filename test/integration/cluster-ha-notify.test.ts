@@ -17,7 +17,7 @@ import {after, before, it} from 'node:test'
 import type {NotifierFacts} from '../../src/core/cluster/jetstream-ha-notify.js'
 import type {DaemonStatusView} from '../../src/core/daemon/status.js'
 import {startCapture, type CaptureServer, type CapturedRequest} from '../helpers/capture.js'
-import {BIN} from '../helpers/cli.js'
+import {BIN, runMon} from '../helpers/cli.js'
 import {startNatsCluster, type NatsCluster} from '../helpers/nats.js'
 import {startInfluxd, tempDir, waitFor, type RunningServer} from '../helpers/servers.js'
 
@@ -200,6 +200,16 @@ after(async () => {
 it('pages exactly once per group transition through kills and a pause of the notifier', {timeout: 600_000}, async () => {
   // steady state: exactly one of the three sends
   let n = await waitNotifier(daemons, 'a notifier elected')
+  // `mon status` names it, on it and on the others
+  const st = await runMon(['status', '--config', n.config])
+  assert.equal(st.code, 0, st.stderr)
+  assert.match(st.stdout, new RegExp(`notifier +this daemon \\(${n.member}\\), lease until `))
+  const other = daemons.find((d) => d !== n)!
+  const stJson = await runMon(['status', '--config', other.config, '--json'])
+  assert.equal(stJson.code, 0, stJson.stderr)
+  const otherView = (JSON.parse(stJson.stdout) as {daemon: DaemonStatusView}).daemon
+  assert.equal(otherView.notifier?.notifier, n.member)
+  assert.equal(otherView.notifier?.active, false)
   up.a = 0
   await waitPages('a', 'firing', 1)
   await waitRecorded(n, 'a', 'firing')

@@ -49,6 +49,8 @@ export interface NotifierFacts {
   lastDelivered?: DeliveredView
   /** the last deliveries recorded (up to 20), oldest first */
   recent: DeliveredView[]
+  /** sends this daemon held back because its lease was not valid by its own clock (fencing) */
+  fenced: number
   /** log sequence read up to */
   seq: number
   lastError?: string
@@ -127,6 +129,7 @@ export class JetStreamNotifier implements NotifierLease {
   private caughtUp = false
   private lastError: string | undefined
   private waiters: Array<{seq: number; resolve: () => void}> = []
+  private fenced = 0
 
   constructor(private readonly opts: HaNotifierOptions) {
     this.names = clusterNames(opts.cluster)
@@ -160,7 +163,10 @@ export class JetStreamNotifier implements NotifierLease {
   // ---------------------------------------------------------------- the sender's gate
 
   before(row: ClaimedRow): SendStamp | undefined {
-    if (!this.isActive()) return undefined
+    if (!this.isActive()) {
+      this.fenced++
+      return undefined
+    }
     const n = row.notification
     if ((n.kind === 'firing' || n.kind === 'resolved') && n.routeId) {
       const key: DeliveredKey = {routeId: n.routeId, groupKey: n.groupKey, receiver: row.receiver, channel: row.channel}
@@ -340,6 +346,7 @@ export class JetStreamNotifier implements NotifierLease {
       ...(h ? {notifier: h.member, term: h.term, leaseExpiresAt: new Date(h.expiresAt).toISOString()} : {}),
       ...(last ? {lastDelivered: deliveredView(last)} : {}),
       recent: this.ledger.recent.map(deliveredView),
+      fenced: this.fenced,
       seq: this.ledger.lastSeq,
       ...(this.lastError ? {lastError: this.lastError} : {}),
     }
