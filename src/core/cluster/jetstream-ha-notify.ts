@@ -143,12 +143,27 @@ export class JetStreamNotifier implements NotifierLease {
     return this.opts.member
   }
 
-  /** Creates the stream if needed and starts reading it; claims the lease once caught up. */
+  /**
+   * Creates the stream if needed and starts reading it; claims the lease once caught up. JetStream
+   * may have no stream leader for a moment (a cluster starting, an election): retried for
+   * 10 × `nats.timeout`, then the start fails with the reason.
+   */
   async start(): Promise<void> {
     this.js = this.opts.nc.jetstream()
-    await ensureNotifyStream(this.opts.nc, this.opts.cluster)
-    const jsm = await this.opts.nc.jetstreamManager()
-    this.startSeq = (await jsm.streams.info(this.names.notifyStream)).state.last_seq
+    const {clock, timer} = this.opts
+    const giveUpAt = clock.now() + 10 * parseDuration(this.opts.cluster.nats.timeout)
+    for (;;) {
+      try {
+        await ensureNotifyStream(this.opts.nc, this.opts.cluster)
+        const jsm = await this.opts.nc.jetstreamManager()
+        this.startSeq = (await jsm.streams.info(this.names.notifyStream)).state.last_seq
+        break
+      } catch (err) {
+        if (clock.now() >= giveUpAt) throw new Error(`cannot open the notify stream ${this.names.notifyStream}: ${errorMessage(err)}`)
+        this.log.warn('notifier: the notify stream is not available yet, retrying', {error: errorMessage(err)})
+        await sleep(timer, 1000)
+      }
+    }
     if (this.startSeq === 0) this.caughtUp = true
     this.consuming = this.consumeLoop()
     this.arm(0)
