@@ -14,7 +14,9 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, it} from 'node:test'
-import type {NotifierFacts} from '../../src/core/cluster/jetstream-ha-notify.js'
+import {notifierStatus, type NotifierFacts} from '../../src/core/cluster/jetstream-ha-notify.js'
+import {clusterSchema} from '../../src/core/cluster/config.js'
+import {connectNats} from '../../src/core/cluster/nats.js'
 import type {DaemonStatusView} from '../../src/core/daemon/status.js'
 import {startCapture, type CaptureServer, type CapturedRequest} from '../helpers/capture.js'
 import {BIN, runMon} from '../helpers/cli.js'
@@ -101,6 +103,29 @@ async function notifierOf(d: Daemon): Promise<NotifierFacts | undefined> {
   const res = await fetch(`${d.url}/api/v1/status`, {headers: {Authorization: `Bearer ${TOKEN}`}, signal: AbortSignal.timeout(2000)})
   if (!res.ok) return undefined
   return ((await res.json()) as DaemonStatusView).notifier
+}
+
+async function statusOf(d: Daemon): Promise<DaemonStatusView> {
+  const res = await fetch(`${d.url}/api/v1/status`, {headers: {Authorization: `Bearer ${TOKEN}`}, signal: AbortSignal.timeout(2000)})
+  return (await res.json()) as DaemonStatusView
+}
+
+/** Waits until the daemon's notifier loop has ticked `n` times from now (each tick flushes what is due). */
+async function waitTicks(d: Daemon, n: number): Promise<void> {
+  let since = Date.now()
+  for (let i = 0; i < n; i++) {
+    let at = 0
+    await waitFor(
+      async () => {
+        const t = (await statusOf(d)).notify.lastTickAt
+        at = t === null ? 0 : Date.parse(t)
+        return at > since
+      },
+      `${d.member}'s notifier ticks`,
+      30_000,
+    )
+    since = at
+  }
 }
 
 /** Waits until one of `among` says it is the notifier, and returns it. */
@@ -312,6 +337,17 @@ it('pages exactly once per group transition through kills and a pause of the not
     30_000,
   )
 
+  // a reload (SIGHUP) with a changed notify config rebuilds the notifier's dispatcher from the
+  // shared log: b, c and f still fire and are not paged again
+  const before = hook.requests.length
+  const reloaded = await waitNotifier(daemons, 'the notifier before the reload')
+  writeFileSync(reloaded.config, configFor(reloaded).replace('repeat_interval: 1h', 'repeat_interval: 2h'))
+  reloaded.proc!.kill('SIGHUP')
+  await waitFor(async () => (await statusOf(reloaded)).reload.count === 1, 'the reload applied', 30_000)
+  assert.equal((await statusOf(reloaded)).reload.ok, true)
+  await waitTicks(reloaded, 2)
+  assert.equal(hook.requests.length, before, `nothing paged again after the reload: ${JSON.stringify(hook.requests.slice(before).map(pageOf))}`)
+
   // everything resolves
   up.b = 1
   up.c = 1
@@ -351,6 +387,20 @@ it('pages exactly once per group transition through kills and a pause of the not
   const keys = all.filter((p) => !(p.job === 'c' && p.status === 'firing')).map((p) => p.dedupKey)
   assert.equal(new Set(keys).size, keys.length, 'one dedup key per transition')
 
+  // notifierStatus reads the same from the stream, without a daemon (for `mon status`)
+  const cluster = clusterSchema.parse({enabled: true, nats: {servers: nats.urls}, name: 'hatest', ha: {enabled: true, lease: '3s'}})
+  const nc = await connectNats(cluster.nats, {name: 'mon-test'})
+  try {
+    const fromStream = await notifierStatus(nc, cluster, Date.now())
+    const fromDaemon = (await notifierOf(last))!
+    assert.equal(fromStream.notifier, last.member)
+    assert.equal(fromStream.term, fromDaemon.term)
+    assert.ok(fromStream.seq >= fromDaemon.lastDelivered!.seq)
+    assert.equal(fromStream.lastDelivered?.dedupKey, fromDaemon.lastDelivered!.dedupKey)
+  } finally {
+    await nc.close()
+  }
+
   // a clean shutdown (SIGTERM) hands the lease back: another daemon takes over, nothing is re-sent
   const exited = new Promise<number | null>((r) => last.proc!.once('exit', (code) => r(code)))
   last.proc!.kill('SIGTERM')
@@ -360,14 +410,6 @@ it('pages exactly once per group transition through kills and a pause of the not
     'a notifier after the clean shutdown',
   )
   // two notifier ticks after the takeover: the first flushes every group that is due
-  const tookOver = Date.now()
-  const lastTick = async () => {
-    const res = await fetch(`${successor.url}/api/v1/status`, {headers: {Authorization: `Bearer ${TOKEN}`}})
-    const at = ((await res.json()) as DaemonStatusView).notify.lastTickAt
-    return at === null ? 0 : Date.parse(at)
-  }
-  let firstTick = 0
-  await waitFor(async () => (firstTick = await lastTick()) > tookOver, 'the new notifier ticks', 30_000)
-  await waitFor(async () => (await lastTick()) > firstTick, 'and ticks again', 30_000)
+  await waitTicks(successor, 2)
   assert.equal(hook.requests.length, all.length, `the takeover sent nothing: ${JSON.stringify(hook.requests.slice(all.length).map(pageOf))}`)
 })
