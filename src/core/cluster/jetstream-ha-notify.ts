@@ -400,12 +400,15 @@ export async function notifierStatus(nc: NatsConnection, cluster: ClusterConfig,
   const ledger = new NotifierLedger(recordHorizon(cluster))
   if (last > 0) {
     const messages = await nc.jetstream().subscribe(names.notifySubjects, consumerOpts().orderedConsumer().deliverAll())
+    // a stream that stops delivering (no leader) ends the read: what was read so far is the answer
+    const giveUp = setTimeout(() => messages.unsubscribe(), 10 * parseDuration(cluster.nats.timeout))
     for await (const m of messages) {
       try {
         ledger.apply(m.seq, Math.floor(m.info.timestampNanos / 1_000_000), JSON.parse(decoder.decode(m.data)) as HaNotifyMessage)
       } catch {}
       if (m.seq >= last) break
     }
+    clearTimeout(giveUp)
     messages.unsubscribe()
   }
   const h = ledger.holder
