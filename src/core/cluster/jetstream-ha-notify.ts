@@ -310,6 +310,8 @@ export class JetStreamNotifier implements NotifierLease {
   }
 
   private applyOne(seq: number, at: number, msg: HaNotifyMessage | undefined): void {
+    // the log is read again: an earlier error (a publish or read during an election) is over
+    this.lastError = undefined
     if (msg === undefined) {
       this.ledger.lastSeq = Math.max(this.ledger.lastSeq, seq)
     } else {
