@@ -7,7 +7,8 @@
  * SIGSTOPs it past its lease and SIGCONTs it. At the end every group got exactly one firing and
  * one resolved notification, except the one group whose notifier was killed between send and
  * record: that one got its firing twice, with the same dedup key. Nothing waits a fixed time: every
- * step waits for a condition.
+ * step waits for a condition. MON_HA_TEST_DUMP=<dir> keeps the daemons' logs, the last notifier's
+ * facts and the store's content there (debugging).
  */
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
