@@ -113,6 +113,7 @@ function renderDaemon(d: DaemonStatusView, now: number): string[] {
   lines.push(`alerts     ${formatAlertCounts(d.alerts)}`)
   const si = d.sharedIncidents
   if (si) lines.push(`incidents  shared through NATS stream ${si.stream}: applied ${si.appliedSeq} of ${si.streamSeq}${si.lag > 0 ? c.yellow(` (${si.lag} behind)`) : ''}${si.lastError ? c.red(`; ${si.lastError}`) : ''}`)
+  if (d.notifier) lines.push(`notifier   ${notifierLine(d.notifier, now, c)}`)
   if (d.maintenance.enabled) lines.push(`retention  ${d.maintenance.lastRunAt ? `last pass ${ago(now, d.maintenance.lastRunAt)}${d.maintenance.lastError ? c.red(`: ${d.maintenance.lastError}`) : ''}` : 'first pass within 5m'}`)
   if (d.reload.count > 0) lines.push(`reload     ${d.reload.count} so far, last ${d.reload.lastAt ? ago(now, d.reload.lastAt) : ''}: ${d.reload.ok ? 'applied' : c.red(`rejected: ${(d.reload.lastError ?? '').split('\n')[0]}`)}`)
 
@@ -158,6 +159,14 @@ function droppedCell(i: InputView): string {
   if (i.dropped === 0) return '0'
   const reasons = Object.entries(i.droppedBy).map(([reason, n]) => `${n} ${reason}`)
   return reasons.length > 0 ? `${i.dropped} (${reasons.join(', ')})` : String(i.dropped)
+}
+
+/** cluster HA (docs/cluster.md#notifications): who sends, until when, the last delivery recorded */
+function notifierLine(n: NonNullable<DaemonStatusView['notifier']>, now: number, c: ReturnType<typeof color>): string {
+  const who = n.notifier === undefined ? c.red('none (the lease is free)') : n.active ? c.green(`this daemon (${n.member})`) : `${n.notifier}${n.notifier === n.member ? c.red(' (this daemon, lease not valid here)') : ''}`
+  const lease = n.leaseExpiresAt ? `, lease until ${n.leaseExpiresAt}` : ''
+  const last = n.lastDelivered ? `; last delivered ${n.lastDelivered.kind} ${n.lastDelivered.groupKey} ${ago(now, n.lastDelivered.at)}` : ''
+  return `${who}${lease}${last}${n.caughtUp ? '' : c.dim(' (still reading the log)')}${n.lastError ? c.red(`; ${n.lastError}`) : ''}`
 }
 
 function outboxLine(o: Record<string, number>): string {

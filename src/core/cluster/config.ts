@@ -77,7 +77,7 @@ export const clusterSchema = section({
   // ── HA alerting and shared incidents (docs/cluster.md#ha) ──
   ha: section({
     enabled: bool().default(false),
-    /** the notifier's lease: another daemon takes over at most this long after the notifier stops renewing */
+    /** the notifier's lease: another daemon takes over about lease + lease/3 after the notifier stops renewing (docs/cluster.md#notifications) */
     lease: duration({positive: true}).default('15s'),
   }).prefault({}),
 })

@@ -86,6 +86,9 @@ export function clusterNames(cluster: Pick<ClusterConfig, 'name'>) {
     /** notifications: the stream whose message-id dedup keeps one send per group transition */
     notifyStream: `${up}_NOTIFY`,
     notifySubjects: `${p}.notify.>`,
+    /** HA notify: the notifier lease's claim/renew/release messages, and the delivered records (shared nflog) */
+    notifyLeaseSubject: `${p}.notify.lease`,
+    notifyLogSubject: `${p}.notify.log`,
     /** KV bucket holding the notifier lease */
     leaseBucket: `${up}_LEASE`,
   }

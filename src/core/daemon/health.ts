@@ -73,7 +73,9 @@ export function assessHealth(f: DaemonFacts): Health {
     ? {status: 'disabled', message: 'no notify.route configured: alerts are not delivered'}
     : f.outbox.dead > 0
       ? {status: 'degraded', message: `${plural(f.outbox.dead, 'dead notification')} (mon notify outbox)`}
-      : {status: 'ok', message: `${f.outbox.pending + f.outbox.sending} pending, ${f.outbox.delivered} delivered`}
+      : f.notifier?.lastError !== undefined
+        ? {status: 'degraded', message: `cluster notifier lease: ${f.notifier.lastError}`}
+        : {status: 'ok', message: `${f.outbox.pending + f.outbox.sending} pending, ${f.outbox.delivered} delivered${f.notifier ? `; notifier: ${f.notifier.active ? 'this daemon' : (f.notifier.notifier ?? 'none')}` : ''}`}
 
   const m = f.maintenance
   const maintenance: ComponentHealth = !m.enabled

@@ -13,6 +13,7 @@ import {daemonPidPath, readLock} from '../lock.js'
 import type {DaemonFacts, LifecycleState} from './types.js'
 import type {WhenFull} from '../pipeline/spool.js'
 import type {DropCounts} from '../pipeline/drops.js'
+import type {NotifierFacts} from '../cluster/jetstream-ha-notify.js'
 
 /**
  * What `mon status` shows, and where it gets it: from the running daemon's API
@@ -90,6 +91,8 @@ export interface DaemonStatusView {
   lastErrors: Array<{at: string; level: 'warn' | 'error'; msg: string; detail: string | null}>
   /** cluster: the shared incident stream as this daemon reads it (stream and applied sequence, lag) */
   sharedIncidents?: IncidentSyncFacts
+  /** cluster HA: the notifier lease as this daemon sees it (docs/cluster.md#notifications) */
+  notifier?: NotifierFacts
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
@@ -144,6 +147,7 @@ export function statusView(f: DaemonFacts, health: Health, source: DaemonStatusV
       overlapped: g.job?.overlapped ?? 0,
     })),
     rules: {files: f.rules.files, total: f.rules.rules.length, failing: f.rules.rules.filter((r) => r.health === 'error').map((r) => ({id: r.id, error: r.lastError ?? null}))},
+    ...(f.notifier ? {notifier: f.notifier} : {}),
     alerts: f.alerts,
     spool: {points: spool.points, records: spool.records, bytes: spool.bytes, oldestAgeMs: spool.oldestAgeMs, droppedPoints: spool.dropped.points, maxBytes: spool.maxBytes, whenFull: spool.whenFull, full: spool.full, refusedPoints: spool.refused.points, diskFull: spool.diskFull, heldPoints: f.agent.heldPoints},
     outbox: f.outbox,

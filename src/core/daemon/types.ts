@@ -7,6 +7,7 @@ import type {AgentStatus} from '../pipeline/agent.js'
 import type {JobStatus} from '../scheduler/scheduler.js'
 import type {MaintenanceReport} from '../store/types.js'
 import type {RecentLogEntry} from './logging.js'
+import type {NotifierFacts} from '../cluster/jetstream-ha-notify.js'
 
 /**
  * What the daemon knows about itself at one moment (ms times): /healthz, /metrics, the status API,
@@ -76,6 +77,8 @@ export interface DaemonFacts {
   alerts: AlertCounts
   outbox: Record<OutboxStatus, number>
   notify: NotifyFacts
+  /** cluster HA: the notifier lease as this daemon sees it (docs/cluster.md#notifications) */
+  notifier?: NotifierFacts
   maintenance: MaintenanceFacts
   reload: ReloadFacts
   recent: RecentLogEntry[]

@@ -14,6 +14,7 @@ import {NOTIFY_MIGRATIONS} from './migrations.js'
 import {compileNotify, type CompiledNotify} from './notifier.js'
 import {dbThreadStore} from './threads.js'
 import type {AckState} from './types.js'
+import type {SendGate} from './deliver/sender.js'
 
 export {enqueueAcknowledgement} from './deliver/ack.js'
 export {CHANNELS, CHANNEL_TYPES, type ChannelType} from './channels/registry.js'
@@ -44,7 +45,7 @@ export function compileFromConfig(loaded: LoadedConfig, opts: {db?: StateDb; log
 }
 
 /** The daemon's one call: a dispatcher for the loaded config. */
-export function createDispatcher(opts: {loaded: LoadedConfig; db?: StateDb; clock?: Clock; log?: Logger; ackState?: AckState}): Dispatcher {
+export function createDispatcher(opts: {loaded: LoadedConfig; db?: StateDb; clock?: Clock; log?: Logger; ackState?: AckState; gate?: SendGate}): Dispatcher {
   const db = opts.db ?? openNotifyDb(opts.loaded.dataDir)
   const clock = opts.clock ?? systemClock
   return new Dispatcher({
@@ -54,6 +55,7 @@ export function createDispatcher(opts: {loaded: LoadedConfig; db?: StateDb; cloc
     log: opts.log,
     ackState: opts.ackState,
     secrets: secretValues(opts.loaded),
+    gate: opts.gate,
   })
 }
 export {parseLabelSet} from './labels.js'

@@ -36,6 +36,14 @@ export interface Notification {
   /** free text for acknowledgements, escalations and tests */
   message?: string
   createdAt: number
+  /** the route whose group this is (set by the dispatcher on group notifications; HA mode records it) */
+  routeId?: string
+  /**
+   * HA mode (docs/cluster.md#notifications): the same key on every send of the same group
+   * transition by any daemon, so a receiver can drop the one duplicate a notifier killed between
+   * send and record can cause. Set right before the send.
+   */
+  dedupKey?: string
 }
 
 /** The seam every channel implements (architecture note). Throw to have the outbox retry. */

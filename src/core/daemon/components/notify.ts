@@ -9,8 +9,13 @@ import {countAlertsInDb, localIncidentsFromConfig, type AlertCounts, type LocalI
 import type {IncidentService} from '../../incidents/types.js'
 import {createDispatcher, type Dispatcher} from '../../notify/index.js'
 import {Outbox} from '../../notify/deliver/outbox.js'
+import {NotificationLog} from '../../notify/deliver/nflog.js'
 import type {ComponentContext, DaemonComponent, DaemonConfig} from '../component.js'
 import {NotifyLoop} from '../notify-loop.js'
+import {JetStreamNotifier, type NotifierFacts} from '../../cluster/jetstream-ha-notify.js'
+import type {NotifierLease} from '../../cluster/ha-notify.js'
+import {connectNats, memberId} from '../../cluster/nats.js'
+import type {NatsConnection} from 'nats'
 
 /** resolved alerts are kept this long, to re-push them to a dispatcher rebuilt by a reload */
 const RECENT_RESOLVED_MS = 3_600_000
@@ -49,11 +54,66 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
   let stopped = false
   let finished = true
   let routes = false
+  // HA mode (cluster.enabled && cluster.ha.enabled, docs/cluster.md#notifications): only the
+  // daemon holding the notifier lease has a dispatcher and sends; the others keep the alerts
+  let ha: {nc: NatsConnection; notifier: NotifierLease & {facts(): NotifierFacts}; cfg: DaemonConfig; transitions: Promise<void>} | undefined
 
   // an ack or a silence from the API: the notifier acts on it now, not at its next poll
   const newIncidents = (cfg: DaemonConfig) =>
     localIncidentsFromConfig({loaded: cfg.loaded, clock: ctx.clock, db: ctx.db, log: ctx.log.child({component: 'incidents'}), store: ctx.store, onChange: () => notifyLoop?.kick()})
-  const newDispatcher = (cfg: DaemonConfig, inc: LocalIncidents) => createDispatcher({loaded: cfg.loaded, db: ctx.db, clock: ctx.clock, log, ackState: inc.ackState})
+  const newDispatcher = (cfg: DaemonConfig, inc: LocalIncidents) => createDispatcher({loaded: cfg.loaded, db: ctx.db, clock: ctx.clock, log, ackState: inc.ackState, gate: ha?.notifier})
+
+  /** HA: stop sending (the lease is gone, or a reload rebuilds the dispatcher). */
+  const standDown = async () => {
+    await notifyLoop?.pause()
+    dispatcher?.close()
+    dispatcher = undefined
+    notifyLoop = undefined
+  }
+
+  /**
+   * HA: this daemon just became the notifier. What it had queued was decided without what the
+   * previous notifier delivered: drop it, take the shared notification log as its own, and decide
+   * again from the engine's alerts (the path a reload takes), sending only what is new.
+   */
+  const takeOver = async () => {
+    await standDown()
+    if (!ha || stopped || !ha.notifier.isActive()) return
+    const now = ctx.clock.now()
+    const dropped = outbox.dropUnsentTransitions(now)
+    new NotificationLog(ctx.db).replaceAll(ha.notifier.ledger.nflogEntries())
+    dispatcher = newDispatcher(ha.cfg, incidents!)
+    const firing = opts.activeAlerts().filter((a) => a.state === 'firing')
+    const firingNow = new Set(firing.map((a) => a.fingerprint))
+    const resolved = [...recentResolved.values()].map((r) => r.alert).filter((a) => !firingNow.has(a.fingerprint))
+    dispatcher.push([...firing, ...resolved], now)
+    log.info('notifier: taking over', {firing: firing.length, resolved: resolved.length, dropped, shared: ha.notifier.ledger.records.size})
+    notifyLoop = new NotifyLoop({dispatcher: () => dispatcher!, clock: ctx.clock, timer: ctx.timer, log, pollMs: opts.pollMs})
+    notifyLoop.start()
+  }
+
+  /** HA: lease changes are handled one at a time, in order. */
+  const onActiveChange = (active: boolean) => {
+    if (!ha) return
+    ha.transitions = ha.transitions
+      .then(() => (active ? takeOver() : standDown()))
+      .catch((err) => log.error('notifier hand-over failed', {error: errorMessage(err)}))
+  }
+
+  const startHa = async (cfg: DaemonConfig) => {
+    const cluster = cfg.loaded.config.cluster
+    const member = memberId(cluster, cfg.loaded.config.host, 'daemon')
+    const nc = await connectNats(cluster.nats, {name: `mon-daemon-${member}`})
+    const notifier = new JetStreamNotifier({nc, cluster, member, clock: ctx.clock, timer: ctx.timer, log: log.child({part: 'notifier'}), onActiveChange})
+    ha = {nc, notifier, cfg, transitions: Promise.resolve()}
+    try {
+      await notifier.start()
+    } catch (err) {
+      ha = undefined
+      await nc.close().catch(() => {})
+      throw err
+    }
+  }
 
   const forwardingIncidents: IncidentService = {
     get where() {
@@ -98,6 +158,8 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
     async start(cfg) {
       routes = cfg.loaded.config.notify.route !== undefined
       incidents = newIncidents(cfg)
+      const cluster = cfg.loaded.config.cluster
+      if (cluster.enabled && cluster.ha.enabled) return startHa(cfg)
       dispatcher = newDispatcher(cfg, incidents)
       notifyLoop = new NotifyLoop({dispatcher: () => dispatcher!, clock: ctx.clock, timer: ctx.timer, log, pollMs: opts.pollMs})
       notifyLoop.start()
@@ -105,6 +167,18 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
     async apply(next, prev) {
       routes = next.loaded.config.notify.route !== undefined
       if (JSON.stringify(next.loaded.config.notify) === JSON.stringify(prev.loaded.config.notify)) return undefined
+      if (ha) {
+        // HA: the notifier rebuilds its dispatcher from the shared log; the others only keep the config
+        const h = ha
+        await (h.transitions = h.transitions.then(async () => {
+          await standDown()
+          await incidents!.close()
+          incidents = newIncidents(next)
+          h.cfg = next
+          if (h.notifier.isActive()) await takeOver()
+        }))
+        return 'notify'
+      }
       await notifyLoop!.pause()
       dispatcher!.close()
       await incidents!.close()
@@ -117,12 +191,19 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
       return 'notify'
     },
     async stop(deadline) {
+      // HA: a hand-over in progress finishes first; the lease is released once in-flight sends are recorded
+      if (ha) await ha.transitions.catch(() => {})
       if (notifyLoop) {
         const notified = await notifyLoop.stop(deadline).catch((err) => {
           log.error('stopping the notifier failed; unsent notifications stay in the outbox', {error: errorMessage(err)})
           return {finished: false}
         })
         finished = notified.finished
+      }
+      if (ha) {
+        await ha.notifier.stop().catch(() => {})
+        await ha.transitions.catch(() => {})
+        await ha.nc.close().catch(() => {})
       }
       dispatcher?.close()
       await incidents?.close().catch(() => {})
@@ -138,7 +219,12 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
       try {
         if (!stopped) counts = outbox.counts()
       } catch {}
-      return {alerts, outbox: counts, notify: {routes, ...(notifyLoop?.facts ?? {ticks: 0, delivered: 0, retried: 0, dead: 0, enqueued: 0})}}
+      return {
+        alerts,
+        outbox: counts,
+        notify: {routes, ...(notifyLoop?.facts ?? {ticks: 0, delivered: 0, retried: 0, dead: 0, enqueued: 0})},
+        ...(ha ? {notifier: ha.notifier.facts()} : {}),
+      }
     },
   }
 }

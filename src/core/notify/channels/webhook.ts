@@ -98,7 +98,8 @@ export function createWebhookChannel(config: WebhookConfig, ctx: ChannelContext)
       await postJson({
         url: config.url,
         // the id lets a receiver drop the duplicate a crash between send and mark can cause
-        headers: {...headers, 'X-Mon-Notification-Id': n.id},
+        // in a cluster (HA), the dedup key is the same on every send of one group transition by any daemon
+        headers: {...headers, 'X-Mon-Notification-Id': n.id, ...(n.dedupKey ? {'X-Mon-Dedup-Key': n.dedupKey} : {})},
         json: webhookBody(n, config, ctx.templates),
         timeoutMs: timeoutMs(config),
         tlsVerify: config.tls_verify,

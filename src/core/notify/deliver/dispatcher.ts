@@ -9,7 +9,7 @@ import {buildNotification} from './notification.js'
 import type {ChannelInstance, CompiledNotify} from '../notifier.js'
 import {Outbox, streamKey, type OutboxEntry} from './outbox.js'
 import {groupKeyFor, groupLabelsFor, matchRoutes, routeMutedBy, type CompiledRoute} from '../route/router.js'
-import {Sender, type FlushResult} from './sender.js'
+import {Sender, type FlushResult, type SendGate} from './sender.js'
 import {silenceMatches, Silences, type Silence} from '../mute/silences.js'
 import {noAcks, toNotificationAlert, type AckState, type NotificationAlert, type NotificationKind} from '../types.js'
 
@@ -40,6 +40,8 @@ export interface DispatcherOptions {
   random?: () => number
   /** outbox lease owner name (default: host:pid:random) */
   owner?: string
+  /** HA mode: the notifier lease's check before each send (docs/cluster.md#notifications) */
+  gate?: SendGate
 }
 
 export interface TickResult extends FlushResult {
@@ -97,6 +99,7 @@ export class Dispatcher implements AlertSink {
       log: this.log,
       secrets: opts.secrets,
       random: opts.random,
+      gate: opts.gate,
     })
   }
 
@@ -269,7 +272,9 @@ export class Dispatcher implements AlertSink {
         continue
       }
       const alerts = [...firing.map((a) => this.notificationAlert(a)), ...(inst.sendResolved ? newsOfResolution.map((a) => this.notificationAlert(a)) : [])]
-      entries.push(this.entry(inst, firing.length > 0 ? 'firing' : 'resolved', group, alerts, now))
+      const e = this.entry(inst, firing.length > 0 ? 'firing' : 'resolved', group, alerts, now)
+      e.notification.routeId = route.id
+      entries.push(e)
       this.nflog.set(key, {firing: firing.map((a) => a.fingerprint), resolved: newsOfResolution.map((a) => a.fingerprint), notifiedAt: now})
     }
 

@@ -40,6 +40,16 @@ export class NotificationLog {
     return rows.some((r) => (JSON.parse(r.firing) as string[]).includes(fingerprint))
   }
 
+  /** HA mode, on becoming the notifier: the log becomes what the cluster's shared log says was delivered. */
+  replaceAll(entries: ReadonlyArray<{key: LogKey; entry: NotificationLogEntry}>): void {
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM notify_log').run()
+        for (const e of entries) this.set(e.key, e.entry)
+      })
+      .immediate()
+  }
+
   /** Forget entries not touched since `before`. */
   purge(before: number): number {
     return this.db.prepare('DELETE FROM notify_log WHERE notified_at < ?').run(before).changes

@@ -163,6 +163,22 @@ export class Outbox {
       .immediate()
   }
 
+  /** Hands a claimed row back unsent and unchanged (HA mode: this process lost the notifier lease). */
+  release(row: Pick<ClaimedRow, 'seq'>): void {
+    this.db.prepare(`UPDATE notify_outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL WHERE seq = ? AND status = 'sending' AND lease_owner = ?`).run(row.seq, this.owner)
+  }
+
+  /**
+   * HA mode, on becoming the notifier: group notifications (firing, resolved) still unsent were
+   * decided without what the other daemons delivered meanwhile; they are dropped (kept, for the
+   * record) and decided again from the shared notification log. Returns how many.
+   */
+  dropUnsentTransitions(now: number): number {
+    return this.db
+      .prepare(`UPDATE notify_outbox SET status = 'dropped', finished_at = ?, lease_owner = NULL, lease_until = NULL, last_error = 'superseded: another daemon was the notifier' WHERE status IN ('pending', 'sending') AND kind IN ('firing', 'resolved')`)
+      .run(now).changes
+  }
+
   markRetry(row: Pick<ClaimedRow, 'seq'>, now: number, opts: {error: string; retryAt: number; durationMs: number}): void {
     this.db
       .transaction(() => {

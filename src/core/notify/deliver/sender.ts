@@ -22,6 +22,23 @@ export interface SenderPolicy {
   concurrency: number
 }
 
+/** What a {@link SendGate} lets a send carry: the dedup key, and what it records afterwards. */
+export interface SendStamp {
+  dedupKey?: string
+  record?: unknown
+}
+
+/**
+ * HA mode (docs/cluster.md#notifications): asked right before each send, synchronously so nothing
+ * runs between the check and the send. Undefined: this process may not send now (it does not hold
+ * the notifier lease) — the row goes back to pending, untouched. `after` runs once the row is
+ * marked delivered (it records the delivery for the other daemons).
+ */
+export interface SendGate {
+  before(row: ClaimedRow): SendStamp | undefined
+  after?(row: ClaimedRow, stamp: SendStamp): Promise<void>
+}
+
 export interface SenderOptions {
   outbox: Outbox
   /** The channel a row goes to; undefined when the config no longer has it. */
@@ -33,6 +50,8 @@ export interface SenderOptions {
   secrets?: readonly string[]
   /** [0, 1); injectable so backoff is testable */
   random?: () => number
+  /** HA mode: the notifier lease's fencing check before each send */
+  gate?: SendGate
 }
 
 export interface FlushResult {
@@ -85,7 +104,12 @@ export class Sender {
       const rows = this.opts.outbox.claimDue(now, {limit: this.opts.policy.concurrency, leaseMs: this.opts.policy.leaseMs})
       if (rows.length === 0) break
       const outcomes = await Promise.all(rows.map((r) => this.deliver(r)))
-      for (const o of outcomes) result[o]++
+      let held = false
+      for (const o of outcomes) {
+        if (o === 'held') held = true
+        else result[o]++
+      }
+      if (held) break
     }
     return result
   }
@@ -95,7 +119,7 @@ export class Sender {
     this.aborter.abort()
   }
 
-  private async deliver(row: ClaimedRow): Promise<keyof FlushResult> {
+  private async deliver(row: ClaimedRow): Promise<keyof FlushResult | 'held'> {
     const {outbox, clock, policy} = this.opts
     const log = this.log.child({notification: row.id, receiver: row.receiver, channel: row.channel})
     const channel = this.opts.resolveChannel(row.receiver, row.channel)
@@ -107,6 +131,16 @@ export class Sender {
       return 'dead'
     }
 
+    let stamp: SendStamp | undefined
+    if (this.opts.gate) {
+      // the fencing check, immediately before the send (nothing awaited in between)
+      stamp = this.opts.gate.before(row)
+      if (!stamp) {
+        outbox.release(row)
+        return 'held'
+      }
+      if (stamp.dedupKey) row.notification.dedupKey = stamp.dedupKey
+    }
     const t0 = performance.now()
     try {
       await channel.send(row.notification, this.aborter.signal)
@@ -129,6 +163,13 @@ export class Sender {
     const durationMs = Math.round(performance.now() - t0)
     if (!outbox.markDelivered(row, clock.now(), durationMs)) log.warn('notification delivered after its lease ran out; another sender may send it again')
     else log.debug('notification delivered', {durationMs})
+    if (stamp && this.opts.gate?.after) {
+      try {
+        await this.opts.gate.after(row, stamp)
+      } catch (err) {
+        log.warn('recording the delivery failed', {error: errorMessage(err)})
+      }
+    }
     return 'delivered'
   }
 }
