@@ -236,6 +236,10 @@ it('pages exactly once per group transition through kills and a pause of the not
   const otherView = (JSON.parse(stJson.stdout) as {daemon: DaemonStatusView}).daemon
   assert.equal(otherView.notifier?.notifier, n.member)
   assert.equal(otherView.notifier?.active, false)
+  // and the cluster block, read from NATS itself, names the same notifier
+  const clusterView = (JSON.parse(stJson.stdout) as {cluster?: {notifier?: {notifier: string | null}}}).cluster
+  assert.equal(clusterView?.notifier?.notifier, n.member)
+  assert.match(st.stdout, new RegExp(`\n  notifier ${n.member} \\(term \\d+, lease ends in `))
   up.a = 0
   await waitPages('a', 'firing', 1)
   await waitRecorded(n, 'a', 'firing')

@@ -208,17 +208,17 @@ describe('the sender gate (fencing)', () => {
     done()
   })
 
-  it('on becoming the notifier, unsent group notifications are dropped; acknowledgements stay', () => {
+  it('on becoming the notifier, unsent group and acknowledgement notifications queued before are dropped (the old notifier’s to send)', () => {
     const {outbox, done} = setup()
     const ack = buildNotification({kind: 'acknowledged', receiver: 'pager', groupKey: key.groupKey, groupLabels: {}, alerts: [], now: T0})
     outbox.enqueue([{notification: ack, channel: 'webhook[0]', channelType: 'webhook'}], T0)
-    assert.equal(outbox.dropUnsentTransitions(T0 + 1), 1)
+    assert.equal(outbox.dropUnsentTransitions(T0 + 1), 2)
     assert.deepEqual(
       outbox
         .list()
         .map((i) => `${i.kind}:${i.status}`)
         .sort(),
-      ['acknowledged:pending', 'firing:dropped'],
+      ['acknowledged:dropped', 'firing:dropped'],
     )
     done()
   })

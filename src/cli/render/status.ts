@@ -53,6 +53,12 @@ export function renderCluster(cl: ClusterStatusView, now: number): string[] {
       ),
     )
   }
+  if (cl.notifier) {
+    const n = cl.notifier
+    lines.push(
+      `  notifier ${n.notifier ? `${c.bold(n.notifier)} (term ${n.term}${n.leaseExpiresAt ? `, lease ${n.expired ? c.red(`expired ${ago(now, n.leaseExpiresAt)}`) : `ends ${ago(now, n.leaseExpiresAt)}`}` : ''})` : c.yellow('none (no daemon holds the lease)')}${n.lastDelivered ? `, last delivery ${ago(now, n.lastDelivered.at)}` : ''}`,
+    )
+  }
   const orphans = cl.sharding.owners['(nobody)']?.length ?? 0
   lines.push(`  sharding ${cl.sharding.mode}: ${plural(cl.sharding.targets, 'pull target')} in this config${orphans > 0 ? c.red(`, ${orphans} with no live member`) : ''}`)
   if (cl.streams.length > 0) {

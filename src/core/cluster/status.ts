@@ -3,6 +3,7 @@ import {inputNames} from '../collectors/registry.js'
 import {parseDuration} from '../config/duration.js'
 import type {MonConfig} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
+import {notifierStatus} from './jetstream-ha-notify.js'
 import {jetStreamMemberRegistry} from './jetstream-members.js'
 import type {MemberRecord} from './membership.js'
 import {clusterNames, connectNats} from './nats.js'
@@ -12,7 +13,8 @@ import {parseShardMode, rendezvousOwner, staticShard} from './sharding.js'
  * The cluster as `mon status` shows it (docs/cluster.md#status), read from NATS itself rather than
  * from one daemon: so it answers on any machine with the config, whichever roles run there. Members
  * (from the membership bucket), who scrapes which of this config's pull targets, every mon stream
- * (depth, replicas, leader) and its consumers (the writers' lag, each daemon's position).
+ * (depth, replicas, leader) and its consumers (the writers' lag, each daemon's position), and the
+ * current notifier (HA alerting).
  */
 
 export interface ClusterMemberView {
@@ -58,6 +60,8 @@ export interface ClusterStatusView {
   sharding: {mode: string; targets: number; owners: Record<string, string[]>}
   streams: ClusterStreamView[]
   consumers: ClusterConsumerView[]
+  /** HA alerting (cluster.ha.enabled): the notifier as the notify stream's order says */
+  notifier?: Awaited<ReturnType<typeof notifierStatus>>
 }
 
 /** This config's pull targets as sharding names them: `prometheus:<url>`, and the input name of an HTTP or TCP check (`http:api`, `tcp[0]`). */
@@ -142,6 +146,7 @@ export async function clusterStatus(config: MonConfig, opts: {now: number; timeo
       }
     }
     view.streams.sort((a, b) => a.name.localeCompare(b.name))
+    if (cluster.ha.enabled) view.notifier = await notifierStatus(nc, cluster, opts.now)
   } catch (err) {
     view.error = errorMessage(err)
   } finally {

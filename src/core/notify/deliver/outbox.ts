@@ -171,11 +171,14 @@ export class Outbox {
   /**
    * HA mode, on becoming the notifier: group notifications (firing, resolved) still unsent were
    * decided without what the other daemons delivered meanwhile; they are dropped (kept, for the
-   * record) and decided again from the shared notification log. Returns how many.
+   * record) and decided again from the shared notification log. Acknowledgement and escalation
+   * notifications queued while another daemon was the notifier were that daemon's to send (every
+   * daemon applies a shared ack and queues its notification; only the notifier sends): dropped
+   * too, so a takeover never sends them a second time. Returns how many.
    */
   dropUnsentTransitions(now: number): number {
     return this.db
-      .prepare(`UPDATE notify_outbox SET status = 'dropped', finished_at = ?, lease_owner = NULL, lease_until = NULL, last_error = 'superseded: another daemon was the notifier' WHERE status IN ('pending', 'sending') AND kind IN ('firing', 'resolved')`)
+      .prepare(`UPDATE notify_outbox SET status = 'dropped', finished_at = ?, lease_owner = NULL, lease_until = NULL, last_error = 'superseded: another daemon was the notifier' WHERE status IN ('pending', 'sending') AND kind IN ('firing', 'resolved', 'acknowledged', 'escalation')`)
       .run(now).changes
   }
 
