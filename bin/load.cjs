@@ -1,0 +1,135 @@
+'use strict'
+// Loads dist/mon.cjs (the bundled CLI, scripts/bundle.js) the way require() would, but compiled from
+// a V8 code cache: the bytecode of the functions the last run of the same command compiled, so a
+// start neither parses nor compiles them again (docs/startup.md). One cache file per command, in
+// dist/.cache/ or, where dist/ is not writable (a global install), $XDG_CACHE_HOME/mon/ (~/.cache/mon);
+// named by the bundle's hash, so a rebuild starts afresh. V8 refuses a cache made by another V8
+// version or with other V8 flags (lean.js), and the run then writes a new one.
+const {mkdirSync, readFileSync, renameSync, writeFileSync} = require('node:fs')
+const Module = require('node:module')
+const {homedir} = require('node:os')
+const {dirname, join} = require('node:path')
+const vm = require('node:vm')
+
+/**
+ * The bundle's exports ({oclif, commands}), or undefined when there is no bundle. `argv` picks the
+ * cache file: the command it names, or one file for everything else (help, plugins' commands).
+ */
+function loadBundle(root, argv) {
+  const dist = join(root, 'dist')
+  const file = join(dist, 'mon.cjs')
+  let info
+  let source
+  try {
+    info = JSON.parse(readFileSync(join(dist, 'mon.bundle.json'), 'utf8'))
+    source = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+
+  // the bundle's import() calls (oclif loading plugins' commands and our unbundled ones) come here:
+  // code compiled by vm.Script cannot import() itself (scripts/bundle.js)
+  globalThis[Symbol.for('mon.import')] ??= (specifier) => import(specifier)
+  const module = new Module(file, null)
+  module.filename = file
+  module.paths = Module._nodeModulePaths(dist)
+  Module._cache[file] = module
+  if (process.env.MON_CODE_CACHE === '0') {
+    module._compile(source, file)
+    module.loaded = true
+    return module.exports
+  }
+
+  const lean = globalThis[Symbol.for('mon.lean')] ? '-lean' : ''
+  const name = `${info.hash}-${commandKey(info.commands, argv)}${lean}.v8`
+  const dirs = [join(dist, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
+  let cachedData
+  for (const dir of dirs) {
+    try {
+      cachedData = readFileSync(join(dir, name))
+      break
+    } catch {}
+  }
+
+  const script = new vm.Script(Module.wrap(source), {filename: file, cachedData})
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // at exit, so the cache holds every function this command compiled, not just the top level
+    process.once('exit', () => writeCache(dirs, name, script))
+  }
+
+  script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dist)
+  module.loaded = true
+  return module.exports
+}
+
+/** The command id argv names (`alerts silence add` → alerts:silence:add), or '_'. */
+function commandKey(ids, argv) {
+  const known = new Set(ids)
+  const words = []
+  for (const arg of argv) {
+    if (arg.startsWith('-') || words.length === 4) break
+    words.push(arg)
+  }
+
+  for (let n = words.length; n > 0; n--) {
+    const id = words.slice(0, n).join(':')
+    if (known.has(id)) return id.replaceAll(':', '.')
+  }
+
+  return '_'
+}
+
+function writeCache(dirs, name, script) {
+  let data
+  try {
+    data = script.createCachedData()
+  } catch {
+    return
+  }
+
+  for (const dir of dirs) {
+    const tmp = join(dir, `.${name}.${process.pid}`)
+    try {
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(tmp, data)
+      renameSync(tmp, join(dir, name)) // atomic: a concurrent start reads the old file or the new one
+      return
+    } catch {}
+  }
+}
+
+/**
+ * Runs oclif from the bundle: oclif itself is the bundled copy (also for what it still imports from
+ * dist/src or node_modules, such as plugin-autocomplete's commands, so there is one oclif), and a
+ * command of ours comes from the bundle instead of dist/src. Everything else — argument parsing,
+ * help, errors, exit codes — is oclif's own code, as without the bundle.
+ */
+async function runBundle(bundle, root, loadOptions) {
+  const {oclif, commands} = bundle
+  const oclifMain = require.resolve('@oclif/core', {paths: [root]})
+  if (!Module._cache[oclifMain]) {
+    const shared = new Module(oclifMain, null)
+    shared.filename = oclifMain
+    shared.exports = oclif
+    shared.loaded = true
+    shared.paths = Module._nodeModulePaths(dirname(oclifMain))
+    Module._cache[oclifMain] = shared
+  }
+
+  const find = oclif.Plugin.prototype.findCommand
+  oclif.Plugin.prototype.findCommand = async function (id, opts) {
+    const load = this.isRoot && Object.hasOwn(commands, id) ? commands[id] : undefined
+    if (load === undefined) return find.call(this, id, opts)
+    const module = await load()
+    const cmd = module.default
+    cmd.id = id
+    cmd.plugin = this
+    cmd.isESM = true
+    cmd.relativePath = this.manifest.commands[id]?.relativePath
+    return cmd
+  }
+
+  return oclif.execute({loadOptions})
+}
+
+module.exports = {loadBundle, runBundle}

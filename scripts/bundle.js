@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI (dist/src, @oclif/core and the pure-JS dependencies) into one CommonJS
+// file, dist/mon.cjs, which bin/run.js loads with a V8 code cache (bin/load.cjs): one file read and
+// no per-module resolution or compilation on each start (docs/startup.md). Run by `npm run build`
+// after tsc and scripts/manifest.js; reads oclif.manifest.json for the command list.
+//
+// Every command is reached through a lazy import(), so esbuild wraps each module in an init
+// function and a run evaluates only the modules its command imports. A command whose static
+// imports reach an ESM-only package kept outside the bundle (ink: top-level await in yoga-layout)
+// is left out and loaded by oclif from dist/src as before.
+import {build} from 'esbuild'
+import {createHash} from 'node:crypto'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const dist = join(root, 'dist')
+const outfile = join(dist, 'mon.cjs')
+const infoFile = join(dist, 'mon.bundle.json')
+
+// Kept outside: native code (better-sqlite3), files read next to the package's own code (blessed's
+// terminfo, blessed-contrib), packages that are ESM-only with top-level await (ink and its
+// renderer) and oclif's development-time TypeScript support.
+const external = ['better-sqlite3', 'blessed', 'blessed-contrib', 'ink', 'react', 'react/*', 'yoga-layout', 'typescript', 'ts-node', 'tsx']
+// Of those, the ones `require()` cannot load: a command that imports them statically stays unbundled.
+const esmOnly = new Set(['ink', 'yoga-layout'])
+
+const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
+const commandFile = (id) => join(root, ...manifest.commands[id].relativePath)
+
+// import.meta.url has no CommonJS equivalent: each compiled file gets its own original URL, built
+// from the bundle's directory at run time, so paths computed from it stay what they were.
+const importMetaUrl = {
+  name: 'import-meta-url',
+  setup(b) {
+    b.onLoad({filter: /[/\\]dist[/\\]src[/\\].*\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes('import.meta.url')) return undefined
+      const rel = JSON.stringify(relative(dist, args.path).split('\\').join('/'))
+      const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${rel})).href`
+      return {contents: source.replaceAll('import.meta.url', url), loader: 'js'}
+    })
+  },
+}
+
+async function bundle(ids) {
+  const lines = [
+    "exports.oclif = require('@oclif/core')",
+    'exports.commands = {',
+    ...ids.map((id) => `  ${JSON.stringify(id)}: () => import(${JSON.stringify(pathToFileURL(commandFile(id)).pathname)}),`),
+    '}',
+  ]
+  return build({
+    stdin: {contents: lines.join('\n'), resolveDir: dist, sourcefile: 'mon-entry.js', loader: 'js'},
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    external,
+    plugins: [importMetaUrl],
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'error',
+  })
+}
+
+/** Command ids whose static import graph reaches an ESM-only external. */
+function reachesEsmOnly(metafile, ids) {
+  const inputs = metafile.inputs
+  const bad = new Map() // input path → boolean
+  const visit = (path, seen) => {
+    if (bad.has(path)) return bad.get(path)
+    if (seen.has(path)) return false
+    seen.add(path)
+    let result = false
+    for (const imp of inputs[path]?.imports ?? []) {
+      if (imp.kind === 'dynamic-import') continue
+      if (imp.external) {
+        const pkg = imp.path.startsWith('@') ? imp.path.split('/').slice(0, 2).join('/') : imp.path.split('/')[0]
+        if (esmOnly.has(pkg)) result = true
+      } else if (visit(imp.path, seen)) result = true
+    }
+
+    bad.set(path, result)
+    return result
+  }
+
+  return ids.filter((id) => visit(relative(root, commandFile(id)).split('\\').join('/'), new Set()))
+}
+
+rmSync(outfile, {force: true})
+rmSync(infoFile, {force: true})
+let ids = Object.keys(manifest.commands).filter((id) => manifest.commands[id].relativePath)
+const first = await bundle(ids)
+const left = reachesEsmOnly(first.metafile, ids)
+if (left.length > 0) {
+  ids = ids.filter((id) => !left.includes(id))
+  await bundle(ids)
+}
+
+// A vm.Script cannot import() without an experimental node flag; the bundle's remaining import()
+// calls (oclif loading plugins' and unbundled commands' files) go through bin/load.cjs instead.
+const IMPORT = "globalThis[Symbol.for('mon.import')]"
+let text = readFileSync(outfile, 'utf8').replaceAll('await import(', `await ${IMPORT}(`)
+const left2 = [...text.matchAll(/(?<![\w$.`'"])import\(\s*[^)\s]/g)]
+if (left2.length > 0) {
+  const line = text.slice(0, left2[0].index).split('\n').length
+  throw new Error(`dist/mon.cjs:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
+}
+
+writeFileSync(outfile, text)
+const source = Buffer.from(text)
+const hash = createHash('sha256').update(source).digest('hex').slice(0, 16)
+writeFileSync(infoFile, JSON.stringify({hash, commands: ids, unbundled: left}, null, 2) + '\n')
+console.log(`bundled ${ids.length} commands into dist/mon.cjs (${(source.length / 1e6).toFixed(1)} MB)${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)
