@@ -13,12 +13,17 @@
 // - a full garbage collection a minute: the heap gives back what it grew by between major
 //   collections instead of creeping up for minutes (a few ms of CPU each).
 // `--optimize` keeps V8's defaults.
-import {setFlagsFromString} from 'node:v8'
-import {runInNewContext} from 'node:vm'
+// node:v8 and node:vm come through require(), and only for those commands: an ESM import of a
+// built-in builds a facade of its exports, which for some (node:fs) loads more of node (docs/startup.md).
+import {createRequire} from 'node:module'
 
 const [command, ...args] = process.argv.slice(2)
 const longRunning = command === 'daemon' || (command === 'collect' && !args.includes('--once'))
+globalThis[Symbol.for('mon.longRunning')] = longRunning // bin/load.cjs: zod's compiled parsers stay on
 if (longRunning && !args.includes('--optimize')) {
+  const require = createRequire(import.meta.url)
+  const {setFlagsFromString} = require('node:v8')
+  const {runInNewContext} = require('node:vm')
   setFlagsFromString('--no-opt')
   setFlagsFromString('--interrupt-budget=1000000')
   setFlagsFromString('--optimize-for-size')

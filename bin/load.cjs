@@ -5,11 +5,24 @@
 // dist/.cache/ or, where dist/ is not writable (a global install), $XDG_CACHE_HOME/mon/ (~/.cache/mon);
 // named by the bundle's hash, so a rebuild starts afresh. V8 refuses a cache made by another V8
 // version or with other V8 flags (lean.js), and the run then writes a new one.
-const {mkdirSync, readFileSync, renameSync, writeFileSync} = require('node:fs')
+const {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {homedir} = require('node:os')
 const {dirname, join} = require('node:path')
 const vm = require('node:vm')
+
+/**
+ * Prints what oclif prints for --version (its config.userAgent) and returns true; false under WSL,
+ * where oclif says "wsl" for the platform: that case is left to oclif.
+ */
+function printVersion(root) {
+  const os = require('node:os')
+  if (/microsoft/i.test(os.release())) return false
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  const cpu = os.arch() === 'ia32' ? 'x86' : os.arch()
+  process.stdout.write(`${pjson.name}/${pjson.version} ${os.platform()}-${cpu} node-${process.version}\n`)
+  return true
+}
 
 /**
  * The bundle's exports ({oclif, commands}), or undefined when there is no bundle. `argv` picks the
@@ -22,7 +35,7 @@ function loadBundle(root, argv) {
   let source
   try {
     info = JSON.parse(readFileSync(join(dist, 'mon.bundle.json'), 'utf8'))
-    source = readFileSync(file, 'utf8')
+    source = readFileSync(file, 'latin1') // ASCII (scripts/bundle.js): a copy, no UTF-8 decoding
   } catch {
     return undefined
   }
@@ -57,7 +70,17 @@ function loadBundle(root, argv) {
     process.once('exit', () => writeCache(dirs, name, script))
   }
 
-  script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dist)
+  // oclif checks at load that node satisfies the engines of the package.json next to it: in the
+  // bundle that is ours, and bin/run.js's engines already say the same; the check costs a semver load
+  const skip = process.env.OCLIF_DISABLE_ENGINE_WARNING
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
+  try {
+    script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dist)
+  } finally {
+    if (skip === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+    else process.env.OCLIF_DISABLE_ENGINE_WARNING = skip
+  }
+
   module.loaded = true
   return module.exports
 }
@@ -93,8 +116,17 @@ function writeCache(dirs, name, script) {
       mkdirSync(dir, {recursive: true})
       writeFileSync(tmp, data)
       renameSync(tmp, join(dir, name)) // atomic: a concurrent start reads the old file or the new one
-      return
-    } catch {}
+    } catch {
+      continue
+    }
+
+    // caches of earlier builds are dead weight
+    const hash = name.slice(0, name.indexOf('-') + 1)
+    for (const old of readdirSync(dir)) {
+      if (old.endsWith('.v8') && !old.startsWith(hash)) rmSync(join(dir, old), {force: true})
+    }
+
+    return
   }
 }
 
@@ -132,4 +164,4 @@ async function runBundle(bundle, root, loadOptions) {
   return oclif.execute({loadOptions})
 }
 
-module.exports = {loadBundle, runBundle}
+module.exports = {loadBundle, printVersion, runBundle}

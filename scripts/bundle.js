@@ -46,13 +46,18 @@ const importMetaUrl = {
 
 async function bundle(ids) {
   const lines = [
-    "exports.oclif = require('@oclif/core')",
-    'exports.commands = {',
+    "import oclif from '@oclif/core'", // the module's own exports object (it is CommonJS)
+    "import {config as zodConfig} from 'zod'",
+    // zod compiles each object schema's parser with new Function on its first use: ~10 ms of a
+    // short command's start for one config parse. Long-running commands (bin/lean.js) keep it.
+    "if (!globalThis[Symbol.for('mon.longRunning')]) zodConfig({jitless: true})",
+    'export {oclif}',
+    'export const commands = {',
     ...ids.map((id) => `  ${JSON.stringify(id)}: () => import(${JSON.stringify(pathToFileURL(commandFile(id)).pathname)}),`),
     '}',
   ]
   return build({
-    stdin: {contents: lines.join('\n'), resolveDir: dist, sourcefile: 'mon-entry.js', loader: 'js'},
+    stdin: {contents: lines.join('\n'), resolveDir: dist, sourcefile: 'mon-entry.mjs', loader: 'js'},
     absWorkingDir: root,
     bundle: true,
     platform: 'node',
@@ -63,6 +68,12 @@ async function bundle(ids) {
     plugins: [importMetaUrl],
     metafile: true,
     legalComments: 'none',
+    // no comments and no indentation: a smaller file to read and hash at each start; names are kept
+    // (oclif and our error rendering look at class names), and dist/mon.cjs.map maps stack traces
+    // back to dist/src with node --enable-source-maps
+    minifyWhitespace: true,
+    sourcemap: 'linked',
+    charset: 'ascii',
     logLevel: 'error',
   })
 }
@@ -92,6 +103,7 @@ function reachesEsmOnly(metafile, ids) {
 }
 
 rmSync(outfile, {force: true})
+rmSync(join(dist, '.cache'), {recursive: true, force: true}) // code caches of the old bundle
 rmSync(infoFile, {force: true})
 let ids = Object.keys(manifest.commands).filter((id) => manifest.commands[id].relativePath)
 const first = await bundle(ids)
@@ -111,6 +123,9 @@ if (left2.length > 0) {
   throw new Error(`dist/mon.cjs:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
 }
 
+// esbuild escapes non-ASCII in strings but not in regular expressions; \u escapes mean the same
+// there, so the file is ASCII and bin/load.cjs reads it as latin1: a copy, not a UTF-8 decode
+text = text.replace(/[^\x00-\x7f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
 writeFileSync(outfile, text)
 const source = Buffer.from(text)
 const hash = createHash('sha256').update(source).digest('hex').slice(0, 16)
