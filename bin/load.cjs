@@ -5,7 +5,7 @@
 // dist/.cache/ or, where dist/ is not writable (a global install), $XDG_CACHE_HOME/mon/ (~/.cache/mon);
 // named by the bundle's hash, so a rebuild starts afresh. V8 refuses a cache made by another V8
 // version or with other V8 flags (lean.js), and the run then writes a new one.
-const {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} = require('node:fs')
+const {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {homedir} = require('node:os')
 const {dirname, join} = require('node:path')
@@ -34,6 +34,8 @@ function loadBundle(root, argv) {
   let info
   let source
   try {
+    // tsc alone (no `npm run build`) leaves a bundle older than dist/src: that one would run old code
+    if (statSync(join(dist, '.tsbuildinfo'), {throwIfNoEntry: false})?.mtimeMs > statSync(file).mtimeMs) return undefined
     info = JSON.parse(readFileSync(join(dist, 'mon.bundle.json'), 'utf8'))
     source = readFileSync(file, 'latin1') // ASCII (scripts/bundle.js): a copy, no UTF-8 decoding
   } catch {
