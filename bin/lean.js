@@ -13,15 +13,14 @@
 // - a full garbage collection a minute: the heap gives back what it grew by between major
 //   collections instead of creeping up for minutes (a few ms of CPU each).
 // `--optimize` keeps V8's defaults.
-// node:v8 and node:vm come through require(), and only for those commands: an ESM import of a
-// built-in builds a facade of its exports, which for some (node:fs) loads more of node (docs/startup.md).
-import {createRequire} from 'node:module'
+// CommonJS (bin/package.json), like all of bin/: no ESM loader at start (docs/startup.md).
+'use strict'
 
 const [command, ...args] = process.argv.slice(2)
 const longRunning = command === 'daemon' || (command === 'collect' && !args.includes('--once'))
-globalThis[Symbol.for('mon.longRunning')] = longRunning // bin/load.cjs: zod's compiled parsers stay on
+// bin/load.cjs and dist/mon.cjs: no code cache, zod's compiled parsers and node's modules as they are
+globalThis[Symbol.for('mon.longRunning')] = longRunning
 if (longRunning && !args.includes('--optimize')) {
-  const require = createRequire(import.meta.url)
   const {setFlagsFromString} = require('node:v8')
   const {runInNewContext} = require('node:vm')
   setFlagsFromString('--no-opt')

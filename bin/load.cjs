@@ -4,24 +4,34 @@
 // start neither parses nor compiles them again (docs/startup.md). One cache file per command, in
 // dist/.cache/ or, where dist/ is not writable (a global install), $XDG_CACHE_HOME/mon/ (~/.cache/mon);
 // named by the bundle's hash, so a rebuild starts afresh. V8 refuses a cache made by another V8
-// version or with other V8 flags (lean.js), and the run then writes a new one.
-const {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
+// version or with other V8 flags, and the run then writes a new one.
+const {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {homedir} = require('node:os')
 const {dirname, join} = require('node:path')
 const vm = require('node:vm')
 
 /**
- * Prints what oclif prints for --version (its config.userAgent) and returns true; false under WSL,
- * where oclif says "wsl" for the platform: that case is left to oclif.
+ * Prints what oclif prints for --version (its config.userAgent) and returns true; false where it
+ * may be WSL, where oclif says "wsl" for the platform: that case is left to oclif.
  */
 function printVersion(root) {
   const os = require('node:os')
-  if (/microsoft/i.test(os.release())) return false
+  if (os.platform() === 'linux' && maybeWsl(os)) return false
   const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
   const cpu = os.arch() === 'ia32' ? 'x86' : os.arch()
   process.stdout.write(`${pjson.name}/${pjson.version} ${os.platform()}-${cpu} node-${process.version}\n`)
   return true
+}
+
+/** Any sign is-wsl (oclif's test) looks for; is-wsl then also rules out containers. */
+function maybeWsl(os) {
+  if (/microsoft/i.test(os.release())) return true
+  try {
+    if (/microsoft/i.test(readFileSync('/proc/version', 'utf8'))) return true
+  } catch {}
+
+  return existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || existsSync('/run/WSL')
 }
 
 /**
@@ -49,14 +59,15 @@ function loadBundle(root, argv) {
   module.filename = file
   module.paths = Module._nodeModulePaths(dist)
   Module._cache[file] = module
-  if (process.env.MON_CODE_CACHE === '0') {
+  // long-running commands: their start is not what matters, and bin/lean.js's V8 flags, which they
+  // change while running (src/core/runtime.ts), would make V8 refuse each cache they wrote
+  if (process.env.MON_CODE_CACHE === '0' || globalThis[Symbol.for('mon.longRunning')]) {
     module._compile(source, file)
     module.loaded = true
     return module.exports
   }
 
-  const lean = globalThis[Symbol.for('mon.lean')] ? '-lean' : ''
-  const name = `${info.hash}-${commandKey(info.commands, argv)}${lean}.v8`
+  const name = `${info.hash}-${commandKey(info.commands, argv)}.v8`
   const dirs = [join(dist, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
   let cachedData
   for (const dir of dirs) {

@@ -4,24 +4,20 @@
 // Start-up time is most of a short command's time (docs/startup.md): `--version` is answered here,
 // without oclif; everything else runs from dist/mon.cjs, the bundled CLI loaded from a V8 code
 // cache (bin/load.cjs), or — without a bundle, or with MON_BUNDLE=0 — from dist/src as oclif loads it.
-// Built-ins come through require(): an ESM import of one builds a facade of all its exports.
-import './lean.js' // first: V8 flags for `mon daemon`, before anything is compiled
-import {createRequire} from 'node:module'
+// bin/ is CommonJS (bin/package.json): starting an ES module would start node's ESM loader too.
+'use strict'
+require('./lean.js') // first: V8 flags for `mon daemon`, before anything is compiled
+const {loadBundle, printVersion, runBundle} = require('./load.cjs')
 
-const require = createRequire(import.meta.url)
-const root = require('node:path').resolve(require('node:url').fileURLToPath(new URL('..', import.meta.url)))
+const root = require('node:path').join(__dirname, '..')
 const argv = process.argv.slice(2)
 const loadOptions = {root, userPlugins: false, devPlugins: false}
 
-const {loadBundle, printVersion, runBundle} = require('./load.cjs')
-if (argv[0] === '--version' && printVersion(root)) {
-  // done: what oclif prints for --version, without loading it
-} else {
+if (argv[0] !== '--version' || !printVersion(root)) {
   const bundle = process.env.MON_BUNDLE === '0' ? undefined : loadBundle(root, argv)
   if (bundle) {
-    await runBundle(bundle, root, loadOptions)
+    runBundle(bundle, root, loadOptions)
   } else {
-    const {execute} = await import('@oclif/core')
-    await execute({dir: import.meta.url, loadOptions})
+    import('@oclif/core').then(({execute}) => execute({dir: __filename, loadOptions}))
   }
 }

@@ -44,6 +44,59 @@ const importMetaUrl = {
   },
 }
 
+// The helpers of the rewrites below (after the build).
+const BANNER = `var __monLong = globalThis[Symbol.for("mon.longRunning")];
+var __mimp = (specifier) => globalThis[Symbol.for("mon.import")](specifier);
+var __monLoads = new WeakMap();
+function __monProxy(load, esm) {
+  const own = (k) => esm && k === "default";
+  return new Proxy({}, {
+    get: (_, k) => own(k) ? load() : Reflect.get(load(), k),
+    set: (_, k, v) => Reflect.set(load(), k, v),
+    has: (_, k) => own(k) || k in load(),
+    ownKeys: () => [...new Set([...Reflect.ownKeys(load()), ...(esm ? ["default"] : [])])],
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = own(k) ? {value: load(), writable: false, enumerable: true} : Reflect.getOwnPropertyDescriptor(load(), k);
+      if (d) d.configurable = true;
+      return d;
+    },
+    defineProperty: (_, k, d) => Reflect.defineProperty(load(), k, d),
+    deleteProperty: (_, k) => Reflect.deleteProperty(load(), k),
+    getPrototypeOf: () => Reflect.getPrototypeOf(load()),
+  });
+}
+function __mlz__(id) {
+  if (__monLong) return require(id);
+  let m;
+  const load = () => m ??= require(id);
+  const proxy = __monProxy(load, false);
+  __monLoads.set(proxy, load);
+  return proxy;
+}
+function __mlzE_(mod, isNodeMode) {
+  const load = __monLoads.get(mod);
+  return load ? __monProxy(load, true) : __toESM(mod, isNodeMode);
+}`
+
+// oclif imports wsl-utils for its isWsl (every start) and powerShellPath (Windows only); the package
+// itself loads child_process at once. The bundle gives oclif isWsl from is-wsl, as wsl-utils does,
+// and the rest of wsl-utils when asked.
+const wslUtils = {
+  name: 'wsl-utils-is-wsl',
+  setup(b) {
+    b.onResolve({filter: /^wsl-utils$/}, async (args) => {
+      if (!/[/\\]@oclif[/\\]core[/\\]/.test(args.importer)) return undefined
+      const real = await b.resolve('wsl-utils', {kind: args.kind, resolveDir: args.resolveDir})
+      return {path: real.path, namespace: 'oclif-wsl-utils'}
+    })
+    b.onLoad({filter: /.*/, namespace: 'oclif-wsl-utils'}, (args) => ({
+      contents: "export {default as isWsl} from 'is-wsl'\nexport const powerShellPath = async () => (await import('wsl-utils')).powerShellPath()\n",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }))
+  },
+}
+
 async function bundle(ids) {
   const lines = [
     "import oclif from '@oclif/core'", // the module's own exports object (it is CommonJS)
@@ -65,7 +118,8 @@ async function bundle(ids) {
     target: 'node20',
     outfile,
     external,
-    plugins: [importMetaUrl],
+    plugins: [importMetaUrl, wslUtils],
+    banner: {js: BANNER},
     metafile: true,
     legalComments: 'none',
     // no comments and no indentation: a smaller file to read and hash at each start; names are kept
@@ -113,21 +167,34 @@ if (left.length > 0) {
   await bundle(ids)
 }
 
-// A vm.Script cannot import() without an experimental node flag; the bundle's remaining import()
-// calls (oclif loading plugins' and unbundled commands' files) go through bin/load.cjs instead.
-const IMPORT = "globalThis[Symbol.for('mon.import')]"
-let text = readFileSync(outfile, 'utf8').replaceAll('await import(', `await ${IMPORT}(`)
-const left2 = [...text.matchAll(/(?<![\w$.`'"])import\(\s*[^)\s]/g)]
-if (left2.length > 0) {
-  const line = text.slice(0, left2[0].index).split('\n').length
+// Rewrites of esbuild's output, each the same length as what it replaces so dist/mon.cjs.map stays
+// exact (the helpers they call are the banner, which esbuild accounts for):
+// - A vm.Script cannot import() without an experimental node flag: the bundle's remaining import()
+//   calls (oclif loading plugins' and unbundled commands' files) go to bin/load.cjs's import().
+// - Node's heavier built-ins load on first use, not when a module importing them is evaluated: the
+//   config schema imports every input and channel, so `mon query` used to load http, https, tls,
+//   crypto, dgram, net, child_process and readline without calling any of them. A stand-in forwards
+//   everything to the module, loaded on the first property access; a default import (esbuild's
+//   __toESM, which copies every export at once) gets one that answers `default` with the module.
+//   Long-running commands (bin/lean.js) get the modules themselves: no indirection on hot paths.
+let text = readFileSync(outfile, 'utf8')
+for (const name of ['__mimp', '__mlz__', '__mlzE_']) if (text.split(name).length > 2) throw new Error(`dist/mon.cjs already uses ${name}`)
+text = text.replaceAll('await import(', 'await __mimp(')
+const stray = [...text.matchAll(/(?<![\w$.`'"])import\(\s*[^)\s]/g)]
+if (stray.length > 0) {
+  const line = text.slice(0, stray[0].index).split('\n').length
   throw new Error(`dist/mon.cjs:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
 }
 
-// esbuild escapes non-ASCII in strings but not in regular expressions; \u escapes mean the same
-// there, so the file is ASCII and bin/load.cjs reads it as latin1: a copy, not a UTF-8 decode
-text = text.replace(/[^\x00-\x7f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
-writeFileSync(outfile, text)
-const source = Buffer.from(text)
+const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads']
+const lazyRe = new RegExp(`(?<![\\w$.])require\\("((?:node:)?(?:${LAZY.join('|').replaceAll('/', '\\/')}))"\\)`, 'g')
+text = text.replace(lazyRe, (_, id) => `__mlz__("${id}")`).replaceAll('__toESM(__mlz__(', '__mlzE_(__mlz__(')
+
+// Characters above U+00FF are escaped (esbuild leaves some in regular expressions, where \u means
+// the same); the file is written as latin1, so bin/load.cjs reads it as latin1: a copy, not a decode
+text = text.replace(/[^\x00-\xff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+writeFileSync(outfile, text, 'latin1')
+const source = Buffer.from(text, 'latin1')
 const hash = createHash('sha256').update(source).digest('hex').slice(0, 16)
 writeFileSync(infoFile, JSON.stringify({hash, commands: ids, unbundled: left}, null, 2) + '\n')
 console.log(`bundled ${ids.length} commands into dist/mon.cjs (${(source.length / 1e6).toFixed(1)} MB)${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)
