@@ -47,7 +47,7 @@ function loadBundle(root, argv) {
     // tsc alone (no `npm run build`) leaves a bundle older than dist/src: that one would run old code
     if (statSync(join(dist, '.tsbuildinfo'), {throwIfNoEntry: false})?.mtimeMs > statSync(file).mtimeMs) return undefined
     info = JSON.parse(readFileSync(join(dist, 'mon.bundle.json'), 'utf8'))
-    source = readFileSync(file, 'latin1') // ASCII (scripts/bundle.js): a copy, no UTF-8 decoding
+    source = readFileSync(file, 'latin1') // written as latin1 (scripts/bundle.js): a copy, no UTF-8 decoding
   } catch {
     return undefined
   }
@@ -174,7 +174,9 @@ async function runBundle(bundle, root, loadOptions) {
     return cmd
   }
 
-  return oclif.execute({loadOptions})
+  // the package.json we read anyway: oclif would look for it and read it again, asynchronously
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  return oclif.execute({loadOptions: {...loadOptions, pjson}})
 }
 
 module.exports = {loadBundle, printVersion, runBundle}

@@ -85,13 +85,38 @@ const wslUtils = {
   name: 'wsl-utils-is-wsl',
   setup(b) {
     b.onResolve({filter: /^wsl-utils$/}, async (args) => {
-      if (!/[/\\]@oclif[/\\]core[/\\]/.test(args.importer)) return undefined
+      if (args.namespace !== 'file' || !/[/\\]@oclif[/\\]core[/\\]/.test(args.importer)) return undefined
       const real = await b.resolve('wsl-utils', {kind: args.kind, resolveDir: args.resolveDir})
       return {path: real.path, namespace: 'oclif-wsl-utils'}
     })
     b.onLoad({filter: /.*/, namespace: 'oclif-wsl-utils'}, (args) => ({
       contents: "export {default as isWsl} from 'is-wsl'\nexport const powerShellPath = async () => (await import('wsl-utils')).powerShellPath()\n",
       resolveDir: dirname(args.path),
+      loader: 'js',
+    }))
+  },
+}
+
+// oclif logs through `debug`, which costs a few ms to set up (tty checks, colors, env parsing) on
+// every start and prints only when DEBUG is set: without DEBUG, oclif gets a no-op in its place.
+const oclifDebug = {
+  name: 'oclif-debug',
+  setup(b) {
+    b.onResolve({filter: /^debug$/}, (args) => {
+      if (args.namespace !== 'file' || !/[/\\]@oclif[/\\]core[/\\]/.test(args.importer)) return undefined
+      return {path: args.resolveDir, namespace: 'oclif-debug'}
+    })
+    b.onLoad({filter: /.*/, namespace: 'oclif-debug'}, (args) => ({
+      contents: `function off(namespace) {
+  const debug = () => {}
+  debug.enabled = false
+  debug.namespace = namespace
+  debug.extend = (sub, delimiter = ':') => off(namespace + delimiter + sub)
+  return debug
+}
+module.exports = process.env.DEBUG ? require('debug') : off
+`,
+      resolveDir: args.path,
       loader: 'js',
     }))
   },
@@ -118,7 +143,7 @@ async function bundle(ids) {
     target: 'node20',
     outfile,
     external,
-    plugins: [importMetaUrl, wslUtils],
+    plugins: [importMetaUrl, wslUtils, oclifDebug],
     banner: {js: BANNER},
     metafile: true,
     legalComments: 'none',
