@@ -151,8 +151,10 @@ function writeCache(dirs, name, script) {
  */
 async function runBundle(bundle, root, loadOptions) {
   const {oclif, commands} = bundle
-  const oclifMain = require.resolve('@oclif/core', {paths: [root]})
-  if (!Module._cache[oclifMain]) {
+  // before anything outside the bundle imports @oclif/core (resolving it costs a few ms, so only then)
+  const shareOclif = () => {
+    const oclifMain = require.resolve('@oclif/core', {paths: [root]})
+    if (Module._cache[oclifMain]) return
     const shared = new Module(oclifMain, null)
     shared.filename = oclifMain
     shared.exports = oclif
@@ -164,7 +166,11 @@ async function runBundle(bundle, root, loadOptions) {
   const find = oclif.Plugin.prototype.findCommand
   oclif.Plugin.prototype.findCommand = async function (id, opts) {
     const load = this.isRoot && Object.hasOwn(commands, id) ? commands[id] : undefined
-    if (load === undefined) return find.call(this, id, opts)
+    if (load === undefined) {
+      shareOclif()
+      return find.call(this, id, opts)
+    }
+
     const module = await load()
     const cmd = module.default
     cmd.id = id
