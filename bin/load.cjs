@@ -59,8 +59,8 @@ function loadBundle(root, argv) {
   module.filename = file
   module.paths = Module._nodeModulePaths(dist)
   Module._cache[file] = module
-  // long-running commands: their start is not what matters, and bin/lean.js's V8 flags, which they
-  // change while running (src/core/runtime.ts), would make V8 refuse each cache they wrote
+  // (long-running commands do not come here, bin/run.js; were they to, bin/lean.js's V8 flags, which
+  // they change while running (src/core/runtime.ts), would make V8 refuse each cache they wrote)
   if (process.env.MON_CODE_CACHE === '0' || globalThis[Symbol.for('mon.longRunning')]) {
     module._compile(source, file)
     module.loaded = true

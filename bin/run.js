@@ -13,8 +13,11 @@ const root = require('node:path').join(__dirname, '..')
 const argv = process.argv.slice(2)
 const loadOptions = {root, userPlugins: false, devPlugins: false}
 
+// `mon daemon` and continuous `mon collect` start as before: their start is not what matters, and
+// the bundle's source (every command's) would stay in their heap for weeks (docs/daemon.md#memory)
+const longRunning = globalThis[Symbol.for('mon.longRunning')]
 if (argv[0] !== '--version' || !printVersion(root)) {
-  const bundle = process.env.MON_BUNDLE === '0' ? undefined : loadBundle(root, argv)
+  const bundle = process.env.MON_BUNDLE === '0' || longRunning ? undefined : loadBundle(root, argv)
   if (bundle) {
     runBundle(bundle, root, loadOptions)
   } else {
