@@ -22,7 +22,7 @@ const infoFile = join(dist, 'mon.bundle.json')
 // Kept outside: files read next to the package's own code (blessed's terminfo, blessed-contrib),
 // packages that are ESM-only with top-level await (ink and its renderer) and oclif's
 // development-time TypeScript support. Native addons (better-sqlite3's) are required at run time.
-const external = ['blessed', 'blessed-contrib', 'ink', 'react', 'react/*', 'yoga-layout', 'typescript', 'ts-node', 'tsx']
+const external = ['better-sqlite3/package.json', 'blessed', 'blessed-contrib', 'ink', 'react', 'react/*', 'yoga-layout', 'typescript', 'ts-node', 'tsx']
 // Of those, the ones `require()` cannot load: a command that imports them statically stays unbundled.
 const esmOnly = new Set(['ink', 'yoga-layout'])
 
@@ -203,7 +203,7 @@ async function bundle(ids) {
     minifyWhitespace: true,
     sourcemap: 'linked',
     charset: 'ascii',
-    logLevel: 'error',
+    logLevel: 'warning',
   })
 }
 
