@@ -13,7 +13,7 @@
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {SourceMap} from 'node:module'
-import {join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {SqliteStore} from '../src/core/store/sqlite/store.js'
 import {stats, type Bench, type BenchResult, type Stats} from './lib.js'
@@ -67,15 +67,17 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
     const {functionName, url, lineNumber, columnNumber} = node.callFrame
     if (functionName === '(garbage collector)') return 'garbage collection'
     if (url === 'node:vm' && functionName === 'Script') return 'loading dist/mon.cjs with its code cache (vm.Script)'
+    if (url === '') return functionName.startsWith('(') ? 'V8 and native (program, idle)' : 'node internals (module loader, fs, streams)'
     let path = url.startsWith('file://') ? fileURLToPath(url) : url
-    if (path === bundle && map) {
-      const entry = map.findEntry(lineNumber, columnNumber)
-      if ('originalSource' in entry) path = entry.originalSource
+    if (path === bundle) {
+      const entry = map?.findEntry(lineNumber, columnNumber)
+      if (!entry || !('originalSource' in entry)) return "the bundle's runtime (esbuild's helpers, lazy built-ins)"
+      path = resolve(dirname(bundle), entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : entry.originalSource)
     }
 
-    if (path.includes('better-sqlite3')) return 'better-sqlite3'
+    if (!path.startsWith('/')) return 'node internals (module loader, fs, streams)'
     const pkg = /node_modules\/(@[^/]+\/[^/]+|[^/]+)/.exec(path)?.[1]
-    if (pkg === 'zod' || pkg === 'yaml') return pkg
+    if (pkg === 'zod' || pkg === 'yaml' || pkg === 'better-sqlite3') return pkg
     if (pkg?.startsWith('@oclif/')) return 'oclif'
     if (pkg) return 'other packages'
     const src = /dist\/src\/(.*)$/.exec(path)?.[1]
@@ -86,9 +88,7 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
       return 'mon: other'
     }
 
-    if (path.startsWith(join(root, 'bin'))) return 'bin/'
-    if (path === '' && functionName.startsWith('(')) return 'V8 and native (program, idle)'
-    return 'node internals (module loader, fs, streams)'
+    return path.startsWith(join(root, 'bin')) ? 'bin/' : 'other'
   }
 
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
@@ -100,9 +100,40 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
     total += profile.timeDeltas[i]!
   }
 
+  // the same samples by what was on the stack (inclusive; these phases do not nest in one another)
+  const phases: Array<[string, (name: string, source: string) => boolean]> = [
+    ['importing oclif', (name) => name.endsWith('@oclif/core/lib/index.js')],
+    ['importing the config schema (zod schemas of every input and channel, built at import)', (name) => name.endsWith('dist/src/core/config/schema.js')],
+    ["oclif's Config.load", (name, source) => name === 'load' && source.endsWith('@oclif/core/lib/config/config.js')],
+    ['loading the config (defaults through zod)', (name) => name === 'loadConfig'],
+    ['opening the store', (name) => name === 'openStore'],
+  ]
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes as Array<ProfileNode & {children?: number[]}>) for (const c of n.children ?? []) parent.set(c, n.id)
+  const sourceOf = (node: ProfileNode): string => {
+    const {url, lineNumber, columnNumber} = node.callFrame
+    if (!url.endsWith('/dist/mon.cjs') || !map) return url
+    const entry = map.findEntry(lineNumber, columnNumber)
+    return 'originalSource' in entry ? entry.originalSource : url
+  }
+
+  const phaseTotals = new Map<string, number>()
+  for (let i = 0; i < profile.samples.length; i++) {
+    for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
+      const node = byId.get(id)!
+      const phase = phases.find(([, match]) => match(node.callFrame.functionName, sourceOf(node)))
+      if (phase) {
+        phaseTotals.set(phase[0], (phaseTotals.get(phase[0]) ?? 0) + profile.timeDeltas[i]!)
+        break
+      }
+    }
+  }
+
   rmSync(dir, {recursive: true, force: true})
-  const parts = [...totals].sort((a, b) => b[1] - a[1]).map(([k, us]) => `${k} ${(us / 1000).toFixed(0)} ms`)
-  return `one profiled run (${(total / 1000).toFixed(0)} ms of samples after node's own start): ${parts.join(', ')}`
+  const ms = (us: number) => `${(us / 1000).toFixed(0)} ms`
+  const parts = [...totals].sort((a, b) => b[1] - a[1]).map(([k, us]) => `${k} ${ms(us)}`)
+  const steps = phases.map(([name]) => `${name} ${ms(phaseTotals.get(name) ?? 0)}`)
+  return `one profiled run (${ms(total)} of samples after node's own start), by origin: ${parts.join(', ')}. By step: ${steps.join(', ')}`
 }
 
 const bench: Bench = {
