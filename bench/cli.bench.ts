@@ -8,7 +8,7 @@
  * (MON_BUNDLE=0, the compiled files under dist/src as oclif loads them) to show what each gives
  * (docs/startup.md). Where a goal is missed, the notes break one profiled run down by where its
  * CPU went: node --cpu-prof, each function's own time charged to its source file through
- * dist/mon.cjs.map.
+ * dist/bundle/mon.js.map.
  */
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
@@ -57,7 +57,7 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
 
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]}
-  const bundle = join(root, 'dist', 'mon.cjs')
+  const bundle = join(root, 'dist', 'bundle', 'mon.js')
   let map: SourceMap | undefined
   try {
     map = new SourceMap(JSON.parse(readFileSync(bundle + '.map', 'utf8')))
@@ -66,7 +66,7 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
   const origin = (node: ProfileNode): string => {
     const {functionName, url, lineNumber, columnNumber} = node.callFrame
     if (functionName === '(garbage collector)') return 'garbage collection'
-    if (url === 'node:vm' && functionName === 'Script') return 'loading dist/mon.cjs with its code cache (vm.Script)'
+    if (url === 'node:vm' && functionName === 'Script') return 'loading dist/bundle/mon.js with its code cache (vm.Script)'
     if (url === '') return functionName.startsWith('(') ? 'V8 and native (program, idle)' : 'node internals (module loader, fs, streams)'
     let path = url.startsWith('file://') ? fileURLToPath(url) : url
     if (path === bundle) {
@@ -112,7 +112,7 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
   for (const n of profile.nodes as Array<ProfileNode & {children?: number[]}>) for (const c of n.children ?? []) parent.set(c, n.id)
   const sourceOf = (node: ProfileNode): string => {
     const {url, lineNumber, columnNumber} = node.callFrame
-    if (!url.endsWith('/dist/mon.cjs') || !map) return url
+    if (!url.endsWith('/dist/bundle/mon.js') || !map) return url
     const entry = map.findEntry(lineNumber, columnNumber)
     return 'originalSource' in entry ? entry.originalSource : url
   }
@@ -143,7 +143,7 @@ const bench: Bench = {
     const reps = Math.max(ctx.reps, 10)
     // bin/load.cjs ignores a bundle older than dist/src (tsc run alone): that would measure MON_BUNDLE=0
     const built = (f: string) => statSync(join(root, 'dist', f)).mtimeMs
-    if (built('.tsbuildinfo') > built('mon.cjs')) throw new Error('dist/mon.cjs is older than dist/src: run npm run build')
+    if (built('.tsbuildinfo') > built('bundle/mon.js')) throw new Error('dist/bundle/mon.js is older than dist/src: run npm run build')
     const noConfig = {MON_CONFIG: '', XDG_CONFIG_HOME: ctx.tmp}
 
     ctx.progress('preparing a small store (mem.used_percent of one host every 10 s for an hour) and one of 8,640 points per host for 10 hosts')

@@ -1,8 +1,8 @@
 'use strict'
-// Loads dist/mon.cjs (the bundled CLI, scripts/bundle.js) the way require() would, but compiled from
+// Loads dist/bundle/mon.js (the bundled CLI, scripts/bundle.js) the way require() would, but compiled from
 // a V8 code cache: the bytecode of the functions the last run of the same command compiled, so a
 // start neither parses nor compiles them again (docs/startup.md). One cache file per command, in
-// dist/.cache/ or, where dist/ is not writable (a global install), $XDG_CACHE_HOME/mon/ (~/.cache/mon);
+// dist/bundle/.cache/ or, where dist/ is not writable (a global install), $XDG_CACHE_HOME/mon/ (~/.cache/mon);
 // named by the bundle's hash, so a rebuild starts afresh. V8 refuses a cache made by another V8
 // version or with other V8 flags, and the run then writes a new one.
 const {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
@@ -40,13 +40,14 @@ function maybeWsl(os) {
  */
 function loadBundle(root, argv) {
   const dist = join(root, 'dist')
-  const file = join(dist, 'mon.cjs')
+  const dir = join(dist, 'bundle')
+  const file = join(dir, 'mon.js')
   let info
   let source
   try {
     // tsc alone (no `npm run build`) leaves a bundle older than dist/src: that one would run old code
     if (statSync(join(dist, '.tsbuildinfo'), {throwIfNoEntry: false})?.mtimeMs > statSync(file).mtimeMs) return undefined
-    info = JSON.parse(readFileSync(join(dist, 'mon.bundle.json'), 'utf8'))
+    info = JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'))
     source = readFileSync(file, 'latin1') // written as latin1 (scripts/bundle.js): a copy, no UTF-8 decoding
   } catch {
     return undefined
@@ -57,7 +58,7 @@ function loadBundle(root, argv) {
   globalThis[Symbol.for('mon.import')] ??= (specifier) => import(specifier)
   const module = new Module(file, null)
   module.filename = file
-  module.paths = Module._nodeModulePaths(dist)
+  module.paths = Module._nodeModulePaths(dir)
   Module._cache[file] = module
   // (long-running commands do not come here, bin/run.js; were they to, bin/lean.js's V8 flags, which
   // they change while running (src/core/runtime.ts), would make V8 refuse each cache they wrote)
@@ -68,11 +69,11 @@ function loadBundle(root, argv) {
   }
 
   const name = `${info.hash}-${commandKey(info.commands, argv)}.v8`
-  const dirs = [join(dist, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
+  const dirs = [join(dir, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
   let cachedData
-  for (const dir of dirs) {
+  for (const cacheDir of dirs) {
     try {
-      cachedData = readFileSync(join(dir, name))
+      cachedData = readFileSync(join(cacheDir, name))
       break
     } catch {}
   }
@@ -83,12 +84,13 @@ function loadBundle(root, argv) {
     process.once('exit', () => writeCache(dirs, name, script))
   }
 
-  // oclif checks at load that node satisfies the engines of the package.json next to it: in the
-  // bundle that is ours, and bin/run.js's engines already say the same; the check costs a semver load
+  // oclif checks at load that node satisfies the engines of its own package.json, which it finds
+  // next to its files: in the bundle it would look in dist/ and find none. The check costs a semver
+  // load; mon's package.json states its own engines.
   const skip = process.env.OCLIF_DISABLE_ENGINE_WARNING
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
   try {
-    script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dist)
+    script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dir)
   } finally {
     if (skip === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
     else process.env.OCLIF_DISABLE_ENGINE_WARNING = skip

@@ -2,7 +2,7 @@
 // Production entry point: runs the compiled commands under dist/ (build with `npm run build`).
 // User plugins are off: oclif would otherwise look for them under $MON_DATA_DIR, which is ours.
 // Start-up time is most of a short command's time (docs/startup.md): `--version` is answered here,
-// without oclif; everything else runs from dist/mon.cjs, the bundled CLI loaded from a V8 code
+// without oclif; everything else runs from dist/bundle/mon.js, the bundled CLI loaded from a V8 code
 // cache (bin/load.cjs), or — without a bundle, or with MON_BUNDLE=0 — from dist/src as oclif loads it.
 // bin/ is CommonJS (bin/package.json): starting an ES module would start node's ESM loader too.
 'use strict'

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles the compiled CLI (dist/src, @oclif/core and the pure-JS dependencies) into one CommonJS
-// file, dist/mon.cjs, which bin/run.js loads with a V8 code cache (bin/load.cjs): one file read and
+// file, dist/bundle/mon.js, which bin/run.js loads with a V8 code cache (bin/load.cjs): one file read and
 // no per-module resolution or compilation on each start (docs/startup.md). Run by `npm run build`
 // after tsc and scripts/manifest.js; reads oclif.manifest.json for the command list.
 //
@@ -10,14 +10,16 @@
 // is left out and loaded by oclif from dist/src as before.
 import {build} from 'esbuild'
 import {createHash} from 'node:crypto'
-import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
-const outfile = join(dist, 'mon.cjs')
-const infoFile = join(dist, 'mon.bundle.json')
+// dist/bundle/mon.js, CommonJS by dist/bundle/package.json (dist/src is ESM by the root one)
+const outdir = join(dist, 'bundle')
+const outfile = join(outdir, 'mon.js')
+const infoFile = join(outdir, 'info.json')
 
 // Kept outside: files read next to the package's own code (blessed's terminfo, blessed-contrib),
 // packages that are ESM-only with top-level await (ink and its renderer) and oclif's
@@ -37,7 +39,7 @@ const importMetaUrl = {
     b.onLoad({filter: /[/\\]dist[/\\]src[/\\].*\.js$/}, (args) => {
       const source = readFileSync(args.path, 'utf8')
       if (!source.includes('import.meta.url')) return undefined
-      const rel = JSON.stringify(relative(dist, args.path).split('\\').join('/'))
+      const rel = JSON.stringify(relative(outdir, args.path).split('\\').join('/'))
       const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${rel})).href`
       return {contents: source.replaceAll('import.meta.url', url), loader: 'js'}
     })
@@ -185,7 +187,7 @@ async function bundle(ids) {
     '}',
   ]
   return build({
-    stdin: {contents: lines.join('\n'), resolveDir: dist, sourcefile: 'mon-entry.mjs', loader: 'js'},
+    stdin: {contents: lines.join('\n'), resolveDir: outdir, sourcefile: 'mon-entry.mjs', loader: 'js'},
     absWorkingDir: root,
     bundle: true,
     platform: 'node',
@@ -198,7 +200,7 @@ async function bundle(ids) {
     metafile: true,
     legalComments: 'none',
     // no comments and no indentation: a smaller file to read and hash at each start; names are kept
-    // (oclif and our error rendering look at class names), and dist/mon.cjs.map maps stack traces
+    // (oclif and our error rendering look at class names), and dist/bundle/mon.js.map maps stack traces
     // back to dist/src with node --enable-source-maps
     minifyWhitespace: true,
     sourcemap: 'linked',
@@ -231,9 +233,9 @@ function reachesEsmOnly(metafile, ids) {
   return ids.filter((id) => visit(relative(root, commandFile(id)).split('\\').join('/'), new Set()))
 }
 
-rmSync(outfile, {force: true})
-rmSync(join(dist, '.cache'), {recursive: true, force: true}) // code caches of the old bundle
-rmSync(infoFile, {force: true})
+rmSync(outdir, {recursive: true, force: true}) // with the code caches of the old bundle
+mkdirSync(outdir, {recursive: true})
+writeFileSync(join(outdir, 'package.json'), '{"type": "commonjs"}\n')
 let ids = Object.keys(manifest.commands).filter((id) => manifest.commands[id].relativePath)
 const first = await bundle(ids)
 const left = reachesEsmOnly(first.metafile, ids)
@@ -242,7 +244,7 @@ if (left.length > 0) {
   await bundle(ids)
 }
 
-// Rewrites of esbuild's output, each the same length as what it replaces so dist/mon.cjs.map stays
+// Rewrites of esbuild's output, each the same length as what it replaces so dist/bundle/mon.js.map stays
 // exact (the helpers they call are the banner, which esbuild accounts for):
 // - A vm.Script cannot import() without an experimental node flag: the bundle's remaining import()
 //   calls (oclif loading plugins' and unbundled commands' files) go to bin/load.cjs's import().
@@ -253,12 +255,12 @@ if (left.length > 0) {
 //   __toESM, which copies every export at once) gets one that answers `default` with the module.
 //   Long-running commands (bin/lean.js) get the modules themselves: no indirection on hot paths.
 let text = readFileSync(outfile, 'utf8')
-for (const name of ['__mimp', '__mlz__', '__mlzE_']) if (text.split(name).length > 2) throw new Error(`dist/mon.cjs already uses ${name}`)
+for (const name of ['__mimp', '__mlz__', '__mlzE_']) if (text.split(name).length > 2) throw new Error(`dist/bundle/mon.js already uses ${name}`)
 text = text.replaceAll('await import(', 'await __mimp(')
 const stray = [...text.matchAll(/(?<![\w$.`'"])import\(\s*[^)\s]/g)]
 if (stray.length > 0) {
   const line = text.slice(0, stray[0].index).split('\n').length
-  throw new Error(`dist/mon.cjs:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
+  throw new Error(`dist/bundle/mon.js:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
 }
 
 const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads']
@@ -272,4 +274,4 @@ writeFileSync(outfile, text, 'latin1')
 const source = Buffer.from(text, 'latin1')
 const hash = createHash('sha256').update(source).digest('hex').slice(0, 16)
 writeFileSync(infoFile, JSON.stringify({hash, commands: ids, unbundled: left}, null, 2) + '\n')
-console.log(`bundled ${ids.length} commands into dist/mon.cjs (${(source.length / 1e6).toFixed(1)} MB)${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)
+console.log(`bundled ${ids.length} commands into dist/bundle/mon.js (${(source.length / 1e6).toFixed(1)} MB)${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)

@@ -42,7 +42,7 @@ async function sameEveryWay(args: string[], input?: string): Promise<CliResult> 
 
 describe('mon starts the same from the bundle, with or without its code cache, as from dist/src', () => {
   it('the bundle is built and lists every command but those kept out', () => {
-    const info = JSON.parse(readFileSync(join(ROOT, 'dist', 'mon.bundle.json'), 'utf8')) as {hash: string; commands: string[]; unbundled: string[]}
+    const info = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'info.json'), 'utf8')) as {hash: string; commands: string[]; unbundled: string[]}
     const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
     assert.deepEqual([...info.commands, ...info.unbundled].sort(), Object.keys(manifest.commands).sort())
     assert.ok(info.commands.includes('query'))
@@ -85,11 +85,11 @@ describe('mon starts the same from the bundle, with or without its code cache, a
   })
 
   it('a run leaves a code cache for its command', async () => {
-    const {hash} = JSON.parse(readFileSync(join(ROOT, 'dist', 'mon.bundle.json'), 'utf8')) as {hash: string}
+    const {hash} = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'info.json'), 'utf8')) as {hash: string}
     const r = await runMon(['store', 'info'], {env})
     assert.equal(r.code, 0, r.stderr)
     const name = `${hash}-store.info.v8`
-    const where = [join(ROOT, 'dist', '.cache', name), join(env.XDG_CACHE_HOME!, 'mon', name)]
+    const where = [join(ROOT, 'dist', 'bundle', '.cache', name), join(env.XDG_CACHE_HOME!, 'mon', name)]
     assert.ok(where.some((f) => existsSync(f)), `no code cache in ${where.join(' or ')}`)
   })
 })
