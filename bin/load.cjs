@@ -117,6 +117,7 @@ function commandKey(ids, argv) {
   return '_'
 }
 
+/** At exit: nothing here may throw (an exception in an exit listener would change the exit code). */
 function writeCache(dirs, name, script) {
   let data
   try {
@@ -125,21 +126,25 @@ function writeCache(dirs, name, script) {
     return
   }
 
+  const hash = name.slice(0, name.indexOf('-') + 1)
   for (const dir of dirs) {
-    const tmp = join(dir, `.${name}.${process.pid}`)
+    const tmp = join(dir, `.${name}.${process.pid}.tmp`)
     try {
       mkdirSync(dir, {recursive: true})
       writeFileSync(tmp, data)
       renameSync(tmp, join(dir, name)) // atomic: a concurrent start reads the old file or the new one
     } catch {
+      try {
+        rmSync(tmp, {force: true}) // a partly written file (a full disk)
+      } catch {}
+
       continue
     }
 
-    // caches of earlier builds are dead weight
-    const hash = name.slice(0, name.indexOf('-') + 1)
-    for (const old of readdirSync(dir)) {
-      if (old.endsWith('.v8') && !old.startsWith(hash)) rmSync(join(dir, old), {force: true})
-    }
+    try {
+      // caches of earlier builds are dead weight
+      for (const old of readdirSync(dir)) if (old.endsWith('.v8') && !old.startsWith(hash)) rmSync(join(dir, old), {force: true})
+    } catch {}
 
     return
   }
