@@ -36,7 +36,8 @@ const commandFile = (id) => join(root, ...manifest.commands[id].relativePath)
 const importMetaUrl = {
   name: 'import-meta-url',
   setup(b) {
-    b.onLoad({filter: /[/\\]dist[/\\]src[/\\].*\.js$/}, (args) => {
+    const ours = new RegExp(`^${join(dist, 'src').replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}[/\\\\].*\\.js$`)
+    b.onLoad({filter: ours}, (args) => {
       const source = readFileSync(args.path, 'utf8')
       if (!source.includes('import.meta.url')) return undefined
       const rel = JSON.stringify(relative(outdir, args.path).split('\\').join('/'))
