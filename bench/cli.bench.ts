@@ -100,28 +100,21 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
     total += profile.timeDeltas[i]!
   }
 
-  // the same samples by what was on the stack (inclusive; these phases do not nest in one another)
-  const phases: Array<[string, (name: string, source: string) => boolean]> = [
+  // the same samples by what was on the stack (inclusive; these steps do not nest in one another;
+  // async functions are left out: after an await their time shows under the event loop, not them)
+  const phases: Array<[string, (name: string) => boolean]> = [
     ['importing oclif', (name) => name.endsWith('@oclif/core/lib/index.js')],
     ['importing the config schema (zod schemas of every input and channel, built at import)', (name) => name.endsWith('dist/src/core/config/schema.js')],
-    ["oclif's Config.load", (name, source) => name === 'load' && source.endsWith('@oclif/core/lib/config/config.js')],
     ['loading the config (defaults through zod)', (name) => name === 'loadConfig'],
     ['opening the store', (name) => name === 'openStore'],
   ]
   const parent = new Map<number, number>()
   for (const n of profile.nodes as Array<ProfileNode & {children?: number[]}>) for (const c of n.children ?? []) parent.set(c, n.id)
-  const sourceOf = (node: ProfileNode): string => {
-    const {url, lineNumber, columnNumber} = node.callFrame
-    if (!url.endsWith('/dist/bundle/mon.js') || !map) return url
-    const entry = map.findEntry(lineNumber, columnNumber)
-    return 'originalSource' in entry ? entry.originalSource : url
-  }
-
   const phaseTotals = new Map<string, number>()
   for (let i = 0; i < profile.samples.length; i++) {
     for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
       const node = byId.get(id)!
-      const phase = phases.find(([, match]) => match(node.callFrame.functionName, sourceOf(node)))
+      const phase = phases.find(([, match]) => match(node.callFrame.functionName))
       if (phase) {
         phaseTotals.set(phase[0], (phaseTotals.get(phase[0]) ?? 0) + profile.timeDeltas[i]!)
         break
