@@ -18,7 +18,7 @@
 
 const [command, ...args] = process.argv.slice(2)
 const longRunning = command === 'daemon' || (command === 'collect' && !args.includes('--once'))
-// bin/load.cjs and dist/bundle/mon.js: no code cache, zod's compiled parsers and node's modules as they are
+// bin/run.js: these start from dist/src, not from the bundle (docs/startup.md)
 globalThis[Symbol.for('mon.longRunning')] = longRunning
 if (longRunning && !args.includes('--optimize')) {
   const {setFlagsFromString} = require('node:v8')
