@@ -68,7 +68,10 @@ function loadBundle(root, argv) {
     return module.exports
   }
 
-  const name = `${info.hash}-${commandKey(info.commands, argv)}.v8`
+  // node's flags (which may set V8's) name the file too: runs with other flags have their own cache
+  // instead of each refusing and rewriting the other's
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim()
+  const name = `${info.hash}-${commandKey(info.commands, argv)}${flags ? `-${fnv1a(flags)}` : ''}.v8`
   const dirs = [join(dir, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
   let cachedData
   for (const cacheDir of dirs) {
@@ -98,6 +101,12 @@ function loadBundle(root, argv) {
 
   module.loaded = true
   return module.exports
+}
+
+function fnv1a(text) {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16)
 }
 
 /** The command id argv names (`alerts silence add` → alerts:silence:add), or '_'. */
