@@ -180,7 +180,8 @@ async function bundle(ids) {
     "import oclif from '@oclif/core'", // the module's own exports object (it is CommonJS)
     "import {config as zodConfig} from 'zod'",
     // zod compiles each object schema's parser with new Function on its first use: ~10 ms of a
-    // short command's start for one config parse. Long-running commands (bin/lean.js) keep it.
+    // short command's start for one config parse (long-running commands, which would keep it, do
+    // not run the bundle)
     "if (!globalThis[Symbol.for('mon.longRunning')]) zodConfig({jitless: true})",
     'export {oclif}',
     'export const commands = {',
@@ -254,7 +255,8 @@ if (left.length > 0) {
 //   crypto, dgram, net, child_process and readline without calling any of them. A stand-in forwards
 //   everything to the module, loaded on the first property access; a default import (esbuild's
 //   __toESM, which copies every export at once) gets one that answers `default` with the module.
-//   Long-running commands (bin/lean.js) get the modules themselves: no indirection on hot paths.
+//   (Long-running commands do not run the bundle, bin/run.js; were they to, they would get the
+//   modules themselves: no indirection on hot paths.)
 let text = readFileSync(outfile, 'utf8')
 for (const name of ['__mimp', '__mlz__', '__mlzE_']) if (text.split(name).length > 2) throw new Error(`dist/bundle/mon.js already uses ${name}`)
 text = text.replaceAll('await import(', 'await __mimp(')
