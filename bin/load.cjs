@@ -165,7 +165,7 @@ function writeCache(dirs, name, script) {
  * command of ours comes from the bundle instead of dist/src. Everything else — argument parsing,
  * help, errors, exit codes — is oclif's own code, as without the bundle.
  */
-async function runBundle(bundle, root, loadOptions) {
+async function runBundle(bundle, root, loadOptions, argv) {
   const {oclif, commands} = bundle
   // before anything outside the bundle imports @oclif/core (resolving it costs a few ms, so only then)
   const shareOclif = () => {
@@ -198,7 +198,18 @@ async function runBundle(bundle, root, loadOptions) {
 
   // the package.json we read anyway: oclif would look for it and read it again, asynchronously
   const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-  return oclif.execute({loadOptions: {...loadOptions, pjson}})
+  const options = {...loadOptions, pjson}
+  // A command line that names one of our bundled commands, without --help, needs no other plugin:
+  // none has hooks but on install, and only help and "command not found" look at their commands.
+  // oclif then loads just ours (plugin-autocomplete's package and manifest are not looked for).
+  const id = commandKey(Object.keys(commands), argv).replaceAll('.', ':')
+  if (Object.hasOwn(commands, id) && !argv.includes('--help')) {
+    const plugin = new oclif.Plugin({isRoot: true, root, pjson})
+    await plugin.load()
+    options.plugins = new Map([[plugin.name, plugin]])
+  }
+
+  return oclif.execute({loadOptions: options})
 }
 
 module.exports = {loadBundle, printVersion, runBundle}

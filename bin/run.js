@@ -19,7 +19,7 @@ const longRunning = globalThis[Symbol.for('mon.longRunning')]
 if (argv[0] !== '--version' || !printVersion(root)) {
   const bundle = process.env.MON_BUNDLE === '0' || longRunning ? undefined : loadBundle(root, argv)
   if (bundle) {
-    runBundle(bundle, root, loadOptions)
+    runBundle(bundle, root, loadOptions, argv)
   } else {
     import('@oclif/core').then(({execute}) => execute({dir: __filename, loadOptions}))
   }
