@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Development entry point: rebuilds nothing, but runs without the cached manifest so new commands show up.
-import {execute} from '@oclif/core'
-
-await execute({development: true, dir: import.meta.url})
+'use strict'
+const root = require('node:path').join(__dirname, '..') // not bin/, whose package.json only says CommonJS
+import('@oclif/core').then(({execute}) => execute({development: true, loadOptions: {root}}))

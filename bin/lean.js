@@ -13,12 +13,16 @@
 // - a full garbage collection a minute: the heap gives back what it grew by between major
 //   collections instead of creeping up for minutes (a few ms of CPU each).
 // `--optimize` keeps V8's defaults.
-import {setFlagsFromString} from 'node:v8'
-import {runInNewContext} from 'node:vm'
+// CommonJS (bin/package.json), like all of bin/: no ESM loader at start (docs/startup.md).
+'use strict'
 
 const [command, ...args] = process.argv.slice(2)
 const longRunning = command === 'daemon' || (command === 'collect' && !args.includes('--once'))
+// bin/run.js: these start from dist/src, not from the bundle (docs/startup.md)
+globalThis[Symbol.for('mon.longRunning')] = longRunning
 if (longRunning && !args.includes('--optimize')) {
+  const {setFlagsFromString} = require('node:v8')
+  const {runInNewContext} = require('node:vm')
   setFlagsFromString('--no-opt')
   setFlagsFromString('--interrupt-budget=1000000')
   setFlagsFromString('--optimize-for-size')

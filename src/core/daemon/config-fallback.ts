@@ -4,7 +4,6 @@ import {defaultConfig, loadConfig, salvageDataDir, type LoadOptions, type Loaded
 import {findConfigFile} from '../config/paths.js'
 import {ConfigError, formatProblem} from '../config/problems.js'
 import {daemonPidPath, readLock} from '../lock.js'
-import {readStatusFile} from './status.js'
 
 export interface ConfigOrRunningDaemon {
   loaded: LoadedConfig
@@ -29,6 +28,7 @@ export async function loadConfigOrRunningDaemon(opts: LoadOptions = {}): Promise
     if (!file) throw err
     const dataDir = salvageDataDir(readFileSync(file, 'utf8'), file, env, cwd)
     const holder = readLock(daemonPidPath(dataDir))
+    const {readStatusFile} = await import('./status.js') // only here: not on every command's start
     const runsThisFile = readStatusFile(dataDir)?.config
     if (!holder?.alive || (runsThisFile && path.resolve(runsThisFile) !== path.resolve(file))) throw err
     return {

@@ -1,0 +1,215 @@
+'use strict'
+// Loads dist/bundle/mon.js (the bundled CLI, scripts/bundle.js) the way require() would, but compiled from
+// a V8 code cache: the bytecode of the functions the last run of the same command compiled, so a
+// start neither parses nor compiles them again (docs/startup.md). One cache file per command, in
+// dist/bundle/.cache/ or, where dist/ is not writable (a global install), $XDG_CACHE_HOME/mon/ (~/.cache/mon);
+// named by the bundle's hash, so a rebuild starts afresh. V8 refuses a cache made by another V8
+// version or with other V8 flags, and the run then writes a new one.
+const {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
+const Module = require('node:module')
+const {homedir} = require('node:os')
+const {dirname, join} = require('node:path')
+const vm = require('node:vm')
+
+/**
+ * Prints what oclif prints for --version (its config.userAgent) and returns true; false where it
+ * may be WSL, where oclif says "wsl" for the platform: that case is left to oclif.
+ */
+function printVersion(root) {
+  const os = require('node:os')
+  if (os.platform() === 'linux' && maybeWsl(os)) return false
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  const cpu = os.arch() === 'ia32' ? 'x86' : os.arch()
+  process.stdout.write(`${pjson.name}/${pjson.version} ${os.platform()}-${cpu} node-${process.version}\n`)
+  return true
+}
+
+/** Any sign is-wsl (oclif's test) looks for; is-wsl then also rules out containers. */
+function maybeWsl(os) {
+  if (/microsoft/i.test(os.release())) return true
+  try {
+    if (/microsoft/i.test(readFileSync('/proc/version', 'utf8'))) return true
+  } catch {}
+
+  return existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || existsSync('/run/WSL')
+}
+
+/**
+ * The bundle's exports ({oclif, commands}), or undefined when there is no bundle. `argv` picks the
+ * cache file: the command it names, or one file for everything else (help, plugins' commands).
+ */
+function loadBundle(root, argv) {
+  const dist = join(root, 'dist')
+  const dir = join(dist, 'bundle')
+  const file = join(dir, 'mon.js')
+  let info
+  let source
+  try {
+    // tsc alone (no `npm run build`) leaves a bundle older than dist/src: that one would run old code
+    if (statSync(join(dist, '.tsbuildinfo'), {throwIfNoEntry: false})?.mtimeMs > statSync(file).mtimeMs) return undefined
+    info = JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'))
+    source = readFileSync(file, 'latin1') // written as latin1 (scripts/bundle.js): a copy, no UTF-8 decoding
+  } catch {
+    return undefined
+  }
+
+  // the bundle's import() calls (oclif loading plugins' commands and our unbundled ones) come here:
+  // code compiled by vm.Script cannot import() itself (scripts/bundle.js)
+  globalThis[Symbol.for('mon.import')] ??= (specifier) => import(specifier)
+  const module = new Module(file, null)
+  module.filename = file
+  module.paths = Module._nodeModulePaths(dir)
+  Module._cache[file] = module
+  // (long-running commands do not come here, bin/run.js; were they to, bin/lean.js's V8 flags, which
+  // they change while running (src/core/runtime.ts), would make V8 refuse each cache they wrote)
+  if (process.env.MON_CODE_CACHE === '0' || globalThis[Symbol.for('mon.longRunning')]) {
+    module._compile(source, file)
+    module.loaded = true
+    return module.exports
+  }
+
+  // node's flags (which may set V8's) name the file too: runs with other flags have their own cache
+  // instead of each refusing and rewriting the other's
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim()
+  const name = `${info.hash}-${commandKey(info.commands, argv)}${flags ? `-${fnv1a(flags)}` : ''}.v8`
+  const dirs = [join(dir, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
+  let cachedData
+  for (const cacheDir of dirs) {
+    try {
+      cachedData = readFileSync(join(cacheDir, name))
+      break
+    } catch {}
+  }
+
+  const script = new vm.Script(Module.wrap(source), {filename: file, cachedData})
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // at exit, so the cache holds every function this command compiled, not just the top level
+    process.once('exit', () => writeCache(dirs, name, script))
+  }
+
+  // oclif checks at load that node satisfies the engines of its own package.json, which it finds
+  // next to its files: in the bundle it would look in dist/ and find none. The check costs a semver
+  // load; mon's package.json states its own engines.
+  const skip = process.env.OCLIF_DISABLE_ENGINE_WARNING
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
+  try {
+    script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dir)
+  } finally {
+    if (skip === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+    else process.env.OCLIF_DISABLE_ENGINE_WARNING = skip
+  }
+
+  module.loaded = true
+  return module.exports
+}
+
+function fnv1a(text) {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16)
+}
+
+/** The command id argv names (`alerts silence add` → alerts:silence:add), or '_'. */
+function commandKey(ids, argv) {
+  const known = new Set(ids)
+  const words = []
+  for (const arg of argv) {
+    if (arg.startsWith('-') || words.length === 4) break
+    words.push(arg)
+  }
+
+  for (let n = words.length; n > 0; n--) {
+    const id = words.slice(0, n).join(':')
+    if (known.has(id)) return id.replaceAll(':', '.')
+  }
+
+  return '_'
+}
+
+/** At exit: nothing here may throw (an exception in an exit listener would change the exit code). */
+function writeCache(dirs, name, script) {
+  let data
+  try {
+    data = script.createCachedData()
+  } catch {
+    return
+  }
+
+  const hash = name.slice(0, name.indexOf('-') + 1)
+  for (const dir of dirs) {
+    const tmp = join(dir, `.${name}.${process.pid}.tmp`)
+    try {
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(tmp, data)
+      renameSync(tmp, join(dir, name)) // atomic: a concurrent start reads the old file or the new one
+    } catch {
+      try {
+        rmSync(tmp, {force: true}) // a partly written file (a full disk)
+      } catch {}
+
+      continue
+    }
+
+    try {
+      // caches of earlier builds are dead weight
+      for (const old of readdirSync(dir)) if (old.endsWith('.v8') && !old.startsWith(hash)) rmSync(join(dir, old), {force: true})
+    } catch {}
+
+    return
+  }
+}
+
+/**
+ * Runs oclif from the bundle: oclif itself is the bundled copy (also for what it still imports from
+ * dist/src or node_modules, such as plugin-autocomplete's commands, so there is one oclif), and a
+ * command of ours comes from the bundle instead of dist/src. Everything else — argument parsing,
+ * help, errors, exit codes — is oclif's own code, as without the bundle.
+ */
+async function runBundle(bundle, root, loadOptions, argv) {
+  const {oclif, commands} = bundle
+  // before anything outside the bundle imports @oclif/core (resolving it costs a few ms, so only then)
+  const shareOclif = () => {
+    const oclifMain = require.resolve('@oclif/core', {paths: [root]})
+    if (Module._cache[oclifMain]) return
+    const shared = new Module(oclifMain, null)
+    shared.filename = oclifMain
+    shared.exports = oclif
+    shared.loaded = true
+    shared.paths = Module._nodeModulePaths(dirname(oclifMain))
+    Module._cache[oclifMain] = shared
+  }
+
+  const find = oclif.Plugin.prototype.findCommand
+  oclif.Plugin.prototype.findCommand = async function (id, opts) {
+    const load = this.isRoot && Object.hasOwn(commands, id) ? commands[id] : undefined
+    if (load === undefined) {
+      shareOclif()
+      return find.call(this, id, opts)
+    }
+
+    const module = await load()
+    const cmd = module.default
+    cmd.id = id
+    cmd.plugin = this
+    cmd.isESM = true
+    cmd.relativePath = this.manifest.commands[id]?.relativePath
+    return cmd
+  }
+
+  // the package.json we read anyway: oclif would look for it and read it again, asynchronously
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  const options = {...loadOptions, pjson}
+  // A command line that names one of our bundled commands, without --help, needs no other plugin:
+  // none has hooks but on install, and only help and "command not found" look at their commands.
+  // oclif then loads just ours (plugin-autocomplete's package and manifest are not looked for).
+  const id = commandKey(Object.keys(commands), argv).replaceAll('.', ':')
+  if (Object.hasOwn(commands, id) && !argv.includes('--help')) {
+    const plugin = new oclif.Plugin({isRoot: true, root, pjson})
+    await plugin.load()
+    options.plugins = new Map([[plugin.name, plugin]])
+  }
+
+  return oclif.execute({loadOptions: options})
+}
+
+module.exports = {loadBundle, printVersion, runBundle}

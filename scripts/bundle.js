@@ -1,0 +1,280 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI (dist/src, @oclif/core and the pure-JS dependencies) into one CommonJS
+// file, dist/bundle/mon.js, which bin/run.js loads with a V8 code cache (bin/load.cjs): one file read and
+// no per-module resolution or compilation on each start (docs/startup.md). Run by `npm run build`
+// after tsc and scripts/manifest.js; reads oclif.manifest.json for the command list.
+//
+// Every command is reached through a lazy import(), so esbuild wraps each module in an init
+// function and a run evaluates only the modules its command imports. A command whose static
+// imports reach an ESM-only package kept outside the bundle (ink: top-level await in yoga-layout)
+// is left out and loaded by oclif from dist/src as before.
+import {build} from 'esbuild'
+import {createHash} from 'node:crypto'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const dist = join(root, 'dist')
+// dist/bundle/mon.js, CommonJS by dist/bundle/package.json (dist/src is ESM by the root one)
+const outdir = join(dist, 'bundle')
+const outfile = join(outdir, 'mon.js')
+const infoFile = join(outdir, 'info.json')
+
+// Kept outside: files read next to the package's own code (blessed's terminfo, blessed-contrib),
+// packages that are ESM-only with top-level await (ink and its renderer) and oclif's
+// development-time TypeScript support. Native addons (better-sqlite3's) are required at run time.
+const external = ['better-sqlite3/package.json', 'blessed', 'blessed-contrib', 'ink', 'react', 'react/*', 'yoga-layout', 'typescript', 'ts-node', 'tsx']
+// Of those, the ones `require()` cannot load: a command that imports them statically stays unbundled.
+const esmOnly = new Set(['ink', 'yoga-layout'])
+
+const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
+const commandFile = (id) => join(root, ...manifest.commands[id].relativePath)
+
+// import.meta.url has no CommonJS equivalent: each compiled file gets its own original URL, built
+// from the bundle's directory at run time, so paths computed from it stay what they were.
+const importMetaUrl = {
+  name: 'import-meta-url',
+  setup(b) {
+    const ours = new RegExp(`^${join(dist, 'src').replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}[/\\\\].*\\.js$`)
+    b.onLoad({filter: ours}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes('import.meta.url')) return undefined
+      const rel = JSON.stringify(relative(outdir, args.path).split('\\').join('/'))
+      const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${rel})).href`
+      return {contents: source.replaceAll('import.meta.url', url), loader: 'js'}
+    })
+  },
+}
+
+// The helpers of the rewrites below (after the build).
+const BANNER = `var __monLong = globalThis[Symbol.for("mon.longRunning")];
+var __mimp = (specifier) => globalThis[Symbol.for("mon.import")](specifier);
+var __monLoads = new WeakMap();
+function __monProxy(load, esm) {
+  const own = (k) => esm && k === "default";
+  return new Proxy({}, {
+    get: (_, k) => own(k) ? load() : Reflect.get(load(), k),
+    set: (_, k, v) => Reflect.set(load(), k, v),
+    has: (_, k) => own(k) || k in load(),
+    ownKeys: () => [...new Set([...Reflect.ownKeys(load()), ...(esm ? ["default"] : [])])],
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = own(k) ? {value: load(), writable: false, enumerable: true} : Reflect.getOwnPropertyDescriptor(load(), k);
+      if (d) d.configurable = true;
+      return d;
+    },
+    defineProperty: (_, k, d) => Reflect.defineProperty(load(), k, d),
+    deleteProperty: (_, k) => Reflect.deleteProperty(load(), k),
+    getPrototypeOf: () => Reflect.getPrototypeOf(load()),
+  });
+}
+var __monPlainCollation = /^(|C|POSIX|(C|en)([._@-].*)?)$/.test(process.env.LC_ALL || process.env.LC_COLLATE || process.env.LANG || "");
+function __monCompareIds(a, b) {
+  if (__monPlainCollation && /^[a-z:-]*$/.test(a) && /^[a-z:-]*$/.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return a.localeCompare(b);
+}
+function __mlz__(id) {
+  if (__monLong) return require(id);
+  let m;
+  const load = () => m ??= require(id);
+  const proxy = __monProxy(load, false);
+  __monLoads.set(proxy, load);
+  return proxy;
+}
+function __mlzE_(mod, isNodeMode) {
+  const load = __monLoads.get(mod);
+  return load ? __monProxy(load, true) : __toESM(mod, isNodeMode);
+}`
+
+// oclif imports wsl-utils for its isWsl (every start) and powerShellPath (Windows only); the package
+// itself loads child_process at once. The bundle gives oclif isWsl from is-wsl, as wsl-utils does,
+// and the rest of wsl-utils when asked.
+const wslUtils = {
+  name: 'wsl-utils-is-wsl',
+  setup(b) {
+    b.onResolve({filter: /^wsl-utils$/}, async (args) => {
+      if (args.namespace !== 'file' || !/[/\\]@oclif[/\\]core[/\\]/.test(args.importer)) return undefined
+      const real = await b.resolve('wsl-utils', {kind: args.kind, resolveDir: args.resolveDir})
+      return {path: real.path, namespace: 'oclif-wsl-utils'}
+    })
+    b.onLoad({filter: /.*/, namespace: 'oclif-wsl-utils'}, (args) => ({
+      contents: "export {default as isWsl} from 'is-wsl'\nexport const powerShellPath = async () => (await import('wsl-utils')).powerShellPath()\n",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }))
+  },
+}
+
+// oclif logs through `debug`, which costs a few ms to set up (tty checks, colors, env parsing) on
+// every start and prints only when DEBUG is set: without DEBUG, oclif gets a no-op in its place.
+const oclifDebug = {
+  name: 'oclif-debug',
+  setup(b) {
+    b.onResolve({filter: /^debug$/}, (args) => {
+      if (args.namespace !== 'file' || !/[/\\]@oclif[/\\]core[/\\]/.test(args.importer)) return undefined
+      return {path: args.resolveDir, namespace: 'oclif-debug'}
+    })
+    b.onLoad({filter: /.*/, namespace: 'oclif-debug'}, (args) => ({
+      contents: `function off(namespace) {
+  const debug = () => {}
+  debug.enabled = false
+  debug.namespace = namespace
+  debug.extend = (sub, delimiter = ':') => off(namespace + delimiter + sub)
+  return debug
+}
+module.exports = process.env.DEBUG ? require('debug') : off
+`,
+      resolveDir: args.path,
+      loader: 'js',
+    }))
+  },
+}
+
+// oclif sorts each plugin's command ids with localeCompare on every start, and the first
+// localeCompare of a process sets up ICU's collator: ~6 ms. Under the C, POSIX and English locales
+// (what the collator then follows: LC_ALL, LC_COLLATE, LANG) the order of ids made of lowercase
+// letters, ':' and '-' is plain code-unit order; other ids and locales keep localeCompare.
+const oclifSort = {
+  name: 'oclif-id-sort',
+  setup(b) {
+    b.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\]config[/\\]plugin\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const sort = '.sort((a, b) => a.id.localeCompare(b.id))'
+      if (source.split(sort).length !== 2) throw new Error(`${args.path}: expected one ${sort}`)
+      return {contents: source.replace(sort, '.sort((a, b) => __monCompareIds(a.id, b.id))'), loader: 'js'}
+    })
+  },
+}
+
+// better-sqlite3's JavaScript is bundled (a dozen files fewer to resolve and compile at each start);
+// its native addon is required from the package as before. The package finds the addon through
+// `bindings`, which would look next to the bundle: it gets the package's own directory instead.
+const sqliteBindings = {
+  name: 'better-sqlite3-bindings',
+  setup(b) {
+    b.onResolve({filter: /^bindings$/}, (args) => {
+      if (args.namespace !== 'file' || !/[/\\]better-sqlite3[/\\]lib[/\\]/.test(args.importer)) return undefined
+      return {path: args.resolveDir, namespace: 'better-sqlite3-bindings'}
+    })
+    b.onLoad({filter: /.*/, namespace: 'better-sqlite3-bindings'}, (args) => ({
+      contents: `const {dirname, join} = require('node:path')
+module.exports = function bindings(name) {
+  const root = dirname(require.resolve('better-sqlite3/package.json'))
+  try {
+    return require(join(root, 'build', 'Release', name))
+  } catch (error) {
+    if (error.code !== 'MODULE_NOT_FOUND') throw error
+  }
+
+  return require('bindings')({bindings: name, module_root: root}) // its other build layouts
+}
+`,
+      resolveDir: args.path,
+      loader: 'js',
+    }))
+  },
+}
+
+async function bundle(ids) {
+  const lines = [
+    "import oclif from '@oclif/core'", // the module's own exports object (it is CommonJS)
+    "import {config as zodConfig} from 'zod'",
+    // zod compiles each object schema's parser with new Function on its first use: ~10 ms of a
+    // short command's start for one config parse (long-running commands, which would keep it, do
+    // not run the bundle)
+    "if (!globalThis[Symbol.for('mon.longRunning')]) zodConfig({jitless: true})",
+    'export {oclif}',
+    'export const commands = {',
+    ...ids.map((id) => `  ${JSON.stringify(id)}: () => import(${JSON.stringify(pathToFileURL(commandFile(id)).pathname)}),`),
+    '}',
+  ]
+  return build({
+    stdin: {contents: lines.join('\n'), resolveDir: outdir, sourcefile: 'mon-entry.mjs', loader: 'js'},
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    external,
+    plugins: [importMetaUrl, wslUtils, oclifDebug, oclifSort, sqliteBindings],
+    banner: {js: BANNER},
+    metafile: true,
+    legalComments: 'none',
+    // no comments and no indentation: a smaller file to read and hash at each start; names are kept
+    // (oclif and our error rendering look at class names), and dist/bundle/mon.js.map maps stack traces
+    // back to dist/src with node --enable-source-maps
+    minifyWhitespace: true,
+    sourcemap: 'linked',
+    charset: 'ascii',
+    logLevel: 'warning',
+  })
+}
+
+/** Command ids whose static import graph reaches an ESM-only external. */
+function reachesEsmOnly(metafile, ids) {
+  const inputs = metafile.inputs
+  const bad = new Map() // input path → boolean
+  const visit = (path, seen) => {
+    if (bad.has(path)) return bad.get(path)
+    if (seen.has(path)) return false
+    seen.add(path)
+    let result = false
+    for (const imp of inputs[path]?.imports ?? []) {
+      if (imp.kind === 'dynamic-import') continue
+      if (imp.external) {
+        const pkg = imp.path.startsWith('@') ? imp.path.split('/').slice(0, 2).join('/') : imp.path.split('/')[0]
+        if (esmOnly.has(pkg)) result = true
+      } else if (visit(imp.path, seen)) result = true
+    }
+
+    bad.set(path, result)
+    return result
+  }
+
+  return ids.filter((id) => visit(relative(root, commandFile(id)).split('\\').join('/'), new Set()))
+}
+
+rmSync(outdir, {recursive: true, force: true}) // with the code caches of the old bundle
+mkdirSync(outdir, {recursive: true})
+writeFileSync(join(outdir, 'package.json'), '{"type": "commonjs"}\n')
+let ids = Object.keys(manifest.commands).filter((id) => manifest.commands[id].relativePath)
+const first = await bundle(ids)
+const left = reachesEsmOnly(first.metafile, ids)
+if (left.length > 0) {
+  ids = ids.filter((id) => !left.includes(id))
+  await bundle(ids)
+}
+
+// Rewrites of esbuild's output, each the same length as what it replaces so dist/bundle/mon.js.map stays
+// exact (the helpers they call are the banner, which esbuild accounts for):
+// - A vm.Script cannot import() without an experimental node flag: the bundle's remaining import()
+//   calls (oclif loading plugins' and unbundled commands' files) go to bin/load.cjs's import().
+// - Node's heavier built-ins load on first use, not when a module importing them is evaluated: the
+//   config schema imports every input and channel, so `mon query` used to load http, https, tls,
+//   crypto, dgram, net, child_process and readline without calling any of them. A stand-in forwards
+//   everything to the module, loaded on the first property access; a default import (esbuild's
+//   __toESM, which copies every export at once) gets one that answers `default` with the module.
+//   (Long-running commands do not run the bundle, bin/run.js; were they to, they would get the
+//   modules themselves: no indirection on hot paths.)
+let text = readFileSync(outfile, 'utf8')
+for (const name of ['__mimp', '__mlz__', '__mlzE_']) if (text.split(name).length > 2) throw new Error(`dist/bundle/mon.js already uses ${name}`)
+text = text.replaceAll('await import(', 'await __mimp(')
+const stray = [...text.matchAll(/(?<![\w$.`'"])import\(\s*[^)\s]/g)]
+if (stray.length > 0) {
+  const line = text.slice(0, stray[0].index).split('\n').length
+  throw new Error(`dist/bundle/mon.js:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
+}
+
+const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads']
+const lazyRe = new RegExp(`(?<![\\w$.])require\\("((?:node:)?(?:${LAZY.join('|').replaceAll('/', '\\/')}))"\\)`, 'g')
+text = text.replace(lazyRe, (_, id) => `__mlz__("${id}")`).replaceAll('__toESM(__mlz__(', '__mlzE_(__mlz__(')
+
+// Characters above U+00FF are escaped (esbuild leaves some in regular expressions, where \u means
+// the same); the file is written as latin1, so bin/load.cjs reads it as latin1: a copy, not a decode
+text = text.replace(/[^\x00-\xff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+writeFileSync(outfile, text, 'latin1')
+const source = Buffer.from(text, 'latin1')
+const hash = createHash('sha256').update(source).digest('hex').slice(0, 16)
+writeFileSync(infoFile, JSON.stringify({hash, commands: ids, unbundled: left}, null, 2) + '\n')
+console.log(`bundled ${ids.length} commands into dist/bundle/mon.js (${(source.length / 1e6).toFixed(1)} MB)${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)
