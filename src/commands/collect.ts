@@ -16,6 +16,7 @@ import {whenSpoolIsFree} from '../core/daemon/cron.js'
 import {systemTimer} from '../core/scheduler/timer.js'
 import {plural} from '../core/format.js'
 import {COLLECT_SECTIONS} from '../core/config/load.js'
+import {forwarding, openForwarder, type StreamForwarder} from '../core/cluster/forward.js'
 
 export type CollectResult = {store: string} & (({mode: 'once'} & OnceSummary) | ({mode: 'continuous'; inputs: InputStatus[]} & AgentStopSummary))
 
@@ -44,18 +45,21 @@ export default class Collect extends BaseCommand {
     const [timeout, drain] = [parseDuration(flags.timeout), parseDuration(flags['drain-timeout'])]
     const ctx = await openContext(flags, {sections: COLLECT_SECTIONS})
     const {config, dataDir} = ctx.loaded
-    requireWritableStore(config.store, 'store collected points (mon collect)')
+    // cluster.forward: points go to the cluster's points stream (docs/cluster.md#pipeline), not the store
+    const forward = forwarding(config.cluster)
+    if (!forward) requireWritableStore(config.store, 'store collected points (mon collect)')
     const log = createCliLogger(config.log, {secrets: secretValues(ctx.loaded), debug: this.debugEnabled()})
     const known = [...inputNames(config), ...new Set(buildInputs(config, collectorContext(config, dataDir, ctx.clock, log)).map((i) => i.kind)), SELF_INPUT]
     for (const name of flags.input ?? []) {
       if (!known.includes(name)) throw new InputError(`--input ${name}: no such input`, {hint: `${didYouMean(name, known) ? `did you mean ${didYouMean(name, known)}? ` : ''}configured: ${known.join(', ')}`})
     }
+    let forwarder: StreamForwarder | undefined
     try {
       if (flags.once) {
         const inputs = buildInputs(config, collectorContext(config, dataDir, ctx.clock, log), flags.input)
         if (inputs.length === 0) throw new UserError('no inputs to run', {hint: 'enable inputs in the config (mon config init writes a sample)', exitCode: 2})
         const summary = await whenSpoolIsFree(dataDir, {waitMs: parseDuration(flags['lock-wait']), clock: ctx.clock, timer: systemTimer}, () =>
-          runOnce({config, dataDir, inputs, store: () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain}),
+          runOnce({config, dataDir, inputs, store: forward ? async () => (forwarder = await openForwarder(config.cluster, {log})) : () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain}),
         )
         const text = renderOnceSummary(summary, ctx.storeName)
         if (!this.jsonEnabled()) for (const l of text.out) this.log(l)
@@ -73,6 +77,7 @@ export default class Collect extends BaseCommand {
       this.warnLine(`wrote ${plural(summary.written, 'point')}${summary.pending > 0 ? `; ${summary.pending} left in the spool for the next run` : ''}`)
       return {mode: 'continuous', ...summary, inputs, store: ctx.storeName}
     } finally {
+      await forwarder?.close().catch(() => {})
       await ctx.close()
     }
   }

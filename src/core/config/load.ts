@@ -21,7 +21,7 @@ export type ConfigSection = keyof typeof configShape
 export const STORE_SECTIONS: readonly ConfigSection[] = ['host', 'global_tags', 'data_dir', 'store', 'retention', 'log']
 
 /** What `mon collect` uses: the store, the agent, the inputs and the spool (not rules, notify or the API). */
-export const COLLECT_SECTIONS: readonly ConfigSection[] = [...STORE_SECTIONS, 'agent', 'inputs', 'spool']
+export const COLLECT_SECTIONS: readonly ConfigSection[] = [...STORE_SECTIONS, 'agent', 'inputs', 'spool', 'cluster']
 
 /** What `mon alerts eval --once` (cron mode) uses: everything but the daemon's API (its token is the daemon's). */
 export const EVAL_ONCE_SECTIONS: readonly ConfigSection[] = [...STORE_SECTIONS, 'agent', 'inputs', 'spool', 'rules', 'notify']

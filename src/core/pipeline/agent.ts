@@ -30,6 +30,7 @@ import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
 import {Spool, spoolDir, type SpoolStatus} from './spool.js'
 import {Writer, type StoreSource, type WriterStats} from './writer.js'
 import {roundMs} from '../format.js'
+import {forwarding, openForwarder, type ForwardStats, type StreamForwarder} from '../cluster/forward.js'
 
 export interface AgentOptions {
   config: MonConfig
@@ -70,6 +71,8 @@ export interface AgentStatus {
   /** points collected but kept in memory because the spool refused them (a full disk, or when_full: reject) */
   heldPoints: number
   writer: WriterStats
+  /** cluster.forward: what went to the points stream (the writer's figures count the same points) */
+  forward?: ForwardStats
   listener?: ListenerStats & {address?: {host: string; port: number}}
 }
 
@@ -116,7 +119,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     log: log.child({component: 'spool'}),
   })
   const batcher = new Batcher({spool, batchSize: config.agent.batch_size, flushIntervalMs: parseDuration(config.agent.flush_interval), timer, log})
-  const writer = new Writer({spool, store: opts.store, clock, timer, log: log.child({component: 'writer'}), batchSize: config.agent.batch_size, concurrency: config.agent.write_concurrency, random: opts.random})
+  // cluster.forward: the spool drains into the cluster's points stream, not the store
+  let forwarder: StreamForwarder | undefined
+  const store: StoreSource = forwarding(config.cluster) ? async () => (forwarder = await openForwarder(config.cluster, {log: log.child({component: 'forward'})})) : opts.store
+  const writer = new Writer({spool, store, clock, timer, log: log.child({component: 'writer'}), batchSize: config.agent.batch_size, concurrency: config.agent.write_concurrency, random: opts.random})
   const startedAt = clock.now()
   const counters = new Map<string, InputStatus>()
   let inputs: Input[] = []
@@ -381,6 +387,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       await batcher.flush({final: true}).catch(() => {})
       const drained = await writer.drain(deadline)
       await writer.stop()
+      await forwarder?.close().catch(() => {})
       const written = writer.stats().points
       const pending = spool.backlog().points
       await spool.close()
@@ -405,6 +412,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         spool: spool.status(),
         heldPoints: batcher.stats().held,
         writer: writer.stats(),
+        ...(forwarder ? {forward: forwarder.stats()} : {}),
         listener: listener ? {...listener.stats(), address: listener.address} : undefined,
       }
     },

@@ -1,0 +1,334 @@
+/**
+ * The points queue on NATS JetStream (docs/cluster.md#pipeline): one replicated file stream
+ * (`<NAME>_POINTS`, subjects `<name>.points.<member>`, discard new at max_bytes, a duplicate window)
+ * and one durable pull consumer (`<NAME>_WRITERS`, explicit acks) shared by every writer.
+ *
+ * Agents publish with `Nats-Msg-Id` = the message's deterministic id, so a republish within
+ * `stream.duplicate_window` is acknowledged as a duplicate and not stored twice. A publish is done
+ * when its PubAck came back (the stream leader stored it and a quorum of replicas has it).
+ */
+import {AckPolicy, connect, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, headers, nanos, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection, type StreamConfig} from 'nats'
+import {parseDuration, parseSize} from '../config/duration.js'
+import {errorMessage} from '../errors.js'
+import {silentLogger, type Logger} from '../log.js'
+import type {SpoolPrecision} from '../pipeline/spool.js'
+import type {ClusterConfig} from './config.js'
+import {clusterNames, connectNats, natsConnectionOptions} from './nats.js'
+import {QueueFullError, type Delivery, type PipelineStatus, type PointsConsumer, type PointsProducer, type PublishResult, type QueueMessage} from './queue.js'
+
+const H_PRECISION = 'Mon-Precision'
+const H_POINTS = 'Mon-Points'
+const H_INPUT = 'Mon-Input'
+const PRECISIONS = new Set<string>(['ns', 'us', 'ms', 's'])
+
+/** JetStream's API error codes mon acts on (nats-server/server/errors.json). */
+const JS_STREAM_NOT_FOUND = 10059
+const JS_CONSUMER_NOT_FOUND = 10014
+/** "maximum bytes exceeded" / "maximum messages exceeded" / "resource limits exceeded" */
+const JS_FULL = new Set([10047, 10054, 10077, 10027, 10028])
+
+function apiErrCode(err: unknown): number | undefined {
+  const e = err as {api_error?: {err_code?: number}; code?: string} | undefined
+  return e?.api_error?.err_code
+}
+
+/** The stream config mon wants for `cluster.stream`. */
+export function pointsStreamConfig(cluster: ClusterConfig): Partial<StreamConfig> & {name: string} {
+  const names = clusterNames(cluster)
+  const maxAge = parseDuration(cluster.stream.max_age)
+  return {
+    name: names.pointsStream,
+    subjects: [names.pointsSubjects],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    num_replicas: cluster.stream.replicas,
+    max_bytes: parseSize(cluster.stream.max_bytes),
+    max_age: nanos(maxAge),
+    duplicate_window: nanos(Math.min(parseDuration(cluster.stream.duplicate_window), maxAge)),
+  }
+}
+
+export function writerConsumerConfig(cluster: ClusterConfig): Partial<ConsumerConfig> & {durable_name: string} {
+  const names = clusterNames(cluster)
+  return {
+    durable_name: names.writerConsumer,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(parseDuration(cluster.writer.ack_wait)),
+    max_ack_pending: cluster.writer.max_ack_pending,
+    max_deliver: -1,
+    max_waiting: 512,
+  }
+}
+
+/**
+ * Makes sure the points stream exists with the configured limits. `update`: also bring an existing
+ * stream's limits to the config (the writer role does; agents only create a missing one, so two
+ * agents with different configs do not fight over it).
+ */
+export async function ensurePointsStream(jsm: JetStreamManager, cluster: ClusterConfig, opts: {update: boolean; log?: Logger}): Promise<void> {
+  const want = pointsStreamConfig(cluster)
+  let have: StreamConfig | undefined
+  try {
+    have = (await jsm.streams.info(want.name)).config
+  } catch (err) {
+    if (apiErrCode(err) !== JS_STREAM_NOT_FOUND) throw err
+  }
+  if (!have) {
+    try {
+      await jsm.streams.add(want)
+      opts.log?.info('created the points stream', {stream: want.name, replicas: want.num_replicas, maxBytes: want.max_bytes})
+      return
+    } catch (err) {
+      // another process created it in between: fine
+      if (!/already in use|exists/i.test(errorMessage(err))) throw err
+      have = (await jsm.streams.info(want.name)).config
+    }
+  }
+  if (!opts.update) return
+  const differs = have.max_bytes !== want.max_bytes || have.max_age !== want.max_age || have.duplicate_window !== want.duplicate_window || have.num_replicas !== want.num_replicas || have.discard !== want.discard
+  if (!differs) return
+  await jsm.streams.update(want.name, {...have, max_bytes: want.max_bytes, max_age: want.max_age, duplicate_window: want.duplicate_window, num_replicas: want.num_replicas, discard: want.discard})
+  opts.log?.info('updated the points stream limits', {stream: want.name, replicas: want.num_replicas, maxBytes: want.max_bytes})
+}
+
+/** Makes sure the writers' durable consumer exists with the configured ack wait and pending bound. */
+export async function ensureWriterConsumer(jsm: JetStreamManager, cluster: ClusterConfig): Promise<void> {
+  const stream = clusterNames(cluster).pointsStream
+  const want = writerConsumerConfig(cluster)
+  try {
+    const have = (await jsm.consumers.info(stream, want.durable_name)).config
+    if (have.ack_wait !== want.ack_wait || have.max_ack_pending !== want.max_ack_pending) await jsm.consumers.update(stream, want.durable_name, {ack_wait: want.ack_wait, max_ack_pending: want.max_ack_pending})
+    return
+  } catch (err) {
+    if (apiErrCode(err) !== JS_CONSUMER_NOT_FOUND) throw err
+  }
+  await jsm.consumers.add(stream, want)
+}
+
+/** Publishes to `<name>.points.<member>` and waits for each PubAck. */
+export class JetStreamProducer implements PointsProducer {
+  private readonly js: JetStreamClient
+  private readonly subject: string
+
+  constructor(
+    private readonly nc: NatsConnection,
+    cluster: ClusterConfig,
+    member: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.js = nc.jetstream({timeout: timeoutMs})
+    this.subject = clusterNames(cluster).pointsSubject(member)
+  }
+
+  maxMessageBytes(): number {
+    // room for the headers; the server's max_payload is 1 MiB by default
+    return Math.max(4096, (this.nc.info?.max_payload ?? 1 << 20) - 1024)
+  }
+
+  async publish(messages: readonly QueueMessage[]): Promise<PublishResult> {
+    const acks = await Promise.allSettled(
+      messages.map((m) => {
+        const h = headers()
+        h.set(H_PRECISION, m.precision)
+        h.set(H_POINTS, String(m.points))
+        h.set(H_INPUT, m.input)
+        return this.js.publish(this.subject, m.body, {msgID: m.id, headers: h, timeout: this.timeoutMs})
+      }),
+    )
+    const result: PublishResult = {stored: 0, duplicates: 0}
+    let failure: unknown
+    for (const a of acks) {
+      if (a.status === 'rejected') failure ??= a.reason
+      else if (a.value.duplicate) result.duplicates++
+      else result.stored++
+    }
+    if (failure !== undefined) {
+      const code = apiErrCode(failure)
+      const message = errorMessage(failure)
+      if ((code !== undefined && JS_FULL.has(code)) || /maximum (bytes|messages) exceeded|resource limits exceeded|insufficient resources/i.test(message)) {
+        throw new QueueFullError(`the points stream is full (cluster.stream.max_bytes): ${message}`)
+      }
+      throw failure instanceof Error ? failure : new Error(message)
+    }
+    return result
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain().catch(() => this.nc.close())
+  }
+}
+
+class JetStreamDelivery implements Delivery {
+  readonly message: Delivery['message']
+  readonly redeliveries: number
+
+  constructor(private readonly m: JsMsg) {
+    const p = m.headers?.get(H_PRECISION) ?? 'ns'
+    const precision = (PRECISIONS.has(p) ? p : 'ns') as SpoolPrecision
+    const n = Number(m.headers?.get(H_POINTS))
+    this.message = {
+      member: m.subject.slice(m.subject.lastIndexOf('.') + 1),
+      body: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+      precision,
+      points: Number.isSafeInteger(n) && n >= 0 ? n : countLines(m.data),
+      input: m.headers?.get(H_INPUT) || 'stream',
+      id: m.headers?.get('Nats-Msg-Id') || undefined,
+    }
+    this.redeliveries = Math.max(0, m.info.redeliveryCount - 1)
+  }
+
+  ack(): void {
+    this.m.ack()
+  }
+
+  nak(delayMs?: number): void {
+    this.m.nak(delayMs)
+  }
+
+  working(): void {
+    this.m.working()
+  }
+
+  term(): void {
+    this.m.term()
+  }
+}
+
+function countLines(data: Uint8Array): number {
+  let n = 0
+  for (const b of data) if (b === 10) n++
+  return n
+}
+
+/** The writers' durable pull consumer. */
+export class JetStreamConsumer implements PointsConsumer {
+  private readonly js: JetStreamClient
+  private readonly names: ReturnType<typeof clusterNames>
+  private consumer?: ReturnType<JetStreamClient['consumers']['get']>
+
+  constructor(
+    private readonly nc: NatsConnection,
+    cluster: ClusterConfig,
+    private readonly log: Logger = silentLogger,
+  ) {
+    this.js = nc.jetstream()
+    this.names = clusterNames(cluster)
+  }
+
+  async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<Delivery[]> {
+    this.consumer ??= this.js.consumers.get(this.names.pointsStream, this.names.writerConsumer)
+    let consumer
+    try {
+      consumer = await this.consumer
+    } catch (err) {
+      this.consumer = undefined
+      throw err
+    }
+    const iter = await consumer.fetch({max_messages: max, expires: Math.max(1000, expiresMs)})
+    const stop = () => iter.stop()
+    signal?.addEventListener('abort', stop, {once: true})
+    const out: Delivery[] = []
+    try {
+      for await (const m of iter) out.push(new JetStreamDelivery(m))
+    } catch (err) {
+      // what came before the error is ours until acked or the ack wait passes: hand it on
+      if (out.length === 0) {
+        this.consumer = undefined
+        throw err
+      }
+      this.log.debug('fetch ended early', {error: errorMessage(err)})
+    } finally {
+      signal?.removeEventListener('abort', stop)
+    }
+    return out
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush()
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain().catch(() => this.nc.close())
+  }
+}
+
+/** Stream depth and consumer lag (docs/cluster.md#pipeline). */
+export async function jetstreamPipelineStatus(nc: NatsConnection, cluster: ClusterConfig): Promise<PipelineStatus> {
+  const names = clusterNames(cluster)
+  const jsm = await nc.jetstreamManager()
+  const s = await jsm.streams.info(names.pointsStream)
+  const status: PipelineStatus = {
+    stream: names.pointsStream,
+    consumer: names.writerConsumer,
+    messages: s.state.messages,
+    bytes: s.state.bytes,
+    maxBytes: s.config.max_bytes,
+    firstSeq: s.state.first_seq,
+    lastSeq: s.state.last_seq,
+    leader: s.cluster?.leader,
+    replicas: (s.cluster?.replicas ?? []).map((r) => ({name: r.name, current: r.current, ...(r.lag !== undefined ? {lagMessages: r.lag} : {})})),
+    pending: 0,
+    ackPending: 0,
+    lag: 0,
+    redelivered: 0,
+    waiting: 0,
+  }
+  try {
+    const c = await jsm.consumers.info(names.pointsStream, names.writerConsumer)
+    status.pending = c.num_pending
+    status.ackPending = c.num_ack_pending
+    status.lag = c.num_pending + c.num_ack_pending
+    status.redelivered = c.num_redelivered
+    status.waiting = c.num_waiting
+  } catch (err) {
+    if (apiErrCode(err) !== JS_CONSUMER_NOT_FOUND) throw err
+    status.consumerMissing = true
+    status.pending = s.state.messages
+    status.lag = s.state.messages
+  }
+  return status
+}
+
+/**
+ * `mon status` / `mon relay --status`: the points stream's depth and the writers' lag, asked of
+ * NATS over `nc` (or a connection of its own, closed after).
+ */
+export async function pipelineStatus(cluster: ClusterConfig, opts: {nc?: NatsConnection} = {}): Promise<PipelineStatus> {
+  const nc = opts.nc ?? (await connectNats(cluster.nats, {name: 'mon-status'}))
+  try {
+    return await jetstreamPipelineStatus(nc, cluster)
+  } finally {
+    if (!opts.nc) await nc.close()
+  }
+}
+
+/**
+ * A writer's connection: waits for NATS (a writer started before NATS keeps trying), makes sure the
+ * stream (limits brought to the config) and the durable consumer exist, retrying while JetStream
+ * has no leader. `signal` ends the wait.
+ */
+export async function openWriterConsumer(cluster: ClusterConfig, member: string, opts: {log?: Logger; signal?: AbortSignal} = {}): Promise<{consumer: JetStreamConsumer; nc: NatsConnection; recover: () => Promise<void>}> {
+  const log = opts.log ?? silentLogger
+  const nc = await connect({...natsConnectionOptions(cluster.nats, {name: `mon-writer-${member}`}), waitOnFirstConnect: true})
+  const jsm = await nc.jetstreamManager({timeout: parseDuration(cluster.nats.timeout)})
+  const recover = async () => {
+    await ensurePointsStream(jsm, cluster, {update: true, log})
+    await ensureWriterConsumer(jsm, cluster)
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await recover()
+      break
+    } catch (err) {
+      if (opts.signal?.aborted) {
+        await nc.close()
+        throw err
+      }
+      if (attempt === 1) log.warn('cannot set up the points stream and the writers consumer yet; retrying', {error: errorMessage(err)})
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)))
+    }
+  }
+  return {consumer: new JetStreamConsumer(nc, cluster, log), nc, recover}
+}
