@@ -9,7 +9,7 @@
  */
 import {AckPolicy, connect, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, headers, nanos, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection, type StreamConfig} from 'nats'
 import {parseDuration, parseSize} from '../config/duration.js'
-import {errorMessage} from '../errors.js'
+import {UserError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {SpoolPrecision} from '../pipeline/spool.js'
 import type {ClusterConfig} from './config.js'
@@ -82,6 +82,9 @@ export async function ensurePointsStream(jsm: JetStreamManager, cluster: Cluster
       return
     } catch (err) {
       // another process created it in between: fine
+      if (/insufficient (storage|resources)/i.test(errorMessage(err))) {
+        throw new UserError(`cannot create the points stream ${want.name}: ${errorMessage(err)}`, {hint: `cluster.stream.max_bytes (${want.max_bytes} bytes) must fit in the max_file_store of ${want.num_replicas} NATS servers (cluster.stream.replicas)`})
+      }
       if (!/already in use|exists/i.test(errorMessage(err))) throw err
       have = (await jsm.streams.info(want.name)).config
     }

@@ -1,0 +1,169 @@
+/**
+ * The pipeline's two promises in small, on a real 3-node JetStream cluster and a real influxd:
+ * - agents: a spool record republished (after a crash, batched differently) is one message in the
+ *   stream, and a full stream refuses with a QueueFullError (the points stay in the spool);
+ * - writers: while the store is down nothing is acknowledged (the messages stay the writer's), and
+ *   once it is back every point is stored and the consumer has nothing pending.
+ */
+import assert from 'node:assert/strict'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {systemClock} from '../../src/core/clock.js'
+import {openForwarder} from '../../src/core/cluster/forward.js'
+import {openWriterConsumer, pipelineStatus} from '../../src/core/cluster/jetstream-points.js'
+import {Relay} from '../../src/core/cluster/relay.js'
+import {parseConfigText} from '../../src/core/config/load.js'
+import type {MonConfig} from '../../src/core/config/schema.js'
+import {Spool, type SpoolBatch} from '../../src/core/pipeline/spool.js'
+import {openStore} from '../../src/core/store/open.js'
+import {startNatsCluster, type NatsCluster} from '../helpers/nats.js'
+import {startInfluxd, tempDir, waitFor, type RunningServer} from '../helpers/servers.js'
+
+let nats: NatsCluster
+let influx: RunningServer
+let tmp: ReturnType<typeof tempDir>
+
+before(async () => {
+  ;[nats, influx] = await Promise.all([startNatsCluster(3), startInfluxd()])
+  const res = await fetch(`${influx.url}/query?q=${encodeURIComponent('CREATE DATABASE pipe')}`, {method: 'POST'})
+  assert.equal(res.status, 200)
+  tmp = tempDir('mon-pipeline-')
+})
+
+after(async () => {
+  await nats?.destroy()
+  await influx?.destroy()
+  tmp?.cleanup()
+})
+
+/** the test cluster's nodes have max_file_store 4GB: the default 10GiB stream would not be placed */
+function config(name: string, maxBytes = '256MiB'): MonConfig {
+  return parseConfigText(
+    `data_dir: ${tmp.dir}/${name}
+store: {type: influxdb, url: ${influx.url}, version: 1, database: pipe, max_retries: 0, timeout: 2s}
+cluster:
+  enabled: true
+  name: ${name}
+  member: agent-1
+  forward: true
+  nats: {servers: [${nats.urls.join(', ')}]}
+  writer: {batch: 50, ack_wait: 2s}
+  stream: {max_bytes: ${maxBytes}}
+`,
+    '<test>',
+    {},
+  ).config
+}
+
+function openSpool(dir: string): Spool {
+  return Spool.open({dir, maxBytes: 64 << 20, segmentBytes: 16 << 20, fsync: 'never', clock: systemClock, reserveBytes: 0})
+}
+
+async function appendRecords(spool: Spool, n: number, measurement: string): Promise<number> {
+  let points = 0
+  for (let r = 0; r < n; r++) {
+    const lines = Array.from({length: 10}, (_, j) => `${measurement},r=${r} v=${r * 10 + j}i ${1_700_000_000_000 + r * 10 + j}\n`).join('')
+    await spool.append([{input: 'test', points: 10, precision: 'ms', payload: lines}])
+    points += 10
+  }
+  return points
+}
+
+async function countInflux(measurement: string): Promise<number> {
+  const res = await fetch(`${influx.url}/query?db=pipe&q=${encodeURIComponent(`SELECT count(v) FROM ${measurement}`)}`)
+  const body = (await res.json()) as {results: Array<{series?: Array<{values: number[][]}>}>}
+  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
+}
+
+describe('cluster pipeline: dedup and acknowledgement semantics', () => {
+  it('a republished spool record is one message, however the replay is batched', async () => {
+    const cfg = config('dedup')
+    const dir = join(tmp.dir, 'dedup-spool')
+    let spool = openSpool(dir)
+    await appendRecords(spool, 5, 'dedup')
+    const fwd = await openForwarder(cfg.cluster)
+    try {
+      const batch = (await spool.readBatch(1000))!
+      assert.equal(batch.records.length, 5)
+      await fwd.writeSpoolBatch(batch)
+      // a timeout after the PubAck was sent: the same batch again
+      await fwd.writeSpoolBatch(batch)
+      // a crash before the spool recorded its ack: the replay reads the records one at a time
+      await spool.close()
+      spool = openSpool(dir)
+      for (let b: SpoolBatch | undefined; (b = await spool.readBatch(10)); ) await fwd.writeSpoolBatch(b)
+      const st = fwd.stats()
+      console.log('dedup: forwarder', st)
+      assert.equal(st.messages, 5, 'the stream stored each record once')
+      assert.equal(st.duplicates, 10, 'both republishes were recognised as duplicates')
+      const status = await pipelineStatus(cfg.cluster)
+      assert.equal(status.messages, 5)
+      assert.equal(status.replicas.length, 2, 'replicated to the two other nodes')
+    } finally {
+      await fwd.close()
+      await spool.close()
+    }
+  })
+
+  it('a full stream refuses with QueueFullError and the batch is not acknowledged', async () => {
+    const cfg = config('full', '4KiB')
+    const spool = openSpool(join(tmp.dir, 'full-spool'))
+    await appendRecords(spool, 40, 'full')
+    const fwd = await openForwarder(cfg.cluster)
+    let refused: unknown
+    try {
+      for (let b: SpoolBatch | undefined; (b = await spool.readBatch(10)); ) {
+        try {
+          await fwd.writeSpoolBatch(b)
+          spool.ack(b)
+        } catch (err) {
+          refused = err
+          break
+        }
+      }
+      assert.ok(refused instanceof Error, 'the stream refused at max_bytes')
+      assert.equal(refused.name, 'QueueFullError', String(refused))
+      assert.equal(fwd.stats().full, 1)
+      spool.rewind()
+      assert.ok(spool.backlog().points > 0, 'what was refused is still in the spool')
+    } finally {
+      await fwd.close()
+      await spool.close()
+    }
+  })
+
+  it('store down: nothing is acknowledged; back up: every point stored, nothing pending', async () => {
+    const cfg = config('storedown')
+    const spool = openSpool(join(tmp.dir, 'storedown-spool'))
+    const points = await appendRecords(spool, 6, 'storedown')
+    const fwd = await openForwarder(cfg.cluster)
+    for (let b: SpoolBatch | undefined; (b = await spool.readBatch(1000)); ) await fwd.writeSpoolBatch(b)
+    await fwd.close()
+    await spool.close()
+
+    await influx.stop()
+    const store = await openStore(cfg.store, {dataDir: tmp.dir})
+    const {consumer, recover} = await openWriterConsumer(cfg.cluster, 'w1')
+    const relay = new Relay({consumer, store, clock: systemClock, batch: 50, concurrency: 2, ackWaitMs: 2000, recover, backoffMs: {initial: 100, max: 500}})
+    relay.start()
+    try {
+      // several failed writes, spanning more than one ack wait (2 s) of retries
+      await waitFor(async () => relay.stats().storeErrors >= 8, 'the relay retrying the stopped influxd', 60_000)
+      const down = await pipelineStatus(cfg.cluster)
+      console.log('store down: relay', relay.stats(), 'consumer', {pending: down.pending, ackPending: down.ackPending, redelivered: down.redelivered})
+      assert.equal(relay.stats().messages, 0)
+      assert.equal(down.lag, 6, 'all six messages are still to be stored')
+      assert.equal(down.ackPending, 6, 'delivered to this writer and kept by working()')
+
+      await influx.restart()
+      await waitFor(async () => relay.stats().messages === 6, 'the relay storing once influxd is back', 60_000)
+      await waitFor(async () => (await pipelineStatus(cfg.cluster)).lag === 0, 'nothing pending in the consumer', 30_000)
+      assert.equal(await countInflux('storedown'), points)
+      assert.equal(relay.stats().points, points)
+    } finally {
+      await relay.stop(2000)
+      await consumer.close()
+      await store.close()
+    }
+  })
+})
