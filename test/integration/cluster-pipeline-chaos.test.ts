@@ -222,7 +222,7 @@ it(`pipeline chaos: ${N} numbered points through 3 agents, the stream and 2 writ
   const held = await status()
   await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - down))))
   await influx.restart()
-  note(`restarted influxd after ${Date.now() - down} ms; the stream held ${held.lag} messages for the writers`)
+  note(`restarted influxd after ${Date.now() - down} ms; at 60000 accepted the stream held ${held.lag} messages for the writers (last seq ${held.lastSeq})`)
 
   // 4. an agent SIGKILLed right after it took points; restarted (its pusher retries meanwhile)
   openGate(85_000)
@@ -267,5 +267,6 @@ it(`pipeline chaos: ${N} numbered points through 3 agents, the stream and 2 writ
     console.log(`chaos: writer ${w} (this run): ${line ?? '(no summary)'}`)
   }
   console.log(`chaos: events: ${events.join('; ')}`)
+  if (process.env.MON_CHAOS_LOGS) console.log(logs())
   assert.equal(final.lag, 0)
 })

@@ -80,7 +80,8 @@ export class Relay {
       log: silentLogger,
       random: Math.random,
       fetchWaitMs: 1000,
-      backoffMs: {initial: 200, max: 15_000},
+      // a writer has nothing else to do: look for the store again at least every 5 s
+      backoffMs: {initial: 200, max: 5000},
       ...opts,
     }
   }
