@@ -7,7 +7,7 @@
  * `stream.duplicate_window` is acknowledged as a duplicate and not stored twice. A publish is done
  * when its PubAck came back (the stream leader stored it and a quorum of replicas has it).
  */
-import {AckPolicy, connect, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, headers, nanos, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection, type StreamConfig} from 'nats'
+import {AckPolicy, connect, consumerOpts, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, headers, nanos, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JetStreamPullSubscription, type JsMsg, type NatsConnection, type StreamConfig} from 'nats'
 import {parseDuration, parseSize} from '../config/duration.js'
 import {UserError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
@@ -19,6 +19,8 @@ import {QueueFullError, type Delivery, type PipelineStatus, type PointsConsumer,
 const H_PRECISION = 'Mon-Precision'
 const H_POINTS = 'Mon-Points'
 const H_INPUT = 'Mon-Input'
+/** how long a fetch waits for the rest of a pull once its first message came */
+const LINGER_MS = 20
 const PRECISIONS = new Set<string>(['ns', 'us', 'ms', 's'])
 
 /** JetStream's API error codes mon acts on (nats-server/server/errors.json). */
@@ -205,11 +207,22 @@ function countLines(data: Uint8Array): number {
   return n
 }
 
-/** The writers' durable pull consumer. */
+/**
+ * The writers' durable pull consumer: one standing pull subscription bound to it, and a pull of
+ * at most one batch whenever the writer asks for messages and none are waiting. (Discrete
+ * `consumer.fetch()` calls lose the messages that arrive just after a fetch ended on the client:
+ * the server counts them delivered and they wait a whole ack wait for redelivery; `consume()`
+ * pulls more as messages arrive, however slowly the writer stores them.) So at most a couple of
+ * batches are ever delivered to a writer ahead of what it stores; the ones it never handed out
+ * are given back (nak) when the consumer closes.
+ */
 export class JetStreamConsumer implements PointsConsumer {
   private readonly js: JetStreamClient
   private readonly names: ReturnType<typeof clusterNames>
-  private consumer?: ReturnType<JetStreamClient['consumers']['get']>
+  private readonly buffered: JsMsg[] = []
+  private waiters: Array<() => void> = []
+  private sub?: JetStreamPullSubscription
+  private closed = false
 
   constructor(
     private readonly nc: NatsConnection,
@@ -220,32 +233,62 @@ export class JetStreamConsumer implements PointsConsumer {
     this.names = clusterNames(cluster)
   }
 
-  async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<Delivery[]> {
-    this.consumer ??= this.js.consumers.get(this.names.pointsStream, this.names.writerConsumer)
-    let consumer
-    try {
-      consumer = await this.consumer
-    } catch (err) {
-      this.consumer = undefined
-      throw err
-    }
-    const iter = await consumer.fetch({max_messages: max, expires: Math.max(1000, expiresMs)})
-    const stop = () => iter.stop()
-    signal?.addEventListener('abort', stop, {once: true})
-    const out: Delivery[] = []
-    try {
-      for await (const m of iter) out.push(new JetStreamDelivery(m))
-    } catch (err) {
-      // what came before the error is ours until acked or the ack wait passes: hand it on
-      if (out.length === 0) {
-        this.consumer = undefined
-        throw err
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  private async subscription(): Promise<JetStreamPullSubscription> {
+    if (this.sub && !this.sub.isClosed()) return this.sub
+    const opts = consumerOpts()
+    opts.bind(this.names.pointsStream, this.names.writerConsumer)
+    opts.manualAck()
+    opts.ackExplicit()
+    const sub = await this.js.pullSubscribe(this.names.pointsSubjects, opts)
+    this.sub = sub
+    void (async () => {
+      try {
+        for await (const m of sub) {
+          if (this.closed) m.nak()
+          else {
+            this.buffered.push(m)
+            this.wake()
+          }
+        }
+      } catch (err) {
+        this.log.warn('the points subscription ended; subscribing again', {error: errorMessage(err)})
       }
-      this.log.debug('fetch ended early', {error: errorMessage(err)})
-    } finally {
-      signal?.removeEventListener('abort', stop)
+    })()
+    return sub
+  }
+
+  async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<Delivery[]> {
+    const sub = await this.subscription()
+    if (this.buffered.length === 0) {
+      const wait = Math.max(1000, expiresMs)
+      sub.pull({batch: max, expires: wait})
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait + 100)
+        function done() {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        signal?.addEventListener('abort', done, {once: true})
+        this.waiters.push(done)
+      })
+      // the first message is here: the rest of the pull follows within moments
+      const lingerUntil = Date.now() + LINGER_MS
+      while (this.buffered.length > 0 && this.buffered.length < max && !signal?.aborted && !this.closed && Date.now() < lingerUntil) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, LINGER_MS)
+          this.waiters.push(() => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+      }
     }
-    return out
+    return this.buffered.splice(0, max).map((m) => new JetStreamDelivery(m))
   }
 
   async flush(): Promise<void> {
@@ -253,6 +296,11 @@ export class JetStreamConsumer implements PointsConsumer {
   }
 
   async close(): Promise<void> {
+    this.closed = true
+    for (const m of this.buffered.splice(0)) m.nak()
+    this.wake()
+    await this.nc.flush().catch(() => {})
+    this.sub?.unsubscribe()
     await this.nc.drain().catch(() => this.nc.close())
   }
 }
