@@ -162,6 +162,7 @@ const bench: Bench = {
       }
       const w1 = await startWriter('w1')
       const influxPid = influx.proc.pid!
+      const natsPids = Object.fromEntries(nats.nodes.map((n) => [n.name, n.proc!.pid!]))
       const rawUrl = `${influx.url}/write?db=raw&precision=ns`
       const monUrl = `http://127.0.0.1:${port}/write?precision=ns`
 
@@ -184,12 +185,12 @@ const bench: Bench = {
       for (let rep = 0; rep < ctx.reps; rep++) {
         ctx.progress(`repetition ${rep + 1}/${ctx.reps}: raw POST, then agent → stream → 1 writer → influxd`)
         await measure('raw', rep, {influxd: influxPid})
-        await measure('one', rep, {influxd: influxPid, agent: agent.pid!, w1: w1.pid!})
+        await measure('one', rep, {influxd: influxPid, agent: agent.pid!, w1: w1.pid!, ...natsPids})
       }
       const w2 = await startWriter('w2')
       for (let rep = 0; rep < ctx.reps; rep++) {
         ctx.progress(`repetition ${rep + 1}/${ctx.reps}: agent → stream → 2 writers → influxd`)
-        await measure('two', rep, {influxd: influxPid, agent: agent.pid!, w1: w1.pid!, w2: w2.pid!})
+        await measure('two', rep, {influxd: influxPid, agent: agent.pid!, w1: w1.pid!, w2: w2.pid!, ...natsPids})
       }
 
       const rate = (runs: Run[]) => stats(runs.map((r) => TOTAL / r.seconds))
@@ -220,6 +221,7 @@ const bench: Bench = {
         {name: 'agent (mon collect, forwarding) CPU per point', unit: 'µs', higherIsBetter: false, value: perPoint(one, ['agent'])},
         {name: 'writer (mon relay) CPU per point, one writer', unit: 'µs', higherIsBetter: false, value: perPoint(one, ['w1'])},
         {name: 'writers CPU per point, two writers (sum)', unit: 'µs', higherIsBetter: false, value: perPoint(two, ['w1', 'w2'])},
+        {name: 'nats-server CPU per point (3 nodes, replicas 3, sum; one writer)', unit: 'µs', higherIsBetter: false, value: perPoint(one, Object.keys(natsPids))},
       ]
       return results
     } finally {
