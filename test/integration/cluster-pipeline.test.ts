@@ -6,6 +6,7 @@
  *   once it is back every point is stored and the consumer has nothing pending.
  */
 import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {systemClock} from '../../src/core/clock.js'
@@ -16,6 +17,7 @@ import {parseConfigText} from '../../src/core/config/load.js'
 import type {MonConfig} from '../../src/core/config/schema.js'
 import {Spool, type SpoolBatch} from '../../src/core/pipeline/spool.js'
 import {openStore} from '../../src/core/store/open.js'
+import {runMon} from '../helpers/cli.js'
 import {startNatsCluster, type NatsCluster} from '../helpers/nats.js'
 import {startInfluxd, tempDir, waitFor, type RunningServer} from '../helpers/servers.js'
 
@@ -165,5 +167,44 @@ describe('cluster pipeline: dedup and acknowledgement semantics', () => {
       await consumer.close()
       await store.close()
     }
+  })
+
+  it('the commands: collect --once forwards and exits, relay --status reports, relay without cluster mode is exit 2', async () => {
+    const file = join(tmp.dir, 'cli.yaml')
+    const yaml = (enabled: boolean) => `data_dir: ${tmp.dir}/cli
+host: cli-host
+agent: {self_metrics: false}
+inputs:
+  host: {enabled: true}
+cluster:
+  enabled: ${enabled}
+  name: cli
+  member: cli-agent
+  forward: true
+  nats: {servers: [${nats.urls.join(', ')}]}
+  stream: {max_bytes: 64MiB}
+`
+    writeFileSync(file, yaml(true))
+    const once = await runMon(['collect', '--once', '--config', file, '--json'])
+    assert.equal(once.code, 0, once.stderr)
+    const summary = JSON.parse(once.stdout) as {written: number; pending: number; store: string}
+    assert.equal(summary.store, 'nats:CLI_POINTS')
+    assert.ok(summary.written > 5, `forwarded ${summary.written} points`)
+    assert.equal(summary.pending, 0)
+
+    const st = await runMon(['relay', '--status', '--config', file, '--json'])
+    assert.equal(st.code, 0, st.stderr)
+    const status = JSON.parse(st.stdout) as {stream: string; messages: number; lag: number; consumerMissing?: boolean}
+    assert.equal(status.stream, 'CLI_POINTS')
+    assert.ok(status.messages >= 1)
+    assert.equal(status.consumerMissing, true, 'no writer ran yet: everything is lag')
+    assert.equal(status.lag, status.messages)
+    const text = await runMon(['relay', '--status', '--config', file])
+    assert.match(text.stdout, /^stream CLI_POINTS: \d+ messages?/m)
+
+    writeFileSync(file, yaml(false))
+    const off = await runMon(['relay', '--config', file])
+    assert.equal(off.code, 2)
+    assert.match(off.stderr, /mon relay needs cluster mode: set cluster\.enabled: true/)
   })
 })
