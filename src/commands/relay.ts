@@ -7,7 +7,7 @@ import {handleSignals} from '../cli/signals.js'
 import {openWriterConsumer, pipelineStatus} from '../core/cluster/jetstream-points.js'
 import {memberId} from '../core/cluster/nats.js'
 import type {PipelineStatus} from '../core/cluster/queue.js'
-import {Relay, type RelayStats} from '../core/cluster/relay.js'
+import {Relay, relayPoint, type RelayStats} from '../core/cluster/relay.js'
 import {parseDuration} from '../core/config/duration.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
 import {secretValues} from '../core/config/redact.js'
@@ -35,14 +35,14 @@ Exit status: 0 after a clean stop (or --status), 1 when NATS cannot be reached f
   static override flags = {
     status: Flags.boolean({description: 'print the points stream depth and the writers lag (consumer pending + unacknowledged), then exit'}),
     'drain-timeout': Flags.string({description: 'at SIGTERM: how long batches being written may take before they are given back for redelivery', default: '10s'}),
-    'report-every': Flags.string({description: 'how often to log the relay counters', default: '30s'}),
+    'report-every': Flags.string({description: 'how often to log the relay counters (and write them to the store as mon_internal,component=relay when agent.self_metrics is on)', default: '30s'}),
   }
 
   async run(): Promise<RelayResult> {
     const {flags} = await this.parse(RelayCommand)
     const drain = parseDuration(flags['drain-timeout'])
     const reportEvery = parseDuration(flags['report-every'])
-    const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'cluster']})
+    const ctx = await openContext(flags, {sections: [...STORE_SECTIONS, 'agent', 'cluster']})
     const {config} = ctx.loaded
     const cluster = config.cluster
     if (!cluster.enabled) throw new InputError('mon relay needs cluster mode: set cluster.enabled: true and cluster.nats.servers in the config', {hint: 'see docs/cluster.md#pipeline'})
@@ -77,6 +77,13 @@ Exit status: 0 after a clean stop (or --status), 1 when NATS cannot be reached f
       const report = setInterval(() => {
         const s = relay.stats()
         log.info('relay', {messages: s.messages, points: s.points, redeliveries: s.redeliveries, storeErrors: s.storeErrors, fetchErrors: s.fetchErrors, rejected: s.rejectedPoints, storeUp: s.storeUp})
+        // its own counters into the store it writes (mon_internal,component=relay), best effort
+        if (config.agent.self_metrics && s.storeUp) {
+          void ctx
+            .store()
+            .then((store) => store.write([relayPoint(s, {host: config.host, member}, ctx.clock.now())]))
+            .catch(() => {})
+        }
       }, reportEvery)
       const signal = await signals.stopped
       clearInterval(report)

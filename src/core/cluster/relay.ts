@@ -18,6 +18,7 @@ import type {SpoolBatch, SpoolPrecision, SpoolRecord} from '../pipeline/spool.js
 import {isPermanentWriteError, retryAfterOf, writeBatch, writerRetryPolicy, type StoreSource} from '../pipeline/writer.js'
 import {nextDelay} from '../retry.js'
 import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'
+import type {Point} from '../model/point.js'
 import type {Store} from '../store/types.js'
 import type {Delivery, PointsConsumer} from './queue.js'
 
@@ -242,5 +243,20 @@ export class Relay {
         }
       }
     }
+  }
+}
+
+/**
+ * The relay's own counters as a point of `mon_internal` (component=relay, host, member), written
+ * straight to the store beside what it relays: messages, points, redeliveries, store_errors,
+ * fetch_errors, rejected_points (cumulative since start), store_up, inflight.
+ */
+export function relayPoint(s: RelayStats, tags: {host: string; member: string}, now: number): Point {
+  const int = (n: number) => BigInt(Math.max(0, Math.round(n)))
+  return {
+    measurement: 'mon_internal',
+    tags: {component: 'relay', host: tags.host, member: tags.member},
+    fields: {messages: int(s.messages), points: int(s.points), batches: int(s.batches), redeliveries: int(s.redeliveries), store_errors: int(s.storeErrors), fetch_errors: int(s.fetchErrors), rejected_points: int(s.rejectedPoints), store_up: s.storeUp, inflight: int(s.inflight)},
+    ts: now,
   }
 }
