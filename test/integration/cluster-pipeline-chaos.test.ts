@@ -89,7 +89,7 @@ ${clusterYaml(a)}`,
       config,
       `data_dir: ${join(tmp.dir, w)}
 store: {type: influxdb, url: ${influx.url}, version: 1, database: chaos, max_retries: 0, timeout: 3s}
-log: {level: info}
+log: {level: debug}
 ${clusterYaml(w)}`,
     )
     procs.set(w, {name: w, args: ['relay', '--config', config, '--report-every', '5s'], log: ''})
@@ -193,24 +193,32 @@ it(`pipeline chaos: ${N} numbered points through 3 agents, the stream and 2 writ
     console.log(`chaos: ${e} (accepted ${accepted})`)
   }
 
-  // 1. a writer SIGKILLed while it holds unacknowledged messages; restarted
-  // (the moment is caught by polling: on a machine fast enough to never be seen busy, more points
-  // are let in, and past 40000 the writer is killed anyway)
+  // 1. a writer SIGKILLed mid-batch: the moment w1 logs that it starts storing a batch (debug
+  // level), before the store answered and long before the ack; restarted
   openGate(20_000)
-  let busy = 0
+  await waitFor(async () => accepted >= 10_000, 'pushers past 10000', 120_000)
+  const w1 = procs.get('w1')!
+  let killedMidBatch = ''
+  const onData = (d: Buffer) => {
+    const line = d.toString().split('\n').find((l) => l.includes('"storing a batch"'))
+    if (!line || killedMidBatch) return
+    w1.child!.kill('SIGKILL')
+    killedMidBatch = line
+  }
+  w1.child!.stderr!.on('data', onData)
+  w1.child!.stdout!.on('data', onData)
+  // w1 gets a share of the batches; while it has none, more points come in
   await waitFor(
     async () => {
-      if (accepted < 10_000) return false
-      busy = (await status()).ackPending
-      if (busy > 0 || gate >= 40_000) return true
-      if (accepted >= gate) openGate(gate + 5000)
+      if (killedMidBatch || !running(w1)) return true
+      if (accepted >= gate) openGate(Math.min(N, gate + 5000))
       return false
     },
-    'writers busy with a batch',
+    'writer w1 storing a batch',
     180_000,
   )
   await kill('w1')
-  note(`SIGKILLed writer w1 while ${busy} messages were delivered and unacknowledged`)
+  note(`SIGKILLed writer w1 as it stored a batch: ${killedMidBatch.slice(killedMidBatch.indexOf('"messages"'), killedMidBatch.indexOf('}') + 1)}`)
   await start('w1')
   note('restarted writer w1')
 

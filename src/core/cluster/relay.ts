@@ -193,6 +193,7 @@ export class Relay {
     const records: SpoolRecord[] = ds.map((d) => ({input: d.message.input, points: d.message.points, precision, appendedAt: 0, payload: d.message.body}))
     const points = records.reduce((n, r) => n + r.points, 0)
     const batch: SpoolBatch = {id: 0, records, points, bytes: records.reduce((n, r) => n + r.payload.length, 0), precision, start: {segment: 0, offset: 0}, end: {segment: 0, offset: 0}, firstAppendedAt: 0}
+    this.o.log.debug('storing a batch', {messages: ds.length, points, redelivered: ds.filter((d) => d.redeliveries > 0).length})
     for (let attempt = 1; ; attempt++) {
       try {
         const store = await this.getStore()
