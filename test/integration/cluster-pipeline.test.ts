@@ -6,6 +6,7 @@
  *   once it is back every point is stored and the consumer has nothing pending.
  */
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -17,7 +18,7 @@ import {parseConfigText} from '../../src/core/config/load.js'
 import type {MonConfig} from '../../src/core/config/schema.js'
 import {Spool, type SpoolBatch} from '../../src/core/pipeline/spool.js'
 import {openStore} from '../../src/core/store/open.js'
-import {runMon} from '../helpers/cli.js'
+import {BIN, runMon} from '../helpers/cli.js'
 import {startNatsCluster, type NatsCluster} from '../helpers/nats.js'
 import {startInfluxd, tempDir, waitFor, type RunningServer} from '../helpers/servers.js'
 
@@ -206,5 +207,53 @@ cluster:
     const off = await runMon(['relay', '--config', file])
     assert.equal(off.code, 2)
     assert.match(off.stderr, /mon relay needs cluster mode: set cluster\.enabled: true/)
+  })
+
+  it("the daemon's inputs forward too (cluster.forward), and SIGTERM leaves nothing in its spool", {timeout: 120_000}, async () => {
+    const file = join(tmp.dir, 'daemon.yaml')
+    const dataDir = join(tmp.dir, 'daemon')
+    writeFileSync(
+      file,
+      `data_dir: ${dataDir}
+host: daemon-host
+agent: {interval: 1s, self_metrics: false}
+inputs:
+  host: {enabled: true, interval: 1s}
+api: {listen: "127.0.0.1:0", token: t0ken-t0ken-t0ken}
+cluster:
+  enabled: true
+  name: dmn
+  member: daemon-1
+  forward: true
+  nats: {servers: [${nats.urls.join(', ')}]}
+  stream: {max_bytes: 64MiB}
+`,
+    )
+    const cfg = parseConfigText(`cluster: {enabled: true, name: dmn, nats: {servers: [${nats.urls.join(', ')}]}}\n`, '<test>', {}).config
+    let stderr = ''
+    const daemon = spawn(process.execPath, [BIN, 'daemon', '--config', file], {env: {...process.env, MON_CONFIG: '', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    daemon.stderr!.on('data', (d) => (stderr += d))
+    daemon.stdout!.on('data', (d) => (stderr += d))
+    try {
+      await waitFor(
+        async () => {
+          const st = await pipelineStatus(cfg.cluster)
+          return st.messages >= 2
+        },
+        'the daemon forwarding host metrics to the stream',
+        60_000,
+        daemon,
+        () => stderr,
+      )
+    } finally {
+      const exited = new Promise((r) => daemon.once('exit', r))
+      daemon.kill('SIGTERM')
+      await exited
+    }
+    assert.match(stderr, /forwarding the spool to the cluster stream/)
+    const spool = openSpool(join(dataDir, 'spool'))
+    const left = spool.backlog().points
+    await spool.close()
+    assert.equal(left, 0, 'what the daemon collected went to the stream')
   })
 })
