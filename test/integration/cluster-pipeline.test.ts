@@ -126,6 +126,8 @@ describe('cluster pipeline: dedup and acknowledgement semantics', () => {
       }
       assert.ok(refused instanceof Error, 'the stream refused at max_bytes')
       assert.equal(refused.name, 'QueueFullError', String(refused))
+      console.log(`full: ${refused.message}`)
+      assert.match(refused.message, /maximum bytes exceeded/)
       assert.equal(fwd.stats().full, 1)
       spool.rewind()
       assert.ok(spool.backlog().points > 0, 'what was refused is still in the spool')

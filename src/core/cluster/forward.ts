@@ -24,7 +24,7 @@ import type {SpoolBatch, SpoolPrecision} from '../pipeline/spool.js'
 import type {SpoolBatchSink} from '../pipeline/writer.js'
 import type {Frame, Store} from '../store/types.js'
 import type {ClusterConfig} from './config.js'
-import {ensurePointsStream, JetStreamProducer} from './jetstream-points.js'
+import {describeJetStreamError, ensurePointsStream, JetStreamProducer} from './jetstream-points.js'
 import {connectNats, memberId} from './nats.js'
 import type {PointsProducer, QueueMessage} from './queue.js'
 
@@ -147,7 +147,8 @@ export async function openForwarder(cluster: ClusterConfig, opts: {log?: Logger;
     await ensurePointsStream(jsm, cluster, {update: false, log})
   } catch (err) {
     await nc.close()
-    throw err
+    if (err instanceof UserError) throw err
+    throw new Error(`cannot set up the points stream: ${describeJetStreamError(err)}`, {cause: err})
   }
   log.info('forwarding the spool to the cluster stream', {member, servers: cluster.nats.servers.join(',')})
   return new StreamForwarder(new JetStreamProducer(nc, cluster, member, parseDuration(cluster.nats.timeout)), member)

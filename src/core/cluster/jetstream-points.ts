@@ -26,8 +26,19 @@ const PRECISIONS = new Set<string>(['ns', 'us', 'ms', 's'])
 /** JetStream's API error codes mon acts on (nats-server/server/errors.json). */
 const JS_STREAM_NOT_FOUND = 10059
 const JS_CONSUMER_NOT_FOUND = 10014
-/** "maximum bytes exceeded" / "maximum messages exceeded" / "resource limits exceeded" */
-const JS_FULL = new Set([10047, 10054, 10077, 10027, 10028])
+/** JSStreamStoreFailedF: "maximum bytes exceeded" (discard new at max_bytes), "maximum messages exceeded" */
+const JS_STORE_FAILED = 10077
+
+/** A JetStream failure in words (the client's own message is often just "503" or "TIMEOUT"). */
+export function describeJetStreamError(err: unknown): string {
+  const e = err as {api_error?: {description?: string; err_code?: number}; code?: string} | undefined
+  if (e?.api_error?.description) return `${e.api_error.description} (JetStream error ${e.api_error.err_code})`
+  const m = errorMessage(err)
+  if (e?.code === '503' || m === '503') return 'no JetStream responders: the stream has no leader yet, or JetStream is down'
+  if (e?.code === 'TIMEOUT' || m === 'TIMEOUT') return 'JetStream did not answer within cluster.nats.timeout'
+  if (e?.code === 'CONNECTION_CLOSED' || e?.code === 'DISCONNECT') return `NATS connection lost (${m})`
+  return m
+}
 
 function apiErrCode(err: unknown): number | undefined {
   const e = err as {api_error?: {err_code?: number}; code?: string} | undefined
@@ -150,12 +161,11 @@ export class JetStreamProducer implements PointsProducer {
       else result.stored++
     }
     if (failure !== undefined) {
-      const code = apiErrCode(failure)
-      const message = errorMessage(failure)
-      if ((code !== undefined && JS_FULL.has(code)) || /maximum (bytes|messages) exceeded|resource limits exceeded|insufficient resources/i.test(message)) {
-        throw new QueueFullError(`the points stream is full (cluster.stream.max_bytes): ${message}`)
+      const message = describeJetStreamError(failure)
+      if ((apiErrCode(failure) === JS_STORE_FAILED && /maximum|limit/i.test(message)) || /maximum (bytes|messages) exceeded|resource limits exceeded/i.test(message)) {
+        throw new QueueFullError(`the points stream is full (cluster.stream.max_bytes): ${message}`, {cause: failure})
       }
-      throw failure instanceof Error ? failure : new Error(message)
+      throw new Error(`cannot publish to the points stream: ${message}`, {cause: failure})
     }
     return result
   }
@@ -262,7 +272,12 @@ export class JetStreamConsumer implements PointsConsumer {
   }
 
   async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<Delivery[]> {
-    const sub = await this.subscription()
+    let sub: JetStreamPullSubscription
+    try {
+      sub = await this.subscription()
+    } catch (err) {
+      throw new Error(`cannot subscribe to the writers consumer: ${describeJetStreamError(err)}`, {cause: err})
+    }
     if (this.buffered.length === 0) {
       const wait = Math.max(1000, expiresMs)
       sub.pull({batch: max, expires: wait})
@@ -377,7 +392,7 @@ export async function openWriterConsumer(cluster: ClusterConfig, member: string,
         await nc.close()
         throw err
       }
-      if (attempt === 1) log.warn('cannot set up the points stream and the writers consumer yet; retrying', {error: errorMessage(err)})
+      if (attempt === 1) log.warn('cannot set up the points stream and the writers consumer yet; retrying', {error: describeJetStreamError(err)})
       await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)))
     }
   }

@@ -69,8 +69,8 @@ export interface PointsConsumer {
 
 /** The queue's own thrown error when it refused for want of room (stream max_bytes, discard new). */
 export class QueueFullError extends Error {
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: {cause?: unknown}) {
+    super(message, options)
     this.name = 'QueueFullError'
   }
 }
