@@ -179,12 +179,16 @@ class JetStreamDelivery implements Delivery {
   readonly message: Delivery['message']
   readonly redeliveries: number
 
-  constructor(private readonly m: JsMsg) {
+  /** `subjectPrefix`: `<name>.points.` — what follows is the member (which may hold dots: a host name) */
+  constructor(
+    private readonly m: JsMsg,
+    subjectPrefix: string,
+  ) {
     const p = m.headers?.get(H_PRECISION) ?? 'ns'
     const precision = (PRECISIONS.has(p) ? p : 'ns') as SpoolPrecision
     const n = Number(m.headers?.get(H_POINTS))
     this.message = {
-      member: m.subject.slice(m.subject.lastIndexOf('.') + 1),
+      member: m.subject.startsWith(subjectPrefix) ? m.subject.slice(subjectPrefix.length) : m.subject,
       body: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
       precision,
       points: Number.isSafeInteger(n) && n >= 0 ? n : countLines(m.data),
@@ -303,7 +307,8 @@ export class JetStreamConsumer implements PointsConsumer {
         })
       }
     }
-    return this.buffered.splice(0, max).map((m) => new JetStreamDelivery(m))
+    const prefix = this.names.pointsSubject('')
+    return this.buffered.splice(0, max).map((m) => new JetStreamDelivery(m, prefix))
   }
 
   async flush(): Promise<void> {
