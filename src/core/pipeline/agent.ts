@@ -249,7 +249,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     jitter: 0,
     run: async () => {
       const c = countersFor(SELF_INPUT, SELF_INPUT, config.agent.interval)
-      const points = selfMetricsPoints({now: clock.now(), startedAt, inputs: inputCounters(), spool: spool.status(), heldPoints: batcher.stats().held, writer: writer.stats(), latency: writer.takeLatency(), listener: listener?.stats()})
+      const points = selfMetricsPoints({now: clock.now(), startedAt, inputs: inputCounters(), spool: spool.status(), heldPoints: batcher.stats().held, writer: writer.stats(), latency: writer.takeLatency(), listener: listener?.stats(), forward: forwarder?.stats()})
       c.runs++
       c.lastRun = clock.now()
       c.points = points.length
