@@ -61,7 +61,16 @@ Exit status: 0 after a clean stop (or --status), 1 when NATS cannot be reached f
       const signals = handleSignals()
       const abort = new AbortController()
       void signals.stopped.then(() => abort.abort())
-      const {consumer, recover} = await openWriterConsumer(cluster, member, {log, signal: abort.signal})
+      // NATS may not be up yet: wait for it, unless told to stop meanwhile
+      const opened = await openWriterConsumer(cluster, member, {log, signal: abort.signal}).catch((err) => {
+        if (abort.signal.aborted) return undefined
+        throw err
+      })
+      if (!opened) {
+        this.warnLine('stopped before NATS answered')
+        return {mode: 'run', member, store: ctx.storeName, messages: 0, points: 0, batches: 0, redeliveries: 0, storeErrors: 0, fetchErrors: 0, rejectedMessages: 0, rejectedPoints: 0, storeUp: true, inflight: 0, byMember: {}}
+      }
+      const {consumer, recover} = opened
       const relay = new Relay({
         consumer,
         store: () => ctx.store(),

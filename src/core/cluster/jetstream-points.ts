@@ -382,7 +382,17 @@ export async function pipelineStatus(cluster: ClusterConfig, opts: {nc?: NatsCon
  */
 export async function openWriterConsumer(cluster: ClusterConfig, member: string, opts: {log?: Logger; signal?: AbortSignal} = {}): Promise<{consumer: JetStreamConsumer; nc: NatsConnection; recover: () => Promise<void>}> {
   const log = opts.log ?? silentLogger
-  const nc = await connect({...natsConnectionOptions(cluster.nats, {name: `mon-writer-${member}`}), waitOnFirstConnect: true})
+  // a writer started before NATS waits for it (fail-fast attempts, so a stop signal ends the wait)
+  let nc: NatsConnection | undefined
+  for (let attempt = 1; !nc; attempt++) {
+    if (opts.signal?.aborted) throw new Error('stopped before NATS answered')
+    try {
+      nc = await connect(natsConnectionOptions(cluster.nats, {name: `mon-writer-${member}`}))
+    } catch (err) {
+      if (attempt === 1) log.warn('cannot connect to NATS yet; retrying', {servers: cluster.nats.servers.join(','), error: errorMessage(err)})
+      await abortableDelay(Math.min(5000, 250 * attempt), opts.signal)
+    }
+  }
   const jsm = await nc.jetstreamManager({timeout: parseDuration(cluster.nats.timeout)})
   const recover = async () => {
     await ensurePointsStream(jsm, cluster, {update: true, log})
@@ -393,13 +403,25 @@ export async function openWriterConsumer(cluster: ClusterConfig, member: string,
       await recover()
       break
     } catch (err) {
+      if (attempt === 1) log.warn('cannot set up the points stream and the writers consumer yet; retrying', {error: describeJetStreamError(err)})
+      await abortableDelay(Math.min(5000, 250 * attempt), opts.signal)
       if (opts.signal?.aborted) {
         await nc.close()
         throw err
       }
-      if (attempt === 1) log.warn('cannot set up the points stream and the writers consumer yet; retrying', {error: describeJetStreamError(err)})
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)))
     }
   }
   return {consumer: new JetStreamConsumer(nc, cluster, log), nc, recover}
+}
+
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, {once: true})
+  })
 }
