@@ -98,7 +98,9 @@ Exit status: 0 after a clean stop (or --status), 1 when NATS cannot be reached f
       clearInterval(report)
       this.warnLine(`${signal}: stopping; finishing the batches in flight (up to ${flags['drain-timeout']})`)
       await relay.stop(drain)
+      log.debug('relay stopped; closing the NATS connection')
       await consumer.close()
+      log.debug('NATS connection closed; closing the store')
       const s = relay.stats()
       this.warnLine(`stored ${plural(s.points, 'point')} from ${plural(s.messages, 'message')} (${s.redeliveries} redelivered, ${s.storeErrors} store errors)`)
       return {mode: 'run', member, store: ctx.storeName, ...s}

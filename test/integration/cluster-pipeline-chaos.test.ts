@@ -127,7 +127,14 @@ async function kill(name: string, sig: NodeJS.Signals = 'SIGKILL'): Promise<void
   if (!running(p)) return
   const exited = new Promise((r) => child.once('exit', r))
   child.kill(sig)
-  await exited
+  // a SIGTERMed mon stops by itself (its drain timeout is 10 s); one that does not is a failure
+  let timer: NodeJS.Timeout | undefined
+  const stuck = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${name} did not exit after ${sig}\n${p.log.slice(-5000)}`)), 60_000)))
+  try {
+    await Promise.race([exited, stuck])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function post(port: number, body: string): Promise<number> {

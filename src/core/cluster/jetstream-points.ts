@@ -171,8 +171,20 @@ export class JetStreamProducer implements PointsProducer {
   }
 
   async close(): Promise<void> {
-    await this.nc.drain().catch(() => this.nc.close())
+    await withTimeout(this.nc.drain(), 5000)
+    await this.nc.close().catch(() => {})
   }
+}
+
+/** true when `p` settled within `ms` (either way), false on the timeout. */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const r = await Promise.race([p.then(
+    () => true,
+    () => true,
+  ), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))])
+  clearTimeout(timer)
+  return r
 }
 
 class JetStreamDelivery implements Delivery {
@@ -319,9 +331,11 @@ export class JetStreamConsumer implements PointsConsumer {
     this.closed = true
     for (const m of this.buffered.splice(0)) m.nak()
     this.wake()
-    await this.nc.flush().catch(() => {})
+    // the naks and acks out first; a NATS that does not answer must not hold the process
+    await withTimeout(this.nc.flush(), 2000)
     this.sub?.unsubscribe()
-    await this.nc.drain().catch(() => this.nc.close())
+    if (!(await withTimeout(this.nc.drain(), 5000))) this.log.warn('NATS did not drain the connection in 5 s; closing it')
+    await this.nc.close().catch(() => {})
   }
 }
 

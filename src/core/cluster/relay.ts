@@ -99,12 +99,13 @@ export class Relay {
    */
   async stop(graceMs = 5000): Promise<void> {
     this.ac.abort(new Error('relay stopping'))
-    await this.running
+    // the loop ends at once (a fetch or a wait for room gives way to the abort); batches in flight get the grace
     const wait = new AbortController()
-    await Promise.race([Promise.all(this.inflight.keys()), sleep(this.o.timer, graceMs, wait.signal).catch(() => {})])
+    await Promise.race([Promise.all([this.running, ...this.inflight.keys()]), sleep(this.o.timer, graceMs, wait.signal).catch(() => {})])
     wait.abort()
+    if (this.inflight.size > 0) this.o.log.warn('batches still being stored at the stop deadline: given back for redelivery', {batches: this.inflight.size})
     for (const ds of this.inflight.values()) for (const d of ds) if (!this.done.has(d)) d.nak()
-    await this.o.consumer.flush().catch(() => {})
+    await bounded(this.o.consumer.flush(), 2000, this.o.timer)
     this.running = undefined
   }
 
@@ -127,7 +128,7 @@ export class Relay {
     while (!signal.aborted) {
       const limit = this.s.storeUp ? this.o.concurrency : 1
       if (this.inflight.size >= limit) {
-        await Promise.race(this.inflight.keys())
+        await Promise.race([...this.inflight.keys(), aborted(signal)])
         continue
       }
       let got: Delivery[]
@@ -260,4 +261,16 @@ export function relayPoint(s: RelayStats, tags: {host: string; member: string}, 
     fields: {messages: int(s.messages), points: int(s.points), batches: int(s.batches), redeliveries: int(s.redeliveries), store_errors: int(s.storeErrors), fetch_errors: int(s.fetchErrors), rejected_points: int(s.rejectedPoints), store_up: s.storeUp, inflight: int(s.inflight)},
     ts: now,
   }
+}
+
+/** Resolves when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), {once: true}))
+}
+
+/** Waits for `p` at most `ms`; a failure or a timeout is not the caller's problem (shutdown). */
+async function bounded(p: Promise<unknown>, ms: number, timer: Timer): Promise<void> {
+  const ac = new AbortController()
+  await Promise.race([p.catch(() => {}), sleep(timer, ms, ac.signal).catch(() => {})])
+  ac.abort()
 }
