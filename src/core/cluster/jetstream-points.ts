@@ -179,10 +179,11 @@ export class JetStreamProducer implements PointsProducer {
 /** true when `p` settled within `ms` (either way), false on the timeout. */
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const r = await Promise.race([p.then(
+  const settled = p.then(
     () => true,
     () => true,
-  ), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))])
+  )
+  const r = await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))])
   clearTimeout(timer)
   return r
 }
