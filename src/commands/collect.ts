@@ -48,6 +48,7 @@ export default class Collect extends BaseCommand {
     const {config, dataDir} = ctx.loaded
     // cluster.forward: points go to the cluster's points stream (docs/cluster.md#pipeline), not the store
     const forward = forwarding(config.cluster)
+    if (config.cluster.forward && !config.cluster.enabled) this.warnLine('warning: cluster.forward is ignored while cluster.enabled is false: points go to the store')
     if (!forward) requireWritableStore(config.store, 'store collected points (mon collect)')
     const storeName = forward ? `nats:${clusterNames(config.cluster).pointsStream}` : ctx.storeName
     const log = createCliLogger(config.log, {secrets: secretValues(ctx.loaded), debug: this.debugEnabled()})
