@@ -13,6 +13,7 @@ import {after, before, describe, it} from 'node:test'
 import {systemClock} from '../../src/core/clock.js'
 import {openForwarder} from '../../src/core/cluster/forward.js'
 import {openWriterConsumer, pipelineStatus} from '../../src/core/cluster/jetstream-points.js'
+import {clusterNames} from '../../src/core/cluster/nats.js'
 import {Relay} from '../../src/core/cluster/relay.js'
 import {parseConfigText} from '../../src/core/config/load.js'
 import type {MonConfig} from '../../src/core/config/schema.js'
@@ -257,5 +258,30 @@ cluster:
     const left = spool.backlog().points
     await spool.close()
     assert.equal(left, 0, 'what the daemon collected went to the stream')
+  })
+
+  it('a writers consumer deleted under running writers is made again, and what came meanwhile is stored', {timeout: 120_000}, async () => {
+    const cfg = config('recreate')
+    const store = await openStore(cfg.store, {dataDir: tmp.dir})
+    const {consumer, recover, nc} = await openWriterConsumer(cfg.cluster, 'w1')
+    const relay = new Relay({consumer, store, clock: systemClock, batch: 50, concurrency: 2, ackWaitMs: 2000, recover, backoffMs: {initial: 100, max: 500}})
+    relay.start()
+    const spool = openSpool(join(tmp.dir, 'recreate-spool'))
+    const fwd = await openForwarder(cfg.cluster)
+    try {
+      const jsm = await nc.jetstreamManager()
+      await jsm.consumers.delete(clusterNames(cfg.cluster).pointsStream, clusterNames(cfg.cluster).writerConsumer)
+      const points = await appendRecords(spool, 4, 'recreate')
+      for (let b: SpoolBatch | undefined; (b = await spool.readBatch(1000)); ) await fwd.writeSpoolBatch(b)
+      await waitFor(async () => relay.stats().points === points, 'the relay storing after the consumer was made again', 90_000)
+      assert.equal(await countInflux('recreate'), points)
+      assert.ok(relay.stats().fetchErrors >= 1, 'the missing consumer was noticed')
+    } finally {
+      await fwd.close()
+      await spool.close()
+      await relay.stop(2000)
+      await consumer.close()
+      await store.close()
+    }
   })
 })

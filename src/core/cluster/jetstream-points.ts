@@ -21,6 +21,8 @@ const H_POINTS = 'Mon-Points'
 const H_INPUT = 'Mon-Input'
 /** how long a fetch waits for the rest of a pull once its first message came */
 const LINGER_MS = 20
+/** every this many empty fetches in a row, the consumer's existence is checked */
+const IDLE_CHECK_EVERY = 10
 const PRECISIONS = new Set<string>(['ns', 'us', 'ms', 's'])
 
 /** JetStream's API error codes mon acts on (nats-server/server/errors.json). */
@@ -250,6 +252,8 @@ export class JetStreamConsumer implements PointsConsumer {
   private waiters: Array<() => void> = []
   private sub?: JetStreamPullSubscription
   private closed = false
+  /** fetches in a row that brought nothing */
+  private idle = 0
 
   constructor(
     private readonly nc: NatsConnection,
@@ -321,7 +325,25 @@ export class JetStreamConsumer implements PointsConsumer {
       }
     }
     const prefix = this.names.pointsSubject('')
-    return this.buffered.splice(0, max).map((m) => new JetStreamDelivery(m, prefix))
+    const out = this.buffered.splice(0, max).map((m) => new JetStreamDelivery(m, prefix))
+    // a consumer deleted under a bound subscription only ever answers nothing: check now and then
+    this.idle = out.length > 0 ? 0 : this.idle + 1
+    if (this.idle > 0 && this.idle % IDLE_CHECK_EVERY === 0) await this.checkConsumer()
+    return out
+  }
+
+  /** Throws (and drops the subscription) when the durable consumer is gone: the relay's recover() makes it again. */
+  private async checkConsumer(): Promise<void> {
+    try {
+      const jsm = await this.nc.jetstreamManager()
+      await jsm.consumers.info(this.names.pointsStream, this.names.writerConsumer)
+    } catch (err) {
+      const code = apiErrCode(err)
+      if (code !== JS_CONSUMER_NOT_FOUND && code !== JS_STREAM_NOT_FOUND) return // NATS trouble: the next fetch tells
+      this.sub?.unsubscribe()
+      this.sub = undefined
+      throw new Error(`the writers consumer ${this.names.writerConsumer} is gone: ${describeJetStreamError(err)}`, {cause: err})
+    }
   }
 
   async flush(): Promise<void> {
