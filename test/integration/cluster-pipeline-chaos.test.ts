@@ -113,12 +113,16 @@ function running(p: Proc): boolean {
 
 async function start(name: string): Promise<void> {
   const p = procs.get(name)!
+  // readiness is read from this run's output only (an earlier run's lines are kept apart)
+  if (p.log) p.log = `${p.log.slice(-3000)}\n--- (restarted)\n`
+  let relaying = false
   const child = spawn(process.execPath, [BIN, ...p.args], {env: {...process.env, MON_CONFIG: '', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
   child.stdout!.on('data', (d) => (p.log = (p.log + d).slice(-30_000)))
   child.stderr!.on('data', (d) => (p.log = (p.log + d).slice(-30_000)))
+  child.stderr!.on('data', (d: Buffer) => (relaying ||= d.toString().includes('relaying the points stream')))
   p.child = child
   if (p.port) await waitFor(async () => (await fetch(`http://127.0.0.1:${p.port}/ping`)).status === 204, `${name} listener`, 30_000, child, () => p.log)
-  else await waitFor(async () => p.log.includes('relaying the points stream'), `${name} relay`, 60_000, child, () => p.log)
+  else await waitFor(async () => relaying, `${name} relay`, 60_000, child, () => p.log)
 }
 
 async function kill(name: string, sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -289,6 +293,9 @@ it(`pipeline chaos: ${N} numbered points through 3 agents, the stream and 2 writ
   await waitFor(async () => (await status()).lag === 0, 'the writers consumer with nothing pending', 120_000)
   const final = await status()
   console.log(`chaos: stream messages=${final.messages} bytes=${final.bytes} consumer pending=${final.pending} ackPending=${final.ackPending} redelivered=${final.redelivered}`)
+
+  // every process that was (re)started is still running: none gave up on the way
+  for (const p of procs.values()) assert.ok(running(p), `${p.name} is still running\n${p.log.slice(-3000)}`)
 
   // agents stop cleanly; their spools hold nothing
   for (const a of AGENTS) await kill(a, 'SIGTERM')

@@ -143,7 +143,7 @@ export async function openForwarder(cluster: ClusterConfig, opts: {log?: Logger;
   const member = memberId(cluster)
   const nc = await connectNats(cluster.nats, {name: `mon-agent-${member}`})
   try {
-    const jsm = await nc.jetstreamManager({timeout: parseDuration(cluster.nats.timeout)})
+    const jsm = await nc.jetstreamManager({timeout: parseDuration(cluster.nats.timeout), checkAPI: false})
     await ensurePointsStream(jsm, cluster, {update: false, log})
   } catch (err) {
     await nc.close()

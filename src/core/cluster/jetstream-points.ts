@@ -335,7 +335,7 @@ export class JetStreamConsumer implements PointsConsumer {
   /** Throws (and drops the subscription) when the durable consumer is gone: the relay's recover() makes it again. */
   private async checkConsumer(): Promise<void> {
     try {
-      const jsm = await this.nc.jetstreamManager()
+      const jsm = await this.nc.jetstreamManager({checkAPI: false})
       await jsm.consumers.info(this.names.pointsStream, this.names.writerConsumer)
     } catch (err) {
       const code = apiErrCode(err)
@@ -365,7 +365,7 @@ export class JetStreamConsumer implements PointsConsumer {
 /** Stream depth and consumer lag (docs/cluster.md#pipeline). */
 export async function jetstreamPipelineStatus(nc: NatsConnection, cluster: ClusterConfig): Promise<PipelineStatus> {
   const names = clusterNames(cluster)
-  const jsm = await nc.jetstreamManager()
+  const jsm = await nc.jetstreamManager({checkAPI: false})
   const s = await jsm.streams.info(names.pointsStream)
   const status: PipelineStatus = {
     stream: names.pointsStream,
@@ -430,11 +430,15 @@ export async function openWriterConsumer(cluster: ClusterConfig, member: string,
       await abortableDelay(Math.min(5000, 250 * attempt), opts.signal)
     }
   }
-  const jsm = await nc.jetstreamManager({timeout: parseDuration(cluster.nats.timeout)})
+  const conn = nc
+  // checkAPI off: no account-info round trip that can time out while JetStream elects a leader
   const recover = async () => {
+    const jsm = await conn.jetstreamManager({timeout: parseDuration(cluster.nats.timeout), checkAPI: false})
     await ensurePointsStream(jsm, cluster, {update: true, log})
     await ensureWriterConsumer(jsm, cluster)
   }
+  // every failure here is retried (JetStream without a leader, a timeout under load): a writer
+  // that gave up would sit connected and idle
   for (let attempt = 1; ; attempt++) {
     try {
       await recover()
@@ -443,12 +447,12 @@ export async function openWriterConsumer(cluster: ClusterConfig, member: string,
       if (attempt === 1) log.warn('cannot set up the points stream and the writers consumer yet; retrying', {error: describeJetStreamError(err)})
       await abortableDelay(Math.min(5000, 250 * attempt), opts.signal)
       if (opts.signal?.aborted) {
-        await nc.close()
+        await conn.close()
         throw err
       }
     }
   }
-  return {consumer: new JetStreamConsumer(nc, cluster, log), nc, recover}
+  return {consumer: new JetStreamConsumer(conn, cluster, log), nc: conn, recover}
 }
 
 function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
