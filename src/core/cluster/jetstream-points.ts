@@ -262,7 +262,17 @@ export class JetStreamConsumer implements PointsConsumer {
   ) {
     this.js = nc.jetstream()
     this.names = clusterNames(cluster)
+    // messages of a pull that arrive after its fetch returned wait here for the writer's next fetch
+    // (which can be a while when the store is down): keep them ours meanwhile, as the relay does
+    // with the batch it holds, or they would be redelivered to another writer and stored twice
+    const every = Math.max(100, Math.floor(parseDuration(cluster.writer.ack_wait) / 3))
+    this.keepAlive = setInterval(() => {
+      for (const m of this.buffered) m.working()
+    }, every)
+    this.keepAlive.unref()
   }
+
+  private readonly keepAlive: ReturnType<typeof setInterval>
 
   private wake(): void {
     for (const w of this.waiters.splice(0)) w()
@@ -352,6 +362,7 @@ export class JetStreamConsumer implements PointsConsumer {
 
   async close(): Promise<void> {
     this.closed = true
+    clearInterval(this.keepAlive)
     for (const m of this.buffered.splice(0)) m.nak()
     this.wake()
     // the naks and acks out first; a NATS that does not answer must not hold the process
