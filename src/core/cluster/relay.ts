@@ -124,11 +124,12 @@ export class Relay {
 
   private async loop(): Promise<void> {
     const signal = this.ac.signal
+    const stopping = aborted(signal)
     let failures = 0
     while (!signal.aborted) {
       const limit = this.s.storeUp ? this.o.concurrency : 1
       if (this.inflight.size >= limit) {
-        await Promise.race([...this.inflight.keys(), aborted(signal)])
+        await Promise.race([...this.inflight.keys(), stopping])
         continue
       }
       let got: Delivery[]
