@@ -274,6 +274,22 @@ export class JetStreamConsumer implements PointsConsumer {
 
   private readonly keepAlive: ReturnType<typeof setInterval>
 
+  /** Resolves when a message arrives, `ms` pass or `signal` aborts, whichever is first. */
+  private arrival(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        const i = this.waiters.indexOf(done)
+        if (i >= 0) this.waiters.splice(i, 1)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done, {once: true})
+      this.waiters.push(done)
+    })
+  }
+
   private wake(): void {
     for (const w of this.waiters.splice(0)) w()
   }
@@ -312,27 +328,10 @@ export class JetStreamConsumer implements PointsConsumer {
     if (this.buffered.length === 0) {
       const wait = Math.max(1000, expiresMs)
       sub.pull({batch: max, expires: wait})
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, wait + 100)
-        function done() {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', done)
-          resolve()
-        }
-        signal?.addEventListener('abort', done, {once: true})
-        this.waiters.push(done)
-      })
+      await this.arrival(wait + 100, signal)
       // the first message is here: the rest of the pull follows within moments
       const lingerUntil = Date.now() + LINGER_MS
-      while (this.buffered.length > 0 && this.buffered.length < max && !signal?.aborted && !this.closed && Date.now() < lingerUntil) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, LINGER_MS)
-          this.waiters.push(() => {
-            clearTimeout(timer)
-            resolve()
-          })
-        })
-      }
+      while (this.buffered.length > 0 && this.buffered.length < max && !signal?.aborted && !this.closed && Date.now() < lingerUntil) await this.arrival(LINGER_MS, signal)
     }
     const prefix = this.names.pointsSubject('')
     const out = this.buffered.splice(0, max).map((m) => new JetStreamDelivery(m, prefix))
