@@ -17,6 +17,8 @@ import {whenSpoolIsFree} from '../core/daemon/cron.js'
 import {systemTimer} from '../core/scheduler/timer.js'
 import {plural} from '../core/format.js'
 import {COLLECT_SECTIONS} from '../core/config/load.js'
+import {forwarding, openForwarder, type StreamForwarder} from '../core/cluster/forward.js'
+import {clusterNames} from '../core/cluster/nats.js'
 
 export type CollectResult = {store: string} & (({mode: 'once'} & OnceSummary) | ({mode: 'continuous'; inputs: InputStatus[]} & AgentStopSummary))
 
@@ -45,12 +47,17 @@ export default class Collect extends BaseCommand {
     const [timeout, drain] = [parseDuration(flags.timeout), parseDuration(flags['drain-timeout'])]
     const ctx = await openContext(flags, {sections: COLLECT_SECTIONS})
     const {config, dataDir} = ctx.loaded
-    requireWritableStore(config.store, 'store collected points (mon collect)')
+    // cluster.forward: points go to the cluster's points stream (docs/cluster.md#pipeline), not the store
+    const forward = forwarding(config.cluster)
+    if (config.cluster.forward && !config.cluster.enabled) this.warnLine('warning: cluster.forward is ignored while cluster.enabled is false: points go to the store')
+    if (!forward) requireWritableStore(config.store, 'store collected points (mon collect)')
+    const storeName = forward ? `nats:${clusterNames(config.cluster).pointsStream}` : ctx.storeName
     const log = createCliLogger(config.log, {secrets: secretValues(ctx.loaded), debug: this.debugEnabled()})
     const known = [...inputNames(config), ...new Set(buildInputs(config, collectorContext(config, dataDir, ctx.clock, log)).map((i) => i.kind)), SELF_INPUT]
     for (const name of flags.input ?? []) {
       if (!known.includes(name)) throw new InputError(`--input ${name}: no such input`, {hint: `${didYouMean(name, known) ? `did you mean ${didYouMean(name, known)}? ` : ''}configured: ${known.join(', ')}`})
     }
+    let forwarder: StreamForwarder | undefined
     try {
       if (flags.once) {
         // a static shard (i/N) holds in cron mode too; auto sharding needs a long-running collector
@@ -58,24 +65,25 @@ export default class Collect extends BaseCommand {
         const inputs = buildInputs(config, {...collectorContext(config, dataDir, ctx.clock, log), ...(shard ? {shard} : {})}, flags.input)
         if (inputs.length === 0) throw new UserError('no inputs to run', {hint: 'enable inputs in the config (mon config init writes a sample)', exitCode: 2})
         const summary = await whenSpoolIsFree(dataDir, {waitMs: parseDuration(flags['lock-wait']), clock: ctx.clock, timer: systemTimer}, () =>
-          runOnce({config, dataDir, inputs, store: () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain}),
+          runOnce({config, dataDir, inputs, store: forward ? async () => (forwarder = await openForwarder(config.cluster, {log})) : () => ctx.store(), clock: ctx.clock, log, timeout, flushTimeout: drain}),
         )
-        const text = renderOnceSummary(summary, ctx.storeName)
+        const text = renderOnceSummary(summary, storeName)
         if (!this.jsonEnabled()) for (const l of text.out) this.log(l)
         for (const l of text.err) this.warnLine(l)
         if (summary.failed > 0 || summary.pending > 0) process.exitCode = 1
-        return {mode: 'once', ...summary, store: ctx.storeName}
+        return {mode: 'once', ...summary, store: storeName}
       }
       const agent = await createAgent({config, dataDir, store: () => ctx.store(), clock: ctx.clock, log, only: flags.input})
       await agent.start()
-      for (const l of renderCollectStart(agent, ctx.storeName)) this.warnLine(l)
+      for (const l of renderCollectStart(agent, storeName)) this.warnLine(l)
       const signal = await handleSignals().stopped
       this.warnLine(`${signal}: stopping; writing what is spooled (up to ${flags['drain-timeout']}, Ctrl-C again to quit now)`)
       const summary = await agent.stop(drain)
       const inputs = agent.status().inputs
       this.warnLine(`wrote ${plural(summary.written, 'point')}${summary.pending > 0 ? `; ${summary.pending} left in the spool for the next run` : ''}`)
-      return {mode: 'continuous', ...summary, inputs, store: ctx.storeName}
+      return {mode: 'continuous', ...summary, inputs, store: storeName}
     } finally {
+      await forwarder?.close().catch(() => {})
       await ctx.close()
     }
   }

@@ -60,6 +60,10 @@ export const clusterSchema = section({
     batch: int({min: 1, max: 10_000}).default(100),
     /** a message not acknowledged within this is redelivered to another writer */
     ack_wait: duration({positive: true}).default('30s'),
+    /** fetched batches one writer process stores at once */
+    concurrency: int({min: 1, max: 64}).default(2),
+    /** most messages delivered and not yet acknowledged, over all writers (bounds redelivery after a crash) */
+    max_ack_pending: int({min: 1, max: 1_000_000}).default(10_000),
   }).prefault({}),
 
   // ── scrape sharding (docs/cluster.md#sharding) ──

@@ -31,6 +31,7 @@ import {selfMetricsPoints, type InputCounters} from './self-metrics.js'
 import {Spool, spoolDir, type SpoolStatus} from './spool.js'
 import {Writer, type StoreSource, type WriterStats} from './writer.js'
 import {roundMs} from '../format.js'
+import {forwarding, openForwarder, type ForwardStats, type StreamForwarder} from '../cluster/forward.js'
 
 export interface AgentOptions {
   config: MonConfig
@@ -71,6 +72,8 @@ export interface AgentStatus {
   /** points collected but kept in memory because the spool refused them (a full disk, or when_full: reject) */
   heldPoints: number
   writer: WriterStats
+  /** cluster.forward: what went to the points stream (the writer's figures count the same points) */
+  forward?: ForwardStats
   listener?: ListenerStats & {address?: {host: string; port: number}}
   /** cluster scrape sharding: the static shard, or the members as this one sees them */
   sharding?: ShardingStatus
@@ -119,7 +122,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     log: log.child({component: 'spool'}),
   })
   const batcher = new Batcher({spool, batchSize: config.agent.batch_size, flushIntervalMs: parseDuration(config.agent.flush_interval), timer, log})
-  const writer = new Writer({spool, store: opts.store, clock, timer, log: log.child({component: 'writer'}), batchSize: config.agent.batch_size, concurrency: config.agent.write_concurrency, random: opts.random})
+  // cluster.forward: the spool drains into the cluster's points stream, not the store
+  let forwarder: StreamForwarder | undefined
+  const store: StoreSource = forwarding(config.cluster) ? async () => (forwarder = await openForwarder(config.cluster, {log: log.child({component: 'forward'})})) : opts.store
+  const writer = new Writer({spool, store, clock, timer, log: log.child({component: 'writer'}), batchSize: config.agent.batch_size, concurrency: config.agent.write_concurrency, random: opts.random})
   const startedAt = clock.now()
   // cluster scrape sharding: which pull targets this member scrapes (joined in start())
   const sharding = createSharding(config, {clock, timer, log})
@@ -248,7 +254,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     jitter: 0,
     run: async () => {
       const c = countersFor(SELF_INPUT, SELF_INPUT, config.agent.interval)
-      const points = selfMetricsPoints({now: clock.now(), startedAt, inputs: inputCounters(), spool: spool.status(), heldPoints: batcher.stats().held, writer: writer.stats(), latency: writer.takeLatency(), listener: listener?.stats()})
+      const points = selfMetricsPoints({now: clock.now(), startedAt, inputs: inputCounters(), spool: spool.status(), heldPoints: batcher.stats().held, writer: writer.stats(), latency: writer.takeLatency(), listener: listener?.stats(), forward: forwarder?.stats()})
       c.runs++
       c.lastRun = clock.now()
       c.points = points.length
@@ -390,6 +396,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       await batcher.flush({final: true}).catch(() => {})
       const drained = await writer.drain(deadline)
       await writer.stop()
+      await forwarder?.close().catch(() => {})
       const written = writer.stats().points
       const pending = spool.backlog().points
       await spool.close()
@@ -414,6 +421,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         spool: spool.status(),
         heldPoints: batcher.stats().held,
         writer: writer.stats(),
+        ...(forwarder ? {forward: forwarder.stats()} : {}),
         listener: listener ? {...listener.stats(), address: listener.address} : undefined,
         ...(sharding ? {sharding: sharding.status()} : {}),
       }

@@ -19,6 +19,7 @@
  *                                          write_latency_ms, write_latency_max_ms (since last sample), store_up
  *   mon_internal,component=listener        requests, points, rejected_lines, bad_requests, unauthorized, throttled, refused_connections, connections, too_large, overloaded, spool_full, errors
  *   mon_internal,component=agent           uptime_s, rss_bytes, heap_used_bytes
+ *   mon_internal,component=forward         cluster.forward: messages, duplicates, points, errors, full (counters)
  */
 import type {FieldValue, Point} from '../model/point.js'
 import type {ListenerStats} from '../collectors/listener.js'
@@ -54,6 +55,8 @@ export interface SelfMetricsInput {
   writer: WriterStats
   latency: WriterStats['latency']
   listener?: ListenerStats
+  /** cluster.forward: what went to the points stream (src/core/cluster/forward.ts ForwardStats) */
+  forward?: {messages: number; duplicates: number; points: number; errors: number; full: number}
 }
 
 const int = (n: number): bigint => BigInt(Math.max(0, Math.round(n)))
@@ -105,6 +108,8 @@ export function selfMetricsPoints(m: SelfMetricsInput): Point[] {
       ts,
     })
   }
+  const f = m.forward
+  if (f) points.push({measurement: SELF_MEASUREMENT, tags: {component: 'forward'}, fields: {messages: int(f.messages), duplicates: int(f.duplicates), points: int(f.points), errors: int(f.errors), full: int(f.full)}, ts})
   const mem = process.memoryUsage()
   points.push({measurement: SELF_MEASUREMENT, tags: {component: 'agent'}, fields: {uptime_s: Math.round((m.now - m.startedAt) / 100) / 10, rss_bytes: int(mem.rss), heap_used_bytes: int(mem.heapUsed)}, ts})
   return points

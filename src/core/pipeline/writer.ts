@@ -31,6 +31,19 @@ export function acceptsLineProtocol(store: Store): store is Store & LineProtocol
 }
 
 /**
+ * Optional store capability: take a spool batch whole, records as they are (the cluster's
+ * forwarder, src/core/cluster/forward.ts: each record becomes one stream message whose id is
+ * derived from it). Resolves once every record is durably taken; throws to have it retried.
+ */
+export interface SpoolBatchSink {
+  writeSpoolBatch(batch: SpoolBatch): Promise<void>
+}
+
+export function acceptsSpoolBatch(store: Store): store is Store & SpoolBatchSink {
+  return typeof (store as Partial<SpoolBatchSink>).writeSpoolBatch === 'function'
+}
+
+/**
  * How a store's error steers the writer: an {@link InputError} (bad data, e.g. InfluxDB's 400
  * partial-write rejection) or an HTTP 400/413/422 `status` drops the batch (retrying cannot help);
  * anything else — unreachable, 5xx, 429, and also 401/403/404, which an operator fixes — is
@@ -314,6 +327,10 @@ export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = 
   const refuse = (input: string, n: number) => {
     outcome.refused.set(input, (outcome.refused.get(input) ?? 0) + n)
     outcome.refusedPoints += n
+  }
+  if (acceptsSpoolBatch(store)) {
+    await store.writeSpoolBatch(batch)
+    return outcome
   }
   if (acceptsLineProtocol(store)) {
     // bytes as spooled: no decode/re-encode on the hot path

@@ -2,6 +2,7 @@
 import {isReadOnlyStore} from '../../store/types.js'
 import {buildInputs, collectorContext} from '../../collectors/registry.js'
 import {errorMessage} from '../../errors.js'
+import {forwarding} from '../../cluster/forward.js'
 import {createAgent, type Agent, type AgentStopSummary} from '../../pipeline/agent.js'
 import type {ComponentContext, DaemonComponent} from '../component.js'
 
@@ -27,7 +28,7 @@ export function collectionComponent(ctx: ComponentContext): CollectionComponent 
       buildInputs(next.loaded.config, collectorContext(next.loaded.config, ctx.dataDir, ctx.clock, ctx.log))
     },
     async start(cfg) {
-      if (isReadOnlyStore(ctx.store)) {
+      if (isReadOnlyStore(ctx.store) && !forwarding(cfg.loaded.config.cluster)) {
         // a Prometheus store: it scrapes for itself; rules, notifications and incidents still run
         ctx.log.warn('the store is read-only: inputs are not collected (the daemon evaluates rules, notifies and runs incidents)', {store: ctx.store.kind})
         return

@@ -1,0 +1,240 @@
+/**
+ * Cluster pipeline throughput (issue #19): agent (`mon collect`, listener, `cluster.forward: true`)
+ * → JetStream points stream (3 nats-server nodes, file storage, replicas 3) → `mon relay` → influxd,
+ * sustained, beside a raw POST of the same batches to the same influxd in the same run; then the
+ * same with two writers. Also the CPU each process spent per point (from /proc).
+ *
+ * Method (the listener bench's): bodies built before the clock starts, 5,000-line batches POSTed 4
+ * in flight; the clock stops when influxd's own `pointsWrittenOK` counter (GET /debug/vars) has
+ * grown by every point, polled every 100 ms; each run into a fresh measurement after influxd went
+ * quiet; a SELECT count() afterwards checks every point arrived. MON_BENCH_PIPELINE_BATCHES sets the
+ * run length (40 batches = 200,000 points by default).
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {Agent, request} from 'node:http'
+import {cpus} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {startNatsCluster} from '../test/helpers/nats.js'
+import {freePort, startInfluxd, waitFor} from '../test/helpers/servers.js'
+import {cpuSeconds, stats, type Bench, type BenchResult} from './lib.js'
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
+const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
+const LINES = 5000
+const BATCHES = Number(process.env.MON_BENCH_PIPELINE_BATCHES ?? 40)
+const IN_FLIGHT = 4
+const TOTAL = LINES * BATCHES
+const POLL_MS = 100
+
+function batches(measurement: string, count = BATCHES): Buffer[] {
+  const out: Buffer[] = []
+  const t0 = 1_700_000_000_000_000_000n
+  for (let b = 0; b < count; b++) {
+    const lines: string[] = []
+    for (let i = 0; i < LINES; i++) {
+      const n = b * LINES + i
+      lines.push(`${measurement},host=server${n % 100},region=us-west,cpu=cpu${n % 8} usage_user=${(n % 1000) / 10},usage_system=${n % 17}.5,count=${n}i ${t0 + BigInt(n) * 1_000_000n}`)
+    }
+    out.push(Buffer.from(lines.join('\n') + '\n'))
+  }
+  return out
+}
+
+const httpAgent = new Agent({keepAlive: true, maxSockets: IN_FLIGHT})
+
+function post(url: string, body: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method: 'POST', agent: httpAgent, headers: {'content-length': body.length}}, (res) => {
+      res.resume()
+      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`${url}: HTTP ${res.statusCode}`))))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function postAll(url: string, bodies: Buffer[]): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({length: IN_FLIGHT}, async () => {
+      while (next < bodies.length) await post(url, bodies[next++]!)
+    }),
+  )
+}
+
+async function count(influxUrl: string, db: string, measurement: string): Promise<number> {
+  const res = await fetch(`${influxUrl}/query?db=${db}&q=${encodeURIComponent(`SELECT count(count) FROM ${measurement}`)}`)
+  const body = (await res.json()) as {results: Array<{series?: Array<{values: number[][]}>}>}
+  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
+}
+
+async function pointsWritten(influxUrl: string): Promise<number> {
+  const vars = (await (await fetch(`${influxUrl}/debug/vars`)).json()) as Record<string, {name?: string; values?: Record<string, number>}>
+  for (const v of Object.values(vars)) if (v?.name === 'httpd') return v.values?.pointsWrittenOK ?? 0
+  throw new Error('influxd /debug/vars has no httpd statistics')
+}
+
+async function settle(pid: number): Promise<void> {
+  const deadline = performance.now() + 30_000
+  while (performance.now() < deadline) {
+    const c0 = cpuSeconds(pid)
+    await new Promise((r) => setTimeout(r, 300))
+    if ((cpuSeconds(pid) - c0) / 0.3 < 0.05) return
+  }
+}
+
+interface Run {
+  seconds: number
+  cpu: Record<string, number>
+}
+
+async function timeRun(influxUrl: string, url: string, bodies: Buffer[], pids: Record<string, number>, timeoutMs = 300_000): Promise<Run> {
+  const total = bodies.length * LINES
+  const before = await pointsWritten(influxUrl)
+  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
+  const t0 = performance.now()
+  let failure: unknown
+  const posting = postAll(url, bodies)
+  posting.catch((err) => (failure = err))
+  let last = {t: t0, n: 0}
+  let seconds = 0
+  for (;;) {
+    await new Promise((r) => setTimeout(r, POLL_MS))
+    if (failure) throw failure
+    const t = performance.now()
+    const n = (await pointsWritten(influxUrl)) - before
+    if (n >= total) {
+      const at = n === last.n ? t : last.t + ((total - last.n) / (n - last.n)) * (t - last.t)
+      seconds = (at - t0) / 1000
+      break
+    }
+    if (t - t0 > timeoutMs) throw new Error(`${url}: ${n} of ${total} points written after ${timeoutMs} ms`)
+    last = {t, n}
+  }
+  await posting
+  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]))
+  return {seconds, cpu}
+}
+
+const bench: Bench = {
+  name: 'cluster-pipeline',
+  issue: '#19',
+  async run(ctx) {
+    const [nats, influx] = await Promise.all([startNatsCluster(3), startInfluxd()])
+    const procs: ChildProcess[] = []
+    let log = ''
+    const spawnMon = (args: string[]) => {
+      const p = spawn(process.execPath, [bin, ...args], {env: {...process.env, MON_CONFIG: ''}, stdio: ['ignore', 'ignore', 'pipe']})
+      p.stderr!.on('data', (d) => (log = (log + d).slice(-5000)))
+      procs.push(p)
+      return p
+    }
+    try {
+      for (const db of ['raw', 'pipe']) await fetch(`${influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, {method: 'POST'})
+      const port = await freePort()
+      const clusterYaml = (member: string) => `cluster:
+  enabled: true
+  name: bench
+  member: ${member}
+  forward: true
+  nats: {servers: [${nats.urls.join(', ')}]}
+  stream: {replicas: 3, max_bytes: 2GiB, max_age: 1h}
+  writer: {batch: 100, ack_wait: 30s, concurrency: 2}
+`
+      const conf = (name: string, text: string) => {
+        mkdirSync(join(ctx.tmp, name), {recursive: true})
+        const path = join(ctx.tmp, `${name}.yaml`)
+        writeFileSync(path, `data_dir: ${join(ctx.tmp, name)}\nlog: {level: warn}\n${text}`)
+        return path
+      }
+      const agentConf = conf('agent', `host: server0\nagent: {self_metrics: false}\ninputs:\n  host: {enabled: false}\n  listener: {enabled: true, listen: "127.0.0.1:${port}", max_body: 64MiB}\nspool: {fsync: batch}\n${clusterYaml('agent1')}`)
+      const writerConf = (w: string) => conf(w, `store: {type: influxdb, url: "${influx.url}", version: 1, database: pipe}\n${clusterYaml(w)}`)
+      const agent = spawnMon(['collect', '--config', agentConf])
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ping`)).status === 204, 'mon collect (forwarding)', 30_000, agent, () => log)
+      const startWriter = async (w: string) => {
+        const p = spawnMon(['relay', '--config', writerConf(w)])
+        let out = ''
+        p.stderr!.on('data', (d) => (out += d))
+        await waitFor(async () => out.includes('relaying the points stream'), `mon relay ${w}`, 60_000, p, () => log)
+        return p
+      }
+      const w1 = await startWriter('w1')
+      const influxPid = influx.proc.pid!
+      const natsPids = Object.fromEntries(nats.nodes.map((n) => [n.name, n.proc!.pid!]))
+      const rawUrl = `${influx.url}/write?db=raw&precision=ns`
+      const monUrl = `http://127.0.0.1:${port}/write?precision=ns`
+
+      ctx.progress('warming up')
+      await timeRun(influx.url, rawUrl, batches('rawwarm', 8), {influxd: influxPid})
+      await timeRun(influx.url, monUrl, batches('pipewarm', 8), {influxd: influxPid})
+
+      const raw: Run[] = []
+      const one: Run[] = []
+      const two: Run[] = []
+      const measure = async (side: 'raw' | 'one' | 'two', rep: number, pids: Record<string, number>) => {
+        const measurement = `${side}${rep}`
+        await settle(influxPid)
+        const run = await timeRun(influx.url, side === 'raw' ? rawUrl : monUrl, batches(measurement), pids)
+        const db = side === 'raw' ? 'raw' : 'pipe'
+        const n = await count(influx.url, db, measurement)
+        if (n !== TOTAL) throw new Error(`${side}: ${n} of ${TOTAL} points in influxd\n${log}`)
+        ;(side === 'raw' ? raw : side === 'one' ? one : two).push(run)
+      }
+      for (let rep = 0; rep < ctx.reps; rep++) {
+        ctx.progress(`repetition ${rep + 1}/${ctx.reps}: raw POST, then agent → stream → 1 writer → influxd`)
+        await measure('raw', rep, {influxd: influxPid})
+        await measure('one', rep, {influxd: influxPid, agent: agent.pid!, w1: w1.pid!, ...natsPids})
+      }
+      const w2 = await startWriter('w2')
+      for (let rep = 0; rep < ctx.reps; rep++) {
+        ctx.progress(`repetition ${rep + 1}/${ctx.reps}: agent → stream → 2 writers → influxd`)
+        await measure('two', rep, {influxd: influxPid, agent: agent.pid!, w1: w1.pid!, w2: w2.pid!, ...natsPids})
+      }
+
+      const rate = (runs: Run[]) => stats(runs.map((r) => TOTAL / r.seconds))
+      const perPoint = (runs: Run[], keys: string[]) => stats(runs.map((r) => (keys.reduce((s, k) => s + (r.cpu[k] ?? 0), 0) * 1e6) / TOTAL))
+      const rawRate = rate(raw)
+      const baseline = {name: `raw POST of the same batches to influxd /write (${IN_FLIGHT} in flight)`, value: rawRate}
+      const points = TOTAL.toLocaleString('en')
+      const oneRate = rate(one)
+      const twoRate = rate(two)
+      const natsNote = `3 nats-server nodes (replicas 3, file storage), the agent, the writers and influxd all share this machine's ${cpus().length} cores`
+      const results: BenchResult[] = [
+        {
+          name: `agent → stream → 1 writer → influxd, sustained (${points} points per run, ${LINES}-line POSTs, ${IN_FLIGHT} in flight; until influxd has them all)`,
+          unit: 'points/s',
+          higherIsBetter: true,
+          value: oneRate,
+          baseline,
+          notes: `${((oneRate.median / rawRate.median) * 100).toFixed(0)} % of raw; ${natsNote}. influxd CPU per point ${perPoint(one, ['influxd']).median.toFixed(2)} µs (raw: ${perPoint(raw, ['influxd']).median.toFixed(2)} µs)`,
+        },
+        {
+          name: 'agent → stream → 2 writers → influxd, sustained (same runs)',
+          unit: 'points/s',
+          higherIsBetter: true,
+          value: twoRate,
+          baseline,
+          notes: `${((twoRate.median / rawRate.median) * 100).toFixed(0)} % of raw, ${(twoRate.median / oneRate.median).toFixed(2)}× one writer`,
+        },
+        {name: 'agent (mon collect, forwarding) CPU per point', unit: 'µs', higherIsBetter: false, value: perPoint(one, ['agent'])},
+        {name: 'writer (mon relay) CPU per point, one writer', unit: 'µs', higherIsBetter: false, value: perPoint(one, ['w1'])},
+        {name: 'writers CPU per point, two writers (sum)', unit: 'µs', higherIsBetter: false, value: perPoint(two, ['w1', 'w2'])},
+        {name: 'nats-server CPU per point (3 nodes, replicas 3, sum; one writer)', unit: 'µs', higherIsBetter: false, value: perPoint(one, Object.keys(natsPids))},
+      ]
+      return results
+    } finally {
+      httpAgent.destroy()
+      for (const p of procs) {
+        if (p.exitCode !== null || p.signalCode !== null) continue
+        p.kill('SIGTERM')
+        await new Promise((r) => p.once('exit', r))
+      }
+      await influx.destroy()
+      await nats.destroy()
+    }
+  },
+}
+
+export default bench
