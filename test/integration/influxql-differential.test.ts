@@ -274,6 +274,10 @@ const STATEMENTS: string[] = [
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
+  `SELECT sum("rate") FROM (SELECT non_negative_derivative(last("bytes_recv"), 1s) AS "rate" FROM "net" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY time(5m) fill(null)`,
+  `SELECT mean("rate") FROM (SELECT non_negative_derivative(last("bytes_recv"), 1s) AS "rate" FROM "net" WHERE ${R15} GROUP BY time(1m), "host") WHERE ${R15} GROUP BY time(5m), "host"`,
+  `SELECT max("total") FROM (SELECT sum("usage_user") AS "total" FROM "cpu" WHERE "cpu" != 'cpu-total' AND ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
+  `SELECT "busy" FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE "host" = 'c' AND ${tf(T0, T0 + 60_000)}) WHERE "busy" > 20`,
   // template-variable queries
   'SHOW DATABASES',
   'SHOW MEASUREMENTS',

@@ -641,6 +641,8 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
   if (statement.into) throw new StatementError('SELECT ... INTO is not supported by mon (it only reads)')
   const st = await expandWildcardCalls(statement, ctx)
   const an = analyze(st)
+  // InfluxDB extends the range back for transformations of the statement it was sent, not of a subquery
+  if (outerRange) an.lookback = 0
   const {range, rest} = splitTime(st.condition, ctx.now)
   if (outerRange) {
     if (range.min === undefined) range.min = outerRange.min
