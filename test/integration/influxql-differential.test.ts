@@ -271,6 +271,15 @@ const STATEMENTS: string[] = [
   `SELECT last("usage_user") FROM "cpu" WHERE ${R} GROUP BY *`,
   `SELECT "usage_user" * 2 + "usage_system" / 3, 2 * "usage_idle" FROM "cpu" WHERE "host" = 'c' AND ${tf(T0, T0 + 60_000)}`,
   `SELECT 2 * mean("usage_user"), mean("usage_user") - mean("usage_system") FROM "cpu" WHERE ${R} GROUP BY time(20m) fill(null) ORDER BY time ASC`,
+  `SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`,
+  `SELECT top("usage_user", 2) FROM "cpu" WHERE ${R} GROUP BY time(10m), "host"`,
+  `SELECT bottom("usage_idle", "host", 2) FROM "cpu" WHERE "cpu" = 'cpu-total' AND ${R}`,
+  `SELECT top("used_percent", "host", "path", 3), "device" FROM "disk" WHERE ${R}`,
+  `SELECT top("bytes_recv", 2) / 1024 FROM "net" WHERE ${R} GROUP BY "host"`,
+  `SELECT distinct("n_cpus") FROM "system" WHERE ${R} GROUP BY "host"`,
+  `SELECT distinct("uptime_format") FROM "system" WHERE "host" = 'a' AND ${tf(T0, T0 + 300_000)} GROUP BY time(2m)`,
+  `SELECT top("usage_user", 2), mean("usage_user") FROM "cpu" WHERE ${R}`,
+  `SELECT distinct("n_cpus"), "load1" FROM "system" WHERE ${R}`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
@@ -334,7 +343,7 @@ const STATEMENTS: string[] = [
   // documented differences
   `SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`,
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(30m) fill(null) tz('Europe/Paris')`,
-  `SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`,
+  `SELECT integral("usage_user") FROM "cpu" WHERE ${R}`,
   'KILL QUERY 123456',
 ]
 
@@ -347,8 +356,8 @@ const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryR
     assertSameJSON(mon.results![0].series![0].values![0][1], influx.results![0].series![0].values![0][1], 'mean')
   },
   // functions outside the subset are refused by name
-  [`SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`]: (_influx, mon) => {
-    assert.deepEqual(mon, {results: [{statement_id: 0, error: 'top() is not supported by mon (see docs/influxql.md)'}]})
+  [`SELECT integral("usage_user") FROM "cpu" WHERE ${R}`]: (_influx, mon) => {
+    assert.deepEqual(mon, {results: [{statement_id: 0, error: 'integral() is not supported by mon (see docs/influxql.md)'}]})
   },
   // mon only reads: statements that write or administer are refused
   'KILL QUERY 123456': (_influx, mon) => {

@@ -56,10 +56,12 @@ interface PointSeries {
 
 const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile'])
 const SELECTORS = new Set(['first', 'last', 'max', 'min', 'percentile'])
+/** Functions that give several rows per bucket. */
+const MULTI_ROW = new Set(['top', 'bottom', 'distinct'])
 const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum'])
 const MATH = new Set(['abs', 'ceil', 'floor', 'round', 'sqrt', 'ln', 'log2', 'log10', 'exp', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'pow', 'log', 'atan2'])
 /** InfluxQL functions InfluxDB has and mon does not evaluate: rejected with a clear error. */
-const NOT_SUPPORTED = new Set(['distinct', 'top', 'bottom', 'sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
+const NOT_SUPPORTED = new Set(['sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
@@ -421,6 +423,8 @@ interface Analysis {
   lookback: number
   /** one selector with raw fields or tags beside it: those are read from the selected point */
   auxiliary: boolean
+  /** top(), bottom() or distinct(): several rows per bucket */
+  multi?: Extract<Expr, {kind: 'call'}>
 }
 
 function analyze(st: SelectStatement): Analysis {
@@ -428,6 +432,7 @@ function analyze(st: SelectStatement): Analysis {
   let hasTransform = false
   let lookback = 0
   let aggregate = false
+  let multi: Extract<Expr, {kind: 'call'}> | undefined
   let rawRef = false
   const visit = (e: Expr, inCall: boolean) => {
     switch (e.kind) {
@@ -459,6 +464,26 @@ function analyze(st: SelectStatement): Analysis {
             if (p.kind !== 'number') throw new StatementError(`expected float argument in percentile()`)
           }
 
+          return
+        }
+
+        if (MULTI_ROW.has(name)) {
+          aggregate = true
+          calls.push(e)
+          multi = e
+          const arg = unparen(e.args[0] ?? {kind: 'bool', value: false})
+          if (name === 'distinct') {
+            if (e.args.length !== 1) throw new StatementError(`distinct function can only have one argument`)
+            if (arg.kind !== 'ref') throw new StatementError('expected field argument in distinct()')
+            return
+          }
+
+          if (e.args.length < 2) throw new StatementError(`invalid number of arguments for ${name}, expected at least 2, got ${e.args.length}`)
+          if (arg.kind !== 'ref') throw new StatementError(`expected first argument to be a field in ${name}(), found ${exprString(arg)}`)
+          const n = unparen(e.args[e.args.length - 1])
+          if (n.kind !== 'number' || !n.integer) throw new StatementError(`expected integer as last argument in ${name}(), found ${exprString(n)}`)
+          if (n.value <= 0) throw new StatementError(`limit (${n.value}) in ${name} function must be at least 1`)
+          for (const t of e.args.slice(1, -1)) if (unparen(t).kind !== 'ref') throw new StatementError(`only fields or tags are allowed in ${name}(), found ${exprString(t)}`)
           return
         }
 
@@ -511,11 +536,13 @@ function analyze(st: SelectStatement): Analysis {
   }
 
   for (const f of st.fields) visit(f.expr, false)
-  const auxiliary = aggregate && rawRef && calls.length === 1 && SELECTORS.has(calls[0].name)
+  if (multi?.name === 'distinct' && (calls.length > 1 || rawRef)) throw new StatementError('aggregate function distinct() cannot be combined with other functions or fields')
+  if (multi && calls.length > 1) throw new StatementError(`selector function ${multi.name}() cannot be combined with other functions`)
+  const auxiliary = aggregate && rawRef && calls.length === 1 && (SELECTORS.has(calls[0].name) || calls[0] === multi)
   if (aggregate && rawRef && !auxiliary) throw new StatementError('mixing aggregate and non-aggregate queries is not supported')
   if (st.groupByTime && !aggregate) throw new StatementError('GROUP BY requires at least one aggregate function')
   if (hasTransform && aggregate && !st.groupByTime) throw new StatementError(`${calls.find((c) => TRANSFORMS.has(c.name))!.name} aggregate requires a GROUP BY interval`)
-  return {aggregate, calls, hasTransform, lookback, auxiliary}
+  return {aggregate, calls, hasTransform, lookback, auxiliary, multi}
 }
 
 /** Column names as InfluxDB derives them: the alias, the call's name, field names joined by `_`; repeats get `_1`, `_2`. */
@@ -1072,6 +1099,7 @@ function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext): Buckets {
 function aggregateGroup(plan: Plan, info: MeasurementInfo, g: Group, dataMin: number, ctx: EvalContext): {columns: string[]; rows: Val[][]} | undefined {
   const {st, an} = plan
   const buckets = bucketsFor(plan, dataMin, ctx)
+  if (an.multi) return multiRowGroup(plan, info, g, buckets, an.multi)
   const columns = ['time', ...columnNames(st.fields)]
   const lone = !st.groupByTime && an.calls.length === 1 && SELECTORS.has(an.calls[0].name)
   let cols: Array<Column | Val>
@@ -1088,6 +1116,97 @@ function aggregateGroup(plan: Plan, info: MeasurementInfo, g: Group, dataMin: nu
 
   if (!hasValues(cols, buckets, plan)) return undefined
   return {columns, rows: joinColumns(cols, plan, buckets, lone)}
+}
+
+/**
+ * top(f, [tag, …,] n), bottom(…) and distinct(f): per bucket, the n greatest (least) points — one per
+ * tag combination when tags are named, the tags then shown as columns — in time order with their own
+ * times; or the distinct values in order of first appearance (then value), at the bucket's time.
+ * No fill: an empty bucket has no rows.
+ */
+function multiRowGroup(plan: Plan, info: MeasurementInfo, g: Group, buckets: Buckets, call: Extract<Expr, {kind: 'call'}>): {columns: string[]; rows: Val[][]} | undefined {
+  const {st} = plan
+  const field = (unparen(call.args[0]) as {name: string}).name
+  const tagArgs = call.name === 'distinct' ? [] : call.args.slice(1, -1).map((a) => (unparen(a) as {name: string}).name)
+  const n = call.name === 'distinct' ? 0 : (unparen(call.args[call.args.length - 1]) as {value: number}).value
+  // the tags named in the call come right after its column, before any other field
+  const callField = st.fields.findIndex((f) => mentions(f.expr, call))
+  const names = columnNames(st.fields)
+  const columns = ['time', ...names.slice(0, callField + 1), ...tagArgs, ...names.slice(callField + 1)]
+  const perBucket: Array<Array<{t: number; v: number | string | boolean; src: PointRef}> | undefined> = []
+  for (const s of g.series) {
+    const vals = s.fields.get(field)
+    if (!vals) continue
+    for (let i = 0; i < s.ts.length; i++) {
+      const v = vals[i]
+      if (v === null) continue
+      const b = buckets.index(s.ts[i])
+      if (b < 0 || b >= buckets.times.length) continue
+      ;(perBucket[b] ??= []).push({t: s.ts[i], v, src: {s, i}})
+    }
+  }
+
+  const rows: Val[][] = []
+  const top = call.name === 'top'
+  for (let b = 0; b < buckets.times.length; b++) {
+    const pts = perBucket[b]
+    if (!pts) continue
+    if (call.name === 'distinct') {
+      const first = new Map<number | string | boolean, number>()
+      for (const p of pts) if (!first.has(p.v) || p.t < first.get(p.v)!) first.set(p.v, p.t)
+      const values = [...first.entries()].sort((x, y) => x[1] - y[1] || cmpVal(x[0], y[0]))
+      for (const [v] of values) rows.push([buckets.times[b], v])
+      continue
+    }
+
+    // greatest (least) first, the earlier point first among equal values
+    const better = (x: {t: number; v: Val}, y: {t: number; v: Val}) => (top ? cmpVal(y.v, x.v) : cmpVal(x.v, y.v)) || x.t - y.t
+    let candidates = pts.filter((p) => typeof p.v === 'number')
+    if (tagArgs.length > 0) {
+      const best = new Map<string, (typeof candidates)[number]>()
+      for (const p of candidates) {
+        const key = tagArgs.map((k) => p.src.s.tags[k] ?? '').join('\u0000')
+        const known = best.get(key)
+        if (!known || better(p, known) < 0) best.set(key, p)
+      }
+
+      candidates = [...best.values()]
+    }
+
+    const chosen = candidates.sort(better).slice(0, n)
+    chosen.sort((x, y) => x.t - y.t || (top ? cmpVal(y.v, x.v) : cmpVal(x.v, y.v)))
+    for (const p of chosen) {
+      const lookup = pointLookup(info, p.src)
+      const vals = st.fields.map((f) => finite(evalWithCall(f.expr, call, p.v, lookup)))
+      rows.push([p.t, ...vals.slice(0, callField + 1), ...tagArgs.map((k) => p.src.s.tags[k] ?? null), ...vals.slice(callField + 1)])
+    }
+  }
+
+  return rows.length > 0 ? {columns, rows} : undefined
+}
+
+function mentions(e: Expr, target: Expr): boolean {
+  if (e === target) return true
+  if (e.kind === 'paren') return mentions(e.expr, target)
+  if (e.kind === 'binary') return mentions(e.lhs, target) || mentions(e.rhs, target)
+  if (e.kind === 'call') return e.args.some((a) => mentions(a, target))
+  return false
+}
+
+/** A field expression with the multi-row call's value in place of the call. */
+function evalWithCall(e: Expr, call: Expr, value: Val, lookup: Lookup): Val {
+  if (e === call) return value
+  switch (e.kind) {
+    case 'paren':
+      return evalWithCall(e.expr, call, value, lookup)
+    case 'binary':
+      return binaryValues(e.op, evalWithCall(e.lhs, call, value, lookup), evalWithCall(e.rhs, call, value, lookup))
+    case 'call':
+      if (MATH.has(e.name)) return mathCall(e.name, e.args.map((a) => evalWithCall(a, call, value, lookup)))
+      return null
+    default:
+      return evalValue(e, lookup)
+  }
 }
 
 function containsCall(e: Expr): boolean {
