@@ -133,6 +133,14 @@ const R15 = tf(T0 + 15 * 60_000, T0 + 30 * 60_000)
 /** a range whose start is not on a bucket edge */
 const ROFF = tf(T0 + 95_000, T0 + 25 * 60_000 + 3_000)
 
+/** integral(): influxd splits its series (mergeSplitSeries) */
+const INTEGRALS = [
+  `SELECT integral("bytes_sent") FROM "net" WHERE ${R} GROUP BY "host"`,
+  `SELECT integral("bytes_sent", 1m) FROM "net" WHERE ${R} GROUP BY time(10m), "host" fill(null)`,
+  `SELECT integral("usage_user") FROM "cpu" WHERE "cpu" = 'cpu-total' AND ${ROFF} GROUP BY time(7m), "host"`,
+  `SELECT integral("load1", 1h) FROM "system" WHERE ${R} GROUP BY time(15m), "host"`,
+]
+
 /** Grafana-shaped statements (influx_query_model.ts / query_builder.ts and their specs). */
 const STATEMENTS: string[] = [
   // the query editor's default and its variations
@@ -280,6 +288,10 @@ const STATEMENTS: string[] = [
   `SELECT distinct("uptime_format") FROM "system" WHERE "host" = 'a' AND ${tf(T0, T0 + 300_000)} GROUP BY time(2m)`,
   `SELECT top("usage_user", 2), mean("usage_user") FROM "cpu" WHERE ${R}`,
   `SELECT distinct("n_cpus"), "load1" FROM "system" WHERE ${R}`,
+  ...INTEGRALS,
+  `SELECT elapsed("load1", 1s) FROM "system" WHERE "host" = 'a' AND ${tf(T0, T0 + 300_000)}`,
+  `SELECT elapsed(mean("usage_user"), 1m) FROM "cpu" WHERE "host" = 'b' AND ${R} GROUP BY time(1m) fill(none)`,
+  `SELECT elapsed("uptime_format") FROM "system" WHERE "host" = 'b' AND ${tf(T0, T0 + 180_000)}`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
@@ -343,12 +355,37 @@ const STATEMENTS: string[] = [
   // documented differences
   `SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`,
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(30m) fill(null) tz('Europe/Paris')`,
-  `SELECT integral("usage_user") FROM "cpu" WHERE ${R}`,
+  `SELECT holt_winters(mean("usage_user"), 10, 4) FROM "cpu" WHERE ${R} GROUP BY time(1m)`,
   'KILL QUERY 123456',
 ]
 
+/**
+ * influxd 1.6 emits integral()'s last bucket of each series as another series after all the others
+ * (and orders whole-range integrals as they finish): merged back into one series per tag set,
+ * series in order, as mon answers (docs/influxql.md).
+ */
+function mergeSplitSeries(body: InfluxQueryResponse): InfluxQueryResponse {
+  const copy = structuredClone(body)
+  for (const r of copy.results ?? []) {
+    if (!r.series) continue
+    const merged = new Map<string, NonNullable<typeof r.series>[number]>()
+    for (const s of r.series) {
+      const key = `${s.name}\u0000${JSON.stringify(Object.entries(s.tags ?? {}).sort())}`
+      const known = merged.get(key)
+      if (known) known.values = [...known.values!, ...s.values!].sort((a, b) => Date.parse(a[0] as string) - Date.parse(b[0] as string))
+      else merged.set(key, s)
+    }
+
+    r.series = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, s]) => s)
+  }
+
+  return copy
+}
+
+
 /** Statements whose answer differs from InfluxDB's on purpose (docs/influxql.md, "Differences from InfluxDB"). */
 const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryResponse) => void> = {
+  ...Object.fromEntries(INTEGRALS.map((q) => [q, (influx: InfluxQueryResponse, mon: InfluxQueryResponse) => assertSameJSON(mon, mergeSplitSeries(influx), 'integral')])),
   // mon's times are milliseconds: `time > T` starts at T + 1 ms, InfluxDB's at T + 1 ns (shown as an aggregate's time)
   [`SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`]: (influx, mon) => {
     assert.equal(influx.results![0].series![0].values![0][0], '2026-01-05T12:00:00.000000001Z')
@@ -356,8 +393,8 @@ const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryR
     assertSameJSON(mon.results![0].series![0].values![0][1], influx.results![0].series![0].values![0][1], 'mean')
   },
   // functions outside the subset are refused by name
-  [`SELECT integral("usage_user") FROM "cpu" WHERE ${R}`]: (_influx, mon) => {
-    assert.deepEqual(mon, {results: [{statement_id: 0, error: 'integral() is not supported by mon (see docs/influxql.md)'}]})
+  [`SELECT holt_winters(mean("usage_user"), 10, 4) FROM "cpu" WHERE ${R} GROUP BY time(1m)`]: (_influx, mon) => {
+    assert.deepEqual(mon, {results: [{statement_id: 0, error: 'holt_winters() is not supported by mon (see docs/influxql.md)'}]})
   },
   // mon only reads: statements that write or administer are refused
   'KILL QUERY 123456': (_influx, mon) => {

@@ -54,14 +54,14 @@ interface PointSeries {
   fields: Map<string, Val[]>
 }
 
-const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile'])
+const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile', 'integral'])
 const SELECTORS = new Set(['first', 'last', 'max', 'min', 'percentile'])
 /** Functions that give several rows per bucket. */
 const MULTI_ROW = new Set(['top', 'bottom', 'distinct'])
-const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum'])
+const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum', 'elapsed'])
 const MATH = new Set(['abs', 'ceil', 'floor', 'round', 'sqrt', 'ln', 'log2', 'log10', 'exp', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'pow', 'log', 'atan2'])
 /** InfluxQL functions InfluxDB has and mon does not evaluate: rejected with a clear error. */
-const NOT_SUPPORTED = new Set(['sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
+const NOT_SUPPORTED = new Set(['sample', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
@@ -452,8 +452,14 @@ function analyze(st: SelectStatement): Analysis {
         if (AGGREGATES.has(name)) {
           aggregate = true
           calls.push(e)
-          const want = name === 'percentile' ? 2 : 1
-          if (e.args.length !== want) throw new StatementError(`invalid number of arguments for ${name}, expected ${want}, got ${e.args.length}`)
+          if (name === 'integral') {
+            if (e.args.length < 1 || e.args.length > 2) throw new StatementError(`invalid number of arguments for integral, expected at least 1 but no more than 2, got ${e.args.length}`)
+            if (e.args[1] && unparen(e.args[1]).kind !== 'duration') throw new StatementError('second argument must be a duration')
+          } else {
+            const want = name === 'percentile' ? 2 : 1
+            if (e.args.length !== want) throw new StatementError(`invalid number of arguments for ${name}, expected ${want}, got ${e.args.length}`)
+          }
+
           const arg = unparen(e.args[0])
           // count(distinct(f)): the number of distinct values
           const countDistinct = name === 'count' && arg.kind === 'call' && arg.name === 'distinct' && arg.args.length === 1 && unparen(arg.args[0]).kind === 'ref'
@@ -490,7 +496,7 @@ function analyze(st: SelectStatement): Analysis {
         if (TRANSFORMS.has(name)) {
           hasTransform = true
           calls.push(e)
-          const [min, max] = name === 'moving_average' ? [2, 2] : name === 'cumulative_sum' ? [1, 1] : name.endsWith('derivative') ? [1, 2] : [1, 1]
+          const [min, max] = name === 'moving_average' ? [2, 2] : name === 'cumulative_sum' ? [1, 1] : name.endsWith('derivative') || name === 'elapsed' ? [1, 2] : [1, 1]
           if (e.args.length < min || e.args.length > max) {
             throw new StatementError(
               min === max ? `invalid number of arguments for ${name}, expected ${min}, got ${e.args.length}` : `invalid number of arguments for ${name}, expected at least ${min} but no more than ${max}, got ${e.args.length}`,
@@ -506,7 +512,7 @@ function analyze(st: SelectStatement): Analysis {
             lookback = Math.max(lookback, 1)
           }
 
-          if (name.endsWith('derivative') && e.args[1] && unparen(e.args[1]).kind !== 'duration') throw new StatementError(`second argument to ${name} must be a duration, got ${unparen(e.args[1]).kind === 'number' ? '*influxql.IntegerLiteral' : 'expression'}`)
+          if ((name.endsWith('derivative') || name === 'elapsed') && e.args[1] && unparen(e.args[1]).kind !== 'duration') throw new StatementError(`second argument to ${name} must be a duration, got ${unparen(e.args[1]).kind === 'number' ? '*influxql.IntegerLiteral' : 'expression'}`)
           const inner = unparen(e.args[0])
           if (st.groupByTime) {
             if (inner.kind !== 'call' || !(AGGREGATES.has(inner.name) || TRANSFORMS.has(inner.name))) throw new StatementError(`aggregate function required inside the call to ${name}`)
@@ -1324,6 +1330,8 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
   const arg = (distinct ? unparen(first.args[0]) : first) as Extract<Expr, {kind: 'ref'}>
   const param = call.name === 'percentile' ? (unparen(call.args[1]) as {value: number}).value : undefined
   const all = [...buckets.lookbackTimes, ...buckets.times]
+  // integral's buckets are not filled (influxd emits them as its reducer streams)
+  if (call.name === 'integral') return integralColumn(call, arg, plan, info, g, all)
   const perBucket: Array<Array<{t: number; v: Val; src?: PointRef}> | undefined> = Array.from({length: all.length})
   const field = isTagOf(info, arg.name, arg.type) ? undefined : arg.name
   if (field) {
@@ -1353,6 +1361,69 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
   }
 
   return fill(col, plan, call.name === 'count')
+}
+
+/**
+ * integral(f[, unit]) as InfluxDB's reducer computes it: trapezoids between consecutive points of the
+ * group (merged by time; of points at one time the last counts), the trapezoid crossing a bucket's
+ * end cut there at the interpolated value, its rest counted in the next bucket from that bucket's
+ * start. Unit: 1 s by default.
+ */
+function integralColumn(call: Extract<Expr, {kind: 'call'}>, arg: Extract<Expr, {kind: 'ref'}>, plan: Plan, info: MeasurementInfo, g: Group, all: number[]): Column {
+  const unitArg = call.args[1] ? unparen(call.args[1]) : undefined
+  const unit = unitArg?.kind === 'duration' ? unitArg.ms : 1000
+  const pts: Array<{t: number; v: number}> = []
+  if (!isTagOf(info, arg.name, arg.type)) {
+    for (const s of g.series) {
+      const vals = s.fields.get(arg.name)
+      if (!vals) continue
+      s.ts.forEach((t, i) => {
+        const v = vals[i]
+        if (typeof v === 'number' && t >= (all[0] ?? t)) pts.push({t, v})
+      })
+    }
+  }
+
+  pts.sort((a, b) => a.t - b.t)
+  const sums = new Map<number, number>()
+  const every = plan.every
+  const windowOf = (t: number) => {
+    if (!every) return {start: all[0], end: Number.POSITIVE_INFINITY}
+    const start = bucketStart(t, every, plan.offset)
+    return {start, end: start + every}
+  }
+
+  let prev: {t: number; v: number} | undefined
+  let window = {start: 0, end: 0}
+  let sum = 0
+  for (const p of pts) {
+    if (!prev) {
+      prev = p
+      window = windowOf(p.t)
+      continue
+    }
+
+    if (prev.t === p.t) {
+      prev = p
+      continue
+    }
+
+    if (!every || p.t < window.end) {
+      sum += (0.5 * (p.v + prev.v) * (p.t - prev.t)) / unit
+      prev = p
+      continue
+    }
+
+    const value = prev.v + ((p.v - prev.v) * (window.end - prev.t)) / (p.t - prev.t)
+    sum += (0.5 * (value + prev.v) * (window.end - prev.t)) / unit
+    sums.set(window.start, sum)
+    window = windowOf(p.t)
+    sum = (0.5 * (value + p.v) * (p.t - window.start)) / unit
+    prev = p
+  }
+
+  if (prev) sums.set(window.start, sum)
+  return all.filter((t) => sums.has(t)).map((t) => ({t, v: sums.get(t)!}))
 }
 
 /** fill() on one aggregate's buckets: null (count: 0), none, a number, previous, linear. */
@@ -1521,6 +1592,15 @@ function transformColumn(call: Extract<Expr, {kind: 'call'}>, input: Column | Va
         if (i >= n - 1) out.push({t: pts[i].t, v: sum / n})
       }
 
+      return out
+    }
+
+    case 'elapsed': {
+      // the time between consecutive points in the unit (default 1 ns), at the later point's time
+      const unitArg = call.args[1] ? unparen(call.args[1]) : undefined
+      const unitNs = unitArg?.kind === 'duration' ? Number(unitArg.ns) : 1
+      const any = input.filter((p) => p.v !== null)
+      for (let i = 1; i < any.length; i++) out.push({t: any[i].t, v: Math.trunc(((any[i].t - any[i - 1].t) * 1e6) / unitNs)})
       return out
     }
 
