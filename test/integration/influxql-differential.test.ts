@@ -292,6 +292,7 @@ const STATEMENTS: string[] = [
   `SELECT elapsed("load1", 1s) FROM "system" WHERE "host" = 'a' AND ${tf(T0, T0 + 300_000)}`,
   `SELECT elapsed(mean("usage_user"), 1m) FROM "cpu" WHERE "host" = 'b' AND ${R} GROUP BY time(1m) fill(none)`,
   `SELECT elapsed("uptime_format") FROM "system" WHERE "host" = 'b' AND ${tf(T0, T0 + 180_000)}`,
+  `SELECT count("usage_user") FROM "cpu", /^cp/ WHERE ${R} GROUP BY time(20m), "host"`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,

@@ -702,6 +702,7 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
   }
 
   const out: ResultSeries[] = []
+  const times = new Map<string, number>()
   for (const source of st.sources) {
     if (source.kind === 'subquery') {
       const inner = await runSelect(source.statement, ctx, range)
@@ -723,12 +724,20 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
       continue
     }
 
-    for (const name of await resolveMeasurements(source, ctx)) {
-      const info = await measurementInfo(ctx.store, name)
-      checkFieldTypes(an, info)
-      const series = await readMeasurement(plan, info, ctx)
-      out.push(...(series instanceof Array ? evaluate(plan, info, series, ctx) : series.result))
+    for (const name of await resolveMeasurements(source, ctx)) times.set(name, (times.get(name) ?? 0) + 1)
+  }
+
+  // a measurement named twice (`FROM cpu, /c.*/`) is read twice into one series, as InfluxDB does
+  for (const [name, n] of times) {
+    const info = await measurementInfo(ctx.store, name)
+    checkFieldTypes(an, info)
+    const series = await readMeasurement(plan, info, n > 1 ? {...ctx, pushdown: false} : ctx)
+    if (!(series instanceof Array)) {
+      out.push(...series.result)
+      continue
     }
+
+    out.push(...evaluate(plan, info, n > 1 ? Array.from({length: n}, () => series).flat() : series, ctx))
   }
 
   if (st.tz) for (const s of out) s.tz = st.tz
