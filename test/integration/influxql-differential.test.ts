@@ -293,6 +293,7 @@ const STATEMENTS: string[] = [
   `SELECT elapsed(mean("usage_user"), 1m) FROM "cpu" WHERE "host" = 'b' AND ${R} GROUP BY time(1m) fill(none)`,
   `SELECT elapsed("uptime_format") FROM "system" WHERE "host" = 'b' AND ${tf(T0, T0 + 180_000)}`,
   `SELECT count("usage_user") FROM "cpu", /^cp/ WHERE ${R} GROUP BY time(20m), "host"`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" = 'a' OR time >= ${ms(T0 + 30 * 60_000)} GROUP BY "cpu"`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,

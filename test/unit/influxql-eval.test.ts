@@ -156,7 +156,6 @@ describe('InfluxQL evaluator', () => {
     assert.equal(await err(`SELECT sample(v, 2) FROM m`), 'sample() is not supported by mon (see docs/influxql.md)')
     assert.equal(await err(`SELECT distinct(v), mean(v) FROM m`), 'aggregate function distinct() cannot be combined with other functions or fields')
     assert.equal(await err(`SELECT top(v, 0) FROM m`), 'limit (0) in top function must be at least 1')
-    assert.equal(await err(`SELECT v FROM m WHERE host = 'a' OR time > 0`), 'invalid condition: time conditions must be AND-ed at the top level')
     assert.equal(await err(`DROP MEASUREMENT m`), "not supported by mon: DROP MEASUREMENT m (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)")
     assert.equal(await err(`SELECT v FROM "other"."autogen"."m"`), 'database not found: other')
     assert.equal(await err(`SELECT v FROM "db"."x"."m"`), 'retention policy not found: x')

@@ -130,10 +130,12 @@ export function splitTime(cond: Expr | undefined, now: number): {range: TimeRang
   const range: TimeRange = {}
   const walk = (e: Expr): Expr | undefined => {
     const u = unparen(e)
-    if (u.kind === 'binary' && u.op === 'AND') {
+    if (u.kind === 'binary' && (u.op === 'AND' || u.op === 'OR')) {
+      // InfluxDB takes time bounds out of the condition wherever they are, under OR too, and
+      // keeps the rest
       const l = walk(u.lhs)
       const r = walk(u.rhs)
-      if (l && r) return {kind: 'binary', op: 'AND', lhs: l, rhs: r}
+      if (l && r) return {kind: 'binary', op: u.op, lhs: l, rhs: r}
       return l ?? r
     }
 
@@ -166,21 +168,13 @@ export function splitTime(cond: Expr | undefined, now: number): {range: TimeRang
       return undefined
     }
 
-    if (mentionsTime(u) || (u.kind === 'binary' && u.op === 'OR' && (hasTime(u.lhs) || hasTime(u.rhs)))) {
-      throw new StatementError('invalid condition: time conditions must be AND-ed at the top level')
-    }
+    if (mentionsTime(u)) throw new StatementError(`invalid time condition: ${exprString(u)}`)
 
     return e
   }
 
   const rest = cond ? walk(cond) : undefined
   return {range, rest}
-}
-
-function hasTime(e: Expr): boolean {
-  const u = unparen(e)
-  if (isTimeRef(u)) return true
-  return u.kind === 'binary' ? hasTime(u.lhs) || hasTime(u.rhs) : false
 }
 
 // ---------------------------------------------------------------------------------------------
