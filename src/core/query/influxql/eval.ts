@@ -615,33 +615,39 @@ function seriesKey(tags: Tags): string {
 
 /** Raw frames of several fields of one measurement joined into series (points aligned by time). */
 function joinFrames(name: string, perField: Array<{field: string; frames: Frame[]}>): PointSeries[] {
-  const bySeries = new Map<string, {tags: Tags; cols: Map<string, Map<number, Val>>}>()
+  const bySeries = new Map<string, {tags: Tags; cols: Array<{field: string; rows: Frame['rows']}>}>()
   for (const {field, frames} of perField) {
     for (const f of frames) {
       const key = seriesKey(f.tags)
       let s = bySeries.get(key)
       if (!s) {
-        s = {tags: f.tags, cols: new Map()}
+        s = {tags: f.tags, cols: []}
         bySeries.set(key, s)
       }
 
-      let col = s.cols.get(field)
-      if (!col) {
-        col = new Map()
-        s.cols.set(field, col)
-      }
-
-      for (const r of f.rows) col.set(r[0] as number, r[1] as Val)
+      s.cols.push({field, rows: f.rows})
     }
   }
 
   const out: PointSeries[] = []
   for (const s of bySeries.values()) {
+    const first = s.cols[0].rows
+    // fields written together (Telegraf's way) share their timestamps: no join needed
+    const aligned = s.cols.every((c) => c.rows.length === first.length && c.rows.every((r, i) => r[0] === first[i][0]))
+    if (aligned) {
+      out.push({name, tags: s.tags, ts: first.map((r) => r[0] as number), fields: new Map(s.cols.map((c) => [c.field, c.rows.map((r) => r[1] as Val)]))})
+      continue
+    }
+
     const times = new Set<number>()
-    for (const col of s.cols.values()) for (const t of col.keys()) times.add(t)
-    const ts = [...times].sort((a, b) => a - b)
+    for (const c of s.cols) for (const r of c.rows) times.add(r[0] as number)
+    const ts = [...times].sort((x, y) => x - y)
     const fields = new Map<string, Val[]>()
-    for (const [field, col] of s.cols) fields.set(field, ts.map((t) => col.get(t) ?? null))
+    for (const c of s.cols) {
+      const byTime = new Map(c.rows.map((r) => [r[0] as number, r[1] as Val]))
+      fields.set(c.field, ts.map((t) => byTime.get(t) ?? null))
+    }
+
     out.push({name, tags: s.tags, ts, fields})
   }
 
