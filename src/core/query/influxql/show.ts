@@ -10,6 +10,13 @@ import {compileLinearRegex} from '../../model/matcher.js'
 import {UnalignedBucketsError, type Frame, type QueryPlan} from '../../store/types.js'
 
 const ALL_TIME_AHEAD = 86_400_000
+const SHARD_GROUP = 7 * 86_400_000
+/** Go's Time.Truncate counts from 0001-01-01, a Monday: weeks start 4 days after the Unix epoch's Thursday */
+const SHARD_GROUP_ORIGIN = 4 * 86_400_000
+
+function shardGroupStart(t: number): number {
+  return Math.floor((t - SHARD_GROUP_ORIGIN) / SHARD_GROUP) * SHARD_GROUP + SHARD_GROUP_ORIGIN
+}
 
 function regex(source: string): {test(s: string): boolean} {
   try {
@@ -51,12 +58,17 @@ async function measurementsOf(sources: Source[], ctx: EvalContext, database: str
  */
 async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Promise<Tags[]> {
   const [keys, fields] = await Promise.all([ctx.store.tagKeys(measurement), ctx.store.fieldKeys(measurement)])
-  const rest = cond ? splitTime(cond, ctx.now).rest : undefined
+  const {range, rest} = cond ? splitTime(cond, ctx.now) : {range: {min: undefined, max: undefined}, rest: undefined}
   const {matchers} = impliedMatchers(rest, (n) => keys.includes(n))
+  // a time range in the WHERE keeps the series with points in the shard groups it touches, as
+  // InfluxDB 1.x's SHOW does (its default shard groups: 168 h from Go's zero time, so Mondays)
+  const start = range.min !== undefined ? shardGroupStart(range.min) : 0
+  const end = range.max !== undefined ? shardGroupStart(range.max) + SHARD_GROUP : ctx.now + ALL_TIME_AHEAD
   const seen = new Map<string, Tags>()
   await Promise.all(
     fields.map(async (f) => {
-      const plan: QueryPlan = {measurement, field: f.name, matchers, start: 0, end: ctx.now + ALL_TIME_AHEAD}
+      if (end <= start) return
+      const plan: QueryPlan = {measurement, field: f.name, matchers, start, end}
       let frames: Frame[]
       try {
         frames = await ctx.store.query({...plan, aggregate: {fn: 'count', by: keys}})
@@ -67,6 +79,8 @@ async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Pro
       }
 
       for (const fr of frames) {
+        // a group with no point in the range (a count of 0 or none) is no series of it
+        if (!fr.rows.some((r) => r[1] !== null && r[1] !== 0)) continue
         const tags: Tags = {}
         for (const k of keys) if (fr.tags[k]) tags[k] = fr.tags[k]
         seen.set(JSON.stringify(Object.entries(tags).sort()), tags)
@@ -76,10 +90,11 @@ async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Pro
   return [...seen.values()]
 }
 
+/** The WHERE of a SHOW as a test of a series' tags; undefined without one (a time range alone: every series passes, seriesOf applies the range). */
 function tagCondition(cond: Expr | undefined, ctx: EvalContext): ((tags: Tags) => boolean) | undefined {
   if (!cond) return undefined
-  const {rest} = splitTime(cond, ctx.now)
-  if (!rest) return undefined
+  const {range, rest} = splitTime(cond, ctx.now)
+  if (!rest) return range.min !== undefined || range.max !== undefined ? () => true : undefined
   const value = (e: Expr, tags: Tags): Val => {
     const u = unparen(e)
     switch (u.kind) {
@@ -116,6 +131,11 @@ function tagCondition(cond: Expr | undefined, ctx: EvalContext): ((tags: Tags) =
   return (tags) => value(rest, tags) === true
 }
 
+function hasTimeBound(cond: Expr, ctx: EvalContext): boolean {
+  const {range} = splitTime(cond, ctx.now)
+  return range.min !== undefined || range.max !== undefined
+}
+
 function page<T>(rows: T[], limit: number, offset: number): T[] {
   const from = rows.slice(offset)
   return limit > 0 ? from.slice(0, limit) : from
@@ -144,6 +164,10 @@ export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<Resu
         names = names.filter((n) => (st.op === '!~' || st.op === '!=' ? !re.test(n) : re.test(n)))
       } else if (st.name !== undefined) {
         names = names.filter((n) => (st.op === '!=' ? n !== st.name : n === st.name))
+      }
+
+      if (st.condition && splitTime(st.condition, ctx.now).range !== undefined && hasTimeBound(st.condition, ctx)) {
+        throw new StatementError("SHOW MEASUREMENTS doesn't support time in WHERE clause")
       }
 
       const cond = tagCondition(st.condition, ctx)
