@@ -206,6 +206,16 @@ describe('InfluxQL over a store whose old raw points were rolled up', () => {
     tmp.cleanup()
   })
 
+  it('without a lower time bound: from the oldest raw point, not an error', async () => {
+    for (const pushdown of [true, false]) {
+      const res = await runInfluxQL({store, databases: ['db'], pushdown}, {q: 'SELECT count(v) FROM m GROUP BY time(1h)', db: 'db', now, epoch: 'ms'})
+      assert.equal(res.body.results?.[0].error, undefined, JSON.stringify(res.body))
+      const values = res.body.results![0].series![0].values!
+      // the last hour's 360 raw points (older ones were rolled up and dropped); up to now
+      assert.deepEqual(values.slice(-2), [[now - 3_600_000, 360], [now, 0]])
+    }
+  })
+
   it('pushdown reads the rollups; the raw path takes their means as points; both agree', async () => {
     const q = `SELECT mean(v) FROM m WHERE time >= ${start}ms AND time < ${now}ms GROUP BY time(30m), host`
     const pushed = await runInfluxQL({store, databases: ['db']}, {q, db: 'db', now, epoch: 'ms'})

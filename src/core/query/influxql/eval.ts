@@ -9,6 +9,7 @@
 import {compileLinearRegex, type Matcher, type LinearRegex} from '../../model/matcher.js'
 import type {FieldType} from '../../model/point.js'
 import {UnalignedBucketsError, type AggFn, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../../store/types.js'
+import {InputError} from '../../errors.js'
 import {RawDataGoneError} from '../../store/retention.js'
 import {exprString, unparen, type Expr, type SelectStatement, type Source} from './ast.js'
 
@@ -665,6 +666,8 @@ interface Plan {
   /** the GROUP BY time interval (ms) and the offset of its buckets (tz included), 0 ≤ offset < every */
   every?: number
   offset: number
+  /** where reads start without a lower time bound (0 unless the store's old data is rolled up) */
+  readFloor?: number
   /** `SELECT *`: the fields and tags of every measurement the statement reads */
   wildcard?: {fields: Set<string>; tags: Set<string>}
 }
@@ -731,7 +734,20 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
   for (const [name, n] of times) {
     const info = await measurementInfo(ctx.store, name)
     checkFieldTypes(an, info)
-    const series = await readMeasurement(plan, info, n > 1 ? {...ctx, pushdown: false} : ctx)
+    const read = () => readMeasurement(plan, info, n > 1 ? {...ctx, pushdown: false} : ctx)
+    let series: Awaited<ReturnType<typeof read>>
+    try {
+      series = await read()
+    } catch (error) {
+      // no lower time bound on a store whose oldest data only rollups hold (`no retention tier holds
+      // data from 1970…`): read from its oldest raw point instead, as far as it keeps points
+      if (range.min !== undefined || plan.readFloor !== undefined || !(error instanceof InputError)) throw error
+      const oldest = (await ctx.store.info()).oldest
+      if (oldest === undefined) throw error
+      plan.readFloor = oldest
+      series = await read()
+    }
+
     if (!(series instanceof Array)) {
       out.push(...series.result)
       continue
@@ -920,7 +936,7 @@ async function readRaw(ctx: EvalContext, q: QueryPlan, info: MeasurementInfo): P
 
 function readStart(plan: Plan): number {
   const {range, every, offset, an} = plan
-  if (range.min === undefined) return 0
+  if (range.min === undefined) return plan.readFloor ?? 0
   if (!every || an.lookback === 0) return range.min
   return bucketStart(range.min, every, offset) - an.lookback * every
 }
