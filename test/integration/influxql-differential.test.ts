@@ -106,6 +106,14 @@ function fixture(): Point[] {
     }
   }
 
+  // around Europe's two DST changes of 2026 (29 March, 25 October, 01:00 UTC): every 20 minutes
+  for (const [from, to] of [
+    [Date.UTC(2026, 2, 26), Date.UTC(2026, 3, 2)],
+    [Date.UTC(2026, 9, 22), Date.UTC(2026, 9, 29)],
+  ]) {
+    for (let t = from, i = 0; t < to; t += 1_200_000, i++) points.push({measurement: 'dst', tags: {host: 'a'}, fields: {v: (i % 37) + 0.5, n: BigInt(i)}, ts: t})
+  }
+
   return points
 }
 
@@ -184,6 +192,8 @@ const STATEMENTS: string[] = [
   `SELECT cumulative_sum(sum("err_in")) FROM "net" WHERE ${R15} GROUP BY time(1m), "host" fill(null)`,
   `SELECT cumulative_sum(count("usage_user")) FROM "cpu" WHERE ${R15} GROUP BY time(5m) fill(null)`,
   `SELECT derivative(mean("usage_user"), 1s) FROM "cpu" WHERE ("host" = 'b') AND ${R} GROUP BY time(1m) fill(none)`,
+  `SELECT derivative(mean("usage_user")) FROM "cpu" WHERE "cpu" = 'cpu-total' AND ${ROFF} GROUP BY time(5m), "host"`,
+  `SELECT difference(max("bytes_recv")) FROM "net" WHERE ${tf(T0 + 7 * 60_000 + 20_000, T0 + 40 * 60_000)} GROUP BY time(10m), "host"`,
   // selectors and aggregates without GROUP BY time (singlestat, gauge, table panels)
   `SELECT last("usage_user") FROM "cpu" WHERE ("host" = 'a' AND "cpu" = 'cpu-total') AND ${R}`,
   `SELECT last("usage_idle") FROM "cpu" WHERE ${R} GROUP BY "host", "cpu"`,
@@ -362,6 +372,16 @@ const STATEMENTS: string[] = [
   `SELECT bogus("usage_user") FROM "cpu" WHERE ${R}`,
   'SELECT',
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(10m) fill(null); SELEC`,
+  // tz() across DST changes: InfluxDB's windows in the zone
+  ...['1d', '12h', '2h', '1h', '1d, 6h', '3d'].flatMap((every) => [
+    `SELECT count("v"), sum("v") FROM "dst" WHERE time >= '2026-03-27T00:00:00Z' AND time < '2026-04-01T00:00:00Z' GROUP BY time(${every}) tz('Europe/Paris')`,
+    `SELECT mean("v") FROM "dst" WHERE time >= '2026-10-23T00:00:00Z' AND time < '2026-10-28T00:00:00Z' GROUP BY time(${every}) fill(0) tz('Europe/Paris')`,
+  ]),
+  `SELECT derivative(mean("v")) FROM "dst" WHERE time >= '2026-03-27T06:00:00Z' AND time < '2026-04-01T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')`,
+  `SELECT max("v") FROM "dst" WHERE time >= '2026-10-24T00:00:00Z' AND time < '2026-10-27T00:00:00Z' GROUP BY time(1d) fill(none) tz('Europe/Paris')`,
+  `SELECT integral("v", 1h) FROM "dst" WHERE time >= '2026-03-28T00:00:00Z' AND time < '2026-03-31T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')`,
+  `SELECT count("v") FROM "dst" WHERE time >= '2026-03-27T00:00:00Z' AND time < '2026-04-01T00:00:00Z' GROUP BY time(1d) tz('America/New_York')`,
+  `SELECT "v" FROM "dst" WHERE time >= '2026-03-29T00:00:00Z' AND time < '2026-03-29T02:00:00Z' tz('Europe/Paris')`,
   // documented differences
   `SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`,
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(30m) fill(null) tz('Europe/Paris')`,

@@ -666,6 +666,13 @@ interface Plan {
   /** the GROUP BY time interval (ms) and the offset of its buckets (tz included), 0 ≤ offset < every */
   every?: number
   offset: number
+  /**
+   * tz('…') whose UTC offset changes within the range (DST): buckets follow InfluxDB's windows in
+   * that zone instead of a fixed offset, and nothing is pushed down
+   */
+  zone?: string
+  /** the GROUP BY offset as written (with {@link zone}) */
+  groupOffset?: number
   /** where reads start without a lower time bound (0 unless the store's old data is rolled up) */
   readFloor?: number
   /** `SELECT *`: the fields and tags of every measurement the statement reads */
@@ -687,10 +694,17 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
 
   if (st.groupByTime && Number.isNaN(st.groupByTime.offset)) st.groupByTime.offset = ((ctx.now % st.groupByTime.every) + st.groupByTime.every) % st.groupByTime.every
   const every = st.groupByTime?.every
-  // tz('…'): buckets start at local time boundaries (the zone's offset at the range start)
+  // tz('…'): buckets start at local time boundaries — a fixed shift while the zone's offset stays
+  // the same over the range, InfluxDB's window walk when it changes (DST)
   const tzShift = st.tz ? -zoneOffsetMs(st.tz, range.min ?? ctx.now) : 0
   const offset = every ? (((st.groupByTime!.offset + tzShift) % every) + every) % every : 0
   const plan: Plan = {st, an, range, rest, every, offset}
+  if (st.tz && every && !zoneOffsetConstant(st.tz, (range.min ?? ctx.now - 366 * 86_400_000) - every * (an.lookback + 1), range.max ?? ctx.now)) {
+    plan.zone = st.tz
+    plan.groupOffset = st.groupByTime!.offset
+    ctx = {...ctx, pushdown: false}
+  }
+
   if (!an.aggregate && st.fields.some((f) => unparen(f.expr).kind === 'wildcard')) {
     // SELECT * over several measurements: one set of columns, the union of theirs
     plan.wildcard = {fields: new Set(), tags: new Set()}
@@ -935,10 +949,54 @@ async function readRaw(ctx: EvalContext, q: QueryPlan, info: MeasurementInfo): P
 }
 
 function readStart(plan: Plan): number {
-  const {range, every, offset, an} = plan
+  const {range, every, an} = plan
   if (range.min === undefined) return plan.readFloor ?? 0
   if (!every || an.lookback === 0) return range.min
-  return bucketStart(range.min, every, offset) - an.lookback * every
+  // InfluxDB moves the range's start back by the interval (not to a bucket edge): the look-back
+  // bucket holds only the points after that
+  return range.min - an.lookback * every
+}
+
+/** The start of the bucket holding `t`: the epoch-aligned one, or InfluxDB's window in {@link Plan.zone}. */
+function windowStart(plan: Plan, t: number): number {
+  const every = plan.every!
+  if (!plan.zone) return bucketStart(t, every, plan.offset)
+  // influxdb query/iterator.go IteratorOptions.Window, in ms
+  const groupOffset = plan.groupOffset ?? 0
+  const t0 = t - groupOffset
+  const zone = zoneOffsetMs(plan.zone, t0)
+  const dt = (((t0 + zone) % every) + every) % every
+  let start = t0 - dt
+  const o = zone - zoneOffsetMs(plan.zone, start)
+  if (o !== 0 && Math.abs(o) < every) start += o
+  return start + groupOffset
+}
+
+/** The end of InfluxDB's window holding `t` in {@link Plan.zone} (IteratorOptions.Window's end). */
+function windowEnd(plan: Plan, t: number): number {
+  const every = plan.every!
+  const zone = plan.zone!
+  const groupOffset = plan.groupOffset ?? 0
+  const t0 = t - groupOffset
+  const z = zoneOffsetMs(zone, t0)
+  const dt = (((t0 + z) % every) + every) % every
+  let end = t0 + (every - dt)
+  const endOffset = zoneOffsetMs(zone, end)
+  const o = z - endOffset
+  if (o !== 0 && Math.abs(o) < every) {
+    if (o > 0) end += o
+    else if (zoneOffsetMs(zone, end + o) === endOffset) end += o
+  }
+
+  return end + groupOffset
+}
+
+/** Whether a zone keeps one UTC offset over [from, to] (checked every day and at both ends). */
+function zoneOffsetConstant(zone: string, from: number, to: number): boolean {
+  const first = zoneOffsetMs(zone, from)
+  if (zoneOffsetMs(zone, to) !== first) return false
+  for (let t = from; t < to; t += 86_400_000) if (zoneOffsetMs(zone, t) !== first) return false
+  return true
 }
 
 function bucketStart(t: number, every: number, offset: number): number {
@@ -1109,13 +1167,14 @@ interface Buckets {
   index(t: number): number
 }
 
-function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext): Buckets {
+function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext, g?: Group): Buckets {
   const {every, offset, range, an} = plan
   if (!every) {
     const t = range.min ?? 0
     return {times: [t], lookbackTimes: [], index: () => 0}
   }
 
+  if (plan.zone) return zoneBuckets(plan, range.min ?? (Number.isFinite(dataMin) ? dataMin : ctx.now), range.max ?? ctx.now, g)
   const first = bucketStart(range.min ?? (Number.isFinite(dataMin) ? dataMin : ctx.now), every, offset)
   const last = bucketStart(range.max ?? ctx.now, every, offset)
   const count = Math.max(0, Math.floor((last - first) / every) + 1)
@@ -1127,9 +1186,74 @@ function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext): Buckets {
   return {times, lookbackTimes, index: (t) => Math.floor((t - base) / every)}
 }
 
+/**
+ * Buckets in a zone whose offset changes: InfluxDB's fill walk (start at the first window, add the
+ * interval, and where the offset changed just before the new time move by the change when it is
+ * smaller than the interval); a point belongs to the bucket its window starts.
+ */
+function zoneBuckets(plan: Plan, from: number, to: number, g?: Group): Buckets {
+  const every = plan.every!
+  const zone = plan.zone!
+  const first = windowStart(plan, from)
+  const end = windowStart(plan, to)
+  // the windows the group's points fall in, as InfluxDB's reduce iterator cuts them: the window of
+  // the first point not yet in one, [start, end) by IteratorOptions.Window, holds every point before
+  // its end (a window spanning a DST change back is an hour longer)
+  const all = new Set<number>()
+  for (const s of g?.series ?? []) for (const t of s.ts) all.add(t)
+  const assigned = new Map<number, number>()
+  let windowEndAt = Number.NEGATIVE_INFINITY
+  let windowAt = 0
+  for (const t of [...all].sort((a, b) => a - b)) {
+    if (t >= windowEndAt) {
+      windowAt = windowStart(plan, t)
+      windowEndAt = windowEnd(plan, t)
+    }
+
+    assigned.set(t, windowAt)
+  }
+
+  const points = [...new Set([...assigned].filter(([t]) => t >= first && t <= to).map(([, w]) => w))].sort((a, b) => a - b)
+  // InfluxDB's fill iterator: each row, a point's window or a filled one, moves the expected time
+  // on by the interval (adjusted where the offset changed just before it); a point before the
+  // expected time is its row all the same
+  const times: number[] = []
+  let time = first
+  let offset = zoneOffsetMs(zone, time)
+  let i = 0
+  for (;;) {
+    if (times.length >= MAX_BUCKETS) throw new StatementError(`max-select-buckets limit exceeded: (${times.length + 1}/${MAX_BUCKETS})`)
+    const p = points[i]
+    if (p === undefined && time > end) break
+    if (p !== undefined && (p <= time || time > end)) {
+      times.push(p)
+      i++
+    } else {
+      times.push(time)
+    }
+
+    time += every
+    const now = zoneOffsetMs(zone, time - 1)
+    if (now !== offset) {
+      const diff = offset - now
+      if (Math.abs(diff) < every) time += diff
+      offset = now
+    }
+  }
+
+  const lookbackTimes: number[] = []
+  let back = first
+  for (let k = 0; k < plan.an.lookback; k++) lookbackTimes.unshift((back = windowStart(plan, back - 1)))
+  const slot = new Map<number, number>()
+  ;[...lookbackTimes, ...times].forEach((t, k) => {
+    if (!slot.has(t)) slot.set(t, k)
+  })
+  return {times, lookbackTimes, index: (t) => slot.get(assigned.get(t) ?? windowStart(plan, t)) ?? -1}
+}
+
 function aggregateGroup(plan: Plan, info: MeasurementInfo, g: Group, dataMin: number, ctx: EvalContext): {columns: string[]; rows: Val[][]} | undefined {
   const {st, an} = plan
-  const buckets = bucketsFor(plan, dataMin, ctx)
+  const buckets = bucketsFor(plan, dataMin, ctx, g)
   if (an.multi) return multiRowGroup(plan, info, g, buckets, an.multi)
   const columns = ['time', ...columnNames(st.fields)]
   const lone = !st.groupByTime && an.calls.length === 1 && SELECTORS.has(an.calls[0].name)
@@ -1414,8 +1538,8 @@ function integralColumn(call: Extract<Expr, {kind: 'call'}>, arg: Extract<Expr, 
   const every = plan.every
   const windowOf = (t: number) => {
     if (!every) return {start: all[0], end: Number.POSITIVE_INFINITY}
-    const start = bucketStart(t, every, plan.offset)
-    return {start, end: start + every}
+    const start = windowStart(plan, t)
+    return {start, end: plan.zone ? windowEnd(plan, t) : start + every}
   }
 
   let prev: {t: number; v: number} | undefined

@@ -9,7 +9,8 @@ import {impliedMatchers, StatementError, splitTime, type EvalContext, type Resul
 import {compileLinearRegex} from '../../model/matcher.js'
 import {UnalignedBucketsError, type Frame, type QueryPlan} from '../../store/types.js'
 
-const ALL_TIME_AHEAD = 86_400_000
+/** the end of "all time" for the reads SHOW makes (JavaScript's last date) */
+const END_OF_TIME = 8_640_000_000_000_000
 const SHARD_GROUP = 7 * 86_400_000
 /** Go's Time.Truncate counts from 0001-01-01, a Monday: weeks start 4 days after the Unix epoch's Thursday */
 const SHARD_GROUP_ORIGIN = 4 * 86_400_000
@@ -58,12 +59,10 @@ async function measurementsOf(sources: Source[], ctx: EvalContext, database: str
  */
 async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Promise<Tags[]> {
   const [keys, fields] = await Promise.all([ctx.store.tagKeys(measurement), ctx.store.fieldKeys(measurement)])
-  const {range, rest} = cond ? splitTime(cond, ctx.now) : {range: {min: undefined, max: undefined}, rest: undefined}
+  const rest = cond ? splitTime(cond, ctx.now).rest : undefined
   const {matchers} = impliedMatchers(rest, (n) => keys.includes(n))
-  // a time range in the WHERE keeps the series with points in the shard groups it touches, as
-  // InfluxDB 1.x's SHOW does (its default shard groups: 168 h from Go's zero time, so Mondays)
-  const start = range.min !== undefined ? shardGroupStart(range.min) : 0
-  const end = range.max !== undefined ? shardGroupStart(range.max) + SHARD_GROUP : ctx.now + ALL_TIME_AHEAD
+  const start = 0
+  const end = END_OF_TIME
   const seen = new Map<string, Tags>()
   await Promise.all(
     fields.map(async (f) => {
@@ -145,7 +144,30 @@ function escapeKey(s: string): string {
   return s.replace(/[,= ]/g, (c) => `\\${c}`)
 }
 
+/**
+ * A time range in the WHERE of SHOW TAG KEYS|TAG VALUES|SERIES, as InfluxDB 1.x (in-memory index)
+ * treats it: when some shard group the range touches holds data, every series of the database is
+ * considered (the range filters nothing more); when none does, there is nothing to show. Its
+ * default shard groups are 168 h from Go's zero time, so they start on Mondays 00:00 UTC.
+ */
+async function shardsHoldData(cond: Expr | undefined, ctx: EvalContext): Promise<boolean> {
+  if (!cond) return true
+  const {range} = splitTime(cond, ctx.now)
+  if (range.min === undefined && range.max === undefined) return true
+  const start = range.min !== undefined ? shardGroupStart(range.min) : 0
+  const end = range.max !== undefined ? shardGroupStart(range.max) + SHARD_GROUP : END_OF_TIME
+  for (const m of await ctx.store.measurements()) {
+    for (const f of await ctx.store.fieldKeys(m)) {
+      const frames = await ctx.store.query({measurement: m, field: f.name, matchers: [], start, end, limit: 1})
+      if (frames.some((fr) => fr.rows.length > 0)) return true
+    }
+  }
+
+  return false
+}
+
 export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<ResultSeries[]> {
+  if ((st.kind === 'showTagKeys' || st.kind === 'showTagValues' || st.kind === 'showSeries') && !(await shardsHoldData(st.condition, ctx))) return []
   switch (st.kind) {
     case 'showDatabases':
       return [{name: 'databases', columns: ['name'], rows: ctx.databases.map((d) => [d])}]
