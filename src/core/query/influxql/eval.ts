@@ -779,19 +779,33 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
   return series
 }
 
+const zoneFormats = new Map<string, Intl.DateTimeFormat>()
+/** offsets by zone and quarter hour (zones change offset on quarter hours at the finest) */
+const zoneOffsets = new Map<string, number>()
+
 /** The UTC offset (ms) of an IANA zone at `t`; an unknown zone is InfluxDB's error. */
 export function zoneOffsetMs(zone: string, t: number): number {
-  let parts: Intl.DateTimeFormatPart[]
-  try {
-    parts = new Intl.DateTimeFormat('en-US', {timeZone: zone, timeZoneName: 'longOffset'}).formatToParts(new Date(t))
-  } catch {
-    throw new StatementError(`unable to find time zone ${zone}`)
+  const key = `${zone}\u0000${Math.floor(t / 900_000)}`
+  const known = zoneOffsets.get(key)
+  if (known !== undefined) return known
+  let format = zoneFormats.get(zone)
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', {timeZone: zone, timeZoneName: 'longOffset'})
+    } catch {
+      throw new StatementError(`unable to find time zone ${zone}`)
+    }
+
+    if (zoneFormats.size > 100) zoneFormats.clear()
+    zoneFormats.set(zone, format)
   }
 
-  const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  const name = format.formatToParts(new Date(t)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
   const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name)
-  if (!m) return 0
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3_600_000 + Number(m[3]) * 60_000)
+  const offset = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3_600_000 + Number(m[3]) * 60_000) : 0
+  if (zoneOffsets.size > 100_000) zoneOffsets.clear()
+  zoneOffsets.set(key, offset)
+  return offset
 }
 
 function compareTags(a: Tags | undefined, b: Tags | undefined): number {
