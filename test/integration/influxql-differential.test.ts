@@ -37,7 +37,8 @@ function lcg(seed: number): () => number {
  * Telegraf's schema, one hour: cpu (hosts a, b, c; cpu0, cpu1, cpu-total; b has a gap at minutes
  * 20–25), mem (integer and float fields), disk (path/device tags, every minute), net (integer
  * counters, one resets), system (a string field). Points sit on 10 s edges, shared across series
- * as Telegraf's are, plus a few off-edge points.
+ * as Telegraf's are, plus a few off-edge points. And `dst`, every 20 minutes around 2026's two
+ * European DST changes, for tz().
  */
 function fixture(): Point[] {
   const rnd = lcg(7)
