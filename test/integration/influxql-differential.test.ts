@@ -37,7 +37,8 @@ function lcg(seed: number): () => number {
  * Telegraf's schema, one hour: cpu (hosts a, b, c; cpu0, cpu1, cpu-total; b has a gap at minutes
  * 20–25), mem (integer and float fields), disk (path/device tags, every minute), net (integer
  * counters, one resets), system (a string field). Points sit on 10 s edges, shared across series
- * as Telegraf's are, plus a few off-edge points.
+ * as Telegraf's are, plus a few off-edge points. And `dst`, every 20 minutes around 2026's two
+ * European DST changes, for tz().
  */
 function fixture(): Point[] {
   const rnd = lcg(7)
@@ -106,6 +107,14 @@ function fixture(): Point[] {
     }
   }
 
+  // around Europe's two DST changes of 2026 (29 March, 25 October, 01:00 UTC): every 20 minutes
+  for (const [from, to] of [
+    [Date.UTC(2026, 2, 26), Date.UTC(2026, 3, 2)],
+    [Date.UTC(2026, 9, 22), Date.UTC(2026, 9, 29)],
+  ]) {
+    for (let t = from, i = 0; t < to; t += 1_200_000, i++) points.push({measurement: 'dst', tags: {host: 'a'}, fields: {v: (i % 37) + 0.5, n: BigInt(i)}, ts: t})
+  }
+
   return points
 }
 
@@ -132,6 +141,14 @@ const R = tf(T0, T0 + HOUR - 1)
 const R15 = tf(T0 + 15 * 60_000, T0 + 30 * 60_000)
 /** a range whose start is not on a bucket edge */
 const ROFF = tf(T0 + 95_000, T0 + 25 * 60_000 + 3_000)
+
+/** integral(): influxd splits its series (mergeSplitSeries) */
+const INTEGRALS = [
+  `SELECT integral("bytes_sent") FROM "net" WHERE ${R} GROUP BY "host"`,
+  `SELECT integral("bytes_sent", 1m) FROM "net" WHERE ${R} GROUP BY time(10m), "host" fill(null)`,
+  `SELECT integral("usage_user") FROM "cpu" WHERE "cpu" = 'cpu-total' AND ${ROFF} GROUP BY time(7m), "host"`,
+  `SELECT integral("load1", 1h) FROM "system" WHERE ${R} GROUP BY time(15m), "host"`,
+]
 
 /** Grafana-shaped statements (influx_query_model.ts / query_builder.ts and their specs). */
 const STATEMENTS: string[] = [
@@ -176,6 +193,8 @@ const STATEMENTS: string[] = [
   `SELECT cumulative_sum(sum("err_in")) FROM "net" WHERE ${R15} GROUP BY time(1m), "host" fill(null)`,
   `SELECT cumulative_sum(count("usage_user")) FROM "cpu" WHERE ${R15} GROUP BY time(5m) fill(null)`,
   `SELECT derivative(mean("usage_user"), 1s) FROM "cpu" WHERE ("host" = 'b') AND ${R} GROUP BY time(1m) fill(none)`,
+  `SELECT derivative(mean("usage_user")) FROM "cpu" WHERE "cpu" = 'cpu-total' AND ${ROFF} GROUP BY time(5m), "host"`,
+  `SELECT difference(max("bytes_recv")) FROM "net" WHERE ${tf(T0 + 7 * 60_000 + 20_000, T0 + 40 * 60_000)} GROUP BY time(10m), "host"`,
   // selectors and aggregates without GROUP BY time (singlestat, gauge, table panels)
   `SELECT last("usage_user") FROM "cpu" WHERE ("host" = 'a' AND "cpu" = 'cpu-total') AND ${R}`,
   `SELECT last("usage_idle") FROM "cpu" WHERE ${R} GROUP BY "host", "cpu"`,
@@ -271,9 +290,28 @@ const STATEMENTS: string[] = [
   `SELECT last("usage_user") FROM "cpu" WHERE ${R} GROUP BY *`,
   `SELECT "usage_user" * 2 + "usage_system" / 3, 2 * "usage_idle" FROM "cpu" WHERE "host" = 'c' AND ${tf(T0, T0 + 60_000)}`,
   `SELECT 2 * mean("usage_user"), mean("usage_user") - mean("usage_system") FROM "cpu" WHERE ${R} GROUP BY time(20m) fill(null) ORDER BY time ASC`,
+  `SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`,
+  `SELECT top("usage_user", 2) FROM "cpu" WHERE ${R} GROUP BY time(10m), "host"`,
+  `SELECT bottom("usage_idle", "host", 2) FROM "cpu" WHERE "cpu" = 'cpu-total' AND ${R}`,
+  `SELECT top("used_percent", "host", "path", 3), "device" FROM "disk" WHERE ${R}`,
+  `SELECT top("bytes_recv", 2) / 1024 FROM "net" WHERE ${R} GROUP BY "host"`,
+  `SELECT distinct("n_cpus") FROM "system" WHERE ${R} GROUP BY "host"`,
+  `SELECT distinct("uptime_format") FROM "system" WHERE "host" = 'a' AND ${tf(T0, T0 + 300_000)} GROUP BY time(2m)`,
+  `SELECT top("usage_user", 2), mean("usage_user") FROM "cpu" WHERE ${R}`,
+  `SELECT distinct("n_cpus"), "load1" FROM "system" WHERE ${R}`,
+  ...INTEGRALS,
+  `SELECT elapsed("load1", 1s) FROM "system" WHERE "host" = 'a' AND ${tf(T0, T0 + 300_000)}`,
+  `SELECT elapsed(mean("usage_user"), 1m) FROM "cpu" WHERE "host" = 'b' AND ${R} GROUP BY time(1m) fill(none)`,
+  `SELECT elapsed("uptime_format") FROM "system" WHERE "host" = 'b' AND ${tf(T0, T0 + 180_000)}`,
+  `SELECT count("usage_user") FROM "cpu", /^cp/ WHERE ${R} GROUP BY time(20m), "host"`,
+  `SELECT mean("usage_user") FROM "cpu" WHERE "host" = 'a' OR time >= ${ms(T0 + 30 * 60_000)} GROUP BY "cpu"`,
   // subquery, in the shape Grafana's raw editor sees
   `SELECT mean("busy") FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE ${R}) WHERE ${R} GROUP BY time(10m) fill(null)`,
   `SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
+  `SELECT sum("rate") FROM (SELECT non_negative_derivative(last("bytes_recv"), 1s) AS "rate" FROM "net" WHERE ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY time(5m) fill(null)`,
+  `SELECT mean("rate") FROM (SELECT non_negative_derivative(last("bytes_recv"), 1s) AS "rate" FROM "net" WHERE ${R15} GROUP BY time(1m), "host") WHERE ${R15} GROUP BY time(5m), "host"`,
+  `SELECT max("total") FROM (SELECT sum("usage_user") AS "total" FROM "cpu" WHERE "cpu" != 'cpu-total' AND ${R} GROUP BY time(1m), "host") WHERE ${R} GROUP BY "host"`,
+  `SELECT "busy" FROM (SELECT "usage_user" + "usage_system" AS "busy" FROM "cpu" WHERE "host" = 'c' AND ${tf(T0, T0 + 60_000)}) WHERE "busy" > 20`,
   // template-variable queries
   'SHOW DATABASES',
   'SHOW MEASUREMENTS',
@@ -293,6 +331,14 @@ const STATEMENTS: string[] = [
   `SHOW TAG KEYS FROM "disk" WHERE "path" = '/data'`,
   'SHOW TAG VALUES FROM /^(cpu|disk)$/ WITH KEY != "host"',
   'SHOW FIELD KEYS FROM /^(net|system)$/',
+  `SHOW TAG VALUES FROM "cpu" WITH KEY = "host" WHERE time >= ${ms(T0 + 20 * 60_000)} AND time < ${ms(T0 + 25 * 60_000)}`,
+  `SHOW TAG VALUES FROM "cpu" WITH KEY = "host" WHERE time > ${ms(T0 + 2 * HOUR)}`,
+  `SHOW TAG KEYS FROM "cpu" WHERE time > ${ms(T0 + 2 * HOUR)}`,
+  `SHOW SERIES FROM "cpu" WHERE "cpu" = 'cpu-total' AND time >= ${ms(T0 + 20 * 60_000)} AND time < ${ms(T0 + 25 * 60_000)}`,
+  `SHOW MEASUREMENTS WHERE time > ${ms(T0)}`,
+  `SHOW TAG VALUES FROM "cpu" WITH KEY = "host" WHERE time > ${ms(T0 + 8 * 86_400_000)}`,
+  `SHOW TAG VALUES FROM "cpu" WITH KEY = "host" WHERE time < ${ms(T0 - 2 * 86_400_000)}`,
+  `SHOW TAG VALUES FROM "cpu" WITH KEY = "host" WHERE time < ${ms(T0 - 5 * 86_400_000)}`,
   `SHOW TAG KEYS WHERE "host" = 'c'`,
   'SHOW TAG VALUES WITH KEY !~ /.*o.*/',
   'SHOW TAG VALUES FROM "autogen"."cpu" WITH KEY = "host"',
@@ -327,15 +373,50 @@ const STATEMENTS: string[] = [
   `SELECT bogus("usage_user") FROM "cpu" WHERE ${R}`,
   'SELECT',
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(10m) fill(null); SELEC`,
+  // tz() across DST changes: InfluxDB's windows in the zone
+  ...['1d', '12h', '2h', '1h', '1d, 6h', '3d'].flatMap((every) => [
+    `SELECT count("v"), sum("v") FROM "dst" WHERE time >= '2026-03-27T00:00:00Z' AND time < '2026-04-01T00:00:00Z' GROUP BY time(${every}) tz('Europe/Paris')`,
+    `SELECT mean("v") FROM "dst" WHERE time >= '2026-10-23T00:00:00Z' AND time < '2026-10-28T00:00:00Z' GROUP BY time(${every}) fill(0) tz('Europe/Paris')`,
+  ]),
+  `SELECT derivative(mean("v")) FROM "dst" WHERE time >= '2026-03-27T06:00:00Z' AND time < '2026-04-01T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')`,
+  `SELECT max("v") FROM "dst" WHERE time >= '2026-10-24T00:00:00Z' AND time < '2026-10-27T00:00:00Z' GROUP BY time(1d) fill(none) tz('Europe/Paris')`,
+  `SELECT integral("v", 1h) FROM "dst" WHERE time >= '2026-03-28T00:00:00Z' AND time < '2026-03-31T00:00:00Z' GROUP BY time(1d) tz('Europe/Paris')`,
+  `SELECT count("v") FROM "dst" WHERE time >= '2026-03-27T00:00:00Z' AND time < '2026-04-01T00:00:00Z' GROUP BY time(1d) tz('America/New_York')`,
+  `SELECT "v" FROM "dst" WHERE time >= '2026-03-29T00:00:00Z' AND time < '2026-03-29T02:00:00Z' tz('Europe/Paris')`,
   // documented differences
   `SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`,
   `SELECT mean("usage_user") FROM "cpu" WHERE ${R} GROUP BY time(30m) fill(null) tz('Europe/Paris')`,
-  `SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`,
+  `SELECT holt_winters(mean("usage_user"), 10, 4) FROM "cpu" WHERE ${R} GROUP BY time(1m)`,
   'KILL QUERY 123456',
 ]
 
+/**
+ * influxd 1.6 emits integral()'s last bucket of each series as another series after all the others
+ * (and orders whole-range integrals as they finish): merged back into one series per tag set,
+ * series in order, as mon answers (docs/influxql.md).
+ */
+function mergeSplitSeries(body: InfluxQueryResponse): InfluxQueryResponse {
+  const copy = structuredClone(body)
+  for (const r of copy.results ?? []) {
+    if (!r.series) continue
+    const merged = new Map<string, NonNullable<typeof r.series>[number]>()
+    for (const s of r.series) {
+      const key = `${s.name}\u0000${JSON.stringify(Object.entries(s.tags ?? {}).sort())}`
+      const known = merged.get(key)
+      if (known) known.values = [...known.values!, ...s.values!].sort((a, b) => Date.parse(a[0] as string) - Date.parse(b[0] as string))
+      else merged.set(key, s)
+    }
+
+    r.series = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, s]) => s)
+  }
+
+  return copy
+}
+
+
 /** Statements whose answer differs from InfluxDB's on purpose (docs/influxql.md, "Differences from InfluxDB"). */
 const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryResponse) => void> = {
+  ...Object.fromEntries(INTEGRALS.map((q) => [q, (influx: InfluxQueryResponse, mon: InfluxQueryResponse) => assertSameJSON(mon, mergeSplitSeries(influx), 'integral')])),
   // mon's times are milliseconds: `time > T` starts at T + 1 ms, InfluxDB's at T + 1 ns (shown as an aggregate's time)
   [`SELECT mean("usage_user") FROM "cpu" WHERE time > ${ms(T0)} and time < ${ms(T0 + HOUR)}`]: (influx, mon) => {
     assert.equal(influx.results![0].series![0].values![0][0], '2026-01-05T12:00:00.000000001Z')
@@ -343,8 +424,8 @@ const DOCUMENTED: Record<string, (influx: InfluxQueryResponse, mon: InfluxQueryR
     assertSameJSON(mon.results![0].series![0].values![0][1], influx.results![0].series![0].values![0][1], 'mean')
   },
   // functions outside the subset are refused by name
-  [`SELECT top("usage_user", 3) FROM "cpu" WHERE ${R}`]: (_influx, mon) => {
-    assert.deepEqual(mon, {results: [{statement_id: 0, error: 'top() is not supported by mon (see docs/influxql.md)'}]})
+  [`SELECT holt_winters(mean("usage_user"), 10, 4) FROM "cpu" WHERE ${R} GROUP BY time(1m)`]: (_influx, mon) => {
+    assert.deepEqual(mon, {results: [{statement_id: 0, error: 'holt_winters() is not supported by mon (see docs/influxql.md)'}]})
   },
   // mon only reads: statements that write or administer are refused
   'KILL QUERY 123456': (_influx, mon) => {

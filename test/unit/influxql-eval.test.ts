@@ -153,8 +153,9 @@ describe('InfluxQL evaluator', () => {
     assert.equal(await err(`SELECT percentile(v) FROM m`), 'invalid number of arguments for percentile, expected 2, got 1')
     assert.equal(await err(`SELECT nope(v) FROM m`), 'undefined function nope()')
     assert.equal(await err(`SELECT mean(v) FROM m WHERE time >= 0 AND time < ${T0}ms GROUP BY time(1s)`), `max-select-buckets limit exceeded: (${T0 / 1000}/1000000)`)
-    assert.equal(await err(`SELECT distinct(v) FROM m`), 'distinct() is not supported by mon (see docs/influxql.md)')
-    assert.equal(await err(`SELECT v FROM m WHERE host = 'a' OR time > 0`), 'invalid condition: time conditions must be AND-ed at the top level')
+    assert.equal(await err(`SELECT sample(v, 2) FROM m`), 'sample() is not supported by mon (see docs/influxql.md)')
+    assert.equal(await err(`SELECT distinct(v), mean(v) FROM m`), 'aggregate function distinct() cannot be combined with other functions or fields')
+    assert.equal(await err(`SELECT top(v, 0) FROM m`), 'limit (0) in top function must be at least 1')
     assert.equal(await err(`DROP MEASUREMENT m`), "not supported by mon: DROP MEASUREMENT m (mon's InfluxQL answers SELECT and SHOW statements; see docs/influxql.md)")
     assert.equal(await err(`SELECT v FROM "other"."autogen"."m"`), 'database not found: other')
     assert.equal(await err(`SELECT v FROM "db"."x"."m"`), 'retention policy not found: x')
@@ -203,6 +204,16 @@ describe('InfluxQL over a store whose old raw points were rolled up', () => {
   after(async () => {
     await store.close()
     tmp.cleanup()
+  })
+
+  it('without a lower time bound: from the oldest raw point, not an error', async () => {
+    for (const pushdown of [true, false]) {
+      const res = await runInfluxQL({store, databases: ['db'], pushdown}, {q: 'SELECT count(v) FROM m GROUP BY time(1h)', db: 'db', now, epoch: 'ms'})
+      assert.equal(res.body.results?.[0].error, undefined, JSON.stringify(res.body))
+      const values = res.body.results![0].series![0].values!
+      // the last hour's 360 raw points (older ones were rolled up and dropped); up to now
+      assert.deepEqual(values.slice(-2), [[now - 3_600_000, 360], [now, 0]])
+    }
   })
 
   it('pushdown reads the rollups; the raw path takes their means as points; both agree', async () => {

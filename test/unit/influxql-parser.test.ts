@@ -97,6 +97,10 @@ describe('InfluxQL parser', () => {
     })
   })
 
+  it('dotted names are one field name', () => {
+    assert.deepEqual(parseInfluxQLExpr('a.b + "c"."d"'), {kind: 'binary', op: '+', lhs: {kind: 'ref', name: 'a.b', type: undefined}, rhs: {kind: 'ref', name: 'c.d', type: undefined}})
+  })
+
   it('now() - 1h and negative numbers', () => {
     const e = parseInfluxQLExpr('time > now() - 1h')
     assert.deepEqual(e, {kind: 'binary', op: '>', lhs: {kind: 'ref', name: 'time', type: undefined}, rhs: {kind: 'binary', op: '-', lhs: {kind: 'call', name: 'now', args: []}, rhs: {kind: 'duration', ns: 3_600_000_000_000n, ms: 3_600_000}}})

@@ -9,6 +9,7 @@
 import {compileLinearRegex, type Matcher, type LinearRegex} from '../../model/matcher.js'
 import type {FieldType} from '../../model/point.js'
 import {UnalignedBucketsError, type AggFn, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../../store/types.js'
+import {InputError} from '../../errors.js'
 import {RawDataGoneError} from '../../store/retention.js'
 import {exprString, unparen, type Expr, type SelectStatement, type Source} from './ast.js'
 
@@ -54,12 +55,14 @@ interface PointSeries {
   fields: Map<string, Val[]>
 }
 
-const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile'])
+const AGGREGATES = new Set(['count', 'mean', 'median', 'mode', 'spread', 'stddev', 'sum', 'first', 'last', 'max', 'min', 'percentile', 'integral'])
 const SELECTORS = new Set(['first', 'last', 'max', 'min', 'percentile'])
-const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum'])
+/** Functions that give several rows per bucket. */
+const MULTI_ROW = new Set(['top', 'bottom', 'distinct'])
+const TRANSFORMS = new Set(['derivative', 'non_negative_derivative', 'difference', 'non_negative_difference', 'moving_average', 'cumulative_sum', 'elapsed'])
 const MATH = new Set(['abs', 'ceil', 'floor', 'round', 'sqrt', 'ln', 'log2', 'log10', 'exp', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'pow', 'log', 'atan2'])
 /** InfluxQL functions InfluxDB has and mon does not evaluate: rejected with a clear error. */
-const NOT_SUPPORTED = new Set(['distinct', 'top', 'bottom', 'sample', 'integral', 'elapsed', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
+const NOT_SUPPORTED = new Set(['sample', 'holt_winters', 'holt_winters_with_fit', 'chande_momentum_oscillator', 'exponential_moving_average', 'double_exponential_moving_average', 'triple_exponential_moving_average', 'relative_strength_index', 'triple_exponential_derivative', 'kaufmans_efficiency_ratio', 'kaufmans_adaptive_moving_average'])
 const PUSHABLE = new Set(['mean', 'sum', 'count', 'min', 'max'])
 
 const MAX_TIME = 8_640_000_000_000_000
@@ -128,10 +131,12 @@ export function splitTime(cond: Expr | undefined, now: number): {range: TimeRang
   const range: TimeRange = {}
   const walk = (e: Expr): Expr | undefined => {
     const u = unparen(e)
-    if (u.kind === 'binary' && u.op === 'AND') {
+    if (u.kind === 'binary' && (u.op === 'AND' || u.op === 'OR')) {
+      // InfluxDB takes time bounds out of the condition wherever they are, under OR too, and
+      // keeps the rest
       const l = walk(u.lhs)
       const r = walk(u.rhs)
-      if (l && r) return {kind: 'binary', op: 'AND', lhs: l, rhs: r}
+      if (l && r) return {kind: 'binary', op: u.op, lhs: l, rhs: r}
       return l ?? r
     }
 
@@ -164,21 +169,13 @@ export function splitTime(cond: Expr | undefined, now: number): {range: TimeRang
       return undefined
     }
 
-    if (mentionsTime(u) || (u.kind === 'binary' && u.op === 'OR' && (hasTime(u.lhs) || hasTime(u.rhs)))) {
-      throw new StatementError('invalid condition: time conditions must be AND-ed at the top level')
-    }
+    if (mentionsTime(u)) throw new StatementError(`invalid time condition: ${exprString(u)}`)
 
     return e
   }
 
   const rest = cond ? walk(cond) : undefined
   return {range, rest}
-}
-
-function hasTime(e: Expr): boolean {
-  const u = unparen(e)
-  if (isTimeRef(u)) return true
-  return u.kind === 'binary' ? hasTime(u.lhs) || hasTime(u.rhs) : false
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,6 +418,8 @@ interface Analysis {
   lookback: number
   /** one selector with raw fields or tags beside it: those are read from the selected point */
   auxiliary: boolean
+  /** top(), bottom() or distinct(): several rows per bucket */
+  multi?: Extract<Expr, {kind: 'call'}>
 }
 
 function analyze(st: SelectStatement): Analysis {
@@ -428,6 +427,7 @@ function analyze(st: SelectStatement): Analysis {
   let hasTransform = false
   let lookback = 0
   let aggregate = false
+  let multi: Extract<Expr, {kind: 'call'}> | undefined
   let rawRef = false
   const visit = (e: Expr, inCall: boolean) => {
     switch (e.kind) {
@@ -447,8 +447,14 @@ function analyze(st: SelectStatement): Analysis {
         if (AGGREGATES.has(name)) {
           aggregate = true
           calls.push(e)
-          const want = name === 'percentile' ? 2 : 1
-          if (e.args.length !== want) throw new StatementError(`invalid number of arguments for ${name}, expected ${want}, got ${e.args.length}`)
+          if (name === 'integral') {
+            if (e.args.length < 1 || e.args.length > 2) throw new StatementError(`invalid number of arguments for integral, expected at least 1 but no more than 2, got ${e.args.length}`)
+            if (e.args[1] && unparen(e.args[1]).kind !== 'duration') throw new StatementError('second argument must be a duration')
+          } else {
+            const want = name === 'percentile' ? 2 : 1
+            if (e.args.length !== want) throw new StatementError(`invalid number of arguments for ${name}, expected ${want}, got ${e.args.length}`)
+          }
+
           const arg = unparen(e.args[0])
           // count(distinct(f)): the number of distinct values
           const countDistinct = name === 'count' && arg.kind === 'call' && arg.name === 'distinct' && arg.args.length === 1 && unparen(arg.args[0]).kind === 'ref'
@@ -462,10 +468,30 @@ function analyze(st: SelectStatement): Analysis {
           return
         }
 
+        if (MULTI_ROW.has(name)) {
+          aggregate = true
+          calls.push(e)
+          multi = e
+          const arg = unparen(e.args[0] ?? {kind: 'bool', value: false})
+          if (name === 'distinct') {
+            if (e.args.length !== 1) throw new StatementError(`distinct function can only have one argument`)
+            if (arg.kind !== 'ref') throw new StatementError('expected field argument in distinct()')
+            return
+          }
+
+          if (e.args.length < 2) throw new StatementError(`invalid number of arguments for ${name}, expected at least 2, got ${e.args.length}`)
+          if (arg.kind !== 'ref') throw new StatementError(`expected first argument to be a field in ${name}(), found ${exprString(arg)}`)
+          const n = unparen(e.args[e.args.length - 1])
+          if (n.kind !== 'number' || !n.integer) throw new StatementError(`expected integer as last argument in ${name}(), found ${exprString(n)}`)
+          if (n.value <= 0) throw new StatementError(`limit (${n.value}) in ${name} function must be at least 1`)
+          for (const t of e.args.slice(1, -1)) if (unparen(t).kind !== 'ref') throw new StatementError(`only fields or tags are allowed in ${name}(), found ${exprString(t)}`)
+          return
+        }
+
         if (TRANSFORMS.has(name)) {
           hasTransform = true
           calls.push(e)
-          const [min, max] = name === 'moving_average' ? [2, 2] : name === 'cumulative_sum' ? [1, 1] : name.endsWith('derivative') ? [1, 2] : [1, 1]
+          const [min, max] = name === 'moving_average' ? [2, 2] : name === 'cumulative_sum' ? [1, 1] : name.endsWith('derivative') || name === 'elapsed' ? [1, 2] : [1, 1]
           if (e.args.length < min || e.args.length > max) {
             throw new StatementError(
               min === max ? `invalid number of arguments for ${name}, expected ${min}, got ${e.args.length}` : `invalid number of arguments for ${name}, expected at least ${min} but no more than ${max}, got ${e.args.length}`,
@@ -481,7 +507,7 @@ function analyze(st: SelectStatement): Analysis {
             lookback = Math.max(lookback, 1)
           }
 
-          if (name.endsWith('derivative') && e.args[1] && unparen(e.args[1]).kind !== 'duration') throw new StatementError(`second argument to ${name} must be a duration, got ${unparen(e.args[1]).kind === 'number' ? '*influxql.IntegerLiteral' : 'expression'}`)
+          if ((name.endsWith('derivative') || name === 'elapsed') && e.args[1] && unparen(e.args[1]).kind !== 'duration') throw new StatementError(`second argument to ${name} must be a duration, got ${unparen(e.args[1]).kind === 'number' ? '*influxql.IntegerLiteral' : 'expression'}`)
           const inner = unparen(e.args[0])
           if (st.groupByTime) {
             if (inner.kind !== 'call' || !(AGGREGATES.has(inner.name) || TRANSFORMS.has(inner.name))) throw new StatementError(`aggregate function required inside the call to ${name}`)
@@ -511,11 +537,13 @@ function analyze(st: SelectStatement): Analysis {
   }
 
   for (const f of st.fields) visit(f.expr, false)
-  const auxiliary = aggregate && rawRef && calls.length === 1 && SELECTORS.has(calls[0].name)
+  if (multi?.name === 'distinct' && (calls.length > 1 || rawRef)) throw new StatementError('aggregate function distinct() cannot be combined with other functions or fields')
+  if (multi && calls.length > 1) throw new StatementError(`selector function ${multi.name}() cannot be combined with other functions`)
+  const auxiliary = aggregate && rawRef && calls.length === 1 && (SELECTORS.has(calls[0].name) || calls[0] === multi)
   if (aggregate && rawRef && !auxiliary) throw new StatementError('mixing aggregate and non-aggregate queries is not supported')
   if (st.groupByTime && !aggregate) throw new StatementError('GROUP BY requires at least one aggregate function')
   if (hasTransform && aggregate && !st.groupByTime) throw new StatementError(`${calls.find((c) => TRANSFORMS.has(c.name))!.name} aggregate requires a GROUP BY interval`)
-  return {aggregate, calls, hasTransform, lookback, auxiliary}
+  return {aggregate, calls, hasTransform, lookback, auxiliary, multi}
 }
 
 /** Column names as InfluxDB derives them: the alias, the call's name, field names joined by `_`; repeats get `_1`, `_2`. */
@@ -588,33 +616,39 @@ function seriesKey(tags: Tags): string {
 
 /** Raw frames of several fields of one measurement joined into series (points aligned by time). */
 function joinFrames(name: string, perField: Array<{field: string; frames: Frame[]}>): PointSeries[] {
-  const bySeries = new Map<string, {tags: Tags; cols: Map<string, Map<number, Val>>}>()
+  const bySeries = new Map<string, {tags: Tags; cols: Array<{field: string; rows: Frame['rows']}>}>()
   for (const {field, frames} of perField) {
     for (const f of frames) {
       const key = seriesKey(f.tags)
       let s = bySeries.get(key)
       if (!s) {
-        s = {tags: f.tags, cols: new Map()}
+        s = {tags: f.tags, cols: []}
         bySeries.set(key, s)
       }
 
-      let col = s.cols.get(field)
-      if (!col) {
-        col = new Map()
-        s.cols.set(field, col)
-      }
-
-      for (const r of f.rows) col.set(r[0] as number, r[1] as Val)
+      s.cols.push({field, rows: f.rows})
     }
   }
 
   const out: PointSeries[] = []
   for (const s of bySeries.values()) {
+    const first = s.cols[0].rows
+    // fields written together (Telegraf's way) share their timestamps: no join needed
+    const aligned = s.cols.every((c) => c.rows.length === first.length && c.rows.every((r, i) => r[0] === first[i][0]))
+    if (aligned) {
+      out.push({name, tags: s.tags, ts: first.map((r) => r[0] as number), fields: new Map(s.cols.map((c) => [c.field, c.rows.map((r) => r[1] as Val)]))})
+      continue
+    }
+
     const times = new Set<number>()
-    for (const col of s.cols.values()) for (const t of col.keys()) times.add(t)
-    const ts = [...times].sort((a, b) => a - b)
+    for (const c of s.cols) for (const r of c.rows) times.add(r[0] as number)
+    const ts = [...times].sort((x, y) => x - y)
     const fields = new Map<string, Val[]>()
-    for (const [field, col] of s.cols) fields.set(field, ts.map((t) => col.get(t) ?? null))
+    for (const c of s.cols) {
+      const byTime = new Map(c.rows.map((r) => [r[0] as number, r[1] as Val]))
+      fields.set(c.field, ts.map((t) => byTime.get(t) ?? null))
+    }
+
     out.push({name, tags: s.tags, ts, fields})
   }
 
@@ -632,6 +666,15 @@ interface Plan {
   /** the GROUP BY time interval (ms) and the offset of its buckets (tz included), 0 ≤ offset < every */
   every?: number
   offset: number
+  /**
+   * tz('…') whose UTC offset changes within the range (DST): buckets follow InfluxDB's windows in
+   * that zone instead of a fixed offset, and nothing is pushed down
+   */
+  zone?: string
+  /** the GROUP BY offset as written (with {@link zone}) */
+  groupOffset?: number
+  /** where reads start without a lower time bound (0 unless the store's old data is rolled up) */
+  readFloor?: number
   /** `SELECT *`: the fields and tags of every measurement the statement reads */
   wildcard?: {fields: Set<string>; tags: Set<string>}
 }
@@ -641,6 +684,8 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
   if (statement.into) throw new StatementError('SELECT ... INTO is not supported by mon (it only reads)')
   const st = await expandWildcardCalls(statement, ctx)
   const an = analyze(st)
+  // InfluxDB extends the range back for transformations of the statement it was sent, not of a subquery
+  if (outerRange) an.lookback = 0
   const {range, rest} = splitTime(st.condition, ctx.now)
   if (outerRange) {
     if (range.min === undefined) range.min = outerRange.min
@@ -649,10 +694,17 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
 
   if (st.groupByTime && Number.isNaN(st.groupByTime.offset)) st.groupByTime.offset = ((ctx.now % st.groupByTime.every) + st.groupByTime.every) % st.groupByTime.every
   const every = st.groupByTime?.every
-  // tz('…'): buckets start at local time boundaries (the zone's offset at the range start)
+  // tz('…'): buckets start at local time boundaries — a fixed shift while the zone's offset stays
+  // the same over the range, InfluxDB's window walk when it changes (DST)
   const tzShift = st.tz ? -zoneOffsetMs(st.tz, range.min ?? ctx.now) : 0
   const offset = every ? (((st.groupByTime!.offset + tzShift) % every) + every) % every : 0
   const plan: Plan = {st, an, range, rest, every, offset}
+  if (st.tz && every && !zoneOffsetConstant(st.tz, (range.min ?? ctx.now - 366 * 86_400_000) - every * (an.lookback + 1), range.max ?? ctx.now)) {
+    plan.zone = st.tz
+    plan.groupOffset = st.groupByTime!.offset
+    ctx = {...ctx, pushdown: false}
+  }
+
   if (!an.aggregate && st.fields.some((f) => unparen(f.expr).kind === 'wildcard')) {
     // SELECT * over several measurements: one set of columns, the union of theirs
     plan.wildcard = {fields: new Set(), tags: new Set()}
@@ -667,6 +719,7 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
   }
 
   const out: ResultSeries[] = []
+  const times = new Map<string, number>()
   for (const source of st.sources) {
     if (source.kind === 'subquery') {
       const inner = await runSelect(source.statement, ctx, range)
@@ -688,12 +741,33 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
       continue
     }
 
-    for (const name of await resolveMeasurements(source, ctx)) {
-      const info = await measurementInfo(ctx.store, name)
-      checkFieldTypes(an, info)
-      const series = await readMeasurement(plan, info, ctx)
-      out.push(...(series instanceof Array ? evaluate(plan, info, series, ctx) : series.result))
+    for (const name of await resolveMeasurements(source, ctx)) times.set(name, (times.get(name) ?? 0) + 1)
+  }
+
+  // a measurement named twice (`FROM cpu, /c.*/`) is read twice into one series, as InfluxDB does
+  for (const [name, n] of times) {
+    const info = await measurementInfo(ctx.store, name)
+    checkFieldTypes(an, info)
+    const read = () => readMeasurement(plan, info, n > 1 ? {...ctx, pushdown: false} : ctx)
+    let series: Awaited<ReturnType<typeof read>>
+    try {
+      series = await read()
+    } catch (error) {
+      // no lower time bound on a store whose oldest data only rollups hold (`no retention tier holds
+      // data from 1970…`): read from its oldest raw point instead, as far as it keeps points
+      if (range.min !== undefined || plan.readFloor !== undefined || !(error instanceof InputError)) throw error
+      const oldest = (await ctx.store.info()).oldest
+      if (oldest === undefined) throw error
+      plan.readFloor = oldest
+      series = await read()
     }
+
+    if (!(series instanceof Array)) {
+      out.push(...series.result)
+      continue
+    }
+
+    out.push(...evaluate(plan, info, n > 1 ? Array.from({length: n}, () => series).flat() : series, ctx))
   }
 
   if (st.tz) for (const s of out) s.tz = st.tz
@@ -705,19 +779,33 @@ export async function runSelect(statement: SelectStatement, ctx: EvalContext, ou
   return series
 }
 
+const zoneFormats = new Map<string, Intl.DateTimeFormat>()
+/** offsets by zone and quarter hour (zones change offset on quarter hours at the finest) */
+const zoneOffsets = new Map<string, number>()
+
 /** The UTC offset (ms) of an IANA zone at `t`; an unknown zone is InfluxDB's error. */
 export function zoneOffsetMs(zone: string, t: number): number {
-  let parts: Intl.DateTimeFormatPart[]
-  try {
-    parts = new Intl.DateTimeFormat('en-US', {timeZone: zone, timeZoneName: 'longOffset'}).formatToParts(new Date(t))
-  } catch {
-    throw new StatementError(`unable to find time zone ${zone}`)
+  const key = `${zone}\u0000${Math.floor(t / 900_000)}`
+  const known = zoneOffsets.get(key)
+  if (known !== undefined) return known
+  let format = zoneFormats.get(zone)
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', {timeZone: zone, timeZoneName: 'longOffset'})
+    } catch {
+      throw new StatementError(`unable to find time zone ${zone}`)
+    }
+
+    if (zoneFormats.size > 100) zoneFormats.clear()
+    zoneFormats.set(zone, format)
   }
 
-  const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  const name = format.formatToParts(new Date(t)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
   const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name)
-  if (!m) return 0
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3_600_000 + Number(m[3]) * 60_000)
+  const offset = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3_600_000 + Number(m[3]) * 60_000) : 0
+  if (zoneOffsets.size > 100_000) zoneOffsets.clear()
+  zoneOffsets.set(key, offset)
+  return offset
 }
 
 function compareTags(a: Tags | undefined, b: Tags | undefined): number {
@@ -875,10 +963,54 @@ async function readRaw(ctx: EvalContext, q: QueryPlan, info: MeasurementInfo): P
 }
 
 function readStart(plan: Plan): number {
-  const {range, every, offset, an} = plan
-  if (range.min === undefined) return 0
+  const {range, every, an} = plan
+  if (range.min === undefined) return plan.readFloor ?? 0
   if (!every || an.lookback === 0) return range.min
-  return bucketStart(range.min, every, offset) - an.lookback * every
+  // InfluxDB moves the range's start back by the interval (not to a bucket edge): the look-back
+  // bucket holds only the points after that
+  return range.min - an.lookback * every
+}
+
+/** The start of the bucket holding `t`: the epoch-aligned one, or InfluxDB's window in {@link Plan.zone}. */
+function windowStart(plan: Plan, t: number): number {
+  const every = plan.every!
+  if (!plan.zone) return bucketStart(t, every, plan.offset)
+  // influxdb query/iterator.go IteratorOptions.Window, in ms
+  const groupOffset = plan.groupOffset ?? 0
+  const t0 = t - groupOffset
+  const zone = zoneOffsetMs(plan.zone, t0)
+  const dt = (((t0 + zone) % every) + every) % every
+  let start = t0 - dt
+  const o = zone - zoneOffsetMs(plan.zone, start)
+  if (o !== 0 && Math.abs(o) < every) start += o
+  return start + groupOffset
+}
+
+/** The end of InfluxDB's window holding `t` in {@link Plan.zone} (IteratorOptions.Window's end). */
+function windowEnd(plan: Plan, t: number): number {
+  const every = plan.every!
+  const zone = plan.zone!
+  const groupOffset = plan.groupOffset ?? 0
+  const t0 = t - groupOffset
+  const z = zoneOffsetMs(zone, t0)
+  const dt = (((t0 + z) % every) + every) % every
+  let end = t0 + (every - dt)
+  const endOffset = zoneOffsetMs(zone, end)
+  const o = z - endOffset
+  if (o !== 0 && Math.abs(o) < every) {
+    if (o > 0) end += o
+    else if (zoneOffsetMs(zone, end + o) === endOffset) end += o
+  }
+
+  return end + groupOffset
+}
+
+/** Whether a zone keeps one UTC offset over [from, to] (checked every day and at both ends). */
+function zoneOffsetConstant(zone: string, from: number, to: number): boolean {
+  const first = zoneOffsetMs(zone, from)
+  if (zoneOffsetMs(zone, to) !== first) return false
+  for (let t = from; t < to; t += 86_400_000) if (zoneOffsetMs(zone, t) !== first) return false
+  return true
 }
 
 function bucketStart(t: number, every: number, offset: number): number {
@@ -1049,13 +1181,14 @@ interface Buckets {
   index(t: number): number
 }
 
-function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext): Buckets {
+function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext, g?: Group): Buckets {
   const {every, offset, range, an} = plan
   if (!every) {
     const t = range.min ?? 0
     return {times: [t], lookbackTimes: [], index: () => 0}
   }
 
+  if (plan.zone) return zoneBuckets(plan, range.min ?? (Number.isFinite(dataMin) ? dataMin : ctx.now), range.max ?? ctx.now, g)
   const first = bucketStart(range.min ?? (Number.isFinite(dataMin) ? dataMin : ctx.now), every, offset)
   const last = bucketStart(range.max ?? ctx.now, every, offset)
   const count = Math.max(0, Math.floor((last - first) / every) + 1)
@@ -1067,9 +1200,75 @@ function bucketsFor(plan: Plan, dataMin: number, ctx: EvalContext): Buckets {
   return {times, lookbackTimes, index: (t) => Math.floor((t - base) / every)}
 }
 
+/**
+ * Buckets in a zone whose offset changes: InfluxDB's fill walk (start at the first window, add the
+ * interval, and where the offset changed just before the new time move by the change when it is
+ * smaller than the interval); a point belongs to the bucket its window starts.
+ */
+function zoneBuckets(plan: Plan, from: number, to: number, g?: Group): Buckets {
+  const every = plan.every!
+  const zone = plan.zone!
+  const first = windowStart(plan, from)
+  const end = windowStart(plan, to)
+  // the windows the group's points fall in, as InfluxDB's reduce iterator cuts them: the window of
+  // the first point not yet in one, [start, end) by IteratorOptions.Window, holds every point before
+  // its end (a window spanning a DST change back is an hour longer)
+  const all = new Set<number>()
+  for (const s of g?.series ?? []) for (const t of s.ts) all.add(t)
+  const assigned = new Map<number, number>()
+  let windowEndAt = Number.NEGATIVE_INFINITY
+  let windowAt = 0
+  for (const t of [...all].sort((a, b) => a - b)) {
+    if (t >= windowEndAt) {
+      windowAt = windowStart(plan, t)
+      windowEndAt = windowEnd(plan, t)
+    }
+
+    assigned.set(t, windowAt)
+  }
+
+  const points = [...new Set([...assigned].filter(([t]) => t >= first && t <= to).map(([, w]) => w))].sort((a, b) => a - b)
+  // InfluxDB's fill iterator: each row, a point's window or a filled one, moves the expected time
+  // on by the interval (adjusted where the offset changed just before it); a point before the
+  // expected time is its row all the same
+  const times: number[] = []
+  let time = first
+  let offset = zoneOffsetMs(zone, time)
+  let i = 0
+  for (;;) {
+    if (times.length >= MAX_BUCKETS) throw new StatementError(`max-select-buckets limit exceeded: (${times.length + 1}/${MAX_BUCKETS})`)
+    const p = points[i]
+    if (p === undefined && time > end) break
+    if (p !== undefined && (p <= time || time > end)) {
+      times.push(p)
+      i++
+    } else {
+      times.push(time)
+    }
+
+    time += every
+    const now = zoneOffsetMs(zone, time - 1)
+    if (now !== offset) {
+      const diff = offset - now
+      if (Math.abs(diff) < every) time += diff
+      offset = now
+    }
+  }
+
+  const lookbackTimes: number[] = []
+  let back = first
+  for (let k = 0; k < plan.an.lookback; k++) lookbackTimes.unshift((back = windowStart(plan, back - 1)))
+  const slot = new Map<number, number>()
+  ;[...lookbackTimes, ...times].forEach((t, k) => {
+    if (!slot.has(t)) slot.set(t, k)
+  })
+  return {times, lookbackTimes, index: (t) => slot.get(assigned.get(t) ?? windowStart(plan, t)) ?? -1}
+}
+
 function aggregateGroup(plan: Plan, info: MeasurementInfo, g: Group, dataMin: number, ctx: EvalContext): {columns: string[]; rows: Val[][]} | undefined {
   const {st, an} = plan
-  const buckets = bucketsFor(plan, dataMin, ctx)
+  const buckets = bucketsFor(plan, dataMin, ctx, g)
+  if (an.multi) return multiRowGroup(plan, info, g, buckets, an.multi)
   const columns = ['time', ...columnNames(st.fields)]
   const lone = !st.groupByTime && an.calls.length === 1 && SELECTORS.has(an.calls[0].name)
   let cols: Array<Column | Val>
@@ -1086,6 +1285,97 @@ function aggregateGroup(plan: Plan, info: MeasurementInfo, g: Group, dataMin: nu
 
   if (!hasValues(cols, buckets, plan)) return undefined
   return {columns, rows: joinColumns(cols, plan, buckets, lone)}
+}
+
+/**
+ * top(f, [tag, …,] n), bottom(…) and distinct(f): per bucket, the n greatest (least) points — one per
+ * tag combination when tags are named, the tags then shown as columns — in time order with their own
+ * times; or the distinct values in order of first appearance (then value), at the bucket's time.
+ * No fill: an empty bucket has no rows.
+ */
+function multiRowGroup(plan: Plan, info: MeasurementInfo, g: Group, buckets: Buckets, call: Extract<Expr, {kind: 'call'}>): {columns: string[]; rows: Val[][]} | undefined {
+  const {st} = plan
+  const field = (unparen(call.args[0]) as {name: string}).name
+  const tagArgs = call.name === 'distinct' ? [] : call.args.slice(1, -1).map((a) => (unparen(a) as {name: string}).name)
+  const n = call.name === 'distinct' ? 0 : (unparen(call.args[call.args.length - 1]) as {value: number}).value
+  // the tags named in the call come right after its column, before any other field
+  const callField = st.fields.findIndex((f) => mentions(f.expr, call))
+  const names = columnNames(st.fields)
+  const columns = ['time', ...names.slice(0, callField + 1), ...tagArgs, ...names.slice(callField + 1)]
+  const perBucket: Array<Array<{t: number; v: number | string | boolean; src: PointRef}> | undefined> = []
+  for (const s of g.series) {
+    const vals = s.fields.get(field)
+    if (!vals) continue
+    for (let i = 0; i < s.ts.length; i++) {
+      const v = vals[i]
+      if (v === null) continue
+      const b = buckets.index(s.ts[i])
+      if (b < 0 || b >= buckets.times.length) continue
+      ;(perBucket[b] ??= []).push({t: s.ts[i], v, src: {s, i}})
+    }
+  }
+
+  const rows: Val[][] = []
+  const top = call.name === 'top'
+  for (let b = 0; b < buckets.times.length; b++) {
+    const pts = perBucket[b]
+    if (!pts) continue
+    if (call.name === 'distinct') {
+      const first = new Map<number | string | boolean, number>()
+      for (const p of pts) if (!first.has(p.v) || p.t < first.get(p.v)!) first.set(p.v, p.t)
+      const values = [...first.entries()].sort((x, y) => x[1] - y[1] || cmpVal(x[0], y[0]))
+      for (const [v] of values) rows.push([buckets.times[b], v])
+      continue
+    }
+
+    // greatest (least) first, the earlier point first among equal values
+    const better = (x: {t: number; v: Val}, y: {t: number; v: Val}) => (top ? cmpVal(y.v, x.v) : cmpVal(x.v, y.v)) || x.t - y.t
+    let candidates = pts.filter((p) => typeof p.v === 'number')
+    if (tagArgs.length > 0) {
+      const best = new Map<string, (typeof candidates)[number]>()
+      for (const p of candidates) {
+        const key = tagArgs.map((k) => p.src.s.tags[k] ?? '').join('\u0000')
+        const known = best.get(key)
+        if (!known || better(p, known) < 0) best.set(key, p)
+      }
+
+      candidates = [...best.values()]
+    }
+
+    const chosen = candidates.sort(better).slice(0, n)
+    chosen.sort((x, y) => x.t - y.t || (top ? cmpVal(y.v, x.v) : cmpVal(x.v, y.v)))
+    for (const p of chosen) {
+      const lookup = pointLookup(info, p.src)
+      const vals = st.fields.map((f) => finite(evalWithCall(f.expr, call, p.v, lookup)))
+      rows.push([p.t, ...vals.slice(0, callField + 1), ...tagArgs.map((k) => p.src.s.tags[k] ?? null), ...vals.slice(callField + 1)])
+    }
+  }
+
+  return rows.length > 0 ? {columns, rows} : undefined
+}
+
+function mentions(e: Expr, target: Expr): boolean {
+  if (e === target) return true
+  if (e.kind === 'paren') return mentions(e.expr, target)
+  if (e.kind === 'binary') return mentions(e.lhs, target) || mentions(e.rhs, target)
+  if (e.kind === 'call') return e.args.some((a) => mentions(a, target))
+  return false
+}
+
+/** A field expression with the multi-row call's value in place of the call. */
+function evalWithCall(e: Expr, call: Expr, value: Val, lookup: Lookup): Val {
+  if (e === call) return value
+  switch (e.kind) {
+    case 'paren':
+      return evalWithCall(e.expr, call, value, lookup)
+    case 'binary':
+      return binaryValues(e.op, evalWithCall(e.lhs, call, value, lookup), evalWithCall(e.rhs, call, value, lookup))
+    case 'call':
+      if (MATH.has(e.name)) return mathCall(e.name, e.args.map((a) => evalWithCall(a, call, value, lookup)))
+      return null
+    default:
+      return evalValue(e, lookup)
+  }
 }
 
 function containsCall(e: Expr): boolean {
@@ -1203,6 +1493,8 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
   const arg = (distinct ? unparen(first.args[0]) : first) as Extract<Expr, {kind: 'ref'}>
   const param = call.name === 'percentile' ? (unparen(call.args[1]) as {value: number}).value : undefined
   const all = [...buckets.lookbackTimes, ...buckets.times]
+  // integral's buckets are not filled (influxd emits them as its reducer streams)
+  if (call.name === 'integral') return integralColumn(call, arg, plan, info, g, all)
   const perBucket: Array<Array<{t: number; v: Val; src?: PointRef}> | undefined> = Array.from({length: all.length})
   const field = isTagOf(info, arg.name, arg.type) ? undefined : arg.name
   if (field) {
@@ -1232,6 +1524,69 @@ function aggregateColumn(call: Extract<Expr, {kind: 'call'}>, plan: Plan, info: 
   }
 
   return fill(col, plan, call.name === 'count')
+}
+
+/**
+ * integral(f[, unit]) as InfluxDB's reducer computes it: trapezoids between consecutive points of the
+ * group (merged by time; of points at one time the last counts), the trapezoid crossing a bucket's
+ * end cut there at the interpolated value, its rest counted in the next bucket from that bucket's
+ * start. Unit: 1 s by default.
+ */
+function integralColumn(call: Extract<Expr, {kind: 'call'}>, arg: Extract<Expr, {kind: 'ref'}>, plan: Plan, info: MeasurementInfo, g: Group, all: number[]): Column {
+  const unitArg = call.args[1] ? unparen(call.args[1]) : undefined
+  const unit = unitArg?.kind === 'duration' ? unitArg.ms : 1000
+  const pts: Array<{t: number; v: number}> = []
+  if (!isTagOf(info, arg.name, arg.type)) {
+    for (const s of g.series) {
+      const vals = s.fields.get(arg.name)
+      if (!vals) continue
+      s.ts.forEach((t, i) => {
+        const v = vals[i]
+        if (typeof v === 'number' && t >= (all[0] ?? t)) pts.push({t, v})
+      })
+    }
+  }
+
+  pts.sort((a, b) => a.t - b.t)
+  const sums = new Map<number, number>()
+  const every = plan.every
+  const windowOf = (t: number) => {
+    if (!every) return {start: all[0], end: Number.POSITIVE_INFINITY}
+    const start = windowStart(plan, t)
+    return {start, end: plan.zone ? windowEnd(plan, t) : start + every}
+  }
+
+  let prev: {t: number; v: number} | undefined
+  let window = {start: 0, end: 0}
+  let sum = 0
+  for (const p of pts) {
+    if (!prev) {
+      prev = p
+      window = windowOf(p.t)
+      continue
+    }
+
+    if (prev.t === p.t) {
+      prev = p
+      continue
+    }
+
+    if (!every || p.t < window.end) {
+      sum += (0.5 * (p.v + prev.v) * (p.t - prev.t)) / unit
+      prev = p
+      continue
+    }
+
+    const value = prev.v + ((p.v - prev.v) * (window.end - prev.t)) / (p.t - prev.t)
+    sum += (0.5 * (value + prev.v) * (window.end - prev.t)) / unit
+    sums.set(window.start, sum)
+    window = windowOf(p.t)
+    sum = (0.5 * (value + p.v) * (p.t - window.start)) / unit
+    prev = p
+  }
+
+  if (prev) sums.set(window.start, sum)
+  return all.filter((t) => sums.has(t)).map((t) => ({t, v: sums.get(t)!}))
 }
 
 /** fill() on one aggregate's buckets: null (count: 0), none, a number, previous, linear. */
@@ -1400,6 +1755,15 @@ function transformColumn(call: Extract<Expr, {kind: 'call'}>, input: Column | Va
         if (i >= n - 1) out.push({t: pts[i].t, v: sum / n})
       }
 
+      return out
+    }
+
+    case 'elapsed': {
+      // the time between consecutive points in the unit (default 1 ns), at the later point's time
+      const unitArg = call.args[1] ? unparen(call.args[1]) : undefined
+      const unitNs = unitArg?.kind === 'duration' ? Number(unitArg.ns) : 1
+      const any = input.filter((p) => p.v !== null)
+      for (let i = 1; i < any.length; i++) out.push({t: any[i].t, v: Math.trunc(((any[i].t - any[i - 1].t) * 1e6) / unitNs)})
       return out
     }
 

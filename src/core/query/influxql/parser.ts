@@ -746,8 +746,21 @@ class Parser {
           return {kind: 'call', name: t.lit.toLowerCase(), args: this.parseCallArgs()}
         }
 
-        // `"db"."rp"."m"."field"` is not a thing in a SELECT list: a dotted name stays one identifier
-        return {kind: 'ref', name: t.lit, type: this.parseCast()}
+        // a dotted name (`a.b`, `"a"."b"`) is one field name with its dots, as InfluxQL reads it
+        let name = t.lit
+        for (;;) {
+          const dot = this.scan()
+          if (!this.isOp(dot, '.')) {
+            this.unscan(dot)
+            break
+          }
+
+          const next = this.scan()
+          if (next.tok !== 'IDENT') throw this.error(next, ['identifier'])
+          name += `.${next.lit}`
+        }
+
+        return {kind: 'ref', name, type: this.parseCast()}
       }
 
       case 'STRING':

@@ -9,7 +9,15 @@ import {impliedMatchers, StatementError, splitTime, type EvalContext, type Resul
 import {compileLinearRegex} from '../../model/matcher.js'
 import {UnalignedBucketsError, type Frame, type QueryPlan} from '../../store/types.js'
 
-const ALL_TIME_AHEAD = 86_400_000
+/** the end of "all time" for the reads SHOW makes (JavaScript's last date) */
+const END_OF_TIME = 8_640_000_000_000_000
+const SHARD_GROUP = 7 * 86_400_000
+/** Go's Time.Truncate counts from 0001-01-01, a Monday: weeks start 4 days after the Unix epoch's Thursday */
+const SHARD_GROUP_ORIGIN = 4 * 86_400_000
+
+function shardGroupStart(t: number): number {
+  return Math.floor((t - SHARD_GROUP_ORIGIN) / SHARD_GROUP) * SHARD_GROUP + SHARD_GROUP_ORIGIN
+}
 
 function regex(source: string): {test(s: string): boolean} {
   try {
@@ -53,10 +61,13 @@ async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Pro
   const [keys, fields] = await Promise.all([ctx.store.tagKeys(measurement), ctx.store.fieldKeys(measurement)])
   const rest = cond ? splitTime(cond, ctx.now).rest : undefined
   const {matchers} = impliedMatchers(rest, (n) => keys.includes(n))
+  const start = 0
+  const end = END_OF_TIME
   const seen = new Map<string, Tags>()
   await Promise.all(
     fields.map(async (f) => {
-      const plan: QueryPlan = {measurement, field: f.name, matchers, start: 0, end: ctx.now + ALL_TIME_AHEAD}
+      if (end <= start) return
+      const plan: QueryPlan = {measurement, field: f.name, matchers, start, end}
       let frames: Frame[]
       try {
         frames = await ctx.store.query({...plan, aggregate: {fn: 'count', by: keys}})
@@ -67,6 +78,8 @@ async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Pro
       }
 
       for (const fr of frames) {
+        // a group with no point in the range (a count of 0 or none) is no series of it
+        if (!fr.rows.some((r) => r[1] !== null && r[1] !== 0)) continue
         const tags: Tags = {}
         for (const k of keys) if (fr.tags[k]) tags[k] = fr.tags[k]
         seen.set(JSON.stringify(Object.entries(tags).sort()), tags)
@@ -76,10 +89,11 @@ async function seriesOf(ctx: EvalContext, measurement: string, cond?: Expr): Pro
   return [...seen.values()]
 }
 
+/** The WHERE of a SHOW as a test of a series' tags; undefined without one (a time range alone: every series passes, seriesOf applies the range). */
 function tagCondition(cond: Expr | undefined, ctx: EvalContext): ((tags: Tags) => boolean) | undefined {
   if (!cond) return undefined
-  const {rest} = splitTime(cond, ctx.now)
-  if (!rest) return undefined
+  const {range, rest} = splitTime(cond, ctx.now)
+  if (!rest) return range.min !== undefined || range.max !== undefined ? () => true : undefined
   const value = (e: Expr, tags: Tags): Val => {
     const u = unparen(e)
     switch (u.kind) {
@@ -116,6 +130,11 @@ function tagCondition(cond: Expr | undefined, ctx: EvalContext): ((tags: Tags) =
   return (tags) => value(rest, tags) === true
 }
 
+function hasTimeBound(cond: Expr, ctx: EvalContext): boolean {
+  const {range} = splitTime(cond, ctx.now)
+  return range.min !== undefined || range.max !== undefined
+}
+
 function page<T>(rows: T[], limit: number, offset: number): T[] {
   const from = rows.slice(offset)
   return limit > 0 ? from.slice(0, limit) : from
@@ -125,7 +144,30 @@ function escapeKey(s: string): string {
   return s.replace(/[,= ]/g, (c) => `\\${c}`)
 }
 
+/**
+ * A time range in the WHERE of SHOW TAG KEYS|TAG VALUES|SERIES, as InfluxDB 1.x (in-memory index)
+ * treats it: when some shard group the range touches holds data, every series of the database is
+ * considered (the range filters nothing more); when none does, there is nothing to show. Its
+ * default shard groups are 168 h from Go's zero time, so they start on Mondays 00:00 UTC.
+ */
+async function shardsHoldData(cond: Expr | undefined, ctx: EvalContext): Promise<boolean> {
+  if (!cond) return true
+  const {range} = splitTime(cond, ctx.now)
+  if (range.min === undefined && range.max === undefined) return true
+  const start = range.min !== undefined ? shardGroupStart(range.min) : 0
+  const end = range.max !== undefined ? shardGroupStart(range.max) + SHARD_GROUP : END_OF_TIME
+  for (const m of await ctx.store.measurements()) {
+    for (const f of await ctx.store.fieldKeys(m)) {
+      const frames = await ctx.store.query({measurement: m, field: f.name, matchers: [], start, end, limit: 1})
+      if (frames.some((fr) => fr.rows.length > 0)) return true
+    }
+  }
+
+  return false
+}
+
 export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<ResultSeries[]> {
+  if ((st.kind === 'showTagKeys' || st.kind === 'showTagValues' || st.kind === 'showSeries') && !(await shardsHoldData(st.condition, ctx))) return []
   switch (st.kind) {
     case 'showDatabases':
       return [{name: 'databases', columns: ['name'], rows: ctx.databases.map((d) => [d])}]
@@ -144,6 +186,10 @@ export async function runShow(st: ShowStatement, ctx: EvalContext): Promise<Resu
         names = names.filter((n) => (st.op === '!~' || st.op === '!=' ? !re.test(n) : re.test(n)))
       } else if (st.name !== undefined) {
         names = names.filter((n) => (st.op === '!=' ? n !== st.name : n === st.name))
+      }
+
+      if (st.condition && splitTime(st.condition, ctx.now).range !== undefined && hasTimeBound(st.condition, ctx)) {
+        throw new StatementError("SHOW MEASUREMENTS doesn't support time in WHERE clause")
       }
 
       const cond = tagCondition(st.condition, ctx)
