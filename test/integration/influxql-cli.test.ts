@@ -61,7 +61,8 @@ function runInflux(url: string, args: string[]): Promise<{code: number | null; s
     proc.stderr.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
     proc.once('error', reject)
-    proc.once('exit', (code) => {
+    // 'close', not 'exit': the output pipes may still hold data when the process has exited
+    proc.once('close', (code) => {
       clearTimeout(timer)
       resolve({code, stdout, stderr})
     })
