@@ -24,7 +24,6 @@ import type {SpoolBatch, SpoolPrecision} from '../pipeline/spool.js'
 import type {SpoolBatchSink} from '../pipeline/writer.js'
 import type {Frame, Store} from '../store/types.js'
 import type {ClusterConfig} from './config.js'
-import {describeJetStreamError, ensurePointsStream, JetStreamProducer} from './jetstream-points.js'
 import {connectNats, memberId} from './nats.js'
 import type {PointsProducer, QueueMessage} from './queue.js'
 
@@ -142,6 +141,8 @@ export async function openForwarder(cluster: ClusterConfig, opts: {log?: Logger;
   const log = opts.log ?? silentLogger
   const member = memberId(cluster)
   const nc = await connectNats(cluster.nats, {name: `mon-agent-${member}`})
+  // JetStream's side (and the nats library) loads only when forwarding
+  const {describeJetStreamError, ensurePointsStream, JetStreamProducer} = await import('./jetstream-points.js')
   try {
     const jsm = await nc.jetstreamManager({timeout: parseDuration(cluster.nats.timeout), checkAPI: false})
     await ensurePointsStream(jsm, cluster, {update: false, log})

@@ -14,7 +14,6 @@ import type {ClusterConfig} from './config.js'
 import {IncidentMaterialiser} from './incidents-materialise.js'
 import {SharedIncidents} from './incidents-service.js'
 import {IncidentSync, type IncidentSyncFacts} from './incidents-sync.js'
-import {openJetStreamIncidentLog} from './jetstream-incidents.js'
 import {connectNats, memberId} from './nats.js'
 
 export {SharedIncidents} from './incidents-service.js'
@@ -53,6 +52,7 @@ export async function openSharedIncidents(opts: {
   const member = memberId(opts.cluster, hostname())
   const nc = opts.nc ?? (await connectNats(opts.cluster.nats, {name: `mon-${opts.role}-${member}`}))
   try {
+    const {openJetStreamIncidentLog} = await import('./jetstream-incidents.js')
     const log = await openJetStreamIncidentLog(nc, opts.cluster, {maxAgeMs: opts.retention ? parseDuration(opts.retention) : undefined})
     const materialiser = new IncidentMaterialiser({db: opts.db, member, clock: opts.clock, store: () => opts.local().store, onChange: (action) => opts.local().changed(action)})
     const sync = new IncidentSync({log, materialiser, logger: opts.log, now: () => opts.clock.now()})

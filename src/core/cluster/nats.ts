@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {connect, type ConnectionOptions, type NatsConnection} from 'nats'
+import type {ConnectionOptions, NatsConnection} from 'nats'
 import {parseDuration} from '../config/duration.js'
 import {UserError} from '../errors.js'
 import type {ClusterConfig, NatsConfig} from './config.js'
@@ -48,6 +48,8 @@ export function natsConnectionOptions(cfg: NatsConfig, opts: NatsConnectOptions)
 
 /** Connects to the cluster's NATS; an unreachable NATS is a UserError naming the servers. */
 export async function connectNats(cfg: NatsConfig, opts: NatsConnectOptions): Promise<NatsConnection> {
+  // the client library (~13 MiB resident) loads only in cluster mode, never in a lone daemon
+  const {connect} = await import('nats')
   try {
     return await connect(natsConnectionOptions(cfg, opts))
   } catch (err) {

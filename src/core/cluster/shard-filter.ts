@@ -5,7 +5,6 @@ import type {MonConfig} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import type {Logger} from '../log.js'
 import type {Timer} from '../scheduler/timer.js'
-import {jetStreamMemberRegistry} from './jetstream-members.js'
 import {Membership, type MembershipStatus} from './membership.js'
 import {clusterNames, connectNats, memberId} from './nats.js'
 import {parseShardMode, staticShard} from './sharding.js'
@@ -64,6 +63,7 @@ export function createSharding(config: MonConfig, opts: {clock: Clock; timer: Ti
       return
     }
     nc = conn
+    const {jetStreamMemberRegistry} = await import('./jetstream-members.js')
     const registry = jetStreamMemberRegistry(conn, {
       bucket: names.membersBucket,
       replicas: cluster.stream.replicas,

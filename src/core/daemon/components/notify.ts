@@ -12,7 +12,7 @@ import {Outbox} from '../../notify/deliver/outbox.js'
 import {NotificationLog} from '../../notify/deliver/nflog.js'
 import type {ComponentContext, DaemonComponent, DaemonConfig} from '../component.js'
 import {NotifyLoop} from '../notify-loop.js'
-import {JetStreamNotifier, type NotifierFacts} from '../../cluster/jetstream-ha-notify.js'
+import type {NotifierFacts} from '../../cluster/jetstream-ha-notify.js'
 import type {NotifierLease} from '../../cluster/ha-notify.js'
 import {connectNats, memberId} from '../../cluster/nats.js'
 import type {NatsConnection} from 'nats'
@@ -104,6 +104,7 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
     const cluster = cfg.loaded.config.cluster
     const member = memberId(cluster, cfg.loaded.config.host, 'daemon')
     const nc = await connectNats(cluster.nats, {name: `mon-daemon-${member}`})
+    const {JetStreamNotifier} = await import('../../cluster/jetstream-ha-notify.js')
     const notifier = new JetStreamNotifier({nc, cluster, member, clock: ctx.clock, timer: ctx.timer, log: log.child({part: 'notifier'}), onActiveChange})
     ha = {nc, notifier, cfg, transitions: Promise.resolve()}
     try {
