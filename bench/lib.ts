@@ -6,6 +6,7 @@
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {cpus} from 'node:os'
+import {Agent, request} from 'node:http'
 
 export interface Stats {
   median: number
@@ -93,4 +94,64 @@ export function cpuSeconds(pid: number, part: 'all' | 'system' = 'all'): number 
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return Number(m?.[1] ?? 0) * 1024
+}
+
+// ------------------------------------------------------------------ line protocol over HTTP
+// What the ingest benches share: POSTing pre-built bodies with a fixed number in flight, and
+// asking influxd how much it has written.
+
+const postAgents = new Map<number, Agent>()
+
+/** POSTs one body (keep-alive, at most `inFlight` sockets); resolves on 204, rejects otherwise. */
+export function postBody(url: string, body: Buffer, inFlight = 4): Promise<void> {
+  let agent = postAgents.get(inFlight)
+  if (!agent) postAgents.set(inFlight, (agent = new Agent({keepAlive: true, maxSockets: inFlight})))
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method: 'POST', agent, headers: {'content-length': body.length}}, (res) => {
+      res.resume()
+      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`${url}: HTTP ${res.statusCode}`))))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** POSTs every body, `inFlight` at a time, in order. */
+export async function postBodies(url: string, bodies: Buffer[], inFlight = 4): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({length: inFlight}, async () => {
+      while (next < bodies.length) await postBody(url, bodies[next++]!, inFlight)
+    }),
+  )
+}
+
+/** `SELECT count(<field>) FROM <measurement>` on influxd 1.x. */
+export async function influxCount(influxUrl: string, db: string, measurement: string, field = 'count'): Promise<number> {
+  const res = await fetch(`${influxUrl}/query?db=${db}&q=${encodeURIComponent(`SELECT count(${field}) FROM ${measurement}`)}`)
+  const body = (await res.json()) as {results: Array<{series?: Array<{values: number[][]}>}>}
+  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
+}
+
+/** influxd's count of points its HTTP API has written (all databases). */
+export async function influxPointsWritten(influxUrl: string): Promise<number> {
+  const vars = (await (await fetch(`${influxUrl}/debug/vars`)).json()) as Record<string, {name?: string; values?: Record<string, number>}>
+  for (const v of Object.values(vars)) if (v?.name === 'httpd') return v.values?.pointsWrittenOK ?? 0
+  throw new Error('influxd /debug/vars has no httpd statistics')
+}
+
+/** Waits until process `pid` uses under 5 % of a core (a server's compactions done), at most 30 s. */
+export async function settleCpu(pid: number): Promise<void> {
+  const deadline = performance.now() + 30_000
+  while (performance.now() < deadline) {
+    const c0 = cpuSeconds(pid)
+    await new Promise((r) => setTimeout(r, 300))
+    if ((cpuSeconds(pid) - c0) / 0.3 < 0.05) return
+  }
+}
+
+/** Closes the keep-alive sockets {@link postBody} opened (at the end of a bench). */
+export function closePostAgents(): void {
+  for (const a of postAgents.values()) a.destroy()
+  postAgents.clear()
 }

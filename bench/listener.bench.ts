@@ -26,13 +26,12 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdirSync, writeFileSync} from 'node:fs'
-import {Agent, request} from 'node:http'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {checkAsciiLineProtocol, parseLineProtocol, validateLineProtocol} from '../src/core/model/line-protocol/index.js'
 import {freePort, startInfluxd, waitFor} from '../test/helpers/servers.js'
-import {cpuSeconds, stats, type Bench, type BenchResult, type Stats} from './lib.js'
+import {cpuSeconds, stats, type Bench, type BenchResult, type Stats, postBody as post, postBodies as postAll, influxCount as count, influxPointsWritten as pointsWritten, settleCpu as settle, closePostAgents} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
@@ -55,51 +54,6 @@ function batches(measurement: string, count = BATCHES): Buffer[] {
     out.push(Buffer.from(lines.join('\n') + '\n'))
   }
   return out
-}
-
-const agent = new Agent({keepAlive: true, maxSockets: IN_FLIGHT})
-
-function post(url: string, body: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {method: 'POST', agent, headers: {'content-length': body.length}}, (res) => {
-      res.resume()
-      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`${url}: HTTP ${res.statusCode}`))))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-async function postAll(url: string, bodies: Buffer[]): Promise<void> {
-  let next = 0
-  await Promise.all(
-    Array.from({length: IN_FLIGHT}, async () => {
-      while (next < bodies.length) await post(url, bodies[next++]!)
-    }),
-  )
-}
-
-async function count(influxUrl: string, db: string, measurement: string): Promise<number> {
-  const res = await fetch(`${influxUrl}/query?db=${db}&q=${encodeURIComponent(`SELECT count(count) FROM ${measurement}`)}`)
-  const body = (await res.json()) as {results: Array<{series?: Array<{values: number[][]}>}>}
-  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
-}
-
-/** influxd's count of points its HTTP API has written (all databases). */
-async function pointsWritten(influxUrl: string): Promise<number> {
-  const vars = (await (await fetch(`${influxUrl}/debug/vars`)).json()) as Record<string, {name?: string; values?: Record<string, number>}>
-  for (const v of Object.values(vars)) if (v?.name === 'httpd') return v.values?.pointsWrittenOK ?? 0
-  throw new Error('influxd /debug/vars has no httpd statistics')
-}
-
-/** Waits until influxd uses under 5 % of a core (its compactions done), at most 30 s. */
-async function settle(pid: number): Promise<void> {
-  const deadline = performance.now() + 30_000
-  while (performance.now() < deadline) {
-    const c0 = cpuSeconds(pid)
-    await new Promise((r) => setTimeout(r, 300))
-    if ((cpuSeconds(pid) - c0) / 0.3 < 0.05) return
-  }
 }
 
 interface Run {
@@ -269,7 +223,7 @@ log: {level: warn}
       ]
       return results
     } finally {
-      agent.destroy()
+      closePostAgents()
       if (mon && mon.exitCode === null) {
         mon.kill('SIGTERM')
         await new Promise((r) => mon!.once('exit', r))

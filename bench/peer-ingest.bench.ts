@@ -18,13 +18,12 @@
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {Agent, request} from 'node:http'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {freePort, startVictoriaMetrics, waitFor} from '../test/helpers/servers.js'
 import {victoriaMetricsCounter} from '../test/helpers/victoriametrics.js'
-import {cpuSeconds, stats, type Bench, type BenchResult} from './lib.js'
+import {cpuSeconds, stats, type Bench, type BenchResult, postBody as post, postBodies as postAll, closePostAgents} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
@@ -56,28 +55,6 @@ function bodies(measurement: string, count = BATCHES): Buffer[] {
     out.push(Buffer.from(lines.join('\n') + '\n'))
   }
   return out
-}
-
-const agent = new Agent({keepAlive: true, maxSockets: IN_FLIGHT})
-
-function post(url: string, body: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {method: 'POST', agent, headers: {'content-length': body.length}}, (res) => {
-      res.resume()
-      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`${url}: HTTP ${res.statusCode}`))))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-async function postAll(url: string, all: Buffer[]): Promise<void> {
-  let next = 0
-  await Promise.all(
-    Array.from({length: IN_FLIGHT}, async () => {
-      while (next < all.length) await post(url, all[next++]!)
-    }),
-  )
 }
 
 async function monWritten(api: string): Promise<number> {
@@ -248,7 +225,7 @@ const bench: Bench = {
       ]
       return results
     } finally {
-      agent.destroy()
+      closePostAgents()
       if (mon && mon.proc.exitCode === null) {
         const exited = new Promise((r) => mon!.proc.once('exit', r))
         mon.proc.kill('SIGTERM')

@@ -127,7 +127,11 @@ before(async () => {
 
 after(async () => {
   for (const m of collectors.keys()) await stopCollector(m, 'SIGKILL')
-  for (const e of exporters) e.server.close()
+  // close() alone waits for open connections (a client that keeps reconnecting would hold it)
+  for (const e of exporters) {
+    e.server.close()
+    e.server.closeAllConnections()
+  }
   await nc?.close()
   await nats?.destroy()
   tmp?.cleanup()
@@ -245,7 +249,10 @@ cluster:
     }
     assert.deepEqual(counts(), own.map(() => 1), 'each target once across the three shards')
   } finally {
-    for (const e of own) e.server.close()
+    for (const e of own) {
+      e.server.close()
+      e.server.closeAllConnections()
+    }
   }
 })
 
