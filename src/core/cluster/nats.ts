@@ -85,14 +85,12 @@ export function clusterNames(cluster: Pick<ClusterConfig, 'name'>) {
     incidentsStream: `${up}_INCIDENTS`,
     incidentsSubject: (kind: string) => `${p}.incidents.${kind}`,
     incidentsSubjects: `${p}.incidents.>`,
-    /** notifications: the stream whose message-id dedup keeps one send per group transition */
+    /** HA notify: the stream whose total order decides the notifier and holds the delivery log */
     notifyStream: `${up}_NOTIFY`,
     notifySubjects: `${p}.notify.>`,
     /** HA notify: the notifier lease's claim/renew/release messages, and the delivered records (shared nflog) */
     notifyLeaseSubject: `${p}.notify.lease`,
     notifyLogSubject: `${p}.notify.log`,
-    /** KV bucket holding the notifier lease */
-    leaseBucket: `${up}_LEASE`,
   }
 }
 export type ClusterNames = ReturnType<typeof clusterNames>
