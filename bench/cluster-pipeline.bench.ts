@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startNatsCluster} from '../test/helpers/nats.js'
 import {freePort, startInfluxd, waitFor} from '../test/helpers/servers.js'
-import {cpuSeconds, stats, type Bench, type BenchResult, postBody as post, postBodies as postAll, influxCount as count, influxPointsWritten as pointsWritten, settleCpu as settle, closePostAgents} from './lib.js'
+import {stats, type Bench, type BenchResult, influxCount as count, influxPointsWritten as pointsWritten, settleCpu as settle, closePostAgents, lineProtocolBatches, timeDelivery, type DeliveryRun} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
@@ -28,50 +28,12 @@ const TOTAL = LINES * BATCHES
 const POLL_MS = 100
 
 function batches(measurement: string, count = BATCHES): Buffer[] {
-  const out: Buffer[] = []
-  const t0 = 1_700_000_000_000_000_000n
-  for (let b = 0; b < count; b++) {
-    const lines: string[] = []
-    for (let i = 0; i < LINES; i++) {
-      const n = b * LINES + i
-      lines.push(`${measurement},host=server${n % 100},region=us-west,cpu=cpu${n % 8} usage_user=${(n % 1000) / 10},usage_system=${n % 17}.5,count=${n}i ${t0 + BigInt(n) * 1_000_000n}`)
-    }
-    out.push(Buffer.from(lines.join('\n') + '\n'))
-  }
-  return out
+  return lineProtocolBatches(measurement, count, LINES)
 }
 
-interface Run {
-  seconds: number
-  cpu: Record<string, number>
-}
-
-async function timeRun(influxUrl: string, url: string, bodies: Buffer[], pids: Record<string, number>, timeoutMs = 300_000): Promise<Run> {
-  const total = bodies.length * LINES
-  const before = await pointsWritten(influxUrl)
-  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
-  const t0 = performance.now()
-  let failure: unknown
-  const posting = postAll(url, bodies)
-  posting.catch((err) => (failure = err))
-  let last = {t: t0, n: 0}
-  let seconds = 0
-  for (;;) {
-    await new Promise((r) => setTimeout(r, POLL_MS))
-    if (failure) throw failure
-    const t = performance.now()
-    const n = (await pointsWritten(influxUrl)) - before
-    if (n >= total) {
-      const at = n === last.n ? t : last.t + ((total - last.n) / (n - last.n)) * (t - last.t)
-      seconds = (at - t0) / 1000
-      break
-    }
-    if (t - t0 > timeoutMs) throw new Error(`${url}: ${n} of ${total} points written after ${timeoutMs} ms`)
-    last = {t, n}
-  }
-  await posting
-  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]))
-  return {seconds, cpu}
+/** POSTs the bodies; the clock stops when influxd has written all their points. */
+async function timeRun(influxUrl: string, url: string, bodies: Buffer[], pids: Record<string, number>, timeoutMs = 300_000): Promise<DeliveryRun> {
+  return timeDelivery({url, bodies, stored: () => pointsWritten(influxUrl), want: bodies.length * LINES, pids, pollMs: POLL_MS, timeoutMs, inFlight: IN_FLIGHT})
 }
 
 const bench: Bench = {
@@ -126,9 +88,9 @@ const bench: Bench = {
       await timeRun(influx.url, rawUrl, batches('rawwarm', 8), {influxd: influxPid})
       await timeRun(influx.url, monUrl, batches('pipewarm', 8), {influxd: influxPid})
 
-      const raw: Run[] = []
-      const one: Run[] = []
-      const two: Run[] = []
+      const raw: DeliveryRun[] = []
+      const one: DeliveryRun[] = []
+      const two: DeliveryRun[] = []
       const measure = async (side: 'raw' | 'one' | 'two', rep: number, pids: Record<string, number>) => {
         const measurement = `${side}${rep}`
         await settle(influxPid)
@@ -149,8 +111,8 @@ const bench: Bench = {
         await measure('two', rep, {influxd: influxPid, agent: agent.pid!, w1: w1.pid!, w2: w2.pid!, ...natsPids})
       }
 
-      const rate = (runs: Run[]) => stats(runs.map((r) => TOTAL / r.seconds))
-      const perPoint = (runs: Run[], keys: string[]) => stats(runs.map((r) => (keys.reduce((s, k) => s + (r.cpu[k] ?? 0), 0) * 1e6) / TOTAL))
+      const rate = (runs: DeliveryRun[]) => stats(runs.map((r) => TOTAL / r.seconds))
+      const perPoint = (runs: DeliveryRun[], keys: string[]) => stats(runs.map((r) => (keys.reduce((s, k) => s + (r.cpu[k] ?? 0), 0) * 1e6) / TOTAL))
       const rawRate = rate(raw)
       const baseline = {name: `raw POST of the same batches to influxd /write (${IN_FLIGHT} in flight)`, value: rawRate}
       const points = TOTAL.toLocaleString('en')

@@ -155,3 +155,62 @@ export function closePostAgents(): void {
   for (const a of postAgents.values()) a.destroy()
   postAgents.clear()
 }
+
+/**
+ * `count` bodies of `lines` line-protocol lines of `measurement` (100 hosts × 8 cpus, two float
+ * fields and an integer counter, a point per millisecond from 2023-11-14): what the listener and
+ * cluster-pipeline benches POST, the same bytes to mon and to its peer.
+ */
+export function lineProtocolBatches(measurement: string, count: number, lines = 5000): Buffer[] {
+  const out: Buffer[] = []
+  const t0 = 1_700_000_000_000_000_000n
+  for (let b = 0; b < count; b++) {
+    const batch: string[] = []
+    for (let i = 0; i < lines; i++) {
+      const n = b * lines + i
+      batch.push(`${measurement},host=server${n % 100},region=us-west,cpu=cpu${n % 8} usage_user=${(n % 1000) / 10},usage_system=${n % 17}.5,count=${n}i ${t0 + BigInt(n) * 1_000_000n}`)
+    }
+    out.push(Buffer.from(batch.join('\n') + '\n'))
+  }
+  return out
+}
+
+export interface DeliveryRun {
+  /** s from the first POST until `stored()` had grown by `want` (interpolated between polls) */
+  seconds: number
+  /** CPU s per process over the run */
+  cpu: Record<string, number>
+}
+
+/**
+ * POSTs `bodies` to `url` ({@link postBodies}) and stops the clock when `stored()` — a server's
+ * own count of what it has stored — has grown by `want`, polling every `pollMs`.
+ */
+export async function timeDelivery(opts: {url: string; bodies: Buffer[]; stored: () => Promise<number>; want: number; pids: Record<string, number>; pollMs: number; timeoutMs?: number; inFlight?: number}): Promise<DeliveryRun> {
+  const {url, want, stored, pids, pollMs} = opts
+  const timeoutMs = opts.timeoutMs ?? 300_000
+  const before = await stored()
+  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
+  const t0 = performance.now()
+  let failure: unknown
+  const posting = postBodies(url, opts.bodies, opts.inFlight)
+  posting.catch((err) => (failure = err))
+  let last = {t: t0, n: 0}
+  let seconds = 0
+  for (;;) {
+    await new Promise((r) => setTimeout(r, pollMs))
+    if (failure) throw failure
+    const t = performance.now()
+    const n = (await stored()) - before
+    if (n >= want) {
+      const at = n === last.n ? t : last.t + ((want - last.n) / (n - last.n)) * (t - last.t)
+      seconds = (at - t0) / 1000
+      break
+    }
+    if (t - t0 > timeoutMs) throw new Error(`${url}: ${n} of ${want} stored after ${timeoutMs} ms`)
+    last = {t, n}
+  }
+  await posting
+  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]))
+  return {seconds, cpu}
+}

@@ -31,7 +31,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {checkAsciiLineProtocol, parseLineProtocol, validateLineProtocol} from '../src/core/model/line-protocol/index.js'
 import {freePort, startInfluxd, waitFor} from '../test/helpers/servers.js'
-import {cpuSeconds, stats, type Bench, type BenchResult, type Stats, postBody as post, postBodies as postAll, influxCount as count, influxPointsWritten as pointsWritten, settleCpu as settle, closePostAgents} from './lib.js'
+import {cpuSeconds, stats, type Bench, type BenchResult, type Stats, postBodies as postAll, influxCount as count, influxPointsWritten as pointsWritten, settleCpu as settle, closePostAgents, lineProtocolBatches} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
@@ -43,17 +43,7 @@ const POLL_MS = 100
 const WARMUP_BATCHES = 40
 
 function batches(measurement: string, count = BATCHES): Buffer[] {
-  const out: Buffer[] = []
-  const t0 = 1_700_000_000_000_000_000n
-  for (let b = 0; b < count; b++) {
-    const lines: string[] = []
-    for (let i = 0; i < LINES; i++) {
-      const n = b * LINES + i
-      lines.push(`${measurement},host=server${n % 100},region=us-west,cpu=cpu${n % 8} usage_user=${(n % 1000) / 10},usage_system=${n % 17}.5,count=${n}i ${t0 + BigInt(n) * 1_000_000n}`)
-    }
-    out.push(Buffer.from(lines.join('\n') + '\n'))
-  }
-  return out
+  return lineProtocolBatches(measurement, count, LINES)
 }
 
 interface Run {

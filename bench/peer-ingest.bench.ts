@@ -23,7 +23,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {freePort, startVictoriaMetrics, waitFor} from '../test/helpers/servers.js'
 import {victoriaMetricsCounter} from '../test/helpers/victoriametrics.js'
-import {cpuSeconds, stats, type Bench, type BenchResult, postBody as post, postBodies as postAll, closePostAgents} from './lib.js'
+import {stats, type Bench, type BenchResult, closePostAgents, timeDelivery, type DeliveryRun} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
@@ -64,39 +64,9 @@ async function monWritten(api: string): Promise<number> {
   return Number(m[1])
 }
 
-interface Run {
-  /** s from the first POST until the counter showed every point */
-  seconds: number
-  /** CPU s per process */
-  cpu: Record<string, number>
-}
-
 /** POSTs the bodies; the clock stops when `stored()` has grown by `want`. */
-async function timeRun(url: string, all: Buffer[], stored: () => Promise<number>, want: number, pids: Record<string, number>, timeoutMs = 300_000): Promise<Run> {
-  const before = await stored()
-  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
-  const t0 = performance.now()
-  let failure: unknown
-  const posting = postAll(url, all)
-  posting.catch((err) => (failure = err))
-  let last = {t: t0, n: 0}
-  let seconds = 0
-  for (;;) {
-    await new Promise((r) => setTimeout(r, POLL_MS))
-    if (failure) throw failure
-    const t = performance.now()
-    const n = (await stored()) - before
-    if (n >= want) {
-      const at = n === last.n ? t : last.t + ((want - last.n) / (n - last.n)) * (t - last.t)
-      seconds = (at - t0) / 1000
-      break
-    }
-    if (t - t0 > timeoutMs) throw new Error(`${url}: ${n} of ${want} stored after ${timeoutMs} ms`)
-    last = {t, n}
-  }
-  await posting
-  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]))
-  return {seconds, cpu}
+function timeRun(url: string, all: Buffer[], stored: () => Promise<number>, want: number, pids: Record<string, number>, timeoutMs = 300_000): Promise<DeliveryRun> {
+  return timeDelivery({url, bodies: all, stored, want, pids, pollMs: POLL_MS, timeoutMs, inFlight: IN_FLIGHT})
 }
 
 /** An instant PromQL query's single value (a sum), or 0 when the result is empty. */
@@ -153,7 +123,7 @@ const bench: Bench = {
       await timeRun(vmUrl, bodies('warm', 40), vmStored, 40 * LINES * FIELDS, pids)
       await timeRun(monUrl, bodies('warm', 40), () => monWritten(mon!.api), 40 * LINES, pids)
 
-      const runs: Record<'mon' | 'vm', Run[]> = {mon: [], vm: []}
+      const runs: Record<'mon' | 'vm', DeliveryRun[]> = {mon: [], vm: []}
       for (let rep = 0; rep < ctx.reps; rep++) {
         for (const side of ['vm', 'mon'] as const) {
           ctx.progress(`repetition ${rep + 1}/${ctx.reps}: ${side === 'vm' ? 'VictoriaMetrics /write' : 'mon listener → spool → embedded store'}`)
@@ -198,8 +168,8 @@ const bench: Bench = {
         writes.push(TOTAL / seconds)
       }
 
-      const rate = (xs: Run[]) => stats(xs.map((r) => TOTAL / r.seconds))
-      const cpuPer = (xs: Run[], proc: string) => stats(xs.map((r) => (r.cpu[proc]! * 1e6) / TOTAL)).median.toFixed(2)
+      const rate = (xs: DeliveryRun[]) => stats(xs.map((r) => TOTAL / r.seconds))
+      const cpuPer = (xs: DeliveryRun[], proc: string) => stats(xs.map((r) => (r.cpu[proc]! * 1e6) / TOTAL)).median.toFixed(2)
       const monRate = rate(runs.mon)
       const vmRate = rate(runs.vm)
       const baseline = {name: `VictoriaMetrics /write, the same bodies (${IN_FLIGHT} in flight), until vm_rows_added_to_storage_total has them all`, value: vmRate}
