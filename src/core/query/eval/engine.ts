@@ -638,7 +638,24 @@ function histogramQuantile(phi: number, elements: VectorElement[], t: number): V
   return [...groups.values()].map((g) => ({labels: g.labels, t, v: fn.bucketQuantile(phi, g.buckets)}))
 }
 
+const groupedLabels = new WeakMap<Labels, Map<string, Labels>>()
+
+/**
+ * The labels `by (…)` / `without (…)` / `on (…)` keep, remembered per label object and grouping:
+ * a range query groups the same series at every step, and label objects are never mutated here
+ * (they are shared, copied on write), so the result — and its key, see {@link labelsKey} — is
+ * computed once per series instead of once per series and step.
+ */
 function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
+  const spec = (without ? '-' : '+') + grouping.join('\u0000')
+  let bySpec = groupedLabels.get(labels)
+  if (!bySpec) groupedLabels.set(labels, (bySpec = new Map()))
+  let out = bySpec.get(spec)
+  if (!out) bySpec.set(spec, (out = computeGroupLabels(labels, grouping, without)))
+  return out
+}
+
+function computeGroupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
   if (without) {
     const out = {...dropName(labels)}
     for (const name of grouping) delete out[name]
