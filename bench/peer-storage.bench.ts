@@ -13,14 +13,13 @@
  * writes the same points in the same batches into a fresh store, compacts it as
  * `mon store compact` does, and measures the file.
  */
-import {spawn} from 'node:child_process'
-import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {serializePoints} from '../src/core/model/line-protocol/index.js'
 import type {Point} from '../src/core/model/point.js'
 import {decodeChunk, encodeChunk, encodeChunkV3, isCompressed} from '../src/core/store/codec.js'
 import {SqliteStore} from '../src/core/store/sqlite/store.js'
-import {freePort, requireBinary, startVictoriaMetrics, waitFor, type RunningServer} from '../test/helpers/servers.js'
+import {startInfluxd, startVictoriaMetrics, waitFor, type RunningServer} from '../test/helpers/servers.js'
 import {stats, type Bench, type BenchResult, type Stats} from './lib.js'
 import {HOSTS, INTERVAL, SAMPLES, T0, telegrafPoints, VALUES} from './telegraf-dataset.js'
 
@@ -150,63 +149,12 @@ async function victoriaMetrics(bodies: string[], points: Point[], progress: (m: 
 }
 
 /** influxd with short cold-snapshot and cold-compaction settings, so it compacts fully soon after the writes stop. */
-async function startColdInfluxd(tmp: string): Promise<RunningServer> {
-  const bin = requireBinary('influxd', 'influxdb')
-  const dir = join(tmp, 'influxd')
-  mkdirSync(dir, {recursive: true})
-  const port = await freePort()
-  const rpcPort = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  let out = ''
-  const proc = spawn(bin, ['run', '-config', '/dev/null'], {
-    env: {
-      ...process.env,
-      INFLUXDB_META_DIR: join(dir, 'meta'),
-      INFLUXDB_DATA_DIR: join(dir, 'data'),
-      INFLUXDB_DATA_WAL_DIR: join(dir, 'wal'),
-      INFLUXDB_HTTP_BIND_ADDRESS: `127.0.0.1:${port}`,
-      INFLUXDB_BIND_ADDRESS: `127.0.0.1:${rpcPort}`,
-      INFLUXDB_REPORTING_DISABLED: 'true',
-      INFLUXDB_DATA_QUERY_LOG_ENABLED: 'false',
-      INFLUXDB_HTTP_LOG_ENABLED: 'false',
-      INFLUXDB_LOGGING_LEVEL: 'warn',
-      INFLUXDB_MONITOR_STORE_ENABLED: 'false',
-      INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION: '1s',
-      INFLUXDB_DATA_COMPACT_FULL_WRITE_COLD_DURATION: '1s',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  proc.stdout.on('data', (d) => (out = (out + d).slice(-20_000)))
-  proc.stderr.on('data', (d) => (out = (out + d).slice(-20_000)))
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return
-    const exited = new Promise((r) => proc.once('exit', r))
-    proc.kill('SIGTERM')
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(timer)
-  }
-
-  await waitFor(async () => (await fetch(`${url}/ping`)).status === 204, `influxd on ${url}`, 30_000, proc, () => out)
-  return {
-    url,
-    port,
-    dir,
-    proc,
-    output: () => out,
-    stop,
-    async restart() {
-      throw new Error('not supported')
-    },
-    async destroy() {
-      await stop()
-      rmSync(dir, {recursive: true, force: true})
-    },
-  }
+function startColdInfluxd(): Promise<RunningServer> {
+  return startInfluxd({INFLUXDB_DATA_CACHE_SNAPSHOT_WRITE_COLD_DURATION: '1s', INFLUXDB_DATA_COMPACT_FULL_WRITE_COLD_DURATION: '1s'})
 }
 
 async function influxd(tmp: string, bodies: string[], progress: (m: string) => void): Promise<{bytes: number; note: string}> {
-  const srv = await startColdInfluxd(tmp)
+  const srv = await startColdInfluxd()
   try {
     const created = await fetch(`${srv.url}/query`, {method: 'POST', body: new URLSearchParams({q: 'CREATE DATABASE bench'})})
     if (!created.ok) throw new Error(`influxd CREATE DATABASE: HTTP ${created.status}`)

@@ -110,8 +110,11 @@ async function startProcess(opts: {
   }
 }
 
-/** InfluxDB 1.x (Debian's influxdb package), HTTP API on loopback, everything in a temp dir. */
-export async function startInfluxd(): Promise<RunningServer> {
+/**
+ * InfluxDB 1.x (Debian's influxdb package), HTTP API on loopback, everything in a temp dir.
+ * `settings`: more INFLUXDB_* environment settings (e.g. short cold-compaction durations).
+ */
+export async function startInfluxd(settings: Record<string, string> = {}): Promise<RunningServer> {
   const bin = requireBinary('influxd', 'influxdb')
   const rpcPort = await freePort()
   return startProcess({
@@ -129,6 +132,7 @@ export async function startInfluxd(): Promise<RunningServer> {
       INFLUXDB_HTTP_LOG_ENABLED: 'false',
       INFLUXDB_LOGGING_LEVEL: 'warn',
       INFLUXDB_MONITOR_STORE_ENABLED: 'false',
+      ...settings,
     }),
     ready: async (url) => (await fetch(`${url}/ping`)).status === 204,
   })

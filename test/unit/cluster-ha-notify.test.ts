@@ -212,7 +212,7 @@ describe('the sender gate (fencing)', () => {
     const {outbox, done} = setup()
     const ack = buildNotification({kind: 'acknowledged', receiver: 'pager', groupKey: key.groupKey, groupLabels: {}, alerts: [], now: T0})
     outbox.enqueue([{notification: ack, channel: 'webhook[0]', channelType: 'webhook'}], T0)
-    assert.equal(outbox.dropUnsentTransitions(T0 + 1), 2)
+    assert.equal(outbox.dropQueuedBeforeTakeover(T0 + 1), 2)
     assert.deepEqual(
       outbox
         .list()

@@ -7,13 +7,13 @@
  * `stream.duplicate_window` is acknowledged as a duplicate and not stored twice. A publish is done
  * when its PubAck came back (the stream leader stored it and a quorum of replicas has it).
  */
-import {AckPolicy, connect, consumerOpts, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, headers, nanos, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JetStreamPullSubscription, type JsMsg, type NatsConnection, type StreamConfig} from 'nats'
+import {AckPolicy, consumerOpts, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, headers, nanos, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JetStreamPullSubscription, type JsMsg, type NatsConnection, type StreamConfig} from 'nats'
 import {parseDuration, parseSize} from '../config/duration.js'
 import {UserError, errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {SpoolPrecision} from '../pipeline/spool.js'
 import type {ClusterConfig} from './config.js'
-import {clusterNames, connectNats, natsConnectionOptions} from './nats.js'
+import {clusterNames, connectNats} from './nats.js'
 import {QueueFullError, type Delivery, type PipelineStatus, type PointsConsumer, type PointsProducer, type PublishResult, type QueueMessage} from './queue.js'
 
 const H_PRECISION = 'Mon-Precision'
@@ -434,7 +434,7 @@ export async function openWriterConsumer(cluster: ClusterConfig, member: string,
   for (let attempt = 1; !nc; attempt++) {
     if (opts.signal?.aborted) throw new Error('stopped before NATS answered')
     try {
-      nc = await connect(natsConnectionOptions(cluster.nats, {name: `mon-writer-${member}`}))
+      nc = await connectNats(cluster.nats, {name: `mon-writer-${member}`})
     } catch (err) {
       if (attempt === 1) log.warn('cannot connect to NATS yet; retrying', {servers: cluster.nats.servers.join(','), error: errorMessage(err)})
       await abortableDelay(Math.min(5000, 250 * attempt), opts.signal)

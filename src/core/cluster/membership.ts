@@ -106,7 +106,7 @@ export class Membership implements ShardFilter {
       const records = await this.opts.registry.list()
       this.setView(records)
       const mine = records.find((r) => r.member === this.opts.member)
-      const othersAlive = records.some((r) => r.member !== this.opts.member && aliveAt(r, now, this.opts.timeoutMs))
+      const othersAlive = records.some((r) => r.member !== this.opts.member && memberAliveAt(r, now, this.opts.timeoutMs))
       if (mine && mine.left === undefined && mine.seen + this.opts.timeoutMs >= now) {
         // restarted within the timeout: nobody took over, carry on as the same incarnation
         this.self.incarnation = mine.incarnation
@@ -162,7 +162,7 @@ export class Membership implements ShardFilter {
   aliveAt(at: number): string[] {
     const out: string[] = []
     if (at >= this.self.since && (this.self.left === undefined || at <= this.self.left)) out.push(this.opts.member)
-    for (const r of this.view.values()) if (aliveAt(r, at, this.opts.timeoutMs)) out.push(r.member)
+    for (const r of this.view.values()) if (memberAliveAt(r, at, this.opts.timeoutMs)) out.push(r.member)
     return out.sort()
   }
 
@@ -199,7 +199,7 @@ export class Membership implements ShardFilter {
           since: r.since,
           seen: r.seen,
           ...(r.left !== undefined ? {left: r.left} : {}),
-          alive: r.member === this.opts.member ? !this.stopped && now >= r.since : aliveAt(r, now, this.opts.timeoutMs),
+          alive: r.member === this.opts.member ? !this.stopped && now >= r.since : memberAliveAt(r, now, this.opts.timeoutMs),
           self: r.member === this.opts.member,
         }))
         .sort((a, b) => a.member.localeCompare(b.member)),
@@ -224,7 +224,8 @@ export class Membership implements ShardFilter {
   }
 }
 
-function aliveAt(r: MemberRecord, at: number, timeoutMs: number): boolean {
+/** Whether the member of record `r` counts at instant `at` (the rule every member and `mon status` apply). */
+export function memberAliveAt(r: MemberRecord, at: number, timeoutMs: number): boolean {
   if (at < r.since) return false
   if (r.left !== undefined) return at <= r.left
   return at <= r.seen + timeoutMs

@@ -5,7 +5,7 @@ import type {MonConfig} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import {notifierStatus} from './jetstream-ha-notify.js'
 import {jetStreamMemberRegistry} from './jetstream-members.js'
-import type {MemberRecord} from './membership.js'
+import {memberAliveAt, type MemberRecord} from './membership.js'
 import {clusterNames, connectNats} from './nats.js'
 import {parseShardMode, rendezvousOwner, staticShard} from './sharding.js'
 
@@ -101,7 +101,7 @@ export async function clusterStatus(config: MonConfig, opts: {now: number; timeo
     view.members = records
       .map((r) => ({
         member: r.member,
-        alive: opts.now >= r.since && (r.left !== undefined ? opts.now <= r.left : opts.now <= r.seen + timeout),
+        alive: memberAliveAt(r, opts.now, timeout),
         since: r.since,
         seen: r.seen,
         ...(r.left !== undefined ? {left: r.left} : {}),

@@ -80,7 +80,7 @@ export function notifyComponent(ctx: ComponentContext, opts: NotifyComponentOpti
     await standDown()
     if (!ha || stopped || !ha.notifier.isActive()) return
     const now = ctx.clock.now()
-    const dropped = outbox.dropUnsentTransitions(now)
+    const dropped = outbox.dropQueuedBeforeTakeover(now)
     new NotificationLog(ctx.db).replaceAll(ha.notifier.ledger.nflogEntries())
     dispatcher = newDispatcher(ha.cfg, incidents!)
     const firing = opts.activeAlerts().filter((a) => a.state === 'firing')

@@ -176,7 +176,7 @@ export class Outbox {
    * daemon applies a shared ack and queues its notification; only the notifier sends): dropped
    * too, so a takeover never sends them a second time. Returns how many.
    */
-  dropUnsentTransitions(now: number): number {
+  dropQueuedBeforeTakeover(now: number): number {
     return this.db
       .prepare(`UPDATE notify_outbox SET status = 'dropped', finished_at = ?, lease_owner = NULL, lease_until = NULL, last_error = 'superseded: another daemon was the notifier' WHERE status IN ('pending', 'sending') AND kind IN ('firing', 'resolved', 'acknowledged', 'escalation')`)
       .run(now).changes
