@@ -43,7 +43,7 @@ async function write(path: string, body: string | Buffer): Promise<{status: numb
   return {...r, record: spooled[0]}
 }
 
-const text = (r?: SpoolRecordInput) => (r === undefined ? undefined : Buffer.from(r.payload).toString('utf8'))
+const text = (r?: SpoolRecordInput) => (r === undefined ? undefined : (typeof r.payload === 'string' ? Buffer.from(r.payload) : Buffer.concat(Array.isArray(r.payload) ? r.payload : [r.payload as Buffer])).toString('utf8'))
 
 describe('listener: validated bodies are spooled as they came', () => {
   it('a good body with host tags and timestamps: the same bytes, in the request precision', async () => {
@@ -110,6 +110,66 @@ describe('listener: empty bodies', () => {
     assert.equal(r.status, 204)
     assert.equal(text(r.record), body)
     assert.equal(r.record?.precision, 'ns')
+  })
+})
+
+/** POSTs `parts` one write at a time (chunked), a pause between, so that the listener reads them apart. */
+function postInParts(path: string, parts: string[]): Promise<{status: number; body: string; record?: SpoolRecordInput}> {
+  spooled.length = 0
+  return new Promise((resolve, reject) => {
+    const req = request(base + path, {method: 'POST'}, (res) => {
+      let text = ''
+      res.on('data', (d) => (text += d))
+      res.on('end', () => resolve({status: res.statusCode!, body: text, record: spooled[0]}))
+    })
+    req.on('error', reject)
+    void (async () => {
+      for (const part of parts) {
+        req.write(part)
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      req.end()
+    })()
+  })
+}
+
+describe('listener: a body checked and spooled in the parts it arrived in', () => {
+  const line = (i: number) => `cpu,host=h${i % 7} v=${i}.5,n=${i}i ${1_700_000_000_000_000_000 + i}`
+  const lines = (from: number, to: number) => Array.from({length: to - from}, (_, k) => line(from + k) + '\n').join('')
+
+  it('parts cut inside entries: the same bytes spooled, every point counted', async () => {
+    const body = lines(0, 3000)
+    const parts = [body.slice(0, 1000), body.slice(1000, 1001), body.slice(1001, 70_000), body.slice(70_000)]
+    const r = await postInParts('/write', parts)
+    assert.equal(r.status, 204)
+    assert.equal(r.record?.points, 3000)
+    assert.equal(text(r.record), body)
+  })
+
+  it('a cut right after a newline inside a string value: still one good entry, by the exact way', async () => {
+    const body = `${lines(0, 10)}cpu,host=a s="two\nlines" 1700000000000000000\n${lines(10, 20)}`
+    const at = body.indexOf('two\n') + 4
+    const r = await postInParts('/write', [body.slice(0, at), body.slice(at)])
+    assert.equal(r.status, 204)
+    assert.equal(r.record?.points, 21)
+    assert.equal(text(r.record), body)
+  })
+
+  it('a bad entry cut in two: 400 naming its line, the others spooled', async () => {
+    const body = `${lines(0, 5)}cpu,host=a v= 1\n${lines(5, 9)}`
+    const at = body.indexOf('v= 1') + 2
+    const r = await postInParts('/write', [body.slice(0, at), body.slice(at)])
+    assert.equal(r.status, 400)
+    assert.match(JSON.parse(r.body).error, /^partial write: line 6:/)
+    assert.equal(r.record?.points, 9)
+    assert.equal(text(r.record), lines(0, 5) + lines(5, 9))
+  })
+
+  it('the last part without a final newline gets one', async () => {
+    const body = lines(0, 4).slice(0, -1)
+    const r = await postInParts('/write', [body.slice(0, 30), body.slice(30)])
+    assert.equal(r.status, 204)
+    assert.equal(text(r.record), body + '\n')
   })
 })
 

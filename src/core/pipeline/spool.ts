@@ -104,8 +104,11 @@ export interface SpoolRecordInput {
   input: string
   points: number
   precision: SpoolPrecision
-  /** line protocol, every line ending with `\n` */
-  payload: Buffer | string
+  /**
+   * line protocol, every line ending with `\n`; or its bytes in parts (a request body as it
+   * arrived), written together and joined only if the writer takes the record from memory
+   */
+  payload: Buffer | string | readonly Buffer[]
 }
 
 export interface SpoolRecord {
@@ -210,6 +213,8 @@ interface Recent {
   offset: number
   end: number
   record: SpoolRecord
+  /** the payload still in the parts it was appended in (record.payload is empty until joined) */
+  parts?: readonly Buffer[]
 }
 
 interface Outstanding {
@@ -354,24 +359,31 @@ export class Spool {
     if (records.length === 0) return
     const now = this.clock.now()
     const buffers: Buffer[] = []
-    const fresh: SpoolRecord[] = []
+    const fresh: Array<{record: SpoolRecord; size: number; parts?: readonly Buffer[]}> = []
     let total = 0
     for (const r of records) {
-      const payload = typeof r.payload === 'string' ? Buffer.from(r.payload) : r.payload
+      const parts = Array.isArray(r.payload) ? (r.payload as readonly Buffer[]) : undefined
+      const payload = parts ? NO_BYTES : typeof r.payload === 'string' ? Buffer.from(r.payload) : (r.payload as Buffer)
+      const payloadLength = parts ? parts.reduce((n, b) => n + b.length, 0) : payload.length
       const name = Buffer.from(r.input.slice(0, 255))
       const nameBytes = name.subarray(0, 255)
       const head = Buffer.allocUnsafe(PREFIX_LEN + FIXED_BODY_LEN + nameBytes.length)
-      head.writeUInt32LE(FIXED_BODY_LEN + nameBytes.length + payload.length, 0)
+      head.writeUInt32LE(FIXED_BODY_LEN + nameBytes.length + payloadLength, 0)
       head.writeDoubleLE(now, 8)
       head.writeUInt32LE(r.points, 16)
       head.writeUInt8(PRECISION_CODES.indexOf(r.precision), 20)
       head.writeUInt8(nameBytes.length, 21)
       nameBytes.copy(head, 22)
-      const crc = crc32Parts(head.subarray(PREFIX_LEN), payload)
+      let crc = crc32(head.subarray(PREFIX_LEN))
+      if (parts) for (const part of parts) crc = crc32(part, crc)
+      else crc = crc32(payload, crc)
       head.writeUInt32LE(crc, 4)
-      buffers.push(head, payload)
-      fresh.push({input: nameBytes.toString('utf8'), points: r.points, precision: r.precision, appendedAt: now, payload})
-      total += head.length + payload.length
+      buffers.push(head)
+      if (parts) for (const part of parts) buffers.push(part)
+      else buffers.push(payload)
+      const size = head.length + payloadLength
+      fresh.push({record: {input: nameBytes.toString('utf8'), points: r.points, precision: r.precision, appendedAt: now, payload}, size, parts})
+      total += size
     }
 
     if (this.whenFull === 'reject' && this.totalBytes() + total > this.maxBytes) {
@@ -403,9 +415,8 @@ export class Spool {
     active.size += total
     if (this.diskFull) this.diskRecovered()
     let offset = at
-    for (let k = 0; k < fresh.length; k++) {
-      const size = buffers[2 * k]!.length + buffers[2 * k + 1]!.length
-      this.recent.push({segment: active.id, offset, end: offset + size, record: fresh[k]!})
+    for (const {record, size, parts} of fresh) {
+      this.recent.push({segment: active.id, offset, end: offset + size, record, parts})
       this.recentBytes += size
       offset += size
     }
@@ -594,6 +605,10 @@ export class Spool {
         const kept = this.recentAt(seg.id, pos)
         if (kept) {
           if (precision !== undefined && kept.record.precision !== precision) break
+          if (kept.parts) {
+            kept.record.payload = kept.parts.length === 1 ? kept.parts[0]! : Buffer.concat(kept.parts)
+            kept.parts = undefined
+          }
           precision = kept.record.precision
           records.push(kept.record)
           points += kept.record.points
@@ -1191,10 +1206,6 @@ function decodeRecord(buf: Buffer, at: number, bodyLen: number): SpoolRecord | u
     input: body.toString('utf8', FIXED_BODY_LEN, FIXED_BODY_LEN + nameLen),
     payload: body.subarray(FIXED_BODY_LEN + nameLen),
   }
-}
-
-function crc32Parts(a: Buffer, b: Buffer): number {
-  return crc32(b, crc32(a))
 }
 
 function sliceBuffers(buffers: Buffer[], skip: number): Buffer[] {

@@ -29,6 +29,52 @@ export function checkAsciiLineProtocol(bytes: Uint8Array, opts: Pick<ValidateOpt
   return checker.run() ? {points: checker.valid, untimed: checker.untimed, missingTags: checker.missingTags} : undefined
 }
 
+/**
+ * {@link checkAsciiLineProtocol} on a body in the parts it arrived in, without joining them: each
+ * part is checked in place up to its last newline, and an entry a part's end cut is joined with its
+ * rest (up to the next newline) and checked alone. Outside a quoted string value a newline always
+ * ends an entry, and whether one is inside a string depends only on the bytes before it in its
+ * entry: so where every cut is an entry's end, the counts are the whole body's; a cut inside a
+ * string leaves that entry unterminated, so the answer is undefined (as for any bad entry) and the
+ * caller joins the body and takes the exact way. A test holds this to the whole body's verdict.
+ */
+export function checkAsciiLineProtocolParts(parts: readonly Buffer[], opts: Pick<ValidateOptions, 'precision' | 'requiredTags'> = {}): AsciiCheck | undefined {
+  const total: AsciiCheck = {points: 0, untimed: 0, missingTags: 0}
+  const add = (bytes: Uint8Array): boolean => {
+    if (bytes.length === 0) return true
+    const check = checkAsciiLineProtocol(bytes, opts)
+    if (!check) return false
+    total.points += check.points
+    total.untimed += check.untimed
+    total.missingTags += check.missingTags
+    return true
+  }
+  /** the start of an entry cut by the end of the parts before */
+  let carry: Buffer[] = []
+  for (const part of parts) {
+    let from = 0
+    if (carry.length > 0) {
+      const nl = part.indexOf(10)
+      if (nl < 0) {
+        carry.push(part)
+        continue
+      }
+      carry.push(part.subarray(0, nl + 1))
+      if (!add(Buffer.concat(carry))) return undefined
+      carry = []
+      from = nl + 1
+    }
+    const last = part.lastIndexOf(10)
+    if (last >= from) {
+      if (!add(part.subarray(from, last + 1))) return undefined
+      from = last + 1
+    }
+    if (from < part.length) carry.push(part.subarray(from))
+  }
+  if (carry.length > 0 && !add(carry.length === 1 ? carry[0]! : Buffer.concat(carry))) return undefined
+  return total
+}
+
 /** {@link AsciiChecker.common}'s "not the common case": the exact way decides. */
 const FALL_BACK = -2
 

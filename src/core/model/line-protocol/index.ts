@@ -49,5 +49,5 @@
  */
 export {formatLineError, MAX_KEY_BYTES, MAX_STRING_FIELD_BYTES, parsePrecision, type LineError, type ParseOptions, type ParseResult, type Precision, type ValidateOptions, type ValidateResult} from './common.js'
 export {parseLineProtocol, validateLineProtocol} from './parse.js'
-export {checkAsciiLineProtocol, type AsciiCheck} from './bytes.js'
+export {checkAsciiLineProtocol, checkAsciiLineProtocolParts, type AsciiCheck} from './bytes.js'
 export {PointSerializer, serializePoint, serializePoints} from './serialize.js'
