@@ -27,8 +27,8 @@
  * Points without a timestamp get the time of arrival. Points get `host`, the global tags and
  * `tags` when they lack them (their own tags win). When that changes nothing and every line has
  * a timestamp, the body is only validated (no points built; an ASCII body on its bytes, without
- * decoding it) and spooled as it came — without its bad lines, if any — with no re-encoding
- * and full timestamp precision.
+ * decoding it, in the parts it arrived in: never joined) and spooled as it came — without its bad
+ * lines, if any — with no re-encoding and full timestamp precision.
  * Sample config (mon.yaml):
  *
  *   inputs:

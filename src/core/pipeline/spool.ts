@@ -18,7 +18,8 @@
  * keep the points' own timestamps.
  *
  * The writer usually takes records right after they were appended: the last ones (up to 32 MiB)
- * are kept in memory and handed over as they were appended, without reading them back; older
+ * are kept in memory and handed over as they were appended (one appended in parts, a request body
+ * as it arrived, is joined then), without reading them back; older
  * ones are read from the file a chunk at a time, the chunk kept for the records after it.
  *
  * Durability (`spool.fsync`): `always` fdatasyncs every append before it resolves; `batch`
