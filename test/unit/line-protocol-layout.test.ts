@@ -9,6 +9,7 @@ it('line-protocol/index.ts exports the public API of the former single file, not
     'MAX_STRING_FIELD_BYTES',
     'PointSerializer',
     'checkAsciiLineProtocol',
+    'checkAsciiLineProtocolParts',
     'formatLineError',
     'parseLineProtocol',
     'parsePrecision',
