@@ -138,7 +138,12 @@ export class ChunkTable<V> {
   }
 
   read(row: ChunkRow): Run<V> {
-    return this.codec.decode(this.q.data.get(row.rowid)!.data)
+    return this.codec.decode(this.blob(row))
+  }
+
+  /** A chunk's stored blob, for a reader that decodes it its own way. */
+  blob(row: ChunkRow): Buffer {
+    return this.q.data.get(row.rowid)!.data
   }
 
   /** Every (series, field) with a chunk touching [start, end). */
