@@ -1,4 +1,5 @@
 import {UnalignedBucketsError, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../store/types.js'
+import {eachPoint} from '../store/frames.js'
 import {RawDataGoneError} from '../store/retention.js'
 import {selectorName, splitMetricName, tagMatchers, walk, type ParsedQuery} from './ast.js'
 import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
@@ -251,16 +252,15 @@ function mergeSamples(a: RawSample[], b: RawSample[]): RawSample[] {
 
 function toSeries(f: Frame, name: string): RawSeries {
   const samples: RawSeries['samples'] = []
-  for (const row of f.rows) {
-    const v = row[1]
-    if (typeof v === 'number') samples.push({t: row[0] as number, v})
-    else if (typeof v === 'boolean') samples.push({t: row[0] as number, v: v ? 1 : 0})
+  eachPoint(f, (t, v) => {
+    if (typeof v === 'number') samples.push({t, v})
+    else if (typeof v === 'boolean') samples.push({t, v: v ? 1 : 0})
     else if (typeof v === 'string') {
       throw new InputError(`${name} holds strings (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}): expressions compute on numbers and booleans`, {
         hint: `mon store fields ${splitMetricName(name).measurement} lists each field's type`,
       })
     }
-  }
+  })
 
   const labels: Record<string, string> = {}
   // a tag a series lacks comes back empty from a grouped read: as in PromQL, empty is absent

@@ -1,3 +1,4 @@
+import {eachPoint} from '../store/frames.js'
 import type {AggFn, Frame, QueryPlan, Store, StoreCatalog} from '../store/types.js'
 import {formatExpr, selectorName, splitMetricName, tagMatchers} from './ast.js'
 import type {AggregationOp, MatrixSelector, PromExpr} from './eval/ast.js'
@@ -125,14 +126,13 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
           const out = new Map<number, VectorElement[]>()
           for (const f of frames) {
             const labels = labelsOf(f)
-            for (const row of f.rows) {
-              const v = row[1]
-              if (typeof v !== 'number') continue
-              const t = range ? (row[0] as number) + d - 1 : start
+            eachPoint(f, (bucket, v) => {
+              if (typeof v !== 'number') return
+              const t = range ? bucket + d - 1 : start
               let at = out.get(t)
               if (!at) out.set(t, (at = []))
               at.push({labels, t, v})
-            }
+            })
           }
 
           return out
@@ -150,15 +150,14 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
           for (const f of frames) {
             const values = new Float64Array(steps)
             const present = new Uint8Array(steps)
-            for (const row of f.rows) {
-              const v = row[1]
-              if (typeof v !== 'number') continue
-              const k = ((row[0] as number) + d - 1 - start) / step!
+            eachPoint(f, (bucket, v) => {
+              if (typeof v !== 'number') return
+              const k = (bucket + d - 1 - start) / step!
               if (k >= 0 && k < steps) {
                 values[k] = v
                 present[k] = 1
               }
-            }
+            })
 
             columns.labels.push(labelsOf(f))
             columns.values.push(values)

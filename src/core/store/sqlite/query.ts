@@ -2,7 +2,7 @@ import {InputError} from '../../errors.js'
 import {matchesAll, type Matcher} from '../../model/matcher.js'
 import {fromNumber, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
-import {sortFrames} from '../frames.js'
+import {columnFrame, sortFrames} from '../frames.js'
 import {planBucketStart, UnalignedBucketsError, type Frame, type QueryOptions, type QueryPlan} from '../types.js'
 import type {Tier} from '../retention.js'
 import {decodeChunk, DecodeScratch} from '../codec.js'
@@ -82,12 +82,7 @@ export class SqliteQueries extends StorePart {
       let run = this.tables.readRun(s.id, field.id, q.start, q.end)
       if (run.ts.length === 0) continue
       if (q.limit !== undefined && run.ts.length > q.limit) run = {ts: run.ts.slice(-q.limit), values: run.values.slice(-q.limit)}
-      frames.push({
-        name: q.measurement,
-        tags: s.tags,
-        columns: ['time', q.field],
-        rows: run.ts.map((t, i) => [t, typedValue(run.values[i], field.type)]),
-      })
+      frames.push(columnFrame(q.measurement, s.tags, ['time', q.field], run.ts, field.type === 'boolean' ? run.values.map((v) => typedValue(v, field.type)) : run.values))
     }
 
     return sortFrames(frames)
@@ -119,10 +114,13 @@ export class SqliteQueries extends StorePart {
     // string fields only count, and first/last of strings would need the text itself
     const noValue = field.type === 'string' && agg.fn !== 'count'
     for (const g of groups.values()) {
-      const rows: Frame['rows'] = []
-      g.buckets.results((t, v) => rows.push([t, noValue ? null : v]))
-
-      if (rows.length > 0) frames.push({name: q.measurement, tags: g.tags, columns: ['time', agg.fn], rows})
+      const ts: number[] = []
+      const values: Array<number | null> = []
+      g.buckets.results((t, v) => {
+        ts.push(t)
+        values.push(noValue ? null : v)
+      })
+      if (ts.length > 0) frames.push(columnFrame(q.measurement, g.tags, ['time', agg.fn], ts, values))
     }
 
     return sortFrames(frames)
