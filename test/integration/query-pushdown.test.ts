@@ -49,6 +49,9 @@ const EXPRESSIONS = [
   'min(cpu.usage{cpu="c1"}[1m]) by host',
   'avg_over_time(cpu.usage[1m]) - avg(cpu.usage[1m]) by (host, cpu, zone)',
   'max(cpu.usage[1m]) by host > 90',
+  // a range query aggregates these column by column (engine.ts stepColumnsOf)
+  'avg by (host) (avg_over_time(cpu.usage[1m]))',
+  'sum without (cpu) (max_over_time(cpu.usage[1m]))',
 ]
 
 function close(a: number, b: number): boolean {

@@ -2,7 +2,7 @@ import type {Clock} from '../clock.js'
 import {tryParseDuration} from '../config/duration.js'
 import {InputError, UserError, errorMessage} from '../errors.js'
 import {metricName, selectorName} from '../query/ast.js'
-import {PromEvalError, type Value} from '../query/eval/engine.js'
+import {forEachSample, PromEvalError, type RangeSeries, type Value} from '../query/eval/engine.js'
 import {labelsKey, METRIC_NAME, type Labels} from '../query/eval/series.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline, QueryTimeoutError} from '../query/deadline.js'
 import {loadSeries, readsFor, runInstant, runRange} from '../query/executor.js'
@@ -66,7 +66,8 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
       try {
         const store = opts.store()
         if (!store) throw new PromApiError(503, 'unavailable', 'the store is not open yet')
-        return {json: {status: 'success', data: await handler(req, store)}}
+        const data = await handler(req, store)
+        return data instanceof JsonText ? {jsonText: `{"status":"success","data":${data.text}}`} : {json: {status: 'success', data}}
       } catch (error) {
         const e = asPromError(error)
         return {status: e.status, json: {status: 'error', errorType: e.errorType, error: e.message}}
@@ -107,10 +108,7 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
     const q = parsed(req)
     if (q.expr.kind === 'matrix' || q.expr.kind === 'string') throw badData(`invalid expression type "${q.expr.kind === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`)
     const series = await runRange(q, store, start, end, step, {deadline: deadlineFor(req), lookbackMs: lookbackOf(req)})
-    return {
-      resultType: 'matrix',
-      result: sortByLabels(series).map((s) => ({metric: s.labels, values: s.samples.map((p) => [seconds(p.t), formatValue(p.v)])})),
-    }
+    return new JsonText(matrixJson(sortByLabels(series)))
   })
 
   route(['GET', 'POST'], '/api/v1/series', async (req, store) => {
@@ -222,6 +220,48 @@ function instantData(value: Value, at: number): {resultType: string; result: unk
     case 'matrix':
       return {resultType: 'matrix', result: sortByLabels(value.series).map((s) => ({metric: s.labels, values: s.samples.map((p) => [seconds(p.t), formatValue(p.v)])}))}
   }
+}
+
+/** A route's data already written as JSON. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * `{"resultType":"matrix","result":[…]}` written directly: the text JSON.stringify gives for
+ * {metric, values: [[seconds, "value"], …]} per series, without making those arrays first (a day
+ * at 1 min × 10 series is 14,400 of them).
+ */
+export function matrixJson(series: readonly RangeSeries[]): string {
+  // one string grown piece by piece (V8 keeps it as a rope until it is written): about half the
+  // time of an array of pieces joined
+  let out = '{"resultType":"matrix","result":['
+  // `[seconds,"` once per step: the series of a range query share their steps (checked by the time)
+  const stepTime: number[] = []
+  const stepText: string[] = []
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i]!
+    out += `${i === 0 ? '' : ','}{"metric":${JSON.stringify(s.labels)},"values":[`
+    let first = true
+    forEachSample(s, (t, v, k) => {
+      let head: string
+      if (k >= 0 && stepTime[k] === t) head = stepText[k]!
+      else {
+        head = `[${JSON.stringify(seconds(t))},"`
+        if (k >= 0) {
+          stepTime[k] = t
+          stepText[k] = head
+        }
+      }
+      out += first ? head : `,${head}`
+      first = false
+      // formatValue's text needs no escaping: digits, '.', '-', NaN, +Inf, -Inf
+      out += formatValue(v)
+      out += '"]'
+    })
+    out += ']}'
+  }
+  return out + ']}'
 }
 
 function sortByLabels<T extends {labels: Labels}>(series: T[]): T[] {

@@ -212,6 +212,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (reply.text !== undefined) {
       res.writeHead(reply.status ?? 200, {'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8', ...reply.headers})
       res.end(reply.text)
+    } else if (reply.jsonText !== undefined) {
+      sendText(res, reply.status ?? 200, reply.jsonText, reply.headers)
     } else {
       send(res, reply.status ?? 200, reply.json ?? null, reply.headers)
     }
@@ -266,9 +268,12 @@ export function apiServerFromConfig(
 }
 
 function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify(payload) + '\n'
+  sendText(res, status, JSON.stringify(payload), headers)
+}
+
+function sendText(res: ServerResponse, status: number, json: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers})
-  res.end(body)
+  res.end(json + '\n')
 }
 
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {

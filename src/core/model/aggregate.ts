@@ -21,6 +21,9 @@ export class Accumulators {
   private lastTs = new Float64Array(0)
   private last = new Float64Array(0)
   private readonly values: number[][] | undefined
+  /** the columns this function reads besides count and sum (a mean over a day of 1-min buckets keeps two arrays, not eight) */
+  private readonly extremes: boolean
+  private readonly ends: boolean
   /** slots in use: 1 + the highest slot added to */
   size = 0
 
@@ -29,6 +32,13 @@ export class Accumulators {
     readonly param?: number,
   ) {
     if (needsValues(fn)) this.values = []
+    this.extremes = fn === 'min' || fn === 'max' || fn === 'spread'
+    this.ends = fn === 'first' || fn === 'last'
+  }
+
+  /** Room for `slots` slots up front (a query knows how many buckets it has): no regrowing on the way. */
+  reserve(slots: number): void {
+    if (slots > this.count.length) this.resize(slots)
   }
 
   private grow(slot: number): void {
@@ -37,7 +47,11 @@ export class Accumulators {
       return
     }
 
-    const cap = Math.max(16, slot + 1, this.count.length * 2)
+    this.resize(Math.max(16, slot + 1, this.count.length * 2))
+    this.size = slot + 1
+  }
+
+  private resize(cap: number): void {
     const resize = (a: Float64Array, fill: number) => {
       const b = new Float64Array(cap)
       b.set(a)
@@ -47,32 +61,84 @@ export class Accumulators {
 
     this.count = resize(this.count, 0)
     this.sum = resize(this.sum, 0)
-    this.min = resize(this.min, Number.POSITIVE_INFINITY)
-    this.max = resize(this.max, Number.NEGATIVE_INFINITY)
-    this.firstTs = resize(this.firstTs, Number.POSITIVE_INFINITY)
-    this.first = resize(this.first, Number.NaN)
-    this.lastTs = resize(this.lastTs, Number.NEGATIVE_INFINITY)
-    this.last = resize(this.last, Number.NaN)
-    this.size = slot + 1
+    if (this.extremes) {
+      this.min = resize(this.min, Number.POSITIVE_INFINITY)
+      this.max = resize(this.max, Number.NEGATIVE_INFINITY)
+    }
+
+    if (this.ends) {
+      this.firstTs = resize(this.firstTs, Number.POSITIVE_INFINITY)
+      this.first = resize(this.first, Number.NaN)
+      this.lastTs = resize(this.lastTs, Number.NEGATIVE_INFINITY)
+      this.last = resize(this.last, Number.NaN)
+    }
   }
 
   add(slot: number, ts: number, v: number): void {
     this.grow(slot)
     this.count[slot]++
     this.sum[slot] += v
-    if (v < this.min[slot]) this.min[slot] = v
-    if (v > this.max[slot]) this.max[slot] = v
-    if (ts < this.firstTs[slot]) {
-      this.firstTs[slot] = ts
-      this.first[slot] = v
+    if (this.extremes) {
+      if (v < this.min[slot]) this.min[slot] = v
+      if (v > this.max[slot]) this.max[slot] = v
     }
 
-    if (ts >= this.lastTs[slot]) {
-      this.lastTs[slot] = ts
-      this.last[slot] = v
+    if (this.ends) {
+      if (ts < this.firstTs[slot]) {
+        this.firstTs[slot] = ts
+        this.first[slot] = v
+      }
+
+      if (ts >= this.lastTs[slot]) {
+        this.lastTs[slot] = ts
+        this.last[slot] = v
+      }
     }
 
     if (this.values) (this.values[slot] ??= []).push(v)
+  }
+
+  /**
+   * Points ts[from, to) (sorted by time) into one slot: the same sums, in the same order, as
+   * {@link add} point by point, without a call per point.
+   */
+  addRun(slot: number, ts: ArrayLike<number>, values: ArrayLike<number>, from: number, to: number): void {
+    if (to <= from) return
+    this.grow(slot)
+    this.count[slot] += to - from
+    let sum = this.sum[slot]
+    for (let i = from; i < to; i++) sum += values[i]
+    this.sum[slot] = sum
+    if (this.extremes) {
+      let min = this.min[slot]
+      let max = this.max[slot]
+      for (let i = from; i < to; i++) {
+        const v = values[i]
+        if (v < min) min = v
+        if (v > max) max = v
+      }
+
+      this.min[slot] = min
+      this.max[slot] = max
+    }
+
+    if (this.ends) {
+      // in time order the earliest is the run's first point and the latest its last
+      if (ts[from] < this.firstTs[slot]) {
+        this.firstTs[slot] = ts[from]
+        this.first[slot] = values[from]
+      }
+
+      if (ts[to - 1] >= this.lastTs[slot]) {
+        this.lastTs[slot] = ts[to - 1]
+        this.last[slot] = values[to - 1]
+      }
+    }
+
+    if (this.values) {
+      const out = (this.values[slot] ??= [])
+      for (let i = from; i < to; i++) out.push(values[i])
+    }
   }
 
   /** A block summary; only valid when {@link summarizable} is true for the function. */
@@ -80,16 +146,21 @@ export class Accumulators {
     this.grow(slot)
     this.count[slot] += n
     this.sum[slot] += sum
-    if (min < this.min[slot]) this.min[slot] = min
-    if (max > this.max[slot]) this.max[slot] = max
-    if (firstTs < this.firstTs[slot]) {
-      this.firstTs[slot] = firstTs
-      this.first[slot] = first
+    if (this.extremes) {
+      if (min < this.min[slot]) this.min[slot] = min
+      if (max > this.max[slot]) this.max[slot] = max
     }
 
-    if (lastTs >= this.lastTs[slot]) {
-      this.lastTs[slot] = lastTs
-      this.last[slot] = last
+    if (this.ends) {
+      if (firstTs < this.firstTs[slot]) {
+        this.firstTs[slot] = firstTs
+        this.first[slot] = first
+      }
+
+      if (lastTs >= this.lastTs[slot]) {
+        this.lastTs[slot] = lastTs
+        this.last[slot] = last
+      }
     }
   }
 

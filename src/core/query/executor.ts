@@ -1,8 +1,9 @@
 import {UnalignedBucketsError, type Frame, type QueryPlan, type Store, type StoreCatalog} from '../store/types.js'
+import {eachPoint} from '../store/frames.js'
 import {RawDataGoneError} from '../store/retention.js'
 import {selectorName, splitMetricName, tagMatchers, walk, type ParsedQuery} from './ast.js'
 import type {AtModifier, PromExpr, VectorSelector} from './eval/ast.js'
-import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type Value, type VectorElement} from './eval/engine.js'
+import {DEFAULT_LOOKBACK_MS, instantQuery, PromEvalError, rangeQuery, type EvalOptions, type RangeSeries, type StepColumns, type Value, type VectorElement} from './eval/engine.js'
 import {candidates, pushdowns} from './pushdown.js'
 import {labelsKey, METRIC_NAME, MemorySeriesSource, type RawSeries, type Sample as RawSample, withoutName} from './eval/series.js'
 import type {QueryDeadline} from './deadline.js'
@@ -251,16 +252,15 @@ function mergeSamples(a: RawSample[], b: RawSample[]): RawSample[] {
 
 function toSeries(f: Frame, name: string): RawSeries {
   const samples: RawSeries['samples'] = []
-  for (const row of f.rows) {
-    const v = row[1]
-    if (typeof v === 'number') samples.push({t: row[0] as number, v})
-    else if (typeof v === 'boolean') samples.push({t: row[0] as number, v: v ? 1 : 0})
+  eachPoint(f, (t, v) => {
+    if (typeof v === 'number') samples.push({t, v})
+    else if (typeof v === 'boolean') samples.push({t, v: v ? 1 : 0})
     else if (typeof v === 'string') {
       throw new InputError(`${name} holds strings (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}): expressions compute on numbers and booleans`, {
         hint: `mon store fields ${splitMetricName(name).measurement} lists each field's type`,
       })
     }
-  }
+  })
 
   const labels: Record<string, string> = {}
   // a tag a series lacks comes back empty from a grouped read: as in PromQL, empty is absent
@@ -297,10 +297,10 @@ export async function runInstant(q: ParsedQuery, store: Store, at: number, opts:
 
 /** The expression at start, start + step, … ≤ end: one series per label set. */
 export async function runRange(q: ParsedQuery, store: Store, start: number, end: number, stepMs: number, opts: RunOptions = {}): Promise<RangeSeries[]> {
-  const {source, precomputed} = await prepare(q, store, start, end, stepMs, opts)
+  const {source, precomputed, precomputedSteps} = await prepare(q, store, start, end, stepMs, opts)
   opts.deadline?.check()
   try {
-    return rangeQuery(source, q.expr, start, end, stepMs, {...evalOptions(opts, stepMs), precomputed})
+    return rangeQuery(source, q.expr, start, end, stepMs, {...evalOptions(opts, stepMs), precomputed, precomputedSteps})
   } catch (error) {
     throw located(q, error)
   }
@@ -314,10 +314,12 @@ async function prepare(q: ParsedQuery, store: Store, start: number, end: number,
   const found = opts.pushdown === false ? [] : candidates(q.expr)
   const fast = found.length === 0 ? [] : await pushdowns(found, store, start, end, stepMs)
   let precomputed: Map<PromExpr, (t: number) => VectorElement[] | undefined> | undefined
+  let precomputedSteps: Map<PromExpr, (start: number, end: number, step: number) => StepColumns | undefined> | undefined
   if (fast.length > 0) {
     try {
       const answers = await Promise.all(fast.map((p) => readPlan(store, p.plan, opts)))
       precomputed = new Map(fast.map((p, i) => [p.node, p.values(answers[i])]))
+      precomputedSteps = new Map(fast.flatMap((p, i) => (p.steps ? [[p.node, p.steps(answers[i])] as const] : [])))
     } catch (error) {
       // a range only rollups hold, or a plan the store refuses (a string field: the raw read below
       // says why in the words of every other query)
@@ -327,7 +329,7 @@ async function prepare(q: ParsedQuery, store: Store, start: number, end: number,
 
   const reads = readsFor(q.expr, start, end, {lookbackMs: opts.lookbackMs, stepMs, skip: precomputed ? new Set(precomputed.keys()) : undefined})
   const loaded = await loadSeries(store, reads, opts)
-  return {...loaded, precomputed}
+  return {...loaded, precomputed, precomputedSteps}
 }
 
 /** One value per series at one time, as alert and recording rules and dashboards want it. */

@@ -1,7 +1,8 @@
+import {eachPoint} from '../store/frames.js'
 import type {AggFn, Frame, QueryPlan, Store, StoreCatalog} from '../store/types.js'
 import {formatExpr, selectorName, splitMetricName, tagMatchers} from './ast.js'
 import type {AggregationOp, MatrixSelector, PromExpr} from './eval/ast.js'
-import type {VectorElement} from './eval/engine.js'
+import type {StepColumns, VectorElement} from './eval/engine.js'
 
 /**
  * The fast path (issue 18): where a window aggregation is one the store computes itself with the
@@ -20,6 +21,8 @@ export interface Pushdown {
   plan: QueryPlan
   /** the evaluation times the plan's buckets answer, and the vector at each */
   values(frames: Frame[]): (t: number) => VectorElement[] | undefined
+  /** the same for a whole range query at once, series by series (undefined for an instant query) */
+  steps?(frames: Frame[]): (start: number, end: number, step: number) => StepColumns | undefined
   /** `avg_over_time(cpu.usage[1m])`, for --explain */
   text: string
 }
@@ -117,28 +120,64 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
       plan,
       text: formatExpr(c.node),
       values(frames) {
-        const byTime = new Map<number, VectorElement[]>()
-        for (const f of frames) {
-          const labels: Record<string, string> = {}
-          // as the evaluator's grouping: an empty label is no label
-          for (const [k, v] of Object.entries(f.tags)) if (v !== '') labels[k] = v
-          for (const row of f.rows) {
-            const v = row[1]
-            if (typeof v !== 'number') continue
-            const t = range ? (row[0] as number) + d - 1 : start
-            let at = byTime.get(t)
-            if (!at) byTime.set(t, (at = []))
-            at.push({labels, t, v})
+        // built on first use: a range query answered from steps() never asks
+        let byTime: Map<number, VectorElement[]> | undefined
+        const index = () => {
+          const out = new Map<number, VectorElement[]>()
+          for (const f of frames) {
+            const labels = labelsOf(f)
+            eachPoint(f, (bucket, v) => {
+              if (typeof v !== 'number') return
+              const t = range ? bucket + d - 1 : start
+              let at = out.get(t)
+              if (!at) out.set(t, (at = []))
+              at.push({labels, t, v})
+            })
           }
+
+          return out
         }
 
         // every step of the query is answered: a window without points has no value
-        return (t) => byTime.get(t) ?? (t >= start && t <= end && (!range || (t - start) % step! === 0) ? [] : undefined)
+        return (t) => (byTime ??= index()).get(t) ?? (t >= start && t <= end && (!range || (t - start) % step! === 0) ? [] : undefined)
       },
+      ...(range && {
+        // bucket k of the plan is the window of step k: one column per frame, no element per value
+        steps: (frames: Frame[]) => (from: number, to: number, every: number) => {
+          if (from !== start || to !== end || every !== step) return undefined
+          const steps = Math.floor((end - start) / step!) + 1
+          const columns: StepColumns = {labels: [], values: [], present: []}
+          for (const f of frames) {
+            const values = new Float64Array(steps)
+            const present = new Uint8Array(steps)
+            eachPoint(f, (bucket, v) => {
+              if (typeof v !== 'number') return
+              const k = (bucket + d - 1 - start) / step!
+              if (k >= 0 && k < steps) {
+                values[k] = v
+                present[k] = 1
+              }
+            })
+
+            columns.labels.push(labelsOf(f))
+            columns.values.push(values)
+            columns.present.push(present)
+          }
+
+          return columns
+        },
+      }),
     })
   }
 
   return out
+}
+
+/** A frame's tags as the evaluator's labels: as its grouping, an empty label is no label. */
+function labelsOf(f: Frame): Record<string, string> {
+  const labels: Record<string, string> = {}
+  for (const [k, v] of Object.entries(f.tags)) if (v !== '') labels[k] = v
+  return labels
 }
 
 function hasTagKeys(store: Store): store is Store & Pick<StoreCatalog, 'tagKeys'> {

@@ -134,6 +134,29 @@ class Reader {
   }
 }
 
+const EMPTY_F64 = new Float64Array(0)
+
+/**
+ * Reusable output arrays for decoding (decodeChunk's `scratch`): a query that reads chunk after
+ * chunk and is done with each before the next decodes them all into the same few buffers instead
+ * of allocating (and later collecting) arrays of up to 8,192 doubles per chunk. What a decode
+ * returns are views of these buffers, valid until the next decode into the same scratch.
+ */
+export class DecodeScratch {
+  private readonly buffers: Float64Array[] = [EMPTY_F64, EMPTY_F64, EMPTY_F64]
+
+  /** `n` doubles of buffer `slot` (0 timestamps, 1 values, 2 residuals); contents undefined. */
+  take(slot: number, n: number): Float64Array {
+    let b = this.buffers[slot]
+    if (b.length < n) this.buffers[slot] = b = new Float64Array(Math.max(n, b.length * 2, 1024))
+    return b.length === n ? b : b.subarray(0, n)
+  }
+}
+
+function f64(n: number, scratch: DecodeScratch | undefined, slot: number): Float64Array {
+  return scratch ? scratch.take(slot, n) : new Float64Array(n)
+}
+
 /** Smallest k such that every value is an exact multiple of 10^-k with safe scaled deltas, or -1. */
 function decimalScale(values: ArrayLike<number>, n: number): number {
   let k = 0
@@ -172,9 +195,9 @@ function writeTimestamps(w: Writer, ts: ArrayLike<number>): void {
   }
 }
 
-function readTimestamps(r: Reader): Float64Array {
+function readTimestamps(r: Reader, scratch?: DecodeScratch): Float64Array {
   const n = r.uvarint()
-  const ts = new Float64Array(n)
+  const ts = f64(n, scratch, 0)
   if (n === 0) return ts
   ts[0] = r.varint()
   let delta = 0
@@ -220,11 +243,11 @@ function writeValues(w: Writer, values: ArrayLike<number> | string[], n: number)
   w.bytes(new Uint8Array(f.buffer))
 }
 
-function readValues(r: Reader, n: number): Float64Array | string[] {
+function readValues(r: Reader, n: number, scratch?: DecodeScratch): Float64Array | string[] {
   const mode = r.byte()
   if (mode === MODE_DECIMAL) {
     const p = POW10[r.byte()]
-    const values = new Float64Array(n)
+    const values = f64(n, scratch, 1)
     let v = 0
     for (let i = 0; i < n; i++) {
       v += r.varint()
@@ -235,12 +258,12 @@ function readValues(r: Reader, n: number): Float64Array | string[] {
   }
 
   if (mode === MODE_FLOAT) {
-    const bytes = new Uint8Array(n * 8)
-    bytes.set(r.buf.subarray(r.pos, r.pos + n * 8))
+    const out = f64(n, scratch, 1)
+    new Uint8Array(out.buffer, out.byteOffset, n * 8).set(r.buf.subarray(r.pos, r.pos + n * 8))
     r.pos += n * 8
-    const words = new Uint32Array(bytes.buffer)
+    const words = new Uint32Array(out.buffer, out.byteOffset, n * 2)
     for (let i = 2; i < words.length; i++) words[i] ^= words[i - 2]
-    return new Float64Array(bytes.buffer)
+    return out
   }
 
   if (mode === MODE_STRING) {
@@ -464,9 +487,9 @@ function writeTimestamps5(w: Writer, ts: ArrayLike<number>): void {
   writePacked(w, dod, 2, n)
 }
 
-function readTimestamps5(r: Reader): Float64Array {
+function readTimestamps5(r: Reader, scratch?: DecodeScratch): Float64Array {
   const n = r.uvarint()
-  const ts = new Float64Array(n)
+  const ts = f64(n, scratch, 0)
   if (n === 0) return ts
   if (r.byte() === TS_PLAIN) {
     for (let i = 0; i < n; i++) ts[i] = r.varint()
@@ -842,14 +865,14 @@ function writeValues5(w: Writer, values: ArrayLike<number> | string[], n: number
   })
 }
 
-function readValues5(r: Reader, n: number): Float64Array | string[] {
+function readValues5(r: Reader, n: number, scratch?: DecodeScratch): Float64Array | string[] {
   const mode = r.buf[r.pos]
-  if (mode === MODE_RATIO) return readRatio(r, n)
-  if (mode !== MODE_SCALED && mode !== MODE_RESIDUAL) return readValues(r, n)
+  if (mode === MODE_RATIO) return readRatio(r, n, scratch)
+  if (mode !== MODE_SCALED && mode !== MODE_RESIDUAL) return readValues(r, n, scratch)
   r.pos++
   const code = r.byte()
   const f = mode === MODE_SCALED ? scaleOf(code) : POW10[code & ~RESIDUAL_DELTAS]
-  const out = new Float64Array(n)
+  const out = f64(n, scratch, 1)
   if (n === 0) return out
   out[0] = r.varint()
   const g = r.uvarint()
@@ -861,7 +884,7 @@ function readValues5(r: Reader, n: number): Float64Array | string[] {
     return out
   }
 
-  const res = new Float64Array(n)
+  const res = f64(n, scratch, 2)
   readPacked(r, res, 0, n)
   if (code & RESIDUAL_DELTAS) for (let i = 1; i < n; i++) res[i] += res[i - 1]
   for (let i = 0; i < n; i++) {
@@ -877,11 +900,11 @@ function readValues5(r: Reader, n: number): Float64Array | string[] {
   return out
 }
 
-function readRatio(r: Reader, n: number): Float64Array {
+function readRatio(r: Reader, n: number, scratch?: DecodeScratch): Float64Array {
   r.pos++
   const order = r.byte()
   const q = r.uvarint()
-  const out = new Float64Array(n)
+  const out = f64(n, scratch, 1)
   out[0] = r.varint()
   const g = r.uvarint()
   readPacked(r, out, 1, n)
@@ -971,17 +994,21 @@ export interface DecodedChunk {
   values: Float64Array | string[]
 }
 
-export function decodeChunk(blob: Uint8Array): DecodedChunk {
+/**
+ * A chunk's timestamps and values. With `scratch` the arrays are views of its buffers (see
+ * {@link DecodeScratch}): read them before the next decode into it.
+ */
+export function decodeChunk(blob: Uint8Array, scratch?: DecodeScratch): DecodedChunk {
   const r = unpackAny(blob)
   const version = r.byte()
   if (version === VERSION) {
-    const ts = readTimestamps5(r)
-    return {ts, values: readValues5(r, ts.length)}
+    const ts = readTimestamps5(r, scratch)
+    return {ts, values: readValues5(r, ts.length, scratch)}
   }
 
   if (version !== VERSION_V3) throw new Error(`unknown chunk encoding version ${version}`)
-  const ts = readTimestamps(r)
-  return {ts, values: readValues(r, ts.length)}
+  const ts = readTimestamps(r, scratch)
+  return {ts, values: readValues(r, ts.length, scratch)}
 }
 
 /** One rollup bucket: enough to answer mean, sum, count, min, max, first, last and spread exactly. */

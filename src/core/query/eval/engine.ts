@@ -48,6 +48,25 @@ export interface EvalOptions {
    * the vector at an evaluation time; undefined at a time it does not cover, which is then evaluated.
    */
   precomputed?: ReadonlyMap<PromExpr, (t: number) => VectorElement[] | undefined>
+  /**
+   * The same values for a whole range query at once (a range query asks for these first): the
+   * node's vectors at start, start + step, … ≤ end, series by series, each series' elements in the
+   * order `precomputed` lists them at every step; undefined when it cannot tell.
+   */
+  precomputedSteps?: ReadonlyMap<PromExpr, (start: number, end: number, step: number) => StepColumns | undefined>
+}
+
+/**
+ * A range query's instant vectors at every step, column by column: series i has the value
+ * values[i][k] at step k where present[i][k] is 1. The series are in the order an instant
+ * evaluation lists its elements, the same at every step.
+ */
+export interface StepColumns {
+  labels: Labels[]
+  values: Float64Array[]
+  present: Uint8Array[]
+  /** where series that first have a value at the same step come in a step-by-step evaluation (default: their index) */
+  rank?: number[]
 }
 
 export const DEFAULT_LOOKBACK_MS = 5 * 60_000
@@ -80,6 +99,7 @@ interface Context {
    */
   anomalyHistory: WeakMap<Call, Array<Map<number, VectorElement[]>>>
   precomputed?: EvalOptions['precomputed']
+  precomputedSteps?: EvalOptions['precomputedSteps']
 }
 
 /** Evaluates `expr` at time `t` (ms). */
@@ -92,6 +112,10 @@ export function rangeQuery(source: SeriesSource, expr: PromExpr, start: number, 
   if (!(step > 0)) throw new PromEvalError(`the step must be positive, got ${step} ms`)
   if (end < start) throw new PromEvalError('the range query ends before it starts')
   const ctx = context(source, start, end, options)
+  const steps = Math.floor((end - start) / step) + 1
+  const columns = stepColumnsOf(expr, start, end, step, steps, ctx)
+  const series = columns && rangeSeriesOf(columns, start, step, steps)
+  if (series) return series
   const byLabels = new Map<string, RangeSeries>()
   const add = (labels: Labels, t: number, v: number) => {
     const key = labelsKey(labels)
@@ -110,8 +134,147 @@ export function rangeQuery(source: SeriesSource, expr: PromExpr, start: number, 
   return [...byLabels.values()]
 }
 
+// ---------------------------------------------------------------- a range query column by column
+
+/** Aggregations a range query computes column by column: those of values alone, without a parameter. */
+const COLUMN_AGGREGATIONS = new Set<Aggregation['op']>(['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar', 'spread'])
+
+/**
+ * A range query's whole answer at once where the expression allows it: a node whose values a
+ * store computed (precomputedSteps), or an aggregation of one, grouped once instead of once per
+ * step (a day at 1 min is 1,441 steps). The values are those of the step-by-step evaluation
+ * exactly: every group's values are aggregated in the order an instant evaluation meets them, by
+ * the same functions. Undefined for anything else, which is evaluated step by step.
+ */
+function stepColumnsOf(expr: PromExpr, start: number, end: number, step: number, steps: number, ctx: Context): StepColumns | undefined {
+  const known = ctx.precomputedSteps?.get(expr)?.(start, end, step)
+  if (known) return known
+  if (expr.kind === 'aggregation') {
+    if (!COLUMN_AGGREGATIONS.has(expr.op) || expr.param !== undefined) return undefined
+    // an input whose series keep one order at every step (an aggregation's groups do not)
+    const input = ctx.precomputedSteps?.get(expr.expr)?.(start, end, step)
+    return input && aggregateColumns(expr, input, steps)
+  }
+
+  return undefined
+}
+
+function aggregateColumns(expr: Aggregation, input: StepColumns, steps: number): StepColumns {
+  const without = expr.without ?? false
+  const byKey = new Map<string, number>()
+  const groupLabelSets: Labels[] = []
+  const members: number[][] = []
+  for (let i = 0; i < input.labels.length; i++) {
+    const labels = groupLabels(input.labels[i], expr.grouping, without)
+    const key = labelsKey(labels)
+    let g = byKey.get(key)
+    if (g === undefined) {
+      byKey.set(key, (g = groupLabelSets.length))
+      groupLabelSets.push(labels)
+      members.push([])
+    }
+
+    members[g].push(i)
+  }
+
+  const out: StepColumns = {labels: groupLabelSets, values: [], present: []}
+  const values: number[] = []
+  for (const group of members) {
+    const v = new Float64Array(steps)
+    const present = new Uint8Array(steps)
+    for (let k = 0; k < steps; k++) {
+      values.length = 0
+      for (const i of group) if (input.present[i][k]) values.push(input.values[i][k])
+      if (values.length === 0) continue
+      v[k] = aggregateValues(expr.op, values, 0)
+      present[k] = 1
+    }
+
+    out.values.push(v)
+    out.present.push(present)
+  }
+
+  // the step-by-step evaluation lists a step's groups as it meets their first element there: by
+  // the first member present at the group's first step
+  out.rank = members.map((group) => {
+    let first = steps
+    let rank = 0
+    for (const i of group) {
+      const p = input.present[i]
+      for (let k = 0; k < first; k++) {
+        if (p[k]) {
+          first = k
+          rank = i
+          break
+        }
+      }
+    }
+
+    return rank
+  })
+  return out
+}
+
+/**
+ * Columns as a range query's series, in the order the step-by-step evaluation would have met them
+ * (by first step with a value, then rank); undefined when two series share a label set (the
+ * step-by-step evaluation says what that means).
+ */
+function rangeSeriesOf(c: StepColumns, start: number, step: number, steps: number): RangeSeries[] | undefined {
+  const keys = new Set<string>()
+  const order: Array<{i: number; first: number; rank: number}> = []
+  for (let i = 0; i < c.labels.length; i++) {
+    const key = labelsKey(c.labels[i])
+    if (keys.has(key)) return undefined
+    keys.add(key)
+    const first = c.present[i].indexOf(1)
+    if (first >= 0) order.push({i, first, rank: c.rank?.[i] ?? i})
+  }
+
+  order.sort((a, b) => a.first - b.first || a.rank - b.rank)
+  return order.map(({i}) => new StepSeries(c.labels[i], start, step, c.values[i], c.present[i]))
+}
+
+/**
+ * A series of a range query answered column by column, kept as its columns: the value at step k
+ * (time start + k × step) where present[k] is 1. `samples` are made on first use; a writer that
+ * only walks them (the HTTP API's JSON) reads the columns instead (see {@link forEachSample}).
+ */
+export class StepSeries implements RangeSeries {
+  private made: Sample[] | undefined
+
+  constructor(
+    readonly labels: Labels,
+    readonly start: number,
+    readonly step: number,
+    readonly values: Float64Array,
+    readonly present: Uint8Array,
+  ) {}
+
+  get samples(): Sample[] {
+    if (!this.made) {
+      const samples: Sample[] = []
+      for (let k = 0; k < this.values.length; k++) if (this.present[k]) samples.push({t: this.start + k * this.step, v: this.values[k]})
+      this.made = samples
+    }
+
+    return this.made
+  }
+}
+
+/** Calls `each` with the time, value and step index (-1 when not a step series) of every sample of a range query's series, in time order. */
+export function forEachSample(series: RangeSeries, each: (t: number, v: number, k: number) => void): void {
+  if (series instanceof StepSeries) {
+    const {start, step, values, present} = series
+    for (let k = 0; k < values.length; k++) if (present[k]) each(start + k * step, values[k], k)
+    return
+  }
+
+  for (const p of series.samples) each(p.t, p.v, -1)
+}
+
 function context(source: SeriesSource, start: number, end: number, options: EvalOptions): Context {
-  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, implicitRange: options.implicitRangeMs ?? options.lookbackMs ?? DEFAULT_LOOKBACK_MS, start, end, anomalyHistory: new WeakMap(), precomputed: options.precomputed}
+  return {source, lookback: options.lookbackMs ?? DEFAULT_LOOKBACK_MS, leftClosed: options.leftClosed ?? false, subqueryStep: options.subqueryStepMs ?? DEFAULT_SUBQUERY_STEP_MS, implicitRange: options.implicitRangeMs ?? options.lookbackMs ?? DEFAULT_LOOKBACK_MS, start, end, anomalyHistory: new WeakMap(), precomputed: options.precomputed, precomputedSteps: options.precomputedSteps}
 }
 
 function describe(value: Value): string {

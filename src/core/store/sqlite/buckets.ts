@@ -20,8 +20,13 @@ export const COLUMNS_FOR: Record<string, ReadonlySet<BucketColumn>> = {
 /** Where a series' points or block summaries go: the bucket is found from the time `t`. */
 export interface BucketSink {
   add(t: number, v: number): void
+  /** Points ts[from, to), sorted by time: as add() for each, in order. */
+  addRun(ts: ArrayLike<number>, values: ArrayLike<number>, from: number, to: number): void
   addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void
 }
+
+/** Most bucket slots a group allocates before it sees a point. */
+const MAX_RESERVED = 65_536
 
 /** The accumulators of one group: a slot per `every` bucket from the range start (one without `every`). */
 export class Buckets implements BucketSink {
@@ -36,6 +41,9 @@ export class Buckets implements BucketSink {
     this.acc = new Accumulators(agg.fn, agg.param)
     this.every = q.every ?? 0
     this.base = this.every ? planBucketStart(q.start, this.every, q.offset) : q.start
+    const slots = this.every ? Math.floor((q.end - 1 - this.base) / this.every) + 1 : 1
+    // every bucket up front when there are not too many (a sparse series over a long range grows as it goes)
+    if (slots <= MAX_RESERVED) this.acc.reserve(slots)
   }
 
   private slot(t: number): number {
@@ -46,15 +54,33 @@ export class Buckets implements BucketSink {
     this.acc.add(this.slot(t), t, v)
   }
 
+  addRun(ts: ArrayLike<number>, values: ArrayLike<number>, from: number, to: number): void {
+    const every = this.every
+    if (!every) {
+      this.acc.addRun(0, ts, values, from, to)
+      return
+    }
+
+    // bucket by bucket: the points of one bucket are consecutive
+    for (let i = from; i < to; ) {
+      const slot = Math.floor((ts[i] - this.base) / every)
+      const next = this.base + (slot + 1) * every
+      let j = i + 1
+      while (j < to && ts[j] < next) j++
+      this.acc.addRun(slot, ts, values, i, j)
+      i = j
+    }
+  }
+
   addSummary(t: number, n: number, sum: number, min: number, max: number, firstTs: number, first: number, lastTs: number, last: number): void {
     this.acc.addSummary(this.slot(t), n, sum, min, max, firstTs, first, lastTs, last)
   }
 
-  /** [bucket time, value] for every bucket with a value, in time order. */
-  *results(): Generator<[number, number]> {
+  /** Calls `each` with the bucket time and value of every bucket with a value, in time order. */
+  results(each: (t: number, v: number) => void): void {
     for (let i = 0; i < this.acc.size; i++) {
       const v = this.acc.result(i)
-      if (v !== null) yield [this.every ? this.base + i * this.every : this.q.start, v]
+      if (v !== null) each(this.every ? this.base + i * this.every : this.q.start, v)
     }
   }
 }

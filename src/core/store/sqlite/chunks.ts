@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import {decodeChunk, decodeRollup, decodeRollupColumns, encodeChunk, encodeRollup, type Bucket, type BucketColumn, type BucketColumns} from '../codec.js'
+import {decodeChunk, DecodeScratch, decodeRollup, decodeRollupColumns, encodeChunk, encodeRollup, type Bucket, type BucketColumn, type BucketColumns} from '../codec.js'
 import {mergeRuns, type Run} from './merge.js'
 
 /** The per-chunk summary every chunk row carries (null for string chunks). */
@@ -24,6 +24,8 @@ export interface ChunkRow extends Summary {
 export interface ChunkCodec<V> {
   encode(ts: number[], values: V[], compress: boolean): Buffer
   decode(blob: Uint8Array): Run<V>
+  /** The same, as views of `scratch`'s buffers where the codec can (valid until the next decode into it): for a reader that copies what it keeps. */
+  decodeView?(blob: Uint8Array, scratch: DecodeScratch): {ts: ArrayLike<number>; values: ArrayLike<V>}
   summarize(values: V[]): Summary
 }
 
@@ -33,6 +35,7 @@ export const rawCodec: ChunkCodec<number | string> = {
     const d = decodeChunk(blob)
     return {ts: Array.from(d.ts), values: Array.isArray(d.values) ? d.values : Array.from(d.values)}
   },
+  decodeView: (blob, scratch) => decodeChunk(blob, scratch),
   summarize(values) {
     if (typeof values[0] === 'string') return {n: values.length, sum: null, min: null, max: null, first: null, last: null}
     let sum = 0
@@ -76,6 +79,7 @@ export const rollupCodec: ChunkCodec<Bucket> = {
 export class ChunkTable<V> {
   private readonly q: ReturnType<ChunkTable<V>['prepare']>
   private readonly items: string
+  private readonly scratch = new DecodeScratch()
 
   constructor(
     private readonly db: Database.Database,
@@ -138,7 +142,12 @@ export class ChunkTable<V> {
   }
 
   read(row: ChunkRow): Run<V> {
-    return this.codec.decode(this.q.data.get(row.rowid)!.data)
+    return this.codec.decode(this.blob(row))
+  }
+
+  /** A chunk's stored blob, for a reader that decodes it its own way. */
+  blob(row: ChunkRow): Buffer {
+    return this.q.data.get(row.rowid)!.data
   }
 
   /** Every (series, field) with a chunk touching [start, end). */
@@ -164,7 +173,8 @@ export class ChunkTable<V> {
   readRange(sid: number, fid: number, start: number, end: number): Run<V> {
     const out: Run<V> = {ts: [], values: []}
     for (const c of this.overlapping(sid, fid, start, end)) {
-      const run = this.read(c)
+      // copied out at once: decoded into the table's reusable buffers where the codec can
+      const run = this.codec.decodeView ? this.codec.decodeView(this.blob(c), this.scratch) : this.read(c)
       const inside = c.t_start >= start && c.t_end < end
       for (let i = 0; i < run.ts.length; i++) {
         if (inside || (run.ts[i] >= start && run.ts[i] < end)) {

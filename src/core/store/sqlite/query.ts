@@ -2,9 +2,10 @@ import {InputError} from '../../errors.js'
 import {matchesAll, type Matcher} from '../../model/matcher.js'
 import {fromNumber, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
-import {sortFrames} from '../frames.js'
+import {columnFrame, sortFrames} from '../frames.js'
 import {planBucketStart, UnalignedBucketsError, type Frame, type QueryOptions, type QueryPlan} from '../types.js'
 import type {Tier} from '../retention.js'
+import {decodeChunk, DecodeScratch} from '../codec.js'
 import type {Run} from './merge.js'
 import {anyInRange, Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
 import {compileSeriesSql, sqlString} from './series-sql.js'
@@ -18,6 +19,8 @@ import type {SqliteTiers} from './tiers.js'
 export class SqliteQueries extends StorePart {
   /** the running query's deadline check (querySync) */
   private checkDeadline: () => void = noDeadline
+  /** where chunks are decoded while they are accumulated (queries run one at a time, synchronously) */
+  private readonly scratch = new DecodeScratch()
 
   constructor(
     tables: StoreTables,
@@ -79,12 +82,7 @@ export class SqliteQueries extends StorePart {
       let run = this.tables.readRun(s.id, field.id, q.start, q.end)
       if (run.ts.length === 0) continue
       if (q.limit !== undefined && run.ts.length > q.limit) run = {ts: run.ts.slice(-q.limit), values: run.values.slice(-q.limit)}
-      frames.push({
-        name: q.measurement,
-        tags: s.tags,
-        columns: ['time', q.field],
-        rows: run.ts.map((t, i) => [t, typedValue(run.values[i], field.type)]),
-      })
+      frames.push(columnFrame(q.measurement, s.tags, ['time', q.field], run.ts, field.type === 'boolean' ? run.values.map((v) => typedValue(v, field.type)) : run.values))
     }
 
     return sortFrames(frames)
@@ -113,14 +111,16 @@ export class SqliteQueries extends StorePart {
     }
 
     const frames: Frame[] = []
+    // string fields only count, and first/last of strings would need the text itself
+    const noValue = field.type === 'string' && agg.fn !== 'count'
     for (const g of groups.values()) {
-      const rows: Frame['rows'] = []
-      for (const [t, v] of g.buckets.results()) {
-        // string fields only count, and first/last of strings would need the text itself
-        rows.push([t, field.type === 'string' && agg.fn !== 'count' ? null : v])
-      }
-
-      if (rows.length > 0) frames.push({name: q.measurement, tags: g.tags, columns: ['time', agg.fn], rows})
+      const ts: number[] = []
+      const values: Array<number | null> = []
+      g.buckets.results((t, v) => {
+        ts.push(t)
+        values.push(noValue ? null : v)
+      })
+      if (ts.length > 0) frames.push(columnFrame(q.measurement, g.tags, ['time', agg.fn], ts, values))
     }
 
     return sortFrames(frames)
@@ -154,12 +154,21 @@ export class SqliteQueries extends StorePart {
         continue
       }
 
-      const decoded = this.raw.read(c)
+      // decoded into the query's reusable buffers, read before the next chunk is
+      const {ts, values} = decodeChunk(this.raw.blob(c), this.scratch)
+      if (!overridden && typeof values[0] !== 'string') {
+        // the points in [start, end) at once (a chunk's times are sorted)
+        const from = inside ? 0 : lowerBound(ts, q.start)
+        const to = inside ? ts.length : lowerBound(ts, q.end)
+        sink.addRun(ts, values as Float64Array, from, to)
+        continue
+      }
+
       const headSet = overridden ? new Set(headTs) : undefined
-      for (let i = 0; i < decoded.ts.length; i++) {
-        const t = decoded.ts[i]
+      for (let i = 0; i < ts.length; i++) {
+        const t = ts[i]
         if (t < q.start || t >= q.end || headSet?.has(t)) continue
-        const v = decoded.values[i]
+        const v = values[i]
         sink.add(t, typeof v === 'number' ? v : 0)
       }
     }
@@ -323,6 +332,19 @@ export class SqliteQueries extends StorePart {
 // ------------------------------------------------------------------ helpers
 
 function noDeadline(): void {}
+
+/** The first index of the sorted `ts` with ts[i] >= t (ts.length when none). */
+function lowerBound(ts: ArrayLike<number>, t: number): number {
+  let lo = 0
+  let hi = ts.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (ts[mid] < t) lo = mid + 1
+    else hi = mid
+  }
+
+  return lo
+}
 
 function typedValue(v: number | string, type: FieldType): number | string | boolean {
   if (type === 'boolean') return v !== 0
