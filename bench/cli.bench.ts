@@ -215,7 +215,7 @@ const bench: Bench = {
         baseline: nodeBare,
         goal: '≤ 2× node -e 0 (#23)',
         met: queryRatio <= 2,
-        notes: `without a config file (the defaults npm run build wrote; the config schema is not built). ${breakdown(last, smallEnv, ctx.tmp)}`,
+        notes: `Without a config file (the defaults npm run build wrote apply; the config schema is not built): ${breakdown(last, smallEnv, ctx.tmp)}`,
       },
       {
         name: 'the same, with a small config file (store, one input, one receiver: validated through the zod schema)',
