@@ -8,7 +8,7 @@
 const {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {homedir} = require('node:os')
-const {dirname, join} = require('node:path')
+const {dirname, isAbsolute, join} = require('node:path')
 const vm = require('node:vm')
 
 /**
@@ -71,7 +71,7 @@ function loadBundle(root, argv) {
   // node's flags (which may set V8's) name the file too: runs with other flags have their own cache
   // instead of each refusing and rewriting the other's
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim()
-  const name = `${info.hash}-${commandKey(info.commands, argv)}${flags ? `-${fnv1a(flags)}` : ''}.v8`
+  const name = `${info.hash}-${commandKey(info.commands, argv)}${mayUseConfigFile(argv) ? '+config' : ''}${flags ? `-${fnv1a(flags)}` : ''}.v8`
   const dirs = [join(dir, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
   let cachedData
   for (const cacheDir of dirs) {
@@ -124,6 +124,21 @@ function commandKey(ids, argv) {
   }
 
   return '_'
+}
+
+/**
+ * Whether the run will likely validate a config file: where core/config/paths.ts's findConfigFile
+ * looks (--config, $MON_CONFIG, ./mon.yaml, $XDG_CONFIG_HOME/mon/config.yaml). Without one a command
+ * takes the defaults the build wrote and never builds the config schema (docs/startup.md), so it
+ * compiles other functions than with one: each keeps its own cache (a cache written without a file
+ * would leave a run with one compiling the whole schema, every time). A wrong guess costs time only.
+ */
+function mayUseConfigFile(argv) {
+  if (argv.some((a) => a === '-c' || a === '--config' || a.startsWith('--config=') || (a.startsWith('-c') && !a.startsWith('--')))) return true
+  const env = process.env
+  if (env.MON_CONFIG) return true
+  const xdg = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME || homedir(), '.config')
+  return existsSync(join(process.cwd(), 'mon.yaml')) || existsSync(join(xdg, 'mon', 'config.yaml'))
 }
 
 /** At exit: nothing here may throw (an exception in an exit listener would change the exit code). */

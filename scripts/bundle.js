@@ -178,11 +178,12 @@ module.exports = function bindings(name) {
 async function bundle(ids) {
   const lines = [
     "import oclif from '@oclif/core'", // the module's own exports object (it is CommonJS)
-    "import {config as zodConfig} from 'zod'",
     // zod compiles each object schema's parser with new Function on its first use: ~10 ms of a
     // short command's start for one config parse (long-running commands, which would keep it, do
-    // not run the bundle)
-    "if (!globalThis[Symbol.for('mon.longRunning')]) zodConfig({jitless: true})",
+    // not run the bundle). zod keeps its settings in globalThis.__zod_globalConfig, created if absent
+    // (zod/v4/core/core.js): set there, the setting needs no import of zod, which a command run
+    // without a config file may never load.
+    "if (!globalThis[Symbol.for('mon.longRunning')]) globalThis.__zod_globalConfig = Object.assign(globalThis.__zod_globalConfig ?? {}, {jitless: true})",
     'export {oclif}',
     'export const commands = {',
     ...ids.map((id) => `  ${JSON.stringify(id)}: () => import(${JSON.stringify(pathToFileURL(commandFile(id)).pathname)}),`),

@@ -88,8 +88,8 @@ describe('mon starts the same from the bundle, with or without its code cache, a
     const {hash} = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'info.json'), 'utf8')) as {hash: string}
     const r = await runMon(['store', 'info'], {env})
     assert.equal(r.code, 0, r.stderr)
-    // <bundle hash>-<command>[-<hash of node's flags>].v8
-    const name = new RegExp(`^${hash}-store\\.info(-[0-9a-f]+)?\\.v8$`)
+    // <bundle hash>-<command>[+config][-<hash of node's flags>].v8
+    const name = new RegExp(`^${hash}-store\\.info(\\+config)?(-[0-9a-f]+)?\\.v8$`)
     const where = [join(ROOT, 'dist', 'bundle', '.cache'), join(env.XDG_CACHE_HOME!, 'mon')]
     const files = where.flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : []))
     assert.ok(files.some((f) => name.test(f)), `no code cache ${name} in ${where.join(' or ')}`)

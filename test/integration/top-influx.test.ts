@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 import {openStore} from '../../src/core/store/open.js'
 import type {FullStore} from '../../src/core/store/types.js'
 import {runMon} from '../helpers/cli.js'

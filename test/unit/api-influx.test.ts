@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {chunkResults, influxCredentials, influxDatabases} from '../../src/core/daemon/api-influx.js'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 
 const creds = (authorization?: string, query = '') => influxCredentials({headers: authorization === undefined ? {} : {authorization}, query: new URLSearchParams(query)})
 const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`

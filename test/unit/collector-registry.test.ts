@@ -4,7 +4,7 @@ import {parse as parseYaml} from 'yaml'
 import {systemClock} from '../../src/core/clock.js'
 import {buildInputs, collectorContext, COLLECTORS, inputNames} from '../../src/core/collectors/registry.js'
 import type {CollectorDefinition} from '../../src/core/collectors/types.js'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 import {renderTemplate, SAMPLE_REQUIRED_ENV, sampleConfig} from '../../src/core/config/sample.js'
 import {silentLogger} from '../../src/core/log.js'
 

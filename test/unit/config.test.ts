@@ -6,6 +6,7 @@ import {after, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
 import {
   ConfigError,
+  defaultConfig,
   defaultConfigPath,
   didYouMean,
   findConfigFile,
@@ -23,6 +24,7 @@ import {
   SAMPLE_REQUIRED_ENV,
   secretValues,
 } from '../../src/core/config/index.js'
+import {builtDefaultConfig, builtDefaults} from '../../src/core/config/defaults.js'
 import {InputError, LocatedError} from '../../src/core/errors.js'
 
 const tmpRoots: string[] = []
@@ -338,6 +340,23 @@ describe('config defaults', () => {
     const fromEmpty = parseConfigText('# nothing\n', path.join(home, 'mon.yaml'), {HOME: home})
     assert.deepEqual(loaded.config, fromEmpty.config)
     assert.equal(loaded.config.store.type === 'sqlite' && loaded.config.store.path, path.join(home, '.local/share/mon/mon.db'))
+  })
+
+  it('without a file, the defaults the build wrote are what the schema gives, key for key and in order', async () => {
+    // loadConfig takes them from dist/src/core/config/defaults.json (scripts/config-defaults.js) and never builds the schema
+    assert.ok(builtDefaults(), 'npm run build writes dist/src/core/config/defaults.json')
+    const home = tempDir()
+    for (const env of [{HOME: home}, {HOME: home, MON_DATA_DIR: path.join(home, 'data')}, {HOME: home, XDG_DATA_HOME: path.join(home, 'xdg')}]) {
+      const fromBuild = builtDefaultConfig({env, cwd: home})!
+      const fromSchema = defaultConfig({env, cwd: home})
+      assert.deepEqual(fromBuild, fromSchema)
+      assert.equal(JSON.stringify(fromBuild), JSON.stringify(fromSchema)) // the order `mon config show` prints them in
+      assert.deepEqual(await loadConfig({env, cwd: home}), fromSchema)
+    }
+    // each call gets its own copy: a command that changes its config changes no one else's
+    const a = builtDefaultConfig({env: {HOME: home}, cwd: home})!
+    a.config.rules.files.push('x.yaml')
+    assert.deepEqual(builtDefaultConfig({env: {HOME: home}, cwd: home})!.config.rules.files, [])
   })
 
   it('per-input defaults inherit from agent and fill in list items', () => {

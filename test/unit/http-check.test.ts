@@ -6,7 +6,7 @@ import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {httpCheckOptions, httpCheckPoints, runHttpCheck, type HttpCheckOptions} from '../../src/core/collectors/http.js'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 import {ROOT} from '../helpers/cli.js'
 
 let server: Server

@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 import {dirname, join} from 'node:path'
 import {describe, it} from 'node:test'
 import {fileURLToPath, pathToFileURL} from 'node:url'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 import {ConfigError} from '../../src/core/config/problems.js'
 import {redactConfig} from '../../src/core/config/redact.js'
 import {CHANNELS, CHANNEL_TYPES} from '../../src/core/notify/channels/registry.js'
@@ -150,11 +150,11 @@ describe('notify config: import order', () => {
   // config/schema.ts and notify/config.ts once imported each other (import-cycles.test.ts now forbids
   // that); whichever a program loads first must still work.
   const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src')
-  const entries = ['core/notify/index.js', 'core/notify/channels/registry.js', 'core/notify/channels/ntfy.js', 'core/notify/config.js', 'core/config/schema.js', 'core/config/load.js', 'core/notify/deliver/dispatcher.js']
+  const entries = ['core/notify/index.js', 'core/notify/channels/registry.js', 'core/notify/channels/ntfy.js', 'core/notify/config.js', 'core/config/schema.js', 'core/config/load.js', 'core/config/parse.js', 'core/notify/deliver/dispatcher.js']
   for (const entry of entries) {
     it(`loading ${entry} first`, () => {
       const script = `await import(${JSON.stringify(pathToFileURL(join(dist, entry)).href)});
-const {parseConfigText} = await import(${JSON.stringify(pathToFileURL(join(dist, 'core/config/load.js')).href)});
+const {parseConfigText} = await import(${JSON.stringify(pathToFileURL(join(dist, 'core/config/parse.js')).href)});
 const l = parseConfigText('notify:\\n  receivers: [{name: r, ntfy_configs: [{topic: t}], opsgenie_configs: [{api_key: "\${K}"}]}]\\n  route: {receiver: r}\\n', 'mon.yaml', {K: 'key-1234'});
 console.log(l.config.notify.receivers[0].ntfy_configs[0].url)`
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8'})

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 import {compileInhibitRules, Inhibitor} from '../../src/core/notify/mute/inhibit.js'
 import {parseLabelSet} from '../../src/core/notify/labels.js'
 import {compileTimeInterval, timeIntervalContains, type TimeIntervalSpec} from '../../src/core/notify/mute/time-intervals.js'

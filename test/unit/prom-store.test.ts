@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 import {LocatedError} from '../../src/core/errors.js'
 import {apiTime, escapeRegex, metricName, parseSampleValue, seriesSelector, splitMetricName} from '../../src/core/store/prom/names.js'
 import {checkPromQLStore} from '../../src/core/store/prom/passthrough.js'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {connect} from 'node:net'
 import {describe, it} from 'node:test'
-import {parseConfigText} from '../../src/core/config/load.js'
+import {parseConfigText} from '../../src/core/config/parse.js'
 import {silentLogger} from '../../src/core/log.js'
 import {applyTemplate, compileTemplates, pickTemplate, StatsdAggregator, StatsdService, type StatsdOptions} from '../../src/core/collectors/statsd.js'
 import {udpDropsIn} from '../../src/core/collectors/packet-socket.js'

@@ -1,7 +1,8 @@
 /** The configuration system: discovery, loading, validation, interpolation, redaction, sample. */
 export {DURATION_EXAMPLES, SIZE_EXAMPLES, formatDuration, formatSize, parseDuration, parseSize, tryParseDuration, tryParseSize} from './duration.js'
 export {CONFIG_FILE_NAME, defaultConfigPath, defaultDataDir, expandPath, findConfigFile, resolveDataDir} from './paths.js'
-export {defaultConfig, loadConfig, parseConfigText, type LoadOptions, type LoadedConfig, type ParseOptions} from './load.js'
+export {loadConfig, type LoadOptions, type LoadedConfig} from './load.js'
+export {defaultConfig, parseConfigText, salvageDataDir, type ParseOptions} from './parse.js'
 export {ConfigError, didYouMean, editDistance, formatPath, formatProblem, type ConfigProblem} from './problems.js'
 export {interpolateString, InterpolationProblem, type InterpolatedString, type InterpolationOptions} from './interpolate.js'
 export {REDACTED, isSecretKey, redactConfig, redactString, redactUrls, secretValues} from './redact.js'

@@ -1,18 +1,15 @@
 import {readFile} from 'node:fs/promises'
-import path from 'node:path'
-import {LineCounter, isMap, parseDocument, type Document, type YAMLMap} from 'yaml'
 import {InputError} from '../errors.js'
-import {interpolateDocument, interpolateString} from './interpolate.js'
-import {expandPath, findConfigFile, resolveDataDir} from './paths.js'
-import {ConfigError, PositionFinder, TOO_DEEP, TOO_DEEP_HINT, describeValue, formatPath, genericIssueMessage, issuesToProblems, locateNode, yamlStructureProblems, type ConfigProblem} from './problems.js'
-import {literalSecretProblems} from '../notify/config.js'
-import {compileTemplates, type TemplateProblem} from '../notify/template/set.js'
-import {sourceOffsetOf} from '../alerting/yaml-offset.js'
-import {redactString} from './redact.js'
-import {monConfigSchema, type configShape, type MonConfig, type ParsedConfig} from './schema.js'
+import {findConfigFile} from './paths.js'
+import {displayName, type ConfigSection, type LoadedConfig} from './resolve.js'
+import {builtDefaultConfig} from './defaults.js'
 
-/** A top-level key of the config. */
-export type ConfigSection = keyof typeof configShape
+// Finding and reading the config. Validation (parse.ts, and with it the zod schema of every section,
+// input and channel) is imported only when there is a file to validate: without one, the defaults
+// `npm run build` wrote (defaults.ts) apply, so a command's start never builds the schema
+// (docs/startup.md).
+
+export type {ConfigSection, LoadedConfig} from './resolve.js'
 
 /**
  * What reading or writing the store needs. Commands that only touch the store pass these, so an
@@ -25,20 +22,6 @@ export const COLLECT_SECTIONS: readonly ConfigSection[] = [...STORE_SECTIONS, 'a
 
 /** What `mon alerts eval --once` (cron mode) uses: everything but the daemon's API (its token is the daemon's). */
 export const EVAL_ONCE_SECTIONS: readonly ConfigSection[] = [...STORE_SECTIONS, 'agent', 'inputs', 'spool', 'rules', 'notify']
-
-export interface LoadedConfig {
-  config: MonConfig
-  /** The file it came from; undefined when no file was found and the defaults apply. */
-  file?: string
-  /** Paths (keys, and list indices as decimal strings) of values that came from `${…}` interpolation. */
-  secretPaths: string[][]
-  /** Resolved data directory (same as config.data_dir). */
-  dataDir: string
-  /** The substituted env/file values themselves (e.g. the token inside `Bearer ${TOKEN}`). */
-  secretFragments?: string[]
-  /** Sections left at their defaults because a `${…}` in them did not resolve and the command does not use them. */
-  skippedSections?: string[]
-}
 
 export interface LoadOptions {
   /** An explicit config file (the --config flag). */
@@ -57,7 +40,8 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   const env = opts.env ?? process.env
   const cwd = opts.cwd ?? process.cwd()
   const file = findConfigFile(opts.path, env, cwd)
-  if (!file) return defaultConfig({env, cwd})
+  // without a file: the defaults as the build wrote them, else (a tsc-only build) through the schema
+  if (!file) return builtDefaultConfig({env, cwd}) ?? (await import('./parse.js')).defaultConfig({env, cwd})
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -65,179 +49,6 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
     const code = (err as NodeJS.ErrnoException).code
     throw new InputError(`cannot read config file ${file}: ${code === 'EACCES' ? 'permission denied' : (err as Error).message}`, {cause: err})
   }
+  const {parseConfigText} = await import('./parse.js')
   return parseConfigText(text, file, env, {cwd, label: displayName(file, cwd), sections: opts.sections})
-}
-
-/** The config with nothing but defaults (what `mon` runs with when there is no file). */
-export function defaultConfig(opts: {env?: NodeJS.ProcessEnv; cwd?: string; dataDir?: string} = {}): LoadedConfig {
-  const env = opts.env ?? process.env
-  const cwd = opts.cwd ?? process.cwd()
-  const parsed = monConfigSchema.parse(opts.dataDir === undefined ? {} : {data_dir: opts.dataDir})
-  return finish(parsed, {env, cwd, baseDir: cwd, secretPaths: [], secrets: []})
-}
-
-/**
- * The data dir a config file names, read as leniently as possible (a file that no longer loads may
- * still say where its daemon keeps its data); else MON_DATA_DIR or the default, as for a valid file.
- */
-export function salvageDataDir(text: string, file: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
-  const baseDir = path.dirname(path.resolve(cwd, file))
-  let dataDir: string | undefined
-  try {
-    const doc = parseDocument(text, {prettyErrors: false})
-    const value = isMap(doc.contents) ? doc.contents.get('data_dir') : undefined
-    if (typeof value === 'string') dataDir = interpolateString(value, {env, baseDir}).value
-  } catch {
-    // nothing to salvage: the fallbacks apply
-  }
-  return resolveDataDir({data_dir: dataDir}, env, baseDir, cwd)
-}
-
-export interface ParseOptions {
-  cwd?: string
-  /** How the file is named in messages (default: `file`). */
-  label?: string
-  sections?: readonly ConfigSection[]
-}
-
-/**
- * Parse, interpolate and validate config text. Synchronous (SIGHUP reload, tests). `file` is used
- * in messages and to resolve relative paths; names like `<stdin>` resolve against `cwd`.
- */
-export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env, opts: ParseOptions = {}): LoadedConfig {
-  const cwd = opts.cwd ?? process.cwd()
-  const baseDir = file.startsWith('<') ? cwd : path.dirname(path.resolve(cwd, file))
-  const lineCounter = new LineCounter()
-  const positions = new PositionFinder(opts.label ?? file, lineCounter)
-  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true, merge: true})
-
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e): ConfigProblem => {
-        const key = e.code === 'DUPLICATE_KEY' ? /^("(?:[^"\\]|\\.)*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] : undefined
-        // the YAML parser turns its own stack overflow into this error
-        if (e.code === 'RESOURCE_EXHAUSTION') return {position: positions.at(e.pos[0]), message: TOO_DEEP, hint: TOO_DEEP_HINT}
-        const message = key ? `duplicate key '${key.replace(/^["']|["']$/g, '')}'` : lowerFirst(e.message)
-        return {position: positions.at(e.pos[0]), message: `invalid YAML: ${message}`, hint: YAML_HINTS[e.code]}
-      }),
-    )
-  }
-  if (doc.contents !== null && !isMap(doc.contents)) {
-    const got = doc.contents.toJSON()
-    throw new ConfigError([{position: positions.of(doc.contents), message: `the config must be a map of options (key: value lines), got ${describeValue(got)}`}])
-  }
-
-  const structure = yamlStructureProblems(doc, positions)
-  if (structure.length > 0) throw new ConfigError(structure)
-
-  const interpolation = interpolateDocument(doc, text, positions, {env, baseDir})
-  // `x-…` anchors are used through aliases anywhere, so a problem there always counts.
-  const isUsed = (section: string | undefined) => !opts.sections || section === undefined || section.startsWith('x-') || opts.sections.includes(section as ConfigSection)
-  const fatal = interpolation.problems.filter((p) => isUsed(p.section))
-  if (fatal.length > 0) throw new ConfigError(fatal.map(({section: _, ...problem}) => problem))
-  const skippedSections = [...new Set(interpolation.problems.map((p) => p.section!))]
-  for (const section of skippedSections) (doc.contents as YAMLMap).delete(section)
-
-  let data: unknown
-  try {
-    data = doc.toJS({maxAliasCount: 1000}) ?? {}
-  } catch (err) {
-    throw new ConfigError([{position: positions.at(0), message: `invalid YAML: ${lowerFirst((err as Error).message)}`}])
-  }
-
-  // Top-level `x-…` keys are free-form (a place for YAML anchors), as in docker-compose files.
-  if (data && typeof data === 'object') {
-    for (const key of Object.keys(data)) if (key.startsWith('x-')) delete (data as Record<string, unknown>)[key]
-  }
-
-  const result = monConfigSchema.safeParse(data, {error: genericIssueMessage, reportInput: true})
-  if (!result.success) {
-    // a value from ${…} is never quoted (secretPaths); text elsewhere that repeats one is masked too
-    const problems = issuesToProblems(result.error.issues, {doc, positions, data, schema: monConfigSchema, secretPaths: interpolation.secretPaths})
-    const redacted = problems.map((p) => ({...p, message: redactString(p.message, interpolation.secrets)}))
-    throw new ConfigError(redacted.length > 0 ? redacted : [{position: positions.at(0), message: result.error.message}])
-  }
-  // Channel credentials (webhook URLs, tokens, passwords) must come from ${…}, never the file itself.
-  const literal = literalSecretProblems(result.data, interpolation.secretPaths, interpolation.secrets)
-  if (literal.length > 0) throw new ConfigError(literal.map((p) => ({position: positions.of(locateNode(doc, p.path).node), message: p.message, hint: p.hint})))
-  const finished = finish(result.data, {env, cwd, baseDir, secretPaths: interpolation.secretPaths, secrets: interpolation.secrets})
-  // Notification templates parse and name only fields, functions and templates that exist.
-  if (isUsed('notify')) {
-    const templates = compileTemplates(finished.config.notify)
-    if (templates.problems.length > 0) throw new ConfigError(templates.problems.map((p) => templateProblem(p, {doc, text, positions, cwd})))
-    // the files as checked are the files that run (and a reload compares them)
-    if (finished.config.notify.templates && templates.files.length > 0) finished.config.notify.templates.sources = templates.files
-  }
-  return {
-    ...finished,
-    file,
-    ...(skippedSections.length > 0 ? {skippedSections} : {}),
-  }
-}
-
-/** A template problem at its character: inside a YAML string of the config, or in a template file. */
-function templateProblem(p: TemplateProblem, ctx: {doc: Document; text: string; positions: PositionFinder; cwd: string}): ConfigProblem {
-  if (p.origin.kind === 'file') {
-    const before = p.text.slice(0, p.offset)
-    const line = before.split('\n').length
-    const col = p.offset - (before.lastIndexOf('\n') + 1) + 1
-    return {position: {file: displayName(p.origin.file, ctx.cwd), line, col}, message: p.message, hint: p.hint}
-  }
-  const node = locateNode(ctx.doc, p.origin.path).node
-  const offset = sourceOffsetOf(node, ctx.text, p.offset)
-  const position = offset === undefined ? ctx.positions.of(node) : ctx.positions.at(offset)
-  return {position, message: `${formatPath(p.origin.path)}: ${p.message}`, hint: p.hint}
-}
-
-const YAML_HINTS: Partial<Record<string, string>> = {
-  TAB_AS_INDENT: 'indent with spaces, not tabs',
-  BAD_INDENT: 'check the indentation of this line against the lines above',
-  MISSING_CHAR: 'a quote or bracket is not closed',
-  DUPLICATE_KEY: 'each option may appear once per section',
-  BLOCK_AS_IMPLICIT_KEY: 'a space is probably missing after a colon, or the indentation is off',
-  MULTILINE_IMPLICIT_KEY: 'a space is probably missing after a colon, or the indentation is off',
-}
-
-function lowerFirst(s: string): string {
-  return s.length > 1 && /^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s
-}
-
-/** `mon.yaml` for a file under cwd, the absolute path otherwise. */
-function displayName(file: string, cwd: string): string {
-  const rel = path.relative(cwd, file)
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file
-}
-
-/** Resolve what depends on where the file is: data_dir, the sqlite path, rule files, file_sd globs. */
-function finish(
-  parsed: ParsedConfig,
-  ctx: {env: NodeJS.ProcessEnv; cwd: string; baseDir: string; secretPaths: string[][]; secrets: string[]},
-): LoadedConfig {
-  const {env, cwd, baseDir} = ctx
-  const dataDir = resolveDataDir(parsed, env, baseDir, cwd)
-  const store =
-    parsed.store.type === 'sqlite'
-      ? {...parsed.store, path: parsed.store.path ? expandPath(parsed.store.path, baseDir, env) : path.join(dataDir, 'mon.db')}
-      : parsed.store
-  const config: MonConfig = {
-    ...parsed,
-    data_dir: dataDir,
-    store,
-    rules: {...parsed.rules, files: parsed.rules.files.map((f) => expandPath(f, baseDir, env))},
-    inputs: {
-      ...parsed.inputs,
-      prometheus: parsed.inputs.prometheus.map((p) => (p.file_sd ? {...p, file_sd: p.file_sd.map((f) => expandPath(f, baseDir, env))} : p)),
-      listener: withTlsPaths(parsed.inputs.listener, (f) => expandPath(f, baseDir, env)),
-    },
-    api: withTlsPaths(parsed.api, (f) => expandPath(f, baseDir, env)),
-    notify: parsed.notify.templates ? {...parsed.notify, templates: {...parsed.notify.templates, files: parsed.notify.templates.files.map((f) => expandPath(f, baseDir, env))}} : parsed.notify,
-  }
-  return {config, secretPaths: ctx.secretPaths, dataDir, secretFragments: [...new Set(ctx.secrets)]}
-}
-
-/** A server section with its TLS files relative to the config file. */
-function withTlsPaths<T extends {tls_cert?: string; tls_key?: string; tls_client_ca?: string}>(section: T, expand: (file: string) => string): T {
-  const out = {...section}
-  for (const key of ['tls_cert', 'tls_key', 'tls_client_ca'] as const) if (out[key]) out[key] = expand(out[key])
-  return out
 }

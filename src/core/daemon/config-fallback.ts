@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {defaultConfig, loadConfig, salvageDataDir, type LoadOptions, type LoadedConfig} from '../config/load.js'
+import {loadConfig, type LoadOptions, type LoadedConfig} from '../config/load.js'
 import {findConfigFile} from '../config/paths.js'
 import {ConfigError, formatProblem} from '../config/problems.js'
 import {daemonPidPath, readLock} from '../lock.js'
@@ -26,6 +26,7 @@ export async function loadConfigOrRunningDaemon(opts: LoadOptions = {}): Promise
     const cwd = opts.cwd ?? process.cwd()
     const file = findConfigFile(opts.path, env, cwd)
     if (!file) throw err
+    const {defaultConfig, salvageDataDir} = await import('../config/parse.js') // only here, as status.js below
     const dataDir = salvageDataDir(readFileSync(file, 'utf8'), file, env, cwd)
     const holder = readLock(daemonPidPath(dataDir))
     const {readStatusFile} = await import('./status.js') // only here: not on every command's start

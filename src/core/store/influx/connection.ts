@@ -1,6 +1,7 @@
 import {systemClock, type Clock} from '../../clock.js'
 import {parseDuration, parseSize} from '../../config/duration.js'
-import {isLoopbackHost, type InfluxStoreConfig} from '../../config/schema.js'
+import {isLoopbackHost} from '../../config/common.js'
+import type {InfluxStoreConfig} from '../../config/schema.js'
 import {EXIT_USAGE, InputError} from '../../errors.js'
 import {describeFailure, InfluxError, InfluxQueryError, isMissingDatabase, missingDatabase, type ServerContext} from './errors.js'
 import {realSleep, withRetry, type RetryEnv, type RetryEvent, type RetryPolicy} from '../../retry.js'
