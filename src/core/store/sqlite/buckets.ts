@@ -102,16 +102,21 @@ export function sortedRun(runs: Array<Run<number>>): Run<number> {
   return {ts: order.map((p) => p[0]), values: order.map((p) => p[1])}
 }
 
-/** Is any timestamp of the sorted array inside [lo, hi]? */
-export function anyInRange(sorted: number[], lo: number, hi: number): boolean {
-  if (sorted.length === 0) return false
-  let a = 0
-  let b = sorted.length
-  while (a < b) {
-    const mid = (a + b) >>> 1
-    if (sorted[mid] < lo) a = mid + 1
-    else b = mid
+/** The first index of the sorted `ts` with ts[i] >= t (ts.length when none). */
+export function lowerBound(ts: ArrayLike<number>, t: number): number {
+  let lo = 0
+  let hi = ts.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (ts[mid] < t) lo = mid + 1
+    else hi = mid
   }
 
+  return lo
+}
+
+/** Is any timestamp of the sorted array inside [lo, hi]? */
+export function anyInRange(sorted: number[], lo: number, hi: number): boolean {
+  const a = lowerBound(sorted, lo)
   return a < sorted.length && sorted[a] <= hi
 }

@@ -7,7 +7,7 @@ import {planBucketStart, UnalignedBucketsError, type Frame, type QueryOptions, t
 import type {Tier} from '../retention.js'
 import {decodeChunk, DecodeScratch} from '../codec.js'
 import type {Run} from './merge.js'
-import {anyInRange, Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
+import {anyInRange, Buckets, lowerBound, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
 import {compileSeriesSql, sqlString} from './series-sql.js'
 import {StorePart, type FieldRow, type SeriesRow, type StoreTables} from './tables.js'
 import type {SqliteTiers} from './tiers.js'
@@ -332,19 +332,6 @@ export class SqliteQueries extends StorePart {
 // ------------------------------------------------------------------ helpers
 
 function noDeadline(): void {}
-
-/** The first index of the sorted `ts` with ts[i] >= t (ts.length when none). */
-function lowerBound(ts: ArrayLike<number>, t: number): number {
-  let lo = 0
-  let hi = ts.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (ts[mid] < t) lo = mid + 1
-    else hi = mid
-  }
-
-  return lo
-}
 
 function typedValue(v: number | string, type: FieldType): number | string | boolean {
   if (type === 'boolean') return v !== 0
