@@ -15,7 +15,7 @@ import {parseLineProtocol} from '../model/line-protocol/index.js'
 import type {Point} from '../model/point.js'
 import {nextDelay, type RetryPolicy} from '../retry.js'
 import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'
-import type {Store} from '../store/types.js'
+import type {Store, WriteOutcome} from '../store/types.js'
 import type {Spool, SpoolBatch, SpoolPrecision} from './spool.js'
 
 /**
@@ -28,6 +28,20 @@ export interface LineProtocolSink {
 
 export function acceptsLineProtocol(store: Store): store is Store & LineProtocolSink {
   return typeof (store as Partial<LineProtocolSink>).writeLineProtocol === 'function'
+}
+
+/**
+ * Optional store capability: read spooled line protocol itself, when it can do so faster than
+ * through points (the embedded store's columnar fast path, src/core/store/sqlite/write.ts
+ * writeColumns). Undefined means "not this batch" (a shape or a case it leaves to the exact path)
+ * with nothing written: the writer then gives it parsed points, as to any store.
+ */
+export interface SpooledLinesSink {
+  writeSpooledLines(payloads: readonly Buffer[], precision: SpoolPrecision): Promise<WriteOutcome | undefined>
+}
+
+export function acceptsSpooledLines(store: Store): store is Store & SpooledLinesSink {
+  return typeof (store as Partial<SpooledLinesSink>).writeSpooledLines === 'function'
 }
 
 /**
@@ -318,8 +332,8 @@ export interface BatchOutcome {
 }
 
 /**
- * One batch into the store: the text as it is when the store takes line protocol, else parsed
- * points. Throws when the store took none of it; a partial write comes back as an outcome whose
+ * One batch into the store: the text as it is when the store takes line protocol, the bytes when
+ * it reads them itself (and says it could), else parsed points. Throws when the store took none of it; a partial write comes back as an outcome whose
  * refused points are attributed to the inputs they came from.
  */
 export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = silentLogger): Promise<BatchOutcome> {
@@ -355,6 +369,13 @@ export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = 
       outcome.reason = errorMessage(err)
     }
     return outcome
+  }
+  if (acceptsSpooledLines(store)) {
+    const written = await store.writeSpooledLines(batch.records.map((r) => r.payload), batch.precision)
+    if (written) {
+      outcome.merged = written.merged
+      return outcome
+    }
   }
   const points: Point[] = []
   /** index of the record each point came from */
