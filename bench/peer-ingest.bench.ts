@@ -58,7 +58,8 @@ function bodies(measurement: string, count = BATCHES): Buffer[] {
 }
 
 async function monWritten(api: string): Promise<number> {
-  const text = await (await fetch(`${api}/metrics`)).text()
+  // a kept-alive connection the daemon closed as idle (while the other side ran) fails once: ask again
+  const text = await (await fetch(`${api}/metrics`).catch(() => fetch(`${api}/metrics`))).text()
   const m = /^mon_store_written_points_total (\S+)$/m.exec(text)
   if (!m) throw new Error(`mon daemon at ${api} has no mon_store_written_points_total on /metrics`)
   return Number(m[1])

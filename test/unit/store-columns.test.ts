@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {join} from 'node:path'
 import {parseLineColumns, parseLineProtocol, type Precision} from '../../src/core/model/line-protocol/index.js'
-import {seriesKey, type Point} from '../../src/core/model/point.js'
+import {fieldType, numericValue, seriesKey, type Point} from '../../src/core/model/point.js'
 import type {SpoolBatch} from '../../src/core/pipeline/spool.js'
 import {writeBatch} from '../../src/core/pipeline/writer.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
@@ -19,11 +19,11 @@ function runsOfPoints(points: Point[]): Map<string, Array<[number, number]>> {
   const out = new Map<string, Array<[number, number]>>()
   for (const p of points) {
     for (const [name, v] of Object.entries(p.fields)) {
-      assert.equal(typeof v, 'number', `the fast path answered for a ${typeof v} field`)
-      const k = seriesKey(p.measurement, p.tags) + '\0' + name
+      assert.ok(typeof v === 'number' || typeof v === 'bigint', `the fast path answered for a ${typeof v} field`)
+      const k = seriesKey(p.measurement, p.tags) + '\0' + name + '\0' + fieldType(v)
       let run = out.get(k)
       if (!run) out.set(k, (run = []))
-      run.push([p.ts, v as number])
+      run.push([p.ts, numericValue(v)!])
     }
   }
   return out
@@ -35,7 +35,7 @@ function runsOfColumns(body: string, precision: Precision): Map<string, Array<[n
   const out = new Map<string, Array<[number, number]>>()
   for (const s of cols.series) {
     s.fields.forEach((name, f) => {
-      const k = seriesKey(s.measurement, s.tags) + '\0' + name
+      const k = seriesKey(s.measurement, s.tags) + '\0' + name + '\0' + s.types[f]
       assert.ok(!out.has(k), 'one series field twice (another spelling of a series) in this corpus')
       const run = s.runs[f]!
       out.set(
@@ -81,6 +81,8 @@ describe('parseLineColumns', () => {
       '',
       'mem used=123456789012345678,free=0.1234567890123456789 -1700000000001',
       'mem used=-0,free=-0.0 0',
+      'disk used=12i,free=-3i,inodes=0i,zero=-0i,big=999999999999999i 1700000000000',
+      'disk used=13i,free=-4i,inodes=007i,zero=0i,big=-999999999999999i 1700000000001',
       'cpu,cpu=cpu1,host=a usage_user=7 00012',
       'cpu,host=a,cpu=cpu0 usage_idle=5 1700000000200',
     ].join('\n') + '\n'
@@ -95,8 +97,14 @@ describe('parseLineColumns', () => {
 
   it('leaves every other shape to the exact parser', () => {
     const other = [
-      'm v=1i 1', // integer
       'm v=1u 1', // unsigned
+      'm v=1.5i 1', // not an integer
+      'm v=1e3i 1',
+      'm v=i 1',
+      'm v=-i 1',
+      'm v=1i2 1',
+      'm v=1234567890123456i 1', // a long integer: the exact path checks its range
+      'm v=1i 1\nm v=2 2', // one field, two types
       'm v=t 1', // boolean
       'm v="x" 1', // string
       'm v=1e3 1', // exponent
@@ -150,7 +158,7 @@ describe('parseLineColumns', () => {
       // mostly good lines with one random piece spliced in, so both answers come up
       const lines: string[] = []
       for (let l = 0; l < 3; l++) {
-        let line = `${pick(['m', 'cpu', 'm,t=a', 'cpu,host=a,cpu=b'])} ${pick(['v', 'x', 'usage'])}=${pick(['1', '-2.5', '.5', '3.', '123456789012345678', '0'])}${pick(['', ',w=7'])} ${pick(['1', '-1', '1700000000123456789', '0', '007'])}`
+        let line = `${pick(['m', 'cpu', 'm,t=a', 'cpu,host=a,cpu=b'])} ${pick(['v', 'x', 'usage'])}=${pick(['1', '-2.5', '.5', '3.', '123456789012345678', '0', '5i', '-0i'])}${pick(['', ',w=7', ',n=3i'])} ${pick(['1', '-1', '1700000000123456789', '0', '007'])}`
         if (next() < 0.3) {
           const at = Math.floor(next() * (line.length + 1))
           line = line.slice(0, at) + pick(pieces) + line.slice(at)
@@ -209,7 +217,7 @@ function cpuBody(t0: number, lines: number, series = 10, m = 'cpu'): string {
   for (let i = 0; i < lines; i++) {
     const s = i % series
     const k = Math.floor(i / series)
-    out += `${m},host=h${s % 5},cpu=cpu${Math.floor(s / 5)} usage_user=${(k * 7 + s) % 100}.${s},usage_idle=${100 - ((k * 7 + s) % 100)} ${t0 + k * 1000}\n`
+    out += `${m},host=h${s % 5},cpu=cpu${Math.floor(s / 5)} usage_user=${(k * 7 + s) % 100}.${s},usage_idle=${100 - ((k * 7 + s) % 100)},ticks=${k * 13 - 40}i ${t0 + k * 1000}\n`
   }
   return out
 }
@@ -243,7 +251,7 @@ describe('the embedded store, fast path against exact path', () => {
     assert.ok(contents(fast).chunks.length > 10)
     assert.deepEqual(contents(fast), contents(slow))
     const merged = await writeBatch(fast, batchOf([cpuBody(t0 + 800_000, 100) + cpuBody(t0 + 800_000, 100)]))
-    assert.equal(merged.merged, 200)
+    assert.equal(merged.merged, 300) // 100 lines × 3 fields written twice
     await fast.close()
     await slow.close()
   })
@@ -252,6 +260,8 @@ describe('the embedded store, fast path against exact path', () => {
     const t0 = 1_700_000_000_000
     const cases: Array<{name: string; before: string; body: string[]; retention?: boolean}> = [
       {name: 'a field stored with another type', before: `m,t=a v="s" ${t0}\n`, body: [`m,t=a v=1 ${t0 + 1}\nm,t=b v=2 ${t0 + 2}\n`, `m,t=c w=3 ${t0 + 3}\n`]},
+      {name: 'an integer field stored as float', before: `m,t=a v=1.5 ${t0}\n`, body: [`m,t=a v=1i ${t0 + 1}\nm,t=b v=2i ${t0 + 2}\n`, `m,t=c w=3i ${t0 + 3}\n`]},
+      {name: 'a new field, two types across series', before: '', body: [`m,t=a v=1i ${t0 + 1}\nm,t=b v=2 ${t0 + 2}\n`]},
       {name: 'a bad line', before: '', body: [`m v=1 ${t0}\n`, `m v=oops ${t0 + 1}\nm v=3 ${t0 + 2}\n`]},
       {name: 'tags in two orders (one series, two spellings)', before: '', body: [`m,a=1,b=2 v=1 ${t0}\nm,b=2,a=1 v=2 ${t0}\nm,a=1,b=2 v=3 ${t0 + 1}\n`]},
       {name: 'beyond raw retention', before: `m v=1 ${t0}\n`, body: [`m v=1 ${t0 - 10 * 86_400_000}\nm v=2 ${t0 + 5}\n`], retention: true},

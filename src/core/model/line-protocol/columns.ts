@@ -5,9 +5,10 @@
  * the store looks a series id up once per distinct series of a batch, not once per line.
  *
  * It takes only the common shape, where it is sure to read what parseLineProtocol reads: ASCII,
- * no escapes or quotes, float fields only, a timestamp on every line, single spaces, `\n` line
- * ends. Anything else — a string, integer or boolean field, an escape, a comment, a bad line, a
- * duplicate tag or field key, an exponent — makes it answer undefined, and the caller parses the
+ * no escapes or quotes, float and integer fields (integers of up to 15 digits), a timestamp on
+ * every line, single spaces, `\n` line ends. Anything else — a string, unsigned or boolean field,
+ * an escape, a comment, a bad line, a duplicate tag or field key, an exponent, a field with two
+ * types — makes it answer undefined, and the caller parses the
  * body the exact way (which also says what is wrong where). A test holds the two to the same runs.
  */
 import type {Tags} from '../point.js'
@@ -20,6 +21,8 @@ export interface ColumnSeries {
   readonly measurement: string
   readonly tags: Tags
   readonly fields: string[]
+  /** per field: `float`, or `integer` for `…i` values (one type per field of a batch) */
+  readonly types: Array<'float' | 'integer'>
   readonly runs: Array<{ts: number[]; values: number[]}>
   /** the earliest timestamp of any of its lines */
   minTs: number
@@ -107,7 +110,9 @@ export function parseLineColumns(payloads: readonly Uint8Array[], precision: Pre
           c = b[++pos]!
         }
         let frac = 0
+        let dot = false
         if (c === 46) {
+          dot = true
           c = b[++pos]!
           while (c >= 48 && c <= 57) {
             mantissa = mantissa * 10 + (c - 48)
@@ -115,9 +120,20 @@ export function parseLineColumns(payloads: readonly Uint8Array[], precision: Pre
             c = b[++pos]!
           }
         }
+        // an integer (`12i`) of up to 15 digits is exact as a double; longer ones the exact path checks
+        const integer = c === 105 && !dot && digits > 0 && digits <= 15
+        if (integer) c = b[++pos]!
         if (digits + frac === 0 || (c !== 44 && c !== 32)) return undefined
+        const type = integer ? 'integer' : 'float'
+        const known = s.types[index]
+        if (known !== type) {
+          if (known !== undefined) return undefined // one field, two types in a batch: the exact path says which
+          s.types[index] = type
+        }
         let v: number
-        if (digits + frac <= 15) {
+        if (integer) {
+          v = negative ? 0 - mantissa : mantissa // as Number(BigInt): -0i is 0
+        } else if (digits + frac <= 15) {
           // mantissa and 10^k are exact doubles: the quotient is the correctly rounded value (parse.ts)
           v = frac === 0 ? mantissa : mantissa / POW10[frac]!
           if (negative) v = -v
@@ -168,7 +184,7 @@ function newSeries(key: string, tagsAt: number): ColumnSeries | undefined {
       tags[k] = pair.slice(eq + 1)
     }
   }
-  return {key, measurement, tags, fields: [], runs: [], minTs: Number.POSITIVE_INFINITY, stamp: []}
+  return {key, measurement, tags, fields: [], types: [], runs: [], minTs: Number.POSITIVE_INFINITY, stamp: []}
 }
 
 /** The index of the field named by bytes [from, to) in `s`, added when new; compares bytes, makes no string on a hit. */

@@ -119,7 +119,7 @@ export class SqliteWrites extends StorePart {
    * The fast path of {@link write} for line protocol the model's `parseLineColumns` read: runs per
    * series field, a series id looked up once per distinct series. Undefined, with nothing written,
    * when the batch needs the exact path's judgement — a point beyond raw retention, a field stored
-   * with another type, two spellings of one series (tags in another order) — so partial writes say
+   * (or written in this batch) with another type, two spellings of one series (tags in another order) — so partial writes say
    * exactly what {@link write} says. Otherwise the same rows as writing the parsed points.
    */
   writeColumns(cols: LineColumns): WriteOutcome | undefined {
@@ -131,11 +131,19 @@ export class SqliteWrites extends StorePart {
         this.checkOtherWriters()
         const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value ?? Number.NEGATIVE_INFINITY)
         // every check before anything is created, as groupPoints does
+        const types = new Map<string, string>()
         for (const s of cols.series) {
           if (s.minTs < horizon) return
-          for (const name of s.fields) {
+          for (let f = 0; f < s.fields.length; f++) {
+            const name = s.fields[f]!
+            const type = s.types[f]!
             const existing = this.existingField(s.measurement, name)
-            if (existing && existing.type !== 'float') return
+            if (existing && existing.type !== type) return
+            // a field new to the store written with two types in this batch: groupPoints picks the first
+            const key = s.measurement + '\0' + name
+            const seen = types.get(key)
+            if (seen === undefined) types.set(key, type)
+            else if (seen !== type) return
           }
         }
         const sids = new Array<number>(cols.series.length)
@@ -157,7 +165,7 @@ export class SqliteWrites extends StorePart {
         for (let i = 0; i < cols.series.length; i++) {
           const s = cols.series[i]!
           for (let f = 0; f < s.fields.length; f++) {
-            const field = this.fieldFor(s.measurement, s.fields[f]!, 'float', added)
+            const field = this.fieldFor(s.measurement, s.fields[f]!, s.types[f]!, added)
             const run = s.runs[f]!
             merged += run.ts.length - this.writeGroup(sids[i]!, field.id, run, lowest)
           }
