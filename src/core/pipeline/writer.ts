@@ -45,6 +45,14 @@ export function acceptsSpooledLines(store: Store): store is Store & SpooledLines
 }
 
 /**
+ * A store that reads spooled bytes itself builds no point per line, so the writer gives it up to
+ * this many times `batchSize` points a write (when that much waits in the spool): its cost per
+ * write is per series field (one chunk row each), and 4× fewer writes of the same points took
+ * ~30% less CPU per point in the peer-ingest bench (2.84 → 2.13 µs per line).
+ */
+export const SPOOLED_LINES_BATCH_FACTOR = 4
+
+/**
  * Optional store capability: take a spool batch whole, records as they are (the cluster's
  * forwarder, src/core/cluster/forward.ts: each record becomes one stream message whose id is
  * derived from it). Resolves once every record is durably taken; throws to have it retried.
@@ -139,6 +147,8 @@ export class Writer {
   private running?: Promise<void>
   private stopAc = new AbortController()
   private changeWaiters: Array<() => void> = []
+  /** the store reads spooled bytes itself ({@link SPOOLED_LINES_BATCH_FACTOR}); known once it is open */
+  private readsSpooledLines = false
   private readonly s: WriterStats = {batches: 0, points: 0, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}}
 
   constructor(opts: WriterOptions) {
@@ -227,7 +237,7 @@ export class Writer {
       }
       let batch: SpoolBatch | undefined
       try {
-        batch = await this.opts.spool.readBatch(this.opts.batchSize)
+        batch = await this.opts.spool.readBatch(this.opts.batchSize * (this.readsSpooledLines ? SPOOLED_LINES_BATCH_FACTOR : 1))
       } catch (err) {
         this.opts.log.error('cannot read the spool', {error: errorMessage(err)})
         await sleep(this.opts.timer, 1000, signal).catch(() => {})
@@ -256,7 +266,10 @@ export class Writer {
     if (!this.store) {
       const src = this.storeSource
       this.store = typeof src === 'function' ? src() : Promise.resolve(src)
-      this.store.catch(() => (this.store = undefined))
+      this.store.then(
+        (store) => (this.readsSpooledLines = acceptsSpooledLines(store)),
+        () => (this.store = undefined),
+      )
     }
     return this.store
   }
