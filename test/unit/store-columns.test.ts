@@ -95,6 +95,19 @@ describe('parseLineColumns', () => {
     assert.ok(assertSame('m v=1 -1500001\nm v=2 -1000000\nm v=3 9223372036854775806\n', 'ns'))
   })
 
+  it('keeps apart series whose series parts hash the same (found by bytes, chained)', () => {
+    // m,t=3vlf and m,t=kpdh have the same 32-bit FNV-1a hash
+    const body = 'm,t=3vlf v=1 1\nm,t=kpdh v=2 2\nm,t=3vlf v=3 3\nm,t=kpdh v=4 4\n'
+    assert.ok(assertSame(body, 'ms'))
+    assert.deepEqual(
+      parseLineColumns([Buffer.from(body)], 'ms')!.series.map((s) => [s.key, s.runs[0]!.values]),
+      [
+        ['m,t=3vlf', [1, 3]],
+        ['m,t=kpdh', [2, 4]],
+      ],
+    )
+  })
+
   it('leaves every other shape to the exact parser', () => {
     const other = [
       'm v=1u 1', // unsigned

@@ -28,6 +28,8 @@ export interface ColumnSeries {
   minTs: number
   /** line number (in the batch) that last set each field: a repeated key in a line is not taken */
   readonly stamp: number[]
+  /** another series whose series part hashed the same */
+  next?: ColumnSeries
 }
 
 export interface LineColumns {
@@ -50,7 +52,8 @@ const MAX_NAME = Math.min(4096, MAX_KEY_BYTES >> 2)
  */
 export function parseLineColumns(payloads: readonly Uint8Array[], precision: Precision): LineColumns | undefined {
   const info = precisionTable(precision)
-  const bySeries = new Map<string, ColumnSeries>()
+  /** by the hash of the series part; colliding ones chained through `next` */
+  const bySeries = new Map<number, ColumnSeries>()
   const series: ColumnSeries[] = []
   let lines = 0
   // a line's fields until its timestamp is read (reused: no arrays per line)
@@ -71,18 +74,22 @@ export function parseLineColumns(payloads: readonly Uint8Array[], precision: Pre
       // series part: measurement[,key=value…] up to the first space
       const start = pos
       let tagsAt = -1
+      let hash = 0x811c9dc5 // FNV-1a of the series part: found again without making a string of it
       while (NAME[c] === 1 || c === 44 || c === 61) {
         if (c === 44 && tagsAt < 0) tagsAt = pos
+        hash = Math.imul(hash ^ c, 16_777_619)
         c = b[++pos]!
       }
       if (c !== 32 || pos === start || pos - start > MAX_NAME || tagsAt === start) return undefined
-      const key = latin1.toString('latin1', start, pos)
-      let s = bySeries.get(key)
+      const first = bySeries.get(hash)
+      let s = first
+      while (s !== undefined && !sameBytes(s.key, b, start, pos)) s = s.next
       if (s === undefined) {
-        const made = newSeries(key, tagsAt < 0 ? -1 : tagsAt - start)
+        const made = newSeries(latin1.toString('latin1', start, pos), tagsAt < 0 ? -1 : tagsAt - start)
         if (!made) return undefined
         s = made
-        bySeries.set(key, s)
+        s.next = first
+        bySeries.set(hash, s)
         series.push(s)
       }
       pos++
@@ -184,7 +191,14 @@ function newSeries(key: string, tagsAt: number): ColumnSeries | undefined {
       tags[k] = pair.slice(eq + 1)
     }
   }
-  return {key, measurement, tags, fields: [], types: [], runs: [], minTs: Number.POSITIVE_INFINITY, stamp: []}
+  return {key, measurement, tags, fields: [], types: [], runs: [], minTs: Number.POSITIVE_INFINITY, stamp: [], next: undefined}
+}
+
+/** Whether the bytes [from, to) of `b` spell `key` (latin1). */
+function sameBytes(key: string, b: Uint8Array, from: number, to: number): boolean {
+  if (key.length !== to - from) return false
+  for (let k = 0; k < key.length; k++) if (key.charCodeAt(k) !== b[from + k]) return false
+  return true
 }
 
 /** The index of the field named by bytes [from, to) in `s`, added when new; compares bytes, makes no string on a hit. */
