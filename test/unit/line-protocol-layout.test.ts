@@ -3,7 +3,7 @@ import {it} from 'node:test'
 import * as lineProtocol from '../../src/core/model/line-protocol/index.js'
 import {NAME_SPECIAL, precisionTable} from '../../src/core/model/line-protocol/common.js'
 
-it('line-protocol/index.ts exports the public API of the former single file, nothing internal', () => {
+it('line-protocol/index.ts exports the public API of the former single file (and the store fast path), nothing internal', () => {
   assert.deepEqual(Object.keys(lineProtocol).sort(), [
     'MAX_KEY_BYTES',
     'MAX_STRING_FIELD_BYTES',
@@ -11,6 +11,7 @@ it('line-protocol/index.ts exports the public API of the former single file, not
     'checkAsciiLineProtocol',
     'checkAsciiLineProtocolParts',
     'formatLineError',
+    'parseLineColumns',
     'parseLineProtocol',
     'parsePrecision',
     'serializePoint',

@@ -177,6 +177,36 @@ describe('writer', () => {
     await w.stop()
   })
 
+  it('a store that reads spooled lines itself gets the bytes, up to 4× batch_size a write; when it declines a batch, the points', async () => {
+    const seen: number[] = []
+    let decline = false
+    const store = Object.assign(new ScriptedStore(), {
+      async writeSpooledLines(payloads: readonly Buffer[]): Promise<{merged: number} | undefined> {
+        if (decline) return undefined
+        seen.push(payloads.reduce((n, p) => n + p.toString().split('\n').filter(Boolean).length, 0))
+        return {merged: 2}
+      },
+    })
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 100})
+    // a first batch opens the store; then a backlog of 10 records of 100 points each
+    await append(100)
+    w.start()
+    await until(() => spool.backlog().records === 0)
+    await w.stop()
+    for (let i = 0; i < 10; i++) await append(100)
+    w.start()
+    await until(() => spool.backlog().records === 0)
+    assert.deepEqual(seen, [100, 400, 400, 200])
+    assert.equal(store.written.length, 0)
+    assert.equal(w.stats().points, 1100)
+    assert.equal(w.stats().mergedPoints, 8)
+    decline = true
+    await append(3)
+    await until(() => store.written.length === 3)
+    assert.equal(w.stats().points, 1103)
+    await w.stop()
+  })
+
   it('stop leaves unwritten batches in the spool for the next run', async () => {
     const store = new ScriptedStore()
     store.failures = [new Error('down')]

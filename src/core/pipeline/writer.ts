@@ -15,7 +15,7 @@ import {parseLineProtocol} from '../model/line-protocol/index.js'
 import type {Point} from '../model/point.js'
 import {nextDelay, type RetryPolicy} from '../retry.js'
 import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'
-import type {Store} from '../store/types.js'
+import type {Store, WriteOutcome} from '../store/types.js'
 import type {Spool, SpoolBatch, SpoolPrecision} from './spool.js'
 
 /**
@@ -29,6 +29,28 @@ export interface LineProtocolSink {
 export function acceptsLineProtocol(store: Store): store is Store & LineProtocolSink {
   return typeof (store as Partial<LineProtocolSink>).writeLineProtocol === 'function'
 }
+
+/**
+ * Optional store capability: read spooled line protocol itself, when it can do so faster than
+ * through points (the embedded store's columnar fast path, src/core/store/sqlite/write.ts
+ * writeColumns). Undefined means "not this batch" (a shape or a case it leaves to the exact path)
+ * with nothing written: the writer then gives it parsed points, as to any store.
+ */
+export interface SpooledLinesSink {
+  writeSpooledLines(payloads: readonly Buffer[], precision: SpoolPrecision): Promise<WriteOutcome | undefined>
+}
+
+export function acceptsSpooledLines(store: Store): store is Store & SpooledLinesSink {
+  return typeof (store as Partial<SpooledLinesSink>).writeSpooledLines === 'function'
+}
+
+/**
+ * A store that reads spooled bytes itself builds no point per line, so the writer gives it up to
+ * this many times `batchSize` points a write (when that much waits in the spool): its cost per
+ * write is per series field (one chunk row each), and 4× fewer writes of the same points took
+ * ~30% less CPU per point in the peer-ingest bench (2.84 → 2.13 µs per line).
+ */
+export const SPOOLED_LINES_BATCH_FACTOR = 4
 
 /**
  * Optional store capability: take a spool batch whole, records as they are (the cluster's
@@ -125,6 +147,8 @@ export class Writer {
   private running?: Promise<void>
   private stopAc = new AbortController()
   private changeWaiters: Array<() => void> = []
+  /** the store reads spooled bytes itself ({@link SPOOLED_LINES_BATCH_FACTOR}); known once it is open */
+  private readsSpooledLines = false
   private readonly s: WriterStats = {batches: 0, points: 0, errors: 0, rejected: 0, rejectedPoints: 0, mergedPoints: 0, storeUp: true, writtenByInput: {}, latency: {count: 0, sumMs: 0, maxMs: 0}}
 
   constructor(opts: WriterOptions) {
@@ -213,7 +237,7 @@ export class Writer {
       }
       let batch: SpoolBatch | undefined
       try {
-        batch = await this.opts.spool.readBatch(this.opts.batchSize)
+        batch = await this.opts.spool.readBatch(this.opts.batchSize * (this.readsSpooledLines ? SPOOLED_LINES_BATCH_FACTOR : 1))
       } catch (err) {
         this.opts.log.error('cannot read the spool', {error: errorMessage(err)})
         await sleep(this.opts.timer, 1000, signal).catch(() => {})
@@ -242,7 +266,10 @@ export class Writer {
     if (!this.store) {
       const src = this.storeSource
       this.store = typeof src === 'function' ? src() : Promise.resolve(src)
-      this.store.catch(() => (this.store = undefined))
+      this.store.then(
+        (store) => (this.readsSpooledLines = acceptsSpooledLines(store)),
+        () => (this.store = undefined),
+      )
     }
     return this.store
   }
@@ -318,8 +345,8 @@ export interface BatchOutcome {
 }
 
 /**
- * One batch into the store: the text as it is when the store takes line protocol, else parsed
- * points. Throws when the store took none of it; a partial write comes back as an outcome whose
+ * One batch into the store: the text as it is when the store takes line protocol, the bytes when
+ * it reads them itself (and says it could), else parsed points. Throws when the store took none of it; a partial write comes back as an outcome whose
  * refused points are attributed to the inputs they came from.
  */
 export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = silentLogger): Promise<BatchOutcome> {
@@ -355,6 +382,13 @@ export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = 
       outcome.reason = errorMessage(err)
     }
     return outcome
+  }
+  if (acceptsSpooledLines(store)) {
+    const written = await store.writeSpooledLines(batch.records.map((r) => r.payload), batch.precision)
+    if (written) {
+      outcome.merged = written.merged
+      return outcome
+    }
   }
   const points: Point[] = []
   /** index of the record each point came from */

@@ -6,10 +6,11 @@
  * `parseLineProtocol` builds points; `validateLineProtocol` gives the same verdict (the same
  * errors, the same entries kept) without building anything, for callers that keep the text as it
  * came; `checkAsciiLineProtocol` is its fast path on bytes for an ASCII body with no bad entry.
- * `serializePoint(s)` and `PointSerializer` write points.
+ * `serializePoint(s)` and `PointSerializer` write points. `parseLineColumns` is the embedded store's
+ * fast path: the common shape of body straight into runs per series field (undefined otherwise).
  *
  * Files: common.ts (types, limits, precisions, character classes), parse.ts (text), bytes.ts
- * (the ASCII fast path), serialize.ts, escape.ts. Import from this index.
+ * (the ASCII fast path), columns.ts (the store's fast path), serialize.ts, escape.ts. Import from this index.
  *
  * Behaviour and error messages follow InfluxDB's own parser (influxdata/influxdb `models/points.go`,
  * the 1.x/2.x write path, which Telegraf's output is made for). Where we differ it is on purpose
@@ -50,4 +51,5 @@
 export {formatLineError, MAX_KEY_BYTES, MAX_STRING_FIELD_BYTES, parsePrecision, type LineError, type ParseOptions, type ParseResult, type Precision, type ValidateOptions, type ValidateResult} from './common.js'
 export {parseLineProtocol, validateLineProtocol} from './parse.js'
 export {checkAsciiLineProtocol, checkAsciiLineProtocolParts, type AsciiCheck} from './bytes.js'
+export {parseLineColumns, type ColumnSeries, type LineColumns} from './columns.js'
 export {PointSerializer, serializePoint, serializePoints} from './serialize.js'

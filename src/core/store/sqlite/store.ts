@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
 import {systemClock, type Clock} from '../../clock.js'
 import {compileLinearRegex} from '../../model/matcher.js'
+import {parseLineColumns, type Precision} from '../../model/line-protocol/index.js'
 import type {Point} from '../../model/point.js'
 import type {CompactStats, Compactable, FieldInfo, FullStore, Frame, Maintainable, MaintenanceReport, TierRouting, QueryOptions, QueryPlan, StoreInfo, WriteOutcome} from '../types.js'
 import {retentionPolicy, type RetentionPolicy, type TierChoice} from '../retention.js'
@@ -63,6 +64,16 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
 
   async write(points: Point[]): Promise<WriteOutcome> {
     return this.writes.write(points)
+  }
+
+  /**
+   * Spooled line protocol straight into the store, without a Point per line (the writer's
+   * SpooledLinesSink): undefined, with nothing written, when the body or the batch is not of the
+   * fast path's shape (parseLineColumns, SqliteWrites.writeColumns) — then the writer sends points.
+   */
+  async writeSpooledLines(payloads: readonly Buffer[], precision: Precision): Promise<WriteOutcome | undefined> {
+    const cols = parseLineColumns(payloads, precision)
+    return cols && this.writes.writeColumns(cols)
   }
 
   /** One batch in one transaction; what it leaves out and why: SqliteWrites.writeSync (write.ts). */

@@ -43,6 +43,9 @@ export function prepareStatements(db: Database.Database) {
     dirtyOverlapping: db.prepare<[number, number, number, number, number], {t_from: number; t_to: number}>(
       'SELECT t_from, t_to FROM rollup_dirty WHERE tier = ? AND series_id = ? AND field_id = ? AND t_to > ? AND t_from < ? ORDER BY t_from',
     ),
+    lastChunkEnd: db.prepare<[number, number], {t_end: number}>('SELECT t_end FROM chunks WHERE series_id = ? AND field_id = ? ORDER BY t_start DESC LIMIT 1'),
+    lastHeadTs: db.prepare<[number, number], {ts: number}>('SELECT ts FROM head WHERE series_id = ? AND field_id = ? ORDER BY ts DESC LIMIT 1'),
+    dataVersion: db.prepare('PRAGMA data_version'),
     getMeta: db.prepare<[string], {value: string}>('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
   }

@@ -1,4 +1,5 @@
 import {InputError, PartialWriteError} from '../../errors.js'
+import type {LineColumns} from '../../model/line-protocol/index.js'
 import {fieldType, numericValue, seriesKey, type FieldType, type Point, type Tags} from '../../model/point.js'
 import type {WriteOutcome} from '../types.js'
 import {rollupTiers} from '../retention.js'
@@ -18,6 +19,9 @@ function typeConflict(name: string, measurement: string, type: FieldType, existi
   return `field type conflict: input field "${name}" on measurement "${measurement}" is type ${type}, already exists as type ${existing}`
 }
 
+/** Thrown inside {@link SqliteWrites.writeColumns}' transaction to roll it back and take the exact path. */
+const FALL_BACK = Symbol('fall back to the exact write path')
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
 interface Group {
@@ -29,7 +33,16 @@ interface Group {
 /** The write path of a SqliteStore: checks points, assigns series and field ids, fills head rows and chunks. */
 export class SqliteWrites extends StorePart {
   private readonly seriesIds = new SeriesIndex<number>()
+  /** series part as written in line protocol (parseLineColumns' key) → series id */
+  private readonly rawSeriesIds = new Map<string, number>()
   private readonly fields = new FieldIndex<FieldRow>()
+  /**
+   * Per series field (sid × 2^21 + fid): no point it holds is later than this (an upper bound:
+   * pruning and compaction only lower the truth). Only this connection's writes raise it; another
+   * connection's commit clears it ({@link checkOtherWriters}).
+   */
+  private readonly lastTs = new Map<number, number>()
+  private dataVersion = -1
 
   constructor(
     tables: StoreTables,
@@ -78,6 +91,7 @@ export class SqliteWrites extends StorePart {
     const added = {ids: false}
     try {
       this.db.transaction(() => {
+        this.checkOtherWriters()
         const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value ?? Number.NEGATIVE_INFINITY)
         const {groups, rejected, beyondRetention} = this.groupPoints(points, horizon, added)
         if (rejected.length > 0) result.rejected = rejected
@@ -86,27 +100,142 @@ export class SqliteWrites extends StorePart {
         const lowest = this.tiers.lowestWatermark()
         let merged = 0
         for (const g of groups.values()) {
-          const run = normalizeRun(g.run)
-          merged += g.run.ts.length - run.ts.length
-          result.written += run.ts.length
-          if (run.ts.length >= this.directMin) this.writeRun(g.sid, g.fid, run)
-          else for (let i = 0; i < run.ts.length; i++) this.stmt.upsertHead.run(g.sid, g.fid, run.ts[i], run.values[i])
-          if (lowest !== undefined && run.ts[0] < lowest) this.markDirty(g.sid, g.fid, run.ts[0], run.ts[run.ts.length - 1])
+          const n = this.writeGroup(g.sid, g.fid, g.run, lowest)
+          merged += g.run.ts.length - n
+          result.written += n
         }
         if (merged > 0) result.merged = merged
       })()
     } catch (error) {
-      // ids cached inside the rolled-back transaction do not exist; the caches refill from the tables
-      if (added.ids) {
-        this.seriesIds.clear()
-        this.fields.clear()
-      }
-
+      this.rolledBack(added)
       throw error
     }
 
     this.tiers.maybeCompact()
     return result
+  }
+
+  /**
+   * The fast path of {@link write} for line protocol the model's `parseLineColumns` read: runs per
+   * series field, a series id looked up once per distinct series. Undefined, with nothing written,
+   * when the batch needs the exact path's judgement — a point beyond raw retention, a field stored
+   * (or written in this batch) with another type, two spellings of one series (tags in another order) — so partial writes say
+   * exactly what {@link write} says. Otherwise the same rows as writing the parsed points.
+   */
+  writeColumns(cols: LineColumns): WriteOutcome | undefined {
+    if (cols.series.length === 0) return {merged: 0}
+    const added = {ids: false}
+    let outcome: WriteOutcome | undefined
+    try {
+      this.db.transaction(() => {
+        this.checkOtherWriters()
+        const horizon = Number(this.stmt.getMeta.get('pruned_before:raw')?.value ?? Number.NEGATIVE_INFINITY)
+        // every check before anything is created, as groupPoints does
+        const types = new Map<string, string>()
+        for (const s of cols.series) {
+          if (s.minTs < horizon) return
+          for (let f = 0; f < s.fields.length; f++) {
+            const name = s.fields[f]!
+            const type = s.types[f]!
+            const existing = this.existingField(s.measurement, name)
+            if (existing && existing.type !== type) return
+            // a field new to the store written with two types in this batch: groupPoints picks the first
+            const key = s.measurement + '\0' + name
+            const seen = types.get(key)
+            if (seen === undefined) types.set(key, type)
+            else if (seen !== type) return
+          }
+        }
+        const sids = new Array<number>(cols.series.length)
+        const seen = new Set<number>()
+        for (let i = 0; i < cols.series.length; i++) {
+          const s = cols.series[i]!
+          let sid = this.rawSeriesIds.get(s.key)
+          if (sid === undefined) {
+            sid = this.seriesIdFor(s.measurement, s.tags, added)
+            this.rawSeriesIds.set(s.key, sid)
+          }
+          // one series written two ways: its lines' order across both decides merges; the exact path keeps it
+          if (seen.has(sid)) throw FALL_BACK
+          seen.add(sid)
+          sids[i] = sid
+        }
+        const lowest = this.tiers.lowestWatermark()
+        let merged = 0
+        for (let i = 0; i < cols.series.length; i++) {
+          const s = cols.series[i]!
+          for (let f = 0; f < s.fields.length; f++) {
+            const field = this.fieldFor(s.measurement, s.fields[f]!, s.types[f]!, added)
+            const run = s.runs[f]!
+            merged += run.ts.length - this.writeGroup(sids[i]!, field.id, run, lowest)
+          }
+        }
+        outcome = {merged}
+      })()
+    } catch (error) {
+      this.rolledBack(added)
+      if (error === FALL_BACK) return undefined
+      throw error
+    }
+
+    if (outcome) this.tiers.maybeCompact()
+    return outcome
+  }
+
+  /**
+   * Writes one series field's run (in write order) and returns how many values it kept (a repeated
+   * timestamp keeps the later value). A run wholly after what the series field holds — nearly every
+   * write of a live source — becomes a chunk without looking for chunks or head rows it overlaps.
+   */
+  private writeGroup(sid: number, fid: number, written: Run, lowest: number | undefined): number {
+    const run = normalizeRun(written)
+    const n = run.ts.length
+    const first = run.ts[0] as number
+    const last = run.ts[n - 1] as number
+    const key = sid * 2_097_152 + fid
+    let end = this.lastTs.get(key)
+    if (n >= this.directMin) {
+      if (end !== undefined && first > end) this.raw.insert(sid, fid, run)
+      else {
+        end ??= this.storedEnd(sid, fid)
+        this.writeRun(sid, fid, run)
+      }
+    } else {
+      end ??= this.storedEnd(sid, fid)
+      for (let i = 0; i < n; i++) this.stmt.upsertHead.run(sid, fid, run.ts[i], run.values[i])
+    }
+    this.lastTs.set(key, end === undefined || last > end ? last : end)
+    if (lowest !== undefined && first < lowest) this.markDirty(sid, fid, first, last)
+    return n
+  }
+
+  /** The latest timestamp one series field holds (chunks or head rows), -Infinity when none. */
+  private storedEnd(sid: number, fid: number): number {
+    const chunk = this.stmt.lastChunkEnd.get(sid, fid)?.t_end
+    const head = this.stmt.lastHeadTs.get(sid, fid)?.ts
+    return Math.max(chunk ?? Number.NEGATIVE_INFINITY, head ?? Number.NEGATIVE_INFINITY)
+  }
+
+  /**
+   * Another connection (another process's write, `mon store repair`) committed since this one last
+   * looked: what {@link lastTs} knows may be stale. SQLite's data_version changes exactly then.
+   */
+  private checkOtherWriters(): void {
+    const v = this.stmt.dataVersion.get() as {data_version: number}
+    if (v.data_version !== this.dataVersion) {
+      this.dataVersion = v.data_version
+      this.lastTs.clear()
+    }
+  }
+
+  /** After a rolled-back transaction: ids cached inside it do not exist, nor what it wrote; the caches refill from the tables. */
+  private rolledBack(added: {ids: boolean}): void {
+    this.lastTs.clear()
+    if (added.ids) {
+      this.seriesIds.clear()
+      this.rawSeriesIds.clear()
+      this.fields.clear()
+    }
   }
 
   /**
