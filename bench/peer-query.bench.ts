@@ -13,7 +13,7 @@
  *   step 60; influxd `SELECT mean(usage_user) FROM cpu WHERE time >= … AND time <= … GROUP BY
  *   time(1m), host` on /query.
  *
- * Each is the median of ctx.reps runs after three warm-up runs, the sides taking turns. VictoriaMetrics runs
+ * Each is the median of at least 25 runs (MIN_TIMED) after 20 warm-up runs, the sides taking turns. VictoriaMetrics runs
  * with its result cache off (-search.disableCache, as test/helpers/servers.ts starts it), so every
  * run computes. mon's answers must equal VictoriaMetrics' (same series, same timestamps, values
  * within 1e-9 relative; both windows are (t − d, t]) and influxd must return all 10 series, else the
@@ -115,8 +115,15 @@ async function startMonDaemon(dir: string): Promise<{proc: ChildProcess; api: st
   return {proc, api: (JSON.parse(readFileSync(statusFile, 'utf8')) as {api: {url: string}}).api.url, log: () => log}
 }
 
-/** Warm-up runs of each side before the timed ones: a server answers the same dashboards again and again. */
-const WARMUP = 3
+/**
+ * Warm-up runs of each side before the timed ones: a server answers the same dashboards again and
+ * again, so what counts is its steady state. Three were not enough for mon: its daemon turns V8's
+ * optimizing compiler on at the first query, and the range query's spread ran 18–38 ms while the
+ * hot loops were still being optimized.
+ */
+const WARMUP = 20
+/** Timed runs of each side (at least; MON_BENCH_REPS more): one query takes milliseconds, five samples of it say little. */
+const MIN_TIMED = 25
 
 /** Times `fn` (ms, wall) `reps` times after {@link WARMUP} warm-up runs; `sides` take turns within each repetition. */
 async function timeAll(reps: number, sides: Record<string, () => Promise<unknown>>): Promise<Record<string, Stats>> {
@@ -180,9 +187,9 @@ const bench: Bench = {
       }
 
       ctx.progress('timing the 24 h mean by host')
-      const a = await timeAll(ctx.reps, instant)
+      const a = await timeAll(Math.max(ctx.reps, MIN_TIMED), instant)
       ctx.progress('timing the 1 m range over 24 h')
-      const b = await timeAll(ctx.reps, range)
+      const b = await timeAll(Math.max(ctx.reps, MIN_TIMED), range)
 
       const vmName = (q: string) => `VictoriaMetrics ${q} (cache off)`
       const results: BenchResult[] = []
@@ -196,7 +203,7 @@ const bench: Bench = {
       }
       results[0]!.notes = `Wall time from the request until the JSON is parsed, all three on loopback in the same run. ${checks.join('. ')}.`
       results[2]!.notes =
-        "mon's range query: the store answers the pushed-down 1-min means (each host's 8,640 points in two chunks, decoded into buffers reused from chunk to chunk and added to their 1-min buckets a run at a time), and the evaluator computes `avg by (host)` for all 1,441 steps at once, column by column (groups formed once, not per step; bit for bit the step-by-step answer), the API writing the JSON from those columns. Measured on a real `mon daemon` (its CPU from /proc, 100 requests after 10, back to back with the previous build on the same store): ~16 ms CPU a request, ~47–50 ms before. Profiled in process, what is left: about a fifth formatting 14,400 floats as Go does (String(v), the shortest digits that read back the same), about a fifth building and sending the 0.5 MB of JSON, a tenth garbage collection, under a tenth decoding and bucketing. The daemon turns V8's optimizing compiler on when it first serves a query (lean.js has it off for an idle daemon): its first range requests after start take ~250 and ~90 ms of CPU before the hot loops are optimized (the instant runs and the three warm-up runs come first). VictoriaMetrics computes the rollup per series in one pass over its compressed blocks, in Go, its result cache off; mon caches nothing either (it decodes every chunk at every request)."
+        "mon's range query: the store answers the pushed-down 1-min means (each host's 8,640 points in two chunks, decoded into buffers reused from chunk to chunk and added to their 1-min buckets a run at a time), and the evaluator computes `avg by (host)` for all 1,441 steps at once, column by column (groups formed once, not per step; bit for bit the step-by-step answer), the API writing the JSON from those columns. Measured on a real `mon daemon` (its CPU from /proc, 100 requests after 10, back to back with the previous build on the same store): ~16 ms CPU a request, ~47–50 ms before. Profiled in process, what is left: about a fifth formatting 14,400 floats as Go does (String(v), the shortest digits that read back the same), about a fifth building and sending the 0.5 MB of JSON, a tenth garbage collection, under a tenth decoding and bucketing. The daemon turns V8's optimizing compiler on when it first serves a query (lean.js has it off for an idle daemon): its first range requests after start take ~250 and ~90 ms of CPU before the hot loops are optimized (the instant runs and the 20 warm-up runs come first). VictoriaMetrics computes the rollup per series in one pass over its compressed blocks, in Go, its result cache off; mon caches nothing either (it decodes every chunk at every request)."
       return results
     } finally {
       if (mon && mon.proc.exitCode === null) {
