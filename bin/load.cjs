@@ -55,37 +55,33 @@ function loadBundle(root, argv) {
 
   // the bundle's import() calls (oclif loading plugins' commands and our unbundled ones) come here:
   // code compiled by vm.Script cannot import() itself (scripts/bundle.js)
-  globalThis[Symbol.for('mon.import')] ??= (specifier) => import(specifier)
   const module = new Module(file, null)
   module.filename = file
   module.paths = Module._nodeModulePaths(dir)
   Module._cache[file] = module
   // (long-running commands do not come here, bin/run.js; were they to, bin/lean.js's V8 flags, which
   // they change while running (src/core/runtime.ts), would make V8 refuse each cache they wrote)
-  if (process.env.MON_CODE_CACHE === '0' || globalThis[Symbol.for('mon.longRunning')]) {
-    module._compile(source, file)
-    module.loaded = true
-    return module.exports
-  }
-
+  const useCache = process.env.MON_CODE_CACHE !== '0' && !globalThis[Symbol.for('mon.longRunning')]
   // node's flags (which may set V8's) name the file too: runs with other flags have their own cache
   // instead of each refusing and rewriting the other's
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim()
-  const name = `${info.hash}-${commandKey(info.commands, argv)}${mayUseConfigFile(argv) ? '+config' : ''}${flags ? `-${fnv1a(flags)}` : ''}.v8`
-  const dirs = [join(dir, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')]
-  let cachedData
-  for (const cacheDir of dirs) {
-    try {
-      cachedData = readFileSync(join(cacheDir, name))
-      break
-    } catch {}
+  const caches = useCache && {
+    dirs: [join(dir, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')],
+    suffix: flags ? `-${fnv1a(flags)}` : '',
+    // the caches of this build: those of other builds are deleted when a cache is written
+    live: [info.hash, ...Object.values(info.packages ?? {}).map((p) => p.hash)],
   }
-
-  const script = new vm.Script(Module.wrap(source), {filename: file, cachedData})
-  if (cachedData === undefined || script.cachedDataRejected) {
-    // at exit, so the cache holds every function this command compiled, not just the top level
-    process.once('exit', () => writeCache(dirs, name, script))
-  }
+  // the packages bundled on their own (dist/bundle/pkg/), loaded on the bundle's first require() of each
+  const packages = packageLoader(dir, info, caches, Module.createRequire(file))
+  globalThis[Symbol.for('mon.package')] = packages
+  // an import() of one of those gives what node's import() of a CommonJS module would: its exports as
+  // named exports, and as `default`
+  globalThis[Symbol.for('mon.import')] = (specifier) =>
+    Object.hasOwn(info.packages ?? {}, packageName(specifier)) ? Promise.resolve().then(() => ({...packages(specifier), default: packages(specifier)})) : import(specifier)
+  // a run that validated a config file and kept the result (src/core/config/validated.ts) compiled
+  // the schema, which the next runs will not: its cache is left to the next run
+  const keep = () => !globalThis[Symbol.for('mon.configValidated')]
+  const script = compile(file, source, caches && `${info.hash}-${commandKey(info.commands, argv)}${mayUseConfigFile(argv) ? '+config' : ''}`, caches, keep)
 
   // oclif checks at load that node satisfies the engines of its own package.json, which it finds
   // next to its files: in the bundle it would look in dist/ and find none. The check costs a semver
@@ -101,6 +97,67 @@ function loadBundle(root, argv) {
 
   module.loaded = true
   return module.exports
+}
+
+/**
+ * `source` (a CommonJS file's) compiled from the code cache `name` when there is one that V8 takes;
+ * without one, a cache is written at exit, so it holds every function this run compiled, not just
+ * the top level. Without `caches` (MON_CODE_CACHE=0), compiled as require() would.
+ */
+function compile(file, source, name, caches, keep = () => true) {
+  if (!caches) return new vm.Script(Module.wrap(source), {filename: file})
+  name += `${caches.suffix}.v8`
+  let cachedData
+  for (const cacheDir of caches.dirs) {
+    try {
+      cachedData = readFileSync(join(cacheDir, name))
+      break
+    } catch {}
+  }
+
+  const script = new vm.Script(Module.wrap(source), {filename: file, cachedData})
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // at exit, so the cache holds every function this command compiled, not just the top level
+    process.once('exit', () => keep() && writeCache(caches, name, script))
+  }
+
+  return script
+}
+
+/**
+ * What the bundle's require() of one of the packages bundled on their own gives (scripts/bundle.js):
+ * the package's file, dist/bundle/pkg/<name>.js, is loaded on the first require() of the package —
+ * the way require() would, from one code cache per package — and its exports hold what require()
+ * gives for each specifier the bundle uses. A package the build did not list is required from
+ * node_modules.
+ */
+function packageLoader(dir, info, caches, fallback) {
+  const loaded = new Map()
+  return (specifier) => {
+    const name = packageName(specifier)
+    const pkg = info.packages?.[name]
+    if (pkg === undefined) return fallback(specifier)
+    let exports = loaded.get(name)
+    if (exports === undefined) {
+      const file = join(dir, pkg.file)
+      const module = new Module(file, null)
+      module.filename = file
+      module.paths = Module._nodeModulePaths(dirname(file))
+      Module._cache[file] = module
+      const script = compile(file, readFileSync(file, 'latin1'), caches && `${pkg.hash}-pkg-${name.replace('/', '+')}`, caches)
+      script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file))
+      module.loaded = true
+      exports = module.exports
+      loaded.set(name, exports)
+    }
+
+    return exports[specifier]
+  }
+}
+
+/** `zod` for `zod/v4/core`, `@scope/name` for `@scope/name/sub`. */
+function packageName(specifier) {
+  return specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]
 }
 
 function fnv1a(text) {
@@ -142,7 +199,7 @@ function mayUseConfigFile(argv) {
 }
 
 /** At exit: nothing here may throw (an exception in an exit listener would change the exit code). */
-function writeCache(dirs, name, script) {
+function writeCache(caches, name, script) {
   let data
   try {
     data = script.createCachedData()
@@ -150,8 +207,7 @@ function writeCache(dirs, name, script) {
     return
   }
 
-  const hash = name.slice(0, name.indexOf('-') + 1)
-  for (const dir of dirs) {
+  for (const dir of caches.dirs) {
     const tmp = join(dir, `.${name}.${process.pid}.tmp`)
     try {
       mkdirSync(dir, {recursive: true})
@@ -166,8 +222,8 @@ function writeCache(dirs, name, script) {
     }
 
     try {
-      // caches of earlier builds are dead weight
-      for (const old of readdirSync(dir)) if (old.endsWith('.v8') && !old.startsWith(hash)) rmSync(join(dir, old), {force: true})
+      // caches of earlier builds (of the bundle and of each package file) are dead weight
+      for (const old of readdirSync(dir)) if (old.endsWith('.v8') && !caches.live.includes(old.slice(0, old.indexOf('-')))) rmSync(join(dir, old), {force: true})
     } catch {}
 
     return

@@ -27,6 +27,15 @@ const infoFile = join(outdir, 'info.json')
 const external = ['better-sqlite3/package.json', 'blessed', 'blessed-contrib', 'ink', 'react', 'react/*', 'yoga-layout', 'typescript', 'ts-node', 'tsx']
 // Of those, the ones `require()` cannot load: a command that imports them statically stays unbundled.
 const esmOnly = new Set(['ink', 'yoga-layout'])
+// Big packages only some runs need: each is bundled into a file of its own, dist/bundle/pkg/<name>.js,
+// which bin/load.cjs loads (with its own code cache) when the main bundle first requires it. Every
+// start reads the whole main bundle and V8 keeps a stub of each of its functions, used or not: with
+// these in it, `mon query` read 3.3 MB and deserialized a 1.2 MB code cache, half of it the stubs.
+// zod (the config schema: only when a config file is validated), yaml (config and rule files), nats
+// (cluster mode), nodemailer (email), the InfluxDB client.
+const PACKAGES = ['zod', 'yaml', 'nats', 'nodemailer', '@influxdata/influxdb-client']
+const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0])
+const pkgdir = join(outdir, 'pkg')
 
 const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
 const commandFile = (id) => join(root, ...manifest.commands[id].relativePath)
@@ -50,6 +59,7 @@ const importMetaUrl = {
 // The helpers of the rewrites below (after the build).
 const BANNER = `var __monLong = globalThis[Symbol.for("mon.longRunning")];
 var __mimp = (specifier) => globalThis[Symbol.for("mon.import")](specifier);
+var __mpkg_ = (specifier) => globalThis[Symbol.for("mon.package")](specifier);
 var __monLoads = new WeakMap();
 function __monProxy(load, esm) {
   const own = (k) => esm && k === "default";
@@ -175,6 +185,40 @@ module.exports = function bindings(name) {
   },
 }
 
+// oclif reads its manifest (and stats files) through fs/promises, and node's fs/promises loads a
+// dozen modules of its own (readline's Interface for FileHandle.readLines, streams, …): oclif's
+// util/fs.js gets the same calls from node:fs's callback API, which every start has loaded already.
+// (fs/promises itself is among the built-ins loaded on first use, below.)
+const oclifFs = {
+  name: 'oclif-fs-callbacks',
+  setup(b) {
+    b.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\]util[/\\]fs\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const from = 'const promises_1 = require("node:fs/promises");'
+      if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${from}`)
+      const to = `const promises_1 = {
+    stat: (p) => new Promise((resolve, reject) => node_fs_1.stat(p, (e, s) => (e ? reject(e) : resolve(s)))),
+    readFile: (p, o) => new Promise((resolve, reject) => node_fs_1.readFile(p, o, (e, d) => (e ? reject(e) : resolve(d)))),
+};`
+      return {contents: source.replace(from, to), loader: 'js'}
+    })
+  },
+}
+
+// lilconfig (oclif's read-pjson imports it) takes fs.promises.readFile when loaded, which loads node's
+// fs/promises: it gets a function that takes it when called (oclif calls it only without a pjson).
+const lilconfigFs = {
+  name: 'lilconfig-lazy-fs-promises',
+  setup(b) {
+    b.onLoad({filter: /[/\\]lilconfig[/\\]src[/\\]index\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const from = 'const fsReadFileAsync = fs.promises.readFile;'
+      if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${from}`)
+      return {contents: source.replace(from, 'const fsReadFileAsync = (...a) => fs.promises.readFile(...a);'), loader: 'js'}
+    })
+  },
+}
+
 async function bundle(ids) {
   const lines = [
     "import oclif from '@oclif/core'", // the module's own exports object (it is CommonJS)
@@ -197,8 +241,8 @@ async function bundle(ids) {
     format: 'cjs',
     target: 'node20',
     outfile,
-    external,
-    plugins: [importMetaUrl, wslUtils, oclifDebug, oclifSort, sqliteBindings],
+    external: [...external, ...PACKAGES.flatMap((p) => [p, `${p}/*`])],
+    plugins: [importMetaUrl, wslUtils, oclifDebug, oclifSort, oclifFs, lilconfigFs, sqliteBindings],
     banner: {js: BANNER},
     metafile: true,
     legalComments: 'none',
@@ -242,9 +286,51 @@ writeFileSync(join(outdir, 'package.json'), '{"type": "commonjs"}\n')
 let ids = Object.keys(manifest.commands).filter((id) => manifest.commands[id].relativePath)
 const first = await bundle(ids)
 const left = reachesEsmOnly(first.metafile, ids)
+let last = first
 if (left.length > 0) {
   ids = ids.filter((id) => !left.includes(id))
-  await bundle(ids)
+  last = await bundle(ids)
+}
+
+/** Each package of PACKAGES the main bundle imports → the specifiers it imports (`zod`, `zod/v4/core`). */
+function packageImports(metafile) {
+  const specs = new Map()
+  for (const input of Object.values(metafile.inputs)) {
+    for (const imp of input.imports ?? []) {
+      if (!imp.external || !PACKAGES.includes(packageOf(imp.path))) continue
+      if (!['require-call', 'import-statement', 'dynamic-import'].includes(imp.kind)) throw new Error(`${imp.path} is imported by ${imp.kind}: bin/load.cjs serves require() and import() only`)
+      const name = packageOf(imp.path)
+      specs.set(name, new Set([...(specs.get(name) ?? []), imp.path]))
+    }
+  }
+  return specs
+}
+
+/**
+ * One package of PACKAGES into dist/bundle/pkg/<file>.js: its exports are an object of what
+ * require() gives for each specifier the main bundle uses, all from one copy of the package. The
+ * other packages it imports are left to bin/load.cjs as well, so each exists once.
+ */
+async function bundlePackage(name, specs) {
+  const file = join(pkgdir, `${name.replace('/', '+')}.js`)
+  const lines = ['module.exports = {', ...[...specs].sort().map((spec) => `  ${JSON.stringify(spec)}: require(${JSON.stringify(spec)}),`), '}']
+  await build({
+    stdin: {contents: lines.join('\n'), resolveDir: root, sourcefile: `${name}-entry.cjs`, loader: 'js'},
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: file,
+    external: [...external, ...PACKAGES.filter((p) => p !== name).flatMap((p) => [p, `${p}/*`])],
+    banner: {js: BANNER},
+    legalComments: 'none',
+    minifyWhitespace: true,
+    sourcemap: 'linked',
+    charset: 'ascii',
+    logLevel: 'warning',
+  })
+  return file
 }
 
 // Rewrites of esbuild's output, each the same length as what it replaces so dist/bundle/mon.js.map stays
@@ -258,24 +344,39 @@ if (left.length > 0) {
 //   __toESM, which copies every export at once) gets one that answers `default` with the module.
 //   (Long-running commands do not run the bundle, bin/run.js; were they to, they would get the
 //   modules themselves: no indirection on hot paths.)
-let text = readFileSync(outfile, 'utf8')
-for (const name of ['__mimp', '__mlz__', '__mlzE_']) if (text.split(name).length > 2) throw new Error(`dist/bundle/mon.js already uses ${name}`)
-text = text.replaceAll('await import(', 'await __mimp(')
-const stray = [...text.matchAll(/(?<![\w$.`'"])import\(\s*[^)\s]/g)]
-if (stray.length > 0) {
-  const line = text.slice(0, stray[0].index).split('\n').length
-  throw new Error(`dist/bundle/mon.js:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
+// - A require() of one of PACKAGES goes to bin/load.cjs, which loads the package's own file (as does
+//   an import() of one, through bin/load.cjs's import()).
+/** Rewrites `file` (see above) and writes it as latin1; its hash. */
+function rewrite(file) {
+  let text = readFileSync(file, 'utf8')
+  for (const name of ['__mimp', '__mlz__', '__mlzE_', '__mpkg_']) if (text.split(name).length > 2) throw new Error(`${file} already uses ${name}`)
+  text = text.replaceAll('await import(', 'await __mimp(')
+  const stray = [...text.matchAll(/(?<![\w$.`'"])import\(\s*[^)\s]/g)]
+  if (stray.length > 0) {
+    const line = text.slice(0, stray[0].index).split('\n').length
+    throw new Error(`${file}:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
+  }
+
+  const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads', 'perf_hooks', 'fs/promises']
+  const lazyRe = new RegExp(`(?<![\\w$.])require\\("((?:node:)?(?:${LAZY.join('|').replaceAll('/', '\\/')}))"\\)`, 'g')
+  text = text.replace(lazyRe, (_, id) => `__mlz__("${id}")`).replaceAll('__toESM(__mlz__(', '__mlzE_(__mlz__(')
+  text = text.replace(pkgRe, (_, spec) => `__mpkg_(${spec})`)
+
+  // Characters above U+00FF are escaped (esbuild leaves some in regular expressions, where \u means
+  // the same); the file is written as latin1, so bin/load.cjs reads it as latin1: a copy, not a decode
+  text = text.replace(/[^\x00-\xff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+  writeFileSync(file, text, 'latin1')
+  return {hash: createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16), bytes: text.length}
 }
 
-const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads']
-const lazyRe = new RegExp(`(?<![\\w$.])require\\("((?:node:)?(?:${LAZY.join('|').replaceAll('/', '\\/')}))"\\)`, 'g')
-text = text.replace(lazyRe, (_, id) => `__mlz__("${id}")`).replaceAll('__toESM(__mlz__(', '__mlzE_(__mlz__(')
-
-// Characters above U+00FF are escaped (esbuild leaves some in regular expressions, where \u means
-// the same); the file is written as latin1, so bin/load.cjs reads it as latin1: a copy, not a decode
-text = text.replace(/[^\x00-\xff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
-writeFileSync(outfile, text, 'latin1')
-const source = Buffer.from(text, 'latin1')
-const hash = createHash('sha256').update(source).digest('hex').slice(0, 16)
-writeFileSync(infoFile, JSON.stringify({hash, commands: ids, unbundled: left}, null, 2) + '\n')
-console.log(`bundled ${ids.length} commands into dist/bundle/mon.js (${(source.length / 1e6).toFixed(1)} MB)${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)
+const pkgRe = new RegExp(`(?<![\\w$.])require\\(("(?:${PACKAGES.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(?:\\/[^"]*)?")\\)`, 'g')
+const main = rewrite(outfile)
+const packages = {}
+mkdirSync(pkgdir, {recursive: true})
+for (const [name, specs] of packageImports(last.metafile)) {
+  const file = await bundlePackage(name, specs)
+  packages[name] = {file: relative(outdir, file).split('\\').join('/'), ...rewrite(file)}
+}
+writeFileSync(infoFile, JSON.stringify({hash: main.hash, commands: ids, unbundled: left, packages}, null, 2) + '\n')
+const mb = (n) => `${(n / 1e6).toFixed(1)} MB`
+console.log(`bundled ${ids.length} commands into dist/bundle/mon.js (${mb(main.bytes)}) and ${Object.keys(packages).length} packages into dist/bundle/pkg/ (${mb(Object.values(packages).reduce((n, p) => n + p.bytes, 0))})${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)

@@ -1,6 +1,13 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {EXIT_RUNTIME, EXIT_USAGE, UserError, errorMessage} from '../core/errors.js'
-import {renderError} from './render/error.js'
+
+/**
+ * The error renderer, imported on the first error: it brings the YAML parser (config problems point
+ * into the file) and chalk, which a command that succeeds never needs at start (docs/startup.md).
+ */
+async function renderer(): Promise<typeof import('./render/error.js').renderError> {
+  return (await import('./render/error.js')).renderError
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -29,12 +36,12 @@ export abstract class BaseCommand extends Command {
     if (oclifExit !== undefined && !(err instanceof UserError)) {
       if (oclifExit === 0) throw err // this.exit(0)
       const parseError = /Parse|Flag|Arg|Nonexistent|Required|Unexpected/i.test(err.name + ' ' + err.constructor?.name)
-      process.stderr.write(renderError(err, this.debugEnabled()) + '\n')
+      process.stderr.write((await renderer())(err, this.debugEnabled()) + '\n')
       process.exitCode = parseError ? EXIT_USAGE : oclifExit
       return
     }
 
-    process.stderr.write(renderError(err, this.debugEnabled()) + '\n')
+    process.stderr.write((await renderer())(err, this.debugEnabled()) + '\n')
     process.exitCode = err instanceof UserError ? err.exitCode : EXIT_RUNTIME
   }
 

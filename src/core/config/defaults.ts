@@ -17,7 +17,7 @@ const BUILD_INFO = new URL('../../../.tsbuildinfo', import.meta.url)
 export function builtDefaults(): ParsedConfig | undefined {
   let text: string
   try {
-    if ((statSync(BUILD_INFO, {throwIfNoEntry: false})?.mtimeMs ?? 0) > statSync(FILE).mtimeMs) return undefined
+    if (buildStamp() === undefined) return undefined
     text = readFileSync(FILE, 'utf8')
   } catch {
     return undefined
@@ -31,4 +31,19 @@ export function builtDefaults(): ParsedConfig | undefined {
 export function builtDefaultConfig(opts: {env: NodeJS.ProcessEnv; cwd: string}): LoadedConfig | undefined {
   const parsed = builtDefaults()
   return parsed && finish(parsed, {env: opts.env, cwd: opts.cwd, baseDir: opts.cwd, secretPaths: [], secrets: []})
+}
+
+/**
+ * Which build wrote the defaults (when it did: each `npm run build` rewrites them), as a string that
+ * changes with each build; undefined without current defaults. What validated.ts keys its entries by:
+ * another build may have another schema.
+ */
+export function buildStamp(): string | undefined {
+  try {
+    const written = statSync(FILE).mtimeMs
+    if ((statSync(BUILD_INFO, {throwIfNoEntry: false})?.mtimeMs ?? 0) > written) return undefined
+    return String(written)
+  } catch {
+    return undefined
+  }
 }

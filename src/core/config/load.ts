@@ -1,8 +1,10 @@
-import {readFile} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
 import {InputError} from '../errors.js'
 import {findConfigFile} from './paths.js'
-import {displayName, type ConfigSection, type LoadedConfig} from './resolve.js'
+import {displayName, finish, type ConfigSection, type LoadedConfig} from './resolve.js'
 import {builtDefaultConfig} from './defaults.js'
+import {keepValidated, mayKeepValidated, readValidated} from './validated.js'
 
 // Finding and reading the config. Validation (parse.ts, and with it the zod schema of every section,
 // input and channel) is imported only when there is a file to validate: without one, the defaults
@@ -44,11 +46,15 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   if (!file) return builtDefaultConfig({env, cwd}) ?? (await import('./parse.js')).defaultConfig({env, cwd})
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = readFileSync(file, 'utf8') // a few KB: node:fs/promises would cost more to load than to wait for
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw new InputError(`cannot read config file ${file}: ${code === 'EACCES' ? 'permission denied' : (err as Error).message}`, {cause: err})
   }
+  // a text that validated before gives what it gave then, without the schema (validated.ts)
+  const key = {file, text, templates: opts.sections === undefined || opts.sections.includes('notify'), env}
+  const validated = readValidated(key)
+  if (validated) return {...finish(validated, {env, cwd, baseDir: path.dirname(path.resolve(cwd, file)), secretPaths: [], secrets: []}), file}
   const {parseConfigText} = await import('./parse.js')
-  return parseConfigText(text, file, env, {cwd, label: displayName(file, cwd), sections: opts.sections})
+  return parseConfigText(text, file, env, {cwd, label: displayName(file, cwd), sections: opts.sections, onValid: mayKeepValidated(text, env) ? (data) => keepValidated(key, data) : undefined})
 }

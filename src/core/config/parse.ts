@@ -8,7 +8,7 @@ import {compileTemplates, type TemplateProblem} from '../notify/template/set.js'
 import {sourceOffsetOf} from '../alerting/yaml-offset.js'
 import {redactString} from './redact.js'
 import {displayName, finish, type ConfigSection, type LoadedConfig} from './resolve.js'
-import {monConfigSchema} from './schema.js'
+import {monConfigSchema, type ParsedConfig} from './schema.js'
 
 // Validating config text: the one module that needs the whole schema (config/schema.ts, which builds
 // the zod schema of every section, input and channel when imported). loadConfig (load.ts) imports it
@@ -30,6 +30,8 @@ export interface ParseOptions {
   /** How the file is named in messages (default: `file`). */
   label?: string
   sections?: readonly ConfigSection[]
+  /** Called with what the schema gave once the text has passed every check (load.ts keeps it: validated.ts). */
+  onValid?: (parsed: ParsedConfig) => void
 }
 
 /**
@@ -100,6 +102,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     // the files as checked are the files that run (and a reload compares them)
     if (finished.config.notify.templates && templates.files.length > 0) finished.config.notify.templates.sources = templates.files
   }
+  opts.onValid?.(result.data)
   return {
     ...finished,
     file,

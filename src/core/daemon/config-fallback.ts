@@ -2,7 +2,6 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {loadConfig, type LoadOptions, type LoadedConfig} from '../config/load.js'
 import {findConfigFile} from '../config/paths.js'
-import {ConfigError, formatProblem} from '../config/problems.js'
 import {daemonPidPath, readLock} from '../lock.js'
 
 export interface ConfigOrRunningDaemon {
@@ -21,6 +20,8 @@ export async function loadConfigOrRunningDaemon(opts: LoadOptions = {}): Promise
   try {
     return {loaded: await loadConfig(opts)}
   } catch (err) {
+    // only here: problems.js brings the YAML parser, which a config that loads (or none) never needs
+    const {ConfigError, formatProblem} = await import('../config/problems.js')
     if (!(err instanceof ConfigError)) throw err
     const env = opts.env ?? process.env
     const cwd = opts.cwd ?? process.cwd()
