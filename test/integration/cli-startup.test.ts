@@ -5,7 +5,7 @@
  * bytes and exit with the same code each way.
  */
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ROOT, runMon, type CliResult} from '../helpers/cli.js'
@@ -82,6 +82,25 @@ describe('mon starts the same from the bundle, with or without its code cache, a
     const completion = await sameEveryWay(['autocomplete', 'bash'])
     assert.equal(completion.code, 0)
     assert.match(completion.stdout, /mon autocomplete/)
+  })
+
+  it('with a config file: the first run validates it, the next ones take what it gave; a bad one fails the same every time', async () => {
+    const file = join(tmp.dir, 'mon.yaml')
+    writeFileSync(file, `data_dir: ${JSON.stringify(env.MON_DATA_DIR)}\nstore:\n  type: sqlite\ninputs:\n  host:\n    interval: 15s\n`)
+    for (let run = 0; run < 2; run++) {
+      const r = await sameEveryWay(['query', 'last(mem.used_percent)', '--at', at, '--json', '--config', file])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(JSON.parse(r.stdout).series.length, 1)
+      // the config's own commands load zod and yaml from their own files (dist/bundle/pkg/)
+      const valid = await sameEveryWay(['config', 'validate', '--config', file])
+      assert.equal(valid.code, 0, valid.stderr)
+    }
+    writeFileSync(file, 'store:\n  type: sqlit\n')
+    for (let run = 0; run < 2; run++) {
+      const bad = await sameEveryWay(['query', 'last(mem.used_percent)', '--config', file])
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, /mon\.yaml:2:9: store\.type: expected one of .*got string "sqlit"/)
+    }
   })
 
   it('a run leaves a code cache for its command', async () => {

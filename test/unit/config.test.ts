@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, describe, it} from 'node:test'
@@ -25,6 +25,8 @@ import {
   secretValues,
 } from '../../src/core/config/index.js'
 import {builtDefaultConfig, builtDefaults} from '../../src/core/config/defaults.js'
+import {validatedEntryPaths} from '../../src/core/config/validated.js'
+import {STORE_SECTIONS} from '../../src/core/config/load.js'
 import {InputError, LocatedError} from '../../src/core/errors.js'
 
 const tmpRoots: string[] = []
@@ -738,5 +740,74 @@ describe('sample config', () => {
     // Every live option line has a comment line above it (or belongs to a commented block).
     const doc = parseDocument(sample)
     assert.deepEqual(doc.errors, [])
+  })
+})
+
+describe('a validated config file is kept for the next run of the same text (validated.ts)', () => {
+  const TEXT = 'store:\n  type: sqlite\n  path: db/mon.db\ninputs:\n  host:\n    interval: 15s\nnotify:\n  receivers:\n    - name: ops\n      webhook_configs:\n        - url: http://127.0.0.1:9/hook\n  route:\n    receiver: ops\n'
+  function setup(text = TEXT) {
+    const root = tempDir()
+    const file = path.join(root, 'mon.yaml')
+    writeFileSync(file, text)
+    const env: NodeJS.ProcessEnv = {HOME: path.join(root, 'home'), XDG_CACHE_HOME: path.join(root, 'cache'), MON_CONFIG: file}
+    const entry = () => validatedEntryPaths(file, env).find((f) => existsSync(f))
+    return {root, file, env, entry}
+  }
+  /** Changes what the entry holds, so a load that takes it shows it. */
+  function tamper(entry: string, batchSize: number) {
+    const kept = JSON.parse(readFileSync(entry, 'utf8')) as {data: {agent: {batch_size: number}}}
+    kept.data.agent.batch_size = batchSize
+    writeFileSync(entry, JSON.stringify(kept))
+  }
+
+  it('the second load of the same text gives what the first did, from the entry', async () => {
+    const {root, env, entry} = setup()
+    const first = await loadConfig({env, cwd: root})
+    const kept = entry()
+    assert.ok(kept, 'an entry was written')
+    const second = await loadConfig({env, cwd: root})
+    assert.deepEqual(second, first)
+    assert.equal(second.config.store.type === 'sqlite' && second.config.store.path, path.join(root, 'db', 'mon.db'))
+    tamper(kept, 4321)
+    assert.equal((await loadConfig({env, cwd: root})).config.agent.batch_size, 4321, 'the entry was used')
+    assert.equal((await loadConfig({env: {...env, MON_CONFIG_CACHE: '0'}, cwd: root})).config.agent.batch_size, 5000, 'MON_CONFIG_CACHE=0 validates')
+  })
+
+  it('another text is validated again, and a problem is reported as without an entry', async () => {
+    const {root, file, env, entry} = setup()
+    await loadConfig({env, cwd: root})
+    tamper(entry()!, 4321)
+    writeFileSync(file, TEXT.replace('15s', '20s'))
+    const loaded = await loadConfig({env, cwd: root})
+    assert.equal(loaded.config.agent.batch_size, 5000)
+    assert.equal(loaded.config.inputs.host.interval, '20s')
+    writeFileSync(file, TEXT.replace('type: sqlite', 'type: sqlit'))
+    const fresh = await loadConfig({env: {...env, MON_CONFIG_CACHE: '0'}, cwd: root}).catch((err: unknown) => err)
+    assert.ok(fresh instanceof ConfigError)
+    await assert.rejects(loadConfig({env, cwd: root}), (err: unknown) => err instanceof ConfigError && err.message === fresh.message && err.exitCode === 2)
+    assert.match(fresh.message, /mon\.yaml:2:9: store\.type: expected one of/)
+  })
+
+  it('a text with ${…} is never kept: its values come from outside the file', async () => {
+    const {root, env, entry} = setup(TEXT.replace('http://127.0.0.1:9/hook', '${HOOK_URL}'))
+    const loaded = await loadConfig({env: {...env, HOOK_URL: 'http://127.0.0.1:9/a'}, cwd: root})
+    assert.deepEqual(loaded.secretPaths, [['notify', 'receivers', '0', 'webhook_configs', '0', 'url']])
+    assert.equal(entry(), undefined)
+  })
+
+  it('an entry made without checking the templates does not serve a command that uses them', async () => {
+    const {root, file, env, entry} = setup()
+    // a broken template: only a command that uses notify sees it
+    writeFileSync(file, TEXT.replace('receiver: ops\n', 'receiver: ops\n  templates:\n    define:\n      bad: "{{ .Nope "\n'))
+    await loadConfig({env, cwd: root, sections: STORE_SECTIONS})
+    assert.ok(entry())
+    await assert.rejects(loadConfig({env, cwd: root}), ConfigError)
+  })
+
+  it('an entry is readable by its owner only', async () => {
+    const {root, env, entry} = setup()
+    await loadConfig({env, cwd: root})
+    const {statSync} = await import('node:fs')
+    assert.equal(statSync(entry()!).mode & 0o777, 0o600)
   })
 })

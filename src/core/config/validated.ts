@@ -96,6 +96,11 @@ export function keepValidated(key: ValidatedKey, data: ParsedConfig): void {
   }
 }
 
+/** The files an entry for `file` may be in, the first that can be written first (for tests). */
+export function validatedEntryPaths(file: string, env: NodeJS.ProcessEnv): string[] {
+  return cacheDirs(env).map((dir) => path.join(dir, entryName(file)))
+}
+
 /** Where bin/load.cjs keeps its code caches: dist/bundle/.cache (emptied by each build), else $XDG_CACHE_HOME/mon. */
 function cacheDirs(env: NodeJS.ProcessEnv): string[] {
   const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || homedir(), '.cache')
