@@ -275,6 +275,9 @@ async function runBundle(bundle, root, loadOptions, argv) {
   // oclif then loads just ours (plugin-autocomplete's package and manifest are not looked for).
   const id = commandKey(Object.keys(commands), argv).replaceAll('.', ':')
   if (Object.hasOwn(commands, id) && !argv.includes('--help')) {
+    // and reads a manifest of that command only (scripts/bundle.js), not every command's flags and texts
+    const own = join(root, 'dist', 'bundle', 'manifest', `${id.replaceAll(':', '.')}.json`)
+    if (existsSync(own)) globalThis[Symbol.for('mon.manifest')] = {path: join(root, 'oclif.manifest.json'), file: own}
     const plugin = new oclif.Plugin({isRoot: true, root, pjson})
     await plugin.load()
     options.plugins = new Map([[plugin.name, plugin]])
