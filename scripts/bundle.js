@@ -33,7 +33,7 @@ const esmOnly = new Set(['ink', 'yoga-layout'])
 // these in it, `mon query` read 3.3 MB and deserialized a 1.2 MB code cache, half of it the stubs.
 // zod (the config schema: only when a config file is validated), yaml (config and rule files), nats
 // (cluster mode), nodemailer (email), the InfluxDB client.
-const PACKAGES = ['zod', 'yaml', 'nats', 'nodemailer', '@influxdata/influxdb-client']
+const PACKAGES = ['zod', 'yaml', 'nats', 'nodemailer', '@influxdata/influxdb-client', 'semver']
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0])
 const pkgdir = join(outdir, 'pkg')
 
@@ -82,6 +82,10 @@ var __monPlainCollation = /^(|C|POSIX|(C|en)([._@-].*)?)$/.test(process.env.LC_A
 function __monCompareIds(a, b) {
   if (__monPlainCollation && /^[a-z:-]*$/.test(a) && /^[a-z:-]*$/.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return a.localeCompare(b);
+}
+function __monLazy(load) {
+  let m;
+  return __monProxy(() => m ??= load(), false);
 }
 function __mlz__(id) {
   if (__monLong) return require(id);
@@ -157,6 +161,39 @@ const oclifSort = {
       if (source.split(glob).length !== 2) throw new Error(`${args.path}: expected one ${glob}`)
       const lazyGlob = 'const tinyglobby_1 = {glob: (...a) => require("tinyglobby").glob(...a)};'
       return {contents: source.replace(sort, '.sort((a, b) => __monCompareIds(a.id, b.id))').replace(glob, lazyGlob), loader: 'js'}
+    })
+  },
+}
+
+// oclif's index loads all of oclif, and with it help (and with help its spinner, ejs and their
+// dependencies) and minimatch, which a command run without --help never uses: those requires are
+// made when what they give is first used. Each replacement gives the members its module uses.
+const OCLIF_LAZY = {
+  'lib/index.js': [['var help_1 = require("./help");', 'var help_1 = __monLazy(() => require("./help"));']],
+  'lib/main.js': [
+    [
+      'const help_1 = require("./help");',
+      'const help_1 = {getHelpFlagAdditions: (...a) => require("./help/util").getHelpFlagAdditions(...a), normalizeArgv: (...a) => require("./help/util").normalizeArgv(...a), loadHelpClass: (...a) => require("./help").loadHelpClass(...a)};',
+    ],
+  ],
+  'lib/flags.js': [['const help_1 = require("./help");', 'const help_1 = {loadHelpClass: (...a) => require("./help").loadHelpClass(...a)};']],
+  'lib/errors/handle.js': [['const index_1 = require("../help/index");', 'const index_1 = {get Help() { return require("../help/index").Help; }};']],
+  'lib/help/util.js': [['const ejs_1 = __importDefault(require("ejs"));', 'const ejs_1 = {get default() { return __importDefault(require("ejs")).default; }};']],
+  'lib/config/plugin-loader.js': [['const minimatch_1 = require("minimatch");', 'const minimatch_1 = {minimatch: (...a) => require("minimatch").minimatch(...a)};']],
+}
+const oclifLazy = {
+  name: 'oclif-lazy-requires',
+  setup(b) {
+    b.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\].*\.js$/}, (args) => {
+      const rel = args.path.split('\\').join('/').replace(/^.*\/@oclif\/core\//, '')
+      const edits = OCLIF_LAZY[rel]
+      if (!edits) return undefined
+      let source = readFileSync(args.path, 'utf8')
+      for (const [from, to] of edits) {
+        if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${from}`)
+        source = source.replace(from, to)
+      }
+      return {contents: source, loader: 'js'}
     })
   },
 }
@@ -253,7 +290,7 @@ async function bundle(ids) {
     target: 'node20',
     outfile,
     external: [...external, ...PACKAGES.flatMap((p) => [p, `${p}/*`])],
-    plugins: [importMetaUrl, wslUtils, oclifDebug, oclifSort, oclifFs, lilconfigFs, sqliteBindings],
+    plugins: [importMetaUrl, wslUtils, oclifDebug, oclifSort, oclifFs, oclifLazy, lilconfigFs, sqliteBindings],
     banner: {js: BANNER},
     metafile: true,
     legalComments: 'none',
