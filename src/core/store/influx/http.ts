@@ -17,7 +17,8 @@ export interface HttpRequest {
   /** path below the base URL, e.g. `/write` */
   path: string
   query?: Record<string, string | undefined>
-  body?: Buffer | string
+  /** parts (readonly Buffer[]) are written one after the other under one Content-Length, never joined */
+  body?: Buffer | string | readonly Buffer[]
   headers?: Record<string, string>
 }
 
@@ -122,7 +123,7 @@ export class HttpClient {
       // a string body is written as it is (no Buffer copy of a large batch first)
       const body = req.body
       const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
-      if (body !== undefined) headers['Content-Length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length
+      if (body !== undefined) headers['Content-Length'] = contentLength(body)
       const r = this.transport.request(url, {method: req.method, agent: this.agent, headers, timeout: this.opts.timeout}, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (d: Buffer) => chunks.push(d))
@@ -131,7 +132,7 @@ export class HttpClient {
       })
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
       r.on('error', (err: NodeJS.ErrnoException) => reject(this.closed ? new ClientClosedError(shown) : new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
-      r.end(body)
+      endWith(r, body)
     })
   }
 
@@ -147,7 +148,7 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const body = req.body
       const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
-      if (body !== undefined) headers['Content-Length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length
+      if (body !== undefined) headers['Content-Length'] = contentLength(body)
       const r = this.transport.request(url, {method: req.method, agent: this.agent, headers, timeout: this.opts.timeout}, (res) => {
         async function* read(): AsyncGenerator<Buffer> {
           try {
@@ -162,7 +163,7 @@ export class HttpClient {
       })
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
       r.on('error', (err: NodeJS.ErrnoException) => reject(this.closed ? new ClientClosedError(shown) : new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
-      r.end(body)
+      endWith(r, body)
     })
   }
 
@@ -171,6 +172,27 @@ export class HttpClient {
     // also the sockets of requests still running (an abandoned, timed-out query)
     this.agent.destroy()
   }
+}
+
+function contentLength(body: Buffer | string | readonly Buffer[]): number {
+  if (typeof body === 'string') return Buffer.byteLength(body)
+  if (!Array.isArray(body)) return (body as Buffer).length
+  let n = 0
+  for (const part of body as readonly Buffer[]) n += part.length
+  return n
+}
+
+/**
+ * Sends the body and ends the request. Parts are written in order, corked: they leave with the
+ * headers in one writev once the socket is there (the same syscall a single buffer takes, without
+ * a copy joining them first).
+ */
+function endWith(r: http.ClientRequest, body: Buffer | string | readonly Buffer[] | undefined): void {
+  if (!Array.isArray(body)) return void r.end(body as Buffer | string | undefined)
+  r.cork()
+  for (const part of body as readonly Buffer[]) if (part.length > 0) r.write(part)
+  r.end()
+  r.uncork()
 }
 
 function networkMessage(err: NodeJS.ErrnoException): string {
