@@ -96,6 +96,8 @@ export class HttpClient {
   private readonly agent: http.Agent
   private readonly transport: typeof http | typeof https
   private closed = false
+  /** request targets by path and query: the same few (a store's /write) for every request, parsed once */
+  private readonly targets = new Map<string, {url: URL; shown: string}>()
 
   constructor(private readonly opts: HttpClientOptions) {
     this.base = new URL(opts.url)
@@ -114,10 +116,24 @@ export class HttpClient {
     return url
   }
 
+  /** {@link urlFor} and its origin + path (for messages), remembered for the next request like it. */
+  private target(path: string, query?: Record<string, string | undefined>): {url: URL; shown: string} {
+    let key = path
+    for (const k in query) key += `\0${k}\0${query[k] ?? '\u0001'}`
+    let t = this.targets.get(key)
+    if (!t) {
+      const url = this.urlFor(path, query)
+      t = {url, shown: this.base.origin + url.pathname}
+      // queries differ request by request (their text is in the URL): keep only a few
+      if (this.targets.size >= 16) this.targets.clear()
+      this.targets.set(key, t)
+    }
+    return t
+  }
+
   /** One attempt. Resolves with any HTTP answer; rejects with {@link NetworkError} when there is none. */
   request(req: HttpRequest): Promise<HttpResponse> {
-    const url = this.urlFor(req.path, req.query)
-    const shown = this.base.origin + url.pathname
+    const {url, shown} = this.target(req.path, req.query)
     if (this.closed) return Promise.reject(new ClientClosedError(shown))
     return new Promise((resolve, reject) => {
       // a string body is written as it is (no Buffer copy of a large batch first)
