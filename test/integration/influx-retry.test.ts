@@ -25,6 +25,8 @@ describe('InfluxDB writes: retries, rejections, splitting', () => {
   let proxyUrl: string
   let faults: Fault[] = []
   let writes = 0
+  /** every /write the proxy got: its body (gunzipped) and the client port of its connection */
+  let seen: Array<{body: string; port: number | undefined}> = []
 
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
     const up = request(`${influxd.url}${req.url}`, {method: req.method, headers: req.headers}, (r) => {
@@ -44,6 +46,7 @@ describe('InfluxDB writes: retries, rejections, splitting', () => {
         const body = Buffer.concat(chunks)
         if (!req.url?.startsWith('/write')) return forward(req, body, res)
         writes++
+        seen.push({body: (req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString(), port: req.socket.remotePort})
         const next = faults.shift()
         const fault = typeof next === 'function' ? next(req, body) : next
         if (fault === 'forward') return forward(req, body, res)
@@ -68,6 +71,7 @@ describe('InfluxDB writes: retries, rejections, splitting', () => {
   beforeEach(() => {
     faults = []
     writes = 0
+    seen = []
   })
 
   function store(extra: Record<string, unknown> = {}) {
@@ -219,6 +223,131 @@ describe('InfluxDB writes: retries, rejections, splitting', () => {
         ['h2', [[1_764_000_002_000, 3, null]]],
       ],
     )
+  })
+
+  describe('line protocol in parts (spooled request bodies as they arrived), with its count of entries', () => {
+    /** `n` entries of `measurement`, cut into parts at odd places (inside entries) */
+    const parted = (measurement: string, n: number, cuts = 7) => {
+      const text = Array.from({length: n}, (_, i) => `${measurement},host=h${i % 3} v=${i},s="a b" ${1_764_000_000_000 + i}\n`).join('')
+      const bytes = Buffer.from(text)
+      const step = Math.ceil(bytes.length / cuts) + 3
+      const parts: Buffer[] = []
+      for (let at = 0; at < bytes.length; at += step) parts.push(bytes.subarray(at, at + step))
+      return {text, parts}
+    }
+    const stored = async (measurement: string) => {
+      const check = new InfluxStore(influxStoreSchema.parse({type: 'influxdb', url: influxd.url, database: 'retry'}))
+      const [r] = await check.influxql(`SELECT count("v") FROM "${measurement}"`)
+      await check.close()
+      return r!.series?.[0]?.values?.[0]?.[1]
+    }
+
+    it('parts that fit one request are that request, byte for byte, over one kept-alive connection', async () => {
+      const {s} = store({batch_size: 20_000})
+      const texts: string[] = []
+      for (let k = 0; k < 3; k++) {
+        // bodies of ~1.2 MB in 25 parts each, cut inside entries
+        const {text, parts} = parted(`whole${k}`, 20_000, 25)
+        await s.writeLineProtocol(parts, 'ms', {entries: 20_000})
+        texts.push(text)
+      }
+      await s.close()
+      assert.equal(writes, 3, 'one request per body')
+      assert.deepEqual(
+        seen.map((w) => w.body),
+        texts,
+        'each body arrived as it was spooled',
+      )
+      assert.equal(new Set(seen.map((w) => w.port)).size, 1, 'one kept-alive connection for the three')
+      for (let k = 0; k < 3; k++) assert.equal(await stored(`whole${k}`), 20_000)
+    })
+
+    it('parts beyond one request (batch_size, batch_bytes) are joined and cut at entries', async () => {
+      const {s} = store({batch_size: 5000, batch_bytes: '1MiB'})
+      const {text, parts} = parted('cut', 20_000, 25)
+      await s.writeLineProtocol(parts, 'ms', {entries: 20_000})
+      const small = parted('cutbytes', 100)
+      const {s: s2} = store({batch_bytes: '2KiB'})
+      await s2.writeLineProtocol(small.parts, 'ms', {entries: 100})
+      await Promise.all([s.close(), s2.close()])
+      const requests = seen.map((w) => w.body)
+      assert.equal(requests.slice(0, 4).join(''), text)
+      assert.deepEqual(
+        requests.slice(0, 4).map((b) => b.split('\n').length - 1),
+        [5000, 5000, 5000, 5000],
+      )
+      assert.equal(requests.slice(4).join(''), small.text)
+      assert.ok(requests.slice(4).every((b) => b.length <= 2048) && requests.length > 5)
+      assert.equal(await stored('cut'), 20_000)
+      assert.equal(await stored('cutbytes'), 100)
+    })
+
+    it('gzipped when configured: the parts joined and compressed', async () => {
+      const {s} = store({gzip: true})
+      const {text, parts} = parted('gzparts', 300)
+      await s.writeLineProtocol(parts, 'ms', {entries: 300})
+      await s.close()
+      assert.deepEqual(
+        seen.map((w) => w.body),
+        [text],
+      )
+      assert.equal(await stored('gzparts'), 300)
+    })
+
+    it('a body without its last newline, or with a carriage return, takes the exact way', async () => {
+      const {s} = store()
+      const {text, parts} = parted('nonl', 10)
+      await s.writeLineProtocol([...parts.slice(0, -1), parts.at(-1)!.subarray(0, -1)], 'ms', {entries: 10})
+      await s.writeLineProtocol([Buffer.from('crlf,host=h v=1 1764000000000\r\n'), Buffer.from('crlf,host=h v=2 1764000000001\r\n')], 'ms', {entries: 2})
+      await s.close()
+      assert.deepEqual(
+        seen.map((w) => w.body),
+        [text, 'crlf,host=h v=1 1764000000000\ncrlf,host=h v=2 1764000000001\n'],
+      )
+      assert.equal(await stored('nonl'), 10)
+      assert.equal(await stored('crlf'), 2)
+    })
+
+    it('503 then 2xx: the same parts sent again', async () => {
+      const {s, waits} = store()
+      faults = [{status: 503, headers: {'Retry-After': '2'}}]
+      const {text, parts} = parted('retried', 500)
+      await s.writeLineProtocol(parts, 'ms', {entries: 500})
+      await s.close()
+      assert.deepEqual(waits, [2000])
+      assert.deepEqual(
+        seen.map((w) => w.body),
+        [text, text],
+      )
+      assert.equal(await stored('retried'), 500)
+    })
+
+    it('413: the body split in halves by its entries, each half written', async () => {
+      const {s} = store()
+      faults = [{status: 413, body: '{"error":"Request Entity Too Large"}'}]
+      const {parts} = parted('halved', 101)
+      await s.writeLineProtocol(parts, 'ms', {entries: 101})
+      await s.close()
+      assert.equal(writes, 3)
+      assert.deepEqual(
+        seen.slice(1).map((w) => w.body.split('\n').length - 1),
+        [51, 50],
+      )
+      assert.equal(await stored('halved'), 101)
+    })
+
+    it('400 partial write: the refused lines named from the joined parts, the others stored', async () => {
+      const {s} = store()
+      await s.writeLineProtocol([Buffer.from('ptype,host=h v=1 1764000000000\n')], 'ms', {entries: 1})
+      const err = await s
+        .writeLineProtocol([Buffer.from('ptype,host=h v=2 17640'), Buffer.from('00000001\nptype,host=h v="text" 1764000000002\nptype,host=h v=3 1764000000003\n')], 'ms', {entries: 3})
+        .catch((e: unknown) => e)
+      await s.close()
+      assert.ok(err instanceof InfluxWriteRejected, String(err))
+      assert.equal(err.rejectedPoints, 1)
+      assert.deepEqual(err.rejectedLines, ['ptype,host=h v="text" 1764000000002'])
+      assert.equal(await stored('ptype'), 3)
+    })
   })
 
   it('concurrent batches all arrive', async () => {

@@ -128,6 +128,26 @@ describe('splitLineProtocol: entries as InfluxDB finds them', () => {
     assert.deepEqual(batches.map((b) => b.body), ['a v=1 1\n', 'b s="é" 2\n'])
   })
 
+  it('textBatches of parts whose entries are counted: one batch of those very parts when they fit, else joined and cut', () => {
+    const parts = [Buffer.from('a v=1 1\nb v='), Buffer.alloc(0), Buffer.from('2 2\n'), Buffer.from('c v=3 3\n')]
+    const [whole, ...more] = [...textBatches(parts, 'ms', {maxLines: 3, maxBytes: 100}, 3)]
+    assert.deepEqual(more, [])
+    assert.equal(whole!.body, parts, 'the same parts, not joined')
+    assert.equal(whole!.count, 3)
+    assert.deepEqual(linesOf(whole!), ['a v=1 1', 'b v=2 2', 'c v=3 3'])
+    const one = Buffer.from('a v=1 1\n')
+    assert.equal([...textBatches(one, 'ms', {maxLines: 3, maxBytes: 100}, 1)][0]!.body, one, 'a single buffer: itself')
+    // over the limits, no last newline, a carriage return, no count: the bytes' way
+    const way = (input: Buffer | Buffer[], limits: {maxLines: number; maxBytes: number}, entries?: number) =>
+      [...textBatches(input, 'ms', limits, entries)].map((b) => [Buffer.isBuffer(b.body) ? 'bytes' : typeof b.body, b.body.toString(), b.count])
+    assert.deepEqual(way(parts, {maxLines: 2, maxBytes: 100}, 3), [['bytes', 'a v=1 1\nb v=2 2\n', 2], ['bytes', 'c v=3 3\n', 1]])
+    assert.deepEqual(way(parts, {maxLines: 3, maxBytes: 20}, 3), [['bytes', 'a v=1 1\nb v=2 2\n', 2], ['bytes', 'c v=3 3\n', 1]])
+    assert.deepEqual(way(parts, {maxLines: 3, maxBytes: 100}), [['bytes', 'a v=1 1\nb v=2 2\nc v=3 3\n', 3]])
+    assert.deepEqual(way([Buffer.from('a v=1 1\nb v'), Buffer.from('=2 2')], {maxLines: 3, maxBytes: 100}, 2), [['bytes', 'a v=1 1\nb v=2 2\n', 2]])
+    assert.deepEqual(way([Buffer.from('a v=1 1\r\n'), Buffer.from('b v=2 2\n')], {maxLines: 3, maxBytes: 100}, 2), [['string', 'a v=1 1\nb v=2 2\n', 2]])
+    assert.deepEqual(way([Buffer.alloc(0)], {maxLines: 3, maxBytes: 100}, 0), [])
+  })
+
   it('textBatches of comments only is no batch', () => {
     assert.deepEqual([...textBatches('# nothing\n\n', 'ms', {maxLines: 10, maxBytes: 100})], [])
   })

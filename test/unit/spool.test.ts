@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
 import {crc32, tableCrc32} from '../../src/core/pipeline/crc32.js'
-import {RECLAIM_BYTES, Spool, SpoolFullError, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
+import {RECLAIM_BYTES, Spool, payloadParts, SpoolFullError, type FsyncPolicy, type SpoolRecordInput} from '../../src/core/pipeline/spool.js'
 import {tempDir} from '../helpers/servers.js'
 
 let tmp: {dir: string; cleanup: () => void}
@@ -159,6 +159,27 @@ describe('spool', () => {
     spool = open() // every record's length and CRC checked again on opening
     assert.deepEqual(view(await spool.readBatch(100)), fromMemory)
     assert.deepEqual(spool.status().dropped, {records: 0, points: 0, segments: 0, corruptBytes: 0})
+    await spool.close()
+  })
+
+  it('a record appended in parts and taken from memory is handed over in those parts (joined only if its payload is read); from the file, whole', async () => {
+    let spool = open()
+    const parts = [Buffer.from('a v=1 1\nb v='), Buffer.from('2 2\n'), Buffer.from('c v=3 3\n')]
+    await spool.append([{input: 'listener', points: 3, precision: 'ms', payload: parts}])
+    const fromMemory = (await spool.readBatch(100))!
+    assert.equal(fromMemory.bytes, 24)
+    const [r] = fromMemory.records
+    assert.deepEqual(payloadParts(r!), parts)
+    assert.equal(payloadParts(r!)[0], parts[0], 'the very buffers, not copies')
+    assert.equal(r!.payload.toString(), 'a v=1 1\nb v=2 2\nc v=3 3\n')
+    assert.equal(r!.payload, r!.payload, 'joined once')
+    spool.rewind()
+    await spool.close()
+    spool = open()
+    const fromFile = (await spool.readBatch(100))!
+    assert.equal(fromFile.records[0]!.parts, undefined)
+    assert.deepEqual(payloadParts(fromFile.records[0]!).map(String), ['a v=1 1\nb v=2 2\nc v=3 3\n'])
+    assert.equal(fromFile.bytes, 24)
     await spool.close()
   })
 

@@ -207,6 +207,29 @@ describe('writer', () => {
     await w.stop()
   })
 
+  it('a store that takes line protocol gets the records in the parts they were spooled in, with their count of points', async () => {
+    const seen: Array<{body: string | Buffer | readonly Buffer[]; entries?: number}> = []
+    const store = Object.assign(new ScriptedStore(), {
+      async writeLineProtocol(body: string | Buffer | readonly Buffer[], _precision: string, opts?: {entries?: number}): Promise<void> {
+        seen.push({body, entries: opts?.entries})
+      },
+    })
+    const parts = [Buffer.from('a v=1 1\nb v='), Buffer.from('2 2\n')]
+    await spool.append([{input: 'listener', points: 2, precision: 'ms', payload: parts}])
+    await spool.append([{input: 'listener', points: 1, precision: 'ms', payload: [Buffer.from('c v=3 3\n')]}, {input: 'host', points: 1, precision: 'ms', payload: 'd v=4 4\n'}])
+    const w = new Writer({spool, store, clock: timer, timer, batchSize: 100})
+    w.start()
+    await until(() => spool.backlog().records === 0)
+    await w.stop()
+    assert.equal(seen.length, 1)
+    const body = seen[0]!.body as readonly Buffer[]
+    assert.ok(Array.isArray(body))
+    assert.equal(body[0], parts[0], 'the spooled buffers themselves')
+    assert.deepEqual(body.map(String), ['a v=1 1\nb v=', '2 2\n', 'c v=3 3\n', 'd v=4 4\n'])
+    assert.equal(seen[0]!.entries, 4)
+    assert.equal(w.stats().points, 4)
+  })
+
   it('stop leaves unwritten batches in the spool for the next run', async () => {
     const store = new ScriptedStore()
     store.failures = [new Error('down')]

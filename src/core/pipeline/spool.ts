@@ -19,7 +19,7 @@
  *
  * The writer usually takes records right after they were appended: the last ones (up to 32 MiB)
  * are kept in memory and handed over as they were appended (one appended in parts, a request body
- * as it arrived, is joined then), without reading them back; older
+ * as it arrived, in those parts: SpoolRecord.parts), without reading them back; older
  * ones are read from the file a chunk at a time, the chunk kept for the records after it.
  *
  * Durability (`spool.fsync`): `always` fdatasyncs every append before it resolves; `batch`
@@ -88,7 +88,13 @@ const MAX_RECORD_BYTES = 1 << 30
 const READ_CHUNK = 4 << 20
 const MIN_SEGMENT_BYTES = 4096
 const NO_BYTES = Buffer.alloc(0)
-/** Most bytes of just-appended records kept in memory for the writer. */
+/**
+ * Most bytes of just-appended records kept in memory for the writer. Not more: with 128 MiB the
+ * listener bench (which pushes ~3× faster than influxd writes, so ~100 MB of backlog a run) read
+ * nothing back, yet mon spent the same CPU per point (paired A/B over 6 runs: 0.998×) — reading
+ * back is a few % of it, and the bodies kept longer grew the heap onto fresh pages (page faults)
+ * — for ~15 MiB more high-water RSS.
+ */
 const RECENT_BYTES = 32 << 20
 /**
  * A fully acknowledged active segment at least this large is replaced by a new one and deleted.
@@ -121,6 +127,36 @@ export interface SpoolRecord {
   precision: SpoolPrecision
   appendedAt: number
   payload: Buffer
+  /**
+   * The payload in the parts it was appended in (a request body as it arrived), when the writer
+   * took the record from memory: a sender that can write parts (src/core/store/influx/http.ts)
+   * takes these and nothing is joined; `payload` joins them the first time it is read.
+   */
+  readonly parts?: readonly Buffer[]
+}
+
+/** The payload of a record as buffers to send in order: its parts when it has them (no join). */
+export function payloadParts(record: SpoolRecord): readonly Buffer[] {
+  return record.parts ?? [record.payload]
+}
+
+/** A record kept in memory in the parts it was appended in; its payload is joined only if read. */
+class PartedRecord implements SpoolRecord {
+  private joined?: Buffer
+
+  constructor(
+    readonly input: string,
+    readonly points: number,
+    readonly precision: SpoolPrecision,
+    readonly appendedAt: number,
+    readonly parts: readonly Buffer[],
+    /** bytes of the parts together */
+    readonly bytes: number,
+  ) {}
+
+  get payload(): Buffer {
+    return (this.joined ??= this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes))
+  }
 }
 
 export interface SpoolPosition {
@@ -217,8 +253,6 @@ interface Recent {
   offset: number
   end: number
   record: SpoolRecord
-  /** the payload still in the parts it was appended in (record.payload is empty until joined) */
-  parts?: readonly Buffer[]
 }
 
 interface Outstanding {
@@ -363,7 +397,7 @@ export class Spool {
     if (records.length === 0) return
     const now = this.clock.now()
     const buffers: Buffer[] = []
-    const fresh: Array<{record: SpoolRecord; size: number; parts?: readonly Buffer[]}> = []
+    const fresh: Array<{record: SpoolRecord; size: number}> = []
     let total = 0
     for (const r of records) {
       const parts = Array.isArray(r.payload) ? (r.payload as readonly Buffer[]) : undefined
@@ -386,7 +420,8 @@ export class Spool {
       if (parts) for (const part of parts) buffers.push(part)
       else buffers.push(payload)
       const size = head.length + payloadLength
-      fresh.push({record: {input: nameBytes.toString('utf8'), points: r.points, precision: r.precision, appendedAt: now, payload}, size, parts})
+      const input = nameBytes.toString('utf8')
+      fresh.push({record: parts ? new PartedRecord(input, r.points, r.precision, now, parts, payloadLength) : {input, points: r.points, precision: r.precision, appendedAt: now, payload}, size})
       total += size
     }
 
@@ -419,8 +454,8 @@ export class Spool {
     active.size += total
     if (this.diskFull) this.diskRecovered()
     let offset = at
-    for (const {record, size, parts} of fresh) {
-      this.recent.push({segment: active.id, offset, end: offset + size, record, parts})
+    for (const {record, size} of fresh) {
+      this.recent.push({segment: active.id, offset, end: offset + size, record})
       this.recentBytes += size
       offset += size
     }
@@ -609,14 +644,10 @@ export class Spool {
         const kept = this.recentAt(seg.id, pos)
         if (kept) {
           if (precision !== undefined && kept.record.precision !== precision) break
-          if (kept.parts) {
-            kept.record.payload = kept.parts.length === 1 ? kept.parts[0]! : Buffer.concat(kept.parts)
-            kept.parts = undefined
-          }
           precision = kept.record.precision
           records.push(kept.record)
           points += kept.record.points
-          bytes += kept.record.payload.length
+          bytes += kept.record instanceof PartedRecord ? kept.record.bytes : kept.record.payload.length
           pos = kept.end
           continue
         }

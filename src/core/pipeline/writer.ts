@@ -16,14 +16,19 @@ import type {Point} from '../model/point.js'
 import {nextDelay, type RetryPolicy} from '../retry.js'
 import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'
 import type {Store, WriteOutcome} from '../store/types.js'
-import type {Spool, SpoolBatch, SpoolPrecision} from './spool.js'
+import {payloadParts, type Spool, type SpoolBatch, type SpoolPrecision} from './spool.js'
 
 /**
  * Optional store capability: take line protocol as it is (no parse + re-serialize). A store that
  * has it gets the spooled text straight through; the others get parsed points.
  */
 export interface LineProtocolSink {
-  writeLineProtocol(body: string | Buffer, precision: SpoolPrecision): Promise<void>
+  /**
+   * `body` in parts: buffers to send one after the other (spooled request bodies as they arrived);
+   * `opts.entries`: how many entries (points) it holds, when known (the spool's count), so a body
+   * that fits one request need not be walked to be cut into batches.
+   */
+  writeLineProtocol(body: string | Buffer | readonly Buffer[], precision: SpoolPrecision, opts?: {entries?: number}): Promise<void>
 }
 
 export function acceptsLineProtocol(store: Store): store is Store & LineProtocolSink {
@@ -360,10 +365,10 @@ export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = 
     return outcome
   }
   if (acceptsLineProtocol(store)) {
-    // bytes as spooled: no decode/re-encode on the hot path
-    const body = batch.records.length === 1 ? batch.records[0]!.payload : Buffer.concat(batch.records.map((r) => r.payload))
+    // bytes as spooled, in the parts they were appended in: no decode, re-encode or join on the hot path
+    const parts = batch.records.length === 1 ? payloadParts(batch.records[0]!) : batch.records.flatMap(payloadParts)
     try {
-      await store.writeLineProtocol(body, batch.precision)
+      await store.writeLineProtocol(parts.length === 1 ? parts[0]! : parts, batch.precision, {entries: batch.points})
     } catch (err) {
       const n = rejectedPointsOf(err)
       if (n === undefined || n >= batch.points) throw err

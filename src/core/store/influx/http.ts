@@ -17,7 +17,8 @@ export interface HttpRequest {
   /** path below the base URL, e.g. `/write` */
   path: string
   query?: Record<string, string | undefined>
-  body?: Buffer | string
+  /** parts (readonly Buffer[]) are written one after the other under one Content-Length, never joined */
+  body?: Buffer | string | readonly Buffer[]
   headers?: Record<string, string>
 }
 
@@ -95,6 +96,8 @@ export class HttpClient {
   private readonly agent: http.Agent
   private readonly transport: typeof http | typeof https
   private closed = false
+  /** request targets by path and query: the same few (a store's /write) for every request, parsed once */
+  private readonly targets = new Map<string, {url: URL; shown: string}>()
 
   constructor(private readonly opts: HttpClientOptions) {
     this.base = new URL(opts.url)
@@ -113,16 +116,30 @@ export class HttpClient {
     return url
   }
 
+  /** {@link urlFor} and its origin + path (for messages), remembered for the next request like it. */
+  private target(path: string, query?: Record<string, string | undefined>): {url: URL; shown: string} {
+    let key = path
+    for (const k in query) key += `\0${k}\0${query[k] ?? '\u0001'}`
+    let t = this.targets.get(key)
+    if (!t) {
+      const url = this.urlFor(path, query)
+      t = {url, shown: this.base.origin + url.pathname}
+      // queries differ request by request (their text is in the URL): keep only a few
+      if (this.targets.size >= 16) this.targets.clear()
+      this.targets.set(key, t)
+    }
+    return t
+  }
+
   /** One attempt. Resolves with any HTTP answer; rejects with {@link NetworkError} when there is none. */
   request(req: HttpRequest): Promise<HttpResponse> {
-    const url = this.urlFor(req.path, req.query)
-    const shown = this.base.origin + url.pathname
+    const {url, shown} = this.target(req.path, req.query)
     if (this.closed) return Promise.reject(new ClientClosedError(shown))
     return new Promise((resolve, reject) => {
       // a string body is written as it is (no Buffer copy of a large batch first)
       const body = req.body
       const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
-      if (body !== undefined) headers['Content-Length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length
+      if (body !== undefined) headers['Content-Length'] = contentLength(body)
       const r = this.transport.request(url, {method: req.method, agent: this.agent, headers, timeout: this.opts.timeout}, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (d: Buffer) => chunks.push(d))
@@ -131,7 +148,7 @@ export class HttpClient {
       })
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
       r.on('error', (err: NodeJS.ErrnoException) => reject(this.closed ? new ClientClosedError(shown) : new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
-      r.end(body)
+      endWith(r, body)
     })
   }
 
@@ -147,7 +164,7 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const body = req.body
       const headers: Record<string, string | number> = {...this.opts.headers, ...req.headers}
-      if (body !== undefined) headers['Content-Length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length
+      if (body !== undefined) headers['Content-Length'] = contentLength(body)
       const r = this.transport.request(url, {method: req.method, agent: this.agent, headers, timeout: this.opts.timeout}, (res) => {
         async function* read(): AsyncGenerator<Buffer> {
           try {
@@ -162,7 +179,7 @@ export class HttpClient {
       })
       r.on('timeout', () => r.destroy(Object.assign(new Error(`no answer within ${this.opts.timeout} ms`), {code: 'ETIMEDOUT'})))
       r.on('error', (err: NodeJS.ErrnoException) => reject(this.closed ? new ClientClosedError(shown) : new NetworkError(shown, err.code, networkMessage(err), {cause: err})))
-      r.end(body)
+      endWith(r, body)
     })
   }
 
@@ -171,6 +188,27 @@ export class HttpClient {
     // also the sockets of requests still running (an abandoned, timed-out query)
     this.agent.destroy()
   }
+}
+
+function contentLength(body: Buffer | string | readonly Buffer[]): number {
+  if (typeof body === 'string') return Buffer.byteLength(body)
+  if (!Array.isArray(body)) return (body as Buffer).length
+  let n = 0
+  for (const part of body as readonly Buffer[]) n += part.length
+  return n
+}
+
+/**
+ * Sends the body and ends the request. Parts are written in order, corked: they leave with the
+ * headers in one writev once the socket is there (the same syscall a single buffer takes, without
+ * a copy joining them first).
+ */
+function endWith(r: http.ClientRequest, body: Buffer | string | readonly Buffer[] | undefined): void {
+  if (!Array.isArray(body)) return void r.end(body as Buffer | string | undefined)
+  r.cork()
+  for (const part of body as readonly Buffer[]) if (part.length > 0) r.write(part)
+  r.end()
+  r.uncork()
 }
 
 function networkMessage(err: NodeJS.ErrnoException): string {

@@ -87,8 +87,8 @@ export class InfluxStore implements FullStore, Initializable, Maintainable, Rete
     return this.writes.write(points)
   }
 
-  writeLineProtocol(text: string | Buffer, precision: WritePrecision = 'ns'): Promise<void> {
-    return this.writes.writeLineProtocol(text, precision)
+  writeLineProtocol(text: string | Buffer | readonly Buffer[], precision: WritePrecision = 'ns', opts?: {entries?: number}): Promise<void> {
+    return this.writes.writeLineProtocol(text, precision, opts)
   }
 
   // ---------------------------------------------------------------- queries

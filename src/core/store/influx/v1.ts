@@ -5,6 +5,7 @@
 import {promisify} from 'node:util'
 import {gzip as gzipCallback} from 'node:zlib'
 import {HttpStatusError, type HttpClient} from './http.js'
+import {bodyBytes, wholeBody, type Body} from './write.js'
 
 const gzip = promisify(gzipCallback)
 /** Bodies smaller than this are sent as they are (the InfluxDB 2.x client's default threshold). */
@@ -28,14 +29,16 @@ export class V1Writer {
   /**
    * The request body: gzipped (level 1, on the thread pool: the CPU matters more than the last
    * bytes) when configured and worth it (not for tiny bodies, as the InfluxDB client does), or not.
+   * Parts are sent as they are, or joined to be gzipped.
    */
-  async encode(text: string | Buffer): Promise<{body: Buffer | string; gzipped: boolean}> {
-    if (!this.opts.gzip || text.length < GZIP_THRESHOLD) return {body: text, gzipped: false}
-    return {body: await gzip(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, {level: 1}), gzipped: true}
+  async encode(text: Body): Promise<{body: Body; gzipped: boolean}> {
+    if (!this.opts.gzip || bodyBytes(text) < GZIP_THRESHOLD) return {body: text, gzipped: false}
+    const whole = wholeBody(text)
+    return {body: await gzip(typeof whole === 'string' ? Buffer.from(whole, 'utf8') : whole, {level: 1}), gzipped: true}
   }
 
   /** One attempt; resolves on 2xx, throws {@link HttpStatusError} or a NetworkError otherwise. */
-  async write({body, gzipped}: {body: Buffer | string; gzipped: boolean}, precision: keyof typeof V1_PRECISION): Promise<void> {
+  async write({body, gzipped}: {body: Body; gzipped: boolean}, precision: keyof typeof V1_PRECISION): Promise<void> {
     const res = await this.http.request({
       method: 'POST',
       path: '/write',

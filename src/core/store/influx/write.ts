@@ -10,9 +10,31 @@ import {fieldType, type Point} from '../../model/point.js'
 /** The timestamp precisions both InfluxDB write APIs accept. */
 export type WritePrecision = 'ns' | 'us' | 'ms' | 's'
 
+/**
+ * A request body: text, bytes, or bytes in parts sent one after the other (a spooled request body
+ * as it arrived: written to the socket as they are, never joined).
+ */
+export type Body = string | Buffer | readonly Buffer[]
+
+/** Bytes of a body. */
+export function bodyBytes(body: Body): number {
+  if (typeof body === 'string') return Buffer.byteLength(body)
+  if (!Array.isArray(body)) return (body as Buffer).length
+  let n = 0
+  for (const part of body as readonly Buffer[]) n += part.length
+  return n
+}
+
+/** A body as one string or buffer (parts joined: only where the whole is needed, e.g. gzip or a 400's lines). */
+export function wholeBody(body: Body): string | Buffer {
+  if (!Array.isArray(body)) return body as string | Buffer
+  const parts = body as readonly Buffer[]
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+}
+
 export interface Batch {
-  /** line protocol, one point per entry, newline-terminated (bytes when the text came as bytes) */
-  body: string | Buffer
+  /** line protocol, one point per entry, newline-terminated (bytes when the text came as bytes, parts when it came in parts) */
+  body: Body
   /** how many entries (points) the body holds */
   count: number
   precision: WritePrecision
@@ -32,7 +54,7 @@ export function makeBatch(lines: string[], precision: WritePrecision, points?: P
 
 /** The entries of a batch (split from the body when it was made from text). */
 export function linesOf(batch: Batch): string[] {
-  batch.lines ??= splitLineProtocol(batch.body.toString())
+  batch.lines ??= splitLineProtocol(wholeBody(batch.body).toString())
   return batch.lines
 }
 
@@ -176,9 +198,22 @@ export function toBatches(points: readonly Point[], precision: WritePrecision, l
  * a slice of the text, found by walking the entries without copying them (blank lines and
  * comments ride along; InfluxDB skips them). Batches are cut as the senders ask for them, so the
  * first request leaves before the whole text is walked. Text with a carriage return or a
- * non-ASCII character takes the exact way (entries split out, bytes counted in UTF-8).
+ * non-ASCII character takes the exact way (entries split out, bytes counted in UTF-8). Bytes whose
+ * count of entries is known (`entries`: a spool record's points) and that fit one request are that
+ * request as they are, parts and all ({@link wholeParts}); parts that do not are joined first.
  */
-export function* textBatches(text: string | Buffer, precision: WritePrecision, limits: BatchLimits): Generator<Batch> {
+export function* textBatches(input: string | Buffer | readonly Buffer[], precision: WritePrecision, limits: BatchLimits, entries?: number): Generator<Batch> {
+  let text: string | Buffer
+  if (typeof input === 'string') text = input
+  else {
+    const parts: readonly Buffer[] = Buffer.isBuffer(input) ? [input] : (input as readonly Buffer[])
+    const whole = entries === undefined ? undefined : wholeParts(parts, entries, precision, limits)
+    if (whole) {
+      if (whole.count > 0) yield whole
+      return
+    }
+    text = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  }
   if (typeof text !== 'string') {
     // a carriage return needs the exact way (it is dropped from the entries)
     if (text.indexOf(13) < 0) {
@@ -267,6 +302,25 @@ export function splitLineProtocol(text: string): string[] {
   }
 
   return out
+}
+
+/**
+ * Bytes in parts whose count of entries is known (the spool's records: a request body as it
+ * arrived, and how many points it holds), as one batch of those parts, when they fit one request
+ * and need nothing done: no walk over the entries, no join. Undefined when they do not fit the
+ * limits, hold a carriage return (the exact way drops it), or lack the last newline.
+ */
+function wholeParts(parts: readonly Buffer[], entries: number, precision: WritePrecision, limits: BatchLimits): Batch | undefined {
+  if (entries > limits.maxLines) return undefined
+  let bytes = 0
+  for (const part of parts) {
+    bytes += part.length
+    if (part.indexOf(13) >= 0) return undefined
+  }
+  if (bytes > limits.maxBytes) return undefined
+  const last = parts.findLast((p) => p.length > 0)
+  if (last && last[last.length - 1] !== 10) return undefined
+  return {body: parts.length === 1 ? parts[0]! : parts, count: bytes === 0 ? 0 : entries, precision}
 }
 
 /**

@@ -2,7 +2,7 @@ import type {Point} from '../../model/point.js'
 import {describeFailure, isMissingDatabase, missingDatabase} from './errors.js'
 import {HttpStatusError} from './http.js'
 import type {InfluxConnection} from './connection.js'
-import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type WritePrecision} from './write.js'
+import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, wholeBody, type Batch, type WritePrecision} from './write.js'
 
 /** The write path of an InfluxStore: points and line protocol in batches over 1.x /write or the 2.x client, retried. */
 export class InfluxWrites {
@@ -24,11 +24,13 @@ export class InfluxWrites {
   /**
    * Line protocol as it is (the pipeline hands its spooled text over without parsing it): split
    * into entries and batches, sent with the given precision. Same retries and errors as write().
-   * Bytes (a Buffer, as the spool holds them) are sent without decoding or copying.
+   * Bytes (a Buffer, as the spool holds them) are sent without decoding or copying; bytes in parts
+   * (request bodies as they arrived) whose count of entries is given (`opts.entries`, the spool's
+   * count of points) and that fit one request go as one request of those parts, not walked or joined.
    */
-  async writeLineProtocol(text: string | Buffer, precision: WritePrecision = 'ns'): Promise<void> {
+  async writeLineProtocol(text: string | Buffer | readonly Buffer[], precision: WritePrecision = 'ns', opts: {entries?: number} = {}): Promise<void> {
     if (text.length === 0) return
-    const batches = textBatches(text, precision, this.conn.limits)
+    const batches = textBatches(text, precision, this.conn.limits, opts.entries)
     const {api} = await this.conn.ready()
     await sendBatches(batches, this.conn.cfg.concurrency, (b) => (api === 2 ? this.writeV2(b) : this.writeV1(b)), {url: this.conn.url})
   }
@@ -45,7 +47,7 @@ export class InfluxWrites {
 
   private async writeV2(batch: Batch, bucket?: string): Promise<void> {
     try {
-      const body = batch.body.toString()
+      const body = wholeBody(batch.body).toString()
       await this.conn.retrying('write', this.conn.writeRetry, () => this.conn.v2!.write(body, batch.precision, bucket))
     } catch (error) {
       await this.writeFailed(error, batch, '/api/v2/write', (b) => this.writeV2(b, bucket))

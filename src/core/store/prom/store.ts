@@ -30,7 +30,7 @@ import {realSleep, RetriesExhausted, withRetry, type RetryEnv, type RetryPolicy}
 import {sortFrames} from '../frames.js'
 import {ReadOnlyStoreError, UnalignedBucketsError, type FieldInfo, type Frame, type FullStore, type InitResult, type QueryPlan, type ReadOnly, type StoreInfo} from '../types.js'
 import {classifyFailure, DEFAULT_RETRY, HttpClient, HttpStatusError, NetworkError, serverMessage, type HttpResponse} from '../influx/http.js'
-import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, type Batch, type WritePrecision} from '../influx/write.js'
+import {analyzeRejection, InfluxWriteRejected, linesOf, makeBatch, PointBatches, sendBatches, textBatches, bodyBytes, wholeBody, type Batch, type WritePrecision} from '../influx/write.js'
 import type {InfluxStoreOptions} from '../influx/connection.js'
 import {apiTime, escapeRegex, metricName, parseSampleValue, seriesSelector, splitMetricName, type PromFlavor} from './names.js'
 
@@ -399,14 +399,15 @@ export class VictoriaMetricsStore extends PromApiStore {
   }
 
   /** Line protocol as it is (the pipeline's spooled text), in batches, retried as write(). */
-  async writeLineProtocol(text: string | Buffer, precision: WritePrecision = 'ns'): Promise<void> {
+  async writeLineProtocol(text: string | Buffer | readonly Buffer[], precision: WritePrecision = 'ns', opts: {entries?: number} = {}): Promise<void> {
     if (text.length === 0) return
-    await sendBatches(textBatches(text, precision, this.limits), this.vmCfg.concurrency, (b) => this.send(b), {url: this.writeUrl})
+    await sendBatches(textBatches(text, precision, this.limits, opts.entries), this.vmCfg.concurrency, (b) => this.send(b), {url: this.writeUrl})
   }
 
   private async send(batch: Batch): Promise<void> {
-    const zipped = this.gzip && batch.body.length >= 1000
-    const body = zipped ? await gzip(typeof batch.body === 'string' ? Buffer.from(batch.body, 'utf8') : batch.body, {level: 1}) : batch.body
+    const zipped = this.gzip && bodyBytes(batch.body) >= 1000
+    const whole = zipped ? wholeBody(batch.body) : undefined
+    const body = whole !== undefined ? await gzip(typeof whole === 'string' ? Buffer.from(whole, 'utf8') : whole, {level: 1}) : batch.body
     try {
       await this.retrying('write', this.writeRetry, async () => {
         const res = await this.writer.request({
