@@ -80,7 +80,11 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
 
   /** Points into the store: in the write thread while it runs (it does not start for points), else here. */
   async write(points: Point[]): Promise<WriteOutcome> {
-    if (await this.thread?.use(false)) return this.thread!.writePoints(points)
+    if (this.thread) {
+      let route = this.thread.route(false)
+      if (typeof route !== 'string') route = await route
+      if (route === 'thread') return this.thread.writePoints(points)
+    }
     return this.writes.write(points)
   }
 
@@ -101,7 +105,10 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
     if (thread) {
       let bytes = 0
       for (const p of payloads) bytes += p.length
-      if (await thread.use(bytes >= thread.startBytes)) return thread.writeLines(payloads, precision)
+      // sent in this call when it can be (no await first): batches reach the thread in order
+      let route = thread.route(bytes >= thread.startBytes)
+      if (typeof route !== 'string') route = await route
+      if (route === 'thread') return thread.writeLines(payloads, precision)
     }
     return this.writeSpooledLinesSync(payloads, precision)
   }
@@ -112,8 +119,13 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
   }
 
   /** Whether the write thread runs now, and how often it was started (status, tests). */
-  writeThreadState(): {running: boolean; starts: number} | undefined {
-    return this.thread && {running: this.thread.running, starts: this.thread.starts}
+  writeThreadState(): {running: boolean; starts: number; failed?: string} | undefined {
+    return this.thread && {running: this.thread.running, starts: this.thread.starts, ...(this.thread.failed === undefined ? {} : {failed: this.thread.failed})}
+  }
+
+  /** Stops the write thread (after what it was given) without closing the store: the next bulk batch starts it again. */
+  async stopWriteThread(): Promise<void> {
+    await this.thread?.stop()
   }
 
   /** One batch in one transaction; what it leaves out and why: SqliteWrites.writeSync (write.ts). */
@@ -130,7 +142,11 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
 
   /** Rolls up, prunes and compacts (SqliteTiers.maintainSync, tiers.ts); the daemon calls it periodically. */
   async maintain(now = this.clock.now()): Promise<MaintenanceReport> {
-    if (await this.thread?.use(false)) return this.thread!.maintain(now)
+    if (this.thread) {
+      let route = this.thread.route(false)
+      if (typeof route !== 'string') route = await route
+      if (route === 'thread') return this.thread.maintain(now)
+    }
     return this.maintainSync(now)
   }
 

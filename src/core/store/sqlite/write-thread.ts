@@ -138,6 +138,8 @@ class SharedBuffers {
 /** free shared buffers kept: the writer's batches in flight and one */
 const SHARED_BUFFERS_KEPT = 6
 
+export type WriteRoute = 'thread' | 'main'
+
 export const WRITE_THREAD_START_BYTES = 256 << 10
 export const WRITE_THREAD_IDLE_MS = 60_000
 /** V8's default for a 64-bit process (MiB) */
@@ -155,6 +157,10 @@ export class WriteThread {
   private stopping?: Promise<void>
   private idleTimer?: TimerHandle
   private closed = false
+  /** the running thread has answered a request (it started) */
+  private answered = false
+  /** why the thread could not start: writes stay on the main thread's connection */
+  failed?: string
   /** how many times the thread was started (status, tests) */
   starts = 0
 
@@ -173,16 +179,17 @@ export class WriteThread {
   }
 
   /**
-   * Whether the next write goes to the thread: it runs, or `start` asks for it (then it starts).
-   * Waits for a thread that is stopping to be gone first, so no write of the main thread's
-   * connection overlaps one of the thread's.
+   * Where the next write goes: `thread` when it runs, or `start` asks for it (it starts now);
+   * else `main` (the main thread's connection). The caller sends it at once, so writes reach the
+   * thread in the order they were asked for. While a stopping thread is not gone yet, a promise:
+   * no write of the main thread's connection overlaps one of the thread's.
    */
-  async use(start: boolean): Promise<boolean> {
-    while (this.stopping) await this.stopping
-    if (this.worker) return true
-    if (!start || this.closed) return false
+  route(start: boolean): WriteRoute | Promise<WriteRoute> {
+    if (this.stopping) return this.stopping.then(() => this.route(start))
+    if (this.worker) return 'thread'
+    if (!start || this.closed || this.failed !== undefined) return 'main'
     this.spawn()
-    return true
+    return 'thread'
   }
 
   writeLines(payloads: readonly Buffer[], precision: Precision): Promise<WriteOutcome | undefined> {
@@ -239,6 +246,7 @@ export class WriteThread {
     setFlagsFromString(`--max-semi-space-size=${WRITE_THREAD_SEMI_SPACE_MB}`)
     const worker = new Worker(new URL('./write-worker.js', import.meta.url), {workerData: this.config})
     this.worker = worker
+    this.answered = false
     this.starts++
     worker.on('message', (reply: WriteReply) => this.settle(reply))
     // an uncaught error or an exit ends the thread: what it held is rejected (the writer retries)
@@ -249,6 +257,8 @@ export class WriteThread {
   private gone(worker: Worker, err: Error): void {
     if (this.worker !== worker) return
     this.worker = undefined
+    // one that never answered cannot start here (its script, opening the file): not again
+    if (!this.answered && !this.stopping) this.failed = err.message
     this.clearIdle()
     const waiting = [...this.waiting.values()]
     this.waiting.clear()
@@ -275,6 +285,7 @@ export class WriteThread {
   private settle(reply: WriteReply): void {
     const w = this.waiting.get(reply.id)
     if (!w) return
+    this.answered = true
     this.waiting.delete(reply.id)
     // answered: the thread has read the bytes (what it keeps of them are strings and numbers)
     if (w.shared) this.shared.give(w.shared)
