@@ -127,7 +127,8 @@ class SharedBuffers {
   }
 
   give(buffer: SharedArrayBuffer): void {
-    if (this.free.length < SHARED_BUFFERS_KEPT) this.free.push(buffer)
+    // a batch of huge bodies (up to the spool's 16 MiB a read, or one body of listener.max_body) is a one-off
+    if (this.free.length < SHARED_BUFFERS_KEPT && buffer.byteLength <= SHARED_BUFFER_KEPT_BYTES) this.free.push(buffer)
   }
 
   clear(): void {
@@ -135,8 +136,10 @@ class SharedBuffers {
   }
 }
 
-/** free shared buffers kept: the writer's batches in flight and one */
+/** free shared buffers kept: the writer's batches in flight and a few */
 const SHARED_BUFFERS_KEPT = 6
+/** the largest kept (a batch of 4 × agent.batch_size lines of ~120 bytes is ~2.4 MB) */
+const SHARED_BUFFER_KEPT_BYTES = 8 << 20
 
 export type WriteRoute = 'thread' | 'main'
 
