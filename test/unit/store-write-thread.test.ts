@@ -96,6 +96,26 @@ describe('the embedded store write thread', () => {
     assert.equal(thread.writeThreadState()?.running, false)
   })
 
+  it('takes a record in the parts it arrived in (cut mid-line), as the joined bytes', async () => {
+    const parts = threaded('parts.db')
+    const joined = threaded('joined.db')
+    const a = Buffer.from(cpuBody(T0, 700))
+    const b = Buffer.from(cpuBody(T0 + 100_000, 300, 'mem'))
+    // a body as it arrived: three pieces, the cuts inside lines; and a whole record beside it
+    const cut = [a.subarray(0, 1001), a.subarray(1001, 20_017), a.subarray(20_017)]
+    assert.deepEqual(await parts.writeSpooledLines([cut, b], 'ms'), {merged: 0})
+    assert.deepEqual(await joined.writeSpooledLines([a, b], 'ms'), {merged: 0})
+    assert.deepEqual(contents(parts), contents(joined))
+    assert.equal(await count(parts, 'cpu', 'user'), 700)
+    // and on the main thread's connection (no thread): joined there
+    const plain = new SqliteStore({path: join(tmp.dir, 'plain.db'), retention: {raw: '3650d'}, autoCompactEvery: 0})
+    assert.deepEqual(await plain.writeSpooledLines([cut, b], 'ms'), {merged: 0})
+    assert.deepEqual(contents(plain), contents(joined))
+    await plain.close()
+    await parts.close()
+    await joined.close()
+  })
+
   it('a query on the main thread after a write resolves sees its points', async () => {
     const store = threaded('mon.db')
     for (let i = 0; i < 20; i++) {

@@ -120,7 +120,38 @@ export interface SpoolRecord {
   points: number
   precision: SpoolPrecision
   appendedAt: number
-  payload: Buffer
+  /** the line protocol (a record appended in parts is joined when this is first read) */
+  readonly payload: Buffer
+  /**
+   * A record taken from memory that was appended in parts (a request body as it arrived): those
+   * parts, for a reader that copies the bytes anyway (the embedded store's write thread) and so
+   * need not have them joined first.
+   */
+  readonly parts?: readonly Buffer[]
+}
+
+/** `record` with its payload in `parts`, joined only when read. */
+function inParts(record: SpoolRecord, parts: readonly Buffer[]): SpoolRecord {
+  if (parts.length === 1) return {...record, payload: parts[0]!}
+  let joined: Buffer | undefined
+  return {
+    input: record.input,
+    points: record.points,
+    precision: record.precision,
+    appendedAt: record.appendedAt,
+    parts,
+    get payload() {
+      return (joined ??= Buffer.concat(parts))
+    },
+  }
+}
+
+/** Bytes of a record's line protocol, without joining its parts. */
+export function payloadBytes(record: SpoolRecord): number {
+  if (!record.parts) return record.payload.length
+  let n = 0
+  for (const p of record.parts) n += p.length
+  return n
 }
 
 export interface SpoolPosition {
@@ -610,13 +641,13 @@ export class Spool {
         if (kept) {
           if (precision !== undefined && kept.record.precision !== precision) break
           if (kept.parts) {
-            kept.record.payload = kept.parts.length === 1 ? kept.parts[0]! : Buffer.concat(kept.parts)
+            kept.record = inParts(kept.record, kept.parts)
             kept.parts = undefined
           }
           precision = kept.record.precision
           records.push(kept.record)
           points += kept.record.points
-          bytes += kept.record.payload.length
+          bytes += payloadBytes(kept.record)
           pos = kept.end
           continue
         }

@@ -15,6 +15,14 @@ import {WriteThread, type WriteThreadOptions} from './write-thread.js'
 
 export type {RejectedPoint} from './write.js'
 
+/** Bytes of a payload: one buffer, or the parts of one */
+function bytesOf(p: Buffer | readonly Buffer[]): number {
+  if (Buffer.isBuffer(p)) return p.length
+  let n = 0
+  for (const b of p as readonly Buffer[]) n += b.length
+  return n
+}
+
 export interface SqliteStoreOptions {
   path: string
   readonly?: boolean
@@ -100,17 +108,20 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
    * A batch of at least `writeThread.startBytes` starts the write thread; while it runs it parses
    * and writes every batch.
    */
-  async writeSpooledLines(payloads: readonly Buffer[], precision: Precision): Promise<WriteOutcome | undefined> {
+  async writeSpooledLines(payloads: ReadonlyArray<Buffer | readonly Buffer[]>, precision: Precision): Promise<WriteOutcome | undefined> {
     const thread = this.thread
     if (thread) {
       let bytes = 0
-      for (const p of payloads) bytes += p.length
+      for (const p of payloads) bytes += bytesOf(p)
       // sent in this call when it can be (no await first): batches reach the thread in order
       let route = thread.route(bytes >= thread.startBytes)
       if (typeof route !== 'string') route = await route
-      if (route === 'thread') return thread.writeLines(payloads, precision)
+      if (route === 'thread') return thread.writeLines(payloads, precision, bytes)
     }
-    return this.writeSpooledLinesSync(payloads, precision)
+    return this.writeSpooledLinesSync(
+      payloads.map((p) => (Buffer.isBuffer(p) ? p : Buffer.concat(p as readonly Buffer[]))),
+      precision,
+    )
   }
 
   writeSpooledLinesSync(payloads: readonly Buffer[], precision: Precision): WriteOutcome | undefined {

@@ -195,18 +195,24 @@ export class WriteThread {
     return 'thread'
   }
 
-  writeLines(payloads: readonly Buffer[], precision: Precision): Promise<WriteOutcome | undefined> {
+  /** `payloads`: each a record's bytes, or the parts it arrived in (copied one after the other, never joined first) */
+  writeLines(payloads: ReadonlyArray<Buffer | readonly Buffer[]>, precision: Precision, total: number): Promise<WriteOutcome | undefined> {
     // one copy into shared memory the thread reads in place: the payloads are views of listener
     // bodies and pooled buffers, which cannot be handed over as they are
-    let total = 0
-    for (const p of payloads) total += p.length
     const bytes = this.shared.take(total)
     const view = new Uint8Array(bytes)
     const ends: number[] = []
     let at = 0
     for (const p of payloads) {
-      view.set(p, at)
-      at += p.length
+      if (Buffer.isBuffer(p)) {
+        view.set(p, at)
+        at += p.length
+      } else {
+        for (const part of p as readonly Buffer[]) {
+          view.set(part, at)
+          at += part.length
+        }
+      }
       ends.push(at)
     }
     return this.call({id: 0, op: 'lines', now: this.clock.now(), bytes, ends, precision}, bytes) as Promise<WriteOutcome | undefined>
