@@ -18,8 +18,9 @@
  * (the writer acknowledges spool records only then); a thread that fails or exits rejects what it
  * was given (the writer retries it: the points are in the spool).
  */
+import {createRequire} from 'node:module'
 import {setFlagsFromString} from 'node:v8'
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
 import type {Clock} from '../../clock.js'
 import {InputError, PartialWriteError, UserError, errorMessage} from '../../errors.js'
 import type {Point} from '../../model/point.js'
@@ -253,6 +254,9 @@ export class WriteThread {
     // lean.js's --optimize-for-size has it at its smallest, and the thread (which allocates a
     // batch's runs and chunks) then scavenged ~12× as often, ~¼ of its time under peer-ingest
     setFlagsFromString(`--max-semi-space-size=${WRITE_THREAD_SEMI_SPACE_MB}`)
+    // loaded now, not with this module: node:worker_threads costs ~1.6 MiB resident, which an
+    // idle daemon (that never starts the thread) should not pay
+    const {Worker} = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')
     const worker = new Worker(new URL('./write-worker.js', import.meta.url), {workerData: this.config})
     this.worker = worker
     this.answered = false
