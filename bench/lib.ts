@@ -90,6 +90,20 @@ export function cpuSeconds(pid: number, part: 'all' | 'system' = 'all'): number 
   return ((part === 'all' ? Number(fields[11]) : 0) + Number(fields[12])) / CLOCK_TICKS
 }
 
+/** CPU seconds of one thread of a process (its main thread: tid = pid), from /proc/<pid>/task/<tid>/stat. */
+export function threadCpuSeconds(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+}
+
+/** A process (its pid: every thread), or one thread of it. */
+export type CpuOf = number | {pid: number; tid: number}
+
+function cpuOf(ref: CpuOf): number {
+  return typeof ref === 'number' ? cpuSeconds(ref) : threadCpuSeconds(ref.pid, ref.tid)
+}
+
 /** Resident set size of a process in bytes, from /proc/<pid>/status. */
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -186,11 +200,11 @@ export interface DeliveryRun {
  * POSTs `bodies` to `url` ({@link postBodies}) and stops the clock when `stored()` — a server's
  * own count of what it has stored — has grown by `want`, polling every `pollMs`.
  */
-export async function timeDelivery(opts: {url: string; bodies: Buffer[]; stored: () => Promise<number>; want: number; pids: Record<string, number>; pollMs: number; timeoutMs?: number; inFlight?: number}): Promise<DeliveryRun> {
+export async function timeDelivery(opts: {url: string; bodies: Buffer[]; stored: () => Promise<number>; want: number; pids: Record<string, CpuOf>; pollMs: number; timeoutMs?: number; inFlight?: number}): Promise<DeliveryRun> {
   const {url, want, stored, pids, pollMs} = opts
   const timeoutMs = opts.timeoutMs ?? 300_000
   const before = await stored()
-  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
+  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuOf(pid)]))
   const t0 = performance.now()
   let failure: unknown
   const posting = postBodies(url, opts.bodies, opts.inFlight)
@@ -211,6 +225,6 @@ export async function timeDelivery(opts: {url: string; bodies: Buffer[]; stored:
     last = {t, n}
   }
   await posting
-  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]))
+  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuOf(pid) - cpu0[k]!]))
   return {seconds, cpu}
 }

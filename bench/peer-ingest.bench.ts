@@ -23,7 +23,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {freePort, startVictoriaMetrics, waitFor} from '../test/helpers/servers.js'
 import {victoriaMetricsCounter} from '../test/helpers/victoriametrics.js'
-import {stats, type Bench, type BenchResult, closePostAgents, timeDelivery, type DeliveryRun} from './lib.js'
+import {stats, type Bench, type BenchResult, closePostAgents, rssBytes, timeDelivery, type CpuOf, type DeliveryRun} from './lib.js'
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..')
 const bin = process.env.MON_BENCH_BIN ?? join(root, 'bin', 'run.js')
@@ -66,7 +66,7 @@ async function monWritten(api: string): Promise<number> {
 }
 
 /** POSTs the bodies; the clock stops when `stored()` has grown by `want`. */
-function timeRun(url: string, all: Buffer[], stored: () => Promise<number>, want: number, pids: Record<string, number>, timeoutMs = 300_000): Promise<DeliveryRun> {
+function timeRun(url: string, all: Buffer[], stored: () => Promise<number>, want: number, pids: Record<string, CpuOf>, timeoutMs = 300_000): Promise<DeliveryRun> {
   return timeDelivery({url, bodies: all, stored, want, pids, pollMs: POLL_MS, timeoutMs, inFlight: IN_FLIGHT})
 }
 
@@ -118,7 +118,7 @@ const bench: Bench = {
       const monUrl = `http://127.0.0.1:${listenerPort}/write?precision=ms`
       const vmUrl = `${vm.url}/write?precision=ms`
       const vmStored = () => victoriaMetricsCounter(vm.url, 'vm_rows_added_to_storage_total')
-      const pids = {mon: mon.proc.pid!, vm: vm.proc.pid!}
+      const pids = {mon: mon.proc.pid!, monMain: {pid: mon.proc.pid!, tid: mon.proc.pid!}, vm: vm.proc.pid!}
 
       ctx.progress('warming up')
       await timeRun(vmUrl, bodies('warm', 40), vmStored, 40 * LINES * FIELDS, pids)
@@ -135,6 +135,7 @@ const bench: Bench = {
         }
       }
 
+      const monRss = rssBytes(mon.proc.pid!)
       ctx.progress('counting what each stored')
       for (let rep = 0; rep < ctx.reps; rep++) {
         const m = await scalarQuery(mon.api, `sum(count_over_time(ingest${rep}.usage_idle[2d]))`, {authorization: `Bearer ${TOKEN}`})
@@ -184,7 +185,7 @@ const bench: Bench = {
           baseline,
           goal: '≥ VictoriaMetrics',
           met: monRate.median >= vmRate.median,
-          notes: `CPU per point: mon ${cpuPer(runs.mon, 'mon')} µs, VictoriaMetrics ${cpuPer(runs.vm, 'vm')} µs (on its own run; ${cpus().length} cores shared by the bench client and both servers). Each run ends with a count query on both answering all ${points} points. The embedded store reads the spooled bytes itself (parseLineColumns: runs per series field, one series-id lookup per series a batch, no Point per line), writes a run that comes after what its series field holds as a chunk without the overlap queries, and the writer gives it up to 4 × agent.batch_size points a write (its cost is per series field: with 20,000-point writes instead of 5,000 the daemon spent ~25% less CPU per line); before these, mon spent 3.07 µs per line beside VictoriaMetrics' 1.44 (4.18 vs 2.78 µs in one A/B under the same load). Where the daemon's main thread goes now (a --cpu-prof of the daemon under this bench, shares of its busy time, blocking file calls included): the store's write ~52% (parsing the spooled bytes 14%, SQLite — chunk inserts, the commit with its WAL writes and checkpoints — 30%, chunk encoding 8%), the spool 17% (mostly file calls once the writer keeps up: then a new segment for every 1 MiB acknowledged, with fdatasync, directory sync, close and unlink; since raised to every 8 MiB, RECLAIM_BYTES in spool.ts, which this run measures), garbage collection 10%, the listener's check 5%, HTTP 5%, the bench's own /metrics polls 5%. Everything runs on the daemon's main thread (one core; VictoriaMetrics uses ~1.4): next would be the store's write in a worker thread owning a write connection (WAL lets the main thread read meanwhile).`,
+          notes: `CPU per point: mon ${cpuPer(runs.mon, 'mon')} µs, ${cpuPer(runs.mon, 'monMain')} µs of it on its main thread (HTTP, the listener's check, the spool), the rest on the store's write thread and V8's and libuv's helper threads; VictoriaMetrics ${cpuPer(runs.vm, 'vm')} µs (on its own run; ${cpus().length} cores shared by the bench client and both servers). mon's resident size after the runs: ${Math.round(monRss / 2 ** 20)} MiB. Each run ends with a count query on both answering all ${points} points. Under bulk ingest the daemon's embedded store writes in a worker thread of its own (src/core/store/sqlite/write-thread.ts: its own connection, every write of the store in order while it runs; the main thread's connection only reads, WAL): the main thread takes the bodies, checks and spools them and hands the spooled bytes over in reused shared buffers, and the writer acknowledges spool records once the thread committed. Before it, everything ran on the main thread (one core; VictoriaMetrics uses ~1.4), and the store's write was ~52% of its busy time (a --cpu-prof: parsing the spooled bytes 14%, SQLite 30%, chunk encoding 8%; the spool 17%, garbage collection 10%). In A/B runs beside that build (both daemons up at once, runs alternating, 1,000,000 lines a run, the machine shared with other benchmarks: load 3–12 on 2 cores) the daemon spent 1.1–2.3 µs of CPU per line (its main thread 0.4–0.9) against 1.7–2.8 µs (main thread 1.6–2.5), and stored 154,000–1,125,000 lines/s against 119,000–508,000, ahead in 13 of 14 pairs; its resident size after 4–6 such runs was 249–254 MiB against 160–192 MiB (the thread's V8 heap, its SQLite page cache and the shared buffers, while the thread runs). Where the time goes now (--cpu-prof of both threads): the write thread parsing the bytes ~31%, SQLite (inserts, commits, WAL, checkpoints) ~27%, chunk encoding ~15%, garbage collection ~7%; the main thread the listener's check ~10%, the spool's writes, fdatasyncs and segment deletions ~15%, the copy into shared memory ~4% (a body's parts are copied there as they arrived: joining them first, Buffer.concat, was another ~5%), garbage collection ~7%. The thread's V8 isolate gets the default young generation (16 MiB semi-spaces): under lean.js's --optimize-for-size it had the smallest and scavenged ~12× as often, a quarter of its time. The embedded store reads the spooled bytes itself (parseLineColumns: runs per series field, one series-id lookup per series a batch, no Point per line), writes a run that comes after what its series field holds as a chunk without the overlap queries, and the writer gives it up to 4 × agent.batch_size points a write (its cost is per series field: with 20,000-point writes instead of 5,000 the daemon spent ~25% less CPU per line; with 40,000 the store spent ~2.5× more, each series field's run here then passing 256 points, above which a chunk is deflated as it is written); before these, mon spent 3.07 µs per line beside VictoriaMetrics' 1.44 (4.18 vs 2.78 µs in one A/B under the same load). What is left for a second core: the write thread is now the busier of the two.`,
         },
         {
           name: `mon write FILE (${points} lines × ${FIELDS} fields into a fresh embedded store, process start to exit)`,

@@ -305,7 +305,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
         current = {loaded: current.loaded, groups: await loadRules(current.loaded)}
         checkRuleSchedules(current)
         db = openIncidentDb(dataDir)
-        store = await openStore(current.loaded.config.store, {dataDir, clock, retention: current.loaded.config.retention, cacheKiB: STORE_CACHE_KIB})
+        store = await openStore(current.loaded.config.store, {dataDir, clock, retention: current.loaded.config.retention, cacheKiB: STORE_CACHE_KIB, writeThread: true})
         parts = assemble({clock, timer, log, env, random: opts.random, dataDir, store, db})
         await parts.set.start(current, () => clock.now())
         statusWriter = new Scheduler({clock, timer, log})

@@ -126,11 +126,13 @@ export interface SpoolRecord {
   points: number
   precision: SpoolPrecision
   appendedAt: number
-  payload: Buffer
+  /** the line protocol (a record appended in parts is joined when this is first read) */
+  readonly payload: Buffer
   /**
    * The payload in the parts it was appended in (a request body as it arrived), when the writer
-   * took the record from memory: a sender that can write parts (src/core/store/influx/http.ts)
-   * takes these and nothing is joined; `payload` joins them the first time it is read.
+   * took the record from memory: a sender that can write parts (src/core/store/influx/http.ts) or
+   * a reader that copies the bytes anyway (the embedded store's write thread) takes these and
+   * nothing is joined; `payload` joins them the first time it is read.
    */
   readonly parts?: readonly Buffer[]
 }
@@ -157,6 +159,11 @@ class PartedRecord implements SpoolRecord {
   get payload(): Buffer {
     return (this.joined ??= this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes))
   }
+}
+
+/** Bytes of a record's line protocol, without joining its parts. */
+export function payloadBytes(record: SpoolRecord): number {
+  return record instanceof PartedRecord ? record.bytes : record.payload.length
 }
 
 export interface SpoolPosition {
@@ -647,7 +654,7 @@ export class Spool {
           precision = kept.record.precision
           records.push(kept.record)
           points += kept.record.points
-          bytes += kept.record instanceof PartedRecord ? kept.record.bytes : kept.record.payload.length
+          bytes += payloadBytes(kept.record)
           pos = kept.end
           continue
         }

@@ -16,7 +16,7 @@ import type {Point} from '../model/point.js'
 import {nextDelay, type RetryPolicy} from '../retry.js'
 import {sleep, systemTimer, type Timer} from '../scheduler/timer.js'
 import type {Store, WriteOutcome} from '../store/types.js'
-import {payloadParts, type Spool, type SpoolBatch, type SpoolPrecision} from './spool.js'
+import {payloadParts, type Spool, type SpoolBatch, type SpoolPrecision, type SpoolRecord} from './spool.js'
 
 /**
  * Optional store capability: take line protocol as it is (no parse + re-serialize). A store that
@@ -42,7 +42,8 @@ export function acceptsLineProtocol(store: Store): store is Store & LineProtocol
  * with nothing written: the writer then gives it parsed points, as to any store.
  */
 export interface SpooledLinesSink {
-  writeSpooledLines(payloads: readonly Buffer[], precision: SpoolPrecision): Promise<WriteOutcome | undefined>
+  /** a payload is a record's bytes, or the parts it was appended in ({@link SpoolRecord.parts}: not joined for the sink) */
+  writeSpooledLines(payloads: ReadonlyArray<Buffer | readonly Buffer[]>, precision: SpoolPrecision): Promise<WriteOutcome | undefined>
 }
 
 export function acceptsSpooledLines(store: Store): store is Store & SpooledLinesSink {
@@ -389,7 +390,7 @@ export async function writeBatch(store: Store, batch: SpoolBatch, log: Logger = 
     return outcome
   }
   if (acceptsSpooledLines(store)) {
-    const written = await store.writeSpooledLines(batch.records.map((r) => r.payload), batch.precision)
+    const written = await store.writeSpooledLines(batch.records.map((r) => r.parts ?? r.payload), batch.precision)
     if (written) {
       outcome.merged = written.merged
       return outcome

@@ -164,9 +164,19 @@ export class QueryCache implements Store {
 
   async write(points: Point[]): Promise<WriteOutcome | void> {
     const measurements = new Set(points.map((p) => p.measurement))
+    this.forget(measurements)
+    try {
+      return await this.inner.write(points)
+    } finally {
+      // and once it is stored: a store that writes in another thread (the embedded store's write
+      // thread) commits later, and a query made meanwhile cached what was there before
+      this.forget(measurements)
+    }
+  }
+
+  private forget(measurements: ReadonlySet<string>): void {
     for (const [key, e] of this.entries) if (measurements.has(e.measurement)) this.entries.delete(key)
     for (const [key, e] of this.raw) if (measurements.has(e.measurement)) this.raw.delete(key)
-    return this.inner.write(points)
   }
 
   stats(): QueryCacheStats {

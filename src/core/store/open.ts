@@ -14,6 +14,8 @@ export interface OpenStoreOptions {
   retention?: Readonly<Record<string, string>>
   /** embedded store: SQLite page cache in KiB (default 32000) */
   cacheKiB?: number
+  /** embedded store: bulk writes in a thread of their own (sqlite/write-thread.ts; the daemon) */
+  writeThread?: boolean
 }
 
 export function embeddedStorePath(cfg: StoreConfig, dataDir: string): string {
@@ -24,7 +26,7 @@ export function embeddedStorePath(cfg: StoreConfig, dataDir: string): string {
 export async function openStore(cfg: StoreConfig, opts: OpenStoreOptions): Promise<FullStore> {
   switch (cfg.type) {
     case 'sqlite':
-      return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly, retention: opts.retention, cacheKiB: opts.cacheKiB})
+      return new SqliteStore({path: embeddedStorePath(cfg, opts.dataDir), clock: opts.clock, readonly: opts.readonly, retention: opts.retention, cacheKiB: opts.cacheKiB, writeThread: opts.writeThread})
     case 'influxdb': {
       const {openInfluxStore} = await import('./influx/open.js')
       return openInfluxStore(cfg, {clock: opts.clock, retention: opts.retention})

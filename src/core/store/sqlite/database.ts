@@ -8,7 +8,12 @@ import {SCHEMA, SCHEMA_VERSION} from './schema.js'
 
 export const REPAIR_HINT = '`mon store check` shows the damage; `mon store repair` salvages every readable chunk into a new file (the damaged one is kept aside)'
 
-export function openDatabase(path: string, readonly: boolean): Database.Database {
+/**
+ * `opened`: another connection of this process opened the file a moment ago (the write thread's,
+ * write-thread.ts): it made the schema and ran the quick check, so this one does neither (the
+ * check reads every page).
+ */
+export function openDatabase(path: string, readonly: boolean, opts: {opened?: boolean} = {}): Database.Database {
   if (!readonly) {
     try {
       mkdirSync(dirname(path), {recursive: true})
@@ -46,6 +51,7 @@ export function openDatabase(path: string, readonly: boolean): Database.Database
     }
 
     db.pragma('cache_size = -32000')
+    if (opts.opened) return db
     // garbled or missing pages are found now, not as wrong answers later (one read of every page)
     const problems = quickCheck(db)
     if (problems.length > 0) throw damagedError('embedded store', path, problems, REPAIR_HINT)

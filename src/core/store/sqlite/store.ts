@@ -11,8 +11,17 @@ import {SqliteQueries} from './query.js'
 import {StoreTables} from './tables.js'
 import {SqliteTiers} from './tiers.js'
 import {SqliteWrites, type RejectedPoint} from './write.js'
+import {WriteThread, type WriteThreadOptions} from './write-thread.js'
 
 export type {RejectedPoint} from './write.js'
+
+/** Bytes of a payload: one buffer, or the parts of one */
+function bytesOf(p: Buffer | readonly Buffer[]): number {
+  if (Buffer.isBuffer(p)) return p.length
+  let n = 0
+  for (const b of p as readonly Buffer[]) n += b.length
+  return n
+}
 
 export interface SqliteStoreOptions {
   path: string
@@ -28,11 +37,20 @@ export interface SqliteStoreOptions {
   retention?: Readonly<Record<string, string>>
   /** SQLite page cache in KiB (default 32000); the long-running daemon keeps it smaller */
   cacheKiB?: number
+  /**
+   * Writes in a thread of their own with its own connection while they come in bulk
+   * (write-thread.ts): the daemon's. Not for `:memory:` (a connection of its own is another database).
+   */
+  writeThread?: boolean | WriteThreadOptions
+  /** another connection of this process just opened the file: no schema step, no quick check (the write thread's own) */
+  opened?: boolean
 }
 
 /**
  * The zero-config embedded time-series store. One process writes while others read (WAL);
  * writers in several processes take turns (busy timeout). See schema.ts for the layout.
+ * With `writeThread` the writes go to a thread of their own while it runs (write-thread.ts) and
+ * this connection only reads; without, and while it does not run, this connection writes.
  * A facade: writes (write.ts), tiers and compaction (tiers.ts) and queries (query.ts) share the
  * database and its tables (tables.ts); the catalog reads are catalog.ts.
  */
@@ -44,13 +62,14 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
   private readonly writes: SqliteWrites
   private readonly tiers: SqliteTiers
   private readonly queries: SqliteQueries
+  private readonly thread?: WriteThread
   readonly policy: RetentionPolicy
 
   constructor(opts: SqliteStoreOptions) {
     this.path = opts.path
     this.clock = opts.clock ?? systemClock
     const chunkMax = opts.chunkMax ?? 1024
-    this.db = openDatabase(opts.path, Boolean(opts.readonly))
+    this.db = openDatabase(opts.path, Boolean(opts.readonly), {opened: opts.opened})
     if (opts.cacheKiB !== undefined) this.db.pragma(`cache_size = -${Math.max(64, Math.floor(opts.cacheKiB))}`)
     this.db.function('regexp', {deterministic: true}, (re: unknown, s: unknown) => (compileLinearRegex(String(re)).test(String(s ?? '')) ? 1 : 0))
     this.policy = retentionPolicy(opts.retention)
@@ -58,22 +77,66 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
     this.tiers = new SqliteTiers(tables, this.clock, chunkMax, opts.autoCompactEvery ?? 5 * 60_000)
     this.writes = new SqliteWrites(tables, this.tiers, opts.directMin ?? 8)
     this.queries = new SqliteQueries(tables, this.tiers, this.path)
+    if (opts.writeThread && !opts.readonly && opts.path !== ':memory:' && opts.path !== '') {
+      const autoCompactEvery = opts.autoCompactEvery ?? 5 * 60_000
+      const config = {path: opts.path, chunkMax, directMin: opts.directMin ?? 8, autoCompactEvery, retention: opts.retention, cacheKiB: opts.cacheKiB}
+      this.thread = new WriteThread(config, this.clock, opts.writeThread === true ? {} : opts.writeThread)
+    }
   }
 
   // ---------------------------------------------------------------- writes
 
+  /** Points into the store: in the write thread while it runs (it does not start for points), else here. */
   async write(points: Point[]): Promise<WriteOutcome> {
+    if (this.thread) {
+      let route = this.thread.route(false)
+      if (typeof route !== 'string') route = await route
+      if (route === 'thread') return this.thread.writePoints(points)
+    }
     return this.writes.write(points)
+  }
+
+  /** {@link write} on this thread's connection, synchronously (the write thread's own store). */
+  writeSyncOutcome(points: Point[]): WriteOutcome {
+    return this.writes.writeOutcome(points)
   }
 
   /**
    * Spooled line protocol straight into the store, without a Point per line (the writer's
    * SpooledLinesSink): undefined, with nothing written, when the body or the batch is not of the
    * fast path's shape (parseLineColumns, SqliteWrites.writeColumns) — then the writer sends points.
+   * A batch of at least `writeThread.startBytes` starts the write thread; while it runs it parses
+   * and writes every batch.
    */
-  async writeSpooledLines(payloads: readonly Buffer[], precision: Precision): Promise<WriteOutcome | undefined> {
+  async writeSpooledLines(payloads: ReadonlyArray<Buffer | readonly Buffer[]>, precision: Precision): Promise<WriteOutcome | undefined> {
+    const thread = this.thread
+    if (thread) {
+      let bytes = 0
+      for (const p of payloads) bytes += bytesOf(p)
+      // sent in this call when it can be (no await first): batches reach the thread in order
+      let route = thread.route(bytes >= thread.startBytes)
+      if (typeof route !== 'string') route = await route
+      if (route === 'thread') return thread.writeLines(payloads, precision, bytes)
+    }
+    return this.writeSpooledLinesSync(
+      payloads.map((p) => (Buffer.isBuffer(p) ? p : Buffer.concat(p as readonly Buffer[]))),
+      precision,
+    )
+  }
+
+  writeSpooledLinesSync(payloads: readonly Buffer[], precision: Precision): WriteOutcome | undefined {
     const cols = parseLineColumns(payloads, precision)
     return cols && this.writes.writeColumns(cols)
+  }
+
+  /** Whether the write thread runs now, and how often it was started (status, tests). */
+  writeThreadState(): {running: boolean; starts: number; failed?: string} | undefined {
+    return this.thread && {running: this.thread.running, starts: this.thread.starts, ...(this.thread.failed === undefined ? {} : {failed: this.thread.failed})}
+  }
+
+  /** Stops the write thread (after what it was given) without closing the store: the next bulk batch starts it again. */
+  async stopWriteThread(): Promise<void> {
+    await this.thread?.stop()
   }
 
   /** One batch in one transaction; what it leaves out and why: SqliteWrites.writeSync (write.ts). */
@@ -90,6 +153,11 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
 
   /** Rolls up, prunes and compacts (SqliteTiers.maintainSync, tiers.ts); the daemon calls it periodically. */
   async maintain(now = this.clock.now()): Promise<MaintenanceReport> {
+    if (this.thread) {
+      let route = this.thread.route(false)
+      if (typeof route !== 'string') route = await route
+      if (route === 'thread') return this.thread.maintain(now)
+    }
     return this.maintainSync(now)
   }
 
@@ -147,7 +215,13 @@ export class SqliteStore implements FullStore, Maintainable, Compactable, TierRo
     return this.db
   }
 
+  /** Stops the write thread after the writes it was given (they commit), then closes this connection. */
   async close(): Promise<void> {
+    await this.thread?.close()
+    this.closeSync()
+  }
+
+  closeSync(): void {
     if (this.db.open) this.db.close()
   }
 }

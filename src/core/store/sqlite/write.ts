@@ -53,6 +53,11 @@ export class SqliteWrites extends StorePart {
   }
 
   async write(points: Point[]): Promise<WriteOutcome> {
+    return this.writeOutcome(points)
+  }
+
+  /** {@link write}, synchronously: what the write thread (write-worker.ts) runs. */
+  writeOutcome(points: Point[]): WriteOutcome {
     const {beyondRetention, rejected, merged} = this.writeSync(points)
     if (beyondRetention === 0 && !rejected) return {merged: merged ?? 0}
     // the rest of the batch is written; say what was not, as InfluxDB's partial write does
