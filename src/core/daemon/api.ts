@@ -212,8 +212,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (reply.text !== undefined) {
       res.writeHead(reply.status ?? 200, {'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8', ...reply.headers})
       res.end(reply.text)
-    } else if (reply.jsonText !== undefined) {
-      sendText(res, reply.status ?? 200, reply.jsonText, reply.headers)
+    } else if (reply.jsonBytes !== undefined) {
+      res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...reply.headers})
+      res.end(reply.jsonBytes)
     } else {
       send(res, reply.status ?? 200, reply.json ?? null, reply.headers)
     }
