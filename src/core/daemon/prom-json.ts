@@ -1,4 +1,4 @@
-import {forEachSample, StepSeries, type RangeSeries} from '../query/eval/engine.js'
+import {StepSeries, type RangeSeries} from '../query/eval/engine.js'
 
 /**
  * Prometheus' JSON for a range query's matrix, written as bytes: the answer of a day at 1 min × 10
@@ -90,27 +90,39 @@ export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail 
     w.ascii('{"metric":')
     w.utf8(JSON.stringify(s.labels))
     w.ascii(',"values":[')
-    let first = true
-    forEachSample(s, (t, v) => {
-      // `,[` + seconds + `,"` + value + `"]` (each writer makes its own room: re-read w.buf after it)
-      w.room(4)
-      if (!first) w.buf[w.pos++] = 0x2c
-      first = false
-      w.buf[w.pos++] = 0x5b
-      writeSeconds(w, t)
-      w.room(2)
-      w.buf[w.pos++] = 0x2c
-      w.buf[w.pos++] = 0x22
-      writeValue(w, v)
-      w.room(2)
-      w.buf[w.pos++] = 0x22
-      w.buf[w.pos++] = 0x5d
-    })
+    if (s instanceof StepSeries) {
+      // the columns read in place (no call per sample)
+      const {start, step, values, present} = s
+      let first = true
+      for (let k = 0; k < values.length; k++) {
+        if (!present[k]) continue
+        writePair(w, first, start + k * step, values[k]!)
+        first = false
+      }
+    } else {
+      const samples = s.samples
+      for (let k = 0; k < samples.length; k++) writePair(w, k === 0, samples[k]!.t, samples[k]!.v)
+    }
     w.ascii(']}')
   }
   w.ascii(']}')
   w.ascii(tail)
   return w.bytes()
+}
+
+/** `[seconds,"value"]`, after a comma unless first (each writer makes its own room: w.buf is read after it) */
+function writePair(w: JsonBytes, first: boolean, t: number, v: number): void {
+  w.room(4)
+  if (!first) w.buf[w.pos++] = 0x2c
+  w.buf[w.pos++] = 0x5b
+  writeSeconds(w, t)
+  w.room(2)
+  w.buf[w.pos++] = 0x2c
+  w.buf[w.pos++] = 0x22
+  writeValue(w, v)
+  w.room(2)
+  w.buf[w.pos++] = 0x22
+  w.buf[w.pos++] = 0x5d
 }
 
 /** A time in ms as Prometheus writes it: Unix seconds, a JSON number (JSON.stringify(t / 1000)). */
