@@ -114,13 +114,8 @@ export class SqliteQueries extends StorePart {
     // string fields only count, and first/last of strings would need the text itself
     const noValue = field.type === 'string' && agg.fn !== 'count'
     for (const g of groups.values()) {
-      const ts: number[] = []
-      const values: Array<number | null> = []
-      g.buckets.results((t, v) => {
-        ts.push(t)
-        values.push(noValue ? null : v)
-      })
-      if (ts.length > 0) frames.push(columnFrame(q.measurement, g.tags, ['time', agg.fn], ts, values))
+      const {ts, values} = g.buckets.columns()
+      if (ts.length > 0) frames.push(columnFrame(q.measurement, g.tags, ['time', agg.fn], ts, noValue ? Array.from(values, () => null) : values))
     }
 
     return sortFrames(frames)
