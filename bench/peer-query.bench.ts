@@ -77,8 +77,17 @@ interface PromAnswer {
   data: {resultType: string; result: Array<{metric: Labels; value?: [number, string]; values?: Array<[number, string]>}>}
 }
 
+/**
+ * What every request of the bench sends besides its own: uncompressed answers. fetch asks for
+ * `gzip, deflate` by default, and VictoriaMetrics and influxd then compress theirs (mon does not
+ * compress): on loopback that timed their compression and this process' inflating against mon's
+ * plain bytes. All three answer in plain JSON now, over the same kept-alive connections.
+ */
+const PLAIN = {'accept-encoding': 'identity'}
+
 async function promGet(url: string, path: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<PromAnswer> {
-  const res = await fetch(`${url}${path}?${new URLSearchParams(params)}`, {headers})
+  const res = await fetch(`${url}${path}?${new URLSearchParams(params)}`, {headers: {...PLAIN, ...headers}})
+  if (res.headers.get('content-encoding')) throw new Error(`${url}${path}: a compressed answer (${res.headers.get('content-encoding')}) though the bench asked for none`)
   const body = (await res.json()) as PromAnswer
   if (body.status !== 'success') throw new Error(`${url}${path} ${params.query}: ${JSON.stringify(body.error ?? body)}`)
   return body
@@ -96,7 +105,8 @@ interface InfluxAnswer {
 }
 
 async function influxQuery(url: string, q: string): Promise<InfluxAnswer> {
-  const res = await fetch(`${url}/query?${new URLSearchParams({db: 'bench', q, epoch: 'ms'})}`)
+  const res = await fetch(`${url}/query?${new URLSearchParams({db: 'bench', q, epoch: 'ms'})}`, {headers: PLAIN})
+  if (res.headers.get('content-encoding')) throw new Error(`influxd: a compressed answer (${res.headers.get('content-encoding')}) though the bench asked for none`)
   const body = (await res.json()) as InfluxAnswer
   const error = body.results?.[0]?.error
   if (!res.ok || error) throw new Error(`influxd ${q}: ${error ?? `HTTP ${res.status}`}`)

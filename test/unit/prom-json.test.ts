@@ -136,6 +136,10 @@ describe('prom-json: values and times as bytes', () => {
       }
       series.push(new StepSeries(i === 0 ? {__name__: 'cpu.usage_user', host: 'h"é\\\n☃'} : {host: `h${i}`}, start, step, v, present))
     }
+    // columns at other steps (each step's time text made again), and times JSON writes with an exponent
+    series.push(new StepSeries({host: 'other step'}, start + 500, 15_500, Float64Array.from([1.5, 2, -3]), Uint8Array.from([1, 0, 1])))
+    series.push(new StepSeries({host: 'far'}, 2e18, 1e17, Float64Array.from([1, 2, 3]), Uint8Array.from([1, 1, 1])))
+    series.push(new StepSeries({host: 'back'}, start, step, Float64Array.from([7, 8]), Uint8Array.from([0, 1])))
     // a series of samples (not columns): odd times, ms fractions
     series.push({labels: {}, samples: [{t: 1, v: 0.1}, {t: 1500, v: -2.5}, {t: start + 7, v: 1 / 3}, {t: -1500, v: 1e300}]})
     series.push({labels: {empty: ''}, samples: []})

@@ -82,6 +82,7 @@ export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail 
   for (const s of series) samples += s instanceof StepSeries ? s.values.length : s.samples.length
   // a pair is `[1764028800,"21.836416666666668"],`: ~40 bytes
   const w = new JsonBytes(head.length + tail.length + 64 + series.length * 128 + samples * 40)
+  let times: StepTimes | undefined
   w.ascii(head)
   w.ascii('{"resultType":"matrix","result":[')
   for (let i = 0; i < series.length; i++) {
@@ -91,13 +92,30 @@ export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail 
     w.utf8(JSON.stringify(s.labels))
     w.ascii(',"values":[')
     if (s instanceof StepSeries) {
-      // the columns read in place (no call per sample)
+      // the columns read in place (no call per sample); each step's `[seconds,"` written once for
+      // all the series (a range query's series share their steps)
       const {start, step, values, present} = s
+      if (!times || times.start !== start || times.step !== step || times.steps < values.length) times = stepTimes(start, step, values.length)
+      const {text, length} = times
       let first = true
       for (let k = 0; k < values.length; k++) {
         if (!present[k]) continue
-        writePair(w, first, start + k * step, values[k]!)
+        if (times.steps === 0) {
+          writePair(w, first, start + k * step, values[k]!)
+          first = false
+          continue
+        }
+        w.room(TIME_ROOM + 1)
+        const buf = w.buf
+        let pos = w.pos
+        if (!first) buf[pos++] = 0x2c
         first = false
+        for (let i = k * TIME_ROOM, end = i + length[k]!; i < end; i++) buf[pos++] = text[i]!
+        w.pos = pos
+        writeValue(w, values[k]!)
+        w.room(2)
+        w.buf[w.pos++] = 0x22
+        w.buf[w.pos++] = 0x5d
       }
     } else {
       const samples = s.samples
@@ -108,6 +126,36 @@ export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail 
   w.ascii(']}')
   w.ascii(tail)
   return w.bytes()
+}
+
+/** Room for one step's `[seconds,"` (a time within ±10^15 ms is at most 19 bytes; others are written as they come). */
+const TIME_ROOM = 24
+
+/** `[seconds,"` of every step start + k × step, each at k × TIME_ROOM in `text`, `length[k]` bytes long. */
+interface StepTimes {
+  start: number
+  step: number
+  steps: number
+  text: Uint8Array
+  length: Uint8Array
+}
+
+function stepTimes(start: number, step: number, steps: number): StepTimes {
+  const text = new Uint8Array(steps * TIME_ROOM)
+  const length = new Uint8Array(steps)
+  const w = new JsonBytes(64)
+  for (let k = 0; k < steps; k++) {
+    w.pos = 0
+    w.buf[w.pos++] = 0x5b
+    writeSeconds(w, start + k * step)
+    w.ascii(',"')
+    // longer only for times past ±10^15 ms (JSON.stringify's exponent): such a series is written pair by pair
+    if (w.pos > TIME_ROOM) return {start: Number.NaN, step, steps: 0, text, length}
+    text.set(w.buf.subarray(0, w.pos), k * TIME_ROOM)
+    length[k] = w.pos
+  }
+
+  return {start, step, steps, text, length}
 }
 
 /** `[seconds,"value"]`, after a comma unless first (each writer makes its own room: w.buf is read after it) */
