@@ -214,7 +214,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       res.end(reply.text)
     } else if (reply.jsonBytes !== undefined) {
       res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...reply.headers})
-      res.end(reply.jsonBytes)
+      const sent = reply.sent
+      res.end(reply.jsonBytes, sent && (() => sent()))
     } else {
       send(res, reply.status ?? 200, reply.json ?? null, reply.headers)
     }

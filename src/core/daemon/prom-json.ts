@@ -75,13 +75,17 @@ export class JsonBytes {
 /**
  * `{"resultType":"matrix","result":[…]}`: the bytes JSON.stringify gives for {metric, values:
  * [[seconds, "value"], …]} per series (with {@link formatValue}'s values), wrapped in `head` and
- * `tail` (the API's `{"status":"success","data":` and `}`).
+ * `tail` (the API's `{"status":"success","data":` and `}`). Written into `into` when given (its
+ * buffer reused: the answer is a view of it, valid until `into` is written again).
  */
-export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail = ''): Buffer {
+export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail = '', into?: JsonBytes): Buffer {
   let samples = 0
   for (const s of series) samples += s instanceof StepSeries ? s.values.length : s.samples.length
   // a pair is `[1764028800,"21.836416666666668"],`: ~40 bytes
-  const w = new JsonBytes(head.length + tail.length + 64 + series.length * 128 + samples * 40)
+  const size = head.length + tail.length + 64 + series.length * 128 + samples * 40
+  const w = into ?? new JsonBytes(size)
+  w.pos = 0
+  w.room(size)
   let times: StepTimes | undefined
   w.ascii(head)
   w.ascii('{"resultType":"matrix","result":[')
@@ -151,7 +155,7 @@ function stepTimes(start: number, step: number, steps: number): StepTimes {
     w.ascii(',"')
     // longer only for times past ±10^15 ms (JSON.stringify's exponent): such a series is written pair by pair
     if (w.pos > TIME_ROOM) return {start: Number.NaN, step, steps: 0, text, length}
-    text.set(w.buf.subarray(0, w.pos), k * TIME_ROOM)
+    for (let i = 0, at = k * TIME_ROOM; i < w.pos; i++) text[at + i] = w.buf[i]!
     length[k] = w.pos
   }
 
