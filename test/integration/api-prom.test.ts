@@ -142,6 +142,30 @@ describe('daemon: Prometheus HTTP query API', () => {
     )
   })
 
+  it('answers range queries at the same time and one after another each with its own bytes (the answer buffer is reused only once sent)', async () => {
+    const text = async (query: string, step: string) => {
+      const res = await fetch(`${url}/api/v1/query_range?${new URLSearchParams({query, start: sec(T0), end: sec(T0 + 59 * MIN), step})}`, {headers: {authorization: `Bearer ${TOKEN}`}})
+      assert.equal(res.status, 200)
+      return res.text()
+    }
+    const queries: Array<[string, string]> = [
+      ['avg by (host) (avg_over_time(cpu.usage_user[1m]))', '60'],
+      ['cpu.usage_system', '10'],
+      ['max_over_time(cpu.usage_user[2m])', '120'],
+    ]
+    const alone: string[] = []
+    for (const [q, step] of queries) alone.push(await text(q, step))
+    assert.notEqual(alone[0], alone[1])
+    // at the same time, several rounds: each answer whole and its own
+    for (let round = 0; round < 3; round++) {
+      const together = await Promise.all(queries.flatMap(([q, step]) => [text(q, step), text(q, step)]))
+      assert.deepEqual(together, alone.flatMap((a) => [a, a]))
+    }
+    // one after another: a shorter answer after a longer one leaves nothing of it behind
+    for (const i of [1, 0, 2, 1, 2, 0]) assert.equal(await text(queries[i]![0], queries[i]![1]), alone[i])
+    assert.doesNotThrow(() => JSON.parse(alone[1]!))
+  })
+
   it('takes the parameters from a POST form body as Prometheus does (Grafana POSTs)', async () => {
     const body = new URLSearchParams({query: 'sum(rate(http_requests_total[5m]))', start: sec(T0 + 20 * MIN), end: sec(T0 + 40 * MIN), step: '60'})
     const res = await fetch(`${url}/api/v1/query_range`, {method: 'POST', headers: {authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded'}, body})

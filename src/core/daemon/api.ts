@@ -183,6 +183,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (route.opts.body === 'text') body = await readText(req, maxBody)
       // a form body (Prometheus' POST /api/v1/query) joins the URL's parameters, as Go's r.FormValue has it
       else if (/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) for (const [k, v] of new URLSearchParams(await readText(req, maxBody))) url.searchParams.append(k, v)
+      // a request that announces no body (a GET: every query of a dashboard) has none to wait for
+      else if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) req.resume()
       else body = await readJson(req, maxBody)
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 400
@@ -212,8 +214,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (reply.text !== undefined) {
       res.writeHead(reply.status ?? 200, {'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8', ...reply.headers})
       res.end(reply.text)
-    } else if (reply.jsonText !== undefined) {
-      sendText(res, reply.status ?? 200, reply.jsonText, reply.headers)
+    } else if (reply.jsonBytes !== undefined) {
+      res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...reply.headers})
+      const sent = reply.sent
+      res.end(reply.jsonBytes, sent && (() => sent()))
     } else {
       send(res, reply.status ?? 200, reply.json ?? null, reply.headers)
     }

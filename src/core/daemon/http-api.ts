@@ -24,8 +24,10 @@ export interface ApiReply {
   status?: number
   /** sent as application/json */
   json?: unknown
-  /** sent as application/json as it is: JSON a route wrote itself (a large answer, faster than JSON.stringify of objects made for it) */
-  jsonText?: string
+  /** sent as application/json as it is: JSON a route wrote itself as UTF-8 bytes (a large answer, faster than JSON.stringify of objects made for it: api-prom.ts's matrices) */
+  jsonBytes?: Buffer
+  /** called once `jsonBytes` has been handed to the socket (not when the connection failed first): the route may reuse its memory */
+  sent?: () => void
   /** sent as is (with contentType, default text/plain) */
   text?: string
   contentType?: string

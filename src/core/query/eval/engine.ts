@@ -178,14 +178,23 @@ function aggregateColumns(expr: Aggregation, input: StepColumns, steps: number):
   }
 
   const out: StepColumns = {labels: groupLabelSets, values: [], present: []}
-  const values: number[] = []
+  // a step's values go into an array of their count, made once per count and reused (emptying one
+  // array for each step and group dropped its storage, and the pushes made it again: 1,441 × 10 here)
+  const byCount: number[][] = []
   for (const group of members) {
     const v = new Float64Array(steps)
     const present = new Uint8Array(steps)
     for (let k = 0; k < steps; k++) {
-      values.length = 0
-      for (const i of group) if (input.present[i][k]) values.push(input.values[i][k])
-      if (values.length === 0) continue
+      let n = 0
+      for (let j = 0; j < group.length; j++) if (input.present[group[j]][k]) n++
+      if (n === 0) continue
+      const values = (byCount[n] ??= new Array<number>(n).fill(0))
+      let at = 0
+      for (let j = 0; j < group.length; j++) {
+        const i = group[j]
+        if (input.present[i][k]) values[at++] = input.values[i][k]
+      }
+
       v[k] = aggregateValues(expr.op, values, 0)
       present[k] = 1
     }
@@ -238,7 +247,7 @@ function rangeSeriesOf(c: StepColumns, start: number, step: number, steps: numbe
 /**
  * A series of a range query answered column by column, kept as its columns: the value at step k
  * (time start + k × step) where present[k] is 1. `samples` are made on first use; a writer that
- * only walks them (the HTTP API's JSON) reads the columns instead (see {@link forEachSample}).
+ * only walks them (the HTTP API's JSON, daemon/prom-json.ts) reads the columns instead.
  */
 export class StepSeries implements RangeSeries {
   private made: Sample[] | undefined
@@ -260,17 +269,6 @@ export class StepSeries implements RangeSeries {
 
     return this.made
   }
-}
-
-/** Calls `each` with the time, value and step index (-1 when not a step series) of every sample of a range query's series, in time order. */
-export function forEachSample(series: RangeSeries, each: (t: number, v: number, k: number) => void): void {
-  if (series instanceof StepSeries) {
-    const {start, step, values, present} = series
-    for (let k = 0; k < values.length; k++) if (present[k]) each(start + k * step, values[k], k)
-    return
-  }
-
-  for (const p of series.samples) each(p.t, p.v, -1)
 }
 
 function context(source: SeriesSource, start: number, end: number, options: EvalOptions): Context {

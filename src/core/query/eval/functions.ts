@@ -176,8 +176,10 @@ export function variance(values: number[]): number {
 
 export function mean(values: number[]): number {
   // the incremental mean Prometheus uses, which stays finite where a plain sum overflows
+  // (an index loop: entries() made an iterator and an [i, v] pair per value, per step of a range query)
   let m = 0
-  for (const [i, v] of values.entries()) {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!
     if (!Number.isFinite(m) && Number.isFinite(v)) continue
     m += v / (i + 1) - m / (i + 1)
   }

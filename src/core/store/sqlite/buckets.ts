@@ -76,12 +76,29 @@ export class Buckets implements BucketSink {
     this.acc.addSummary(this.slot(t), n, sum, min, max, firstTs, first, lastTs, last)
   }
 
-  /** Calls `each` with the bucket time and value of every bucket with a value, in time order. */
-  results(each: (t: number, v: number) => void): void {
-    for (let i = 0; i < this.acc.size; i++) {
+  /**
+   * The bucket times and values of every bucket with a value, in time order, as two columns (a
+   * call per bucket boxed each time and value, and the pushes grew two arrays: ~1 MB a request for
+   * 1-min means over a day of 10 series).
+   */
+  columns(): {ts: Float64Array; values: Float64Array} {
+    const size = this.acc.size
+    let ts = new Float64Array(size)
+    let values = new Float64Array(size)
+    let n = 0
+    for (let i = 0; i < size; i++) {
       const v = this.acc.result(i)
-      if (v !== null) each(this.every ? this.base + i * this.every : this.q.start, v)
+      if (v === null) continue
+      ts[n] = this.every ? this.base + i * this.every : this.q.start
+      values[n++] = v
     }
+
+    if (n < size) {
+      ts = ts.slice(0, n)
+      values = values.slice(0, n)
+    }
+
+    return {ts, values}
   }
 }
 

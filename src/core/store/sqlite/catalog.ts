@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3'
 import {statSync} from 'node:fs'
 import type {Tags} from '../../model/point.js'
 import type {FieldInfo, StoreInfo} from '../types.js'
+import {keptStatement} from './statements.js'
 
 interface SeriesRow {
   id: number
@@ -38,16 +39,16 @@ export function catalogInfo(db: Database.Database, path: string): StoreInfo {
 }
 
 export function catalogMeasurements(db: Database.Database): string[] {
-  return (db.prepare('SELECT DISTINCT measurement FROM series ORDER BY measurement').all() as Array<{measurement: string}>).map((r) => r.measurement)
+  return (keptStatement(db, 'SELECT DISTINCT measurement FROM series ORDER BY measurement').all() as Array<{measurement: string}>).map((r) => r.measurement)
 }
 
 export function catalogFieldKeys(db: Database.Database, measurement: string): FieldInfo[] {
-  return db.prepare<[string], FieldInfo>('SELECT name, type FROM fields WHERE measurement = ? ORDER BY name').all(measurement)
+  return keptStatement<[string], FieldInfo>(db, 'SELECT name, type FROM fields WHERE measurement = ? ORDER BY name').all(measurement)
 }
 
 export function catalogTagKeys(db: Database.Database, measurement: string): string[] {
   const keys = new Set<string>()
-  for (const r of db.prepare<[string], SeriesRow>('SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
+  for (const r of keptStatement<[string], SeriesRow>(db, 'SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
     for (const k of Object.keys(JSON.parse(r.tags) as Tags)) keys.add(k)
   }
 
@@ -56,7 +57,7 @@ export function catalogTagKeys(db: Database.Database, measurement: string): stri
 
 export function catalogTagValues(db: Database.Database, measurement: string, key: string): string[] {
   const values = new Set<string>()
-  for (const r of db.prepare<[string], SeriesRow>('SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
+  for (const r of keptStatement<[string], SeriesRow>(db, 'SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
     const v = (JSON.parse(r.tags) as Tags)[key]
     if (v !== undefined) values.add(v)
   }

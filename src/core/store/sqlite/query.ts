@@ -9,6 +9,7 @@ import {decodeChunk, DecodeScratch} from '../codec.js'
 import type {Run} from './merge.js'
 import {anyInRange, Buckets, lowerBound, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
 import {compileSeriesSql, sqlString} from './series-sql.js'
+import {keptStatement} from './statements.js'
 import {StorePart, type FieldRow, type SeriesRow, type StoreTables} from './tables.js'
 import type {SqliteTiers} from './tiers.js'
 
@@ -47,7 +48,7 @@ export class SqliteQueries extends StorePart {
 
   private selectSeries(measurement: string, matchers: Matcher[]): Array<{id: number; tags: Tags}> {
     const {sql, params, jsMatchers} = compileSeriesSql(measurement, matchers)
-    const rows = this.db.prepare<unknown[], SeriesRow>(sql).all(...params)
+    const rows = keptStatement<unknown[], SeriesRow>(this.db, sql).all(...params)
     const out: Array<{id: number; tags: Tags}> = []
     for (const r of rows) {
       this.checkDeadline()
@@ -114,13 +115,8 @@ export class SqliteQueries extends StorePart {
     // string fields only count, and first/last of strings would need the text itself
     const noValue = field.type === 'string' && agg.fn !== 'count'
     for (const g of groups.values()) {
-      const ts: number[] = []
-      const values: Array<number | null> = []
-      g.buckets.results((t, v) => {
-        ts.push(t)
-        values.push(noValue ? null : v)
-      })
-      if (ts.length > 0) frames.push(columnFrame(q.measurement, g.tags, ['time', agg.fn], ts, values))
+      const {ts, values} = g.buckets.columns()
+      if (ts.length > 0) frames.push(columnFrame(q.measurement, g.tags, ['time', agg.fn], ts, noValue ? Array.from(values, () => null) : values))
     }
 
     return sortFrames(frames)
