@@ -758,14 +758,11 @@ describe('host: collector on the real /proc', {skip: process.platform !== 'linux
     const {spawn} = await import('node:child_process')
     const ctx = {...context(stateDir, new ManualClock(Date.now())), host: 'real'}
     const collector = createHostCollector({}, ctx, {sleep: async () => {}})
-    let running = true
-    const churn = (async () => {
-      while (running) {
-        await Promise.all(
-          Array.from({length: 8}, () => new Promise((resolve) => spawn('true').on('exit', resolve).on('error', resolve))),
-        )
-      }
-    })()
+    // the churn runs in a shell of its own: spawned from this process, each fork of the (large) test
+    // process came between the collector's awaits, and a collect waited behind rounds of them (once
+    // past its 10 s abort on a slow machine)
+    const churn = spawn('sh', ['-c', 'while :; do true & true & true & true & wait; done'], {stdio: 'ignore'})
+    const ended = new Promise((resolve) => churn.on('exit', resolve))
     try {
       for (let i = 0; i < 15; i++) {
         const points = await collector.collect(AbortSignal.timeout(10_000))
@@ -773,9 +770,10 @@ describe('host: collector on the real /proc', {skip: process.platform !== 'linux
         assert.ok(Number(procs.total) > 0)
         assert.ok(Number(procs.total_threads) >= Number(procs.total))
       }
+      assert.equal(churn.exitCode, null, 'the churning shell ran through every collect')
     } finally {
-      running = false
-      await churn
+      churn.kill('SIGKILL')
+      await ended
     }
     assert.deepEqual(ctx.log.warnings, [])
   })
