@@ -6,7 +6,7 @@ import {PromEvalError, type RangeSeries, type Value} from '../query/eval/engine.
 import {labelsKey, METRIC_NAME, type Labels} from '../query/eval/series.js'
 import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline, QueryTimeoutError} from '../query/deadline.js'
 import {loadSeries, readsFor, runInstant, runRange} from '../query/executor.js'
-import {parseQuery} from '../query/parser.js'
+import {ParseCache} from '../query/parse-cache.js'
 import {parseTime} from '../query/time.js'
 import {needOptimizingCompiler} from '../runtime.js'
 import type {FullStore} from '../store/types.js'
@@ -59,6 +59,8 @@ const badData = (message: string) => new PromApiError(400, 'bad_data', message)
 export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
   let serving = false
   const answerBuffer = new SpareBuffer()
+  // a dashboard asks the same few texts at every refresh: each parsed once (parse-cache.ts)
+  const parses = new ParseCache()
   const route = (methods: string[], path: string, handler: (req: ApiRequest, store: FullStore) => Promise<unknown>) => {
     const wrapped = async (req: ApiRequest): Promise<ApiReply> => {
       // a daemon asked for queries is a query server (Grafana refreshing dashboards): the evaluator
@@ -96,7 +98,7 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
   }
 
   route(['GET', 'POST'], '/api/v1/query', async (req, store) => {
-    const q = parsed(req)
+    const q = parsed(req, parses)
     const at = req.query.get('time') ? time(req.query.get('time')!, 'time', opts.clock.now()) : opts.clock.now()
     const {value} = await runInstant(q, store, at, {deadline: deadlineFor(req), lookbackMs: lookbackOf(req)})
     return instantData(value, at)
@@ -111,7 +113,7 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
     if (end < start) throw badData('end timestamp must not be before start time')
     if (step <= 0) throw badData('zero or negative query resolution step widths are not accepted. Try a positive integer')
     if ((end - start) / step > MAX_POINTS) throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)')
-    const q = parsed(req)
+    const q = parsed(req, parses)
     if (q.expr.kind === 'matrix' || q.expr.kind === 'string') throw badData(`invalid expression type "${q.expr.kind === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`)
     const series = await runRange(q, store, start, end, step, {deadline: deadlineFor(req), lookbackMs: lookbackOf(req)})
     return new MatrixAnswer(sortByLabels(series))
@@ -120,14 +122,14 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
   route(['GET', 'POST'], '/api/v1/series', async (req, store) => {
     const matches = req.query.getAll('match[]')
     if (matches.length === 0) throw badData('no match[] parameter provided')
-    return matchingSeries(store, matches, req, opts.clock.now())
+    return matchingSeries(store, matches, req, opts.clock.now(), parses)
   })
 
   route(['GET', 'POST'], '/api/v1/labels', async (req, store) => {
     const matches = req.query.getAll('match[]')
     if (matches.length > 0) {
       const names = new Set<string>()
-      for (const s of await matchingSeries(store, matches, req, opts.clock.now())) for (const k of Object.keys(s)) names.add(k)
+      for (const s of await matchingSeries(store, matches, req, opts.clock.now(), parses)) for (const k of Object.keys(s)) names.add(k)
       return [...names].sort()
     }
     const names = new Set<string>([METRIC_NAME])
@@ -140,7 +142,7 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
     const matches = req.query.getAll('match[]')
     const values = new Set<string>()
     if (matches.length > 0) {
-      for (const s of await matchingSeries(store, matches, req, opts.clock.now())) if (s[name] !== undefined) values.add(s[name])
+      for (const s of await matchingSeries(store, matches, req, opts.clock.now(), parses)) if (s[name] !== undefined) values.add(s[name])
     } else if (name === METRIC_NAME) {
       for (const m of await store.measurements()) {
         for (const f of await store.fieldKeys(m)) if (f.type !== 'string') values.add(f.name === 'value' ? m : metricName(m, f.name))
@@ -157,13 +159,13 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
 }
 
 /** The label sets of the series `match[]` selects with a point in [start, end] (default: everything up to now). */
-async function matchingSeries(store: FullStore, matches: string[], req: ApiRequest, now: number): Promise<Labels[]> {
+async function matchingSeries(store: FullStore, matches: string[], req: ApiRequest, now: number, parses: ParseCache): Promise<Labels[]> {
   const end = req.query.get('end') ? time(req.query.get('end')!, 'end', now) : now
   const start = req.query.get('start') ? time(req.query.get('start')!, 'start', now) : 0
   if (end < start) throw badData('end timestamp must not be before start time')
   const out = new Map<string, Labels>()
   for (const text of matches) {
-    const q = parseOrBad(text, 'match[]')
+    const q = parseOrBad(text, 'match[]', parses)
     if (q.expr.kind !== 'vector') throw badData(`invalid parameter "match[]": ${JSON.stringify(text)} is not a series selector`)
     if (selectorName(q.expr) === undefined) throw badData(`invalid parameter "match[]": ${JSON.stringify(text)} names no metric (mon reads one metric per selector)`)
     // a read of every point in [start, end]: the lookback reaches back to `start`
@@ -180,13 +182,13 @@ function required(req: ApiRequest, name: string): string {
   return v
 }
 
-function parsed(req: ApiRequest) {
-  return parseOrBad(req.query.get('query') ?? '', 'query')
+function parsed(req: ApiRequest, parses: ParseCache) {
+  return parseOrBad(req.query.get('query') ?? '', 'query', parses)
 }
 
-function parseOrBad(text: string, param: string) {
+function parseOrBad(text: string, param: string, parses: ParseCache) {
   try {
-    return parseQuery(text)
+    return parses.get(text)
   } catch (error) {
     throw badData(`invalid parameter "${param}": ${errorMessage(error)}`)
   }

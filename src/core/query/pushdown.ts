@@ -118,7 +118,10 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
     out.push({
       node: c.node,
       plan,
-      text: formatExpr(c.node),
+      // for --explain only: not formatted for every query
+      get text() {
+        return formatExpr(c.node)
+      },
       values(frames) {
         // built on first use: a range query answered from steps() never asks
         let byTime: Map<number, VectorElement[]> | undefined

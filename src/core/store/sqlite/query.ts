@@ -12,6 +12,7 @@ import {compileSeriesSql, sqlString} from './series-sql.js'
 import {keptStatement} from './statements.js'
 import {StorePart, type FieldRow, type SeriesRow, type StoreTables} from './tables.js'
 import type {SqliteTiers} from './tiers.js'
+import {windowFrames} from './window.js'
 
 /**
  * The read path of a SqliteStore: series selection, raw / aggregate / transform frames from head
@@ -22,6 +23,8 @@ export class SqliteQueries extends StorePart {
   private checkDeadline: () => void = noDeadline
   /** where chunks are decoded while they are accumulated (queries run one at a time, synchronously) */
   private readonly scratch = new DecodeScratch()
+  /** a plan's run in one read transaction (one snapshot); made once: db.transaction() builds four wrappers at each call */
+  private readonly runInTransaction: (q: QueryPlan) => Frame[]
 
   constructor(
     tables: StoreTables,
@@ -29,6 +32,7 @@ export class SqliteQueries extends StorePart {
     private readonly path: string,
   ) {
     super(tables)
+    this.runInTransaction = this.db.transaction((q: QueryPlan) => this.runPlan(q))
   }
 
   querySync(q: QueryPlan, opts?: QueryOptions): Frame[] {
@@ -36,7 +40,7 @@ export class SqliteQueries extends StorePart {
     const deadline = opts?.deadline
     this.checkDeadline = deadline ? () => deadline.check() : noDeadline
     try {
-      return this.db.transaction(() => this.runPlan(q))()
+      return this.runInTransaction(q)
     } finally {
       this.checkDeadline = noDeadline
     }
@@ -73,6 +77,11 @@ export class SqliteQueries extends StorePart {
     if (q.offset && (choice.tier.resolution > 0 || q.transform || !q.aggregate)) throw new UnalignedBucketsError(choice.tier.resolution > 0 ? `the ${choice.tier.name} rollups answer this range` : 'only aggregations take one')
     if (choice.tier.resolution > 0) return this.rollupFrames({...q, start: choice.start, end: choice.end}, choice.tier, field, series)
     if (!q.aggregate) return q.transform ? this.transformFrames(q, field, series) : this.rawFrames(q, field, series)
+    if (!q.every) {
+      // one window (an instant query's pushdown): no buckets to lay out
+      const noValue = field.type === 'string' && q.aggregate.fn !== 'count'
+      return windowFrames(q, q.aggregate, series, (sid, sink) => this.feedRaw(q, sid, field, sink), {noValue, checkDeadline: this.checkDeadline})
+    }
     return this.aggregateFrames(q, q.aggregate, field, series)
   }
 
