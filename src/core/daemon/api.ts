@@ -274,11 +274,13 @@ export function apiServerFromConfig(
 
 /** A path of plain segments: letters, digits, `_`, `-` (no dot segments, nothing to percent-encode, not `//host`). */
 const PLAIN_PATH = /^\/(?!\/)[\w\-/]*$/
+/** What the URL parser does more with than split and decode: a fragment, and white space or control characters (trimmed or dropped). */
+const AS_URL = /[\x00-\x20#]/
 
 /**
  * The path and query parameters of a request's target, as `new URL(target, base)` has them. The
  * WHATWG URL parser was ~2 % of the daemon's CPU for a small query (a dashboard's GET
- * /api/v1/query), so a target whose path is plain and has no fragment — every request of the API
+ * /api/v1/query), so a target whose path is plain and has no fragment, white space or control characters — every request of the API
  * and every dashboard's — is split at its `?` instead: such a path is its own pathname, and the
  * query the URL parser would percent-encode first decodes to the same parameters. Anything else
  * (dot segments, escapes, absolute form) goes through URL.
@@ -286,7 +288,7 @@ const PLAIN_PATH = /^\/(?!\/)[\w\-/]*$/
 export function requestTarget(target: string): {pathname: string; searchParams: URLSearchParams} {
   const q = target.indexOf('?')
   const pathname = q < 0 ? target : target.slice(0, q)
-  if (PLAIN_PATH.test(pathname) && !target.includes('#')) return {pathname, searchParams: new URLSearchParams(q < 0 ? '' : target.slice(q + 1))}
+  if (PLAIN_PATH.test(pathname) && !AS_URL.test(target)) return {pathname, searchParams: new URLSearchParams(q < 0 ? '' : target.slice(q + 1))}
   const url = new URL(target, 'http://mon.invalid')
   return {pathname: url.pathname, searchParams: url.searchParams}
 }
