@@ -1,4 +1,4 @@
-import {createHash, timingSafeEqual} from 'node:crypto'
+import * as crypto from 'node:crypto'
 
 /**
  * Bearer-token checks for the daemon API. Both sides are hashed first so the comparison is
@@ -18,12 +18,15 @@ export function tokenChecker(expected: string | undefined): (given: string | und
   const b = sha256(expected)
   return (given) => {
     const a = sha256(given ?? '')
-    return timingSafeEqual(a, b) && given !== undefined
+    return crypto.timingSafeEqual(a, b) && given !== undefined
   }
 }
 
+/** crypto.hash (node ≥ 20.12) is the one-shot digest, without a Hash object per call; createHash on older nodes. */
+const oneShot = (crypto as {hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer}).hash
+
 function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest()
+  return oneShot ? oneShot('sha256', text, 'buffer') : crypto.createHash('sha256').update(text).digest()
 }
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive). */

@@ -5,11 +5,6 @@ import type {Tags} from '../../model/point.js'
 import type {FieldInfo, StoreInfo} from '../types.js'
 import {keptStatement} from './statements.js'
 
-interface SeriesRow {
-  id: number
-  tags: string
-}
-
 export function catalogInfo(db: Database.Database, path: string): StoreInfo {
   const series = (db.prepare('SELECT count(*) AS n FROM series').get() as {n: number}).n
   const chunks = db.prepare('SELECT count(*) AS c, coalesce(sum(n), 0) AS n, min(t_start) AS lo, max(t_end) AS hi FROM chunks').get() as {
@@ -46,10 +41,19 @@ export function catalogFieldKeys(db: Database.Database, measurement: string): Fi
   return keptStatement<[string], FieldInfo>(db, 'SELECT name, type FROM fields WHERE measurement = ? ORDER BY name').all(measurement)
 }
 
+/**
+ * A measurement's series' tags (JSON text), each a string rather than a row object: the over-time
+ * pushdown of every instant query asks for the tag keys, and making an object per row was about
+ * half of that read.
+ */
+function seriesTags(db: Database.Database, measurement: string): string[] {
+  return keptStatement<[string], string>(db, 'SELECT tags FROM series WHERE measurement = ?').pluck(true).all(measurement)
+}
+
 export function catalogTagKeys(db: Database.Database, measurement: string): string[] {
   const keys = new Set<string>()
-  for (const r of keptStatement<[string], SeriesRow>(db, 'SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
-    for (const k of Object.keys(JSON.parse(r.tags) as Tags)) keys.add(k)
+  for (const tags of seriesTags(db, measurement)) {
+    for (const k of Object.keys(JSON.parse(tags) as Tags)) keys.add(k)
   }
 
   return [...keys].sort()
@@ -57,8 +61,8 @@ export function catalogTagKeys(db: Database.Database, measurement: string): stri
 
 export function catalogTagValues(db: Database.Database, measurement: string, key: string): string[] {
   const values = new Set<string>()
-  for (const r of keptStatement<[string], SeriesRow>(db, 'SELECT id, tags FROM series WHERE measurement = ?').all(measurement)) {
-    const v = (JSON.parse(r.tags) as Tags)[key]
+  for (const tags of seriesTags(db, measurement)) {
+    const v = (JSON.parse(tags) as Tags)[key]
     if (v !== undefined) values.add(v)
   }
 

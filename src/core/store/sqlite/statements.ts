@@ -10,7 +10,8 @@ const MAX_KEPT = 256
  * a selector matches, a measurement's tag keys) was compiled again at every request, a few percent
  * of a small query's time in the daemon. Only for statements run to completion (.get, .all, .run),
  * never one being iterated, which a second user would find busy. SQLite re-prepares a kept
- * statement itself if the schema changes under it.
+ * statement itself if the schema changes under it. A statement's mode (.raw, .pluck) is the
+ * statement's, shared with every user of the same text: a caller that wants one sets it at each use.
  */
 export function keptStatement<P extends unknown[] = unknown[], R = unknown>(db: Database.Database, sql: string): Database.Statement<P, R> {
   let byText = kept.get(db)
