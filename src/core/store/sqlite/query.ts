@@ -12,7 +12,7 @@ import {compileSeriesSql, sqlString} from './series-sql.js'
 import {keptStatement} from './statements.js'
 import {StorePart, type FieldRow, type StoreTables} from './tables.js'
 import type {SqliteTiers} from './tiers.js'
-import {windowFrames} from './window.js'
+import {NO_ROWS, windowFrames, windowRows, type SeriesRows} from './window.js'
 
 /**
  * The read path of a SqliteStore: series selection, raw / aggregate / transform frames from head
@@ -81,7 +81,10 @@ export class SqliteQueries extends StorePart {
     if (!q.every) {
       // one window (an instant query's pushdown): no buckets to lay out
       const noValue = field.type === 'string' && q.aggregate.fn !== 'count'
-      return windowFrames(q, q.aggregate, series, (sid, sink) => this.feedRaw(q, sid, field, sink), {noValue, checkDeadline: this.checkDeadline})
+      // every series' rows in three statements, not three per series
+      const rows = q.transform ? undefined : windowRows(this.db, field.id, series.map((s) => s.id), q.start, q.end)
+      const feed = rows ? (sid: number, sink: BucketSink) => this.accumulateSeries(q, sid, field, sink, rows.get(sid) ?? NO_ROWS) : (sid: number, sink: BucketSink) => this.feedRaw(q, sid, field, sink)
+      return windowFrames(q, q.aggregate, series, feed, {noValue, checkDeadline: this.checkDeadline})
     }
     return this.aggregateFrames(q, q.aggregate, field, series)
   }
@@ -144,13 +147,13 @@ export class SqliteQueries extends StorePart {
     return sortFrames(frames)
   }
 
-  /** Feeds one series into accumulators, using chunk summaries where a whole chunk falls in one bucket. */
-  private accumulateSeries(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink): void {
+  /** Feeds one series into accumulators, using chunk summaries where a whole chunk falls in one bucket; `rows`: its chunks and head rows read already (windowRows). */
+  private accumulateSeries(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink, rows?: SeriesRows): void {
     const fn = q.aggregate!.fn
     const useSummaries = summarizable(fn) && field.type !== 'string'
-    const head = this.stmt.headRange.all(sid, field.id, q.start, q.end)
+    const head = rows?.head ?? this.stmt.headRange.all(sid, field.id, q.start, q.end)
     const headTs = head.map((r) => r.ts)
-    for (const c of this.raw.overlapping(sid, field.id, q.start, q.end)) {
+    for (const c of rows?.chunks ?? this.raw.overlapping(sid, field.id, q.start, q.end)) {
       this.checkDeadline()
       const inside = c.t_start >= q.start && c.t_end < q.end
       const oneBucket = !q.every || planBucketStart(c.t_start, q.every, q.offset) === planBucketStart(c.t_end, q.every, q.offset)
