@@ -280,10 +280,11 @@ const AS_URL = /[\x00-\x20#]/
 /**
  * The path and query parameters of a request's target, as `new URL(target, base)` has them. The
  * WHATWG URL parser was ~2 % of the daemon's CPU for a small query (a dashboard's GET
- * /api/v1/query), so a target whose path is plain and has no fragment, white space or control characters — every request of the API
- * and every dashboard's — is split at its `?` instead: such a path is its own pathname, and the
- * query the URL parser would percent-encode first decodes to the same parameters. Anything else
- * (dot segments, escapes, absolute form) goes through URL.
+ * /api/v1/query), so a target whose path is plain and which has no fragment, white space or
+ * control characters — every request of the API and every dashboard's — is split at its `?`
+ * instead: such a path is its own pathname, and the query the URL parser would percent-encode
+ * first decodes to the same parameters. Anything else (dot segments, escapes, absolute form) goes
+ * through URL (test/unit/api-request-target.test.ts compares the two).
  */
 export function requestTarget(target: string): {pathname: string; searchParams: URLSearchParams} {
   const q = target.indexOf('?')
