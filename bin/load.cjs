@@ -36,18 +36,26 @@ function maybeWsl(os) {
 
 /**
  * The bundle's exports ({oclif, commands}), or undefined when there is no bundle. `argv` picks the
- * cache file: the command it names, or one file for everything else (help, plugins' commands).
+ * bundle — a command with one of its own (dist/bundle/cmd/<id>.js) runs from that one, unless help
+ * is asked for — and the cache file: the command it names, or one file for everything else (help,
+ * plugins' commands).
  */
 function loadBundle(root, argv) {
   const dist = join(root, 'dist')
   const dir = join(dist, 'bundle')
-  const file = join(dir, 'mon.js')
+  const main = join(dir, 'mon.js')
   let info
+  let file
+  let hash
   let source
   try {
     // tsc alone (no `npm run build`) leaves a bundle older than dist/src: that one would run old code
-    if (statSync(join(dist, '.tsbuildinfo'), {throwIfNoEntry: false})?.mtimeMs > statSync(file).mtimeMs) return undefined
+    // (the build writes the commands' own bundles after the main one)
+    if (statSync(join(dist, '.tsbuildinfo'), {throwIfNoEntry: false})?.mtimeMs > statSync(main).mtimeMs) return undefined
     info = JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'))
+    const own = argv.includes('--help') ? undefined : info.own?.[commandKey(info.commands, argv).replaceAll('.', ':')]
+    file = own ? join(dir, own.file) : main
+    hash = own ? own.hash : info.hash
     source = readFileSync(file, 'latin1') // written as latin1 (scripts/bundle.js): a copy, no UTF-8 decoding
   } catch {
     return undefined
@@ -57,7 +65,7 @@ function loadBundle(root, argv) {
   // code compiled by vm.Script cannot import() itself (scripts/bundle.js)
   const module = new Module(file, null)
   module.filename = file
-  module.paths = Module._nodeModulePaths(dir)
+  module.paths = Module._nodeModulePaths(dirname(file))
   Module._cache[file] = module
   // (long-running commands do not come here, bin/run.js; were they to, bin/lean.js's V8 flags, which
   // they change while running (src/core/runtime.ts), would make V8 refuse each cache they wrote)
@@ -69,7 +77,7 @@ function loadBundle(root, argv) {
     dirs: [join(dir, '.cache'), join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mon')],
     suffix: flags ? `-${fnv1a(flags)}` : '',
     // the caches of this build: those of other builds are deleted when a cache is written
-    live: [info.hash, ...Object.values(info.packages ?? {}).map((p) => p.hash)],
+    live: [info.hash, ...Object.values(info.own ?? {}).map((o) => o.hash), ...Object.values(info.packages ?? {}).map((p) => p.hash)],
   }
   // the packages bundled on their own (dist/bundle/pkg/), loaded on the bundle's first require() of each
   const packages = packageLoader(dir, info, caches, Module.createRequire(file))
@@ -81,7 +89,7 @@ function loadBundle(root, argv) {
   // a run that validated a config file and kept the result (src/core/config/validated.ts) compiled
   // the schema, which the next runs will not: its cache is left to the next run
   const keep = () => !globalThis[Symbol.for('mon.configValidated')]
-  const script = compile(file, source, caches && `${info.hash}-${commandKey(info.commands, argv)}${mayUseConfigFile(argv) ? '+config' : ''}`, caches, keep)
+  const script = compile(file, source, caches && `${hash}-${commandKey(info.commands, argv)}${mayUseConfigFile(argv) ? '+config' : ''}`, caches, keep)
 
   // oclif checks at load that node satisfies the engines of its own package.json, which it finds
   // next to its files: in the bundle it would look in dist/ and find none. The check costs a semver
@@ -89,7 +97,7 @@ function loadBundle(root, argv) {
   const skip = process.env.OCLIF_DISABLE_ENGINE_WARNING
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
   try {
-    script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dir)
+    script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file))
   } finally {
     if (skip === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
     else process.env.OCLIF_DISABLE_ENGINE_WARNING = skip
