@@ -407,6 +407,10 @@ async function bundlePackage(name, specs) {
 //   modules themselves: no indirection on hot paths.)
 // - A require() of one of PACKAGES goes to bin/load.cjs, which loads the package's own file (as does
 //   an import() of one, through bin/load.cjs's import()).
+// - The file is written wrapped as node wraps a CommonJS module — a function of (exports, require,
+//   module, __filename, __dirname), the head on a line of its own (the source map gets an empty line
+//   first) — so bin/load.cjs compiles it as read. Wrapped at run time (Module.wrap), the source was a
+//   string of three pieces that V8 copied into one (0.9 MB for `mon query`, ~250 page faults).
 /** Rewrites `file` (see above) and writes it as latin1; its hash. */
 function rewrite(file) {
   let text = readFileSync(file, 'utf8')
@@ -426,6 +430,9 @@ function rewrite(file) {
   // Characters above U+00FF are escaped (esbuild leaves some in regular expressions, where \u means
   // the same); the file is written as latin1, so bin/load.cjs reads it as latin1: a copy, not a decode
   text = text.replace(/[^\x00-\xff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+  text = `(function (exports, require, module, __filename, __dirname) {\n${text}\n});\n`
+  const map = JSON.parse(readFileSync(`${file}.map`, 'utf8'))
+  writeFileSync(`${file}.map`, JSON.stringify({...map, mappings: `;${map.mappings}`}))
   writeFileSync(file, text, 'latin1')
   return {hash: createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16), bytes: text.length}
 }
