@@ -422,7 +422,7 @@ function rewrite(file) {
     throw new Error(`${file}:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
   }
 
-  const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads', 'perf_hooks', 'fs/promises']
+  const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads', 'perf_hooks', 'fs/promises', 'v8']
   const lazyRe = new RegExp(`(?<![\\w$.])require\\("((?:node:)?(?:${LAZY.join('|').replaceAll('/', '\\/')}))"\\)`, 'g')
   text = text.replace(lazyRe, (_, id) => `__mlz__("${id}")`).replaceAll('__toESM(__mlz__(', '__mlzE_(__mlz__(')
   text = text.replace(pkgRe, (_, spec) => `__mpkg_(${spec})`)
