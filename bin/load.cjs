@@ -77,8 +77,9 @@ function loadBundle(root, argv) {
   let script
   try {
     script = compile(file, caches && `${hash}-${commandKey(info.commands, argv)}${mayUseConfigFile(argv) ? '+config' : ''}`, caches, keep)
-  } catch {
-    return undefined // no such file
+  } catch (error) {
+    if (error?.code === undefined) throw error // not a file that cannot be read: the bundle's own error
+    return undefined // no such file (or not readable): as without a bundle
   }
 
   // the bundle's import() calls (oclif loading plugins' commands and our unbundled ones) come here:
