@@ -4,8 +4,9 @@
  * better-sqlite3 script that opens the same database and runs one SELECT. Every command of a round
  * runs once per round, rounds interleaved, so load on the machine hits all alike.
  *
- * The query runs without a config file (the defaults npm run build wrote apply, and the config schema
- * is never built), and also with a small one — as it runs again and again (the file validated through
+ * The query runs from a bundle of its own (dist/bundle/cmd/query.js: oclif and that command; the
+ * notes give its size), without a config file (the defaults npm run build wrote apply, and the
+ * config schema is never built), and also with a small one — as it runs again and again (the file validated through
  * the zod schema on its first run, its result kept for the same text after: core/config/validated.ts)
  * and as the first run after each change of the file does (MON_CONFIG_CACHE=0: validated every time)
  * — without the code cache (MON_CODE_CACHE=0) and without the bundle (MON_BUNDLE=0, the compiled
@@ -14,7 +15,7 @@
  * function's own time charged to its source file through the source maps of dist/bundle/.
  */
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {SourceMap} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -141,6 +142,19 @@ function breakdown(args: string[], env: NodeJS.ProcessEnv, tmp: string): string 
   return `one profiled run (${ms(total)} of samples after node's own start), by origin: ${parts.join(', ')}. By step: ${steps.join(', ')}`
 }
 
+/** Which bundle a run of `id` loads (docs/startup.md: query and status have their own), its size and its code cache's. */
+function bundleNote(id: string): string {
+  const dir = join(root, 'dist', 'bundle')
+  const info = JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8')) as {hash: string; own?: Record<string, {file: string; hash: string}>}
+  const own = info.own?.[id]
+  const file = own ? own.file : 'mon.js'
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`
+  // the cache of a run without node flags (the timed runs); bin/load.cjs writes it in dist/bundle/.cache
+  const cache = join(dir, '.cache', `${own ? own.hash : info.hash}-${id.replaceAll(':', '.')}.v8`)
+  const cached = existsSync(cache) ? `, its code cache ${mb(statSync(cache).size)}` : ''
+  return `Loads dist/bundle/${file} (${mb(statSync(join(dir, file)).size)}${cached})`
+}
+
 const bench: Bench = {
   name: 'cli-cold-start',
   issue: '#2, #23',
@@ -226,7 +240,7 @@ const bench: Bench = {
         baseline: nodeBare,
         goal: '≤ 2× node -e 0 (#23)',
         met: queryRatio <= 2,
-        notes: `Without a config file (the defaults npm run build wrote apply; the config schema is not built): ${breakdown(last, smallEnv, ctx.tmp)}`,
+        notes: `${bundleNote('query')}. Without a config file (the defaults npm run build wrote apply; the config schema is not built): ${breakdown(last, smallEnv, ctx.tmp)}`,
       },
       {
         name: 'the same, with a small config file (store, one input, one receiver; validated on its first run, its result kept for the same text)',

@@ -32,29 +32,39 @@ const esmOnly = new Set(['ink', 'yoga-layout'])
 // start reads the whole main bundle and V8 keeps a stub of each of its functions, used or not: with
 // these in it, `mon query` read 3.3 MB and deserialized a 1.2 MB code cache, half of it the stubs.
 // zod (the config schema: only when a config file is validated), yaml (config and rule files), nats
-// (cluster mode), nodemailer (email), the InfluxDB client.
-const PACKAGES = ['zod', 'yaml', 'nats', 'nodemailer', '@influxdata/influxdb-client', 'semver']
+// (cluster mode), nodemailer (email), the InfluxDB client; and what oclif requires only for help,
+// for finding command files without a manifest, for its spinner or under DEBUG (OCLIF_LAZY below):
+// ejs, minimatch, tinyglobby (with fdir and picomatch), cli-spinners and debug (~150 KB).
+const PACKAGES = ['zod', 'yaml', 'nats', 'nodemailer', '@influxdata/influxdb-client', 'semver', 'ejs', 'minimatch', 'tinyglobby', 'cli-spinners', 'debug']
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0])
 const pkgdir = join(outdir, 'pkg')
+
+// The commands most often run on their own, and briefly: each also gets a bundle of just oclif and
+// that command, dist/bundle/cmd/<id>.js, which bin/load.cjs loads instead of the main one for a
+// command line naming it (without --help). Every start reads its whole bundle, and V8's code cache
+// holds a stub of each of the bundle's functions, run or not: `mon query` read 1.8 MB with every
+// command's code in it; its own bundle is about half that.
+const OWN = ['query', 'status']
+const owndir = join(outdir, 'cmd')
 
 const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
 const commandFile = (id) => join(root, ...manifest.commands[id].relativePath)
 
 // import.meta.url has no CommonJS equivalent: each compiled file gets its own original URL, built
 // from the bundle's directory at run time, so paths computed from it stay what they were.
-const importMetaUrl = {
+const importMetaUrl = (dir) => ({
   name: 'import-meta-url',
   setup(b) {
     const ours = new RegExp(`^${join(dist, 'src').replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}[/\\\\].*\\.js$`)
     b.onLoad({filter: ours}, (args) => {
       const source = readFileSync(args.path, 'utf8')
       if (!source.includes('import.meta.url')) return undefined
-      const rel = JSON.stringify(relative(outdir, args.path).split('\\').join('/'))
+      const rel = JSON.stringify(relative(dir, args.path).split('\\').join('/'))
       const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${rel})).href`
       return {contents: source.replaceAll('import.meta.url', url), loader: 'js'}
     })
   },
-}
+})
 
 // The helpers of the rewrites below (after the build).
 const BANNER = `var __monLong = globalThis[Symbol.for("mon.longRunning")];
@@ -179,6 +189,8 @@ const OCLIF_LAZY = {
   'lib/flags.js': [['const help_1 = require("./help");', 'const help_1 = {loadHelpClass: (...a) => require("./help").loadHelpClass(...a)};']],
   'lib/errors/handle.js': [['const index_1 = require("../help/index");', 'const index_1 = {get Help() { return require("../help/index").Help; }};']],
   'lib/help/util.js': [['const ejs_1 = __importDefault(require("ejs"));', 'const ejs_1 = {get default() { return __importDefault(require("ejs")).default; }};']],
+  'lib/config/config.js': [['const ejs_1 = __importDefault(require("ejs"));', 'const ejs_1 = {get default() { return __importDefault(require("ejs")).default; }};']],
+  'lib/ux/action/spinner.js': [['const cli_spinners_1 = __importDefault(require("cli-spinners"));', 'const cli_spinners_1 = {get default() { return __importDefault(require("cli-spinners")).default; }};']],
   'lib/config/plugin-loader.js': [['const minimatch_1 = require("minimatch");', 'const minimatch_1 = {minimatch: (...a) => require("minimatch").minimatch(...a)};']],
 }
 const oclifLazy = {
@@ -267,7 +279,8 @@ const lilconfigFs = {
   },
 }
 
-async function bundle(ids) {
+/** The commands `ids` (with oclif) into `file`. */
+async function bundle(ids, file = outfile) {
   const lines = [
     "import oclif from '@oclif/core'", // the module's own exports object (it is CommonJS)
     // zod compiles each object schema's parser with new Function on its first use: ~10 ms of a
@@ -288,9 +301,9 @@ async function bundle(ids) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    outfile,
+    outfile: file,
     external: [...external, ...PACKAGES.flatMap((p) => [p, `${p}/*`])],
-    plugins: [importMetaUrl, wslUtils, oclifDebug, oclifSort, oclifFs, oclifLazy, lilconfigFs, sqliteBindings],
+    plugins: [importMetaUrl(dirname(file)), wslUtils, oclifDebug, oclifSort, oclifFs, oclifLazy, lilconfigFs, sqliteBindings],
     banner: {js: BANNER},
     metafile: true,
     legalComments: 'none',
@@ -340,10 +353,10 @@ if (left.length > 0) {
   last = await bundle(ids)
 }
 
-/** Each package of PACKAGES the main bundle imports → the specifiers it imports (`zod`, `zod/v4/core`). */
-function packageImports(metafile) {
+/** Each package of PACKAGES the bundles import → the specifiers they import (`zod`, `zod/v4/core`). */
+function packageImports(metafiles) {
   const specs = new Map()
-  for (const input of Object.values(metafile.inputs)) {
+  for (const input of metafiles.flatMap((m) => Object.values(m.inputs))) {
     for (const imp of input.imports ?? []) {
       if (!imp.external || !PACKAGES.includes(packageOf(imp.path))) continue
       if (!['require-call', 'import-statement', 'dynamic-import'].includes(imp.kind)) throw new Error(`${imp.path} is imported by ${imp.kind}: bin/load.cjs serves require() and import() only`)
@@ -394,6 +407,10 @@ async function bundlePackage(name, specs) {
 //   modules themselves: no indirection on hot paths.)
 // - A require() of one of PACKAGES goes to bin/load.cjs, which loads the package's own file (as does
 //   an import() of one, through bin/load.cjs's import()).
+// - The file is written wrapped as node wraps a CommonJS module — a function of (exports, require,
+//   module, __filename, __dirname), the head on a line of its own (the source map gets an empty line
+//   first) — so bin/load.cjs compiles it as read. Wrapped at run time (Module.wrap), the source was a
+//   string of three pieces that V8 copied into one (0.9 MB for `mon query`, ~250 page faults).
 /** Rewrites `file` (see above) and writes it as latin1; its hash. */
 function rewrite(file) {
   let text = readFileSync(file, 'utf8')
@@ -405,7 +422,7 @@ function rewrite(file) {
     throw new Error(`${file}:${line}: an import() not preceded by await; bin/load.cjs cannot serve it`)
   }
 
-  const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads', 'perf_hooks', 'fs/promises']
+  const LAZY = ['http', 'https', 'tls', 'net', 'crypto', 'zlib', 'dgram', 'child_process', 'readline', 'readline/promises', 'dns', 'worker_threads', 'perf_hooks', 'fs/promises', 'v8']
   const lazyRe = new RegExp(`(?<![\\w$.])require\\("((?:node:)?(?:${LAZY.join('|').replaceAll('/', '\\/')}))"\\)`, 'g')
   text = text.replace(lazyRe, (_, id) => `__mlz__("${id}")`).replaceAll('__toESM(__mlz__(', '__mlzE_(__mlz__(')
   text = text.replace(pkgRe, (_, spec) => `__mpkg_(${spec})`)
@@ -413,20 +430,33 @@ function rewrite(file) {
   // Characters above U+00FF are escaped (esbuild leaves some in regular expressions, where \u means
   // the same); the file is written as latin1, so bin/load.cjs reads it as latin1: a copy, not a decode
   text = text.replace(/[^\x00-\xff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+  text = `(function (exports, require, module, __filename, __dirname) {\n${text}\n});\n`
+  const map = JSON.parse(readFileSync(`${file}.map`, 'utf8'))
+  writeFileSync(`${file}.map`, JSON.stringify({...map, mappings: `;${map.mappings}`}))
   writeFileSync(file, text, 'latin1')
   return {hash: createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16), bytes: text.length}
 }
 
 const pkgRe = new RegExp(`(?<![\\w$.])require\\(("(?:${PACKAGES.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(?:\\/[^"]*)?")\\)`, 'g')
 const main = rewrite(outfile)
+// the commands with a bundle of their own (OWN): each built as the main one, with that command only
+const own = {}
+const metafiles = [last.metafile]
+for (const id of OWN.filter((id) => ids.includes(id))) {
+  const file = join(owndir, `${id.replaceAll(':', '.')}.js`)
+  metafiles.push((await bundle([id], file)).metafile)
+  own[id] = {file: relative(outdir, file).split('\\').join('/'), ...rewrite(file)}
+}
+
 const packages = {}
 mkdirSync(pkgdir, {recursive: true})
-for (const [name, specs] of packageImports(last.metafile)) {
+for (const [name, specs] of packageImports(metafiles)) {
   const file = await bundlePackage(name, specs)
   packages[name] = {file: relative(outdir, file).split('\\').join('/'), ...rewrite(file)}
 }
 mkdirSync(join(outdir, 'manifest'))
 for (const id of ids) writeFileSync(join(outdir, 'manifest', `${id.replaceAll(':', '.')}.json`), JSON.stringify({...manifest, commands: {[id]: manifest.commands[id]}}))
-writeFileSync(infoFile, JSON.stringify({hash: main.hash, commands: ids, unbundled: left, packages}, null, 2) + '\n')
+writeFileSync(infoFile, JSON.stringify({hash: main.hash, commands: ids, unbundled: left, own, packages}, null, 2) + '\n')
 const mb = (n) => `${(n / 1e6).toFixed(1)} MB`
-console.log(`bundled ${ids.length} commands into dist/bundle/mon.js (${mb(main.bytes)}) and ${Object.keys(packages).length} packages into dist/bundle/pkg/ (${mb(Object.values(packages).reduce((n, p) => n + p.bytes, 0))})${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)
+const owned = Object.entries(own).map(([id, o]) => `${id} ${mb(o.bytes)}`)
+console.log(`bundled ${ids.length} commands into dist/bundle/mon.js (${mb(main.bytes)}), ${owned.length ? `${owned.join(', ')} into dist/bundle/cmd/, ` : ''}and ${Object.keys(packages).length} packages into dist/bundle/pkg/ (${mb(Object.values(packages).reduce((n, p) => n + p.bytes, 0))})${left.length ? `; left to oclif: ${left.join(', ')}` : ''}`)

@@ -8,6 +8,7 @@ import {defaultActor, localIncidentsFromConfig, openIncidentDb, type IncidentSer
 import {silentLogger, type Logger} from '../core/log.js'
 import type {Point} from '../core/model/point.js'
 import {color} from './render/color.js'
+import {apiTokenFromEnv} from './api-token.js'
 import {existsSync} from 'node:fs'
 import {missingDataError, openContext, type ContextOptions} from './context.js'
 import {STORE_SECTIONS} from '../core/config/load.js'
@@ -44,16 +45,7 @@ export const remoteFlags = {
   }),
 }
 
-/**
- * The daemon API token from the environment: MON_API_TOKEN, the name the daemon reads too. The old
- * client-side name MON_TOKEN still works, with a deprecation warning on stderr.
- */
-export function apiTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.MON_API_TOKEN) return env.MON_API_TOKEN
-  if (!env.MON_TOKEN) return undefined
-  process.stderr.write(`${color(process.stderr).yellow('warning:')} MON_TOKEN is deprecated: set MON_API_TOKEN instead (the same name the daemon reads)\n`)
-  return env.MON_TOKEN
-}
+export {apiTokenFromEnv}
 
 export const actorFlag = Flags.string({description: 'who does it (default: $USER@hostname)', helpValue: 'NAME'})
 

@@ -1,12 +1,11 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {renderStatus} from '../cli/render/status.js'
-import {apiTokenFromEnv} from '../cli/incidents-context.js'
+import {apiTokenFromEnv} from '../cli/api-token.js'
 import {loadConfigOrRunningDaemon} from '../core/daemon/config-fallback.js'
 import {parseDuration} from '../core/config/duration.js'
 import {readDaemonStatus, statusClientTls, type StatusReport} from '../core/daemon/status.js'
 import {EXIT_RUNTIME} from '../core/errors.js'
-import {clusterStatus} from '../core/cluster/status.js'
 
 export default class Status extends BaseCommand {
   static override summary = 'Show whether a mon daemon runs for this data directory, and how it is doing.'
@@ -36,8 +35,12 @@ Exit status: 0 when a daemon is running, 1 when none is, 2 when the config file 
     const {loaded, configProblem} = await loadConfigOrRunningDaemon({path: flags.config, sections: ['data_dir', 'cluster']})
     const token = loaded.config.api.token || apiTokenFromEnv()
     const report = await readDaemonStatus({dataDir: loaded.dataDir, token, timeoutMs: parseDuration(flags.timeout), tls: statusClientTls(loaded.config.api)})
-    // cluster mode: the cluster as NATS sees it (members, shards, streams, lag), whatever runs here
-    if (loaded.config.cluster.enabled) report.cluster = await clusterStatus(loaded.config, {now: Date.now(), timeoutMs: parseDuration(flags.timeout)})
+    // cluster mode: the cluster as NATS sees it (members, shards, streams, lag), whatever runs here.
+    // Imported only then: it brings the nats client and every input's module (docs/startup.md)
+    if (loaded.config.cluster.enabled) {
+      const {clusterStatus} = await import('../core/cluster/status.js')
+      report.cluster = await clusterStatus(loaded.config, {now: Date.now(), timeoutMs: parseDuration(flags.timeout)})
+    }
     if (configProblem) {
       this.warnLine(`warning: ${configProblem}`)
       report.notes.unshift(`config file does not load: ${configProblem}`)

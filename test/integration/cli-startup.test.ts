@@ -49,6 +49,25 @@ describe('mon starts the same from the bundle, with or without its code cache, a
     assert.deepEqual(info.unbundled, ['alerts:ack'], 'only the ink picker keeps a command out')
   })
 
+  it('query and status have bundles of their own, from which they run and keep their code cache', async () => {
+    const info = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'info.json'), 'utf8')) as {hash: string; own: Record<string, {file: string; hash: string}>}
+    assert.deepEqual(Object.keys(info.own).sort(), ['query', 'status'])
+    for (const own of Object.values(info.own)) {
+      assert.ok(existsSync(join(ROOT, 'dist', 'bundle', own.file)), own.file)
+      assert.notEqual(own.hash, info.hash)
+    }
+
+    const st = await sameEveryWay(['status'])
+    assert.match(st.stdout, /spool/)
+    const q = await runMon(['query', 'last(mem.used_percent)', '--at', at], {env})
+    assert.equal(q.code, 0, q.stderr)
+    // the cache of a run of the query's own bundle is named by that bundle's hash, not the main one's
+    const where = [join(ROOT, 'dist', 'bundle', '.cache'), join(env.XDG_CACHE_HOME!, 'mon')]
+    const files = where.flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : []))
+    const name = new RegExp(`^${info.own.query!.hash}-query(\\+config)?(-[0-9a-f]+)?\\.v8$`)
+    assert.ok(files.some((f) => name.test(f)), `no code cache ${name} in ${where.join(' or ')}`)
+  })
+
   it('--version: the line oclif prints', async () => {
     const r = await sameEveryWay(['--version'])
     assert.equal(r.code, 0)
