@@ -9,6 +9,7 @@ import {loadSeries, readsFor, runInstant, runRange} from '../query/executor.js'
 import {parseQuery} from '../query/parser.js'
 import {parseTime} from '../query/time.js'
 import {queryServed} from '../runtime.js'
+import {groupHelper, useGroupHelper} from '../store/sqlite/accumulate.js'
 import type {FullStore} from '../store/types.js'
 import type {ApiReply, ApiRequest, ApiServer} from './http-api.js'
 import {MatrixJsonThread, type JsonThreadOptions} from './json-thread.js'
@@ -68,6 +69,8 @@ const badData = (message: string) => new PromApiError(400, 'bad_data', message)
 export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): PromRoutes {
   const answerBuffer = new SpareBuffer()
   const json = opts.jsonThread === false ? undefined : new MatrixJsonThread(opts.jsonThread)
+  // the store's large aggregate reads share their decoding with the thread while it runs
+  if (json) useGroupHelper(json)
   const route = (methods: string[], path: string, handler: (req: ApiRequest, store: FullStore) => Promise<unknown>) => {
     const wrapped = async (req: ApiRequest): Promise<ApiReply> => {
       // a daemon asked for queries is a query server (Grafana refreshing dashboards): the evaluator
@@ -163,7 +166,13 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): PromRoute
   })
 
   route(['GET'], '/api/v1/metadata', async () => ({}))
-  return {json, close: async () => json?.close()}
+  return {
+    json,
+    close: async () => {
+      if (json && groupHelper() === json) useGroupHelper(undefined)
+      await json?.close()
+    },
+  }
 }
 
 /** The label sets of the series `match[]` selects with a point in [start, end] (default: everything up to now). */
