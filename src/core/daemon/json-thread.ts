@@ -1,20 +1,28 @@
 /**
- * A range query's JSON answer written by two threads at once: the daemon's main thread writes the
- * first series while a worker_thread (json-worker.ts) writes the rest into shared memory, and the
- * main thread copies that part in behind its own. The bytes are those of prom-json.ts'
- * matrixJsonBytes alone: each series' JSON depends on that series only (its labels, its step
- * columns), and both threads write it with the same function (writeMatrixSeries).
- *
- * Why: writing the answer is a fifth to a quarter of a large range query's time on one core (a day
- * at 1 min × 10 series is 14,400 values, 0.45 MB), and a machine that serves dashboards has more
- * than one. VictoriaMetrics spreads its per-series work across cores the same way.
+ * A large range query made by two threads: the daemon's main thread and a worker_thread
+ * (json-worker.ts) each do about half of the per-series work, the way VictoriaMetrics spreads it
+ * over its cores:
+ * - the store's aggregate read (the pushed-down 1-min means): the main thread reads every chunk
+ *   row and blob in the query's transaction, hands the later groups to the thread in shared memory
+ *   and accumulates the first ones meanwhile, then waits for the thread's columns (Atomics.wait:
+ *   the read is synchronous) — {@link MatrixJsonThread.accumulate}, through accumulate.ts'
+ *   GroupHelper;
+ * - the JSON answer: the main thread writes the first series while the thread writes the rest into
+ *   shared memory, copied in behind the main thread's part — {@link MatrixJsonThread.matrix}.
+ * Each group and series is the same work in the same order on either side (accumulate.ts'
+ * accumulateGroup, prom-json.ts' writeMatrixSeries), so the answer is byte for byte the one of
+ * one thread. Why: on one core the decoding and the JSON were each a fifth to a quarter of a day
+ * at 1 min × 10 series (14,400 values, 0.45 MB), and a machine serving dashboards has more cores.
  *
  * The thread starts with the first answer of at least {@link JsonThreadOptions.minSamples} values
- * (that answer and the next ones until it is ready are written on the main thread alone) and
- * stops after {@link JsonThreadOptions.idleMs} without one: an idle daemon runs no thread (a V8
- * isolate of its own is ~10 MiB resident). One answer at a time goes to the thread; one written
- * meanwhile (requests at the same time) is written on the main thread alone. An answer the thread
- * fails to write (an error it threw, or the thread gone) is an error of that request.
+ * (that answer and the next ones until it is ready are made on the main thread alone) and stops
+ * after {@link JsonThreadOptions.idleMs} without one: an idle daemon runs no thread (a V8 isolate
+ * of its own is ~10 MiB resident). One request at a time uses it; one made meanwhile (requests at
+ * the same time) runs on the main thread alone, and so do answers for a while after the thread fell
+ * behind (another process had the second core: the main thread waited longer for the thread's
+ * part than its own took, and would have been faster alone). The JSON the thread fails to write
+ * (an error it threw, or the thread gone) is an error of that request; a group it fails to
+ * accumulate is accumulated again on the main thread, which meets the same error.
  */
 import {createRequire} from 'node:module'
 import type {Worker} from 'node:worker_threads'
