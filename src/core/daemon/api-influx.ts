@@ -4,7 +4,7 @@ import type {MonConfig} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import {silentLogger, type Logger} from '../log.js'
 import type {Epoch, InfluxQLTarget, InfluxQueryResponse, InfluxSeries, InfluxStatementResult} from '../query/influxql/index.js'
-import {needOptimizingCompiler} from '../runtime.js'
+import {queryServed} from '../runtime.js'
 import type {FullStore} from '../store/types.js'
 import type {ApiReply, ApiRequest, ApiServer, RouteOptions} from './http-api.js'
 
@@ -115,15 +115,12 @@ export function mountInfluxRoutes(api: ApiServer, opts: InfluxRoutesOptions): vo
   api.route('GET', '/ping', ping, {auth: false})
   api.route('HEAD', '/ping', ping, {auth: false})
 
-  let optimizing = false
   const query = async (req: ApiRequest): Promise<ApiReply> => {
     // a dashboard sends dozens of statements a refresh, each reading thousands of points: once a
     // client queries, V8's optimizing compiler (off in the lean daemon, docs/daemon.md#memory) is
     // worth its pages: the bench's 24 h panel (bench/influxql.bench.ts) answers 2.5× sooner with it
-    if (!optimizing) {
-      optimizing = true
-      needOptimizingCompiler()
-    }
+    // (and the heap is sized for queries while they come: runtime.ts)
+    queryServed()
     const form = formValues(req)
     const q = form.get('q')?.trim()
     if (!q) return influxError(400, 'missing required parameter "q"')

@@ -8,9 +8,11 @@ import {DEFAULT_QUERY_TIMEOUT_MS, QueryDeadline, QueryTimeoutError} from '../que
 import {loadSeries, readsFor, runInstant, runRange} from '../query/executor.js'
 import {ParseCache} from '../query/parse-cache.js'
 import {parseTime} from '../query/time.js'
-import {needOptimizingCompiler} from '../runtime.js'
+import {queryServed} from '../runtime.js'
+import {groupHelper, useGroupHelper} from '../store/sqlite/accumulate.js'
 import type {FullStore} from '../store/types.js'
 import type {ApiReply, ApiRequest, ApiServer} from './http-api.js'
+import {MatrixJsonThread, type JsonThreadOptions} from './json-thread.js'
 import {formatValue, JsonBytes, matrixJsonBytes} from './prom-json.js'
 
 export {formatValue} from './prom-json.js'
@@ -39,6 +41,14 @@ export interface PromApiOptions {
   clock: Clock
   /** the query budget when the request gives no `timeout`, a duration (config query.timeout; default 10s) */
   timeout?: () => string | undefined
+  /** the thread that writes part of a large range query's JSON (json-thread.ts); false: none */
+  jsonThread?: JsonThreadOptions | false
+}
+
+/** What mountPromRoutes leaves running: the JSON thread, stopped with the API. */
+export interface PromRoutes {
+  readonly json?: MatrixJsonThread
+  close(): Promise<void>
 }
 
 /** Prometheus' limit on points per series in a range query. */
@@ -56,26 +66,28 @@ class PromApiError extends Error {
 
 const badData = (message: string) => new PromApiError(400, 'bad_data', message)
 
-export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
-  let serving = false
+export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): PromRoutes {
   const answerBuffer = new SpareBuffer()
   // a dashboard asks the same few texts at every refresh: each parsed once (parse-cache.ts)
   const parses = new ParseCache()
+  const json = opts.jsonThread === false ? undefined : new MatrixJsonThread(opts.jsonThread)
+  // the store's large aggregate reads share their decoding with the thread while it runs
+  if (json) useGroupHelper(json)
   const route = (methods: string[], path: string, handler: (req: ApiRequest, store: FullStore) => Promise<unknown>) => {
     const wrapped = async (req: ApiRequest): Promise<ApiReply> => {
       // a daemon asked for queries is a query server (Grafana refreshing dashboards): the evaluator
-      // and the store's decoding need V8's optimizing compiler, which lean.js turned off
-      if (!serving) {
-        serving = true
-        needOptimizingCompiler()
-      }
+      // and the store's decoding need V8's optimizing compiler, which lean.js turned off, and a heap
+      // that is not collected whole every few large answers (runtime.ts)
+      queryServed()
       try {
         const store = opts.store()
         if (!store) throw new PromApiError(503, 'unavailable', 'the store is not open yet')
         const data = await handler(req, store)
         if (!(data instanceof MatrixAnswer)) return {json: {status: 'success', data}}
         const w = answerBuffer.take()
-        return {jsonBytes: matrixJsonBytes(data.series, '{"status":"success","data":', '}\n', w), sent: () => answerBuffer.give(w)}
+        const head = '{"status":"success","data":'
+        const bytes = json ? await json.matrix(data.series, head, '}\n', w) : matrixJsonBytes(data.series, head, '}\n', w)
+        return {jsonBytes: bytes, sent: () => answerBuffer.give(w)}
       } catch (error) {
         const e = asPromError(error)
         return {status: e.status, json: {status: 'error', errorType: e.errorType, error: e.message}}
@@ -156,6 +168,13 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): void {
   })
 
   route(['GET'], '/api/v1/metadata', async () => ({}))
+  return {
+    json,
+    close: async () => {
+      if (json && groupHelper() === json) useGroupHelper(undefined)
+      await json?.close()
+    },
+  }
 }
 
 /** The label sets of the series `match[]` selects with a point in [start, end] (default: everything up to now). */

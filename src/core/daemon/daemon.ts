@@ -33,7 +33,7 @@ import type {ApiServer, ListenAddress} from './api.js'
 import {influxTarget, listenerUrl, mountInfluxRoutes} from './api-influx.js'
 import {ComponentApplyError, ComponentSet, describeError, type ComponentContext, type DaemonConfig} from './component.js'
 import {apiComponent, type ApiComponent} from './components/api.js'
-import {mountPromRoutes} from './api-prom.js'
+import {mountPromRoutes, type PromRoutes} from './api-prom.js'
 import {collectionComponent, type CollectionComponent} from './components/collection.js'
 import {notifyComponent, type NotifyComponent} from './components/notify.js'
 import {retentionComponent} from './components/retention.js'
@@ -158,6 +158,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     return {set: new ComponentSet([[collection, notify, shared, api], [rules], [retention]]), collection, notify, rules, api}
   }
 
+  /** the Prometheus routes of each API server started (their JSON threads stop with the daemon) */
+  const promRoutes: PromRoutes[] = []
   const mountRoutes = (server: ApiServer) => {
     server.route(
       'GET',
@@ -173,7 +175,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     // InfluxDB 1.x's /ping and /query for Grafana and the influx CLI (api-influx.ts)
     const config = () => current.loaded.config
     mountInfluxRoutes(server, {target: () => (store ? influxTarget(config(), store) : undefined), clock, log: log.child({component: 'influxql'}), listener: () => listenerUrl(config())})
-    mountPromRoutes(server, {store: () => store, clock, timeout: () => current.loaded.config.query.timeout})
+    promRoutes.push(mountPromRoutes(server, {store: () => store, clock, timeout: () => current.loaded.config.query.timeout}))
   }
 
   const writeStatus = () => {
@@ -369,6 +371,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       await reloading?.catch(() => {})
       await statusWriter?.stop()
       await parts!.set.stop(deadline)
+      await Promise.all(promRoutes.splice(0).map((r) => r.close().catch(() => {})))
       await store?.close().catch((err) => log.warn('closing the store failed', {error: errorMessage(err)}))
       state = 'stopped'
       writeStatus()

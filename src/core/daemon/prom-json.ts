@@ -39,8 +39,9 @@ export class JsonBytes {
   buf: Buffer
   pos = 0
 
-  constructor(size = 4096) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, size))
+  /** a new buffer of `size` bytes, or writes into `over` (a view of memory the caller owns, replaced by a new buffer if it runs out) */
+  constructor(size = 4096, over?: Buffer) {
+    this.buf = over ?? Buffer.allocUnsafe(Math.max(64, size))
   }
 
   /** room for `n` more bytes */
@@ -79,19 +80,50 @@ export class JsonBytes {
  * buffer reused: the answer is a view of it, valid until `into` is written again).
  */
 export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail = '', into?: JsonBytes): Buffer {
+  const w = matrixHead(series, head, tail, into)
+  writeMatrixSeries(w, series, 0, series.length, true)
+  return matrixTail(w, tail)
+}
+
+/** The bytes' size estimate of a matrix answer, for one allocation up front. */
+export function matrixSize(series: readonly RangeSeries[], from = 0, to = series.length): number {
   let samples = 0
-  for (const s of series) samples += s instanceof StepSeries ? s.values.length : s.samples.length
+  for (let i = from; i < to; i++) {
+    const s = series[i]!
+    samples += s instanceof StepSeries ? s.values.length : s.samples.length
+  }
   // a pair is `[1764028800,"21.836416666666668"],`: ~40 bytes
-  const size = head.length + tail.length + 64 + series.length * 128 + samples * 40
+  return 64 + (to - from) * 128 + samples * 40
+}
+
+/** {@link matrixJsonBytes}' start: `into` (or a new JsonBytes) emptied, with room for the whole answer, `head` and the matrix's opening written. */
+export function matrixHead(series: readonly RangeSeries[], head: string, tail: string, into?: JsonBytes): JsonBytes {
+  const size = head.length + tail.length + matrixSize(series)
   const w = into ?? new JsonBytes(size)
   w.pos = 0
   w.room(size)
-  let times: StepTimes | undefined
   w.ascii(head)
   w.ascii('{"resultType":"matrix","result":[')
-  for (let i = 0; i < series.length; i++) {
+  return w
+}
+
+/** {@link matrixJsonBytes}' end: the matrix closed, `tail` written; the answer (a view of w's buffer). */
+export function matrixTail(w: JsonBytes, tail: string): Buffer {
+  w.ascii(']}')
+  w.ascii(tail)
+  return w.bytes()
+}
+
+/**
+ * Series [from, to) of a matrix answer, each `{"metric":…,"values":[…]}` after a comma unless it is
+ * the answer's first (`first` and i = from): the same bytes whichever part of the answer is
+ * written where (json-thread.ts writes one part in a worker thread).
+ */
+export function writeMatrixSeries(w: JsonBytes, series: readonly RangeSeries[], from: number, to: number, first: boolean): void {
+  let times: StepTimes | undefined
+  for (let i = from; i < to; i++) {
     const s = series[i]!
-    if (i > 0) w.ascii(',')
+    if (i > from || !first) w.ascii(',')
     w.ascii('{"metric":')
     w.utf8(JSON.stringify(s.labels))
     w.ascii(',"values":[')
@@ -127,9 +159,6 @@ export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail 
     }
     w.ascii(']}')
   }
-  w.ascii(']}')
-  w.ascii(tail)
-  return w.bytes()
 }
 
 /** Room for one step's `[seconds,"` (a time within ±10^15 ms is at most 19 bytes; others are written as they come). */

@@ -877,12 +877,19 @@ function readValues5(r: Reader, n: number, scratch?: DecodeScratch): Float64Arra
   out[0] = r.varint()
   const g = r.uvarint()
   readPacked(r, out, 1, n)
-  for (let i = 1; i < n; i++) out[i] = out[i - 1] + out[i] * g
   if (mode === MODE_SCALED) {
-    for (let i = 0; i < n; i++) out[i] /= f
+    // the running integer and its scaling in one pass (the same operations as two passes)
+    let s = out[0]
+    out[0] = s / f
+    for (let i = 1; i < n; i++) {
+      s += out[i] * g
+      out[i] = s / f
+    }
     readNegativeZeros(r, out)
     return out
   }
+
+  for (let i = 1; i < n; i++) out[i] = out[i - 1] + out[i] * g
 
   const res = f64(n, scratch, 2)
   readPacked(r, res, 0, n)

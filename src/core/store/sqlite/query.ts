@@ -3,11 +3,12 @@ import {matchesAll, type Matcher} from '../../model/matcher.js'
 import {fromNumber, type FieldType, type Point, type Tags} from '../../model/point.js'
 import {bucketStart, derivative, lastPerBucket, summarizable} from '../../model/aggregate.js'
 import {columnFrame, sortFrames} from '../frames.js'
-import {planBucketStart, UnalignedBucketsError, type Frame, type QueryOptions, type QueryPlan} from '../types.js'
+import {UnalignedBucketsError, type Frame, type QueryOptions, type QueryPlan} from '../types.js'
 import type {Tier} from '../retention.js'
-import {decodeChunk, DecodeScratch} from '../codec.js'
+import {DecodeScratch} from '../codec.js'
+import {accumulateGroup, feedSeries, groupHelper, summaryStandsFor, type AccumulatePlan, type ChunkInput, type SeriesInput} from './accumulate.js'
 import type {Run} from './merge.js'
-import {anyInRange, Buckets, lowerBound, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
+import {Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
 import {compileSeriesSql, sqlString} from './series-sql.js'
 import {keptStatement} from './statements.js'
 import {StorePart, type FieldRow, type StoreTables} from './tables.js'
@@ -107,32 +108,109 @@ export class SqliteQueries extends StorePart {
     agg: NonNullable<QueryPlan['aggregate']>,
     field: FieldRow,
     series: Array<{id: number; tags: Tags}>,
-    feed: (sid: number, sink: BucketSink) => void = (sid, sink) => this.feedRaw(q, sid, field, sink),
+    feed?: (sid: number, sink: BucketSink) => void,
   ): Frame[] {
-    const groups = new Map<string, {tags: Tags; buckets: Buckets}>()
+    // each group's series in the order they come (the order their points are added in)
+    const groups = new Map<string, {tags: Tags; sids: number[]}>()
     for (const s of series) {
-      this.checkDeadline()
       const groupTags: Tags = {}
       for (const k of agg.by) groupTags[k] = s.tags[k] ?? ''
       const groupKey = agg.by.map((k) => groupTags[k]).join('\u0000')
       let group = groups.get(groupKey)
-      if (!group) {
-        group = {tags: groupTags, buckets: new Buckets(q, agg)}
-        groups.set(groupKey, group)
-      }
-
-      feed(s.id, group.buckets)
+      if (!group) groups.set(groupKey, (group = {tags: groupTags, sids: []}))
+      group.sids.push(s.id)
     }
 
+    const list = [...groups.values()]
+    const columns = feed || q.transform ? this.fedGroups(q, agg, list, feed ?? ((sid, sink) => this.feedRaw(q, sid, field, sink))) : this.accumulatedGroups(q, agg, field, list)
     const frames: Frame[] = []
     // string fields only count, and first/last of strings would need the text itself
     const noValue = field.type === 'string' && agg.fn !== 'count'
-    for (const g of groups.values()) {
-      const {ts, values} = g.buckets.columns()
-      if (ts.length > 0) frames.push(columnFrame(q.measurement, g.tags, ['time', agg.fn], ts, noValue ? Array.from(values, () => null) : values))
+    for (let i = 0; i < list.length; i++) {
+      const {ts, values} = columns[i]!
+      if (ts.length > 0) frames.push(columnFrame(q.measurement, list[i]!.tags, ['time', agg.fn], ts, noValue ? Array.from(values, () => null) : values))
     }
 
     return sortFrames(frames)
+  }
+
+  /** Groups accumulated through `feed`, series by series. */
+  private fedGroups(q: QueryPlan, agg: NonNullable<QueryPlan['aggregate']>, groups: Array<{sids: number[]}>, feed: (sid: number, sink: BucketSink) => void): Array<{ts: Float64Array; values: Float64Array}> {
+    return groups.map((g) => {
+      const buckets = new Buckets(q, agg)
+      for (const sid of g.sids) {
+        this.checkDeadline()
+        feed(sid, buckets)
+      }
+      return buckets.columns()
+    })
+  }
+
+  /**
+   * Groups accumulated from their chunks and head rows: read here (in the query's transaction),
+   * then accumulated — some groups by the process' other thread when one helps (accumulate.ts) and
+   * there is enough to decode, the rest here meanwhile.
+   */
+  private accumulatedGroups(q: QueryPlan, agg: NonNullable<QueryPlan['aggregate']>, field: FieldRow, groups: Array<{sids: number[]}>): Array<{ts: Float64Array; values: Float64Array}> {
+    const plan: AccumulatePlan = {start: q.start, end: q.end, every: q.every, offset: q.offset, aggregate: agg}
+    const useSummaries = summarizable(agg.fn) && field.type !== 'string'
+    const inputs = groups.map((g) =>
+      g.sids.map((sid) => {
+        this.checkDeadline()
+        return this.seriesInput(plan, sid, field, useSummaries)
+      }),
+    )
+    const out: Array<{ts: Float64Array; values: Float64Array}> = new Array(groups.length)
+    const check = () => this.checkDeadline()
+    const mine = (i: number) => (out[i] = accumulateGroup(plan, inputs[i]!, this.scratch, check))
+    // numbers only cross to the other thread (a string field's groups are few and small)
+    const theirs = field.type === 'string' ? undefined : this.helpedGroups(inputs)
+    const helped = theirs && groupHelper()!.accumulate(plan, inputs, theirs, () => {
+      for (let i = 0; i < groups.length; i++) if (!theirs[i]) mine(i)
+    })
+    if (theirs && helped) {
+      for (const [i, c] of helped) out[i] = c
+      // one the other thread could not finish is accumulated here
+      for (let i = 0; i < groups.length; i++) if (theirs[i] && !out[i]) mine(i)
+      return out
+    }
+    for (let i = 0; i < groups.length; i++) if (!out[i]) mine(i)
+    return out
+  }
+
+  /** Which groups to hand to the helper thread (about half the points to decode), or undefined for none. */
+  private helpedGroups(inputs: SeriesInput[][]): boolean[] | undefined {
+    const helper = groupHelper()
+    if (!helper || inputs.length < 2) return undefined
+    const points = inputs.map((g) => {
+      let n = 0
+      for (const s of g) for (const c of s.chunks) if (c.blob) n += c.n
+      return n
+    })
+    let total = 0
+    for (const n of points) total += n
+    if (total < helper.minPoints) return undefined
+    // the later groups, up to about half the points (at least one group each way)
+    const theirs = new Array<boolean>(inputs.length).fill(false)
+    let given = 0
+    for (let i = inputs.length - 1; i > 0 && given + points[i]! / 2 <= total / 2; i--) {
+      theirs[i] = true
+      given += points[i]!
+    }
+    return given > 0 ? theirs : undefined
+  }
+
+  /** One series field's chunk rows (with the blobs to decode) and head rows in the plan's range; `rows`: read already (windowRows). */
+  private seriesInput(q: AccumulatePlan, sid: number, field: FieldRow, useSummaries: boolean, rows?: SeriesRows): SeriesInput {
+    const head = rows?.head ?? this.stmt.headRange.all(sid, field.id, q.start, q.end)
+    const headTs = head.map((r) => r.ts)
+    const chunks: ChunkInput[] = []
+    for (const c of rows?.chunks ?? this.raw.overlapping(sid, field.id, q.start, q.end)) {
+      const input: ChunkInput = {t_start: c.t_start, t_end: c.t_end, n: c.n, sum: c.sum, min: c.min, max: c.max, first: c.first, last: c.last}
+      if (!summaryStandsFor(q, useSummaries, c, headTs)) input.blob = this.raw.blob(c)
+      chunks.push(input)
+    }
+    return {chunks, headTs, headValues: head.map((r) => r.value)}
   }
 
   private transformFrames(q: QueryPlan, field: FieldRow, series: Array<{id: number; tags: Tags}>): Frame[] {
@@ -149,40 +227,9 @@ export class SqliteQueries extends StorePart {
 
   /** Feeds one series into accumulators, using chunk summaries where a whole chunk falls in one bucket; `rows`: its chunks and head rows read already (windowRows). */
   private accumulateSeries(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink, rows?: SeriesRows): void {
-    const fn = q.aggregate!.fn
-    const useSummaries = summarizable(fn) && field.type !== 'string'
-    const head = rows?.head ?? this.stmt.headRange.all(sid, field.id, q.start, q.end)
-    const headTs = head.map((r) => r.ts)
-    for (const c of rows?.chunks ?? this.raw.overlapping(sid, field.id, q.start, q.end)) {
-      this.checkDeadline()
-      const inside = c.t_start >= q.start && c.t_end < q.end
-      const oneBucket = !q.every || planBucketStart(c.t_start, q.every, q.offset) === planBucketStart(c.t_end, q.every, q.offset)
-      const overridden = anyInRange(headTs, c.t_start, c.t_end)
-      if (useSummaries && inside && oneBucket && !overridden) {
-        sink.addSummary(c.t_start, c.n, c.sum!, c.min!, c.max!, c.t_start, c.first!, c.t_end, c.last!)
-        continue
-      }
-
-      // decoded into the query's reusable buffers, read before the next chunk is
-      const {ts, values} = decodeChunk(this.raw.blob(c), this.scratch)
-      if (!overridden && typeof values[0] !== 'string') {
-        // the points in [start, end) at once (a chunk's times are sorted)
-        const from = inside ? 0 : lowerBound(ts, q.start)
-        const to = inside ? ts.length : lowerBound(ts, q.end)
-        sink.addRun(ts, values as Float64Array, from, to)
-        continue
-      }
-
-      const headSet = overridden ? new Set(headTs) : undefined
-      for (let i = 0; i < ts.length; i++) {
-        const t = ts[i]
-        if (t < q.start || t >= q.end || headSet?.has(t)) continue
-        const v = values[i]
-        sink.add(t, typeof v === 'number' ? v : 0)
-      }
-    }
-
-    for (const r of head) sink.add(r.ts, typeof r.value === 'number' ? r.value : 0)
+    const plan: AccumulatePlan = {start: q.start, end: q.end, every: q.every, offset: q.offset, aggregate: q.aggregate!}
+    const useSummaries = summarizable(q.aggregate!.fn) && field.type !== 'string'
+    feedSeries(plan, this.seriesInput(plan, sid, field, useSummaries, rows), sink, this.scratch, () => this.checkDeadline())
   }
 
   private feedRaw(q: QueryPlan, sid: number, field: FieldRow, sink: BucketSink): void {
