@@ -10,17 +10,7 @@ import {MatrixJsonThread} from '../../src/core/daemon/json-thread.js'
 import {JsonBytes, matrixJsonBytes} from '../../src/core/daemon/prom-json.js'
 import {StepSeries, type RangeSeries} from '../../src/core/query/eval/engine.js'
 import {ManualTimer} from '../../src/core/scheduler/timer.js'
-
-/** xorshift32: the same numbers every run */
-function generator(seed: number): () => number {
-  let x = seed
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return x >>> 0
-  }
-}
+import {generator} from '../helpers/random.js'
 
 const HEAD = '{"status":"success","data":'
 const TAIL = '}\n'

@@ -10,21 +10,11 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {formatValue, JsonBytes, matrixJsonBytes, writeSeconds, writeValue} from '../../src/core/daemon/prom-json.js'
 import {StepSeries, type RangeSeries} from '../../src/core/query/eval/engine.js'
+import {generator} from '../helpers/random.js'
 
 const bits = new Float64Array(1)
 const words = new Uint32Array(bits.buffer)
 const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1
-
-/** xorshift32: the same numbers every run */
-function generator(seed: number): () => number {
-  let x = seed
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return x >>> 0
-  }
-}
 
 /** the double `steps` representations above `v` (below when negative; within one binade) */
 function neighbour(v: number, steps: number): number {

@@ -28,7 +28,7 @@ import {createRequire} from 'node:module'
 import type {Worker} from 'node:worker_threads'
 import {StepSeries, type RangeSeries} from '../query/eval/engine.js'
 import type {Labels} from '../query/eval/series.js'
-import {systemTimer, type Timer, type TimerHandle} from '../scheduler/timer.js'
+import {IdleTimer, systemTimer, type Timer} from '../scheduler/timer.js'
 import {bucketSlots, packGroups, type AccumulatePlan, type GroupHelper, type SeriesInput} from '../store/sqlite/accumulate.js'
 import {deserializeError, type SerializedError} from '../store/sqlite/write-thread.js'
 import {JsonBytes, matrixHead, matrixJsonBytes, matrixSize, matrixTail, writeMatrixSeries} from './prom-json.js'
@@ -99,8 +99,6 @@ interface Waiting {
 export class MatrixJsonThread implements GroupHelper {
   readonly minPoints = JSON_THREAD_MIN_POINTS
   private readonly minSamples: number
-  private readonly idleMs: number
-  private readonly timer: Timer
   private readonly lagLimit: number
   /** the main thread's waits over its own part's time, averaged (see {@link JsonThreadOptions.lagLimit}) */
   private lag = 0
@@ -114,7 +112,8 @@ export class MatrixJsonThread implements GroupHelper {
   private readyWaiters: Array<(ok: boolean) => void> = []
   private waiting?: Waiting & {id: number}
   private out?: SharedArrayBuffer
-  private idleTimer?: TimerHandle
+  /** stops the thread after idleMs without work */
+  private readonly idle: IdleTimer
   private nextId = 1
   private closed = false
   /** why the thread could not start: answers are written on the main thread alone */
@@ -130,8 +129,9 @@ export class MatrixJsonThread implements GroupHelper {
 
   constructor(opts: JsonThreadOptions = {}) {
     this.minSamples = opts.minSamples ?? JSON_THREAD_MIN_SAMPLES
-    this.idleMs = opts.idleMs ?? JSON_THREAD_IDLE_MS
-    this.timer = opts.timer ?? systemTimer
+    this.idle = new IdleTimer(opts.timer ?? systemTimer, opts.idleMs ?? JSON_THREAD_IDLE_MS, () => {
+      if (!this.waiting) void this.stop().catch(() => {})
+    })
     this.lagLimit = opts.lagLimit ?? 1
   }
 
@@ -200,7 +200,7 @@ export class MatrixJsonThread implements GroupHelper {
       at += Math.ceil((n * 9) / 8) * 8
     }
     const id = this.nextId++
-    this.clearIdle()
+    this.idle.clear()
     worker.ref()
     this.shared++
     return new Promise((resolve, reject) => {
@@ -233,7 +233,7 @@ export class MatrixJsonThread implements GroupHelper {
     ))
     const req: GroupsRequest = {kind: 'groups', plan: {start: q.start, end: q.end, every: q.every, offset: q.offset, aggregate: q.aggregate}, input, slots, out, signal: signal.buffer as SharedArrayBuffer}
     worker.postMessage(req)
-    this.clearIdle()
+    this.idle.clear()
     this.helped++
     const t0 = performance.now()
     try {
@@ -248,7 +248,7 @@ export class MatrixJsonThread implements GroupHelper {
         this.input = undefined
         void this.stop().catch(() => {})
       }
-      if (this.worker) this.armIdle()
+      if (this.worker) this.idle.arm()
     }
     const done = new Map<number, {ts: Float64Array; values: Float64Array}>()
     if (Atomics.load(signal, 0) !== 1) return done
@@ -317,7 +317,7 @@ export class MatrixJsonThread implements GroupHelper {
     this.out = undefined
     this.input = undefined
     this.groupsOut = undefined
-    this.clearIdle()
+    this.idle.clear()
     const w = this.waiting
     this.waiting = undefined
     w?.reject(err)
@@ -328,7 +328,7 @@ export class MatrixJsonThread implements GroupHelper {
     if (this.worker !== worker) return
     if ('ready' in reply) {
       this.ready = true
-      this.armIdle()
+      this.idle.arm()
       for (const r of this.readyWaiters.splice(0)) r(true)
       return
     }
@@ -336,26 +336,10 @@ export class MatrixJsonThread implements GroupHelper {
     if (!w || w.id !== reply.id) return
     this.waiting = undefined
     worker.unref()
-    this.armIdle()
+    this.idle.arm()
     if (reply.ok) w.resolve({length: reply.length, bytes: reply.bytes})
     else w.reject(deserializeError(reply.error))
   }
 
-  private armIdle(): void {
-    this.clearIdle()
-    if (this.idleMs <= 0) return
-    const handle = this.timer.setTimeout(() => {
-      this.idleTimer = undefined
-      if (!this.waiting) void this.stop().catch(() => {})
-    }, this.idleMs)
-    ;(handle as {unref?: () => void}).unref?.()
-    this.idleTimer = handle
-  }
-
-  private clearIdle(): void {
-    if (this.idleTimer === undefined) return
-    this.timer.clearTimeout(this.idleTimer)
-    this.idleTimer = undefined
-  }
 }
 

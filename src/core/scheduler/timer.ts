@@ -16,6 +16,38 @@ export const systemTimer: Timer = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 }
 
+/**
+ * A timer re-armed at each use, for a helper that stops when idle (the store's write thread, the
+ * daemon's query thread): `onIdle` runs once `ms` pass after the last {@link IdleTimer.arm} without
+ * a {@link IdleTimer.clear}. Its handle does not keep the process alive. `ms` ≤ 0: never.
+ */
+export class IdleTimer {
+  private handle?: TimerHandle
+
+  constructor(
+    private readonly timer: Timer,
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  arm(): void {
+    this.clear()
+    if (this.ms <= 0) return
+    const handle = this.timer.setTimeout(() => {
+      this.handle = undefined
+      this.onIdle()
+    }, this.ms)
+    ;(handle as {unref?: () => void}).unref?.()
+    this.handle = handle
+  }
+
+  clear(): void {
+    if (this.handle === undefined) return
+    this.timer.clearTimeout(this.handle)
+    this.handle = undefined
+  }
+}
+
 /** Resolves after `ms` on `timer`, or rejects with the signal's reason when it aborts first. */
 export function sleep(timer: Timer, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

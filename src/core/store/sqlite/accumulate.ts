@@ -8,17 +8,12 @@
 import {decodeChunk, type DecodeScratch} from '../codec.js'
 import {planBucketStart, type QueryPlan} from '../types.js'
 import {anyInRange, Buckets, lowerBound, type BucketSink} from './buckets.js'
+import type {Summary} from './chunks.js'
 
 /** One chunk of a series: its row's summary, and its blob unless the summary stands for it. */
-export interface ChunkInput {
+export interface ChunkInput extends Summary {
   t_start: number
   t_end: number
-  n: number
-  sum: number | null
-  min: number | null
-  max: number | null
-  first: number | null
-  last: number | null
   blob?: Uint8Array
 }
 

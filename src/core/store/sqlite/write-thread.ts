@@ -25,7 +25,7 @@ import type {Clock} from '../../clock.js'
 import {InputError, PartialWriteError, UserError, errorMessage} from '../../errors.js'
 import type {Point} from '../../model/point.js'
 import type {Precision} from '../../model/line-protocol/index.js'
-import {systemTimer, type Timer, type TimerHandle} from '../../scheduler/timer.js'
+import {IdleTimer, systemTimer, type Timer} from '../../scheduler/timer.js'
 import type {MaintenanceReport, WriteOutcome} from '../types.js'
 
 export interface WriteThreadOptions {
@@ -151,15 +151,14 @@ const WRITE_THREAD_SEMI_SPACE_MB = 16
 
 export class WriteThread {
   readonly startBytes: number
-  private readonly idleMs: number
-  private readonly timer: Timer
   private worker?: Worker
   private readonly waiting = new Map<number, Waiting>()
   private readonly shared = new SharedBuffers()
   private nextId = 1
   /** the thread is closing its connection; writes wait for it to be gone */
   private stopping?: Promise<void>
-  private idleTimer?: TimerHandle
+  /** stops the thread after idleMs without work */
+  private readonly idle: IdleTimer
   private closed = false
   /** the running thread has answered a request (it started) */
   private answered = false
@@ -174,8 +173,9 @@ export class WriteThread {
     opts: WriteThreadOptions = {},
   ) {
     this.startBytes = opts.startBytes ?? WRITE_THREAD_START_BYTES
-    this.idleMs = opts.idleMs ?? WRITE_THREAD_IDLE_MS
-    this.timer = opts.timer ?? systemTimer
+    this.idle = new IdleTimer(opts.timer ?? systemTimer, opts.idleMs ?? WRITE_THREAD_IDLE_MS, () => {
+      if (this.waiting.size === 0) void this.stop().catch(() => {})
+    })
   }
 
   get running(): boolean {
@@ -232,7 +232,7 @@ export class WriteThread {
     while (this.stopping) await this.stopping
     const worker = this.worker
     if (!worker) return
-    this.clearIdle()
+    this.idle.clear()
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
     // closing is the last request: the thread answers it after every write before it
     const closing = this.call({id: 0, op: 'close'}).catch(() => {})
@@ -272,7 +272,7 @@ export class WriteThread {
     this.worker = undefined
     // one that never answered cannot start here (its script, opening the file): not again
     if (!this.answered && !this.stopping) this.failed = err.message
-    this.clearIdle()
+    this.idle.clear()
     const waiting = [...this.waiting.values()]
     this.waiting.clear()
     // a thread that is gone may not have finished reading: its buffers are not used again
@@ -287,7 +287,7 @@ export class WriteThread {
       return Promise.reject(new Error("the store's write thread is not running"))
     }
     req.id = this.nextId++
-    this.clearIdle()
+    this.idle.clear()
     worker.ref()
     return new Promise((resolve, reject) => {
       this.waiting.set(req.id, {resolve, reject, shared})
@@ -307,23 +307,8 @@ export class WriteThread {
     if (this.waiting.size === 0 && this.worker && !this.stopping) {
       // an idle thread does not keep the process alive (a stopping one does, until it is gone), and goes after idleMs
       this.worker.unref()
-      if (this.idleMs > 0) this.armIdle()
+      this.idle.arm()
     }
   }
 
-  private armIdle(): void {
-    this.clearIdle()
-    const handle = this.timer.setTimeout(() => {
-      this.idleTimer = undefined
-      if (this.waiting.size === 0) void this.stop().catch(() => {})
-    }, this.idleMs)
-    ;(handle as {unref?: () => void}).unref?.()
-    this.idleTimer = handle
-  }
-
-  private clearIdle(): void {
-    if (this.idleTimer === undefined) return
-    this.timer.clearTimeout(this.idleTimer)
-    this.idleTimer = undefined
-  }
 }
