@@ -89,6 +89,8 @@ describe('/ping', () => {
       assert.equal(res.status, 204, method)
       assert.equal(res.headers.get('x-influxdb-version'), '1.8.10')
       assert.equal(res.headers.get('x-influxdb-build'), 'mon')
+      // no body, and no length said for it (RFC 9110: not on a 204)
+      assert.equal(res.headers.get('content-length'), null, method)
       assert.equal(await res.text(), '')
     }
     const verbose = await fetch(`${withToken.url}/ping?verbose=true`)

@@ -142,6 +142,23 @@ describe('daemon: Prometheus HTTP query API', () => {
     )
   })
 
+  it('says the length of every answer (Content-Length, not chunked): range, instant, error, label values', async () => {
+    const start = T0 + 10 * MIN
+    const targets = [
+      `/api/v1/query_range?${new URLSearchParams({query: 'avg by (host) (cpu.usage_user)', start: sec(start), end: sec(start + 5 * MIN), step: '1m'})}`,
+      `/api/v1/query?${new URLSearchParams({query: 'cpu.usage_user', time: sec(start)})}`,
+      `/api/v1/query?${new URLSearchParams({query: 'sum(', time: sec(start)})}`,
+      '/api/v1/label/host/values',
+    ]
+    for (const target of targets) {
+      const res = await fetch(`${url}${target}`, {headers: {authorization: `Bearer ${TOKEN}`, 'accept-encoding': 'identity'}})
+      const bytes = Buffer.from(await res.arrayBuffer())
+      assert.equal(res.headers.get('transfer-encoding'), null, target)
+      assert.equal(res.headers.get('content-length'), String(bytes.length), target)
+      JSON.parse(bytes.toString('utf8'))
+    }
+  })
+
   it('answers range queries at the same time and one after another each with its own bytes (the answer buffer is reused only once sent)', async () => {
     const text = async (query: string, step: string) => {
       const res = await fetch(`${url}/api/v1/query_range?${new URLSearchParams({query, start: sec(T0), end: sec(T0 + 59 * MIN), step})}`, {headers: {authorization: `Bearer ${TOKEN}`}})

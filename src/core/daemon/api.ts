@@ -213,10 +213,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return
     }
     if (reply.text !== undefined) {
-      res.writeHead(reply.status ?? 200, {'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8', ...reply.headers})
+      const status = reply.status ?? 200
+      // a 204 (the InfluxDB /ping) or 304 has no body, and must not say a length (RFC 9110)
+      const length = status === 204 || status === 304 ? {} : {'Content-Length': Buffer.byteLength(reply.text)}
+      res.writeHead(status, {'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8', ...length, ...reply.headers})
       res.end(reply.text)
     } else if (reply.jsonBytes !== undefined) {
-      res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...reply.headers})
+      // every answer says its length (writeHead without one sends the body chunked)
+      res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': reply.jsonBytes.byteLength, ...reply.headers})
       const sent = reply.sent
       res.end(reply.jsonBytes, sent && (() => sent()))
     } else {
@@ -299,8 +303,9 @@ function send(res: ServerResponse, status: number, payload: unknown, headers: Re
 }
 
 function sendText(res: ServerResponse, status: number, json: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers})
-  res.end(json + '\n')
+  const body = json + '\n'
+  res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), ...headers})
+  res.end(body)
 }
 
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
