@@ -154,6 +154,20 @@ module.exports = process.env.DEBUG ? require('debug') : off
   },
 }
 
+/**
+ * An esbuild onLoad answer: the file at `path` with each `[from, to]` of `edits` made — each `from`
+ * must occur exactly once, so a package update that moves the code fails the build instead of
+ * bundling it unpatched.
+ */
+function patched(path, edits) {
+  let source = readFileSync(path, 'utf8')
+  for (const [from, to] of edits) {
+    if (source.split(from).length !== 2) throw new Error(`${path}: expected one ${from}`)
+    source = source.replace(from, () => to)
+  }
+  return {contents: source, loader: 'js'}
+}
+
 // oclif sorts each plugin's command ids with localeCompare on every start, and the first
 // localeCompare of a process sets up ICU's collator: ~6 ms. Under the C, POSIX and English locales
 // (what the collator then follows: LC_ALL, LC_COLLATE, LANG) the order of ids made of lowercase
@@ -162,15 +176,12 @@ const oclifSort = {
   name: 'oclif-id-sort',
   setup(b) {
     b.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\]config[/\\]plugin\.js$/}, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      const sort = '.sort((a, b) => a.id.localeCompare(b.id))'
-      if (source.split(sort).length !== 2) throw new Error(`${args.path}: expected one ${sort}`)
-      // and tinyglobby (with fdir and picomatch), which finds command files when a plugin has no
-      // manifest, is loaded when it does that, not with oclif on every start
-      const glob = 'const tinyglobby_1 = require("tinyglobby");'
-      if (source.split(glob).length !== 2) throw new Error(`${args.path}: expected one ${glob}`)
-      const lazyGlob = 'const tinyglobby_1 = {glob: (...a) => require("tinyglobby").glob(...a)};'
-      return {contents: source.replace(sort, '.sort((a, b) => __monCompareIds(a.id, b.id))').replace(glob, lazyGlob), loader: 'js'}
+      return patched(args.path, [
+        ['.sort((a, b) => a.id.localeCompare(b.id))', '.sort((a, b) => __monCompareIds(a.id, b.id))'],
+        // and tinyglobby (with fdir and picomatch), which finds command files when a plugin has no
+        // manifest, is loaded when it does that, not with oclif on every start
+        ['const tinyglobby_1 = require("tinyglobby");', 'const tinyglobby_1 = {glob: (...a) => require("tinyglobby").glob(...a)};'],
+      ])
     })
   },
 }
@@ -199,13 +210,7 @@ const oclifLazy = {
     b.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\].*\.js$/}, (args) => {
       const rel = args.path.split('\\').join('/').replace(/^.*\/@oclif\/core\//, '')
       const edits = OCLIF_LAZY[rel]
-      if (!edits) return undefined
-      let source = readFileSync(args.path, 'utf8')
-      for (const [from, to] of edits) {
-        if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${from}`)
-        source = source.replace(from, to)
-      }
-      return {contents: source, loader: 'js'}
+      return edits ? patched(args.path, edits) : undefined
     })
   },
 }
@@ -250,9 +255,6 @@ const oclifFs = {
   name: 'oclif-fs-callbacks',
   setup(b) {
     b.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\]util[/\\]fs\.js$/}, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      const from = 'const promises_1 = require("node:fs/promises");'
-      if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${from}`)
       const to = `const promises_1 = {
     stat: (p) => new Promise((resolve, reject) => node_fs_1.stat(p, (e, s) => (e ? reject(e) : resolve(s)))),
     readFile: async (p, o) => {
@@ -260,7 +262,7 @@ const oclifFs = {
         return node_fs_1.readFileSync(own && p === own.path ? own.file : p, o);
     },
 };`
-      return {contents: source.replace(from, to), loader: 'js'}
+      return patched(args.path, [['const promises_1 = require("node:fs/promises");', to]])
     })
   },
 }
@@ -271,10 +273,7 @@ const lilconfigFs = {
   name: 'lilconfig-lazy-fs-promises',
   setup(b) {
     b.onLoad({filter: /[/\\]lilconfig[/\\]src[/\\]index\.js$/}, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      const from = 'const fsReadFileAsync = fs.promises.readFile;'
-      if (source.split(from).length !== 2) throw new Error(`${args.path}: expected one ${from}`)
-      return {contents: source.replace(from, 'const fsReadFileAsync = (...a) => fs.promises.readFile(...a);'), loader: 'js'}
+      return patched(args.path, [['const fsReadFileAsync = fs.promises.readFile;', 'const fsReadFileAsync = (...a) => fs.promises.readFile(...a);']])
     })
   },
 }
