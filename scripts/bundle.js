@@ -278,6 +278,26 @@ const lilconfigFs = {
   },
 }
 
+/**
+ * What every bundle the build writes (the main one, the commands' own, the packages' files) is
+ * built with: CommonJS for node 20, no comments and no indentation — a smaller file to read and hash
+ * at each start; names are kept (oclif and our error rendering look at class names), and the linked
+ * .map maps stack traces back to dist/src with node --enable-source-maps.
+ */
+const COMMON_OPTIONS = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  banner: {js: BANNER},
+  legalComments: 'none',
+  minifyWhitespace: true,
+  sourcemap: 'linked',
+  charset: 'ascii',
+  logLevel: 'warning',
+}
+
 /** The commands `ids` (with oclif) into `file`. */
 async function bundle(ids, file = outfile) {
   const lines = [
@@ -295,24 +315,11 @@ async function bundle(ids, file = outfile) {
   ]
   return build({
     stdin: {contents: lines.join('\n'), resolveDir: outdir, sourcefile: 'mon-entry.mjs', loader: 'js'},
-    absWorkingDir: root,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
+    ...COMMON_OPTIONS,
     outfile: file,
     external: [...external, ...PACKAGES.flatMap((p) => [p, `${p}/*`])],
     plugins: [importMetaUrl(dirname(file)), wslUtils, oclifDebug, oclifSort, oclifFs, oclifLazy, lilconfigFs, sqliteBindings],
-    banner: {js: BANNER},
     metafile: true,
-    legalComments: 'none',
-    // no comments and no indentation: a smaller file to read and hash at each start; names are kept
-    // (oclif and our error rendering look at class names), and dist/bundle/mon.js.map maps stack traces
-    // back to dist/src with node --enable-source-maps
-    minifyWhitespace: true,
-    sourcemap: 'linked',
-    charset: 'ascii',
-    logLevel: 'warning',
   })
 }
 
@@ -376,19 +383,9 @@ async function bundlePackage(name, specs) {
   const lines = ['module.exports = {', ...[...specs].sort().map((spec) => `  ${JSON.stringify(spec)}: require(${JSON.stringify(spec)}),`), '}']
   await build({
     stdin: {contents: lines.join('\n'), resolveDir: root, sourcefile: `${name}-entry.cjs`, loader: 'js'},
-    absWorkingDir: root,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
+    ...COMMON_OPTIONS,
     outfile: file,
     external: [...external, ...PACKAGES.filter((p) => p !== name).flatMap((p) => [p, `${p}/*`])],
-    banner: {js: BANNER},
-    legalComments: 'none',
-    minifyWhitespace: true,
-    sourcemap: 'linked',
-    charset: 'ascii',
-    logLevel: 'warning',
   })
   return file
 }
