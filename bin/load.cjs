@@ -52,7 +52,7 @@ function loadBundle(root, argv) {
     // (the build writes the commands' own bundles after the main one)
     if (statSync(join(dist, '.tsbuildinfo'), {throwIfNoEntry: false})?.mtimeMs > statSync(main).mtimeMs) return undefined
     info = JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'))
-    const own = argv.includes('--help') ? undefined : info.own?.[commandKey(info.commands, argv).replaceAll('.', ':')]
+    const own = wantsHelp(argv) ? undefined : info.own?.[commandKey(info.commands, argv).replaceAll('.', ':')]
     file = own ? join(dir, own.file) : main
     hash = own ? own.hash : info.hash
   } catch {
@@ -209,6 +209,20 @@ function fnv1a(text) {
 }
 
 /** The command id argv names (`alerts silence add` → alerts:silence:add), or '_'. */
+/**
+ * Whether the command line asks for help: --help or -h (package.json's oclif.additionalHelpFlags)
+ * before any `--`, or the help command. Help reads every command's manifest and the plugins' ones.
+ */
+function wantsHelp(argv) {
+  if (argv[0] === 'help') return true
+  for (const arg of argv) {
+    if (arg === '--') return false
+    if (arg === '--help' || arg === '-h') return true
+  }
+
+  return false
+}
+
 function commandKey(ids, argv) {
   const known = new Set(ids)
   const words = []
@@ -316,7 +330,7 @@ async function runBundle(bundle, root, loadOptions, argv) {
   // none has hooks but on install, and only help and "command not found" look at their commands.
   // oclif then loads just ours (plugin-autocomplete's package and manifest are not looked for).
   const id = commandKey(Object.keys(commands), argv).replaceAll('.', ':')
-  if (Object.hasOwn(commands, id) && !argv.includes('--help')) {
+  if (Object.hasOwn(commands, id) && !wantsHelp(argv)) {
     // and reads a manifest of that command only (scripts/bundle.js), not every command's flags and texts
     const own = join(root, 'dist', 'bundle', 'manifest', `${id.replaceAll(':', '.')}.json`)
     if (existsSync(own)) globalThis[Symbol.for('mon.manifest')] = {path: join(root, 'oclif.manifest.json'), file: own}

@@ -33,6 +33,22 @@ describe('mon CLI basics', () => {
     }
   })
 
+  it('-h and `mon help COMMAND` print what --help prints; an unknown command there is a usage error', async () => {
+    for (const cmd of [['query'], ['status'], ['alerts', 'silence', 'add'], []]) {
+      const long = await runMon([...cmd, '--help'], {env})
+      assert.equal(long.code, 0, cmd.join(' '))
+      const short = await runMon([...cmd, '-h'], {env})
+      assert.equal(short.code, 0, cmd.join(' '))
+      assert.equal(short.stdout, long.stdout, `${cmd.join(' ')} -h`)
+      const help = await runMon(['help', ...cmd], {env})
+      assert.equal(help.code, 0, `help ${cmd.join(' ')}`)
+      assert.equal(help.stdout, long.stdout, `help ${cmd.join(' ')}`)
+    }
+    const unknown = await runMon(['help', 'nope'], {env})
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /nope not found/)
+  })
+
   it('an unknown flag is a usage error: exit 2, one message, no stack', async () => {
     const r = await runMon(['query', 'cpu.usage_user', '--bogus'], {env})
     assert.equal(r.code, 2)
