@@ -19,7 +19,7 @@ const END = START + (STEPS - 1) * MIN
 
 /**
  * Six series as a pushed-down node's answer: gaps (a series absent for a while, one absent at the
- * first steps so its group first appears later and behind another), NaN, ±Inf, large and tiny values
+ * first steps so its group first appears later and behind another), NaN, ±Inf, −0, large and tiny values
  * (where the order of a sum changes its last bits).
  */
 function columns(): StepColumns {
@@ -33,7 +33,7 @@ function columns(): StepColumns {
     for (let k = 0; k < STEPS; k++) {
       if ((i === 1 && k < 5) || (i === 2 && k >= 10 && k < 20) || (i === 5 && k % 3 === 0) || random() < 0.1) continue
       present[k] = 1
-      values[k] = random() < 0.05 ? [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY][k % 3] : (random() - 0.3) * 10 ** Math.floor(random() * 20 - 4)
+      values[k] = random() < 0.08 ? [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0][k % 4] : (random() - 0.3) * 10 ** Math.floor(random() * 20 - 4)
     }
 
     c.values.push(values)
@@ -76,6 +76,11 @@ describe('a range query column by column', () => {
     'stddev by (cpu) (avg_over_time(cpu.usage[1m]))',
     'stdvar(avg_over_time(cpu.usage[1m]))',
     'spread by (host) (avg_over_time(cpu.usage[1m]))',
+    // groups of one series each (engine.ts ALONE)
+    'avg by (host, cpu) (avg_over_time(cpu.usage[1m]))',
+    'sum by (host, cpu) (avg_over_time(cpu.usage[1m]))',
+    'min by (host, cpu) (avg_over_time(cpu.usage[1m]))',
+    'max by (host, cpu) (max_over_time(cpu.usage[1m]))',
   ]) {
     it(`${text}: the step-by-step answer, bit for bit and in its order`, () => {
       const q = parseQuery(text)

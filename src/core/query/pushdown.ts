@@ -1,4 +1,4 @@
-import {eachPoint} from '../store/frames.js'
+import {eachPoint, frameColumns} from '../store/frames.js'
 import type {AggFn, Frame, QueryPlan, Store, StoreCatalog} from '../store/types.js'
 import {formatExpr, selectorName, splitMetricName, tagMatchers} from './ast.js'
 import type {AggregationOp, MatrixSelector, PromExpr} from './eval/ast.js'
@@ -153,14 +153,27 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
           for (const f of frames) {
             const values = new Float64Array(steps)
             const present = new Uint8Array(steps)
-            eachPoint(f, (bucket, v) => {
-              if (typeof v !== 'number') return
-              const k = (bucket + d - 1 - start) / step!
-              if (k >= 0 && k < steps) {
-                values[k] = v
-                present[k] = 1
+            const c = frameColumns(f)
+            if (c && c.values instanceof Float64Array) {
+              // the store's bucket columns (sqlite/buckets.ts): read in place, no call per value
+              const {ts, values: vs} = c
+              for (let i = 0; i < ts.length; i++) {
+                const k = (ts[i]! + d - 1 - start) / step!
+                if (k >= 0 && k < steps) {
+                  values[k] = vs[i]!
+                  present[k] = 1
+                }
               }
-            })
+            } else {
+              eachPoint(f, (bucket, v) => {
+                if (typeof v !== 'number') return
+                const k = (bucket + d - 1 - start) / step!
+                if (k >= 0 && k < steps) {
+                  values[k] = v
+                  present[k] = 1
+                }
+              })
+            }
 
             columns.labels.push(labelsOf(f))
             columns.values.push(values)

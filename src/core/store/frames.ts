@@ -51,6 +51,11 @@ export function columnFrame(name: string, tags: Record<string, string>, columns:
   return frame
 }
 
+/** The columns of a frame made by {@link columnFrame} whose rows were never asked for; undefined for any other. */
+export function frameColumns(f: Frame): FrameColumns | undefined {
+  return columnsOf.get(f)
+}
+
 /** Calls `each` with the time and value (second column) of every row of a frame, in order. */
 export function eachPoint(f: Frame, each: (t: number, v: number | string | boolean | null) => void): void {
   const c = columnsOf.get(f)

@@ -159,6 +159,13 @@ function stepColumnsOf(expr: PromExpr, start: number, end: number, step: number,
   return undefined
 }
 
+/**
+ * What {@link aggregateValues} gives for one value v, for the operations where that is v itself
+ * ('same') or v + 0 ('plus0': sum and the incremental mean start from 0, so −0 becomes 0); the
+ * column tests (promql-range-columns) hold these to the step-by-step answer on NaN, ±Inf, ±0.
+ */
+const ALONE: Partial<Record<Aggregation['op'], 'same' | 'plus0'>> = {sum: 'plus0', avg: 'plus0', min: 'same', max: 'same'}
+
 function aggregateColumns(expr: Aggregation, input: StepColumns, steps: number): StepColumns {
   const without = expr.without ?? false
   const byKey = new Map<string, number>()
@@ -181,9 +188,24 @@ function aggregateColumns(expr: Aggregation, input: StepColumns, steps: number):
   // a step's values go into an array of their count, made once per count and reused (emptying one
   // array for each step and group dropped its storage, and the pushes made it again: 1,441 × 10 here)
   const byCount: number[][] = []
+  const alone = ALONE[expr.op]
   for (const group of members) {
     const v = new Float64Array(steps)
     const present = new Uint8Array(steps)
+    if (alone !== undefined && group.length === 1) {
+      // a group of one series (avg by (host) of one series a host): its values as aggregateValues
+      // gives them for one value, without a call per step
+      const values = input.values[group[0]]
+      const has = input.present[group[0]]
+      for (let k = 0; k < steps; k++) {
+        if (!has[k]) continue
+        v[k] = alone === 'plus0' ? values[k] + 0 : values[k]
+        present[k] = 1
+      }
+      out.values.push(v)
+      out.present.push(present)
+      continue
+    }
     for (let k = 0; k < steps; k++) {
       let n = 0
       for (let j = 0; j < group.length; j++) if (input.present[group[j]][k]) n++
