@@ -1,4 +1,5 @@
 import {setFlagsFromString} from 'node:v8'
+import {INFLATE_CACHE_BYTES, useInflateCache} from './store/inflated.js'
 
 /**
  * bin/lean.js turns V8's optimizing compiler off for long-running processes, which mostly wait.
@@ -73,6 +74,8 @@ export function serveQueries(active = true): void {
   if (querying === active) return
   querying = active
   growHeap()
+  // recently read chunks kept inflated while queries come (store/inflated.ts), none when idle
+  useInflateCache(active ? INFLATE_CACHE_BYTES : 0)
 }
 
 /** {@link serveQueries}' "for a while": a minute without a query */

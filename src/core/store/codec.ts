@@ -1,4 +1,5 @@
 import {deflateRawSync, inflateRawSync} from 'node:zlib'
+import {inflateCached} from './inflated.js'
 
 /**
  * Chunk encoding for the embedded store: a run of (timestamp, value) pairs of one series field,
@@ -1006,7 +1007,8 @@ export interface DecodedChunk {
  * {@link DecodeScratch}): read them before the next decode into it.
  */
 export function decodeChunk(blob: Uint8Array, scratch?: DecodeScratch): DecodedChunk {
-  const r = unpackAny(blob)
+  // a reader's decode (into reused buffers) inflates through the cache while one is on (inflated.ts)
+  const r = scratch ? new Reader(blob[0] === PACK_DEFLATE ? inflateCached(blob.subarray(1)) : blob.subarray(1)) : unpackAny(blob)
   const version = r.byte()
   if (version === VERSION) {
     const ts = readTimestamps5(r, scratch)

@@ -154,10 +154,12 @@ export class SqliteQueries extends StorePart {
   private accumulatedGroups(q: QueryPlan, agg: NonNullable<QueryPlan['aggregate']>, field: FieldRow, groups: Array<{sids: number[]}>): Array<{ts: Float64Array; values: Float64Array}> {
     const plan: AccumulatePlan = {start: q.start, end: q.end, every: q.every, offset: q.offset, aggregate: agg}
     const useSummaries = summarizable(agg.fn) && field.type !== 'string'
+    // every series' chunk and head rows in three statements, not three per series
+    const rows = windowRows(this.db, field.id, groups.flatMap((g) => g.sids), q.start, q.end)
     const inputs = groups.map((g) =>
       g.sids.map((sid) => {
         this.checkDeadline()
-        return this.seriesInput(plan, sid, field, useSummaries)
+        return this.seriesInput(plan, sid, field, useSummaries, rows.get(sid) ?? NO_ROWS)
       }),
     )
     const out: Array<{ts: Float64Array; values: Float64Array}> = new Array(groups.length)
