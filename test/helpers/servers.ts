@@ -63,6 +63,9 @@ export interface RunningServer {
   destroy(): Promise<void>
 }
 
+/** starts tried before a port taken in between is an error */
+const PORT_ATTEMPTS = 5
+
 async function startProcess(opts: {
   name: string
   bin: string
@@ -70,10 +73,12 @@ async function startProcess(opts: {
   env?: (port: number, dir: string) => NodeJS.ProcessEnv
   ready: (url: string) => Promise<boolean>
   extraPorts?: number
+  /** picks the server's other ports again (a start that found one taken is tried again on new ones) */
+  repick?: () => Promise<void>
 }): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), `mon-${opts.name}-`))
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
+  let port = await freePort()
+  let url = `http://127.0.0.1:${port}`
   let out = ''
   let proc!: ChildProcess
   const launch = async () => {
@@ -92,7 +97,22 @@ async function startProcess(opts: {
     clearTimeout(timer)
   }
 
-  await launch()
+  // a free port is released before the server binds it, and in between any process (another
+  // test's outgoing connection) may take it: a start that failed on that is tried on new ports
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch()
+      break
+    } catch (error) {
+      if (attempt === PORT_ATTEMPTS || !/address already in use/i.test(out)) throw error
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      out = ''
+      port = await freePort()
+      url = `http://127.0.0.1:${port}`
+      await opts.repick?.()
+    }
+  }
+
   return {
     url,
     port,
@@ -116,9 +136,12 @@ async function startProcess(opts: {
  */
 export async function startInfluxd(settings: Record<string, string> = {}): Promise<RunningServer> {
   const bin = requireBinary('influxd', 'influxdb')
-  const rpcPort = await freePort()
+  let rpcPort = await freePort()
   return startProcess({
     name: 'influxd',
+    repick: async () => {
+      rpcPort = await freePort()
+    },
     bin,
     args: () => ['run', '-config', '/dev/null'],
     env: (port, dir) => ({
@@ -153,9 +176,12 @@ export async function startVictoriaMetrics(extraArgs: string[] = []): Promise<Ru
 export async function startAlertmanager(configYaml: string): Promise<RunningServer> {
   const bin = requireBinary('prometheus-alertmanager', 'prometheus-alertmanager')
   const {writeFileSync} = await import('node:fs')
-  const clusterPort = await freePort()
+  let clusterPort = await freePort()
   return startProcess({
     name: 'alertmanager',
+    repick: async () => {
+      clusterPort = await freePort()
+    },
     bin,
     args: (port, dir) => {
       writeFileSync(join(dir, 'alertmanager.yml'), configYaml)
