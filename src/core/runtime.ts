@@ -1,5 +1,5 @@
 import {setFlagsFromString} from 'node:v8'
-import {INFLATE_CACHE_BYTES, useInflateCache} from './store/inflated.js'
+import {useInflateCache} from './store/inflated.js'
 
 /**
  * bin/lean.js turns V8's optimizing compiler off for long-running processes, which mostly wait.
@@ -75,7 +75,7 @@ export function serveQueries(active = true): void {
   querying = active
   growHeap()
   // recently read chunks kept inflated while queries come (store/inflated.ts), none when idle
-  useInflateCache(active ? INFLATE_CACHE_BYTES : 0)
+  useInflateCache(active)
 }
 
 /** {@link serveQueries}' "for a while": a minute without a query */

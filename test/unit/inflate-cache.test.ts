@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {deflateRawSync, inflateRawSync} from 'node:zlib'
 import {after, afterEach, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
-import {inflateCached, inflateCacheSize, useInflateCache} from '../../src/core/store/inflated.js'
+import {INFLATE_CACHE_BYTES, inflateCached, inflateCacheSize, limitInflateCache, useInflateCache} from '../../src/core/store/inflated.js'
 import {SqliteStore} from '../../src/core/store/sqlite/store.js'
 import {generator} from '../helpers/random.js'
 
@@ -18,7 +18,15 @@ const dirs: string[] = []
 after(() => {
   for (const d of dirs) rmSync(d, {recursive: true, force: true})
 })
-afterEach(() => useInflateCache(0))
+afterEach(() => {
+  useInflateCache(false)
+  limitInflateCache(INFLATE_CACHE_BYTES)
+})
+
+function on(bytes: number): void {
+  limitInflateCache(bytes)
+  useInflateCache(true)
+}
 
 /** `n` bytes of text-like data deflate compresses */
 function body(seed: number, n: number): Buffer {
@@ -39,7 +47,7 @@ describe('the inflated-chunk cache', () => {
   })
 
   it('gives back what inflateRawSync gives, the kept bytes for the same compressed bytes', () => {
-    useInflateCache(1 << 20)
+    on(1 << 20)
     const blobs = [1, 2, 3, 4, 5].map((seed) => deflateRawSync(body(seed, 3000 + seed * 100)))
     const first = blobs.map((d) => inflateCached(d))
     for (let i = 0; i < blobs.length; i++) {
@@ -51,7 +59,7 @@ describe('the inflated-chunk cache', () => {
   })
 
   it('never answers one blob with another of the same length and the same sampled bytes', () => {
-    useInflateCache(1 << 20)
+    on(1 << 20)
     // stored (level 0) deflate blocks carry their bytes as they are: a byte changed between the
     // ones the key samples makes another valid blob of the same length and the same key
     const data = body(7, 10_000)
@@ -68,7 +76,7 @@ describe('the inflated-chunk cache', () => {
   })
 
   it('stays within its bound, dropping the least recently used first; off empties it', () => {
-    useInflateCache(200_000)
+    on(200_000)
     const blobs = Array.from({length: 20}, (_, i) => deflateRawSync(body(100 + i, 20_000)))
     const kept = blobs.map((d) => inflateCached(d))
     const size = inflateCacheSize()
@@ -77,7 +85,7 @@ describe('the inflated-chunk cache', () => {
     // the last one is still there, the first one is not
     assert.equal(inflateCached(blobs[19]!), kept[19])
     assert.notEqual(inflateCached(blobs[0]!), kept[0])
-    useInflateCache(0)
+    useInflateCache(false)
     assert.deepEqual(inflateCacheSize(), {entries: 0, bytes: 0, maxBytes: 0})
   })
 
@@ -99,7 +107,7 @@ describe('the inflated-chunk cache', () => {
       await store.write(points)
       const plan = {measurement: 'cpu', field: 'usage_user', matchers: [], start, end, every: 60_000, aggregate: {fn: 'mean' as const, by: ['host']}}
       const plain = JSON.stringify(await store.query(plan))
-      useInflateCache(1 << 20)
+      on(1 << 20)
       assert.equal(JSON.stringify(await store.query(plan)), plain)
       assert.ok(inflateCacheSize().entries > 0, 'deflated chunks were read through the cache')
       assert.equal(JSON.stringify(await store.query(plan)), plain)

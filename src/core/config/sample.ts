@@ -140,6 +140,9 @@ rules:
 query:
   # A query still running after this fails with "query timed out" (mon query --timeout overrides).
   timeout: 10s
+  # While its query APIs are asked (Grafana refreshing dashboards), the daemon keeps recently read
+  # chunks inflated, up to this many bytes; emptied a minute after the last query. 0: none.
+  chunk_cache: 16MiB
 
 # Notifications: receivers and their channels, the route tree, inhibition, mute intervals,
 # escalation and the durable outbox. Every channel's options: docs/notifications.md.

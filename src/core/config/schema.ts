@@ -211,6 +211,8 @@ export const apiSchema = section({
 export const querySchema = section({
   /** a query still running after this fails with "query timed out after …" */
   timeout: duration({positive: true}).default('10s'),
+  /** the daemon keeps this many bytes of recently read chunks inflated while its query APIs are asked (0: none) */
+  chunk_cache: size().default('16MiB'),
 })
 
 export const logSchema = section({

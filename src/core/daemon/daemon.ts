@@ -15,7 +15,7 @@
 import {mkdirSync} from 'node:fs'
 import {loadRuleFiles} from '../alerting/rules.js'
 import {systemClock, type Clock} from '../clock.js'
-import {formatDuration} from '../config/duration.js'
+import {formatDuration, parseSize} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import {secretValues} from '../config/redact.js'
 import {UserError, errorMessage} from '../errors.js'
@@ -44,6 +44,7 @@ import {daemonLogger, type DaemonLogger} from './logging.js'
 import {METRICS_CONTENT_TYPE, renderMetrics} from './metrics.js'
 import {statusView, writeStatusFile, type DaemonStatusView} from './status.js'
 import type {DaemonFacts, LifecycleState, ReloadFacts} from './types.js'
+import {limitInflateCache} from '../store/inflated.js'
 
 export interface DaemonOptions {
   loaded: LoadedConfig
@@ -127,6 +128,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
   const env = opts.env ?? process.env
   const log: DaemonLogger = daemonLogger(opts.log, {clock, secrets: secretValues(opts.loaded)})
   let current: DaemonConfig = {loaded: opts.loaded, groups: []}
+  // the bound of the inflated-chunk cache its query APIs turn on (store/inflated.ts); a reload applies it
+  limitInflateCache(parseSize(opts.loaded.config.query.chunk_cache))
   const dataDir = opts.loaded.dataDir
   let state: LifecycleState = 'starting'
   const startedAt = clock.now()
@@ -247,6 +250,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     }
 
     current = next
+    limitInflateCache(parseSize(next.loaded.config.query.chunk_cache))
     reloads.lastSuccessAt = clock.now()
     if (needsRestart.length > 0) log.warn('changed settings need a restart to take effect', {settings: needsRestart.join(', ')})
     if (problems.length > 0) {

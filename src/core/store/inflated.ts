@@ -19,18 +19,28 @@ interface Entry {
   inflated: Buffer
 }
 
-/** The default bound: compressed and inflated bytes together (a day of 10-s points of ~100 series fields here). */
+/** The default bound (config query.chunk_cache): compressed and inflated bytes together. */
 export const INFLATE_CACHE_BYTES = 16 << 20
 
+/** the bound while on */
+let limit = INFLATE_CACHE_BYTES
+let on = false
 let maxBytes = 0
 let bytes = 0
 /** by key, least recently used first (a Map keeps insertion order; a hit is moved to the end) */
 const entries = new Map<number, Entry[]>()
 
-/** Turns the cache on with room for `max` bytes, or off (0): off empties it. */
-export function useInflateCache(max: number): void {
-  maxBytes = Math.max(0, max)
+/** Turns the cache on or off: off empties it. */
+export function useInflateCache(active: boolean): void {
+  on = active
+  maxBytes = on ? limit : 0
   evict()
+}
+
+/** The bound while it is on (config query.chunk_cache; 0: never on); applies at once. */
+export function limitInflateCache(bytes: number): void {
+  limit = Math.max(0, bytes)
+  useInflateCache(on)
 }
 
 /** Entries and bytes held (status, tests). */
