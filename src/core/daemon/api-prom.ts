@@ -1,3 +1,4 @@
+import {availableParallelism} from 'node:os'
 import type {Clock} from '../clock.js'
 import {tryParseDuration} from '../config/duration.js'
 import {InputError, UserError, errorMessage} from '../errors.js'
@@ -41,9 +42,23 @@ export interface PromApiOptions {
   clock: Clock
   /** the query budget when the request gives no `timeout`, a duration (config query.timeout; default 10s) */
   timeout?: () => string | undefined
-  /** the thread that writes part of a large range query's JSON (json-thread.ts); false: none */
+  /**
+   * the thread that shares a large range query's work (json-thread.ts); false: none. Default: one
+   * on a machine of more than {@link QUERY_THREAD_MIN_CPUS} − 1 CPUs, none on fewer.
+   */
   jsonThread?: JsonThreadOptions | false
 }
+
+/**
+ * The fewest CPUs (os.availableParallelism) on which the daemon shares a large range query with a
+ * second thread by default. On this project's 2-CPU machine it did not pay: the daemon with the
+ * thread answered the day-long 1 min range query in 9.85 and 10.45 ms against 9.49 and 9.88 ms
+ * without it (two runs, both builds taking turns with VictoriaMetrics, medians of 400) — the
+ * second CPU is the one the client and the peer server use too, and waking the idle thread
+ * stalled the request now and then by 1.5–2.5 ms (the p90 of a message to it after 5 ms idle,
+ * against ~50 µs while it is awake), more than its half of the work saved.
+ */
+export const QUERY_THREAD_MIN_CPUS = 4
 
 /** What mountPromRoutes leaves running: the JSON thread, stopped with the API. */
 export interface PromRoutes {
@@ -70,7 +85,8 @@ export function mountPromRoutes(api: ApiServer, opts: PromApiOptions): PromRoute
   const answerBuffer = new SpareBuffer()
   // a dashboard asks the same few texts at every refresh: each parsed once (parse-cache.ts)
   const parses = new ParseCache()
-  const json = opts.jsonThread === false ? undefined : new MatrixJsonThread(opts.jsonThread)
+  const threaded = opts.jsonThread !== false && (opts.jsonThread !== undefined || availableParallelism() >= QUERY_THREAD_MIN_CPUS)
+  const json = threaded ? new MatrixJsonThread(opts.jsonThread || {}) : undefined
   // the store's large aggregate reads share their decoding with the thread while it runs
   if (json) useGroupHelper(json)
   const route = (methods: string[], path: string, handler: (req: ApiRequest, store: FullStore) => Promise<unknown>) => {

@@ -120,7 +120,7 @@ export function matrixTail(w: JsonBytes, tail: string): Buffer {
  * written where (json-thread.ts writes one part in a worker thread).
  */
 export function writeMatrixSeries(w: JsonBytes, series: readonly RangeSeries[], from: number, to: number, first: boolean): void {
-  let times: StepTimes | undefined
+  let times = lastTimes
   for (let i = from; i < to; i++) {
     const s = series[i]!
     if (i > from || !first) w.ascii(',')
@@ -131,7 +131,7 @@ export function writeMatrixSeries(w: JsonBytes, series: readonly RangeSeries[], 
       // the columns read in place (no call per sample); each step's `[seconds,"` written once for
       // all the series (a range query's series share their steps)
       const {start, step, values, present} = s
-      if (!times || times.start !== start || times.step !== step || times.steps < values.length) times = stepTimes(start, step, values.length)
+      if (!times || times.start !== start || times.step !== step || times.steps < values.length) lastTimes = times = stepTimes(start, step, values.length)
       const {text, length} = times
       let first = true
       for (let k = 0; k < values.length; k++) {
@@ -160,6 +160,12 @@ export function writeMatrixSeries(w: JsonBytes, series: readonly RangeSeries[], 
     w.ascii(']}')
   }
 }
+
+/**
+ * The step times of the last series written: kept for the next one, in this answer or the next
+ * (a dashboard asks the same range again; json-thread.ts writes an answer a series at a time).
+ */
+let lastTimes: StepTimes | undefined
 
 /** Room for one step's `[seconds,"` (a time within ±10^15 ms is at most 19 bytes; others are written as they come). */
 const TIME_ROOM = 24

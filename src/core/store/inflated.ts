@@ -43,6 +43,11 @@ export function limitInflateCache(bytes: number): void {
   useInflateCache(on)
 }
 
+/** The bound it has while on (a worker thread's own cache takes the same). */
+export function inflateCacheLimit(): number {
+  return limit
+}
+
 /** Entries and bytes held (status, tests). */
 export function inflateCacheSize(): {entries: number; bytes: number; maxBytes: number} {
   let n = 0

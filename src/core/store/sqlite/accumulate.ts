@@ -90,12 +90,14 @@ export function bucketSlots(q: AccumulatePlan): number {
  */
 export interface GroupHelper {
   /**
-   * Accumulates `groups[i]` for every i where `theirs[i]` in the other thread, calls `mine()`
-   * meanwhile, and returns the other thread's columns (by index), or undefined when it could not
-   * take them (busy, not running, failed): the caller accumulates them itself.
+   * Accumulates `groups` together with the other thread: each thread takes the next group not
+   * taken yet, `mine(i)` doing group i on this one. Returns the other thread's columns by group,
+   * or undefined when it cannot take part now (not running): the caller then accumulates every
+   * group itself, and accumulates any group missing from the answer (the other thread failed on
+   * it, or is gone), meeting its error where it would alone.
    */
-  accumulate(q: AccumulatePlan, groups: ReadonlyArray<readonly SeriesInput[]>, theirs: readonly boolean[], mine: () => void): Map<number, {ts: Float64Array; values: Float64Array}> | undefined
-  /** fewest decoded points worth handing over */
+  accumulate(q: AccumulatePlan, groups: ReadonlyArray<readonly SeriesInput[]>, mine: (i: number) => void): Map<number, {ts: Float64Array; values: Float64Array}> | undefined
+  /** fewest decoded points worth sharing */
   readonly minPoints: number
 }
 

@@ -6,7 +6,7 @@ import {columnFrame, sortFrames} from '../frames.js'
 import {UnalignedBucketsError, type Frame, type QueryOptions, type QueryPlan} from '../types.js'
 import type {Tier} from '../retention.js'
 import {DecodeScratch} from '../codec.js'
-import {accumulateGroup, feedSeries, groupHelper, summaryStandsFor, type AccumulatePlan, type ChunkInput, type SeriesInput} from './accumulate.js'
+import {accumulateGroup, feedSeries, groupHelper, summaryStandsFor, type AccumulatePlan, type ChunkInput, type GroupHelper, type SeriesInput} from './accumulate.js'
 import type {Run} from './merge.js'
 import {Buckets, COLUMNS_FOR, inRanges, LAST_ONLY, sortedRun, type BucketSink} from './buckets.js'
 import {compileSeriesSql, sqlString} from './series-sql.js'
@@ -166,40 +166,21 @@ export class SqliteQueries extends StorePart {
     const check = () => this.checkDeadline()
     const mine = (i: number) => (out[i] = accumulateGroup(plan, inputs[i]!, this.scratch, check))
     // numbers only cross to the other thread (a string field's groups are few and small)
-    const theirs = field.type === 'string' ? undefined : this.helpedGroups(inputs)
-    const helped = theirs && groupHelper()!.accumulate(plan, inputs, theirs, () => {
-      for (let i = 0; i < groups.length; i++) if (!theirs[i]) mine(i)
-    })
-    if (theirs && helped) {
-      for (const [i, c] of helped) out[i] = c
-      // one the other thread could not finish is accumulated here
-      for (let i = 0; i < groups.length; i++) if (theirs[i] && !out[i]) mine(i)
-      return out
-    }
+    const helper = field.type === 'string' ? undefined : this.helperFor(inputs)
+    const helped = helper?.accumulate(plan, inputs, mine)
+    if (helped) for (const [i, c] of helped) out[i] = c
+    // every group when none helped; one the other thread could not finish is accumulated here
     for (let i = 0; i < groups.length; i++) if (!out[i]) mine(i)
     return out
   }
 
-  /** Which groups to hand to the helper thread (about half the points to decode), or undefined for none. */
-  private helpedGroups(inputs: SeriesInput[][]): boolean[] | undefined {
+  /** The other thread to share the groups with, when there is one and enough to decode. */
+  private helperFor(inputs: SeriesInput[][]): GroupHelper | undefined {
     const helper = groupHelper()
     if (!helper || inputs.length < 2) return undefined
-    const points = inputs.map((g) => {
-      let n = 0
-      for (const s of g) for (const c of s.chunks) if (c.blob) n += c.n
-      return n
-    })
     let total = 0
-    for (const n of points) total += n
-    if (total < helper.minPoints) return undefined
-    // the later groups, up to about half the points (at least one group each way)
-    const theirs = new Array<boolean>(inputs.length).fill(false)
-    let given = 0
-    for (let i = inputs.length - 1; i > 0 && given + points[i]! / 2 <= total / 2; i--) {
-      theirs[i] = true
-      given += points[i]!
-    }
-    return given > 0 ? theirs : undefined
+    for (const g of inputs) for (const s of g) for (const c of s.chunks) if (c.blob) total += c.n
+    return total >= helper.minPoints ? helper : undefined
   }
 
   /** One series field's chunk rows (with the blobs to decode) and head rows in the plan's range; `rows`: read already (windowRows). */
