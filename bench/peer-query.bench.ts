@@ -26,7 +26,7 @@
  * fetch's kept-alive connections.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {ManualClock} from '../src/core/clock.js'
@@ -118,10 +118,10 @@ async function influxQuery(url: string, q: string): Promise<InfluxAnswer> {
   return body
 }
 
-async function startMonDaemon(dir: string): Promise<{proc: ChildProcess; api: string; log: () => string}> {
+async function startMonDaemon(dir: string, query = 'timeout: 60s'): Promise<{proc: ChildProcess; api: string; log: () => string}> {
   const dataDir = join(dir, 'data')
   const config = join(dir, 'mon.yaml')
-  writeFileSync(config, `data_dir: ${dataDir}\nagent: {self_metrics: false}\ninputs: {host: {enabled: false}}\nretention: {raw: 3650d}\napi: {listen: "127.0.0.1:0", token: ${TOKEN}}\nquery: {timeout: 60s}\nlog: {level: warn}\n`)
+  writeFileSync(config, `data_dir: ${dataDir}\nagent: {self_metrics: false}\ninputs: {host: {enabled: false}}\nretention: {raw: 3650d}\napi: {listen: "127.0.0.1:0", token: ${TOKEN}}\nquery: {${query}}\nlog: {level: warn}\n`)
   let log = ''
   const proc = spawn(process.execPath, [bin, 'daemon', '--config', config], {env: {...process.env, MON_CONFIG: ''}, stdio: ['ignore', 'ignore', 'pipe']})
   proc.stderr!.on('data', (d) => (log = (log + d).slice(-5000)))
@@ -183,6 +183,9 @@ const bench: Bench = {
     const text = lineProtocol(points)
     const [vm, influx] = await Promise.all([startVictoriaMetrics(), startInfluxd()])
     let mon: Awaited<ReturnType<typeof startMonDaemon>> | undefined
+    // the same daemon with its inflated-chunk cache off (query.chunk_cache: 0): what the range
+    // query costs when every chunk is inflated again, as VictoriaMetrics decompresses every block
+    let uncached: Awaited<ReturnType<typeof startMonDaemon>> | undefined
     try {
       ctx.progress('loading 24 h × 10 hosts into each')
       const daemonDir = join(ctx.tmp, 'daemon')
@@ -195,7 +198,11 @@ const bench: Bench = {
       await waitForVictoriaMetrics(vm.url, points.length * 2)
       const counted = await influxQuery(influx.url, 'SELECT count(usage_user) FROM cpu')
       if (counted.results[0]?.series?.[0]?.values[0]?.[1] !== points.length) throw new Error(`influxd counts ${JSON.stringify(counted.results[0])}, expected ${points.length}`)
+      const uncachedDir = join(ctx.tmp, 'daemon-uncached')
+      mkdirSync(join(uncachedDir, 'data'), {recursive: true})
+      for (const f of readdirSync(join(daemonDir, 'data'))) copyFileSync(join(daemonDir, 'data', f), join(uncachedDir, 'data', f))
       mon = await startMonDaemon(daemonDir)
+      uncached = await startMonDaemon(uncachedDir, 'timeout: 60s, chunk_cache: 0')
       const auth = {authorization: `Bearer ${TOKEN}`}
       const api = mon.api
 
@@ -235,6 +242,11 @@ const bench: Bench = {
       const ta = await pairs(instant)
       ctx.progress('timing the 1 m range over 24 h')
       const tb = await pairs(range)
+      const uncachedApi = uncached.api
+      const rangeUncached = () => promGet(uncachedApi, '/api/v1/query_range', {query: 'avg by (host) (avg_over_time(cpu.usage_user[1m]))', start: String(START / 1000), end: String(END / 1000), step: '60'}, auth)
+      compareSeries(asSeries(await rangeUncached()), asSeries(await range.vm()), '1 m means over 24 h: mon (chunk cache off) vs VictoriaMetrics')
+      ctx.progress('timing the 1 m range with the chunk cache off')
+      const tc = await timeAll(Math.max(ctx.reps, MIN_TIMED), {mon: rangeUncached, vm: range.vm})
       const ms = (st: Stats) => `${st.median.toFixed(2)} ms`
       const early = (t: Awaited<ReturnType<typeof pairs>>) =>
         `mon ${ms(t.vm.early.mon!)}, VictoriaMetrics ${ms(t.vm.early.vm!)} (${(t.vm.early.mon!.median / t.vm.early.vm!.median).toFixed(2)}×); influxd ${ms(t.influxd.early.influxd!)}`
@@ -250,22 +262,32 @@ const bench: Bench = {
         results.push({name, unit: 'ms', higherIsBetter: false, value: v.mon!, baseline: {name: vmName(vmQuery), value: v.vm!}, goal: '≤ VictoriaMetrics', met: v.mon!.median <= v.vm!.median})
         results.push({name: `${name.split(':')[0]}: the same, beside influxd`, unit: 'ms', higherIsBetter: false, value: i.mon!, baseline: {name: `influxd 1.x ${influxQl}`, value: i.influxd!}, goal: '≤ influxd', met: i.mon!.median <= i.influxd!.median})
       }
+      results.push({
+        name: `${rows[1]![0].split(':')[0]}: the same, mon's chunk cache off (query.chunk_cache: 0)`,
+        unit: 'ms',
+        higherIsBetter: false,
+        value: tc.steady.mon!,
+        baseline: {name: vmName(rows[1]![2]), value: tc.steady.vm!},
+        notes:
+          "A second daemon on a copy of the store, its inflated-chunk cache off: every request inflates every chunk it reads again, as VictoriaMetrics decompresses every block it reads (its -search.disableCache turns off its cache of query results; it keeps no decompressed blocks). The goal row above is mon as a daemon runs: while queries come it keeps the chunks it inflated (up to 16 MiB, emptied a minute after the last query; src/core/store/inflated.ts) — no answer, aggregate or decoded value is kept, every value is decoded, aggregated and written at every request. Shown so the two can be told apart: this row is what the cache is worth here.",
+      })
       results[0]!.notes =
         `Just started (the medians of runs 21–${20 + Math.max(ctx.reps, MIN_TIMED)} of each side, in this run): instant ${early(ta)}; range ${early(tb)}. The goal is judged on the steady state, after ${WARMUP} runs a side. ` +
         'mon is timed beside each peer in turn (mon and VictoriaMetrics taking turns request by request, then mon and influxd), the order turning each repetition. With all three in one rotation (as this bench did before) the request after each of influxd\'s queries ran into its Go runtime\'s background work on both cores: measured on this machine after 300 warm-up requests a side (medians of 200, the instant query): in blocks of 100 requests a side mon 0.9–1.0 ms, VictoriaMetrics 1.4–1.6 ms (daemon CPU from /proc ~0.7–1.1 vs ~1.3–1.7 ms a request); mon and VictoriaMetrics taking turns 1.26 vs 1.64 ms with node\'s http client, 1.61 vs 2.08 ms with fetch; with influxd\'s query in the rotation 2.71 vs 2.66 ms — both a millisecond or more slower, mon (one thread) the most. ' +
         `Wall time from the request until the JSON is parsed, all three on loopback in the same run, each asked for plain JSON (Accept-Encoding: identity; fetch asks for gzip by default, and VictoriaMetrics and influxd then compress their answers — mon does not — which timed their compression and this process' inflating against mon's plain bytes: VictoriaMetrics' range answer took ~9 ms of its CPU gzipped, ~6.5 ms plain). ${checks.join('. ')}. ` +
         "mon's instant query is mostly fixed cost per request. Measured on a real `mon daemon` (its CPU from /proc, rounds of 100 requests after 1,000 warm-up requests, back to back with the build before on the same store, VictoriaMetrics in the same rounds): ~0.7–0.8 ms a request, ~0.95–1.0 ms before; under callgrind 4.18 → 3.11 M instructions a request; VictoriaMetrics ~1.5–1.7 ms in the same rounds, in Go, using both cores. What went: the PromQL parse at every request (the daemon keeps the parsed form of the last 256 texts), a bucket set of ten typed arrays and a frame of columns per group for a one-value window (now one accumulator for every group and a one-row frame), three SQL statements per series each making row objects (now three for all series, read as arrays: the chunks starting in the window, the one reaching in from before, the newer head rows), the read transaction's wrapper rebuilt per read, the token hashed twice and the URL parser per request. What is left, in perf's CPU samples of the daemon: the store's reads ~30 % (SQLite's own work ~12 %: every chunk lies wholly inside the 24 h, so its stored count and sum are added and none is decoded; the tag keys the over-time pushdown groups by are a read transaction of their own), node's HTTP parsing and dispatch ~20 %, writing the answer ~10 % (the writev syscall ~5 %; the V8 profile's \"a third in writev\" was wall time — the daemon preempted inside the syscall by the client its write wakes), the evaluator ~5 %, garbage collection ~3 %. The daemon turns V8's optimizing compiler on at its first query (lean.js has it off for an idle daemon), and neither side is at its steady state after 20 warm-up runs: over 12 fresh starts of both, alternating as here, requests 22–46 after the start (where this bench timed mon before it gave each side 300 warm-up runs; its early window above) took mon ~1.3× its time at requests 301–600 (2.14 vs 1.67 ms) and VictoriaMetrics ~1.15× (2.47 vs 2.13 ms); mon/VictoriaMetrics 0.83 there, 0.79 at 301–600."
       results[2]!.notes =
-        "mon's range query: the store answers the pushed-down 1-min means (each host's 8,640 points in two chunks, decoded into buffers reused from chunk to chunk and added to their 1-min buckets a run at a time, the buckets handed over as two Float64Array columns), the evaluator computes `avg by (host)` for all 1,441 steps at once, column by column (groups formed once, not per step; bit for bit the step-by-step answer), and the API writes the JSON bytes straight into one Buffer kept from request to request: each value's shortest digits computed exactly (bytes identical to the String(v) way, checked over a million doubles), each step's time text written once for all series. " +
-        'Two threads share a large range query (src/core/daemon/json-thread.ts; started by the first answer of 5,000 values or more, stopped after 30 s without one), the way VictoriaMetrics spreads per-series work over its cores: the store reads every chunk row and blob in its transaction on the main thread, hands the later hosts (about half the points) to the query thread in shared memory and accumulates the first ones meanwhile, waiting for the rest with Atomics.wait; then the main thread writes the first series of the JSON while the thread writes the others into shared memory, copied in behind. Each host is the same code in the same order on either side: the answer is byte for byte the one-thread answer (tests: test/unit/json-thread.test.ts, store-group-helper.test.ts). When the thread falls behind (the second core busy with another process: the main thread then waits longer for it than its own half took) answers are made on the main thread alone for a while. ' +
-        "While queries come the daemon's heap is sized for them (V8's limit at 5× the live heap, as for the push listener, until a minute without a query): with V8's own factor — ~1 after lean.js' memory-saving start — a range query after another left the old generation less room than the 16 MB young generation could promote, and V8 ran incremental marking and a full mark-compact every ~15 requests (--trace-incremental-marking: started by a task at 19 of 35 MB), each freeing ~1 MB. " +
-        "Measured on real daemons (CPU from /proc, 20 rounds of 30 requests, back to back on copies of one store, on this 2-core machine shared with other benchmarks): at a load of ~3.4 the build before 8.7 ms CPU a request (main thread 6.7), the same build with the heap sized for queries 7.3 ms (main 6.3; −15 %), this build 7.3 ms (main 6.7) — the query thread mostly stood aside, falling behind on a busy second core; at a load of 5–8 the build before ~11 ms, with the heap sized ~9–10 ms, this build ~9.7 ms with ~6.0 ms of it on the main thread when the thread took its half (~2.3 ms on the thread, the rest copies into shared memory). Resident ~180 MiB instead of ~115–140 MiB while serving (the idle daemon unchanged: 74.8 MiB under the daemon bench). In-process (the route's handler without HTTP, alternating rounds with and without the thread): 4.5 ms against 5.4 ms a request when the second core was free, no gain when it was not. This bench in the same minutes, the build before and this one taking turns: 14.3 and 13.1 ms against 13.7 and 15.4 ms (VictoriaMetrics 9.9–12.1 ms). " +
-        'What is left on the main thread, profiled: the JSON of its half (the shortest digits of each value about two thirds of it), reading the rows and blobs and its half of the decoding (inflate, bit-unpacking, timestamps), the evaluator (~5 %), writing the 0.45 MB to the socket and node\'s HTTP. The daemon turns V8\'s optimizing compiler on when it first serves a query (lean.js has it off for an idle daemon): its first range requests take ~250 and ~90 ms of CPU before the hot loops are optimized (the instant runs and the 300 warm-up runs come first). VictoriaMetrics computes the rollup per series in one pass over its compressed blocks, its result cache off; mon caches no answers either (it decodes every chunk at every request; only the answer\'s buffer, shared memory for the thread and the prepared SQL are kept).'
+        "mon's range query: the store reads every host's chunk and head rows in three statements for all hosts (as the instant query does), answers the pushed-down 1-min means (each host's 8,640 points in two chunks, inflated, decoded into buffers reused from chunk to chunk and added to their 1-min buckets a run at a time, the buckets handed over as two Float64Array columns, read in place into the step columns), the evaluator computes `avg by (host)` for all 1,441 steps at once, column by column (a group of one series taken as it is, with the +0 the step-by-step mean adds; bit for bit the step-by-step answer), and the API writes the JSON bytes straight into one Buffer kept from request to request: each value's shortest digits computed exactly (bytes identical to the String(v) way, checked over a million doubles; the digits two at a time from a table of pairs), each step's time text written once and kept for the next answer. " +
+        "While queries come the daemon keeps the chunks it inflated (query.chunk_cache, 16 MiB; emptied a minute after the last query): zlib's inflate was ~8 % of the daemon's CPU for this query, and a dashboard reads the same cold chunks at every refresh; the next row has the daemon with it off. Its heap is sized for queries too (V8's limit at 5× the live heap until a minute without one; with V8's own factor a full mark-compact came every ~15 requests). " +
+        'This build against the one before, on this machine (both daemons on copies of one store, taking turns with VictoriaMetrics, medians of 400 after 300 warm-up runs): 10.59 → 9.28 ms (VictoriaMetrics 8.70) and 12.55 → 11.23 (10.26) as the machine got busier; in-process (store read, evaluation and JSON, no HTTP; the two builds taking turns in one process) 4.43 → 3.54 ms (read and evaluation 2.50 → 1.87, JSON 1.93 → 1.67). The inflate cache alone: 15.52 → 14.12 ms in one such run. ' +
+        "The query thread of the build before (src/core/daemon/json-thread.ts, which took the later hosts' decoding and JSON) does not run on this 2-CPU machine any more, nor does its replacement (the two threads take groups and series in turn from a shared counter, so neither waits for work the other has not begun): with it the daemon answered in 9.85 and 10.45 ms against 9.49 and 9.88 ms without (two runs, VictoriaMetrics 9.04 and 9.41). The thread did take half the items, and the main thread waited ~0.07 ms a request for it; what it cost was waking it: a message to the thread after 5 ms idle took the sending thread ~50 µs at the median and 1.5–2.5 ms at the 90th–99th percentile (the same message ~30 µs with the thread awake), the second CPU being the one the bench client and VictoriaMetrics use. It runs on 4 CPUs or more (QUERY_THREAD_MIN_CPUS), not measured here. " +
+        "What is left, by a V8 profile of the daemon (shares of its CPU for this query): writing the JSON ~32 % (the shortest digits of the 14,400 values ~17 %, ~60–85 ns a value: three exact candidate products, then the digits), the store ~30 % (bit-unpacking the values ~7.5 %, the timestamps ~4.7 %, the buckets and their columns ~6 %, SQLite and the rows ~3 %), writing the 0.45 MB to the socket ~6 %, garbage collection ~6 %, node's HTTP parsing and dispatch ~5 %, the evaluator ~5 %; and ~1 ms a request in the kernel (the loopback TCP write of the answer, page faults). VictoriaMetrics computes the rollup per series in one pass over its compressed blocks, on both CPUs, its result cache off. mon keeps no answers: only the answer's buffer, the inflated chunks while queries come, the last step times and the prepared SQL."
       return results
     } finally {
-      if (mon && mon.proc.exitCode === null) {
-        const exited = new Promise((r) => mon!.proc.once('exit', r))
-        mon.proc.kill('SIGTERM')
+      for (const d of [mon, uncached]) {
+        if (!d || d.proc.exitCode !== null) continue
+        const exited = new Promise((r) => d.proc.once('exit', r))
+        d.proc.kill('SIGTERM')
         await exited
       }
       await Promise.all([vm.destroy(), influx.destroy()])
