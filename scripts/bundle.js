@@ -350,7 +350,9 @@ function reachesEsmOnly(metafile, ids) {
 rmSync(outdir, {recursive: true, force: true}) // with the code caches of the old bundle
 mkdirSync(outdir, {recursive: true})
 writeFileSync(join(outdir, 'package.json'), '{"type": "commonjs"}\n')
-let ids = Object.keys(manifest.commands).filter((id) => manifest.commands[id].relativePath)
+// sorted: the manifest lists the commands in the order oclif happened to load them, which varied
+// from build to build (and with it the bundle's bytes, its hash and every code cache)
+let ids = Object.keys(manifest.commands).filter((id) => manifest.commands[id].relativePath).sort()
 const first = await bundle(ids)
 const left = reachesEsmOnly(first.metafile, ids)
 let last = first
