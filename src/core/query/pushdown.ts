@@ -153,27 +153,19 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
           for (const f of frames) {
             const values = new Float64Array(steps)
             const present = new Uint8Array(steps)
-            const c = frameColumns(f)
-            if (c && c.values instanceof Float64Array) {
-              // the store's bucket columns (sqlite/buckets.ts): read in place, no call per value
-              const {ts, values: vs} = c
-              for (let i = 0; i < ts.length; i++) {
-                const k = (ts[i]! + d - 1 - start) / step!
-                if (k >= 0 && k < steps) {
-                  values[k] = vs[i]!
-                  present[k] = 1
-                }
+            const put = (bucket: number, v: number | string | boolean | null) => {
+              if (typeof v !== 'number') return
+              const k = (bucket + d - 1 - start) / step!
+              if (k >= 0 && k < steps) {
+                values[k] = v
+                present[k] = 1
               }
-            } else {
-              eachPoint(f, (bucket, v) => {
-                if (typeof v !== 'number') return
-                const k = (bucket + d - 1 - start) / step!
-                if (k >= 0 && k < steps) {
-                  values[k] = v
-                  present[k] = 1
-                }
-              })
             }
+            // the store's bucket columns (sqlite/buckets.ts) read in place here, where the call to
+            // `put` can be inlined (eachPoint's call of its callback serves every caller)
+            const c = frameColumns(f)
+            if (c) for (let i = 0; i < c.ts.length; i++) put(c.ts[i]!, c.values[i]!)
+            else eachPoint(f, put)
 
             columns.labels.push(labelsOf(f))
             columns.values.push(values)
