@@ -180,17 +180,15 @@ export class MatrixJsonThread implements GroupHelper {
       region += room
     }
     const control = new Int32Array(new SharedArrayBuffer(4 * (1 + 2 * n)))
-    worker.postMessage({kind: 'json', series: parts, input, out, control: control.buffer as SharedArrayBuffer} satisfies JsonRequest)
-    this.busy()
+    // the thread may still write into these after a throw
+    const drop = () => (this.input = this.out = undefined)
     this.shared++
-    const mine = new Uint8Array(n)
+    const mine = this.takeTurns(worker, {kind: 'json', series: parts, input, out, control: control.buffer as SharedArrayBuffer} satisfies JsonRequest, control, n, drop, (i) => {
+      const state = writeSeriesAt(out, parts[i]!, steps[i]!, i === 0)
+      control[1 + n + i] = state.length
+      control[1 + i] = state.overflow ? OVERFLOW : DONE
+    })
     try {
-      for (let i = this.take(control); i < n; i = this.take(control)) {
-        mine[i] = 1
-        const state = writeSeriesAt(out, parts[i]!, steps[i]!, i === 0)
-        control[1 + n + i] = state.length
-        control[1 + i] = state.overflow ? OVERFLOW : DONE
-      }
       const w = matrixHead(series, head, tail, into)
       let gone = false
       for (let i = 0; i < n; i++) {
@@ -208,15 +206,11 @@ export class MatrixJsonThread implements GroupHelper {
           writeMatrixSeries(w, series, i, i + 1, i === 0)
         }
       }
-      // the thread may still write into these
-      if (gone) this.input = this.out = undefined
+      if (gone) drop()
       return matrixTail(w, tail)
     } catch (error) {
-      // the thread may still write into these
-      this.input = this.out = undefined
+      drop()
       throw error
-    } finally {
-      this.rest()
     }
   }
 
@@ -238,22 +232,9 @@ export class MatrixJsonThread implements GroupHelper {
     const input = (this.input = packGroups(groups, this.input))
     const control = new Int32Array(new SharedArrayBuffer(4 * (1 + n)))
     const plan: AccumulatePlan = {start: q.start, end: q.end, every: q.every, offset: q.offset, aggregate: q.aggregate}
-    worker.postMessage({kind: 'groups', plan, input, slots, out, control: control.buffer as SharedArrayBuffer} satisfies GroupsRequest)
-    this.busy()
     this.helped++
-    const ours = new Uint8Array(n)
-    try {
-      for (let i = this.take(control); i < n; i = this.take(control)) {
-        ours[i] = 1
-        mine(i)
-      }
-    } catch (error) {
-      // the thread may still be reading and writing these
-      this.input = undefined
-      throw error
-    } finally {
-      this.rest()
-    }
+    // after a throw the thread may still be reading and writing these
+    const ours = this.takeTurns(worker, {kind: 'groups', plan, input, slots, out, control: control.buffer as SharedArrayBuffer} satisfies GroupsRequest, control, n, () => (this.input = undefined), mine)
     const done = new Map<number, {ts: Float64Array; values: Float64Array}>()
     const f = new Float64Array(out)
     let gone = false
@@ -306,12 +287,27 @@ export class MatrixJsonThread implements GroupHelper {
     return state
   }
 
-  private busy(): void {
+  /**
+   * Sends the thread a request of `n` items and takes items in turn with it (`item(i)` for each
+   * this thread gets, {@link take}); which ones it took. When `item` throws, `drop()` forgets the
+   * shared memory the thread may still be using.
+   */
+  private takeTurns(worker: Worker, request: JsonRequest | GroupsRequest, control: Int32Array, n: number, drop: () => void, item: (i: number) => void): Uint8Array {
+    worker.postMessage(request)
     this.idle.clear()
-  }
-
-  private rest(): void {
-    if (this.worker) this.idle.arm()
+    const mine = new Uint8Array(n)
+    try {
+      for (let i = this.take(control); i < n; i = this.take(control)) {
+        mine[i] = 1
+        item(i)
+      }
+    } catch (error) {
+      drop()
+      throw error
+    } finally {
+      if (this.worker) this.idle.arm()
+    }
+    return mine
   }
 
   /** Starts the thread now (it otherwise starts with a large answer); resolves once it is ready, false if it could not start. */
