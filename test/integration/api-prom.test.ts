@@ -99,7 +99,10 @@ describe('daemon: Prometheus HTTP query API', () => {
   }
 
   async function monRange(query: string, start: number, end: number, step: number): Promise<SeriesValues[]> {
-    const data = await ok('/api/v1/query_range', {query, start: sec(start), end: sec(end), step: sec(step)})
+    return matrixValues(await ok('/api/v1/query_range', {query, start: sec(start), end: sec(end), step: sec(step)}))
+  }
+
+  function matrixValues(data: {resultType: string; result: unknown}): SeriesValues[] {
     assert.equal(data.resultType, 'matrix')
     return (data.result as Array<{metric: Labels; values: Array<[number, string]>}>).map((r) => ({labels: r.metric, values: r.values.map(([t, v]) => [Math.round(t * 1000), parsePromValue(v)] as [number, number])}))
   }
@@ -142,7 +145,24 @@ describe('daemon: Prometheus HTTP query API', () => {
     )
   })
 
-  it('says the length of every answer (Content-Length, not chunked): range, instant, error, label values', async () => {
+  it('sends a large range answer in parts as it writes it (chunked), with the same numbers as a real Prometheus', async () => {
+    const query = 'rate(http_requests_total[5m])'
+    const [start, end, step] = [T0 + 10 * MIN, T0 + 55 * MIN, SEC]
+    const params = new URLSearchParams({query, start: sec(start), end: sec(end), step: sec(step)})
+    const res = await fetch(`${url}/api/v1/query_range?${params}`, {headers: {authorization: `Bearer ${TOKEN}`, 'accept-encoding': 'identity'}})
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('transfer-encoding'), 'chunked')
+    assert.equal(res.headers.get('content-length'), null)
+    const text = await res.text()
+    assert.ok(text.length > 65_536, `a large answer: ${text.length} bytes`)
+    const body = JSON.parse(text) as {status: string; data: {resultType: string; result: unknown}}
+    assert.equal(body.status, 'success')
+    const ours = matrixValues(body.data)
+    assert.ok(ours.length > 1 && ours.every((s) => s.values.length > 2000), 'several series of every step')
+    compareSeries(ours, await promQueryRange(prometheus.url, query, start, end, step), `${query} at 1 s steps`)
+  })
+
+  it('says the length of every answer made at once (Content-Length, not chunked): range, instant, error, label values', async () => {
     const start = T0 + 10 * MIN
     const targets = [
       `/api/v1/query_range?${new URLSearchParams({query: 'avg by (host) (cpu.usage_user)', start: sec(start), end: sec(start + 5 * MIN), step: '1m'})}`,
@@ -169,6 +189,8 @@ describe('daemon: Prometheus HTTP query API', () => {
       ['avg by (host) (avg_over_time(cpu.usage_user[1m]))', '60'],
       ['cpu.usage_system', '10'],
       ['max_over_time(cpu.usage_user[2m])', '120'],
+      // large: sent in parts while it is written
+      ['cpu.usage_user', '1'],
     ]
     const alone: string[] = []
     for (const [q, step] of queries) alone.push(await text(q, step))
@@ -179,7 +201,7 @@ describe('daemon: Prometheus HTTP query API', () => {
       assert.deepEqual(together, alone.flatMap((a) => [a, a]))
     }
     // one after another: a shorter answer after a longer one leaves nothing of it behind
-    for (const i of [1, 0, 2, 1, 2, 0]) assert.equal(await text(queries[i]![0], queries[i]![1]), alone[i])
+    for (const i of [1, 3, 0, 2, 3, 1, 2, 0]) assert.equal(await text(queries[i]![0], queries[i]![1]), alone[i])
     assert.doesNotThrow(() => JSON.parse(alone[1]!))
   })
 

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {formatValue, JsonBytes, matrixJsonBytes, writeSeconds, writeValue} from '../../src/core/daemon/prom-json.js'
+import {formatValue, JsonBytes, matrixJsonBytes, matrixJsonParts, writeSeconds, writeValue} from '../../src/core/daemon/prom-json.js'
 import {StepSeries, type RangeSeries} from '../../src/core/query/eval/engine.js'
 import {generator} from '../helpers/random.js'
 
@@ -70,6 +70,33 @@ function values(): number[] {
   return out
 }
 
+/** Columns with gaps and special values, times JSON writes with an exponent, series of samples, an empty one. */
+function mixedSeries(): RangeSeries[] {
+  const next = generator(777)
+  const start = 1_764_028_800_000
+  const step = 60_000
+  const steps = 300
+  const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1e21, 1e-7, 5e-324]
+  const series: RangeSeries[] = []
+  for (let i = 0; i < 6; i++) {
+    const v = new Float64Array(steps)
+    const present = new Uint8Array(steps)
+    for (let k = 0; k < steps; k++) {
+      present[k] = i === 5 ? 0 : next() % 7 === 0 ? 0 : 1
+      v[k] = k % 37 === 0 ? special[(k / 37) % special.length]! : (next() / 2 ** 32) * 10 ** ((next() % 20) - 8)
+    }
+    series.push(new StepSeries(i === 0 ? {__name__: 'cpu.usage_user', host: 'h"é\\\n☃'} : {host: `h${i}`}, start, step, v, present))
+  }
+  // columns at other steps (each step's time text made again), and times JSON writes with an exponent
+  series.push(new StepSeries({host: 'other step'}, start + 500, 15_500, Float64Array.from([1.5, 2, -3]), Uint8Array.from([1, 0, 1])))
+  series.push(new StepSeries({host: 'far'}, 2e18, 1e17, Float64Array.from([1, 2, 3]), Uint8Array.from([1, 1, 1])))
+  series.push(new StepSeries({host: 'back'}, start, step, Float64Array.from([7, 8]), Uint8Array.from([0, 1])))
+  // a series of samples (not columns): odd times, ms fractions
+  series.push({labels: {}, samples: [{t: 1, v: 0.1}, {t: 1500, v: -2.5}, {t: start + 7, v: 1 / 3}, {t: -1500, v: 1e300}]})
+  series.push({labels: {empty: ''}, samples: []})
+  return series
+}
+
 describe('prom-json: values and times as bytes', () => {
   it('writes every value exactly as formatValue (String(v) without an exponent) does', () => {
     const w = new JsonBytes(8)
@@ -111,28 +138,7 @@ describe('prom-json: values and times as bytes', () => {
   })
 
   it('writes a matrix as JSON.stringify of {metric, values: [[seconds, "value"], …]} does', () => {
-    const next = generator(777)
-    const start = 1_764_028_800_000
-    const step = 60_000
-    const steps = 300
-    const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1e21, 1e-7, 5e-324]
-    const series: RangeSeries[] = []
-    for (let i = 0; i < 6; i++) {
-      const v = new Float64Array(steps)
-      const present = new Uint8Array(steps)
-      for (let k = 0; k < steps; k++) {
-        present[k] = i === 5 ? 0 : next() % 7 === 0 ? 0 : 1
-        v[k] = k % 37 === 0 ? special[(k / 37) % special.length]! : (next() / 2 ** 32) * 10 ** ((next() % 20) - 8)
-      }
-      series.push(new StepSeries(i === 0 ? {__name__: 'cpu.usage_user', host: 'h"é\\\n☃'} : {host: `h${i}`}, start, step, v, present))
-    }
-    // columns at other steps (each step's time text made again), and times JSON writes with an exponent
-    series.push(new StepSeries({host: 'other step'}, start + 500, 15_500, Float64Array.from([1.5, 2, -3]), Uint8Array.from([1, 0, 1])))
-    series.push(new StepSeries({host: 'far'}, 2e18, 1e17, Float64Array.from([1, 2, 3]), Uint8Array.from([1, 1, 1])))
-    series.push(new StepSeries({host: 'back'}, start, step, Float64Array.from([7, 8]), Uint8Array.from([0, 1])))
-    // a series of samples (not columns): odd times, ms fractions
-    series.push({labels: {}, samples: [{t: 1, v: 0.1}, {t: 1500, v: -2.5}, {t: start + 7, v: 1 / 3}, {t: -1500, v: 1e300}]})
-    series.push({labels: {empty: ''}, samples: []})
+    const series = mixedSeries()
     const want = JSON.stringify({
       status: 'success',
       data: {resultType: 'matrix', result: series.map((s) => ({metric: s.labels, values: s.samples.map((p) => [p.t / 1000, formatValue(p.v)])}))},
@@ -140,6 +146,22 @@ describe('prom-json: values and times as bytes', () => {
     const got = matrixJsonBytes(series, '{"status":"success","data":', '}').toString('utf8')
     assert.equal(got, want)
     assert.equal(matrixJsonBytes([]).toString(), '{"resultType":"matrix","result":[]}')
+  })
+
+  it('writes the same bytes in parts (a large answer sent as it is written), the parts sent before left as they were', () => {
+    const series = mixedSeries()
+    // a label past the size estimate: the buffer is outgrown after parts were handed out
+    series.splice(3, 0, new StepSeries({host: 'x'.repeat(20_000)}, 1_764_028_800_000, 60_000, Float64Array.from([1, 2]), Uint8Array.from([1, 1])))
+    const want = matrixJsonBytes(series, '{"status":"success","data":', '}').toString('utf8')
+    for (const part of [1, 100, 5000, 1e9]) {
+      const w = new JsonBytes(16)
+      const parts: Buffer[] = []
+      const rest = matrixJsonParts(series, '{"status":"success","data":', '}', w, (b) => parts.push(b), part)
+      assert.equal(Buffer.concat([...parts, rest]).toString('utf8'), want, `parts of ${part}`)
+      if (part === 1) assert.equal(parts.length, series.length)
+      if (part === 1e9) assert.equal(parts.length, 0)
+    }
+    assert.equal(matrixJsonParts([], '', '', new JsonBytes(), () => assert.fail('no part')).toString(), '{"resultType":"matrix","result":[]}')
   })
 
   it('grows its buffer as it writes (past a small first guess)', () => {

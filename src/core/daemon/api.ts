@@ -218,11 +218,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       const length = status === 204 || status === 304 ? {} : {'Content-Length': Buffer.byteLength(reply.text)}
       res.writeHead(status, {'Content-Type': reply.contentType ?? 'text/plain; charset=utf-8', ...length, ...reply.headers})
       res.end(reply.text)
-    } else if (reply.jsonBytes !== undefined) {
-      // every answer says its length (writeHead without one sends the body chunked)
-      res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': reply.jsonBytes.byteLength, ...reply.headers})
+    } else if (reply.jsonBytes !== undefined || reply.jsonParts !== undefined) {
+      // an answer made at once says its length; one written in parts is sent chunked (writeHead without a length)
+      const length = reply.jsonBytes ? {'Content-Length': reply.jsonBytes.byteLength} : {}
+      res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...length, ...reply.headers})
+      const last = reply.jsonBytes ?? reply.jsonParts!((part) => void res.write(part))
       const sent = reply.sent
-      res.end(reply.jsonBytes, sent && (() => sent()))
+      res.end(last, sent && (() => sent()))
     } else {
       send(res, reply.status ?? 200, reply.json ?? null, reply.headers)
     }

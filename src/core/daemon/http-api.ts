@@ -26,7 +26,13 @@ export interface ApiReply {
   json?: unknown
   /** sent as application/json as it is: JSON a route wrote itself as UTF-8 bytes (a large answer, faster than JSON.stringify of objects made for it: api-prom.ts's matrices) */
   jsonBytes?: Buffer
-  /** called once `jsonBytes` has been handed to the socket (not when the connection failed first): the route may reuse its memory */
+  /**
+   * application/json the route writes in parts as it makes them (a large answer): sent chunked, so
+   * the client reads the first parts while the route writes the rest. `write` hands a part to the
+   * socket (a view the route must not change until `sent`), the return value is the last part.
+   */
+  jsonParts?: (write: (part: Buffer) => void) => Buffer
+  /** called once `jsonBytes` (or every part of `jsonParts`) has been handed to the socket (not when the connection failed first): the route may reuse its memory */
   sent?: () => void
   /** sent as is (with contentType, default text/plain) */
   text?: string

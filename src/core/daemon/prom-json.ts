@@ -85,6 +85,25 @@ export function matrixJsonBytes(series: readonly RangeSeries[], head = '', tail 
   return matrixTail(w, tail)
 }
 
+/**
+ * {@link matrixJsonBytes}' bytes in parts: each time at least `part` bytes of whole series are
+ * written, they go to `write` (a view of w's buffer, left as it is until the answer is done) while
+ * the next series are written; returns the rest. The parts joined are matrixJsonBytes' bytes.
+ */
+export function matrixJsonParts(series: readonly RangeSeries[], head: string, tail: string, w: JsonBytes, write: (part: Buffer) => void, part = 32_768): Buffer {
+  matrixHead(series, head, tail, w)
+  let sent = 0
+  for (let i = 0; i < series.length; i++) {
+    writeMatrixSeries(w, series, i, i + 1, i === 0)
+    if (w.pos - sent < part) continue
+    // a buffer outgrown since keeps the parts sent before (they are views of the old one)
+    write(w.buf.subarray(sent, w.pos))
+    sent = w.pos
+  }
+
+  return matrixTail(w, tail).subarray(sent)
+}
+
 /** The bytes' size estimate of a matrix answer, for one allocation up front. */
 export function matrixSize(series: readonly RangeSeries[], from = 0, to = series.length): number {
   let samples = 0
