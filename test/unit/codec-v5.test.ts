@@ -107,6 +107,13 @@ const timestampShapes: Record<string, (rnd: () => number, n: number) => number[]
     let t = T0
     return Array.from({length: n}, () => (t += 10_000 + Math.floor(rnd() * 50) - 25))
   },
+  // a regular interval but for one step (in any block; read as a regular one would be wrong), and a
+  // steady change of interval (every delta-of-delta the same, not 0)
+  'regular but one': (rnd, n) => {
+    const odd = Math.floor(rnd() * n)
+    return Array.from({length: n}, (_v, i) => T0 + i * 10_000 + (i >= odd ? 1 : 0))
+  },
+  'steadily slower': (_, n) => Array.from({length: n}, (_v, i) => T0 + i * 1000 + (i * (i - 1)) / 2),
   gaps: (rnd, n) => {
     let t = T0
     return Array.from({length: n}, () => (t += rnd() < 0.05 ? Math.floor(rnd() * 86_400_000) + 1 : 1000))

@@ -222,7 +222,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       // an answer made at once says its length; one written in parts is sent chunked (writeHead without a length)
       const length = reply.jsonBytes ? {'Content-Length': reply.jsonBytes.byteLength} : {}
       res.writeHead(reply.status ?? 200, {'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...length, ...reply.headers})
-      const last = reply.jsonBytes ?? reply.jsonParts!((part) => void res.write(part))
+      // node corks the socket at a response's write until the next tick: each part is sent as it comes
+      const last = reply.jsonBytes ?? reply.jsonParts!((part) => (res.write(part), res.socket?.uncork()))
       const sent = reply.sent
       res.end(last, sent && (() => sent()))
     } else {

@@ -164,6 +164,40 @@ export class Accumulators {
     }
   }
 
+  /**
+   * Every slot with an aggregate, in slot order: its time (`t0 + slot × every`) and {@link result}
+   * — for the functions kept in columns without a call per slot (a day of 1-min buckets is 1,440).
+   */
+  columns(t0: number, every: number): {ts: Float64Array; values: Float64Array} {
+    const size = this.size
+    let ts = new Float64Array(size)
+    let values = new Float64Array(size)
+    let n = 0
+    const {fn, count, sum} = this
+    if (fn === 'mean' || fn === 'sum' || fn === 'count') {
+      for (let i = 0; i < size; i++) {
+        const c = count[i]!
+        if (c === 0) continue
+        ts[n] = t0 + i * every
+        values[n++] = fn === 'mean' ? sum[i]! / c : fn === 'sum' ? sum[i]! : c
+      }
+    } else {
+      for (let i = 0; i < size; i++) {
+        const v = this.result(i)
+        if (v === null) continue
+        ts[n] = t0 + i * every
+        values[n++] = v
+      }
+    }
+
+    if (n < size) {
+      ts = ts.slice(0, n)
+      values = values.slice(0, n)
+    }
+
+    return {ts, values}
+  }
+
   /** The aggregate of a slot, or null when it saw nothing (or the function is undefined there). */
   result(slot: number): number | null {
     if (slot >= this.size || this.count[slot] === 0) return null

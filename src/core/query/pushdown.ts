@@ -1,4 +1,4 @@
-import {eachPoint, frameColumns} from '../store/frames.js'
+import {eachPoint, frameColumns, type FrameColumns} from '../store/frames.js'
 import type {AggFn, Frame, QueryPlan, Store, StoreCatalog} from '../store/types.js'
 import {formatExpr, selectorName, splitMetricName, tagMatchers} from './ast.js'
 import type {AggregationOp, MatrixSelector, PromExpr} from './eval/ast.js'
@@ -164,8 +164,8 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
             // the store's bucket columns (sqlite/buckets.ts) read in place here, where the call to
             // `put` can be inlined (eachPoint's call of its callback serves every caller)
             const c = frameColumns(f)
-            if (c) for (let i = 0; i < c.ts.length; i++) put(c.ts[i]!, c.values[i]!)
-            else eachPoint(f, put)
+            if (c && !contiguous(c, values, present, (c.ts[0]! + d - 1 - start) / step!, step!)) for (let i = 0; i < c.ts.length; i++) put(c.ts[i]!, c.values[i]!)
+            else if (!c) eachPoint(f, put)
 
             columns.labels.push(labelsOf(f))
             columns.values.push(values)
@@ -179,6 +179,21 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
   }
 
   return out
+}
+
+/**
+ * A bucket at every step from step k0 on (what a series without gaps gives): its value column put
+ * into the step columns at once. False, with nothing put, for any other (the caller puts them one
+ * by one).
+ */
+function contiguous(c: FrameColumns, values: Float64Array, present: Uint8Array, k0: number, step: number): boolean {
+  const {ts} = c
+  const n = ts.length
+  if (n === 0 || !(c.values instanceof Float64Array) || c.values.length !== n || !Number.isInteger(k0) || k0 < 0 || k0 + n > values.length) return false
+  for (let i = 1; i < n; i++) if (ts[i]! - ts[i - 1]! !== step) return false
+  values.set(c.values, k0)
+  present.fill(1, k0, k0 + n)
+  return true
 }
 
 /** A frame's tags as the evaluator's labels: as its grouping, an empty label is no label. */

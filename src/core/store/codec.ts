@@ -408,17 +408,21 @@ function writePacked(w: Writer, xs: ArrayLike<number>, from: number, to: number)
   }
 }
 
-/** Reads what writePacked wrote into out[from, to). */
-function readPacked(r: Reader, out: Float64Array, from: number, to: number): void {
+/** Reads what writePacked wrote into out[from, to); true when all of it is 0 (every block a 0 with no bits). */
+function readPacked(r: Reader, out: Float64Array, from: number, to: number): boolean {
   const buf = r.buf
+  let zeros = true
   for (let b = from; b < to; b += BLOCK) {
     const end = Math.min(to, b + BLOCK)
     const min = r.varint()
     const width = r.byte()
     if (width === 0) {
       out.fill(min, b, end)
+      if (min !== 0) zeros = false
       continue
     }
+
+    zeros = false
 
     let pos = r.pos
     let acc = 0
@@ -459,6 +463,8 @@ function readPacked(r: Reader, out: Float64Array, from: number, to: number): voi
 
     r.pos = pos
   }
+
+  return zeros
 }
 
 // ---------------------------------------------------------------- version 5: timestamps
@@ -497,11 +503,17 @@ function readTimestamps5(r: Reader, scratch?: DecodeScratch): Float64Array {
     return ts
   }
 
-  ts[0] = r.varint()
+  const t0 = r.varint()
+  ts[0] = t0
   if (n === 1) return ts
   let delta = r.varint()
-  ts[1] = ts[0] + delta
-  readPacked(r, ts, 2, n)
+  ts[1] = t0 + delta
+  if (readPacked(r, ts, 2, n)) {
+    // every delta-of-delta 0 (a regular interval, as a collector writes): each time on its own,
+    // not one after the other (the same integers: all exact below TS_LIMIT)
+    for (let i = 2; i < n; i++) ts[i] = t0 + i * delta
+    return ts
+  }
   for (let i = 2; i < n; i++) {
     delta += ts[i]
     ts[i] = ts[i - 1] + delta

@@ -82,23 +82,7 @@ export class Buckets implements BucketSink {
    * 1-min means over a day of 10 series).
    */
   columns(): {ts: Float64Array; values: Float64Array} {
-    const size = this.acc.size
-    let ts = new Float64Array(size)
-    let values = new Float64Array(size)
-    let n = 0
-    for (let i = 0; i < size; i++) {
-      const v = this.acc.result(i)
-      if (v === null) continue
-      ts[n] = this.every ? this.base + i * this.every : this.q.start
-      values[n++] = v
-    }
-
-    if (n < size) {
-      ts = ts.slice(0, n)
-      values = values.slice(0, n)
-    }
-
-    return {ts, values}
+    return this.acc.columns(this.every ? this.base : this.q.start, this.every)
   }
 }
 
