@@ -13,7 +13,7 @@
  *   step 60; influxd `SELECT mean(usage_user) FROM cpu WHERE time >= … AND time <= … GROUP BY
  *   time(1m), host` on /query.
  *
- * Each is the median of at least 25 runs (MIN_TIMED) after 300 warm-up runs (WARMUP: the steady state); mon is timed
+ * Each is the median of at least 200 runs (MIN_TIMED) after 300 warm-up runs (WARMUP: the steady state); mon is timed
  * beside each peer in turn, the two taking turns request by request in an order that turns each
  * repetition (not all three in one rotation: influxd's background work after each of its queries
  * ran into the next request, see the notes); the medians of the same number of runs right after
@@ -144,8 +144,12 @@ async function startMonDaemon(dir: string, query = 'timeout: 60s'): Promise<{pro
 const WARMUP = 300
 /** The early window: the timed-run count of warm-up runs right after the first {@link EARLY_FROM}. */
 const EARLY_FROM = 20
-/** Timed runs of each side (at least; MON_BENCH_REPS more): one query takes milliseconds, five samples of it say little. */
-const MIN_TIMED = 25
+/**
+ * Timed runs of each side (at least; MON_BENCH_REPS more): one query takes milliseconds, five
+ * samples of it say little, and on this 2-core machine the medians of 25 moved ±5 % between runs of
+ * one build (the range query's ratio 0.95–1.02 in three runs); of 200, within ~2 %.
+ */
+const MIN_TIMED = 200
 
 interface Timed {
   steady: Record<string, Stats>

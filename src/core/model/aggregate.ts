@@ -190,9 +190,10 @@ export class Accumulators {
       }
     }
 
+    // views of the columns, not copies (a range's last bucket is empty more often than not)
     if (n < size) {
-      ts = ts.slice(0, n)
-      values = values.slice(0, n)
+      ts = ts.subarray(0, n)
+      values = values.subarray(0, n)
     }
 
     return {ts, values}

@@ -108,6 +108,7 @@ export class ChunkTable<V> {
       ),
       all: db.prepare<[number, number], ChunkRow>(`SELECT ${cols} FROM ${table} WHERE ${scope}series_id = ? AND field_id = ? ORDER BY t_start`),
       data: db.prepare<[number], {data: Buffer}>(`SELECT data FROM ${table} WHERE rowid = ?`),
+      dataOf: db.prepare<[string], unknown>(`SELECT rowid, data FROM ${table} WHERE rowid IN (SELECT value FROM json_each(?))`),
       insert: db.prepare(
         this.tier === undefined
           ? `INSERT INTO ${table} (series_id, field_id, t_start, t_end, n, sum, min, max, first, last, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -148,6 +149,15 @@ export class ChunkTable<V> {
   /** A chunk's stored blob, for a reader that decodes it its own way. */
   blob(row: ChunkRow): Buffer {
     return this.q.data.get(row.rowid)!.data
+  }
+
+  /** The stored blobs of these chunks (by rowid) in one statement: a statement per chunk cost more than its blob's copy. */
+  blobs(rowids: readonly number[]): Map<number, Buffer> {
+    const out = new Map<number, Buffer>()
+    if (rowids.length === 0) return out
+    if (rowids.length === 1) return out.set(rowids[0]!, this.q.data.get(rowids[0]!)!.data)
+    for (const [rowid, data] of this.q.dataOf.raw(true).all(JSON.stringify(rowids)) as Array<[number, Buffer]>) out.set(rowid, data)
+    return out
   }
 
   /** Every (series, field) with a chunk touching [start, end). */

@@ -156,12 +156,16 @@ export class SqliteQueries extends StorePart {
     const useSummaries = summarizable(agg.fn) && field.type !== 'string'
     // every series' chunk and head rows in three statements, not three per series
     const rows = windowRows(this.db, field.id, groups.flatMap((g) => g.sids), q.start, q.end)
+    // the blobs to decode, read together once every series' chunks are known
+    const wanted = new Map<ChunkInput, number>()
     const inputs = groups.map((g) =>
       g.sids.map((sid) => {
         this.checkDeadline()
-        return this.seriesInput(plan, sid, field, useSummaries, rows.get(sid) ?? NO_ROWS)
+        return this.seriesInput(plan, sid, field, useSummaries, rows.get(sid) ?? NO_ROWS, wanted)
       }),
     )
+    const blobs = this.raw.blobs([...wanted.values()])
+    for (const [input, rowid] of wanted) input.blob = blobs.get(rowid)!
     const out: Array<{ts: Float64Array; values: Float64Array}> = new Array(groups.length)
     const check = () => this.checkDeadline()
     const mine = (i: number) => (out[i] = accumulateGroup(plan, inputs[i]!, this.scratch, check))
@@ -183,14 +187,21 @@ export class SqliteQueries extends StorePart {
     return total >= helper.minPoints ? helper : undefined
   }
 
-  /** One series field's chunk rows (with the blobs to decode) and head rows in the plan's range; `rows`: read already (windowRows). */
-  private seriesInput(q: AccumulatePlan, sid: number, field: FieldRow, useSummaries: boolean, rows?: SeriesRows): SeriesInput {
+  /**
+   * One series field's chunk rows (with the blobs to decode) and head rows in the plan's range;
+   * `rows`: read already (windowRows). With `wanted`, the chunks whose blobs are to be decoded go
+   * there with their rowids (the caller reads them), instead of each blob read here.
+   */
+  private seriesInput(q: AccumulatePlan, sid: number, field: FieldRow, useSummaries: boolean, rows?: SeriesRows, wanted?: Map<ChunkInput, number>): SeriesInput {
     const head = rows?.head ?? this.stmt.headRange.all(sid, field.id, q.start, q.end)
     const headTs = head.map((r) => r.ts)
     const chunks: ChunkInput[] = []
     for (const c of rows?.chunks ?? this.raw.overlapping(sid, field.id, q.start, q.end)) {
       const input: ChunkInput = {t_start: c.t_start, t_end: c.t_end, n: c.n, sum: c.sum, min: c.min, max: c.max, first: c.first, last: c.last}
-      if (!summaryStandsFor(q, useSummaries, c, headTs)) input.blob = this.raw.blob(c)
+      if (!summaryStandsFor(q, useSummaries, c, headTs)) {
+        if (wanted) wanted.set(input, c.rowid)
+        else input.blob = this.raw.blob(c)
+      }
       chunks.push(input)
     }
     return {chunks, headTs, headValues: head.map((r) => r.value)}
