@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import {mkdirSync, writeFileSync} from 'node:fs'
+import {connect} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ManualClock} from '../../src/core/clock.js'
@@ -160,6 +161,33 @@ describe('daemon: Prometheus HTTP query API', () => {
     const ours = matrixValues(body.data)
     assert.ok(ours.length > 1 && ours.every((s) => s.values.length > 2000), 'several series of every step')
     compareSeries(ours, await promQueryRange(prometheus.url, query, start, end, step), `${query} at 1 s steps`)
+  })
+
+  it('keeps answering when clients go away in the middle of a large answer sent in parts', async () => {
+    const target = `/api/v1/query_range?${new URLSearchParams({query: 'cpu.usage_user', start: sec(T0), end: sec(T0 + 59 * MIN), step: '0.5'})}`
+    const {hostname, port} = new URL(url)
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`))
+        // the first bytes read, then nothing more for a while (the daemon's socket fills), then gone
+        socket.once('data', (first) => {
+          assert.match(first.toString('latin1'), /^HTTP\/1\.1 200 /)
+          socket.pause()
+          setTimeout(() => {
+            socket.destroy()
+            resolve()
+          }, 50)
+        })
+        socket.on('error', reject)
+      })
+    }
+    const res = await fetch(`${url}${target}`, {headers: {authorization: `Bearer ${TOKEN}`}})
+    assert.equal(res.status, 200)
+    const body = JSON.parse(await res.text()) as {data: {result: Array<{values: unknown[]}>}}
+    assert.deepEqual(
+      body.data.result.map((r) => r.values.length),
+      [7081, 7081],
+    )
   })
 
   it('says the length of every answer made at once (Content-Length, not chunked): range, instant, error, label values', async () => {
