@@ -164,8 +164,8 @@ export async function pushdowns(found: readonly Candidate[], store: Store, start
             // the store's bucket columns (sqlite/buckets.ts) read in place here, where the call to
             // `put` can be inlined (eachPoint's call of its callback serves every caller)
             const c = frameColumns(f)
-            if (c && !contiguous(c, values, present, (c.ts[0]! + d - 1 - start) / step!, step!)) for (let i = 0; i < c.ts.length; i++) put(c.ts[i]!, c.values[i]!)
-            else if (!c) eachPoint(f, put)
+            if (!c) eachPoint(f, put)
+            else if (!contiguous(c, values, present, (c.ts[0]! + d - 1 - start) / step!, step!)) for (let i = 0; i < c.ts.length; i++) put(c.ts[i]!, c.values[i]!)
 
             columns.labels.push(labelsOf(f))
             columns.values.push(values)
