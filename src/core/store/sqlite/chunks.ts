@@ -155,7 +155,6 @@ export class ChunkTable<V> {
   blobs(rowids: readonly number[]): Map<number, Buffer> {
     const out = new Map<number, Buffer>()
     if (rowids.length === 0) return out
-    if (rowids.length === 1) return out.set(rowids[0]!, this.q.data.get(rowids[0]!)!.data)
     for (const [rowid, data] of this.q.dataOf.raw(true).all(JSON.stringify(rowids)) as Array<[number, Buffer]>) out.set(rowid, data)
     return out
   }
