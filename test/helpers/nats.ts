@@ -8,7 +8,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {freePort, requireBinary, waitFor} from './servers.js'
+import {freePort, PORT_ATTEMPTS, requireBinary, waitFor} from './servers.js'
 
 export interface NatsNode {
   /** server_name, `n1`… */
@@ -60,12 +60,38 @@ async function healthy(node: NatsNode): Promise<boolean> {
   return body.status === 'ok'
 }
 
-/** Starts `size` (default 3) routed nats-server nodes with JetStream; resolves when a meta leader is elected. */
+/**
+ * Starts `size` (default 3) routed nats-server nodes with JetStream; resolves when a meta leader is
+ * elected. A node whose port was taken between freePort() releasing it and the node binding it
+ * ("address already in use") starts the cluster again on new ports, up to PORT_ATTEMPTS times.
+ */
 export async function startNatsCluster(size = 3, opts: {token?: string} = {}): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(size, opts)
+    } catch (error) {
+      if (attempt === PORT_ATTEMPTS || !(error instanceof PortTaken)) throw error
+    }
+  }
+}
+
+/** A node could not bind its port: the cluster is worth starting again elsewhere. */
+class PortTaken extends Error {}
+
+async function startOnce(size: number, opts: {token?: string}): Promise<NatsCluster> {
   const bin = requireBinary('nats-server', 'nats-server')
   const root = mkdtempSync(join(tmpdir(), 'mon-nats-'))
+  // each port its own: freePort() can give a port it gave before once that was released (one node
+  // got the same port to listen on and for its routes, and never started)
+  const taken = new Set<number>()
+  const distinct = async () => {
+    let p = await freePort()
+    while (taken.has(p)) p = await freePort()
+    taken.add(p)
+    return p
+  }
   const ports: Array<{port: number; cluster: number; monitor: number}> = []
-  for (let i = 0; i < size; i++) ports.push({port: await freePort(), cluster: await freePort(), monitor: await freePort()})
+  for (let i = 0; i < size; i++) ports.push({port: await distinct(), cluster: await distinct(), monitor: await distinct()})
   const nodes: NatsNode[] = []
   for (let i = 0; i < size; i++) {
     const name = `n${i + 1}`
@@ -136,15 +162,24 @@ export async function startNatsCluster(size = 3, opts: {token?: string} = {}): P
   }
 
   // every node serves; then one of them reports a JetStream meta leader
-  for (const n of nodes) await waitFor(() => healthy(n), `nats-server ${n.name}`, 60_000, n.proc, () => n.output())
-  await waitFor(
-    async () => {
-      const jsz = (await fetchJson(`${nodes[0].monitorUrl}/jsz`)) as {meta_cluster?: {leader?: string; cluster_size?: number}}
-      return Boolean(jsz.meta_cluster?.leader) && (jsz.meta_cluster?.cluster_size ?? 0) >= size
-    },
-    'nats JetStream meta leader',
-    60_000,
-  )
+  try {
+    for (const n of nodes) await waitFor(() => healthy(n), `nats-server ${n.name}`, 60_000, n.proc, () => n.output())
+    await waitFor(
+      async () => {
+        const jsz = (await fetchJson(`${nodes[0].monitorUrl}/jsz`)) as {meta_cluster?: {leader?: string; cluster_size?: number}}
+        return Boolean(jsz.meta_cluster?.leader) && (jsz.meta_cluster?.cluster_size ?? 0) >= size
+      },
+      'nats JetStream meta leader',
+      60_000,
+    )
+  } catch (error) {
+    // the nodes that did start must not outlive a failed start: running children kept the test
+    // process (and the whole run) waiting for ever, its `after` never given a cluster to destroy
+    for (const n of nodes) if (n.running()) await n.kill()
+    rmSync(root, {recursive: true, force: true})
+    if (nodes.some((n) => /address already in use/i.test(n.output()))) throw new PortTaken(error instanceof Error ? error.message : String(error))
+    throw error
+  }
 
   const cluster: NatsCluster = {
     nodes,

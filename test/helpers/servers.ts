@@ -64,7 +64,7 @@ export interface RunningServer {
 }
 
 /** starts tried before a port taken in between is an error */
-const PORT_ATTEMPTS = 5
+export const PORT_ATTEMPTS = 5
 
 async function startProcess(opts: {
   name: string
